@@ -1,0 +1,87 @@
+//! Command-line definitions. `--help` is the first manual an operator reads.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+pub const EXIT_OK: u8 = 0;
+/// The operation ran and failed (or, for checks, found a blocker).
+pub const EXIT_FAILED: u8 = 1;
+/// The command line or the plan file is wrong; nothing was done.
+pub const EXIT_USAGE: u8 = 2;
+
+const AFTER_HELP: &str = "\
+Examples:
+  tsmn sandbox up --dir /tmp/tsmn-demo           start a local 1+2 node cluster to try tsmn on
+  tsmn validate --plan /tmp/tsmn-demo/plan.toml  check a plan file and print it with every default
+  tsmn sandbox status --dir /tmp/tsmn-demo       show each sandbox node, its port and version
+  tsmn sandbox down --dir /tmp/tsmn-demo         stop the sandbox and remove what it created
+
+A plan file (TOML) says what you want: the access node, the data nodes, the
+superuser and the auth mode. Commented examples: assets/plan-*.toml.
+Secrets never go in a plan: tsmn reads them from a prompt, an environment
+variable the plan names, or a passfile.
+
+Exit codes: 0 success, 1 the operation failed, 2 bad command line or plan.";
+
+#[derive(Debug, Parser)]
+#[command(name = "tsmn", version, about = "Set up and troubleshoot TimescaleDB multi-node clusters", after_help = AFTER_HELP)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a plan file; print it with every default, or every problem with its fix
+    /// (e.g. `tsmn validate --plan plan.toml`)
+    Validate {
+        /// The plan file (TOML)
+        #[arg(long, value_name = "FILE")]
+        plan: PathBuf,
+    },
+    /// Local throwaway cluster from the installed PostgreSQL
+    /// (e.g. `tsmn sandbox up --data-nodes 2`)
+    #[command(subcommand)]
+    Sandbox(SandboxCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SandboxCommand {
+    /// Create and start an access node and N data nodes on free 127.0.0.1 ports;
+    /// writes DIR/plan.toml (e.g. `tsmn sandbox up --dir /tmp/tsmn-demo`)
+    Up {
+        /// Number of data nodes
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
+        data_nodes: u16,
+        #[command(flatten)]
+        dir: DirArg,
+        /// Directory holding initdb, pg_ctl and postgres [default: `pg_config --bindir`,
+        /// else the newest /usr/lib/postgresql/*/bin]
+        #[arg(long, value_name = "DIR")]
+        pg_bindir: Option<PathBuf>,
+    },
+    /// Show each node: up or down, port, server version (e.g. `tsmn sandbox status`)
+    Status {
+        #[command(flatten)]
+        dir: DirArg,
+    },
+    /// Stop every node and remove what `up` created; refuses any other directory
+    /// (e.g. `tsmn sandbox down`)
+    Down {
+        #[command(flatten)]
+        dir: DirArg,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DirArg {
+    /// The sandbox directory [default: $TMPDIR/tsmn-sandbox-<uid>]
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+impl DirArg {
+    pub fn resolve(&self) -> PathBuf {
+        self.dir.clone().unwrap_or_else(tsmn::sandbox::default_dir)
+    }
+}

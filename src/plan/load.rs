@@ -1,0 +1,135 @@
+//! Reading and writing plan files.
+
+use super::model::Plan;
+use super::problem::{PlanError, Problem};
+use super::validate::validate;
+
+/// Keys that would hold a secret. A plan only ever *names* where a secret is.
+const SECRET_KEYS: [&str; 6] = [
+    "password",
+    "passwd",
+    "pwd",
+    "pgpassword",
+    "secret",
+    "private_key",
+];
+
+const SECRET_FIX: &str = "remove it: a plan never holds a secret. tsmn asks at a prompt, or reads the \
+variable named in credentials.password_env, or a passfile (credentials.passfile, PGPASSFILE, ~/.pgpass)";
+
+/// Parse, check and normalize a plan. `path` is only used in messages.
+pub fn parse_plan(text: &str, path: &str) -> Result<Plan, PlanError> {
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| syntax(text, path, &e))?;
+    let mut secrets = Vec::new();
+    find_secrets(&table, "", &mut secrets);
+    if !secrets.is_empty() {
+        return Err(PlanError::Invalid {
+            path: path.into(),
+            problems: secrets,
+        });
+    }
+    let plan: Plan = toml::from_str(text).map_err(|e| syntax(text, path, &e))?;
+    let plan = normalize_hosts(plan).normalized();
+    let problems = validate(&plan);
+    if problems.is_empty() {
+        Ok(plan)
+    } else {
+        Err(PlanError::Invalid {
+            path: path.into(),
+            problems,
+        })
+    }
+}
+
+pub fn load_plan(path: &std::path::Path) -> Result<Plan, PlanError> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| PlanError::Read {
+        path: shown.clone(),
+        source,
+    })?;
+    parse_plan(&text, &shown)
+}
+
+/// The plan as TOML with every default written out.
+pub fn plan_to_toml(plan: &Plan) -> String {
+    // Serializing plain structs of strings, numbers and tables cannot fail.
+    toml::to_string(plan).expect("a plan always serializes")
+}
+
+fn normalize_hosts(mut plan: Plan) -> Plan {
+    use super::address::normalize_host;
+    for n in std::iter::once(&mut plan.access_node).chain(plan.data_nodes.iter_mut()) {
+        n.host = normalize_host(&n.host);
+        n.connect_host = n.connect_host.as_deref().map(normalize_host);
+    }
+    plan
+}
+
+fn find_secrets(table: &toml::Table, prefix: &str, out: &mut Vec<Problem>) {
+    for (key, value) in table {
+        let path = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        match value {
+            // `[auth.password]` is the table of password mode's options, not a secret.
+            toml::Value::Table(t) => find_secrets(t, &path, out),
+            toml::Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    if let toml::Value::Table(t) = item {
+                        find_secrets(t, &format!("{path}[{i}]"), out);
+                    }
+                }
+                check_key(key, &path, out);
+            }
+            _ => check_key(key, &path, out),
+        }
+    }
+}
+
+fn check_key(key: &str, path: &str, out: &mut Vec<Problem>) {
+    let k = key.to_ascii_lowercase();
+    if SECRET_KEYS.contains(&k.as_str()) || k.ends_with("_password") {
+        // Never echo the value: it may be a real password.
+        out.push(Problem::new(
+            path,
+            "looks like a secret (its value is not shown)",
+            SECRET_FIX,
+        ));
+    }
+}
+
+fn syntax(text: &str, path: &str, e: &toml::de::Error) -> PlanError {
+    let (line, column) = match e.span() {
+        Some(span) => line_col(text, span.start),
+        None => (1, 1),
+    };
+    let message = e.message().trim().to_string();
+    let fix = if message.contains("unknown field") {
+        "remove the key or correct its spelling; the example plans in assets/ list every key"
+            .to_string()
+    } else if message.contains("missing field") {
+        "add the field; the example plans in assets/ show each one".to_string()
+    } else if message.contains("unknown variant") {
+        "use one of the values the message lists".to_string()
+    } else {
+        "correct the TOML at that place (strings need quotes, tables [name], arrays of tables [[name]])".to_string()
+    };
+    PlanError::Syntax {
+        path: path.into(),
+        line,
+        column,
+        message,
+        fix,
+    }
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}

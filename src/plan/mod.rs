@@ -1,0 +1,13 @@
+//! PURE: the plan an operator writes, its TOML form and its validation.
+//! No I/O beyond reading the plan file, no async, no UI.
+
+pub mod address;
+mod load;
+mod model;
+mod problem;
+mod validate;
+
+pub use load::{load_plan, parse_plan, plan_to_toml};
+pub use model::*;
+pub use problem::{PlanError, Problem};
+pub use validate::validate;

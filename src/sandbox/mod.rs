@@ -1,0 +1,295 @@
+//! A throwaway local cluster (one access node, N data nodes) built from the
+//! PostgreSQL installed on this machine. `tsmn sandbox` and the tests share it.
+
+pub mod cluster;
+mod error;
+pub mod os_user;
+pub mod pgbin;
+mod ports;
+pub mod status;
+mod template;
+
+pub use cluster::{Cluster, ClusterSpec, DataFile};
+pub use error::SandboxError;
+pub use os_user::ServerUser;
+pub use pgbin::PgBin;
+pub use ports::free_ports;
+
+use crate::plan::{Auth, Credentials, Node, Plan};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The file that marks a directory as made by `tsmn sandbox up`. `down`
+/// removes only what it lists.
+pub const MARKER: &str = ".tsmn-sandbox";
+pub const PLAN_FILE: &str = "plan.toml";
+pub const ACCESS_NODE: &str = "an";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Marker {
+    pub pg_bindir: PathBuf,
+    pub nodes: Vec<MarkedNode>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct MarkedNode {
+    pub name: String,
+    pub port: u16,
+}
+
+/// A sandbox on disk.
+#[derive(Debug)]
+pub struct Sandbox {
+    pub dir: PathBuf,
+    pub clusters: Vec<Cluster>,
+}
+
+/// What `up` reports as it goes, so a person sees progress on slow work.
+pub trait Progress {
+    fn say(&self, line: &str);
+}
+
+impl<F: Fn(&str)> Progress for F {
+    fn say(&self, line: &str) {
+        self(line)
+    }
+}
+
+pub fn default_dir() -> PathBuf {
+    // SAFETY: geteuid cannot fail.
+    let uid = unsafe { libc::geteuid() };
+    std::env::temp_dir().join(format!("tsmn-sandbox-{uid}"))
+}
+
+impl Sandbox {
+    /// Create (or, when it exists, start) a sandbox with `data_nodes` data nodes.
+    pub fn up(
+        dir: &Path,
+        data_nodes: usize,
+        pg_bindir: Option<&Path>,
+        progress: &dyn Progress,
+    ) -> Result<Sandbox, SandboxError> {
+        let dir = absolute(dir)?;
+        if dir.join(MARKER).exists() {
+            let sandbox = Sandbox::open(&dir)?;
+            let existing = sandbox.clusters.len() - 1;
+            if existing != data_nodes {
+                return Err(SandboxError::Mismatch {
+                    dir,
+                    existing,
+                    wanted: data_nodes,
+                });
+            }
+            progress.say(&format!(
+                "sandbox already exists in {}; starting any node that is down",
+                dir.display()
+            ));
+            sandbox.start_all(progress)?;
+            return Ok(sandbox);
+        }
+        if dir.exists()
+            && std::fs::read_dir(&dir)
+                .map_err(SandboxError::io(&dir))?
+                .next()
+                .is_some()
+        {
+            return Err(SandboxError::NotEmpty { dir });
+        }
+        let bin = PgBin::find(pg_bindir)?;
+        let user = ServerUser::detect()?;
+        std::fs::create_dir_all(&dir).map_err(SandboxError::io(&dir))?;
+        if !user.can_use(&dir) {
+            // We made it but the server user cannot enter it: hand it over.
+            user.chown(&dir)?;
+            if !user.can_use(&dir) {
+                return Err(SandboxError::Unreachable { dir });
+            }
+        }
+        progress.say(&format!(
+            "PostgreSQL {} from {}",
+            bin.version,
+            bin.bindir.display()
+        ));
+        let names: Vec<String> = std::iter::once(ACCESS_NODE.to_string())
+            .chain((1..=data_nodes).map(|i| format!("dn{i}")))
+            .collect();
+        let ports = free_ports(names.len()).map_err(SandboxError::io("127.0.0.1"))?;
+        let marker = Marker {
+            pg_bindir: bin.bindir.clone(),
+            nodes: names
+                .iter()
+                .zip(&ports)
+                .map(|(n, p)| MarkedNode {
+                    name: n.clone(),
+                    port: *p,
+                })
+                .collect(),
+        };
+        // The marker goes first, so that `down` can clean up a half-made sandbox.
+        write_marker(&dir, &marker)?;
+        progress.say("preparing the template cluster (initdb runs once per PostgreSQL version)");
+        let clusters = std::thread::scope(|s| {
+            let handles: Vec<_> = marker
+                .nodes
+                .iter()
+                .map(|n| {
+                    let (bin, dir) = (&bin, &dir);
+                    s.spawn(move || {
+                        let spec = ClusterSpec {
+                            name: n.name.clone(),
+                            ..Default::default()
+                        };
+                        Cluster::create(&spec, dir.join(&n.name), n.port, bin, user)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("cluster creation thread panicked"))
+                .collect::<Result<Vec<_>, _>>()
+        })?;
+        let sandbox = Sandbox {
+            dir: dir.clone(),
+            clusters,
+        };
+        sandbox.start_all(progress)?;
+        let plan = sandbox.plan();
+        let plan_path = dir.join(PLAN_FILE);
+        std::fs::write(
+            &plan_path,
+            plan_header() + &crate::plan::plan_to_toml(&plan),
+        )
+        .map_err(SandboxError::io(&plan_path))?;
+        if bin.has_extension("timescaledb") {
+            progress.say("TimescaleDB is installed: every node preloads it");
+        } else {
+            progress.say(
+                "TimescaleDB is not installed for this PostgreSQL: tsmn can still check, show, export and run \
+                 every step that does not need it (settings and authentication)",
+            );
+        }
+        Ok(sandbox)
+    }
+
+    /// Open an existing sandbox from its marker.
+    pub fn open(dir: &Path) -> Result<Sandbox, SandboxError> {
+        let dir = absolute(dir)?;
+        let marker_path = dir.join(MARKER);
+        if !marker_path.is_file() {
+            return Err(SandboxError::NotASandbox {
+                dir,
+                marker: MARKER,
+            });
+        }
+        let text = std::fs::read_to_string(&marker_path).map_err(SandboxError::io(&marker_path))?;
+        let marker: Marker = toml::from_str(&text).map_err(|e| SandboxError::BadMarker {
+            path: marker_path.clone(),
+            detail: e.message().to_string(),
+        })?;
+        let bin = PgBin::at(&marker.pg_bindir)?;
+        let user = ServerUser::detect()?;
+        let clusters = marker
+            .nodes
+            .iter()
+            .map(|n| Cluster::open(&n.name, dir.join(&n.name), n.port, bin.clone(), user))
+            .collect();
+        Ok(Sandbox { dir, clusters })
+    }
+
+    fn start_all(&self, progress: &dyn Progress) -> Result<(), SandboxError> {
+        let results: Vec<Result<(), SandboxError>> = std::thread::scope(|s| {
+            let handles: Vec<_> = self
+                .clusters
+                .iter()
+                .map(|c| s.spawn(move || c.start()))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("start thread panicked"))
+                .collect()
+        });
+        for (c, r) in self.clusters.iter().zip(results) {
+            r?;
+            progress.say(&format!("{:<4} up on 127.0.0.1:{}", c.name, c.port));
+        }
+        Ok(())
+    }
+
+    /// Stop every node and remove exactly what `up` created.
+    pub fn down(self, progress: &dyn Progress) -> Result<(), SandboxError> {
+        for c in &self.clusters {
+            c.stop(true)?;
+            progress.say(&format!("{:<4} stopped", c.name));
+        }
+        for c in &self.clusters {
+            if c.dir.exists() {
+                std::fs::remove_dir_all(&c.dir).map_err(SandboxError::io(&c.dir))?;
+            }
+        }
+        for f in [PLAN_FILE, MARKER] {
+            let p = self.dir.join(f);
+            if p.exists() {
+                std::fs::remove_file(&p).map_err(SandboxError::io(&p))?;
+            }
+        }
+        // Leave the directory if the operator put anything else in it.
+        let _ = std::fs::remove_dir(&self.dir);
+        progress.say(&format!("removed the sandbox in {}", self.dir.display()));
+        Ok(())
+    }
+
+    /// The plan describing this sandbox: the access node reaches the data
+    /// nodes over 127.0.0.1; tsmn connects through each node's socket.
+    pub fn plan(&self) -> Plan {
+        let node = |c: &Cluster| Node {
+            name: c.name.clone(),
+            host: "127.0.0.1".into(),
+            port: i64::from(c.port),
+            connect_host: Some(c.socket_dir().display().to_string()),
+            connect_port: None,
+        };
+        Plan {
+            database: crate::plan::defaults::database(),
+            superuser: crate::plan::defaults::superuser(),
+            credentials: Credentials::default(),
+            access_node_addresses: vec!["127.0.0.1".into()],
+            access_node: node(&self.clusters[0]),
+            data_nodes: self.clusters[1..].iter().map(node).collect(),
+            auth: Auth::default(),
+        }
+        .normalized()
+    }
+
+    pub fn access_node(&self) -> &Cluster {
+        &self.clusters[0]
+    }
+    pub fn data_nodes(&self) -> &[Cluster] {
+        &self.clusters[1..]
+    }
+}
+
+fn plan_header() -> String {
+    "# tsmn plan written by `tsmn sandbox up`.\n\
+     # tsmn reaches each node through its private Unix socket (connect_host);\n\
+     # the access node reaches the data nodes over 127.0.0.1.\n\n"
+        .to_string()
+}
+
+fn write_marker(dir: &Path, marker: &Marker) -> Result<(), SandboxError> {
+    let path = dir.join(MARKER);
+    let text = "# Made by `tsmn sandbox up`; `tsmn sandbox down` removes what it lists.\n"
+        .to_string()
+        + &toml::to_string(marker).expect("marker serializes");
+    std::fs::write(&path, text).map_err(SandboxError::io(&path))
+}
+
+fn absolute(dir: &Path) -> Result<PathBuf, SandboxError> {
+    if dir.is_absolute() {
+        Ok(dir.to_path_buf())
+    } else {
+        let cwd = std::env::current_dir().map_err(SandboxError::io("."))?;
+        Ok(cwd.join(dir))
+    }
+}

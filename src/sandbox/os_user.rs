@@ -1,0 +1,75 @@
+//! initdb and postgres refuse to run as root; as root we run them as `postgres`.
+
+use super::error::SandboxError;
+use std::ffi::CString;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::Command;
+
+/// The OS user the servers run as: ourselves, or `postgres` when we are root.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerUser {
+    Current,
+    Other { uid: u32, gid: u32 },
+}
+
+impl ServerUser {
+    pub fn detect() -> Result<ServerUser, SandboxError> {
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        if unsafe { libc::geteuid() } != 0 {
+            return Ok(ServerUser::Current);
+        }
+        lookup("postgres").ok_or(SandboxError::NoPostgresUser)
+    }
+
+    /// A command that runs as the server user. std drops root's supplementary
+    /// groups when it switches uid.
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut cmd = Command::new(program);
+        if let ServerUser::Other { uid, gid } = *self {
+            cmd.uid(uid).gid(gid);
+        }
+        cmd
+    }
+
+    /// Give `path` to the server user (no-op when that is us).
+    pub fn chown(&self, path: &Path) -> Result<(), SandboxError> {
+        if let ServerUser::Other { uid, gid } = *self {
+            std::os::unix::fs::chown(path, Some(uid), Some(gid)).map_err(SandboxError::io(path))?;
+        }
+        Ok(())
+    }
+
+    /// Whether the server user can enter and write `dir`.
+    pub fn can_use(&self, dir: &Path) -> bool {
+        match self {
+            ServerUser::Current => true,
+            ServerUser::Other { .. } => self
+                .command("test")
+                .arg("-x")
+                .arg(dir)
+                .arg("-a")
+                .arg("-w")
+                .arg(dir)
+                .status()
+                .map(|s| s.success())
+                .unwrap_or(false),
+        }
+    }
+}
+
+fn lookup(name: &str) -> Option<ServerUser> {
+    let cname = CString::new(name).ok()?;
+    // SAFETY: getpwnam returns NULL or a pointer to a static record that stays
+    // valid until the next getpw* call; we copy the two numbers out at once.
+    unsafe {
+        let pw = libc::getpwnam(cname.as_ptr());
+        if pw.is_null() {
+            return None;
+        }
+        Some(ServerUser::Other {
+            uid: (*pw).pw_uid,
+            gid: (*pw).pw_gid,
+        })
+    }
+}
