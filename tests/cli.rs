@@ -1,0 +1,186 @@
+//! The real binary: help, exit codes, validate and the sandbox commands.
+
+mod support;
+
+use support::*;
+
+#[test]
+fn help_teaches_each_subcommand_with_an_example() {
+    let out = tsmn().arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "validate",
+        "sandbox",
+        "tsmn sandbox up --dir",
+        "tsmn validate --plan",
+        "Exit codes",
+        "assets/plan-",
+    ] {
+        assert!(help.contains(needle), "--help lacks {needle:?}:\n{help}");
+    }
+}
+
+#[test]
+fn validate_prints_the_normalized_plan() {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/plan-certificate.toml");
+    let out = tsmn()
+        .args(["validate", "--plan"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("validity_days = 825") && text.contains("[auth.certificate]"),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_invalid_plan_exits_2_with_path_and_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(
+        &path,
+        "[access_node]\nname = \"an\"\nhost = \"h\"\nport = 99999\n",
+    )
+    .unwrap();
+    let out = tsmn()
+        .args(["validate", "--plan"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("access_node.port: 99999 is not a TCP port"),
+        "{err}"
+    );
+    assert!(err.contains("data_nodes: no data nodes"), "{err}");
+    assert!(err.contains("fix:"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn a_plan_with_a_password_exits_2_and_never_shows_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("secret.toml");
+    std::fs::write(
+        &path,
+        "password = \"Tr0ub4dor&3\"\n[access_node]\nname = \"an\"\nhost = \"h\"\n",
+    )
+    .unwrap();
+    let out = tsmn()
+        .args(["validate", "--plan"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(all.contains("password: looks like a secret"), "{all}");
+    assert!(!all.contains("Tr0ub4dor"), "{all}");
+}
+
+#[test]
+fn a_missing_plan_file_is_a_clear_error() {
+    let out = tsmn()
+        .args(["validate", "--plan", "/nonexistent/plan.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("/nonexistent/plan.toml") && err.contains("fix:"),
+        "{err}"
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let out = tsmn()
+        .args(["sandbox", "up", "--data-nodes", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn sandbox_commands_end_to_end() {
+    let parent = temp_dir();
+    let dir = parent.path().join("cli-sb");
+    let up = tsmn()
+        .args(["sandbox", "up", "--data-nodes", "1", "--dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(
+        up.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&up.stderr)
+    );
+    let plan_path = String::from_utf8_lossy(&up.stdout).trim().to_string();
+    assert_eq!(
+        plan_path,
+        dir.join("plan.toml").display().to_string(),
+        "stdout is the plan path, for scripts"
+    );
+    let progress = String::from_utf8_lossy(&up.stderr);
+    assert!(
+        progress.contains("dn1  up on 127.0.0.1:") && progress.contains("tsmn validate --plan"),
+        "{progress}"
+    );
+
+    let v = tsmn()
+        .args(["validate", "--plan", &plan_path])
+        .output()
+        .unwrap();
+    assert_eq!(v.status.code(), Some(0));
+
+    let st = tsmn()
+        .args(["sandbox", "status", "--dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&st.stdout);
+    assert_eq!(
+        table
+            .lines()
+            .filter(|l| l.contains(" up ") && l.contains("PostgreSQL"))
+            .count(),
+        2,
+        "{table}"
+    );
+
+    let down = tsmn()
+        .args(["sandbox", "down", "--dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(
+        down.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&down.stderr)
+    );
+    assert!(!dir.exists());
+
+    let again = tsmn()
+        .args(["sandbox", "status", "--dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("not a tsmn sandbox"));
+}

@@ -1,0 +1,144 @@
+//! `tsmn sandbox` and the harness against real PostgreSQL servers.
+
+mod support;
+
+use support::*;
+use tsmn::sandbox::{ClusterSpec, Sandbox, MARKER, PLAN_FILE};
+
+fn quiet(_: &str) {}
+
+#[test]
+fn up_status_down_on_real_servers() {
+    let parent = temp_dir();
+    let dir = parent.path().join("sb");
+    let sb = Sandbox::up(&dir, 2, None, &quiet).expect("sandbox up");
+    assert_eq!(sb.clusters.len(), 3);
+
+    // Every node answers SELECT version().
+    for c in &sb.clusters {
+        let v = sql_on(c, "postgres", "SELECT version()");
+        assert!(v[0].starts_with("PostgreSQL "), "{}: {v:?}", c.name);
+    }
+    let rows = tsmn::sandbox::status::collect(&sb);
+    assert!(rows.iter().all(|r| r.state.is_ok()), "{rows:?}");
+    let shown = tsmn::sandbox::status::render(&rows);
+    assert!(shown.contains("dn2") && shown.contains("up"), "{shown}");
+
+    // The written plan describes exactly these nodes and validates.
+    let plan = tsmn::plan::load_plan(&dir.join(PLAN_FILE)).expect("plan valid");
+    let ports: Vec<i64> = plan.nodes().map(|n| n.port).collect();
+    assert_eq!(
+        ports,
+        sb.clusters
+            .iter()
+            .map(|c| i64::from(c.port))
+            .collect::<Vec<_>>()
+    );
+
+    // Nothing is admitted over TCP until tsmn adds a rule.
+    let hba = sql_on(
+        &sb.clusters[1],
+        "postgres",
+        "SELECT count(*) FROM pg_hba_file_rules WHERE type <> 'local'",
+    );
+    assert_eq!(hba, ["0"]);
+
+    // `up` again is harmless, also after a node was killed by hand.
+    let pid = sb.clusters[1].pid().expect("dn1 runs");
+    // SAFETY: sending SIGKILL to a server this test started.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    for _ in 0..50 {
+        if !alive(pid) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let again = Sandbox::up(&dir, 2, None, &quiet).expect("second up");
+    assert_eq!(sql_on(&again.clusters[1], "postgres", "SELECT 1"), ["1"]);
+    assert!(matches!(
+        Sandbox::up(&dir, 3, None, &quiet),
+        Err(tsmn::sandbox::SandboxError::Mismatch { .. })
+    ));
+
+    let pids: Vec<i32> = again.clusters.iter().filter_map(|c| c.pid()).collect();
+    assert_eq!(pids.len(), 3);
+    again.down(&quiet).expect("down");
+    assert!(!dir.exists(), "down removes the sandbox directory");
+    assert!(pids.iter().all(|p| !alive(*p)), "every server stopped");
+}
+
+#[test]
+fn down_refuses_a_directory_it_did_not_make() {
+    let dir = temp_dir();
+    std::fs::write(dir.path().join("precious.txt"), "keep me").unwrap();
+    let err = Sandbox::open(dir.path()).expect_err("no marker");
+    assert!(err.to_string().contains(MARKER), "{err}");
+    assert!(dir.path().join("precious.txt").exists());
+    // And `up` will not take over a non-empty directory either.
+    let err = Sandbox::up(dir.path(), 1, None, &quiet).expect_err("not empty");
+    assert!(
+        err.to_string().contains("not empty") || err.to_string().contains("is not empty"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_panicking_test_leaves_no_server_running() {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let result = std::thread::spawn(move || {
+        let c = TestCluster::named("doomed");
+        tx.send(c.cluster.pid().expect("running")).unwrap();
+        panic!("this test fails on purpose");
+    })
+    .join();
+    assert!(result.is_err(), "the thread panicked");
+    let pid = rx.recv().expect("pid sent before the panic");
+    assert!(
+        !alive(pid),
+        "postmaster {pid} still runs after the panicking test"
+    );
+}
+
+#[test]
+fn harness_applies_settings_hba_and_files() {
+    let c = TestCluster::start(ClusterSpec {
+        name: "custom".into(),
+        settings: vec![("max_prepared_transactions".into(), "7".into())],
+        hba: Some(vec![
+            "local all all trust".into(),
+            "host all all 127.0.0.1/32 scram-sha-256".into(),
+        ]),
+        files: vec![tsmn::sandbox::DataFile {
+            name: "note.txt".into(),
+            contents: b"hi".to_vec(),
+            mode: 0o600,
+        }],
+    });
+    assert_eq!(c.sql("postgres", "SHOW max_prepared_transactions"), ["7"]);
+    assert_eq!(
+        c.sql(
+            "postgres",
+            "SELECT auth_method FROM pg_hba_file_rules WHERE type = 'host'"
+        ),
+        ["scram-sha-256"]
+    );
+    let meta = std::fs::metadata(c.cluster.data_dir().join("note.txt")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+}
+
+#[test]
+fn servers_run_as_the_postgres_user_when_we_are_root() {
+    let c = TestCluster::named("owner");
+    let pid = c.cluster.pid().expect("running");
+    let uid = process_uid(pid).expect("uid");
+    // SAFETY: geteuid cannot fail.
+    let me = unsafe { libc::geteuid() };
+    match server_user() {
+        tsmn::sandbox::ServerUser::Other { uid: pg_uid, .. } => {
+            assert_eq!(me, 0);
+            assert_eq!(uid, pg_uid, "root starts servers as postgres");
+        }
+        tsmn::sandbox::ServerUser::Current => assert_eq!(uid, me),
+    }
+}

@@ -1,0 +1,152 @@
+//! Test harness: real PostgreSQL clusters from the installed server, built
+//! with the same code as `tsmn sandbox` (one implementation of cluster
+//! management). Each cluster is stopped and removed on drop, also when the
+//! test panics.
+#![allow(dead_code)] // each test binary uses a different part of the harness
+
+use std::path::Path;
+use std::sync::OnceLock;
+use tsmn::sandbox::{free_ports, Cluster, ClusterSpec, PgBin, ServerUser};
+
+pub fn pg_bin() -> &'static PgBin {
+    static BIN: OnceLock<PgBin> = OnceLock::new();
+    BIN.get_or_init(|| {
+        PgBin::find(None)
+            .expect("PostgreSQL server binaries (run .ci/run, or apt-get install postgresql)")
+    })
+}
+
+pub fn server_user() -> ServerUser {
+    ServerUser::detect().expect("server OS user")
+}
+
+/// A temporary directory the server user can use.
+pub fn temp_dir() -> tempfile::TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix("tsmn-test-")
+        .tempdir()
+        .expect("temp dir");
+    server_user().chown(dir.path()).expect("chown temp dir");
+    dir
+}
+
+/// A running cluster that is stopped and deleted on drop.
+pub struct TestCluster {
+    pub cluster: Cluster,
+    // Dropped after `cluster` is stopped (fields drop in order, but Drop runs first).
+    _dir: tempfile::TempDir,
+}
+
+impl TestCluster {
+    pub fn start(spec: ClusterSpec) -> TestCluster {
+        let dir = temp_dir();
+        let port = free_ports(1).expect("free port")[0];
+        let cluster = Cluster::create(
+            &spec,
+            dir.path().join(&spec.name),
+            port,
+            pg_bin(),
+            server_user(),
+        )
+        .expect("create cluster");
+        let guard = TestCluster { cluster, _dir: dir };
+        guard.cluster.start().expect("start cluster");
+        guard
+    }
+
+    pub fn named(name: &str) -> TestCluster {
+        TestCluster::start(ClusterSpec {
+            name: name.into(),
+            ..Default::default()
+        })
+    }
+
+    /// Run SQL as the superuser over the Unix socket; each row's first column.
+    pub fn sql(&self, db: &str, sql: &str) -> Vec<String> {
+        sql_on(&self.cluster, db, sql)
+    }
+}
+
+impl Drop for TestCluster {
+    fn drop(&mut self) {
+        // Immediate: the data is thrown away anyway.
+        if let Err(e) = self.cluster.stop(false) {
+            eprintln!(
+                "warning: could not stop test cluster {}: {e}",
+                self.cluster.name
+            );
+        }
+    }
+}
+
+pub fn sql_on(cluster: &Cluster, db: &str, sql: &str) -> Vec<String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let (client, conn) = cluster
+            .pg_config(db)
+            .connect(tokio_postgres::NoTls)
+            .await
+            .expect("connect");
+        tokio::spawn(conn);
+        let msgs = client.simple_query(sql).await.expect("query");
+        msgs.into_iter()
+            .filter_map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::Row(r) => {
+                    Some(r.get(0).unwrap_or("").to_string())
+                }
+                _ => None,
+            })
+            .collect()
+    })
+}
+
+/// Whether a process runs (and is not a zombie).
+pub fn alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| {
+            s.rsplit_once(')')
+                .and_then(|(_, r)| r.split_whitespace().next())
+                .is_some_and(|st| st != "Z")
+        })
+        .unwrap_or(false)
+}
+
+/// The uid a process runs as.
+pub fn process_uid(pid: i32) -> Option<u32> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+}
+
+/// The TimescaleDB tier runs only where the extension is installed for the
+/// server; elsewhere each of its tests reports itself skipped, with the reason.
+pub fn timescaledb_tier(test: &str) -> bool {
+    if pg_bin().has_extension("timescaledb") {
+        true
+    } else {
+        // Written to the stream itself, past libtest's capture, so the skip
+        // and its reason show in every test run.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED {test}: TimescaleDB tier: the timescaledb extension is not installed for PostgreSQL {} ({} has no timescaledb.control)",
+            pg_bin().version,
+            pg_bin().sharedir().join("extension").display()
+        );
+        false
+    }
+}
+
+pub fn tsmn() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_tsmn"))
+}
+
+pub fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+}
