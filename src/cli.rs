@@ -13,6 +13,7 @@ const AFTER_HELP: &str = "\
 Examples:
   tsmn sandbox up --dir /tmp/tsmn-demo           start a local 1+2 node cluster to try tsmn on
   tsmn validate --plan /tmp/tsmn-demo/plan.toml  check a plan file and print it with every default
+  tsmn check --plan /tmp/tsmn-demo/plan.toml     probe every node; list what blocks multi-node, with fixes
   tsmn sandbox status --dir /tmp/tsmn-demo       show each sandbox node, its port and version
   tsmn sandbox down --dir /tmp/tsmn-demo         stop the sandbox and remove what it created
 
@@ -21,7 +22,7 @@ superuser and the auth mode. Commented examples: assets/plan-*.toml.
 Secrets never go in a plan: tsmn reads them from a prompt, an environment
 variable the plan names, or a passfile.
 
-Exit codes: 0 success, 1 the operation failed, 2 bad command line or plan.";
+Exit codes: 0 success (check: nothing blocks), 1 the operation failed (check: a\nblocker was found), 2 bad command line or plan.";
 
 #[derive(Debug, Parser)]
 #[command(name = "tsmn", version, about = "Set up and troubleshoot TimescaleDB multi-node clusters", after_help = AFTER_HELP)]
@@ -38,6 +39,19 @@ pub enum Command {
         /// The plan file (TOML)
         #[arg(long, value_name = "FILE")]
         plan: PathBuf,
+    },
+    /// Probe every node in parallel and report what stands in the way of multi-node,
+    /// with causes and fixes (e.g. `tsmn check --plan plan.toml`). Read-only.
+    Check {
+        /// The plan file (TOML)
+        #[arg(long, value_name = "FILE")]
+        plan: PathBuf,
+        /// Print one JSON document (schema tsmn-check/1) instead of the report
+        #[arg(long)]
+        json: bool,
+        /// Seconds to wait for each connection (TCP, TLS and login together)
+        #[arg(long, value_name = "SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=300))]
+        connect_timeout: u64,
     },
     /// Local throwaway cluster from the installed PostgreSQL
     /// (e.g. `tsmn sandbox up --data-nodes 2`)

@@ -1,8 +1,16 @@
 //! tsmn: sets up and troubleshoots TimescaleDB multi-node clusters.
 //!
-//! Layers, top to bottom (no import runs upward): `cli` -> `sandbox` -> `plan`.
+//! Layers, top to bottom (no import runs upward):
+//! cli -> probe, sandbox -> findings -> facts, plan, quote, timescale.
 #![forbid(unsafe_op_in_unsafe_fn)]
 #![warn(clippy::unwrap_used)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod facts;
+pub mod findings;
 pub mod plan;
+pub mod probe;
+pub mod quote;
+pub mod report;
 pub mod sandbox;
+pub mod timescale;

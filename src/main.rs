@@ -5,14 +5,27 @@ mod cli;
 
 use clap::Parser;
 use cli::{Cli, Command, SandboxCommand, EXIT_FAILED, EXIT_OK, EXIT_USAGE};
+use std::io::IsTerminal;
 use std::process::ExitCode;
+use std::time::Duration;
+use tsmn::facts::Connection;
+use tsmn::findings::connect::explain;
+use tsmn::findings::{blockers, findings};
 use tsmn::plan::{load_plan, plan_to_toml};
+use tsmn::probe::credentials::PasswordSource;
+use tsmn::probe::{probe_all, probe_some, ProbeOptions};
+use tsmn::report;
 use tsmn::sandbox::{Sandbox, PLAN_FILE};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     ExitCode::from(match cli.command {
         Command::Validate { plan } => validate(&plan),
+        Command::Check {
+            plan,
+            json,
+            connect_timeout,
+        } => check(&plan, json, connect_timeout),
         Command::Sandbox(cmd) => sandbox(cmd),
     })
 }
@@ -27,6 +40,73 @@ fn validate(path: &std::path::Path) -> u8 {
             eprintln!("error: {e}");
             EXIT_USAGE
         }
+    }
+}
+
+fn check(path: &std::path::Path, json: bool, connect_timeout: u64) -> u8 {
+    let plan = match load_plan(path) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let opts = ProbeOptions::with_connect_timeout(Duration::from_secs(connect_timeout));
+    let mut passwords = PasswordSource::from_plan(&plan);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    if !json && std::io::stderr().is_terminal() {
+        eprintln!(
+            "probing {} node(s) (connect timeout {connect_timeout} s) ...",
+            plan.nodes().count()
+        );
+    }
+    let mut facts = match rt.block_on(probe_all(&plan, &passwords, opts)) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    // Like psql: ask for the password only when a server wants one we lack.
+    let wanting: Vec<String> = facts
+        .nodes
+        .iter()
+        .filter(|n| matches!(&n.connection, Connection::Failed { message, .. } if explain(None, message).code == "no_password"))
+        .map(|n| n.name.clone())
+        .collect();
+    if !wanting.is_empty() && !passwords.has_fixed() && std::io::stdin().is_terminal() {
+        if let Ok(pw) = rpassword::prompt_password(format!(
+            "Password for {} (used for {}): ",
+            plan.superuser,
+            wanting.join(", ")
+        )) {
+            passwords.set_prompted(pw.into());
+            if let Ok(again) = rt.block_on(probe_some(&plan, &passwords, opts, &wanting)) {
+                for n in again.nodes {
+                    if let Some(slot) = facts.nodes.iter_mut().find(|m| m.name == n.name) {
+                        *slot = n;
+                    }
+                }
+            }
+        }
+    }
+    let found = findings(&plan, &facts);
+    if json {
+        println!(
+            "{:#}",
+            report::check::json(&facts, &found, &passwords.notes)
+        );
+    } else {
+        print!("{}", report::check::human(&facts, &found, &passwords.notes));
+    }
+    if blockers(&found) == 0 {
+        EXIT_OK
+    } else {
+        EXIT_FAILED
     }
 }
 

@@ -43,6 +43,11 @@ pub struct Credentials {
     /// Path of a pgpass-format file to read the superuser's password from ("" = none).
     #[serde(default)]
     pub passfile: String,
+    /// CA certificate (PEM) that the nodes' server certificates must chain to.
+    /// Set: tsmn requires TLS and verifies certificate and host name.
+    /// "" = TLS when the server offers it, unverified (libpq's `prefer`).
+    #[serde(default)]
+    pub sslrootcert: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

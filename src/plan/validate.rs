@@ -15,6 +15,11 @@ pub fn validate(plan: &Plan) -> Vec<Problem> {
         &plan.credentials.password_env,
     );
     absolute_or_empty(&mut out, "credentials.passfile", &plan.credentials.passfile);
+    absolute_or_empty(
+        &mut out,
+        "credentials.sslrootcert",
+        &plan.credentials.sslrootcert,
+    );
 
     node(&mut out, "access_node", &plan.access_node);
     if plan.data_nodes.is_empty() {

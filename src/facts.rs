@@ -1,0 +1,172 @@
+//! PURE: what each node is right now, as found by `probe/`. Plain data, read
+//! by `findings/` and (later) the steps builder. Nothing here connects.
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NodeRole {
+    Access,
+    Data,
+}
+
+impl NodeRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NodeRole::Access => "access",
+            NodeRole::Data => "data",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Facts {
+    pub nodes: Vec<NodeFacts>,
+}
+
+impl Facts {
+    pub fn node(&self, name: &str) -> Option<&NodeFacts> {
+        self.nodes.iter().find(|n| n.name == name)
+    }
+    pub fn access(&self) -> Option<&NodeFacts> {
+        self.nodes.iter().find(|n| n.role == NodeRole::Access)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeFacts {
+    pub name: String,
+    pub role: NodeRole,
+    /// Where tsmn connected (host:port or socket directory).
+    pub address: String,
+    pub connection: Connection,
+    /// Present when tsmn got in.
+    pub server: Option<ServerFacts>,
+    /// On the access node: what it sees when it connects to each data node.
+    pub access_probes: AccessProbes,
+}
+
+/// How tsmn's own connection went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Connection {
+    Connected {
+        tls: bool,
+    },
+    /// No answer within the connect timeout (a dead host, a black hole, a hung listener).
+    TimedOut {
+        seconds: u64,
+    },
+    /// The error as the server or the network reported it.
+    Failed {
+        /// SQLSTATE when the server sent an error.
+        sqlstate: Option<String>,
+        message: String,
+    },
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ServerFacts {
+    pub version_num: u32,
+    pub version: String,
+    pub current_user: String,
+    pub superuser: bool,
+    /// name -> value for the settings tsmn reads (absent when unknown to the server).
+    pub settings: BTreeMap<String, Setting>,
+    pub hba_file: String,
+    pub hba_rules: Vec<HbaRule>,
+    /// The raw lines of pg_hba.conf, to quote rules by line number.
+    pub hba_lines: Vec<String>,
+    pub timescaledb_available: Vec<String>,
+    pub dblink_available: bool,
+    /// The cluster database, when it exists on this node.
+    pub database: Option<DatabaseFacts>,
+    pub roles: Vec<RoleFacts>,
+}
+
+impl ServerFacts {
+    pub fn setting(&self, name: &str) -> Option<&str> {
+        self.settings.get(name).map(|s| s.value.as_str())
+    }
+    pub fn pending_restart(&self) -> Vec<&str> {
+        self.settings
+            .iter()
+            .filter(|(_, s)| s.pending_restart)
+            .map(|(n, _)| n.as_str())
+            .collect()
+    }
+    pub fn ssl_on(&self) -> bool {
+        self.setting("ssl") == Some("on")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Setting {
+    pub value: String,
+    /// pg_settings.source: `default` means never set (matters for timescaledb.passfile).
+    pub source: String,
+    pub pending_restart: bool,
+}
+
+/// One row of pg_hba_file_rules.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct HbaRule {
+    pub line_number: u32,
+    /// `local`, `host`, `hostssl`, ... ; None on a row that failed to parse.
+    pub kind: Option<String>,
+    pub databases: Vec<String>,
+    pub users: Vec<String>,
+    pub address: Option<String>,
+    pub netmask: Option<String>,
+    pub method: Option<String>,
+    pub options: Vec<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DatabaseFacts {
+    pub name: String,
+    pub encoding: String,
+    pub collate: String,
+    pub ctype: String,
+    /// TimescaleDB installed in this database (extversion).
+    pub timescaledb: Option<String>,
+    /// `_timescaledb_catalog.metadata` uuid and dist_uuid.
+    pub uuid: Option<String>,
+    pub dist_uuid: Option<String>,
+    /// On an access node: its data nodes (node_name).
+    pub data_nodes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RoleFacts {
+    pub name: String,
+    pub exists: bool,
+    pub can_login: bool,
+}
+
+/// The access node's own view of the data nodes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum AccessProbes {
+    /// Not the access node, or tsmn could not get in.
+    #[default]
+    NotApplicable,
+    /// Neither dblink nor another way to connect out is available.
+    NotTested {
+        reason: String,
+    },
+    Tested {
+        results: Vec<AccessProbe>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccessProbe {
+    pub data_node: String,
+    /// The address the data node saw the access node connect from.
+    pub source_address: Option<String>,
+    /// The connection error as the access node's libpq reported it.
+    pub error: Option<String>,
+}

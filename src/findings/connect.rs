@@ -1,0 +1,251 @@
+//! The one table that maps connection error messages to their cause and fix,
+//! for tsmn's own connections and for the access node's connections to the
+//! data nodes (which libpq reports in its own words).
+
+/// Who was connecting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// tsmn, from this machine, as the superuser.
+    Tsmn,
+    /// The access node, to a data node, the way TimescaleDB connects.
+    AccessNode,
+}
+
+pub struct Cause {
+    pub code: &'static str,
+    /// SQLSTATE that identifies the cause on its own.
+    sqlstate: Option<&'static str>,
+    /// Substrings of the message (any one matches).
+    patterns: &'static [&'static str],
+    pub what: &'static str,
+    fix_tsmn: &'static str,
+    fix_access_node: &'static str,
+}
+
+impl Cause {
+    /// The fix, with `{host}`, `{port}`, `{user}` and `{node}` filled in.
+    pub fn fix(&self, side: Side, host: &str, port: i64, user: &str, node: &str) -> String {
+        let t = match side {
+            Side::Tsmn => self.fix_tsmn,
+            Side::AccessNode => self.fix_access_node,
+        };
+        t.replace("{host}", host)
+            .replace("{port}", &port.to_string())
+            .replace("{user}", user)
+            .replace("{node}", node)
+    }
+}
+
+/// First match wins, so specific rows come before general ones.
+pub static CAUSES: &[Cause] = &[
+    Cause {
+        code: "timeout",
+        sqlstate: None,
+        patterns: &["timeout expired", "timed out"],
+        what: "no answer within the connect timeout (host down, packets dropped by a firewall, or a listener that never answers)",
+        fix_tsmn: "check that {host}:{port} is the PostgreSQL server and reachable from here (pg_isready -h {host} -p {port} -t 5); open the firewall for port {port}",
+        fix_access_node: "from the access node host run pg_isready -h {host} -p {port} -t 5; open the firewall between the access node and {node} for port {port}",
+    },
+    Cause {
+        code: "refused",
+        sqlstate: None,
+        patterns: &["Connection refused"],
+        what: "nothing accepts connections at that address and port",
+        fix_tsmn: "start PostgreSQL on {node}, or correct host/port in the plan; on the server check SHOW listen_addresses and SHOW port (changing either needs a restart)",
+        fix_access_node: "make {node} listen where the access node connects: listen_addresses must cover {host} and port must be {port} (restart after changing); check the firewall",
+    },
+    Cause {
+        code: "unknown_host",
+        sqlstate: None,
+        patterns: &["failed to lookup address", "Name or service not known", "could not translate host name", "No address associated", "nodename nor servname"],
+        what: "the host name does not resolve",
+        fix_tsmn: "correct the host of {node} in the plan, or make {host} resolvable here (DNS or /etc/hosts)",
+        fix_access_node: "make {host} resolvable on the access node host (DNS or /etc/hosts), or use an IP address as the host of {node}",
+    },
+    Cause {
+        code: "unreachable",
+        sqlstate: None,
+        patterns: &["No route to host", "Network is unreachable"],
+        what: "there is no network route to the host",
+        fix_tsmn: "check the address of {node} and the network between here and {host}",
+        fix_access_node: "check routing and firewalls between the access node and {host}",
+    },
+    Cause {
+        code: "server_no_ssl",
+        sqlstate: None,
+        patterns: &["server does not support SSL, but SSL was required", "server does not support TLS"],
+        what: "TLS is required but the server has ssl = off",
+        fix_tsmn: "turn ssl on on {node} (ssl = on with ssl_cert_file and ssl_key_file, then SELECT pg_reload_conf()), or clear credentials.sslrootcert in the plan",
+        fix_access_node: "the access node has ssl = on, so TimescaleDB requires TLS to every data node: turn ssl on on {node} (server certificate and key, then reload), or turn it off on the access node (not possible in certificate mode)",
+    },
+    Cause {
+        code: "server_cert_untrusted",
+        sqlstate: None,
+        patterns: &["certificate verify failed", "UnknownIssuer", "invalid peer certificate", "BadSignature"],
+        what: "the server's certificate is not signed by the trusted CA",
+        fix_tsmn: "sign {node}'s server certificate with the CA in credentials.sslrootcert, or point sslrootcert at the CA that signed it",
+        fix_access_node: "sign {node}'s server certificate with the CA in the access node's ssl_ca_file (or ~postgres/.postgresql/root.crt when ssl_ca_file is empty)",
+    },
+    Cause {
+        code: "server_cert_name",
+        sqlstate: None,
+        patterns: &["NotValidForName", "not valid for name", "does not match host name"],
+        what: "the server's certificate does not name the address tsmn connected to",
+        fix_tsmn: "reissue {node}'s server certificate with {host} in its subjectAltName",
+        fix_access_node: "reissue {node}'s server certificate with {host} in its subjectAltName",
+    },
+    Cause {
+        code: "client_key",
+        sqlstate: None,
+        patterns: &["but not private key file", "has group or world access", "could not load private key file"],
+        what: "the client key file is missing, unreadable, too open, or does not match its certificate",
+        fix_tsmn: "fix the client key: owner postgres, chmod 600, and the key that belongs to the certificate",
+        fix_access_node: "in the access node's timescaledb.ssl_dir, give each <md5(role)>.key owner postgres and mode 0600, and make it the key of the matching .crt",
+    },
+    Cause {
+        code: "client_cert_missing",
+        sqlstate: None,
+        patterns: &["requires a valid client certificate"],
+        what: "the node wants a client certificate and none was offered",
+        fix_tsmn: "tsmn connects without a client certificate: give {user} a password or another rule for this machine's address on {node}",
+        fix_access_node: "on the access node set ssl = on and put <md5({user})>.crt/.key for every role in timescaledb.ssl_dir (directly, not in a subfolder)",
+    },
+    Cause {
+        code: "client_cert_rejected",
+        sqlstate: None,
+        patterns: &["certificate authentication failed", "unknown ca", "UnknownCA"],
+        what: "the client certificate was refused (its CN is another role, or another CA signed it)",
+        fix_tsmn: "issue the client certificate with CN={user}, signed by the CA in {node}'s ssl_ca_file",
+        fix_access_node: "reissue <md5({user})>.crt with subject CN={user}, signed by the CA in {node}'s ssl_ca_file",
+    },
+    Cause {
+        code: "hba_needs_ssl",
+        sqlstate: None,
+        patterns: &["no encryption"],
+        what: "no pg_hba.conf rule admits an unencrypted connection from this address (only hostssl rules match, or none)",
+        fix_tsmn: "turn ssl on on {node} or add a host rule for this machine's address, then SELECT pg_reload_conf() on {node}",
+        fix_access_node: "add a rule to {node}'s pg_hba.conf for the access node's address (DATABASE all, USER {user}), then SELECT pg_reload_conf()",
+    },
+    Cause {
+        code: "no_hba_entry",
+        sqlstate: None,
+        patterns: &["no pg_hba.conf entry"],
+        what: "no pg_hba.conf rule admits this connection",
+        fix_tsmn: "add a rule to {node}'s pg_hba.conf for {user} from this machine's address (DATABASE all), then SELECT pg_reload_conf() on {node}",
+        fix_access_node: "add a rule to {node}'s pg_hba.conf for the access node's address (DATABASE all, USER {user}, the method of the auth mode), then SELECT pg_reload_conf(); tsmn apply does this",
+    },
+    Cause {
+        code: "hba_rejects",
+        sqlstate: None,
+        patterns: &["pg_hba.conf rejects connection"],
+        what: "a reject rule in pg_hba.conf matches this connection",
+        fix_tsmn: "on {node}, move a rule that admits {user} from this address above the reject rule, then reload",
+        fix_access_node: "on {node}, put the rule for the access node above the reject rule, then SELECT pg_reload_conf()",
+    },
+    Cause {
+        code: "password_failed",
+        sqlstate: Some("28P01"),
+        patterns: &["password authentication failed"],
+        what: "the password was refused",
+        fix_tsmn: "use {user}'s right password (the plan's credentials.password_env, PGPASSWORD, ~/.pgpass or the prompt); if it is right, the role may hold an md5 hash while pg_hba.conf says scram-sha-256: set the password again after password_encryption = scram-sha-256",
+        fix_access_node: "make the passfile line for {node} hold {user}'s password on {node} (its host field must equal the node's host string exactly), or set the password on {node} again; tsmn apply sets both from one source",
+    },
+    Cause {
+        code: "no_password",
+        sqlstate: None,
+        patterns: &["password missing", "no password supplied"],
+        what: "the node asks for a password and none was given",
+        fix_tsmn: "give the password: the environment variable named in credentials.password_env, PGPASSWORD, a line in ~/.pgpass (or credentials.passfile), or run tsmn in a terminal to be asked",
+        fix_access_node: "create the access node's passfile (timescaledb.passfile, else <PGDATA>/passfile) with a line for {host}:{port}:*:{user}, owner postgres and mode 0600 (a more open file is ignored); tsmn apply writes it",
+    },
+    Cause {
+        code: "role_missing",
+        sqlstate: None,
+        patterns: &["role \""],
+        what: "the role does not exist on the node",
+        fix_tsmn: "create the role {user} on {node}, or set superuser in the plan to an existing superuser",
+        fix_access_node: "create {user} with LOGIN on {node} (roles are not distributed automatically)",
+    },
+    Cause {
+        code: "cannot_login",
+        sqlstate: None,
+        patterns: &["is not permitted to log in"],
+        what: "the role exists but has no LOGIN",
+        fix_tsmn: "ALTER ROLE {user} LOGIN on {node}",
+        fix_access_node: "ALTER ROLE {user} LOGIN on {node}",
+    },
+    Cause {
+        code: "database_missing",
+        sqlstate: Some("3D000"),
+        patterns: &["does not exist"],
+        what: "the database does not exist on the node",
+        fix_tsmn: "tsmn connects to the postgres database first: create it on {node} (createdb postgres) or check you reached the right server",
+        fix_access_node: "add_data_node bootstraps through postgres, then template1, then defaultdb and reports only the last: a missing \"defaultdb\" means postgres and template1 were refused; admit the access node for DATABASE all",
+    },
+    Cause {
+        code: "too_many_connections",
+        sqlstate: Some("53300"),
+        patterns: &["too many clients", "remaining connection slots"],
+        what: "the node has no connection slots left",
+        fix_tsmn: "close idle sessions on {node} or raise max_connections (restart)",
+        fix_access_node: "raise max_connections on {node} (restart): each access node backend keeps one connection per data node and role",
+    },
+    Cause {
+        code: "starting_up",
+        sqlstate: Some("57P03"),
+        patterns: &["starting up", "shutting down", "in recovery mode"],
+        what: "the server is starting up or shutting down",
+        fix_tsmn: "wait until {node} is up, then run tsmn check again",
+        fix_access_node: "wait until {node} is up, then run tsmn check again",
+    },
+];
+
+pub static OTHER: Cause = Cause {
+    code: "connect_failed",
+    sqlstate: None,
+    patterns: &[],
+    what: "the connection failed",
+    fix_tsmn: "read the message above; check the server log of {node}",
+    fix_access_node: "read the message above; check the server logs of the access node and {node}",
+};
+
+/// The cause of a failed connection.
+pub fn explain(sqlstate: Option<&str>, message: &str) -> &'static Cause {
+    CAUSES
+        .iter()
+        .find(|c| {
+            (sqlstate.is_some() && c.sqlstate == sqlstate)
+                || c.patterns.iter().any(|p| message.contains(p))
+        })
+        .unwrap_or(&OTHER)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_seen_on_real_clusters_are_explained() {
+        let cases = [
+            ("connection to server at \"127.0.0.1\", port 6439 failed: Connection refused", "refused"),
+            ("could not translate host name \"no-such-host.invalid\" to address: Name or service not known", "unknown_host"),
+            ("FATAL:  no pg_hba.conf entry for host \"127.0.0.1\", user \"postgres\", database \"defaultdb\", no encryption", "hba_needs_ssl"),
+            ("FATAL:  no pg_hba.conf entry for host \"127.0.0.1\", user \"postgres\", database \"tsdb\", SSL encryption", "no_hba_entry"),
+            ("FATAL:  pg_hba.conf rejects connection for host \"127.0.0.1\"", "hba_rejects"),
+            ("fe_sendauth: no password supplied", "no_password"),
+            ("server does not support SSL, but SSL was required", "server_no_ssl"),
+            ("SSL error: certificate verify failed", "server_cert_untrusted"),
+            ("FATAL:  connection requires a valid client certificate", "client_cert_missing"),
+            ("FATAL:  certificate authentication failed for user \"postgres\"", "client_cert_rejected"),
+            ("SSL error: tlsv1 alert unknown ca", "client_cert_rejected"),
+            ("private key file \"/x/e8a.key\" has group or world access", "client_key"),
+            ("timeout expired", "timeout"),
+            ("FATAL:  role \"testrole\" does not exist", "role_missing"),
+        ];
+        for (msg, code) in cases {
+            assert_eq!(explain(None, msg).code, code, "{msg}");
+        }
+        assert_eq!(explain(Some("28P01"), "anything").code, "password_failed");
+        assert_eq!(explain(None, "something new").code, "connect_failed");
+    }
+}

@@ -1,0 +1,622 @@
+//! The checks, one function per concern.
+
+use super::connect::{explain, Side};
+use super::hba::{evaluate, quote, Attempt, Verdict};
+use super::{Finding, Severity::*};
+use crate::facts::{AccessProbes, Connection, Facts, NodeFacts, NodeRole, ServerFacts};
+use crate::plan::{AuthMode, Node, Plan};
+use crate::timescale::{
+    has_multinode, parse_version, pg_majors_for, BOOTSTRAP_DATABASES, MULTINODE_PG_MAJORS,
+};
+use std::net::IpAddr;
+
+fn plan_node<'p>(plan: &'p Plan, name: &str) -> Option<&'p Node> {
+    plan.nodes().find(|n| n.name == name)
+}
+
+pub fn per_node(plan: &Plan, facts: &Facts, n: &NodeFacts, out: &mut Vec<Finding>) {
+    let Some(pn) = plan_node(plan, &n.name) else {
+        return;
+    };
+    let s = match (&n.connection, &n.server) {
+        (Connection::Connected { .. }, Some(s)) => s,
+        (conn, _) => return connection_failed(plan, n, pn, conn, out),
+    };
+    if !s.superuser {
+        out.push(Finding::new(
+            Blocker,
+            &n.name,
+            "not_superuser",
+            format!("tsmn is connected as {}, which is not a superuser", s.current_user),
+            "setting up multi-node edits settings and pg_hba.conf and runs add_data_node, which need a superuser",
+            format!("connect as a superuser (the plan's superuser), or on {}: ALTER ROLE \"{}\" SUPERUSER", n.name, s.current_user),
+        ));
+        return;
+    }
+    versions(n, s, out);
+    timescaledb(n, s, out);
+    if n.role == NodeRole::Data {
+        prepared_transactions(n, s, out);
+        listen(n, pn, s, out);
+        roles(plan, n, s, out);
+    }
+    pending_restart(n, s, out);
+    ssl(plan, facts, n, s, out);
+    hba_errors(n, s, out);
+    membership(facts, n, s, out);
+    if n.role == NodeRole::Data {
+        hba_admits_access_node(plan, facts, n, s, out);
+    }
+}
+
+fn connection_failed(
+    plan: &Plan,
+    n: &NodeFacts,
+    pn: &Node,
+    conn: &Connection,
+    out: &mut Vec<Finding>,
+) {
+    let (cause, message) = match conn {
+        Connection::TimedOut { seconds } => (
+            explain(None, "timed out"),
+            format!("no answer within {seconds} s"),
+        ),
+        Connection::Failed { sqlstate, message } => {
+            (explain(sqlstate.as_deref(), message), message.clone())
+        }
+        Connection::Connected { .. } => return,
+    };
+    out.push(Finding::new(
+        Blocker,
+        &n.name,
+        cause.code,
+        format!(
+            "tsmn cannot connect to {} at {}: {}",
+            n.name, n.address, cause.what
+        ),
+        format!("the server said: {message}"),
+        cause.fix(
+            Side::Tsmn,
+            pn.effective_connect_host(),
+            pn.effective_connect_port(),
+            &plan.superuser,
+            &n.name,
+        ),
+    ));
+}
+
+fn versions(n: &NodeFacts, s: &ServerFacts, out: &mut Vec<Finding>) {
+    let major = s.version_num / 10000;
+    let ts = s
+        .database
+        .as_ref()
+        .and_then(|d| d.timescaledb.clone())
+        .or_else(|| s.timescaledb_available.last().cloned());
+    let window = ts
+        .as_deref()
+        .and_then(pg_majors_for)
+        .filter(|_| ts.as_deref().and_then(has_multinode) == Some(true));
+    let window = window.unwrap_or(MULTINODE_PG_MAJORS);
+    if !window.contains(&major) {
+        out.push(Finding::new(
+            Blocker,
+            &n.name,
+            "pg_version",
+            format!("PostgreSQL {} is outside {}-{}, the versions multi-node supports{}", s.version, window.start(), window.end(), ts.map(|v| format!(" with TimescaleDB {v}")).unwrap_or_default()),
+            "TimescaleDB 2.13 refuses every multi-node call on PostgreSQL 16 and later, and older releases do not build for newer PostgreSQL",
+            format!("run this node on PostgreSQL {}-{} with TimescaleDB 2.13.x (the same on every node)", window.start(), window.end()),
+        ));
+    }
+}
+
+fn timescaledb(n: &NodeFacts, s: &ServerFacts, out: &mut Vec<Finding>) {
+    let major = s.version_num / 10000;
+    let installed = s.database.as_ref().and_then(|d| d.timescaledb.as_deref());
+    if s.timescaledb_available.is_empty() && installed.is_none() {
+        out.push(Finding::new(
+            Blocker,
+            &n.name,
+            "timescaledb_missing",
+            "TimescaleDB is not installed for this PostgreSQL",
+            "the cluster phase (CREATE EXTENSION, add_data_node) needs the same TimescaleDB on every node; settings and authentication can be prepared without it",
+            format!("install TimescaleDB 2.13.x for PostgreSQL {major} on {} (Timescale's package timescaledb-2-postgresql-{major}), the same version as on the other nodes", n.name),
+        ));
+        return;
+    }
+    let newest = installed
+        .or(s.timescaledb_available.last().map(String::as_str))
+        .unwrap_or_default();
+    let usable = match installed {
+        Some(v) => has_multinode(v) == Some(true),
+        None => s
+            .timescaledb_available
+            .iter()
+            .any(|v| has_multinode(v) == Some(true)),
+    };
+    if !usable {
+        out.push(Finding::new(
+            Blocker,
+            &n.name,
+            "multinode_removed",
+            format!("TimescaleDB {newest} has no multi-node: it was removed in 2.14.0"),
+            "add_data_node, distributed hypertables and distributed_exec do not exist from 2.14 on, and a 2.13 cluster cannot be upgraded to 2.14 in place",
+            "either install TimescaleDB 2.13.x on PostgreSQL 13-15 on every node (multi-node is end-of-life and deprecated), or use single-node TimescaleDB (Timescale published a guide to migrate from multi-node)",
+        ));
+        return;
+    }
+    if let Some(v) = installed {
+        if parse_version(v).is_some_and(|(_, minor, _)| minor == 13) {
+            out.push(Finding::new(
+                Note,
+                &n.name,
+                "multinode_deprecated",
+                format!("TimescaleDB {v}: multi-node is deprecated and prints a WARNING on every call"),
+                "2.13 is the last release with multi-node; the warnings are normal output, not failures",
+                "nothing to do now; plan a move to single-node TimescaleDB for the long run",
+            ));
+        }
+    }
+    let preload = s.setting("shared_preload_libraries").unwrap_or_default();
+    if !preload
+        .split(',')
+        .any(|l| l.trim().trim_matches('"') == "timescaledb")
+    {
+        let new = if preload.trim().is_empty() {
+            "timescaledb".to_string()
+        } else {
+            format!("{preload},timescaledb")
+        };
+        out.push(Finding::new(
+            Blocker,
+            &n.name,
+            "not_preloaded",
+            format!("shared_preload_libraries is '{preload}', without timescaledb"),
+            "without it CREATE EXTENSION fails with `extension \"timescaledb\" must be preloaded`",
+            format!("ALTER SYSTEM SET shared_preload_libraries = '{new}'; then restart {} (tsmn apply does this)", n.name),
+        ));
+    }
+    if s.setting("timescaledb.license") == Some("apache") {
+        out.push(Finding::new(
+            Blocker,
+            &n.name,
+            "apache_license",
+            "timescaledb.license is 'apache'",
+            "multi-node is community-licensed: under 'apache' add_data_node fails with `not supported under the current \"apache\" license`",
+            format!("install the community (TSL) TimescaleDB package on {} and set timescaledb.license = 'timescale'", n.name),
+        ));
+    }
+}
+
+fn prepared_transactions(n: &NodeFacts, s: &ServerFacts, out: &mut Vec<Finding>) {
+    let mpt: i64 = s
+        .setting("max_prepared_transactions")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let maxc: i64 = s
+        .setting("max_connections")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100);
+    if mpt == 0 {
+        out.push(Finding::new(
+            Blocker,
+            &n.name,
+            "max_prepared_transactions_zero",
+            "max_prepared_transactions is 0 on this data node",
+            "distributed writes use two-phase commit: add_data_node still succeeds, but afterwards every insert, select and distributed_exec fails with `prepared transactions are disabled`",
+            format!("ALTER SYSTEM SET max_prepared_transactions = {}; then restart {} (tsmn apply does this)", maxc.max(150), n.name),
+        ));
+    } else if mpt < maxc {
+        out.push(Finding::new(
+            Note,
+            &n.name,
+            "max_prepared_transactions_low",
+            format!("max_prepared_transactions ({mpt}) is below max_connections ({maxc})"),
+            "under many concurrent distributed writes, `maximum number of prepared transactions reached`",
+            format!("ALTER SYSTEM SET max_prepared_transactions = {maxc}; then restart {}", n.name),
+        ));
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+fn listen(n: &NodeFacts, pn: &Node, s: &ServerFacts, out: &mut Vec<Finding>) {
+    let Some(la) = s.setting("listen_addresses") else {
+        return;
+    };
+    let items: Vec<&str> = la
+        .split(',')
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .collect();
+    let only_loopback = !items.is_empty() && items.iter().all(|i| is_loopback(i));
+    if items.is_empty() || (only_loopback && !is_loopback(&pn.host)) {
+        out.push(Finding::new(
+            Blocker,
+            &n.name,
+            "not_listening",
+            format!(
+                "listen_addresses is '{la}', so the access node cannot reach {} at {}",
+                n.name, pn.host
+            ),
+            "the access node connects over TCP to the host in the plan",
+            format!(
+                "ALTER SYSTEM SET listen_addresses = '{}'; then restart {}",
+                if items.is_empty() {
+                    pn.host.clone()
+                } else {
+                    format!("{la},{}", pn.host)
+                },
+                n.name
+            ),
+        ));
+    }
+}
+
+fn roles(plan: &Plan, n: &NodeFacts, s: &ServerFacts, out: &mut Vec<Finding>) {
+    for r in &s.roles {
+        let superuser = r.name == plan.superuser;
+        if r.exists && r.can_login {
+            continue;
+        }
+        let (what, fix) = if !r.exists {
+            (
+                format!("role {} does not exist on this data node", r.name),
+                format!("CREATE ROLE \"{}\" LOGIN on {}", r.name, n.name),
+            )
+        } else {
+            (
+                format!("role {} cannot log in on this data node", r.name),
+                format!("ALTER ROLE \"{}\" LOGIN on {}", r.name, n.name),
+            )
+        };
+        let (sev, why, fix) = if superuser {
+            (Blocker, "the access node connects to the data nodes as the role that runs the command, and add_data_node runs as the superuser".to_string(), fix)
+        } else {
+            (Warning, "queries by this role through the access node fail with `role ... does not exist` on the data node".to_string(), format!("{fix}, or let tsmn apply create it through distributed_exec"))
+        };
+        out.push(Finding::new(
+            sev,
+            &n.name,
+            "role_missing_on_data_node",
+            what,
+            why,
+            fix,
+        ));
+    }
+}
+
+fn pending_restart(n: &NodeFacts, s: &ServerFacts, out: &mut Vec<Finding>) {
+    let pending = s.pending_restart();
+    if !pending.is_empty() {
+        out.push(Finding::new(
+            Warning,
+            &n.name,
+            "pending_restart",
+            format!("settings changed but not yet in effect: {}", pending.join(", ")),
+            "these settings take effect only after a restart; until then the old values apply",
+            format!("restart {} (e.g. pg_ctlcluster <version> <cluster> restart, or systemctl restart postgresql)", n.name),
+        ));
+    }
+}
+
+fn ssl(plan: &Plan, facts: &Facts, n: &NodeFacts, s: &ServerFacts, out: &mut Vec<Finding>) {
+    if plan.auth.mode == AuthMode::Certificate && !s.ssl_on() {
+        let why = match n.role {
+            NodeRole::Access => "certificate mode needs ssl = on on the access node too: only then does TimescaleDB offer each role's client certificate",
+            NodeRole::Data => "certificate authentication happens inside TLS; with ssl = off no hostssl rule can match",
+        };
+        out.push(Finding::new(
+            Blocker,
+            &n.name,
+            "ssl_off",
+            "ssl is off, and certificate mode needs it",
+            why,
+            format!("turn ssl on on {} with a server certificate and key (tsmn apply generates them), then SELECT pg_reload_conf()", n.name),
+        ));
+        return;
+    }
+    let an_ssl = facts
+        .access()
+        .and_then(|a| a.server.as_ref())
+        .is_some_and(ServerFacts::ssl_on);
+    if n.role == NodeRole::Data && an_ssl && !s.ssl_on() {
+        out.push(Finding::new(
+            Blocker,
+            &n.name,
+            "ssl_off",
+            "ssl is off on this data node while the access node has ssl = on",
+            "with ssl = on on the access node TimescaleDB connects with sslmode=require in every mode: `server does not support SSL, but SSL was required`",
+            format!("turn ssl on on {} (server certificate and key, then reload), or turn it off on the access node", n.name),
+        ));
+    }
+}
+
+fn hba_errors(n: &NodeFacts, s: &ServerFacts, out: &mut Vec<Finding>) {
+    for r in s
+        .hba_rules
+        .iter()
+        .filter(|r| r.error.is_some() || r.kind.is_none())
+    {
+        let err = r.error.clone().filter(|e| !e.is_empty()).unwrap_or_else(|| "the line does not parse (for example clientcert=1, invalid on PostgreSQL 14 and later)".into());
+        out.push(Finding::new(
+            Blocker,
+            &n.name,
+            "hba_error",
+            format!("pg_hba.conf {} has an error: {err}", quote(&s.hba_lines, r)),
+            "PostgreSQL refuses to reload a pg_hba.conf with an error (the old rules stay), and a restart would fail",
+            format!("correct or remove that line in {}, then SELECT pg_reload_conf()", s.hba_file),
+        ));
+    }
+}
+
+fn membership(facts: &Facts, n: &NodeFacts, s: &ServerFacts, out: &mut Vec<Finding>) {
+    let Some(db) = &s.database else { return };
+    let Some(dist) = &db.dist_uuid else { return };
+    let an_uuid = facts
+        .access()
+        .and_then(|a| a.server.as_ref())
+        .and_then(|a| a.database.as_ref())
+        .and_then(|d| d.uuid.clone());
+    match n.role {
+        NodeRole::Access if db.uuid.as_ref() != Some(dist) => out.push(Finding::new(
+            Blocker,
+            &n.name,
+            "member_of_other_cluster",
+            format!("database {} on the access node is itself a data node of another cluster", db.name),
+            "add_data_node fails here with `unable to assign data nodes from an existing distributed database`",
+            "use another database name for the cluster, or detach this database from its access node first",
+        )),
+        NodeRole::Data if an_uuid.as_ref() == Some(dist) => out.push(Finding::new(
+            Note,
+            &n.name,
+            "already_member",
+            format!("database {} is already a data node of this access node", db.name),
+            "a re-run keeps it; add_data_node with if_not_exists skips it",
+            "nothing to do",
+        )),
+        NodeRole::Data => out.push(Finding::new(
+            Blocker,
+            &n.name,
+            "member_of_other_cluster",
+            format!("database {} on this node already belongs to another distributed database (dist_uuid {dist})", db.name),
+            "add_data_node fails with `cannot add ... as a data node` / `node is already a data node`",
+            format!("drop database {} on {} if its data is not needed, or choose another database name; next time remove data nodes with delete_data_node(..., drop_database => true)", db.name, n.name),
+        )),
+        _ => {}
+    }
+}
+
+/// The addresses the data nodes will see the access node come from.
+fn access_node_addresses(plan: &Plan, facts: &Facts, data_node: &str) -> Vec<IpAddr> {
+    let from_plan: Vec<IpAddr> = plan
+        .access_node_addresses
+        .iter()
+        .filter_map(|a| a.split('/').next().and_then(|ip| ip.parse().ok()))
+        .collect();
+    if !from_plan.is_empty() {
+        return from_plan;
+    }
+    if let Some(AccessProbes::Tested { results }) = facts.access().map(|a| &a.access_probes) {
+        let seen: Vec<IpAddr> = results
+            .iter()
+            .filter(|r| r.data_node == data_node)
+            .filter_map(|r| r.source_address.as_deref()?.parse().ok())
+            .collect();
+        if !seen.is_empty() {
+            return seen;
+        }
+    }
+    plan.access_node.host.parse().into_iter().collect()
+}
+
+fn accepted_methods(mode: AuthMode) -> &'static [&'static str] {
+    match mode {
+        AuthMode::Trust => &["trust"],
+        AuthMode::Password => &["scram-sha-256", "md5"],
+        AuthMode::Certificate => &["cert"],
+    }
+}
+
+fn hba_admits_access_node(
+    plan: &Plan,
+    facts: &Facts,
+    n: &NodeFacts,
+    s: &ServerFacts,
+    out: &mut Vec<Finding>,
+) {
+    if s.hba_rules.is_empty() {
+        return;
+    }
+    let addrs = access_node_addresses(plan, facts, &n.name);
+    if addrs.is_empty() {
+        out.push(Finding::new(
+            Note,
+            &n.name,
+            "hba_not_evaluated",
+            "pg_hba.conf was not checked for the access node: its address is unknown",
+            "the access node's host is a name, and access_node_addresses is empty",
+            "set access_node_addresses in the plan to the address(es) the data nodes see the access node connect from",
+        ));
+        return;
+    }
+    let an_ssl = facts
+        .access()
+        .and_then(|a| a.server.as_ref())
+        .is_some_and(ServerFacts::ssl_on);
+    // libpq's default `prefer` uses TLS whenever the data node offers it.
+    let ssl = an_ssl || s.ssl_on();
+    let accepted = accepted_methods(plan.auth.mode);
+    let databases = [BOOTSTRAP_DATABASES[0], plan.database.as_str()];
+    for address in &addrs {
+        for database in databases {
+            let attempt = Attempt {
+                ssl,
+                database,
+                user: &plan.superuser,
+                address: *address,
+            };
+            let verdict = evaluate(&s.hba_rules, &attempt, accepted);
+            let who = format!("{} from {address} to database {database}", plan.superuser);
+            let needed = format!(
+                "{} {} {} {}/{} {}",
+                if plan.auth.mode == AuthMode::Certificate {
+                    "hostssl"
+                } else {
+                    "host"
+                },
+                "all",
+                plan.superuser,
+                address,
+                if address.is_ipv4() { 32 } else { 128 },
+                accepted[0]
+            );
+            let finding = match verdict {
+                Verdict::Admitted(_) => continue,
+                Verdict::NoRule => Finding::new(
+                    Blocker,
+                    &n.name,
+                    "hba_no_rule",
+                    format!("no pg_hba.conf rule admits the access node ({who})"),
+                    "the access node's connections are refused with `no pg_hba.conf entry`",
+                    format!("add `{needed}` to {} on {}, then SELECT pg_reload_conf() (tsmn apply does this)", s.hba_file, n.name),
+                ),
+                Verdict::Shadowed { first, would: Some(would) } => Finding::new(
+                    Blocker,
+                    &n.name,
+                    "hba_shadowed",
+                    format!("pg_hba.conf rule {} shadows the rule that would admit the access node, {} ({who})", quote(&s.hba_lines, first), quote(&s.hba_lines, would)),
+                    format!("the first matching rule wins, and it {}", method_phrase(first.method.as_deref())),
+                    format!("move line {} above line {} in {}, or narrow line {}; then SELECT pg_reload_conf()", would.line_number, first.line_number, s.hba_file, first.line_number),
+                ),
+                Verdict::Shadowed { first, would: None } => Finding::new(
+                    Blocker,
+                    &n.name,
+                    "hba_wrong_method",
+                    format!("pg_hba.conf rule {} matches the access node ({who}) but {}", quote(&s.hba_lines, first), method_phrase(first.method.as_deref())),
+                    format!("{} mode needs the method {}", plan.auth.mode.as_str(), accepted.join(" or ")),
+                    format!("add `{needed}` above line {} in {}, then SELECT pg_reload_conf() (tsmn apply does this)", first.line_number, s.hba_file),
+                ),
+            };
+            out.push(finding);
+            return; // one finding per data node is enough to act on
+        }
+    }
+}
+
+fn method_phrase(method: Option<&str>) -> String {
+    match method {
+        Some("reject") => "rejects the connection".into(),
+        Some(m) => format!("asks for {m}"),
+        None => "has no method".into(),
+    }
+}
+
+pub fn across_nodes(plan: &Plan, facts: &Facts, out: &mut Vec<Finding>) {
+    let servers: Vec<(&NodeFacts, &ServerFacts)> = facts
+        .nodes
+        .iter()
+        .filter_map(|n| n.server.as_ref().map(|s| (n, s)))
+        .collect();
+    let Some((an, an_s)) = servers
+        .iter()
+        .find(|(n, _)| n.role == NodeRole::Access)
+        .copied()
+    else {
+        return;
+    };
+    // TimescaleDB: the installed version, else the newest available, must agree.
+    let ts = |s: &ServerFacts| {
+        s.database
+            .as_ref()
+            .and_then(|d| d.timescaledb.clone())
+            .or_else(|| s.timescaledb_available.last().cloned())
+    };
+    if let Some(an_v) = ts(an_s) {
+        for (n, s) in servers.iter().filter(|(n, _)| n.role == NodeRole::Data) {
+            if let Some(v) = ts(s) {
+                if v != an_v {
+                    out.push(Finding::new(
+                        Blocker,
+                        &n.name,
+                        "timescaledb_version_differs",
+                        format!("TimescaleDB {v} here, {an_v} on the access node"),
+                        "bootstrap creates the extension on the data node at the access node's version, and connections check compatibility",
+                        format!("install TimescaleDB {an_v} on {} (upgrade data nodes first, the access node last)", n.name),
+                    ));
+                }
+            }
+        }
+    }
+    if let Some(an_db) = &an_s.database {
+        for (n, s) in servers.iter().filter(|(n, _)| n.role == NodeRole::Data) {
+            let Some(db) = &s.database else { continue };
+            for (what, mine, theirs) in [
+                ("encoding", &db.encoding, &an_db.encoding),
+                ("collation", &db.collate, &an_db.collate),
+                ("LC_CTYPE", &db.ctype, &an_db.ctype),
+            ] {
+                if mine != theirs {
+                    out.push(Finding::new(
+                        Blocker,
+                        &n.name,
+                        "database_locale_differs",
+                        format!("database {} exists here with {what} {mine}; the access node's has {theirs}", db.name),
+                        format!("add_data_node refuses it: `database exists but has wrong {what}`"),
+                        format!("drop database {} on {} and let add_data_node create it, or recreate it with {what} {theirs}", db.name, n.name),
+                    ));
+                }
+            }
+        }
+    }
+    access_side(plan, an, out);
+}
+
+fn access_side(plan: &Plan, an: &NodeFacts, out: &mut Vec<Finding>) {
+    match &an.access_probes {
+        AccessProbes::NotApplicable => {}
+        AccessProbes::NotTested { reason } => out.push(Finding::new(
+            Note,
+            &an.name,
+            "access_side_not_tested",
+            "the connections from the access node to the data nodes were not tested",
+            reason.clone(),
+            "install PostgreSQL's contrib package on the access node host and run tsmn check again",
+        )),
+        AccessProbes::Tested { results } => {
+            for r in results {
+                let Some(err) = &r.error else { continue };
+                let Some(dn) = plan.data_nodes.iter().find(|d| d.name == r.data_node) else {
+                    continue;
+                };
+                let cause = explain(None, err);
+                // The pg_hba evaluation already explained a missing rule, with the line to add.
+                if matches!(cause.code, "no_hba_entry" | "hba_needs_ssl")
+                    && out
+                        .iter()
+                        .any(|f| f.node == dn.name && f.code.starts_with("hba_"))
+                {
+                    continue;
+                }
+                out.push(Finding::new(
+                    Blocker,
+                    &dn.name,
+                    "access_node_cannot_connect",
+                    format!(
+                        "the access node cannot connect to {} at {}:{}: {}",
+                        dn.name, dn.host, dn.port, cause.what
+                    ),
+                    format!("from the access node, libpq said: {err}"),
+                    cause.fix(
+                        Side::AccessNode,
+                        &dn.host,
+                        dn.port,
+                        &plan.superuser,
+                        &dn.name,
+                    ),
+                ));
+            }
+        }
+    }
+}

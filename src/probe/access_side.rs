@@ -1,0 +1,123 @@
+//! From the access node's side: connect from inside the access node to each
+//! data node with the options TimescaleDB itself would use (reference §1.3),
+//! through dblink, inside a transaction that is rolled back, so nothing is
+//! left behind.
+
+use super::ProbeOptions;
+use crate::facts::{AccessProbe, AccessProbes, ServerFacts};
+use crate::plan::{AuthMode, Plan};
+use crate::quote::conninfo::conninfo;
+use crate::timescale::{cert_file_stem, BOOTSTRAP_DATABASES};
+use tokio_postgres::Client;
+
+pub async fn probe(
+    client: &Client,
+    plan: &Plan,
+    an: &ServerFacts,
+    opts: ProbeOptions,
+) -> AccessProbes {
+    if !an.dblink_available {
+        return AccessProbes::NotTested {
+            reason: "dblink is not installed on the access node, so tsmn cannot connect out from it \
+                     (install PostgreSQL's contrib package there, e.g. apt-get install postgresql-contrib)"
+                .into(),
+        };
+    }
+    let mut results = Vec::new();
+    for dn in &plan.data_nodes {
+        let info = options(plan, an, &dn.host, dn.port, opts);
+        results.push(one(client, &dn.name, &info).await);
+    }
+    AccessProbes::Tested { results }
+}
+
+/// The libpq options TimescaleDB uses from this access node to a data node.
+pub fn options(plan: &Plan, an: &ServerFacts, host: &str, port: i64, opts: ProbeOptions) -> String {
+    let pgdata = an.setting("data_directory").unwrap_or_default().to_string();
+    let mut pairs: Vec<(&str, String)> = vec![
+        ("host", host.to_string()),
+        ("port", port.to_string()),
+        ("dbname", BOOTSTRAP_DATABASES[0].to_string()),
+        ("user", plan.superuser.clone()),
+        ("application_name", "tsmn-check".to_string()),
+        // libpq's minimum is 2 seconds.
+        (
+            "connect_timeout",
+            opts.connect_timeout.as_secs().max(2).to_string(),
+        ),
+    ];
+    // The extension always passes a passfile (§1.3 step 5).
+    match an.settings.get("timescaledb.passfile") {
+        Some(s) if s.source != "default" && s.value.is_empty() => {} // '' = libpq's ~/.pgpass
+        Some(s) if s.source != "default" => pairs.push(("passfile", resolve(&pgdata, &s.value))),
+        _ => pairs.push(("passfile", format!("{pgdata}/passfile"))),
+    }
+    if an.ssl_on() {
+        pairs.push(("sslmode", "require".into()));
+        if let Some(ca) = an.setting("ssl_ca_file").filter(|v| !v.is_empty()) {
+            pairs.push(("sslrootcert", resolve(&pgdata, ca)));
+        }
+        let dir = match an.settings.get("timescaledb.ssl_dir") {
+            Some(s) if s.source != "default" => resolve(&pgdata, &s.value),
+            _ => format!("{pgdata}/timescaledb/certs"),
+        };
+        let stem = cert_file_stem(&plan.superuser);
+        pairs.push((
+            "sslcert",
+            format!("{}/{stem}.crt", dir.trim_end_matches('/')),
+        ));
+        pairs.push((
+            "sslkey",
+            format!("{}/{stem}.key", dir.trim_end_matches('/')),
+        ));
+    } else if plan.auth.mode == AuthMode::Certificate {
+        // What TimescaleDB would do: nothing, so libpq's defaults apply. The
+        // finding about ssl=off on the access node explains the consequence.
+    }
+    conninfo(pairs)
+}
+
+fn resolve(pgdata: &str, path: &str) -> String {
+    if path.starts_with('/') || path.is_empty() {
+        path.to_string()
+    } else {
+        format!("{pgdata}/{path}")
+    }
+}
+
+async fn one(client: &Client, data_node: &str, info: &str) -> AccessProbe {
+    let mut probe = AccessProbe {
+        data_node: data_node.to_string(),
+        source_address: None,
+        error: None,
+    };
+    // One transaction per data node: creating dblink (if it is not there yet)
+    // is undone by the rollback, whatever happens in between.
+    let result = async {
+        client
+            .batch_execute("BEGIN; CREATE EXTENSION IF NOT EXISTS dblink")
+            .await?;
+        let row = client
+            .query_one(
+                "SELECT addr FROM dblink($1, 'SELECT host(inet_client_addr())') AS t(addr text)",
+                &[&info],
+            )
+            .await?;
+        Ok::<Option<String>, tokio_postgres::Error>(row.get(0))
+    }
+    .await;
+    let _ = client.batch_execute("ROLLBACK").await;
+    match result {
+        Ok(addr) => probe.source_address = Some(addr.unwrap_or_else(|| "local socket".into())),
+        Err(e) => {
+            probe.error = Some(match e.as_db_error() {
+                Some(db) => match db.detail() {
+                    Some(d) => d.trim().to_string(),
+                    None => db.message().to_string(),
+                },
+                None => e.to_string(),
+            })
+        }
+    }
+    probe
+}

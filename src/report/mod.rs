@@ -1,0 +1,3 @@
+//! Text and JSON faces of results.
+
+pub mod check;

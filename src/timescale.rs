@@ -1,0 +1,72 @@
+//! PURE: rules of TimescaleDB multi-node (see the domain reference), in one place.
+
+/// Databases `add_data_node` bootstraps through, in the order it tries them.
+pub const BOOTSTRAP_DATABASES: [&str; 3] = ["postgres", "template1", "defaultdb"];
+
+/// PostgreSQL majors on which TimescaleDB 2.13 supports multi-node.
+pub const MULTINODE_PG_MAJORS: std::ops::RangeInclusive<u32> = 13..=15;
+
+/// TimescaleDB's client-certificate file stem for a role: md5 of the role name.
+pub fn cert_file_stem(role: &str) -> String {
+    use md5::{Digest, Md5};
+    let digest = Md5::digest(role.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A TimescaleDB version as (major, minor, patch); None when unparsable.
+pub fn parse_version(v: &str) -> Option<(u32, u32, u32)> {
+    let core = v.split(['-', '+', ' ']).next()?;
+    let mut parts = core.split('.').map(|p| p.parse::<u32>().ok());
+    Some((
+        parts.next()??,
+        parts.next().flatten().unwrap_or(0),
+        parts.next().flatten().unwrap_or(0),
+    ))
+}
+
+/// Multi-node exists from 2.0 through 2.13.
+pub fn has_multinode(version: &str) -> Option<bool> {
+    parse_version(version).map(|(maj, min, _)| maj == 2 && min <= 13)
+}
+
+/// PostgreSQL majors a TimescaleDB release supports multi-node on (§7.1).
+pub fn pg_majors_for(version: &str) -> Option<std::ops::RangeInclusive<u32>> {
+    let (maj, min, _) = parse_version(version)?;
+    if maj != 2 {
+        return None;
+    }
+    Some(match min {
+        0 => 11..=12,
+        1..=3 => 11..=13,
+        4 => 12..=13,
+        5..=9 => 12..=14,
+        10..=11 => 12..=15,
+        _ => 13..=15,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cert_names_match_the_reference() {
+        assert_eq!(
+            cert_file_stem("postgres"),
+            "e8a48653851e28c69d0506508fb27fc5"
+        );
+        assert_eq!(
+            cert_file_stem("testrole"),
+            "9e87613bf77d50f190dca2a795efcc44"
+        );
+    }
+
+    #[test]
+    fn versions() {
+        assert_eq!(parse_version("2.13.1"), Some((2, 13, 1)));
+        assert_eq!(has_multinode("2.13.1"), Some(true));
+        assert_eq!(has_multinode("2.14.0"), Some(false));
+        assert_eq!(pg_majors_for("2.13.1"), Some(13..=15));
+        assert_eq!(pg_majors_for("2.4.2"), Some(12..=13));
+    }
+}
