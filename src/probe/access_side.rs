@@ -14,6 +14,7 @@ pub async fn probe(
     client: &Client,
     plan: &Plan,
     an: &ServerFacts,
+    skip: &[String],
     opts: ProbeOptions,
 ) -> AccessProbes {
     if !an.dblink_available {
@@ -24,9 +25,40 @@ pub async fn probe(
         };
     }
     let mut results = Vec::new();
+    let mut stuck = false;
     for dn in &plan.data_nodes {
-        let info = options(plan, an, &dn.host, dn.port, opts);
-        results.push(one(client, &dn.name, &info).await);
+        let mut r = AccessProbe {
+            data_node: dn.name.clone(),
+            source_address: None,
+            error: None,
+        };
+        if skip.contains(&dn.name) {
+            r.error = Some(
+                "not tested from the access node: tsmn cannot reach this address either".into(),
+            );
+        } else if stuck {
+            r.error = Some(
+                "not tested from the access node: an earlier test there did not finish".into(),
+            );
+        } else {
+            let info = options(plan, an, &dn.host, dn.port, opts);
+            // libpq inside the server waits at least 2 s; tsmn keeps its own bound.
+            match tokio::time::timeout(opts.connect_timeout, one(client, &dn.name, &info)).await {
+                Ok(done) => r = done,
+                Err(_) => {
+                    let _ = client
+                        .cancel_token()
+                        .cancel_query(tokio_postgres::NoTls)
+                        .await;
+                    r.error = Some(format!(
+                        "timeout expired: no answer within {} s",
+                        opts.connect_timeout.as_secs()
+                    ));
+                    stuck = true;
+                }
+            }
+        }
+        results.push(r);
     }
     AccessProbes::Tested { results }
 }

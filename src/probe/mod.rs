@@ -89,7 +89,61 @@ pub async fn probe_some(
     for t in tasks {
         facts.nodes.push(t.await.expect("probe task panicked"));
     }
+    // Second phase, once every node's own facts are in: the access node's
+    // view of the data nodes that tsmn itself could reach.
+    let an_cfg = config(
+        &plan.access_node,
+        &plan.superuser,
+        "postgres",
+        passwords,
+        opts,
+        mode,
+    );
+    if let Some(an) = facts.nodes.iter().position(|n| n.role == NodeRole::Access) {
+        let ready = facts.nodes[an]
+            .server
+            .as_ref()
+            .filter(|s| s.superuser)
+            .cloned();
+        if let Some(server) = ready {
+            let skip: Vec<String> = facts
+                .nodes
+                .iter()
+                .filter(|n| n.role == NodeRole::Data && unreachable_at_same_address(&plan, n))
+                .map(|n| n.name.clone())
+                .collect();
+            facts.nodes[an].access_probes = match connect(&an_cfg, tls, opts).await {
+                Ok(client) => access_side::probe(&client, &plan, &server, &skip, opts).await,
+                Err(_) => AccessProbes::NotTested {
+                    reason: "tsmn could not open a second connection to the access node".into(),
+                },
+            };
+        }
+    }
     Ok(facts)
+}
+
+/// tsmn found nothing listening, or no answer, at the very address the
+/// access node uses: testing from the access node would only wait again.
+fn unreachable_at_same_address(plan: &Plan, n: &NodeFacts) -> bool {
+    let Some(node) = plan.data_nodes.iter().find(|d| d.name == n.name) else {
+        return false;
+    };
+    let same = node.connect_host.is_none() && node.connect_port.is_none();
+    let network = match &n.connection {
+        Connection::TimedOut { .. } => true,
+        Connection::Failed {
+            sqlstate: None,
+            message,
+        } => {
+            matches!(
+                crate::findings::connect::explain(None, message).code,
+                "refused" | "timeout" | "unknown_host" | "unreachable"
+            )
+        }
+        _ => false,
+    };
+    same && network
 }
 
 fn address(node: &Node) -> String {
@@ -164,9 +218,6 @@ async fn probe_node(
         if let Ok(db_client) = connect(&db_cfg, tls, opts).await {
             queries::database_details(&db_client, db).await;
         }
-    }
-    if role == NodeRole::Access && server.superuser {
-        facts.access_probes = access_side::probe(&client, plan, &server, opts).await;
     }
     facts.server = Some(server);
     facts

@@ -150,3 +150,71 @@ pub fn tsmn() -> std::process::Command {
 pub fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
 }
+
+/// A plan over test clusters: the access node reaches the data nodes over
+/// 127.0.0.1, tsmn connects through each node's socket (as in the sandbox).
+pub fn plan_for(an: &Cluster, dns: &[&Cluster], mode: tsmn::plan::AuthMode) -> tsmn::plan::Plan {
+    use tsmn::plan::*;
+    let node = |c: &Cluster| Node {
+        name: c.name.clone(),
+        host: "127.0.0.1".into(),
+        port: i64::from(c.port),
+        connect_host: Some(c.socket_dir().display().to_string()),
+        connect_port: None,
+    };
+    let plan = Plan {
+        database: "tsdb".into(),
+        superuser: "postgres".into(),
+        credentials: Credentials::default(),
+        access_node_addresses: vec![],
+        access_node: node(an),
+        data_nodes: dns.iter().map(|c| node(c)).collect(),
+        auth: Auth {
+            mode,
+            ..Auth::default()
+        },
+    };
+    plan.normalized()
+}
+
+/// Write a plan where the binary can read it.
+pub fn write_plan(dir: &Path, plan: &tsmn::plan::Plan) -> std::path::PathBuf {
+    let path = dir.join("plan.toml");
+    std::fs::write(&path, tsmn::plan::plan_to_toml(plan)).expect("write plan");
+    path
+}
+
+/// Probe a plan with the library, as `tsmn check` does, and derive findings.
+pub fn check(
+    plan: &tsmn::plan::Plan,
+    connect_timeout: std::time::Duration,
+) -> (tsmn::facts::Facts, Vec<tsmn::findings::Finding>) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let passwords = tsmn::probe::credentials::PasswordSource::from_plan(plan);
+    let opts = tsmn::probe::ProbeOptions::with_connect_timeout(connect_timeout);
+    let facts = rt
+        .block_on(tsmn::probe::probe_all(plan, &passwords, opts))
+        .expect("probe");
+    let findings = tsmn::findings::findings(plan, &facts);
+    (facts, findings)
+}
+
+/// The one finding with this code on this node.
+pub fn finding<'f>(
+    findings: &'f [tsmn::findings::Finding],
+    node: &str,
+    code: &str,
+) -> &'f tsmn::findings::Finding {
+    findings
+        .iter()
+        .find(|f| f.node == node && f.code == code)
+        .unwrap_or_else(|| panic!("no finding {code} on {node}; findings: {findings:#?}"))
+}
+
+pub fn has_finding(findings: &[tsmn::findings::Finding], node: &str, code: &str) -> bool {
+    findings.iter().any(|f| f.node == node && f.code == code)
+}

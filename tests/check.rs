@@ -1,0 +1,306 @@
+//! `tsmn check` against real clusters: one fault per data node or per test,
+//! each asserting its finding and its fix.
+
+mod support;
+
+use std::time::{Duration, Instant};
+use support::*;
+use tsmn::facts::{AccessProbes, Connection};
+use tsmn::plan::AuthMode;
+use tsmn::sandbox::ClusterSpec;
+
+const LOCAL: &str = "local all all trust";
+
+fn spec(name: &str, hba: &[&str], settings: &[(&str, &str)]) -> ClusterSpec {
+    ClusterSpec {
+        name: name.into(),
+        hba: Some(hba.iter().map(|s| s.to_string()).collect()),
+        settings: settings
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        files: vec![],
+    }
+}
+
+/// Trust mode on four real nodes: a data node with no rule for the access
+/// node, one whose rule is shadowed, and one that is ready.
+#[test]
+fn trust_mode_faults_on_real_data_nodes() {
+    let an = TestCluster::named("an");
+    let missing = TestCluster::named("dnmissing");
+    let shadowed = TestCluster::start(spec(
+        "dnshadow",
+        &[
+            LOCAL,
+            "host all all 127.0.0.1/32 scram-sha-256",
+            "host all all 127.0.0.1/32 trust",
+        ],
+        &[("max_prepared_transactions", "10")],
+    ));
+    let ready = TestCluster::start(spec(
+        "dnready",
+        &[LOCAL, "host all postgres 127.0.0.1/32 trust"],
+        &[("max_prepared_transactions", "100")],
+    ));
+    let plan = plan_for(
+        &an.cluster,
+        &[&missing.cluster, &shadowed.cluster, &ready.cluster],
+        AuthMode::Trust,
+    );
+    let (facts, found) = check(&plan, Duration::from_secs(5));
+
+    // Missing rule: named, with the line to add.
+    let f = finding(&found, "dnmissing", "hba_no_rule");
+    assert!(
+        f.what
+            .contains("no pg_hba.conf rule admits the access node"),
+        "{f:?}"
+    );
+    assert!(
+        f.fix.contains("host all postgres 127.0.0.1/32 trust") && f.fix.contains("pg_reload_conf"),
+        "{f:?}"
+    );
+
+    // Shadowed rule: both lines quoted, and which to move.
+    let f = finding(&found, "dnshadow", "hba_shadowed");
+    assert!(
+        f.what
+            .contains("line 2: host all all 127.0.0.1/32 scram-sha-256"),
+        "{f:?}"
+    );
+    assert!(
+        f.what.contains("line 3: host all all 127.0.0.1/32 trust"),
+        "{f:?}"
+    );
+    assert!(f.fix.contains("move line 3 above line 2"), "{f:?}");
+
+    // max_prepared_transactions = 0 (the default) on one node only.
+    let f = finding(&found, "dnmissing", "max_prepared_transactions_zero");
+    assert!(
+        f.fix.contains("ALTER SYSTEM SET max_prepared_transactions")
+            && f.fix.contains("restart dnmissing"),
+        "{f:?}"
+    );
+    assert!(!has_finding(
+        &found,
+        "dnready",
+        "max_prepared_transactions_zero"
+    ));
+    assert!(
+        has_finding(&found, "dnshadow", "max_prepared_transactions_low"),
+        "10 < max_connections"
+    );
+
+    // The ready node: no hba finding, and the access node reached it itself.
+    assert!(
+        !found
+            .iter()
+            .any(|f| f.node == "dnready" && f.code.starts_with("hba")),
+        "{found:#?}"
+    );
+    match &facts.access().unwrap().access_probes {
+        AccessProbes::Tested { results } => {
+            let r = results.iter().find(|r| r.data_node == "dnready").unwrap();
+            assert_eq!(r.source_address.as_deref(), Some("127.0.0.1"), "{r:?}");
+            let r = results.iter().find(|r| r.data_node == "dnmissing").unwrap();
+            assert!(r.error.as_deref().unwrap_or("").contains("no pg_hba.conf entry"), "{r:?}");
+        }
+        other => panic!("dblink is installed with postgresql-contrib, so the access node side is tested: {other:?}"),
+    }
+    // ... and left nothing behind.
+    assert_eq!(
+        an.sql(
+            "postgres",
+            "SELECT count(*) FROM pg_extension WHERE extname = 'dblink'"
+        ),
+        ["0"]
+    );
+
+    // TimescaleDB missing (only where it is not installed).
+    if !pg_bin().has_extension("timescaledb") {
+        let f = finding(&found, "an", "timescaledb_missing");
+        assert!(
+            f.fix.contains(&format!("PostgreSQL {}", pg_bin().major)),
+            "{f:?}"
+        );
+    }
+
+    // The binary: human report, JSON schema, exit code 1 for blockers.
+    let dir = temp_dir();
+    let path = write_plan(dir.path(), &plan);
+    let out = tsmn()
+        .args(["check", "--plan"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("dnready")
+            && text.contains("the data node sees the access node as 127.0.0.1"),
+        "{text}"
+    );
+    assert!(text.contains("fix: move line 3 above line 2"), "{text}");
+    let out = tsmn()
+        .args(["check", "--json", "--plan"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
+    assert_eq!(v["schema"], "tsmn-check/1");
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["nodes"].as_array().unwrap().len(), 4);
+    assert!(v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["code"] == "hba_shadowed" && f["node"] == "dnshadow"));
+}
+
+#[test]
+fn unreachable_nodes_refused_hung_and_unknown() {
+    let an = TestCluster::named("an");
+    let refused_port = tsmn::sandbox::free_ports(1).unwrap()[0];
+    // A listener that accepts and never says a word.
+    let hung = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hung_port = hung.local_addr().unwrap().port();
+    let keep = std::thread::spawn(move || {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = hung.accept() {
+            held.push(s);
+            if held.len() > 8 {
+                break;
+            }
+        }
+    });
+    let mut plan = plan_for(&an.cluster, &[&an.cluster], AuthMode::Trust);
+    let template = plan.data_nodes[0].clone();
+    let node = |name: &str, host: &str, port: u16| tsmn::plan::Node {
+        name: name.into(),
+        host: host.into(),
+        port: i64::from(port),
+        connect_host: None,
+        connect_port: None,
+    };
+    let _ = template;
+    plan.data_nodes = vec![
+        node("refused", "127.0.0.1", refused_port),
+        node("hung", "127.0.0.1", hung_port),
+        node("nowhere", "no-such-host.invalid", 5432),
+    ];
+
+    let started = Instant::now();
+    let (facts, found) = check(&plan, Duration::from_secs(1));
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(2),
+        "a hung node held the run for {took:?} (timeout 1 s)"
+    );
+    assert!(matches!(
+        facts.node("hung").unwrap().connection,
+        Connection::TimedOut { .. }
+    ));
+
+    let f = finding(&found, "refused", "refused");
+    assert!(
+        f.fix.contains("start PostgreSQL on refused") && f.fix.contains("listen_addresses"),
+        "{f:?}"
+    );
+    let f = finding(&found, "hung", "timeout");
+    assert!(
+        f.fix
+            .contains(&format!("pg_isready -h 127.0.0.1 -p {hung_port}")),
+        "{f:?}"
+    );
+    let f = finding(&found, "nowhere", "unknown_host");
+    assert!(f.fix.contains("no-such-host.invalid"), "{f:?}");
+    // The access node itself was fine.
+    assert!(matches!(
+        facts.node("an").unwrap().connection,
+        Connection::Connected { .. }
+    ));
+    drop(keep);
+}
+
+#[test]
+fn wrong_password_and_non_superuser() {
+    let node = TestCluster::start(spec(
+        "pw",
+        &[LOCAL, "host all all 127.0.0.1/32 scram-sha-256"],
+        &[],
+    ));
+    node.sql("postgres", "SET password_encryption = 'scram-sha-256'; ALTER ROLE postgres PASSWORD 'right-one'; CREATE ROLE plain LOGIN PASSWORD 'plain-pw'");
+    let mut plan = plan_for(&node.cluster, &[&node.cluster], AuthMode::Trust);
+    // tsmn connects over TCP here, so the password matters.
+    plan.access_node.connect_host = None;
+    plan.data_nodes.clear();
+    let mut dn = plan.access_node.clone();
+    dn.name = "same".into();
+    dn.port += 0;
+    plan.data_nodes.push(dn);
+
+    let var = "TSMN_TEST_WRONG_PASSWORD";
+    std::env::set_var(var, "wrong-one");
+    plan.credentials.password_env = var.into();
+    let (_, found) = check(&plan, Duration::from_secs(5));
+    let f = finding(&found, "pw", "password_failed");
+    assert!(
+        f.why
+            .contains("password authentication failed for user \"postgres\""),
+        "{f:?}"
+    );
+    assert!(
+        !format!("{found:?}").contains("wrong-one"),
+        "the password is never shown"
+    );
+
+    let var = "TSMN_TEST_PLAIN_PASSWORD";
+    std::env::set_var(var, "plain-pw");
+    plan.credentials.password_env = var.into();
+    plan.superuser = "plain".into();
+    let plan = plan.normalized();
+    let (_, found) = check(&plan, Duration::from_secs(5));
+    let f = finding(&found, "pw", "not_superuser");
+    assert!(
+        f.what.contains("plain") && f.fix.contains("SUPERUSER"),
+        "{f:?}"
+    );
+}
+
+#[test]
+fn certificate_mode_needs_ssl_everywhere() {
+    let an = TestCluster::named("an");
+    let dn = TestCluster::start(spec(
+        "dn1",
+        &[LOCAL],
+        &[("max_prepared_transactions", "50")],
+    ));
+    let plan = plan_for(&an.cluster, &[&dn.cluster], AuthMode::Certificate);
+    let (_, found) = check(&plan, Duration::from_secs(5));
+    let f = finding(&found, "an", "ssl_off");
+    assert!(f.why.contains("access node too"), "{f:?}");
+    let f = finding(&found, "dn1", "ssl_off");
+    assert!(f.fix.contains("pg_reload_conf"), "{f:?}");
+}
+
+#[test]
+fn a_clean_node_pair_passes_apart_from_timescaledb() {
+    let an = TestCluster::named("an");
+    let dn = TestCluster::start(spec(
+        "dn1",
+        &[LOCAL, "host all all 127.0.0.1/32 trust"],
+        &[
+            ("max_prepared_transactions", "100"),
+            ("max_connections", "50"),
+        ],
+    ));
+    let plan = plan_for(&an.cluster, &[&dn.cluster], AuthMode::Trust);
+    let (_, found) = check(&plan, Duration::from_secs(5));
+    let other: Vec<_> = found
+        .iter()
+        .filter(|f| !matches!(f.code, "timescaledb_missing" | "not_preloaded"))
+        .collect();
+    assert!(other.is_empty(), "{other:#?}");
+}
