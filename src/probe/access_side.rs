@@ -1,7 +1,7 @@
 //! From the access node's side: connect from inside the access node to each
 //! data node with the options TimescaleDB itself would use (reference §1.3),
-//! through dblink, inside a transaction that is rolled back, so nothing is
-//! left behind.
+//! through dblink's C function declared as a temporary function of tsmn's
+//! session, so nothing is installed or left behind.
 
 use super::ProbeOptions;
 use crate::facts::{AccessProbe, AccessProbes, ServerFacts};
@@ -14,7 +14,7 @@ pub async fn probe(
     client: &Client,
     plan: &Plan,
     an: &ServerFacts,
-    skip: &[String],
+    mut data_nodes: Vec<(String, tokio::sync::oneshot::Receiver<bool>)>,
     opts: ProbeOptions,
 ) -> AccessProbes {
     if !an.dblink_available {
@@ -22,6 +22,13 @@ pub async fn probe(
             reason: "dblink is not installed on the access node, so tsmn cannot connect out from it \
                      (install PostgreSQL's contrib package there, e.g. apt-get install postgresql-contrib)"
                 .into(),
+        };
+    }
+    // Only dblink's one C function, as a temporary function of this session:
+    // nothing is installed, and it is gone when the session ends.
+    if let Err(e) = client.batch_execute(DBLINK_FUNCTION).await {
+        return AccessProbes::NotTested {
+            reason: format!("dblink could not be loaded on the access node: {e}"),
         };
     }
     let mut results = Vec::new();
@@ -32,7 +39,13 @@ pub async fn probe(
             source_address: None,
             error: None,
         };
-        if skip.contains(&dn.name) {
+        // Wait for tsmn's own attempt on this data node (already bounded by
+        // the connect timeout); a node that was not probed is tested anyway.
+        let skip = match data_nodes.iter().position(|(n, _)| n == &dn.name) {
+            Some(i) => data_nodes.swap_remove(i).1.await.unwrap_or(false),
+            None => false,
+        };
+        if skip {
             r.error = Some(
                 "not tested from the access node: tsmn cannot reach this address either".into(),
             );
@@ -117,28 +130,28 @@ fn resolve(pgdata: &str, path: &str) -> String {
     }
 }
 
+/// dblink(connstr, sql) from contrib's library, in the session's temporary schema.
+const DBLINK_FUNCTION: &str =
+    "CREATE FUNCTION pg_temp.tsmn_dblink(text, text) RETURNS SETOF record \
+    AS '$libdir/dblink', 'dblink_record' LANGUAGE C STRICT";
+
+/// One data node.
 async fn one(client: &Client, data_node: &str, info: &str) -> AccessProbe {
     let mut probe = AccessProbe {
         data_node: data_node.to_string(),
         source_address: None,
         error: None,
     };
-    // One transaction per data node: creating dblink (if it is not there yet)
-    // is undone by the rollback, whatever happens in between.
     let result = async {
-        client
-            .batch_execute("BEGIN; CREATE EXTENSION IF NOT EXISTS dblink")
-            .await?;
         let row = client
             .query_one(
-                "SELECT addr FROM dblink($1, 'SELECT host(inet_client_addr())') AS t(addr text)",
+                "SELECT addr FROM pg_temp.tsmn_dblink($1, 'SELECT host(inet_client_addr())') AS t(addr text)",
                 &[&info],
             )
             .await?;
         Ok::<Option<String>, tokio_postgres::Error>(row.get(0))
     }
     .await;
-    let _ = client.batch_execute("ROLLBACK").await;
     match result {
         Ok(addr) => probe.source_address = Some(addr.unwrap_or_else(|| "local socket".into())),
         Err(e) => {

@@ -1,6 +1,6 @@
 //! ASYNC: connecting to every node in parallel and filling `Facts`.
 //! Read-only: nothing here changes a server (the access node's dblink test
-//! runs inside a transaction that is rolled back).
+//! uses a temporary function that ends with the session).
 
 mod access_side;
 pub mod credentials;
@@ -12,6 +12,7 @@ use crate::plan::{Node, Plan};
 use credentials::PasswordSource;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::oneshot;
 use tokio_postgres::{Client, Config};
 
 #[derive(Debug, Clone, Copy)]
@@ -55,6 +56,21 @@ pub async fn probe_some(
 ) -> Result<Facts, ProbeSetupError> {
     let (tls, mode) = tls::connector(&plan.credentials.sslrootcert).map_err(ProbeSetupError)?;
     let plan = Arc::new(plan.clone());
+    // Each data node tells the access node's task, as soon as tsmn's own
+    // connection attempt is over, whether testing it from the access node is
+    // worth a try; so the access node's side overlaps the other probes.
+    let mut reach_rx: Vec<(String, oneshot::Receiver<bool>)> = Vec::new();
+    let mut reach_tx: Vec<Option<oneshot::Sender<bool>>> = Vec::new();
+    for (i, node) in plan.nodes().enumerate() {
+        if i > 0 && names.contains(&node.name) {
+            let (tx, rx) = oneshot::channel();
+            reach_rx.push((node.name.clone(), rx));
+            reach_tx.push(Some(tx));
+        } else {
+            reach_tx.push(None);
+        }
+    }
+    let mut reach_rx = Some(reach_rx);
     let mut tasks = Vec::new();
     for (i, node) in plan.nodes().enumerate() {
         if !names.contains(&node.name) {
@@ -65,12 +81,22 @@ pub async fn probe_some(
         } else {
             NodeRole::Data
         };
-        let cfg = config(node, &plan.superuser, "postgres", passwords, opts, mode);
-        let db_cfg = config(node, &plan.superuser, &plan.database, passwords, opts, mode);
-        let (plan, tls, node) = (plan.clone(), tls.clone(), node.clone());
+        let work = NodeWork {
+            role,
+            cfg: config(node, &plan.superuser, "postgres", passwords, opts, mode),
+            db_cfg: config(node, &plan.superuser, &plan.database, passwords, opts, mode),
+            tls: tls.clone(),
+            opts,
+            tell_access_node: reach_tx[i].take(),
+            data_nodes: if i == 0 {
+                reach_rx.take().unwrap_or_default()
+            } else {
+                Vec::new()
+            },
+        };
+        let (plan, node) = (plan.clone(), node.clone());
         tasks.push(tokio::spawn(async move {
-            let work = probe_node(&plan, &node, role, cfg, db_cfg, tls, opts);
-            match tokio::time::timeout(opts.node_budget, work).await {
+            match tokio::time::timeout(opts.node_budget, probe_node(&plan, &node, work)).await {
                 Ok(facts) => facts,
                 Err(_) => NodeFacts {
                     name: node.name.clone(),
@@ -89,38 +115,55 @@ pub async fn probe_some(
     for t in tasks {
         facts.nodes.push(t.await.expect("probe task panicked"));
     }
-    // Second phase, once every node's own facts are in: the access node's
-    // view of the data nodes that tsmn itself could reach.
-    let an_cfg = config(
-        &plan.access_node,
-        &plan.superuser,
-        "postgres",
-        passwords,
-        opts,
-        mode,
-    );
-    if let Some(an) = facts.nodes.iter().position(|n| n.role == NodeRole::Access) {
-        let ready = facts.nodes[an]
-            .server
-            .as_ref()
-            .filter(|s| s.superuser)
-            .cloned();
-        if let Some(server) = ready {
-            let skip: Vec<String> = facts
-                .nodes
-                .iter()
-                .filter(|n| n.role == NodeRole::Data && unreachable_at_same_address(&plan, n))
-                .map(|n| n.name.clone())
-                .collect();
-            facts.nodes[an].access_probes = match connect(&an_cfg, tls, opts).await {
-                Ok(client) => access_side::probe(&client, &plan, &server, &skip, opts).await,
-                Err(_) => AccessProbes::NotTested {
-                    reason: "tsmn could not open a second connection to the access node".into(),
-                },
-            };
+    Ok(facts)
+}
+
+/// What one node's task needs.
+struct NodeWork {
+    role: NodeRole,
+    cfg: Config,
+    db_cfg: Config,
+    tls: tokio_postgres_rustls::MakeRustlsConnect,
+    opts: ProbeOptions,
+    /// A data node: tell the access node's task whether to test it (true = skip).
+    tell_access_node: Option<oneshot::Sender<bool>>,
+    /// The access node: the data nodes' answers.
+    data_nodes: Vec<(String, oneshot::Receiver<bool>)>,
+}
+
+async fn probe_node(plan: &Plan, node: &Node, work: NodeWork) -> NodeFacts {
+    let mut facts = NodeFacts {
+        name: node.name.clone(),
+        role: work.role,
+        address: address(node),
+        connection: Connection::TimedOut {
+            seconds: work.opts.connect_timeout.as_secs(),
+        },
+        server: None,
+        access_probes: AccessProbes::NotApplicable,
+    };
+    let connected = connect(&work.cfg, work.tls.clone(), work.opts).await;
+    if let Err(conn) = &connected {
+        facts.connection = conn.clone();
+    }
+    if let Some(tx) = work.tell_access_node {
+        let _ = tx.send(unreachable_at_same_address(plan, &facts));
+    }
+    let Ok(client) = connected else { return facts };
+    let (mut server, tls_used) = queries::server_facts(&client, plan).await;
+    facts.connection = Connection::Connected { tls: tls_used };
+    if let Some(db) = &mut server.database {
+        // The extension's catalog lives in the cluster database itself.
+        if let Ok(db_client) = connect(&work.db_cfg, work.tls, work.opts).await {
+            queries::database_details(&db_client, db).await;
         }
     }
-    Ok(facts)
+    if work.role == NodeRole::Access && server.superuser {
+        facts.access_probes =
+            access_side::probe(&client, plan, &server, work.data_nodes, work.opts).await;
+    }
+    facts.server = Some(server);
+    facts
 }
 
 /// tsmn found nothing listening, or no answer, at the very address the
@@ -182,45 +225,6 @@ fn config(
         cfg.password(pw.expose_secret().as_bytes());
     }
     cfg
-}
-
-async fn probe_node(
-    plan: &Plan,
-    node: &Node,
-    role: NodeRole,
-    cfg: Config,
-    db_cfg: Config,
-    tls: tokio_postgres_rustls::MakeRustlsConnect,
-    opts: ProbeOptions,
-) -> NodeFacts {
-    let mut facts = NodeFacts {
-        name: node.name.clone(),
-        role,
-        address: address(node),
-        connection: Connection::TimedOut {
-            seconds: opts.connect_timeout.as_secs(),
-        },
-        server: None,
-        access_probes: AccessProbes::NotApplicable,
-    };
-    let client = match connect(&cfg, tls.clone(), opts).await {
-        Ok(c) => c,
-        Err(conn) => {
-            facts.connection = conn;
-            return facts;
-        }
-    };
-    let tls_used = queries::uses_tls(&client).await;
-    facts.connection = Connection::Connected { tls: tls_used };
-    let mut server = queries::server_facts(&client, plan).await;
-    if let Some(db) = &mut server.database {
-        // The extension's catalog lives in the cluster database itself.
-        if let Ok(db_client) = connect(&db_cfg, tls, opts).await {
-            queries::database_details(&db_client, db).await;
-        }
-    }
-    facts.server = Some(server);
-    facts
 }
 
 /// Connect, bounded by the connect timeout as a whole: a listener that

@@ -27,133 +27,165 @@ pub const SETTINGS: &[&str] = &[
     "timescaledb.license",
 ];
 
-pub async fn uses_tls(client: &Client) -> bool {
-    client
-        .query_opt(
-            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
-            &[],
-        )
-        .await
-        .ok()
-        .flatten()
-        .is_some_and(|r| r.get::<_, bool>(0))
-}
+const WHO: &str = "SELECT current_setting('server_version_num')::int4, current_setting('server_version'), \
+    current_user::text, coalesce((SELECT rolsuper FROM pg_roles WHERE rolname = current_user), false), \
+    coalesce((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), false)";
+const SETTINGS_SQL: &str =
+    "SELECT name, coalesce(setting, ''), coalesce(source, ''), pending_restart \
+    FROM pg_settings WHERE name = ANY($1) OR pending_restart";
+/// TimescaleDB's settings exist in pg_settings only once the library is
+/// loaded; a value set in the configuration still shows through current_setting.
+const TS_SETTINGS_SQL: &str = "SELECT n, current_setting(n, true) FROM unnest($1::text[]) AS n";
+const HBA_RULES_SQL: &str =
+    "SELECT line_number, type, database, user_name, address, netmask, auth_method, options, error \
+    FROM pg_hba_file_rules ORDER BY line_number NULLS LAST";
+const HBA_TEXT_SQL: &str = "SELECT pg_read_file(current_setting('hba_file'))";
+/// A superuser reads the extension directory directly: far cheaper than
+/// pg_available_extension_versions, which parses every extension's scripts.
+const EXTENSION_FILES_SQL: &str = "SELECT f FROM pg_ls_dir((SELECT setting FROM pg_config WHERE name = 'SHAREDIR') || '/extension') AS f \
+    WHERE f LIKE 'timescaledb--%.sql' OR f IN ('timescaledb.control', 'dblink.control')";
+const TS_AVAILABLE_SQL: &str = "SELECT version FROM pg_available_extension_versions WHERE name = 'timescaledb' ORDER BY version";
+const DBLINK_SQL: &str = "SELECT count(*) > 0 FROM pg_available_extensions WHERE name = 'dblink'";
+const DATABASE_SQL: &str =
+    "SELECT datname::text, pg_encoding_to_char(encoding), datcollate::text, datctype::text \
+    FROM pg_database WHERE datname = $1";
+const ROLES_SQL: &str = "SELECT w.name, p.rolname IS NOT NULL, coalesce(p.rolcanlogin, false) \
+    FROM unnest($1::text[]) WITH ORDINALITY AS w(name, i) LEFT JOIN pg_roles p ON p.rolname = w.name ORDER BY w.i";
 
-pub async fn server_facts(client: &Client, plan: &Plan) -> ServerFacts {
-    let mut f = ServerFacts::default();
-    if let Ok(r) = client
-        .query_one(
-            "SELECT current_setting('server_version_num')::int4, current_setting('server_version'), current_user::text, \
-             coalesce((SELECT rolsuper FROM pg_roles WHERE rolname = current_user), false)",
-            &[],
-        )
-        .await
-    {
-        f.version_num = u32::try_from(r.get::<_, i32>(0)).unwrap_or(0);
-        f.version = r.get(1);
-        f.current_user = r.get(2);
-        f.superuser = r.get(3);
-    }
+/// Everything tsmn reads on a node, and whether the session uses TLS. The
+/// queries are independent, so they go out together (tokio-postgres pipelines
+/// concurrent requests on one connection): two round trips, not twenty.
+/// A query a non-superuser may not run just leaves its facts empty.
+pub async fn server_facts(client: &Client, plan: &Plan) -> (ServerFacts, bool) {
     let names: Vec<String> = SETTINGS.iter().map(|s| s.to_string()).collect();
-    if let Ok(rows) = client
-        .query("SELECT name, coalesce(setting, ''), coalesce(source, ''), pending_restart FROM pg_settings WHERE name = ANY($1) OR pending_restart", &[&names])
-        .await
-    {
-        for r in rows {
-            f.settings.insert(r.get(0), Setting { value: r.get(1), source: r.get(2), pending_restart: r.get(3) });
-        }
-    }
-    // TimescaleDB's settings exist in pg_settings only once the library is
-    // loaded; a value set in the configuration still shows through SHOW.
-    for name in SETTINGS.iter().filter(|n| n.starts_with("timescaledb.")) {
-        if f.settings.contains_key(*name) {
-            continue;
-        }
-        if let Ok(Some(r)) = client
-            .query_opt("SELECT current_setting($1, true)", &[name])
-            .await
-        {
-            if let Some(v) = r.get::<_, Option<String>>(0) {
-                f.settings.insert(
-                    name.to_string(),
-                    Setting {
-                        value: v,
-                        source: "configuration file".into(),
-                        pending_restart: false,
-                    },
-                );
-            }
-        }
-    }
-    f.hba_file = f.setting("hba_file").unwrap_or_default().to_string();
-    if f.superuser {
-        hba(client, &mut f).await;
-    }
-    if let Ok(rows) = client.query("SELECT version FROM pg_available_extension_versions WHERE name = 'timescaledb' ORDER BY version", &[]).await {
-        f.timescaledb_available = rows.iter().map(|r| r.get(0)).collect();
-    }
-    f.dblink_available = client
-        .query_one(
-            "SELECT count(*) > 0 FROM pg_available_extensions WHERE name = 'dblink'",
-            &[],
-        )
-        .await
-        .is_ok_and(|r| r.get::<_, bool>(0));
-    if let Ok(Some(r)) = client
-        .query_opt(
-            "SELECT datname::text, pg_encoding_to_char(encoding), datcollate::text, datctype::text FROM pg_database WHERE datname = $1",
-            &[&plan.database],
-        )
-        .await
-    {
-        f.database = Some(DatabaseFacts { name: r.get(0), encoding: r.get(1), collate: r.get(2), ctype: r.get(3), ..Default::default() });
-    }
+    let ts_names: Vec<String> = names
+        .iter()
+        .filter(|n| n.starts_with("timescaledb."))
+        .cloned()
+        .collect();
     let mut wanted: Vec<String> = plan.auth.roles.clone();
     if !wanted.contains(&plan.superuser) {
         wanted.insert(0, plan.superuser.clone());
     }
-    if let Ok(rows) = client
-        .query(
-            "SELECT w.name, p.rolname IS NOT NULL, coalesce(p.rolcanlogin, false) FROM unnest($1::text[]) WITH ORDINALITY AS w(name, i) \
-             LEFT JOIN pg_roles p ON p.rolname = w.name ORDER BY w.i",
-            &[&wanted],
-        )
-        .await
-    {
-        f.roles = rows.iter().map(|r| RoleFacts { name: r.get(0), exists: r.get(1), can_login: r.get(2) }).collect();
+    type Param<'a> = [&'a (dyn tokio_postgres::types::ToSql + Sync); 1];
+    let (p_names, p_ts, p_db, p_roles): (Param, Param, Param, Param) =
+        ([&names], [&ts_names], [&plan.database], [&wanted]);
+    let (who, settings, ts_settings, rules, hba_text, ext_files, database, roles) = tokio::join!(
+        client.query_one(WHO, &[]),
+        client.query(SETTINGS_SQL, &p_names),
+        client.query(TS_SETTINGS_SQL, &p_ts),
+        client.query(HBA_RULES_SQL, &[]),
+        client.query_one(HBA_TEXT_SQL, &[]),
+        client.query(EXTENSION_FILES_SQL, &[]),
+        client.query_opt(DATABASE_SQL, &p_db),
+        client.query(ROLES_SQL, &p_roles),
+    );
+    let mut f = ServerFacts::default();
+    let mut tls = false;
+    if let Ok(r) = who {
+        f.version_num = u32::try_from(r.get::<_, i32>(0)).unwrap_or(0);
+        f.version = r.get(1);
+        f.current_user = r.get(2);
+        f.superuser = r.get(3);
+        tls = r.get(4);
     }
-    f
+    for r in settings.unwrap_or_default() {
+        f.settings.insert(
+            r.get(0),
+            Setting {
+                value: r.get(1),
+                source: r.get(2),
+                pending_restart: r.get(3),
+            },
+        );
+    }
+    for r in ts_settings.unwrap_or_default() {
+        let (name, value): (String, Option<String>) = (r.get(0), r.get(1));
+        if let (false, Some(value)) = (f.settings.contains_key(&name), value) {
+            f.settings.insert(
+                name,
+                Setting {
+                    value,
+                    source: "configuration file".into(),
+                    pending_restart: false,
+                },
+            );
+        }
+    }
+    f.hba_file = f.setting("hba_file").unwrap_or_default().to_string();
+    f.hba_rules = rules.unwrap_or_default().iter().map(hba_rule).collect();
+    if let Ok(r) = hba_text {
+        f.hba_lines = r.get::<_, String>(0).lines().map(str::to_string).collect();
+    }
+    match ext_files {
+        Ok(rows) => {
+            let files: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+            (f.timescaledb_available, f.dblink_available) = extensions_from_files(&files);
+        }
+        Err(_) => {
+            if let Ok(rows) = client.query(TS_AVAILABLE_SQL, &[]).await {
+                f.timescaledb_available = rows.iter().map(|r| r.get(0)).collect();
+            }
+            f.dblink_available = client
+                .query_one(DBLINK_SQL, &[])
+                .await
+                .is_ok_and(|r| r.get::<_, bool>(0));
+        }
+    }
+    if let Ok(Some(r)) = database {
+        f.database = Some(DatabaseFacts {
+            name: r.get(0),
+            encoding: r.get(1),
+            collate: r.get(2),
+            ctype: r.get(3),
+            ..Default::default()
+        });
+    }
+    f.roles = roles
+        .unwrap_or_default()
+        .iter()
+        .map(|r| RoleFacts {
+            name: r.get(0),
+            exists: r.get(1),
+            can_login: r.get(2),
+        })
+        .collect();
+    (f, tls)
 }
 
-async fn hba(client: &Client, f: &mut ServerFacts) {
-    if let Ok(rows) = client
-        .query(
-            "SELECT line_number, type, database, user_name, address, netmask, auth_method, options, error \
-             FROM pg_hba_file_rules ORDER BY line_number NULLS LAST",
-            &[],
-        )
-        .await
-    {
-        f.hba_rules = rows
+/// Installed TimescaleDB versions (sorted) and whether dblink is there, from
+/// the names in the extension directory: `timescaledb--2.13.1.sql` installs
+/// 2.13.1; `timescaledb--2.12.0--2.13.1.sql` is an update script.
+pub fn extensions_from_files(files: &[String]) -> (Vec<String>, bool) {
+    let has = |name: &str| files.iter().any(|f| f == name);
+    let mut versions: Vec<String> = if has("timescaledb.control") {
+        files
             .iter()
-            .map(|r| HbaRule {
-                line_number: r.get::<_, Option<i32>>(0).and_then(|n| u32::try_from(n).ok()).unwrap_or(0),
-                kind: r.get(1),
-                databases: r.get::<_, Option<Vec<String>>>(2).unwrap_or_default(),
-                users: r.get::<_, Option<Vec<String>>>(3).unwrap_or_default(),
-                address: r.get(4),
-                netmask: r.get(5),
-                method: r.get(6),
-                options: r.get::<_, Option<Vec<String>>>(7).unwrap_or_default(),
-                error: r.get(8),
-            })
-            .collect();
-    }
-    if let Ok(r) = client
-        .query_one("SELECT pg_read_file(current_setting('hba_file'))", &[])
-        .await
-    {
-        f.hba_lines = r.get::<_, String>(0).lines().map(str::to_string).collect();
+            .filter_map(|f| f.strip_prefix("timescaledb--")?.strip_suffix(".sql"))
+            .filter(|v| !v.contains("--"))
+            .map(str::to_string)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    versions.sort_by_key(|v| crate::timescale::parse_version(v));
+    (versions, has("dblink.control"))
+}
+
+fn hba_rule(r: &tokio_postgres::Row) -> HbaRule {
+    HbaRule {
+        line_number: r
+            .get::<_, Option<i32>>(0)
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(0),
+        kind: r.get(1),
+        databases: r.get::<_, Option<Vec<String>>>(2).unwrap_or_default(),
+        users: r.get::<_, Option<Vec<String>>>(3).unwrap_or_default(),
+        address: r.get(4),
+        netmask: r.get(5),
+        method: r.get(6),
+        options: r.get::<_, Option<Vec<String>>>(7).unwrap_or_default(),
+        error: r.get(8),
     }
 }
 
@@ -188,5 +220,31 @@ pub async fn database_details(client: &Client, db: &mut DatabaseFacts) {
         .await
     {
         db.data_nodes = rows.iter().map(|r| r.get(0)).collect();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn extension_files() {
+        let files: Vec<String> = [
+            "timescaledb.control",
+            "timescaledb--2.9.3.sql",
+            "timescaledb--2.13.1.sql",
+            "timescaledb--2.12.0--2.13.1.sql",
+            "dblink.control",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(
+            super::extensions_from_files(&files),
+            (vec!["2.9.3".to_string(), "2.13.1".to_string()], true)
+        );
+        assert_eq!(
+            super::extensions_from_files(&files[1..3]),
+            (vec![], false),
+            "no control file, no extension"
+        );
     }
 }
