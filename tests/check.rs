@@ -304,3 +304,42 @@ fn a_clean_node_pair_passes_apart_from_timescaledb() {
         .collect();
     assert!(other.is_empty(), "{other:#?}");
 }
+
+#[test]
+fn tls_is_verified_against_the_plan_ca() {
+    let ca = TestCa::new("tsmn test CA");
+    let node = TestCluster::start(tls_spec(
+        "tls",
+        ca.server("tls", "IP:127.0.0.1"),
+        &[LOCAL, "hostssl all all 127.0.0.1/32 trust"],
+    ));
+    let mut plan = plan_for(&node.cluster, &[&node.cluster], AuthMode::Trust);
+    plan.access_node.connect_host = None; // over TCP, so TLS is negotiated
+    plan.data_nodes.truncate(0);
+    plan.data_nodes.push(tsmn::plan::Node {
+        name: "again".into(),
+        ..plan.access_node.clone()
+    });
+
+    // Without a CA: TLS when offered (libpq's prefer).
+    let (facts, _) = check(&plan, Duration::from_secs(5));
+    assert_eq!(
+        facts.node("tls").unwrap().connection,
+        Connection::Connected { tls: true }
+    );
+
+    // With the right CA: verified, and still TLS.
+    plan.credentials.sslrootcert = ca.ca_cert().display().to_string();
+    let (facts, _) = check(&plan, Duration::from_secs(5));
+    assert_eq!(
+        facts.node("tls").unwrap().connection,
+        Connection::Connected { tls: true }
+    );
+
+    // With another CA: refused, explained.
+    let other = TestCa::new("some other CA");
+    plan.credentials.sslrootcert = other.ca_cert().display().to_string();
+    let (_, found) = check(&plan, Duration::from_secs(5));
+    let f = finding(&found, "tls", "server_cert_untrusted");
+    assert!(f.fix.contains("credentials.sslrootcert"), "{f:?}");
+}

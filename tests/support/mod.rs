@@ -218,3 +218,122 @@ pub fn finding<'f>(
 pub fn has_finding(findings: &[tsmn::findings::Finding], node: &str, code: &str) -> bool {
     findings.iter().any(|f| f.node == node && f.code == code)
 }
+
+/// Test certificates made by the openssl command line (independent of the
+/// code under test): a CA and server certificates signed by it.
+pub struct TestCa {
+    pub dir: tempfile::TempDir,
+}
+
+impl TestCa {
+    pub fn new(name: &str) -> TestCa {
+        let dir = tempfile::tempdir().expect("temp dir");
+        openssl(
+            dir.path(),
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                &format!("/CN={name}"),
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.crt",
+            ],
+        );
+        TestCa { dir }
+    }
+
+    pub fn ca_cert(&self) -> std::path::PathBuf {
+        self.dir.path().join("ca.crt")
+    }
+
+    /// A server certificate and key (PEM) for `san` (e.g. `IP:127.0.0.1`).
+    pub fn server(&self, cn: &str, san: &str) -> (Vec<u8>, Vec<u8>) {
+        let d = self.dir.path();
+        openssl(
+            d,
+            &[
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-subj",
+                &format!("/CN={cn}"),
+                "-keyout",
+                "srv.key",
+                "-out",
+                "srv.csr",
+            ],
+        );
+        std::fs::write(d.join("ext.cnf"), format!("subjectAltName={san}\n")).unwrap();
+        openssl(
+            d,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "srv.csr",
+                "-CA",
+                "ca.crt",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-days",
+                "2",
+                "-extfile",
+                "ext.cnf",
+                "-out",
+                "srv.crt",
+            ],
+        );
+        (
+            std::fs::read(d.join("srv.crt")).unwrap(),
+            std::fs::read(d.join("srv.key")).unwrap(),
+        )
+    }
+}
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = std::process::Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl (apt-get install openssl)");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A cluster with ssl = on, using this server certificate.
+pub fn tls_spec(name: &str, cert: (Vec<u8>, Vec<u8>), hba: &[&str]) -> tsmn::sandbox::ClusterSpec {
+    use tsmn::sandbox::DataFile;
+    tsmn::sandbox::ClusterSpec {
+        name: name.into(),
+        settings: vec![
+            ("ssl".into(), "on".into()),
+            ("ssl_cert_file".into(), "server.crt".into()),
+            ("ssl_key_file".into(), "server.key".into()),
+        ],
+        hba: Some(hba.iter().map(|s| s.to_string()).collect()),
+        files: vec![
+            DataFile {
+                name: "server.crt".into(),
+                contents: cert.0,
+                mode: 0o644,
+            },
+            DataFile {
+                name: "server.key".into(),
+                contents: cert.1,
+                mode: 0o600,
+            },
+        ],
+    }
+}
