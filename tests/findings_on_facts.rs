@@ -1,0 +1,292 @@
+//! Findings that need states a test machine cannot make (two TimescaleDB
+//! versions, 2.14+, an apache license, PostgreSQL 16, a foreign cluster),
+//! derived from hand-made facts.
+
+use std::collections::BTreeMap;
+use tsmn::facts::*;
+use tsmn::findings::{findings, Finding, Severity};
+use tsmn::plan::{parse_plan, Plan};
+
+fn plan() -> Plan {
+    parse_plan(
+        "[access_node]\nname = \"an\"\nhost = \"10.0.0.10\"\n[[data_nodes]]\nname = \"dn1\"\nhost = \"10.0.0.11\"\n",
+        "p",
+    )
+    .unwrap()
+}
+
+fn settings(pairs: &[(&str, &str)]) -> BTreeMap<String, Setting> {
+    pairs
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.to_string(),
+                Setting {
+                    value: v.to_string(),
+                    source: "configuration file".into(),
+                    pending_restart: false,
+                },
+            )
+        })
+        .collect()
+}
+
+/// A healthy 2.13.1 server on PostgreSQL 15.
+fn server() -> ServerFacts {
+    ServerFacts {
+        version_num: 150005,
+        version: "15.5".into(),
+        current_user: "postgres".into(),
+        superuser: true,
+        settings: settings(&[
+            ("shared_preload_libraries", "timescaledb"),
+            ("max_prepared_transactions", "150"),
+            ("max_connections", "100"),
+            ("listen_addresses", "*"),
+            ("timescaledb.license", "timescale"),
+            ("ssl", "off"),
+        ]),
+        hba_file: "/etc/postgresql/15/main/pg_hba.conf".into(),
+        hba_rules: vec![HbaRule {
+            line_number: 1,
+            kind: Some("host".into()),
+            databases: vec!["all".into()],
+            users: vec!["all".into()],
+            address: Some("10.0.0.10".into()),
+            netmask: Some("255.255.255.255".into()),
+            method: Some("trust".into()),
+            ..Default::default()
+        }],
+        hba_lines: vec!["host all all 10.0.0.10/32 trust".into()],
+        timescaledb_available: vec!["2.13.1".into()],
+        dblink_available: true,
+        database: None,
+        roles: vec![RoleFacts {
+            name: "postgres".into(),
+            exists: true,
+            can_login: true,
+        }],
+    }
+}
+
+fn facts(an: ServerFacts, dn: ServerFacts) -> Facts {
+    let node = |name: &str, role, s| NodeFacts {
+        name: name.into(),
+        role,
+        address: "x".into(),
+        connection: Connection::Connected { tls: false },
+        server: Some(s),
+        access_probes: AccessProbes::NotApplicable,
+    };
+    Facts {
+        nodes: vec![
+            node("an", NodeRole::Access, an),
+            node("dn1", NodeRole::Data, dn),
+        ],
+    }
+}
+
+fn codes(found: &[Finding], node: &str) -> Vec<&'static str> {
+    found
+        .iter()
+        .filter(|f| f.node == node)
+        .map(|f| f.code)
+        .collect()
+}
+
+#[test]
+fn a_healthy_pair_has_no_findings() {
+    let found = findings(&plan(), &facts(server(), server()));
+    assert!(found.is_empty(), "{found:#?}");
+}
+
+#[test]
+fn timescaledb_versions_differ() {
+    let mut dn = server();
+    dn.timescaledb_available = vec!["2.12.2".into()];
+    let found = findings(&plan(), &facts(server(), dn));
+    let f = found
+        .iter()
+        .find(|f| f.code == "timescaledb_version_differs")
+        .expect("finding");
+    assert_eq!(f.node, "dn1");
+    assert!(
+        f.what.contains("2.12.2")
+            && f.what.contains("2.13.1")
+            && f.fix.contains("install TimescaleDB 2.13.1"),
+        "{f:?}"
+    );
+}
+
+#[test]
+fn timescaledb_2_14_has_no_multinode() {
+    let mut dn = server();
+    dn.timescaledb_available = vec!["2.14.2".into()];
+    let found = findings(&plan(), &facts(server(), dn));
+    let f = found
+        .iter()
+        .find(|f| f.code == "multinode_removed")
+        .expect("finding");
+    assert!(
+        f.what.contains("removed in 2.14.0")
+            && f.fix.contains("2.13.x")
+            && f.fix.contains("single-node"),
+        "{f:?}"
+    );
+    assert_eq!(f.severity, Severity::Blocker);
+}
+
+#[test]
+fn apache_license() {
+    let mut an = server();
+    an.settings.insert(
+        "timescaledb.license".into(),
+        Setting {
+            value: "apache".into(),
+            source: "configuration file".into(),
+            pending_restart: false,
+        },
+    );
+    let found = findings(&plan(), &facts(an, server()));
+    assert_eq!(codes(&found, "an"), ["apache_license"]);
+}
+
+#[test]
+fn postgresql_16_is_refused() {
+    let mut dn = server();
+    dn.version_num = 160001;
+    dn.version = "16.1".into();
+    let found = findings(&plan(), &facts(server(), dn));
+    let f = found
+        .iter()
+        .find(|f| f.code == "pg_version")
+        .expect("finding");
+    assert!(f.what.contains("outside 13-15"), "{f:?}");
+}
+
+#[test]
+fn data_node_of_another_cluster() {
+    let mut an = server();
+    an.database = Some(DatabaseFacts {
+        name: "tsdb".into(),
+        timescaledb: Some("2.13.1".into()),
+        uuid: Some("aaa".into()),
+        dist_uuid: Some("aaa".into()),
+        ..Default::default()
+    });
+    let mut dn = server();
+    dn.database = Some(DatabaseFacts {
+        name: "tsdb".into(),
+        timescaledb: Some("2.13.1".into()),
+        uuid: Some("bbb".into()),
+        dist_uuid: Some("zzz".into()),
+        ..Default::default()
+    });
+    let found = findings(&plan(), &facts(an.clone(), dn.clone()));
+    let f = found
+        .iter()
+        .find(|f| f.code == "member_of_other_cluster")
+        .expect("finding");
+    assert!(f.fix.contains("drop database tsdb on dn1"), "{f:?}");
+    // The same data node, already ours: a note only.
+    dn.database.as_mut().unwrap().dist_uuid = Some("aaa".into());
+    let found = findings(&plan(), &facts(an, dn));
+    assert!(
+        found
+            .iter()
+            .any(|f| f.code == "already_member" && f.severity == Severity::Note),
+        "{found:#?}"
+    );
+}
+
+#[test]
+fn database_with_other_collation() {
+    let db = |coll: &str| {
+        Some(DatabaseFacts {
+            name: "tsdb".into(),
+            encoding: "UTF8".into(),
+            collate: coll.into(),
+            ctype: "C.UTF-8".into(),
+            ..Default::default()
+        })
+    };
+    let mut an = server();
+    an.database = db("C.UTF-8");
+    let mut dn = server();
+    dn.database = db("C");
+    let found = findings(&plan(), &facts(an, dn));
+    let f = found
+        .iter()
+        .find(|f| f.code == "database_locale_differs")
+        .expect("finding");
+    assert!(
+        f.what.contains("collation C;") && f.why.contains("wrong collation"),
+        "{f:?}"
+    );
+}
+
+#[test]
+fn hba_line_that_does_not_parse() {
+    let mut dn = server();
+    dn.hba_rules.push(HbaRule {
+        line_number: 2,
+        ..Default::default()
+    });
+    dn.hba_lines
+        .push("hostssl all all 10.0.0.10/32 cert clientcert=1".into());
+    let found = findings(&plan(), &facts(server(), dn));
+    let f = found
+        .iter()
+        .find(|f| f.code == "hba_error")
+        .expect("finding");
+    assert!(
+        f.what
+            .contains("line 2: hostssl all all 10.0.0.10/32 cert clientcert=1"),
+        "{f:?}"
+    );
+}
+
+#[test]
+fn access_node_ssl_forces_ssl_on_data_nodes() {
+    let mut an = server();
+    an.settings.insert(
+        "ssl".into(),
+        Setting {
+            value: "on".into(),
+            source: "configuration file".into(),
+            pending_restart: false,
+        },
+    );
+    let found = findings(&plan(), &facts(an, server()));
+    assert_eq!(codes(&found, "dn1"), ["ssl_off"]);
+}
+
+#[test]
+fn pending_restart_and_loopback_only() {
+    let mut dn = server();
+    dn.settings.insert(
+        "max_prepared_transactions".into(),
+        Setting {
+            value: "150".into(),
+            source: "configuration file".into(),
+            pending_restart: true,
+        },
+    );
+    dn.settings.insert(
+        "listen_addresses".into(),
+        Setting {
+            value: "localhost".into(),
+            source: "default".into(),
+            pending_restart: false,
+        },
+    );
+    let found = findings(&plan(), &facts(server(), dn));
+    let mut c = codes(&found, "dn1");
+    c.sort();
+    assert_eq!(c, ["not_listening", "pending_restart"]);
+    let f = found.iter().find(|f| f.code == "not_listening").unwrap();
+    assert!(
+        f.fix.contains("listen_addresses = 'localhost,10.0.0.11'"),
+        "{f:?}"
+    );
+}
