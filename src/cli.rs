@@ -14,6 +14,7 @@ Examples:
   tsmn sandbox up --dir /tmp/tsmn-demo           start a local 1+2 node cluster to try tsmn on
   tsmn validate --plan /tmp/tsmn-demo/plan.toml  check a plan file and print it with every default
   tsmn check --plan /tmp/tsmn-demo/plan.toml     probe every node; list what blocks multi-node, with fixes
+  tsmn preview --plan /tmp/tsmn-demo/plan.toml   show every setup step per node, as it will run
   tsmn sandbox status --dir /tmp/tsmn-demo       show each sandbox node, its port and version
   tsmn sandbox down --dir /tmp/tsmn-demo         stop the sandbox and remove what it created
 
@@ -52,6 +53,27 @@ pub enum Command {
         /// Seconds to wait for each connection (TCP, TLS and login together)
         #[arg(long, value_name = "SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=300))]
         connect_timeout: u64,
+    },
+    /// Show the setup steps per node: settings (current -> new), the pg_hba.conf
+    /// diff, files with path, owner and mode, SQL exactly as it will run
+    /// (e.g. `tsmn preview --plan plan.toml --node dn1`). Changes nothing on the
+    /// nodes; in certificate mode it makes the certificates beside the plan.
+    Preview {
+        /// The plan file (TOML)
+        #[arg(long, value_name = "FILE")]
+        plan: PathBuf,
+        /// Only this node's steps
+        #[arg(long, value_name = "NAME")]
+        node: Option<String>,
+        /// Do not connect: list every step, with current values unknown
+        #[arg(long)]
+        offline: bool,
+        /// Seconds to wait for each connection
+        #[arg(long, value_name = "SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=300))]
+        connect_timeout: u64,
+        /// No colour (also: the NO_COLOR environment variable)
+        #[arg(long)]
+        no_color: bool,
     },
     /// Local throwaway cluster from the installed PostgreSQL
     /// (e.g. `tsmn sandbox up --data-nodes 2`)

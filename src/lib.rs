@@ -13,4 +13,5 @@ pub mod probe;
 pub mod quote;
 pub mod report;
 pub mod sandbox;
+pub mod steps;
 pub mod timescale;

@@ -8,7 +8,7 @@ use cli::{Cli, Command, SandboxCommand, EXIT_FAILED, EXIT_OK, EXIT_USAGE};
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
-use tsmn::facts::Connection;
+use tsmn::facts::{Connection, Facts};
 use tsmn::findings::connect::explain;
 use tsmn::findings::{blockers, findings};
 use tsmn::plan::{load_plan, plan_to_toml};
@@ -26,6 +26,13 @@ fn main() -> ExitCode {
             json,
             connect_timeout,
         } => check(&plan, json, connect_timeout),
+        Command::Preview {
+            plan,
+            node,
+            offline,
+            connect_timeout,
+            no_color,
+        } => preview(&plan, node.as_deref(), offline, connect_timeout, no_color),
         Command::Sandbox(cmd) => sandbox(cmd),
     })
 }
@@ -43,35 +50,43 @@ fn validate(path: &std::path::Path) -> u8 {
     }
 }
 
-fn check(path: &std::path::Path, json: bool, connect_timeout: u64) -> u8 {
-    let plan = match load_plan(path) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_USAGE;
-        }
-    };
-    let opts = ProbeOptions::with_connect_timeout(Duration::from_secs(connect_timeout));
-    let mut passwords = PasswordSource::from_plan(&plan);
-    let rt = tokio::runtime::Builder::new_multi_thread()
+fn load(path: &std::path::Path) -> Result<tsmn::plan::Plan, u8> {
+    load_plan(path).map_err(|e| {
+        eprintln!("error: {e}");
+        EXIT_USAGE
+    })
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .expect("tokio runtime");
-    if !json && std::io::stderr().is_terminal() {
+        .expect("tokio runtime")
+}
+
+/// Probe every node; like psql, ask for the password (no echo) only when a
+/// server wants one tsmn lacks and a terminal is attached.
+fn probe_nodes(
+    rt: &tokio::runtime::Runtime,
+    plan: &tsmn::plan::Plan,
+    connect_timeout: u64,
+    quiet: bool,
+) -> Result<(Facts, Vec<String>), u8> {
+    let opts = ProbeOptions::with_connect_timeout(Duration::from_secs(connect_timeout));
+    let mut passwords = PasswordSource::from_plan(plan);
+    if !quiet && std::io::stderr().is_terminal() {
         eprintln!(
             "probing {} node(s) (connect timeout {connect_timeout} s) ...",
             plan.nodes().count()
         );
     }
-    let mut facts = match rt.block_on(probe_all(&plan, &passwords, opts)) {
-        Ok(f) => f,
-        Err(e) => {
+    let mut facts = rt
+        .block_on(probe_all(plan, &passwords, opts))
+        .map_err(|e| {
             eprintln!("error: {e}");
-            return EXIT_USAGE;
-        }
-    };
-    // Like psql: ask for the password only when a server wants one we lack.
+            EXIT_USAGE
+        })?;
     let wanting: Vec<String> = facts
         .nodes
         .iter()
@@ -85,7 +100,7 @@ fn check(path: &std::path::Path, json: bool, connect_timeout: u64) -> u8 {
             wanting.join(", ")
         )) {
             passwords.set_prompted(pw.into());
-            if let Ok(again) = rt.block_on(probe_some(&plan, &passwords, opts, &wanting)) {
+            if let Ok(again) = rt.block_on(probe_some(plan, &passwords, opts, &wanting)) {
                 for n in again.nodes {
                     if let Some(slot) = facts.nodes.iter_mut().find(|m| m.name == n.name) {
                         *slot = n;
@@ -94,20 +109,98 @@ fn check(path: &std::path::Path, json: bool, connect_timeout: u64) -> u8 {
             }
         }
     }
+    Ok((facts, passwords.notes))
+}
+
+fn check(path: &std::path::Path, json: bool, connect_timeout: u64) -> u8 {
+    let plan = match load(path) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let (facts, notes) = match probe_nodes(&runtime(), &plan, connect_timeout, json) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
     let found = findings(&plan, &facts);
     if json {
-        println!(
-            "{:#}",
-            report::check::json(&facts, &found, &passwords.notes)
-        );
+        println!("{:#}", report::check::json(&facts, &found, &notes));
     } else {
-        print!("{}", report::check::human(&facts, &found, &passwords.notes));
+        print!("{}", report::check::human(&facts, &found, &notes));
     }
     if blockers(&found) == 0 {
         EXIT_OK
     } else {
         EXIT_FAILED
     }
+}
+
+fn preview(
+    path: &std::path::Path,
+    node: Option<&str>,
+    offline: bool,
+    connect_timeout: u64,
+    no_color: bool,
+) -> u8 {
+    let plan = match load(path) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    if let Some(n) = node {
+        if !plan.nodes().any(|x| x.name == n) {
+            let names: Vec<&str> = plan.nodes().map(|x| x.name.as_str()).collect();
+            eprintln!(
+                "error: --node {n}: no node of that name in the plan
+    fix: use one of {}",
+                names.join(", ")
+            );
+            return EXIT_USAGE;
+        }
+    }
+    let facts = if offline {
+        None
+    } else {
+        match probe_nodes(&runtime(), &plan, connect_timeout, false) {
+            Ok((f, _)) => Some(f),
+            Err(code) => return code,
+        }
+    };
+    let material = if plan.auth.mode == tsmn::plan::AuthMode::Certificate {
+        match tsmn::steps::material::load_or_create(&plan, &tsmn::steps::material::dir_for(path)) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return EXIT_FAILED;
+            }
+        }
+    } else {
+        None
+    };
+    let steps = match tsmn::steps::build(
+        &plan,
+        tsmn::steps::Inputs {
+            facts: facts.as_ref(),
+            material: material.as_ref(),
+        },
+    ) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let color =
+        !no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal();
+    print!(
+        "{}",
+        report::preview::render(
+            &plan,
+            facts.as_ref(),
+            &steps,
+            node,
+            &report::preview::Style { color }
+        )
+    );
+    EXIT_OK
 }
 
 fn say(line: &str) {

@@ -1,4 +1,7 @@
 //! PURE: quoting, one module per language, so each rule lives in one place.
 
 pub mod conninfo;
+pub mod hba;
 pub mod pgpass;
+pub mod shell;
+pub mod sql;

@@ -1,3 +1,5 @@
 //! Text and JSON faces of results.
 
 pub mod check;
+pub mod diff;
+pub mod preview;

@@ -1,0 +1,42 @@
+//! SQL identifiers and literals, as PostgreSQL's quote_ident / quote_literal.
+
+/// A double-quoted identifier: always quoted, so case and keywords are kept.
+pub fn ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// A string literal. Backslashes are doubled and the literal written as E'...'
+/// when present, so the result means the same under any
+/// standard_conforming_strings setting.
+pub fn literal(value: &str) -> String {
+    let body = value.replace('\'', "''");
+    if body.contains('\\') {
+        format!("E'{}'", body.replace('\\', "\\\\"))
+    } else {
+        format!("'{body}'")
+    }
+}
+
+/// A dollar-quoted body with a tag that does not occur in it.
+pub fn dollar(body: &str) -> String {
+    let mut tag = String::from("$tsmn$");
+    let mut n = 0;
+    while body.contains(&tag) {
+        n += 1;
+        tag = format!("$tsmn{n}$");
+    }
+    format!("{tag}{body}{tag}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting() {
+        assert_eq!(ident("Weird \"name\""), "\"Weird \"\"name\"\"\"");
+        assert_eq!(literal("it's"), "'it''s'");
+        assert_eq!(literal(r"a\b'c"), r"E'a\\b''c'");
+        assert_eq!(dollar("x $tsmn$ y"), "$tsmn1$x $tsmn$ y$tsmn1$");
+    }
+}

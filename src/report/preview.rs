@@ -1,0 +1,178 @@
+//! `tsmn preview`: every step, grouped by node, exactly as it will run, with
+//! secrets as placeholders.
+
+use super::diff::unified;
+use crate::facts::Facts;
+use crate::plan::Plan;
+use crate::steps::hba_block;
+use crate::steps::{Action, Content, ServerPath, SettingValue, Step, StepState};
+
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    fn bold(&self, s: &str) -> String {
+        if self.color {
+            format!("\x1b[1m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+    fn dim(&self, s: &str) -> String {
+        if self.color {
+            format!("\x1b[2m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+    fn diff_line(&self, l: &str) -> String {
+        match (self.color, l.chars().next()) {
+            (true, Some('+')) if !l.starts_with("+++") => format!("\x1b[32m{l}\x1b[0m"),
+            (true, Some('-')) if !l.starts_with("---") => format!("\x1b[31m{l}\x1b[0m"),
+            _ => l.to_string(),
+        }
+    }
+}
+
+pub fn render(
+    plan: &Plan,
+    facts: Option<&Facts>,
+    steps: &[Step],
+    only: Option<&str>,
+    style: &Style,
+) -> String {
+    let mut out = String::new();
+    let mode = if facts.is_some() {
+        "online: current values from the nodes"
+    } else {
+        "offline: current values unknown"
+    };
+    out.push_str(&format!(
+        "tsmn preview: {} mode, {} data node(s) ({mode})\n",
+        plan.auth.mode.as_str(),
+        plan.data_nodes.len()
+    ));
+    for node in plan.nodes().filter(|n| only.is_none_or(|o| o == n.name)) {
+        let server = facts
+            .and_then(|f| f.node(&node.name))
+            .and_then(|n| n.server.as_ref());
+        let pgdata = server.and_then(|s| s.setting("data_directory"));
+        let role = if node.name == plan.access_node.name {
+            "access node"
+        } else {
+            "data node"
+        };
+        out.push_str(&format!(
+            "\n{}\n",
+            style.bold(&format!(
+                "== {} ({role}, {}:{}) ==",
+                node.name, node.host, node.port
+            ))
+        ));
+        for (i, s) in steps.iter().filter(|s| s.node == node.name).enumerate() {
+            let state = match &s.state {
+                StepState::Todo => "[ ]".to_string(),
+                StepState::Done { why } => format!("[done: {why}]"),
+                StepState::Blocked { why } => format!("[blocked: {why}]"),
+            };
+            out.push_str(&format!(
+                "\n{}. {} {}  {}\n",
+                i + 1,
+                s.phase.as_str(),
+                style.bold(&s.title),
+                style.dim(&state)
+            ));
+            out.push_str(&format!("   why: {}\n", s.reason));
+            out.push_str(&action(
+                &s.action,
+                server.map(|s| s.hba_lines.as_slice()),
+                server.map(|s| s.hba_file.as_str()),
+                pgdata,
+                style,
+            ));
+        }
+    }
+    out
+}
+
+fn indent(text: &str) -> String {
+    text.lines().map(|l| format!("     {l}\n")).collect()
+}
+
+fn action(
+    a: &Action,
+    hba_lines: Option<&[String]>,
+    hba_file: Option<&str>,
+    pgdata: Option<&str>,
+    style: &Style,
+) -> String {
+    match a {
+        Action::Settings { changes } => {
+            let mut out = String::from("   settings (ALTER SYSTEM, then SELECT pg_reload_conf()):\n");
+            for c in changes {
+                let new = match &c.new {
+                    SettingValue::Set(v) => format!("'{v}'"),
+                    SettingValue::Append(v) => format!("current list + '{v}'"),
+                    SettingValue::AtLeast(n, other) => format!("at least {n} and at least {other}"),
+                };
+                let current = c.current.as_deref().map_or("?".to_string(), |v| format!("'{v}'"));
+                out.push_str(&format!("     {} = {current} -> {new}{}\n", c.name, if c.restart { "  (restart)" } else { "" }));
+            }
+            out.push_str("   SQL, each statement sent alone:\n");
+            for c in changes {
+                out.push_str(&statement_text(&crate::steps::setting_statement(c)));
+            }
+            out.push_str("     SELECT pg_reload_conf();\n");
+            out
+        }
+        Action::HbaBlock { lines } => match (hba_lines, hba_file) {
+            (Some(old), Some(path)) if !old.is_empty() => {
+                let old = old.join("\n") + "\n";
+                let new = hba_block::merge(&old, lines);
+                let d = unified(&old, &new, path, 2);
+                if d.is_empty() {
+                    "     (no change)\n".to_string()
+                } else {
+                    d.lines().map(|l| format!("     {}\n", style.diff_line(l))).collect()
+                }
+            }
+            _ => {
+                let mut out = String::from("   pg_hba.conf: this block goes before the first rule (replacing an older tsmn block):\n");
+                out.push_str(&indent(&hba_block::block(lines)));
+                out
+            }
+        },
+        Action::File { path, mode, content } => {
+            let shown = match content {
+                Content::Text { text } => indent(&text.masked()),
+                Content::PrivateKey { name } => format!("     <private key {name}: kept beside the plan, never shown>\n"),
+            };
+            format!("   file {} (owner: the server's OS user, mode {mode:04o}):\n{shown}", resolve(path, pgdata))
+        }
+        Action::Sql { database, statements } => {
+            let mut out = format!("   SQL in database {database}, each statement sent alone:\n");
+            for st in statements {
+                out.push_str(&statement_text(st));
+            }
+            out
+        }
+        Action::RestartGate { nodes } => format!(
+            "   check: no setting pending a restart on {}; the ones that are get named with how to restart them\n",
+            nodes.join(", ")
+        ),
+    }
+}
+
+fn statement_text(st: &crate::steps::Statement) -> String {
+    let text = st.sql.masked();
+    indent(&if st.generate {
+        format!("{text} \\gexec")
+    } else {
+        format!("{text};")
+    })
+}
+
+fn resolve(path: &ServerPath, pgdata: Option<&str>) -> String {
+    path.resolve(pgdata)
+}

@@ -1,0 +1,293 @@
+//! Authentication of the access node on the data nodes, per mode (§3-§5).
+
+use super::hba_block;
+use super::settings::{change, settled};
+use super::{
+    step, Action, Content, Ctx, Part, Phase, ServerPath, SettingValue, Statement, Step, StepState,
+    StepsError, Template,
+};
+use crate::plan::AuthMode;
+use crate::quote::{hba, pgpass, sql};
+use crate::timescale::cert_file_stem;
+
+pub(super) fn build(ctx: &Ctx, out: &mut Vec<Step>) -> Result<(), StepsError> {
+    match ctx.plan.auth.mode {
+        AuthMode::Trust => hba_rules(ctx, out, "host", "trust")?,
+        AuthMode::Password => password(ctx, out)?,
+        AuthMode::Certificate => certificate(ctx, out)?,
+    }
+    Ok(())
+}
+
+/// The rules for the access node, on every data node.
+fn hba_rules(ctx: &Ctx, out: &mut Vec<Step>, kind: &str, method: &str) -> Result<(), StepsError> {
+    let roles = hba::list(&ctx.plan.auth.roles)
+        .map_err(|e| StepsError::Unusable(format!("auth.roles: {e}; fix: rename the role")))?;
+    let lines: Vec<String> = ctx
+        .access_node_cidrs()
+        .iter()
+        .map(|cidr| format!("{kind} all {roles} {cidr} {method}"))
+        .collect();
+    let reason = match method {
+        "trust" => "admits the access node's address without a password. WARNING: anyone who can connect from that address as these roles gets in; use trust only on a network you control",
+        "scram-sha-256" => "admits the access node's address with a SCRAM password (host matches TLS and plain connections alike)",
+        _ => "admits the access node's address only with a client certificate whose CN is the role",
+    };
+    for dn in ctx.data_nodes() {
+        let mut s = step(
+            &dn.name,
+            Phase::Auth,
+            "hba",
+            format!("pg_hba.conf: admit the access node ({method})"),
+            reason,
+            Action::HbaBlock {
+                lines: lines.clone(),
+            },
+        );
+        if let Some(server) = ctx.server(&dn.name) {
+            if !server.hba_lines.is_empty()
+                && hba_block::holds(&(server.hba_lines.join("\n") + "\n"), &lines)
+            {
+                s.state = StepState::Done {
+                    why: "pg_hba.conf already holds this block".into(),
+                };
+            }
+        }
+        out.push(s);
+    }
+    Ok(())
+}
+
+fn password(ctx: &Ctx, out: &mut Vec<Step>) -> Result<(), StepsError> {
+    let plan = ctx.plan;
+    let opts = plan.auth.password.clone().unwrap_or_default();
+    // The superuser's internal password on every data node; other roles get
+    // theirs when they are created there (cluster phase).
+    for dn in ctx.data_nodes() {
+        let mut t = Template::lit(format!(
+            "ALTER ROLE {} PASSWORD ",
+            sql::ident(&plan.superuser)
+        ));
+        t.push(Part::VerifierLiteral(plan.superuser.clone()));
+        out.push(step(
+            &dn.name,
+            Phase::Auth,
+            "password",
+            format!("Set {}'s password (SCRAM verifier computed by tsmn)", plan.superuser),
+            "the access node logs in to the data nodes with this password; tsmn sends only the SCRAM verifier, so the plaintext never reaches the server or its logs",
+            Action::Sql { database: "postgres".into(), statements: vec![Statement { sql: t, generate: false }] },
+        ));
+    }
+    hba_rules(ctx, out, "host", "scram-sha-256")?;
+    let an = &plan.access_node.name;
+    let path = if opts.passfile.is_empty() {
+        ServerPath::DataDir("passfile".into())
+    } else {
+        ServerPath::Absolute(opts.passfile.clone())
+    };
+    let mut text =
+        Template::lit("# written by tsmn: the access node's passwords for the data nodes\n");
+    for dn in ctx.data_nodes() {
+        for role in &plan.auth.roles {
+            text.push_str(&format!(
+                "{}:{}:*:{}:",
+                pgpass::escape(&dn.host),
+                dn.port,
+                pgpass::escape(role)
+            ));
+            text.push(Part::PgpassPassword(role.clone()));
+            text.push_str("\n");
+        }
+    }
+    out.push(step(
+        an,
+        Phase::Auth,
+        "passfile",
+        "Passfile on the access node",
+        "TimescaleDB reads the data nodes' passwords from this file (timescaledb.passfile, else <PGDATA>/passfile); libpq ignores it unless it is 0600 and owned by the server's OS user",
+        Action::File { path, mode: 0o600, content: super::Content::Text { text } },
+    ));
+    if !opts.passfile.is_empty() {
+        let changes = vec![change(
+            ctx,
+            an,
+            "timescaledb.passfile",
+            SettingValue::Set(opts.passfile.clone()),
+            false,
+        )];
+        let mut s = step(
+            an,
+            Phase::Auth,
+            "passfile-setting",
+            "Point timescaledb.passfile at the passfile",
+            "an absolute path avoids depending on PGDATA; takes effect on reload",
+            Action::Settings {
+                changes: changes.clone(),
+            },
+        );
+        s.state = settled(ctx, an, &changes);
+        out.push(s);
+    }
+    Ok(())
+}
+
+fn certificate(ctx: &Ctx, out: &mut Vec<Step>) -> Result<(), StepsError> {
+    let plan = ctx.plan;
+    let m = ctx.inputs.material.ok_or_else(|| {
+        StepsError::Unusable(
+            "certificate mode needs the certificate material (tsmn makes it beside the plan)"
+                .into(),
+        )
+    })?;
+    for node in plan.nodes() {
+        let (cert, _) = m.servers.get(&node.name).ok_or_else(|| {
+            StepsError::Unusable(format!(
+                "no server certificate for {} in {}",
+                node.name,
+                m.dir.display()
+            ))
+        })?;
+        let files = [
+            (
+                "root.crt",
+                0o644,
+                Content::Text {
+                    text: Template::lit(m.ca_cert.clone()),
+                },
+                "the CA that signed every certificate; ssl_ca_file",
+            ),
+            (
+                "server.crt",
+                0o644,
+                Content::Text {
+                    text: Template::lit(cert.clone()),
+                },
+                "this node's server certificate, with its addresses in subjectAltName",
+            ),
+            (
+                "server.key",
+                0o600,
+                Content::PrivateKey {
+                    name: format!("server-{}", node.name),
+                },
+                "this node's server key; PostgreSQL refuses a key others can read",
+            ),
+        ];
+        for (name, mode, content, why) in files {
+            out.push(step(
+                &node.name,
+                Phase::Auth,
+                name,
+                format!("Write {name}"),
+                why,
+                Action::File {
+                    path: ServerPath::DataDir(name.into()),
+                    mode,
+                    content,
+                },
+            ));
+        }
+        let changes = vec![
+            change(
+                ctx,
+                &node.name,
+                "ssl_cert_file",
+                SettingValue::Set("server.crt".into()),
+                false,
+            ),
+            change(
+                ctx,
+                &node.name,
+                "ssl_key_file",
+                SettingValue::Set("server.key".into()),
+                false,
+            ),
+            change(
+                ctx,
+                &node.name,
+                "ssl_ca_file",
+                SettingValue::Set("root.crt".into()),
+                false,
+            ),
+            change(
+                ctx,
+                &node.name,
+                "ssl",
+                SettingValue::Set("on".into()),
+                false,
+            ),
+        ];
+        let reason = if node.name == plan.access_node.name {
+            "with ssl on, TimescaleDB offers each role's client certificate and checks the data nodes' certificates against ssl_ca_file"
+        } else {
+            "certificate authentication happens inside TLS, and the client certificates are checked against ssl_ca_file"
+        };
+        let mut s = step(
+            &node.name,
+            Phase::Auth,
+            "ssl",
+            "Turn on TLS with these files",
+            reason,
+            Action::Settings {
+                changes: changes.clone(),
+            },
+        );
+        s.state = settled(ctx, &node.name, &changes);
+        out.push(s);
+    }
+    let an = &plan.access_node.name;
+    let opts = plan.auth.certificate.clone().unwrap_or_default();
+    let dir = |file: String| {
+        if opts.ssl_dir.is_empty() {
+            ServerPath::DataDir(format!("timescaledb/certs/{file}"))
+        } else {
+            ServerPath::Absolute(format!("{}/{file}", opts.ssl_dir.trim_end_matches('/')))
+        }
+    };
+    for role in &plan.auth.roles {
+        let stem = cert_file_stem(role);
+        let (cert, _) = m.clients.get(role).ok_or_else(|| {
+            StepsError::Unusable(format!(
+                "no client certificate for role {role} in {}",
+                m.dir.display()
+            ))
+        })?;
+        out.push(step(an, Phase::Auth, &format!("client-{stem}.crt"), format!("Client certificate for {role} ({stem}.crt)"), format!("TimescaleDB looks for md5(\"{role}\").crt when {role} connects to a data node; subject CN={role}"), Action::File { path: dir(format!("{stem}.crt")), mode: 0o644, content: Content::Text { text: Template::lit(cert.clone()) } }));
+        out.push(step(
+            an,
+            Phase::Auth,
+            &format!("client-{stem}.key"),
+            format!("Client key for {role} ({stem}.key)"),
+            "libpq refuses a key file others can read",
+            Action::File {
+                path: dir(format!("{stem}.key")),
+                mode: 0o600,
+                content: Content::PrivateKey {
+                    name: format!("client-{stem}"),
+                },
+            },
+        ));
+    }
+    if !opts.ssl_dir.is_empty() {
+        let changes = vec![change(
+            ctx,
+            an,
+            "timescaledb.ssl_dir",
+            SettingValue::Set(opts.ssl_dir.clone()),
+            false,
+        )];
+        let mut s = step(
+            an,
+            Phase::Auth,
+            "ssl-dir-setting",
+            "Point timescaledb.ssl_dir at the client certificates",
+            "the files sit directly in this directory; takes effect on reload",
+            Action::Settings {
+                changes: changes.clone(),
+            },
+        );
+        s.state = settled(ctx, an, &changes);
+        out.push(s);
+    }
+    hba_rules(ctx, out, "hostssl", "cert")
+}

@@ -1,0 +1,182 @@
+//! The cluster itself, on the access node (§3-§6): database, extension,
+//! data nodes, roles; then verification.
+
+use super::{step, Action, Ctx, Part, Phase, Statement, Step, StepState, Template};
+use crate::plan::AuthMode;
+use crate::quote::sql::{dollar, ident, literal};
+use crate::timescale::parse_version;
+
+pub(super) fn build(ctx: &Ctx, out: &mut Vec<Step>) {
+    let plan = ctx.plan;
+    let an = plan.access_node.name.as_str();
+    let db = plan.database.as_str();
+    let mut steps = Vec::new();
+    let all: Vec<String> = plan.nodes().map(|n| n.name.clone()).collect();
+    steps.push(step(
+        an,
+        Phase::Cluster,
+        "restart-gate",
+        "Every node runs with the new settings",
+        "shared_preload_libraries and max_prepared_transactions take effect only after a restart",
+        Action::RestartGate { nodes: all },
+    ));
+    let an_db = ctx.server(an).and_then(|s| s.database.as_ref());
+    let mut s = step(
+        an,
+        Phase::Cluster,
+        "database",
+        format!("Create database {db} on the access node"),
+        "the distributed database; add_data_node creates its twin on each data node",
+        Action::Sql {
+            database: "postgres".into(),
+            statements: vec![Statement::generator(format!(
+                "SELECT format('CREATE DATABASE %I', {l}) WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = {l})",
+                l = literal(db)
+            ))],
+        },
+    );
+    if an_db.is_some() {
+        s.state = StepState::Done {
+            why: format!("database {db} exists"),
+        };
+    }
+    steps.push(s);
+    let mut s = step(
+        an,
+        Phase::Cluster,
+        "extension",
+        "Create the TimescaleDB extension",
+        "the access node's catalog of data nodes and distributed hypertables",
+        sql(
+            db,
+            vec![Statement::plain(
+                "CREATE EXTENSION IF NOT EXISTS timescaledb",
+            )],
+        ),
+    );
+    if let Some(v) = an_db.and_then(|d| d.timescaledb.as_ref()) {
+        s.state = StepState::Done {
+            why: format!("TimescaleDB {v} is installed in {db}"),
+        };
+    }
+    steps.push(s);
+    let members = an_db.map(|d| d.data_nodes.clone()).unwrap_or_default();
+    for dn in ctx.data_nodes() {
+        let call = format!(
+            "SELECT * FROM add_data_node({}, host => {}, port => {}, database => {}, if_not_exists => true)",
+            literal(&dn.name),
+            literal(&dn.host),
+            dn.port,
+            literal(db)
+        );
+        let mut s = step(an, Phase::Cluster, &format!("add-{}", dn.name), format!("Add data node {}", dn.name), "sent alone: add_data_node refuses to run inside a transaction block or a multi-statement string; its deprecation WARNING is normal", sql(db, vec![Statement::plain(call)]));
+        if members.contains(&dn.name) {
+            s.state = StepState::Done {
+                why: format!("{} is already a data node of {db}", dn.name),
+            };
+        }
+        steps.push(s);
+    }
+    let servers = plan
+        .data_nodes
+        .iter()
+        .map(|d| ident(&d.name))
+        .collect::<Vec<_>>()
+        .join(", ");
+    for role in plan.auth.roles.iter().filter(|r| **r != plan.superuser) {
+        let mut stmts = vec![
+            Statement::generator(format!("SELECT format('CREATE ROLE %I LOGIN', {l}) WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = {l})", l = literal(role))),
+            Statement::plain(format!("GRANT USAGE ON FOREIGN SERVER {servers} TO {}", ident(role))),
+        ];
+        // On the data nodes: the role with LOGIN (and, in password mode, its internal password).
+        let mut body = Template::lit(format!(
+            "DO $r$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = {l}) THEN CREATE ROLE {i} LOGIN; END IF; ",
+            l = literal(role),
+            i = ident(role)
+        ));
+        if plan.auth.mode == AuthMode::Password {
+            body.push_str(&format!("ALTER ROLE {} LOGIN PASSWORD ", ident(role)));
+            body.push(Part::VerifierLiteral(role.clone()));
+            body.push_str("; ");
+        }
+        body.push_str("END $r$");
+        let mut call = Template::lit("CALL distributed_exec(");
+        // The body has no secrets outside Parts, so a fixed dollar tag is safe.
+        call.push_str("$tsmn$");
+        call.0.extend(body.0);
+        call.push_str("$tsmn$)");
+        stmts.push(Statement {
+            sql: call,
+            generate: false,
+        });
+        if plan.auth.mode == AuthMode::Password
+            && plan.auth.password.as_ref().is_some_and(|p| p.user_mapping)
+        {
+            for dn in ctx.data_nodes() {
+                let mut t = Template::lit(format!("CREATE USER MAPPING IF NOT EXISTS FOR {} SERVER {} OPTIONS (user {}, password ", ident(role), ident(&dn.name), literal(role)));
+                t.push(Part::PasswordLiteral(role.clone()));
+                t.push_str(")");
+                stmts.push(Statement {
+                    sql: t,
+                    generate: false,
+                });
+            }
+        }
+        steps.push(step(an, Phase::Cluster, &format!("role-{role}"), format!("Role {role} on every node"), "roles are not distributed automatically: the role needs LOGIN on every data node and USAGE on the foreign servers", sql(db, stmts)));
+    }
+    let _ = dollar; // dollar quoting is used where bodies carry no placeholders
+    let schema = ctx
+        .server(an)
+        .and_then(|s| s.database.as_ref())
+        .and_then(|d| d.timescaledb.as_deref())
+        .and_then(parse_version)
+        .map_or("_timescaledb_functions", |(_, minor, _)| {
+            if minor >= 12 {
+                "_timescaledb_functions"
+            } else {
+                "_timescaledb_internal"
+            }
+        });
+    steps.push(step(
+        an,
+        Phase::Verify,
+        "ping",
+        "Every data node answers the access node",
+        "ping_data_node returns false (health() would raise) for a node the access node cannot reach",
+        sql(db, vec![Statement::plain(format!("SELECT node_name, {schema}.ping_data_node(node_name) AS ok FROM timescaledb_information.data_nodes ORDER BY node_name"))]),
+    ));
+    // The cluster phase needs TimescaleDB everywhere.
+    if let Some(facts) = ctx.inputs.facts {
+        let missing: Vec<&str> = facts
+            .nodes
+            .iter()
+            .filter(|n| {
+                n.server.as_ref().is_some_and(|s| {
+                    s.timescaledb_available.is_empty()
+                        && s.database
+                            .as_ref()
+                            .and_then(|d| d.timescaledb.as_ref())
+                            .is_none()
+                })
+            })
+            .map(|n| n.name.as_str())
+            .collect();
+        if !missing.is_empty() {
+            for s in &mut steps {
+                if s.state == StepState::Todo {
+                    s.state = StepState::Blocked {
+                        why: format!("TimescaleDB is not installed on {}", missing.join(", ")),
+                    };
+                }
+            }
+        }
+    }
+    out.extend(steps);
+}
+
+fn sql(database: &str, statements: Vec<Statement>) -> Action {
+    Action::Sql {
+        database: database.to_string(),
+        statements,
+    }
+}

@@ -1,0 +1,217 @@
+//! Certificate material for certificate mode: a CA (generated or imported),
+//! a server certificate per node and a client certificate per role. Kept in
+//! a directory beside the plan, so preview, export and apply use the same
+//! certificates, and a re-run changes nothing.
+
+use crate::plan::{CertificateOptions, Plan};
+use crate::timescale::cert_file_stem;
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose, SanType,
+};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// PEM texts. Keys are secrets: written 0600, never shown.
+#[derive(Clone)]
+pub struct Material {
+    pub dir: PathBuf,
+    pub ca_cert: String,
+    /// node name -> (certificate, key)
+    pub servers: BTreeMap<String, (String, String)>,
+    /// role -> (certificate, key)
+    pub clients: BTreeMap<String, (String, String)>,
+}
+
+impl std::fmt::Debug for Material {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Material")
+            .field("dir", &self.dir)
+            .field("servers", &self.servers.keys())
+            .field("clients", &self.clients.keys())
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MaterialError {
+    #[error("{path}: {detail}\n    fix: {fix}")]
+    File {
+        path: PathBuf,
+        detail: String,
+        fix: String,
+    },
+    #[error("generating certificates failed: {0}\n    fix: report this; the plan's names may be unusable in a certificate")]
+    Generate(String),
+}
+
+/// The material directory for a plan file: `<plan>.tsmn/`.
+pub fn dir_for(plan_path: &Path) -> PathBuf {
+    let mut name = plan_path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(".tsmn");
+    plan_path.with_file_name(name)
+}
+
+fn io(path: &Path, fix: &str) -> impl FnOnce(std::io::Error) -> MaterialError {
+    let (path, fix) = (path.to_path_buf(), fix.to_string());
+    move |e| MaterialError::File {
+        path,
+        detail: e.to_string(),
+        fix,
+    }
+}
+
+fn gen(e: rcgen::Error) -> MaterialError {
+    MaterialError::Generate(e.to_string())
+}
+
+/// Load what exists in `dir`, create what is missing, and return all of it.
+pub fn load_or_create(plan: &Plan, dir: &Path) -> Result<Material, MaterialError> {
+    let opts = plan.auth.certificate.clone().unwrap_or_default();
+    std::fs::create_dir_all(dir).map_err(io(dir, "check that the plan's directory is writable"))?;
+    set_mode(dir, 0o700)?;
+    let (ca_cert, ca_key) = ca(dir, &opts)?;
+    let ca_keypair = KeyPair::from_pem(&ca_key).map_err(gen)?;
+    let issuer = Issuer::from_ca_cert_pem(&ca_cert, ca_keypair).map_err(gen)?;
+    let mut m = Material {
+        dir: dir.to_path_buf(),
+        ca_cert,
+        servers: BTreeMap::new(),
+        clients: BTreeMap::new(),
+    };
+    for node in plan.nodes() {
+        let mut sans: Vec<String> = vec![node.host.clone()];
+        if let Some(h) = &node.connect_host {
+            if !h.starts_with('/') && !sans.contains(h) {
+                sans.push(h.clone());
+            }
+        }
+        let pair = leaf(
+            dir,
+            &format!("server-{}", node.name),
+            &node.name,
+            &sans,
+            opts.validity_days,
+            &issuer,
+            ExtendedKeyUsagePurpose::ServerAuth,
+        )?;
+        m.servers.insert(node.name.clone(), pair);
+    }
+    for role in &plan.auth.roles {
+        let pair = leaf(
+            dir,
+            &format!("client-{}", cert_file_stem(role)),
+            role,
+            &[],
+            opts.validity_days,
+            &issuer,
+            ExtendedKeyUsagePurpose::ClientAuth,
+        )?;
+        m.clients.insert(role.clone(), pair);
+    }
+    Ok(m)
+}
+
+fn ca(dir: &Path, opts: &CertificateOptions) -> Result<(String, String), MaterialError> {
+    if !opts.ca_cert.is_empty() {
+        let cert = read(Path::new(&opts.ca_cert))?;
+        let key = read(Path::new(&opts.ca_key))?;
+        return Ok((cert, key));
+    }
+    let (cert_path, key_path) = (dir.join("ca.crt"), dir.join("ca.key"));
+    if cert_path.exists() && key_path.exists() {
+        return Ok((read(&cert_path)?, read(&key_path)?));
+    }
+    let mut params = CertificateParams::default();
+    params.distinguished_name = dn("tsmn multi-node CA");
+    params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    validity(&mut params, 3650);
+    let key = KeyPair::generate().map_err(gen)?;
+    let cert = params.self_signed(&key).map_err(gen)?;
+    write(&key_path, &key.serialize_pem(), 0o600)?;
+    write(&cert_path, &cert.pem(), 0o644)?;
+    Ok((cert.pem(), key.serialize_pem()))
+}
+
+fn leaf(
+    dir: &Path,
+    stem: &str,
+    cn: &str,
+    sans: &[String],
+    days: i64,
+    issuer: &Issuer<'_, KeyPair>,
+    usage: ExtendedKeyUsagePurpose,
+) -> Result<(String, String), MaterialError> {
+    let (cert_path, key_path) = (
+        dir.join(format!("{stem}.crt")),
+        dir.join(format!("{stem}.key")),
+    );
+    if cert_path.exists() && key_path.exists() {
+        return Ok((read(&cert_path)?, read(&key_path)?));
+    }
+    let mut params = CertificateParams::default();
+    params.distinguished_name = dn(cn);
+    params.subject_alt_names = sans
+        .iter()
+        .map(|s| match s.parse::<std::net::IpAddr>() {
+            Ok(ip) => Ok(SanType::IpAddress(ip)),
+            Err(_) => s.clone().try_into().map(SanType::DnsName).map_err(gen),
+        })
+        .collect::<Result<_, _>>()?;
+    params.extended_key_usages = vec![usage];
+    params.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+    ];
+    validity(&mut params, days);
+    let key = KeyPair::generate().map_err(gen)?;
+    let cert = params.signed_by(&key, issuer).map_err(gen)?;
+    write(&key_path, &key.serialize_pem(), 0o600)?;
+    write(&cert_path, &cert.pem(), 0o644)?;
+    Ok((cert.pem(), key.serialize_pem()))
+}
+
+fn dn(cn: &str) -> DistinguishedName {
+    let mut d = DistinguishedName::new();
+    d.push(DnType::CommonName, cn);
+    d
+}
+
+fn validity(params: &mut CertificateParams, days: i64) {
+    let now = time::OffsetDateTime::now_utc();
+    params.not_before = now - time::Duration::hours(1);
+    params.not_after = now + time::Duration::days(days);
+}
+
+fn read(path: &Path) -> Result<String, MaterialError> {
+    std::fs::read_to_string(path).map_err(io(path, "check the path in the plan (auth.certificate), or remove the file to have tsmn make a new one"))
+}
+
+fn write(path: &Path, text: &str, mode: u32) -> Result<(), MaterialError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(mode)
+        .open(path)
+        .map_err(io(path, "check that the directory is writable"))?;
+    f.write_all(text.as_bytes())
+        .map_err(io(path, "check free disk space"))?;
+    set_mode(path, mode)
+}
+
+fn set_mode(path: &Path, mode: u32) -> Result<(), MaterialError> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .map_err(io(path, "check the file's owner"))
+}

@@ -1,0 +1,120 @@
+//! PURE: from a plan and (when online) the facts, the ordered steps that make
+//! a working multi-node cluster. One builder feeds every face: preview,
+//! export and execution. Reference: timescaledb-multinode.md §2-§6.
+
+mod auth;
+mod cluster;
+pub mod hba_block;
+pub mod material;
+mod model;
+mod settings;
+
+pub use model::*;
+pub use settings::statement as setting_statement;
+
+use crate::facts::{Facts, NodeFacts, ServerFacts};
+use crate::plan::{Node, Plan};
+
+/// What the builder needs besides the plan.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Inputs<'a> {
+    /// Facts from `probe/`; None offline (every step is listed as to do).
+    pub facts: Option<&'a Facts>,
+    /// Certificate material (certificate mode only).
+    pub material: Option<&'a material::Material>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StepsError {
+    #[error("{0}")]
+    Unusable(String),
+}
+
+/// The steps, grouped by phase, in execution order; within a phase the data
+/// nodes come first and the access node last.
+pub fn build(plan: &Plan, inputs: Inputs) -> Result<Vec<Step>, StepsError> {
+    let mut steps = Vec::new();
+    let ctx = Ctx { plan, inputs };
+    settings::build(&ctx, &mut steps);
+    auth::build(&ctx, &mut steps)?;
+    cluster::build(&ctx, &mut steps);
+    steps.sort_by_key(|s| {
+        (
+            s.phase,
+            if s.node == plan.access_node.name {
+                1
+            } else {
+                0
+            },
+        )
+    });
+    Ok(steps)
+}
+
+/// Shared by the builders.
+pub(crate) struct Ctx<'a> {
+    pub plan: &'a Plan,
+    pub inputs: Inputs<'a>,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn node_facts(&self, name: &str) -> Option<&'a NodeFacts> {
+        self.inputs.facts.and_then(|f| f.node(name))
+    }
+    pub fn server(&self, name: &str) -> Option<&'a ServerFacts> {
+        self.node_facts(name).and_then(|n| n.server.as_ref())
+    }
+    pub fn data_nodes(&self) -> impl Iterator<Item = &'a Node> {
+        self.plan.data_nodes.iter()
+    }
+    /// Addresses the data nodes see the access node come from, as CIDR.
+    pub fn access_node_cidrs(&self) -> Vec<String> {
+        let mut addrs: Vec<String> = self.plan.access_node_addresses.clone();
+        if addrs.is_empty() {
+            if let Some(crate::facts::AccessProbes::Tested { results }) = self
+                .node_facts(&self.plan.access_node.name)
+                .map(|n| &n.access_probes)
+            {
+                for r in results {
+                    if let Some(a) = &r.source_address {
+                        if a.parse::<std::net::IpAddr>().is_ok() && !addrs.contains(a) {
+                            addrs.push(a.clone());
+                        }
+                    }
+                }
+            }
+        }
+        if addrs.is_empty() {
+            addrs.push(self.plan.access_node.host.clone());
+        }
+        addrs
+            .into_iter()
+            .map(|a| match (a.contains('/'), a.parse::<std::net::IpAddr>()) {
+                (true, _) => a,
+                (false, Ok(ip)) if ip.is_ipv4() => format!("{a}/32"),
+                (false, Ok(_)) => format!("{a}/128"),
+                // A host name: pg_hba.conf accepts it as written.
+                (false, Err(_)) => a,
+            })
+            .collect()
+    }
+}
+
+pub(crate) fn step(
+    node: &str,
+    phase: Phase,
+    what: &str,
+    title: impl Into<String>,
+    reason: impl Into<String>,
+    action: Action,
+) -> Step {
+    Step {
+        id: format!("{node}/{}/{what}", phase.as_str()),
+        node: node.to_string(),
+        phase,
+        title: title.into(),
+        reason: reason.into(),
+        action,
+        state: StepState::Todo,
+    }
+}

@@ -1,0 +1,207 @@
+//! The step model: plain data that preview, export and the executor share.
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    /// Server settings (some need a restart).
+    Settings,
+    /// pg_hba.conf rules, files, passwords, certificates.
+    Auth,
+    /// Database, extension, data nodes, roles: needs TimescaleDB.
+    Cluster,
+    /// Checks that the result works.
+    Verify,
+}
+
+impl Phase {
+    pub const ALL: [Phase; 4] = [Phase::Settings, Phase::Auth, Phase::Cluster, Phase::Verify];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Settings => "settings",
+            Phase::Auth => "auth",
+            Phase::Cluster => "cluster",
+            Phase::Verify => "verify",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Step {
+    /// Stable and unique: `<node>/<phase>/<what>`.
+    pub id: String,
+    pub node: String,
+    pub phase: Phase,
+    pub title: String,
+    /// Why the step is there, in a sentence an operator can check.
+    pub reason: String,
+    pub action: Action,
+    pub state: StepState,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum StepState {
+    /// To be done (or unknown, offline).
+    Todo,
+    /// The facts show it is already done: a re-run changes nothing.
+    Done { why: String },
+    /// Cannot run yet.
+    Blocked { why: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Action {
+    /// SQL statements, each sent alone (never batched: add_data_node refuses
+    /// a multi-statement string), in `database`.
+    Sql {
+        database: String,
+        statements: Vec<Statement>,
+    },
+    /// Settings through ALTER SYSTEM, then a reload.
+    Settings { changes: Vec<SettingChange> },
+    /// The tsmn block at the top of pg_hba.conf (replaced when present), then
+    /// validation through pg_hba_file_rules and a reload; restored on error.
+    HbaBlock { lines: Vec<String> },
+    /// A file on the server, written as the server's OS user.
+    File {
+        path: ServerPath,
+        mode: u32,
+        content: Content,
+    },
+    /// Every node must run with the settings that need a restart.
+    RestartGate { nodes: Vec<String> },
+}
+
+/// One statement. `generate`: a SELECT whose result rows are statements to
+/// run next (psql's \gexec), so conditional DDL such as ALTER SYSTEM, which
+/// may not run inside a DO block, stays idempotent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Statement {
+    pub sql: Template,
+    pub generate: bool,
+}
+
+impl Statement {
+    pub fn plain(sql: impl Into<String>) -> Statement {
+        Statement {
+            sql: Template::lit(sql),
+            generate: false,
+        }
+    }
+    pub fn generator(sql: impl Into<String>) -> Statement {
+        Statement {
+            sql: Template::lit(sql),
+            generate: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SettingChange {
+    pub name: String,
+    /// The value now, when known (online).
+    pub current: Option<String>,
+    pub new: SettingValue,
+    /// Needs a restart (context postmaster).
+    pub restart: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+pub enum SettingValue {
+    Set(String),
+    /// Add this item to a comma-separated list, keeping what is there.
+    Append(String),
+    /// At least this number, and at least the value of the named setting.
+    AtLeast(i64, String),
+}
+
+/// Where a server file goes: absolute, or inside the data directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "path", rename_all = "snake_case")]
+pub enum ServerPath {
+    Absolute(String),
+    DataDir(String),
+}
+
+impl ServerPath {
+    /// The path with PGDATA filled in when known.
+    pub fn resolve(&self, pgdata: Option<&str>) -> String {
+        match (self, pgdata) {
+            (ServerPath::Absolute(p), _) => p.clone(),
+            (ServerPath::DataDir(p), Some(d)) => format!("{}/{p}", d.trim_end_matches('/')),
+            (ServerPath::DataDir(p), None) => format!("<PGDATA>/{p}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Content {
+    /// Text, possibly with secrets in it (a passfile).
+    Text { text: Template },
+    /// A private key from the local material, by name.
+    PrivateKey { name: String },
+}
+
+/// Text with holes for secrets, which are filled in only when run (and
+/// shown as placeholders, or psql variables, everywhere else).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct Template(pub Vec<Part>);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+pub enum Part {
+    Lit(String),
+    /// A role's password, escaped for a pgpass line.
+    PgpassPassword(String),
+    /// The SCRAM-SHA-256 verifier of a role's password, as an SQL literal.
+    VerifierLiteral(String),
+    /// A role's password, as an SQL literal (user mappings only).
+    PasswordLiteral(String),
+}
+
+impl Template {
+    pub fn lit(s: impl Into<String>) -> Template {
+        Template(vec![Part::Lit(s.into())])
+    }
+    pub fn push(&mut self, p: Part) -> &mut Self {
+        self.0.push(p);
+        self
+    }
+    pub fn push_str(&mut self, s: &str) -> &mut Self {
+        match self.0.last_mut() {
+            Some(Part::Lit(l)) => l.push_str(s),
+            _ => self.0.push(Part::Lit(s.to_string())),
+        }
+        self
+    }
+    /// The text with every secret replaced by `f`.
+    pub fn render(&self, mut f: impl FnMut(&Part) -> String) -> String {
+        self.0
+            .iter()
+            .map(|p| {
+                if let Part::Lit(s) = p {
+                    s.clone()
+                } else {
+                    f(p)
+                }
+            })
+            .collect()
+    }
+    /// For people: secrets as <placeholders>.
+    pub fn masked(&self) -> String {
+        self.render(|p| match p {
+            Part::PgpassPassword(r) => format!("<password of {r}>"),
+            Part::VerifierLiteral(r) => format!("'<SCRAM-SHA-256 verifier of {r}'s password>'"),
+            Part::PasswordLiteral(r) => format!("'<password of {r}>'"),
+            Part::Lit(s) => s.clone(),
+        })
+    }
+    pub fn has_secrets(&self) -> bool {
+        self.0.iter().any(|p| !matches!(p, Part::Lit(_)))
+    }
+}

@@ -1,0 +1,157 @@
+//! Settings per node (reference §2).
+
+use super::{step, Action, Ctx, Phase, SettingChange, SettingValue, Step, StepState};
+use crate::plan::AuthMode;
+
+pub(super) fn build(ctx: &Ctx, out: &mut Vec<Step>) {
+    let plan = ctx.plan;
+    for node in plan.nodes() {
+        let access = node.name == plan.access_node.name;
+        let mut changes = vec![change(
+            ctx,
+            &node.name,
+            "shared_preload_libraries",
+            SettingValue::Append("timescaledb".into()),
+            true,
+        )];
+        if !access {
+            changes.push(change(
+                ctx,
+                &node.name,
+                "max_prepared_transactions",
+                SettingValue::AtLeast(150, "max_connections".into()),
+                true,
+            ));
+        } else {
+            changes.push(change(
+                ctx,
+                &node.name,
+                "enable_partitionwise_aggregate",
+                SettingValue::Set("on".into()),
+                false,
+            ));
+            changes.push(change(
+                ctx,
+                &node.name,
+                "jit",
+                SettingValue::Set("off".into()),
+                false,
+            ));
+        }
+        if plan.auth.mode == AuthMode::Password {
+            changes.push(change(
+                ctx,
+                &node.name,
+                "password_encryption",
+                SettingValue::Set("scram-sha-256".into()),
+                false,
+            ));
+        }
+        let reason = if access {
+            "TimescaleDB must be preloaded (restart); partitionwise aggregation pushes aggregates down to the data nodes; JIT interferes with distributed plans"
+        } else {
+            "TimescaleDB must be preloaded (restart); distributed writes use two-phase commit, so max_prepared_transactions must be above 0 (restart; TimescaleDB recommends at least max_connections)"
+        };
+        let mut s = step(
+            &node.name,
+            Phase::Settings,
+            "settings",
+            "Server settings for multi-node",
+            reason,
+            Action::Settings {
+                changes: changes.clone(),
+            },
+        );
+        s.state = settled(ctx, &node.name, &changes);
+        out.push(s);
+    }
+}
+
+pub(super) fn change(
+    ctx: &Ctx,
+    node: &str,
+    name: &str,
+    new: SettingValue,
+    restart: bool,
+) -> SettingChange {
+    let current = ctx
+        .server(node)
+        .and_then(|s| s.setting(name))
+        .map(str::to_string);
+    SettingChange {
+        name: name.to_string(),
+        current,
+        new,
+        restart,
+    }
+}
+
+/// Whether a change is already in effect, judged from the current value.
+pub fn satisfied(current: &str, new: &SettingValue, other: Option<&str>) -> bool {
+    match new {
+        SettingValue::Set(v) => current == v,
+        SettingValue::Append(item) => current
+            .split(',')
+            .any(|i| i.trim().trim_matches('"') == item),
+        SettingValue::AtLeast(n, _) => {
+            let cur: i64 = current.parse().unwrap_or(0);
+            let floor = other
+                .and_then(|o| o.parse::<i64>().ok())
+                .unwrap_or(0)
+                .max(*n);
+            cur >= floor
+        }
+    }
+}
+
+pub(super) fn settled(ctx: &Ctx, node: &str, changes: &[SettingChange]) -> StepState {
+    let Some(s) = ctx.server(node) else {
+        return StepState::Todo;
+    };
+    let all = changes.iter().all(|c| {
+        let other = match &c.new {
+            SettingValue::AtLeast(_, name) => s.setting(name),
+            _ => None,
+        };
+        c.current
+            .as_deref()
+            .is_some_and(|cur| satisfied(cur, &c.new, other))
+    });
+    if all {
+        StepState::Done {
+            why: "every setting already has the wanted value".into(),
+        }
+    } else {
+        StepState::Todo
+    }
+}
+
+/// The SQL that makes one change, the same for preview, export and apply.
+/// List and minimum changes are computed on the server at run time
+/// (generators, run like psql's \gexec), so they keep what is there and a
+/// re-run does nothing.
+pub fn statement(c: &SettingChange) -> super::Statement {
+    use super::Statement;
+    use crate::quote::sql::literal;
+    let name = &c.name;
+    match &c.new {
+        SettingValue::Set(v) => {
+            Statement::plain(format!("ALTER SYSTEM SET {name} = {}", literal(v)))
+        }
+        SettingValue::Append(item) => {
+            let cur = format!("current_setting({})", literal(name));
+            Statement::generator(format!(
+                "SELECT format('ALTER SYSTEM SET {name} = %L', CASE WHEN {cur} = '' THEN {item} ELSE {cur} || ',' || {item} END) \
+                 WHERE NOT {item} = ANY (string_to_array(replace({cur}, ' ', ''), ','))",
+                item = literal(item)
+            ))
+        }
+        SettingValue::AtLeast(n, other) => {
+            let want = format!("greatest({n}, current_setting({})::int)", literal(other));
+            Statement::generator(format!(
+                "SELECT format('ALTER SYSTEM SET {name} = %s', {want}) WHERE current_setting({})::int < {want}",
+                literal(name)
+            ))
+        }
+    }
+}
