@@ -6,6 +6,7 @@ mod auth;
 mod cluster;
 pub mod hba_block;
 pub mod material;
+pub mod secrets;
 mod model;
 mod settings;
 

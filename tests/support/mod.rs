@@ -337,3 +337,23 @@ pub fn tls_spec(name: &str, cert: (Vec<u8>, Vec<u8>), hba: &[&str]) -> tsmn::san
         ],
     }
 }
+
+/// Run psql with a connection string; the environment is cleared of PG*
+/// variables except the ones given. Returns (success, stdout, stderr).
+pub fn psql(conninfo: &str, sql: &str, env: &[(&str, &str)]) -> (bool, String, String) {
+    let mut cmd = std::process::Command::new(pg_bin().bindir.join("psql"));
+    if !cmd.get_program().to_string_lossy().is_empty() && !pg_bin().bindir.join("psql").exists() {
+        cmd = std::process::Command::new("psql");
+    }
+    for (k, _) in std::env::vars() {
+        if k.starts_with("PG") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env("HOME", "/nonexistent-home-for-tests");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.args(["-X", "-At", "-v", "ON_ERROR_STOP=1", "-d", conninfo, "-c", sql]).output().expect("psql");
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).trim().to_string(), String::from_utf8_lossy(&out.stderr).to_string())
+}

@@ -1,0 +1,98 @@
+//! Generated certificates: checked by openssl, and by a real server with
+//! `ssl = on` and a `hostssl ... cert` rule.
+
+mod support;
+
+use std::process::Command;
+use support::*;
+use tsmn::plan::parse_plan;
+use tsmn::sandbox::{ClusterSpec, DataFile};
+use tsmn::steps::material::{dir_for, load_or_create};
+use tsmn::timescale::cert_file_stem;
+
+fn openssl(args: &[&str]) -> String {
+    let out = Command::new("openssl").args(args).output().expect("openssl");
+    assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+fn cert_plan(dn_host: &str) -> tsmn::plan::Plan {
+    parse_plan(
+        &format!(
+            "[access_node]\nname = \"an\"\nhost = \"10.0.0.10\"\nconnect_host = \"an.example.com\"\n\
+             [[data_nodes]]\nname = \"dn1\"\nhost = \"{dn_host}\"\n[auth]\nmode = \"certificate\"\nroles = [\"postgres\", \"testrole\"]\n"
+        ),
+        "p",
+    )
+    .unwrap()
+}
+
+#[test]
+fn openssl_accepts_the_generated_certificates() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = cert_plan("127.0.0.1");
+    let m = load_or_create(&plan, &dir_for(&dir.path().join("plan.toml"))).expect("material");
+    let mdir = dir.path().join("plan.toml.tsmn");
+    assert_eq!(m.dir, mdir);
+    let ca = mdir.join("ca.crt");
+    for f in ["server-an.crt", "server-dn1.crt", &format!("client-{}.crt", cert_file_stem("postgres")), &format!("client-{}.crt", cert_file_stem("testrole"))] {
+        let out = openssl(&["verify", "-CAfile", ca.to_str().unwrap(), mdir.join(f).to_str().unwrap()]);
+        assert!(out.contains(": OK"), "{f}: {out}");
+    }
+    let an = openssl(&["x509", "-in", mdir.join("server-an.crt").to_str().unwrap(), "-noout", "-subject", "-ext", "subjectAltName"]);
+    assert!(an.contains("CN = an") || an.contains("CN=an"), "{an}");
+    assert!(an.contains("IP Address:10.0.0.10") && an.contains("DNS:an.example.com"), "every address the node is reached by: {an}");
+    let client = openssl(&["x509", "-in", mdir.join(format!("client-{}.crt", cert_file_stem("testrole"))).to_str().unwrap(), "-noout", "-subject"]);
+    assert!(client.contains("CN = testrole") || client.contains("CN=testrole"), "{client}");
+    // Keys are private.
+    use std::os::unix::fs::PermissionsExt;
+    for f in ["ca.key", "server-dn1.key"] {
+        assert_eq!(std::fs::metadata(mdir.join(f)).unwrap().permissions().mode() & 0o777, 0o600, "{f}");
+    }
+    // A second call reuses the same material.
+    let again = load_or_create(&plan, &mdir).unwrap();
+    assert_eq!(again.ca_cert, m.ca_cert);
+    assert_eq!(again.servers, m.servers);
+}
+
+#[test]
+fn a_real_server_runs_on_them_and_admits_the_client_certificate_only_as_its_role() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = cert_plan("127.0.0.1");
+    let m = load_or_create(&plan, &dir.path().join("material")).expect("material");
+    let (cert, key) = m.servers["dn1"].clone();
+    let node = TestCluster::start(ClusterSpec {
+        name: "dn1".into(),
+        settings: vec![
+            ("ssl".into(), "on".into()),
+            ("ssl_cert_file".into(), "server.crt".into()),
+            ("ssl_key_file".into(), "server.key".into()),
+            ("ssl_ca_file".into(), "root.crt".into()),
+        ],
+        hba: Some(vec!["local all all trust".into(), "hostssl all all 127.0.0.1/32 cert".into()]),
+        files: vec![
+            DataFile { name: "server.crt".into(), contents: cert.into_bytes(), mode: 0o644 },
+            DataFile { name: "server.key".into(), contents: key.into_bytes(), mode: 0o600 },
+            DataFile { name: "root.crt".into(), contents: m.ca_cert.clone().into_bytes(), mode: 0o644 },
+        ],
+    });
+    assert_eq!(node.sql("postgres", "SHOW ssl"), ["on"]);
+    node.sql("postgres", "CREATE ROLE testrole LOGIN");
+    let stem = cert_file_stem("postgres");
+    let md = dir.path().join("material");
+    let conn = |user: &str| {
+        format!(
+            "host=127.0.0.1 port={} dbname=postgres user={user} sslmode=verify-full sslrootcert={} sslcert={} sslkey={}",
+            node.cluster.port,
+            md.join("ca.crt").display(),
+            md.join(format!("client-{stem}.crt")).display(),
+            md.join(format!("client-{stem}.key")).display()
+        )
+    };
+    let (ok, out, err) = psql(&conn("postgres"), "SELECT current_user || ' ' || ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", &[]);
+    assert!(ok, "the client certificate for postgres logs in as postgres: {err}");
+    assert_eq!(out, "postgres true");
+    let (ok, _, err) = psql(&conn("testrole"), "SELECT 1", &[]);
+    assert!(!ok, "postgres's certificate must not log in as testrole");
+    assert!(err.contains("certificate authentication failed for user \"testrole\""), "{err}");
+}
