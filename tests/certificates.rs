@@ -11,8 +11,15 @@ use tsmn::steps::material::{dir_for, load_or_create};
 use tsmn::timescale::cert_file_stem;
 
 fn openssl(args: &[&str]) -> String {
-    let out = Command::new("openssl").args(args).output().expect("openssl");
-    assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("openssl")
+        .args(args)
+        .output()
+        .expect("openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).to_string()
 }
 
@@ -35,19 +42,59 @@ fn openssl_accepts_the_generated_certificates() {
     let mdir = dir.path().join("plan.toml.tsmn");
     assert_eq!(m.dir, mdir);
     let ca = mdir.join("ca.crt");
-    for f in ["server-an.crt", "server-dn1.crt", &format!("client-{}.crt", cert_file_stem("postgres")), &format!("client-{}.crt", cert_file_stem("testrole"))] {
-        let out = openssl(&["verify", "-CAfile", ca.to_str().unwrap(), mdir.join(f).to_str().unwrap()]);
+    for f in [
+        "server-an.crt",
+        "server-dn1.crt",
+        &format!("client-{}.crt", cert_file_stem("postgres")),
+        &format!("client-{}.crt", cert_file_stem("testrole")),
+    ] {
+        let out = openssl(&[
+            "verify",
+            "-CAfile",
+            ca.to_str().unwrap(),
+            mdir.join(f).to_str().unwrap(),
+        ]);
         assert!(out.contains(": OK"), "{f}: {out}");
     }
-    let an = openssl(&["x509", "-in", mdir.join("server-an.crt").to_str().unwrap(), "-noout", "-subject", "-ext", "subjectAltName"]);
+    let an = openssl(&[
+        "x509",
+        "-in",
+        mdir.join("server-an.crt").to_str().unwrap(),
+        "-noout",
+        "-subject",
+        "-ext",
+        "subjectAltName",
+    ]);
     assert!(an.contains("CN = an") || an.contains("CN=an"), "{an}");
-    assert!(an.contains("IP Address:10.0.0.10") && an.contains("DNS:an.example.com"), "every address the node is reached by: {an}");
-    let client = openssl(&["x509", "-in", mdir.join(format!("client-{}.crt", cert_file_stem("testrole"))).to_str().unwrap(), "-noout", "-subject"]);
-    assert!(client.contains("CN = testrole") || client.contains("CN=testrole"), "{client}");
+    assert!(
+        an.contains("IP Address:10.0.0.10") && an.contains("DNS:an.example.com"),
+        "every address the node is reached by: {an}"
+    );
+    let client = openssl(&[
+        "x509",
+        "-in",
+        mdir.join(format!("client-{}.crt", cert_file_stem("testrole")))
+            .to_str()
+            .unwrap(),
+        "-noout",
+        "-subject",
+    ]);
+    assert!(
+        client.contains("CN = testrole") || client.contains("CN=testrole"),
+        "{client}"
+    );
     // Keys are private.
     use std::os::unix::fs::PermissionsExt;
     for f in ["ca.key", "server-dn1.key"] {
-        assert_eq!(std::fs::metadata(mdir.join(f)).unwrap().permissions().mode() & 0o777, 0o600, "{f}");
+        assert_eq!(
+            std::fs::metadata(mdir.join(f))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
+            0o600,
+            "{f}"
+        );
     }
     // A second call reuses the same material.
     let again = load_or_create(&plan, &mdir).unwrap();
@@ -69,11 +116,26 @@ fn a_real_server_runs_on_them_and_admits_the_client_certificate_only_as_its_role
             ("ssl_key_file".into(), "server.key".into()),
             ("ssl_ca_file".into(), "root.crt".into()),
         ],
-        hba: Some(vec!["local all all trust".into(), "hostssl all all 127.0.0.1/32 cert".into()]),
+        hba: Some(vec![
+            "local all all trust".into(),
+            "hostssl all all 127.0.0.1/32 cert".into(),
+        ]),
         files: vec![
-            DataFile { name: "server.crt".into(), contents: cert.into_bytes(), mode: 0o644 },
-            DataFile { name: "server.key".into(), contents: key.into_bytes(), mode: 0o600 },
-            DataFile { name: "root.crt".into(), contents: m.ca_cert.clone().into_bytes(), mode: 0o644 },
+            DataFile {
+                name: "server.crt".into(),
+                contents: cert.into_bytes(),
+                mode: 0o644,
+            },
+            DataFile {
+                name: "server.key".into(),
+                contents: key.into_bytes(),
+                mode: 0o600,
+            },
+            DataFile {
+                name: "root.crt".into(),
+                contents: m.ca_cert.clone().into_bytes(),
+                mode: 0o644,
+            },
         ],
     });
     assert_eq!(node.sql("postgres", "SHOW ssl"), ["on"]);
@@ -89,10 +151,20 @@ fn a_real_server_runs_on_them_and_admits_the_client_certificate_only_as_its_role
             md.join(format!("client-{stem}.key")).display()
         )
     };
-    let (ok, out, err) = psql(&conn("postgres"), "SELECT current_user || ' ' || ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", &[]);
-    assert!(ok, "the client certificate for postgres logs in as postgres: {err}");
+    let (ok, out, err) = psql(
+        &conn("postgres"),
+        "SELECT current_user || ' ' || ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+        &[],
+    );
+    assert!(
+        ok,
+        "the client certificate for postgres logs in as postgres: {err}"
+    );
     assert_eq!(out, "postgres true");
     let (ok, _, err) = psql(&conn("testrole"), "SELECT 1", &[]);
     assert!(!ok, "postgres's certificate must not log in as testrole");
-    assert!(err.contains("certificate authentication failed for user \"testrole\""), "{err}");
+    assert!(
+        err.contains("certificate authentication failed for user \"testrole\""),
+        "{err}"
+    );
 }

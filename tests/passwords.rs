@@ -19,7 +19,10 @@ fn scram_verifier_and_passfile_work_on_a_real_server() {
     let dn = TestCluster::start(ClusterSpec {
         name: "dn1".into(),
         settings: vec![("log_statement".into(), "all".into())],
-        hba: Some(vec!["local all all trust".into(), "host all all 127.0.0.1/32 scram-sha-256".into()]),
+        hba: Some(vec![
+            "local all all trust".into(),
+            "host all all 127.0.0.1/32 scram-sha-256".into(),
+        ]),
         files: vec![],
     });
     let plan = plan_for(&an.cluster, &[&dn.cluster], AuthMode::Password);
@@ -28,35 +31,84 @@ fn scram_verifier_and_passfile_work_on_a_real_server() {
     secrets.insert("postgres", SecretString::from(PASSWORD));
 
     // The data node's password step: an ALTER ROLE with the verifier.
-    let step = steps.iter().find(|s| s.node == "dn1" && s.phase == Phase::Auth && s.id.ends_with("/password")).expect("password step");
-    let Action::Sql { statements, .. } = &step.action else { panic!("{step:?}") };
-    let sql = secrets.fill(&statements[0].sql, "TSMN_ROLE_PW_POSTGRES").unwrap();
-    assert!(sql.expose_secret().contains("SCRAM-SHA-256$4096:") && !sql.expose_secret().contains("p@ss"), "only the verifier is sent");
+    let step = steps
+        .iter()
+        .find(|s| s.node == "dn1" && s.phase == Phase::Auth && s.id.ends_with("/password"))
+        .expect("password step");
+    let Action::Sql { statements, .. } = &step.action else {
+        panic!("{step:?}")
+    };
+    let sql = secrets
+        .fill(&statements[0].sql, "TSMN_ROLE_PW_POSTGRES")
+        .unwrap();
+    assert!(
+        sql.expose_secret().contains("SCRAM-SHA-256$4096:")
+            && !sql.expose_secret().contains("p@ss"),
+        "only the verifier is sent"
+    );
     dn.sql("postgres", sql.expose_secret());
 
     // The access node's passfile, as tsmn renders it.
-    let step = steps.iter().find(|s| s.node == "an" && s.id.ends_with("/passfile")).expect("passfile step");
-    let Action::File { mode, content: Content::Text { text }, .. } = &step.action else { panic!("{step:?}") };
+    let step = steps
+        .iter()
+        .find(|s| s.node == "an" && s.id.ends_with("/passfile"))
+        .expect("passfile step");
+    let Action::File {
+        mode,
+        content: Content::Text { text },
+        ..
+    } = &step.action
+    else {
+        panic!("{step:?}")
+    };
     assert_eq!(*mode, 0o600);
-    assert!(text.masked().contains("<password of postgres>") && !text.masked().contains("p@ss"), "{}", text.masked());
+    assert!(
+        text.masked().contains("<password of postgres>") && !text.masked().contains("p@ss"),
+        "{}",
+        text.masked()
+    );
     let dir = tempfile::tempdir().unwrap();
     let passfile = dir.path().join("passfile");
     std::fs::write(&passfile, secrets.fill(text, "x").unwrap().expose_secret()).unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&passfile, std::fs::Permissions::from_mode(0o600)).unwrap();
 
-    let conn = format!("host=127.0.0.1 port={} dbname=postgres user=postgres", dn.cluster.port);
-    let (ok, out, err) = psql(&conn, "SELECT current_user", &[("PGPASSFILE", passfile.to_str().unwrap())]);
+    let conn = format!(
+        "host=127.0.0.1 port={} dbname=postgres user=postgres",
+        dn.cluster.port
+    );
+    let (ok, out, err) = psql(
+        &conn,
+        "SELECT current_user",
+        &[("PGPASSFILE", passfile.to_str().unwrap())],
+    );
     assert!(ok, "the passfile authenticates over scram-sha-256: {err}");
     assert_eq!(out, "postgres");
 
     // A wrong password in the passfile is refused (the test can fail).
-    std::fs::write(&passfile, format!("127.0.0.1:{}:*:postgres:not-it\n", dn.cluster.port)).unwrap();
-    let (ok, _, err) = psql(&conn, "SELECT 1", &[("PGPASSFILE", passfile.to_str().unwrap())]);
-    assert!(!ok && err.contains("password authentication failed"), "{err}");
+    std::fs::write(
+        &passfile,
+        format!("127.0.0.1:{}:*:postgres:not-it\n", dn.cluster.port),
+    )
+    .unwrap();
+    let (ok, _, err) = psql(
+        &conn,
+        "SELECT 1",
+        &[("PGPASSFILE", passfile.to_str().unwrap())],
+    );
+    assert!(
+        !ok && err.contains("password authentication failed"),
+        "{err}"
+    );
 
     // The server's log saw the verifier, never the password.
     let log = read(&dn.cluster.log_file());
-    assert!(log.contains("SCRAM-SHA-256$4096:"), "log_statement=all logged the ALTER ROLE");
-    assert!(!log.contains("p@ss"), "the plaintext reached the server log");
+    assert!(
+        log.contains("SCRAM-SHA-256$4096:"),
+        "log_statement=all logged the ALTER ROLE"
+    );
+    assert!(
+        !log.contains("p@ss"),
+        "the plaintext reached the server log"
+    );
 }

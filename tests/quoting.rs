@@ -10,12 +10,36 @@ use tsmn::quote::{hba, pgpass, shell, sql};
 
 /// Strings with the characters that break naive quoting.
 fn hostile() -> impl Strategy<Value = String> {
-    proptest::collection::vec(prop_oneof![Just('\''), Just('"'), Just('\\'), Just(':'), Just(' '), Just('\n'), Just('$'), Just('`'), Just('*'), Just(','), Just('é'), Just('日'), Just('a'), Just('Z'), Just('0'), Just('#')], 0..24)
-        .prop_map(|v| v.into_iter().collect())
+    proptest::collection::vec(
+        prop_oneof![
+            Just('\''),
+            Just('"'),
+            Just('\\'),
+            Just(':'),
+            Just(' '),
+            Just('\n'),
+            Just('$'),
+            Just('`'),
+            Just('*'),
+            Just(','),
+            Just('é'),
+            Just('日'),
+            Just('a'),
+            Just('Z'),
+            Just('0'),
+            Just('#')
+        ],
+        0..24,
+    )
+    .prop_map(|v| v.into_iter().collect())
 }
 
 fn config(cases: u32) -> ProptestConfig {
-    ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() }
+    ProptestConfig {
+        cases,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
 }
 
 #[test]
@@ -45,7 +69,11 @@ fn shell_words_round_trip_through_sh() {
     let mut runner = proptest::test_runner::TestRunner::new(config(64));
     runner
         .run(&hostile(), |s| {
-            let out = std::process::Command::new("sh").arg("-c").arg(format!("printf '%s' {}", shell::word(&s))).output().unwrap();
+            let out = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(format!("printf '%s' {}", shell::word(&s)))
+                .output()
+                .unwrap();
             prop_assert!(out.status.success());
             prop_assert_eq!(String::from_utf8(out.stdout).unwrap(), s);
             Ok(())
@@ -66,14 +94,36 @@ proptest! {
 #[test]
 fn hba_role_names_are_read_back_by_postgresql() {
     let c = TestCluster::named("hba");
-    let names = ["plain", "all", "with space", "Mixed,Case", "dé,jà", "+plus", "sameuser", "#hash"];
+    let names = [
+        "plain",
+        "all",
+        "with space",
+        "Mixed,Case",
+        "dé,jà",
+        "+plus",
+        "sameuser",
+        "#hash",
+    ];
     let mut lines = vec!["local all all trust".to_string()];
     for n in names {
-        lines.push(format!("host all {} 10.0.0.1/32 trust", hba::field(n).unwrap()));
+        lines.push(format!(
+            "host all {} 10.0.0.1/32 trust",
+            hba::field(n).unwrap()
+        ));
     }
-    std::fs::write(c.cluster.data_dir().join("pg_hba.conf"), lines.join("\n") + "\n").unwrap();
-    let got = c.sql("postgres", "SELECT user_name[1] FROM pg_hba_file_rules WHERE type = 'host' ORDER BY line_number");
-    let errors = c.sql("postgres", "SELECT count(*) FROM pg_hba_file_rules WHERE error IS NOT NULL");
+    std::fs::write(
+        c.cluster.data_dir().join("pg_hba.conf"),
+        lines.join("\n") + "\n",
+    )
+    .unwrap();
+    let got = c.sql(
+        "postgres",
+        "SELECT user_name[1] FROM pg_hba_file_rules WHERE type = 'host' ORDER BY line_number",
+    );
+    let errors = c.sql(
+        "postgres",
+        "SELECT count(*) FROM pg_hba_file_rules WHERE error IS NOT NULL",
+    );
     assert_eq!(errors, ["0"]);
     // PostgreSQL reads back exactly the names, quotes removed.
     assert_eq!(got, names);

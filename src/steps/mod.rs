@@ -6,8 +6,8 @@ mod auth;
 mod cluster;
 pub mod hba_block;
 pub mod material;
-pub mod secrets;
 mod model;
+pub mod secrets;
 mod settings;
 
 pub use model::*;

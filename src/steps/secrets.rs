@@ -31,7 +31,10 @@ impl Secrets {
         self.passwords
             .get(role)
             .map(|p| p.expose_secret())
-            .ok_or_else(|| MissingPassword { role: role.to_string(), hint: hint.to_string() })
+            .ok_or_else(|| MissingPassword {
+                role: role.to_string(),
+                hint: hint.to_string(),
+            })
     }
 
     /// The text to run. A fresh SCRAM verifier (random salt) each time: only
@@ -44,7 +47,8 @@ impl Secrets {
                 Part::PgpassPassword(r) => out.push_str(&pgpass::escape(self.get(r, hint)?)),
                 Part::PasswordLiteral(r) => out.push_str(&sql::literal(self.get(r, hint)?)),
                 Part::VerifierLiteral(r) => {
-                    let verifier = postgres_protocol::password::scram_sha_256(self.get(r, hint)?.as_bytes());
+                    let verifier =
+                        postgres_protocol::password::scram_sha_256(self.get(r, hint)?.as_bytes());
                     out.push_str(&sql::literal(&verifier));
                 }
             }

@@ -354,6 +354,22 @@ pub fn psql(conninfo: &str, sql: &str, env: &[(&str, &str)]) -> (bool, String, S
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let out = cmd.args(["-X", "-At", "-v", "ON_ERROR_STOP=1", "-d", conninfo, "-c", sql]).output().expect("psql");
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).trim().to_string(), String::from_utf8_lossy(&out.stderr).to_string())
+    let out = cmd
+        .args([
+            "-X",
+            "-At",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-d",
+            conninfo,
+            "-c",
+            sql,
+        ])
+        .output()
+        .expect("psql");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).trim().to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
 }

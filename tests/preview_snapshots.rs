@@ -1,0 +1,75 @@
+//! Snapshots of `tsmn preview --offline` for each mode, through the real
+//! binary. Certificates (random) are filtered; keys are never printed.
+
+mod support;
+
+use support::*;
+
+fn preview(asset: &str, extra: &[&str]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.toml");
+    std::fs::copy(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("assets")
+            .join(asset),
+        &plan,
+    )
+    .unwrap();
+    let out = tsmn()
+        .args(["preview", "--offline", "--plan"])
+        .arg(&plan)
+        .args(extra)
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(!text.contains("PRIVATE KEY"), "a private key was printed");
+    assert!(
+        !text.contains('\x1b'),
+        "no colour when stdout is not a terminal"
+    );
+    text
+}
+
+fn filtered() -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    s.add_filter(
+        r"-----BEGIN CERTIFICATE-----\n(?:\s*[A-Za-z0-9+/=]+\n)+\s*-----END CERTIFICATE-----",
+        "<certificate>",
+    );
+    s.set_prepend_module_to_snapshot(false);
+    s
+}
+
+#[test]
+fn trust() {
+    filtered().bind(|| insta::assert_snapshot!("preview_trust", preview("plan-trust.toml", &[])));
+}
+
+#[test]
+fn password() {
+    filtered()
+        .bind(|| insta::assert_snapshot!("preview_password", preview("plan-password.toml", &[])));
+}
+
+#[test]
+fn certificate() {
+    filtered().bind(|| {
+        insta::assert_snapshot!("preview_certificate", preview("plan-certificate.toml", &[]))
+    });
+}
+
+#[test]
+fn one_node_only() {
+    let text = preview("plan-trust.toml", &["--node", "dn2"]);
+    assert!(
+        text.contains("== dn2") && !text.contains("== dn1") && !text.contains("== an"),
+        "{text}"
+    );
+}
