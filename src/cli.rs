@@ -15,6 +15,7 @@ Examples:
   tsmn validate --plan /tmp/tsmn-demo/plan.toml  check a plan file and print it with every default
   tsmn check --plan /tmp/tsmn-demo/plan.toml     probe every node; list what blocks multi-node, with fixes
   tsmn preview --plan /tmp/tsmn-demo/plan.toml   show every setup step per node, as it will run
+  tsmn export --plan plan.toml --out setup/       write setup.sh + files to review and run without tsmn
   tsmn sandbox status --dir /tmp/tsmn-demo       show each sandbox node, its port and version
   tsmn sandbox down --dir /tmp/tsmn-demo         stop the sandbox and remove what it created
 
@@ -74,6 +75,26 @@ pub enum Command {
         /// No colour (also: the NO_COLOR environment variable)
         #[arg(long)]
         no_color: bool,
+    },
+    /// Write the steps as a directory to review and run without tsmn: README,
+    /// setup.sh (POSIX sh + psql) and a folder per node
+    /// (e.g. `tsmn export --plan plan.toml --out ./tsmn-setup`)
+    Export {
+        /// The plan file (TOML)
+        #[arg(long, value_name = "FILE")]
+        plan: PathBuf,
+        /// A new (or empty) directory to write
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Also write the passwords (passfile, user mappings); files are 0600
+        #[arg(long)]
+        include_secrets: bool,
+        /// Do not connect to the nodes first
+        #[arg(long)]
+        offline: bool,
+        /// Seconds to wait for each connection
+        #[arg(long, value_name = "SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=300))]
+        connect_timeout: u64,
     },
     /// Local throwaway cluster from the installed PostgreSQL
     /// (e.g. `tsmn sandbox up --data-nodes 2`)

@@ -6,6 +6,7 @@
 #![warn(clippy::unwrap_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod export;
 pub mod facts;
 pub mod findings;
 pub mod plan;

@@ -33,6 +33,13 @@ fn main() -> ExitCode {
             connect_timeout,
             no_color,
         } => preview(&plan, node.as_deref(), offline, connect_timeout, no_color),
+        Command::Export {
+            plan,
+            out,
+            include_secrets,
+            offline,
+            connect_timeout,
+        } => export(&plan, &out, include_secrets, offline, connect_timeout),
         Command::Sandbox(cmd) => sandbox(cmd),
     })
 }
@@ -134,6 +141,51 @@ fn check(path: &std::path::Path, json: bool, connect_timeout: u64) -> u8 {
     }
 }
 
+/// The plan, the facts (unless offline), the certificate material and the steps.
+struct Built {
+    plan: tsmn::plan::Plan,
+    facts: Option<Facts>,
+    material: Option<tsmn::steps::material::Material>,
+    steps: Vec<tsmn::steps::Step>,
+}
+
+fn build_steps(path: &std::path::Path, offline: bool, connect_timeout: u64) -> Result<Built, u8> {
+    let plan = load(path)?;
+    let facts = if offline {
+        None
+    } else {
+        Some(probe_nodes(&runtime(), &plan, connect_timeout, false)?.0)
+    };
+    let material = if plan.auth.mode == tsmn::plan::AuthMode::Certificate {
+        Some(
+            tsmn::steps::material::load_or_create(&plan, &tsmn::steps::material::dir_for(path))
+                .map_err(|e| {
+                    eprintln!("error: {e}");
+                    EXIT_FAILED
+                })?,
+        )
+    } else {
+        None
+    };
+    let steps = tsmn::steps::build(
+        &plan,
+        tsmn::steps::Inputs {
+            facts: facts.as_ref(),
+            material: material.as_ref(),
+        },
+    )
+    .map_err(|e| {
+        eprintln!("error: {e}");
+        EXIT_USAGE
+    })?;
+    Ok(Built {
+        plan,
+        facts,
+        material,
+        steps,
+    })
+}
+
 fn preview(
     path: &std::path::Path,
     node: Option<&str>,
@@ -149,58 +201,97 @@ fn preview(
         if !plan.nodes().any(|x| x.name == n) {
             let names: Vec<&str> = plan.nodes().map(|x| x.name.as_str()).collect();
             eprintln!(
-                "error: --node {n}: no node of that name in the plan
-    fix: use one of {}",
+                "error: --node {n}: no node of that name in the plan\n    fix: use one of {}",
                 names.join(", ")
             );
             return EXIT_USAGE;
         }
     }
-    let facts = if offline {
-        None
-    } else {
-        match probe_nodes(&runtime(), &plan, connect_timeout, false) {
-            Ok((f, _)) => Some(f),
-            Err(code) => return code,
-        }
-    };
-    let material = if plan.auth.mode == tsmn::plan::AuthMode::Certificate {
-        match tsmn::steps::material::load_or_create(&plan, &tsmn::steps::material::dir_for(path)) {
-            Ok(m) => Some(m),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return EXIT_FAILED;
-            }
-        }
-    } else {
-        None
-    };
-    let steps = match tsmn::steps::build(
-        &plan,
-        tsmn::steps::Inputs {
-            facts: facts.as_ref(),
-            material: material.as_ref(),
-        },
-    ) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_USAGE;
-        }
+    let b = match build_steps(path, offline, connect_timeout) {
+        Ok(b) => b,
+        Err(code) => return code,
     };
     let color =
         !no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal();
     print!(
         "{}",
         report::preview::render(
-            &plan,
-            facts.as_ref(),
-            &steps,
+            &b.plan,
+            b.facts.as_ref(),
+            &b.steps,
             node,
             &report::preview::Style { color }
         )
     );
     EXIT_OK
+}
+
+/// Role passwords for password mode: the variable per role, else a prompt.
+fn role_passwords(plan: &tsmn::plan::Plan) -> Result<tsmn::steps::secrets::Secrets, u8> {
+    let mut secrets = tsmn::steps::secrets::Secrets::default();
+    if plan.auth.mode != tsmn::plan::AuthMode::Password {
+        return Ok(secrets);
+    }
+    for role in &plan.auth.roles {
+        let var = tsmn::export::role_password_env(plan, role);
+        match std::env::var(&var) {
+            Ok(v) if !v.is_empty() => secrets.insert(role, v.into()),
+            _ if std::io::stdin().is_terminal() => match rpassword::prompt_password(format!(
+                "Password of role {role} (internal, access node -> data nodes): "
+            )) {
+                Ok(v) if !v.is_empty() => secrets.insert(role, v.into()),
+                _ => {
+                    eprintln!(
+                        "error: no password for role {role}\n    fix: type one, or set {var}"
+                    );
+                    return Err(EXIT_USAGE);
+                }
+            },
+            _ => {
+                eprintln!("error: no password for role {role}\n    fix: set the environment variable {var} (there is no terminal to ask at)");
+                return Err(EXIT_USAGE);
+            }
+        }
+    }
+    Ok(secrets)
+}
+
+fn export(
+    path: &std::path::Path,
+    out: &std::path::Path,
+    include_secrets: bool,
+    offline: bool,
+    connect_timeout: u64,
+) -> u8 {
+    let b = match build_steps(path, offline, connect_timeout) {
+        Ok(b) => b,
+        Err(code) => return code,
+    };
+    let secrets = match role_passwords(&b.plan) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let opts = tsmn::export::Options {
+        include_secrets,
+        material: b.material.as_ref(),
+        secrets: &secrets,
+    };
+    match tsmn::export::export(&b.plan, &b.steps, out, &opts) {
+        Ok(files) => {
+            eprintln!(
+                "wrote {} file(s) to {}; read {}/README.md, then run: sh {}/setup.sh",
+                files.len(),
+                out.display(),
+                out.display(),
+                out.display()
+            );
+            EXIT_OK
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_FAILED
+        }
+    }
 }
 
 fn say(line: &str) {

@@ -40,3 +40,9 @@ mod tests {
         assert_eq!(dollar("x $tsmn$ y"), "$tsmn1$x $tsmn$ y$tsmn1$");
     }
 }
+
+/// A value for a psql meta-command argument (`\set name 'value'`): single
+/// quotes, with `'` doubled and `\` doubled (psql reads C-like escapes there).
+pub fn psql_arg(value: &str) -> String {
+    format!("'{}'", value.replace('\\', "\\\\").replace('\'', "''"))
+}

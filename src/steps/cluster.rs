@@ -3,7 +3,7 @@
 
 use super::{step, Action, Ctx, Part, Phase, Statement, Step, StepState, Template};
 use crate::plan::AuthMode;
-use crate::quote::sql::{dollar, ident, literal};
+use crate::quote::sql::{ident, literal};
 use crate::timescale::parse_version;
 
 pub(super) fn build(ctx: &Ctx, out: &mut Vec<Step>) {
@@ -88,26 +88,28 @@ pub(super) fn build(ctx: &Ctx, out: &mut Vec<Step>) {
             Statement::generator(format!("SELECT format('CREATE ROLE %I LOGIN', {l}) WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = {l})", l = literal(role))),
             Statement::plain(format!("GRANT USAGE ON FOREIGN SERVER {servers} TO {}", ident(role))),
         ];
-        // On the data nodes: the role with LOGIN (and, in password mode, its internal password).
-        let mut body = Template::lit(format!(
-            "DO $r$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = {l}) THEN CREATE ROLE {i} LOGIN; END IF; ",
-            l = literal(role),
-            i = ident(role)
+        // On the data nodes: the role with LOGIN (and, in password mode, its
+        // internal password). Built by format() at top level, so that the
+        // verifier is an ordinary literal (or psql variable), never text
+        // inside a dollar-quoted body.
+        let body = if plan.auth.mode == AuthMode::Password {
+            "DO $r$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = %L) THEN CREATE ROLE %I LOGIN; END IF; ALTER ROLE %I LOGIN PASSWORD %L; END $r$"
+        } else {
+            "DO $r$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = %L) THEN CREATE ROLE %I LOGIN; END IF; END $r$"
+        };
+        let l = literal(role);
+        let mut gen = Template::lit(format!(
+            "SELECT format('CALL distributed_exec(%L)', format({}, {l}, {l}",
+            literal(body)
         ));
         if plan.auth.mode == AuthMode::Password {
-            body.push_str(&format!("ALTER ROLE {} LOGIN PASSWORD ", ident(role)));
-            body.push(Part::VerifierLiteral(role.clone()));
-            body.push_str("; ");
+            gen.push_str(&format!(", {l}, "));
+            gen.push(Part::VerifierLiteral(role.clone()));
         }
-        body.push_str("END $r$");
-        let mut call = Template::lit("CALL distributed_exec(");
-        // The body has no secrets outside Parts, so a fixed dollar tag is safe.
-        call.push_str("$tsmn$");
-        call.0.extend(body.0);
-        call.push_str("$tsmn$)");
+        gen.push_str("))");
         stmts.push(Statement {
-            sql: call,
-            generate: false,
+            sql: gen,
+            generate: true,
         });
         if plan.auth.mode == AuthMode::Password
             && plan.auth.password.as_ref().is_some_and(|p| p.user_mapping)
@@ -124,7 +126,6 @@ pub(super) fn build(ctx: &Ctx, out: &mut Vec<Step>) {
         }
         steps.push(step(an, Phase::Cluster, &format!("role-{role}"), format!("Role {role} on every node"), "roles are not distributed automatically: the role needs LOGIN on every data node and USAGE on the foreign servers", sql(db, stmts)));
     }
-    let _ = dollar; // dollar quoting is used where bodies carry no placeholders
     let schema = ctx
         .server(an)
         .and_then(|s| s.database.as_ref())

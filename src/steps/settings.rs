@@ -140,9 +140,19 @@ pub fn statement(c: &SettingChange) -> super::Statement {
         }
         SettingValue::Append(item) => {
             let cur = format!("current_setting({})", literal(name));
+            // Preloading a library that is not installed would stop the
+            // server from starting again: only add what is there.
+            let installed = if name == "shared_preload_libraries" {
+                format!(
+                    " AND EXISTS (SELECT FROM pg_available_extensions WHERE name = {})",
+                    literal(item)
+                )
+            } else {
+                String::new()
+            };
             Statement::generator(format!(
                 "SELECT format('ALTER SYSTEM SET {name} = %L', CASE WHEN {cur} = '' THEN {item} ELSE {cur} || ',' || {item} END) \
-                 WHERE NOT {item} = ANY (string_to_array(replace({cur}, ' ', ''), ','))",
+                 WHERE NOT {item} = ANY (string_to_array(replace({cur}, ' ', ''), ',')){installed}",
                 item = literal(item)
             ))
         }

@@ -1,0 +1,464 @@
+//! Steps -> a directory a person can review and run without tsmn: a README,
+//! a folder per node with its files and SQL, and `setup.sh` (POSIX sh, psql).
+
+use crate::plan::{AuthMode, Plan};
+use crate::quote::{conninfo, shell, sql};
+use crate::steps::material::Material;
+use crate::steps::secrets::Secrets;
+use crate::steps::{Action, Content, Part, ServerPath, Step, Template};
+use secrecy::ExposeSecret;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+const LIB: &str = include_str!("sh_lib.sh");
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("{path}: {source}\n    fix: check that the directory is writable")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Secret(#[from] crate::steps::secrets::MissingPassword),
+    #[error("{dir} exists and is not empty\n    fix: choose a new directory, or remove it first")]
+    NotEmpty { dir: PathBuf },
+}
+
+pub struct Options<'a> {
+    pub include_secrets: bool,
+    pub material: Option<&'a Material>,
+    pub secrets: &'a Secrets,
+}
+
+/// The environment variable that holds a role's password at run time.
+pub fn role_password_env(plan: &Plan, role: &str) -> String {
+    let prefix = plan
+        .auth
+        .password
+        .as_ref()
+        .map(|p| p.password_env_prefix.clone())
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| "TSMN_ROLE_PW_".into());
+    let tail: String = role
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{prefix}{tail}")
+}
+
+/// A psql variable name for a role's secret.
+fn var(kind: &str, role: &str) -> String {
+    let tail: String = role
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!(
+        "{kind}_{tail}_{}",
+        &crate::timescale::cert_file_stem(role)[..6]
+    )
+}
+
+struct Writer {
+    root: PathBuf,
+}
+
+impl Writer {
+    fn write(&self, rel: &str, text: &str, mode: u32) -> Result<PathBuf, ExportError> {
+        use std::io::Write;
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let path = self.root.join(rel);
+        let err = |p: &Path| {
+            let p = p.to_path_buf();
+            move |source| ExportError::Io { path: p, source }
+        };
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(err(parent))?;
+        }
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(mode)
+            .open(&path)
+            .map_err(err(&path))?;
+        f.write_all(text.as_bytes()).map_err(err(&path))?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
+            .map_err(err(&path))?;
+        Ok(path)
+    }
+}
+
+/// psql text for a template: secrets become psql variables.
+fn psql_text(t: &Template) -> String {
+    t.render(|p| match p {
+        Part::VerifierLiteral(r) => format!(":'{}'", var("verifier", r)),
+        Part::PasswordLiteral(r) => format!(":'{}'", var("password", r)),
+        Part::PgpassPassword(r) => format!("<password of {r}>"),
+        Part::Lit(s) => s.clone(),
+    })
+}
+
+fn path_sql(p: &ServerPath) -> String {
+    match p {
+        ServerPath::Absolute(a) => sql::literal(a),
+        ServerPath::DataDir(rel) => format!(
+            "current_setting('data_directory') || {}",
+            sql::literal(&format!("/{rel}"))
+        ),
+    }
+}
+
+pub fn export(
+    plan: &Plan,
+    steps: &[Step],
+    out: &Path,
+    opts: &Options,
+) -> Result<Vec<PathBuf>, ExportError> {
+    if out.exists()
+        && std::fs::read_dir(out)
+            .map_err(|source| ExportError::Io {
+                path: out.into(),
+                source,
+            })?
+            .next()
+            .is_some()
+    {
+        return Err(ExportError::NotEmpty {
+            dir: out.to_path_buf(),
+        });
+    }
+    let w = Writer {
+        root: out.to_path_buf(),
+    };
+    let mut written = Vec::new();
+    let mut script = String::from("#!/bin/sh\n");
+    let _ = writeln!(
+        script,
+        "# Multi-node setup for TimescaleDB, {} mode, written by tsmn.",
+        plan.auth.mode.as_str()
+    );
+    script.push_str("# Run from a host that reaches every node as the superuser: sh setup.sh\n");
+    script.push_str(
+        "# Choose phases with TSMN_PHASES=settings,auth,cluster,verify (default: all).\n",
+    );
+    script.push_str("# Safe to run again: every step checks before it changes anything.\n");
+    script.push_str("set -eu\n\n");
+    script.push_str(LIB);
+    script.push_str("\nconninfo() {\n  case \"$1\" in\n");
+    for n in plan.nodes() {
+        let ci = conninfo::conninfo([
+            ("host", n.effective_connect_host().to_string()),
+            ("port", n.effective_connect_port().to_string()),
+            ("user", plan.superuser.clone()),
+            ("application_name", "tsmn-setup.sh".to_string()),
+        ]);
+        let _ = writeln!(
+            script,
+            "    {}) printf '%s' {} ;;",
+            n.name,
+            shell::word(&ci)
+        );
+    }
+    script.push_str("    *) fail \"unknown node $1\" ;;\n  esac\n}\n\n");
+    if !plan.credentials.password_env.is_empty() {
+        let v = &plan.credentials.password_env;
+        let _ = writeln!(script, "# The superuser's password, from the variable the plan names (psql reads PGPASSWORD).\nif [ -n \"${{{v}:-}}\" ]; then PGPASSWORD=${v}; export PGPASSWORD; fi\n");
+    }
+
+    // Secrets as psql variables, in one 0600 file the SQL files include.
+    let mut secrets_sql = String::new();
+    if plan.auth.mode == AuthMode::Password {
+        for role in &plan.auth.roles {
+            let verifier = opts.secrets.fill(
+                &Template(vec![Part::VerifierLiteral(role.clone())]),
+                &role_password_env(plan, role),
+            )?;
+            let _ = writeln!(
+                secrets_sql,
+                "\\set {} {}",
+                var("verifier", role),
+                verifier.expose_secret()
+            );
+            if opts.include_secrets {
+                let pw = opts.secrets.fill(
+                    &Template(vec![Part::PgpassPassword(role.clone())]),
+                    &role_password_env(plan, role),
+                )?;
+                let raw = crate::quote::pgpass::split(&format!("h:p:d:u:{}", pw.expose_secret()))
+                    .map(|f| f[4].clone())
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    secrets_sql,
+                    "\\set {} {}",
+                    var("password", role),
+                    sql::psql_arg(&raw)
+                );
+            } else {
+                let _ = writeln!(
+                    secrets_sql,
+                    "\\getenv {} {}",
+                    var("password", role),
+                    role_password_env(plan, role)
+                );
+            }
+        }
+        written.push(w.write("secrets/role-secrets.psql", &format!("-- SCRAM verifiers of the role passwords (hashes, not the passwords){}\n{secrets_sql}", if opts.include_secrets { " and the passwords themselves" } else { "" }), 0o600)?);
+    }
+
+    let mut counter = std::collections::BTreeMap::<String, usize>::new();
+    let mut readme_steps = String::new();
+    for s in steps {
+        let n = counter.entry(s.node.clone()).or_default();
+        *n += 1;
+        let base = format!(
+            "nodes/{}/{:02}-{}",
+            s.node,
+            n,
+            s.id.rsplit('/').next().unwrap_or("step")
+        );
+        let _ = writeln!(
+            readme_steps,
+            "{}. [{}] {}: {} ({})",
+            readme_steps.lines().count() + 1,
+            s.phase.as_str(),
+            s.node,
+            s.title,
+            s.reason
+        );
+        let _ = writeln!(
+            script,
+            "if step {} {} {} {}; then",
+            s.phase.as_str(),
+            s.node,
+            shell::word(&s.id),
+            shell::word(&s.title)
+        );
+        match &s.action {
+            Action::Settings { changes } => {
+                let mut text = String::new();
+                for c in changes {
+                    text.push_str(&statement(&crate::steps::setting_statement(c)));
+                }
+                text.push_str("SELECT pg_reload_conf();\n");
+                let file = format!("{base}.sql");
+                written.push(w.write(&file, &text, 0o644)?);
+                let _ = writeln!(script, "  run_sql {} postgres \"$here/{file}\"", s.node);
+            }
+            Action::Sql {
+                database,
+                statements,
+            } => {
+                let mut text = String::new();
+                if statements.iter().any(|st| st.sql.has_secrets()) {
+                    text.push_str("\\ir ../../secrets/role-secrets.psql\n");
+                }
+                for st in statements {
+                    text.push_str(&statement(st));
+                }
+                let file = format!("{base}.sql");
+                written.push(w.write(&file, &text, 0o644)?);
+                let _ = writeln!(
+                    script,
+                    "  run_sql {} {} \"$here/{file}\"",
+                    s.node,
+                    shell::word(database)
+                );
+            }
+            Action::HbaBlock { lines } => {
+                let file = format!("nodes/{}/pg_hba.tsmn.conf", s.node);
+                written.push(w.write(&file, &crate::steps::hba_block::block(lines), 0o644)?);
+                let _ = writeln!(script, "  hba_block {} \"$here/{file}\"", s.node);
+            }
+            Action::File {
+                path,
+                mode,
+                content,
+            } => {
+                let name = match path {
+                    ServerPath::Absolute(p) | ServerPath::DataDir(p) => {
+                        p.rsplit('/').next().unwrap_or("file").to_string()
+                    }
+                };
+                let file = format!("nodes/{}/files/{name}", s.node);
+                let target = shell::word(&path_sql(path));
+                match content {
+                    Content::PrivateKey { name: key } => {
+                        let pem = opts
+                            .material
+                            .and_then(|m| key_pem(m, key))
+                            .unwrap_or_default();
+                        written.push(w.write(&file, &pem, 0o600)?);
+                        let _ = writeln!(
+                            script,
+                            "  deliver {} {target} {mode:04o} \"$here/{file}\"",
+                            s.node
+                        );
+                    }
+                    Content::Text { text } if !text.has_secrets() => {
+                        written.push(w.write(
+                            &file,
+                            &text.masked(),
+                            if *mode & 0o077 == 0 { 0o600 } else { 0o644 },
+                        )?);
+                        let _ = writeln!(
+                            script,
+                            "  deliver {} {target} {mode:04o} \"$here/{file}\"",
+                            s.node
+                        );
+                    }
+                    Content::Text { text } if opts.include_secrets => {
+                        let filled = opts.secrets.fill(text, "the role password variables")?;
+                        written.push(w.write(&file, filled.expose_secret(), 0o600)?);
+                        let _ = writeln!(
+                            script,
+                            "  deliver {} {target} {mode:04o} \"$here/{file}\"",
+                            s.node
+                        );
+                    }
+                    Content::Text { text } => {
+                        // Composed at run time from the role passwords, into a private temp file.
+                        let mut roles: Vec<&String> = text
+                            .0
+                            .iter()
+                            .filter_map(|p| {
+                                if let Part::PgpassPassword(r) = p {
+                                    Some(r)
+                                } else {
+                                    None
+                                }
+                            })
+                            .collect();
+                        roles.dedup();
+                        let mut seen = Vec::new();
+                        for r in roles {
+                            if seen.contains(&r) {
+                                continue;
+                            }
+                            seen.push(r);
+                            let _ = writeln!(
+                                script,
+                                "  read_secret {} {}; {}=$secret_value",
+                                role_password_env(plan, r),
+                                shell::word(&format!("password of role {r}")),
+                                var("pw", r)
+                            );
+                        }
+                        script.push_str("  tmp=$(umask 077 && mktemp)\n  {\n");
+                        for p in &text.0 {
+                            match p {
+                                Part::Lit(l) => {
+                                    let _ = writeln!(script, "    printf '%s' {}", shell::word(l));
+                                }
+                                Part::PgpassPassword(r) => {
+                                    let _ =
+                                        writeln!(script, "    pgpass_escape \"${}\"", var("pw", r));
+                                }
+                                _ => {}
+                            }
+                        }
+                        let _ = writeln!(script, "  }} >\"$tmp\"\n  deliver {} {target} {mode:04o} \"$tmp\" || {{ rm -f \"$tmp\"; exit 1; }}\n  rm -f \"$tmp\"", s.node);
+                    }
+                }
+            }
+            Action::RestartGate { nodes } => {
+                let _ = writeln!(script, "  restart_gate {}", nodes.join(" "));
+            }
+        }
+        script.push_str("fi\n");
+    }
+    script.push_str("\nprintf 'setup.sh: done (phases: %s)\\n' \"$phases\"\n");
+    written.push(w.write("setup.sh", &script, 0o755)?);
+    written.push(w.write(
+        "README.md",
+        &readme(plan, &readme_steps, opts.include_secrets),
+        0o644,
+    )?);
+    Ok(written)
+}
+
+fn statement(st: &crate::steps::Statement) -> String {
+    let text = psql_text(&st.sql);
+    if st.generate {
+        format!("{text} \\gexec\n")
+    } else {
+        format!("{text};\n")
+    }
+}
+
+fn key_pem(m: &Material, name: &str) -> Option<String> {
+    if let Some(node) = name.strip_prefix("server-") {
+        return m.servers.get(node).map(|(_, k)| k.clone());
+    }
+    let stem = name.strip_prefix("client-")?;
+    m.clients
+        .iter()
+        .find(|(role, _)| crate::timescale::cert_file_stem(role) == stem)
+        .map(|(_, (_, k))| k.clone())
+}
+
+fn readme(plan: &Plan, steps: &str, include_secrets: bool) -> String {
+    let mut env = String::new();
+    if plan.auth.mode == AuthMode::Password {
+        for r in &plan.auth.roles {
+            let _ = writeln!(
+                env,
+                "- `{}`: the password of role `{r}` (asked for at the terminal when unset)",
+                role_password_env(plan, r)
+            );
+        }
+    }
+    if !plan.credentials.password_env.is_empty() {
+        let _ = writeln!(
+            env,
+            "- `{}`: the superuser's password for psql (or use PGPASSWORD / ~/.pgpass)",
+            plan.credentials.password_env
+        );
+    }
+    format!(
+        "# TimescaleDB multi-node setup ({mode} mode)\n\n\
+         Written by tsmn from a plan with access node `{an}` and data nodes {dns}.\n\n\
+         ## Run\n\n\
+         ```sh\nsh setup.sh                               # every phase\nTSMN_PHASES=settings,auth sh setup.sh     # before TimescaleDB is installed\n```\n\n\
+         It needs `psql`, `base64`, `sha256sum` and `sed` on this host, and reaches every node as `{su}`.\n\
+         It stops at the first failure, naming the node and the step; run it again after fixing: steps that are\n\
+         already done change nothing. Settings that need a restart stop the run at the cluster phase with the\n\
+         nodes to restart.\n\n\
+         Files are written on the servers by the server's OS user through `COPY ... TO PROGRAM` (superuser),\n\
+         with their mode set (0600 for keys and the passfile); a file that differs is backed up beside itself\n\
+         first (`*.tsmn-<time>.bak`). pg_hba.conf is checked with `pg_hba_file_rules` before the reload and\n\
+         restored from its backup on any error.\n\n\
+         Caution: the pg_hba.conf block goes before every other rule. In certificate mode, do not run this\n\
+         script from the access node's own address with a password login, or its own connection will need\n\
+         a certificate after the reload.\n\n\
+         ## Secrets\n\n{secrets}\n{env}\n\
+         ## Steps, in order\n\n{steps}\n\
+         ## Layout\n\n\
+         - `setup.sh`: the script\n\
+         - `nodes/<node>/NN-<step>.sql`: the SQL of each step, run with `psql -v ON_ERROR_STOP=1`\n\
+         - `nodes/<node>/pg_hba.tsmn.conf`: the block tsmn puts at the top of the data node's pg_hba.conf\n\
+         - `nodes/<node>/files/`: files for the node (private keys 0600)\n\
+         - `secrets/`: SCRAM verifiers of the role passwords (0600)\n",
+        mode = plan.auth.mode.as_str(),
+        an = plan.access_node.name,
+        dns = plan.data_nodes.iter().map(|d| format!("`{}`", d.name)).collect::<Vec<_>>().join(", "),
+        su = plan.superuser,
+        secrets = if include_secrets {
+            "This export INCLUDES SECRETS (--include-secrets): the passfile and the role passwords are in it. Keep it private.\n"
+        } else {
+            "No password is stored here: setup.sh reads them at run time from these variables (or asks):\n"
+        },
+    )
+}

@@ -1,0 +1,143 @@
+# --- helpers (written by tsmn; POSIX sh) ---
+here=$(cd "$(dirname "$0")" && pwd)
+phases=${TSMN_PHASES:-settings,auth,cluster,verify}
+current_node=''
+current_step=''
+
+fail() {
+  printf 'setup.sh: FAILED on node %s at step %s\n' "$current_node" "$current_step" >&2
+  if [ -n "${1:-}" ]; then printf '  %s\n' "$1" >&2; fi
+  exit 1
+}
+
+# step PHASE NODE ID TITLE: announce a step; returns 1 when its phase is not selected.
+step() {
+  case ",$phases," in
+    *,"$1",*) ;;
+    *) return 1 ;;
+  esac
+  current_node=$2
+  current_step=$3
+  printf '[%s] %s: %s\n' "$1" "$2" "$4"
+  return 0
+}
+
+# psql_node NODE DB [psql args...]: psql as the superuser, stopping at the first error.
+psql_node() {
+  node=$1
+  db=$2
+  shift 2
+  psql -X -q -v ON_ERROR_STOP=1 -d "$(conninfo "$node") dbname=$db" "$@"
+}
+
+run_sql() {
+  psql_node "$1" "$2" -At -f "$3" || fail "SQL in $3 failed (the error is above)"
+}
+
+# read_secret VAR PROMPT: the value of environment variable VAR, else asked
+# for at the terminal without echo. Never on a command line.
+read_secret() {
+  eval "secret_value=\${$1:-}"
+  if [ -z "$secret_value" ]; then
+    if [ ! -r /dev/tty ]; then
+      fail "set $1 (no terminal to ask for: $2)"
+    fi
+    printf '%s: ' "$2" >/dev/tty
+    stty -echo </dev/tty
+    IFS= read -r secret_value </dev/tty || true
+    stty echo </dev/tty
+    printf '\n' >/dev/tty
+  fi
+}
+
+pgpass_escape() {
+  printf '%s' "$1" | sed 's/[\\:]/\\&/g'
+}
+
+# deliver NODE PATH_SQL MODE LOCALFILE: write LOCALFILE on NODE's server at
+# the path PATH_SQL evaluates to there, as the server's OS user, with MODE;
+# a file that differs is backed up first, an identical one left alone. The
+# content travels base64-encoded through COPY FROM STDIN: never in argv, never
+# in a statement's text.
+deliver() {
+  node=$1
+  path_sql=$2
+  mode=$3
+  file=$4
+  sum=$(sha256sum <"$file" | cut -c1-64)
+  {
+    printf '%s\n' 'CREATE TEMP TABLE tsmn_file (b64 text);' 'COPY tsmn_file FROM STDIN;'
+    base64 <"$file" | tr -d '\n'
+    printf '\n%s\n' '\.'
+    printf "SELECT %s AS path \\\\gset\n" "$path_sql"
+    printf "SELECT coalesce(encode(sha256(pg_read_binary_file(:'path', 0, 100000000, true)), 'hex'), '') = '%s' AS same \\\\gset\n" "$sum"
+    cat <<'SQL'
+\if :same
+\else
+SELECT format('COPY (SELECT b64 FROM tsmn_file) TO PROGRAM %L',
+  format('umask 077 && p=%s && mkdir -p "$(dirname "$p")" && { [ ! -e "$p" ] || cp -p "$p" "$p.tsmn-%s.bak"; } && base64 -d > "$p.tsmn-new" && chmod %s "$p.tsmn-new" && mv -f "$p.tsmn-new" "$p"',
+         '''' || replace(:'path', '''', '''"''"''') || '''', to_char(now(), 'YYYYMMDDHH24MISS'), :'mode')) \gexec
+\endif
+SQL
+    printf "SELECT encode(sha256(pg_read_binary_file(:'path')), 'hex') = '%s' AS written \\\\gset\n" "$sum"
+    printf '%s\n' '\if :written' '\else' "\\echo 'the file read back differs from what was written'" 'SELECT 1/0;' '\endif'
+  } | psql_node "$node" postgres -v mode="$mode" || fail "writing $path_sql failed"
+}
+
+# hba_block NODE BLOCKFILE: put tsmn's block at the top of pg_hba.conf
+# (replacing an older one), check the file with pg_hba_file_rules, restore the
+# backup on any error, then reload.
+hba_block() {
+  node=$1
+  block=$2
+  sum=$(sha256sum <"$block" | cut -c1-64)
+  {
+    printf '%s\n' 'CREATE TEMP TABLE tsmn_block (b64 text);' 'COPY tsmn_block FROM STDIN;'
+    base64 <"$block" | tr -d '\n'
+    printf '\n%s\n' '\.'
+    cat <<'SQL'
+SELECT count(*) = 0 AS clean FROM pg_hba_file_rules WHERE error IS NOT NULL OR type IS NULL \gset
+\if :clean
+\else
+\echo 'pg_hba.conf already has an error (see pg_hba_file_rules); nothing was changed'
+SELECT 1/0;
+\endif
+SELECT current_setting('hba_file') AS hba, to_char(now(), 'YYYYMMDDHH24MISS') AS ts \gset
+WITH old AS (SELECT pg_read_file(:'hba') AS t),
+     block AS (SELECT convert_from(decode(b64, 'base64'), 'UTF8') AS b FROM tsmn_block),
+     stripped AS (SELECT regexp_replace(t, '# BEGIN tsmn[^\n]*\n(.*?\n)?# END tsmn[^\n]*\n', '', 'g') AS t FROM old),
+     parts AS (SELECT substring(t from '^((?:[ \t]*(?:#[^\n]*)?\n)*)') AS head, t FROM stripped)
+SELECT (SELECT t FROM old) = (head || (SELECT b FROM block) || substr(t, length(head) + 1)) AS same,
+       translate(encode(convert_to(head || (SELECT b FROM block) || substr(t, length(head) + 1), 'UTF8'), 'base64'), E'\n', '') AS new_b64
+  FROM parts \gset
+\if :same
+\echo 'pg_hba.conf already holds this block'
+\else
+SELECT format('COPY (SELECT %L) TO PROGRAM %L', :'new_b64',
+  format('p=%s && cp -p "$p" "$p.tsmn-%s.bak" && base64 -d > "$p.tsmn-new" && cat "$p.tsmn-new" > "$p" && rm -f "$p.tsmn-new"',
+         '''' || replace(:'hba', '''', '''"''"''') || '''', :'ts')) \gexec
+SELECT count(*) = 0 AS clean FROM pg_hba_file_rules WHERE error IS NOT NULL OR type IS NULL \gset
+\if :clean
+SELECT pg_reload_conf();
+\else
+SELECT format('COPY (SELECT 1) TO PROGRAM %L',
+  format('p=%s && cat "$p.tsmn-%s.bak" > "$p"', '''' || replace(:'hba', '''', '''"''"''') || '''', :'ts')) \gexec
+\echo 'the new pg_hba.conf had an error; the original was restored'
+SELECT 1/0;
+\endif
+\endif
+SQL
+  } | psql_node "$node" postgres || fail "updating pg_hba.conf failed"
+  : "$sum"
+}
+
+# restart_gate NODE...: stop when a node still waits for a restart.
+restart_gate() {
+  for n in "$@"; do
+    pending=$(psql_node "$n" postgres -At -c "SELECT string_agg(name, ', ') FROM pg_settings WHERE pending_restart") || fail "cannot reach $n"
+    if [ -n "$pending" ]; then
+      fail "restart $n now (pending: $pending), e.g. pg_ctlcluster <version> <cluster> restart; then run setup.sh again"
+    fi
+  done
+}
+# --- end of helpers ---

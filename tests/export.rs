@@ -1,0 +1,219 @@
+//! `tsmn export` run for real: the exported setup.sh passes shellcheck, runs
+//! against real clusters, leaves each data node admitting the access node the
+//! way TimescaleDB will connect (checked from inside the access node), and a
+//! second run changes nothing.
+
+mod support;
+
+use std::process::Command;
+use std::time::Duration;
+use support::*;
+use tsmn::facts::AccessProbes;
+use tsmn::plan::AuthMode;
+
+const ROLE_PW: &str = "internal:pw\\with 'odd' chars";
+
+fn files_digest(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_file() && !p.ends_with("postmaster.pid") && !p.ends_with("postmaster.opts") {
+            out.push((
+                e.file_name().to_string_lossy().to_string(),
+                std::fs::read(&p).unwrap(),
+            ));
+        }
+    }
+    out.sort();
+    out
+}
+
+fn run_mode(mode: AuthMode) {
+    let an = TestCluster::named("an");
+    let dn1 = TestCluster::named("dn1");
+    let dn2 = TestCluster::named("dn2");
+    let work = temp_dir();
+    let plan = plan_for(&an.cluster, &[&dn1.cluster, &dn2.cluster], mode);
+    let plan_path = write_plan(work.path(), &plan);
+    let out = work.path().join("export");
+    let exp = tsmn()
+        .args(["export", "--offline", "--plan"])
+        .arg(&plan_path)
+        .arg("--out")
+        .arg(&out)
+        .env("TSMN_ROLE_PW_POSTGRES", ROLE_PW)
+        .output()
+        .unwrap();
+    assert_eq!(
+        exp.status.code(),
+        Some(0),
+        "export: {}",
+        String::from_utf8_lossy(&exp.stderr)
+    );
+
+    // Reviewable: shellcheck-clean, no password in any file (none was asked to be included).
+    let sc = Command::new("shellcheck")
+        .arg(out.join("setup.sh"))
+        .output()
+        .expect("shellcheck (apt-get install shellcheck)");
+    assert!(
+        sc.status.success(),
+        "shellcheck: {}",
+        String::from_utf8_lossy(&sc.stdout)
+    );
+    for f in walk(&out) {
+        let text = std::fs::read(&f).unwrap();
+        assert!(
+            !String::from_utf8_lossy(&text).contains("internal:pw"),
+            "{} holds the password",
+            f.display()
+        );
+        if String::from_utf8_lossy(&text).contains("PRIVATE KEY")
+            || f.starts_with(out.join("secrets"))
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(
+                std::fs::metadata(&f).unwrap().permissions().mode() & 0o777,
+                0o600,
+                "{}",
+                f.display()
+            );
+        }
+    }
+
+    // Run it (TimescaleDB missing here: the settings and auth phases).
+    let phases = if pg_bin().has_extension("timescaledb") {
+        "settings,auth,cluster,verify"
+    } else {
+        "settings,auth"
+    };
+    let run = || {
+        Command::new("sh")
+            .arg(out.join("setup.sh"))
+            .env("TSMN_PHASES", phases)
+            .env("TSMN_ROLE_PW_POSTGRES", ROLE_PW)
+            .env_remove("PGPASSWORD")
+            .output()
+            .unwrap()
+    };
+    let first = run();
+    assert!(
+        first.status.success(),
+        "setup.sh: {}\n{}",
+        String::from_utf8_lossy(&first.stdout),
+        String::from_utf8_lossy(&first.stderr)
+    );
+
+    // Each data node admits the access node as TimescaleDB will connect (tsmn
+    // check connects from inside the access node with those options).
+    let (facts, found) = check(&plan, Duration::from_secs(5));
+    match &facts.access().unwrap().access_probes {
+        AccessProbes::Tested { results } => {
+            for r in results {
+                assert_eq!(
+                    r.source_address.as_deref(),
+                    Some("127.0.0.1"),
+                    "{mode:?}: {r:?}"
+                );
+            }
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        !found
+            .iter()
+            .any(|f| f.code.starts_with("hba_") || f.code == "ssl_off"),
+        "{found:#?}"
+    );
+    let method = dn1.sql("postgres", "SELECT auth_method FROM pg_hba_file_rules WHERE type <> 'local' ORDER BY line_number LIMIT 1");
+    let want = match mode {
+        AuthMode::Trust => "trust",
+        AuthMode::Password => "scram-sha-256",
+        AuthMode::Certificate => "cert",
+    };
+    assert_eq!(method, [want]);
+
+    // A second run changes nothing: every file in every data directory stays byte-identical.
+    let before: Vec<_> = [&an, &dn1, &dn2]
+        .iter()
+        .map(|c| files_digest(&c.cluster.data_dir()))
+        .collect();
+    let second = run();
+    assert!(
+        second.status.success(),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    assert!(String::from_utf8_lossy(&second.stdout).contains("already holds this block"));
+    let after: Vec<_> = [&an, &dn1, &dn2]
+        .iter()
+        .map(|c| files_digest(&c.cluster.data_dir()))
+        .collect();
+    assert!(before == after, "a second run changed files");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        if e.path().is_dir() {
+            out.extend(walk(&e.path()));
+        } else {
+            out.push(e.path());
+        }
+    }
+    out
+}
+
+#[test]
+fn trust_mode_export_runs() {
+    run_mode(AuthMode::Trust);
+}
+
+#[test]
+fn password_mode_export_runs() {
+    run_mode(AuthMode::Password);
+}
+
+#[test]
+fn certificate_mode_export_runs() {
+    run_mode(AuthMode::Certificate);
+}
+
+#[test]
+fn a_broken_pg_hba_conf_is_left_alone() {
+    let an = TestCluster::named("an");
+    let dn = TestCluster::named("dn1");
+    let hba = dn.cluster.data_dir().join("pg_hba.conf");
+    let broken = "local all all trust\nhost all all 10.0.0.0/8 cert clientcert=1\n";
+    std::fs::write(&hba, broken).unwrap();
+    let work = temp_dir();
+    let plan = plan_for(&an.cluster, &[&dn.cluster], AuthMode::Trust);
+    let plan_path = write_plan(work.path(), &plan);
+    let out = work.path().join("export");
+    let exp = tsmn()
+        .args(["export", "--offline", "--plan"])
+        .arg(&plan_path)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(exp.status.success());
+    let run = Command::new("sh")
+        .arg(out.join("setup.sh"))
+        .env("TSMN_PHASES", "auth")
+        .output()
+        .unwrap();
+    assert!(!run.status.success());
+    let err = String::from_utf8_lossy(&run.stderr);
+    let said = format!("{}{err}", String::from_utf8_lossy(&run.stdout));
+    assert!(
+        err.contains("FAILED on node dn1 at step dn1/auth/hba"),
+        "{said}"
+    );
+    assert!(said.contains("already has an error"), "{said}");
+    assert_eq!(
+        std::fs::read_to_string(&hba).unwrap(),
+        broken,
+        "the original is intact"
+    );
+}
