@@ -28,6 +28,12 @@ pub fn dollar(body: &str) -> String {
     format!("{tag}{body}{tag}")
 }
 
+/// A value for a psql meta-command argument (`\set name 'value'`): single
+/// quotes, with `'` doubled and `\` doubled (psql reads C-like escapes there).
+pub fn psql_arg(value: &str) -> String {
+    format!("'{}'", value.replace('\\', "\\\\").replace('\'', "''"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -38,11 +44,6 @@ mod tests {
         assert_eq!(literal("it's"), "'it''s'");
         assert_eq!(literal(r"a\b'c"), r"E'a\\b''c'");
         assert_eq!(dollar("x $tsmn$ y"), "$tsmn1$x $tsmn$ y$tsmn1$");
+        assert_eq!(psql_arg(r"a'b\c"), r"'a''b\\c'");
     }
-}
-
-/// A value for a psql meta-command argument (`\set name 'value'`): single
-/// quotes, with `'` doubled and `\` doubled (psql reads C-like escapes there).
-pub fn psql_arg(value: &str) -> String {
-    format!("'{}'", value.replace('\\', "\\\\").replace('\'', "''"))
 }
