@@ -192,27 +192,23 @@ pub fn export(
                 var("verifier", role),
                 verifier.expose_secret()
             );
-            if opts.include_secrets {
-                let pw = opts.secrets.fill(
-                    &Template(vec![Part::PgpassPassword(role.clone())]),
-                    &role_password_env(plan, role),
-                )?;
-                let raw = crate::quote::pgpass::split(&format!("h:p:d:u:{}", pw.expose_secret()))
-                    .map(|f| f[4].clone())
-                    .unwrap_or_default();
-                let _ = writeln!(
-                    secrets_sql,
-                    "\\set {} {}",
-                    var("password", role),
-                    sql::psql_arg(&raw)
-                );
-            } else {
-                let _ = writeln!(
-                    secrets_sql,
-                    "\\getenv {} {}",
-                    var("password", role),
-                    role_password_env(plan, role)
-                );
+            // Only user mappings need the password itself in SQL.
+            if plan.auth.password.as_ref().is_some_and(|p| p.user_mapping) {
+                let line = if opts.include_secrets {
+                    let pw = opts
+                        .secrets
+                        .password(role, &role_password_env(plan, role))?;
+                    format!("\\set {} {}", var("password", role), sql::psql_arg(pw))
+                } else {
+                    // psql 15 and later: the password from the environment at run time.
+                    format!(
+                        "\\getenv {} {}",
+                        var("password", role),
+                        role_password_env(plan, role)
+                    )
+                };
+                secrets_sql.push_str(&line);
+                secrets_sql.push('\n');
             }
         }
         written.push(w.write("secrets/role-secrets.psql", &format!("-- SCRAM verifiers of the role passwords (hashes, not the passwords){}\n{secrets_sql}", if opts.include_secrets { " and the passwords themselves" } else { "" }), 0o600)?);

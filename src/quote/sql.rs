@@ -17,17 +17,6 @@ pub fn literal(value: &str) -> String {
     }
 }
 
-/// A dollar-quoted body with a tag that does not occur in it.
-pub fn dollar(body: &str) -> String {
-    let mut tag = String::from("$tsmn$");
-    let mut n = 0;
-    while body.contains(&tag) {
-        n += 1;
-        tag = format!("$tsmn{n}$");
-    }
-    format!("{tag}{body}{tag}")
-}
-
 /// A value for a psql meta-command argument (`\set name 'value'`): single
 /// quotes, with `'` doubled and `\` doubled (psql reads C-like escapes there).
 pub fn psql_arg(value: &str) -> String {
@@ -43,7 +32,6 @@ mod tests {
         assert_eq!(ident("Weird \"name\""), "\"Weird \"\"name\"\"\"");
         assert_eq!(literal("it's"), "'it''s'");
         assert_eq!(literal(r"a\b'c"), r"E'a\\b''c'");
-        assert_eq!(dollar("x $tsmn$ y"), "$tsmn1$x $tsmn$ y$tsmn1$");
         assert_eq!(psql_arg(r"a'b\c"), r"'a''b\\c'");
     }
 }

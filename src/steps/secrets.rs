@@ -27,6 +27,11 @@ impl Secrets {
         self.passwords.contains_key(role)
     }
 
+    /// A role's password, for the few places that must hold it (a passfile, a user mapping).
+    pub fn password(&self, role: &str, hint: &str) -> Result<&str, MissingPassword> {
+        self.get(role, hint)
+    }
+
     fn get(&self, role: &str, hint: &str) -> Result<&str, MissingPassword> {
         self.passwords
             .get(role)

@@ -1,0 +1,104 @@
+//! Snapshots of `tsmn export --offline` for each mode: the file list with
+//! modes, setup.sh, and the SQL. Verifiers and certificates are filtered.
+
+mod support;
+
+use support::*;
+
+fn export(asset: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.toml");
+    std::fs::copy(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("assets")
+            .join(asset),
+        &plan,
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let run = tsmn()
+        .args(["export", "--offline", "--plan"])
+        .arg(&plan)
+        .arg("--out")
+        .arg(&out)
+        .env("TSMN_ROLE_PW_POSTGRES", "pw1")
+        .env("TSMN_ROLE_PW_APP_WRITER", "pw2")
+        .output()
+        .unwrap();
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let mut files = Vec::new();
+    collect(&out, &out, &mut files);
+    files.sort();
+    let mut text = String::new();
+    use std::os::unix::fs::PermissionsExt;
+    for (rel, path) in &files {
+        let mode = std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        text.push_str(&format!("{mode:04o} {rel}\n"));
+    }
+    for (rel, path) in &files {
+        if rel.ends_with(".sql")
+            || rel.ends_with(".psql")
+            || rel == "setup.sh"
+            || rel.ends_with(".conf")
+        {
+            text.push_str(&format!(
+                "\n===== {rel}\n{}",
+                std::fs::read_to_string(path).unwrap()
+            ));
+        }
+    }
+    text
+}
+
+fn collect(
+    root: &std::path::Path,
+    dir: &std::path::Path,
+    out: &mut Vec<(String, std::path::PathBuf)>,
+) {
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        if e.path().is_dir() {
+            collect(root, &e.path(), out);
+        } else {
+            out.push((
+                e.path().strip_prefix(root).unwrap().display().to_string(),
+                e.path(),
+            ));
+        }
+    }
+}
+
+fn settings() -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    s.add_filter(
+        r"SCRAM-SHA-256\$4096:[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+",
+        "<scram verifier>",
+    );
+    s.set_prepend_module_to_snapshot(false);
+    s
+}
+
+#[test]
+fn trust() {
+    settings().bind(|| insta::assert_snapshot!("export_trust", export("plan-trust.toml")));
+}
+
+#[test]
+fn password() {
+    let text = export("plan-password.toml");
+    assert!(
+        !text.contains("pw1") && !text.contains("pw2"),
+        "no password in the export"
+    );
+    settings().bind(|| insta::assert_snapshot!("export_password", text));
+}
+
+#[test]
+fn certificate() {
+    settings()
+        .bind(|| insta::assert_snapshot!("export_certificate", export("plan-certificate.toml")));
+}
