@@ -214,6 +214,36 @@ pub fn export(
         written.push(w.write("secrets/role-secrets.psql", &format!("-- SCRAM verifiers of the role passwords (hashes, not the passwords){}\n{secrets_sql}", if opts.include_secrets { " and the passwords themselves" } else { "" }), 0o600)?);
     }
 
+    // Per node, the settings as a postgresql.conf include file, for
+    // configuration management (setup.sh itself uses ALTER SYSTEM).
+    for node in plan.nodes() {
+        let mut conf = format!("# postgresql.conf settings tsmn makes on {} (include_if_exists this file, or copy the lines)\n", node.name);
+        for s in steps.iter().filter(|s| s.node == node.name) {
+            if let Action::Settings { changes } = &s.action {
+                for c in changes {
+                    let line = match &c.new {
+                        crate::steps::SettingValue::Set(v) => {
+                            format!("{} = {}", c.name, sql::literal(v))
+                        }
+                        crate::steps::SettingValue::Append(v) => {
+                            format!("# {}: add '{v}' to the existing list", c.name)
+                        }
+                        crate::steps::SettingValue::AtLeast(n, other) => {
+                            format!("# {}: at least {n}, and at least {other}", c.name)
+                        }
+                    };
+                    conf.push_str(&line);
+                    conf.push_str(if c.restart {
+                        "    # needs a restart\n"
+                    } else {
+                        "\n"
+                    });
+                }
+            }
+        }
+        written.push(w.write(&format!("nodes/{}/settings.conf", node.name), &conf, 0o644)?);
+    }
+
     let mut counter = std::collections::BTreeMap::<String, usize>::new();
     let mut readme_steps = String::new();
     for s in steps {
@@ -444,6 +474,7 @@ fn readme(plan: &Plan, steps: &str, include_secrets: bool) -> String {
          ## Layout\n\n\
          - `setup.sh`: the script\n\
          - `nodes/<node>/NN-<step>.sql`: the SQL of each step, run with `psql -v ON_ERROR_STOP=1`\n\
+         - `nodes/<node>/settings.conf`: the settings as postgresql.conf lines, for configuration management\n\
          - `nodes/<node>/pg_hba.tsmn.conf`: the block tsmn puts at the top of the data node's pg_hba.conf\n\
          - `nodes/<node>/files/`: files for the node (private keys 0600)\n\
          - `secrets/`: SCRAM verifiers of the role passwords (0600)\n",
