@@ -61,7 +61,7 @@ fn run_mode(mode: AuthMode) {
         "shellcheck: {}",
         String::from_utf8_lossy(&sc.stdout)
     );
-    for f in walk(&out) {
+    for (_, f) in files_below(&out) {
         let text = std::fs::read(&f).unwrap();
         assert!(
             !String::from_utf8_lossy(&text).contains("internal:pw"),
@@ -150,18 +150,6 @@ fn run_mode(mode: AuthMode) {
         .map(|c| files_digest(&c.cluster.data_dir()))
         .collect();
     assert!(before == after, "a second run changed files");
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        if e.path().is_dir() {
-            out.extend(walk(&e.path()));
-        } else {
-            out.push(e.path());
-        }
-    }
-    out
 }
 
 #[test]

@@ -31,9 +31,7 @@ fn export(asset: &str) -> String {
         "{}",
         String::from_utf8_lossy(&run.stderr)
     );
-    let mut files = Vec::new();
-    collect(&out, &out, &mut files);
-    files.sort();
+    let files = files_below(&out);
     let mut text = String::new();
     use std::os::unix::fs::PermissionsExt;
     for (rel, path) in &files {
@@ -53,23 +51,6 @@ fn export(asset: &str) -> String {
         }
     }
     text
-}
-
-fn collect(
-    root: &std::path::Path,
-    dir: &std::path::Path,
-    out: &mut Vec<(String, std::path::PathBuf)>,
-) {
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        if e.path().is_dir() {
-            collect(root, &e.path(), out);
-        } else {
-            out.push((
-                e.path().strip_prefix(root).unwrap().display().to_string(),
-                e.path(),
-            ));
-        }
-    }
 }
 
 fn settings() -> insta::Settings {

@@ -15,7 +15,7 @@ pub use os_user::ServerUser;
 pub use pgbin::PgBin;
 pub use ports::free_ports;
 
-use crate::plan::{Auth, Credentials, Node, Plan};
+use crate::plan::{Auth, AuthMode, Credentials, Node, Plan};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -243,23 +243,8 @@ impl Sandbox {
     /// The plan describing this sandbox: the access node reaches the data
     /// nodes over 127.0.0.1; tsmn connects through each node's socket.
     pub fn plan(&self) -> Plan {
-        let node = |c: &Cluster| Node {
-            name: c.name.clone(),
-            host: "127.0.0.1".into(),
-            port: i64::from(c.port),
-            connect_host: Some(c.socket_dir().display().to_string()),
-            connect_port: None,
-        };
-        Plan {
-            database: crate::plan::defaults::database(),
-            superuser: crate::plan::defaults::superuser(),
-            credentials: Credentials::default(),
-            access_node_addresses: vec!["127.0.0.1".into()],
-            access_node: node(&self.clusters[0]),
-            data_nodes: self.clusters[1..].iter().map(node).collect(),
-            auth: Auth::default(),
-        }
-        .normalized()
+        let dns: Vec<&Cluster> = self.clusters[1..].iter().collect();
+        plan_over(&self.clusters[0], &dns, AuthMode::Trust)
     }
 
     pub fn access_node(&self) -> &Cluster {
@@ -268,6 +253,31 @@ impl Sandbox {
     pub fn data_nodes(&self) -> &[Cluster] {
         &self.clusters[1..]
     }
+}
+
+/// A plan over local clusters: the access node reaches the data nodes over
+/// 127.0.0.1; tsmn connects through each node's socket.
+pub fn plan_over(an: &Cluster, dns: &[&Cluster], mode: AuthMode) -> Plan {
+    let node = |c: &Cluster| Node {
+        name: c.name.clone(),
+        host: "127.0.0.1".into(),
+        port: i64::from(c.port),
+        connect_host: Some(c.socket_dir().display().to_string()),
+        connect_port: None,
+    };
+    Plan {
+        database: crate::plan::defaults::database(),
+        superuser: crate::plan::defaults::superuser(),
+        credentials: Credentials::default(),
+        access_node_addresses: vec!["127.0.0.1".into()],
+        access_node: node(an),
+        data_nodes: dns.iter().map(|c| node(c)).collect(),
+        auth: Auth {
+            mode,
+            ..Auth::default()
+        },
+    }
+    .normalized()
 }
 
 fn plan_header() -> String {

@@ -151,30 +151,46 @@ pub fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
 }
 
-/// A plan over test clusters: the access node reaches the data nodes over
-/// 127.0.0.1, tsmn connects through each node's socket (as in the sandbox).
+/// A plan over test clusters, as the sandbox writes one.
 pub fn plan_for(an: &Cluster, dns: &[&Cluster], mode: tsmn::plan::AuthMode) -> tsmn::plan::Plan {
-    use tsmn::plan::*;
-    let node = |c: &Cluster| Node {
-        name: c.name.clone(),
-        host: "127.0.0.1".into(),
-        port: i64::from(c.port),
-        connect_host: Some(c.socket_dir().display().to_string()),
-        connect_port: None,
-    };
-    let plan = Plan {
-        database: "tsdb".into(),
-        superuser: "postgres".into(),
-        credentials: Credentials::default(),
-        access_node_addresses: vec![],
-        access_node: node(an),
-        data_nodes: dns.iter().map(|c| node(c)).collect(),
-        auth: Auth {
-            mode,
-            ..Auth::default()
-        },
-    };
-    plan.normalized()
+    tsmn::sandbox::plan_over(an, dns, mode)
+}
+
+/// A copy of an example plan from assets/ in `dir`.
+pub fn copy_asset(dir: &Path, asset: &str) -> std::path::PathBuf {
+    let plan = dir.join("plan.toml");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("assets")
+            .join(asset),
+        &plan,
+    )
+    .expect("copy asset");
+    plan
+}
+
+/// Every file below `dir`, with its path relative to `dir`.
+pub fn files_below(dir: &Path) -> Vec<(String, std::path::PathBuf)> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).expect("read dir").flatten() {
+            if e.path().is_dir() {
+                todo.push(e.path());
+            } else {
+                out.push((
+                    e.path()
+                        .strip_prefix(dir)
+                        .expect("below")
+                        .display()
+                        .to_string(),
+                    e.path(),
+                ));
+            }
+        }
+    }
+    out.sort();
+    out
 }
 
 /// Write a plan where the binary can read it.
