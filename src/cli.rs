@@ -16,6 +16,7 @@ Examples:
   tsmn check --plan /tmp/tsmn-demo/plan.toml     probe every node; list what blocks multi-node, with fixes
   tsmn preview --plan /tmp/tsmn-demo/plan.toml   show every setup step per node, as it will run
   tsmn export --plan plan.toml --out setup/       write setup.sh + files to review and run without tsmn
+  tsmn apply --plan /tmp/tsmn-demo/plan.toml     run the steps with live progress (asks first)
   tsmn sandbox status --dir /tmp/tsmn-demo       show each sandbox node, its port and version
   tsmn sandbox down --dir /tmp/tsmn-demo         stop the sandbox and remove what it created
 
@@ -96,6 +97,39 @@ pub enum Command {
         #[arg(long, value_name = "SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=300))]
         connect_timeout: u64,
     },
+    /// Run the setup steps on the nodes with live progress: probe, show what will
+    /// change, ask, run. Safe to run again; resumes after a failure
+    /// (e.g. `tsmn apply --plan plan.toml --phases settings,auth`)
+    Apply {
+        /// The plan file (TOML)
+        #[arg(long, value_name = "FILE")]
+        plan: PathBuf,
+        /// Do not ask for confirmation
+        #[arg(long)]
+        yes: bool,
+        /// One JSON event per line instead of text
+        #[arg(long)]
+        json: bool,
+        /// Restart nodes that need it: `local` restarts the ones on this host whose
+        /// data directory tsmn can read and waits for the others; `never` stops and
+        /// says which; `ask` asks first
+        #[arg(long, value_enum, default_value_t = RestartArg::Local)]
+        restart: RestartArg,
+        /// Phases to run, comma-separated: settings, auth, cluster, verify
+        #[arg(
+            long,
+            value_name = "LIST",
+            value_delimiter = ',',
+            default_value = "settings,auth,cluster,verify"
+        )]
+        phases: Vec<PhaseArg>,
+        /// Seconds to wait for a node that someone else restarts
+        #[arg(long, value_name = "SECS", default_value_t = 300)]
+        restart_wait: u64,
+        /// Seconds to wait for each connection
+        #[arg(long, value_name = "SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=300))]
+        connect_timeout: u64,
+    },
     /// Local throwaway cluster from the installed PostgreSQL
     /// (e.g. `tsmn sandbox up --data-nodes 2`)
     #[command(subcommand)]
@@ -140,5 +174,31 @@ pub struct DirArg {
 impl DirArg {
     pub fn resolve(&self) -> PathBuf {
         self.dir.clone().unwrap_or_else(tsmn::sandbox::default_dir)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RestartArg {
+    Never,
+    Local,
+    Ask,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PhaseArg {
+    Settings,
+    Auth,
+    Cluster,
+    Verify,
+}
+
+impl PhaseArg {
+    pub fn phase(self) -> tsmn::steps::Phase {
+        match self {
+            PhaseArg::Settings => tsmn::steps::Phase::Settings,
+            PhaseArg::Auth => tsmn::steps::Phase::Auth,
+            PhaseArg::Cluster => tsmn::steps::Phase::Cluster,
+            PhaseArg::Verify => tsmn::steps::Phase::Verify,
+        }
     }
 }

@@ -13,6 +13,7 @@ pub mod plan;
 pub mod probe;
 pub mod quote;
 pub mod report;
+pub mod run;
 pub mod sandbox;
 pub mod steps;
 pub mod timescale;

@@ -40,6 +40,23 @@ fn main() -> ExitCode {
             offline,
             connect_timeout,
         } => export(&plan, &out, include_secrets, offline, connect_timeout),
+        Command::Apply {
+            plan,
+            yes,
+            json,
+            restart,
+            phases,
+            restart_wait,
+            connect_timeout,
+        } => apply(ApplyArgs {
+            path: &plan,
+            yes,
+            json,
+            restart,
+            phases: phases.iter().map(|p| p.phase()).collect(),
+            restart_wait,
+            connect_timeout,
+        }),
         Command::Sandbox(cmd) => sandbox(cmd),
     })
 }
@@ -292,6 +309,110 @@ fn export(
             EXIT_FAILED
         }
     }
+}
+
+struct ApplyArgs<'a> {
+    path: &'a std::path::Path,
+    yes: bool,
+    json: bool,
+    restart: cli::RestartArg,
+    phases: Vec<tsmn::steps::Phase>,
+    restart_wait: u64,
+    connect_timeout: u64,
+}
+
+fn apply(a: ApplyArgs) -> u8 {
+    let b = match build_steps(a.path, false, a.connect_timeout) {
+        Ok(b) => b,
+        Err(code) => return code,
+    };
+    let secrets = match role_passwords(&b.plan) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let journal = tsmn::steps::material::dir_for(a.path).join("journal.jsonl");
+    if !a.json {
+        if let Some((step, why)) = tsmn::run::journal::last_failure(&journal) {
+            eprintln!("the last run failed at {step} ({}); resuming: finished steps are checked and skipped", why.lines().next().unwrap_or(""));
+        }
+        eprint!("{}", report::apply::summary(&b.steps, &a.phases));
+    }
+    let interactive = std::io::stdin().is_terminal();
+    if !a.yes {
+        if !interactive {
+            eprintln!("error: tsmn apply changes servers and asks first, but there is no terminal to ask at\n    fix: add --yes to run without asking");
+            return EXIT_USAGE;
+        }
+        if !confirm("Apply these steps now? [y/N] ") {
+            eprintln!("nothing was changed");
+            return EXIT_FAILED;
+        }
+    }
+    let restart = match a.restart {
+        cli::RestartArg::Never => tsmn::run::RestartPolicy::Never,
+        cli::RestartArg::Local => tsmn::run::RestartPolicy::Local,
+        cli::RestartArg::Ask
+            if interactive
+                && confirm("Restart nodes on this host when a setting needs it? [y/N] ") =>
+        {
+            tsmn::run::RestartPolicy::Local
+        }
+        cli::RestartArg::Ask => tsmn::run::RestartPolicy::Never,
+    };
+    let passwords = PasswordSource::from_plan(&b.plan);
+    let opts = tsmn::run::RunOptions {
+        plan: &b.plan,
+        passwords: &passwords,
+        secrets: &secrets,
+        material: b.material.as_ref(),
+        probe: ProbeOptions::with_connect_timeout(Duration::from_secs(a.connect_timeout)),
+        phases: a.phases.clone(),
+        restart,
+        restart_wait: Duration::from_secs(a.restart_wait),
+        journal: Some(journal),
+    };
+    let rt = runtime();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let json = a.json;
+    let printer = rt.spawn(async move {
+        let mut blocked = false;
+        while let Some(e) = rx.recv().await {
+            blocked |= matches!(
+                &e,
+                tsmn::run::Event::StepFinished {
+                    outcome: tsmn::run::Outcome::Blocked { .. },
+                    ..
+                }
+            );
+            if json {
+                println!("{}", serde_json::to_string(&e).unwrap_or_default());
+            } else if let Some(l) = report::apply::line(&e) {
+                println!("{l}");
+            }
+        }
+        blocked
+    });
+    let ok = rt.block_on(tsmn::run::run(&b.steps, &opts, tx));
+    let blocked = rt.block_on(printer).unwrap_or(true);
+    if ok && !blocked {
+        if !json {
+            eprintln!("done: every selected step ran or was already done");
+        }
+        EXIT_OK
+    } else {
+        if !json && blocked && ok {
+            eprintln!("the selected phases ran, but some steps are blocked (see above); the cluster is not set up yet");
+        }
+        EXIT_FAILED
+    }
+}
+
+fn confirm(prompt: &str) -> bool {
+    use std::io::Write;
+    eprint!("{prompt}");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer).is_ok() && matches!(answer.trim(), "y" | "Y" | "yes")
 }
 
 fn say(line: &str) {

@@ -322,10 +322,7 @@ pub fn export(
                 let target = shell::word(&path_sql(path));
                 match content {
                     Content::PrivateKey { name: key } => {
-                        let pem = opts
-                            .material
-                            .and_then(|m| key_pem(m, key))
-                            .unwrap_or_default();
+                        let pem = opts.material.and_then(|m| m.key(key)).unwrap_or_default();
                         written.push(w.write(&file, &pem, 0o600)?);
                         let _ = writeln!(
                             script,
@@ -422,17 +419,6 @@ fn statement(st: &crate::steps::Statement) -> String {
     } else {
         format!("{text};\n")
     }
-}
-
-fn key_pem(m: &Material, name: &str) -> Option<String> {
-    if let Some(node) = name.strip_prefix("server-") {
-        return m.servers.get(node).map(|(_, k)| k.clone());
-    }
-    let stem = name.strip_prefix("client-")?;
-    m.clients
-        .iter()
-        .find(|(role, _)| crate::timescale::cert_file_stem(role) == stem)
-        .map(|(_, (_, k))| k.clone())
 }
 
 fn readme(plan: &Plan, steps: &str, include_secrets: bool) -> String {

@@ -198,7 +198,7 @@ fn address(node: &Node) -> String {
     }
 }
 
-fn config(
+pub fn config(
     node: &Node,
     user: &str,
     db: &str,

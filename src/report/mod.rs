@@ -1,5 +1,6 @@
 //! Text and JSON faces of results.
 
+pub mod apply;
 pub mod check;
 pub mod diff;
 pub mod preview;

@@ -228,6 +228,11 @@ impl Sandbox {
                 std::fs::remove_dir_all(&c.dir).map_err(SandboxError::io(&c.dir))?;
             }
         }
+        // tsmn's own state for the sandbox's plan (certificates, journal) goes too.
+        let state = crate::steps::material::dir_for(&self.dir.join(PLAN_FILE));
+        if state.is_dir() {
+            std::fs::remove_dir_all(&state).map_err(SandboxError::io(&state))?;
+        }
         for f in [PLAN_FILE, MARKER] {
             let p = self.dir.join(f);
             if p.exists() {

@@ -69,14 +69,18 @@ fn password(ctx: &Ctx, out: &mut Vec<Step>) -> Result<(), StepsError> {
             sql::ident(&plan.superuser)
         ));
         t.push(Part::VerifierLiteral(plan.superuser.clone()));
-        out.push(step(
+        let mut s = step(
             &dn.name,
             Phase::Auth,
             "password",
             format!("Set {}'s password (SCRAM verifier computed by tsmn)", plan.superuser),
             "the access node logs in to the data nodes with this password; tsmn sends only the SCRAM verifier, so the plaintext never reaches the server or its logs",
             Action::Sql { database: "postgres".into(), statements: vec![Statement { sql: t, generate: false }] },
-        ));
+        );
+        s.precheck = Some(super::Precheck::PasswordIs {
+            role: plan.superuser.clone(),
+        });
+        out.push(s);
     }
     hba_rules(ctx, out, "host", "scram-sha-256")?;
     let an = &plan.access_node.name;

@@ -163,7 +163,11 @@ pub(super) fn build(ctx: &Ctx, out: &mut Vec<Step>) {
             .map(|n| n.name.as_str())
             .collect();
         if !missing.is_empty() {
-            for s in &mut steps {
+            // A restart needs no TimescaleDB: only the steps after it wait.
+            for s in steps
+                .iter_mut()
+                .filter(|s| !matches!(s.action, Action::RestartGate { .. }))
+            {
                 if s.state == StepState::Todo {
                     s.state = StepState::Blocked {
                         why: format!("TimescaleDB is not installed on {}", missing.join(", ")),

@@ -45,6 +45,20 @@ pub enum MaterialError {
     Generate(String),
 }
 
+impl Material {
+    /// A private key by the name the steps use: `server-<node>` or `client-<md5>`.
+    pub fn key(&self, name: &str) -> Option<String> {
+        if let Some(node) = name.strip_prefix("server-") {
+            return self.servers.get(node).map(|(_, k)| k.clone());
+        }
+        let stem = name.strip_prefix("client-")?;
+        self.clients
+            .iter()
+            .find(|(role, _)| cert_file_stem(role) == stem)
+            .map(|(_, (_, k))| k.clone())
+    }
+}
+
 /// The material directory for a plan file: `<plan>.tsmn/`.
 pub fn dir_for(plan_path: &Path) -> PathBuf {
     let mut name = plan_path

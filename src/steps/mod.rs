@@ -11,7 +11,7 @@ pub mod secrets;
 mod settings;
 
 pub use model::*;
-pub use settings::statement as setting_statement;
+pub use settings::{satisfied as setting_satisfied, statement as setting_statement};
 
 use crate::facts::{Facts, NodeFacts, ServerFacts};
 use crate::plan::{Node, Plan};
@@ -117,5 +117,6 @@ pub(crate) fn step(
         reason: reason.into(),
         action,
         state: StepState::Todo,
+        precheck: None,
     }
 }

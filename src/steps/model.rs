@@ -38,6 +38,17 @@ pub struct Step {
     pub reason: String,
     pub action: Action,
     pub state: StepState,
+    /// A check the executor makes first; when it holds, the step is
+    /// already done and is not run again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub precheck: Option<Precheck>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Precheck {
+    /// The role's stored SCRAM verifier already belongs to its password.
+    PasswordIs { role: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

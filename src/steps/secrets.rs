@@ -61,3 +61,64 @@ impl Secrets {
         Ok(SecretString::from(out))
     }
 }
+
+/// Whether a stored SCRAM-SHA-256 verifier (pg_authid.rolpassword) belongs to
+/// this password, so that setting it again can be skipped.
+pub fn verifier_matches(password: &str, verifier: &str) -> bool {
+    use base64::Engine;
+    use hmac::{Hmac, Mac};
+    use sha2::{Digest, Sha256};
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let parse = || {
+        let rest = verifier.strip_prefix("SCRAM-SHA-256$")?;
+        let (params, keys) = rest.split_once('$')?;
+        let (iter, salt) = params.split_once(':')?;
+        let (stored, _server) = keys.split_once(':')?;
+        Some((
+            iter.parse::<u32>().ok()?,
+            b64.decode(salt).ok()?,
+            b64.decode(stored).ok()?,
+        ))
+    };
+    let Some((iterations, salt, stored)) = parse() else {
+        return false;
+    };
+    // The same normalization PostgreSQL and postgres-protocol apply.
+    let normalized = stringprep::saslprep(password)
+        .map(|c| c.into_owned())
+        .unwrap_or_else(|_| password.to_string());
+    let mac = |key: &[u8], data: &[u8]| {
+        let mut m = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
+        m.update(data);
+        m.finalize().into_bytes()
+    };
+    // PBKDF2-HMAC-SHA256 with one block (32 bytes), as SCRAM's Hi().
+    let mut u = mac(
+        normalized.as_bytes(),
+        &[salt.as_slice(), &1u32.to_be_bytes()].concat(),
+    );
+    let mut salted = u;
+    for _ in 1..iterations {
+        u = mac(normalized.as_bytes(), &u);
+        for (s, x) in salted.iter_mut().zip(u.iter()) {
+            *s ^= x;
+        }
+    }
+    let client_key = mac(&salted, b"Client Key");
+    Sha256::digest(client_key).as_slice() == stored.as_slice()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::verifier_matches;
+
+    #[test]
+    fn verifiers_are_checked_against_the_password() {
+        for pw in ["simple", "p@ss:w\\rd 'x'", "ünïcødé"] {
+            let v = postgres_protocol::password::scram_sha_256(pw.as_bytes());
+            assert!(verifier_matches(pw, &v), "{pw}");
+            assert!(!verifier_matches("other", &v));
+        }
+        assert!(!verifier_matches("x", "md5abc"));
+    }
+}

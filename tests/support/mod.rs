@@ -177,7 +177,8 @@ pub fn files_below(dir: &Path) -> Vec<(String, std::path::PathBuf)> {
         for e in std::fs::read_dir(&d).expect("read dir").flatten() {
             if e.path().is_dir() {
                 todo.push(e.path());
-            } else {
+            } else if e.path().is_file() {
+                // (Regular files only: not the servers' sockets.)
                 out.push((
                     e.path()
                         .strip_prefix(dir)

@@ -1,0 +1,366 @@
+//! Running one step's action.
+
+use super::files::{self, Written};
+use super::session::{describe, Sessions};
+use super::{Events, Outcome, RunOptions};
+use crate::steps::{
+    hba_block, setting_statement, Action, Content, Precheck, ServerPath, SettingValue, Statement,
+    Step,
+};
+use secrecy::ExposeSecret;
+use tokio_postgres::{Client, SimpleQueryMessage};
+
+/// Actions the executor checks against the live server itself (so a step
+/// the facts showed as done is still verified, not trusted).
+pub fn rechecks(a: &Action) -> bool {
+    !matches!(a, Action::Sql { .. })
+}
+
+fn failed(message: impl Into<String>) -> Outcome {
+    Outcome::Failed {
+        message: message.into(),
+    }
+}
+
+pub async fn step(
+    s: &Step,
+    o: &RunOptions<'_>,
+    sessions: &mut Sessions<'_>,
+    events: &Events,
+    stamp: &str,
+) -> Outcome {
+    if let Some(Precheck::PasswordIs { role }) = &s.precheck {
+        if let (Ok(pw), Ok(client)) = (
+            o.secrets.password(role, ""),
+            sessions.get(&s.node, "postgres").await,
+        ) {
+            if let Ok(Some(row)) = client
+                .query_opt(
+                    "SELECT rolpassword FROM pg_authid WHERE rolname = $1",
+                    &[role],
+                )
+                .await
+            {
+                if row
+                    .get::<_, Option<String>>(0)
+                    .is_some_and(|v| crate::steps::secrets::verifier_matches(pw, &v))
+                {
+                    return Outcome::AlreadyDone {
+                        detail: format!("{role} already has this password"),
+                    };
+                }
+            }
+        }
+    }
+    match &s.action {
+        Action::Settings { changes } => settings(s, changes, sessions).await,
+        Action::HbaBlock { lines } => hba(s, lines, sessions, stamp).await,
+        Action::File {
+            path,
+            mode,
+            content,
+        } => file(s, path, *mode, content, o, sessions, stamp).await,
+        Action::Sql {
+            database,
+            statements,
+        } => sql(s, database, statements, o, sessions).await,
+        Action::RestartGate { nodes } => super::restart::gate(nodes, o, sessions, events).await,
+    }
+}
+
+/// Run one statement alone; a generator's rows are run next, each alone.
+/// Returns how many statements ran.
+async fn run_statement(client: &Client, text: &str, generate: bool) -> Result<usize, String> {
+    let msgs = client.simple_query(text).await.map_err(|e| describe(&e))?;
+    if !generate {
+        return Ok(1);
+    }
+    let mut n = 0;
+    for m in msgs {
+        if let SimpleQueryMessage::Row(r) = m {
+            if let Some(stmt) = r.get(0) {
+                client.simple_query(stmt).await.map_err(|e| describe(&e))?;
+                n += 1;
+            }
+        }
+    }
+    Ok(n)
+}
+
+async fn settings(
+    s: &Step,
+    changes: &[crate::steps::SettingChange],
+    sessions: &mut Sessions<'_>,
+) -> Outcome {
+    let client = match sessions.get(&s.node, "postgres").await {
+        Ok(c) => c,
+        Err(e) => return failed(format!("cannot connect to {}: {e}", s.node)),
+    };
+    let mut changed = Vec::new();
+    let mut waiting = Vec::new();
+    for c in changes {
+        match configured(client, c).await {
+            Ok(Configured::InEffect) => continue,
+            Ok(Configured::AwaitsRestart) => {
+                waiting.push(c.name.clone());
+                continue;
+            }
+            Ok(Configured::No) => {}
+            Err(e) => return failed(format!("{}: {e}", c.name)),
+        }
+        let st = setting_statement(c);
+        match run_statement(client, &st.sql.masked(), st.generate).await {
+            Ok(0) => {}
+            Ok(_) => changed.push(c.name.clone()),
+            Err(e) => return failed(format!("{}: {e}", c.name)),
+        }
+    }
+    if changed.is_empty() && !waiting.is_empty() {
+        return Outcome::AlreadyDone {
+            detail: format!("set; {} take effect after a restart", waiting.join(", ")),
+        };
+    }
+    if changed.is_empty() {
+        return Outcome::AlreadyDone {
+            detail: "every setting already has its value".into(),
+        };
+    }
+    if let Err(e) = client.simple_query("SELECT pg_reload_conf()").await {
+        return failed(format!("reload: {}", describe(&e)));
+    }
+    let pending: Vec<String> = client
+        // By context, not pending_restart: the reload is asynchronous.
+        .query(
+            "SELECT name FROM pg_settings WHERE context = 'postmaster' AND name = ANY($1)",
+            &[&changed],
+        )
+        .await
+        .map(|rows| rows.iter().map(|r| r.get(0)).collect())
+        .unwrap_or_default();
+    let mut detail = format!("set {}; reloaded", changed.join(", "));
+    if !pending.is_empty() {
+        detail.push_str(&format!(
+            "; {} take effect after a restart",
+            pending.join(", ")
+        ));
+    }
+    Outcome::Done { detail }
+}
+
+enum Configured {
+    /// The running server has the wanted value.
+    InEffect,
+    /// The configuration files have it; the server needs a restart.
+    AwaitsRestart,
+    No,
+}
+
+/// Where a setting stands: running, in the files awaiting a restart, or not set.
+async fn configured(
+    client: &Client,
+    c: &crate::steps::SettingChange,
+) -> Result<Configured, String> {
+    let other = match &c.new {
+        SettingValue::AtLeast(_, other) => Some(other.as_str()),
+        _ => None,
+    };
+    let row = client
+        .query_one(
+            "SELECT current_setting($1, true), \
+                    (SELECT setting FROM pg_file_settings WHERE name = $1 ORDER BY seqno DESC LIMIT 1), \
+                    coalesce((SELECT pending_restart FROM pg_settings WHERE name = $1), false), \
+                    current_setting(coalesce($2, 'port'), true)",
+            &[&c.name, &other],
+        )
+        .await
+        .map_err(|e| describe(&e))?;
+    let (running, file, pending, other_value): (
+        Option<String>,
+        Option<String>,
+        bool,
+        Option<String>,
+    ) = (row.get(0), row.get(1), row.get(2), row.get(3));
+    let ok = |v: &Option<String>| {
+        v.as_deref()
+            .map(|v| crate::steps::setting_satisfied(v, &c.new, other_value.as_deref()))
+    };
+    Ok(match (ok(&running), ok(&file), pending) {
+        (Some(true), Some(false), _) => Configured::No,
+        (Some(true), _, false) => Configured::InEffect,
+        (_, Some(true), true) => Configured::AwaitsRestart,
+        (Some(true), _, true) => Configured::InEffect,
+        _ => Configured::No,
+    })
+}
+
+async fn hba_errors(client: &Client) -> Result<Vec<String>, String> {
+    let rows = client
+        .query("SELECT coalesce(line_number, 0), coalesce(error, 'the line does not parse') FROM pg_hba_file_rules WHERE error IS NOT NULL OR type IS NULL", &[])
+        .await
+        .map_err(|e| describe(&e))?;
+    Ok(rows
+        .iter()
+        .map(|r| format!("line {}: {}", r.get::<_, i32>(0), r.get::<_, String>(1)))
+        .collect())
+}
+
+async fn hba(s: &Step, lines: &[String], sessions: &mut Sessions<'_>, stamp: &str) -> Outcome {
+    let client = match sessions.get(&s.node, "postgres").await {
+        Ok(c) => c,
+        Err(e) => return failed(format!("cannot connect to {}: {e}", s.node)),
+    };
+    let row = match client
+        .query_one(
+            "SELECT current_setting('hba_file'), pg_read_file(current_setting('hba_file'))",
+            &[],
+        )
+        .await
+    {
+        Ok(r) => r,
+        Err(e) => return failed(format!("reading pg_hba.conf: {}", describe(&e))),
+    };
+    let (path, old): (String, String) = (row.get(0), row.get(1));
+    match hba_errors(client).await {
+        Ok(errs) if !errs.is_empty() => {
+            return failed(format!(
+                "{path} already has an error ({}); nothing was changed: correct it first",
+                errs.join("; ")
+            ));
+        }
+        Err(e) => return failed(e),
+        Ok(_) => {}
+    }
+    let new = hba_block::merge(&old, lines);
+    if new == old {
+        return Outcome::AlreadyDone {
+            detail: "pg_hba.conf already holds this block".into(),
+        };
+    }
+    let backup = match files::write(client, &path, 0o600, new.as_bytes(), true, stamp).await {
+        Ok(Written::Changed { backup: Some(b) }) => b,
+        Ok(_) => return failed(format!("{path} was expected to exist")),
+        Err(e) => return failed(e),
+    };
+    let errs = hba_errors(client).await.unwrap_or_else(|e| vec![e]);
+    if !errs.is_empty() {
+        let restored = files::restore(client, &path, &backup).await;
+        return failed(format!(
+            "the new pg_hba.conf would not load ({}); the original was restored{}",
+            errs.join("; "),
+            restored
+                .err()
+                .map(|e| format!(" -- BUT: {e}"))
+                .unwrap_or_default()
+        ));
+    }
+    if let Err(e) = client.simple_query("SELECT pg_reload_conf()").await {
+        return failed(format!("reload: {}", describe(&e)));
+    }
+    // A rule that cuts tsmn's own way in is rolled back through the session
+    // that is still open.
+    if let Err(e) = sessions.fresh(&s.node, "postgres").await {
+        let client = match sessions.get(&s.node, "postgres").await {
+            Ok(c) => c,
+            Err(e2) => return failed(format!("after the change tsmn cannot connect to {} ({e}), and the old session is gone ({e2}): restore {backup} by hand", s.node)),
+        };
+        let _ = files::restore(client, &path, &backup).await;
+        let _ = client.simple_query("SELECT pg_reload_conf()").await;
+        return failed(format!("after the change tsmn itself could not connect to {} any more ({e}); the original pg_hba.conf was restored. Connect tsmn from another address or through the local socket", s.node));
+    }
+    Outcome::Done {
+        detail: format!("block written, checked and reloaded; backup {backup}"),
+    }
+}
+
+async fn file(
+    s: &Step,
+    path: &ServerPath,
+    mode: u32,
+    content: &Content,
+    o: &RunOptions<'_>,
+    sessions: &mut Sessions<'_>,
+    stamp: &str,
+) -> Outcome {
+    let client = match sessions.get(&s.node, "postgres").await {
+        Ok(c) => c,
+        Err(e) => return failed(format!("cannot connect to {}: {e}", s.node)),
+    };
+    let target = match path {
+        ServerPath::Absolute(p) => p.clone(),
+        ServerPath::DataDir(rel) => match client
+            .query_one("SELECT current_setting('data_directory')", &[])
+            .await
+        {
+            Ok(r) => format!("{}/{rel}", r.get::<_, String>(0).trim_end_matches('/')),
+            Err(e) => return failed(describe(&e)),
+        },
+    };
+    let bytes: secrecy::SecretString = match content {
+        Content::Text { text } => match o.secrets.fill(text, "the role password variables") {
+            Ok(t) => t,
+            Err(e) => return failed(e.to_string()),
+        },
+        Content::PrivateKey { name } => match o.material.and_then(|m| m.key(name)) {
+            Some(k) => k.into(),
+            None => {
+                return failed(format!(
+                    "the private key {name} is missing from the certificate material"
+                ))
+            }
+        },
+    };
+    match files::write(
+        client,
+        &target,
+        mode,
+        bytes.expose_secret().as_bytes(),
+        false,
+        stamp,
+    )
+    .await
+    {
+        Ok(Written::Unchanged) => Outcome::AlreadyDone {
+            detail: format!("{target} already has this content"),
+        },
+        Ok(Written::Changed { backup }) => Outcome::Done {
+            detail: format!(
+                "wrote {target} (mode {mode:04o}){}",
+                backup.map(|b| format!("; backup {b}")).unwrap_or_default()
+            ),
+        },
+        Err(e) => failed(e),
+    }
+}
+
+async fn sql(
+    s: &Step,
+    database: &str,
+    statements: &[Statement],
+    o: &RunOptions<'_>,
+    sessions: &mut Sessions<'_>,
+) -> Outcome {
+    let client = match sessions.get(&s.node, database).await {
+        Ok(c) => c,
+        Err(e) => {
+            return failed(format!(
+                "cannot connect to database {database} on {}: {e}",
+                s.node
+            ))
+        }
+    };
+    let mut ran = 0;
+    for st in statements {
+        let text = match o.secrets.fill(&st.sql, "the role password variables") {
+            Ok(t) => t,
+            Err(e) => return failed(e.to_string()),
+        };
+        // The error names the statement by its masked text: never the secret.
+        match run_statement(client, text.expose_secret(), st.generate).await {
+            Ok(n) => ran += n,
+            Err(e) => return failed(format!("{e}\n    in: {}", st.sql.masked())),
+        }
+    }
+    Outcome::Done {
+        detail: format!("{ran} statement(s)"),
+    }
+}

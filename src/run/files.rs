@@ -1,0 +1,113 @@
+//! Writing a server file through a superuser connection: the content goes
+//! base64-encoded through COPY FROM STDIN (never in a statement's text), and
+//! `COPY ... TO PROGRAM` writes it as the server's OS user with the right
+//! mode; a file that differs is backed up first. The same recipe as the
+//! exported setup.sh's `deliver`.
+
+use crate::quote::{shell, sql};
+use base64::Engine;
+use futures_util::SinkExt;
+use sha2::{Digest, Sha256};
+use tokio_postgres::Client;
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The file's sha256 on the server, or None when it does not exist.
+pub async fn remote_sha(client: &Client, path: &str) -> Result<Option<String>, String> {
+    let row = client
+        .query_one(
+            "SELECT encode(sha256(pg_read_binary_file($1, 0, 100000000, true)), 'hex')",
+            &[&path],
+        )
+        .await
+        .map_err(|e| super::session::describe(&e))?;
+    Ok(row.get(0))
+}
+
+/// What happened to the file.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Written {
+    Unchanged,
+    /// Written; the previous content, if any, is in this backup.
+    Changed {
+        backup: Option<String>,
+    },
+}
+
+/// Write `content` at `path` with `mode`, backing up a different file first.
+/// `in_place` keeps the file's inode, owner and mode (pg_hba.conf).
+pub async fn write(
+    client: &Client,
+    path: &str,
+    mode: u32,
+    content: &[u8],
+    in_place: bool,
+    stamp: &str,
+) -> Result<Written, String> {
+    let want = sha256_hex(content);
+    let had = remote_sha(client, path).await?;
+    if had.as_deref() == Some(want.as_str()) {
+        return Ok(Written::Unchanged);
+    }
+    let backup = had.as_ref().map(|_| format!("{path}.tsmn-{stamp}.bak"));
+    let p = shell::word(path);
+    let save = match &backup {
+        Some(b) => format!("cp -p {p} {} && ", shell::word(b)),
+        None => String::new(),
+    };
+    let new = shell::word(&format!("{path}.tsmn-new"));
+    let program = if in_place {
+        format!("umask 077 && {save}base64 -d > {new} && cat {new} > {p} && rm -f {new}")
+    } else {
+        format!("umask 077 && mkdir -p \"$(dirname {p})\" && {save}base64 -d > {new} && chmod {mode:04o} {new} && mv -f {new} {p}")
+    };
+    let b64 = base64::engine::general_purpose::STANDARD.encode(content);
+    let err =
+        |e: tokio_postgres::Error| format!("writing {path}: {}", super::session::describe(&e));
+    client
+        .batch_execute("CREATE TEMP TABLE IF NOT EXISTS tsmn_file (b64 text); TRUNCATE tsmn_file")
+        .await
+        .map_err(err)?;
+    let sink = client
+        .copy_in::<_, bytes::Bytes>("COPY tsmn_file FROM STDIN")
+        .await
+        .map_err(err)?;
+    futures_util::pin_mut!(sink);
+    sink.send(bytes::Bytes::from(format!("{b64}\n")))
+        .await
+        .map_err(err)?;
+    sink.finish().await.map_err(err)?;
+    client
+        .batch_execute(&format!(
+            "COPY (SELECT b64 FROM tsmn_file) TO PROGRAM {}",
+            sql::literal(&program)
+        ))
+        .await
+        .map_err(err)?;
+    match remote_sha(client, path).await? {
+        Some(got) if got == want => Ok(Written::Changed { backup }),
+        _ => Err(format!("{path} read back differs from what was written")),
+    }
+}
+
+/// Put a backup back in place (keeping the file's inode, owner and mode).
+pub async fn restore(client: &Client, path: &str, backup: &str) -> Result<(), String> {
+    let program = format!("cat {} > {}", shell::word(backup), shell::word(path));
+    client
+        .batch_execute(&format!(
+            "COPY (SELECT 1) TO PROGRAM {}",
+            sql::literal(&program)
+        ))
+        .await
+        .map_err(|e| {
+            format!(
+                "restoring {path} from {backup}: {}",
+                super::session::describe(&e)
+            )
+        })
+}

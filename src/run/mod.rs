@@ -1,0 +1,262 @@
+//! ASYNC: the executor. Runs the steps from `steps/` on real nodes through
+//! superuser connections, and reports through an event channel: it knows
+//! nothing of terminals, so `tsmn apply` and the wizard share it.
+
+mod exec;
+pub mod files;
+pub mod journal;
+mod restart;
+pub mod session;
+
+use crate::plan::Plan;
+use crate::probe::credentials::PasswordSource;
+use crate::probe::ProbeOptions;
+use crate::steps::material::Material;
+use crate::steps::secrets::Secrets;
+use crate::steps::{Phase, Step, StepState};
+use serde::Serialize;
+use session::Sessions;
+use std::time::Instant;
+
+pub type Events = tokio::sync::mpsc::UnboundedSender<Event>;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    StepStarted {
+        step: String,
+        node: String,
+        title: String,
+    },
+    StepFinished {
+        step: String,
+        node: String,
+        outcome: Outcome,
+        millis: u64,
+    },
+    /// A notice or warning from the server (add_data_node's deprecation
+    /// WARNING, say): shown, not a failure.
+    Note {
+        node: String,
+        message: String,
+    },
+    /// Nodes that must restart before the cluster phase.
+    RestartNeeded {
+        nodes: Vec<String>,
+        how: String,
+    },
+    Restarting {
+        node: String,
+    },
+    /// Waiting for a node to come back (after a restart tsmn did not do).
+    Waiting {
+        node: String,
+        seconds: u64,
+    },
+    Finished {
+        ok: bool,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Outcome {
+    Done { detail: String },
+    AlreadyDone { detail: String },
+    Failed { message: String },
+    Blocked { why: String },
+    Skipped { why: String },
+}
+
+/// How restarts are handled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RestartPolicy {
+    /// Name the nodes and how to restart them, then stop.
+    Never,
+    /// Restart nodes on this host whose data directory tsmn can read;
+    /// wait for the others.
+    Local,
+}
+
+pub struct RunOptions<'a> {
+    pub plan: &'a Plan,
+    pub passwords: &'a PasswordSource,
+    pub secrets: &'a Secrets,
+    pub material: Option<&'a Material>,
+    pub probe: ProbeOptions,
+    pub phases: Vec<Phase>,
+    pub restart: RestartPolicy,
+    /// How long to wait for a node that someone else restarts.
+    pub restart_wait: std::time::Duration,
+    /// Where finished steps are recorded (beside the plan).
+    pub journal: Option<std::path::PathBuf>,
+}
+
+/// Run the steps. Within a phase the data nodes run in parallel; the access
+/// node's steps of a phase run after them.
+pub async fn run(steps: &[Step], o: &RunOptions<'_>, events: Events) -> bool {
+    let (tls, mode) = match crate::probe::tls::connector(&o.plan.credentials.sslrootcert) {
+        Ok(t) => t,
+        Err(e) => {
+            let _ = events.send(Event::Note {
+                node: o.plan.access_node.name.clone(),
+                message: e,
+            });
+            let _ = events.send(Event::Finished { ok: false });
+            return false;
+        }
+    };
+    let stamp = time_stamp();
+    if let Some(j) = &o.journal {
+        journal::start(j);
+    }
+    let mut ok = true;
+    for phase in Phase::ALL {
+        let in_phase: Vec<&Step> = steps.iter().filter(|s| s.phase == phase).collect();
+        if in_phase.is_empty() {
+            continue;
+        }
+        if !o.phases.contains(&phase) {
+            for s in in_phase {
+                report_without_running(
+                    &events,
+                    s,
+                    Outcome::Skipped {
+                        why: format!("phase {} not selected", phase.as_str()),
+                    },
+                );
+            }
+            continue;
+        }
+        if !ok {
+            for s in in_phase {
+                report_without_running(
+                    &events,
+                    s,
+                    Outcome::Skipped {
+                        why: "an earlier step failed".into(),
+                    },
+                );
+            }
+            continue;
+        }
+        let an = &o.plan.access_node.name;
+        let data_nodes: Vec<&str> = o.plan.data_nodes.iter().map(|d| d.name.as_str()).collect();
+        // Data nodes in parallel, each with its own sessions, then the access node.
+        let mut handles = Vec::new();
+        for dn in &data_nodes {
+            let mine: Vec<&Step> = in_phase.iter().copied().filter(|s| s.node == *dn).collect();
+            if mine.is_empty() {
+                continue;
+            }
+            let (events, tls, stamp) = (events.clone(), tls.clone(), &stamp);
+            handles.push(async move {
+                let mut sessions =
+                    Sessions::new(o.plan, o.passwords, o.probe, tls, mode, events.clone());
+                run_sequence(&mine, o, &mut sessions, &events, stamp).await
+            });
+        }
+        let results = futures_util::future::join_all(handles).await;
+        ok &= results.into_iter().all(|r| r);
+        let mine: Vec<&Step> = in_phase.iter().copied().filter(|s| s.node == *an).collect();
+        if !mine.is_empty() {
+            if ok {
+                let mut sessions = Sessions::new(
+                    o.plan,
+                    o.passwords,
+                    o.probe,
+                    tls.clone(),
+                    mode,
+                    events.clone(),
+                );
+                ok &= run_sequence(&mine, o, &mut sessions, &events, &stamp).await;
+            } else {
+                for s in mine {
+                    report_without_running(
+                        &events,
+                        s,
+                        Outcome::Skipped {
+                            why: "a data node's step failed".into(),
+                        },
+                    );
+                }
+            }
+        }
+    }
+    let _ = events.send(Event::Finished { ok });
+    ok
+}
+
+fn report_without_running(events: &Events, s: &Step, outcome: Outcome) {
+    let _ = events.send(Event::StepFinished {
+        step: s.id.clone(),
+        node: s.node.clone(),
+        outcome,
+        millis: 0,
+    });
+}
+
+/// One node's steps of one phase, in order; stops at the first failure.
+async fn run_sequence(
+    steps: &[&Step],
+    o: &RunOptions<'_>,
+    sessions: &mut Sessions<'_>,
+    events: &Events,
+    stamp: &str,
+) -> bool {
+    let mut ok = true;
+    for s in steps {
+        if let StepState::Blocked { why } = &s.state {
+            report_without_running(events, s, Outcome::Blocked { why: why.clone() });
+            ok = false;
+            continue;
+        }
+        if !ok {
+            report_without_running(
+                events,
+                s,
+                Outcome::Skipped {
+                    why: "an earlier step on this node failed".into(),
+                },
+            );
+            continue;
+        }
+        let _ = events.send(Event::StepStarted {
+            step: s.id.clone(),
+            node: s.node.clone(),
+            title: s.title.clone(),
+        });
+        let started = Instant::now();
+        let outcome = match &s.state {
+            StepState::Done { why } if !exec::rechecks(&s.action) => Outcome::AlreadyDone {
+                detail: why.clone(),
+            },
+            _ => exec::step(s, o, sessions, events, stamp).await,
+        };
+        ok = !matches!(outcome, Outcome::Failed { .. } | Outcome::Blocked { .. });
+        if let Some(j) = &o.journal {
+            journal::record(j, s, &outcome);
+        }
+        let millis = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let _ = events.send(Event::StepFinished {
+            step: s.id.clone(),
+            node: s.node.clone(),
+            outcome,
+            millis,
+        });
+    }
+    ok
+}
+
+fn time_stamp() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    format!(
+        "{:04}{:02}{:02}{:02}{:02}{:02}",
+        now.year(),
+        u8::from(now.month()),
+        now.day(),
+        now.hour(),
+        now.minute(),
+        now.second()
+    )
+}

@@ -1,0 +1,172 @@
+//! Settings that need a restart. tsmn restarts the nodes it may (on this
+//! host, data directory readable); for the others it says which and how,
+//! then waits, polling, until each is back with the settings applied.
+
+use super::session::Sessions;
+use super::{Event, Events, Outcome, RestartPolicy, RunOptions};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+pub const HOW: &str = "restart PostgreSQL on each (systemctl restart postgresql, or pg_ctlcluster <version> <cluster> restart)";
+
+async fn pending(sessions: &mut Sessions<'_>, node: &str) -> Result<String, String> {
+    let client = sessions.get(node, "postgres").await?;
+    let row = client
+        .query_one("SELECT coalesce(string_agg(name, ', ' ORDER BY name), '') FROM pg_settings WHERE pending_restart", &[])
+        .await
+        .map_err(|e| super::session::describe(&e))?;
+    Ok(row.get(0))
+}
+
+/// Where a node runs, when it runs here and tsmn can restart it.
+struct Local {
+    data: PathBuf,
+    bindir: PathBuf,
+}
+
+async fn local(sessions: &mut Sessions<'_>, node: &str) -> Option<Local> {
+    let client = sessions.get(node, "postgres").await.ok()?;
+    let row = client
+        .query_one("SELECT current_setting('data_directory'), (SELECT setting FROM pg_config WHERE name = 'BINDIR')", &[])
+        .await
+        .ok()?;
+    let (data, bindir): (String, String) = (row.get(0), row.get(1));
+    let data = PathBuf::from(data);
+    // Readable here means: this host, and tsmn may act on it.
+    (data.join("PG_VERSION").is_file() && Path::new(&bindir).join("pg_ctl").is_file()).then(|| {
+        Local {
+            data,
+            bindir: bindir.into(),
+        }
+    })
+}
+
+fn restart_local(l: &Local) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    use std::os::unix::process::CommandExt;
+    let meta = std::fs::metadata(&l.data).map_err(|e| format!("{}: {e}", l.data.display()))?;
+    let mut cmd = std::process::Command::new(l.bindir.join("pg_ctl"));
+    cmd.arg("-D")
+        .arg(&l.data)
+        .args(["-m", "fast", "-w", "-t", "120", "restart"]);
+    // The server's own log file when it is the sandbox's (beside the data
+    // directory); pg_ctl's output must not stay tied to our pipes.
+    let log = l
+        .data
+        .parent()
+        .map(|p| p.join("server.log"))
+        .filter(|p| p.is_file());
+    match log {
+        Some(log) => {
+            cmd.arg("-l").arg(log);
+        }
+        None => {
+            cmd.stdin(std::process::Stdio::null());
+        }
+    }
+    cmd.stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    // SAFETY: geteuid cannot fail.
+    if unsafe { libc::geteuid() } == 0 && meta.uid() != 0 {
+        cmd.uid(meta.uid()).gid(meta.gid());
+    }
+    let out = cmd.output().map_err(|e| format!("pg_ctl: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "pg_ctl restart failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+pub async fn gate(
+    nodes: &[String],
+    o: &RunOptions<'_>,
+    sessions: &mut Sessions<'_>,
+    events: &Events,
+) -> Outcome {
+    let mut waiting = Vec::new();
+    for n in nodes {
+        match pending(sessions, n).await {
+            Ok(p) if p.is_empty() => {}
+            Ok(p) => waiting.push((n.clone(), p)),
+            Err(e) => {
+                return Outcome::Failed {
+                    message: format!("cannot reach {n}: {e}"),
+                }
+            }
+        }
+    }
+    if waiting.is_empty() {
+        return Outcome::AlreadyDone {
+            detail: "no setting waits for a restart".into(),
+        };
+    }
+    let names: Vec<String> = waiting.iter().map(|(n, _)| n.clone()).collect();
+    let _ = events.send(Event::RestartNeeded {
+        nodes: names.clone(),
+        how: HOW.into(),
+    });
+    if o.restart == RestartPolicy::Never {
+        let list: Vec<String> = waiting.iter().map(|(n, p)| format!("{n} ({p})")).collect();
+        return Outcome::Failed {
+            message: format!(
+                "restart needed on {}: {HOW}; then run tsmn apply again",
+                list.join(", ")
+            ),
+        };
+    }
+    // Restart the local ones together; the others are someone else's to restart.
+    let mut jobs = Vec::new();
+    let mut remote = Vec::new();
+    for (n, _) in &waiting {
+        match local(sessions, n).await {
+            Some(l) => {
+                let _ = events.send(Event::Restarting { node: n.clone() });
+                sessions.drop_node(n);
+                let n = n.clone();
+                jobs.push(tokio::task::spawn_blocking(move || {
+                    restart_local(&l).map_err(|e| format!("{n}: {e}"))
+                }));
+            }
+            None => remote.push(n.clone()),
+        }
+    }
+    for j in futures_util::future::join_all(jobs).await {
+        if let Err(e) = j.unwrap_or_else(|e| Err(e.to_string())) {
+            return Outcome::Failed { message: e };
+        }
+    }
+    // Wait until every node answers with nothing pending.
+    let started = Instant::now();
+    let mut left: Vec<String> = names.clone();
+    while !left.is_empty() {
+        let mut still = Vec::new();
+        for n in &left {
+            sessions.drop_node(n);
+            match pending(sessions, n).await {
+                Ok(p) if p.is_empty() => {}
+                _ => still.push(n.clone()),
+            }
+        }
+        left = still;
+        if left.is_empty() {
+            break;
+        }
+        if started.elapsed() > o.restart_wait {
+            return Outcome::Failed { message: format!("{} did not come back with the new settings within {} s: {HOW}; then run tsmn apply again", left.join(", "), o.restart_wait.as_secs()) };
+        }
+        for n in left.iter().filter(|n| remote.contains(n)) {
+            let _ = events.send(Event::Waiting {
+                node: n.clone(),
+                seconds: started.elapsed().as_secs(),
+            });
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    Outcome::Done {
+        detail: format!("restarted {}", names.join(", ")),
+    }
+}

@@ -1,0 +1,249 @@
+//! `tsmn apply` on real clusters: each mode end to end (the settings and
+//! authentication phases on plain PostgreSQL; everything in the TimescaleDB
+//! tier), a second run that changes nothing, a data node that is down, and a
+//! pg_hba.conf that is already broken.
+
+mod support;
+
+use std::process::{Command, Output};
+use std::time::Duration;
+use support::*;
+use tsmn::facts::AccessProbes;
+use tsmn::plan::AuthMode;
+
+const ROLE_PW: &str = "apply:pw\\'x";
+
+fn apply(plan: &std::path::Path, extra: &[&str]) -> Output {
+    tsmn()
+        .args(["apply", "--yes", "--plan"])
+        .arg(plan)
+        .args(extra)
+        .env("TSMN_ROLE_PW_POSTGRES", ROLE_PW)
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn data_files(c: &TestCluster) -> Vec<(String, Vec<u8>)> {
+    files_below(&c.cluster.data_dir())
+        .into_iter()
+        .filter(|(rel, _)| {
+            !rel.starts_with("pg_")
+                && !rel.starts_with("base/")
+                && !rel.starts_with("global/")
+                && !rel.starts_with("postmaster.")
+        })
+        .map(|(rel, p)| (rel, std::fs::read(p).unwrap()))
+        .collect()
+}
+
+fn end_to_end(mode: AuthMode) {
+    let an = TestCluster::named("an");
+    let dn1 = TestCluster::named("dn1");
+    let dn2 = TestCluster::named("dn2");
+    let work = temp_dir();
+    let plan = plan_for(&an.cluster, &[&dn1.cluster, &dn2.cluster], mode);
+    let path = write_plan(work.path(), &plan);
+    let ts = pg_bin().has_extension("timescaledb");
+
+    let first = apply(&path, &[]);
+    let out = text(&first);
+    if ts {
+        assert_eq!(first.status.code(), Some(0), "{out}");
+    } else {
+        // Honest: the cluster phase is blocked, and the exit code says so.
+        assert_eq!(first.status.code(), Some(1), "{out}");
+        assert!(
+            out.contains("an/cluster/database: blocked")
+                && out.contains("TimescaleDB is not installed"),
+            "{out}"
+        );
+    }
+    assert!(!out.contains("FAILED"), "{out}");
+    // The restart happened (tsmn restarted these local nodes).
+    assert_eq!(
+        dn1.sql("postgres", "SHOW max_prepared_transactions"),
+        ["150"]
+    );
+
+    // Each data node admits the access node the way TimescaleDB connects,
+    // tested from inside the access node.
+    let (facts, found) = check(&plan, Duration::from_secs(5));
+    match &facts.access().unwrap().access_probes {
+        AccessProbes::Tested { results } => {
+            assert_eq!(results.len(), 2);
+            for r in results {
+                assert_eq!(
+                    r.source_address.as_deref(),
+                    Some("127.0.0.1"),
+                    "{mode:?}: {r:?}"
+                );
+            }
+        }
+        other => panic!("{other:?}"),
+    }
+    let method = dn2.sql("postgres", "SELECT auth_method FROM pg_hba_file_rules WHERE type <> 'local' ORDER BY line_number LIMIT 1");
+    let want = match mode {
+        AuthMode::Trust => "trust",
+        AuthMode::Password => "scram-sha-256",
+        AuthMode::Certificate => "cert",
+    };
+    assert_eq!(method, [want]);
+    assert!(
+        !found.iter().any(|f| f.code.starts_with("hba_")
+            || f.code == "ssl_off"
+            || f.code == "pending_restart"),
+        "{found:#?}"
+    );
+    if ts {
+        distributed_hypertable(&an);
+    }
+
+    // A second run changes nothing, and says so.
+    let before: Vec<_> = [&an, &dn1, &dn2].iter().map(|c| data_files(c)).collect();
+    let second = apply(&path, &[]);
+    let out = text(&second);
+    assert!(
+        !out.contains(": done ("),
+        "a second run did something:\n{out}"
+    );
+    assert!(out.contains("already done"), "{out}");
+    let after: Vec<_> = [&an, &dn1, &dn2].iter().map(|c| data_files(c)).collect();
+    assert!(
+        before == after,
+        "a second run changed files in a data directory"
+    );
+}
+
+fn distributed_hypertable(an: &TestCluster) {
+    an.sql(
+        "tsdb",
+        "CREATE TABLE m (t timestamptz NOT NULL, dev int, v float8)",
+    );
+    an.sql(
+        "tsdb",
+        "SELECT create_distributed_hypertable('m', 't', 'dev')",
+    );
+    an.sql("tsdb", "INSERT INTO m SELECT now() - i * interval '1 min', i % 8, i FROM generate_series(1, 1000) i");
+    assert_eq!(an.sql("tsdb", "SELECT count(*) FROM m"), ["1000"]);
+    let nodes = an.sql("tsdb", "SELECT count(DISTINCT node) FROM (SELECT unnest(data_nodes) AS node FROM timescaledb_information.chunks WHERE hypertable_name = 'm') c");
+    assert_eq!(nodes, ["2"], "chunks on both data nodes");
+}
+
+#[test]
+fn trust_mode_end_to_end() {
+    end_to_end(AuthMode::Trust);
+}
+
+#[test]
+fn password_mode_end_to_end() {
+    end_to_end(AuthMode::Password);
+}
+
+#[test]
+fn certificate_mode_end_to_end() {
+    end_to_end(AuthMode::Certificate);
+}
+
+#[test]
+fn a_data_node_that_is_down_fails_clearly_and_apply_resumes() {
+    let an = TestCluster::named("an");
+    let dn1 = TestCluster::named("dn1");
+    let dn2 = TestCluster::named("dn2");
+    let work = temp_dir();
+    let plan = plan_for(&an.cluster, &[&dn1.cluster, &dn2.cluster], AuthMode::Trust);
+    let path = write_plan(work.path(), &plan);
+    dn2.cluster.stop(true).unwrap();
+    let first = apply(&path, &["--phases", "settings,auth", "--json"]);
+    assert_eq!(first.status.code(), Some(1));
+    let events: Vec<serde_json::Value> = String::from_utf8_lossy(&first.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON event per line"))
+        .collect();
+    let failed = events
+        .iter()
+        .find(|e| e["outcome"]["state"] == "failed")
+        .expect("a failed step");
+    assert_eq!(failed["node"], "dn2");
+    assert_eq!(failed["step"], "dn2/settings/settings");
+    assert!(
+        failed["outcome"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot connect to dn2"),
+        "{failed}"
+    );
+    // dn1 went ahead meanwhile.
+    assert!(events
+        .iter()
+        .any(|e| e["step"] == "dn1/settings/settings" && e["outcome"]["state"] == "done"));
+
+    dn2.cluster.start().unwrap();
+    let second = apply(&path, &["--phases", "settings,auth"]);
+    let out = text(&second);
+    assert_eq!(second.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains("the last run failed at dn2/settings/settings"),
+        "{out}"
+    );
+    assert!(
+        out.contains("[dn1] dn1/settings/settings: already done"),
+        "{out}"
+    );
+    assert!(out.contains("[dn2] dn2/settings/settings: done"), "{out}");
+    assert!(out.contains("[dn2] dn2/auth/hba: done"), "{out}");
+}
+
+#[test]
+fn a_broken_pg_hba_conf_stops_that_node_and_stays_intact() {
+    let an = TestCluster::named("an");
+    let dn = TestCluster::named("dn1");
+    let hba = dn.cluster.data_dir().join("pg_hba.conf");
+    let broken = "local all all trust\nhostssl all all 10.0.0.0/8 cert clientcert=1\n";
+    std::fs::write(&hba, broken).unwrap();
+    let work = temp_dir();
+    let plan = plan_for(&an.cluster, &[&dn.cluster], AuthMode::Trust);
+    let path = write_plan(work.path(), &plan);
+    let run = apply(&path, &["--phases", "auth"]);
+    let out = text(&run);
+    assert_eq!(run.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("[dn1] dn1/auth/hba: FAILED")
+            && out.contains("already has an error")
+            && out.contains("nothing was changed"),
+        "{out}"
+    );
+    assert_eq!(std::fs::read_to_string(&hba).unwrap(), broken);
+    let backups = files_below(&dn.cluster.data_dir())
+        .into_iter()
+        .filter(|(r, _)| r.contains(".tsmn-"))
+        .count();
+    assert_eq!(backups, 0, "nothing was written");
+}
+
+#[test]
+fn apply_without_a_terminal_needs_yes() {
+    let an = TestCluster::named("an");
+    let dn = TestCluster::named("dn1");
+    let work = temp_dir();
+    let path = write_plan(
+        work.path(),
+        &plan_for(&an.cluster, &[&dn.cluster], AuthMode::Trust),
+    );
+    let out = tsmn()
+        .args(["apply", "--plan"])
+        .arg(&path)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("add --yes"));
+    let _ = Command::new("true").status();
+}
