@@ -96,8 +96,12 @@ fn probe_nodes(
     plan: &tsmn::plan::Plan,
     connect_timeout: u64,
     quiet: bool,
+    quiet_access_side: bool,
 ) -> Result<(Facts, Vec<String>), u8> {
-    let opts = ProbeOptions::with_connect_timeout(Duration::from_secs(connect_timeout));
+    let mut opts = ProbeOptions::with_connect_timeout(Duration::from_secs(connect_timeout));
+    // The steps only need the access node's view to learn its address;
+    // check always wants it.
+    opts.access_side = !quiet_access_side || plan.access_node_addresses.is_empty();
     let mut passwords = PasswordSource::from_plan(plan);
     if !quiet && std::io::stderr().is_terminal() {
         eprintln!(
@@ -141,7 +145,7 @@ fn check(path: &std::path::Path, json: bool, connect_timeout: u64) -> u8 {
         Ok(p) => p,
         Err(code) => return code,
     };
-    let (facts, notes) = match probe_nodes(&runtime(), &plan, connect_timeout, json) {
+    let (facts, notes) = match probe_nodes(&runtime(), &plan, connect_timeout, json, false) {
         Ok(r) => r,
         Err(code) => return code,
     };
@@ -171,7 +175,7 @@ fn build_steps(path: &std::path::Path, offline: bool, connect_timeout: u64) -> R
     let facts = if offline {
         None
     } else {
-        Some(probe_nodes(&runtime(), &plan, connect_timeout, false)?.0)
+        Some(probe_nodes(&runtime(), &plan, connect_timeout, false, true)?.0)
     };
     let material = if plan.auth.mode == tsmn::plan::AuthMode::Certificate {
         Some(

@@ -21,6 +21,8 @@ pub struct ProbeOptions {
     pub connect_timeout: Duration,
     /// Bound on everything done with one node, connection included.
     pub node_budget: Duration,
+    /// Also test from the access node to the data nodes (dblink).
+    pub access_side: bool,
 }
 
 impl ProbeOptions {
@@ -28,6 +30,7 @@ impl ProbeOptions {
         ProbeOptions {
             connect_timeout,
             node_budget: connect_timeout * 2 + Duration::from_secs(10),
+            access_side: true,
         }
     }
 }
@@ -158,7 +161,7 @@ async fn probe_node(plan: &Plan, node: &Node, work: NodeWork) -> NodeFacts {
             queries::database_details(&db_client, db).await;
         }
     }
-    if work.role == NodeRole::Access && server.superuser {
+    if work.role == NodeRole::Access && server.superuser && work.opts.access_side {
         facts.access_probes =
             access_side::probe(&client, plan, &server, work.data_nodes, work.opts).await;
     }

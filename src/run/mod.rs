@@ -110,6 +110,25 @@ pub async fn run(steps: &[Step], o: &RunOptions<'_>, events: Events) -> bool {
     if let Some(j) = &o.journal {
         journal::start(j);
     }
+    // One set of sessions per node, kept across phases: each node is
+    // connected to once, not once per phase.
+    let mut per_node: Vec<(String, Sessions)> = o
+        .plan
+        .nodes()
+        .map(|n| {
+            (
+                n.name.clone(),
+                Sessions::new(
+                    o.plan,
+                    o.passwords,
+                    o.probe,
+                    tls.clone(),
+                    mode,
+                    events.clone(),
+                ),
+            )
+        })
+        .collect();
     let mut ok = true;
     for phase in Phase::ALL {
         let in_phase: Vec<&Step> = steps.iter().filter(|s| s.phase == phase).collect();
@@ -140,47 +159,41 @@ pub async fn run(steps: &[Step], o: &RunOptions<'_>, events: Events) -> bool {
             }
             continue;
         }
-        let an = &o.plan.access_node.name;
-        let data_nodes: Vec<&str> = o.plan.data_nodes.iter().map(|d| d.name.as_str()).collect();
-        // Data nodes in parallel, each with its own sessions, then the access node.
+        let an = o.plan.access_node.name.as_str();
+        // Data nodes in parallel, then the access node.
         let mut handles = Vec::new();
-        for dn in &data_nodes {
-            let mine: Vec<&Step> = in_phase.iter().copied().filter(|s| s.node == *dn).collect();
+        for (node, sessions) in per_node.iter_mut().filter(|(n, _)| n != an) {
+            let mine: Vec<&Step> = in_phase
+                .iter()
+                .copied()
+                .filter(|s| s.node == *node)
+                .collect();
             if mine.is_empty() {
                 continue;
             }
-            let (events, tls, stamp) = (events.clone(), tls.clone(), &stamp);
-            handles.push(async move {
-                let mut sessions =
-                    Sessions::new(o.plan, o.passwords, o.probe, tls, mode, events.clone());
-                run_sequence(&mine, o, &mut sessions, &events, stamp).await
-            });
+            let (events, stamp) = (&events, &stamp);
+            handles.push(async move { run_sequence(&mine, o, sessions, events, stamp).await });
         }
         let results = futures_util::future::join_all(handles).await;
         ok &= results.into_iter().all(|r| r);
-        let mine: Vec<&Step> = in_phase.iter().copied().filter(|s| s.node == *an).collect();
-        if !mine.is_empty() {
-            if ok {
-                let mut sessions = Sessions::new(
-                    o.plan,
-                    o.passwords,
-                    o.probe,
-                    tls.clone(),
-                    mode,
-                    events.clone(),
+        let mine: Vec<&Step> = in_phase.iter().copied().filter(|s| s.node == an).collect();
+        if mine.is_empty() {
+            continue;
+        }
+        if !ok {
+            for s in mine {
+                report_without_running(
+                    &events,
+                    s,
+                    Outcome::Skipped {
+                        why: "a data node's step failed".into(),
+                    },
                 );
-                ok &= run_sequence(&mine, o, &mut sessions, &events, &stamp).await;
-            } else {
-                for s in mine {
-                    report_without_running(
-                        &events,
-                        s,
-                        Outcome::Skipped {
-                            why: "a data node's step failed".into(),
-                        },
-                    );
-                }
             }
+            continue;
+        }
+        if let Some((_, sessions)) = per_node.iter_mut().find(|(n, _)| n == an) {
+            ok &= run_sequence(&mine, o, sessions, &events, &stamp).await;
         }
     }
     let _ = events.send(Event::Finished { ok });

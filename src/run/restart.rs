@@ -9,15 +9,6 @@ use std::time::{Duration, Instant};
 
 pub const HOW: &str = "restart PostgreSQL on each (systemctl restart postgresql, or pg_ctlcluster <version> <cluster> restart)";
 
-async fn pending(sessions: &mut Sessions<'_>, node: &str) -> Result<String, String> {
-    let client = sessions.get(node, "postgres").await?;
-    let row = client
-        .query_one("SELECT coalesce(string_agg(name, ', ' ORDER BY name), '') FROM pg_settings WHERE pending_restart", &[])
-        .await
-        .map_err(|e| super::session::describe(&e))?;
-    Ok(row.get(0))
-}
-
 /// Where a node runs, when it runs here and tsmn can restart it.
 struct Local {
     data: PathBuf,
@@ -81,6 +72,27 @@ fn restart_local(l: &Local) -> Result<(), String> {
     }
 }
 
+/// Pending-restart settings of every node, asked of all at once on fresh
+/// connections (after a restart the cached ones are gone anyway).
+async fn pending_all(
+    sessions: &Sessions<'_>,
+    nodes: &[String],
+) -> Vec<(String, Result<String, String>)> {
+    let asks = nodes.iter().map(|n| async move {
+        let r = async {
+            let client = sessions.fresh(n, "postgres").await?;
+            let row = client
+                .query_one("SELECT coalesce(string_agg(name, ', ' ORDER BY name), '') FROM pg_settings WHERE pending_restart", &[])
+                .await
+                .map_err(|e| super::session::describe(&e))?;
+            Ok::<String, String>(row.get(0))
+        }
+        .await;
+        (n.clone(), r)
+    });
+    futures_util::future::join_all(asks).await
+}
+
 pub async fn gate(
     nodes: &[String],
     o: &RunOptions<'_>,
@@ -88,10 +100,10 @@ pub async fn gate(
     events: &Events,
 ) -> Outcome {
     let mut waiting = Vec::new();
-    for n in nodes {
-        match pending(sessions, n).await {
+    for (n, p) in pending_all(sessions, nodes).await {
+        match p {
             Ok(p) if p.is_empty() => {}
-            Ok(p) => waiting.push((n.clone(), p)),
+            Ok(p) => waiting.push((n, p)),
             Err(e) => {
                 return Outcome::Failed {
                     message: format!("cannot reach {n}: {e}"),
@@ -142,16 +154,13 @@ pub async fn gate(
     // Wait until every node answers with nothing pending.
     let started = Instant::now();
     let mut left: Vec<String> = names.clone();
-    while !left.is_empty() {
-        let mut still = Vec::new();
-        for n in &left {
-            sessions.drop_node(n);
-            match pending(sessions, n).await {
-                Ok(p) if p.is_empty() => {}
-                _ => still.push(n.clone()),
-            }
-        }
-        left = still;
+    loop {
+        left = pending_all(sessions, &left)
+            .await
+            .into_iter()
+            .filter(|(_, p)| !matches!(p, Ok(p) if p.is_empty()))
+            .map(|(n, _)| n)
+            .collect();
         if left.is_empty() {
             break;
         }
@@ -165,6 +174,9 @@ pub async fn gate(
             });
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    for n in &names {
+        sessions.drop_node(n);
     }
     Outcome::Done {
         detail: format!("restarted {}", names.join(", ")),
