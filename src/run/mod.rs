@@ -153,7 +153,7 @@ pub async fn run(steps: &[Step], o: &RunOptions<'_>, events: Events) -> bool {
                     &events,
                     s,
                     Outcome::Skipped {
-                        why: "an earlier step failed".into(),
+                        why: "an earlier step failed or is blocked".into(),
                     },
                 );
             }
