@@ -11,6 +11,8 @@ pub const EXIT_USAGE: u8 = 2;
 
 const AFTER_HELP: &str = "\
 Examples:
+  tsmn demo                                      start a local sandbox and open the wizard on it
+  tsmn wizard --plan plan.toml                   the wizard: nodes, credentials, connectivity, auth, preview, execute
   tsmn sandbox up --dir /tmp/tsmn-demo           start a local 1+2 node cluster to try tsmn on
   tsmn validate --plan /tmp/tsmn-demo/plan.toml  check a plan file and print it with every default
   tsmn check --plan /tmp/tsmn-demo/plan.toml     probe every node; list what blocks multi-node, with fixes
@@ -30,12 +32,35 @@ Exit codes: 0 success (check: nothing blocks), 1 the operation failed (check: a\
 #[derive(Debug, Parser)]
 #[command(name = "tsmn", version, about = "Set up and troubleshoot TimescaleDB multi-node clusters", after_help = AFTER_HELP)]
 pub struct Cli {
+    /// No command: the wizard, on the default sandbox's plan if there is one.
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The interactive wizard, screen by screen, on a plan
+    /// (e.g. `tsmn wizard --plan plan.toml`)
+    Wizard {
+        /// The plan file (TOML) [default: the default sandbox's plan]
+        #[arg(long, value_name = "FILE")]
+        plan: Option<PathBuf>,
+        /// No colour (also: the NO_COLOR environment variable)
+        #[arg(long)]
+        no_color: bool,
+    },
+    /// Bring up the sandbox (if it is not up) and open the wizard on its plan
+    /// (e.g. `tsmn demo --data-nodes 2`)
+    Demo {
+        /// Number of data nodes
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
+        data_nodes: u16,
+        #[command(flatten)]
+        dir: DirArg,
+        /// No colour (also: the NO_COLOR environment variable)
+        #[arg(long)]
+        no_color: bool,
+    },
     /// Check a plan file; print it with every default, or every problem with its fix
     /// (e.g. `tsmn validate --plan plan.toml`)
     Validate {

@@ -17,3 +17,4 @@ pub mod run;
 pub mod sandbox;
 pub mod steps;
 pub mod timescale;
+pub mod tui;

@@ -19,7 +19,33 @@ use tsmn::sandbox::{Sandbox, PLAN_FILE};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    ExitCode::from(match cli.command {
+    let Some(command) = cli.command else {
+        let plan = tsmn::sandbox::default_dir().join(PLAN_FILE);
+        if !plan.is_file() {
+            eprintln!("error: no plan given, and no sandbox at {}\n    fix: tsmn wizard --plan FILE, or tsmn demo to try it on a local sandbox (tsmn --help lists every command)", plan.display());
+            return ExitCode::from(EXIT_USAGE);
+        }
+        return ExitCode::from(wizard(&plan, false));
+    };
+    ExitCode::from(match command {
+        Command::Wizard { plan, no_color } => {
+            let plan = plan.unwrap_or_else(|| tsmn::sandbox::default_dir().join(PLAN_FILE));
+            wizard(&plan, no_color)
+        }
+        Command::Demo {
+            data_nodes,
+            dir,
+            no_color,
+        } => {
+            let dir = dir.resolve();
+            match Sandbox::up(&dir, usize::from(data_nodes), None, &say) {
+                Ok(sb) => wizard(&sb.dir.join(PLAN_FILE), no_color),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    EXIT_FAILED
+                }
+            }
+        }
         Command::Validate { plan } => validate(&plan),
         Command::Check {
             plan,
@@ -417,6 +443,15 @@ fn confirm(prompt: &str) -> bool {
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
     std::io::stdin().read_line(&mut answer).is_ok() && matches!(answer.trim(), "y" | "Y" | "yes")
+}
+
+fn wizard(path: &std::path::Path, no_color: bool) -> u8 {
+    let plan = match load(path) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let color = !no_color && std::env::var_os("NO_COLOR").is_none();
+    tsmn::tui::run(plan, path.to_path_buf(), color)
 }
 
 fn say(line: &str) {

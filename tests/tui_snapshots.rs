@@ -1,0 +1,203 @@
+//! Every wizard screen drawn on ratatui's TestBackend at 80x24 and 120x40,
+//! and the too-small screen; a typed password appears in no buffer.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+use tsmn::run::{Event, Outcome};
+use tsmn::tui::app::{App, Msg, Screen};
+use tsmn::tui::view::{draw, Theme};
+
+fn key(code: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new_with_kind(
+        code,
+        KeyModifiers::NONE,
+        KeyEventKind::Press,
+    ))
+}
+
+fn plan() -> tsmn::plan::Plan {
+    tsmn::plan::parse_plan(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/assets/plan-trust.toml"
+        ))
+        .unwrap(),
+        "plan.toml",
+    )
+    .unwrap()
+}
+
+/// A fact set for the connectivity screen: dn2 refused.
+fn facts() -> (tsmn::facts::Facts, Vec<tsmn::findings::Finding>) {
+    use tsmn::facts::*;
+    let server = |v: &str| ServerFacts {
+        version_num: 150005,
+        version: v.into(),
+        current_user: "postgres".into(),
+        superuser: true,
+        ..Default::default()
+    };
+    let node = |name: &str, role, conn, s: Option<ServerFacts>| NodeFacts {
+        name: name.into(),
+        role,
+        address: format!("{name}.example:5432"),
+        connection: conn,
+        server: s,
+        access_probes: AccessProbes::NotApplicable,
+    };
+    let facts = Facts {
+        nodes: vec![
+            node(
+                "an",
+                NodeRole::Access,
+                Connection::Connected { tls: false },
+                Some(server("15.5")),
+            ),
+            node(
+                "dn1",
+                NodeRole::Data,
+                Connection::Connected { tls: true },
+                Some(server("15.5")),
+            ),
+            node(
+                "dn2",
+                NodeRole::Data,
+                Connection::Failed {
+                    sqlstate: None,
+                    message: "connection refused: Connection refused (os error 111)".into(),
+                },
+                None,
+            ),
+        ],
+    };
+    let findings = tsmn::findings::findings(&plan(), &facts);
+    (facts, findings)
+}
+
+/// The app on each screen, in a state that shows what the screen is for.
+fn at(screen: Screen) -> App {
+    let mut a = App::new(plan(), "plan.toml".into());
+    let go = |a: &mut App, keys: &[KeyCode]| {
+        for k in keys {
+            a.update(key(*k));
+        }
+    };
+    match screen {
+        Screen::Start => {}
+        Screen::Nodes => go(&mut a, &[KeyCode::Enter]),
+        Screen::Credentials => {
+            go(&mut a, &[KeyCode::Enter, KeyCode::Enter]);
+            for c in "hunter2".chars() {
+                a.update(key(KeyCode::Char(c)));
+            }
+        }
+        Screen::Connectivity => {
+            go(&mut a, &[KeyCode::Enter, KeyCode::Enter, KeyCode::Enter]);
+            let (facts, findings) = facts();
+            a.update(Msg::Probed {
+                facts,
+                findings,
+                notes: vec![],
+            });
+        }
+        Screen::Authentication | Screen::Preview | Screen::Execute | Screen::Summary => {
+            go(&mut a, &[KeyCode::Enter, KeyCode::Enter, KeyCode::Enter]);
+            let (facts, findings) = facts();
+            a.update(Msg::Probed {
+                facts,
+                findings,
+                notes: vec![],
+            });
+            go(&mut a, &[KeyCode::Enter]);
+            if screen != Screen::Authentication {
+                go(&mut a, &[KeyCode::Enter]);
+                let steps = tsmn::steps::build(&a.plan, tsmn::steps::Inputs::default()).unwrap();
+                a.update(Msg::Built(Ok(steps.clone())));
+                if screen != Screen::Preview {
+                    go(&mut a, &[KeyCode::Enter, KeyCode::Char('y')]);
+                    for (i, s) in steps.iter().enumerate() {
+                        let outcome = match i {
+                            0 | 1 => Outcome::Done {
+                                detail: "set; reloaded".into(),
+                            },
+                            2 => Outcome::AlreadyDone {
+                                detail: "already".into(),
+                            },
+                            3 => Outcome::Failed {
+                                message: "cannot connect to dn2".into(),
+                            },
+                            _ => Outcome::Skipped {
+                                why: "an earlier step failed".into(),
+                            },
+                        };
+                        a.update(Msg::Run(Event::StepFinished {
+                            step: s.id.clone(),
+                            node: s.node.clone(),
+                            outcome,
+                            millis: 12,
+                        }));
+                    }
+                    a.update(Msg::Run(Event::Finished { ok: false }));
+                    if screen == Screen::Summary {
+                        go(&mut a, &[KeyCode::Enter]);
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(a.screen, screen);
+    a
+}
+
+fn render(app: &App, w: u16, h: u16) -> String {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| draw(f, app, &Theme { color: true })).unwrap();
+    let buf = t.backend().buffer().clone();
+    let mut out = String::new();
+    for y in 0..h {
+        let line: String = (0..w).map(|x| buf[(x, y)].symbol().to_string()).collect();
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn every_screen_at_80x24_and_120x40() {
+    for screen in Screen::ORDER {
+        let app = at(screen);
+        for (w, h) in [(80, 24), (120, 40)] {
+            let name = format!("tui_{}_{w}x{h}", screen.title().to_lowercase());
+            let text = render(&app, w, h);
+            assert!(!text.contains("hunter2"), "{name} shows the password");
+            let mut settings = insta::Settings::clone_current();
+            settings.set_prepend_module_to_snapshot(false);
+            settings.bind(|| insta::assert_snapshot!(name, text));
+        }
+    }
+}
+
+#[test]
+fn too_small_terminal() {
+    let text = render(&at(Screen::Start), 60, 20);
+    assert!(
+        text.contains("too small: 60x20") && text.contains("80x24"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_password_is_masked_and_help_lists_the_keys() {
+    let mut app = at(Screen::Credentials);
+    let text = render(&app, 80, 24);
+    assert!(text.contains("Password: [•••••••"), "{text}");
+    app.update(key(KeyCode::Tab));
+    app.update(key(KeyCode::Char('?')));
+    let text = render(&app, 80, 24);
+    assert!(!text.contains("hunter2"));
+    assert!(
+        text.contains("Keys on the Credentials screen") && text.contains("next field"),
+        "{text}"
+    );
+}
