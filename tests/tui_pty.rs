@@ -1,0 +1,201 @@
+//! The real binary in a real pseudo-terminal (tmux), driven by keys only:
+//! a whole trust-mode setup on a sandbox, checked on the servers afterwards,
+//! and the troubleshooting path naming a missing pg_hba.conf rule and its fix.
+
+mod support;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+use support::*;
+use tsmn::sandbox::Sandbox;
+
+/// A tmux server of the test's own, killed on drop.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(cmd: &str, width: u16, height: u16) -> Tmux {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let socket = format!(
+            "tsmn-test-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        );
+        let t = Tmux { socket };
+        let ok = t
+            .tmux(&[
+                "new-session",
+                "-d",
+                "-s",
+                "w",
+                "-x",
+                &width.to_string(),
+                "-y",
+                &height.to_string(),
+                cmd,
+            ])
+            .status
+            .success();
+        assert!(ok, "tmux could not start (apt-get install tmux)");
+        t
+    }
+
+    fn tmux(&self, args: &[&str]) -> std::process::Output {
+        Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .env("TERM", "xterm-256color")
+            .output()
+            .expect("tmux")
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            self.tmux(&["send-keys", "-t", "w", k]);
+            std::thread::sleep(Duration::from_millis(150));
+        }
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.tmux(&["capture-pane", "-p", "-t", "w"]).stdout).to_string()
+    }
+
+    /// Wait until the screen shows `text` (the wizard works in the background).
+    fn wait_for(&self, text: &str) -> String {
+        let start = Instant::now();
+        loop {
+            let s = self.screen();
+            if s.contains(text) {
+                return s;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "the screen never showed {text:?}:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.tmux(&["kill-server"]);
+    }
+}
+
+/// A sandbox removed on drop.
+struct TestSandbox {
+    sandbox: Option<Sandbox>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestSandbox {
+    fn up(data_nodes: usize) -> TestSandbox {
+        let dir = temp_dir();
+        let sandbox =
+            Sandbox::up(&dir.path().join("sb"), data_nodes, None, &|_: &str| {}).expect("sandbox");
+        TestSandbox {
+            sandbox: Some(sandbox),
+            _dir: dir,
+        }
+    }
+    fn get(&self) -> &Sandbox {
+        self.sandbox.as_ref().unwrap()
+    }
+}
+
+impl Drop for TestSandbox {
+    fn drop(&mut self) {
+        if let Some(s) = self.sandbox.take() {
+            let _ = s.down(&|_: &str| {});
+        }
+    }
+}
+
+fn wizard_cmd(sb: &Sandbox) -> String {
+    format!(
+        "{} wizard --plan {}; sleep 60",
+        env!("CARGO_BIN_EXE_tsmn"),
+        sb.dir.join("plan.toml").display()
+    )
+}
+
+#[test]
+fn a_whole_trust_setup_by_keys() {
+    let sb = TestSandbox::up(2);
+    let t = Tmux::start(&wizard_cmd(sb.get()), 110, 40);
+    t.wait_for("What do you want to do?");
+    t.keys(&["Enter"]);
+    t.wait_for("TSMN CONNECTS TO");
+    t.keys(&["Enter"]);
+    t.wait_for("Password:");
+    t.keys(&["Enter"]);
+    t.wait_for("Connectivity:");
+    t.keys(&["Enter"]);
+    t.wait_for("How does the access node prove");
+    t.keys(&["Enter"]);
+    t.wait_for("tsmn preview: trust mode");
+    t.keys(&["Enter"]);
+    t.wait_for("Run the steps?");
+    t.keys(&["y"]);
+    let ts = pg_bin().has_extension("timescaledb");
+    let screen = t.wait_for(if ts {
+        "Execute: finished"
+    } else {
+        "blocked steps are waiting"
+    });
+    assert!(
+        screen.contains("✓ dn1") && screen.contains("pg_hba.conf: admit the access node (trust)"),
+        "{screen}"
+    );
+    t.keys(&["Enter"]);
+    let summary = t.wait_for("Backups made:");
+    assert!(summary.contains("pg_hba.conf.tsmn-"), "{summary}");
+    t.keys(&["q"]);
+
+    // On the servers: the rule is there and the restart happened.
+    for dn in sb.get().data_nodes() {
+        let rules = sql_on(dn, "postgres", "SELECT auth_method FROM pg_hba_file_rules WHERE type = 'host' AND '127.0.0.1' = address");
+        assert_eq!(rules, ["trust"], "{}", dn.name);
+        assert_eq!(
+            sql_on(dn, "postgres", "SHOW max_prepared_transactions"),
+            ["150"]
+        );
+    }
+    if ts {
+        let an = sb.get().access_node();
+        assert_eq!(
+            sql_on(
+                an,
+                "tsdb",
+                "SELECT count(*) FROM timescaledb_information.data_nodes"
+            ),
+            ["2"]
+        );
+    }
+}
+
+#[test]
+fn troubleshooting_names_the_missing_rule_and_its_fix() {
+    let sb = TestSandbox::up(1);
+    let t = Tmux::start(&wizard_cmd(sb.get()), 120, 60);
+    t.wait_for("What do you want to do?");
+    t.keys(&["Down", "Enter"]);
+    let screen = t.wait_for("Connectivity:");
+    let flat = screen
+        .replace('│', " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        flat.contains("no pg_hba.conf rule admits the access node"),
+        "{screen}"
+    );
+    assert!(
+        flat.contains("fix: add `host all postgres 127.0.0.1/32 trust`"),
+        "{screen}"
+    );
+    t.keys(&["q"]);
+}
