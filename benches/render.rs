@@ -14,13 +14,25 @@ use tsmn::tui::app::{App, Msg};
 use tsmn::tui::view::{draw, Theme};
 
 fn plan(n: usize) -> Plan {
-    let node = |i: usize| Node { name: format!("dn{i}"), host: format!("10.0.{}.{}", i / 200, i % 200 + 1), port: 5432, connect_host: None, connect_port: None };
+    let node = |i: usize| Node {
+        name: format!("dn{i}"),
+        host: format!("10.0.{}.{}", i / 200, i % 200 + 1),
+        port: 5432,
+        connect_host: None,
+        connect_port: None,
+    };
     Plan {
         database: "tsdb".into(),
         superuser: "postgres".into(),
         credentials: Credentials::default(),
         access_node_addresses: vec!["10.9.9.9".into()],
-        access_node: Node { name: "an".into(), host: "10.9.9.9".into(), port: 5432, connect_host: None, connect_port: None },
+        access_node: Node {
+            name: "an".into(),
+            host: "10.9.9.9".into(),
+            port: 5432,
+            connect_host: None,
+            connect_port: None,
+        },
         data_nodes: (1..=n).map(node).collect(),
         auth: Auth::default(),
     }
@@ -28,14 +40,24 @@ fn plan(n: usize) -> Plan {
 }
 
 fn facts(plan: &Plan) -> Facts {
-    let server = ServerFacts { version_num: 150005, version: "15.5".into(), current_user: "postgres".into(), superuser: true, ..Default::default() };
+    let server = ServerFacts {
+        version_num: 150005,
+        version: "15.5".into(),
+        current_user: "postgres".into(),
+        superuser: true,
+        ..Default::default()
+    };
     Facts {
         nodes: plan
             .nodes()
             .enumerate()
             .map(|(i, n)| NodeFacts {
                 name: n.name.clone(),
-                role: if i == 0 { NodeRole::Access } else { NodeRole::Data },
+                role: if i == 0 {
+                    NodeRole::Access
+                } else {
+                    NodeRole::Data
+                },
                 address: format!("{}:{}", n.host, n.port),
                 connection: Connection::Connected { tls: false },
                 server: Some(server.clone()),
@@ -57,7 +79,12 @@ fn per_frame(app: &App, frames: u32) -> Duration {
 
 fn main() {
     let plan = plan(64);
-    let key = |c| Msg::Key(crossterm::event::KeyEvent::new(c, crossterm::event::KeyModifiers::NONE));
+    let key = |c| {
+        Msg::Key(crossterm::event::KeyEvent::new(
+            c,
+            crossterm::event::KeyModifiers::NONE,
+        ))
+    };
     use crossterm::event::KeyCode::*;
 
     let start = Instant::now();
@@ -72,7 +99,11 @@ fn main() {
     }
     let f = facts(&plan);
     let findings = tsmn::findings::findings(&plan, &f);
-    app.update(Msg::Probed { facts: f, findings, notes: vec![] });
+    app.update(Msg::Probed {
+        facts: f,
+        findings,
+        notes: vec![],
+    });
     let connectivity = per_frame(&app, 200);
 
     for k in [Enter, Enter] {
@@ -83,11 +114,28 @@ fn main() {
     app.update(key(Enter));
     app.update(key(Char('y')));
     for s in steps.iter().take(steps.len() / 2) {
-        app.update(Msg::Run(Event::StepFinished { step: s.id.clone(), node: s.node.clone(), outcome: Outcome::Done { detail: "ok".into() }, millis: 3 }));
+        app.update(Msg::Run(Event::StepFinished {
+            step: s.id.clone(),
+            node: s.node.clone(),
+            outcome: Outcome::Done {
+                detail: "ok".into(),
+            },
+            millis: 3,
+        }));
     }
     let execute = per_frame(&app, 200);
 
-    println!("first frame (in process, 64 data nodes): {:.2} ms (target <= 100 ms)", first_frame.as_secs_f64() * 1e3);
-    println!("connectivity screen, 64 data nodes: {:.3} ms per frame (target <= 2 ms)", connectivity.as_secs_f64() * 1e3);
-    println!("execute screen, {} steps: {:.3} ms per frame (target <= 2 ms)", steps.len(), execute.as_secs_f64() * 1e3);
+    println!(
+        "first frame (in process, 64 data nodes): {:.2} ms (target <= 100 ms)",
+        first_frame.as_secs_f64() * 1e3
+    );
+    println!(
+        "connectivity screen, 64 data nodes: {:.3} ms per frame (target <= 2 ms)",
+        connectivity.as_secs_f64() * 1e3
+    );
+    println!(
+        "execute screen, {} steps: {:.3} ms per frame (target <= 2 ms)",
+        steps.len(),
+        execute.as_secs_f64() * 1e3
+    );
 }

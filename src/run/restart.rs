@@ -15,16 +15,11 @@ struct Local {
     bindir: PathBuf,
 }
 
-async fn local(sessions: &mut Sessions<'_>, node: &str) -> Option<Local> {
-    let client = sessions.get(node, "postgres").await.ok()?;
-    let row = client
-        .query_one("SELECT current_setting('data_directory'), (SELECT setting FROM pg_config WHERE name = 'BINDIR')", &[])
-        .await
-        .ok()?;
-    let (data, bindir): (String, String) = (row.get(0), row.get(1));
+/// Where a node runs, when it runs here and tsmn may restart it: its data
+/// directory is readable on this host.
+fn local(data: &str, bindir: &str) -> Option<Local> {
     let data = PathBuf::from(data);
-    // Readable here means: this host, and tsmn may act on it.
-    (data.join("PG_VERSION").is_file() && Path::new(&bindir).join("pg_ctl").is_file()).then(|| {
+    (data.join("PG_VERSION").is_file() && Path::new(bindir).join("pg_ctl").is_file()).then(|| {
         Local {
             data,
             bindir: bindir.into(),
@@ -72,20 +67,31 @@ fn restart_local(l: &Local) -> Result<(), String> {
     }
 }
 
-/// Pending-restart settings of every node, asked of all at once on fresh
-/// connections (after a restart the cached ones are gone anyway).
+/// What a node waits for: its pending-restart settings, and where it runs.
+struct Pending {
+    settings: String,
+    data: String,
+    bindir: String,
+}
+
+/// Every node asked at once, each on one fresh connection (after a restart
+/// the cached ones are gone anyway).
 async fn pending_all(
     sessions: &Sessions<'_>,
     nodes: &[String],
-) -> Vec<(String, Result<String, String>)> {
+) -> Vec<(String, Result<Pending, String>)> {
     let asks = nodes.iter().map(|n| async move {
         let r = async {
             let client = sessions.fresh(n, "postgres").await?;
             let row = client
-                .query_one("SELECT coalesce(string_agg(name, ', ' ORDER BY name), '') FROM pg_settings WHERE pending_restart", &[])
+                .query_one(
+                    "SELECT coalesce((SELECT string_agg(name, ', ' ORDER BY name) FROM pg_settings WHERE pending_restart), ''), \
+                     current_setting('data_directory'), coalesce((SELECT setting FROM pg_config WHERE name = 'BINDIR'), '')",
+                    &[],
+                )
                 .await
                 .map_err(|e| super::session::describe(&e))?;
-            Ok::<String, String>(row.get(0))
+            Ok::<Pending, String>(Pending { settings: row.get(0), data: row.get(1), bindir: row.get(2) })
         }
         .await;
         (n.clone(), r)
@@ -102,7 +108,7 @@ pub async fn gate(
     let mut waiting = Vec::new();
     for (n, p) in pending_all(sessions, nodes).await {
         match p {
-            Ok(p) if p.is_empty() => {}
+            Ok(p) if p.settings.is_empty() => {}
             Ok(p) => waiting.push((n, p)),
             Err(e) => {
                 return Outcome::Failed {
@@ -122,7 +128,10 @@ pub async fn gate(
         how: HOW.into(),
     });
     if o.restart == RestartPolicy::Never {
-        let list: Vec<String> = waiting.iter().map(|(n, p)| format!("{n} ({p})")).collect();
+        let list: Vec<String> = waiting
+            .iter()
+            .map(|(n, p)| format!("{n} ({})", p.settings))
+            .collect();
         return Outcome::Failed {
             message: format!(
                 "restart needed on {}: {HOW}; then run tsmn apply again",
@@ -133,8 +142,8 @@ pub async fn gate(
     // Restart the local ones together; the others are someone else's to restart.
     let mut jobs = Vec::new();
     let mut remote = Vec::new();
-    for (n, _) in &waiting {
-        match local(sessions, n).await {
+    for (n, p) in &waiting {
+        match local(&p.data, &p.bindir) {
             Some(l) => {
                 let _ = events.send(Event::Restarting { node: n.clone() });
                 sessions.drop_node(n);
@@ -158,7 +167,7 @@ pub async fn gate(
         left = pending_all(sessions, &left)
             .await
             .into_iter()
-            .filter(|(_, p)| !matches!(p, Ok(p) if p.is_empty()))
+            .filter(|(_, p)| !matches!(p, Ok(p) if p.settings.is_empty()))
             .map(|(n, _)| n)
             .collect();
         if left.is_empty() {
