@@ -98,11 +98,10 @@ fn main() {
         app.update(key(k));
     }
     let f = facts(&plan);
-    let findings = tsmn::findings::findings(&plan, &f);
     app.update(Msg::Probed {
         facts: f,
-        findings,
         notes: vec![],
+        partial: false,
     });
     let connectivity = per_frame(&app, 200);
 

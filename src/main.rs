@@ -400,6 +400,7 @@ fn apply(a: ApplyArgs) -> u8 {
         restart,
         restart_wait: Duration::from_secs(a.restart_wait),
         journal: Some(journal),
+        cancel: None,
     };
     let rt = runtime();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();

@@ -94,20 +94,20 @@ fn at(screen: Screen) -> App {
         }
         Screen::Connectivity => {
             go(&mut a, &[KeyCode::Enter, KeyCode::Enter, KeyCode::Enter]);
-            let (facts, findings) = facts();
+            let (facts, _) = facts();
             a.update(Msg::Probed {
                 facts,
-                findings,
                 notes: vec![],
+                partial: false,
             });
         }
         Screen::Authentication | Screen::Preview | Screen::Execute | Screen::Summary => {
             go(&mut a, &[KeyCode::Enter, KeyCode::Enter, KeyCode::Enter]);
-            let (facts, findings) = facts();
+            let (facts, _) = facts();
             a.update(Msg::Probed {
                 facts,
-                findings,
                 notes: vec![],
+                partial: false,
             });
             go(&mut a, &[KeyCode::Enter]);
             if screen != Screen::Authentication {
@@ -176,6 +176,25 @@ fn every_screen_at_80x24_and_120x40() {
             settings.bind(|| insta::assert_snapshot!(name, text));
         }
     }
+}
+
+#[test]
+fn the_node_form_with_an_inline_error() {
+    let mut app = at(Screen::Nodes);
+    app.update(key(KeyCode::Char('a')));
+    app.update(key(KeyCode::Tab));
+    for c in "bad..host".chars() {
+        app.update(key(KeyCode::Char(c)));
+    }
+    app.update(key(KeyCode::Enter));
+    let text = render(&app, 80, 24);
+    assert!(
+        text.contains("Add a data node") && text.contains("empty label"),
+        "{text}"
+    );
+    let mut settings = insta::Settings::clone_current();
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| insta::assert_snapshot!("tui_nodes_form_80x24", text));
 }
 
 #[test]

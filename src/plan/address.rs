@@ -148,3 +148,52 @@ mod tests {
         assert!(check_source_address("db1").is_err());
     }
 }
+
+/// Host and port from a `postgresql://` (or `postgres://`) URI, as an
+/// operator may paste one into a host field. User, password, database and
+/// parameters are dropped: a plan never holds a password.
+pub fn split_uri(s: &str) -> Option<(String, Option<u16>)> {
+    let rest = s
+        .trim()
+        .strip_prefix("postgresql://")
+        .or_else(|| s.trim().strip_prefix("postgres://"))?;
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
+    let authority = rest.split(['/', '?']).next().unwrap_or("");
+    let (host, port) = if let Some(inner) = authority.strip_prefix('[') {
+        let (h, after) = inner.split_once(']')?;
+        (h.to_string(), after.strip_prefix(':'))
+    } else {
+        match authority.rsplit_once(':') {
+            Some((h, p)) => (h.to_string(), Some(p)),
+            None => (authority.to_string(), None),
+        }
+    };
+    let port = match port {
+        Some(p) => Some(p.parse().ok()?),
+        None => None,
+    };
+    (!host.is_empty()).then_some((host, port))
+}
+
+#[cfg(test)]
+mod uri_tests {
+    use super::split_uri;
+
+    #[test]
+    fn uris_are_split_and_secrets_dropped() {
+        assert_eq!(
+            split_uri("postgresql://db1.example.com:6432/tsdb"),
+            Some(("db1.example.com".into(), Some(6432)))
+        );
+        assert_eq!(
+            split_uri("postgres://admin:s3cret@10.0.0.5/x?sslmode=require"),
+            Some(("10.0.0.5".into(), None))
+        );
+        assert_eq!(
+            split_uri("postgresql://[fe80::1]:5433"),
+            Some(("fe80::1".into(), Some(5433)))
+        );
+        assert_eq!(split_uri("db1"), None);
+        assert_eq!(split_uri("postgresql://h:notaport"), None);
+    }
+}

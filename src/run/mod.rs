@@ -90,6 +90,8 @@ pub struct RunOptions<'a> {
     pub restart_wait: std::time::Duration,
     /// Where finished steps are recorded (beside the plan).
     pub journal: Option<std::path::PathBuf>,
+    /// Stops the run before the next step (the running one finishes).
+    pub cancel: Option<tokio_util::sync::CancellationToken>,
 }
 
 /// Run the steps. Within a phase the data nodes run in parallel; the access
@@ -219,6 +221,17 @@ async fn run_sequence(
 ) -> bool {
     let mut ok = true;
     for s in steps {
+        if o.cancel.as_ref().is_some_and(|c| c.is_cancelled()) {
+            report_without_running(
+                events,
+                s,
+                Outcome::Skipped {
+                    why: "cancelled".into(),
+                },
+            );
+            ok = false;
+            continue;
+        }
         if let StepState::Blocked { why } = &s.state {
             report_without_running(events, s, Outcome::Blocked { why: why.clone() });
             ok = false;

@@ -2,10 +2,10 @@
 //! new state and commands out. No I/O here: commands are carried out by
 //! tasks (tui/tasks.rs), whose results come back as messages.
 
-use super::keys::{self, Action};
+use super::keys::{self, Action, Mode};
 use crate::facts::Facts;
 use crate::findings::Finding;
-use crate::plan::{AuthMode, Plan};
+use crate::plan::{AuthMode, Node, Plan, Problem};
 use crate::run::{Event, Outcome};
 use crate::steps::Step;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -54,11 +54,13 @@ pub enum Msg {
     Paste(String),
     Resize,
     Tick,
+    /// Facts for every node, or (`partial`) for the ones probed again.
     Probed {
         facts: Facts,
-        findings: Vec<Finding>,
         notes: Vec<String>,
+        partial: bool,
     },
+    Saved(Result<(), String>),
     Built(Result<Vec<Step>, String>),
     Run(Event),
     Exported(Result<String, String>),
@@ -67,7 +69,13 @@ pub enum Msg {
 /// Work for the tasks.
 #[derive(Debug)]
 pub enum Cmd {
-    Probe { password: Option<SecretString> },
+    /// Probe these nodes (all when empty).
+    Probe {
+        password: Option<SecretString>,
+        nodes: Vec<String>,
+    },
+    Save,
+    Cancel,
     Build,
     Execute,
     Export,
@@ -109,6 +117,31 @@ pub struct App {
     pub tick: u64,
     pub message: Option<String>,
     pub quit: bool,
+    /// The node being added or edited on the nodes screen.
+    pub form: Option<NodeForm>,
+    /// Validation problems of the plan as edited (shown next to the nodes).
+    pub problems: Vec<Problem>,
+    /// The plan was changed here and not saved.
+    pub plan_dirty: bool,
+    /// The node selected on the connectivity screen.
+    pub conn_selected: usize,
+}
+
+/// Labels of the node form's fields, in order.
+pub const FORM_FIELDS: [&str; 4] = [
+    "name",
+    "host (as the access node reaches it; a postgresql:// URI is split)",
+    "port",
+    "connect host (optional: where tsmn connects, if different)",
+];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeForm {
+    /// Position in plan.nodes() (0 is the access node); None adds a data node.
+    pub index: Option<usize>,
+    pub fields: [String; 4],
+    pub focus: usize,
+    pub error: Option<String>,
 }
 
 impl App {
@@ -143,7 +176,114 @@ impl App {
             tick: 0,
             message: None,
             quit: false,
+            form: None,
+            problems: Vec::new(),
+            plan_dirty: false,
+            conn_selected: 0,
         }
+    }
+
+    pub fn mode(&self) -> Mode {
+        if self.confirming {
+            Mode::Confirm
+        } else if self.form.is_some() {
+            Mode::NodeForm
+        } else {
+            Mode::Screen(self.screen)
+        }
+    }
+
+    fn revalidate(&mut self) {
+        self.problems = crate::plan::validate(&self.plan);
+    }
+
+    fn open_form(&mut self, index: Option<usize>) {
+        let fields = match index.and_then(|i| self.plan.nodes().nth(i)) {
+            Some(n) => [
+                n.name.clone(),
+                n.host.clone(),
+                n.port.to_string(),
+                n.connect_host.clone().unwrap_or_default(),
+            ],
+            None => [
+                format!("dn{}", self.plan.data_nodes.len() + 1),
+                String::new(),
+                "5432".into(),
+                String::new(),
+            ],
+        };
+        self.form = Some(NodeForm {
+            index,
+            fields,
+            focus: if index.is_some() { 1 } else { 0 },
+            error: None,
+        });
+    }
+
+    /// Save the form into the plan when the node is valid; else say why.
+    fn save_form(&mut self) {
+        let Some(mut form) = self.form.take() else {
+            return;
+        };
+        if let Some((host, port)) = crate::plan::address::split_uri(&form.fields[1]) {
+            form.fields[1] = host;
+            if let Some(p) = port {
+                form.fields[2] = p.to_string();
+            }
+        }
+        let port: i64 = match form.fields[2].trim().parse() {
+            Ok(p) => p,
+            Err(_) => {
+                form.error = Some(format!(
+                    "port: `{}` is not a number; fix: a port from 1 to 65535",
+                    form.fields[2]
+                ));
+                self.form = Some(form);
+                return;
+            }
+        };
+        let node = Node {
+            name: form.fields[0].trim().to_string(),
+            host: crate::plan::address::normalize_host(form.fields[1].trim()),
+            port,
+            connect_host: Some(form.fields[3].trim().to_string()).filter(|h| !h.is_empty()),
+            connect_port: None,
+        };
+        let mut candidate = self.plan.clone();
+        let index = match form.index {
+            Some(0) => {
+                candidate.access_node = node;
+                0
+            }
+            Some(i) => {
+                candidate.data_nodes[i - 1] = node;
+                i
+            }
+            None => {
+                candidate.data_nodes.push(node);
+                candidate.data_nodes.len()
+            }
+        };
+        let path = if index == 0 {
+            "access_node".to_string()
+        } else {
+            format!("data_nodes[{}]", index - 1)
+        };
+        let problems = crate::plan::validate(&candidate);
+        if let Some(p) = problems.iter().find(|p| p.path.starts_with(&path)) {
+            form.error = Some(format!(
+                "{}: {} (fix: {})",
+                p.path.trim_start_matches(&path).trim_start_matches('.'),
+                p.problem,
+                p.fix
+            ));
+            self.form = Some(form);
+            return;
+        }
+        self.plan = candidate;
+        self.node_cursor = index;
+        self.plan_dirty = true;
+        self.revalidate();
     }
 
     /// Whether something is running (and the spinner should move).
@@ -152,7 +292,15 @@ impl App {
     }
 
     fn typing(&self) -> bool {
-        self.screen == Screen::Credentials && self.cred_field == 0
+        self.form.is_some() || (self.screen == Screen::Credentials && self.cred_field == 0)
+    }
+
+    /// The text field that has focus.
+    fn field_mut(&mut self) -> Option<&mut String> {
+        if let Some(f) = &mut self.form {
+            return Some(&mut f.fields[f.focus]);
+        }
+        (self.screen == Screen::Credentials && self.cred_field == 0).then_some(&mut self.password)
     }
 
     fn go(&mut self, screen: Screen) {
@@ -167,15 +315,37 @@ impl App {
         self.findings.clear();
         let password =
             (!self.password.is_empty()).then(|| SecretString::from(self.password.clone()));
-        vec![Cmd::Probe { password }]
+        vec![Cmd::Probe {
+            password,
+            nodes: vec![],
+        }]
+    }
+
+    fn probe_one(&mut self) -> Vec<Cmd> {
+        let Some(name) = self
+            .plan
+            .nodes()
+            .nth(self.conn_selected)
+            .map(|n| n.name.clone())
+        else {
+            return vec![];
+        };
+        self.probing = true;
+        self.message = Some(format!("probing {name} again"));
+        let password =
+            (!self.password.is_empty()).then(|| SecretString::from(self.password.clone()));
+        vec![Cmd::Probe {
+            password,
+            nodes: vec![name],
+        }]
     }
 
     pub fn update(&mut self, msg: Msg) -> Vec<Cmd> {
         match msg {
             Msg::Key(k) => self.key(k),
             Msg::Paste(text) => {
-                if self.typing() {
-                    self.password.push_str(text.trim_end_matches(['\n', '\r']));
+                if let Some(f) = self.field_mut() {
+                    f.push_str(text.trim_end_matches(['\n', '\r']));
                 }
                 vec![]
             }
@@ -186,13 +356,38 @@ impl App {
             }
             Msg::Probed {
                 facts,
-                findings,
                 notes,
+                partial,
             } => {
                 self.probing = false;
-                self.facts = Some(facts);
-                self.findings = findings;
+                let merged = match (partial, self.facts.take()) {
+                    (true, Some(mut old)) => {
+                        for n in facts.nodes {
+                            match old.nodes.iter_mut().find(|m| m.name == n.name) {
+                                Some(slot) => *slot = n,
+                                None => old.nodes.push(n),
+                            }
+                        }
+                        old
+                    }
+                    _ => facts,
+                };
+                self.findings = crate::findings::findings(&self.plan, &merged);
+                self.facts = Some(merged);
                 self.notes = notes;
+                if partial {
+                    self.message = Some("probed again".into());
+                }
+                vec![]
+            }
+            Msg::Saved(r) => {
+                self.message = Some(match r {
+                    Ok(()) => {
+                        self.plan_dirty = false;
+                        format!("saved {}", self.plan_path.display())
+                    }
+                    Err(e) => format!("saving failed: {e}"),
+                });
                 vec![]
             }
             Msg::Built(Ok(steps)) => {
@@ -259,6 +454,10 @@ impl App {
         }
         if self.confirm_quit {
             return match k.code {
+                KeyCode::Char('s') if self.plan_dirty && !self.busy() => {
+                    self.quit = true;
+                    vec![Cmd::Save, Cmd::Quit]
+                }
                 KeyCode::Char('y') | KeyCode::Char('q') => {
                     self.quit = true;
                     vec![Cmd::Quit]
@@ -269,14 +468,13 @@ impl App {
                 }
             };
         }
-        let Some(action) = keys::action(self.screen, self.confirming, self.typing(), &k) else {
-            if self.typing() {
+        let Some(action) = keys::action(self.mode(), self.typing(), &k) else {
+            let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
+            if let Some(f) = self.field_mut() {
                 match k.code {
-                    KeyCode::Char(c) if !k.modifiers.contains(KeyModifiers::CONTROL) => {
-                        self.password.push(c)
-                    }
+                    KeyCode::Char(c) if !ctrl => f.push(c),
                     KeyCode::Backspace => {
-                        self.password.pop();
+                        f.pop();
                     }
                     _ => {}
                 }
@@ -289,7 +487,7 @@ impl App {
                 vec![Cmd::Quit]
             }
             Action::Quit => {
-                if self.busy() {
+                if self.busy() || self.plan_dirty {
                     self.confirm_quit = true;
                     vec![]
                 } else {
@@ -318,18 +516,92 @@ impl App {
                 vec![]
             }
             Action::NextField | Action::PrevField => {
-                self.cred_field = 1 - self.cred_field.min(1);
+                let forward = action == Action::NextField;
+                if let Some(f) = &mut self.form {
+                    f.focus = if forward {
+                        (f.focus + 1) % 4
+                    } else {
+                        (f.focus + 3) % 4
+                    };
+                } else if self.screen == Screen::Connectivity {
+                    let n = self.plan.nodes().count();
+                    self.conn_selected = if forward {
+                        (self.conn_selected + 1) % n
+                    } else {
+                        (self.conn_selected + n - 1) % n
+                    };
+                } else {
+                    self.cred_field = 1 - self.cred_field.min(1);
+                }
                 vec![]
             }
             Action::Retry => match self.screen {
-                Screen::Connectivity if !self.probing => self.probe(),
+                Screen::Connectivity if !self.probing => self.probe_one(),
                 Screen::Execute if !self.running => self.execute(),
                 _ => vec![],
             },
+            Action::RetryAll if !self.probing => self.probe(),
+            Action::RetryAll => vec![],
+            Action::Add => {
+                self.open_form(None);
+                vec![]
+            }
+            Action::Edit => {
+                let i = if self.screen == Screen::Connectivity {
+                    self.conn_selected
+                } else {
+                    self.node_cursor
+                };
+                if self.screen == Screen::Connectivity {
+                    self.go(Screen::Nodes);
+                    self.node_cursor = i;
+                }
+                self.open_form(Some(i));
+                vec![]
+            }
+            Action::Delete => {
+                if self.node_cursor == 0 {
+                    self.message =
+                        Some("the access node cannot be removed; edit it instead".into());
+                } else if self.plan.data_nodes.len() == 1 {
+                    self.message = Some("a cluster needs at least one data node".into());
+                } else {
+                    let gone = self.plan.data_nodes.remove(self.node_cursor - 1);
+                    self.message = Some(format!("removed {}", gone.name));
+                    self.node_cursor = self.node_cursor.min(self.plan.data_nodes.len());
+                    self.plan_dirty = true;
+                    self.revalidate();
+                }
+                vec![]
+            }
+            Action::MoveUp | Action::MoveDown => {
+                let i = self.node_cursor;
+                let j = if action == Action::MoveUp {
+                    i.saturating_sub(1)
+                } else {
+                    i + 1
+                };
+                if i >= 1 && j >= 1 && j <= self.plan.data_nodes.len() && i != j {
+                    self.plan.data_nodes.swap(i - 1, j - 1);
+                    self.node_cursor = j;
+                    self.plan_dirty = true;
+                }
+                vec![]
+            }
+            Action::Cancel if self.running => {
+                self.message =
+                    Some("cancelling: the running step finishes, the rest are skipped".into());
+                vec![Cmd::Cancel]
+            }
+            Action::Cancel => vec![],
+            Action::Save => vec![Cmd::Save],
             Action::Export => vec![Cmd::Export],
             Action::Back => {
                 if self.confirming {
                     self.confirming = false;
+                    return vec![];
+                }
+                if self.form.take().is_some() {
                     return vec![];
                 }
                 let back = match self.screen {
@@ -381,6 +653,10 @@ impl App {
     }
 
     fn next(&mut self) -> Vec<Cmd> {
+        if self.form.is_some() {
+            self.save_form();
+            return vec![];
+        }
         match self.screen {
             Screen::Start => {
                 if self.start_choice == 1 {
@@ -392,6 +668,11 @@ impl App {
                 vec![]
             }
             Screen::Nodes => {
+                self.revalidate();
+                if let Some(p) = self.problems.first() {
+                    self.message = Some(format!("fix the plan first: {}: {}", p.path, p.problem));
+                    return vec![];
+                }
                 self.go(Screen::Credentials);
                 vec![]
             }
@@ -407,6 +688,7 @@ impl App {
             Screen::Authentication => {
                 let mode = AuthMode::ALL[self.auth_choice];
                 if mode != self.plan.auth.mode {
+                    self.plan_dirty = true;
                     self.plan.auth.mode = mode;
                     self.plan.auth.password = None;
                     self.plan.auth.certificate = None;
@@ -462,15 +744,18 @@ mod tests {
         assert_eq!(a.screen, Screen::Credentials);
         let cmds = a.update(key(KeyCode::Enter));
         assert_eq!(a.screen, Screen::Connectivity);
-        assert!(matches!(cmds.as_slice(), [Cmd::Probe { password: None }]));
+        assert!(matches!(
+            cmds.as_slice(),
+            [Cmd::Probe { password: None, .. }]
+        ));
         assert!(a.busy());
         // Enter waits while probing.
         a.update(key(KeyCode::Enter));
         assert_eq!(a.screen, Screen::Connectivity);
         a.update(Msg::Probed {
             facts: Facts::default(),
-            findings: vec![],
             notes: vec![],
+            partial: false,
         });
         a.update(key(KeyCode::Enter));
         assert_eq!(a.screen, Screen::Authentication);
@@ -524,7 +809,10 @@ mod tests {
         let cmds = a.update(key(KeyCode::Enter));
         assert!(matches!(
             cmds.as_slice(),
-            [Cmd::Probe { password: Some(_) }]
+            [Cmd::Probe {
+                password: Some(_),
+                ..
+            }]
         ));
         a.update(key(KeyCode::Char('q')));
         assert!(
@@ -564,18 +852,113 @@ mod tests {
     #[test]
     fn every_binding_in_the_table_dispatches() {
         for screen in Screen::ORDER {
-            for b in keys::bindings(screen, false)
+            for b in keys::bindings(Mode::Screen(screen))
                 .iter()
                 .chain(keys::GLOBAL.iter())
             {
                 let k = KeyEvent::new_with_kind(b.key, b.mods, KeyEventKind::Press);
                 assert_eq!(
-                    keys::action(screen, false, false, &k),
+                    keys::action(Mode::Screen(screen), false, &k),
                     Some(b.action),
                     "{screen:?} {}",
                     b.label
                 );
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod editing_tests {
+    use super::*;
+    use crossterm::event::KeyEventKind;
+
+    fn key(code: KeyCode) -> Msg {
+        Msg::Key(KeyEvent::new_with_kind(
+            code,
+            KeyModifiers::NONE,
+            KeyEventKind::Press,
+        ))
+    }
+
+    fn typed(a: &mut App, text: &str) {
+        for c in text.chars() {
+            a.update(key(KeyCode::Char(c)));
+        }
+    }
+
+    fn at_nodes() -> App {
+        let plan = crate::plan::parse_plan("[access_node]\nname = \"an\"\nhost = \"10.0.0.10\"\n[[data_nodes]]\nname = \"dn1\"\nhost = \"10.0.0.11\"\n", "p").unwrap();
+        let mut a = App::new(plan, "plan.toml".into());
+        a.update(key(KeyCode::Enter));
+        assert_eq!(a.screen, Screen::Nodes);
+        a
+    }
+
+    #[test]
+    fn add_a_node_from_a_uri_then_reorder_and_remove() {
+        let mut a = at_nodes();
+        a.update(key(KeyCode::Char('a')));
+        assert_eq!(a.mode(), Mode::NodeForm);
+        assert_eq!(
+            a.form.as_ref().unwrap().fields[0],
+            "dn2",
+            "a sensible default name"
+        );
+        a.update(key(KeyCode::Tab));
+        typed(&mut a, "postgresql://ops:pw@db2.example.com:6432/tsdb");
+        a.update(key(KeyCode::Enter));
+        assert!(a.form.is_none(), "{:?}", a.form);
+        let dn2 = &a.plan.data_nodes[1];
+        assert_eq!(
+            (dn2.host.as_str(), dn2.port),
+            ("db2.example.com", 6432),
+            "the URI was split; its password dropped"
+        );
+        assert!(a.plan_dirty);
+        let up = Msg::Key(KeyEvent::new_with_kind(
+            KeyCode::Up,
+            KeyModifiers::SHIFT,
+            KeyEventKind::Press,
+        ));
+        a.update(up);
+        assert_eq!(a.plan.data_nodes[0].name, "dn2");
+        a.update(key(KeyCode::Char('d')));
+        assert_eq!(a.plan.data_nodes.len(), 1);
+        a.update(key(KeyCode::Char('d')));
+        assert_eq!(a.plan.data_nodes.len(), 1, "the last data node stays");
+    }
+
+    #[test]
+    fn a_bad_node_is_refused_inline_with_its_fix() {
+        let mut a = at_nodes();
+        a.update(key(KeyCode::Char('a')));
+        a.update(key(KeyCode::Tab));
+        typed(&mut a, "10.0.0.10");
+        a.update(key(KeyCode::Enter));
+        let form = a.form.as_ref().expect("the form stays open");
+        let e = form.error.as_deref().unwrap();
+        assert!(
+            e.contains("cannot also be a data node") && e.contains("fix:"),
+            "{e}"
+        );
+        a.update(key(KeyCode::Esc));
+        assert!(
+            a.form.is_none() && a.plan.data_nodes.len() == 1,
+            "cancel keeps the plan"
+        );
+    }
+
+    #[test]
+    fn quitting_with_an_unsaved_plan_offers_to_save() {
+        let mut a = at_nodes();
+        a.update(key(KeyCode::Char('a')));
+        a.update(key(KeyCode::Tab));
+        typed(&mut a, "10.0.0.12");
+        a.update(key(KeyCode::Enter));
+        a.update(key(KeyCode::Char('q')));
+        assert!(a.confirm_quit && !a.quit);
+        let cmds = a.update(key(KeyCode::Char('s')));
+        assert!(matches!(cmds.as_slice(), [Cmd::Save, Cmd::Quit]));
     }
 }

@@ -19,6 +19,22 @@ pub enum Action {
     Export,
     NextField,
     PrevField,
+    Add,
+    Edit,
+    Delete,
+    MoveUp,
+    MoveDown,
+    RetryAll,
+    Cancel,
+    Save,
+}
+
+/// Which table applies: a screen's, or a popup's or form's over it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Screen(Screen),
+    Confirm,
+    NodeForm,
 }
 
 pub struct Binding {
@@ -69,10 +85,47 @@ static START: &[Binding] = &[
     b(KeyCode::Enter, "Enter", Action::Next, "continue", true),
 ];
 static NODES: &[Binding] = &[
-    b(KeyCode::Up, "↑", Action::Up, "select", true),
-    b(KeyCode::Down, "↓", Action::Down, "select", false),
     b(KeyCode::Enter, "Enter", Action::Next, "continue", true),
+    b(
+        KeyCode::Char('a'),
+        "a",
+        Action::Add,
+        "add a data node",
+        true,
+    ),
+    b(KeyCode::Char('e'), "e", Action::Edit, "edit", true),
+    b(KeyCode::Char('d'), "d", Action::Delete, "remove", true),
+    Binding {
+        key: KeyCode::Up,
+        mods: KeyModifiers::SHIFT,
+        label: "Shift-↑",
+        action: Action::MoveUp,
+        hint: "move up",
+        footer: false,
+    },
+    Binding {
+        key: KeyCode::Down,
+        mods: KeyModifiers::SHIFT,
+        label: "Shift-↓",
+        action: Action::MoveDown,
+        hint: "move down",
+        footer: false,
+    },
+    b(KeyCode::Up, "↑", Action::Up, "select", false),
+    b(KeyCode::Down, "↓", Action::Down, "select", false),
     b(KeyCode::Esc, "Esc", Action::Back, "back", true),
+];
+static NODE_FORM: &[Binding] = &[
+    b(KeyCode::Enter, "Enter", Action::Next, "save the node", true),
+    b(KeyCode::Tab, "Tab", Action::NextField, "next field", true),
+    b(
+        KeyCode::BackTab,
+        "Shift-Tab",
+        Action::PrevField,
+        "previous field",
+        false,
+    ),
+    b(KeyCode::Esc, "Esc", Action::Back, "cancel", true),
 ];
 static CREDENTIALS: &[Binding] = &[
     b(
@@ -182,10 +235,12 @@ static SUMMARY: &[Binding] = &[
     b(KeyCode::Esc, "Esc", Action::Back, "back to the steps", true),
 ];
 
-pub fn bindings(screen: Screen, confirming: bool) -> &'static [Binding] {
-    if confirming {
-        return CONFIRM;
-    }
+pub fn bindings(mode: Mode) -> &'static [Binding] {
+    let screen = match mode {
+        Mode::Confirm => return CONFIRM,
+        Mode::NodeForm => return NODE_FORM,
+        Mode::Screen(s) => s,
+    };
     match screen {
         Screen::Start => START,
         Screen::Nodes => NODES,
@@ -198,15 +253,17 @@ pub fn bindings(screen: Screen, confirming: bool) -> &'static [Binding] {
     }
 }
 
-/// The action for a key: the screen's own table first, then the global one.
+/// The action for a key: the mode's own table first, then the global one.
 /// `typing`: a text field has focus, so plain characters are text, not keys.
-pub fn action(screen: Screen, confirming: bool, typing: bool, key: &KeyEvent) -> Option<Action> {
-    let matches = |bd: &&Binding| {
-        bd.key == key.code
-            && key.modifiers.contains(bd.mods)
-            && (bd.mods != KeyModifiers::NONE || !key.modifiers.contains(KeyModifiers::CONTROL))
+pub fn action(mode: Mode, typing: bool, key: &KeyEvent) -> Option<Action> {
+    // Modifiers must match exactly (Shift-↑ is not ↑), except the Shift that
+    // comes with BackTab and with characters such as `?`.
+    let mods = match key.code {
+        KeyCode::BackTab | KeyCode::Char(_) => key.modifiers - KeyModifiers::SHIFT,
+        _ => key.modifiers,
     };
-    if let Some(bd) = bindings(screen, confirming).iter().find(matches) {
+    let matches = |bd: &&Binding| bd.key == key.code && mods == bd.mods;
+    if let Some(bd) = bindings(mode).iter().find(matches) {
         return Some(bd.action);
     }
     GLOBAL

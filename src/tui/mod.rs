@@ -128,11 +128,15 @@ fn passwords(app: &App) -> crate::probe::credentials::PasswordSource {
     p
 }
 
+/// The running execution's cancel switch.
+static CANCEL: std::sync::Mutex<Option<tokio_util::sync::CancellationToken>> =
+    std::sync::Mutex::new(None);
+
 fn perform(cmd: Cmd, app: &App, tx: UnboundedSender<Msg>) {
     let plan = app.plan.clone();
     match cmd {
         Cmd::Quit => {}
-        Cmd::Probe { password } => {
+        Cmd::Probe { password, nodes } => {
             let mut pw = crate::probe::credentials::PasswordSource::from_plan(&plan);
             if let Some(p) = password {
                 pw.set_prompted(p);
@@ -141,16 +145,32 @@ fn perform(cmd: Cmd, app: &App, tx: UnboundedSender<Msg>) {
                 let opts = crate::probe::ProbeOptions::with_connect_timeout(
                     std::time::Duration::from_secs(5),
                 );
-                let facts = crate::probe::probe_all(&plan, &pw, opts)
+                let partial = !nodes.is_empty();
+                let names = if partial {
+                    nodes
+                } else {
+                    plan.nodes().map(|n| n.name.clone()).collect()
+                };
+                let facts = crate::probe::probe_some(&plan, &pw, opts, &names)
                     .await
                     .unwrap_or_default();
-                let findings = crate::findings::findings(&plan, &facts);
                 let _ = tx.send(Msg::Probed {
                     facts,
-                    findings,
                     notes: pw.notes.clone(),
+                    partial,
                 });
             });
+        }
+        Cmd::Save => {
+            let text = crate::plan::plan_to_toml(&app.plan);
+            let r = std::fs::write(&app.plan_path, text)
+                .map_err(|e| format!("{}: {e}", app.plan_path.display()));
+            let _ = tx.send(Msg::Saved(r));
+        }
+        Cmd::Cancel => {
+            if let Some(c) = CANCEL.lock().expect("cancel lock").as_ref() {
+                c.cancel();
+            }
         }
         Cmd::Build => {
             let built = material(app).and_then(|m| {
@@ -192,7 +212,10 @@ fn perform(cmd: Cmd, app: &App, tx: UnboundedSender<Msg>) {
                         return;
                     }
                 };
+                let cancel = tokio_util::sync::CancellationToken::new();
+                *CANCEL.lock().expect("cancel lock") = Some(cancel.clone());
                 let opts = crate::run::RunOptions {
+                    cancel: Some(cancel),
                     plan: &plan,
                     passwords: &pw,
                     secrets: &secrets,

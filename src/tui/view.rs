@@ -126,9 +126,7 @@ fn draw_header(f: &mut Frame, app: &App, area: Rect, theme: &Theme) {
 fn draw_footer(f: &mut Frame, app: &App, area: Rect, theme: &Theme) {
     let mut spans = Vec::new();
     // The way out and the way to help first, so a narrow footer keeps them.
-    let screen = keys::bindings(app.screen, app.confirming)
-        .iter()
-        .filter(|b| b.footer);
+    let screen = keys::bindings(app.mode()).iter().filter(|b| b.footer);
     for b in keys::GLOBAL.iter().filter(|b| b.footer).chain(screen) {
         spans.push(Span::styled(format!(" {} ", b.label), theme.selected()));
         spans.push(Span::raw(format!(" {}  ", b.hint)));
@@ -222,10 +220,69 @@ fn nodes(f: &mut Frame, app: &App, area: Rect, theme: &Theme) {
     }
     lines.push(Line::from(""));
     lines.push(Line::from(format!(
-        "Database {} · superuser {} · nodes come from the plan file; edit it to change them.",
-        app.plan.database, app.plan.superuser
+        "Database {} · superuser {}{}",
+        app.plan.database,
+        app.plan.superuser,
+        if app.plan_dirty {
+            " · changed, not saved yet (s on the summary, or asked when you quit)"
+        } else {
+            ""
+        }
     )));
-    f.render_widget(Paragraph::new(lines).block(boxed("Nodes")), area);
+    for p in &app.problems {
+        lines.push(Line::from(Span::styled(
+            format!("✗ {}: {}", p.path, p.problem),
+            theme.fg(Color::Red),
+        )));
+        lines.push(Line::from(format!("    fix: {}", p.fix)));
+    }
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(boxed("Nodes"))
+            .wrap(Wrap { trim: false }),
+        area,
+    );
+    if let Some(form) = &app.form {
+        let title = match form.index {
+            None => "Add a data node".to_string(),
+            Some(0) => "Edit the access node".to_string(),
+            Some(_) => "Edit a data node".to_string(),
+        };
+        let mut text: Vec<Line> = Vec::new();
+        for (i, label) in super::app::FORM_FIELDS.iter().enumerate() {
+            let style = if i == form.focus {
+                theme.selected()
+            } else {
+                Style::default()
+            };
+            text.push(Line::from(format!("{label}:")));
+            text.push(Line::from(Span::styled(
+                format!("  [{:<40}]", form.fields[i]),
+                style,
+            )));
+        }
+        if let Some(e) = &form.error {
+            text.push(Line::from(Span::styled(
+                format!("✗ {e}"),
+                theme.fg(Color::Red),
+            )));
+        }
+        let w = 76.min(area.width.saturating_sub(2));
+        let h = (text.len() as u16 + 4).min(area.height);
+        let r = Rect {
+            x: area.x + (area.width - w) / 2,
+            y: area.y + area.height.saturating_sub(h) / 2,
+            width: w,
+            height: h,
+        };
+        f.render_widget(Clear, r);
+        f.render_widget(
+            Paragraph::new(text)
+                .block(boxed(&title))
+                .wrap(Wrap { trim: false }),
+            r,
+        );
+    }
 }
 
 fn credentials(f: &mut Frame, app: &App, area: Rect, theme: &Theme) {
@@ -277,7 +334,16 @@ fn connectivity(f: &mut Frame, app: &App, area: Rect, theme: &Theme) {
         return;
     }
     let facts = app.facts.as_ref().expect("checked above");
-    let text = crate::report::check::human(facts, &app.findings, &app.notes);
+    let selected = app
+        .plan
+        .nodes()
+        .nth(app.conn_selected)
+        .map(|n| n.name.as_str())
+        .unwrap_or("");
+    let text = format!(
+        "Selected: {selected} (Tab selects another; r probes it again, a probes all, e edits it)\n\n{}",
+        crate::report::check::human(facts, &app.findings, &app.notes)
+    );
     let blockers = crate::findings::blockers(&app.findings);
     let title = if blockers == 0 {
         "Connectivity: nothing blocks".to_string()
@@ -482,10 +548,7 @@ fn popup(f: &mut Frame, area: Rect, title: &str, text: &str) {
 
 fn help(f: &mut Frame, app: &App, area: Rect) {
     let mut text = format!("Keys on the {} screen\n\n", app.screen.title());
-    for b in keys::bindings(app.screen, app.confirming)
-        .iter()
-        .chain(keys::GLOBAL.iter())
-    {
+    for b in keys::bindings(app.mode()).iter().chain(keys::GLOBAL.iter()) {
         text.push_str(&format!("  {:<10} {}\n", b.label, b.hint));
     }
     text.push_str("\nAny key closes this help.");
