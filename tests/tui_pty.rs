@@ -136,6 +136,8 @@ fn a_whole_trust_setup_by_keys() {
     t.keys(&["Enter"]);
     t.wait_for("How does the access node prove");
     t.keys(&["Enter"]);
+    t.wait_for("trust mode: options");
+    t.keys(&["Enter"]);
     t.wait_for("tsmn preview: trust mode");
     t.keys(&["Enter"]);
     t.wait_for("Run the steps?");

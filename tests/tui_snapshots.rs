@@ -111,7 +111,8 @@ fn at(screen: Screen) -> App {
             });
             go(&mut a, &[KeyCode::Enter]);
             if screen != Screen::Authentication {
-                go(&mut a, &[KeyCode::Enter]);
+                // The mode's options, then the preview.
+                go(&mut a, &[KeyCode::Enter, KeyCode::Enter]);
                 let steps = tsmn::steps::build(&a.plan, tsmn::steps::Inputs::default()).unwrap();
                 a.update(Msg::Built(Ok(steps.clone())));
                 if screen != Screen::Preview {
@@ -195,6 +196,36 @@ fn the_node_form_with_an_inline_error() {
     let mut settings = insta::Settings::clone_current();
     settings.set_prepend_module_to_snapshot(false);
     settings.bind(|| insta::assert_snapshot!("tui_nodes_form_80x24", text));
+}
+
+#[test]
+fn password_mode_options_mask_the_role_passwords() {
+    let mut app = at(Screen::Authentication);
+    app.update(key(KeyCode::Down));
+    app.update(key(KeyCode::Enter));
+    for _ in 0..3 {
+        app.update(key(KeyCode::Tab));
+    }
+    for c in "s3cr3t-role-pw".chars() {
+        app.update(key(KeyCode::Char(c)));
+    }
+    let text = render(&app, 120, 40);
+    assert!(
+        text.contains("password mode: options") && text.contains("password of postgres"),
+        "{text}"
+    );
+    assert!(!text.contains("s3cr3t"), "{text}");
+    assert!(text.contains("••••••••••••••"), "{text}");
+    app.update(key(KeyCode::Enter));
+    assert_eq!(app.screen, Screen::Preview);
+    assert_eq!(
+        app.role_passwords.get("postgres").map(String::as_str),
+        Some("s3cr3t-role-pw")
+    );
+    assert!(
+        !tsmn::plan::plan_to_toml(&app.plan).contains("s3cr3t"),
+        "never in the plan"
+    );
 }
 
 #[test]

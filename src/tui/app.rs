@@ -11,6 +11,18 @@ use crate::steps::Step;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use secrecy::SecretString;
 
+/// 24 random characters from the system's random source (URL-safe base64
+/// of 18 bytes): for internal passwords nobody types.
+pub fn generate_password() -> Option<String> {
+    use base64::Engine;
+    use std::io::Read;
+    let mut bytes = [0u8; 18];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .ok()?;
+    Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Screen {
     Start,
@@ -125,6 +137,33 @@ pub struct App {
     pub plan_dirty: bool,
     /// The node selected on the connectivity screen.
     pub conn_selected: usize,
+    /// The chosen mode's options, being edited.
+    pub auth_form: Option<AuthForm>,
+    /// Role passwords typed or generated here (password mode): memory only.
+    pub role_passwords: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldKind {
+    Text,
+    /// Masked on screen; never written to the plan.
+    Secret,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthField {
+    /// `roles`, `passfile`, ..., or `password:<role>`.
+    pub key: String,
+    pub label: String,
+    pub value: String,
+    pub kind: FieldKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthForm {
+    pub fields: Vec<AuthField>,
+    pub focus: usize,
+    pub error: Option<String>,
 }
 
 /// Labels of the node form's fields, in order.
@@ -180,12 +219,154 @@ impl App {
             problems: Vec::new(),
             plan_dirty: false,
             conn_selected: 0,
+            auth_form: None,
+            role_passwords: std::collections::BTreeMap::new(),
         }
+    }
+
+    /// The options of the chosen mode, from the plan.
+    fn open_auth_form(&mut self) {
+        let text = |key: &str, label: &str, value: String| AuthField {
+            key: key.into(),
+            label: label.into(),
+            value,
+            kind: FieldKind::Text,
+        };
+        let mut fields = vec![text(
+            "roles",
+            "roles that reach the data nodes (comma-separated)",
+            self.plan.auth.roles.join(", "),
+        )];
+        match AuthMode::ALL[self.auth_choice] {
+            AuthMode::Trust => {}
+            AuthMode::Password => {
+                let p = self.plan.auth.password.clone().unwrap_or_default();
+                fields.push(text(
+                    "passfile",
+                    "passfile on the access node (absolute; empty: <PGDATA>/passfile)",
+                    p.passfile,
+                ));
+                fields.push(text(
+                    "user_mapping",
+                    "also keep the passwords in user mappings (yes/no)",
+                    if p.user_mapping { "yes" } else { "no" }.into(),
+                ));
+                for role in &self.plan.auth.roles {
+                    let value = self.role_passwords.get(role).cloned().unwrap_or_default();
+                    fields.push(AuthField {
+                        key: format!("password:{role}"),
+                        label: format!(
+                            "password of {role} (F2 generates one; empty: from the environment)"
+                        ),
+                        value,
+                        kind: FieldKind::Secret,
+                    });
+                }
+            }
+            AuthMode::Certificate => {
+                let c = self.plan.auth.certificate.clone().unwrap_or_default();
+                fields.push(text("ssl_dir", "client certificates on the access node (absolute; empty: <PGDATA>/timescaledb/certs)", c.ssl_dir));
+                fields.push(text(
+                    "ca_cert",
+                    "existing CA certificate to import (empty: tsmn generates a CA)",
+                    c.ca_cert,
+                ));
+                fields.push(text("ca_key", "its private key", c.ca_key));
+                fields.push(text(
+                    "validity_days",
+                    "validity of generated certificates, in days",
+                    c.validity_days.to_string(),
+                ));
+            }
+        }
+        self.auth_form = Some(AuthForm {
+            fields,
+            focus: 0,
+            error: None,
+        });
+    }
+
+    /// Apply the options to the plan when they are valid; else say why.
+    fn apply_auth_form(&mut self) -> Vec<Cmd> {
+        let Some(mut form) = self.auth_form.take() else {
+            return vec![];
+        };
+        let mode = AuthMode::ALL[self.auth_choice];
+        let mut plan = self.plan.clone();
+        plan.auth.mode = mode;
+        plan.auth.password = None;
+        plan.auth.certificate = None;
+        let get = |k: &str| {
+            form.fields
+                .iter()
+                .find(|f| f.key == k)
+                .map(|f| f.value.trim().to_string())
+                .unwrap_or_default()
+        };
+        plan.auth.roles = get("roles")
+            .split(',')
+            .map(|r| r.trim().to_string())
+            .filter(|r| !r.is_empty())
+            .collect();
+        match mode {
+            AuthMode::Trust => {}
+            AuthMode::Password => {
+                let mut p = self.plan.auth.password.clone().unwrap_or_default();
+                p.passfile = get("passfile");
+                p.user_mapping = matches!(
+                    get("user_mapping").to_ascii_lowercase().as_str(),
+                    "yes" | "y" | "true" | "on"
+                );
+                plan.auth.password = Some(p);
+            }
+            AuthMode::Certificate => {
+                let mut c = self.plan.auth.certificate.clone().unwrap_or_default();
+                c.ssl_dir = get("ssl_dir");
+                c.ca_cert = get("ca_cert");
+                c.ca_key = get("ca_key");
+                match get("validity_days").parse() {
+                    Ok(d) => c.validity_days = d,
+                    Err(_) => {
+                        form.error =
+                            Some("validity_days: not a number (fix: days, e.g. 825)".into());
+                        self.auth_form = Some(form);
+                        return vec![];
+                    }
+                }
+                plan.auth.certificate = Some(c);
+            }
+        }
+        let plan = plan.normalized();
+        if let Some(p) = crate::plan::validate(&plan)
+            .into_iter()
+            .find(|p| p.path.starts_with("auth"))
+        {
+            form.error = Some(format!("{}: {} (fix: {})", p.path, p.problem, p.fix));
+            self.auth_form = Some(form);
+            return vec![];
+        }
+        for f in form.fields.iter().filter(|f| f.kind == FieldKind::Secret) {
+            let role = f.key.trim_start_matches("password:").to_string();
+            if f.value.is_empty() {
+                self.role_passwords.remove(&role);
+            } else {
+                self.role_passwords.insert(role, f.value.clone());
+            }
+        }
+        if plan != self.plan {
+            self.plan = plan;
+            self.plan_dirty = true;
+        }
+        self.steps.clear();
+        self.go(Screen::Preview);
+        vec![Cmd::Build]
     }
 
     pub fn mode(&self) -> Mode {
         if self.confirming {
             Mode::Confirm
+        } else if self.auth_form.is_some() {
+            Mode::AuthForm
         } else if self.form.is_some() {
             Mode::NodeForm
         } else {
@@ -292,11 +473,16 @@ impl App {
     }
 
     fn typing(&self) -> bool {
-        self.form.is_some() || (self.screen == Screen::Credentials && self.cred_field == 0)
+        self.form.is_some()
+            || self.auth_form.is_some()
+            || (self.screen == Screen::Credentials && self.cred_field == 0)
     }
 
     /// The text field that has focus.
     fn field_mut(&mut self) -> Option<&mut String> {
+        if let Some(f) = &mut self.auth_form {
+            return f.fields.get_mut(f.focus).map(|x| &mut x.value);
+        }
         if let Some(f) = &mut self.form {
             return Some(&mut f.fields[f.focus]);
         }
@@ -517,7 +703,14 @@ impl App {
             }
             Action::NextField | Action::PrevField => {
                 let forward = action == Action::NextField;
-                if let Some(f) = &mut self.form {
+                if let Some(f) = &mut self.auth_form {
+                    let n = f.fields.len();
+                    f.focus = if forward {
+                        (f.focus + 1) % n
+                    } else {
+                        (f.focus + n - 1) % n
+                    };
+                } else if let Some(f) = &mut self.form {
                     f.focus = if forward {
                         (f.focus + 1) % 4
                     } else {
@@ -595,13 +788,34 @@ impl App {
             }
             Action::Cancel => vec![],
             Action::Save => vec![Cmd::Save],
+            Action::Generate => {
+                if let Some(f) = self
+                    .auth_form
+                    .as_mut()
+                    .and_then(|f| f.fields.get_mut(f.focus))
+                {
+                    if f.kind == FieldKind::Secret {
+                        self.message = Some(match generate_password() {
+                            Some(p) => {
+                                f.value = p;
+                                "generated a password (kept in memory; it goes into the passfile)"
+                                    .into()
+                            }
+                            None => {
+                                "cannot generate a password here (no /dev/urandom): type one".into()
+                            }
+                        });
+                    }
+                }
+                vec![]
+            }
             Action::Export => vec![Cmd::Export],
             Action::Back => {
                 if self.confirming {
                     self.confirming = false;
                     return vec![];
                 }
-                if self.form.take().is_some() {
+                if self.form.take().is_some() || self.auth_form.take().is_some() {
                     return vec![];
                 }
                 let back = match self.screen {
@@ -653,6 +867,9 @@ impl App {
     }
 
     fn next(&mut self) -> Vec<Cmd> {
+        if self.auth_form.is_some() {
+            return self.apply_auth_form();
+        }
         if self.form.is_some() {
             self.save_form();
             return vec![];
@@ -686,17 +903,8 @@ impl App {
                 vec![]
             }
             Screen::Authentication => {
-                let mode = AuthMode::ALL[self.auth_choice];
-                if mode != self.plan.auth.mode {
-                    self.plan_dirty = true;
-                    self.plan.auth.mode = mode;
-                    self.plan.auth.password = None;
-                    self.plan.auth.certificate = None;
-                    self.plan = self.plan.clone().normalized();
-                }
-                self.steps.clear();
-                self.go(Screen::Preview);
-                vec![Cmd::Build]
+                self.open_auth_form();
+                vec![]
             }
             Screen::Preview if self.confirming => self.execute(),
             Screen::Preview => {
@@ -760,6 +968,8 @@ mod tests {
         a.update(key(KeyCode::Enter));
         assert_eq!(a.screen, Screen::Authentication);
         a.update(key(KeyCode::Down));
+        assert!(a.update(key(KeyCode::Enter)).is_empty());
+        assert_eq!(a.mode(), Mode::AuthForm, "the mode's options come first");
         let cmds = a.update(key(KeyCode::Enter));
         assert_eq!(a.screen, Screen::Preview);
         assert_eq!(

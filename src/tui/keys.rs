@@ -27,6 +27,7 @@ pub enum Action {
     RetryAll,
     Cancel,
     Save,
+    Generate,
 }
 
 /// Which table applies: a screen's, or a popup's or form's over it.
@@ -35,6 +36,7 @@ pub enum Mode {
     Screen(Screen),
     Confirm,
     NodeForm,
+    AuthForm,
 }
 
 pub struct Binding {
@@ -145,6 +147,25 @@ static CREDENTIALS: &[Binding] = &[
     ),
     b(KeyCode::Esc, "Esc", Action::Back, "back", true),
 ];
+static AUTH_FORM: &[Binding] = &[
+    b(KeyCode::Enter, "Enter", Action::Next, "preview", true),
+    b(KeyCode::Tab, "Tab", Action::NextField, "next field", true),
+    b(
+        KeyCode::BackTab,
+        "Shift-Tab",
+        Action::PrevField,
+        "previous field",
+        false,
+    ),
+    b(
+        KeyCode::F(2),
+        "F2",
+        Action::Generate,
+        "generate a password",
+        true,
+    ),
+    b(KeyCode::Esc, "Esc", Action::Back, "back to the modes", true),
+];
 static CONNECTIVITY: &[Binding] = &[
     b(
         KeyCode::Enter,
@@ -239,6 +260,7 @@ pub fn bindings(mode: Mode) -> &'static [Binding] {
     let screen = match mode {
         Mode::Confirm => return CONFIRM,
         Mode::NodeForm => return NODE_FORM,
+        Mode::AuthForm => return AUTH_FORM,
         Mode::Screen(s) => s,
     };
     match screen {

@@ -97,6 +97,10 @@ async fn event_loop(
 fn role_secrets(app: &App) -> crate::steps::secrets::Secrets {
     let mut s = crate::steps::secrets::Secrets::default();
     for role in &app.plan.auth.roles {
+        if let Some(pw) = app.role_passwords.get(role) {
+            s.insert(role, SecretString::from(pw.clone()));
+            continue;
+        }
         match std::env::var(crate::export::role_password_env(&app.plan, role)) {
             Ok(v) if !v.is_empty() => s.insert(role, v.into()),
             _ if role == &app.plan.superuser && !app.password.is_empty() => {

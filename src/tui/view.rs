@@ -378,6 +378,44 @@ fn authentication(f: &mut Frame, app: &App, area: Rect, theme: &Theme) {
             .wrap(Wrap { trim: false }),
         area,
     );
+    if let Some(form) = &app.auth_form {
+        let mut text: Vec<Line> = Vec::new();
+        for (i, field) in form.fields.iter().enumerate() {
+            let style = if i == form.focus {
+                theme.selected()
+            } else {
+                Style::default()
+            };
+            let shown = match field.kind {
+                super::app::FieldKind::Text => field.value.clone(),
+                super::app::FieldKind::Secret => "•".repeat(field.value.chars().count()),
+            };
+            text.push(Line::from(format!("{}:", field.label)));
+            text.push(Line::from(Span::styled(format!("  [{shown:<44}]"), style)));
+        }
+        if let Some(e) = &form.error {
+            text.push(Line::from(Span::styled(
+                format!("✗ {e}"),
+                theme.fg(Color::Red),
+            )));
+        }
+        let title = format!("{} mode: options", AuthMode::ALL[app.auth_choice].as_str());
+        let w = 96.min(area.width.saturating_sub(2));
+        let h = (text.len() as u16 + 4).min(area.height);
+        let r = Rect {
+            x: area.x + (area.width - w) / 2,
+            y: area.y + area.height.saturating_sub(h) / 2,
+            width: w,
+            height: h,
+        };
+        f.render_widget(Clear, r);
+        f.render_widget(
+            Paragraph::new(text)
+                .block(boxed(&title))
+                .wrap(Wrap { trim: false }),
+            r,
+        );
+    }
 }
 
 fn preview(f: &mut Frame, app: &App, area: Rect) {
