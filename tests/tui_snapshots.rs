@@ -241,7 +241,8 @@ fn too_small_terminal() {
 fn the_password_is_masked_and_help_lists_the_keys() {
     let mut app = at(Screen::Credentials);
     let text = render(&app, 80, 24);
-    assert!(text.contains("Password: [•••••••"), "{text}");
+    assert!(text.contains("Password:  [•••••••"), "{text}");
+    app.update(key(KeyCode::Tab));
     app.update(key(KeyCode::Tab));
     app.update(key(KeyCode::Char('?')));
     let text = render(&app, 80, 24);

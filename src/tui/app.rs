@@ -111,6 +111,8 @@ pub struct App {
     pub password: String,
     /// Which field of the credentials screen has focus (0: password, 1: continue).
     pub cred_field: usize,
+    /// The superuser role as typed on the credentials screen.
+    pub superuser_edit: String,
     pub probing: bool,
     pub facts: Option<Facts>,
     pub findings: Vec<Finding>,
@@ -189,6 +191,7 @@ impl App {
             .iter()
             .position(|m| *m == plan.auth.mode)
             .unwrap_or(0);
+        let superuser_edit = plan.superuser.clone();
         App {
             screen: Screen::Start,
             plan,
@@ -197,6 +200,7 @@ impl App {
             node_cursor: 0,
             password: String::new(),
             cred_field: 0,
+            superuser_edit,
             probing: false,
             facts: None,
             findings: Vec::new(),
@@ -475,7 +479,7 @@ impl App {
     fn typing(&self) -> bool {
         self.form.is_some()
             || self.auth_form.is_some()
-            || (self.screen == Screen::Credentials && self.cred_field == 0)
+            || (self.screen == Screen::Credentials && self.cred_field < 2)
     }
 
     /// The text field that has focus.
@@ -486,7 +490,11 @@ impl App {
         if let Some(f) = &mut self.form {
             return Some(&mut f.fields[f.focus]);
         }
-        (self.screen == Screen::Credentials && self.cred_field == 0).then_some(&mut self.password)
+        match (self.screen, self.cred_field) {
+            (Screen::Credentials, 0) => Some(&mut self.password),
+            (Screen::Credentials, 1) => Some(&mut self.superuser_edit),
+            _ => None,
+        }
     }
 
     fn go(&mut self, screen: Screen) {
@@ -724,7 +732,11 @@ impl App {
                         (self.conn_selected + n - 1) % n
                     };
                 } else {
-                    self.cred_field = 1 - self.cred_field.min(1);
+                    self.cred_field = if forward {
+                        (self.cred_field + 1) % 3
+                    } else {
+                        (self.cred_field + 2) % 3
+                    };
                 }
                 vec![]
             }
@@ -894,6 +906,26 @@ impl App {
                 vec![]
             }
             Screen::Credentials => {
+                let role = self.superuser_edit.trim().to_string();
+                if role != self.plan.superuser {
+                    let mut plan = self.plan.clone();
+                    let old = std::mem::replace(&mut plan.superuser, role.clone());
+                    for r in &mut plan.auth.roles {
+                        if *r == old {
+                            *r = role.clone();
+                        }
+                    }
+                    let plan = plan.normalized();
+                    if let Some(p) = crate::plan::validate(&plan)
+                        .into_iter()
+                        .find(|p| p.path == "superuser" || p.path.starts_with("auth.roles"))
+                    {
+                        self.message = Some(format!("superuser: {} (fix: {})", p.problem, p.fix));
+                        return vec![];
+                    }
+                    self.plan = plan;
+                    self.plan_dirty = true;
+                }
                 self.go(Screen::Connectivity);
                 self.probe()
             }
@@ -1052,6 +1084,13 @@ mod tests {
         assert_eq!(a.password, "x", "back and forward keep what was entered");
         a.update(key(KeyCode::Tab));
         a.update(key(KeyCode::Char('?')));
+        assert!(
+            !a.help && a.superuser_edit == "postgres?",
+            "the superuser field takes text"
+        );
+        a.update(key(KeyCode::Backspace));
+        a.update(key(KeyCode::Tab));
+        a.update(key(KeyCode::Char('?')));
         assert!(a.help);
         a.update(key(KeyCode::Esc));
         assert!(!a.help && a.screen == Screen::Credentials);
@@ -1157,6 +1196,22 @@ mod editing_tests {
             a.form.is_none() && a.plan.data_nodes.len() == 1,
             "cancel keeps the plan"
         );
+    }
+
+    #[test]
+    fn the_superuser_can_be_changed_on_the_credentials_screen() {
+        let mut a = at_nodes();
+        a.update(key(KeyCode::Enter));
+        a.update(key(KeyCode::Tab));
+        for _ in 0.."postgres".len() {
+            a.update(key(KeyCode::Backspace));
+        }
+        typed(&mut a, "tsdbadmin");
+        let cmds = a.update(key(KeyCode::Enter));
+        assert!(matches!(cmds.as_slice(), [Cmd::Probe { .. }]));
+        assert_eq!(a.plan.superuser, "tsdbadmin");
+        assert_eq!(a.plan.auth.roles, ["tsdbadmin"], "the role list follows");
+        assert!(a.plan_dirty);
     }
 
     #[test]

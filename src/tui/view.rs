@@ -295,18 +295,27 @@ fn credentials(f: &mut Frame, app: &App, area: Rect, theme: &Theme) {
         }
     };
     let lines = vec![
-        Line::from(format!("Superuser: {}", app.plan.superuser)),
-        Line::from(""),
         Line::from(vec![
-            Span::raw("Password: "),
-            Span::styled(format!("[{masked:<20}]"), field(app.cred_field == 0)),
+            Span::raw("Password:  "),
+            Span::styled(format!("[{masked:<24}]"), field(app.cred_field == 0)),
         ]),
         Line::from("  Leave empty to use the variable the plan names, PGPASSWORD, or ~/.pgpass."),
         Line::from("  The password stays in memory: it is never written to the plan or a log."),
         Line::from(""),
+        Line::from(vec![
+            Span::raw("Superuser: "),
+            Span::styled(
+                format!("[{:<24}]", app.superuser_edit),
+                field(app.cred_field == 1),
+            ),
+        ]),
+        Line::from(
+            "  The role tsmn connects as; the access node reaches the data nodes as it too.",
+        ),
+        Line::from(""),
         Line::from(Span::styled(
             "[ Test connectivity ]",
-            field(app.cred_field == 1),
+            field(app.cred_field == 2),
         )),
     ];
     f.render_widget(Paragraph::new(lines).block(boxed("Credentials")), area);
