@@ -6,9 +6,7 @@
 mod support;
 
 use std::process::{Command, Output};
-use std::time::Duration;
 use support::*;
-use tsmn::facts::AccessProbes;
 use tsmn::plan::AuthMode;
 
 const ROLE_PW: &str = "apply:pw\\'x";
@@ -29,19 +27,6 @@ fn text(o: &Output) -> String {
         String::from_utf8_lossy(&o.stdout),
         String::from_utf8_lossy(&o.stderr)
     )
-}
-
-fn data_files(c: &TestCluster) -> Vec<(String, Vec<u8>)> {
-    files_below(&c.cluster.data_dir())
-        .into_iter()
-        .filter(|(rel, _)| {
-            !rel.starts_with("pg_")
-                && !rel.starts_with("base/")
-                && !rel.starts_with("global/")
-                && !rel.starts_with("postmaster.")
-        })
-        .map(|(rel, p)| (rel, std::fs::read(p).unwrap()))
-        .collect()
 }
 
 fn end_to_end(mode: AuthMode) {
@@ -73,33 +58,10 @@ fn end_to_end(mode: AuthMode) {
         ["150"]
     );
 
-    // Each data node admits the access node the way TimescaleDB connects,
-    // tested from inside the access node.
-    let (facts, found) = check(&plan, Duration::from_secs(5));
-    match &facts.access().unwrap().access_probes {
-        AccessProbes::Tested { results } => {
-            assert_eq!(results.len(), 2);
-            for r in results {
-                assert_eq!(
-                    r.source_address.as_deref(),
-                    Some("127.0.0.1"),
-                    "{mode:?}: {r:?}"
-                );
-            }
-        }
-        other => panic!("{other:?}"),
-    }
-    let method = dn2.sql("postgres", "SELECT auth_method FROM pg_hba_file_rules WHERE type <> 'local' ORDER BY line_number LIMIT 1");
-    let want = match mode {
-        AuthMode::Trust => "trust",
-        AuthMode::Password => "scram-sha-256",
-        AuthMode::Certificate => "cert",
-    };
-    assert_eq!(method, [want]);
+    // Each data node admits the access node the way TimescaleDB connects.
+    let found = assert_admitted(&plan, &dn2);
     assert!(
-        !found.iter().any(|f| f.code.starts_with("hba_")
-            || f.code == "ssl_off"
-            || f.code == "pending_restart"),
+        !found.iter().any(|f| f.code == "pending_restart"),
         "{found:#?}"
     );
     if ts {

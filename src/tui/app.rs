@@ -1101,10 +1101,7 @@ mod tests {
     #[test]
     fn every_binding_in_the_table_dispatches() {
         for screen in Screen::ORDER {
-            for b in keys::bindings(Mode::Screen(screen))
-                .iter()
-                .chain(keys::GLOBAL.iter())
-            {
+            for b in keys::bindings(Mode::Screen(screen)).chain(keys::GLOBAL.iter()) {
                 let k = KeyEvent::new_with_kind(b.key, b.mods, KeyEventKind::Press);
                 assert_eq!(
                     keys::action(Mode::Screen(screen), false, &k),

@@ -97,22 +97,8 @@ static NODES: &[Binding] = &[
     ),
     b(KeyCode::Char('e'), "e", Action::Edit, "edit", true),
     b(KeyCode::Char('d'), "d", Action::Delete, "remove", true),
-    Binding {
-        key: KeyCode::Up,
-        mods: KeyModifiers::SHIFT,
-        label: "Shift-↑",
-        action: Action::MoveUp,
-        hint: "move up",
-        footer: false,
-    },
-    Binding {
-        key: KeyCode::Down,
-        mods: KeyModifiers::SHIFT,
-        label: "Shift-↓",
-        action: Action::MoveDown,
-        hint: "move down",
-        footer: false,
-    },
+    shift(KeyCode::Up, "Shift-↑", Action::MoveUp, "move up"),
+    shift(KeyCode::Down, "Shift-↓", Action::MoveDown, "move down"),
     b(KeyCode::Up, "↑", Action::Up, "select", false),
     b(KeyCode::Down, "↓", Action::Down, "select", false),
     b(KeyCode::Esc, "Esc", Action::Back, "back", true),
@@ -147,6 +133,57 @@ static CREDENTIALS: &[Binding] = &[
     ),
     b(KeyCode::Esc, "Esc", Action::Back, "back", true),
 ];
+static CONNECTIVITY: &[Binding] = &[
+    b(
+        KeyCode::Enter,
+        "Enter",
+        Action::Next,
+        "choose authentication",
+        true,
+    ),
+    b(
+        KeyCode::Tab,
+        "Tab",
+        Action::NextField,
+        "select a node",
+        false,
+    ),
+    b(
+        KeyCode::BackTab,
+        "Shift-Tab",
+        Action::PrevField,
+        "select the previous node",
+        false,
+    ),
+    b(
+        KeyCode::Char('r'),
+        "r",
+        Action::Retry,
+        "probe the selected node again",
+        true,
+    ),
+    b(
+        KeyCode::Char('a'),
+        "a",
+        Action::RetryAll,
+        "probe all again",
+        true,
+    ),
+    b(
+        KeyCode::Char('e'),
+        "e",
+        Action::Edit,
+        "edit the selected node",
+        false,
+    ),
+    b(KeyCode::Esc, "Esc", Action::Back, "back", true),
+];
+static AUTH: &[Binding] = &[
+    b(KeyCode::Up, "↑", Action::Up, "choose", true),
+    b(KeyCode::Down, "↓", Action::Down, "choose", false),
+    b(KeyCode::Enter, "Enter", Action::Next, "options", true),
+    b(KeyCode::Esc, "Esc", Action::Back, "back", true),
+];
 static AUTH_FORM: &[Binding] = &[
     b(KeyCode::Enter, "Enter", Action::Next, "preview", true),
     b(KeyCode::Tab, "Tab", Action::NextField, "next field", true),
@@ -166,45 +203,8 @@ static AUTH_FORM: &[Binding] = &[
     ),
     b(KeyCode::Esc, "Esc", Action::Back, "back to the modes", true),
 ];
-static CONNECTIVITY: &[Binding] = &[
-    b(
-        KeyCode::Enter,
-        "Enter",
-        Action::Next,
-        "choose authentication",
-        true,
-    ),
-    b(KeyCode::Char('r'), "r", Action::Retry, "probe again", true),
-    b(KeyCode::Up, "↑", Action::Up, "scroll", true),
-    b(KeyCode::Down, "↓", Action::Down, "scroll", false),
-    b(KeyCode::PageUp, "PgUp", Action::PageUp, "page up", false),
-    b(
-        KeyCode::PageDown,
-        "PgDn",
-        Action::PageDown,
-        "page down",
-        false,
-    ),
-    b(KeyCode::Esc, "Esc", Action::Back, "back", true),
-];
-static AUTH: &[Binding] = &[
-    b(KeyCode::Up, "↑", Action::Up, "choose", true),
-    b(KeyCode::Down, "↓", Action::Down, "choose", false),
-    b(KeyCode::Enter, "Enter", Action::Next, "preview", true),
-    b(KeyCode::Esc, "Esc", Action::Back, "back", true),
-];
 static PREVIEW: &[Binding] = &[
     b(KeyCode::Enter, "Enter", Action::Next, "execute", true),
-    b(KeyCode::Up, "↑", Action::Up, "scroll", true),
-    b(KeyCode::Down, "↓", Action::Down, "scroll", false),
-    b(KeyCode::PageUp, "PgUp", Action::PageUp, "page up", true),
-    b(
-        KeyCode::PageDown,
-        "PgDn",
-        Action::PageDown,
-        "page down",
-        false,
-    ),
     b(KeyCode::Char('e'), "e", Action::Export, "export", true),
     b(KeyCode::Esc, "Esc", Action::Back, "back", true),
 ];
@@ -227,15 +227,12 @@ static EXECUTE: &[Binding] = &[
         "summary (when finished)",
         true,
     ),
-    b(KeyCode::Up, "↑", Action::Up, "scroll", true),
-    b(KeyCode::Down, "↓", Action::Down, "scroll", false),
-    b(KeyCode::PageUp, "PgUp", Action::PageUp, "page up", false),
     b(
-        KeyCode::PageDown,
-        "PgDn",
-        Action::PageDown,
-        "page down",
-        false,
+        KeyCode::Char('c'),
+        "c",
+        Action::Cancel,
+        "cancel after the running step",
+        true,
     ),
     b(
         KeyCode::Char('r'),
@@ -246,6 +243,7 @@ static EXECUTE: &[Binding] = &[
     ),
 ];
 static SUMMARY: &[Binding] = &[
+    b(KeyCode::Char('s'), "s", Action::Save, "save the plan", true),
     b(
         KeyCode::Char('e'),
         "e",
@@ -255,24 +253,48 @@ static SUMMARY: &[Binding] = &[
     ),
     b(KeyCode::Esc, "Esc", Action::Back, "back to the steps", true),
 ];
+/// Scrolling, on the screens that show long text.
+static SCROLL: &[Binding] = &[
+    b(KeyCode::Up, "↑", Action::Up, "scroll", true),
+    b(KeyCode::Down, "↓", Action::Down, "scroll", false),
+    b(KeyCode::PageUp, "PgUp", Action::PageUp, "page up", false),
+    b(
+        KeyCode::PageDown,
+        "PgDn",
+        Action::PageDown,
+        "page down",
+        false,
+    ),
+];
+static NONE: &[Binding] = &[];
 
-pub fn bindings(mode: Mode) -> &'static [Binding] {
-    let screen = match mode {
-        Mode::Confirm => return CONFIRM,
-        Mode::NodeForm => return NODE_FORM,
-        Mode::AuthForm => return AUTH_FORM,
-        Mode::Screen(s) => s,
-    };
-    match screen {
-        Screen::Start => START,
-        Screen::Nodes => NODES,
-        Screen::Credentials => CREDENTIALS,
-        Screen::Connectivity => CONNECTIVITY,
-        Screen::Authentication => AUTH,
-        Screen::Preview => PREVIEW,
-        Screen::Execute => EXECUTE,
-        Screen::Summary => SUMMARY,
+const fn shift(key: KeyCode, label: &'static str, action: Action, hint: &'static str) -> Binding {
+    Binding {
+        key,
+        mods: KeyModifiers::SHIFT,
+        label,
+        action,
+        hint,
+        footer: false,
     }
+}
+
+/// The bindings of a mode, in the order the footer and the help show them.
+pub fn bindings(mode: Mode) -> impl Iterator<Item = &'static Binding> {
+    let (own, scroll): (&'static [Binding], bool) = match mode {
+        Mode::Confirm => (CONFIRM, false),
+        Mode::NodeForm => (NODE_FORM, false),
+        Mode::AuthForm => (AUTH_FORM, false),
+        Mode::Screen(Screen::Start) => (START, false),
+        Mode::Screen(Screen::Nodes) => (NODES, false),
+        Mode::Screen(Screen::Credentials) => (CREDENTIALS, false),
+        Mode::Screen(Screen::Connectivity) => (CONNECTIVITY, true),
+        Mode::Screen(Screen::Authentication) => (AUTH, false),
+        Mode::Screen(Screen::Preview) => (PREVIEW, true),
+        Mode::Screen(Screen::Execute) => (EXECUTE, true),
+        Mode::Screen(Screen::Summary) => (SUMMARY, false),
+    };
+    own.iter().chain(if scroll { SCROLL } else { NONE }.iter())
 }
 
 /// The action for a key: the mode's own table first, then the global one.
@@ -285,7 +307,7 @@ pub fn action(mode: Mode, typing: bool, key: &KeyEvent) -> Option<Action> {
         _ => key.modifiers,
     };
     let matches = |bd: &&Binding| bd.key == key.code && mods == bd.mods;
-    if let Some(bd) = bindings(mode).iter().find(matches) {
+    if let Some(bd) = bindings(mode).find(|bd| matches(bd)) {
         return Some(bd.action);
     }
     GLOBAL
@@ -295,4 +317,62 @@ pub fn action(mode: Mode, typing: bool, key: &KeyEvent) -> Option<Action> {
         })
         .find(matches)
         .map(|bd| bd.action)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every action the wizard handles is reachable from some key.
+    #[test]
+    fn every_action_has_a_key() {
+        use Action::*;
+        let all = [
+            Next, Back, Up, Down, PageUp, PageDown, Retry, Help, Quit, ForceQuit, Export,
+            NextField, PrevField, Add, Edit, Delete, MoveUp, MoveDown, RetryAll, Cancel, Save,
+            Generate,
+        ];
+        let modes = Screen::ORDER.iter().map(|s| Mode::Screen(*s)).chain([
+            Mode::Confirm,
+            Mode::NodeForm,
+            Mode::AuthForm,
+        ]);
+        let bound: Vec<Action> = modes
+            .flat_map(bindings)
+            .chain(GLOBAL.iter())
+            .map(|b| b.action)
+            .collect();
+        for a in all {
+            assert!(bound.contains(&a), "{a:?} has no key");
+        }
+    }
+
+    #[test]
+    fn the_keys_the_readme_names() {
+        let has = |screen: Screen, code: KeyCode, action: Action| {
+            let k = KeyEvent::new(code, KeyModifiers::NONE);
+            assert_eq!(
+                super::action(Mode::Screen(screen), false, &k),
+                Some(action),
+                "{screen:?} {code:?}"
+            );
+        };
+        has(Screen::Execute, KeyCode::Char('c'), Action::Cancel);
+        has(Screen::Summary, KeyCode::Char('s'), Action::Save);
+        has(Screen::Connectivity, KeyCode::Char('a'), Action::RetryAll);
+        has(Screen::Connectivity, KeyCode::Tab, Action::NextField);
+        has(Screen::Preview, KeyCode::PageDown, Action::PageDown);
+        has(Screen::Nodes, KeyCode::Char('?'), Action::Help);
+        let shift_up = KeyEvent::new(KeyCode::Up, KeyModifiers::SHIFT);
+        assert_eq!(
+            super::action(Mode::Screen(Screen::Nodes), false, &shift_up),
+            Some(Action::MoveUp)
+        );
+        let typed_q = KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE);
+        assert_eq!(
+            super::action(Mode::NodeForm, true, &typed_q),
+            None,
+            "q is text in a field"
+        );
+    }
 }

@@ -126,7 +126,7 @@ fn draw_header(f: &mut Frame, app: &App, area: Rect, theme: &Theme) {
 fn draw_footer(f: &mut Frame, app: &App, area: Rect, theme: &Theme) {
     let mut spans = Vec::new();
     // The way out and the way to help first, so a narrow footer keeps them.
-    let screen = keys::bindings(app.mode()).iter().filter(|b| b.footer);
+    let screen = keys::bindings(app.mode()).filter(|b| b.footer);
     for b in keys::GLOBAL.iter().filter(|b| b.footer).chain(screen) {
         spans.push(Span::styled(format!(" {} ", b.label), theme.selected()));
         spans.push(Span::raw(format!(" {}  ", b.hint)));
@@ -244,44 +244,16 @@ fn nodes(f: &mut Frame, app: &App, area: Rect, theme: &Theme) {
     );
     if let Some(form) = &app.form {
         let title = match form.index {
-            None => "Add a data node".to_string(),
-            Some(0) => "Edit the access node".to_string(),
-            Some(_) => "Edit a data node".to_string(),
+            None => "Add a data node",
+            Some(0) => "Edit the access node",
+            Some(_) => "Edit a data node",
         };
-        let mut text: Vec<Line> = Vec::new();
-        for (i, label) in super::app::FORM_FIELDS.iter().enumerate() {
-            let style = if i == form.focus {
-                theme.selected()
-            } else {
-                Style::default()
-            };
-            text.push(Line::from(format!("{label}:")));
-            text.push(Line::from(Span::styled(
-                format!("  [{:<40}]", form.fields[i]),
-                style,
-            )));
-        }
-        if let Some(e) = &form.error {
-            text.push(Line::from(Span::styled(
-                format!("✗ {e}"),
-                theme.fg(Color::Red),
-            )));
-        }
-        let w = 76.min(area.width.saturating_sub(2));
-        let h = (text.len() as u16 + 4).min(area.height);
-        let r = Rect {
-            x: area.x + (area.width - w) / 2,
-            y: area.y + area.height.saturating_sub(h) / 2,
-            width: w,
-            height: h,
-        };
-        f.render_widget(Clear, r);
-        f.render_widget(
-            Paragraph::new(text)
-                .block(boxed(&title))
-                .wrap(Wrap { trim: false }),
-            r,
-        );
+        let fields: Vec<(&str, String, bool)> = super::app::FORM_FIELDS
+            .iter()
+            .enumerate()
+            .map(|(i, label)| (*label, form.fields[i].clone(), i == form.focus))
+            .collect();
+        form_popup(f, area, theme, title, 76, &fields, form.error.as_deref());
     }
 }
 
@@ -388,42 +360,20 @@ fn authentication(f: &mut Frame, app: &App, area: Rect, theme: &Theme) {
         area,
     );
     if let Some(form) = &app.auth_form {
-        let mut text: Vec<Line> = Vec::new();
-        for (i, field) in form.fields.iter().enumerate() {
-            let style = if i == form.focus {
-                theme.selected()
-            } else {
-                Style::default()
-            };
-            let shown = match field.kind {
-                super::app::FieldKind::Text => field.value.clone(),
-                super::app::FieldKind::Secret => "•".repeat(field.value.chars().count()),
-            };
-            text.push(Line::from(format!("{}:", field.label)));
-            text.push(Line::from(Span::styled(format!("  [{shown:<44}]"), style)));
-        }
-        if let Some(e) = &form.error {
-            text.push(Line::from(Span::styled(
-                format!("✗ {e}"),
-                theme.fg(Color::Red),
-            )));
-        }
+        let fields: Vec<(&str, String, bool)> = form
+            .fields
+            .iter()
+            .enumerate()
+            .map(|(i, field)| {
+                let shown = match field.kind {
+                    super::app::FieldKind::Text => field.value.clone(),
+                    super::app::FieldKind::Secret => "•".repeat(field.value.chars().count()),
+                };
+                (field.label.as_str(), shown, i == form.focus)
+            })
+            .collect();
         let title = format!("{} mode: options", AuthMode::ALL[app.auth_choice].as_str());
-        let w = 96.min(area.width.saturating_sub(2));
-        let h = (text.len() as u16 + 4).min(area.height);
-        let r = Rect {
-            x: area.x + (area.width - w) / 2,
-            y: area.y + area.height.saturating_sub(h) / 2,
-            width: w,
-            height: h,
-        };
-        f.render_widget(Clear, r);
-        f.render_widget(
-            Paragraph::new(text)
-                .block(boxed(&title))
-                .wrap(Wrap { trim: false }),
-            r,
-        );
+        form_popup(f, area, theme, &title, 96, &fields, form.error.as_deref());
     }
 }
 
@@ -575,15 +525,60 @@ fn summary(f: &mut Frame, app: &App, area: Rect, theme: &Theme) {
     );
 }
 
-fn popup(f: &mut Frame, area: Rect, title: &str, text: &str) {
-    let w = 64.min(area.width - 4);
-    let h = 8.min(area.height - 2);
-    let r = Rect {
+/// A rectangle of `w` x `h` centred in `area`.
+fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let (w, h) = (w.min(area.width), h.min(area.height));
+    Rect {
         x: area.x + (area.width - w) / 2,
         y: area.y + (area.height - h) / 2,
         width: w,
         height: h,
-    };
+    }
+}
+
+/// A form over the screen: labelled fields (the focused one reversed) and
+/// the error that keeps it open.
+fn form_popup(
+    f: &mut Frame,
+    area: Rect,
+    theme: &Theme,
+    title: &str,
+    width: u16,
+    fields: &[(&str, String, bool)],
+    error: Option<&str>,
+) {
+    let mut text: Vec<Line> = Vec::new();
+    for (label, shown, focused) in fields {
+        let style = if *focused {
+            theme.selected()
+        } else {
+            Style::default()
+        };
+        text.push(Line::from(format!("{label}:")));
+        text.push(Line::from(Span::styled(format!("  [{shown:<44}]"), style)));
+    }
+    if let Some(e) = error {
+        text.push(Line::from(Span::styled(
+            format!("✗ {e}"),
+            theme.fg(Color::Red),
+        )));
+    }
+    let r = centered(
+        area,
+        width.min(area.width.saturating_sub(2)),
+        text.len() as u16 + 4,
+    );
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(text)
+            .block(boxed(title))
+            .wrap(Wrap { trim: false }),
+        r,
+    );
+}
+
+fn popup(f: &mut Frame, area: Rect, title: &str, text: &str) {
+    let r = centered(area, 64.min(area.width - 4), 8.min(area.height - 2));
     f.render_widget(Clear, r);
     f.render_widget(
         Paragraph::new(text)
@@ -595,18 +590,15 @@ fn popup(f: &mut Frame, area: Rect, title: &str, text: &str) {
 
 fn help(f: &mut Frame, app: &App, area: Rect) {
     let mut text = format!("Keys on the {} screen\n\n", app.screen.title());
-    for b in keys::bindings(app.mode()).iter().chain(keys::GLOBAL.iter()) {
+    for b in keys::bindings(app.mode()).chain(keys::GLOBAL.iter()) {
         text.push_str(&format!("  {:<10} {}\n", b.label, b.hint));
     }
     text.push_str("\nAny key closes this help.");
-    let w = 60.min(area.width - 4);
-    let h = (text.lines().count() as u16 + 2).min(area.height - 2);
-    let r = Rect {
-        x: area.x + (area.width - w) / 2,
-        y: area.y + (area.height - h) / 2,
-        width: w,
-        height: h,
-    };
+    let r = centered(
+        area,
+        60.min(area.width - 4),
+        (text.lines().count() as u16 + 2).min(area.height - 2),
+    );
     f.render_widget(Clear, r);
     f.render_widget(Paragraph::new(Text::from(text)).block(boxed("Help")), r);
 }

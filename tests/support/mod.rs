@@ -390,3 +390,54 @@ pub fn psql(conninfo: &str, sql: &str, env: &[(&str, &str)]) -> (bool, String, S
         String::from_utf8_lossy(&out.stderr).to_string(),
     )
 }
+
+/// Each data node admits the access node the way TimescaleDB connects
+/// (tested from inside the access node, as `tsmn check` does), and `dn`'s
+/// first rule for it uses the mode's method. Returns the findings.
+pub fn assert_admitted(plan: &tsmn::plan::Plan, dn: &TestCluster) -> Vec<tsmn::findings::Finding> {
+    use tsmn::plan::AuthMode;
+    let (facts, found) = check(plan, std::time::Duration::from_secs(5));
+    match &facts.access().expect("access node").access_probes {
+        tsmn::facts::AccessProbes::Tested { results } => {
+            assert_eq!(results.len(), plan.data_nodes.len());
+            for r in results {
+                assert_eq!(
+                    r.source_address.as_deref(),
+                    Some("127.0.0.1"),
+                    "{:?}: {r:?}",
+                    plan.auth.mode
+                );
+            }
+        }
+        other => panic!("the access node's side was not tested: {other:?}"),
+    }
+    let method = dn.sql("postgres", "SELECT auth_method FROM pg_hba_file_rules WHERE type <> 'local' ORDER BY line_number LIMIT 1");
+    let want = match plan.auth.mode {
+        AuthMode::Trust => "trust",
+        AuthMode::Password => "scram-sha-256",
+        AuthMode::Certificate => "cert",
+    };
+    assert_eq!(method, [want]);
+    assert!(
+        !found
+            .iter()
+            .any(|f| f.code.starts_with("hba_") || f.code == "ssl_off"),
+        "{found:#?}"
+    );
+    found
+}
+
+/// The configuration files of a cluster (not its relation data), to show
+/// that a second run changed nothing.
+pub fn data_files(c: &TestCluster) -> Vec<(String, Vec<u8>)> {
+    files_below(&c.cluster.data_dir())
+        .into_iter()
+        .filter(|(rel, _)| {
+            !rel.starts_with("pg_")
+                && !rel.starts_with("base/")
+                && !rel.starts_with("global/")
+                && !rel.starts_with("postmaster.")
+        })
+        .map(|(rel, p)| (rel, std::fs::read(p).expect("read")))
+        .collect()
+}
