@@ -45,20 +45,8 @@ fn validate_prints_the_normalized_plan() {
 
 #[test]
 fn an_invalid_plan_exits_2_with_path_and_fix() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("bad.toml");
-    std::fs::write(
-        &path,
-        "[access_node]\nname = \"an\"\nhost = \"h\"\nport = 99999\n",
-    )
-    .unwrap();
-    let out = tsmn()
-        .args(["validate", "--plan"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let (code, err) = validate_text("[access_node]\nname = \"an\"\nhost = \"h\"\nport = 99999\n");
+    assert_eq!(code, Some(2));
     assert!(
         err.contains("access_node.port: 99999 is not a TCP port"),
         "{err}"
@@ -70,24 +58,9 @@ fn an_invalid_plan_exits_2_with_path_and_fix() {
 
 #[test]
 fn a_plan_with_a_password_exits_2_and_never_shows_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("secret.toml");
-    std::fs::write(
-        &path,
-        "password = \"Tr0ub4dor&3\"\n[access_node]\nname = \"an\"\nhost = \"h\"\n",
-    )
-    .unwrap();
-    let out = tsmn()
-        .args(["validate", "--plan"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let all = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (code, all) =
+        validate_text("password = \"Tr0ub4dor&3\"\n[access_node]\nname = \"an\"\nhost = \"h\"\n");
+    assert_eq!(code, Some(2));
     assert!(all.contains("password: looks like a secret"), "{all}");
     assert!(!all.contains("Tr0ub4dor"), "{all}");
 }

@@ -53,19 +53,9 @@ fn export(asset: &str) -> String {
     text
 }
 
-fn settings() -> insta::Settings {
-    let mut s = insta::Settings::clone_current();
-    s.add_filter(
-        r"SCRAM-SHA-256\$4096:[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+",
-        "<scram verifier>",
-    );
-    s.set_prepend_module_to_snapshot(false);
-    s
-}
-
 #[test]
 fn trust() {
-    settings().bind(|| insta::assert_snapshot!("export_trust", export("plan-trust.toml")));
+    snapshot_settings().bind(|| insta::assert_snapshot!("export_trust", export("plan-trust.toml")));
 }
 
 #[test]
@@ -75,11 +65,11 @@ fn password() {
         !text.contains("pw1") && !text.contains("pw2"),
         "no password in the export"
     );
-    settings().bind(|| insta::assert_snapshot!("export_password", text));
+    snapshot_settings().bind(|| insta::assert_snapshot!("export_password", text));
 }
 
 #[test]
 fn certificate() {
-    settings()
+    snapshot_settings()
         .bind(|| insta::assert_snapshot!("export_certificate", export("plan-certificate.toml")));
 }

@@ -37,30 +37,21 @@ fn preview(asset: &str, extra: &[&str]) -> String {
     text
 }
 
-fn filtered() -> insta::Settings {
-    let mut s = insta::Settings::clone_current();
-    s.add_filter(
-        r"-----BEGIN CERTIFICATE-----\n(?:\s*[A-Za-z0-9+/=]+\n)+\s*-----END CERTIFICATE-----",
-        "<certificate>",
-    );
-    s.set_prepend_module_to_snapshot(false);
-    s
-}
-
 #[test]
 fn trust() {
-    filtered().bind(|| insta::assert_snapshot!("preview_trust", preview("plan-trust.toml", &[])));
+    snapshot_settings()
+        .bind(|| insta::assert_snapshot!("preview_trust", preview("plan-trust.toml", &[])));
 }
 
 #[test]
 fn password() {
-    filtered()
+    snapshot_settings()
         .bind(|| insta::assert_snapshot!("preview_password", preview("plan-password.toml", &[])));
 }
 
 #[test]
 fn certificate() {
-    filtered().bind(|| {
+    snapshot_settings().bind(|| {
         insta::assert_snapshot!("preview_certificate", preview("plan-certificate.toml", &[]))
     });
 }

@@ -8,6 +8,9 @@ use tsmn::run::{Event, Outcome};
 use tsmn::tui::app::{App, Msg, Screen};
 use tsmn::tui::view::{draw, Theme};
 
+mod support;
+use support::snapshot_settings;
+
 fn key(code: KeyCode) -> Msg {
     Msg::Key(KeyEvent::new_with_kind(
         code,
@@ -172,9 +175,7 @@ fn every_screen_at_80x24_and_120x40() {
             let name = format!("tui_{}_{w}x{h}", screen.title().to_lowercase());
             let text = render(&app, w, h);
             assert!(!text.contains("hunter2"), "{name} shows the password");
-            let mut settings = insta::Settings::clone_current();
-            settings.set_prepend_module_to_snapshot(false);
-            settings.bind(|| insta::assert_snapshot!(name, text));
+            snapshot_settings().bind(|| insta::assert_snapshot!(name, text));
         }
     }
 }
@@ -193,9 +194,7 @@ fn the_node_form_with_an_inline_error() {
         text.contains("Add a data node") && text.contains("empty label"),
         "{text}"
     );
-    let mut settings = insta::Settings::clone_current();
-    settings.set_prepend_module_to_snapshot(false);
-    settings.bind(|| insta::assert_snapshot!("tui_nodes_form_80x24", text));
+    snapshot_settings().bind(|| insta::assert_snapshot!("tui_nodes_form_80x24", text));
 }
 
 #[test]

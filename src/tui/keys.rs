@@ -105,14 +105,6 @@ static NODES: &[Binding] = &[
 ];
 static NODE_FORM: &[Binding] = &[
     b(KeyCode::Enter, "Enter", Action::Next, "save the node", true),
-    b(KeyCode::Tab, "Tab", Action::NextField, "next field", true),
-    b(
-        KeyCode::BackTab,
-        "Shift-Tab",
-        Action::PrevField,
-        "previous field",
-        false,
-    ),
     b(KeyCode::Esc, "Esc", Action::Back, "cancel", true),
 ];
 static CREDENTIALS: &[Binding] = &[
@@ -122,14 +114,6 @@ static CREDENTIALS: &[Binding] = &[
         Action::Next,
         "test connectivity",
         true,
-    ),
-    b(KeyCode::Tab, "Tab", Action::NextField, "next field", true),
-    b(
-        KeyCode::BackTab,
-        "Shift-Tab",
-        Action::PrevField,
-        "previous field",
-        false,
     ),
     b(KeyCode::Esc, "Esc", Action::Back, "back", true),
 ];
@@ -186,14 +170,6 @@ static AUTH: &[Binding] = &[
 ];
 static AUTH_FORM: &[Binding] = &[
     b(KeyCode::Enter, "Enter", Action::Next, "preview", true),
-    b(KeyCode::Tab, "Tab", Action::NextField, "next field", true),
-    b(
-        KeyCode::BackTab,
-        "Shift-Tab",
-        Action::PrevField,
-        "previous field",
-        false,
-    ),
     b(
         KeyCode::F(2),
         "F2",
@@ -253,6 +229,17 @@ static SUMMARY: &[Binding] = &[
     ),
     b(KeyCode::Esc, "Esc", Action::Back, "back to the steps", true),
 ];
+/// Moving between the fields of a form.
+static FIELDS: &[Binding] = &[
+    b(KeyCode::Tab, "Tab", Action::NextField, "next field", true),
+    b(
+        KeyCode::BackTab,
+        "Shift-Tab",
+        Action::PrevField,
+        "previous field",
+        false,
+    ),
+];
 /// Scrolling, on the screens that show long text.
 static SCROLL: &[Binding] = &[
     b(KeyCode::Up, "↑", Action::Up, "scroll", true),
@@ -281,20 +268,20 @@ const fn shift(key: KeyCode, label: &'static str, action: Action, hint: &'static
 
 /// The bindings of a mode, in the order the footer and the help show them.
 pub fn bindings(mode: Mode) -> impl Iterator<Item = &'static Binding> {
-    let (own, scroll): (&'static [Binding], bool) = match mode {
-        Mode::Confirm => (CONFIRM, false),
-        Mode::NodeForm => (NODE_FORM, false),
-        Mode::AuthForm => (AUTH_FORM, false),
-        Mode::Screen(Screen::Start) => (START, false),
-        Mode::Screen(Screen::Nodes) => (NODES, false),
-        Mode::Screen(Screen::Credentials) => (CREDENTIALS, false),
-        Mode::Screen(Screen::Connectivity) => (CONNECTIVITY, true),
-        Mode::Screen(Screen::Authentication) => (AUTH, false),
-        Mode::Screen(Screen::Preview) => (PREVIEW, true),
-        Mode::Screen(Screen::Execute) => (EXECUTE, true),
-        Mode::Screen(Screen::Summary) => (SUMMARY, false),
+    let (own, extra): (&'static [Binding], &'static [Binding]) = match mode {
+        Mode::Confirm => (CONFIRM, NONE),
+        Mode::NodeForm => (NODE_FORM, FIELDS),
+        Mode::AuthForm => (AUTH_FORM, FIELDS),
+        Mode::Screen(Screen::Start) => (START, NONE),
+        Mode::Screen(Screen::Nodes) => (NODES, NONE),
+        Mode::Screen(Screen::Credentials) => (CREDENTIALS, FIELDS),
+        Mode::Screen(Screen::Connectivity) => (CONNECTIVITY, SCROLL),
+        Mode::Screen(Screen::Authentication) => (AUTH, NONE),
+        Mode::Screen(Screen::Preview) => (PREVIEW, SCROLL),
+        Mode::Screen(Screen::Execute) => (EXECUTE, SCROLL),
+        Mode::Screen(Screen::Summary) => (SUMMARY, NONE),
     };
-    own.iter().chain(if scroll { SCROLL } else { NONE }.iter())
+    own.iter().chain(extra.iter())
 }
 
 /// The action for a key: the mode's own table first, then the global one.

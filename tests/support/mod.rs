@@ -441,3 +441,39 @@ pub fn data_files(c: &TestCluster) -> Vec<(String, Vec<u8>)> {
         .map(|(rel, p)| (rel, std::fs::read(p).expect("read")))
         .collect()
 }
+
+/// insta settings for this project's snapshots: no module prefix, and the
+/// random material (certificates, SCRAM verifiers) filtered out.
+pub fn snapshot_settings() -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    s.add_filter(
+        r"-----BEGIN CERTIFICATE-----\n(?:\s*[A-Za-z0-9+/=]+\n)+\s*-----END CERTIFICATE-----",
+        "<certificate>",
+    );
+    s.add_filter(
+        r"SCRAM-SHA-256\$4096:[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+",
+        "<scram verifier>",
+    );
+    s.set_prepend_module_to_snapshot(false);
+    s
+}
+
+/// `tsmn validate` on a plan text: (exit code, stdout + stderr).
+pub fn validate_text(text: &str) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("plan.toml");
+    std::fs::write(&path, text).expect("write plan");
+    let out = tsmn()
+        .args(["validate", "--plan"])
+        .arg(&path)
+        .output()
+        .expect("tsmn");
+    (
+        out.status.code(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
