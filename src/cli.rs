@@ -12,15 +12,15 @@ pub const EXIT_USAGE: u8 = 2;
 const AFTER_HELP: &str = "\
 Examples:
   tsmn demo                                      start a local sandbox and open the wizard on it
-  tsmn wizard --plan plan.toml                   the wizard: nodes, credentials, connectivity, auth, preview, execute
-  tsmn sandbox up --dir /tmp/tsmn-demo           start a local 1+2 node cluster to try tsmn on
-  tsmn validate --plan /tmp/tsmn-demo/plan.toml  check a plan file and print it with every default
-  tsmn check --plan /tmp/tsmn-demo/plan.toml     probe every node; list what blocks multi-node, with fixes
+  tsmn wizard --plan plan.toml                   the wizard, screen by screen, on a plan
+  tsmn sandbox up --dir /tmp/tsmn-demo           a local 1+2 node cluster to try tsmn on
+  tsmn validate --plan /tmp/tsmn-demo/plan.toml  check a plan; print it with every default
+  tsmn check --plan /tmp/tsmn-demo/plan.toml     what blocks multi-node on each node, with fixes
   tsmn preview --plan /tmp/tsmn-demo/plan.toml   show every setup step per node, as it will run
-  tsmn export --plan plan.toml --out setup/       write setup.sh + files to review and run without tsmn
+  tsmn export --plan plan.toml --out setup/      setup.sh + files to review and run without tsmn
   tsmn apply --plan /tmp/tsmn-demo/plan.toml     run the steps with live progress (asks first)
-  tsmn sandbox status --dir /tmp/tsmn-demo       show each sandbox node, its port and version
-  tsmn sandbox down --dir /tmp/tsmn-demo         stop the sandbox and remove what it created
+  tsmn sandbox status --dir /tmp/tsmn-demo       each sandbox node, its port and version
+  tsmn sandbox down --dir /tmp/tsmn-demo         stop it and remove what it created
 
 A plan file (TOML) says what you want: the access node, the data nodes, the
 superuser and the auth mode. Commented examples: assets/plan-*.toml.
