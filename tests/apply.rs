@@ -36,7 +36,9 @@ fn end_to_end(mode: AuthMode) {
     let work = temp_dir();
     let plan = plan_for(&an.cluster, &[&dn1.cluster, &dn2.cluster], mode);
     let path = write_plan(work.path(), &plan);
-    let ts = pg_bin().has_extension("timescaledb");
+    let ts = timescaledb_tier(&format!(
+        "apply {mode:?}: cluster phase, distributed hypertable"
+    ));
 
     let first = apply(&path, &[]);
     let out = text(&first);

@@ -65,7 +65,9 @@ fn run_mode(mode: AuthMode) {
     }
 
     // Run it (TimescaleDB missing here: the settings and auth phases).
-    let phases = if pg_bin().has_extension("timescaledb") {
+    let phases = if timescaledb_tier(&format!(
+        "export {mode:?}: cluster and verify phases of setup.sh"
+    )) {
         "settings,auth,cluster,verify"
     } else {
         "settings,auth"

@@ -142,7 +142,7 @@ fn a_whole_trust_setup_by_keys() {
     t.keys(&["Enter"]);
     t.wait_for("Run the steps?");
     t.keys(&["y"]);
-    let ts = pg_bin().has_extension("timescaledb");
+    let ts = timescaledb_tier("wizard in a pty: the cluster phase");
     let screen = t.wait_for(if ts {
         "Execute: finished"
     } else {
