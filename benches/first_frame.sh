@@ -10,9 +10,9 @@ runs=${1:-10}
 cargo build --release -q
 bin=$PWD/target/release/tsmn
 plan=$PWD/assets/plan-trust.toml
-sock=tsmn-bench-$$
 times=()
-for _ in $(seq "$runs"); do
+for i in $(seq "$runs"); do
+  sock=tsmn-bench-$$-$i
   s=$(date +%s%N)
   TERM=xterm-256color tmux -L "$sock" new-session -d -s b -x 120 -y 40 "$bin wizard --plan $plan"
   while :; do
