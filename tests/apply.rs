@@ -211,3 +211,56 @@ fn apply_without_a_terminal_needs_yes() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("add --yes"));
     let _ = Command::new("true").status();
 }
+
+#[test]
+fn a_rule_that_would_lock_tsmn_out_is_rolled_back() {
+    // tsmn reaches dn1 over TCP from 127.0.0.1 with a password; certificate
+    // mode's rule for the access node (also 127.0.0.1) would demand a client
+    // certificate from tsmn itself.
+    let an = TestCluster::named("an");
+    let ca = TestCa::new("lockout CA");
+    let dn = TestCluster::start(tls_spec(
+        "dn1",
+        ca.server("dn1", "IP:127.0.0.1"),
+        &[
+            "local all all trust",
+            "host all all 127.0.0.1/32 scram-sha-256",
+        ],
+    ));
+    dn.sql(
+        "postgres",
+        "SET password_encryption = 'scram-sha-256'; ALTER ROLE postgres PASSWORD 'admin-pw'",
+    );
+    let original = std::fs::read_to_string(dn.cluster.data_dir().join("pg_hba.conf")).unwrap();
+    let work = temp_dir();
+    let mut plan = plan_for(&an.cluster, &[&dn.cluster], AuthMode::Certificate);
+    plan.data_nodes[0].connect_host = None;
+    plan.credentials.password_env = "TSMN_TEST_LOCKOUT_PW".into();
+    let path = write_plan(work.path(), &plan);
+    let run = tsmn()
+        .args(["apply", "--yes", "--phases", "auth", "--plan"])
+        .arg(&path)
+        .env("TSMN_TEST_LOCKOUT_PW", "admin-pw")
+        .output()
+        .unwrap();
+    let out = text(&run);
+    assert_eq!(run.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("[dn1] dn1/auth/hba: FAILED")
+            && out.contains("could not connect to dn1 any more")
+            && out.contains("restored"),
+        "{out}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dn.cluster.data_dir().join("pg_hba.conf")).unwrap(),
+        original,
+        "the original pg_hba.conf is back"
+    );
+    // And tsmn can still get in.
+    std::env::set_var("TSMN_TEST_LOCKOUT_PW", "admin-pw");
+    let (facts, _) = check(&plan, std::time::Duration::from_secs(5));
+    assert!(matches!(
+        facts.node("dn1").unwrap().connection,
+        tsmn::facts::Connection::Connected { .. }
+    ));
+}

@@ -257,7 +257,23 @@ async fn hba(s: &Step, lines: &[String], sessions: &mut Sessions<'_>, stamp: &st
         return failed(format!("reload: {}", describe(&e)));
     }
     // A rule that cuts tsmn's own way in is rolled back through the session
-    // that is still open.
+    // that is still open. Proven with a new connection, unless the block
+    // cannot apply to tsmn's own (a Unix socket, or an address it does not cover).
+    let own = client
+        .query_one("SELECT host(inet_client_addr())", &[])
+        .await
+        .ok()
+        .and_then(|r| r.get::<_, Option<String>>(0));
+    let own = own.and_then(|a| a.parse::<std::net::IpAddr>().ok());
+    let at_risk = match own {
+        None => false,
+        Some(ip) => hba_block::could_match(lines, ip),
+    };
+    if !at_risk {
+        return Outcome::Done {
+            detail: format!("block written, checked and reloaded; backup {backup}"),
+        };
+    }
     if let Err(e) = sessions.fresh(&s.node, "postgres").await {
         let client = match sessions.get(&s.node, "postgres").await {
             Ok(c) => c,

@@ -54,6 +54,44 @@ pub fn holds(old: &str, lines: &[String]) -> bool {
     merge(old, lines) == old || old.contains(&block(lines))
 }
 
+/// Whether a rule of the block may match a TCP connection from `ip`: its
+/// address column covers `ip`, or is a name tsmn cannot judge. (Every line
+/// tsmn writes is `host`/`hostssl`, so none matches a Unix-socket connection.)
+pub fn could_match(lines: &[String], ip: std::net::IpAddr) -> bool {
+    lines.iter().any(|l| {
+        let Some(addr) = l.split_whitespace().nth(3) else {
+            return true;
+        };
+        let (net, bits) = match addr.split_once('/') {
+            Some((n, b)) => (n, b.parse::<u32>().ok()),
+            None => (addr, None),
+        };
+        match (net.parse::<std::net::IpAddr>(), ip) {
+            (Ok(std::net::IpAddr::V4(n)), std::net::IpAddr::V4(i)) => {
+                let bits = bits.unwrap_or(32).min(32);
+                let mask = if bits == 0 {
+                    0
+                } else {
+                    u32::MAX << (32 - bits)
+                };
+                u32::from(n) & mask == u32::from(i) & mask
+            }
+            (Ok(std::net::IpAddr::V6(n)), std::net::IpAddr::V6(i)) => {
+                let bits = bits.unwrap_or(128).min(128);
+                let mask = if bits == 0 {
+                    0
+                } else {
+                    u128::MAX << (128 - bits)
+                };
+                u128::from(n) & mask == u128::from(i) & mask
+            }
+            (Ok(_), _) => false,
+            // A host name, samehost, samenet or all: assume it may.
+            (Err(_), _) => true,
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,5 +114,20 @@ mod tests {
         assert_eq!(again.matches("BEGIN tsmn").count(), 1);
         assert!(again.contains("10.0.0.11") && !again.contains("10.0.0.10/32"));
         assert_eq!(merge(&again, &lines), new, "merging is idempotent");
+    }
+
+    #[test]
+    fn which_connections_the_block_may_match() {
+        let lines = vec![
+            "host all postgres 10.0.0.0/24 trust".to_string(),
+            "hostssl all app fe80::/64 cert".to_string(),
+        ];
+        assert!(could_match(&lines, "10.0.0.7".parse().unwrap()));
+        assert!(!could_match(&lines, "10.0.1.7".parse().unwrap()));
+        assert!(could_match(&lines, "fe80::9".parse().unwrap()));
+        assert!(could_match(
+            &["host all all an.example.com trust".to_string()],
+            "192.0.2.1".parse().unwrap()
+        ));
     }
 }
