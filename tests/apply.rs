@@ -264,3 +264,31 @@ fn a_rule_that_would_lock_tsmn_out_is_rolled_back() {
         tsmn::facts::Connection::Connected { .. }
     ));
 }
+
+#[test]
+fn restart_never_names_the_nodes_and_how() {
+    let an = TestCluster::named("an");
+    let dn = TestCluster::named("dn1");
+    let work = temp_dir();
+    let path = write_plan(
+        work.path(),
+        &plan_for(&an.cluster, &[&dn.cluster], AuthMode::Trust),
+    );
+    let run = apply(&path, &["--restart", "never"]);
+    let out = text(&run);
+    assert_eq!(run.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("an/cluster/restart-gate: FAILED")
+            && out.contains("restart needed on dn1 (max_prepared_transactions)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("pg_ctlcluster") && out.contains("then run tsmn apply again"),
+        "{out}"
+    );
+    assert_eq!(
+        dn.sql("postgres", "SHOW max_prepared_transactions"),
+        ["0"],
+        "not restarted"
+    );
+}

@@ -201,3 +201,48 @@ fn troubleshooting_names_the_missing_rule_and_its_fix() {
     );
     t.keys(&["q"]);
 }
+
+#[test]
+fn check_asks_for_the_password_without_echo_when_a_server_wants_one() {
+    let node = TestCluster::start(tsmn::sandbox::ClusterSpec {
+        name: "pw".into(),
+        hba: Some(vec![
+            "local all all trust".into(),
+            "host all all 127.0.0.1/32 scram-sha-256".into(),
+        ]),
+        ..Default::default()
+    });
+    node.sql("postgres", "SET password_encryption = 'scram-sha-256'; ALTER ROLE postgres PASSWORD 'typed-at-the-prompt'");
+    let an = TestCluster::named("an");
+    let mut plan = plan_for(&an.cluster, &[&node.cluster], tsmn::plan::AuthMode::Trust);
+    // tsmn reaches the data node over TCP, where it needs the password.
+    plan.data_nodes[0].connect_host = None;
+    let work = temp_dir();
+    let path = write_plan(work.path(), &plan);
+    // No password anywhere: not in the environment, no ~/.pgpass.
+    let cmd = format!(
+        "env -u PGPASSWORD HOME=/nonexistent {} check --plan {}; echo EXIT=$?; sleep 30",
+        env!("CARGO_BIN_EXE_tsmn"),
+        path.display()
+    );
+    let t = Tmux::start(&cmd, 200, 120);
+    t.wait_for("Password for postgres");
+    t.keys(&["typed-at-the-prompt", "Enter"]);
+    let screen = t.wait_for("EXIT=");
+    assert!(
+        screen.contains("Password for postgres (used for pw)"),
+        "{screen}"
+    );
+    assert!(
+        !screen.contains("typed-at-the-prompt"),
+        "the password was echoed:\n{screen}"
+    );
+    let pw_line = screen
+        .lines()
+        .find(|l| l.starts_with("pw "))
+        .unwrap_or_default();
+    assert!(
+        pw_line.contains("ok") && pw_line.contains("superuser"),
+        "the data node was probed with the typed password:\n{screen}"
+    );
+}
