@@ -39,19 +39,27 @@ pub struct TestCluster {
 
 impl TestCluster {
     pub fn start(spec: ClusterSpec) -> TestCluster {
-        let dir = temp_dir();
-        let port = free_ports(1).expect("free port")[0];
-        let cluster = Cluster::create(
-            &spec,
-            dir.path().join(&spec.name),
-            port,
-            pg_bin(),
-            server_user(),
-        )
-        .expect("create cluster");
-        let guard = TestCluster { cluster, _dir: dir };
-        guard.cluster.start().expect("start cluster");
-        guard
+        // A port found free can be taken by a parallel test before the server
+        // binds it: try again on another port, at most three times.
+        let mut last = None;
+        for _ in 0..3 {
+            let dir = temp_dir();
+            let port = free_ports(1).expect("free port")[0];
+            let cluster = Cluster::create(
+                &spec,
+                dir.path().join(&spec.name),
+                port,
+                pg_bin(),
+                server_user(),
+            )
+            .expect("create cluster");
+            let guard = TestCluster { cluster, _dir: dir };
+            match guard.cluster.start() {
+                Ok(()) => return guard,
+                Err(e) => last = Some(e),
+            }
+        }
+        panic!("start cluster: {}", last.expect("three attempts"));
     }
 
     pub fn named(name: &str) -> TestCluster {
