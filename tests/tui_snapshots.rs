@@ -251,3 +251,14 @@ fn the_password_is_masked_and_help_lists_the_keys() {
         "{text}"
     );
 }
+
+#[test]
+fn execution_is_confirmed_with_what_happens_to_restarts() {
+    let mut app = at(Screen::Preview);
+    app.update(key(KeyCode::Enter));
+    let text = render(&app, 80, 24);
+    assert!(
+        text.contains("Run the steps?") && text.contains("restarted") && text.contains("waits"),
+        "{text}"
+    );
+}

@@ -65,7 +65,12 @@ pub fn draw(f: &mut Frame, app: &App, theme: &Theme) {
     }
     draw_footer(f, app, footer, theme);
     if app.confirming {
-        popup(f, area, "Run the steps?", "tsmn will change the nodes as previewed.\nFiles are backed up first; pg_hba.conf is checked before each reload.\n\ny: run   Esc: not now");
+        popup(
+            f,
+            area,
+            "Run the steps?",
+            "tsmn will change the nodes as previewed. Files are backed up first;\npg_hba.conf is checked before each reload. Nodes on this host that\nneed it are restarted; for the others tsmn says how and waits.\n\ny: run   Esc: not now",
+        );
     }
     if app.confirm_quit {
         popup(
@@ -578,7 +583,7 @@ fn form_popup(
 }
 
 fn popup(f: &mut Frame, area: Rect, title: &str, text: &str) {
-    let r = centered(area, 64.min(area.width - 4), 8.min(area.height - 2));
+    let r = centered(area, 72.min(area.width - 4), 9.min(area.height - 2));
     f.render_widget(Clear, r);
     f.render_widget(
         Paragraph::new(text)
