@@ -343,3 +343,34 @@ fn tls_is_verified_against_the_plan_ca() {
     let f = finding(&found, "tls", "server_cert_untrusted");
     assert!(f.fix.contains("credentials.sslrootcert"), "{f:?}");
 }
+
+#[test]
+fn each_node_reports_as_soon_as_it_is_done() {
+    let an = TestCluster::named("an");
+    let dn = TestCluster::named("dn1");
+    let plan = plan_for(&an.cluster, &[&dn.cluster], AuthMode::Trust);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let pw = tsmn::probe::credentials::PasswordSource::from_plan(&plan);
+    let names: Vec<String> = plan.nodes().map(|n| n.name.clone()).collect();
+    let facts = rt
+        .block_on(tsmn::probe::probe_reporting(
+            &plan,
+            &pw,
+            tsmn::probe::ProbeOptions::with_connect_timeout(Duration::from_secs(5)),
+            &names,
+            Some(tx),
+        ))
+        .unwrap();
+    let mut seen = Vec::new();
+    while let Ok(m) = rx.try_recv() {
+        seen.push(m);
+    }
+    seen.sort();
+    assert_eq!(seen, [("an".to_string(), true), ("dn1".to_string(), true)]);
+    assert_eq!(facts.nodes.len(), 2);
+}

@@ -262,3 +262,37 @@ fn execution_is_confirmed_with_what_happens_to_restarts() {
         "{text}"
     );
 }
+
+#[test]
+fn probing_shows_each_node_as_it_finishes() {
+    let mut app = at(Screen::Credentials);
+    app.update(key(KeyCode::Enter));
+    assert!(app.probing);
+    for _ in 0..7 {
+        app.update(Msg::Tick);
+    }
+    app.update(Msg::NodeProbed {
+        node: "dn1".into(),
+        ok: true,
+    });
+    app.update(Msg::NodeProbed {
+        node: "dn2".into(),
+        ok: false,
+    });
+    for _ in 0..5 {
+        app.update(Msg::Tick);
+    }
+    let text = render(&app, 100, 30);
+    assert!(
+        text.contains("✓ dn1") && text.contains("connected (0.7 s)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("✗ dn2") && text.contains("FAILED (0.7 s)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("an") && text.contains("1.2 s"),
+        "the access node is still running: {text}"
+    );
+}

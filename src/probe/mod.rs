@@ -57,6 +57,21 @@ pub async fn probe_some(
     opts: ProbeOptions,
     names: &[String],
 ) -> Result<Facts, ProbeSetupError> {
+    probe_reporting(plan, passwords, opts, names, None).await
+}
+
+/// Each node's result as soon as it is in: (node, whether tsmn got in).
+pub type Progress = tokio::sync::mpsc::UnboundedSender<(String, bool)>;
+
+/// `probe_some`, telling `progress` about each node the moment it is done
+/// (the wizard shows nodes finishing one by one).
+pub async fn probe_reporting(
+    plan: &Plan,
+    passwords: &PasswordSource,
+    opts: ProbeOptions,
+    names: &[String],
+    progress: Option<Progress>,
+) -> Result<Facts, ProbeSetupError> {
     let (tls, mode) = tls::connector(&plan.credentials.sslrootcert).map_err(ProbeSetupError)?;
     let plan = Arc::new(plan.clone());
     // Each data node tells the access node's task, as soon as tsmn's own
@@ -98,8 +113,11 @@ pub async fn probe_some(
             },
         };
         let (plan, node) = (plan.clone(), node.clone());
+        let progress = progress.clone();
         tasks.push(tokio::spawn(async move {
-            match tokio::time::timeout(opts.node_budget, probe_node(&plan, &node, work)).await {
+            let facts = match tokio::time::timeout(opts.node_budget, probe_node(&plan, &node, work))
+                .await
+            {
                 Ok(facts) => facts,
                 Err(_) => NodeFacts {
                     name: node.name.clone(),
@@ -111,7 +129,14 @@ pub async fn probe_some(
                     server: None,
                     access_probes: AccessProbes::NotApplicable,
                 },
+            };
+            if let Some(p) = progress {
+                let _ = p.send((
+                    facts.name.clone(),
+                    matches!(facts.connection, Connection::Connected { .. }),
+                ));
             }
+            facts
         }));
     }
     let mut facts = Facts::default();

@@ -73,6 +73,11 @@ pub enum Msg {
         partial: bool,
     },
     Saved(Result<(), String>),
+    /// One node's probe is done (tsmn got in, or not).
+    NodeProbed {
+        node: String,
+        ok: bool,
+    },
     Built(Result<Vec<Step>, String>),
     Run(Event),
     Exported(Result<String, String>),
@@ -139,6 +144,10 @@ pub struct App {
     pub plan_dirty: bool,
     /// The node selected on the connectivity screen.
     pub conn_selected: usize,
+    /// While probing: the tick it started at, and each finished node with
+    /// whether tsmn got in and the tick it finished at.
+    pub probe_started: u64,
+    pub probe_done: Vec<(String, bool, u64)>,
     /// The chosen mode's options, being edited.
     pub auth_form: Option<AuthForm>,
     /// Role passwords typed or generated here (password mode): memory only.
@@ -223,6 +232,8 @@ impl App {
             problems: Vec::new(),
             plan_dirty: false,
             conn_selected: 0,
+            probe_started: 0,
+            probe_done: Vec::new(),
             auth_form: None,
             role_passwords: std::collections::BTreeMap::new(),
         }
@@ -505,6 +516,8 @@ impl App {
 
     fn probe(&mut self) -> Vec<Cmd> {
         self.probing = true;
+        self.probe_started = self.tick;
+        self.probe_done.clear();
         self.facts = None;
         self.findings.clear();
         let password =
@@ -572,6 +585,10 @@ impl App {
                 if partial {
                     self.message = Some("probed again".into());
                 }
+                vec![]
+            }
+            Msg::NodeProbed { node, ok } => {
+                self.probe_done.push((node, ok, self.tick));
                 vec![]
             }
             Msg::Saved(r) => {

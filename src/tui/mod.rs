@@ -155,9 +155,20 @@ fn perform(cmd: Cmd, app: &App, tx: UnboundedSender<Msg>) {
                 } else {
                     plan.nodes().map(|n| n.name.clone()).collect()
                 };
-                let facts = crate::probe::probe_some(&plan, &pw, opts, &names)
+                let (ptx, mut prx) = tokio::sync::mpsc::unbounded_channel();
+                let forward = {
+                    let tx = tx.clone();
+                    tokio::spawn(async move {
+                        while let Some((node, ok)) = prx.recv().await {
+                            let _ = tx.send(Msg::NodeProbed { node, ok });
+                        }
+                    })
+                };
+                let facts = crate::probe::probe_reporting(&plan, &pw, opts, &names, Some(ptx))
                     .await
                     .unwrap_or_default();
+                // Every node's own line before the whole report.
+                let _ = forward.await;
                 let _ = tx.send(Msg::Probed {
                     facts,
                     notes: pw.notes.clone(),

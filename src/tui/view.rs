@@ -301,20 +301,36 @@ fn credentials(f: &mut Frame, app: &App, area: Rect, theme: &Theme) {
 fn connectivity(f: &mut Frame, app: &App, area: Rect, theme: &Theme) {
     if app.probing || app.facts.is_none() {
         let spin = SPINNER[(app.tick % 4) as usize];
-        let secs = app.tick as f64 / 10.0;
+        let secs = |t: u64| t.saturating_sub(app.probe_started) as f64 / 10.0;
         let mut lines = vec![Line::from(format!(
-            "Probing every node in parallel ({secs:.1} s) ..."
+            "Probing every node in parallel ({:.1} s) ...",
+            secs(app.tick)
         ))];
         for n in app.plan.nodes() {
-            lines.push(Line::from(vec![
-                Span::styled(format!(" {spin} "), theme.bold()),
-                Span::raw(format!(
-                    "{:<10} {}:{}",
-                    n.name,
-                    n.effective_connect_host(),
-                    n.effective_connect_port()
-                )),
-            ]));
+            let target = format!(
+                "{:<10} {}:{}",
+                n.name,
+                n.effective_connect_host(),
+                n.effective_connect_port()
+            );
+            let line = match app.probe_done.iter().find(|(name, _, _)| *name == n.name) {
+                Some((_, true, at)) => Line::from(vec![
+                    Span::styled(" ✓ ", theme.fg(Color::Green)),
+                    Span::raw(format!("{target}  connected ({:.1} s)", secs(*at))),
+                ]),
+                Some((_, false, at)) => Line::from(vec![
+                    Span::styled(" ✗ ", theme.fg(Color::Red).add_modifier(Modifier::BOLD)),
+                    Span::raw(format!(
+                        "{target}  FAILED ({:.1} s); the report follows",
+                        secs(*at)
+                    )),
+                ]),
+                None => Line::from(vec![
+                    Span::styled(format!(" {spin} "), theme.bold()),
+                    Span::raw(format!("{target}  {:.1} s", secs(app.tick))),
+                ]),
+            };
+            lines.push(line);
         }
         f.render_widget(Paragraph::new(lines).block(boxed("Connectivity")), area);
         return;
