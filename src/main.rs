@@ -122,12 +122,12 @@ fn probe_nodes(
     plan: &tsmn::plan::Plan,
     connect_timeout: u64,
     quiet: bool,
-    quiet_access_side: bool,
+    for_steps: bool,
 ) -> Result<(Facts, Vec<String>), u8> {
     let mut opts = ProbeOptions::with_connect_timeout(Duration::from_secs(connect_timeout));
-    // The steps only need the access node's view to learn its address;
-    // check always wants it.
-    opts.access_side = !quiet_access_side || plan.access_node_addresses.is_empty();
+    // The steps need the access node's view only to learn its address when
+    // the plan does not name it; check always wants it.
+    opts.access_side = !for_steps || plan.access_node_addresses.is_empty();
     let mut passwords = PasswordSource::from_plan(plan);
     if !quiet && std::io::stderr().is_terminal() {
         eprintln!(
@@ -281,8 +281,8 @@ fn role_passwords(plan: &tsmn::plan::Plan) -> Result<tsmn::steps::secrets::Secre
     }
     for role in &plan.auth.roles {
         let var = tsmn::export::role_password_env(plan, role);
-        match std::env::var(&var) {
-            Ok(v) if !v.is_empty() => secrets.insert(role, v.into()),
+        match tsmn::export::role_password_from_env(plan, role) {
+            Some(v) => secrets.insert(role, v),
             _ if std::io::stdin().is_terminal() => match rpassword::prompt_password(format!(
                 "Password of role {role} (internal, access node -> data nodes): "
             )) {

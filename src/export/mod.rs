@@ -53,6 +53,14 @@ pub fn role_password_env(plan: &Plan, role: &str) -> String {
     format!("{prefix}{tail}")
 }
 
+/// A role's password from its environment variable, when that is set and not empty.
+pub fn role_password_from_env(plan: &Plan, role: &str) -> Option<secrecy::SecretString> {
+    std::env::var(role_password_env(plan, role))
+        .ok()
+        .filter(|v| !v.is_empty())
+        .map(Into::into)
+}
+
 /// A psql variable name for a role's secret.
 fn var(kind: &str, role: &str) -> String {
     let tail: String = role

@@ -50,6 +50,14 @@ read_secret() {
   fi
 }
 
+# copy_in TABLE FILE: psql input that makes temp table TABLE hold FILE,
+# base64-encoded on one line, sent as COPY data (not as statement text).
+copy_in() {
+  printf '%s\n' "CREATE TEMP TABLE $1 (b64 text);" "COPY $1 FROM STDIN;"
+  base64 <"$2" | tr -d '\n'
+  printf '\n%s\n' '\.'
+}
+
 pgpass_escape() {
   printf '%s' "$1" | sed 's/[\\:]/\\&/g'
 }
@@ -66,9 +74,7 @@ deliver() {
   file=$4
   sum=$(sha256sum <"$file" | cut -c1-64)
   {
-    printf '%s\n' 'CREATE TEMP TABLE tsmn_file (b64 text);' 'COPY tsmn_file FROM STDIN;'
-    base64 <"$file" | tr -d '\n'
-    printf '\n%s\n' '\.'
+    copy_in tsmn_file "$file"
     printf "SELECT %s AS path \\\\gset\n" "$path_sql"
     printf "SELECT coalesce(encode(sha256(pg_read_binary_file(:'path', 0, 100000000, true)), 'hex'), '') = '%s' AS same \\\\gset\n" "$sum"
     cat <<'SQL'
@@ -90,11 +96,8 @@ SQL
 hba_block() {
   node=$1
   block=$2
-  sum=$(sha256sum <"$block" | cut -c1-64)
   {
-    printf '%s\n' 'CREATE TEMP TABLE tsmn_block (b64 text);' 'COPY tsmn_block FROM STDIN;'
-    base64 <"$block" | tr -d '\n'
-    printf '\n%s\n' '\.'
+    copy_in tsmn_block "$block"
     cat <<'SQL'
 SELECT count(*) = 0 AS clean FROM pg_hba_file_rules WHERE error IS NOT NULL OR type IS NULL \gset
 \if :clean
@@ -103,6 +106,7 @@ SELECT count(*) = 0 AS clean FROM pg_hba_file_rules WHERE error IS NOT NULL OR t
 SELECT 1/0;
 \endif
 SELECT current_setting('hba_file') AS hba, to_char(now(), 'YYYYMMDDHH24MISS') AS ts \gset
+SELECT '''' || replace(:'hba', '''', '''"''"''') || '''' AS qhba \gset
 WITH old AS (SELECT pg_read_file(:'hba') AS t),
      block AS (SELECT convert_from(decode(b64, 'base64'), 'UTF8') AS b FROM tsmn_block),
      stripped AS (SELECT regexp_replace(t, '# BEGIN tsmn[^\n]*\n(.*?\n)?# END tsmn[^\n]*\n', '', 'g') AS t FROM old),
@@ -115,20 +119,19 @@ SELECT (SELECT t FROM old) = (head || (SELECT b FROM block) || substr(t, length(
 \else
 SELECT format('COPY (SELECT %L) TO PROGRAM %L', :'new_b64',
   format('p=%s && cp -p "$p" "$p.tsmn-%s.bak" && base64 -d > "$p.tsmn-new" && cat "$p.tsmn-new" > "$p" && rm -f "$p.tsmn-new"',
-         '''' || replace(:'hba', '''', '''"''"''') || '''', :'ts')) \gexec
+         :'qhba', :'ts')) \gexec
 SELECT count(*) = 0 AS clean FROM pg_hba_file_rules WHERE error IS NOT NULL OR type IS NULL \gset
 \if :clean
 SELECT pg_reload_conf();
 \else
 SELECT format('COPY (SELECT 1) TO PROGRAM %L',
-  format('p=%s && cat "$p.tsmn-%s.bak" > "$p"', '''' || replace(:'hba', '''', '''"''"''') || '''', :'ts')) \gexec
+  format('p=%s && cat "$p.tsmn-%s.bak" > "$p"', :'qhba', :'ts')) \gexec
 \echo 'the new pg_hba.conf had an error; the original was restored'
 SELECT 1/0;
 \endif
 \endif
 SQL
   } | psql_node "$node" postgres || fail "updating pg_hba.conf failed"
-  : "$sum"
 }
 
 # restart_gate NODE...: stop when a node still waits for a restart.

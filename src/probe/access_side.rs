@@ -5,7 +5,7 @@
 
 use super::ProbeOptions;
 use crate::facts::{AccessProbe, AccessProbes, ServerFacts};
-use crate::plan::{AuthMode, Plan};
+use crate::plan::Plan;
 use crate::quote::conninfo::conninfo;
 use crate::timescale::{cert_file_stem, BOOTSTRAP_DATABASES};
 use tokio_postgres::Client;
@@ -97,6 +97,8 @@ pub fn options(plan: &Plan, an: &ServerFacts, host: &str, port: i64, opts: Probe
         Some(s) if s.source != "default" => pairs.push(("passfile", resolve(&pgdata, &s.value))),
         _ => pairs.push(("passfile", format!("{pgdata}/passfile"))),
     }
+    // With ssl off on the access node TimescaleDB adds nothing, so libpq's
+    // defaults apply (the ssl_off finding explains the consequence).
     if an.ssl_on() {
         pairs.push(("sslmode", "require".into()));
         if let Some(ca) = an.setting("ssl_ca_file").filter(|v| !v.is_empty()) {
@@ -115,9 +117,6 @@ pub fn options(plan: &Plan, an: &ServerFacts, host: &str, port: i64, opts: Probe
             "sslkey",
             format!("{}/{stem}.key", dir.trim_end_matches('/')),
         ));
-    } else if plan.auth.mode == AuthMode::Certificate {
-        // What TimescaleDB would do: nothing, so libpq's defaults apply. The
-        // finding about ssl=off on the access node explains the consequence.
     }
     conninfo(pairs)
 }

@@ -5,7 +5,7 @@ use super::diff::unified;
 use crate::facts::Facts;
 use crate::plan::Plan;
 use crate::steps::hba_block;
-use crate::steps::{Action, Content, ServerPath, SettingValue, Step, StepState};
+use crate::steps::{Action, Content, SettingValue, Step, StepState};
 
 pub struct Style {
     pub color: bool,
@@ -148,7 +148,7 @@ fn action(
                 Content::Text { text } => indent(&text.masked()),
                 Content::PrivateKey { name } => format!("     <private key {name}: kept beside the plan, never shown>\n"),
             };
-            format!("   file {} (owner: the server's OS user, mode {mode:04o}):\n{shown}", resolve(path, pgdata))
+            format!("   file {} (owner: the server's OS user, mode {mode:04o}):\n{shown}", path.resolve(pgdata))
         }
         Action::Sql { database, statements } => {
             let mut out = format!("   SQL in database {database}, each statement sent alone:\n");
@@ -171,8 +171,4 @@ fn statement_text(st: &crate::steps::Statement) -> String {
     } else {
         format!("{text};")
     })
-}
-
-fn resolve(path: &ServerPath, pgdata: Option<&str>) -> String {
-    path.resolve(pgdata)
 }

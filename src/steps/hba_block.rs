@@ -49,9 +49,10 @@ pub fn merge(old: &str, lines: &[String]) -> String {
     out
 }
 
-/// Whether the file already holds exactly this block.
+/// Whether the file already holds exactly this block where it belongs:
+/// the same test the executor makes before it writes.
 pub fn holds(old: &str, lines: &[String]) -> bool {
-    merge(old, lines) == old || old.contains(&block(lines))
+    merge(old, lines) == old
 }
 
 /// Whether a rule of the block may match a TCP connection from `ip`: its

@@ -101,8 +101,8 @@ fn role_secrets(app: &App) -> crate::steps::secrets::Secrets {
             s.insert(role, SecretString::from(pw.clone()));
             continue;
         }
-        match std::env::var(crate::export::role_password_env(&app.plan, role)) {
-            Ok(v) if !v.is_empty() => s.insert(role, v.into()),
+        match crate::export::role_password_from_env(&app.plan, role) {
+            Some(v) => s.insert(role, v),
             _ if role == &app.plan.superuser && !app.password.is_empty() => {
                 s.insert(role, SecretString::from(app.password.clone()))
             }
