@@ -11,6 +11,18 @@ use tsmn::plan::AuthMode;
 
 const ROLE_PW: &str = "internal:pw\\with 'odd' chars";
 
+/// `tsmn export --offline` of a plan into `out`.
+fn export(plan: &std::path::Path, out: &std::path::Path) -> std::process::Output {
+    tsmn()
+        .args(["export", "--offline", "--plan"])
+        .arg(plan)
+        .arg("--out")
+        .arg(out)
+        .env("TSMN_ROLE_PW_POSTGRES", ROLE_PW)
+        .output()
+        .unwrap()
+}
+
 fn run_mode(mode: AuthMode) {
     let an = TestCluster::named("an");
     let dn1 = TestCluster::named("dn1");
@@ -19,14 +31,7 @@ fn run_mode(mode: AuthMode) {
     let plan = plan_for(&an.cluster, &[&dn1.cluster, &dn2.cluster], mode);
     let plan_path = write_plan(work.path(), &plan);
     let out = work.path().join("export");
-    let exp = tsmn()
-        .args(["export", "--offline", "--plan"])
-        .arg(&plan_path)
-        .arg("--out")
-        .arg(&out)
-        .env("TSMN_ROLE_PW_POSTGRES", ROLE_PW)
-        .output()
-        .unwrap();
+    let exp = export(&plan_path, &out);
     assert_eq!(
         exp.status.code(),
         Some(0),
@@ -131,13 +136,7 @@ fn a_broken_pg_hba_conf_is_left_alone() {
     let plan = plan_for(&an.cluster, &[&dn.cluster], AuthMode::Trust);
     let plan_path = write_plan(work.path(), &plan);
     let out = work.path().join("export");
-    let exp = tsmn()
-        .args(["export", "--offline", "--plan"])
-        .arg(&plan_path)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let exp = export(&plan_path, &out);
     assert!(exp.status.success());
     let run = Command::new("sh")
         .arg(out.join("setup.sh"))
