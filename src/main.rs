@@ -13,7 +13,7 @@ use tsmn::findings::connect::explain;
 use tsmn::findings::{blockers, findings};
 use tsmn::plan::{load_plan, plan_to_toml};
 use tsmn::probe::credentials::PasswordSource;
-use tsmn::probe::{probe_all, probe_some, ProbeOptions};
+use tsmn::probe::{probe_keeping, probe_some, ProbeOptions};
 use tsmn::report;
 use tsmn::sandbox::{Sandbox, PLAN_FILE};
 
@@ -117,13 +117,24 @@ fn runtime() -> tokio::runtime::Runtime {
 
 /// Probe every node; like psql, ask for the password (no echo) only when a
 /// server wants one tsmn lacks and a terminal is attached.
+/// What probing left: the facts, notes about password files, the passwords
+/// (a prompted one included, for the steps that follow) and, when asked to
+/// keep them, each node's open connection.
+struct Probed {
+    facts: Facts,
+    notes: Vec<String>,
+    passwords: PasswordSource,
+    kept: tsmn::probe::Kept,
+}
+
 fn probe_nodes(
     rt: &tokio::runtime::Runtime,
     plan: &tsmn::plan::Plan,
     connect_timeout: u64,
     quiet: bool,
     for_steps: bool,
-) -> Result<(Facts, Vec<String>), u8> {
+    keep: Option<tsmn::probe::OnNotice>,
+) -> Result<Probed, u8> {
     let mut opts = ProbeOptions::with_connect_timeout(Duration::from_secs(connect_timeout));
     // The steps need the access node's view only to learn its address when
     // the plan does not name it; check always wants it.
@@ -135,12 +146,21 @@ fn probe_nodes(
             plan.nodes().count()
         );
     }
-    let mut facts = rt
-        .block_on(probe_all(plan, &passwords, opts))
-        .map_err(|e| {
-            eprintln!("error: {e}");
-            EXIT_USAGE
-        })?;
+    let probe = |passwords: &PasswordSource, names: &[String]| {
+        rt.block_on(async {
+            match &keep {
+                Some(tell) => probe_keeping(plan, passwords, opts, names, tell.clone()).await,
+                None => probe_some(plan, passwords, opts, names)
+                    .await
+                    .map(|f| (f, Vec::new())),
+            }
+        })
+    };
+    let all: Vec<String> = plan.nodes().map(|n| n.name.clone()).collect();
+    let (mut facts, mut kept) = probe(&passwords, &all).map_err(|e| {
+        eprintln!("error: {e}");
+        EXIT_USAGE
+    })?;
     let wanting: Vec<String> = facts
         .nodes
         .iter()
@@ -154,16 +174,23 @@ fn probe_nodes(
             wanting.join(", ")
         )) {
             passwords.set_prompted(pw.into());
-            if let Ok(again) = rt.block_on(probe_some(plan, &passwords, opts, &wanting)) {
+            if let Ok((again, more)) = probe(&passwords, &wanting) {
                 for n in again.nodes {
                     if let Some(slot) = facts.nodes.iter_mut().find(|m| m.name == n.name) {
                         *slot = n;
                     }
                 }
+                kept.extend(more);
             }
         }
     }
-    Ok((facts, passwords.notes))
+    let notes = std::mem::take(&mut passwords.notes);
+    Ok(Probed {
+        facts,
+        notes,
+        passwords,
+        kept,
+    })
 }
 
 fn check(path: &std::path::Path, json: bool, connect_timeout: u64) -> u8 {
@@ -171,10 +198,11 @@ fn check(path: &std::path::Path, json: bool, connect_timeout: u64) -> u8 {
         Ok(p) => p,
         Err(code) => return code,
     };
-    let (facts, notes) = match probe_nodes(&runtime(), &plan, connect_timeout, json, false) {
-        Ok(r) => r,
-        Err(code) => return code,
-    };
+    let Probed { facts, notes, .. } =
+        match probe_nodes(&runtime(), &plan, connect_timeout, json, false, None) {
+            Ok(r) => r,
+            Err(code) => return code,
+        };
     let found = findings(&plan, &facts);
     if json {
         println!("{:#}", report::check::json(&facts, &found, &notes));
@@ -188,20 +216,30 @@ fn check(path: &std::path::Path, json: bool, connect_timeout: u64) -> u8 {
     }
 }
 
-/// The plan, the facts (unless offline), the certificate material and the steps.
+/// The plan, the facts (unless offline), the certificate material and the
+/// steps; the passwords and connections the probe used, for running them.
 struct Built {
     plan: tsmn::plan::Plan,
     facts: Option<Facts>,
     material: Option<tsmn::steps::material::Material>,
     steps: Vec<tsmn::steps::Step>,
+    passwords: PasswordSource,
+    kept: tsmn::probe::Kept,
 }
 
-fn build_steps(path: &std::path::Path, offline: bool, connect_timeout: u64) -> Result<Built, u8> {
+fn build_steps(
+    rt: &tokio::runtime::Runtime,
+    path: &std::path::Path,
+    offline: bool,
+    connect_timeout: u64,
+    keep: Option<tsmn::probe::OnNotice>,
+) -> Result<Built, u8> {
     let plan = load(path)?;
-    let facts = if offline {
-        None
+    let (facts, passwords, kept) = if offline {
+        (None, PasswordSource::from_plan(&plan), Vec::new())
     } else {
-        Some(probe_nodes(&runtime(), &plan, connect_timeout, false, true)?.0)
+        let p = probe_nodes(rt, &plan, connect_timeout, false, true, keep)?;
+        (Some(p.facts), p.passwords, p.kept)
     };
     let material = if plan.auth.mode == tsmn::plan::AuthMode::Certificate {
         Some(
@@ -230,6 +268,8 @@ fn build_steps(path: &std::path::Path, offline: bool, connect_timeout: u64) -> R
         facts,
         material,
         steps,
+        passwords,
+        kept,
     })
 }
 
@@ -254,7 +294,7 @@ fn preview(
             return EXIT_USAGE;
         }
     }
-    let b = match build_steps(path, offline, connect_timeout) {
+    let b = match build_steps(&runtime(), path, offline, connect_timeout, None) {
         Ok(b) => b,
         Err(code) => return code,
     };
@@ -310,7 +350,7 @@ fn export(
     offline: bool,
     connect_timeout: u64,
 ) -> u8 {
-    let b = match build_steps(path, offline, connect_timeout) {
+    let b = match build_steps(&runtime(), path, offline, connect_timeout, None) {
         Ok(b) => b,
         Err(code) => return code,
     };
@@ -352,7 +392,12 @@ struct ApplyArgs<'a> {
 }
 
 fn apply(a: ApplyArgs) -> u8 {
-    let b = match build_steps(a.path, false, a.connect_timeout) {
+    // One runtime and one event channel for probe and run: the probe's
+    // connections stay open for the steps, their notices reported as events.
+    let rt = runtime();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let notices = tsmn::run::session::notices_to(tx.clone());
+    let b = match build_steps(&rt, a.path, false, a.connect_timeout, Some(notices)) {
         Ok(b) => b,
         Err(code) => return code,
     };
@@ -389,10 +434,9 @@ fn apply(a: ApplyArgs) -> u8 {
         }
         cli::RestartArg::Ask => tsmn::run::RestartPolicy::Never,
     };
-    let passwords = PasswordSource::from_plan(&b.plan);
     let opts = tsmn::run::RunOptions {
         plan: &b.plan,
-        passwords: &passwords,
+        passwords: &b.passwords,
         secrets: &secrets,
         material: b.material.as_ref(),
         probe: ProbeOptions::with_connect_timeout(Duration::from_secs(a.connect_timeout)),
@@ -402,8 +446,6 @@ fn apply(a: ApplyArgs) -> u8 {
         journal: Some(journal),
         cancel: None,
     };
-    let rt = runtime();
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let json = a.json;
     let printer = rt.spawn(async move {
         let mut blocked = false;
@@ -423,7 +465,7 @@ fn apply(a: ApplyArgs) -> u8 {
         }
         blocked
     });
-    let ok = rt.block_on(tsmn::run::run(&b.steps, &opts, tx));
+    let ok = rt.block_on(tsmn::run::run_adopting(&b.steps, &opts, tx, b.kept));
     let blocked = rt.block_on(printer).unwrap_or(true);
     if ok && !blocked {
         if !json {

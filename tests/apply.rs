@@ -291,3 +291,33 @@ fn restart_never_names_the_nodes_and_how() {
         "not restarted"
     );
 }
+
+/// Each node sees one tsmn session for the probe and all its steps, and one
+/// more after tsmn restarted it: not a new one per phase or per question.
+#[test]
+fn apply_holds_one_session_per_node_and_one_after_the_restart() {
+    let logged = |name: &str| {
+        TestCluster::start(tsmn::sandbox::ClusterSpec {
+            name: name.into(),
+            settings: vec![("log_connections".into(), "on".into())],
+            ..Default::default()
+        })
+    };
+    let (an, dn) = (logged("an"), logged("dn1"));
+    let work = temp_dir();
+    let path = write_plan(
+        work.path(),
+        &plan_for(&an.cluster, &[&dn.cluster], AuthMode::Trust),
+    );
+    let out = text(&apply(&path, &[]));
+    assert!(out.contains("restarted dn1"), "{out}");
+    let sessions = read(&dn.cluster.log_file())
+        .lines()
+        .filter(|l| {
+            l.contains("connection authorized")
+                && l.contains("database=postgres")
+                && l.contains("application_name=tsmn")
+        })
+        .count();
+    assert_eq!(sessions, 2, "{out}");
+}

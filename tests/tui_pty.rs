@@ -202,8 +202,14 @@ fn troubleshooting_names_the_missing_rule_and_its_fix() {
     t.keys(&["q"]);
 }
 
-#[test]
-fn check_asks_for_the_password_without_echo_when_a_server_wants_one() {
+/// A data node that wants the superuser's password over TCP (where tsmn
+/// reaches it), with no password anywhere but at the prompt.
+fn node_wanting_a_password() -> (
+    TestCluster,
+    TestCluster,
+    tempfile::TempDir,
+    std::path::PathBuf,
+) {
     let node = TestCluster::start(tsmn::sandbox::ClusterSpec {
         name: "pw".into(),
         hba: Some(vec![
@@ -219,12 +225,22 @@ fn check_asks_for_the_password_without_echo_when_a_server_wants_one() {
     plan.data_nodes[0].connect_host = None;
     let work = temp_dir();
     let path = write_plan(work.path(), &plan);
-    // No password anywhere: not in the environment, no ~/.pgpass.
-    let cmd = format!(
-        "env -u PGPASSWORD HOME=/nonexistent {} check --plan {}; echo EXIT=$?; sleep 30",
+    (an, node, work, path)
+}
+
+/// No password anywhere: not in the environment, no ~/.pgpass.
+fn without_a_password(args: &str, path: &std::path::Path) -> String {
+    format!(
+        "env -u PGPASSWORD HOME=/nonexistent {} {args} --plan {}; echo EXIT=$?; sleep 30",
         env!("CARGO_BIN_EXE_tsmn"),
         path.display()
-    );
+    )
+}
+
+#[test]
+fn check_asks_for_the_password_without_echo_when_a_server_wants_one() {
+    let (_an, _node, _work, path) = node_wanting_a_password();
+    let cmd = without_a_password("check", &path);
     let t = Tmux::start(&cmd, 200, 120);
     t.wait_for("Password for postgres");
     t.keys(&["typed-at-the-prompt", "Enter"]);
@@ -244,5 +260,24 @@ fn check_asks_for_the_password_without_echo_when_a_server_wants_one() {
     assert!(
         pw_line.contains("ok") && pw_line.contains("superuser"),
         "the data node was probed with the typed password:\n{screen}"
+    );
+}
+
+/// The password typed at the probe's prompt is the one the steps use, also
+/// after tsmn restarted the node (the steps run on the probe's session).
+#[test]
+fn apply_runs_its_steps_with_the_password_typed_at_the_prompt() {
+    let (_an, node, _work, path) = node_wanting_a_password();
+    let t = Tmux::start(&without_a_password("apply --yes", &path), 200, 120);
+    t.wait_for("Password for postgres");
+    t.keys(&["typed-at-the-prompt", "Enter"]);
+    let screen = t.wait_for("EXIT=");
+    assert!(!screen.contains("typed-at-the-prompt"), "echoed:\n{screen}");
+    assert!(!screen.contains("FAILED"), "{screen}");
+    assert!(screen.contains("pw/auth/hba"), "{screen}");
+    // The settings were set, and the node restarted with them.
+    assert_eq!(
+        node.sql("postgres", "SHOW max_prepared_transactions"),
+        ["150"]
     );
 }

@@ -72,6 +72,37 @@ pub async fn probe_reporting(
     names: &[String],
     progress: Option<Progress>,
 ) -> Result<Facts, ProbeSetupError> {
+    Ok(probe_inner(plan, passwords, opts, names, progress, None)
+        .await?
+        .0)
+}
+
+/// Where a kept connection's server notices go: (node, "SEVERITY: message").
+pub type OnNotice = Arc<dyn Fn(&str, String) + Send + Sync>;
+
+/// Connections the probe leaves open: (node, client to its `postgres` database).
+pub type Kept = Vec<(String, Client)>;
+
+/// `probe_some`, keeping each node's connection open for what comes next
+/// (`tsmn apply` runs its steps on them: one session per node, not two).
+pub async fn probe_keeping(
+    plan: &Plan,
+    passwords: &PasswordSource,
+    opts: ProbeOptions,
+    names: &[String],
+    on_notice: OnNotice,
+) -> Result<(Facts, Kept), ProbeSetupError> {
+    probe_inner(plan, passwords, opts, names, None, Some(on_notice)).await
+}
+
+async fn probe_inner(
+    plan: &Plan,
+    passwords: &PasswordSource,
+    opts: ProbeOptions,
+    names: &[String],
+    progress: Option<Progress>,
+    keep: Option<OnNotice>,
+) -> Result<(Facts, Kept), ProbeSetupError> {
     let (tls, mode) = tls::connector(&plan.credentials.sslrootcert).map_err(ProbeSetupError)?;
     let plan = Arc::new(plan.clone());
     // Each data node tells the access node's task, as soon as tsmn's own
@@ -105,6 +136,7 @@ pub async fn probe_reporting(
             db_cfg: config(node, &plan.superuser, &plan.database, passwords, opts, mode),
             tls: tls.clone(),
             opts,
+            keep: keep.clone(),
             tell_access_node: reach_tx[i].take(),
             data_nodes: if i == 0 {
                 reach_rx.take().unwrap_or_default()
@@ -115,20 +147,26 @@ pub async fn probe_reporting(
         let (plan, node) = (plan.clone(), node.clone());
         let progress = progress.clone();
         tasks.push(tokio::spawn(async move {
-            let facts = match tokio::time::timeout(opts.node_budget, probe_node(&plan, &node, work))
-                .await
+            let (facts, kept) = match tokio::time::timeout(
+                opts.node_budget,
+                probe_node(&plan, &node, work),
+            )
+            .await
             {
-                Ok(facts) => facts,
-                Err(_) => NodeFacts {
-                    name: node.name.clone(),
-                    role,
-                    address: address(&node),
-                    connection: Connection::TimedOut {
-                        seconds: opts.node_budget.as_secs(),
+                Ok(done) => done,
+                Err(_) => (
+                    NodeFacts {
+                        name: node.name.clone(),
+                        role,
+                        address: address(&node),
+                        connection: Connection::TimedOut {
+                            seconds: opts.node_budget.as_secs(),
+                        },
+                        server: None,
+                        access_probes: AccessProbes::NotApplicable,
                     },
-                    server: None,
-                    access_probes: AccessProbes::NotApplicable,
-                },
+                    None,
+                ),
             };
             if let Some(p) = progress {
                 let _ = p.send((
@@ -136,14 +174,19 @@ pub async fn probe_reporting(
                     matches!(facts.connection, Connection::Connected { .. }),
                 ));
             }
-            facts
+            (facts, kept)
         }));
     }
     let mut facts = Facts::default();
+    let mut kept = Kept::new();
     for t in tasks {
-        facts.nodes.push(t.await.expect("probe task panicked"));
+        let (f, client) = t.await.expect("probe task panicked");
+        if let Some(c) = client {
+            kept.push((f.name.clone(), c));
+        }
+        facts.nodes.push(f);
     }
-    Ok(facts)
+    Ok((facts, kept))
 }
 
 /// What one node's task needs.
@@ -153,13 +196,15 @@ struct NodeWork {
     db_cfg: Config,
     tls: tokio_postgres_rustls::MakeRustlsConnect,
     opts: ProbeOptions,
+    /// Keep the connection, its notices going here.
+    keep: Option<OnNotice>,
     /// A data node: tell the access node's task whether to test it (true = skip).
     tell_access_node: Option<oneshot::Sender<bool>>,
     /// The access node: the data nodes' answers.
     data_nodes: Vec<(String, oneshot::Receiver<bool>)>,
 }
 
-async fn probe_node(plan: &Plan, node: &Node, work: NodeWork) -> NodeFacts {
+async fn probe_node(plan: &Plan, node: &Node, work: NodeWork) -> (NodeFacts, Option<Client>) {
     let mut facts = NodeFacts {
         name: node.name.clone(),
         role: work.role,
@@ -170,19 +215,23 @@ async fn probe_node(plan: &Plan, node: &Node, work: NodeWork) -> NodeFacts {
         server: None,
         access_probes: AccessProbes::NotApplicable,
     };
-    let connected = connect(&work.cfg, work.tls.clone(), work.opts).await;
+    let on_notice_kept = work.keep.is_some();
+    let on_notice = work.keep.map(|f| (node.name.clone(), f));
+    let connected = connect(&work.cfg, work.tls.clone(), work.opts, on_notice).await;
     if let Err(conn) = &connected {
         facts.connection = conn.clone();
     }
     if let Some(tx) = work.tell_access_node {
         let _ = tx.send(unreachable_at_same_address(plan, &facts));
     }
-    let Ok(client) = connected else { return facts };
+    let Ok(client) = connected else {
+        return (facts, None);
+    };
     let (mut server, tls_used) = queries::server_facts(&client, plan).await;
     facts.connection = Connection::Connected { tls: tls_used };
     if let Some(db) = &mut server.database {
         // The extension's catalog lives in the cluster database itself.
-        if let Ok(db_client) = connect(&work.db_cfg, work.tls, work.opts).await {
+        if let Ok(db_client) = connect(&work.db_cfg, work.tls, work.opts, None).await {
             queries::database_details(&db_client, db).await;
         }
     }
@@ -191,7 +240,8 @@ async fn probe_node(plan: &Plan, node: &Node, work: NodeWork) -> NodeFacts {
             access_side::probe(&client, plan, &server, work.data_nodes, work.opts).await;
     }
     facts.server = Some(server);
-    facts
+    let keep = on_notice_kept.then_some(client);
+    (facts, keep)
 }
 
 /// tsmn found nothing listening, or no answer, at the very address the
@@ -256,19 +306,41 @@ pub fn config(
 }
 
 /// Connect, bounded by the connect timeout as a whole: a listener that
-/// accepts and never answers cannot hold tsmn longer than that.
+/// accepts and never answers cannot hold tsmn longer than that. With
+/// `on_notice`, the server's notices and warnings on this connection go
+/// there, named by the node; without, they are dropped.
 pub async fn connect(
     cfg: &Config,
     tls: tokio_postgres_rustls::MakeRustlsConnect,
     opts: ProbeOptions,
+    on_notice: Option<(String, OnNotice)>,
 ) -> Result<Client, Connection> {
     match tokio::time::timeout(opts.connect_timeout, cfg.connect(tls)).await {
         Err(_) => Err(Connection::TimedOut {
             seconds: opts.connect_timeout.as_secs(),
         }),
         Ok(Err(e)) => Err(failure(&e)),
-        Ok(Ok((client, conn))) => {
-            tokio::spawn(conn);
+        Ok(Ok((client, mut conn))) => {
+            match on_notice {
+                None => {
+                    tokio::spawn(conn);
+                }
+                Some((node, tell)) => {
+                    tokio::spawn(async move {
+                        use futures_util::future::poll_fn;
+                        use tokio_postgres::AsyncMessage;
+                        while let Some(msg) = poll_fn(|cx| conn.poll_message(cx)).await {
+                            match msg {
+                                Ok(AsyncMessage::Notice(n)) => {
+                                    tell(&node, format!("{}: {}", n.severity(), n.message()));
+                                }
+                                Ok(_) => {}
+                                Err(_) => break,
+                            }
+                        }
+                    });
+                }
+            }
             Ok(client)
         }
     }

@@ -25,7 +25,7 @@ fn failed(message: impl Into<String>) -> Outcome {
 pub async fn step(
     s: &Step,
     o: &RunOptions<'_>,
-    sessions: &mut Sessions<'_>,
+    sessions: &Sessions<'_>,
     events: &Events,
     stamp: &str,
 ) -> Outcome {
@@ -90,12 +90,13 @@ async fn run_statement(client: &Client, text: &str, generate: bool) -> Result<us
 async fn settings(
     s: &Step,
     changes: &[crate::steps::SettingChange],
-    sessions: &mut Sessions<'_>,
+    sessions: &Sessions<'_>,
 ) -> Outcome {
-    let client = match sessions.get(&s.node, "postgres").await {
+    let held = match sessions.get(&s.node, "postgres").await {
         Ok(c) => c,
         Err(e) => return failed(format!("cannot connect to {}: {e}", s.node)),
     };
+    let client: &Client = &held;
     let mut changed = Vec::new();
     let mut waiting = Vec::new();
     for c in changes {
@@ -204,11 +205,12 @@ async fn hba_errors(client: &Client) -> Result<Vec<String>, String> {
         .collect())
 }
 
-async fn hba(s: &Step, lines: &[String], sessions: &mut Sessions<'_>, stamp: &str) -> Outcome {
-    let client = match sessions.get(&s.node, "postgres").await {
+async fn hba(s: &Step, lines: &[String], sessions: &Sessions<'_>, stamp: &str) -> Outcome {
+    let held = match sessions.get(&s.node, "postgres").await {
         Ok(c) => c,
         Err(e) => return failed(format!("cannot connect to {}: {e}", s.node)),
     };
+    let client: &Client = &held;
     let row = match client
         .query_one(
             "SELECT current_setting('hba_file'), pg_read_file(current_setting('hba_file'))",
@@ -275,10 +277,11 @@ async fn hba(s: &Step, lines: &[String], sessions: &mut Sessions<'_>, stamp: &st
         };
     }
     if let Err(e) = sessions.fresh(&s.node, "postgres").await {
-        let client = match sessions.get(&s.node, "postgres").await {
+        let held = match sessions.get(&s.node, "postgres").await {
             Ok(c) => c,
             Err(e2) => return failed(format!("after the change tsmn cannot connect to {} ({e}), and the old session is gone ({e2}): restore {backup} by hand", s.node)),
         };
+        let client: &Client = &held;
         let _ = files::restore(client, &path, &backup).await;
         let _ = client.simple_query("SELECT pg_reload_conf()").await;
         return failed(format!("after the change tsmn itself could not connect to {} any more ({e}); the original pg_hba.conf was restored. Connect tsmn from another address or through the local socket", s.node));
@@ -294,13 +297,14 @@ async fn file(
     mode: u32,
     content: &Content,
     o: &RunOptions<'_>,
-    sessions: &mut Sessions<'_>,
+    sessions: &Sessions<'_>,
     stamp: &str,
 ) -> Outcome {
-    let client = match sessions.get(&s.node, "postgres").await {
+    let held = match sessions.get(&s.node, "postgres").await {
         Ok(c) => c,
         Err(e) => return failed(format!("cannot connect to {}: {e}", s.node)),
     };
+    let client: &Client = &held;
     let target = match path {
         ServerPath::Absolute(p) => p.clone(),
         ServerPath::DataDir(rel) => match client
@@ -353,9 +357,9 @@ async fn sql(
     database: &str,
     statements: &[Statement],
     o: &RunOptions<'_>,
-    sessions: &mut Sessions<'_>,
+    sessions: &Sessions<'_>,
 ) -> Outcome {
-    let client = match sessions.get(&s.node, database).await {
+    let held = match sessions.get(&s.node, database).await {
         Ok(c) => c,
         Err(e) => {
             return failed(format!(
@@ -364,6 +368,7 @@ async fn sql(
             ))
         }
     };
+    let client: &Client = &held;
     let mut ran = 0;
     for st in statements {
         let text = match o.secrets.fill(&st.sql, "the role password variables") {

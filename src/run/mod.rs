@@ -97,6 +97,17 @@ pub struct RunOptions<'a> {
 /// Run the steps. Within a phase the data nodes run in parallel; the access
 /// node's steps of a phase run after them.
 pub async fn run(steps: &[Step], o: &RunOptions<'_>, events: Events) -> bool {
+    run_adopting(steps, o, events, Vec::new()).await
+}
+
+/// `run`, on connections the probe left open (each node's `postgres`
+/// database), so a node sees one tsmn session for probe and steps.
+pub async fn run_adopting(
+    steps: &[Step],
+    o: &RunOptions<'_>,
+    events: Events,
+    kept: crate::probe::Kept,
+) -> bool {
     let (tls, mode) = match crate::probe::tls::connector(&o.plan.credentials.sslrootcert) {
         Ok(t) => t,
         Err(e) => {
@@ -112,25 +123,11 @@ pub async fn run(steps: &[Step], o: &RunOptions<'_>, events: Events) -> bool {
     if let Some(j) = &o.journal {
         journal::start(j);
     }
-    // One set of sessions per node, kept across phases: each node is
-    // connected to once, not once per phase.
-    let mut per_node: Vec<(String, Sessions)> = o
-        .plan
-        .nodes()
-        .map(|n| {
-            (
-                n.name.clone(),
-                Sessions::new(
-                    o.plan,
-                    o.passwords,
-                    o.probe,
-                    tls.clone(),
-                    mode,
-                    events.clone(),
-                ),
-            )
-        })
-        .collect();
+    // One connection per node and database, kept across phases.
+    let sessions = Sessions::new(o.plan, o.passwords, o.probe, tls, mode, events.clone());
+    for (node, client) in kept {
+        sessions.adopt(&node, "postgres", client);
+    }
     let mut ok = true;
     for phase in Phase::ALL {
         let in_phase: Vec<&Step> = steps.iter().filter(|s| s.phase == phase).collect();
@@ -164,16 +161,16 @@ pub async fn run(steps: &[Step], o: &RunOptions<'_>, events: Events) -> bool {
         let an = o.plan.access_node.name.as_str();
         // Data nodes in parallel, then the access node.
         let mut handles = Vec::new();
-        for (node, sessions) in per_node.iter_mut().filter(|(n, _)| n != an) {
+        for node in o.plan.data_nodes.iter().map(|n| n.name.as_str()) {
             let mine: Vec<&Step> = in_phase
                 .iter()
                 .copied()
-                .filter(|s| s.node == *node)
+                .filter(|s| s.node == node)
                 .collect();
             if mine.is_empty() {
                 continue;
             }
-            let (events, stamp) = (&events, &stamp);
+            let (events, stamp, sessions) = (&events, &stamp, &sessions);
             handles.push(async move { run_sequence(&mine, o, sessions, events, stamp).await });
         }
         let results = futures_util::future::join_all(handles).await;
@@ -194,9 +191,7 @@ pub async fn run(steps: &[Step], o: &RunOptions<'_>, events: Events) -> bool {
             }
             continue;
         }
-        if let Some((_, sessions)) = per_node.iter_mut().find(|(n, _)| n == an) {
-            ok &= run_sequence(&mine, o, sessions, &events, &stamp).await;
-        }
+        ok &= run_sequence(&mine, o, &sessions, &events, &stamp).await;
     }
     let _ = events.send(Event::Finished { ok });
     ok
@@ -215,7 +210,7 @@ fn report_without_running(events: &Events, s: &Step, outcome: Outcome) {
 async fn run_sequence(
     steps: &[&Step],
     o: &RunOptions<'_>,
-    sessions: &mut Sessions<'_>,
+    sessions: &Sessions<'_>,
     events: &Events,
     stamp: &str,
 ) -> bool {

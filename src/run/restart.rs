@@ -74,15 +74,16 @@ struct Pending {
     bindir: String,
 }
 
-/// Every node asked at once, each on one fresh connection (after a restart
-/// the cached ones are gone anyway).
+/// Every node asked at once, on its kept session (opened again when the
+/// node was restarted). A node that does not answer loses its cached
+/// session, so the next ask connects anew.
 async fn pending_all(
     sessions: &Sessions<'_>,
     nodes: &[String],
 ) -> Vec<(String, Result<Pending, String>)> {
     let asks = nodes.iter().map(|n| async move {
         let r = async {
-            let client = sessions.fresh(n, "postgres").await?;
+            let client = sessions.get(n, "postgres").await?;
             let row = client
                 .query_one(
                     "SELECT coalesce((SELECT string_agg(name, ', ' ORDER BY name) FROM pg_settings WHERE pending_restart), ''), \
@@ -94,6 +95,9 @@ async fn pending_all(
             Ok::<Pending, String>(Pending { settings: row.get(0), data: row.get(1), bindir: row.get(2) })
         }
         .await;
+        if r.is_err() {
+            sessions.drop_node(n);
+        }
         (n.clone(), r)
     });
     futures_util::future::join_all(asks).await
@@ -102,7 +106,7 @@ async fn pending_all(
 pub async fn gate(
     nodes: &[String],
     o: &RunOptions<'_>,
-    sessions: &mut Sessions<'_>,
+    sessions: &Sessions<'_>,
     events: &Events,
 ) -> Outcome {
     let mut waiting = Vec::new();
@@ -183,9 +187,6 @@ pub async fn gate(
             });
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
-    }
-    for n in &names {
-        sessions.drop_node(n);
     }
     Outcome::Done {
         detail: format!("restarted {}", names.join(", ")),

@@ -1,14 +1,17 @@
-//! The executor's connections: one per (node, database), kept for the run,
-//! with the server's notices and warnings forwarded as events.
+//! The executor's connections: one per (node, database), opened on first use
+//! and kept for the whole run (the probe's own connections are adopted, so a
+//! node sees one tsmn session for a whole `tsmn apply`). The server's notices
+//! and warnings are forwarded as events. Shared by the data nodes' parallel
+//! tasks, hence the lock around the map (held only to look up or insert).
 
 use super::{Event, Events};
 use crate::plan::{Node, Plan};
 use crate::probe::credentials::PasswordSource;
-use crate::probe::ProbeOptions;
-use futures_util::future::poll_fn;
+use crate::probe::{OnNotice, ProbeOptions};
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use tokio_postgres::config::SslMode;
-use tokio_postgres::{AsyncMessage, Client};
+use tokio_postgres::Client;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 pub struct Sessions<'a> {
@@ -17,8 +20,18 @@ pub struct Sessions<'a> {
     pub opts: ProbeOptions,
     pub tls: MakeRustlsConnect,
     pub mode: SslMode,
-    pub events: Events,
-    open: HashMap<(String, String), Client>,
+    notices: OnNotice,
+    open: Mutex<HashMap<(String, String), Arc<Client>>>,
+}
+
+/// Server notices as the executor's events.
+pub fn notices_to(events: Events) -> OnNotice {
+    Arc::new(move |node: &str, message: String| {
+        let _ = events.send(Event::Note {
+            node: node.to_string(),
+            message,
+        });
+    })
 }
 
 impl<'a> Sessions<'a> {
@@ -36,13 +49,18 @@ impl<'a> Sessions<'a> {
             opts,
             tls,
             mode,
-            events,
-            open: HashMap::new(),
+            notices: notices_to(events),
+            open: Mutex::new(HashMap::new()),
         }
     }
 
     pub fn node(&self, name: &str) -> Option<&'a Node> {
         self.plan.nodes().find(|n| n.name == name)
+    }
+
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Arc<Client>>> {
+        // A panic while holding the lock cannot leave the map half-changed.
+        self.open.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// A fresh connection (not cached): used to prove that tsmn can still
@@ -59,55 +77,39 @@ impl<'a> Sessions<'a> {
             self.opts,
             self.mode,
         );
-        let connect = async {
-            let (client, mut conn) = cfg
-                .connect(self.tls.clone())
-                .await
-                .map_err(|e| describe(&e))?;
-            let events = self.events.clone();
-            let node = node.to_string();
-            tokio::spawn(async move {
-                while let Some(msg) = poll_fn(|cx| conn.poll_message(cx)).await {
-                    match msg {
-                        Ok(AsyncMessage::Notice(n)) => {
-                            let _ = events.send(Event::Note {
-                                node: node.clone(),
-                                message: format!("{}: {}", n.severity(), n.message()),
-                            });
-                        }
-                        Ok(_) => {}
-                        Err(_) => break,
-                    }
+        let on_notice = Some((node.to_string(), self.notices.clone()));
+        crate::probe::connect(&cfg, self.tls.clone(), self.opts, on_notice)
+            .await
+            .map_err(|c| match c {
+                crate::facts::Connection::Failed { message, .. } => message,
+                crate::facts::Connection::TimedOut { seconds } => {
+                    format!("no answer within {seconds} s")
                 }
-            });
-            Ok::<Client, String>(client)
-        };
-        match tokio::time::timeout(self.opts.connect_timeout, connect).await {
-            Ok(r) => r,
-            Err(_) => Err(format!(
-                "no answer within {} s",
-                self.opts.connect_timeout.as_secs()
-            )),
-        }
+                other => format!("{other:?}"),
+            })
     }
 
-    /// The cached connection to `db` on `node`, opened on first use.
-    pub async fn get(&mut self, node: &str, db: &str) -> Result<&Client, String> {
+    /// The cached connection to `db` on `node`, opened on first use (again
+    /// when the cached one has closed).
+    pub async fn get(&self, node: &str, db: &str) -> Result<Arc<Client>, String> {
         let key = (node.to_string(), db.to_string());
-        let stale = self.open.get(&key).is_some_and(|c| c.is_closed());
-        if stale {
-            self.open.remove(&key);
+        if let Some(c) = self.map().get(&key).filter(|c| !c.is_closed()) {
+            return Ok(c.clone());
         }
-        if !self.open.contains_key(&key) {
-            let client = self.fresh(node, db).await?;
-            self.open.insert(key.clone(), client);
-        }
-        Ok(&self.open[&key])
+        let client = Arc::new(self.fresh(node, db).await?);
+        self.map().insert(key, client.clone());
+        Ok(client)
     }
 
-    /// Forget the connections to a node (it is being restarted).
-    pub fn drop_node(&mut self, node: &str) {
-        self.open.retain(|(n, _), _| n != node);
+    /// Keep a connection opened elsewhere (the probe's) for `db` on `node`.
+    pub fn adopt(&self, node: &str, db: &str, client: Client) {
+        self.map()
+            .insert((node.to_string(), db.to_string()), Arc::new(client));
+    }
+
+    /// Forget the connections to a node (it is being restarted, or one failed).
+    pub fn drop_node(&self, node: &str) {
+        self.map().retain(|(n, _), _| n != node);
     }
 }
 
