@@ -321,3 +321,97 @@ fn apply_holds_one_session_per_node_and_one_after_the_restart() {
         .count();
     assert_eq!(sessions, 2, "{out}");
 }
+
+/// A node tsmn may not restart itself (its data directory is not readable to
+/// tsmn: here tsmn runs as `nobody`, over TCP) is named with how to restart
+/// it and waited for, with the seconds shown; once someone restarts it, the
+/// run goes on and finds the setting applied.
+#[test]
+fn a_node_tsmn_cannot_restart_is_named_and_waited_for() {
+    // SAFETY: geteuid cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("SKIPPED a_node_tsmn_cannot_restart_is_named_and_waited_for: needs root, to run tsmn as another user");
+        return;
+    }
+    let tcp = |name: &str| {
+        TestCluster::start(tsmn::sandbox::ClusterSpec {
+            name: name.into(),
+            hba: Some(vec![
+                "local all all trust".into(),
+                "host all all 127.0.0.1/32 trust".into(),
+            ]),
+            ..Default::default()
+        })
+    };
+    let (an, dn) = (tcp("an"), tcp("dn1"));
+    let mut plan = plan_for(&an.cluster, &[&dn.cluster], AuthMode::Trust);
+    plan.access_node.connect_host = None;
+    plan.data_nodes[0].connect_host = None;
+    let work = temp_dir();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(work.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let path = write_plan(work.path(), &plan);
+    // A copy of the binary `nobody` can run wherever the checkout lives.
+    let bin = work.path().join("tsmn");
+    std::fs::copy(env!("CARGO_BIN_EXE_tsmn"), &bin).unwrap();
+    let mut child = std::process::Command::new("setpriv")
+        .args([
+            "--reuid",
+            "nobody",
+            "--regid",
+            "nogroup",
+            "--clear-groups",
+            "--",
+        ])
+        .arg(&bin)
+        .args(["apply", "--yes", "--restart-wait", "60", "--plan"])
+        .arg(&path)
+        .env("HOME", "/nonexistent")
+        .env_remove("PGPASSWORD")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("setpriv (util-linux)");
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let mut seen = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !seen
+        .iter()
+        .any(|l: &String| l.contains("[dn1] waiting for the restart"))
+    {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(l) => seen.push(l),
+            Err(_) => panic!("tsmn never said it waits for dn1:\n{}", seen.join("\n")),
+        }
+    }
+    let all = seen.join("\n");
+    assert!(
+        all.contains("restart needed on dn1: restart PostgreSQL on each"),
+        "{all}"
+    );
+    assert!(!all.contains("[dn1] restarting"), "{all}");
+    // The operator restarts the node.
+    dn.cluster.stop(true).unwrap();
+    dn.cluster.start().unwrap();
+    let status = child.wait().unwrap();
+    reader.join().unwrap();
+    let all = format!("{all}\n{}", rx.try_iter().collect::<Vec<_>>().join("\n"));
+    assert!(all.contains("an/cluster/restart-gate: done"), "{all}");
+    assert!(!all.contains("FAILED"), "{all}");
+    assert_ne!(status.code(), Some(2), "{all}");
+    assert_eq!(
+        dn.sql("postgres", "SHOW max_prepared_transactions"),
+        ["150"]
+    );
+}

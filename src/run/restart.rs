@@ -74,33 +74,47 @@ struct Pending {
     bindir: String,
 }
 
-/// Every node asked at once, on its kept session (opened again when the
-/// node was restarted). A node that does not answer loses its cached
-/// session, so the next ask connects anew.
+/// One node asked, on its kept session (opened again when the node was
+/// restarted). A node that does not answer loses its cached session, so the
+/// next ask connects anew.
+async fn pending(sessions: &Sessions<'_>, n: &str) -> Result<Pending, String> {
+    let r = async {
+        let client = sessions.get(n, "postgres").await?;
+        let row = client
+            .query_one(
+                "SELECT coalesce((SELECT string_agg(name, ', ' ORDER BY name) FROM pg_settings WHERE pending_restart), ''), \
+                 current_setting('data_directory'), coalesce((SELECT setting FROM pg_config WHERE name = 'BINDIR'), '')",
+                &[],
+            )
+            .await
+            .map_err(|e| super::session::describe(&e))?;
+        Ok(Pending {
+            settings: row.get(0),
+            data: row.get(1),
+            bindir: row.get(2),
+        })
+    }
+    .await;
+    if r.is_err() {
+        sessions.drop_node(n);
+    }
+    r
+}
+
+/// Every node asked at once.
 async fn pending_all(
     sessions: &Sessions<'_>,
     nodes: &[String],
 ) -> Vec<(String, Result<Pending, String>)> {
-    let asks = nodes.iter().map(|n| async move {
-        let r = async {
-            let client = sessions.get(n, "postgres").await?;
-            let row = client
-                .query_one(
-                    "SELECT coalesce((SELECT string_agg(name, ', ' ORDER BY name) FROM pg_settings WHERE pending_restart), ''), \
-                     current_setting('data_directory'), coalesce((SELECT setting FROM pg_config WHERE name = 'BINDIR'), '')",
-                    &[],
-                )
-                .await
-                .map_err(|e| super::session::describe(&e))?;
-            Ok::<Pending, String>(Pending { settings: row.get(0), data: row.get(1), bindir: row.get(2) })
-        }
-        .await;
-        if r.is_err() {
-            sessions.drop_node(n);
-        }
-        (n.clone(), r)
-    });
+    let asks = nodes
+        .iter()
+        .map(|n| async move { (n.clone(), pending(sessions, n).await) });
     futures_util::future::join_all(asks).await
+}
+
+/// Back with nothing pending.
+fn settled(p: &Result<Pending, String>) -> bool {
+    matches!(p, Ok(p) if p.settings.is_empty())
 }
 
 pub async fn gate(
@@ -143,35 +157,43 @@ pub async fn gate(
             ),
         };
     }
-    // Restart the local ones together; the others are someone else's to restart.
+    // Restart the local ones together, each asked again as soon as it is
+    // back; the others are someone else's to restart.
     let mut jobs = Vec::new();
-    let mut remote = Vec::new();
+    let mut left = Vec::new();
     for (n, p) in &waiting {
         match local(&p.data, &p.bindir) {
             Some(l) => {
                 let _ = events.send(Event::Restarting { node: n.clone() });
                 sessions.drop_node(n);
-                let n = n.clone();
-                jobs.push(tokio::task::spawn_blocking(move || {
-                    restart_local(&l).map_err(|e| format!("{n}: {e}"))
-                }));
+                jobs.push(async move {
+                    let restarted = tokio::task::spawn_blocking(move || restart_local(&l))
+                        .await
+                        .unwrap_or_else(|e| Err(e.to_string()));
+                    match restarted {
+                        Err(e) => Err(format!("{n}: {e}")),
+                        Ok(()) => Ok((n.clone(), settled(&pending(sessions, n).await))),
+                    }
+                });
             }
-            None => remote.push(n.clone()),
+            None => left.push(n.clone()),
         }
     }
+    let remote = left.clone();
     for j in futures_util::future::join_all(jobs).await {
-        if let Err(e) = j.unwrap_or_else(|e| Err(e.to_string())) {
-            return Outcome::Failed { message: e };
+        match j {
+            Err(e) => return Outcome::Failed { message: e },
+            Ok((_, true)) => {}
+            Ok((n, false)) => left.push(n),
         }
     }
     // Wait until every node answers with nothing pending.
     let started = Instant::now();
-    let mut left: Vec<String> = names.clone();
-    loop {
+    while !left.is_empty() {
         left = pending_all(sessions, &left)
             .await
             .into_iter()
-            .filter(|(_, p)| !matches!(p, Ok(p) if p.settings.is_empty()))
+            .filter(|(_, p)| !settled(p))
             .map(|(n, _)| n)
             .collect();
         if left.is_empty() {
