@@ -15,9 +15,22 @@ struct Local {
     bindir: PathBuf,
 }
 
+/// A cluster of Debian's postgresql-common (its configuration under
+/// /etc/postgresql/<version>/<name>/) belongs to `pg_ctlcluster` and its
+/// systemd unit: restarted behind their back with `pg_ctl`, the unit would
+/// lose track of the server. tsmn leaves those to the operator.
+fn service_managed(config_file: &str) -> bool {
+    let parts: Vec<&str> = config_file.split('/').collect();
+    matches!(parts.as_slice(), ["", "etc", "postgresql", version, name, _]
+        if !version.is_empty() && !name.is_empty())
+}
+
 /// Where a node runs, when it runs here and tsmn may restart it: its data
-/// directory is readable on this host.
-fn local(data: &str, bindir: &str) -> Option<Local> {
+/// directory is readable on this host and no service manager owns it.
+fn local(data: &str, bindir: &str, config_file: &str) -> Option<Local> {
+    if service_managed(config_file) {
+        return None;
+    }
     let data = PathBuf::from(data);
     (data.join("PG_VERSION").is_file() && Path::new(bindir).join("pg_ctl").is_file()).then(|| {
         Local {
@@ -72,6 +85,7 @@ struct Pending {
     settings: String,
     data: String,
     bindir: String,
+    config_file: String,
 }
 
 /// One node asked, on its kept session (opened again when the node was
@@ -83,7 +97,7 @@ async fn pending(sessions: &Sessions<'_>, n: &str) -> Result<Pending, String> {
         let row = client
             .query_one(
                 "SELECT coalesce((SELECT string_agg(name, ', ' ORDER BY name) FROM pg_settings WHERE pending_restart), ''), \
-                 current_setting('data_directory'), coalesce((SELECT setting FROM pg_config WHERE name = 'BINDIR'), '')",
+                 current_setting('data_directory'), coalesce((SELECT setting FROM pg_config WHERE name = 'BINDIR'), ''), current_setting('config_file')",
                 &[],
             )
             .await
@@ -92,6 +106,7 @@ async fn pending(sessions: &Sessions<'_>, n: &str) -> Result<Pending, String> {
             settings: row.get(0),
             data: row.get(1),
             bindir: row.get(2),
+            config_file: row.get(3),
         })
     }
     .await;
@@ -162,7 +177,7 @@ pub async fn gate(
     let mut jobs = Vec::new();
     let mut left = Vec::new();
     for (n, p) in &waiting {
-        match local(&p.data, &p.bindir) {
+        match local(&p.data, &p.bindir, &p.config_file) {
             Some(l) => {
                 let _ = events.send(Event::Restarting { node: n.clone() });
                 sessions.drop_node(n);
@@ -212,5 +227,21 @@ pub async fn gate(
     }
     Outcome::Done {
         detail: format!("restarted {}", names.join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::service_managed;
+
+    #[test]
+    fn debian_clusters_belong_to_their_service() {
+        assert!(service_managed("/etc/postgresql/15/main/postgresql.conf"));
+        assert!(service_managed(
+            "/etc/postgresql/13/reporting/postgresql.conf"
+        ));
+        assert!(!service_managed("/var/lib/pgsql/15/data/postgresql.conf"));
+        assert!(!service_managed("/tmp/tsmn-demo/dn1/data/postgresql.conf"));
+        assert!(!service_managed("/etc/postgresql/postgresql.conf"));
     }
 }
