@@ -66,6 +66,17 @@ pub enum Connection {
     },
 }
 
+impl Connection {
+    /// What went wrong, in one line; None when tsmn got in.
+    pub fn problem(&self) -> Option<String> {
+        match self {
+            Connection::Connected { .. } => None,
+            Connection::TimedOut { seconds } => Some(format!("no answer within {seconds} s")),
+            Connection::Failed { message, .. } => Some(message.clone()),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ServerFacts {
     pub version_num: u32,

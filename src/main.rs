@@ -115,8 +115,6 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("tokio runtime")
 }
 
-/// Probe every node; like psql, ask for the password (no echo) only when a
-/// server wants one tsmn lacks and a terminal is attached.
 /// What probing left: the facts, notes about password files, the passwords
 /// (a prompted one included, for the steps that follow) and, when asked to
 /// keep them, each node's open connection.
@@ -127,6 +125,8 @@ struct Probed {
     kept: tsmn::probe::Kept,
 }
 
+/// Probe every node; like psql, ask for the password (no echo) only when a
+/// server wants one tsmn lacks and a terminal is attached.
 fn probe_nodes(
     rt: &tokio::runtime::Runtime,
     plan: &tsmn::plan::Plan,

@@ -30,12 +30,7 @@ fn validate_prints_the_normalized_plan() {
         .arg(&path)
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.contains("validity_days = 825") && text.contains("[auth.certificate]"),
@@ -97,12 +92,7 @@ fn sandbox_commands_end_to_end() {
         .arg(&dir)
         .output()
         .unwrap();
-    assert_eq!(
-        up.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&up.stderr)
-    );
+    assert_success(&up);
     let plan_path = String::from_utf8_lossy(&up.stdout).trim().to_string();
     assert_eq!(
         plan_path,
@@ -141,12 +131,7 @@ fn sandbox_commands_end_to_end() {
         .arg(&dir)
         .output()
         .unwrap();
-    assert_eq!(
-        down.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&down.stderr)
-    );
+    assert_success(&down);
     assert!(!dir.exists());
 
     let again = tsmn()

@@ -32,12 +32,7 @@ fn run_mode(mode: AuthMode) {
     let plan_path = write_plan(work.path(), &plan);
     let out = work.path().join("export");
     let exp = export(&plan_path, &out);
-    assert_eq!(
-        exp.status.code(),
-        Some(0),
-        "export: {}",
-        String::from_utf8_lossy(&exp.stderr)
-    );
+    assert_success(&exp);
 
     // Reviewable: shellcheck-clean, no password in any file (none was asked to be included).
     let sc = Command::new("shellcheck")

@@ -7,14 +7,7 @@ use support::*;
 
 fn export(asset: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
-    let plan = dir.path().join("plan.toml");
-    std::fs::copy(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("assets")
-            .join(asset),
-        &plan,
-    )
-    .unwrap();
+    let plan = copy_asset(dir.path(), asset);
     let out = dir.path().join("out");
     let run = tsmn()
         .args(["export", "--offline", "--plan"])
@@ -25,12 +18,7 @@ fn export(asset: &str) -> String {
         .env("TSMN_ROLE_PW_APP_WRITER", "pw2")
         .output()
         .unwrap();
-    assert_eq!(
-        run.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    assert_success(&run);
     let files = files_below(&out);
     let mut text = String::new();
     use std::os::unix::fs::PermissionsExt;

@@ -7,14 +7,7 @@ use support::*;
 
 fn preview(asset: &str, extra: &[&str]) -> String {
     let dir = tempfile::tempdir().unwrap();
-    let plan = dir.path().join("plan.toml");
-    std::fs::copy(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("assets")
-            .join(asset),
-        &plan,
-    )
-    .unwrap();
+    let plan = copy_asset(dir.path(), asset);
     let out = tsmn()
         .args(["preview", "--offline", "--plan"])
         .arg(&plan)
@@ -22,12 +15,7 @@ fn preview(asset: &str, extra: &[&str]) -> String {
         .env_remove("NO_COLOR")
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(!text.contains("PRIVATE KEY"), "a private key was printed");
     assert!(

@@ -56,15 +56,12 @@ fn connection_failed(
     conn: &Connection,
     out: &mut Vec<Finding>,
 ) {
-    let (cause, message) = match conn {
-        Connection::TimedOut { seconds } => (
-            explain(None, "timed out"),
-            format!("no answer within {seconds} s"),
-        ),
-        Connection::Failed { sqlstate, message } => {
-            (explain(sqlstate.as_deref(), message), message.clone())
-        }
-        Connection::Connected { .. } => return,
+    let Some(message) = conn.problem() else {
+        return;
+    };
+    let cause = match conn {
+        Connection::Failed { sqlstate, message } => explain(sqlstate.as_deref(), message),
+        _ => explain(None, "timed out"),
     };
     out.push(Finding::new(
         Blocker,

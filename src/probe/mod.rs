@@ -215,7 +215,7 @@ async fn probe_node(plan: &Plan, node: &Node, work: NodeWork) -> (NodeFacts, Opt
         server: None,
         access_probes: AccessProbes::NotApplicable,
     };
-    let on_notice_kept = work.keep.is_some();
+    let keep = work.keep.is_some();
     let on_notice = work.keep.map(|f| (node.name.clone(), f));
     let connected = connect(&work.cfg, work.tls.clone(), work.opts, on_notice).await;
     if let Err(conn) = &connected {
@@ -240,8 +240,7 @@ async fn probe_node(plan: &Plan, node: &Node, work: NodeWork) -> (NodeFacts, Opt
             access_side::probe(&client, plan, &server, work.data_nodes, work.opts).await;
     }
     facts.server = Some(server);
-    let keep = on_notice_kept.then_some(client);
-    (facts, keep)
+    (facts, keep.then_some(client))
 }
 
 /// tsmn found nothing listening, or no answer, at the very address the

@@ -80,13 +80,7 @@ impl<'a> Sessions<'a> {
         let on_notice = Some((node.to_string(), self.notices.clone()));
         crate::probe::connect(&cfg, self.tls.clone(), self.opts, on_notice)
             .await
-            .map_err(|c| match c {
-                crate::facts::Connection::Failed { message, .. } => message,
-                crate::facts::Connection::TimedOut { seconds } => {
-                    format!("no answer within {seconds} s")
-                }
-                other => format!("{other:?}"),
-            })
+            .map_err(|c| c.problem().unwrap_or_default())
     }
 
     /// The cached connection to `db` on `node`, opened on first use (again
@@ -115,8 +109,5 @@ impl<'a> Sessions<'a> {
 
 /// The server's message (with DETAIL), or the chain of causes.
 pub fn describe(e: &tokio_postgres::Error) -> String {
-    match crate::probe::failure(e) {
-        crate::facts::Connection::Failed { message, .. } => message,
-        other => format!("{other:?}"),
-    }
+    crate::probe::failure(e).problem().unwrap_or_default()
 }

@@ -164,6 +164,16 @@ pub fn plan_for(an: &Cluster, dns: &[&Cluster], mode: tsmn::plan::AuthMode) -> t
     tsmn::sandbox::plan_over(an, dns, mode)
 }
 
+/// The command exited 0; its stderr is shown when it did not.
+pub fn assert_success(out: &std::process::Output) {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// A copy of an example plan from assets/ in `dir`.
 pub fn copy_asset(dir: &Path, asset: &str) -> std::path::PathBuf {
     let plan = dir.join("plan.toml");
