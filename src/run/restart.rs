@@ -204,7 +204,7 @@ pub async fn gate(
     }
     // Wait until every node answers with nothing pending.
     let started = Instant::now();
-    while !left.is_empty() {
+    loop {
         left = pending_all(sessions, &left)
             .await
             .into_iter()
