@@ -448,34 +448,25 @@ fn apply(a: ApplyArgs) -> u8 {
     };
     let json = a.json;
     let printer = rt.spawn(async move {
-        let mut blocked = false;
+        let mut tally = report::apply::Tally::default();
         while let Some(e) = rx.recv().await {
-            blocked |= matches!(
-                &e,
-                tsmn::run::Event::StepFinished {
-                    outcome: tsmn::run::Outcome::Blocked { .. },
-                    ..
-                }
-            );
+            tally.add(&e);
             if json {
                 println!("{}", serde_json::to_string(&e).unwrap_or_default());
             } else if let Some(l) = report::apply::line(&e) {
                 println!("{l}");
             }
         }
-        blocked
+        tally
     });
     let ok = rt.block_on(tsmn::run::run_adopting(&b.steps, &opts, tx, b.kept));
-    let blocked = rt.block_on(printer).unwrap_or(true);
-    if ok && !blocked {
-        if !json {
-            eprintln!("done: every selected step ran or was already done");
-        }
+    let tally = rt.block_on(printer).unwrap_or_default();
+    if !json {
+        eprintln!("{}", tally.closing(ok));
+    }
+    if ok && tally.ok() {
         EXIT_OK
     } else {
-        if !json && blocked && ok {
-            eprintln!("the selected phases ran, but some steps are blocked (see above); the cluster is not set up yet");
-        }
         EXIT_FAILED
     }
 }

@@ -96,6 +96,10 @@ fn end_to_end(mode: AuthMode) {
         "a second run did something:\n{out}"
     );
     assert!(out.contains("already done"), "{out}");
+    if ts {
+        assert!(out.contains("an/verify/ping: verified"), "{out}");
+        assert!(out.trim_end().ends_with("nothing changed"), "{out}");
+    }
     let after: Vec<_> = [&an, &dn1, &dn2].iter().map(|c| data_files(c)).collect();
     assert!(
         before == after,
@@ -131,6 +135,53 @@ fn password_mode_end_to_end() {
 #[test]
 fn certificate_mode_end_to_end() {
     end_to_end(AuthMode::Certificate);
+}
+
+#[test]
+fn a_role_that_cannot_reach_a_data_node_fails_the_verification() {
+    if !timescaledb_tier("a_role_that_cannot_reach_a_data_node_fails_the_verification") {
+        return;
+    }
+    let an = TestCluster::named("an");
+    let dn1 = TestCluster::named("dn1");
+    let dn2 = TestCluster::named("dn2");
+    let work = temp_dir();
+    let mut plan = plan_for(&an.cluster, &[&dn1.cluster, &dn2.cluster], AuthMode::Trust);
+    plan.auth.roles.push("app_reader".into());
+    let path = write_plan(work.path(), &plan);
+    let first = apply(&path, &[]);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    // Someone puts a rule above tsmn's block that turns the role away on dn2.
+    let hba = dn2.cluster.data_dir().join("pg_hba.conf");
+    let old = read(&hba);
+    std::fs::write(
+        &hba,
+        format!("host all app_reader 127.0.0.1/32 reject\n{old}"),
+    )
+    .unwrap();
+    dn2.sql("postgres", "SELECT pg_reload_conf()");
+
+    // Only the verification: the auth phase would put tsmn's block first again.
+    let second = apply(&path, &["--phases", "verify"]);
+    let out = text(&second);
+    assert_eq!(
+        second.status.code(),
+        Some(1),
+        "a failed verification is a failure:\n{out}"
+    );
+    assert!(out.contains("[an] an/verify/ping: FAILED"), "{out}");
+    // The pair, the access node's own reason, and a fix.
+    assert!(out.contains("dn2 as app_reader: "), "{out}");
+    assert!(out.contains("pg_hba.conf rejects connection"), "{out}");
+    assert!(!out.contains("dn1 as app_reader: "), "dn1 answers: {out}");
+    assert!(out.contains("    fix: "), "{out}");
+    assert!(
+        out.trim_end()
+            .lines()
+            .last()
+            .is_some_and(|l| l.starts_with("FAILED on an at an/verify/ping")),
+        "{out}"
+    );
 }
 
 #[test]

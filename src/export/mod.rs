@@ -407,6 +407,16 @@ pub fn export(
             Action::RestartGate { nodes } => {
                 let _ = writeln!(script, "  restart_gate {}", nodes.join(" "));
             }
+            Action::Verify { database, sql, .. } => {
+                let file = format!("{base}.sql");
+                written.push(w.write(&file, &format!("{sql};\n"), 0o644)?);
+                let _ = writeln!(
+                    script,
+                    "  run_sql {} {} \"$here/{file}\"",
+                    s.node,
+                    shell::word(database)
+                );
+            }
         }
         script.push_str("fi\n");
     }

@@ -17,6 +17,18 @@ pub fn literal(value: &str) -> String {
     }
 }
 
+/// A dollar-quoted body (`$tag$...$tag$`) whose tag does not occur in it,
+/// so names quoted inside the body cannot end it early.
+pub fn dollar(tag: &str, body: &str) -> String {
+    let mut t = format!("${tag}$");
+    let mut n = 0;
+    while body.contains(&t) {
+        n += 1;
+        t = format!("${tag}{n}$");
+    }
+    format!("{t}{body}{t}")
+}
+
 /// A value for a psql meta-command argument (`\set name 'value'`): single
 /// quotes, with `'` doubled and `\` doubled (psql reads C-like escapes there).
 pub fn psql_arg(value: &str) -> String {
@@ -33,5 +45,7 @@ mod tests {
         assert_eq!(literal("it's"), "'it''s'");
         assert_eq!(literal(r"a\b'c"), r"E'a\\b''c'");
         assert_eq!(psql_arg(r"a'b\c"), r"'a''b\\c'");
+        assert_eq!(dollar("v", "x"), "$v$x$v$");
+        assert_eq!(dollar("v", "a $v$ b"), "$v1$a $v$ b$v1$");
     }
 }

@@ -66,6 +66,7 @@ pub fn line(e: &Event) -> Option<String> {
             let (state, detail) = match outcome {
                 Outcome::Done { detail } => ("done", detail.as_str()),
                 Outcome::AlreadyDone { detail } => ("already done", detail.as_str()),
+                Outcome::Verified { detail } => ("verified", detail.as_str()),
                 Outcome::Failed { message } => ("FAILED", message.as_str()),
                 Outcome::Blocked { why } => ("blocked", why.as_str()),
                 Outcome::Skipped { why } => ("skipped", why.as_str()),
@@ -81,4 +82,134 @@ pub fn line(e: &Event) -> Option<String> {
             format!("[{node}] waiting for the restart ({seconds} s)")
         }
     })
+}
+
+/// What a run did, counted from its events: for the closing line.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Tally {
+    pub changed: usize,
+    pub verified: usize,
+    pub blocked: usize,
+    /// The first failed step: (node, step id).
+    pub failed: Option<(String, String)>,
+}
+
+impl Tally {
+    pub fn add(&mut self, e: &Event) {
+        if let Event::StepFinished {
+            step,
+            node,
+            outcome,
+            ..
+        } = e
+        {
+            match outcome {
+                Outcome::Done { .. } => self.changed += 1,
+                Outcome::Verified { .. } => self.verified += 1,
+                Outcome::Blocked { .. } => self.blocked += 1,
+                Outcome::Failed { .. } if self.failed.is_none() => {
+                    self.failed = Some((node.clone(), step.clone()));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    pub fn ok(&self) -> bool {
+        self.failed.is_none() && self.blocked == 0
+    }
+
+    /// The last line of a run: what failed where, or what was proven and
+    /// whether anything changed. Never "done" for what was not checked.
+    pub fn closing(&self, run_ok: bool) -> String {
+        if let Some((node, step)) = &self.failed {
+            return format!(
+                "FAILED on {node} at {step} (see above); after the fix, run tsmn apply again: finished steps are checked and skipped"
+            );
+        }
+        if !run_ok {
+            return "FAILED before any step could run (see above)".to_string();
+        }
+        if self.blocked > 0 {
+            return format!(
+                "not done: {} step(s) blocked (see above); the cluster is not set up yet",
+                self.blocked
+            );
+        }
+        let changed = match self.changed {
+            0 => "nothing changed".to_string(),
+            n => format!("{n} step(s) changed the servers"),
+        };
+        if self.verified > 0 {
+            format!("done: the cluster was verified from the access node; {changed}")
+        } else {
+            format!("done: the selected phases ran, without the verify phase nothing is proven; {changed}")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finished(step: &str, outcome: Outcome) -> Event {
+        Event::StepFinished {
+            step: step.into(),
+            node: step.split('/').next().unwrap_or("").into(),
+            outcome,
+            millis: 1,
+        }
+    }
+
+    #[test]
+    fn a_rerun_that_verifies_ends_with_nothing_changed() {
+        let mut t = Tally::default();
+        t.add(&finished(
+            "dn1/auth/hba",
+            Outcome::AlreadyDone { detail: "x".into() },
+        ));
+        t.add(&finished(
+            "an/verify/ping",
+            Outcome::Verified { detail: "x".into() },
+        ));
+        assert!(t.ok());
+        assert!(
+            t.closing(true).ends_with("nothing changed"),
+            "{}",
+            t.closing(true)
+        );
+    }
+
+    #[test]
+    fn a_failed_verification_names_node_and_step() {
+        let mut t = Tally::default();
+        t.add(&finished(
+            "dn1/auth/hba",
+            Outcome::Done { detail: "x".into() },
+        ));
+        t.add(&finished(
+            "an/verify/ping",
+            Outcome::Failed {
+                message: "no".into(),
+            },
+        ));
+        assert!(!t.ok());
+        assert!(
+            t.closing(true)
+                .starts_with("FAILED on an at an/verify/ping"),
+            "{}",
+            t.closing(true)
+        );
+    }
+
+    #[test]
+    fn without_the_verify_phase_nothing_is_called_proven() {
+        let mut t = Tally::default();
+        t.add(&finished(
+            "dn1/auth/hba",
+            Outcome::Done { detail: "x".into() },
+        ));
+        assert!(!t.closing(true).contains("verified"), "{}", t.closing(true));
+        assert!(t.closing(true).ends_with("1 step(s) changed the servers"));
+    }
 }

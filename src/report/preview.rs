@@ -157,6 +157,19 @@ fn action(
             }
             out
         }
+        Action::Verify { database, reaches, sql } => {
+            let mut roles: Vec<&str> = reaches.iter().map(|r| r.role.as_str()).collect();
+            roles.dedup();
+            let mut nodes: Vec<&str> = reaches.iter().map(|r| r.data_node.as_str()).collect();
+            nodes.sort_unstable();
+            nodes.dedup();
+            format!(
+                "   check, in database {database}: as {} the access node reaches {}; SQL:\n{}",
+                roles.join(", "),
+                nodes.join(", "),
+                indent(&format!("{sql};"))
+            )
+        }
         Action::RestartGate { nodes } => format!(
             "   check: no setting pending a restart on {}; the ones that are get named with how to restart them\n",
             nodes.join(", ")

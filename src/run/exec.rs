@@ -65,6 +65,11 @@ pub async fn step(
             statements,
         } => sql(s, database, statements, o, sessions).await,
         Action::RestartGate { nodes } => super::restart::gate(nodes, o, sessions, events).await,
+        Action::Verify {
+            database,
+            reaches,
+            sql,
+        } => super::verify::run(s, database, reaches, sql, o, sessions).await,
     }
 }
 

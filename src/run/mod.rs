@@ -7,6 +7,7 @@ pub mod files;
 pub mod journal;
 mod restart;
 pub mod session;
+mod verify;
 
 use crate::plan::Plan;
 use crate::probe::credentials::PasswordSource;
@@ -61,11 +62,25 @@ pub enum Event {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum Outcome {
-    Done { detail: String },
-    AlreadyDone { detail: String },
-    Failed { message: String },
-    Blocked { why: String },
-    Skipped { why: String },
+    Done {
+        detail: String,
+    },
+    AlreadyDone {
+        detail: String,
+    },
+    /// A check that held: proven on the servers, nothing changed.
+    Verified {
+        detail: String,
+    },
+    Failed {
+        message: String,
+    },
+    Blocked {
+        why: String,
+    },
+    Skipped {
+        why: String,
+    },
 }
 
 /// How restarts are handled.

@@ -138,14 +138,7 @@ pub(super) fn build(ctx: &Ctx, out: &mut Vec<Step>) {
                 "_timescaledb_internal"
             }
         });
-    steps.push(step(
-        an,
-        Phase::Verify,
-        "ping",
-        "Every data node answers the access node",
-        "ping_data_node returns false (health() would raise) for a node the access node cannot reach",
-        sql(db, vec![Statement::plain(format!("SELECT node_name, {schema}.ping_data_node(node_name) AS ok FROM timescaledb_information.data_nodes ORDER BY node_name"))]),
-    ));
+    steps.push(super::verify::build(ctx, schema));
     // The cluster phase needs TimescaleDB everywhere.
     if let Some(facts) = ctx.inputs.facts {
         let missing: Vec<&str> = facts

@@ -9,6 +9,7 @@ pub mod material;
 mod model;
 pub mod secrets;
 mod settings;
+pub mod verify;
 
 pub use model::*;
 pub use settings::{satisfied as setting_satisfied, statement as setting_statement};

@@ -84,6 +84,22 @@ pub enum Action {
     },
     /// Every node must run with the settings that need a restart.
     RestartGate { nodes: Vec<String> },
+    /// Proof that the cluster works the way TimescaleDB will use it: in
+    /// `database` on the access node, as each role, every data node answers.
+    /// `sql` raises an error naming every pair that does not; it is what
+    /// preview shows, export writes and the executor sends.
+    Verify {
+        database: String,
+        reaches: Vec<Reach>,
+        sql: String,
+    },
+}
+
+/// One way TimescaleDB goes: from the access node, as `role`, to `data_node`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reach {
+    pub role: String,
+    pub data_node: String,
 }
 
 /// One statement. `generate`: a SELECT whose result rows are statements to

@@ -426,6 +426,7 @@ fn glyph(v: &StepView) -> (&'static str, &'static str) {
         StepView::Running => ("▸", "running"),
         StepView::Finished(Outcome::Done { .. }) => ("✓", "done"),
         StepView::Finished(Outcome::AlreadyDone { .. }) => ("=", "already done"),
+        StepView::Finished(Outcome::Verified { .. }) => ("✓", "verified"),
         StepView::Finished(Outcome::Failed { .. }) => ("✗", "FAILED"),
         StepView::Finished(Outcome::Blocked { .. }) => ("⊘", "blocked"),
         StepView::Finished(Outcome::Skipped { .. }) => ("-", "skipped"),

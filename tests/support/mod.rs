@@ -69,6 +69,12 @@ impl TestCluster {
         })
     }
 
+    /// Restart the server, as an operator would when told to.
+    pub fn restart(&self) {
+        self.cluster.stop(true).expect("stop");
+        self.cluster.start().expect("start");
+    }
+
     /// Run SQL as the superuser over the Unix socket; each row's first column.
     pub fn sql(&self, db: &str, sql: &str) -> Vec<String> {
         sql_on(&self.cluster, db, sql)
@@ -448,16 +454,28 @@ pub fn assert_admitted(plan: &tsmn::plan::Plan, dn: &TestCluster) -> Vec<tsmn::f
 /// The configuration files of a cluster (not its relation data), to show
 /// that a second run changed nothing.
 pub fn data_files(c: &TestCluster) -> Vec<(String, Vec<u8>)> {
-    files_below(&c.cluster.data_dir())
+    let files = files_below(&c.cluster.data_dir())
         .into_iter()
         .filter(|(rel, _)| {
-            !rel.starts_with("pg_")
-                && !rel.starts_with("base/")
-                && !rel.starts_with("global/")
-                && !rel.starts_with("postmaster.")
+            // Server state directories (pg_wal/, pg_xact/, ...) and relation
+            // data change on their own; the configuration files beside them
+            // (pg_hba.conf, pg_ident.conf) are compared.
+            let state_dir = rel.contains('/')
+                && (rel.starts_with("pg_")
+                    || rel.starts_with("base/")
+                    || rel.starts_with("global/"));
+            !state_dir && !rel.starts_with("postmaster.")
         })
         .map(|(rel, p)| (rel, std::fs::read(p).expect("read")))
-        .collect()
+        .collect::<Vec<_>>();
+    // The files the settings and auth phases edit are among those compared.
+    for edited in ["pg_hba.conf", "postgresql.auto.conf"] {
+        assert!(
+            files.iter().any(|(rel, _)| rel == edited),
+            "{edited} is not compared"
+        );
+    }
+    files
 }
 
 /// insta settings for this project's snapshots: no module prefix, and the

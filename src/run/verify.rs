@@ -1,0 +1,92 @@
+//! The verification step: the one check (steps::verify) sent as is; when
+//! it fails, each pair that does not answer is asked again on its own so
+//! the failure carries the access node's own reason and the fix for it.
+
+use super::session::{describe, Sessions};
+use super::{Outcome, RunOptions};
+use crate::findings::connect::{explain, Side};
+use crate::quote::sql::{ident, literal};
+use crate::steps::{Reach, Step};
+use tokio_postgres::Client;
+
+pub async fn run(
+    s: &Step,
+    database: &str,
+    reaches: &[Reach],
+    sql: &str,
+    o: &RunOptions<'_>,
+    sessions: &Sessions<'_>,
+) -> Outcome {
+    let held = match sessions.get(&s.node, database).await {
+        Ok(c) => c,
+        Err(e) => {
+            return Outcome::Failed {
+                message: format!("cannot connect to database {database} on {}: {e}", s.node),
+            }
+        }
+    };
+    let client: &Client = &held;
+    match client.simple_query(sql).await {
+        Ok(_) => {
+            let mut roles: Vec<&str> = reaches.iter().map(|r| r.role.as_str()).collect();
+            roles.dedup();
+            let mut nodes: Vec<&str> = reaches.iter().map(|r| r.data_node.as_str()).collect();
+            nodes.sort_unstable();
+            nodes.dedup();
+            Outcome::Verified {
+                detail: format!(
+                    "{} answer the access node in {database} as {}",
+                    nodes.join(", "),
+                    roles.join(", ")
+                ),
+            }
+        }
+        Err(e) => {
+            let mut lines = vec![describe(&e)];
+            for r in reaches {
+                if let Some(why) = unreachable(client, r, o).await {
+                    lines.push(why);
+                }
+            }
+            Outcome::Failed {
+                message: lines.join("\n"),
+            }
+        }
+    }
+}
+
+/// Why the access node cannot reach one data node as one role, with the
+/// fix; None when it can. The reason comes from a connection the access
+/// node makes itself (`distributed_exec` raises with libpq's message where
+/// `ping_data_node` only says false). Read-only: `SELECT 1` on the node.
+async fn unreachable(client: &Client, r: &Reach, o: &RunOptions<'_>) -> Option<String> {
+    let set = format!("SET ROLE {}", ident(&r.role));
+    let probe = format!(
+        "CALL distributed_exec('SELECT 1', node_list => ARRAY[{}], transactional => false)",
+        literal(&r.data_node)
+    );
+    let result = match client.simple_query(&set).await {
+        Ok(_) => client
+            .simple_query(&probe)
+            .await
+            .err()
+            .map(|e| describe(&e)),
+        Err(e) => Some(describe(&e)),
+    };
+    let _ = client.simple_query("RESET ROLE").await;
+    let message = result?;
+    let cause = explain(None, &message);
+    let (host, port) = o
+        .plan
+        .data_nodes
+        .iter()
+        .find(|d| d.name == r.data_node)
+        .map_or(("?", 0), |d| (d.host.as_str(), d.port));
+    Some(format!(
+        "  {} as {}: {message}\n    cause: {}\n    fix: {}",
+        r.data_node,
+        r.role,
+        cause.what,
+        cause.fix(Side::AccessNode, host, port, &r.role, &r.data_node)
+    ))
+}
