@@ -1,7 +1,9 @@
 //! tsmn: sets up and troubleshoots TimescaleDB multi-node clusters.
 //!
 //! Layers, top to bottom (no import runs upward):
-//! cli -> probe, sandbox -> findings -> facts, plan, quote, timescale.
+//! faces (the binary's cli, tui) -> flow (one orchestration over a plan)
+//! -> run, export, report -> steps, probe, sandbox, findings -> facts,
+//! plan, quote, timescale.
 #![forbid(unsafe_op_in_unsafe_fn)]
 #![warn(clippy::unwrap_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
@@ -9,6 +11,7 @@
 pub mod export;
 pub mod facts;
 pub mod findings;
+pub mod flow;
 pub mod plan;
 pub mod probe;
 pub mod quote;

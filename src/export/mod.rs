@@ -25,40 +25,12 @@ pub enum ExportError {
     NotEmpty { dir: PathBuf },
 }
 
+pub use crate::plan::role_password_env;
+
 pub struct Options<'a> {
     pub include_secrets: bool,
     pub material: Option<&'a Material>,
     pub secrets: &'a Secrets,
-}
-
-/// The environment variable that holds a role's password at run time.
-pub fn role_password_env(plan: &Plan, role: &str) -> String {
-    let prefix = plan
-        .auth
-        .password
-        .as_ref()
-        .map(|p| p.password_env_prefix.clone())
-        .filter(|p| !p.is_empty())
-        .unwrap_or_else(|| "TSMN_ROLE_PW_".into());
-    let tail: String = role
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_uppercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("{prefix}{tail}")
-}
-
-/// A role's password from its environment variable, when that is set and not empty.
-pub fn role_password_from_env(plan: &Plan, role: &str) -> Option<secrecy::SecretString> {
-    std::env::var(role_password_env(plan, role))
-        .ok()
-        .filter(|v| !v.is_empty())
-        .map(Into::into)
 }
 
 /// A psql variable name for a role's secret.

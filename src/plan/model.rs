@@ -210,3 +210,27 @@ impl Plan {
         self
     }
 }
+
+/// The environment variable that holds a role's password at run time:
+/// `[auth.password] password_env_prefix` (default `TSMN_ROLE_PW_`) and the
+/// role's name, upper-cased, other characters as `_`.
+pub fn role_password_env(plan: &Plan, role: &str) -> String {
+    let prefix = plan
+        .auth
+        .password
+        .as_ref()
+        .map(|p| p.password_env_prefix.clone())
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| "TSMN_ROLE_PW_".into());
+    let tail: String = role
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{prefix}{tail}")
+}

@@ -73,6 +73,11 @@ impl PasswordSource {
         self.fixed.is_some()
     }
 
+    /// The one password used for every node (given or typed), if any.
+    pub fn fixed(&self) -> Option<&SecretString> {
+        self.fixed.as_ref()
+    }
+
     pub fn password_for(
         &self,
         host: &str,

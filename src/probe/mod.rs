@@ -95,6 +95,19 @@ pub async fn probe_keeping(
     probe_inner(plan, passwords, opts, names, None, Some(on_notice)).await
 }
 
+/// The probe with everything a face may want: each node's result as soon
+/// as it is in, and (with `keep`) the connections left open for the steps.
+pub async fn probe_watching(
+    plan: &Plan,
+    passwords: &PasswordSource,
+    opts: ProbeOptions,
+    names: &[String],
+    progress: Option<Progress>,
+    keep: Option<OnNotice>,
+) -> Result<(Facts, Kept), ProbeSetupError> {
+    probe_inner(plan, passwords, opts, names, progress, keep).await
+}
+
 async fn probe_inner(
     plan: &Plan,
     passwords: &PasswordSource,

@@ -101,7 +101,7 @@ fn role_secrets(app: &App) -> crate::steps::secrets::Secrets {
             s.insert(role, SecretString::from(pw.clone()));
             continue;
         }
-        match crate::export::role_password_from_env(&app.plan, role) {
+        match crate::flow::secrets::from_env(&app.plan, role) {
             Some(v) => s.insert(role, v),
             _ if role == &app.plan.superuser && !app.password.is_empty() => {
                 s.insert(role, SecretString::from(app.password.clone()))

@@ -78,7 +78,7 @@ pub enum Command {
         #[arg(long)]
         json: bool,
         /// Seconds to wait for each connection (TCP, TLS and login together)
-        #[arg(long, value_name = "SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=300))]
+        #[arg(long, value_name = "SECS", default_value_t = tsmn::flow::settings::DEFAULT_CONNECT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..=300))]
         connect_timeout: u64,
     },
     /// Show the setup steps per node: settings (current -> new), the pg_hba.conf
@@ -96,7 +96,7 @@ pub enum Command {
         #[arg(long)]
         offline: bool,
         /// Seconds to wait for each connection
-        #[arg(long, value_name = "SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=300))]
+        #[arg(long, value_name = "SECS", default_value_t = tsmn::flow::settings::DEFAULT_CONNECT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..=300))]
         connect_timeout: u64,
         /// No colour (also: the NO_COLOR environment variable)
         #[arg(long)]
@@ -119,7 +119,7 @@ pub enum Command {
         #[arg(long)]
         offline: bool,
         /// Seconds to wait for each connection
-        #[arg(long, value_name = "SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=300))]
+        #[arg(long, value_name = "SECS", default_value_t = tsmn::flow::settings::DEFAULT_CONNECT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..=300))]
         connect_timeout: u64,
     },
     /// Run the setup steps on the nodes with live progress: probe, show what will
@@ -149,10 +149,10 @@ pub enum Command {
         )]
         phases: Vec<PhaseArg>,
         /// Seconds to wait for a node that someone else restarts
-        #[arg(long, value_name = "SECS", default_value_t = 300)]
+        #[arg(long, value_name = "SECS", default_value_t = tsmn::flow::settings::DEFAULT_RESTART_WAIT_SECS)]
         restart_wait: u64,
         /// Seconds to wait for each connection
-        #[arg(long, value_name = "SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=300))]
+        #[arg(long, value_name = "SECS", default_value_t = tsmn::flow::settings::DEFAULT_CONNECT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..=300))]
         connect_timeout: u64,
     },
     /// Local throwaway cluster from the installed PostgreSQL

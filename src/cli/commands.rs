@@ -1,0 +1,329 @@
+//! One function per command: arguments in, calls of the flow, output and
+//! an exit code out (0 ok, 1 failed, 2 usage or plan error). No probing,
+//! step building, secret handling or export logic of its own.
+
+use super::args::{RestartArg, SandboxCommand, EXIT_FAILED, EXIT_OK, EXIT_USAGE};
+use super::prompt::{confirm, Terminal};
+use std::io::IsTerminal;
+use std::path::Path;
+use std::time::Duration;
+use tsmn::findings::{blockers, findings};
+use tsmn::flow::{Flow, FlowError, Purpose, Settings, Watch};
+use tsmn::plan::{load_plan, plan_to_toml};
+use tsmn::report;
+use tsmn::sandbox::{Sandbox, PLAN_FILE};
+
+/// Print a flow error and give its exit code.
+fn fail(e: FlowError) -> u8 {
+    eprintln!("error: {e}");
+    e.exit_code()
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+fn with_timeout(connect_timeout: u64) -> Settings {
+    Settings {
+        connect_timeout: Duration::from_secs(connect_timeout),
+        ..Settings::default()
+    }
+}
+
+/// The "probing ..." line, on a terminal only (scripts read stderr too).
+fn say_probing(flow: &Flow, settings: &Settings) {
+    if std::io::stderr().is_terminal() {
+        eprintln!(
+            "probing {} node(s) (connect timeout {} s) ...",
+            flow.plan.nodes().count(),
+            settings.connect_timeout.as_secs()
+        );
+    }
+}
+
+pub fn validate(path: &Path) -> u8 {
+    match load_plan(path) {
+        Ok(plan) => {
+            print!("{}", plan_to_toml(&plan));
+            EXIT_OK
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_USAGE
+        }
+    }
+}
+
+pub fn check(path: &Path, json: bool, connect_timeout: u64) -> u8 {
+    let mut flow = match Flow::open(path) {
+        Ok(f) => f,
+        Err(e) => return fail(e),
+    };
+    let settings = with_timeout(connect_timeout);
+    if !json {
+        say_probing(&flow, &settings);
+    }
+    let probed = runtime().block_on(flow.probe(
+        &[],
+        &settings,
+        Purpose::Check,
+        &Terminal::new(),
+        Watch::default(),
+    ));
+    let facts = match probed {
+        Ok(f) => f.clone(),
+        Err(e) => return fail(e),
+    };
+    let found = findings(&flow.plan, &facts);
+    if json {
+        println!("{:#}", report::check::json(&facts, &found, flow.notes()));
+    } else {
+        print!("{}", report::check::human(&facts, &found, flow.notes()));
+    }
+    if blockers(&found) == 0 {
+        EXIT_OK
+    } else {
+        EXIT_FAILED
+    }
+}
+
+/// The flow over the plan at `path`, probed (unless offline), and its steps.
+fn probed_steps(
+    rt: &tokio::runtime::Runtime,
+    path: &Path,
+    offline: bool,
+    settings: &Settings,
+    watch: Watch,
+) -> Result<(Flow, Vec<tsmn::steps::Step>), FlowError> {
+    let mut flow = Flow::open(path)?;
+    if !offline {
+        say_probing(&flow, settings);
+        rt.block_on(flow.probe(&[], settings, Purpose::Steps, &Terminal::new(), watch))?;
+    }
+    let steps = flow.steps()?;
+    Ok((flow, steps))
+}
+
+pub fn preview(
+    path: &Path,
+    node: Option<&str>,
+    offline: bool,
+    connect_timeout: u64,
+    no_color: bool,
+) -> u8 {
+    let plan = match load_plan(path) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    if let Some(n) = node {
+        if !plan.nodes().any(|x| x.name == n) {
+            let names: Vec<&str> = plan.nodes().map(|x| x.name.as_str()).collect();
+            eprintln!(
+                "error: --node {n}: no node of that name in the plan\n    fix: use one of {}",
+                names.join(", ")
+            );
+            return EXIT_USAGE;
+        }
+    }
+    let settings = with_timeout(connect_timeout);
+    let (flow, steps) = match probed_steps(&runtime(), path, offline, &settings, Watch::default()) {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    let color =
+        !no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal();
+    print!(
+        "{}",
+        report::preview::render(
+            &flow.plan,
+            flow.facts(),
+            &steps,
+            node,
+            &report::preview::Style { color }
+        )
+    );
+    EXIT_OK
+}
+
+pub fn export(
+    path: &Path,
+    out: &Path,
+    include_secrets: bool,
+    offline: bool,
+    connect_timeout: u64,
+) -> u8 {
+    let settings = with_timeout(connect_timeout);
+    let (mut flow, steps) =
+        match probed_steps(&runtime(), path, offline, &settings, Watch::default()) {
+            Ok(r) => r,
+            Err(e) => return fail(e),
+        };
+    let written = flow
+        .role_secrets(&Default::default(), &Terminal::new())
+        .and_then(|secrets| flow.export(&steps, out, &secrets, include_secrets));
+    match written {
+        Ok(files) => {
+            eprintln!(
+                "wrote {} file(s) to {}; read {}/README.md, then run: sh {}/setup.sh",
+                files.len(),
+                out.display(),
+                out.display(),
+                out.display()
+            );
+            EXIT_OK
+        }
+        Err(e) => fail(e),
+    }
+}
+
+pub struct ApplyArgs<'a> {
+    pub path: &'a Path,
+    pub yes: bool,
+    pub json: bool,
+    pub restart: RestartArg,
+    pub phases: Vec<tsmn::steps::Phase>,
+    pub restart_wait: u64,
+    pub connect_timeout: u64,
+}
+
+pub fn apply(a: ApplyArgs) -> u8 {
+    // One runtime and one event channel for probe and run: the probe's
+    // connections stay open for the steps, their notices reported as events.
+    let rt = runtime();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut settings = Settings {
+        connect_timeout: Duration::from_secs(a.connect_timeout),
+        phases: a.phases.clone(),
+        restart_wait: Duration::from_secs(a.restart_wait),
+        ..Settings::default()
+    };
+    let watch = Watch {
+        progress: None,
+        keep: Some(tsmn::run::session::notices_to(tx.clone())),
+    };
+    let (mut flow, steps) = match probed_steps(&rt, a.path, false, &settings, watch) {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    let secrets = match flow.role_secrets(&Default::default(), &Terminal::new()) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    if !a.json {
+        if let Some((step, why)) = tsmn::run::journal::last_failure(&flow.journal()) {
+            eprintln!("the last run failed at {step} ({}); resuming: finished steps are checked and skipped", why.lines().next().unwrap_or(""));
+        }
+        eprint!("{}", report::apply::summary(&steps, &a.phases));
+    }
+    let interactive = std::io::stdin().is_terminal();
+    if !a.yes {
+        if !interactive {
+            eprintln!("error: tsmn apply changes servers and asks first, but there is no terminal to ask at\n    fix: add --yes to run without asking");
+            return EXIT_USAGE;
+        }
+        if !confirm("Apply these steps now? [y/N] ") {
+            eprintln!("nothing was changed");
+            return EXIT_FAILED;
+        }
+    }
+    settings.restart = match a.restart {
+        RestartArg::Never => tsmn::run::RestartPolicy::Never,
+        RestartArg::Local => tsmn::run::RestartPolicy::Local,
+        RestartArg::Ask
+            if interactive
+                && confirm("Restart nodes on this host when a setting needs it? [y/N] ") =>
+        {
+            tsmn::run::RestartPolicy::Local
+        }
+        RestartArg::Ask => tsmn::run::RestartPolicy::Never,
+    };
+    let json = a.json;
+    let printer = rt.spawn(async move {
+        let mut tally = report::apply::Tally::default();
+        while let Some(e) = rx.recv().await {
+            tally.add(&e);
+            if json {
+                println!("{}", serde_json::to_string(&e).unwrap_or_default());
+            } else if let Some(l) = report::apply::line(&e) {
+                println!("{l}");
+            }
+        }
+        tally
+    });
+    let ok = rt.block_on(flow.apply(&steps, &secrets, &settings, tx, None));
+    let tally = rt.block_on(printer).unwrap_or_default();
+    if !json {
+        eprintln!("{}", tally.closing(ok));
+    }
+    if ok && tally.ok() {
+        EXIT_OK
+    } else {
+        EXIT_FAILED
+    }
+}
+
+pub fn wizard(path: &Path, no_color: bool) -> u8 {
+    let plan = match load_plan(path) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let color = !no_color && std::env::var_os("NO_COLOR").is_none();
+    tsmn::tui::run(plan, path.to_path_buf(), color)
+}
+
+pub fn say(line: &str) {
+    eprintln!("{line}");
+}
+
+pub fn demo(data_nodes: u16, dir: &Path, no_color: bool) -> u8 {
+    match Sandbox::up(dir, usize::from(data_nodes), None, &say) {
+        Ok(sb) => wizard(&sb.dir.join(PLAN_FILE), no_color),
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_FAILED
+        }
+    }
+}
+
+pub fn sandbox(cmd: SandboxCommand) -> u8 {
+    let result = match cmd {
+        SandboxCommand::Up {
+            data_nodes,
+            dir,
+            pg_bindir,
+        } => {
+            let dir = dir.resolve();
+            Sandbox::up(&dir, usize::from(data_nodes), pg_bindir.as_deref(), &say).map(|sb| {
+                let plan = sb.dir.join(PLAN_FILE);
+                println!("{}", plan.display());
+                say(&format!(
+                    "\nThe sandbox is up. Its plan is {plan}.\nNext:\n  tsmn validate --plan {plan}\n  tsmn sandbox status --dir {dir}\n  tsmn sandbox down --dir {dir}",
+                    plan = plan.display(),
+                    dir = sb.dir.display()
+                ));
+            })
+        }
+        SandboxCommand::Status { dir } => Sandbox::open(&dir.resolve()).map(|sb| {
+            let rows = tsmn::sandbox::status::collect(&sb);
+            print!("{}", tsmn::sandbox::status::render(&rows));
+        }),
+        SandboxCommand::Down { dir } => Sandbox::open(&dir.resolve()).and_then(|sb| sb.down(&say)),
+    };
+    match result {
+        Ok(()) => EXIT_OK,
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_FAILED
+        }
+    }
+}

@@ -1,0 +1,296 @@
+//! The one flow over a plan that every face runs: plan -> credentials ->
+//! probe -> certificate material -> steps -> run or export. The CLI
+//! commands and the wizard's tasks call it, so a behaviour fixed here is
+//! fixed for both. Progress and secrets are passed in, never looked up by
+//! a face: the face decides how to ask (`Ask`) and how to show progress.
+
+pub mod ask;
+pub mod secrets;
+pub mod settings;
+
+pub use ask::{Ask, NoAsk};
+pub use settings::Settings;
+
+use crate::facts::{Connection, Facts};
+use crate::findings::connect::explain;
+use crate::plan::{load_plan, AuthMode, Plan};
+use crate::probe::credentials::PasswordSource;
+use crate::probe::{Kept, OnNotice, Progress};
+use crate::run::{Events, RunOptions};
+use crate::steps::material::{self, Material};
+use crate::steps::secrets::Secrets;
+use crate::steps::Step;
+use secrecy::SecretString;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// What went wrong, and whether it was the operator's input (exit 2) or an
+/// operation that failed (exit 1).
+#[derive(Debug, thiserror::Error)]
+pub enum FlowError {
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl FlowError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            FlowError::Usage(_) => 2,
+            FlowError::Failed(_) => 1,
+        }
+    }
+}
+
+/// What the probe is for: `Check` also tests from the access node to the
+/// data nodes; `Steps` does that only when the plan lacks the access node's
+/// address (the steps need it then).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    Check,
+    Steps,
+}
+
+/// How to follow a probe: each node as soon as it is in, and (to keep the
+/// connections for the steps) where their server notices go.
+#[derive(Default, Clone)]
+pub struct Watch {
+    pub progress: Option<Progress>,
+    pub keep: Option<OnNotice>,
+}
+
+pub struct Flow {
+    pub plan: Plan,
+    pub plan_path: PathBuf,
+    passwords: PasswordSource,
+    facts: Option<Facts>,
+    notes: Vec<String>,
+    kept: Kept,
+    material: Option<Material>,
+}
+
+impl Flow {
+    /// The plan at `path`, validated.
+    pub fn open(path: &Path) -> Result<Flow, FlowError> {
+        let plan = load_plan(path).map_err(|e| FlowError::Usage(e.to_string()))?;
+        Ok(Flow::new(plan, path.to_path_buf()))
+    }
+
+    pub fn new(plan: Plan, plan_path: PathBuf) -> Flow {
+        let passwords = PasswordSource::from_plan(&plan);
+        Flow {
+            plan,
+            plan_path,
+            passwords,
+            facts: None,
+            notes: Vec::new(),
+            kept: Vec::new(),
+            material: None,
+        }
+    }
+
+    /// The plan as edited (the wizard): what was learnt about the old one
+    /// goes when the plan differs. A password typed for the old plan stays.
+    pub fn set_plan(&mut self, plan: Plan) {
+        if plan == self.plan {
+            return;
+        }
+        let typed = self.passwords.fixed().cloned();
+        self.passwords = PasswordSource::from_plan(&plan);
+        if let Some(pw) = typed {
+            self.passwords.set_prompted(pw);
+        }
+        self.plan = plan;
+        self.facts = None;
+        self.kept.clear();
+        self.material = None;
+    }
+
+    /// The superuser's password, typed by the operator: used for every node.
+    pub fn set_password(&mut self, password: SecretString) {
+        self.passwords.set_prompted(password);
+    }
+
+    pub fn facts(&self) -> Option<&Facts> {
+        self.facts.as_ref()
+    }
+
+    /// Notes about the password sources (an unset variable, an ignored passfile).
+    pub fn notes(&self) -> &[String] {
+        &self.notes
+    }
+
+    /// Where each run's finished steps are recorded, beside the plan.
+    pub fn journal(&self) -> PathBuf {
+        material::dir_for(&self.plan_path).join("journal.jsonl")
+    }
+
+    /// Probe `nodes` (all when empty) and merge what was found into the
+    /// facts. Like psql, ask for the superuser's password only when a server
+    /// wants one tsmn lacks, then probe those nodes again.
+    pub async fn probe(
+        &mut self,
+        nodes: &[String],
+        settings: &Settings,
+        purpose: Purpose,
+        ask: &dyn Ask,
+        watch: Watch,
+    ) -> Result<&Facts, FlowError> {
+        let mut opts = settings.probe_options();
+        opts.access_side = purpose == Purpose::Check || self.plan.access_node_addresses.is_empty();
+        let names: Vec<String> = if nodes.is_empty() {
+            self.plan.nodes().map(|n| n.name.clone()).collect()
+        } else {
+            nodes.to_vec()
+        };
+        let found = self.probe_round(&names, opts, &watch).await?;
+        self.merge(found);
+        let wanting: Vec<String> = self
+            .facts
+            .iter()
+            .flat_map(|f| &f.nodes)
+            .filter(|n| names.contains(&n.name))
+            .filter(|n| matches!(&n.connection, Connection::Failed { message, .. } if explain(None, message).code == "no_password"))
+            .map(|n| n.name.clone())
+            .collect();
+        if !wanting.is_empty() && !self.passwords.has_fixed() {
+            if let Some(pw) = ask.superuser_password(&self.plan.superuser, &wanting) {
+                self.passwords.set_prompted(pw);
+                let again = self.probe_round(&wanting, opts, &watch).await?;
+                self.merge(again);
+            }
+        }
+        self.notes = std::mem::take(&mut self.passwords.notes);
+        Ok(self.facts.get_or_insert_with(Facts::default))
+    }
+
+    async fn probe_round(
+        &mut self,
+        names: &[String],
+        opts: crate::probe::ProbeOptions,
+        watch: &Watch,
+    ) -> Result<Facts, FlowError> {
+        let (facts, kept) = crate::probe::probe_watching(
+            &self.plan,
+            &self.passwords,
+            opts,
+            names,
+            watch.progress.clone(),
+            watch.keep.clone(),
+        )
+        .await
+        .map_err(|e| FlowError::Usage(e.to_string()))?;
+        // A node probed again replaces its kept connection.
+        self.kept.retain(|(n, _)| !kept.iter().any(|(m, _)| m == n));
+        self.kept.extend(kept);
+        Ok(facts)
+    }
+
+    fn merge(&mut self, found: Facts) {
+        match &mut self.facts {
+            Some(old) => {
+                for n in found.nodes {
+                    match old.nodes.iter_mut().find(|m| m.name == n.name) {
+                        Some(slot) => *slot = n,
+                        None => old.nodes.push(n),
+                    }
+                }
+                // Plan order, whatever order the rounds finished in.
+                let order: Vec<String> = self.plan.nodes().map(|n| n.name.clone()).collect();
+                old.nodes
+                    .sort_by_key(|n| order.iter().position(|o| *o == n.name));
+            }
+            None => self.facts = Some(found),
+        }
+    }
+
+    /// The certificate material (certificate mode): loaded from beside the
+    /// plan, or created there once.
+    fn material(&mut self) -> Result<Option<&Material>, FlowError> {
+        if self.plan.auth.mode != AuthMode::Certificate {
+            return Ok(None);
+        }
+        if self.material.is_none() {
+            let m = material::load_or_create(&self.plan, &material::dir_for(&self.plan_path))
+                .map_err(|e| FlowError::Failed(e.to_string()))?;
+            self.material = Some(m);
+        }
+        Ok(self.material.as_ref())
+    }
+
+    /// The steps for the plan and what the probe found (offline when it has
+    /// not run: every step is listed as to do).
+    pub fn steps(&mut self) -> Result<Vec<Step>, FlowError> {
+        self.material()?;
+        crate::steps::build(
+            &self.plan,
+            crate::steps::Inputs {
+                facts: self.facts.as_ref(),
+                material: self.material.as_ref(),
+            },
+        )
+        .map_err(|e| FlowError::Usage(e.to_string()))
+    }
+
+    /// The role passwords, in the one order of `secrets.rs`.
+    pub fn role_secrets(
+        &self,
+        given: &BTreeMap<String, SecretString>,
+        ask: &dyn Ask,
+    ) -> Result<Secrets, FlowError> {
+        secrets::role_secrets(&self.plan, given, &self.passwords, ask)
+    }
+
+    /// Run the steps on the connections the probe kept; finished steps go
+    /// to the journal. Events tell the face what happens.
+    pub async fn apply(
+        &mut self,
+        steps: &[Step],
+        secrets: &Secrets,
+        settings: &Settings,
+        events: Events,
+        cancel: Option<tokio_util::sync::CancellationToken>,
+    ) -> bool {
+        if let Err(e) = self.material() {
+            let _ = events.send(crate::run::Event::Note {
+                node: self.plan.access_node.name.clone(),
+                message: e.to_string(),
+            });
+            let _ = events.send(crate::run::Event::Finished { ok: false });
+            return false;
+        }
+        let kept = std::mem::take(&mut self.kept);
+        let opts = RunOptions {
+            plan: &self.plan,
+            passwords: &self.passwords,
+            secrets,
+            material: self.material.as_ref(),
+            probe: settings.probe_options(),
+            phases: settings.phases.clone(),
+            restart: settings.restart,
+            restart_wait: settings.restart_wait,
+            journal: Some(self.journal()),
+            cancel,
+        };
+        crate::run::run_adopting(steps, &opts, events, kept).await
+    }
+
+    /// Write the steps as a reviewable script with its files into `out`.
+    pub fn export(
+        &mut self,
+        steps: &[Step],
+        out: &Path,
+        secrets: &Secrets,
+        include_secrets: bool,
+    ) -> Result<Vec<PathBuf>, FlowError> {
+        self.material()?;
+        let opts = crate::export::Options {
+            include_secrets,
+            material: self.material.as_ref(),
+            secrets,
+        };
+        crate::export::export(&self.plan, steps, out, &opts)
+            .map_err(|e| FlowError::Failed(e.to_string()))
+    }
+}
