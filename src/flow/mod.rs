@@ -90,21 +90,37 @@ impl Flow {
         }
     }
 
-    /// The plan as edited (the wizard): what was learnt about the old one
-    /// goes when the plan differs. A password typed for the old plan stays.
+    /// The plan as edited (the wizard). What the probe found, and its open
+    /// connections, stay while the plan reaches the same servers the same
+    /// way (nodes, superuser, database, credentials, roles); the certificate
+    /// material stays while the auth section is the same. A password typed
+    /// for the old plan stays.
     pub fn set_plan(&mut self, plan: Plan) {
         if plan == self.plan {
             return;
         }
-        let typed = self.passwords.fixed().cloned();
-        self.passwords = PasswordSource::from_plan(&plan);
-        if let Some(pw) = typed {
-            self.passwords.set_prompted(pw);
+        let reach = |p: &Plan| {
+            (
+                p.nodes().cloned().collect::<Vec<_>>(),
+                p.superuser.clone(),
+                p.database.clone(),
+                p.credentials.clone(),
+                p.auth.roles.clone(),
+            )
+        };
+        if reach(&plan) != reach(&self.plan) {
+            let typed = self.passwords.fixed().cloned();
+            self.passwords = PasswordSource::from_plan(&plan);
+            if let Some(pw) = typed {
+                self.passwords.set_prompted(pw);
+            }
+            self.facts = None;
+            self.kept.clear();
+        }
+        if plan.auth != self.plan.auth {
+            self.material = None;
         }
         self.plan = plan;
-        self.facts = None;
-        self.kept.clear();
-        self.material = None;
     }
 
     /// The superuser's password, typed by the operator: used for every node.

@@ -1,0 +1,171 @@
+//! Carrying out the wizard's commands: each one a task over the shared flow
+//! (the same calls `tsmn apply` makes), its results sent back as messages.
+//! Nothing here decides anything the CLI decides differently: probing,
+//! steps, role secrets, running and exporting are the flow's.
+
+use super::app::{App, Cmd, Msg};
+use crate::flow::{Flow, NoAsk, Purpose, Settings, Watch};
+use secrecy::SecretString;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::Mutex;
+use tokio_util::sync::CancellationToken;
+
+/// The flow and the running job's cancel switch, shared by the tasks. One
+/// job runs at a time (the app refuses new work while busy), so the lock
+/// is never contended for long.
+pub struct Tasks {
+    flow: Arc<Mutex<Flow>>,
+    cancel: Arc<std::sync::Mutex<Option<CancellationToken>>>,
+    tx: UnboundedSender<Msg>,
+    settings: Settings,
+}
+
+impl Tasks {
+    pub fn new(app: &App, tx: UnboundedSender<Msg>) -> Tasks {
+        Tasks {
+            flow: Arc::new(Mutex::new(Flow::new(
+                app.plan.clone(),
+                app.plan_path.clone(),
+            ))),
+            cancel: Arc::default(),
+            tx,
+            settings: Settings::default(),
+        }
+    }
+
+    /// Start `cmd`; must be called inside the tokio runtime.
+    pub fn perform(&self, cmd: Cmd, app: &App) {
+        let plan = app.plan.clone();
+        let (flow, tx) = (self.flow.clone(), self.tx.clone());
+        let settings = self.settings.clone();
+        match cmd {
+            Cmd::Quit => {}
+            Cmd::Probe { password, nodes } => {
+                tokio::spawn(async move {
+                    let mut flow = flow.lock().await;
+                    flow.set_plan(plan);
+                    if let Some(p) = password {
+                        flow.set_password(p);
+                    }
+                    let (ptx, mut prx) = tokio::sync::mpsc::unbounded_channel();
+                    let forward = {
+                        let tx = tx.clone();
+                        tokio::spawn(async move {
+                            while let Some((node, ok)) = prx.recv().await {
+                                let _ = tx.send(Msg::NodeProbed { node, ok });
+                            }
+                        })
+                    };
+                    let notes_tx = tx.clone();
+                    let watch = Watch {
+                        progress: Some(ptx),
+                        // The connections stay open for the run; what their
+                        // servers say then goes to the execute screen's log.
+                        keep: Some(Arc::new(move |node: &str, message: String| {
+                            let _ = notes_tx.send(Msg::Run(crate::run::Event::Note {
+                                node: node.to_string(),
+                                message,
+                            }));
+                        })),
+                    };
+                    let partial = !nodes.is_empty();
+                    let facts = flow
+                        .probe(&nodes, &settings, Purpose::Check, &NoAsk, watch)
+                        .await
+                        .cloned()
+                        .unwrap_or_default();
+                    // Every node's own line before the whole report.
+                    let _ = forward.await;
+                    let _ = tx.send(Msg::Probed {
+                        facts,
+                        notes: flow.notes().to_vec(),
+                        partial,
+                    });
+                });
+            }
+            Cmd::Save => {
+                let text = crate::plan::plan_to_toml(&app.plan);
+                let r = std::fs::write(&app.plan_path, text)
+                    .map_err(|e| format!("{}: {e}", app.plan_path.display()));
+                let _ = tx.send(Msg::Saved(r));
+            }
+            Cmd::Cancel => {
+                if let Some(c) = self.lock_cancel().as_ref() {
+                    c.cancel();
+                }
+            }
+            Cmd::Build => {
+                tokio::spawn(async move {
+                    let mut flow = flow.lock().await;
+                    flow.set_plan(plan);
+                    let built = flow.steps().map_err(|e| e.to_string());
+                    let _ = tx.send(Msg::Built(built));
+                });
+            }
+            Cmd::Execute => {
+                let steps = app.steps.clone();
+                let given = given(app);
+                let cancel = CancellationToken::new();
+                *self.lock_cancel() = Some(cancel.clone());
+                tokio::spawn(async move {
+                    let mut flow = flow.lock().await;
+                    flow.set_plan(plan);
+                    let (etx, mut erx) = tokio::sync::mpsc::unbounded_channel();
+                    let forward = {
+                        let tx = tx.clone();
+                        tokio::spawn(async move {
+                            while let Some(e) = erx.recv().await {
+                                let _ = tx.send(Msg::Run(e));
+                            }
+                        })
+                    };
+                    match flow.role_secrets(&given, &NoAsk) {
+                        Ok(secrets) => {
+                            flow.apply(&steps, &secrets, &settings, etx, Some(cancel))
+                                .await;
+                        }
+                        Err(e) => {
+                            let _ = etx.send(crate::run::Event::Note {
+                                node: flow.plan.access_node.name.clone(),
+                                message: e.to_string(),
+                            });
+                            let _ = etx.send(crate::run::Event::Finished { ok: false });
+                            drop(etx);
+                        }
+                    }
+                    let _ = forward.await;
+                });
+            }
+            Cmd::Export => {
+                let steps = app.steps.clone();
+                let given = given(app);
+                let stamp = time::OffsetDateTime::now_utc().unix_timestamp();
+                let out = app.plan_path.with_file_name(format!("tsmn-export-{stamp}"));
+                tokio::spawn(async move {
+                    let mut flow = flow.lock().await;
+                    flow.set_plan(plan);
+                    let result = flow
+                        .role_secrets(&given, &NoAsk)
+                        .and_then(|secrets| flow.export(&steps, &out, &secrets, false))
+                        .map(|_| out.display().to_string())
+                        .map_err(|e| e.to_string());
+                    let _ = tx.send(Msg::Exported(result));
+                });
+            }
+        }
+    }
+
+    fn lock_cancel(&self) -> std::sync::MutexGuard<'_, Option<CancellationToken>> {
+        self.cancel.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The role passwords typed or generated in the options form.
+fn given(app: &App) -> BTreeMap<String, SecretString> {
+    app.role_passwords
+        .iter()
+        .map(|(r, p)| (r.clone(), SecretString::from(p.clone())))
+        .collect()
+}
