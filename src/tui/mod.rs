@@ -5,8 +5,14 @@
 
 pub mod app;
 pub mod keys;
+pub mod msg;
+pub mod screen;
+pub mod screens;
+pub mod shared;
 pub mod tasks;
+pub mod theme;
 pub mod view;
+pub mod widgets;
 
 use app::{App, Msg};
 use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};

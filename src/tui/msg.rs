@@ -1,0 +1,55 @@
+//! The messages into the wizard's update (keys, task results) and the
+//! commands out of it (work for the tasks). Commands carry what the task
+//! needs besides the app's plan and steps; never anything of a screen.
+
+use crate::facts::Facts;
+use crate::run::{Event, Outcome};
+use crate::steps::Step;
+use crossterm::event::KeyEvent;
+use secrecy::SecretString;
+
+/// Messages into `update`.
+pub enum Msg {
+    Key(KeyEvent),
+    Paste(String),
+    Resize,
+    Tick,
+    /// Facts for every node, or (`partial`) for the ones probed again.
+    Probed {
+        facts: Facts,
+        notes: Vec<String>,
+        partial: bool,
+    },
+    Saved(Result<(), String>),
+    /// One node's probe is done (tsmn got in, or not).
+    NodeProbed {
+        node: String,
+        ok: bool,
+    },
+    Built(Result<Vec<Step>, String>),
+    Run(Event),
+    Exported(Result<String, String>),
+}
+
+/// Work for the tasks.
+#[derive(Debug)]
+pub enum Cmd {
+    /// Probe these nodes (all when empty).
+    Probe {
+        password: Option<SecretString>,
+        nodes: Vec<String>,
+    },
+    Save,
+    Cancel,
+    Build,
+    Execute,
+    Export,
+    Quit,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepView {
+    Pending,
+    Running,
+    Finished(Outcome),
+}

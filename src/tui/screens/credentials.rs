@@ -1,0 +1,101 @@
+//! Credentials: the superuser's password (kept in memory only) and the
+//! superuser role itself.
+
+use crate::tui::keys::{b, Action, Binding};
+use crate::tui::msg::Cmd;
+use crate::tui::shared::Shared;
+use crate::tui::theme::Theme;
+use crate::tui::widgets::boxed;
+use crossterm::event::KeyCode;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+pub static KEYS: &[Binding] = &[
+    b(
+        KeyCode::Enter,
+        "Enter",
+        Action::Next,
+        "test connectivity",
+        true,
+    ),
+    b(KeyCode::Esc, "Esc", Action::Back, "back", true),
+];
+
+/// Which field has focus (0: password, 1: superuser, 2: continue), and the
+/// superuser role as typed. The password itself is the app's (the tasks use it).
+#[derive(Debug, Default)]
+pub struct State {
+    pub field: usize,
+    pub superuser_edit: String,
+}
+
+pub fn on_action(st: &mut State, app: &mut Shared, action: Action) -> Vec<Cmd> {
+    match action {
+        Action::NextField => st.field = (st.field + 1) % 3,
+        Action::PrevField => st.field = (st.field + 2) % 3,
+        Action::Back => app.back(),
+        Action::Next => return next(st, app),
+        _ => {}
+    }
+    vec![]
+}
+
+/// Take the superuser as typed (renaming it among the plan's roles too),
+/// then probe every node.
+fn next(st: &mut State, app: &mut Shared) -> Vec<Cmd> {
+    let role = st.superuser_edit.trim().to_string();
+    if role != app.plan.superuser {
+        let mut plan = app.plan.clone();
+        let old = std::mem::replace(&mut plan.superuser, role.clone());
+        for r in &mut plan.auth.roles {
+            if *r == old {
+                *r = role.clone();
+            }
+        }
+        let plan = plan.normalized();
+        if let Some(p) = crate::plan::validate(&plan)
+            .into_iter()
+            .find(|p| p.path == "superuser" || p.path.starts_with("auth.roles"))
+        {
+            app.message = Some(format!("superuser: {} (fix: {})", p.problem, p.fix));
+            return vec![];
+        }
+        app.plan = plan;
+        app.plan_dirty = true;
+    }
+    app.go(super::Screen::Connectivity);
+    app.probe()
+}
+
+pub fn draw(f: &mut Frame, st: &State, app: &Shared, area: Rect, theme: &Theme) {
+    let masked: String = "•".repeat(app.password.chars().count());
+    let field = |focused: bool| {
+        if focused {
+            theme.selected()
+        } else {
+            Style::default()
+        }
+    };
+    let lines = vec![
+        Line::from(vec![
+            Span::raw("Password:  "),
+            Span::styled(format!("[{masked:<24}]"), field(st.field == 0)),
+        ]),
+        Line::from("  Leave empty to use the variable the plan names, PGPASSWORD, or ~/.pgpass."),
+        Line::from("  The password stays in memory: it is never written to the plan or a log."),
+        Line::from(""),
+        Line::from(vec![
+            Span::raw("Superuser: "),
+            Span::styled(format!("[{:<24}]", st.superuser_edit), field(st.field == 1)),
+        ]),
+        Line::from(
+            "  The role tsmn connects as; the access node reaches the data nodes as it too.",
+        ),
+        Line::from(""),
+        Line::from(Span::styled("[ Test connectivity ]", field(st.field == 2))),
+    ];
+    f.render_widget(Paragraph::new(lines).block(boxed("Credentials")), area);
+}

@@ -1,0 +1,94 @@
+//! Small drawing helpers shared by the screens: boxes, choices, centred
+//! popups and the form popup.
+
+use super::theme::Theme;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::Frame;
+
+pub const SPINNER: [&str; 4] = ["|", "/", "-", "\\"];
+
+pub fn boxed<'a>(title: &'a str) -> Block<'a> {
+    Block::default()
+        .borders(Borders::ALL)
+        .title(format!(" {title} "))
+}
+
+pub fn choice<'a>(theme: &Theme, selected: bool, title: &'a str, text: &'a str) -> Vec<Line<'a>> {
+    let marker = if selected { "> " } else { "  " };
+    let style = if selected {
+        theme.selected()
+    } else {
+        theme.bold()
+    };
+    vec![
+        Line::from(vec![Span::raw(marker), Span::styled(title, style)]),
+        Line::from(format!("    {text}")),
+        Line::from(""),
+    ]
+}
+
+/// A rectangle of `w` x `h` centred in `area`.
+pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let (w, h) = (w.min(area.width), h.min(area.height));
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}
+
+/// A form over the screen: labelled fields (the focused one reversed) and
+/// the error that keeps it open.
+pub fn form_popup(
+    f: &mut Frame,
+    area: Rect,
+    theme: &Theme,
+    title: &str,
+    width: u16,
+    fields: &[(&str, String, bool)],
+    error: Option<&str>,
+) {
+    let mut text: Vec<Line> = Vec::new();
+    for (label, shown, focused) in fields {
+        let style = if *focused {
+            theme.selected()
+        } else {
+            Style::default()
+        };
+        text.push(Line::from(format!("{label}:")));
+        text.push(Line::from(Span::styled(format!("  [{shown:<44}]"), style)));
+    }
+    if let Some(e) = error {
+        text.push(Line::from(Span::styled(
+            format!("✗ {e}"),
+            theme.fg(Color::Red),
+        )));
+    }
+    let r = centered(
+        area,
+        width.min(area.width.saturating_sub(2)),
+        text.len() as u16 + 4,
+    );
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(text)
+            .block(boxed(title))
+            .wrap(Wrap { trim: false }),
+        r,
+    );
+}
+
+pub fn popup(f: &mut Frame, area: Rect, title: &str, text: &str) {
+    let r = centered(area, 72.min(area.width - 4), 9.min(area.height - 2));
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(text)
+            .block(boxed(title))
+            .wrap(Wrap { trim: false }),
+        r,
+    );
+}
