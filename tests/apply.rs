@@ -466,3 +466,56 @@ fn a_node_tsmn_cannot_restart_is_named_and_waited_for() {
         ["150"]
     );
 }
+
+/// `[auth.password] passfile` and `[auth.certificate] ssl_dir` given as
+/// paths: TimescaleDB's settings exist only in a database with the
+/// extension (reference D.1), so they are set there, after it is created.
+#[test]
+fn passfile_and_ssl_dir_paths_are_set_in_the_cluster_database() {
+    if !timescaledb_tier("passfile_and_ssl_dir_paths_are_set_in_the_cluster_database") {
+        return;
+    }
+    for mode in [AuthMode::Password, AuthMode::Certificate] {
+        let an = TestCluster::named("an");
+        let dn1 = TestCluster::named("dn1");
+        let work = temp_dir();
+        let mut plan = plan_for(&an.cluster, &[&dn1.cluster], mode);
+        let (setting, path) = match mode {
+            AuthMode::Password => {
+                let p = an.cluster.data_dir().join("secrets/tsmn.passfile");
+                let mut o = plan.auth.password.clone().unwrap_or_default();
+                o.passfile = p.display().to_string();
+                plan.auth.password = Some(o);
+                ("timescaledb.passfile", p)
+            }
+            _ => {
+                let p = an.cluster.data_dir().join("client-certs");
+                let mut o = plan.auth.certificate.clone().unwrap_or_default();
+                o.ssl_dir = p.display().to_string();
+                plan.auth.certificate = Some(o);
+                ("timescaledb.ssl_dir", p)
+            }
+        };
+        let path_text = path.display().to_string();
+        let plan_path = write_plan(work.path(), &plan);
+        let first = apply(&plan_path, &[]);
+        let out = text(&first);
+        assert_eq!(first.status.code(), Some(0), "{mode:?}:\n{out}");
+        assert!(
+            !out.contains("unrecognized configuration parameter"),
+            "{out}"
+        );
+        assert_eq!(
+            an.sql("tsdb", &format!("SHOW {setting}")),
+            [path_text.as_str()]
+        );
+        assert!(out.contains("an/verify/ping: verified"), "{out}");
+        let second = apply(&plan_path, &[]);
+        let out = text(&second);
+        assert_eq!(second.status.code(), Some(0), "{out}");
+        assert!(
+            out.trim_end().ends_with("nothing changed"),
+            "{mode:?} second run:\n{out}"
+        );
+    }
+}

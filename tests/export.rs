@@ -28,7 +28,25 @@ fn run_mode(mode: AuthMode) {
     let dn1 = TestCluster::named("dn1");
     let dn2 = TestCluster::named("dn2");
     let work = temp_dir();
-    let plan = plan_for(&an.cluster, &[&dn1.cluster, &dn2.cluster], mode);
+    let mut plan = plan_for(&an.cluster, &[&dn1.cluster, &dn2.cluster], mode);
+    // The mode's TimescaleDB setting given as a path, as the example plans
+    // do: setup.sh sets it in the cluster database (reference D.1).
+    if let Some(o) = plan.auth.password.as_mut() {
+        o.passfile = an
+            .cluster
+            .data_dir()
+            .join("secrets/tsmn.passfile")
+            .display()
+            .to_string();
+    }
+    if let Some(o) = plan.auth.certificate.as_mut() {
+        o.ssl_dir = an
+            .cluster
+            .data_dir()
+            .join("client-certs")
+            .display()
+            .to_string();
+    }
     let plan_path = write_plan(work.path(), &plan);
     let out = work.path().join("export");
     let exp = export(&plan_path, &out);

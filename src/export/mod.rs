@@ -2,15 +2,17 @@
 //! a folder per node with its files and SQL, and `setup.sh` (POSIX sh, psql).
 
 use crate::plan::{AuthMode, Plan};
-use crate::quote::{conninfo, shell, sql};
+use crate::quote::sql;
 use crate::steps::material::Material;
 use crate::steps::secrets::Secrets;
-use crate::steps::{Action, Content, Part, ServerPath, Step, Template};
+use crate::steps::{Action, Part, ServerPath, Step, Template};
 use secrecy::ExposeSecret;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-const LIB: &str = include_str!("sh_lib.sh");
+mod script;
+
+pub(super) const LIB: &str = include_str!("sh_lib.sh");
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
@@ -34,7 +36,7 @@ pub struct Options<'a> {
 }
 
 /// A psql variable name for a role's secret.
-fn var(kind: &str, role: &str) -> String {
+pub(super) fn var(kind: &str, role: &str) -> String {
     let tail: String = role
         .chars()
         .map(|c| {
@@ -51,12 +53,12 @@ fn var(kind: &str, role: &str) -> String {
     )
 }
 
-struct Writer {
+pub(super) struct Writer {
     root: PathBuf,
 }
 
 impl Writer {
-    fn write(&self, rel: &str, text: &str, mode: u32) -> Result<PathBuf, ExportError> {
+    pub(super) fn write(&self, rel: &str, text: &str, mode: u32) -> Result<PathBuf, ExportError> {
         use std::io::Write;
         use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
         let path = self.root.join(rel);
@@ -82,7 +84,7 @@ impl Writer {
 }
 
 /// psql text for a template: secrets become psql variables.
-fn psql_text(t: &Template) -> String {
+pub(super) fn psql_text(t: &Template) -> String {
     t.render(|p| match p {
         Part::VerifierLiteral(r) => format!(":'{}'", var("verifier", r)),
         Part::PasswordLiteral(r) => format!(":'{}'", var("password", r)),
@@ -91,7 +93,7 @@ fn psql_text(t: &Template) -> String {
     })
 }
 
-fn path_sql(p: &ServerPath) -> String {
+pub(super) fn path_sql(p: &ServerPath) -> String {
     match p {
         ServerPath::Absolute(a) => sql::literal(a),
         ServerPath::DataDir(rel) => format!(
@@ -124,41 +126,54 @@ pub fn export(
         root: out.to_path_buf(),
     };
     let mut written = Vec::new();
-    let mut script = String::from("#!/bin/sh\n");
-    let _ = writeln!(
-        script,
-        "# Multi-node setup for TimescaleDB, {} mode, written by tsmn.",
-        plan.auth.mode.as_str()
-    );
-    script.push_str("# Run from a host that reaches every node as the superuser: sh setup.sh\n");
-    script.push_str(
-        "# Choose phases with TSMN_PHASES=settings,auth,cluster,verify (default: all).\n",
-    );
-    script.push_str("# Safe to run again: every step checks before it changes anything.\n");
-    script.push_str("set -eu\n\n");
-    script.push_str(LIB);
-    script.push_str("\nconninfo() {\n  case \"$1\" in\n");
-    for n in plan.nodes() {
-        let ci = conninfo::conninfo([
-            ("host", n.effective_connect_host().to_string()),
-            ("port", n.effective_connect_port().to_string()),
-            ("user", plan.superuser.clone()),
-            ("application_name", "tsmn-setup.sh".to_string()),
-        ]);
-        let _ = writeln!(
-            script,
-            "    {}) printf '%s' {} ;;",
-            n.name,
-            shell::word(&ci)
+    let mut script = script::prelude(plan);
+    if let Some(f) = role_secrets_file(plan, opts, &w)? {
+        written.push(f);
+    }
+    for node in plan.nodes() {
+        let conf = settings_conf(node, steps);
+        written.push(w.write(&format!("nodes/{}/settings.conf", node.name), &conf, 0o644)?);
+    }
+    let mut counter = std::collections::BTreeMap::<String, usize>::new();
+    let mut readme_steps = String::new();
+    for s in steps {
+        let n = counter.entry(s.node.clone()).or_default();
+        *n += 1;
+        let base = format!(
+            "nodes/{}/{:02}-{}",
+            s.node,
+            n,
+            s.id.rsplit('/').next().unwrap_or("step")
         );
+        let _ = writeln!(
+            readme_steps,
+            "{}. [{}] {}: {} ({})",
+            readme_steps.lines().count() + 1,
+            s.phase.as_str(),
+            s.node,
+            s.title,
+            s.reason
+        );
+        script::block(plan, s, &base, &w, opts, &mut script, &mut written)?;
     }
-    script.push_str("    *) fail \"unknown node $1\" ;;\n  esac\n}\n\n");
-    if !plan.credentials.password_env.is_empty() {
-        let v = &plan.credentials.password_env;
-        let _ = writeln!(script, "# The superuser's password, from the variable the plan names (psql reads PGPASSWORD).\nif [ -n \"${{{v}:-}}\" ]; then PGPASSWORD=${v}; export PGPASSWORD; fi\n");
-    }
+    script.push_str("\nprintf 'setup.sh: done (phases: %s)\\n' \"$phases\"\n");
+    written.push(w.write("setup.sh", &script, 0o755)?);
+    written.push(w.write(
+        "README.md",
+        &readme(plan, &readme_steps, opts.include_secrets),
+        0o644,
+    )?);
+    Ok(written)
+}
 
-    // Secrets as psql variables, in one 0600 file the SQL files include.
+/// The role secrets as psql variables, in one 0600 file the SQL files
+/// include (password mode): SCRAM verifiers, and for user mappings the
+/// password itself (from the environment at run time, unless included).
+fn role_secrets_file(
+    plan: &Plan,
+    opts: &Options,
+    w: &Writer,
+) -> Result<Option<PathBuf>, ExportError> {
     let mut secrets_sql = String::new();
     if plan.auth.mode == AuthMode::Password {
         for role in &plan.auth.roles {
@@ -191,218 +206,42 @@ pub fn export(
                 secrets_sql.push('\n');
             }
         }
-        written.push(w.write("secrets/role-secrets.psql", &format!("-- SCRAM verifiers of the role passwords (hashes, not the passwords){}\n{secrets_sql}", if opts.include_secrets { " and the passwords themselves" } else { "" }), 0o600)?);
+        return Ok(Some(w.write("secrets/role-secrets.psql", &format!("-- SCRAM verifiers of the role passwords (hashes, not the passwords){}\n{secrets_sql}", if opts.include_secrets { " and the passwords themselves" } else { "" }), 0o600)?));
     }
-
-    // Per node, the settings as a postgresql.conf include file, for
-    // configuration management (setup.sh itself uses ALTER SYSTEM).
-    for node in plan.nodes() {
-        let mut conf = format!("# postgresql.conf settings tsmn makes on {} (include_if_exists this file, or copy the lines)\n", node.name);
-        for s in steps.iter().filter(|s| s.node == node.name) {
-            if let Action::Settings { changes } = &s.action {
-                for c in changes {
-                    let line = match &c.new {
-                        crate::steps::SettingValue::Set(v) => {
-                            format!("{} = {}", c.name, sql::literal(v))
-                        }
-                        crate::steps::SettingValue::Append(v) => {
-                            format!("# {}: add '{v}' to the existing list", c.name)
-                        }
-                        crate::steps::SettingValue::AtLeast(n, other) => {
-                            format!("# {}: at least {n}, and at least {other}", c.name)
-                        }
-                    };
-                    conf.push_str(&line);
-                    conf.push_str(if c.restart {
-                        "    # needs a restart\n"
-                    } else {
-                        "\n"
-                    });
-                }
-            }
-        }
-        written.push(w.write(&format!("nodes/{}/settings.conf", node.name), &conf, 0o644)?);
-    }
-
-    let mut counter = std::collections::BTreeMap::<String, usize>::new();
-    let mut readme_steps = String::new();
-    for s in steps {
-        let n = counter.entry(s.node.clone()).or_default();
-        *n += 1;
-        let base = format!(
-            "nodes/{}/{:02}-{}",
-            s.node,
-            n,
-            s.id.rsplit('/').next().unwrap_or("step")
-        );
-        let _ = writeln!(
-            readme_steps,
-            "{}. [{}] {}: {} ({})",
-            readme_steps.lines().count() + 1,
-            s.phase.as_str(),
-            s.node,
-            s.title,
-            s.reason
-        );
-        let _ = writeln!(
-            script,
-            "if step {} {} {} {}; then",
-            s.phase.as_str(),
-            s.node,
-            shell::word(&s.id),
-            shell::word(&s.title)
-        );
-        match &s.action {
-            Action::Settings { changes } => {
-                let mut text = String::new();
-                for c in changes {
-                    text.push_str(&statement(&crate::steps::setting_statement(c)));
-                }
-                text.push_str("SELECT pg_reload_conf();\n");
-                let file = format!("{base}.sql");
-                written.push(w.write(&file, &text, 0o644)?);
-                let _ = writeln!(script, "  run_sql {} postgres \"$here/{file}\"", s.node);
-            }
-            Action::Sql {
-                database,
-                statements,
-            } => {
-                let mut text = String::new();
-                if statements.iter().any(|st| st.sql.has_secrets()) {
-                    text.push_str("\\ir ../../secrets/role-secrets.psql\n");
-                }
-                for st in statements {
-                    text.push_str(&statement(st));
-                }
-                let file = format!("{base}.sql");
-                written.push(w.write(&file, &text, 0o644)?);
-                let _ = writeln!(
-                    script,
-                    "  run_sql {} {} \"$here/{file}\"",
-                    s.node,
-                    shell::word(database)
-                );
-            }
-            Action::HbaBlock { lines } => {
-                let file = format!("nodes/{}/pg_hba.tsmn.conf", s.node);
-                written.push(w.write(&file, &crate::steps::hba_block::block(lines), 0o644)?);
-                let _ = writeln!(script, "  hba_block {} \"$here/{file}\"", s.node);
-            }
-            Action::File {
-                path,
-                mode,
-                content,
-            } => {
-                let name = match path {
-                    ServerPath::Absolute(p) | ServerPath::DataDir(p) => {
-                        p.rsplit('/').next().unwrap_or("file").to_string()
-                    }
-                };
-                let file = format!("nodes/{}/files/{name}", s.node);
-                let target = shell::word(&path_sql(path));
-                match content {
-                    Content::PrivateKey { name: key } => {
-                        let pem = opts.material.and_then(|m| m.key(key)).unwrap_or_default();
-                        written.push(w.write(&file, &pem, 0o600)?);
-                        let _ = writeln!(
-                            script,
-                            "  deliver {} {target} {mode:04o} \"$here/{file}\"",
-                            s.node
-                        );
-                    }
-                    Content::Text { text } if !text.has_secrets() => {
-                        written.push(w.write(
-                            &file,
-                            &text.masked(),
-                            if *mode & 0o077 == 0 { 0o600 } else { 0o644 },
-                        )?);
-                        let _ = writeln!(
-                            script,
-                            "  deliver {} {target} {mode:04o} \"$here/{file}\"",
-                            s.node
-                        );
-                    }
-                    Content::Text { text } if opts.include_secrets => {
-                        let filled = opts.secrets.fill(text, "the role password variables")?;
-                        written.push(w.write(&file, filled.expose_secret(), 0o600)?);
-                        let _ = writeln!(
-                            script,
-                            "  deliver {} {target} {mode:04o} \"$here/{file}\"",
-                            s.node
-                        );
-                    }
-                    Content::Text { text } => {
-                        // Composed at run time from the role passwords, into a private temp file.
-                        let mut roles: Vec<&String> = text
-                            .0
-                            .iter()
-                            .filter_map(|p| {
-                                if let Part::PgpassPassword(r) = p {
-                                    Some(r)
-                                } else {
-                                    None
-                                }
-                            })
-                            .collect();
-                        roles.dedup();
-                        let mut seen = Vec::new();
-                        for r in roles {
-                            if seen.contains(&r) {
-                                continue;
-                            }
-                            seen.push(r);
-                            let _ = writeln!(
-                                script,
-                                "  read_secret {} {}; {}=$secret_value",
-                                role_password_env(plan, r),
-                                shell::word(&format!("password of role {r}")),
-                                var("pw", r)
-                            );
-                        }
-                        script.push_str("  tmp=$(umask 077 && mktemp)\n  {\n");
-                        for p in &text.0 {
-                            match p {
-                                Part::Lit(l) => {
-                                    let _ = writeln!(script, "    printf '%s' {}", shell::word(l));
-                                }
-                                Part::PgpassPassword(r) => {
-                                    let _ =
-                                        writeln!(script, "    pgpass_escape \"${}\"", var("pw", r));
-                                }
-                                _ => {}
-                            }
-                        }
-                        let _ = writeln!(script, "  }} >\"$tmp\"\n  deliver {} {target} {mode:04o} \"$tmp\" || {{ rm -f \"$tmp\"; exit 1; }}\n  rm -f \"$tmp\"", s.node);
-                    }
-                }
-            }
-            Action::RestartGate { nodes } => {
-                let _ = writeln!(script, "  restart_gate {}", nodes.join(" "));
-            }
-            Action::Verify { database, sql, .. } => {
-                let file = format!("{base}.sql");
-                written.push(w.write(&file, &format!("{sql};\n"), 0o644)?);
-                let _ = writeln!(
-                    script,
-                    "  run_sql {} {} \"$here/{file}\"",
-                    s.node,
-                    shell::word(database)
-                );
-            }
-        }
-        script.push_str("fi\n");
-    }
-    script.push_str("\nprintf 'setup.sh: done (phases: %s)\\n' \"$phases\"\n");
-    written.push(w.write("setup.sh", &script, 0o755)?);
-    written.push(w.write(
-        "README.md",
-        &readme(plan, &readme_steps, opts.include_secrets),
-        0o644,
-    )?);
-    Ok(written)
+    Ok(None)
 }
 
-fn statement(st: &crate::steps::Statement) -> String {
+/// A node's settings as a postgresql.conf include file, for configuration
+/// management (setup.sh itself uses ALTER SYSTEM).
+fn settings_conf(node: &crate::plan::Node, steps: &[Step]) -> String {
+    let mut conf = format!("# postgresql.conf settings tsmn makes on {} (include_if_exists this file, or copy the lines)\n", node.name);
+    for s in steps.iter().filter(|s| s.node == node.name) {
+        if let Action::Settings { changes, .. } = &s.action {
+            for c in changes {
+                let line = match &c.new {
+                    crate::steps::SettingValue::Set(v) => {
+                        format!("{} = {}", c.name, sql::literal(v))
+                    }
+                    crate::steps::SettingValue::Append(v) => {
+                        format!("# {}: add '{v}' to the existing list", c.name)
+                    }
+                    crate::steps::SettingValue::AtLeast(n, other) => {
+                        format!("# {}: at least {n}, and at least {other}", c.name)
+                    }
+                };
+                conf.push_str(&line);
+                conf.push_str(if c.restart {
+                    "    # needs a restart\n"
+                } else {
+                    "\n"
+                });
+            }
+        }
+    }
+    conf
+}
+
+pub(super) fn statement(st: &crate::steps::Statement) -> String {
     let text = psql_text(&st.sql);
     if st.generate {
         format!("{text} \\gexec\n")

@@ -33,9 +33,12 @@ const WHO: &str = "SELECT current_setting('server_version_num')::int4, current_s
 const SETTINGS_SQL: &str =
     "SELECT name, coalesce(setting, ''), coalesce(source, ''), pending_restart \
     FROM pg_settings WHERE name = ANY($1) OR pending_restart";
-/// TimescaleDB's settings exist in pg_settings only once the library is
-/// loaded; a value set in the configuration still shows through current_setting.
-const TS_SETTINGS_SQL: &str = "SELECT n, current_setting(n, true) FROM unnest($1::text[]) AS n";
+/// TimescaleDB's settings exist only in a database where the extension is
+/// created (reference D.1), not in the `postgres` the probe uses: there
+/// the value comes from the configuration files (pg_file_settings).
+const TS_SETTINGS_SQL: &str = "SELECT n, coalesce(current_setting(n, true), \
+     (SELECT setting FROM pg_file_settings WHERE name = n ORDER BY seqno DESC LIMIT 1)) \
+     FROM unnest($1::text[]) AS n";
 const HBA_RULES_SQL: &str =
     "SELECT line_number, type, database, user_name, address, netmask, auth_method, options, error \
     FROM pg_hba_file_rules ORDER BY line_number NULLS LAST";

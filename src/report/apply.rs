@@ -45,7 +45,7 @@ pub fn summary(steps: &[Step], phases: &[crate::steps::Phase]) -> String {
     let restart: Vec<&str> = steps
         .iter()
         .filter(|s| phases.contains(&s.phase) && s.state == StepState::Todo)
-        .filter(|s| matches!(&s.action, Action::Settings { changes } if changes.iter().any(|c| c.restart)))
+        .filter(|s| matches!(&s.action, Action::Settings { changes, .. } if changes.iter().any(|c| c.restart)))
         .map(|s| s.node.as_str())
         .collect();
     if !restart.is_empty() {

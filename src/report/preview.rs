@@ -108,8 +108,12 @@ fn action(
     style: &Style,
 ) -> String {
     match a {
-        Action::Settings { changes } => {
-            let mut out = String::from("   settings (ALTER SYSTEM, then SELECT pg_reload_conf()):\n");
+        Action::Settings { database, changes } => {
+            let mut out = if database == "postgres" {
+                String::from("   settings (ALTER SYSTEM, then SELECT pg_reload_conf()):\n")
+            } else {
+                format!("   settings, in database {database} where the extension defines them (ALTER SYSTEM, then SELECT pg_reload_conf()):\n")
+            };
             for c in changes {
                 let new = match &c.new {
                     SettingValue::Set(v) => format!("'{v}'"),

@@ -53,7 +53,7 @@ pub async fn step(
         }
     }
     match &s.action {
-        Action::Settings { changes } => settings(s, changes, sessions).await,
+        Action::Settings { database, changes } => settings(s, database, changes, sessions).await,
         Action::HbaBlock { lines } => hba(s, lines, sessions, stamp).await,
         Action::File {
             path,
@@ -94,10 +94,11 @@ async fn run_statement(client: &Client, text: &str, generate: bool) -> Result<us
 
 async fn settings(
     s: &Step,
+    database: &str,
     changes: &[crate::steps::SettingChange],
     sessions: &Sessions<'_>,
 ) -> Outcome {
-    let held = match sessions.get(&s.node, "postgres").await {
+    let held = match sessions.get(&s.node, database).await {
         Ok(c) => c,
         Err(e) => return failed(format!("cannot connect to {}: {e}", s.node)),
     };

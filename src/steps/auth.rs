@@ -111,27 +111,6 @@ fn password(ctx: &Ctx, out: &mut Vec<Step>) -> Result<(), StepsError> {
         "TimescaleDB reads the data nodes' passwords from this file (timescaledb.passfile, else <PGDATA>/passfile); libpq ignores it unless it is 0600 and owned by the server's OS user",
         Action::File { path, mode: 0o600, content: super::Content::Text { text } },
     ));
-    if !opts.passfile.is_empty() {
-        let changes = vec![change(
-            ctx,
-            an,
-            "timescaledb.passfile",
-            SettingValue::Set(opts.passfile.clone()),
-            false,
-        )];
-        let mut s = step(
-            an,
-            Phase::Auth,
-            "passfile-setting",
-            "Point timescaledb.passfile at the passfile",
-            "an absolute path avoids depending on PGDATA; takes effect on reload",
-            Action::Settings {
-                changes: changes.clone(),
-            },
-        );
-        s.state = settled(ctx, an, &changes);
-        out.push(s);
-    }
     Ok(())
 }
 
@@ -233,6 +212,7 @@ fn certificate(ctx: &Ctx, out: &mut Vec<Step>) -> Result<(), StepsError> {
             "Turn on TLS with these files",
             reason,
             Action::Settings {
+                database: "postgres".into(),
                 changes: changes.clone(),
             },
         );
@@ -272,26 +252,55 @@ fn certificate(ctx: &Ctx, out: &mut Vec<Step>) -> Result<(), StepsError> {
             },
         ));
     }
-    if !opts.ssl_dir.is_empty() {
-        let changes = vec![change(
-            ctx,
-            an,
-            "timescaledb.ssl_dir",
-            SettingValue::Set(opts.ssl_dir.clone()),
-            false,
-        )];
-        let mut s = step(
-            an,
-            Phase::Auth,
-            "ssl-dir-setting",
-            "Point timescaledb.ssl_dir at the client certificates",
-            "the files sit directly in this directory; takes effect on reload",
-            Action::Settings {
-                changes: changes.clone(),
-            },
-        );
-        s.state = settled(ctx, an, &changes);
-        out.push(s);
-    }
     hba_rules(ctx, out, "hostssl", "cert")
+}
+
+/// The TimescaleDB setting the auth mode needs on the access node, when
+/// the plan gives a path: `timescaledb.passfile` or `timescaledb.ssl_dir`.
+/// Set in the cluster database once the extension exists there (the
+/// cluster phase places it before the data nodes are added); it takes
+/// effect on reload.
+pub(super) fn timescaledb_setting(ctx: &Ctx) -> Option<Step> {
+    let plan = ctx.plan;
+    let (what, name, value, title, why) = match plan.auth.mode {
+        AuthMode::Password => {
+            let p = plan.auth.password.clone().unwrap_or_default().passfile;
+            (
+                "passfile-setting",
+                "timescaledb.passfile",
+                p,
+                "Point timescaledb.passfile at the passfile",
+                "an absolute path avoids depending on PGDATA; takes effect on reload",
+            )
+        }
+        AuthMode::Certificate => {
+            let d = plan.auth.certificate.clone().unwrap_or_default().ssl_dir;
+            (
+                "ssl-dir-setting",
+                "timescaledb.ssl_dir",
+                d,
+                "Point timescaledb.ssl_dir at the client certificates",
+                "the files sit directly in this directory; takes effect on reload",
+            )
+        }
+        AuthMode::Trust => return None,
+    };
+    if value.is_empty() {
+        return None;
+    }
+    let an = &plan.access_node.name;
+    let changes = vec![change(ctx, an, name, SettingValue::Set(value), false)];
+    let mut s = step(
+        an,
+        Phase::Cluster,
+        what,
+        title,
+        why,
+        Action::Settings {
+            database: plan.database.clone(),
+            changes: changes.clone(),
+        },
+    );
+    s.state = settled(ctx, an, &changes);
+    Some(s)
 }

@@ -60,6 +60,7 @@ pub(super) fn build(ctx: &Ctx, out: &mut Vec<Step>) {
         };
     }
     steps.push(s);
+    steps.extend(super::auth::timescaledb_setting(ctx));
     let members = an_db.map(|d| d.data_nodes.clone()).unwrap_or_default();
     for dn in ctx.data_nodes() {
         let call = format!(

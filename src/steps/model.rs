@@ -71,8 +71,13 @@ pub enum Action {
         database: String,
         statements: Vec<Statement>,
     },
-    /// Settings through ALTER SYSTEM, then a reload.
-    Settings { changes: Vec<SettingChange> },
+    /// Settings through ALTER SYSTEM in `database`, then a reload.
+    /// TimescaleDB's own settings exist only in a database where the
+    /// extension is created (reference D.1); every other is set in `postgres`.
+    Settings {
+        database: String,
+        changes: Vec<SettingChange>,
+    },
     /// The tsmn block at the top of pg_hba.conf (replaced when present), then
     /// validation through pg_hba_file_rules and a reload; restored on error.
     HbaBlock { lines: Vec<String> },

@@ -59,6 +59,7 @@ pub(super) fn build(ctx: &Ctx, out: &mut Vec<Step>) {
             "Server settings for multi-node",
             reason,
             Action::Settings {
+                database: "postgres".into(),
                 changes: changes.clone(),
             },
         );
