@@ -126,9 +126,14 @@ fn trust_mode_faults_on_real_data_nodes() {
         );
     }
 
-    // The binary: human report, JSON schema, exit code 1 for blockers.
+    binary_reports_the_same(&plan);
+}
+
+/// The binary on the same plan: human report, JSON schema, exit code 1 for
+/// blockers.
+fn binary_reports_the_same(plan: &tsmn::plan::Plan) {
     let dir = temp_dir();
-    let path = write_plan(dir.path(), &plan);
+    let path = write_plan(dir.path(), plan);
     let out = tsmn()
         .args(["check", "--plan"])
         .arg(&path)

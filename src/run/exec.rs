@@ -144,6 +144,18 @@ async fn settings(
         .await
         .map(|rows| rows.iter().map(|r| r.get(0)).collect())
         .unwrap_or_default();
+    // The reload reaches this session asynchronously; the next step (an
+    // add_data_node right after timescaledb.ssl_dir, say) must see it.
+    let reloaded: Vec<&crate::steps::SettingChange> = changes
+        .iter()
+        .filter(|c| changed.contains(&c.name) && !pending.contains(&c.name))
+        .collect();
+    if !in_effect_soon(client, &reloaded).await {
+        return failed(format!(
+            "set {}, but after the reload the server still runs with the old value (see its log for a rejected setting)",
+            changed.join(", ")
+        ));
+    }
     let mut detail = format!("set {}; reloaded", changed.join(", "));
     if !pending.is_empty() {
         detail.push_str(&format!(
@@ -152,6 +164,22 @@ async fn settings(
         ));
     }
     Outcome::Done { detail }
+}
+
+/// Whether every change is in effect in this session within about two
+/// seconds of the reload.
+async fn in_effect_soon(client: &Client, changes: &[&crate::steps::SettingChange]) -> bool {
+    for _ in 0..100 {
+        let mut all = true;
+        for c in changes {
+            all &= matches!(configured(client, c).await, Ok(Configured::InEffect));
+        }
+        if all {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    false
 }
 
 enum Configured {

@@ -115,110 +115,134 @@ fn password(ctx: &Ctx, out: &mut Vec<Step>) -> Result<(), StepsError> {
 }
 
 fn certificate(ctx: &Ctx, out: &mut Vec<Step>) -> Result<(), StepsError> {
-    let plan = ctx.plan;
     let m = ctx.inputs.material.ok_or_else(|| {
         StepsError::Unusable(
             "certificate mode needs the certificate material (tsmn makes it beside the plan)"
                 .into(),
         )
     })?;
-    for node in plan.nodes() {
-        let (cert, _) = m.servers.get(&node.name).ok_or_else(|| {
-            StepsError::Unusable(format!(
-                "no server certificate for {} in {}",
-                node.name,
-                m.dir.display()
-            ))
-        })?;
-        let files = [
-            (
-                "root.crt",
-                0o644,
-                Content::Text {
-                    text: Template::lit(m.ca_cert.clone()),
-                },
-                "the CA that signed every certificate; ssl_ca_file",
-            ),
-            (
-                "server.crt",
-                0o644,
-                Content::Text {
-                    text: Template::lit(cert.clone()),
-                },
-                "this node's server certificate, with its addresses in subjectAltName",
-            ),
-            (
-                "server.key",
-                0o600,
-                Content::PrivateKey {
-                    name: format!("server-{}", node.name),
-                },
-                "this node's server key; PostgreSQL refuses a key others can read",
-            ),
-        ];
-        for (name, mode, content, why) in files {
-            out.push(step(
-                &node.name,
-                Phase::Auth,
-                name,
-                format!("Write {name}"),
-                why,
-                Action::File {
-                    path: ServerPath::DataDir(name.into()),
-                    mode,
-                    content,
-                },
-            ));
-        }
-        let changes = vec![
-            change(
-                ctx,
-                &node.name,
-                "ssl_cert_file",
-                SettingValue::Set("server.crt".into()),
-                false,
-            ),
-            change(
-                ctx,
-                &node.name,
-                "ssl_key_file",
-                SettingValue::Set("server.key".into()),
-                false,
-            ),
-            change(
-                ctx,
-                &node.name,
-                "ssl_ca_file",
-                SettingValue::Set("root.crt".into()),
-                false,
-            ),
-            change(
-                ctx,
-                &node.name,
-                "ssl",
-                SettingValue::Set("on".into()),
-                false,
-            ),
-        ];
-        let reason = if node.name == plan.access_node.name {
-            "with ssl on, TimescaleDB offers each role's client certificate and checks the data nodes' certificates against ssl_ca_file"
-        } else {
-            "certificate authentication happens inside TLS, and the client certificates are checked against ssl_ca_file"
-        };
-        let mut s = step(
+    for node in ctx.plan.nodes() {
+        server_tls(ctx, m, node, out)?;
+    }
+    client_certificates(ctx, m, out)?;
+    hba_rules(ctx, out, "hostssl", "cert")
+}
+
+/// A node's CA, server certificate and key in its data directory, and TLS
+/// turned on with them.
+fn server_tls(
+    ctx: &Ctx,
+    m: &super::material::Material,
+    node: &crate::plan::Node,
+    out: &mut Vec<Step>,
+) -> Result<(), StepsError> {
+    let plan = ctx.plan;
+    let (cert, _) = m.servers.get(&node.name).ok_or_else(|| {
+        StepsError::Unusable(format!(
+            "no server certificate for {} in {}",
+            node.name,
+            m.dir.display()
+        ))
+    })?;
+    let files = [
+        (
+            "root.crt",
+            0o644,
+            Content::Text {
+                text: Template::lit(m.ca_cert.clone()),
+            },
+            "the CA that signed every certificate; ssl_ca_file",
+        ),
+        (
+            "server.crt",
+            0o644,
+            Content::Text {
+                text: Template::lit(cert.clone()),
+            },
+            "this node's server certificate, with its addresses in subjectAltName",
+        ),
+        (
+            "server.key",
+            0o600,
+            Content::PrivateKey {
+                name: format!("server-{}", node.name),
+            },
+            "this node's server key; PostgreSQL refuses a key others can read",
+        ),
+    ];
+    for (name, mode, content, why) in files {
+        out.push(step(
             &node.name,
             Phase::Auth,
-            "ssl",
-            "Turn on TLS with these files",
-            reason,
-            Action::Settings {
-                database: "postgres".into(),
-                changes: changes.clone(),
+            name,
+            format!("Write {name}"),
+            why,
+            Action::File {
+                path: ServerPath::DataDir(name.into()),
+                mode,
+                content,
             },
-        );
-        s.state = settled(ctx, &node.name, &changes);
-        out.push(s);
+        ));
     }
+    let changes = vec![
+        change(
+            ctx,
+            &node.name,
+            "ssl_cert_file",
+            SettingValue::Set("server.crt".into()),
+            false,
+        ),
+        change(
+            ctx,
+            &node.name,
+            "ssl_key_file",
+            SettingValue::Set("server.key".into()),
+            false,
+        ),
+        change(
+            ctx,
+            &node.name,
+            "ssl_ca_file",
+            SettingValue::Set("root.crt".into()),
+            false,
+        ),
+        change(
+            ctx,
+            &node.name,
+            "ssl",
+            SettingValue::Set("on".into()),
+            false,
+        ),
+    ];
+    let reason = if node.name == plan.access_node.name {
+        "with ssl on, TimescaleDB offers each role's client certificate and checks the data nodes' certificates against ssl_ca_file"
+    } else {
+        "certificate authentication happens inside TLS, and the client certificates are checked against ssl_ca_file"
+    };
+    let mut s = step(
+        &node.name,
+        Phase::Auth,
+        "ssl",
+        "Turn on TLS with these files",
+        reason,
+        Action::Settings {
+            database: "postgres".into(),
+            changes: changes.clone(),
+        },
+    );
+    s.state = settled(ctx, &node.name, &changes);
+    out.push(s);
+    Ok(())
+}
+
+/// The access node's md5-named client certificate and key for each role,
+/// in timescaledb.ssl_dir (default <PGDATA>/timescaledb/certs).
+fn client_certificates(
+    ctx: &Ctx,
+    m: &super::material::Material,
+    out: &mut Vec<Step>,
+) -> Result<(), StepsError> {
+    let plan = ctx.plan;
     let an = &plan.access_node.name;
     let opts = plan.auth.certificate.clone().unwrap_or_default();
     let dir = |file: String| {
@@ -252,7 +276,7 @@ fn certificate(ctx: &Ctx, out: &mut Vec<Step>) -> Result<(), StepsError> {
             },
         ));
     }
-    hba_rules(ctx, out, "hostssl", "cert")
+    Ok(())
 }
 
 /// The TimescaleDB setting the auth mode needs on the access node, when

@@ -9,18 +9,37 @@ use crate::timescale::parse_version;
 pub(super) fn build(ctx: &Ctx, out: &mut Vec<Step>) {
     let plan = ctx.plan;
     let an = plan.access_node.name.as_str();
-    let db = plan.database.as_str();
-    let mut steps = Vec::new();
     let all: Vec<String> = plan.nodes().map(|n| n.name.clone()).collect();
-    steps.push(step(
+    let mut steps = vec![step(
         an,
         Phase::Cluster,
         "restart-gate",
         "Every node runs with the new settings",
         "shared_preload_libraries and max_prepared_transactions take effect only after a restart",
         Action::RestartGate { nodes: all },
-    ));
-    let an_db = ctx.server(an).and_then(|s| s.database.as_ref());
+    )];
+    steps.push(database(ctx));
+    steps.push(extension(ctx));
+    steps.extend(super::auth::timescaledb_setting(ctx));
+    steps.extend(add_data_nodes(ctx));
+    steps.extend(roles(ctx));
+    steps.push(super::verify::build(ctx, functions_schema(ctx)));
+    block_without_timescaledb(ctx, &mut steps);
+    out.extend(steps);
+}
+
+/// The access node's facts about the cluster database, when it exists.
+fn an_database<'a>(ctx: &Ctx<'a>) -> Option<&'a crate::facts::DatabaseFacts> {
+    ctx.server(&ctx.plan.access_node.name)
+        .and_then(|s| s.database.as_ref())
+}
+
+fn database(ctx: &Ctx) -> Step {
+    let (an, db) = (
+        ctx.plan.access_node.name.as_str(),
+        ctx.plan.database.as_str(),
+    );
+    let an_db = an_database(ctx);
     let mut s = step(
         an,
         Phase::Cluster,
@@ -40,7 +59,15 @@ pub(super) fn build(ctx: &Ctx, out: &mut Vec<Step>) {
             why: format!("database {db} exists"),
         };
     }
-    steps.push(s);
+    s
+}
+
+fn extension(ctx: &Ctx) -> Step {
+    let (an, db) = (
+        ctx.plan.access_node.name.as_str(),
+        ctx.plan.database.as_str(),
+    );
+    let an_db = an_database(ctx);
     let mut s = step(
         an,
         Phase::Cluster,
@@ -59,8 +86,17 @@ pub(super) fn build(ctx: &Ctx, out: &mut Vec<Step>) {
             why: format!("TimescaleDB {v} is installed in {db}"),
         };
     }
-    steps.push(s);
-    steps.extend(super::auth::timescaledb_setting(ctx));
+    s
+}
+
+/// One add_data_node per data node, each sent alone.
+fn add_data_nodes(ctx: &Ctx) -> Vec<Step> {
+    let (an, db) = (
+        ctx.plan.access_node.name.as_str(),
+        ctx.plan.database.as_str(),
+    );
+    let an_db = an_database(ctx);
+    let mut steps = Vec::new();
     let members = an_db.map(|d| d.data_nodes.clone()).unwrap_or_default();
     for dn in ctx.data_nodes() {
         let call = format!(
@@ -78,6 +114,15 @@ pub(super) fn build(ctx: &Ctx, out: &mut Vec<Step>) {
         }
         steps.push(s);
     }
+    steps
+}
+
+/// Each role besides the superuser: on every node, with USAGE on the
+/// foreign servers (roles are not distributed automatically).
+fn roles(ctx: &Ctx) -> Vec<Step> {
+    let plan = ctx.plan;
+    let (an, db) = (plan.access_node.name.as_str(), plan.database.as_str());
+    let mut steps = Vec::new();
     let servers = plan
         .data_nodes
         .iter()
@@ -127,9 +172,13 @@ pub(super) fn build(ctx: &Ctx, out: &mut Vec<Step>) {
         }
         steps.push(step(an, Phase::Cluster, &format!("role-{role}"), format!("Role {role} on every node"), "roles are not distributed automatically: the role needs LOGIN on every data node and USAGE on the foreign servers", sql(db, stmts)));
     }
-    let schema = ctx
-        .server(an)
-        .and_then(|s| s.database.as_ref())
+    steps
+}
+
+/// Where TimescaleDB's internal functions live: `_timescaledb_functions`
+/// from 2.12, `_timescaledb_internal` before (offline: the newer).
+fn functions_schema(ctx: &Ctx) -> &'static str {
+    an_database(ctx)
         .and_then(|d| d.timescaledb.as_deref())
         .and_then(parse_version)
         .map_or("_timescaledb_functions", |(_, minor, _)| {
@@ -138,9 +187,12 @@ pub(super) fn build(ctx: &Ctx, out: &mut Vec<Step>) {
             } else {
                 "_timescaledb_internal"
             }
-        });
-    steps.push(super::verify::build(ctx, schema));
-    // The cluster phase needs TimescaleDB everywhere.
+        })
+}
+
+/// The cluster phase needs TimescaleDB everywhere: without it every step
+/// but the restart waits, blocked, naming the nodes that lack it.
+fn block_without_timescaledb(ctx: &Ctx, steps: &mut [Step]) {
     if let Some(facts) = ctx.inputs.facts {
         let missing: Vec<&str> = facts
             .nodes
@@ -170,7 +222,6 @@ pub(super) fn build(ctx: &Ctx, out: &mut Vec<Step>) {
             }
         }
     }
-    out.extend(steps);
 }
 
 fn sql(database: &str, statements: Vec<Statement>) -> Action {

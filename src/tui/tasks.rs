@@ -5,6 +5,7 @@
 
 use super::app::{App, Cmd, Msg};
 use crate::flow::{Flow, NoAsk, Purpose, Settings, Watch};
+use crate::plan::Plan;
 use secrecy::SecretString;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -39,52 +40,9 @@ impl Tasks {
     pub fn perform(&self, cmd: Cmd, app: &App) {
         let plan = app.plan.clone();
         let (flow, tx) = (self.flow.clone(), self.tx.clone());
-        let settings = self.settings.clone();
         match cmd {
             Cmd::Quit => {}
-            Cmd::Probe { password, nodes } => {
-                tokio::spawn(async move {
-                    let mut flow = flow.lock().await;
-                    flow.set_plan(plan);
-                    if let Some(p) = password {
-                        flow.set_password(p);
-                    }
-                    let (ptx, mut prx) = tokio::sync::mpsc::unbounded_channel();
-                    let forward = {
-                        let tx = tx.clone();
-                        tokio::spawn(async move {
-                            while let Some((node, ok)) = prx.recv().await {
-                                let _ = tx.send(Msg::NodeProbed { node, ok });
-                            }
-                        })
-                    };
-                    let notes_tx = tx.clone();
-                    let watch = Watch {
-                        progress: Some(ptx),
-                        // The connections stay open for the run; what their
-                        // servers say then goes to the execute screen's log.
-                        keep: Some(Arc::new(move |node: &str, message: String| {
-                            let _ = notes_tx.send(Msg::Run(crate::run::Event::Note {
-                                node: node.to_string(),
-                                message,
-                            }));
-                        })),
-                    };
-                    let partial = !nodes.is_empty();
-                    let facts = flow
-                        .probe(&nodes, &settings, Purpose::Check, &NoAsk, watch)
-                        .await
-                        .cloned()
-                        .unwrap_or_default();
-                    // Every node's own line before the whole report.
-                    let _ = forward.await;
-                    let _ = tx.send(Msg::Probed {
-                        facts,
-                        notes: flow.notes().to_vec(),
-                        partial,
-                    });
-                });
-            }
+            Cmd::Probe { password, nodes } => self.probe(plan, password, nodes),
             Cmd::Save => {
                 let text = crate::plan::plan_to_toml(&app.plan);
                 let r = std::fs::write(&app.plan_path, text)
@@ -104,40 +62,7 @@ impl Tasks {
                     let _ = tx.send(Msg::Built(built));
                 });
             }
-            Cmd::Execute => {
-                let steps = app.steps.clone();
-                let given = given(app);
-                let cancel = CancellationToken::new();
-                *self.lock_cancel() = Some(cancel.clone());
-                tokio::spawn(async move {
-                    let mut flow = flow.lock().await;
-                    flow.set_plan(plan);
-                    let (etx, mut erx) = tokio::sync::mpsc::unbounded_channel();
-                    let forward = {
-                        let tx = tx.clone();
-                        tokio::spawn(async move {
-                            while let Some(e) = erx.recv().await {
-                                let _ = tx.send(Msg::Run(e));
-                            }
-                        })
-                    };
-                    match flow.role_secrets(&given, &NoAsk) {
-                        Ok(secrets) => {
-                            flow.apply(&steps, &secrets, &settings, etx, Some(cancel))
-                                .await;
-                        }
-                        Err(e) => {
-                            let _ = etx.send(crate::run::Event::Note {
-                                node: flow.plan.access_node.name.clone(),
-                                message: e.to_string(),
-                            });
-                            let _ = etx.send(crate::run::Event::Finished { ok: false });
-                            drop(etx);
-                        }
-                    }
-                    let _ = forward.await;
-                });
-            }
+            Cmd::Execute => self.execute(plan, app),
             Cmd::Export => {
                 let steps = app.steps.clone();
                 let given = given(app);
@@ -155,6 +80,93 @@ impl Tasks {
                 });
             }
         }
+    }
+
+    /// Probe (all nodes, or the named ones again) on the shared flow, each
+    /// node's result as it comes in; the connections stay open for the run.
+    fn probe(&self, plan: Plan, password: Option<SecretString>, nodes: Vec<String>) {
+        let (flow, tx) = (self.flow.clone(), self.tx.clone());
+        let settings = self.settings.clone();
+        tokio::spawn(async move {
+            let mut flow = flow.lock().await;
+            flow.set_plan(plan);
+            if let Some(p) = password {
+                flow.set_password(p);
+            }
+            let (ptx, mut prx) = tokio::sync::mpsc::unbounded_channel();
+            let forward = {
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    while let Some((node, ok)) = prx.recv().await {
+                        let _ = tx.send(Msg::NodeProbed { node, ok });
+                    }
+                })
+            };
+            let notes_tx = tx.clone();
+            let watch = Watch {
+                progress: Some(ptx),
+                // The connections stay open for the run; what their
+                // servers say then goes to the execute screen's log.
+                keep: Some(Arc::new(move |node: &str, message: String| {
+                    let _ = notes_tx.send(Msg::Run(crate::run::Event::Note {
+                        node: node.to_string(),
+                        message,
+                    }));
+                })),
+            };
+            let partial = !nodes.is_empty();
+            let facts = flow
+                .probe(&nodes, &settings, Purpose::Check, &NoAsk, watch)
+                .await
+                .cloned()
+                .unwrap_or_default();
+            // Every node's own line before the whole report.
+            let _ = forward.await;
+            let _ = tx.send(Msg::Probed {
+                facts,
+                notes: flow.notes().to_vec(),
+                partial,
+            });
+        });
+    }
+
+    /// Run the steps through the flow (role secrets first: a missing one
+    /// stops the run before any step), the events forwarded as messages.
+    fn execute(&self, plan: Plan, app: &App) {
+        let (flow, tx) = (self.flow.clone(), self.tx.clone());
+        let settings = self.settings.clone();
+        let steps = app.steps.clone();
+        let given = given(app);
+        let cancel = CancellationToken::new();
+        *self.lock_cancel() = Some(cancel.clone());
+        tokio::spawn(async move {
+            let mut flow = flow.lock().await;
+            flow.set_plan(plan);
+            let (etx, mut erx) = tokio::sync::mpsc::unbounded_channel();
+            let forward = {
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    while let Some(e) = erx.recv().await {
+                        let _ = tx.send(Msg::Run(e));
+                    }
+                })
+            };
+            match flow.role_secrets(&given, &NoAsk) {
+                Ok(secrets) => {
+                    flow.apply(&steps, &secrets, &settings, etx, Some(cancel))
+                        .await;
+                }
+                Err(e) => {
+                    let _ = etx.send(crate::run::Event::Note {
+                        node: flow.plan.access_node.name.clone(),
+                        message: e.to_string(),
+                    });
+                    let _ = etx.send(crate::run::Event::Finished { ok: false });
+                    drop(etx);
+                }
+            }
+            let _ = forward.await;
+        });
     }
 
     fn lock_cancel(&self) -> std::sync::MutexGuard<'_, Option<CancellationToken>> {
