@@ -2,6 +2,8 @@
 //! facts. Each finding names the node, what is wrong, why it matters and the
 //! exact fix.
 
+mod across;
+mod admission;
 pub mod connect;
 mod hba;
 mod node;
@@ -68,7 +70,7 @@ pub fn findings(plan: &Plan, facts: &Facts) -> Vec<Finding> {
     for n in &facts.nodes {
         node::per_node(plan, facts, n, &mut out);
     }
-    node::across_nodes(plan, facts, &mut out);
+    across::across_nodes(plan, facts, &mut out);
     let order: Vec<&str> = plan.nodes().map(|n| n.name.as_str()).collect();
     let rank = |name: &str| order.iter().position(|n| *n == name).unwrap_or(usize::MAX);
     out.sort_by(|a, b| {

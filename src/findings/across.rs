@@ -1,0 +1,115 @@
+//! Findings that compare nodes, and what the access node itself saw when
+//! it connected to each data node.
+
+use super::connect::{explain, Side};
+use super::{Finding, Severity::*};
+use crate::facts::{AccessProbes, Facts, NodeFacts, NodeRole, ServerFacts};
+use crate::plan::Plan;
+
+pub fn across_nodes(plan: &Plan, facts: &Facts, out: &mut Vec<Finding>) {
+    let servers: Vec<(&NodeFacts, &ServerFacts)> = facts
+        .nodes
+        .iter()
+        .filter_map(|n| n.server.as_ref().map(|s| (n, s)))
+        .collect();
+    let Some((an, an_s)) = servers
+        .iter()
+        .find(|(n, _)| n.role == NodeRole::Access)
+        .copied()
+    else {
+        return;
+    };
+    // TimescaleDB: the installed version, else the newest available, must agree.
+    let ts = |s: &ServerFacts| {
+        s.database
+            .as_ref()
+            .and_then(|d| d.timescaledb.clone())
+            .or_else(|| s.timescaledb_available.last().cloned())
+    };
+    if let Some(an_v) = ts(an_s) {
+        for (n, s) in servers.iter().filter(|(n, _)| n.role == NodeRole::Data) {
+            if let Some(v) = ts(s) {
+                if v != an_v {
+                    out.push(Finding::new(
+                        Blocker,
+                        &n.name,
+                        "timescaledb_version_differs",
+                        format!("TimescaleDB {v} here, {an_v} on the access node"),
+                        "bootstrap creates the extension on the data node at the access node's version, and connections check compatibility",
+                        format!("install TimescaleDB {an_v} on {} (upgrade data nodes first, the access node last)", n.name),
+                    ));
+                }
+            }
+        }
+    }
+    if let Some(an_db) = &an_s.database {
+        for (n, s) in servers.iter().filter(|(n, _)| n.role == NodeRole::Data) {
+            let Some(db) = &s.database else { continue };
+            for (what, mine, theirs) in [
+                ("encoding", &db.encoding, &an_db.encoding),
+                ("collation", &db.collate, &an_db.collate),
+                ("LC_CTYPE", &db.ctype, &an_db.ctype),
+            ] {
+                if mine != theirs {
+                    out.push(Finding::new(
+                        Blocker,
+                        &n.name,
+                        "database_locale_differs",
+                        format!("database {} exists here with {what} {mine}; the access node's has {theirs}", db.name),
+                        format!("add_data_node refuses it: `database exists but has wrong {what}`"),
+                        format!("drop database {} on {} and let add_data_node create it, or recreate it with {what} {theirs}", db.name, n.name),
+                    ));
+                }
+            }
+        }
+    }
+    access_side(plan, an, out);
+}
+
+fn access_side(plan: &Plan, an: &NodeFacts, out: &mut Vec<Finding>) {
+    match &an.access_probes {
+        AccessProbes::NotApplicable => {}
+        AccessProbes::NotTested { reason } => out.push(Finding::new(
+            Note,
+            &an.name,
+            "access_side_not_tested",
+            "the connections from the access node to the data nodes were not tested",
+            reason.clone(),
+            "install PostgreSQL's contrib package on the access node host and run tsmn check again",
+        )),
+        AccessProbes::Tested { results } => {
+            for r in results {
+                let Some(err) = &r.error else { continue };
+                let Some(dn) = plan.data_nodes.iter().find(|d| d.name == r.data_node) else {
+                    continue;
+                };
+                let cause = explain(None, err);
+                // The pg_hba evaluation already explained a missing rule, with the line to add.
+                if matches!(cause.code, "no_hba_entry" | "hba_needs_ssl")
+                    && out
+                        .iter()
+                        .any(|f| f.node == dn.name && f.code.starts_with("hba_"))
+                {
+                    continue;
+                }
+                out.push(Finding::new(
+                    Blocker,
+                    &dn.name,
+                    "access_node_cannot_connect",
+                    format!(
+                        "the access node cannot connect to {} at {}:{}: {}",
+                        dn.name, dn.host, dn.port, cause.what
+                    ),
+                    format!("from the access node, libpq said: {err}"),
+                    cause.fix(
+                        Side::AccessNode,
+                        &dn.host,
+                        dn.port,
+                        &plan.superuser,
+                        &dn.name,
+                    ),
+                ));
+            }
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! Whether each data node's pg_hba.conf admits the access node the way
+//! TimescaleDB connects (its addresses, the roles, the mode's method).
+
+use super::hba::{evaluate, quote, Attempt, Verdict};
+use super::{Finding, Severity::*};
+use crate::facts::{AccessProbes, Facts, NodeFacts, ServerFacts};
+use crate::plan::{AuthMode, Plan};
+use crate::timescale::BOOTSTRAP_DATABASES;
+use std::net::IpAddr;
+
+/// The addresses the data nodes will see the access node come from.
+pub(super) fn access_node_addresses(plan: &Plan, facts: &Facts, data_node: &str) -> Vec<IpAddr> {
+    let from_plan: Vec<IpAddr> = plan
+        .access_node_addresses
+        .iter()
+        .filter_map(|a| a.split('/').next().and_then(|ip| ip.parse().ok()))
+        .collect();
+    if !from_plan.is_empty() {
+        return from_plan;
+    }
+    if let Some(AccessProbes::Tested { results }) = facts.access().map(|a| &a.access_probes) {
+        let seen: Vec<IpAddr> = results
+            .iter()
+            .filter(|r| r.data_node == data_node)
+            .filter_map(|r| r.source_address.as_deref()?.parse().ok())
+            .collect();
+        if !seen.is_empty() {
+            return seen;
+        }
+    }
+    plan.access_node.host.parse().into_iter().collect()
+}
+
+fn accepted_methods(mode: AuthMode) -> &'static [&'static str] {
+    match mode {
+        AuthMode::Trust => &["trust"],
+        AuthMode::Password => &["scram-sha-256", "md5"],
+        AuthMode::Certificate => &["cert"],
+    }
+}
+
+pub(super) fn hba_admits_access_node(
+    plan: &Plan,
+    facts: &Facts,
+    n: &NodeFacts,
+    s: &ServerFacts,
+    out: &mut Vec<Finding>,
+) {
+    if s.hba_rules.is_empty() {
+        return;
+    }
+    let addrs = access_node_addresses(plan, facts, &n.name);
+    if addrs.is_empty() {
+        out.push(Finding::new(
+            Note,
+            &n.name,
+            "hba_not_evaluated",
+            "pg_hba.conf was not checked for the access node: its address is unknown",
+            "the access node's host is a name, and access_node_addresses is empty",
+            "set access_node_addresses in the plan to the address(es) the data nodes see the access node connect from",
+        ));
+        return;
+    }
+    let an_ssl = facts
+        .access()
+        .and_then(|a| a.server.as_ref())
+        .is_some_and(ServerFacts::ssl_on);
+    // libpq's default `prefer` uses TLS whenever the data node offers it.
+    let ssl = an_ssl || s.ssl_on();
+    let accepted = accepted_methods(plan.auth.mode);
+    let databases = [BOOTSTRAP_DATABASES[0], plan.database.as_str()];
+    for address in &addrs {
+        for database in databases {
+            let attempt = Attempt {
+                ssl,
+                database,
+                user: &plan.superuser,
+                address: *address,
+            };
+            let verdict = evaluate(&s.hba_rules, &attempt, accepted);
+            let who = format!("{} from {address} to database {database}", plan.superuser);
+            let needed = format!(
+                "{} {} {} {}/{} {}",
+                if plan.auth.mode == AuthMode::Certificate {
+                    "hostssl"
+                } else {
+                    "host"
+                },
+                "all",
+                plan.superuser,
+                address,
+                if address.is_ipv4() { 32 } else { 128 },
+                accepted[0]
+            );
+            let finding = match verdict {
+                Verdict::Admitted(_) => continue,
+                Verdict::NoRule => Finding::new(
+                    Blocker,
+                    &n.name,
+                    "hba_no_rule",
+                    format!("no pg_hba.conf rule admits the access node ({who})"),
+                    "the access node's connections are refused with `no pg_hba.conf entry`",
+                    format!("add `{needed}` to {} on {}, then SELECT pg_reload_conf() (tsmn apply does this)", s.hba_file, n.name),
+                ),
+                Verdict::Shadowed { first, would: Some(would) } => Finding::new(
+                    Blocker,
+                    &n.name,
+                    "hba_shadowed",
+                    format!("pg_hba.conf rule {} shadows the rule that would admit the access node, {} ({who})", quote(&s.hba_lines, first), quote(&s.hba_lines, would)),
+                    format!("the first matching rule wins, and it {}", method_phrase(first.method.as_deref())),
+                    format!("move line {} above line {} in {}, or narrow line {}; then SELECT pg_reload_conf()", would.line_number, first.line_number, s.hba_file, first.line_number),
+                ),
+                Verdict::Shadowed { first, would: None } => Finding::new(
+                    Blocker,
+                    &n.name,
+                    "hba_wrong_method",
+                    format!("pg_hba.conf rule {} matches the access node ({who}) but {}", quote(&s.hba_lines, first), method_phrase(first.method.as_deref())),
+                    format!("{} mode needs the method {}", plan.auth.mode.as_str(), accepted.join(" or ")),
+                    format!("add `{needed}` above line {} in {}, then SELECT pg_reload_conf() (tsmn apply does this)", first.line_number, s.hba_file),
+                ),
+            };
+            out.push(finding);
+            return; // one finding per data node is enough to act on
+        }
+    }
+}
+
+fn method_phrase(method: Option<&str>) -> String {
+    match method {
+        Some("reject") => "rejects the connection".into(),
+        Some(m) => format!("asks for {m}"),
+        None => "has no method".into(),
+    }
+}

@@ -1,0 +1,109 @@
+//! Editing the plan in the wizard: nodes, the superuser, unsaved changes.
+
+use super::*;
+use crossterm::event::KeyEventKind;
+
+fn key(code: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new_with_kind(
+        code,
+        KeyModifiers::NONE,
+        KeyEventKind::Press,
+    ))
+}
+
+fn typed(a: &mut App, text: &str) {
+    for c in text.chars() {
+        a.update(key(KeyCode::Char(c)));
+    }
+}
+
+fn at_nodes() -> App {
+    let plan = crate::plan::parse_plan("[access_node]\nname = \"an\"\nhost = \"10.0.0.10\"\n[[data_nodes]]\nname = \"dn1\"\nhost = \"10.0.0.11\"\n", "p").unwrap();
+    let mut a = App::new(plan, "plan.toml".into());
+    a.update(key(KeyCode::Enter));
+    assert_eq!(a.screen, Screen::Nodes);
+    a
+}
+
+#[test]
+fn add_a_node_from_a_uri_then_reorder_and_remove() {
+    let mut a = at_nodes();
+    a.update(key(KeyCode::Char('a')));
+    assert_eq!(a.mode(), Mode::NodeForm);
+    assert_eq!(
+        a.nodes.form.as_ref().unwrap().fields[0],
+        "dn2",
+        "a sensible default name"
+    );
+    a.update(key(KeyCode::Tab));
+    typed(&mut a, "postgresql://ops:pw@db2.example.com:6432/tsdb");
+    a.update(key(KeyCode::Enter));
+    assert!(a.nodes.form.is_none(), "{:?}", a.nodes.form);
+    let dn2 = &a.plan.data_nodes[1];
+    assert_eq!(
+        (dn2.host.as_str(), dn2.port),
+        ("db2.example.com", 6432),
+        "the URI was split; its password dropped"
+    );
+    assert!(a.plan_dirty);
+    let up = Msg::Key(KeyEvent::new_with_kind(
+        KeyCode::Up,
+        KeyModifiers::SHIFT,
+        KeyEventKind::Press,
+    ));
+    a.update(up);
+    assert_eq!(a.plan.data_nodes[0].name, "dn2");
+    a.update(key(KeyCode::Char('d')));
+    assert_eq!(a.plan.data_nodes.len(), 1);
+    a.update(key(KeyCode::Char('d')));
+    assert_eq!(a.plan.data_nodes.len(), 1, "the last data node stays");
+}
+
+#[test]
+fn a_bad_node_is_refused_inline_with_its_fix() {
+    let mut a = at_nodes();
+    a.update(key(KeyCode::Char('a')));
+    a.update(key(KeyCode::Tab));
+    typed(&mut a, "10.0.0.10");
+    a.update(key(KeyCode::Enter));
+    let form = a.nodes.form.as_ref().expect("the form stays open");
+    let e = form.error.as_deref().unwrap();
+    assert!(
+        e.contains("cannot also be a data node") && e.contains("fix:"),
+        "{e}"
+    );
+    a.update(key(KeyCode::Esc));
+    assert!(
+        a.nodes.form.is_none() && a.plan.data_nodes.len() == 1,
+        "cancel keeps the plan"
+    );
+}
+
+#[test]
+fn the_superuser_can_be_changed_on_the_credentials_screen() {
+    let mut a = at_nodes();
+    a.update(key(KeyCode::Enter));
+    a.update(key(KeyCode::Tab));
+    for _ in 0.."postgres".len() {
+        a.update(key(KeyCode::Backspace));
+    }
+    typed(&mut a, "tsdbadmin");
+    let cmds = a.update(key(KeyCode::Enter));
+    assert!(matches!(cmds.as_slice(), [Cmd::Probe { .. }]));
+    assert_eq!(a.plan.superuser, "tsdbadmin");
+    assert_eq!(a.plan.auth.roles, ["tsdbadmin"], "the role list follows");
+    assert!(a.plan_dirty);
+}
+
+#[test]
+fn quitting_with_an_unsaved_plan_offers_to_save() {
+    let mut a = at_nodes();
+    a.update(key(KeyCode::Char('a')));
+    a.update(key(KeyCode::Tab));
+    typed(&mut a, "10.0.0.12");
+    a.update(key(KeyCode::Enter));
+    a.update(key(KeyCode::Char('q')));
+    assert!(a.confirm_quit && !a.quit);
+    let cmds = a.update(key(KeyCode::Char('s')));
+    assert!(matches!(cmds.as_slice(), [Cmd::Save, Cmd::Quit]));
+}

@@ -1,0 +1,158 @@
+//! The wizard as a state machine: keys in, screens and commands out.
+
+use super::*;
+use crossterm::event::KeyEventKind;
+
+fn plan() -> Plan {
+    crate::plan::parse_plan("[access_node]\nname = \"an\"\nhost = \"10.0.0.10\"\n[[data_nodes]]\nname = \"dn1\"\nhost = \"10.0.0.11\"\n", "p").unwrap()
+}
+
+fn key(code: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new_with_kind(
+        code,
+        KeyModifiers::NONE,
+        KeyEventKind::Press,
+    ))
+}
+
+fn app() -> App {
+    App::new(plan(), "plan.toml".into())
+}
+
+#[test]
+fn forward_through_the_screens() {
+    let mut a = app();
+    assert!(a.update(key(KeyCode::Enter)).is_empty());
+    assert_eq!(a.screen, Screen::Nodes);
+    a.update(key(KeyCode::Enter));
+    assert_eq!(a.screen, Screen::Credentials);
+    let cmds = a.update(key(KeyCode::Enter));
+    assert_eq!(a.screen, Screen::Connectivity);
+    assert!(matches!(
+        cmds.as_slice(),
+        [Cmd::Probe { password: None, .. }]
+    ));
+    assert!(a.busy());
+    // Enter waits while probing.
+    a.update(key(KeyCode::Enter));
+    assert_eq!(a.screen, Screen::Connectivity);
+    a.update(Msg::Probed {
+        facts: crate::facts::Facts::default(),
+        notes: vec![],
+        partial: false,
+    });
+    a.update(key(KeyCode::Enter));
+    assert_eq!(a.screen, Screen::Authentication);
+    a.update(key(KeyCode::Down));
+    assert!(a.update(key(KeyCode::Enter)).is_empty());
+    assert_eq!(a.mode(), Mode::AuthForm, "the mode's options come first");
+    let cmds = a.update(key(KeyCode::Enter));
+    assert_eq!(a.screen, Screen::Preview);
+    assert_eq!(
+        a.plan.auth.mode,
+        AuthMode::Password,
+        "the choice changes the plan"
+    );
+    assert!(a.plan.auth.password.is_some(), "with its defaults");
+    assert!(matches!(cmds.as_slice(), [Cmd::Build]));
+    let steps = crate::steps::build(&a.plan, crate::steps::Inputs::default()).unwrap();
+    a.update(Msg::Built(Ok(steps)));
+    a.update(key(KeyCode::Enter));
+    assert!(a.confirming, "execution asks first");
+    let cmds = a.update(key(KeyCode::Char('y')));
+    assert_eq!(a.screen, Screen::Execute);
+    assert!(matches!(cmds.as_slice(), [Cmd::Execute]));
+    a.update(Msg::Run(Event::Finished { ok: true }));
+    a.update(key(KeyCode::Enter));
+    assert_eq!(a.screen, Screen::Summary);
+}
+
+#[test]
+fn troubleshooting_goes_straight_to_the_probe() {
+    let mut a = app();
+    a.update(key(KeyCode::Down));
+    let cmds = a.update(key(KeyCode::Enter));
+    assert_eq!(a.screen, Screen::Connectivity);
+    assert!(matches!(cmds.as_slice(), [Cmd::Probe { .. }]));
+}
+
+#[test]
+fn the_password_field_takes_q_and_quit_asks_while_busy() {
+    let mut a = app();
+    a.update(key(KeyCode::Enter));
+    a.update(key(KeyCode::Enter));
+    for c in "quit?".chars() {
+        a.update(key(KeyCode::Char(c)));
+    }
+    assert_eq!(
+        a.password, "quit?",
+        "typed characters are text while the field has focus"
+    );
+    assert!(!a.quit && !a.help);
+    a.update(key(KeyCode::Backspace));
+    assert_eq!(a.password, "quit");
+    a.update(key(KeyCode::Tab));
+    let cmds = a.update(key(KeyCode::Enter));
+    assert!(matches!(
+        cmds.as_slice(),
+        [Cmd::Probe {
+            password: Some(_),
+            ..
+        }]
+    ));
+    a.update(key(KeyCode::Char('q')));
+    assert!(
+        a.confirm_quit && !a.quit,
+        "quitting while work runs asks first"
+    );
+    a.update(key(KeyCode::Char('n')));
+    assert!(!a.confirm_quit && !a.quit);
+    let cc = Msg::Key(KeyEvent::new_with_kind(
+        KeyCode::Char('c'),
+        KeyModifiers::CONTROL,
+        KeyEventKind::Press,
+    ));
+    assert!(matches!(a.update(cc).as_slice(), [Cmd::Quit]));
+    assert!(a.quit, "Ctrl-C always quits");
+}
+
+#[test]
+fn back_keeps_what_was_entered_and_help_opens_and_closes() {
+    let mut a = app();
+    a.update(key(KeyCode::Enter));
+    a.update(key(KeyCode::Enter));
+    a.update(key(KeyCode::Char('x')));
+    a.update(key(KeyCode::Esc));
+    assert_eq!(a.screen, Screen::Nodes);
+    a.update(key(KeyCode::Enter));
+    assert_eq!(a.password, "x", "back and forward keep what was entered");
+    a.update(key(KeyCode::Tab));
+    a.update(key(KeyCode::Char('?')));
+    assert!(
+        !a.help && a.credentials.superuser_edit == "postgres?",
+        "the superuser field takes text"
+    );
+    a.update(key(KeyCode::Backspace));
+    a.update(key(KeyCode::Tab));
+    a.update(key(KeyCode::Char('?')));
+    assert!(a.help);
+    a.update(key(KeyCode::Esc));
+    assert!(!a.help && a.screen == Screen::Credentials);
+    a.update(key(KeyCode::F(1)));
+    assert!(a.help);
+}
+
+#[test]
+fn every_binding_in_the_table_dispatches() {
+    for screen in Screen::ORDER {
+        for b in screens::bindings(Mode::Screen(screen)).chain(super::super::keys::GLOBAL.iter()) {
+            let k = KeyEvent::new_with_kind(b.key, b.mods, KeyEventKind::Press);
+            assert_eq!(
+                screens::action(Mode::Screen(screen), false, &k),
+                Some(b.action),
+                "{screen:?} {}",
+                b.label
+            );
+        }
+    }
+}
