@@ -70,3 +70,31 @@ mod tests {
         assert_eq!(pg_majors_for("2.4.2"), Some(12..=13));
     }
 }
+
+/// A server notice as an operator should see it: TimescaleDB's welcome
+/// banner (a multi-line WARNING on the first CREATE EXTENSION, reference
+/// D.1) becomes one line; everything else is kept as it is.
+pub fn notice_for_people(message: &str) -> String {
+    if message.contains("WELCOME TO") && message.contains("Running version") {
+        let version = message
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("Running version "))
+            .unwrap_or("?");
+        return format!("WARNING: TimescaleDB {version} welcome banner (normal, not a failure)");
+    }
+    message.to_string()
+}
+
+#[cfg(test)]
+mod notice_tests {
+    #[test]
+    fn the_welcome_banner_is_one_line_and_other_notices_stay() {
+        let banner = "WARNING: \nWELCOME TO\n _____ _\n               Running version 2.13.1\nFor more information";
+        assert_eq!(
+            super::notice_for_people(banner),
+            "WARNING: TimescaleDB 2.13.1 welcome banner (normal, not a failure)"
+        );
+        let other = "WARNING: adding data node is deprecated";
+        assert_eq!(super::notice_for_people(other), other);
+    }
+}

@@ -71,6 +71,11 @@ fn end_to_end(mode: AuthMode) {
         );
     }
     assert!(!out.contains("FAILED"), "{out}");
+    // tsmn restarts these local nodes itself: nothing is asked of the operator.
+    assert!(
+        out.contains("[dn1] restarting") && !out.contains("restart needed on"),
+        "{out}"
+    );
     // The restart happened (tsmn restarted these local nodes).
     assert_eq!(
         dn1.sql("postgres", "SHOW max_prepared_transactions"),
@@ -99,6 +104,18 @@ fn end_to_end(mode: AuthMode) {
     if ts {
         assert!(out.contains("an/verify/ping: verified"), "{out}");
         assert!(out.trim_end().ends_with("nothing changed"), "{out}");
+        // The summary before the run counts nothing as to run: the restart
+        // gate and the verification are checks.
+        if mode == AuthMode::Trust {
+            assert!(
+                out.contains("  an: 0 step(s) to run, 5 already done"),
+                "{out}"
+            );
+        }
+        assert!(
+            out.contains("check: Each role reaches every data node"),
+            "{out}"
+        );
     }
     let after: Vec<_> = [&an, &dn1, &dn2].iter().map(|c| data_files(c)).collect();
     assert!(

@@ -379,3 +379,30 @@ fn each_node_reports_as_soon_as_it_is_done() {
     assert_eq!(seen, [("an".to_string(), true), ("dn1".to_string(), true)]);
     assert_eq!(facts.nodes.len(), 2);
 }
+
+/// Preview on a live node lists only real changes: a setting the server
+/// already runs with is not shown as one, and no restart is predicted for it.
+#[test]
+fn preview_leaves_out_settings_already_in_effect() {
+    let an = TestCluster::start(spec("an", &[LOCAL], &[("jit", "off")]));
+    let dn = TestCluster::named("dn1");
+    let dir = temp_dir();
+    let plan = plan_for(&an.cluster, &[&dn.cluster], AuthMode::Trust);
+    let path = write_plan(dir.path(), &plan);
+    let out = tsmn()
+        .args(["preview", "--node", "an", "--plan"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_success(&out);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("enable_partitionwise_aggregate = 'off' -> 'on'"),
+        "{text}"
+    );
+    assert!(!text.contains("jit ="), "jit is already off:\n{text}");
+    if pg_bin().has_extension("timescaledb") {
+        // The sandbox preloads TimescaleDB: no restart for the access node.
+        assert!(!text.contains("shared_preload_libraries = "), "{text}");
+    }
+}

@@ -17,9 +17,27 @@ pub fn summary(steps: &[Step], phases: &[crate::steps::Phase]) -> String {
             .iter()
             .filter(|s| s.node == n && phases.contains(&s.phase))
             .collect();
+        // The restart gate and the verification are checks that always run:
+        // they change nothing of their own, so they are not "to run".
+        let is_check =
+            |s: &&&Step| matches!(s.action, Action::RestartGate { .. } | Action::Verify { .. });
+        // Files and passwords are compared on the server when the step runs:
+        // the probe cannot tell whether they differ.
+        let is_compared =
+            |s: &&&Step| matches!(s.action, Action::File { .. }) || s.precheck.is_some();
         let todo: Vec<&str> = mine
             .iter()
-            .filter(|s| s.state == StepState::Todo)
+            .filter(|s| s.state == StepState::Todo && !is_check(s) && !is_compared(s))
+            .map(|s| s.title.as_str())
+            .collect();
+        let compared: Vec<&str> = mine
+            .iter()
+            .filter(|s| s.state == StepState::Todo && !is_check(s) && is_compared(s))
+            .map(|s| s.title.as_str())
+            .collect();
+        let checks: Vec<&str> = mine
+            .iter()
+            .filter(|s| s.state == StepState::Todo && is_check(s))
             .map(|s| s.title.as_str())
             .collect();
         let done = mine
@@ -31,6 +49,9 @@ pub fn summary(steps: &[Step], phases: &[crate::steps::Phase]) -> String {
             .filter(|s| matches!(s.state, StepState::Blocked { .. }))
             .count();
         out.push_str(&format!("  {n}: {} step(s) to run", todo.len()));
+        if !compared.is_empty() {
+            out.push_str(&format!(", {} to compare", compared.len()));
+        }
         if done > 0 {
             out.push_str(&format!(", {done} already done"));
         }
@@ -40,6 +61,12 @@ pub fn summary(steps: &[Step], phases: &[crate::steps::Phase]) -> String {
         out.push('\n');
         for t in todo {
             out.push_str(&format!("      - {t}\n"));
+        }
+        for t in compared {
+            out.push_str(&format!("      - {t} (only if it differs)\n"));
+        }
+        for c in checks {
+            out.push_str(&format!("      check: {c}\n"));
         }
     }
     let restart: Vec<&str> = steps

@@ -156,11 +156,11 @@ pub async fn gate(
         };
     }
     let names: Vec<String> = waiting.iter().map(|(n, _)| n.clone()).collect();
-    let _ = events.send(Event::RestartNeeded {
-        nodes: names.clone(),
-        how: HOW.into(),
-    });
     if o.restart == RestartPolicy::Never {
+        let _ = events.send(Event::RestartNeeded {
+            nodes: names.clone(),
+            how: HOW.into(),
+        });
         let list: Vec<String> = waiting
             .iter()
             .map(|(n, p)| format!("{n} ({})", p.settings))
@@ -174,10 +174,21 @@ pub async fn gate(
     }
     // Restart the local ones together, each asked again as soon as it is
     // back; the others are someone else's to restart.
+    // Only the nodes tsmn does not restart itself are the operator's to restart.
+    let (mine, theirs): (Vec<_>, Vec<_>) = waiting
+        .iter()
+        .map(|(n, p)| (n, local(&p.data, &p.bindir, &p.config_file)))
+        .partition(|(_, l)| l.is_some());
+    if !theirs.is_empty() {
+        let _ = events.send(Event::RestartNeeded {
+            nodes: theirs.iter().map(|(n, _)| (*n).clone()).collect(),
+            how: HOW.into(),
+        });
+    }
     let mut jobs = Vec::new();
     let mut left = Vec::new();
-    for (n, p) in &waiting {
-        match local(&p.data, &p.bindir, &p.config_file) {
+    for (n, l) in mine.into_iter().chain(theirs) {
+        match l {
             Some(l) => {
                 let _ = events.send(Event::Restarting { node: n.clone() });
                 sessions.drop_node(n);

@@ -29,7 +29,7 @@ pub fn notices_to(events: Events) -> OnNotice {
     Arc::new(move |node: &str, message: String| {
         let _ = events.send(Event::Note {
             node: node.to_string(),
-            message,
+            message: crate::timescale::notice_for_people(&message),
         });
     })
 }

@@ -52,6 +52,13 @@ pub(super) fn build(ctx: &Ctx, out: &mut Vec<Step>) {
         } else {
             "TimescaleDB must be preloaded (restart); distributed writes use two-phase commit, so max_prepared_transactions must be above 0 (restart; TimescaleDB recommends at least max_connections)"
         };
+        let state = settled(ctx, &node.name, &changes);
+        // Online, a change the server already runs with is no change: the
+        // step lists only what it will change (all of it when done, so a
+        // re-run still shows what was checked).
+        if state == StepState::Todo {
+            changes.retain(|c| !in_effect(ctx, &node.name, c));
+        }
         let mut s = step(
             &node.name,
             Phase::Settings,
@@ -60,10 +67,10 @@ pub(super) fn build(ctx: &Ctx, out: &mut Vec<Step>) {
             reason,
             Action::Settings {
                 database: "postgres".into(),
-                changes: changes.clone(),
+                changes,
             },
         );
-        s.state = settled(ctx, &node.name, &changes);
+        s.state = state;
         out.push(s);
     }
 }
@@ -85,6 +92,23 @@ pub(super) fn change(
         new,
         restart,
     }
+}
+
+/// Whether the server runs with this change already (facts known, the value
+/// satisfies it, and no other value for it waits for a restart).
+fn in_effect(ctx: &Ctx, node: &str, c: &SettingChange) -> bool {
+    let Some(s) = ctx.server(node) else {
+        return false;
+    };
+    let other = match &c.new {
+        SettingValue::AtLeast(_, name) => s.setting(name),
+        _ => None,
+    };
+    let pending = s.settings.get(&c.name).is_some_and(|v| v.pending_restart);
+    !pending
+        && c.current
+            .as_deref()
+            .is_some_and(|cur| satisfied(cur, &c.new, other))
 }
 
 /// Whether a change is already in effect, judged from the current value.

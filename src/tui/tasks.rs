@@ -110,7 +110,7 @@ impl Tasks {
                 keep: Some(Arc::new(move |node: &str, message: String| {
                     let _ = notes_tx.send(Msg::Run(crate::run::Event::Note {
                         node: node.to_string(),
-                        message,
+                        message: crate::timescale::notice_for_people(&message),
                     }));
                 })),
             };
