@@ -28,10 +28,14 @@ fn run_mode(mode: AuthMode) {
     let dn1 = TestCluster::named("dn1");
     let dn2 = TestCluster::named("dn2");
     let work = temp_dir();
+    let ts = timescaledb_tier(&format!(
+        "export {mode:?}: cluster and verify phases of setup.sh"
+    ));
     let mut plan = plan_for(&an.cluster, &[&dn1.cluster, &dn2.cluster], mode);
     // The mode's TimescaleDB setting given as a path, as the example plans
-    // do: setup.sh sets it in the cluster database (reference D.1).
-    if let Some(o) = plan.auth.password.as_mut() {
+    // do: setup.sh sets it in the cluster database (reference D.1), which
+    // needs the extension; without it the default paths are used.
+    if let Some(o) = plan.auth.password.as_mut().filter(|_| ts) {
         o.passfile = an
             .cluster
             .data_dir()
@@ -39,7 +43,7 @@ fn run_mode(mode: AuthMode) {
             .display()
             .to_string();
     }
-    if let Some(o) = plan.auth.certificate.as_mut() {
+    if let Some(o) = plan.auth.certificate.as_mut().filter(|_| ts) {
         o.ssl_dir = an
             .cluster
             .data_dir()
@@ -83,9 +87,7 @@ fn run_mode(mode: AuthMode) {
     }
 
     // Run it (TimescaleDB missing here: the settings and auth phases).
-    let phases = if timescaledb_tier(&format!(
-        "export {mode:?}: cluster and verify phases of setup.sh"
-    )) {
+    let phases = if ts {
         "settings,auth,cluster,verify"
     } else {
         "settings,auth"

@@ -154,14 +154,14 @@ impl Tally {
                 "FAILED on {node} at {step} (see above); after the fix, run tsmn apply again: finished steps are checked and skipped"
             );
         }
-        if !run_ok {
-            return "FAILED before any step could run (see above)".to_string();
-        }
         if self.blocked > 0 {
             return format!(
                 "not done: {} step(s) blocked (see above); the cluster is not set up yet",
                 self.blocked
             );
+        }
+        if !run_ok {
+            return "FAILED before any step could run (see above)".to_string();
         }
         let changed = match self.changed {
             0 => "nothing changed".to_string(),
@@ -226,6 +226,20 @@ mod tests {
                 .starts_with("FAILED on an at an/verify/ping"),
             "{}",
             t.closing(true)
+        );
+    }
+
+    #[test]
+    fn blocked_steps_are_named_as_blocked_not_as_a_failure() {
+        let mut t = Tally::default();
+        t.add(&finished(
+            "an/cluster/database",
+            Outcome::Blocked { why: "x".into() },
+        ));
+        assert!(
+            t.closing(false).contains("1 step(s) blocked"),
+            "{}",
+            t.closing(false)
         );
     }
 
