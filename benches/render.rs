@@ -62,6 +62,7 @@ fn facts(plan: &Plan) -> Facts {
                 connection: Connection::Connected { tls: false },
                 server: Some(server.clone()),
                 access_probes: AccessProbes::NotApplicable,
+                cluster_reach: Vec::new(),
             })
             .collect(),
     }

@@ -45,6 +45,19 @@ pub struct NodeFacts {
     pub server: Option<ServerFacts>,
     /// On the access node: what it sees when it connects to each data node.
     pub access_probes: AccessProbes,
+    /// On the access node of a running cluster: the verification the
+    /// verify step makes, as every role of the plan to every attached data
+    /// node, in the cluster database (empty when there is no cluster yet).
+    pub cluster_reach: Vec<Reach>,
+}
+
+/// Whether the access node reaches a data node as a role, as TimescaleDB
+/// does (ping_data_node), and if not, its own reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reach {
+    pub role: String,
+    pub data_node: String,
+    pub error: Option<String>,
 }
 
 /// How tsmn's own connection went.
@@ -180,4 +193,6 @@ pub struct AccessProbe {
     pub source_address: Option<String>,
     /// The connection error as the access node's libpq reported it.
     pub error: Option<String>,
+    /// Why this data node was not tried from the access node (no error then).
+    pub not_tested: Option<String>,
 }

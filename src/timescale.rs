@@ -45,9 +45,27 @@ pub fn pg_majors_for(version: &str) -> Option<std::ops::RangeInclusive<u32>> {
     })
 }
 
+/// Where TimescaleDB's internal functions (ping_data_node, ...) live:
+/// `_timescaledb_functions` from 2.12, `_timescaledb_internal` before;
+/// unknown versions get the newer.
+pub fn functions_schema(version: Option<&str>) -> &'static str {
+    match version.and_then(parse_version) {
+        Some((2, minor, _)) if minor < 12 => "_timescaledb_internal",
+        _ => "_timescaledb_functions",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn internal_functions_moved_in_2_12() {
+        assert_eq!(functions_schema(Some("2.11.2")), "_timescaledb_internal");
+        assert_eq!(functions_schema(Some("2.12.0")), "_timescaledb_functions");
+        assert_eq!(functions_schema(Some("2.13.1")), "_timescaledb_functions");
+        assert_eq!(functions_schema(None), "_timescaledb_functions");
+    }
 
     #[test]
     fn cert_names_match_the_reference() {

@@ -406,3 +406,58 @@ fn preview_leaves_out_settings_already_in_effect() {
         assert!(!text.contains("shared_preload_libraries = "), "{text}");
     }
 }
+
+/// On a running cluster, check verifies it the way the verify step does:
+/// as every role of the plan, from the access node, in the cluster
+/// database. A role turned away by one data node is a blocker there.
+#[test]
+fn check_verifies_a_running_cluster_as_every_role() {
+    if !timescaledb_tier("check_verifies_a_running_cluster_as_every_role") {
+        return;
+    }
+    let an = TestCluster::named("an");
+    let dn1 = TestCluster::named("dn1");
+    let dn2 = TestCluster::named("dn2");
+    let dir = temp_dir();
+    let mut plan = plan_for(&an.cluster, &[&dn1.cluster, &dn2.cluster], AuthMode::Trust);
+    plan.auth.roles.push("app_reader".into());
+    let path = write_plan(dir.path(), &plan);
+    let setup = tsmn()
+        .args(["apply", "--yes", "--plan"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_success(&setup);
+    let (_, found) = check(&plan, Duration::from_secs(5));
+    assert_eq!(tsmn::findings::blockers(&found), 0, "{found:#?}");
+
+    let hba = dn2.cluster.data_dir().join("pg_hba.conf");
+    let old = read(&hba);
+    std::fs::write(
+        &hba,
+        format!("host tsdb app_reader 127.0.0.1/32 reject\n{old}"),
+    )
+    .unwrap();
+    dn2.sql("postgres", "SELECT pg_reload_conf()");
+
+    let (facts, found) = check(&plan, Duration::from_secs(5));
+    let reach = &facts.access().unwrap().cluster_reach;
+    assert_eq!(reach.len(), 4, "{reach:#?}");
+    let f = finding(&found, "dn2", "access_node_hba_rejects");
+    assert!(f.what.contains("as app_reader in tsdb"), "{f:?}");
+    assert!(f.why.contains("rejects connection"), "{f:?}");
+    assert!(
+        !found
+            .iter()
+            .any(|f| f.node == "dn1" && f.code.starts_with("access_node_")),
+        "dn1 answers every role: {found:#?}"
+    );
+    let out = tsmn()
+        .args(["check", "--plan"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("FAILED  as app_reader"), "{text}");
+}

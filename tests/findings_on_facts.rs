@@ -77,6 +77,7 @@ fn facts(an: ServerFacts, dn: ServerFacts) -> Facts {
         connection: Connection::Connected { tls: false },
         server: Some(s),
         access_probes: AccessProbes::NotApplicable,
+        cluster_reach: Vec::new(),
     };
     Facts {
         nodes: vec![

@@ -48,6 +48,7 @@ fn facts() -> (tsmn::facts::Facts, Vec<tsmn::findings::Finding>) {
         connection: conn,
         server: s,
         access_probes: AccessProbes::NotApplicable,
+        cluster_reach: Vec::new(),
     };
     let facts = Facts {
         nodes: vec![

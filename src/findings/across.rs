@@ -64,6 +64,7 @@ pub fn across_nodes(plan: &Plan, facts: &Facts, out: &mut Vec<Finding>) {
         }
     }
     access_side(plan, an, out);
+    cluster_reach(plan, an, out);
 }
 
 fn access_side(plan: &Plan, an: &NodeFacts, out: &mut Vec<Finding>) {
@@ -79,13 +80,17 @@ fn access_side(plan: &Plan, an: &NodeFacts, out: &mut Vec<Finding>) {
         )),
         AccessProbes::Tested { results } => {
             for r in results {
+                // Pairs of a running cluster are judged by its own check.
+                if an.cluster_reach.iter().any(|c| c.data_node == r.data_node) {
+                    continue;
+                }
                 let Some(err) = &r.error else { continue };
                 let Some(dn) = plan.data_nodes.iter().find(|d| d.name == r.data_node) else {
                     continue;
                 };
                 let cause = explain(None, err);
                 // The pg_hba evaluation already explained a missing rule, with the line to add.
-                if matches!(cause.code, "no_hba_entry" | "hba_needs_ssl")
+                if cause.code == "no_hba_entry"
                     && out
                         .iter()
                         .any(|f| f.node == dn.name && f.code.starts_with("hba_"))
@@ -95,7 +100,7 @@ fn access_side(plan: &Plan, an: &NodeFacts, out: &mut Vec<Finding>) {
                 out.push(Finding::new(
                     Blocker,
                     &dn.name,
-                    "access_node_cannot_connect",
+                    cause.access_code,
                     format!(
                         "the access node cannot connect to {} at {}:{}: {}",
                         dn.name, dn.host, dn.port, cause.what
@@ -111,5 +116,29 @@ fn access_side(plan: &Plan, an: &NodeFacts, out: &mut Vec<Finding>) {
                 ));
             }
         }
+    }
+}
+
+/// The running cluster, checked as the verify step checks it: each role that
+/// cannot reach a data node is a blocker filed under that data node (where
+/// the fix usually goes), with the access node's own reason.
+pub(super) fn cluster_reach(plan: &Plan, an: &NodeFacts, out: &mut Vec<Finding>) {
+    for r in &an.cluster_reach {
+        let Some(err) = &r.error else { continue };
+        let Some(dn) = plan.data_nodes.iter().find(|d| d.name == r.data_node) else {
+            continue;
+        };
+        let cause = explain(None, err);
+        out.push(Finding::new(
+            Blocker,
+            &dn.name,
+            cause.access_code,
+            format!(
+                "the access node cannot reach {} as {} in {}: {}",
+                dn.name, r.role, plan.database, cause.what
+            ),
+            format!("ping_data_node is false; the access node said: {err}"),
+            cause.fix(Side::AccessNode, &dn.host, dn.port, &r.role, &dn.name),
+        ));
     }
 }

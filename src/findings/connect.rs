@@ -12,7 +12,10 @@ pub enum Side {
 }
 
 pub struct Cause {
+    /// The finding code for tsmn's own connection.
     pub code: &'static str,
+    /// The finding code when the access node fails this way to a data node.
+    pub access_code: &'static str,
     /// SQLSTATE that identifies the cause on its own.
     sqlstate: Option<&'static str>,
     /// Substrings of the message (any one matches).
@@ -40,6 +43,7 @@ impl Cause {
 pub static CAUSES: &[Cause] = &[
     Cause {
         code: "timeout",
+        access_code: "access_node_timeout",
         sqlstate: None,
         patterns: &["timeout expired", "timed out"],
         what: "no answer within the connect timeout (host down, packets dropped by a firewall, or a listener that never answers)",
@@ -48,6 +52,7 @@ pub static CAUSES: &[Cause] = &[
     },
     Cause {
         code: "refused",
+        access_code: "access_node_refused",
         sqlstate: None,
         patterns: &["Connection refused"],
         what: "nothing accepts connections at that address and port",
@@ -56,6 +61,7 @@ pub static CAUSES: &[Cause] = &[
     },
     Cause {
         code: "unknown_host",
+        access_code: "access_node_unknown_host",
         sqlstate: None,
         patterns: &["failed to lookup address", "Name or service not known", "could not translate host name", "No address associated", "nodename nor servname"],
         what: "the host name does not resolve",
@@ -64,6 +70,7 @@ pub static CAUSES: &[Cause] = &[
     },
     Cause {
         code: "unreachable",
+        access_code: "access_node_unreachable",
         sqlstate: None,
         patterns: &["No route to host", "Network is unreachable"],
         what: "there is no network route to the host",
@@ -72,6 +79,7 @@ pub static CAUSES: &[Cause] = &[
     },
     Cause {
         code: "server_no_ssl",
+        access_code: "access_node_server_no_ssl",
         sqlstate: None,
         patterns: &["server does not support SSL, but SSL was required", "server does not support TLS"],
         what: "TLS is required but the server has ssl = off",
@@ -80,6 +88,7 @@ pub static CAUSES: &[Cause] = &[
     },
     Cause {
         code: "server_cert_untrusted",
+        access_code: "access_node_server_cert_untrusted",
         sqlstate: None,
         patterns: &["certificate verify failed", "UnknownIssuer", "invalid peer certificate", "BadSignature"],
         what: "the server's certificate is not signed by the trusted CA",
@@ -88,6 +97,7 @@ pub static CAUSES: &[Cause] = &[
     },
     Cause {
         code: "server_cert_name",
+        access_code: "access_node_server_cert_name",
         sqlstate: None,
         patterns: &["NotValidForName", "not valid for name", "does not match host name"],
         what: "the server's certificate does not name the address tsmn connected to",
@@ -96,6 +106,7 @@ pub static CAUSES: &[Cause] = &[
     },
     Cause {
         code: "client_key",
+        access_code: "access_node_client_key",
         sqlstate: None,
         patterns: &["but not private key file", "has group or world access", "could not load private key file"],
         what: "the client key file is missing, unreadable, too open, or does not match its certificate",
@@ -104,6 +115,7 @@ pub static CAUSES: &[Cause] = &[
     },
     Cause {
         code: "client_cert_missing",
+        access_code: "access_node_client_cert_missing",
         sqlstate: None,
         patterns: &["requires a valid client certificate"],
         what: "the node wants a client certificate and none was offered",
@@ -112,6 +124,7 @@ pub static CAUSES: &[Cause] = &[
     },
     Cause {
         code: "client_cert_rejected",
+        access_code: "access_node_client_cert_rejected",
         sqlstate: None,
         patterns: &["certificate authentication failed", "unknown ca", "UnknownCA"],
         what: "the client certificate was refused (its CN is another role, or another CA signed it)",
@@ -119,15 +132,8 @@ pub static CAUSES: &[Cause] = &[
         fix_access_node: "reissue <md5({user})>.crt with subject CN={user}, signed by the CA in {node}'s ssl_ca_file",
     },
     Cause {
-        code: "hba_needs_ssl",
-        sqlstate: None,
-        patterns: &["no encryption"],
-        what: "no pg_hba.conf rule admits an unencrypted connection from this address (only hostssl rules match, or none)",
-        fix_tsmn: "turn ssl on on {node} or add a host rule for this machine's address, then SELECT pg_reload_conf() on {node}",
-        fix_access_node: "add a rule to {node}'s pg_hba.conf for the access node's address (DATABASE all, USER {user}), then SELECT pg_reload_conf()",
-    },
-    Cause {
         code: "no_hba_entry",
+        access_code: "access_node_no_hba_entry",
         sqlstate: None,
         patterns: &["no pg_hba.conf entry"],
         what: "no pg_hba.conf rule admits this connection",
@@ -136,6 +142,7 @@ pub static CAUSES: &[Cause] = &[
     },
     Cause {
         code: "hba_rejects",
+        access_code: "access_node_hba_rejects",
         sqlstate: None,
         patterns: &["pg_hba.conf rejects connection"],
         what: "a reject rule in pg_hba.conf matches this connection",
@@ -144,6 +151,7 @@ pub static CAUSES: &[Cause] = &[
     },
     Cause {
         code: "password_failed",
+        access_code: "access_node_password_failed",
         sqlstate: Some("28P01"),
         patterns: &["password authentication failed"],
         what: "the password was refused",
@@ -152,6 +160,7 @@ pub static CAUSES: &[Cause] = &[
     },
     Cause {
         code: "no_password",
+        access_code: "access_node_no_password",
         sqlstate: None,
         patterns: &["password missing", "no password supplied"],
         what: "the node asks for a password and none was given",
@@ -160,6 +169,7 @@ pub static CAUSES: &[Cause] = &[
     },
     Cause {
         code: "role_missing",
+        access_code: "access_node_role_missing",
         sqlstate: None,
         patterns: &["role \""],
         what: "the role does not exist on the node",
@@ -168,6 +178,7 @@ pub static CAUSES: &[Cause] = &[
     },
     Cause {
         code: "cannot_login",
+        access_code: "access_node_cannot_login",
         sqlstate: None,
         patterns: &["is not permitted to log in"],
         what: "the role exists but has no LOGIN",
@@ -176,6 +187,7 @@ pub static CAUSES: &[Cause] = &[
     },
     Cause {
         code: "database_missing",
+        access_code: "access_node_database_missing",
         sqlstate: Some("3D000"),
         patterns: &["does not exist"],
         what: "the database does not exist on the node",
@@ -184,6 +196,7 @@ pub static CAUSES: &[Cause] = &[
     },
     Cause {
         code: "too_many_connections",
+        access_code: "access_node_too_many_connections",
         sqlstate: Some("53300"),
         patterns: &["too many clients", "remaining connection slots"],
         what: "the node has no connection slots left",
@@ -192,6 +205,7 @@ pub static CAUSES: &[Cause] = &[
     },
     Cause {
         code: "starting_up",
+        access_code: "access_node_starting_up",
         sqlstate: Some("57P03"),
         patterns: &["starting up", "shutting down", "in recovery mode"],
         what: "the server is starting up or shutting down",
@@ -202,6 +216,7 @@ pub static CAUSES: &[Cause] = &[
 
 pub static OTHER: Cause = Cause {
     code: "connect_failed",
+    access_code: "access_node_connect_failed",
     sqlstate: None,
     patterns: &[],
     what: "the connection failed",
@@ -229,7 +244,10 @@ mod tests {
         let cases = [
             ("connection to server at \"127.0.0.1\", port 6439 failed: Connection refused", "refused"),
             ("could not translate host name \"no-such-host.invalid\" to address: Name or service not known", "unknown_host"),
-            ("FATAL:  no pg_hba.conf entry for host \"127.0.0.1\", user \"postgres\", database \"defaultdb\", no encryption", "hba_needs_ssl"),
+            // "no encryption" ends every such message from a connection without
+            // TLS (reference C.2): it says nothing about hostssl rules.
+            ("FATAL:  no pg_hba.conf entry for host \"127.0.0.1\", user \"postgres\", database \"defaultdb\", no encryption", "no_hba_entry"),
+            ("FATAL:  pg_hba.conf rejects connection for host \"127.0.0.1\", user \"r\", database \"tsdb\", no encryption", "hba_rejects"),
             ("FATAL:  no pg_hba.conf entry for host \"127.0.0.1\", user \"postgres\", database \"tsdb\", SSL encryption", "no_hba_entry"),
             ("FATAL:  pg_hba.conf rejects connection for host \"127.0.0.1\"", "hba_rejects"),
             ("fe_sendauth: no password supplied", "no_password"),

@@ -38,6 +38,7 @@ pub async fn probe(
             data_node: dn.name.clone(),
             source_address: None,
             error: None,
+            not_tested: None,
         };
         // Wait for tsmn's own attempt on this data node (already bounded by
         // the connect timeout); a node that was not probed is tested anyway.
@@ -46,13 +47,9 @@ pub async fn probe(
             None => false,
         };
         if skip {
-            r.error = Some(
-                "not tested from the access node: tsmn cannot reach this address either".into(),
-            );
+            r.not_tested = Some("tsmn cannot reach this address either".into());
         } else if stuck {
-            r.error = Some(
-                "not tested from the access node: an earlier test there did not finish".into(),
-            );
+            r.not_tested = Some("an earlier test from the access node did not finish".into());
         } else {
             let info = options(plan, an, &dn.host, dn.port, opts);
             // libpq inside the server waits at least 2 s; tsmn keeps its own bound.
@@ -140,6 +137,7 @@ async fn one(client: &Client, data_node: &str, info: &str) -> AccessProbe {
         data_node: data_node.to_string(),
         source_address: None,
         error: None,
+        not_tested: None,
     };
     let result = async {
         let row = client

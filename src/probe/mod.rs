@@ -5,6 +5,7 @@
 mod access_side;
 pub mod credentials;
 mod queries;
+pub mod reach;
 pub mod tls;
 
 use crate::facts::{AccessProbes, Connection, Facts, NodeFacts, NodeRole};
@@ -177,6 +178,7 @@ async fn probe_inner(
                         },
                         server: None,
                         access_probes: AccessProbes::NotApplicable,
+                        cluster_reach: Vec::new(),
                     },
                     None,
                 ),
@@ -227,6 +229,7 @@ async fn probe_node(plan: &Plan, node: &Node, work: NodeWork) -> (NodeFacts, Opt
         },
         server: None,
         access_probes: AccessProbes::NotApplicable,
+        cluster_reach: Vec::new(),
     };
     let keep = work.keep.is_some();
     let on_notice = work.keep.map(|f| (node.name.clone(), f));
@@ -246,6 +249,16 @@ async fn probe_node(plan: &Plan, node: &Node, work: NodeWork) -> (NodeFacts, Opt
         // The extension's catalog lives in the cluster database itself.
         if let Ok(db_client) = connect(&work.db_cfg, work.tls, work.opts, None).await {
             queries::database_details(&db_client, db).await;
+            // A running cluster: check it as the verify step does.
+            if work.role == NodeRole::Access
+                && server.superuser
+                && work.opts.access_side
+                && db.timescaledb.is_some()
+                && !db.data_nodes.is_empty()
+            {
+                facts.cluster_reach =
+                    reach::probe(&db_client, plan, db, work.opts.connect_timeout * 2).await;
+            }
         }
     }
     if work.role == NodeRole::Access && server.superuser && work.opts.access_side {

@@ -85,7 +85,11 @@ pub fn human(facts: &Facts, findings: &[Finding], notes: &[String]) -> String {
                             r.data_node,
                             first_line(e)
                         )),
-                        (None, None) => {}
+                        (None, None) => out.push_str(&format!(
+                            "  -> {:<w$}  -       not tested: {}\n",
+                            r.data_node,
+                            r.not_tested.as_deref().unwrap_or("")
+                        )),
                     }
                 }
             }
@@ -93,6 +97,26 @@ pub fn human(facts: &Facts, findings: &[Finding], notes: &[String]) -> String {
                 out.push_str(&format!("\nFrom the access node: not tested: {reason}\n"))
             }
             AccessProbes::NotApplicable => {}
+        }
+    }
+    if let Some(an) = facts.access().filter(|a| !a.cluster_reach.is_empty()) {
+        out.push_str(&format!(
+            "\nThe running cluster, as TimescaleDB connects ({} -> data node, as each role):\n",
+            an.name
+        ));
+        for r in &an.cluster_reach {
+            match &r.error {
+                None => out.push_str(&format!(
+                    "  -> {:<w$}  ok      as {}\n",
+                    r.data_node, r.role
+                )),
+                Some(e) => out.push_str(&format!(
+                    "  -> {:<w$}  FAILED  as {}: {}\n",
+                    r.data_node,
+                    r.role,
+                    first_line(e)
+                )),
+            }
         }
     }
     for note in notes {
@@ -150,6 +174,7 @@ pub fn json(facts: &Facts, findings: &[Finding], notes: &[String]) -> Value {
                 "database": s.and_then(|s| s.database.as_ref()),
                 "roles": s.map(|s| &s.roles),
                 "access_probes": n.access_probes,
+                "cluster_reach": n.cluster_reach,
             })
         })
         .collect();

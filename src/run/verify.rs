@@ -5,7 +5,6 @@
 use super::session::{describe, Sessions};
 use super::{Outcome, RunOptions};
 use crate::findings::connect::{explain, Side};
-use crate::quote::sql::{ident, literal};
 use crate::steps::{Reach, Step};
 use tokio_postgres::Client;
 
@@ -56,25 +55,9 @@ pub async fn run(
 }
 
 /// Why the access node cannot reach one data node as one role, with the
-/// fix; None when it can. The reason comes from a connection the access
-/// node makes itself (`distributed_exec` raises with libpq's message where
-/// `ping_data_node` only says false). Read-only: `SELECT 1` on the node.
+/// fix from the cause table; None when it can.
 async fn unreachable(client: &Client, r: &Reach, o: &RunOptions<'_>) -> Option<String> {
-    let set = format!("SET ROLE {}", ident(&r.role));
-    let probe = format!(
-        "CALL distributed_exec('SELECT 1', node_list => ARRAY[{}], transactional => false)",
-        literal(&r.data_node)
-    );
-    let result = match client.simple_query(&set).await {
-        Ok(_) => client
-            .simple_query(&probe)
-            .await
-            .err()
-            .map(|e| describe(&e)),
-        Err(e) => Some(describe(&e)),
-    };
-    let _ = client.simple_query("RESET ROLE").await;
-    let message = result?;
+    let message = crate::probe::reach::why(client, &r.role, &r.data_node).await?;
     let cause = explain(None, &message);
     let (host, port) = o
         .plan

@@ -4,7 +4,6 @@
 use super::{step, Action, Ctx, Part, Phase, Statement, Step, StepState, Template};
 use crate::plan::AuthMode;
 use crate::quote::sql::{ident, literal};
-use crate::timescale::parse_version;
 
 pub(super) fn build(ctx: &Ctx, out: &mut Vec<Step>) {
     let plan = ctx.plan;
@@ -175,19 +174,9 @@ fn roles(ctx: &Ctx) -> Vec<Step> {
     steps
 }
 
-/// Where TimescaleDB's internal functions live: `_timescaledb_functions`
-/// from 2.12, `_timescaledb_internal` before (offline: the newer).
+/// Where TimescaleDB's internal functions live, by the access node's version.
 fn functions_schema(ctx: &Ctx) -> &'static str {
-    an_database(ctx)
-        .and_then(|d| d.timescaledb.as_deref())
-        .and_then(parse_version)
-        .map_or("_timescaledb_functions", |(_, minor, _)| {
-            if minor >= 12 {
-                "_timescaledb_functions"
-            } else {
-                "_timescaledb_internal"
-            }
-        })
+    crate::timescale::functions_schema(an_database(ctx).and_then(|d| d.timescaledb.as_deref()))
 }
 
 /// The cluster phase needs TimescaleDB everywhere: without it every step

@@ -1,0 +1,97 @@
+//! The running cluster as TimescaleDB uses it: from the access node, in the
+//! cluster database, as each role of the plan, does every attached data
+//! node answer (ping_data_node, reference §6 and D.1: it returns false
+//! rather than raising, so its result is read)? Where it does not, the
+//! access node's own reason. `tsmn check` asks this; the verify step sends
+//! its one SQL text and, when that fails, asks `why` for each pair: so
+//! check and apply cannot disagree.
+
+use crate::facts::{DatabaseFacts, Reach};
+use crate::plan::Plan;
+use crate::quote::sql::{ident, literal};
+use std::time::Duration;
+use tokio_postgres::Client;
+
+/// Every (role, attached data node) pair; `client` is a superuser session
+/// in the cluster database on the access node.
+pub async fn probe(
+    client: &Client,
+    plan: &Plan,
+    db: &DatabaseFacts,
+    bound: Duration,
+) -> Vec<Reach> {
+    let schema = crate::timescale::functions_schema(db.timescaledb.as_deref());
+    let attached: Vec<&str> = plan
+        .data_nodes
+        .iter()
+        .map(|d| d.name.as_str())
+        .filter(|n| db.data_nodes.iter().any(|m| m == n))
+        .collect();
+    let mut out = Vec::new();
+    for role in &plan.auth.roles {
+        for dn in &attached {
+            let error = match tokio::time::timeout(bound, reach(client, schema, role, dn)).await {
+                Ok(e) => e,
+                Err(_) => {
+                    let _ = client
+                        .cancel_token()
+                        .cancel_query(tokio_postgres::NoTls)
+                        .await;
+                    Some(format!(
+                        "timeout expired: no answer within {} s",
+                        bound.as_secs()
+                    ))
+                }
+            };
+            let _ = client.simple_query("RESET ROLE").await;
+            out.push(Reach {
+                role: role.clone(),
+                data_node: dn.to_string(),
+                error,
+            });
+        }
+    }
+    out
+}
+
+/// None when the data node answers the access node as `role`; else why not.
+async fn reach(client: &Client, schema: &str, role: &str, dn: &str) -> Option<String> {
+    let ping = format!(
+        "SET ROLE {}; SELECT {schema}.ping_data_node({})",
+        ident(role),
+        literal(dn)
+    );
+    match client.simple_query(&ping).await {
+        Ok(msgs) => {
+            let answered = msgs.iter().any(|m| {
+                matches!(m, tokio_postgres::SimpleQueryMessage::Row(r) if r.get(0) == Some("t"))
+            });
+            if answered {
+                None
+            } else {
+                Some(why(client, role, dn).await.unwrap_or_else(|| {
+                    "ping_data_node returned false, but a query through it then worked (a passing fault?)".into()
+                }))
+            }
+        }
+        Err(e) => Some(crate::probe::failure(&e).problem().unwrap_or_default()),
+    }
+}
+
+/// The access node's own reason it cannot reach `dn` as `role`: a
+/// connection it makes itself (`distributed_exec` raises with libpq's
+/// message where `ping_data_node` only says false). Read-only: `SELECT 1`
+/// on the data node. None when that works. Leaves the session's role reset.
+pub async fn why(client: &Client, role: &str, dn: &str) -> Option<String> {
+    let set = format!("SET ROLE {}", ident(role));
+    let probe = format!(
+        "CALL distributed_exec('SELECT 1', node_list => ARRAY[{}], transactional => false)",
+        literal(dn)
+    );
+    let result = match client.simple_query(&set).await {
+        Ok(_) => client.simple_query(&probe).await.err(),
+        Err(e) => Some(e),
+    };
+    let _ = client.simple_query("RESET ROLE").await;
+    result.map(|e| crate::probe::failure(&e).problem().unwrap_or_default())
+}
