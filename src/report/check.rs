@@ -41,6 +41,58 @@ fn status_line(n: &NodeFacts) -> String {
     }
 }
 
+/// What the access node saw: its dblink test of each data node, and on a
+/// running cluster the verification as every role.
+fn access_node_view(out: &mut String, an: &crate::facts::NodeFacts, w: usize) {
+    match &an.access_probes {
+        AccessProbes::Tested { results } => {
+            out.push_str(&format!("\nFrom the access node ({}):\n", an.name));
+            for r in results {
+                match (&r.source_address, &r.error) {
+                    (Some(a), _) => out.push_str(&format!(
+                        "  -> {:<w$}  ok      the data node sees the access node as {a}\n",
+                        r.data_node
+                    )),
+                    (None, Some(e)) => out.push_str(&format!(
+                        "  -> {:<w$}  FAILED  {}\n",
+                        r.data_node,
+                        first_line(e)
+                    )),
+                    (None, None) => out.push_str(&format!(
+                        "  -> {:<w$}  -       not tested: {}\n",
+                        r.data_node,
+                        r.not_tested.as_deref().unwrap_or("")
+                    )),
+                }
+            }
+        }
+        AccessProbes::NotTested { reason } => {
+            out.push_str(&format!("\nFrom the access node: not tested: {reason}\n"))
+        }
+        AccessProbes::NotApplicable => {}
+    }
+    if !an.cluster_reach.is_empty() {
+        out.push_str(&format!(
+            "\nThe running cluster, as TimescaleDB connects ({} -> data node, as each role):\n",
+            an.name
+        ));
+        for r in &an.cluster_reach {
+            match &r.error {
+                None => out.push_str(&format!(
+                    "  -> {:<w$}  ok      as {}\n",
+                    r.data_node, r.role
+                )),
+                Some(e) => out.push_str(&format!(
+                    "  -> {:<w$}  FAILED  as {}: {}\n",
+                    r.data_node,
+                    r.role,
+                    first_line(e)
+                )),
+            }
+        }
+    }
+}
+
 pub fn human(facts: &Facts, findings: &[Finding], notes: &[String]) -> String {
     let mut out = String::new();
     let w = facts
@@ -71,53 +123,7 @@ pub fn human(facts: &Facts, findings: &[Finding], notes: &[String]) -> String {
         ));
     }
     if let Some(an) = facts.access() {
-        match &an.access_probes {
-            AccessProbes::Tested { results } => {
-                out.push_str(&format!("\nFrom the access node ({}):\n", an.name));
-                for r in results {
-                    match (&r.source_address, &r.error) {
-                        (Some(a), _) => out.push_str(&format!(
-                            "  -> {:<w$}  ok      the data node sees the access node as {a}\n",
-                            r.data_node
-                        )),
-                        (None, Some(e)) => out.push_str(&format!(
-                            "  -> {:<w$}  FAILED  {}\n",
-                            r.data_node,
-                            first_line(e)
-                        )),
-                        (None, None) => out.push_str(&format!(
-                            "  -> {:<w$}  -       not tested: {}\n",
-                            r.data_node,
-                            r.not_tested.as_deref().unwrap_or("")
-                        )),
-                    }
-                }
-            }
-            AccessProbes::NotTested { reason } => {
-                out.push_str(&format!("\nFrom the access node: not tested: {reason}\n"))
-            }
-            AccessProbes::NotApplicable => {}
-        }
-    }
-    if let Some(an) = facts.access().filter(|a| !a.cluster_reach.is_empty()) {
-        out.push_str(&format!(
-            "\nThe running cluster, as TimescaleDB connects ({} -> data node, as each role):\n",
-            an.name
-        ));
-        for r in &an.cluster_reach {
-            match &r.error {
-                None => out.push_str(&format!(
-                    "  -> {:<w$}  ok      as {}\n",
-                    r.data_node, r.role
-                )),
-                Some(e) => out.push_str(&format!(
-                    "  -> {:<w$}  FAILED  as {}: {}\n",
-                    r.data_node,
-                    r.role,
-                    first_line(e)
-                )),
-            }
-        }
+        access_node_view(&mut out, an, w);
     }
     for note in notes {
         out.push_str(&format!("\nnote: {note}\n"));
