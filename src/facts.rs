@@ -148,6 +148,23 @@ pub struct HbaRule {
     pub error: Option<String>,
 }
 
+/// What pg_hba_file_rules says of a `hostssl` line while ssl is off: the
+/// line is kept and the file still reloads (the line just cannot match).
+pub const HOSTSSL_WITHOUT_SSL: &str = "cannot match because SSL is disabled";
+
+impl HbaRule {
+    /// The line makes PostgreSQL refuse to reload pg_hba.conf (and a
+    /// restart fail): it does not parse, or has an error other than a
+    /// hostssl line that cannot match while ssl is off.
+    pub fn breaks_reload(&self) -> bool {
+        self.kind.is_none()
+            || self
+                .error
+                .as_deref()
+                .is_some_and(|e| !e.contains(HOSTSSL_WITHOUT_SSL))
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct DatabaseFacts {
     pub name: String,

@@ -255,19 +255,31 @@ fn a_broken_pg_hba_conf_stops_that_node_and_stays_intact() {
     let an = TestCluster::named("an");
     let dn = TestCluster::named("dn1");
     let hba = dn.cluster.data_dir().join("pg_hba.conf");
-    let broken = "local all all trust\nhostssl all all 10.0.0.0/8 cert clientcert=1\n";
+    let broken = "local all all trust\nhost all all 10.0.0.0/8 no-such-method\n";
     std::fs::write(&hba, broken).unwrap();
     let work = temp_dir();
     let plan = plan_for(&an.cluster, &[&dn.cluster], AuthMode::Trust);
     let path = write_plan(work.path(), &plan);
-    let run = apply(&path, &["--phases", "auth"]);
+    let run = apply(&path, &[]);
     let out = text(&run);
     assert_eq!(run.status.code(), Some(1), "{out}");
+    // Nothing at all on that node: not even its settings, and the summary
+    // before the run says so.
+    assert!(out.contains("  dn1: 0 step(s) to run, 2 blocked"), "{out}");
     assert!(
-        out.contains("[dn1] dn1/auth/hba: FAILED")
-            && out.contains("already has an error")
-            && out.contains("nothing was changed"),
+        out.contains("[dn1] dn1/settings/settings: blocked")
+            && !out.contains("[dn1] dn1/auth/hba: done")
+            && out.contains("has an error (line 2: invalid authentication method")
+            && out.contains("nothing is changed on dn1"),
         "{out}"
+    );
+    assert_eq!(dn.sql("postgres", "SHOW max_prepared_transactions"), ["0"]);
+    assert_eq!(
+        dn.sql(
+            "postgres",
+            "SELECT count(*) FROM pg_file_settings WHERE sourcefile LIKE '%auto.conf'"
+        ),
+        ["0"]
     );
     assert_eq!(std::fs::read_to_string(&hba).unwrap(), broken);
     let backups = files_below(&dn.cluster.data_dir())
@@ -275,6 +287,28 @@ fn a_broken_pg_hba_conf_stops_that_node_and_stays_intact() {
         .filter(|(r, _)| r.contains(".tsmn-"))
         .count();
     assert_eq!(backups, 0, "nothing was written");
+}
+
+/// A hostssl line while ssl is off is reported by pg_hba_file_rules, but
+/// the file reloads: it is no reason to leave the node alone.
+#[test]
+fn a_hostssl_line_without_ssl_does_not_stop_the_node() {
+    let an = TestCluster::named("an");
+    let dn = TestCluster::named("dn1");
+    let hba = dn.cluster.data_dir().join("pg_hba.conf");
+    std::fs::write(
+        &hba,
+        "local all all trust\nhostssl all all 10.0.0.0/8 scram-sha-256\n",
+    )
+    .unwrap();
+    let work = temp_dir();
+    let plan = plan_for(&an.cluster, &[&dn.cluster], AuthMode::Trust);
+    let path = write_plan(work.path(), &plan);
+    let run = apply(&path, &["--phases", "settings,auth"]);
+    let out = text(&run);
+    assert_eq!(run.status.code(), Some(0), "{out}");
+    assert!(out.contains("[dn1] dn1/auth/hba: done"), "{out}");
+    assert!(read(&hba).contains("hostssl all all 10.0.0.0/8 scram-sha-256"));
 }
 
 #[test]
@@ -535,4 +569,25 @@ fn passfile_and_ssl_dir_paths_are_set_in_the_cluster_database() {
             "{mode:?} second run:\n{out}"
         );
     }
+}
+
+/// An IPv6 address given in brackets is written bare with its mask: a
+/// bracketed address in pg_hba.conf is a host name that never matches.
+#[test]
+fn a_bracketed_ipv6_access_node_address_becomes_a_rule_that_can_match() {
+    let (_an, dn, work, _) = pair();
+    let mut plan = plan_for(&_an.cluster, &[&dn.cluster], AuthMode::Trust);
+    plan.access_node_addresses = vec!["[::1]".into(), "127.0.0.1".into()];
+    let path = write_plan(work.path(), &plan);
+    let run = apply(&path, &["--phases", "auth"]);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run));
+    let rules = dn.sql(
+        "postgres",
+        "SELECT address || ' ' || netmask FROM pg_hba_file_rules WHERE type = 'host' AND error IS NULL ORDER BY line_number",
+    );
+    assert!(
+        rules.contains(&"::1 ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff".to_string()),
+        "{rules:?}"
+    );
+    assert!(!read(&dn.cluster.data_dir().join("pg_hba.conf")).contains("[::1]"));
 }

@@ -461,3 +461,24 @@ fn check_verifies_a_running_cluster_as_every_role() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("FAILED  as app_reader"), "{text}");
 }
+
+/// The fix check prints for a role missing on a data node is valid SQL for
+/// any name: run as written on that node, the finding is gone.
+#[test]
+fn the_create_role_fix_runs_as_written_and_clears_its_finding() {
+    let an = TestCluster::named("an");
+    let dn = TestCluster::named("dn1");
+    let mut plan = plan_for(&an.cluster, &[&dn.cluster], AuthMode::Trust);
+    plan.auth.roles.push("Ops \"Team\"".into());
+    let (_, found) = check(&plan, Duration::from_secs(5));
+    let f = finding(&found, "dn1", "role_missing_on_data_node");
+    let sql = f
+        .fix
+        .strip_prefix("on dn1: ")
+        .and_then(|t| t.split(';').next())
+        .unwrap_or_else(|| panic!("the fix names the node, then the SQL: {f:?}"));
+    assert_eq!(sql, "CREATE ROLE \"Ops \"\"Team\"\"\" LOGIN");
+    dn.sql("postgres", sql);
+    let (_, found) = check(&plan, Duration::from_secs(5));
+    assert!(!has_finding(&found, "dn1", "role_missing_on_data_node"), "{found:#?}");
+}

@@ -159,7 +159,7 @@ fn a_broken_pg_hba_conf_is_left_alone() {
     let an = TestCluster::named("an");
     let dn = TestCluster::named("dn1");
     let hba = dn.cluster.data_dir().join("pg_hba.conf");
-    let broken = "local all all trust\nhost all all 10.0.0.0/8 cert clientcert=1\n";
+    let broken = "local all all trust\nhost all all 10.0.0.0/8 no-such-method\n";
     std::fs::write(&hba, broken).unwrap();
     let work = temp_dir();
     let plan = plan_for(&an.cluster, &[&dn.cluster], AuthMode::Trust);

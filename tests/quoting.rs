@@ -103,6 +103,7 @@ fn hba_role_names_are_read_back_by_postgresql() {
         "+plus",
         "sameuser",
         "#hash",
+        "Ops \"Team\"",
     ];
     let mut lines = vec!["local all all trust".to_string()];
     for n in names {
@@ -127,5 +128,94 @@ fn hba_role_names_are_read_back_by_postgresql() {
     assert_eq!(errors, ["0"]);
     // PostgreSQL reads back exactly the names, quotes removed.
     assert_eq!(got, names);
-    assert!(hba::field("bad\"quote").is_err());
+    assert!(hba::field("bad\nline").is_err());
+}
+
+/// `all`, `sameuser` and `+plus` read back the same quoted or not, so the
+/// round trip above cannot see quoting dropped for them; their meaning can.
+/// Each quoted keyword in a reject rule must turn away only the role of
+/// that literal name, never another role (over TCP, through the real rules).
+#[test]
+fn quoted_hba_keywords_mean_the_literal_name() {
+    let c = TestCluster::named("hbakw");
+    c.sql(
+        "postgres",
+        "CREATE ROLE plus; CREATE ROLE member LOGIN IN ROLE plus; CREATE ROLE other LOGIN",
+    );
+    c.sql("postgres", "CREATE DATABASE other OWNER other");
+    let port = c.cluster.port.to_string();
+    let as_role = |role: &str| {
+        psql(
+            &format!("host=127.0.0.1 port={port} dbname={role} user={role}"),
+            "SELECT 1",
+            &[],
+        )
+        .0
+    };
+    c.sql("postgres", "CREATE DATABASE member OWNER member");
+    // (rule for the keyword, written quoted), the role it must not turn away.
+    let cases = [
+        ("host all {} 127.0.0.1/32 reject", "all", "other"),
+        ("host all {} 127.0.0.1/32 reject", "+plus", "member"),
+        ("host {} all 127.0.0.1/32 reject", "sameuser", "other"),
+        ("host {} all 127.0.0.1/32 reject", "all", "other"),
+    ];
+    for (rule, keyword, victim) in cases {
+        let write = |field: &str| {
+            let lines = [
+                "local all all trust".to_string(),
+                rule.replace("{}", field),
+                "host all all 127.0.0.1/32 trust".to_string(),
+            ];
+            std::fs::write(
+                c.cluster.data_dir().join("pg_hba.conf"),
+                lines.join("\n") + "\n",
+            )
+            .unwrap();
+            c.sql("postgres", "SELECT pg_reload_conf()");
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        };
+        write(&hba::field(keyword).unwrap());
+        assert!(
+            as_role(victim),
+            "`{rule}` with {keyword:?} turned away {victim}: the keyword was not quoted"
+        );
+        // The same rule unquoted does turn it away (so the check can fail).
+        write(keyword);
+        assert!(
+            !as_role(victim),
+            "unquoted {keyword:?} should turn {victim} away"
+        );
+    }
+}
+
+/// Addresses go through the one quoting function: an IPv6 address given in
+/// brackets is written bare with its mask, which PostgreSQL reads as an
+/// address (in brackets it would be a host name that never matches).
+#[test]
+fn hba_addresses_are_read_as_addresses() {
+    let c = TestCluster::named("hbaaddr");
+    let addrs = ["[::1]", "10.1.2.3", "10.0.0.0/8", "[fd00::5]/64"];
+    let mut lines = vec!["local all all trust".to_string()];
+    for a in addrs {
+        lines.push(format!("host all all {} trust", hba::address(a)));
+    }
+    std::fs::write(
+        c.cluster.data_dir().join("pg_hba.conf"),
+        lines.join("\n") + "\n",
+    )
+    .unwrap();
+    let got = c.sql(
+        "postgres",
+        "SELECT address || ' ' || netmask FROM pg_hba_file_rules WHERE type = 'host' AND error IS NULL ORDER BY line_number",
+    );
+    assert_eq!(
+        got,
+        [
+            "::1 ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+            "10.1.2.3 255.255.255.255",
+            "10.0.0.0 255.0.0.0",
+            "fd00::5 ffff:ffff:ffff:ffff::",
+        ]
+    );
 }

@@ -99,7 +99,7 @@ hba_block() {
   {
     copy_in tsmn_block "$block"
     cat <<'SQL'
-SELECT count(*) = 0 AS clean FROM pg_hba_file_rules WHERE error IS NOT NULL OR type IS NULL \gset
+SELECT count(*) = 0 AS clean FROM pg_hba_file_rules WHERE (error IS NOT NULL OR type IS NULL) AND coalesce(error, '') NOT LIKE '%cannot match because SSL is disabled%' \gset
 \if :clean
 \else
 \echo 'pg_hba.conf already has an error (see pg_hba_file_rules); nothing was changed'
@@ -120,7 +120,7 @@ SELECT (SELECT t FROM old) = (head || (SELECT b FROM block) || substr(t, length(
 SELECT format('COPY (SELECT %L) TO PROGRAM %L', :'new_b64',
   format('p=%s && cp -p "$p" "$p.tsmn-%s.bak" && base64 -d > "$p.tsmn-new" && cat "$p.tsmn-new" > "$p" && rm -f "$p.tsmn-new"',
          :'qhba', :'ts')) \gexec
-SELECT count(*) = 0 AS clean FROM pg_hba_file_rules WHERE error IS NOT NULL OR type IS NULL \gset
+SELECT count(*) = 0 AS clean FROM pg_hba_file_rules WHERE (error IS NOT NULL OR type IS NULL) AND coalesce(error, '') NOT LIKE '%cannot match because SSL is disabled%' \gset
 \if :clean
 SELECT pg_reload_conf();
 \else

@@ -258,12 +258,20 @@ fn roles(plan: &Plan, n: &NodeFacts, s: &ServerFacts, out: &mut Vec<Finding>) {
         let (what, fix) = if !r.exists {
             (
                 format!("role {} does not exist on this data node", r.name),
-                format!("CREATE ROLE \"{}\" LOGIN on {}", r.name, n.name),
+                format!(
+                    "on {}: CREATE ROLE {} LOGIN;",
+                    n.name,
+                    crate::quote::sql::ident(&r.name)
+                ),
             )
         } else {
             (
                 format!("role {} cannot log in on this data node", r.name),
-                format!("ALTER ROLE \"{}\" LOGIN on {}", r.name, n.name),
+                format!(
+                    "on {}: ALTER ROLE {} LOGIN;",
+                    n.name,
+                    crate::quote::sql::ident(&r.name)
+                ),
             )
         };
         let (sev, why, fix) = if superuser {
@@ -329,11 +337,19 @@ fn ssl(plan: &Plan, facts: &Facts, n: &NodeFacts, s: &ServerFacts, out: &mut Vec
 }
 
 fn hba_errors(n: &NodeFacts, s: &ServerFacts, out: &mut Vec<Finding>) {
-    for r in s
-        .hba_rules
-        .iter()
-        .filter(|r| r.error.is_some() || r.kind.is_none())
-    {
+    for r in s.hba_rules.iter().filter(|r| !r.breaks_reload()) {
+        if let Some(e) = r.error.as_deref() {
+            out.push(Finding::new(
+                Note,
+                &n.name,
+                "hostssl_without_ssl",
+                format!("pg_hba.conf {} cannot match: {e}", quote(&s.hba_lines, r)),
+                "with ssl off the line is kept but never matches; it does not stop a reload or a restart",
+                "nothing, unless that rule is needed: then turn ssl on (in certificate mode tsmn apply does)",
+            ));
+        }
+    }
+    for r in s.hba_rules.iter().filter(|r| r.breaks_reload()) {
         let err = r.error.clone().filter(|e| !e.is_empty()).unwrap_or_else(|| "the line does not parse (for example clientcert=1, invalid on PostgreSQL 14 and later)".into());
         out.push(Finding::new(
             Blocker,

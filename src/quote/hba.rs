@@ -1,6 +1,9 @@
 //! pg_hba.conf fields: a name is double-quoted when it holds anything but
 //! plain characters, or is one of the keywords (a quoted keyword means the
-//! literal name). A double quote inside a name cannot be written at all.
+//! literal name); a double quote inside is doubled (`"Ops ""Team"""`, read
+//! by PostgreSQL 15 as `Ops "Team"`, reference D.1). A line break cannot be
+//! written at all. Addresses are written bare with a mask (an IPv6 address
+//! in brackets would be taken as a host name and never match).
 
 const KEYWORDS: [&str; 6] = [
     "all",
@@ -12,9 +15,9 @@ const KEYWORDS: [&str; 6] = [
 ];
 
 pub fn field(name: &str) -> Result<String, String> {
-    if name.contains('"') || name.contains('\n') || name.contains('\r') {
+    if name.contains('\n') || name.contains('\r') {
         return Err(format!(
-            "`{}` contains a double quote or a line break, which pg_hba.conf cannot express",
+            "`{}` contains a line break, which pg_hba.conf cannot express",
             name.escape_default()
         ));
     }
@@ -27,8 +30,27 @@ pub fn field(name: &str) -> Result<String, String> {
     Ok(if plain {
         name.to_string()
     } else {
-        format!("\"{name}\"")
+        format!("\"{}\"", name.replace('"', "\"\""))
     })
+}
+
+/// An address field: an IP with its mask (/32, /128), a CIDR block as
+/// given, or a host name as given; brackets around IPv6 are dropped.
+pub fn address(addr: &str) -> String {
+    let (ip, bits) = match addr.split_once('/') {
+        Some((ip, bits)) => (ip, Some(bits)),
+        None => (addr, None),
+    };
+    let bare = ip
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(ip);
+    match (bare.parse::<std::net::IpAddr>(), bits) {
+        (Ok(_), Some(b)) => format!("{bare}/{b}"),
+        (Ok(ip), None) if ip.is_ipv4() => format!("{bare}/32"),
+        (Ok(_), None) => format!("{bare}/128"),
+        (Err(_), _) => addr.to_string(),
+    }
 }
 
 /// A comma-separated list of names.
@@ -47,6 +69,15 @@ mod tests {
         assert_eq!(super::field("postgres").unwrap(), "postgres");
         assert_eq!(super::field("all").unwrap(), "\"all\"");
         assert_eq!(super::field("app user").unwrap(), "\"app user\"");
-        assert!(super::field("bad\"name").is_err());
+        assert_eq!(
+            super::field("Ops \"Team\"").unwrap(),
+            "\"Ops \"\"Team\"\"\""
+        );
+        assert!(super::field("bad\nname").is_err());
+        assert_eq!(super::address("[::1]"), "::1/128");
+        assert_eq!(super::address("[fd00::5]/64"), "fd00::5/64");
+        assert_eq!(super::address("10.0.0.5"), "10.0.0.5/32");
+        assert_eq!(super::address("10.0.0.0/24"), "10.0.0.0/24");
+        assert_eq!(super::address("an.example.com"), "an.example.com");
     }
 }

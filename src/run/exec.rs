@@ -230,7 +230,11 @@ async fn configured(
 
 async fn hba_errors(client: &Client) -> Result<Vec<String>, String> {
     let rows = client
-        .query("SELECT coalesce(line_number, 0), coalesce(error, 'the line does not parse') FROM pg_hba_file_rules WHERE error IS NOT NULL OR type IS NULL", &[])
+        .query(
+            "SELECT coalesce(line_number, 0), coalesce(error, 'the line does not parse') FROM pg_hba_file_rules \
+             WHERE (error IS NOT NULL OR type IS NULL) AND coalesce(error, '') NOT LIKE '%' || $1 || '%'",
+            &[&crate::facts::HOSTSSL_WITHOUT_SSL],
+        )
         .await
         .map_err(|e| describe(&e))?;
     Ok(rows

@@ -40,6 +40,7 @@ pub fn build(plan: &Plan, inputs: Inputs) -> Result<Vec<Step>, StepsError> {
     settings::build(&ctx, &mut steps);
     auth::build(&ctx, &mut steps)?;
     cluster::build(&ctx, &mut steps);
+    block_nodes_with_broken_hba(&ctx, &mut steps);
     steps.sort_by_key(|s| {
         (
             s.phase,
@@ -51,6 +52,42 @@ pub fn build(plan: &Plan, inputs: Inputs) -> Result<Vec<Step>, StepsError> {
         )
     });
     Ok(steps)
+}
+
+/// A node whose pg_hba.conf already has an error is not touched at all
+/// (not even its settings): a reload there would keep the old rules, and
+/// the operator must see the error first. Every step on it waits, with the
+/// line and the error.
+fn block_nodes_with_broken_hba(ctx: &Ctx, steps: &mut [Step]) {
+    for node in ctx.plan.nodes() {
+        let Some(s) = ctx.server(&node.name) else {
+            continue;
+        };
+        let errors: Vec<String> = s
+            .hba_rules
+            .iter()
+            .filter(|r| r.breaks_reload())
+            .map(|r| {
+                format!(
+                    "line {}: {}",
+                    r.line_number,
+                    r.error.as_deref().unwrap_or("the line does not parse")
+                )
+            })
+            .collect();
+        if errors.is_empty() {
+            continue;
+        }
+        let why = format!(
+            "{} has an error ({}); nothing is changed on {} until it is corrected",
+            s.hba_file,
+            errors.join("; "),
+            node.name
+        );
+        for st in steps.iter_mut().filter(|st| st.node == node.name) {
+            st.state = StepState::Blocked { why: why.clone() };
+        }
+    }
 }
 
 /// Shared by the builders.
@@ -90,14 +127,8 @@ impl<'a> Ctx<'a> {
             addrs.push(self.plan.access_node.host.clone());
         }
         addrs
-            .into_iter()
-            .map(|a| match (a.contains('/'), a.parse::<std::net::IpAddr>()) {
-                (true, _) => a,
-                (false, Ok(ip)) if ip.is_ipv4() => format!("{a}/32"),
-                (false, Ok(_)) => format!("{a}/128"),
-                // A host name: pg_hba.conf accepts it as written.
-                (false, Err(_)) => a,
-            })
+            .iter()
+            .map(|a| crate::quote::hba::address(a))
             .collect()
     }
 }
