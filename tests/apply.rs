@@ -591,3 +591,54 @@ fn a_bracketed_ipv6_access_node_address_becomes_a_rule_that_can_match() {
     );
     assert!(!read(&dn.cluster.data_dir().join("pg_hba.conf")).contains("[::1]"));
 }
+
+/// What check knows will fail is not run: add_data_node for a data node
+/// whose database belongs to another cluster, or has another collation,
+/// is blocked with check's reason, and nothing is added.
+#[test]
+fn add_data_node_is_blocked_where_check_knows_it_fails() {
+    if !timescaledb_tier("add_data_node_is_blocked_where_check_knows_it_fails") {
+        return;
+    }
+    let an = TestCluster::named("an");
+    let dn1 = TestCluster::named("dn1");
+    let dn2 = TestCluster::named("dn2");
+    // dn1: the database is a data node of some other access node.
+    dn1.sql("postgres", "CREATE DATABASE tsdb");
+    dn1.sql("tsdb", "CREATE EXTENSION timescaledb");
+    dn1.sql(
+        "tsdb",
+        "INSERT INTO _timescaledb_catalog.metadata VALUES ('dist_uuid', '9a0c2d1e-0000-4000-8000-000000000001', true)",
+    );
+    // dn2: the database exists with another collation than the access node's.
+    an.sql(
+        "postgres",
+        "CREATE DATABASE tsdb TEMPLATE template0 LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'",
+    );
+    dn2.sql(
+        "postgres",
+        "CREATE DATABASE tsdb TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'",
+    );
+    let work = temp_dir();
+    let plan = plan_for(&an.cluster, &[&dn1.cluster, &dn2.cluster], AuthMode::Trust);
+    let path = write_plan(work.path(), &plan);
+    let run = apply(&path, &[]);
+    let out = text(&run);
+    assert_eq!(run.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("[an] an/cluster/add-dn1: blocked") && out.contains("member_of_other_cluster"),
+        "{out}"
+    );
+    assert!(out.contains("database_locale_differs"), "{out}");
+    assert!(
+        !out.contains("cannot add \"dn1\""),
+        "add_data_node was sent: {out}"
+    );
+    assert_eq!(
+        an.sql(
+            "tsdb",
+            "SELECT count(*) FROM timescaledb_information.data_nodes"
+        ),
+        ["0"]
+    );
+}

@@ -480,5 +480,8 @@ fn the_create_role_fix_runs_as_written_and_clears_its_finding() {
     assert_eq!(sql, "CREATE ROLE \"Ops \"\"Team\"\"\" LOGIN");
     dn.sql("postgres", sql);
     let (_, found) = check(&plan, Duration::from_secs(5));
-    assert!(!has_finding(&found, "dn1", "role_missing_on_data_node"), "{found:#?}");
+    assert!(
+        !has_finding(&found, "dn1", "role_missing_on_data_node"),
+        "{found:#?}"
+    );
 }

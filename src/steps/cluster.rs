@@ -110,10 +110,42 @@ fn add_data_nodes(ctx: &Ctx) -> Vec<Step> {
             s.state = StepState::Done {
                 why: format!("{} is already a data node of {db}", dn.name),
             };
+        } else if let Some(why) = cannot_add(ctx, &dn.name) {
+            s.state = StepState::Blocked { why };
         }
         steps.push(s);
     }
     steps
+}
+
+/// Why add_data_node is known to fail for this data node (what tsmn check
+/// reports for it): its database belongs to another cluster, or its
+/// encoding or collation differ from the access node database's.
+fn cannot_add(ctx: &Ctx, dn: &str) -> Option<String> {
+    let theirs = ctx.server(dn)?.database.as_ref()?;
+    let an_db = an_database(ctx);
+    if let Some(dist) = &theirs.dist_uuid {
+        if an_db.and_then(|d| d.uuid.as_ref()) != Some(dist) {
+            return Some(format!(
+                "database {} on {dn} already belongs to another distributed database (dist_uuid {dist}): add_data_node would fail with `node is already a data node` (tsmn check: member_of_other_cluster); drop it on {dn} if its data is not needed, or choose another database name",
+                theirs.name
+            ));
+        }
+    }
+    let mine = an_db?;
+    for (what, a, b) in [
+        ("encoding", &mine.encoding, &theirs.encoding),
+        ("collation", &mine.collate, &theirs.collate),
+        ("ctype", &mine.ctype, &theirs.ctype),
+    ] {
+        if a != b {
+            return Some(format!(
+                "database {} on {dn} has {what} {b}, the access node's has {a}: add_data_node would fail with `database exists but has wrong {what}` (tsmn check: database_locale_differs)",
+                theirs.name
+            ));
+        }
+    }
+    None
 }
 
 /// Each role besides the superuser: on every node, with USAGE on the
