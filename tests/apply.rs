@@ -642,3 +642,51 @@ fn add_data_node_is_blocked_where_check_knows_it_fails() {
         ["0"]
     );
 }
+
+/// Password mode where tsmn logs in to a data node with a password and the
+/// plan would set that role's password to another: refused before any
+/// change, naming the node and the ways out (no 300 s wait after a restart).
+#[test]
+fn a_run_that_would_change_tsmns_own_login_is_refused_before_anything_changes() {
+    let dn = TestCluster::start(tsmn::sandbox::ClusterSpec {
+        name: "dn1".into(),
+        hba: Some(vec![
+            "local all all trust".into(),
+            "host all all 127.0.0.1/32 scram-sha-256".into(),
+        ]),
+        ..Default::default()
+    });
+    dn.sql(
+        "postgres",
+        "SET password_encryption = 'scram-sha-256'; ALTER ROLE postgres PASSWORD 'login-pw'",
+    );
+    let an = TestCluster::named("an");
+    let mut plan = plan_for(&an.cluster, &[&dn.cluster], AuthMode::Password);
+    plan.data_nodes[0].connect_host = None; // over TCP, with the password
+    let work = temp_dir();
+    let path = write_plan(work.path(), &plan);
+    let run = |role_pw: &str| {
+        tsmn()
+            .args(["apply", "--yes", "--phases", "settings,auth", "--plan"])
+            .arg(&path)
+            .env("PGPASSWORD", "login-pw")
+            .env("TSMN_ROLE_PW_POSTGRES", role_pw)
+            .env("HOME", "/nonexistent")
+            .output()
+            .unwrap()
+    };
+    let started = std::time::Instant::now();
+    let refused = run("another-pw");
+    let out = text(&refused);
+    assert_eq!(refused.status.code(), Some(2), "{out}");
+    assert!(
+        out.contains("lock itself out") && out.contains("on dn1"),
+        "{out}"
+    );
+    assert!(out.contains("fix: "), "{out}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+    assert_eq!(dn.sql("postgres", "SHOW max_prepared_transactions"), ["0"]);
+    // The same password as the login: it goes ahead.
+    let ok = run("login-pw");
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok));
+}

@@ -204,7 +204,9 @@ fn troubleshooting_names_the_missing_rule_and_its_fix() {
 
 /// A data node that wants the superuser's password over TCP (where tsmn
 /// reaches it), with no password anywhere but at the prompt.
-fn node_wanting_a_password() -> (
+fn node_wanting_a_password(
+    mode: tsmn::plan::AuthMode,
+) -> (
     TestCluster,
     TestCluster,
     tempfile::TempDir,
@@ -220,7 +222,7 @@ fn node_wanting_a_password() -> (
     });
     node.sql("postgres", "SET password_encryption = 'scram-sha-256'; ALTER ROLE postgres PASSWORD 'typed-at-the-prompt'");
     let an = TestCluster::named("an");
-    let mut plan = plan_for(&an.cluster, &[&node.cluster], tsmn::plan::AuthMode::Trust);
+    let mut plan = plan_for(&an.cluster, &[&node.cluster], mode);
     // tsmn reaches the data node over TCP, where it needs the password.
     plan.data_nodes[0].connect_host = None;
     let work = temp_dir();
@@ -239,7 +241,7 @@ fn without_a_password(args: &str, path: &std::path::Path) -> String {
 
 #[test]
 fn check_asks_for_the_password_without_echo_when_a_server_wants_one() {
-    let (_an, _node, _work, path) = node_wanting_a_password();
+    let (_an, _node, _work, path) = node_wanting_a_password(tsmn::plan::AuthMode::Trust);
     let cmd = without_a_password("check", &path);
     let t = Tmux::start(&cmd, 200, 120);
     t.wait_for("Password for postgres");
@@ -267,14 +269,27 @@ fn check_asks_for_the_password_without_echo_when_a_server_wants_one() {
 /// after tsmn restarted the node (the steps run on the probe's session).
 #[test]
 fn apply_runs_its_steps_with_the_password_typed_at_the_prompt() {
-    let (_an, node, _work, path) = node_wanting_a_password();
-    let t = Tmux::start(&without_a_password("apply --yes", &path), 200, 120);
+    // Password mode: the rule tsmn writes for 127.0.0.1 asks for a password
+    // too (trust mode's would let tsmn back in without one after the
+    // restart, and this test could not fail). The role password is the
+    // login password, so the run does not change tsmn's own login.
+    let (_an, node, _work, path) = node_wanting_a_password(tsmn::plan::AuthMode::Password);
+    let cmd = without_a_password("apply --yes --phases settings,auth,cluster", &path).replace(
+        "env -u PGPASSWORD",
+        "env -u PGPASSWORD TSMN_ROLE_PW_POSTGRES=typed-at-the-prompt",
+    );
+    let t = Tmux::start(&cmd, 200, 120);
     t.wait_for("Password for postgres");
     t.keys(&["typed-at-the-prompt", "Enter"]);
     let screen = t.wait_for("EXIT=");
     assert!(!screen.contains("typed-at-the-prompt"), "echoed:\n{screen}");
     assert!(!screen.contains("FAILED"), "{screen}");
-    assert!(screen.contains("pw/auth/hba"), "{screen}");
+    assert!(screen.contains("pw/auth/hba: done"), "{screen}");
+    // After the restart only the typed password lets tsmn back in: the
+    // restart gate saw the node come back with its settings.
+    assert!(screen.contains("restart-gate: done"), "{screen}");
+    let hba = read(&node.cluster.data_dir().join("pg_hba.conf"));
+    assert!(hba.contains("127.0.0.1/32 scram-sha-256"), "{hba}");
     // The settings were set, and the node restarted with them.
     assert_eq!(
         node.sql("postgres", "SHOW max_prepared_transactions"),

@@ -212,7 +212,9 @@ pub fn apply(a: ApplyArgs) -> u8 {
         Ok(r) => r,
         Err(e) => return fail(e),
     };
-    let secrets = match flow.role_secrets(&Default::default(), &Terminal::new()) {
+    let prepared =
+        rt.block_on(flow.prepare_run(&steps, &Default::default(), &settings, &Terminal::new()));
+    let secrets = match prepared {
         Ok(s) => s,
         Err(e) => return fail(e),
     };

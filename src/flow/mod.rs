@@ -5,6 +5,7 @@
 //! a face: the face decides how to ask (`Ask`) and how to show progress.
 
 pub mod ask;
+mod own_login;
 pub mod secrets;
 pub mod settings;
 
@@ -256,6 +257,28 @@ impl Flow {
         ask: &dyn Ask,
     ) -> Result<Secrets, FlowError> {
         secrets::role_secrets(&self.plan, given, &self.passwords, ask)
+    }
+
+    /// What a run needs before it starts: the role passwords (in the one
+    /// order), and proof that the steps will not change the password tsmn
+    /// itself logs in with (refused before anything changes).
+    pub async fn prepare_run(
+        &self,
+        steps: &[Step],
+        given: &BTreeMap<String, SecretString>,
+        settings: &Settings,
+        ask: &dyn Ask,
+    ) -> Result<Secrets, FlowError> {
+        let secrets = self.role_secrets(given, ask)?;
+        own_login::guard(
+            &self.plan,
+            steps,
+            &secrets,
+            &self.passwords,
+            settings.probe_options(),
+        )
+        .await?;
+        Ok(secrets)
     }
 
     /// Run the steps on the connections the probe kept; finished steps go

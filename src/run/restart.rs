@@ -127,6 +127,21 @@ async fn pending_all(
     futures_util::future::join_all(asks).await
 }
 
+/// The server answered and turned the login away (not: not up yet).
+fn refuses_login(message: &str) -> bool {
+    matches!(
+        crate::findings::connect::explain(None, message).code,
+        "password_failed"
+            | "no_password"
+            | "no_hba_entry"
+            | "hba_rejects"
+            | "client_cert_missing"
+            | "client_cert_rejected"
+            | "role_missing"
+            | "cannot_login"
+    )
+}
+
 /// Back with nothing pending.
 fn settled(p: &Result<Pending, String>) -> bool {
     matches!(p, Ok(p) if p.settings.is_empty())
@@ -216,8 +231,18 @@ pub async fn gate(
     // Wait until every node answers with nothing pending.
     let started = Instant::now();
     loop {
-        left = pending_all(sessions, &left)
-            .await
+        let asked = pending_all(sessions, &left).await;
+        // A node that is back but refuses tsmn's login will not let it in
+        // by waiting longer: say so at once.
+        if let Some((n, Err(e))) = asked
+            .iter()
+            .find(|(_, p)| p.as_ref().is_err_and(|e| refuses_login(e)))
+        {
+            return Outcome::Failed {
+                message: format!("{n} is back but refuses tsmn's login: {e}\n    fix: log in to {n} as the plan's superuser the way tsmn does (password, passfile, certificate), then run tsmn apply again"),
+            };
+        }
+        left = asked
             .into_iter()
             .filter(|(_, p)| !settled(p))
             .map(|(n, _)| n)

@@ -151,7 +151,7 @@ impl Tasks {
                     }
                 })
             };
-            match flow.role_secrets(&given, &NoAsk) {
+            match flow.prepare_run(&steps, &given, &settings, &NoAsk).await {
                 Ok(secrets) => {
                     flow.apply(&steps, &secrets, &settings, etx, Some(cancel))
                         .await;
