@@ -127,6 +127,51 @@ async fn pending_all(
     futures_util::future::join_all(asks).await
 }
 
+/// Wait until every node in `left` answers with nothing pending (those in
+/// `remote` are someone else's to restart: progress is reported for them).
+/// Some(failure) when one refuses tsmn's login or the wait runs out.
+async fn wait_back(
+    mut left: Vec<String>,
+    remote: &[String],
+    o: &RunOptions<'_>,
+    sessions: &Sessions<'_>,
+    events: &Events,
+) -> Option<Outcome> {
+    let started = Instant::now();
+    loop {
+        let asked = pending_all(sessions, &left).await;
+        // A node that is back but refuses tsmn's login will not let it in
+        // by waiting longer: say so at once.
+        if let Some((n, Err(e))) = asked
+            .iter()
+            .find(|(_, p)| p.as_ref().is_err_and(|e| refuses_login(e)))
+        {
+            return Some(Outcome::Failed {
+                message: format!("{n} is back but refuses tsmn's login: {e}\n    fix: log in to {n} as the plan's superuser the way tsmn does (password, passfile, certificate), then run tsmn apply again"),
+            });
+        }
+        left = asked
+            .into_iter()
+            .filter(|(_, p)| !settled(p))
+            .map(|(n, _)| n)
+            .collect();
+        if left.is_empty() {
+            break;
+        }
+        if started.elapsed() > o.restart_wait {
+            return Some(Outcome::Failed { message: format!("{} did not come back with the new settings within {} s: {HOW}; then run tsmn apply again", left.join(", "), o.restart_wait.as_secs()) });
+        }
+        for n in left.iter().filter(|n| remote.contains(n)) {
+            let _ = events.send(Event::Waiting {
+                node: n.clone(),
+                seconds: started.elapsed().as_secs(),
+            });
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    None
+}
+
 /// The server answered and turned the login away (not: not up yet).
 fn refuses_login(message: &str) -> bool {
     matches!(
@@ -228,38 +273,8 @@ pub async fn gate(
             Ok((n, false)) => left.push(n),
         }
     }
-    // Wait until every node answers with nothing pending.
-    let started = Instant::now();
-    loop {
-        let asked = pending_all(sessions, &left).await;
-        // A node that is back but refuses tsmn's login will not let it in
-        // by waiting longer: say so at once.
-        if let Some((n, Err(e))) = asked
-            .iter()
-            .find(|(_, p)| p.as_ref().is_err_and(|e| refuses_login(e)))
-        {
-            return Outcome::Failed {
-                message: format!("{n} is back but refuses tsmn's login: {e}\n    fix: log in to {n} as the plan's superuser the way tsmn does (password, passfile, certificate), then run tsmn apply again"),
-            };
-        }
-        left = asked
-            .into_iter()
-            .filter(|(_, p)| !settled(p))
-            .map(|(n, _)| n)
-            .collect();
-        if left.is_empty() {
-            break;
-        }
-        if started.elapsed() > o.restart_wait {
-            return Outcome::Failed { message: format!("{} did not come back with the new settings within {} s: {HOW}; then run tsmn apply again", left.join(", "), o.restart_wait.as_secs()) };
-        }
-        for n in left.iter().filter(|n| remote.contains(n)) {
-            let _ = events.send(Event::Waiting {
-                node: n.clone(),
-                seconds: started.elapsed().as_secs(),
-            });
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
+    if let Some(failed) = wait_back(left, &remote, o, sessions, events).await {
+        return failed;
     }
     Outcome::Done {
         detail: format!("restarted {}", names.join(", ")),
