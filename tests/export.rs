@@ -186,3 +186,49 @@ fn a_broken_pg_hba_conf_is_left_alone() {
         "the original is intact"
     );
 }
+
+/// Password mode: the SCRAM verifiers are made at export time from the
+/// role passwords given then. setup.sh given another password at run time
+/// stops before it changes anything (it used to fail late, at add_data_node).
+#[test]
+fn setup_sh_refuses_another_role_password_before_any_change() {
+    let an = TestCluster::named("an");
+    let dn1 = TestCluster::named("dn1");
+    let work = temp_dir();
+    let plan = plan_for(&an.cluster, &[&dn1.cluster], AuthMode::Password);
+    let plan_path = write_plan(work.path(), &plan);
+    let out = work.path().join("export");
+    assert_success(&export(&plan_path, &out));
+    let run = |pw: &str| {
+        Command::new("sh")
+            .arg(out.join("setup.sh"))
+            .env("TSMN_PHASES", "settings,auth")
+            .env("TSMN_ROLE_PW_POSTGRES", pw)
+            .env_remove("PGPASSWORD")
+            .output()
+            .unwrap()
+    };
+    let wrong = run("not-the-export-password");
+    let said = String::from_utf8_lossy(&wrong.stderr);
+    assert!(!wrong.status.success());
+    assert!(
+        said.contains(
+            "the password given for role postgres is not the one this export was made with"
+        ),
+        "{said}"
+    );
+    assert!(
+        !String::from_utf8_lossy(&wrong.stdout).contains("[settings]"),
+        "a step ran"
+    );
+    assert_eq!(dn1.sql("postgres", "SHOW max_prepared_transactions"), ["0"]);
+    // The export's own password goes ahead.
+    let right = run(ROLE_PW);
+    assert!(
+        right.status.success(),
+        "{}",
+        String::from_utf8_lossy(&right.stderr)
+    );
+    assert!(!read(&out.join("README.md")).is_empty());
+    assert!(read(&out.join("README.md")).contains("checks it against a salted fingerprint"));
+}

@@ -130,6 +130,10 @@ pub fn export(
     if let Some(f) = role_secrets_file(plan, opts, &w)? {
         written.push(f);
     }
+    if let Some(f) = fingerprints_file(plan, opts, &w)? {
+        written.push(f);
+        script::check_passwords(plan, &mut script);
+    }
     for node in plan.nodes() {
         let conf = settings_conf(node, steps);
         written.push(w.write(&format!("nodes/{}/settings.conf", node.name), &conf, 0o644)?);
@@ -211,6 +215,50 @@ fn role_secrets_file(
     Ok(None)
 }
 
+/// Password mode, without the passwords in the export: a salted SHA-256
+/// fingerprint of each role password beside the verifiers (0600), so that
+/// setup.sh checks the password it is given at run time is the one the
+/// verifiers were made from, before anything changes.
+fn fingerprints_file(
+    plan: &Plan,
+    opts: &Options,
+    w: &Writer,
+) -> Result<Option<PathBuf>, ExportError> {
+    use sha2::{Digest, Sha256};
+    if plan.auth.mode != AuthMode::Password || opts.include_secrets {
+        return Ok(None);
+    }
+    let mut text = String::from(
+        "# Salted SHA-256 fingerprints of the role passwords the SCRAM verifiers were made from;\n# setup.sh compares the passwords it is given with them before it changes anything.\n",
+    );
+    for role in &plan.auth.roles {
+        let pw = opts
+            .secrets
+            .password(role, &role_password_env(plan, role))?;
+        let salt = random_hex(8).map_err(|source| ExportError::Io {
+            path: "/dev/urandom".into(),
+            source,
+        })?;
+        let hash: String = Sha256::digest(format!("{salt}{pw}").as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let _ = writeln!(text, "{}='{salt}:{hash}'", var("fp", role));
+    }
+    Ok(Some(w.write(
+        "secrets/role-passwords.check",
+        &text,
+        0o600,
+    )?))
+}
+
+fn random_hex(bytes: usize) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut buf = vec![0u8; bytes];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut buf)?;
+    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
+}
+
 /// A node's settings as a postgresql.conf include file, for configuration
 /// management (setup.sh itself uses ALTER SYSTEM).
 fn settings_conf(node: &crate::plan::Node, steps: &[Step]) -> String {
@@ -267,6 +315,15 @@ fn readme(plan: &Plan, steps: &str, include_secrets: bool) -> String {
             "- `{}`: the superuser's password for psql (or use PGPASSWORD / ~/.pgpass)",
             plan.credentials.password_env
         );
+    } else {
+        let _ = writeln!(
+            env,
+            "- the superuser's own login (`{}`): as psql takes it, from `PGPASSWORD` or `~/.pgpass` (or none, over trust or peer)",
+            plan.superuser
+        );
+    }
+    if plan.auth.mode == AuthMode::Password && !include_secrets {
+        env.push_str("\nThe SCRAM verifiers were made from the role passwords given at export time. setup.sh reads\neach role password once, before any step, and checks it against a salted fingerprint kept\nwith the verifiers (`secrets/role-passwords.check`, 0600): a different password stops it\nbefore anything changes. Keep `secrets/` private.\n");
     }
     format!(
         "# TimescaleDB multi-node setup ({mode} mode)\n\n\

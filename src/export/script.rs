@@ -47,6 +47,24 @@ pub(super) fn prelude(plan: &Plan) -> String {
     script
 }
 
+/// Password mode: the role passwords read once, before any step, and
+/// checked against the export's fingerprints; the passfile step reuses
+/// them (shell variables, not exported to the programs setup.sh runs).
+pub(super) fn check_passwords(plan: &Plan, script: &mut String) {
+    script.push_str("# The role passwords: read once, checked before anything changes.\n# shellcheck source=/dev/null\n. \"$here/secrets/role-passwords.check\"\n# shellcheck disable=SC2154\ncase \",$phases,\" in\n  *,auth,*|*,cluster,*)\n");
+    for role in &plan.auth.roles {
+        let env = role_password_env(plan, role);
+        let _ = writeln!(
+            script,
+            "    read_secret {env} {}; {env}=$secret_value; check_password \"${env}\" \"${}\" {}",
+            shell::word(&format!("password of role {role}")),
+            var("fp", role),
+            shell::word(role)
+        );
+    }
+    script.push_str("    ;;\nesac\n\n");
+}
+
 /// One step as an `if step ...; then ... fi` block of setup.sh, with the
 /// files it needs (its SQL, the pg_hba.conf block, a server file).
 pub(super) fn block(

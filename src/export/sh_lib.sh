@@ -50,6 +50,18 @@ read_secret() {
   fi
 }
 
+# check_password VALUE SALT:SHA256 ROLE: VALUE is the password the SCRAM
+# verifiers of this export were made from (a salted SHA-256 fingerprint of
+# it, kept with the verifiers); else stop before anything changes.
+check_password() {
+  want=${2#*:}
+  got=$(printf '%s%s' "${2%%:*}" "$1" | sha256sum | cut -d' ' -f1)
+  if [ "$got" != "$want" ]; then
+    current_step='(before any step)'
+    fail "the password given for role $3 is not the one this export was made with (its SCRAM verifiers would not match); give that password, or export again with the new one"
+  fi
+}
+
 # copy_in TABLE FILE: psql input that makes temp table TABLE hold FILE,
 # base64-encoded on one line, sent as COPY data (not as statement text).
 copy_in() {

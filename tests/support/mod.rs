@@ -490,6 +490,10 @@ pub fn snapshot_settings() -> insta::Settings {
         r"SCRAM-SHA-256\$4096:[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+",
         "<scram verifier>",
     );
+    s.add_filter(
+        r"='[0-9a-f]{16}:[0-9a-f]{64}'",
+        "='<salt>:<sha256 fingerprint>'",
+    );
     s.set_prepend_module_to_snapshot(false);
     s
 }
