@@ -107,6 +107,27 @@ pub struct ServerFacts {
     /// The cluster database, when it exists on this node.
     pub database: Option<DatabaseFacts>,
     pub roles: Vec<RoleFacts>,
+    /// On the access node: its passfile as TimescaleDB uses it (the lines'
+    /// host, port, database and user; never a password).
+    pub passfile: Option<PassfileFacts>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PassfileFacts {
+    pub path: String,
+    pub exists: bool,
+    /// (host, port, database, user) of each line.
+    pub entries: Vec<[String; 4]>,
+}
+
+impl PassfileFacts {
+    /// A line libpq would take for this connection (`*` matches anything).
+    pub fn has_entry(&self, host: &str, port: i64, user: &str) -> bool {
+        let m = |field: &str, want: &str| field == "*" || field == want;
+        self.entries
+            .iter()
+            .any(|[h, p, _, u]| m(h, host) && m(p, &port.to_string()) && m(u, user))
+    }
 }
 
 impl ServerFacts {
@@ -122,6 +143,43 @@ impl ServerFacts {
     }
     pub fn ssl_on(&self) -> bool {
         self.setting("ssl") == Some("on")
+    }
+
+    /// A path as the server resolves it: relative ones are inside PGDATA.
+    pub fn resolve(&self, path: &str) -> String {
+        let pgdata = self.setting("data_directory").unwrap_or("<PGDATA>");
+        if path.starts_with('/') || path.is_empty() {
+            path.to_string()
+        } else {
+            format!("{}/{path}", pgdata.trim_end_matches('/'))
+        }
+    }
+
+    /// On an access node: the passfile TimescaleDB hands libpq
+    /// (`timescaledb.passfile`, else `<PGDATA>/passfile`); None for `''`,
+    /// which leaves libpq to `~/.pgpass` of the server's OS user (D.1).
+    pub fn timescaledb_passfile(&self) -> Option<String> {
+        match self.settings.get("timescaledb.passfile") {
+            Some(s) if s.source != "default" && s.value.is_empty() => None,
+            Some(s) if s.source != "default" => Some(self.resolve(&s.value)),
+            _ => Some(self.resolve("passfile")),
+        }
+    }
+
+    /// On an access node: where TimescaleDB looks for a role's client
+    /// certificate and key (`timescaledb.ssl_dir`, else
+    /// `<PGDATA>/timescaledb/certs`; md5 file names, reference §5.2).
+    pub fn client_certificate(&self, role: &str) -> (String, String) {
+        let dir = match self.settings.get("timescaledb.ssl_dir") {
+            Some(s) if s.source != "default" => self.resolve(&s.value),
+            _ => self.resolve("timescaledb/certs"),
+        };
+        let base = format!(
+            "{}/{}",
+            dir.trim_end_matches('/'),
+            crate::timescale::cert_file_stem(role)
+        );
+        (format!("{base}.crt"), format!("{base}.key"))
     }
 }
 
@@ -185,6 +243,9 @@ pub struct RoleFacts {
     pub name: String,
     pub exists: bool,
     pub can_login: bool,
+    /// How its password is stored: `scram-sha-256`, `md5`, or None (none,
+    /// or not readable by tsmn).
+    pub verifier: Option<String>,
 }
 
 /// The access node's own view of the data nodes.

@@ -485,3 +485,91 @@ fn the_create_role_fix_runs_as_written_and_clears_its_finding() {
         "{found:#?}"
     );
 }
+
+/// A passfile others can read is ignored by libpq. check says so (not
+/// "create the passfile"), under the access node; apply repairs the mode;
+/// check then finds nothing.
+#[test]
+fn an_open_passfile_is_named_as_such_and_apply_repairs_its_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let an = TestCluster::named("an");
+    let dn = TestCluster::named("dn1");
+    let dir = temp_dir();
+    let plan = plan_for(&an.cluster, &[&dn.cluster], AuthMode::Password);
+    let path = write_plan(dir.path(), &plan);
+    let apply = || {
+        tsmn()
+            .args(["apply", "--yes", "--phases", "settings,auth", "--plan"])
+            .arg(&path)
+            .env("TSMN_ROLE_PW_POSTGRES", "pf-secret")
+            .output()
+            .unwrap()
+    };
+    assert_success(&apply());
+    let (_, found) = check(&plan, Duration::from_secs(5));
+    assert!(
+        !found.iter().any(|f| f.code.starts_with("access_node_")),
+        "{found:#?}"
+    );
+
+    let passfile = an.cluster.data_dir().join("passfile");
+    std::fs::set_permissions(&passfile, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (_, found) = check(&plan, Duration::from_secs(5));
+    let f = finding(&found, "an", "access_node_no_password");
+    assert!(
+        f.what.contains("has a line for") && f.what.contains("libpq ignores the file"),
+        "{f:?}"
+    );
+    assert!(
+        f.fix.contains(&format!("chmod 600 {}", passfile.display())),
+        "{f:?}"
+    );
+
+    let again = apply();
+    let out = String::from_utf8_lossy(&again.stdout);
+    assert_success(&again);
+    assert!(out.contains("but mode 0644: set to 0600"), "{out}");
+    assert_eq!(
+        std::fs::metadata(&passfile).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let (_, found) = check(&plan, Duration::from_secs(5));
+    assert!(
+        !has_finding(&found, "an", "access_node_no_password"),
+        "{found:#?}"
+    );
+}
+
+/// A role password stored as md5 under a scram-sha-256 rule: the login
+/// fails with "password authentication failed" alone; check reads how it is
+/// stored and says so, and apply's SCRAM verifier clears it.
+#[test]
+fn an_md5_password_under_a_scram_rule_is_named_and_apply_clears_it() {
+    let an = TestCluster::named("an");
+    let dn = TestCluster::named("dn1");
+    let dir = temp_dir();
+    let plan = plan_for(&an.cluster, &[&dn.cluster], AuthMode::Password);
+    let path = write_plan(dir.path(), &plan);
+    let apply = || {
+        tsmn()
+            .args(["apply", "--yes", "--phases", "settings,auth", "--plan"])
+            .arg(&path)
+            .env("TSMN_ROLE_PW_POSTGRES", "md5-secret")
+            .output()
+            .unwrap()
+    };
+    assert_success(&apply());
+    dn.sql(
+        "postgres",
+        "SET password_encryption = 'md5'; ALTER ROLE postgres PASSWORD 'md5-secret'",
+    );
+    let (_, found) = check(&plan, Duration::from_secs(5));
+    let f = finding(&found, "dn1", "access_node_password_failed");
+    assert!(f.what.contains("stored as an md5 hash"), "{f:?}");
+    assert_success(&apply());
+    let (_, found) = check(&plan, Duration::from_secs(5));
+    assert!(
+        !found.iter().any(|f| f.code.starts_with("access_node_")),
+        "{found:#?}"
+    );
+}

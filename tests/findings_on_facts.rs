@@ -65,7 +65,9 @@ fn server() -> ServerFacts {
             name: "postgres".into(),
             exists: true,
             can_login: true,
+            verifier: None,
         }],
+        passfile: None,
     }
 }
 

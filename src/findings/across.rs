@@ -1,7 +1,7 @@
 //! Findings that compare nodes, and what the access node itself saw when
 //! it connected to each data node.
 
-use super::connect::{explain, Side};
+use super::connect::explain;
 use super::{Finding, Severity::*};
 use crate::facts::{AccessProbes, Facts, NodeFacts, NodeRole, ServerFacts};
 use crate::plan::Plan;
@@ -63,11 +63,11 @@ pub fn across_nodes(plan: &Plan, facts: &Facts, out: &mut Vec<Finding>) {
             }
         }
     }
-    access_side(plan, an, out);
-    cluster_reach(plan, an, out);
+    access_side(plan, facts, an, out);
+    cluster_reach(plan, facts, an, out);
 }
 
-fn access_side(plan: &Plan, an: &NodeFacts, out: &mut Vec<Finding>) {
+fn access_side(plan: &Plan, facts: &Facts, an: &NodeFacts, out: &mut Vec<Finding>) {
     match &an.access_probes {
         AccessProbes::NotApplicable => {}
         AccessProbes::NotTested { reason } => out.push(Finding::new(
@@ -97,22 +97,18 @@ fn access_side(plan: &Plan, an: &NodeFacts, out: &mut Vec<Finding>) {
                 {
                     continue;
                 }
-                out.push(Finding::new(
-                    Blocker,
-                    &dn.name,
-                    cause.access_code,
-                    format!(
-                        "the access node cannot connect to {} at {}:{}: {}",
-                        dn.name, dn.host, dn.port, cause.what
-                    ),
-                    format!("from the access node, libpq said: {err}"),
-                    cause.fix(
-                        Side::AccessNode,
-                        &dn.host,
-                        dn.port,
-                        &plan.superuser,
-                        &dn.name,
-                    ),
+                out.push(super::access_cause::finding(
+                    &super::access_cause::Failure {
+                        facts,
+                        an,
+                        dn,
+                        role: &plan.superuser,
+                        message: err,
+                        how: format!(
+                            "the access node cannot connect to {} at {}:{}",
+                            dn.name, dn.host, dn.port
+                        ),
+                    },
                 ));
             }
         }
@@ -122,23 +118,24 @@ fn access_side(plan: &Plan, an: &NodeFacts, out: &mut Vec<Finding>) {
 /// The running cluster, checked as the verify step checks it: each role that
 /// cannot reach a data node is a blocker filed under that data node (where
 /// the fix usually goes), with the access node's own reason.
-pub(super) fn cluster_reach(plan: &Plan, an: &NodeFacts, out: &mut Vec<Finding>) {
+pub(super) fn cluster_reach(plan: &Plan, facts: &Facts, an: &NodeFacts, out: &mut Vec<Finding>) {
     for r in &an.cluster_reach {
         let Some(err) = &r.error else { continue };
         let Some(dn) = plan.data_nodes.iter().find(|d| d.name == r.data_node) else {
             continue;
         };
-        let cause = explain(None, err);
-        out.push(Finding::new(
-            Blocker,
-            &dn.name,
-            cause.access_code,
-            format!(
-                "the access node cannot reach {} as {} in {}: {}",
-                dn.name, r.role, plan.database, cause.what
-            ),
-            format!("ping_data_node is false; the access node said: {err}"),
-            cause.fix(Side::AccessNode, &dn.host, dn.port, &r.role, &dn.name),
+        out.push(super::access_cause::finding(
+            &super::access_cause::Failure {
+                facts,
+                an,
+                dn,
+                role: &r.role,
+                message: err,
+                how: format!(
+                    "the access node cannot reach {} as {} in {}",
+                    dn.name, r.role, plan.database
+                ),
+            },
         ));
     }
 }

@@ -2,6 +2,7 @@
 //! facts. Each finding names the node, what is wrong, why it matters and the
 //! exact fix.
 
+mod access_cause;
 mod across;
 mod admission;
 pub mod connect;

@@ -7,7 +7,7 @@ use super::ProbeOptions;
 use crate::facts::{AccessProbe, AccessProbes, ServerFacts};
 use crate::plan::Plan;
 use crate::quote::conninfo::conninfo;
-use crate::timescale::{cert_file_stem, BOOTSTRAP_DATABASES};
+use crate::timescale::BOOTSTRAP_DATABASES;
 use tokio_postgres::Client;
 
 pub async fn probe(
@@ -75,7 +75,6 @@ pub async fn probe(
 
 /// The libpq options TimescaleDB uses from this access node to a data node.
 pub fn options(plan: &Plan, an: &ServerFacts, host: &str, port: i64, opts: ProbeOptions) -> String {
-    let pgdata = an.setting("data_directory").unwrap_or_default().to_string();
     let mut pairs: Vec<(&str, String)> = vec![
         ("host", host.to_string()),
         ("port", port.to_string()),
@@ -89,41 +88,21 @@ pub fn options(plan: &Plan, an: &ServerFacts, host: &str, port: i64, opts: Probe
         ),
     ];
     // The extension always passes a passfile (§1.3 step 5).
-    match an.settings.get("timescaledb.passfile") {
-        Some(s) if s.source != "default" && s.value.is_empty() => {} // '' = libpq's ~/.pgpass
-        Some(s) if s.source != "default" => pairs.push(("passfile", resolve(&pgdata, &s.value))),
-        _ => pairs.push(("passfile", format!("{pgdata}/passfile"))),
+    if let Some(p) = an.timescaledb_passfile() {
+        pairs.push(("passfile", p));
     }
     // With ssl off on the access node TimescaleDB adds nothing, so libpq's
     // defaults apply (the ssl_off finding explains the consequence).
     if an.ssl_on() {
         pairs.push(("sslmode", "require".into()));
         if let Some(ca) = an.setting("ssl_ca_file").filter(|v| !v.is_empty()) {
-            pairs.push(("sslrootcert", resolve(&pgdata, ca)));
+            pairs.push(("sslrootcert", an.resolve(ca)));
         }
-        let dir = match an.settings.get("timescaledb.ssl_dir") {
-            Some(s) if s.source != "default" => resolve(&pgdata, &s.value),
-            _ => format!("{pgdata}/timescaledb/certs"),
-        };
-        let stem = cert_file_stem(&plan.superuser);
-        pairs.push((
-            "sslcert",
-            format!("{}/{stem}.crt", dir.trim_end_matches('/')),
-        ));
-        pairs.push((
-            "sslkey",
-            format!("{}/{stem}.key", dir.trim_end_matches('/')),
-        ));
+        let (crt, key) = an.client_certificate(&plan.superuser);
+        pairs.push(("sslcert", crt));
+        pairs.push(("sslkey", key));
     }
     conninfo(pairs)
-}
-
-fn resolve(pgdata: &str, path: &str) -> String {
-    if path.starts_with('/') || path.is_empty() {
-        path.to_string()
-    } else {
-        format!("{pgdata}/{path}")
-    }
 }
 
 /// dblink(connstr, sql) from contrib's library, in the session's temporary schema.

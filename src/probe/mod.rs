@@ -261,6 +261,9 @@ async fn probe_node(plan: &Plan, node: &Node, work: NodeWork) -> (NodeFacts, Opt
             }
         }
     }
+    if work.role == NodeRole::Access && server.superuser {
+        server.passfile = queries::passfile(&client, &server).await;
+    }
     if work.role == NodeRole::Access && server.superuser && work.opts.access_side {
         facts.access_probes =
             access_side::probe(&client, plan, &server, work.data_nodes, work.opts).await;

@@ -1,6 +1,6 @@
 //! The read-only queries behind `ServerFacts`.
 
-use crate::facts::{DatabaseFacts, HbaRule, RoleFacts, ServerFacts, Setting};
+use crate::facts::{DatabaseFacts, HbaRule, PassfileFacts, RoleFacts, ServerFacts, Setting};
 use crate::plan::Plan;
 use tokio_postgres::Client;
 
@@ -52,8 +52,11 @@ const DBLINK_SQL: &str = "SELECT count(*) > 0 FROM pg_available_extensions WHERE
 const DATABASE_SQL: &str =
     "SELECT datname::text, pg_encoding_to_char(encoding), datcollate::text, datctype::text \
     FROM pg_database WHERE datname = $1";
-const ROLES_SQL: &str = "SELECT w.name, p.rolname IS NOT NULL, coalesce(p.rolcanlogin, false) \
-    FROM unnest($1::text[]) WITH ORDINALITY AS w(name, i) LEFT JOIN pg_roles p ON p.rolname = w.name ORDER BY w.i";
+/// The stored verifier's kind only (pg_authid is the superuser's to read).
+const ROLES_SQL: &str = "SELECT w.name, p.rolname IS NOT NULL, coalesce(p.rolcanlogin, false), \
+    CASE WHEN a.rolpassword LIKE 'SCRAM-SHA-256$%' THEN 'scram-sha-256' WHEN a.rolpassword LIKE 'md5%' THEN 'md5' END \
+    FROM unnest($1::text[]) WITH ORDINALITY AS w(name, i) LEFT JOIN pg_roles p ON p.rolname = w.name \
+    LEFT JOIN pg_authid a ON a.rolname = w.name ORDER BY w.i";
 
 /// Everything tsmn reads on a node, and whether the session uses TLS. The
 /// queries are independent, so they go out together (tokio-postgres pipelines
@@ -151,6 +154,7 @@ pub async fn server_facts(client: &Client, plan: &Plan) -> (ServerFacts, bool) {
             name: r.get(0),
             exists: r.get(1),
             can_login: r.get(2),
+            verifier: r.get(3),
         })
         .collect();
     (f, tls)
@@ -224,6 +228,29 @@ pub async fn database_details(client: &Client, db: &mut DatabaseFacts) {
     {
         db.data_nodes = rows.iter().map(|r| r.get(0)).collect();
     }
+}
+
+/// The access node's passfile as TimescaleDB uses it: whether it exists
+/// and, per line, everything but the password (which is dropped at once).
+pub async fn passfile(client: &Client, an: &ServerFacts) -> Option<PassfileFacts> {
+    let path = an.timescaledb_passfile()?;
+    let text: Option<String> = client
+        .query_one("SELECT pg_read_file($1, 0, 1048576, true)", &[&path])
+        .await
+        .ok()
+        .and_then(|r| r.get(0));
+    let entries = text
+        .as_deref()
+        .unwrap_or("")
+        .lines()
+        .filter_map(crate::quote::pgpass::split)
+        .map(|[h, p, d, u, _password]| [h, p, d, u])
+        .collect();
+    Some(PassfileFacts {
+        path,
+        exists: text.is_some(),
+        entries,
+    })
 }
 
 #[cfg(test)]

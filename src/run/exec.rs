@@ -378,7 +378,10 @@ async fn file(
     .await
     {
         Ok(Written::Unchanged) => Outcome::AlreadyDone {
-            detail: format!("{target} already has this content"),
+            detail: format!("{target} already has this content and mode {mode:04o}"),
+        },
+        Ok(Written::ModeFixed { was }) => Outcome::Done {
+            detail: format!("{target} had the right content but mode {was}: set to {mode:04o}"),
         },
         Ok(Written::Changed { backup }) => Outcome::Done {
             detail: format!(

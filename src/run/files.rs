@@ -33,6 +33,11 @@ pub async fn remote_sha(client: &Client, path: &str) -> Result<Option<String>, S
 #[derive(Debug, PartialEq, Eq)]
 pub enum Written {
     Unchanged,
+    /// The content was right, the mode was not (a passfile others could
+    /// read, which libpq ignores): set to the wanted mode.
+    ModeFixed {
+        was: String,
+    },
     /// Written; the previous content, if any, is in this backup.
     Changed {
         backup: Option<String>,
@@ -52,7 +57,10 @@ pub async fn write(
     let want = sha256_hex(content);
     let had = remote_sha(client, path).await?;
     if had.as_deref() == Some(want.as_str()) {
-        return Ok(Written::Unchanged);
+        if in_place {
+            return Ok(Written::Unchanged);
+        }
+        return fix_mode(client, path, mode).await;
     }
     let backup = had.as_ref().map(|_| format!("{path}.tsmn-{stamp}.bak"));
     let p = shell::word(path);
@@ -69,10 +77,7 @@ pub async fn write(
     let b64 = base64::engine::general_purpose::STANDARD.encode(content);
     let err =
         |e: tokio_postgres::Error| format!("writing {path}: {}", super::session::describe(&e));
-    client
-        .batch_execute("CREATE TEMP TABLE IF NOT EXISTS tsmn_file (b64 text); TRUNCATE tsmn_file")
-        .await
-        .map_err(err)?;
+    client.batch_execute(TEMP_TABLE).await.map_err(err)?;
     let sink = client
         .copy_in::<_, bytes::Bytes>("COPY tsmn_file FROM STDIN")
         .await
@@ -93,6 +98,44 @@ pub async fn write(
         Some(got) if got == want => Ok(Written::Changed { backup }),
         _ => Err(format!("{path} read back differs from what was written")),
     }
+}
+
+/// The session's temporary tables for file work, made once without a
+/// NOTICE each time (`IF NOT EXISTS` says "already exists" on every call).
+const TEMP_TABLE: &str = "DO $t$ BEGIN IF to_regclass('pg_temp.tsmn_file') IS NULL THEN \
+    CREATE TEMP TABLE tsmn_file (b64 text); END IF; END $t$; TRUNCATE tsmn_file";
+
+/// A file with the right content: its mode as the server's OS user sees it
+/// (read with `COPY FROM PROGRAM stat`), set when it differs.
+async fn fix_mode(client: &Client, path: &str, mode: u32) -> Result<Written, String> {
+    let p = shell::word(path);
+    let err =
+        |e: tokio_postgres::Error| format!("mode of {path}: {}", super::session::describe(&e));
+    client
+        .batch_execute(&format!(
+            "{TEMP_TABLE}; COPY tsmn_file FROM PROGRAM {}",
+            sql::literal(&format!("stat -c %a {p}"))
+        ))
+        .await
+        .map_err(err)?;
+    let was: String = client
+        .query_one("SELECT coalesce(min(b64), '') FROM tsmn_file", &[])
+        .await
+        .map_err(err)?
+        .get(0);
+    if u32::from_str_radix(was.trim(), 8).ok() == Some(mode) {
+        return Ok(Written::Unchanged);
+    }
+    client
+        .batch_execute(&format!(
+            "COPY (SELECT 1) TO PROGRAM {}",
+            sql::literal(&format!("chmod {mode:04o} {p}"))
+        ))
+        .await
+        .map_err(err)?;
+    Ok(Written::ModeFixed {
+        was: format!("{:0>4}", was.trim()),
+    })
 }
 
 /// Put a backup back in place (keeping the file's inode, owner and mode).

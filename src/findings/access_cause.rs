@@ -1,0 +1,108 @@
+//! Why the access node cannot get in to a data node, said as precisely as
+//! the facts allow, and filed under the node that must change: the cause
+//! from the one table, then what tsmn knows besides the message (the
+//! passfile as TimescaleDB uses it, the client certificate paths, how the
+//! role's password is stored on the data node).
+
+use super::connect::{explain, Side};
+use super::{Finding, Severity::*};
+use crate::facts::{Facts, NodeFacts};
+use crate::plan::Node;
+
+/// One failed connection from the access node to `dn` as `role`.
+pub(super) struct Failure<'a> {
+    pub facts: &'a Facts,
+    pub an: &'a NodeFacts,
+    pub dn: &'a Node,
+    pub role: &'a str,
+    pub message: &'a str,
+    /// How the connection was made, for the `what` line.
+    pub how: String,
+}
+
+pub(super) fn finding(f: &Failure) -> Finding {
+    let cause = explain(None, f.message);
+    let (dn, role) = (f.dn, f.role);
+    let an_server = f.an.server.as_ref();
+    let mut what = format!("{}: {}", f.how, cause.what);
+    let mut fix = cause.fix(Side::AccessNode, &dn.host, dn.port, role, &dn.name);
+    // The access node's own files are the access node's to change.
+    let mut node = dn.name.as_str();
+    match cause.code {
+        "no_password" => {
+            node = &f.an.name;
+            if let Some((w, x)) = passfile(an_server, dn, role) {
+                (what, fix) = (format!("{}: {w}", f.how), x);
+            }
+        }
+        "client_cert_missing"
+        | "client_cert_rejected"
+        | "client_cert_unknown_ca"
+        | "client_key" => {
+            node = &f.an.name;
+            if let Some(s) = an_server {
+                let (crt, key) = s.client_certificate(role);
+                what.push_str(&format!(" (TimescaleDB offers {crt} and {key} for {role})"));
+            }
+        }
+        "password_failed" if stored_as_md5(f.facts, &dn.name, role) => {
+            what = format!(
+                "{}: {role}'s password on {} is stored as an md5 hash, and a scram-sha-256 rule cannot use one",
+                f.how, dn.name
+            );
+            fix = format!(
+                "store it as SCRAM: on {}: SET password_encryption = 'scram-sha-256'; then set {role}'s password again (tsmn apply does, with a SCRAM verifier it computes)",
+                dn.name
+            );
+        }
+        _ => {}
+    }
+    Finding::new(
+        Blocker,
+        node,
+        cause.access_code,
+        what,
+        format!("the access node said: {}", f.message),
+        fix,
+    )
+}
+
+/// The passfile, when the facts say why it gives no password.
+fn passfile(
+    an: Option<&crate::facts::ServerFacts>,
+    dn: &Node,
+    role: &str,
+) -> Option<(String, String)> {
+    let pf = an?.passfile.as_ref()?;
+    let line = format!("{}:{}:*:{role}:<password>", dn.host, dn.port);
+    Some(if !pf.exists {
+        (
+            format!("the access node's passfile {} does not exist", pf.path),
+            format!("create {} on the access node with the line {line}, owner the server's OS user, mode 0600 (tsmn apply writes it)", pf.path),
+        )
+    } else if pf.has_entry(&dn.host, dn.port, role) {
+        (
+            format!(
+                "the access node's passfile {} has a line for {}:{} and {role}, but libpq ignores the file: group or others can read it, or the server's OS user does not own it",
+                pf.path, dn.host, dn.port
+            ),
+            format!("on the access node: chmod 600 {} and chown it to the server's OS user (tsmn apply repairs the mode); no reload needed", pf.path),
+        )
+    } else {
+        (
+            format!(
+                "the access node's passfile {} has no line for {}:{} and {role} (the host must be written as the node's host: `localhost` does not match `127.0.0.1`)",
+                pf.path, dn.host, dn.port
+            ),
+            format!("add {line} to {} (tsmn apply does)", pf.path),
+        )
+    })
+}
+
+fn stored_as_md5(facts: &Facts, node: &str, role: &str) -> bool {
+    facts
+        .node(node)
+        .and_then(|n| n.server.as_ref())
+        .and_then(|s| s.roles.iter().find(|r| r.name == role))
+        .is_some_and(|r| r.verifier.as_deref() == Some("md5"))
+}
