@@ -293,3 +293,36 @@ fn pending_restart_and_loopback_only() {
         "{f:?}"
     );
 }
+
+/// max_prepared_transactions = 0: add_data_node creates a database without
+/// the check, but refuses one that already exists (reference D.1).
+#[test]
+fn no_prepared_transactions_says_what_add_data_node_will_do() {
+    let zero = |with_db: bool| {
+        let mut dn = server();
+        dn.settings = settings(&[
+            ("shared_preload_libraries", "timescaledb"),
+            ("max_prepared_transactions", "0"),
+            ("listen_addresses", "*"),
+            ("timescaledb.license", "timescale"),
+        ]);
+        if with_db {
+            dn.database = Some(DatabaseFacts {
+                name: "tsdb".into(),
+                ..Default::default()
+            });
+        }
+        let found = findings(&plan(), &facts(server(), dn));
+        found
+            .into_iter()
+            .find(|f| f.code == "max_prepared_transactions_zero")
+            .expect("the finding")
+    };
+    assert!(zero(false).why.contains("add_data_node still succeeds"));
+    let f = zero(true);
+    assert!(
+        f.why.contains("prepared transactions need to be enabled"),
+        "{f:?}"
+    );
+    assert!(!f.why.contains("still succeeds"), "{f:?}");
+}

@@ -197,7 +197,12 @@ fn prepared_transactions(n: &NodeFacts, s: &ServerFacts, out: &mut Vec<Finding>)
             &n.name,
             "max_prepared_transactions_zero",
             "max_prepared_transactions is 0 on this data node",
-            "distributed writes use two-phase commit: add_data_node still succeeds, but afterwards every insert, select and distributed_exec fails with `prepared transactions are disabled`",
+            // Reference D.1: the check is skipped only for a database that
+            // add_data_node creates itself.
+            match &s.database {
+                Some(db) => format!("distributed writes use two-phase commit, and database {} already exists here: add_data_node fails with `prepared transactions need to be enabled`", db.name),
+                None => "distributed writes use two-phase commit: add_data_node still succeeds (it creates the database), but afterwards every insert, select and distributed_exec fails with `prepared transactions are disabled`".to_string(),
+            },
             format!("ALTER SYSTEM SET max_prepared_transactions = {}; then restart {} (tsmn apply does this)", maxc.max(150), n.name),
         ));
     } else if mpt < maxc {
