@@ -690,3 +690,69 @@ fn a_run_that_would_change_tsmns_own_login_is_refused_before_anything_changes() 
     let ok = run("login-pw");
     assert_eq!(ok.status.code(), Some(0), "{}", text(&ok));
 }
+
+/// A server that reports the same data directory as another one on this
+/// host (identical layouts are normal) must not get the other restarted.
+/// The decoy: the sandbox's dn1 runs here; the plan's data node is another
+/// server, started in its own mount namespace with its data directory
+/// mounted at dn1's path, so it reports dn1's path. tsmn must prove the
+/// identity (pid file port and start time, pg_control's system identifier)
+/// before it restarts anything, and here it cannot: it waits instead.
+#[test]
+fn a_server_reporting_another_ones_data_directory_is_not_restarted_for_it() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED a_server_reporting_another_ones_data_directory_is_not_restarted_for_it: needs root (a mount namespace for the decoy server)"
+        );
+        return;
+    }
+    let an = TestCluster::named("an");
+    let bystander = TestCluster::named("dn1");
+    let target = TestCluster::named("real");
+    target.cluster.stop(true).unwrap();
+    let (real, seen) = (target.cluster.data_dir(), bystander.cluster.data_dir());
+    let start = format!(
+        "mount --bind {real} {seen} && exec runuser -u postgres -- {pg_ctl} -D {seen} -l {log} -w -t 60 start",
+        real = real.display(),
+        seen = seen.display(),
+        pg_ctl = pg_bin().bindir.join("pg_ctl").display(),
+        log = target.cluster.log_file().display(),
+    );
+    let st = std::process::Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c", &start])
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "decoy: {}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let reported = target.sql("postgres", "SHOW data_directory");
+    assert_eq!(
+        reported,
+        [seen.display().to_string()],
+        "the decoy reports dn1's path"
+    );
+    let bystander_started = bystander.sql("postgres", "SELECT pg_postmaster_start_time()");
+
+    let mut plan = plan_for(&an.cluster, &[&target.cluster], AuthMode::Trust);
+    plan.data_nodes[0].name = "dn1".into();
+    let work = temp_dir();
+    let path = write_plan(work.path(), &plan);
+    let run = apply(
+        &path,
+        &["--phases", "settings,cluster", "--restart-wait", "2"],
+    );
+    let out = text(&run);
+    assert_eq!(run.status.code(), Some(1), "{out}");
+    assert!(out.contains("restart needed on dn1"), "{out}");
+    assert!(!out.contains("[dn1] restarting"), "{out}");
+    assert_eq!(
+        bystander.sql("postgres", "SELECT pg_postmaster_start_time()"),
+        bystander_started,
+        "the server that merely has the same path was restarted"
+    );
+}

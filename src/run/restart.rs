@@ -25,19 +25,57 @@ fn service_managed(config_file: &str) -> bool {
         if !version.is_empty() && !name.is_empty())
 }
 
-/// Where a node runs, when it runs here and tsmn may restart it: its data
-/// directory is readable on this host and no service manager owns it.
-fn local(data: &str, bindir: &str, config_file: &str) -> Option<Local> {
-    if service_managed(config_file) {
+/// Where a node runs, when it runs here and tsmn may restart it: no
+/// service manager owns it, and the server whose data directory this host
+/// has at that path is provably the node tsmn is connected to. Identical
+/// layouts are normal (packages, images, cloned machines): a path that
+/// exists here proves nothing by itself. No proof, no restart.
+fn local(p: &Pending) -> Option<Local> {
+    if service_managed(&p.config_file) {
         return None;
     }
-    let data = PathBuf::from(data);
-    (data.join("PG_VERSION").is_file() && Path::new(bindir).join("pg_ctl").is_file()).then(|| {
-        Local {
-            data,
-            bindir: bindir.into(),
-        }
-    })
+    let data = PathBuf::from(&p.data);
+    let bindir = PathBuf::from(&p.bindir);
+    if !(data.join("PG_VERSION").is_file() && bindir.join("pg_ctl").is_file()) {
+        return None;
+    }
+    proven_here(&data, &bindir, &p.identity).then_some(Local { data, bindir })
+}
+
+/// The postmaster.pid of that data directory names the same port and
+/// start time, and its pg_control the same system identifier, as the node
+/// reported over its own connection.
+fn proven_here(data: &Path, bindir: &Path, who: &Identity) -> bool {
+    let Ok(pid_file) = std::fs::read_to_string(data.join("postmaster.pid")) else {
+        return false;
+    };
+    let lines: Vec<&str> = pid_file.lines().collect();
+    // Line 2: data directory, 3: start time (epoch seconds), 4: port.
+    let (Some(dir), Some(start), Some(port)) = (lines.get(1), lines.get(2), lines.get(3)) else {
+        return false;
+    };
+    let same_dir = Path::new(dir.trim()) == data;
+    let same_start = start
+        .trim()
+        .parse::<i64>()
+        .is_ok_and(|t| (t - who.started).abs() <= 1);
+    if !(same_dir && same_start && port.trim() == who.port) {
+        return false;
+    }
+    control_system_identifier(data, bindir).as_deref() == Some(who.system_identifier.as_str())
+}
+
+/// `pg_controldata`'s "Database system identifier" of a data directory.
+fn control_system_identifier(data: &Path, bindir: &Path) -> Option<String> {
+    let out = std::process::Command::new(bindir.join("pg_controldata"))
+        .arg(data)
+        .env("LC_ALL", "C")
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("Database system identifier:"))
+        .map(|v| v.trim().to_string())
 }
 
 fn restart_local(l: &Local) -> Result<(), String> {
@@ -86,6 +124,17 @@ struct Pending {
     data: String,
     bindir: String,
     config_file: String,
+    /// Who the server says it is, to prove the one on this host is it.
+    identity: Identity,
+}
+
+/// What a server says of itself over its connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Identity {
+    port: String,
+    /// pg_postmaster_start_time(), in seconds since the epoch.
+    started: i64,
+    system_identifier: String,
 }
 
 /// One node asked, on its kept session (opened again when the node was
@@ -97,7 +146,9 @@ async fn pending(sessions: &Sessions<'_>, n: &str) -> Result<Pending, String> {
         let row = client
             .query_one(
                 "SELECT coalesce((SELECT string_agg(name, ', ' ORDER BY name) FROM pg_settings WHERE pending_restart), ''), \
-                 current_setting('data_directory'), coalesce((SELECT setting FROM pg_config WHERE name = 'BINDIR'), ''), current_setting('config_file')",
+                 current_setting('data_directory'), coalesce((SELECT setting FROM pg_config WHERE name = 'BINDIR'), ''), current_setting('config_file'), \
+                 current_setting('port'), extract(epoch FROM pg_postmaster_start_time())::int8, \
+                 (SELECT system_identifier::text FROM pg_control_system())",
                 &[],
             )
             .await
@@ -107,6 +158,11 @@ async fn pending(sessions: &Sessions<'_>, n: &str) -> Result<Pending, String> {
             data: row.get(1),
             bindir: row.get(2),
             config_file: row.get(3),
+            identity: Identity {
+                port: row.get(4),
+                started: row.get(5),
+                system_identifier: row.get(6),
+            },
         })
     }
     .await;
@@ -237,7 +293,7 @@ pub async fn gate(
     // Only the nodes tsmn does not restart itself are the operator's to restart.
     let (mine, theirs): (Vec<_>, Vec<_>) = waiting
         .iter()
-        .map(|(n, p)| (n, local(&p.data, &p.bindir, &p.config_file)))
+        .map(|(n, p)| (n, local(p)))
         .partition(|(_, l)| l.is_some());
     if !theirs.is_empty() {
         let _ = events.send(Event::RestartNeeded {
