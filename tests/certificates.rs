@@ -168,3 +168,47 @@ fn a_real_server_runs_on_them_and_admits_the_client_certificate_only_as_its_role
         "{err}"
     );
 }
+
+/// Preview writes nothing: not a key beside the plan (which may sit in a
+/// source tree). Export makes the material, in a 0700 directory that
+/// ignores itself for git.
+#[test]
+fn preview_writes_nothing_and_the_material_directory_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = support::temp_dir();
+    let plan = support::copy_asset(dir.path(), "plan-certificate.toml");
+    let before = support::files_below(dir.path());
+    let out = support::tsmn()
+        .args(["preview", "--offline", "--plan"])
+        .arg(&plan)
+        .output()
+        .unwrap();
+    support::assert_success(&out);
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(shown.contains("made by tsmn export or apply"), "{shown}");
+    assert_eq!(
+        support::files_below(dir.path()),
+        before,
+        "preview wrote files"
+    );
+    assert!(!tsmn::steps::material::dir_for(&plan).exists());
+
+    let exp = support::tsmn()
+        .args(["export", "--offline", "--plan"])
+        .arg(&plan)
+        .arg("--out")
+        .arg(dir.path().join("export"))
+        .output()
+        .unwrap();
+    support::assert_success(&exp);
+    let material = tsmn::steps::material::dir_for(&plan);
+    assert_eq!(
+        std::fs::metadata(&material).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+    assert_eq!(
+        support::read(&material.join(".gitignore")).lines().last(),
+        Some("*")
+    );
+    assert!(material.join("ca.key").is_file());
+}

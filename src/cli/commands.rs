@@ -91,7 +91,23 @@ pub fn check(path: &Path, json: bool, connect_timeout: u64) -> u8 {
     }
 }
 
-/// The flow over the plan at `path`, probed (unless offline), and its steps.
+/// The flow over the plan at `path`, probed (unless offline).
+fn probed(
+    rt: &tokio::runtime::Runtime,
+    path: &Path,
+    offline: bool,
+    settings: &Settings,
+    watch: Watch,
+) -> Result<Flow, FlowError> {
+    let mut flow = Flow::open(path)?;
+    if !offline {
+        say_probing(&flow, settings);
+        rt.block_on(flow.probe(&[], settings, Purpose::Steps, &Terminal::new(), watch))?;
+    }
+    Ok(flow)
+}
+
+/// `probed`, and the steps to run or export (certificate material made).
 fn probed_steps(
     rt: &tokio::runtime::Runtime,
     path: &Path,
@@ -99,11 +115,7 @@ fn probed_steps(
     settings: &Settings,
     watch: Watch,
 ) -> Result<(Flow, Vec<tsmn::steps::Step>), FlowError> {
-    let mut flow = Flow::open(path)?;
-    if !offline {
-        say_probing(&flow, settings);
-        rt.block_on(flow.probe(&[], settings, Purpose::Steps, &Terminal::new(), watch))?;
-    }
+    let mut flow = probed(rt, path, offline, settings, watch)?;
     let steps = flow.steps()?;
     Ok((flow, steps))
 }
@@ -133,7 +145,10 @@ pub fn preview(
         }
     }
     let settings = with_timeout(connect_timeout);
-    let (flow, steps) = match probed_steps(&runtime(), path, offline, &settings, Watch::default()) {
+    // Preview writes nothing: material not made yet is shown as such.
+    let shown = probed(&runtime(), path, offline, &settings, Watch::default())
+        .and_then(|mut flow| flow.steps_to_show().map(|steps| (flow, steps)));
+    let (flow, steps) = match shown {
         Ok(r) => r,
         Err(e) => return fail(e),
     };

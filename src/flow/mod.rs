@@ -237,9 +237,32 @@ impl Flow {
     }
 
     /// The steps for the plan and what the probe found (offline when it has
-    /// not run: every step is listed as to do).
+    /// not run: every step is listed as to do), with the certificate
+    /// material made when missing: for export and apply.
     pub fn steps(&mut self) -> Result<Vec<Step>, FlowError> {
         self.material()?;
+        self.build()
+    }
+
+    /// The same steps to show (preview, the wizard's preview screen):
+    /// nothing is written, material not made yet shows as a placeholder.
+    pub fn steps_to_show(&mut self) -> Result<Vec<Step>, FlowError> {
+        if self.material.is_some() || self.plan.auth.mode != AuthMode::Certificate {
+            return self.build();
+        }
+        let shown = material::load_or_describe(&self.plan, &material::dir_for(&self.plan_path))
+            .map_err(|e| FlowError::Failed(e.to_string()))?;
+        crate::steps::build(
+            &self.plan,
+            crate::steps::Inputs {
+                facts: self.facts.as_ref(),
+                material: Some(&shown),
+            },
+        )
+        .map_err(|e| FlowError::Usage(e.to_string()))
+    }
+
+    fn build(&self) -> Result<Vec<Step>, FlowError> {
         crate::steps::build(
             &self.plan,
             crate::steps::Inputs {

@@ -83,11 +83,34 @@ fn gen(e: rcgen::Error) -> MaterialError {
 }
 
 /// Load what exists in `dir`, create what is missing, and return all of it.
+/// The directory is 0700 and ignores itself for git (`.gitignore` with `*`):
+/// it holds private keys, often beside a plan in a source tree.
 pub fn load_or_create(plan: &Plan, dir: &Path) -> Result<Material, MaterialError> {
-    let opts = plan.auth.certificate.clone().unwrap_or_default();
     std::fs::create_dir_all(dir).map_err(io(dir, "check that the plan's directory is writable"))?;
     set_mode(dir, 0o700)?;
-    let (ca_cert, ca_key) = ca(dir, &opts)?;
+    let ignore = dir.join(".gitignore");
+    if !ignore.exists() {
+        write(
+            &ignore,
+            "# private keys and certificates made by tsmn: never commit them\n*\n",
+            0o644,
+        )?;
+    }
+    build(plan, dir, true)
+}
+
+/// What exists in `dir`, and placeholders for what `load_or_create` would
+/// make: for showing the steps (preview) without writing anything.
+pub fn load_or_describe(plan: &Plan, dir: &Path) -> Result<Material, MaterialError> {
+    build(plan, dir, false)
+}
+
+fn build(plan: &Plan, dir: &Path, create: bool) -> Result<Material, MaterialError> {
+    let opts = plan.auth.certificate.clone().unwrap_or_default();
+    let (ca_cert, ca_key) = match ca(dir, &opts, create)? {
+        Some(pair) => pair,
+        None => return Ok(described(plan, dir)),
+    };
     let ca_keypair = KeyPair::from_pem(&ca_key).map_err(gen)?;
     let issuer = Issuer::from_ca_cert_pem(&ca_cert, ca_keypair).map_err(gen)?;
     let mut m = Material {
@@ -111,6 +134,7 @@ pub fn load_or_create(plan: &Plan, dir: &Path) -> Result<Material, MaterialError
             opts.validity_days,
             &issuer,
             ExtendedKeyUsagePurpose::ServerAuth,
+            create,
         )?;
         m.servers.insert(node.name.clone(), pair);
     }
@@ -123,21 +147,58 @@ pub fn load_or_create(plan: &Plan, dir: &Path) -> Result<Material, MaterialError
             opts.validity_days,
             &issuer,
             ExtendedKeyUsagePurpose::ClientAuth,
+            create,
         )?;
         m.clients.insert(role.clone(), pair);
     }
     Ok(m)
 }
 
-fn ca(dir: &Path, opts: &CertificateOptions) -> Result<(String, String), MaterialError> {
+/// Placeholders for material not made yet (nothing is generated).
+fn described(plan: &Plan, dir: &Path) -> Material {
+    let pending = |what: String| {
+        (
+            format!("<{what}: made by tsmn export or apply>\n"),
+            String::new(),
+        )
+    };
+    Material {
+        dir: dir.to_path_buf(),
+        ca_cert: "<the CA certificate tsmn makes: made by tsmn export or apply>\n".into(),
+        servers: plan
+            .nodes()
+            .map(|n| {
+                (
+                    n.name.clone(),
+                    pending(format!("server certificate of {}, CN={}", n.name, n.name)),
+                )
+            })
+            .collect(),
+        clients: plan
+            .auth
+            .roles
+            .iter()
+            .map(|r| (r.clone(), pending(format!("client certificate CN={r}"))))
+            .collect(),
+    }
+}
+
+fn ca(
+    dir: &Path,
+    opts: &CertificateOptions,
+    create: bool,
+) -> Result<Option<(String, String)>, MaterialError> {
     if !opts.ca_cert.is_empty() {
         let cert = read(Path::new(&opts.ca_cert))?;
         let key = read(Path::new(&opts.ca_key))?;
-        return Ok((cert, key));
+        return Ok(Some((cert, key)));
     }
     let (cert_path, key_path) = (dir.join("ca.crt"), dir.join("ca.key"));
     if cert_path.exists() && key_path.exists() {
-        return Ok((read(&cert_path)?, read(&key_path)?));
+        return Ok(Some((read(&cert_path)?, read(&key_path)?)));
+    }
+    if !create {
+        return Ok(None);
     }
     let mut params = CertificateParams::default();
     params.distinguished_name = dn("tsmn multi-node CA");
@@ -152,9 +213,10 @@ fn ca(dir: &Path, opts: &CertificateOptions) -> Result<(String, String), Materia
     let cert = params.self_signed(&key).map_err(gen)?;
     write(&key_path, &key.serialize_pem(), 0o600)?;
     write(&cert_path, &cert.pem(), 0o644)?;
-    Ok((cert.pem(), key.serialize_pem()))
+    Ok(Some((cert.pem(), key.serialize_pem())))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn leaf(
     dir: &Path,
     stem: &str,
@@ -163,6 +225,7 @@ fn leaf(
     days: i64,
     issuer: &Issuer<'_, KeyPair>,
     usage: ExtendedKeyUsagePurpose,
+    create: bool,
 ) -> Result<(String, String), MaterialError> {
     let (cert_path, key_path) = (
         dir.join(format!("{stem}.crt")),
@@ -170,6 +233,12 @@ fn leaf(
     );
     if cert_path.exists() && key_path.exists() {
         return Ok((read(&cert_path)?, read(&key_path)?));
+    }
+    if !create {
+        return Ok((
+            format!("<new certificate CN={cn}: made by tsmn export or apply>\n"),
+            String::new(),
+        ));
     }
     let mut params = CertificateParams::default();
     params.distinguished_name = dn(cn);

@@ -58,22 +58,26 @@ impl Tasks {
                 tokio::spawn(async move {
                     let mut flow = flow.lock().await;
                     flow.set_plan(plan);
-                    let built = flow.steps().map_err(|e| e.to_string());
+                    // The preview screen writes nothing (no certificate material yet).
+                    let built = flow.steps_to_show().map_err(|e| e.to_string());
                     let _ = tx.send(Msg::Built(built));
                 });
             }
             Cmd::Execute => self.execute(plan, app),
             Cmd::Export => {
-                let steps = app.steps.clone();
                 let given = given(app);
                 let stamp = time::OffsetDateTime::now_utc().unix_timestamp();
                 let out = app.plan_path.with_file_name(format!("tsmn-export-{stamp}"));
                 tokio::spawn(async move {
                     let mut flow = flow.lock().await;
                     flow.set_plan(plan);
+                    // The steps as previewed, with the certificate material made now.
                     let result = flow
-                        .role_secrets(&given, &NoAsk)
-                        .and_then(|secrets| flow.export(&steps, &out, &secrets, false))
+                        .steps()
+                        .and_then(|steps| {
+                            let secrets = flow.role_secrets(&given, &NoAsk)?;
+                            flow.export(&steps, &out, &secrets, false)
+                        })
                         .map(|_| out.display().to_string())
                         .map_err(|e| e.to_string());
                     let _ = tx.send(Msg::Exported(result));
@@ -135,7 +139,6 @@ impl Tasks {
     fn execute(&self, plan: Plan, app: &App) {
         let (flow, tx) = (self.flow.clone(), self.tx.clone());
         let settings = self.settings.clone();
-        let steps = app.steps.clone();
         let given = given(app);
         let cancel = CancellationToken::new();
         *self.lock_cancel() = Some(cancel.clone());
@@ -151,8 +154,16 @@ impl Tasks {
                     }
                 })
             };
-            match flow.prepare_run(&steps, &given, &settings, &NoAsk).await {
-                Ok(secrets) => {
+            // The steps as previewed, with the certificate material made now.
+            let prepared = match flow.steps() {
+                Ok(steps) => flow
+                    .prepare_run(&steps, &given, &settings, &NoAsk)
+                    .await
+                    .map(|secrets| (steps, secrets)),
+                Err(e) => Err(e),
+            };
+            match prepared {
+                Ok((steps, secrets)) => {
                     flow.apply(&steps, &secrets, &settings, etx, Some(cancel))
                         .await;
                 }
