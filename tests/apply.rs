@@ -756,3 +756,83 @@ fn a_server_reporting_another_ones_data_directory_is_not_restarted_for_it() {
         "the server that merely has the same path was restarted"
     );
 }
+
+/// Two runs on one cluster: the second is refused and told who holds the
+/// lock. On one machine by the lock file beside the plan, before anything
+/// connects; from another machine by the access node's advisory lock,
+/// before anything changes.
+#[test]
+fn a_second_run_is_refused_and_told_who_holds_the_lock() {
+    use std::io::Write;
+    use std::os::unix::io::AsRawFd;
+    let (an, dn, _work, path) = pair();
+    // Held by "another tsmn" on this machine.
+    let dir = tsmn::steps::material::dir_for(&path);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut held = std::fs::File::create(dir.join("apply.lock")).unwrap();
+    // SAFETY: flock on a descriptor the test owns.
+    assert_eq!(
+        unsafe { libc::flock(held.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) },
+        0
+    );
+    writeln!(held, "pid 4242 on test-host since earlier").unwrap();
+    dn.cluster.stop(true).unwrap(); // a probe would say so: it must not get that far
+    let run = apply(&path, &[]);
+    let out = text(&run);
+    assert_eq!(run.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("another tsmn run holds this plan's lock (pid 4242 on test-host"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("cannot connect") && !out.contains("tsmn apply will"),
+        "{out}"
+    );
+    drop(held);
+    dn.cluster.start().unwrap();
+
+    // Held in the access node by a session from elsewhere.
+    let socket = an.cluster.socket_dir();
+    let mut other = std::process::Command::new(pg_bin().bindir.join("psql"))
+        .args(["-X", "-q", "-h"])
+        .arg(&socket)
+        .args([
+            "-p",
+            &an.cluster.port.to_string(),
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-c",
+        ])
+        .arg("SELECT pg_advisory_lock(hashtext('tsmn apply tsdb')); SELECT pg_sleep(60)")
+        .env("PGAPPNAME", "operator-two")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..100 {
+        if an.sql(
+            "postgres",
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted",
+        ) == ["1"]
+        {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let run = apply(&path, &[]);
+    let _ = other.kill();
+    let _ = other.wait();
+    let out = text(&run);
+    assert_eq!(run.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("another tsmn run is working on this cluster: an holds its lock for pid")
+            && out.contains("operator-two"),
+        "{out}"
+    );
+    assert_eq!(
+        dn.sql("postgres", "SHOW max_prepared_transactions"),
+        ["0"],
+        "nothing changed"
+    );
+}

@@ -209,6 +209,11 @@ pub struct ApplyArgs<'a> {
 }
 
 pub fn apply(a: ApplyArgs) -> u8 {
+    // One run per plan at a time, decided before anything connects.
+    let _lock = match tsmn::flow::lock::take(a.path) {
+        Ok(l) => l,
+        Err(e) => return fail(e),
+    };
     // One runtime and one event channel for probe and run: the probe's
     // connections stay open for the steps, their notices reported as events.
     let rt = runtime();

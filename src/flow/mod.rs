@@ -5,6 +5,7 @@
 //! a face: the face decides how to ask (`Ask`) and how to show progress.
 
 pub mod ask;
+pub mod lock;
 mod own_login;
 pub mod secrets;
 pub mod settings;
@@ -283,8 +284,9 @@ impl Flow {
     }
 
     /// What a run needs before it starts: the role passwords (in the one
-    /// order), and proof that the steps will not change the password tsmn
-    /// itself logs in with (refused before anything changes).
+    /// order), the cluster's run lock on the access node (in the session the
+    /// run keeps), and proof that the steps will not change the password
+    /// tsmn itself logs in with. Refused before anything changes.
     pub async fn prepare_run(
         &self,
         steps: &[Step],
@@ -293,6 +295,10 @@ impl Flow {
         ask: &dyn Ask,
     ) -> Result<Secrets, FlowError> {
         let secrets = self.role_secrets(given, ask)?;
+        let an = &self.plan.access_node.name;
+        if let Some((_, client)) = self.kept.iter().find(|(n, _)| n == an) {
+            lock::take_cluster(client, &self.plan.database, an).await?;
+        }
         own_login::guard(
             &self.plan,
             steps,

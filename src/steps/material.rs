@@ -86,6 +86,13 @@ fn gen(e: rcgen::Error) -> MaterialError {
 /// The directory is 0700 and ignores itself for git (`.gitignore` with `*`):
 /// it holds private keys, often beside a plan in a source tree.
 pub fn load_or_create(plan: &Plan, dir: &Path) -> Result<Material, MaterialError> {
+    private_dir(dir)?;
+    build(plan, dir, true)
+}
+
+/// tsmn's directory beside a plan (keys, the journal, the run lock): 0700,
+/// and a `.gitignore` of `*`, since a plan often sits in a source tree.
+pub fn private_dir(dir: &Path) -> Result<(), MaterialError> {
     std::fs::create_dir_all(dir).map_err(io(dir, "check that the plan's directory is writable"))?;
     set_mode(dir, 0o700)?;
     let ignore = dir.join(".gitignore");
@@ -96,7 +103,7 @@ pub fn load_or_create(plan: &Plan, dir: &Path) -> Result<Material, MaterialError
             0o644,
         )?;
     }
-    build(plan, dir, true)
+    Ok(())
 }
 
 /// What exists in `dir`, and placeholders for what `load_or_create` would

@@ -145,6 +145,8 @@ impl Tasks {
         tokio::spawn(async move {
             let mut flow = flow.lock().await;
             flow.set_plan(plan);
+            // One run per plan at a time, as for tsmn apply.
+            let run_lock = crate::flow::lock::take(&flow.plan_path);
             let (etx, mut erx) = tokio::sync::mpsc::unbounded_channel();
             let forward = {
                 let tx = tx.clone();
@@ -155,15 +157,15 @@ impl Tasks {
                 })
             };
             // The steps as previewed, with the certificate material made now.
-            let prepared = match flow.steps() {
-                Ok(steps) => flow
+            let prepared = match run_lock.and_then(|l| flow.steps().map(|s| (l, s))) {
+                Ok((held, steps)) => flow
                     .prepare_run(&steps, &given, &settings, &NoAsk)
                     .await
-                    .map(|secrets| (steps, secrets)),
+                    .map(|secrets| (held, steps, secrets)),
                 Err(e) => Err(e),
             };
             match prepared {
-                Ok((steps, secrets)) => {
+                Ok((_held, steps, secrets)) => {
                     flow.apply(&steps, &secrets, &settings, etx, Some(cancel))
                         .await;
                 }

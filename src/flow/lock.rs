@@ -1,0 +1,105 @@
+//! One tsmn run per cluster at a time. A lock file beside the plan (taken
+//! before anything connects) keeps two runs on one machine apart; an
+//! advisory lock in the access node's session (taken before anything
+//! changes) keeps two operators on two machines apart. The second run is
+//! refused and told who holds the lock.
+
+use super::FlowError;
+use std::io::{Read, Seek, Write};
+use std::os::unix::io::AsRawFd;
+use std::path::Path;
+use tokio_postgres::Client;
+
+/// Held for as long as the run lasts; released when dropped (or when the
+/// process ends, however it ends).
+pub struct RunLock {
+    _file: std::fs::File,
+}
+
+/// Take the lock file beside the plan, or say who holds it.
+pub fn take(plan_path: &Path) -> Result<RunLock, FlowError> {
+    let dir = crate::steps::material::dir_for(plan_path);
+    let path = dir.join("apply.lock");
+    let io = |e: std::io::Error| {
+        FlowError::Failed(format!(
+            "{}: {e}\n    fix: check that the plan's directory is writable",
+            path.display()
+        ))
+    };
+    crate::steps::material::private_dir(&dir).map_err(|e| FlowError::Failed(e.to_string()))?;
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(io)?;
+    // SAFETY: flock on a descriptor this function owns; no memory involved.
+    let got = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0;
+    if !got {
+        let mut holder = String::new();
+        let _ = file.read_to_string(&mut holder);
+        return Err(busy(&path, holder.trim()));
+    }
+    file.set_len(0).map_err(io)?;
+    file.rewind().map_err(io)?;
+    let now = time::OffsetDateTime::now_utc();
+    writeln!(
+        file,
+        "pid {} on {} since {now}",
+        std::process::id(),
+        hostname()
+    )
+    .map_err(io)?;
+    Ok(RunLock { _file: file })
+}
+
+fn busy(path: &Path, holder: &str) -> FlowError {
+    FlowError::Failed(format!(
+        "another tsmn run holds this plan's lock ({holder}; {})\n    fix: wait for it to finish; nothing was changed",
+        path.display()
+    ))
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "this host".into())
+}
+
+/// The lock's key for a cluster: its database's name on its access node.
+const KEY_SQL: &str = "hashtext('tsmn apply ' || $1)";
+
+/// Take the access node's advisory lock in `client`'s session (it lasts as
+/// long as the session), or say which session holds it.
+pub async fn take_cluster(client: &Client, database: &str, an: &str) -> Result<(), FlowError> {
+    let got: bool = client
+        .query_one(
+            &format!("SELECT pg_try_advisory_lock({KEY_SQL})"),
+            &[&database],
+        )
+        .await
+        .map(|r| r.get(0))
+        .map_err(|e| FlowError::Failed(format!("taking the run lock on {an}: {e}")))?;
+    if got {
+        return Ok(());
+    }
+    let holder = client
+        .query_opt(
+            &format!(
+                "SELECT format('pid %s, %s from %s, since %s', a.pid, coalesce(nullif(a.application_name, ''), 'a client'), \
+                 coalesce(host(a.client_addr), 'a local socket'), date_trunc('second', a.backend_start)) \
+                 FROM pg_locks l JOIN pg_stat_activity a USING (pid) \
+                 WHERE l.locktype = 'advisory' AND l.granted AND l.objid::int4 = {KEY_SQL} LIMIT 1"
+            ),
+            &[&database],
+        )
+        .await
+        .ok()
+        .flatten()
+        .map(|r| r.get::<_, String>(0))
+        .unwrap_or_else(|| "another session".into());
+    Err(FlowError::Failed(format!(
+        "another tsmn run is working on this cluster: {an} holds its lock for {holder}\n    fix: wait for it to finish (from another machine too); nothing was changed"
+    )))
+}
