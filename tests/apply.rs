@@ -432,7 +432,10 @@ fn apply_holds_one_session_per_node_and_one_after_the_restart() {
 fn a_node_tsmn_cannot_restart_is_named_and_waited_for() {
     // SAFETY: geteuid cannot fail.
     if unsafe { libc::geteuid() } != 0 {
-        eprintln!("SKIPPED a_node_tsmn_cannot_restart_is_named_and_waited_for: needs root, to run tsmn as another user");
+        skipped(
+            "a_node_tsmn_cannot_restart_is_named_and_waited_for",
+            "needs root, to run tsmn as another user",
+        );
         return;
     }
     let tcp = |name: &str| {
@@ -702,10 +705,9 @@ fn a_run_that_would_change_tsmns_own_login_is_refused_before_anything_changes() 
 fn a_server_reporting_another_ones_data_directory_is_not_restarted_for_it() {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
-        use std::io::Write;
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED a_server_reporting_another_ones_data_directory_is_not_restarted_for_it: needs root (a mount namespace for the decoy server)"
+        skipped(
+            "a_server_reporting_another_ones_data_directory_is_not_restarted_for_it",
+            "needs root (a mount namespace for the decoy server)",
         );
         return;
     }
@@ -834,5 +836,105 @@ fn a_second_run_is_refused_and_told_who_holds_the_lock() {
         dn.sql("postgres", "SHOW max_prepared_transactions"),
         ["0"],
         "nothing changed"
+    );
+}
+
+/// Ctrl-C while apply waits for a node to come back: the running step
+/// stops at once, what finished is in the journal, tsmn exits 130 saying
+/// so; the next apply goes on from there.
+#[test]
+fn an_interrupt_stops_the_run_cleanly_and_the_next_apply_goes_on() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        skipped(
+            "an_interrupt_stops_the_run_cleanly_and_the_next_apply_goes_on",
+            "needs root, to run tsmn as a user that cannot restart the node",
+        );
+        return;
+    }
+    let tcp = |name: &str| {
+        TestCluster::start(tsmn::sandbox::ClusterSpec {
+            name: name.into(),
+            hba: Some(vec![
+                "local all all trust".into(),
+                "host all all 127.0.0.1/32 trust".into(),
+            ]),
+            ..Default::default()
+        })
+    };
+    let (an, dn) = (tcp("an"), tcp("dn1"));
+    let mut plan = plan_for(&an.cluster, &[&dn.cluster], AuthMode::Trust);
+    plan.access_node.connect_host = None;
+    plan.data_nodes[0].connect_host = None;
+    let work = temp_dir();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(work.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let path = write_plan(work.path(), &plan);
+    let bin = work.path().join("tsmn");
+    std::fs::copy(env!("CARGO_BIN_EXE_tsmn"), &bin).unwrap();
+    let mut child = std::process::Command::new("setpriv")
+        .args([
+            "--reuid",
+            "nobody",
+            "--regid",
+            "nogroup",
+            "--clear-groups",
+            "--",
+        ])
+        .arg(&bin)
+        .args(["apply", "--yes", "--restart-wait", "120", "--plan"])
+        .arg(&path)
+        .env("HOME", "/nonexistent")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("setpriv (util-linux)");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let line = rx
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("apply's output");
+        if line.contains("[dn1] waiting for the restart") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never waited");
+    }
+    let interrupted = std::time::Instant::now();
+    // SAFETY: a signal to the child this test started.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(
+        interrupted.elapsed() < std::time::Duration::from_secs(10),
+        "it waited on"
+    );
+    assert!(
+        err.contains("interrupted: the running step finishes")
+            && err.contains("stopped after the interrupt"),
+        "{err}"
+    );
+    let journal = read(&tsmn::steps::material::dir_for(&path).join("journal.jsonl"));
+    assert!(journal.contains("dn1/auth/hba"), "{journal}");
+    // The next apply (as root: it may restart the sandbox node) goes on.
+    dn.restart();
+    let next = apply(&path, &["--phases", "settings,auth,cluster"]);
+    let out = text(&next);
+    assert!(out.contains("[dn1] dn1/auth/hba: already done"), "{out}");
+    assert!(
+        out.contains("an/cluster/restart-gate: already done")
+            || out.contains("an/cluster/restart-gate: done"),
+        "{out}"
     );
 }

@@ -8,6 +8,8 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_FAILED: u8 = 1;
 /// The command line or the plan file is wrong; nothing was done.
 pub const EXIT_USAGE: u8 = 2;
+/// Stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it).
+pub const EXIT_INTERRUPTED: u8 = 130;
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -27,7 +29,7 @@ superuser and the auth mode. Commented examples: assets/plan-*.toml.
 Secrets never go in a plan: tsmn reads them from a prompt, an environment
 variable the plan names, or a passfile.
 
-Exit codes: 0 success (check: nothing blocks), 1 the operation failed (check: a\nblocker was found), 2 bad command line or plan.";
+Exit codes: 0 success (check: nothing blocks), 1 the operation failed (check: a\nblocker was found), 2 bad command line or plan, 130 apply stopped by Ctrl-C or\nSIGTERM (after finishing and recording the running step).";
 
 #[derive(Debug, Parser)]
 #[command(name = "tsmn", version, about = "Set up and troubleshoot TimescaleDB multi-node clusters", after_help = AFTER_HELP)]

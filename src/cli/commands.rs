@@ -2,7 +2,7 @@
 //! an exit code out (0 ok, 1 failed, 2 usage or plan error). No probing,
 //! step building, secret handling or export logic of its own.
 
-use super::args::{RestartArg, SandboxCommand, EXIT_FAILED, EXIT_OK, EXIT_USAGE};
+use super::args::{RestartArg, SandboxCommand, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE};
 use super::prompt::{confirm, Terminal};
 use std::io::IsTerminal;
 use std::path::Path;
@@ -279,8 +279,14 @@ pub fn apply(a: ApplyArgs) -> u8 {
         }
         tally
     });
-    let ok = rt.block_on(flow.apply(&steps, &secrets, &settings, tx, None));
+    let cancel = tokio_util::sync::CancellationToken::new();
+    rt.spawn(interrupts(cancel.clone()));
+    let ok = rt.block_on(flow.apply(&steps, &secrets, &settings, tx, Some(cancel.clone())));
     let tally = rt.block_on(printer).unwrap_or_default();
+    if cancel.is_cancelled() {
+        eprintln!("stopped after the interrupt: every step that ran was finished and recorded; run tsmn apply again to go on (finished steps are checked and skipped)");
+        return EXIT_INTERRUPTED;
+    }
     if !json {
         eprintln!("{}", tally.closing(ok));
     }
@@ -289,6 +295,25 @@ pub fn apply(a: ApplyArgs) -> u8 {
     } else {
         EXIT_FAILED
     }
+}
+
+/// Ctrl-C or SIGTERM while steps run: the first lets the running step
+/// finish on every node (a pg_hba.conf change is checked and reloaded, or
+/// restored), records it, and stops; the second aborts at once.
+async fn interrupts(cancel: tokio_util::sync::CancellationToken) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        return;
+    };
+    tokio::select! { _ = int.recv() => {}, _ = term.recv() => {} }
+    cancel.cancel();
+    eprintln!("\ninterrupted: the running step finishes on each node and is recorded, then tsmn stops (interrupt again to abort at once)");
+    tokio::select! { _ = int.recv() => {}, _ = term.recv() => {} }
+    eprintln!("aborted: a step that was running may be half done; run tsmn apply again: it checks every step before it changes anything");
+    std::process::exit(i32::from(EXIT_INTERRUPTED));
 }
 
 pub fn wizard(path: &Path, no_color: bool) -> u8 {

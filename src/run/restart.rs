@@ -214,6 +214,14 @@ async fn wait_back(
         if left.is_empty() {
             break;
         }
+        if o.cancel.as_ref().is_some_and(|c| c.is_cancelled()) {
+            return Some(Outcome::Skipped {
+                why: format!(
+                    "cancelled while waiting for {} to come back",
+                    left.join(", ")
+                ),
+            });
+        }
         if started.elapsed() > o.restart_wait {
             return Some(Outcome::Failed { message: format!("{} did not come back with the new settings within {} s: {HOW}; then run tsmn apply again", left.join(", "), o.restart_wait.as_secs()) });
         }
@@ -223,7 +231,15 @@ async fn wait_back(
                 seconds: started.elapsed().as_secs(),
             });
         }
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        match &o.cancel {
+            Some(c) => {
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    _ = c.cancelled() => {}
+                }
+            }
+            None => tokio::time::sleep(Duration::from_secs(1)).await,
+        }
     }
     None
 }

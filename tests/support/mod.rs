@@ -157,6 +157,13 @@ pub fn timescaledb_tier(test: &str) -> bool {
     }
 }
 
+/// Report a test that cannot run here, past libtest's capture (so the line
+/// shows in passing runs too), in the form the TimescaleDB tier uses.
+pub fn skipped(test: &str, reason: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {reason}");
+}
+
 pub fn tsmn() -> std::process::Command {
     std::process::Command::new(env!("CARGO_BIN_EXE_tsmn"))
 }
