@@ -142,3 +142,85 @@ fn servers_run_as_the_postgres_user_when_we_are_root() {
         tsmn::sandbox::ServerUser::Current => assert_eq!(uid, me),
     }
 }
+
+/// A marker is acted on as root, so a crafted one is refused before
+/// anything runs or goes: a node name that leaves the sandbox, a program
+/// directory others can write, a marker someone else owns.
+#[test]
+fn a_crafted_marker_is_refused_and_nothing_runs_or_goes() {
+    use std::os::unix::fs::PermissionsExt;
+    let root = temp_dir();
+    let dir = root.path().join("sb");
+    let sb = Sandbox::up(&dir, 1, None, &quiet).unwrap();
+    let marker_path = dir.join(tsmn::sandbox::MARKER);
+    let original = std::fs::read_to_string(&marker_path).unwrap();
+    let victim = root.path().join("victim");
+    std::fs::create_dir_all(&victim).unwrap();
+    std::fs::write(victim.join("keep"), "x").unwrap();
+    let run = |args: &[&str]| {
+        tsmn()
+            .args(["sandbox"])
+            .args(args)
+            .arg("--dir")
+            .arg(&dir)
+            .output()
+            .unwrap()
+    };
+
+    // A node named to point outside: down must not remove it.
+    let crafted = original.clone() + "\n[[nodes]]\nname = \"../victim\"\nport = 5999\n";
+    std::fs::write(&marker_path, crafted).unwrap();
+    let out = run(&["down"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not a plain name"),
+        "{out:?}"
+    );
+    assert!(victim.join("keep").is_file(), "the victim was removed");
+    assert!(sb.access_node().is_running(), "the sandbox was stopped");
+
+    // A program directory others can write: status must not run its pg_ctl.
+    let evil = root.path().join("bin");
+    std::fs::create_dir_all(&evil).unwrap();
+    let pwned = root.path().join("pwned");
+    for prog in ["pg_ctl", "postgres", "initdb", "pg_config", "psql"] {
+        let p = evil.join(prog);
+        std::fs::write(&p, format!("#!/bin/sh\ntouch {}\n", pwned.display())).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    std::fs::set_permissions(&evil, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let crafted = original
+        .lines()
+        .map(|l| {
+            if l.starts_with("pg_bindir") {
+                format!("pg_bindir = \"{}\"", evil.display())
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(&marker_path, crafted).unwrap();
+    let out = run(&["status"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("can be written by others"),
+        "{out:?}"
+    );
+    assert!(!pwned.exists(), "a program named by the marker ran");
+
+    // A marker that belongs to someone else (as root: to nobody).
+    std::fs::write(&marker_path, &original).unwrap();
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        std::os::unix::fs::chown(&marker_path, Some(65534), None).unwrap();
+        let out = run(&["status"]);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("not to root or to you"),
+            "{out:?}"
+        );
+        std::os::unix::fs::chown(&marker_path, Some(0), None).unwrap();
+    }
+    sb.down(&quiet).unwrap();
+}

@@ -22,6 +22,8 @@ use std::path::{Path, PathBuf};
 /// The file that marks a directory as made by `tsmn sandbox up`. `down`
 /// removes only what it lists.
 pub const MARKER: &str = ".tsmn-sandbox";
+
+mod trust;
 pub const PLAN_FILE: &str = "plan.toml";
 pub const ACCESS_NODE: &str = "an";
 
@@ -100,10 +102,14 @@ impl Sandbox {
         let bin = PgBin::find(pg_bindir)?;
         let user = ServerUser::detect()?;
         std::fs::create_dir_all(&dir).map_err(SandboxError::io(&dir))?;
-        if !user.can_use(&dir) {
-            // We made it but the server user cannot enter it: hand it over.
-            user.chown(&dir)?;
-            if !user.can_use(&dir) {
+        if !user.can_enter(&dir) {
+            // The server user must pass through to its node directories, but
+            // the sandbox directory stays ours: whoever owns it could replace
+            // the marker that root acts on.
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o711))
+                .map_err(SandboxError::io(&dir))?;
+            if !user.can_enter(&dir) {
                 return Err(SandboxError::Unreachable { dir });
             }
         }
@@ -187,6 +193,12 @@ impl Sandbox {
         let marker: Marker = toml::from_str(&text).map_err(|e| SandboxError::BadMarker {
             path: marker_path.clone(),
             detail: e.message().to_string(),
+        })?;
+        // Whatever the marker says is acted on as root (programs run, trees
+        // removed): nothing in it is trusted until it is proven harmless.
+        trust::marker(&dir, &marker_path, &marker).map_err(|detail| SandboxError::BadMarker {
+            path: marker_path.clone(),
+            detail,
         })?;
         let bin = PgBin::at(&marker.pg_bindir)?;
         let user = ServerUser::detect()?;

@@ -40,16 +40,14 @@ impl ServerUser {
         Ok(())
     }
 
-    /// Whether the server user can enter and write `dir`.
-    pub fn can_use(&self, dir: &Path) -> bool {
+    /// Whether the server user can pass through `dir` (to its own node
+    /// directories below; it needs no write access to `dir` itself).
+    pub fn can_enter(&self, dir: &Path) -> bool {
         match self {
             ServerUser::Current => true,
             ServerUser::Other { .. } => self
                 .command("test")
                 .arg("-x")
-                .arg(dir)
-                .arg("-a")
-                .arg("-w")
                 .arg(dir)
                 .status()
                 .map(|s| s.success())
