@@ -22,6 +22,7 @@ fn main() -> ExitCode {
         return ExitCode::from(commands::wizard(&plan, false));
     };
     ExitCode::from(match command {
+        Command::Init { mode, out } => commands::init(mode, &out),
         Command::Wizard { plan, no_color } => {
             let plan = plan.unwrap_or_else(|| tsmn::sandbox::default_dir().join(PLAN_FILE));
             commands::wizard(&plan, no_color)

@@ -142,3 +142,48 @@ fn sandbox_commands_end_to_end() {
     assert_eq!(again.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&again.stderr).contains("not a tsmn sandbox"));
 }
+
+/// `tsmn init` writes the commented example plans from the binary itself
+/// (a copy far from the source tree), which validate; it never overwrites.
+#[test]
+fn init_writes_an_example_plan_from_the_binary_and_never_overwrites() {
+    let dir = temp_dir();
+    let bin = dir.path().join("tsmn");
+    std::fs::copy(env!("CARGO_BIN_EXE_tsmn"), &bin).unwrap();
+    for (mode, asset) in [
+        ("trust", "plan-trust.toml"),
+        ("password", "plan-password.toml"),
+        ("certificate", "plan-certificate.toml"),
+    ] {
+        let out = dir.path().join(format!("{mode}.toml"));
+        let made = std::process::Command::new(&bin)
+            .args(["init", "--mode", mode, "--out"])
+            .arg(&out)
+            .current_dir("/")
+            .output()
+            .unwrap();
+        assert_eq!(made.status.code(), Some(0), "{made:?}");
+        assert!(String::from_utf8_lossy(&made.stderr).contains("tsmn validate --plan"));
+        let want = read(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("assets")
+                .join(asset),
+        );
+        assert_eq!(read(&out), want);
+        let valid = std::process::Command::new(&bin)
+            .args(["validate", "--plan"])
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert_eq!(valid.status.code(), Some(0), "{valid:?}");
+        std::fs::write(&out, "# mine\n").unwrap();
+        let again = std::process::Command::new(&bin)
+            .args(["init", "--mode", mode, "--out"])
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert_eq!(again.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&again.stderr).contains("does not overwrite"));
+        assert_eq!(read(&out), "# mine\n", "overwritten");
+    }
+}

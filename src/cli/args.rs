@@ -14,6 +14,7 @@ pub const EXIT_INTERRUPTED: u8 = 130;
 const AFTER_HELP: &str = "\
 Examples:
   tsmn demo                                      start a local sandbox and open the wizard on it
+  tsmn init --mode password --out plan.toml      a commented example plan to edit
   tsmn wizard --plan plan.toml                   the wizard, screen by screen, on a plan
   tsmn sandbox up --dir /tmp/tsmn-demo           a local 1+2 node cluster to try tsmn on
   tsmn validate --plan /tmp/tsmn-demo/plan.toml  check a plan; print it with every default
@@ -41,6 +42,15 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Write a commented example plan to edit (e.g. `tsmn init --mode password --out plan.toml`)
+    Init {
+        /// The auth mode of the example
+        #[arg(long, value_enum, default_value_t = ModeArg::Trust)]
+        mode: ModeArg,
+        /// Where to write it (refuses an existing file)
+        #[arg(long, value_name = "FILE", default_value = "plan.toml")]
+        out: PathBuf,
+    },
     /// The interactive wizard, screen by screen, on a plan
     /// (e.g. `tsmn wizard --plan plan.toml`)
     Wizard {
@@ -202,6 +212,13 @@ impl DirArg {
     pub fn resolve(&self) -> PathBuf {
         self.dir.clone().unwrap_or_else(tsmn::sandbox::default_dir)
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ModeArg {
+    Trust,
+    Password,
+    Certificate,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
