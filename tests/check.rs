@@ -492,21 +492,9 @@ fn the_create_role_fix_runs_as_written_and_clears_its_finding() {
 #[test]
 fn an_open_passfile_is_named_as_such_and_apply_repairs_its_mode() {
     use std::os::unix::fs::PermissionsExt;
-    let an = TestCluster::named("an");
-    let dn = TestCluster::named("dn1");
-    let dir = temp_dir();
-    let plan = plan_for(&an.cluster, &[&dn.cluster], AuthMode::Password);
-    let path = write_plan(dir.path(), &plan);
-    let apply = || {
-        tsmn()
-            .args(["apply", "--yes", "--phases", "settings,auth", "--plan"])
-            .arg(&path)
-            .env("TSMN_ROLE_PW_POSTGRES", "pf-secret")
-            .output()
-            .unwrap()
-    };
-    assert_success(&apply());
-    let (_, found) = check(&plan, Duration::from_secs(5));
+    let p = PasswordPair::applied("pf-secret");
+    let (an, plan, apply) = (&p.an, &p.plan, || p.apply());
+    let (_, found) = check(plan, Duration::from_secs(5));
     assert!(
         !found.iter().any(|f| f.code.starts_with("access_node_")),
         "{found:#?}"
@@ -514,7 +502,7 @@ fn an_open_passfile_is_named_as_such_and_apply_repairs_its_mode() {
 
     let passfile = an.cluster.data_dir().join("passfile");
     std::fs::set_permissions(&passfile, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let (_, found) = check(&plan, Duration::from_secs(5));
+    let (_, found) = check(plan, Duration::from_secs(5));
     let f = finding(&found, "an", "access_node_no_password");
     assert!(
         f.what.contains("has a line for") && f.what.contains("libpq ignores the file"),
@@ -533,7 +521,7 @@ fn an_open_passfile_is_named_as_such_and_apply_repairs_its_mode() {
         std::fs::metadata(&passfile).unwrap().permissions().mode() & 0o777,
         0o600
     );
-    let (_, found) = check(&plan, Duration::from_secs(5));
+    let (_, found) = check(plan, Duration::from_secs(5));
     assert!(
         !has_finding(&found, "an", "access_node_no_password"),
         "{found:#?}"
@@ -545,31 +533,59 @@ fn an_open_passfile_is_named_as_such_and_apply_repairs_its_mode() {
 /// stored and says so, and apply's SCRAM verifier clears it.
 #[test]
 fn an_md5_password_under_a_scram_rule_is_named_and_apply_clears_it() {
-    let an = TestCluster::named("an");
-    let dn = TestCluster::named("dn1");
-    let dir = temp_dir();
-    let plan = plan_for(&an.cluster, &[&dn.cluster], AuthMode::Password);
-    let path = write_plan(dir.path(), &plan);
-    let apply = || {
-        tsmn()
-            .args(["apply", "--yes", "--phases", "settings,auth", "--plan"])
-            .arg(&path)
-            .env("TSMN_ROLE_PW_POSTGRES", "md5-secret")
-            .output()
-            .unwrap()
-    };
-    assert_success(&apply());
+    let p = PasswordPair::applied("md5-secret");
+    let (dn, plan, apply) = (&p.dn, &p.plan, || p.apply());
     dn.sql(
         "postgres",
         "SET password_encryption = 'md5'; ALTER ROLE postgres PASSWORD 'md5-secret'",
     );
-    let (_, found) = check(&plan, Duration::from_secs(5));
+    let (_, found) = check(plan, Duration::from_secs(5));
     let f = finding(&found, "dn1", "access_node_password_failed");
     assert!(f.what.contains("stored as an md5 hash"), "{f:?}");
     assert_success(&apply());
-    let (_, found) = check(&plan, Duration::from_secs(5));
+    let (_, found) = check(plan, Duration::from_secs(5));
     assert!(
         !found.iter().any(|f| f.code.starts_with("access_node_")),
         "{found:#?}"
     );
+}
+
+/// An access node and a data node set up in password mode (settings and
+/// auth phases) with this role password.
+struct PasswordPair {
+    an: TestCluster,
+    dn: TestCluster,
+    _dir: tempfile::TempDir,
+    plan: tsmn::plan::Plan,
+    path: std::path::PathBuf,
+    password: &'static str,
+}
+
+impl PasswordPair {
+    fn applied(password: &'static str) -> PasswordPair {
+        let an = TestCluster::named("an");
+        let dn = TestCluster::named("dn1");
+        let dir = temp_dir();
+        let plan = plan_for(&an.cluster, &[&dn.cluster], AuthMode::Password);
+        let path = write_plan(dir.path(), &plan);
+        let p = PasswordPair {
+            an,
+            dn,
+            _dir: dir,
+            plan,
+            path,
+            password,
+        };
+        assert_success(&p.apply());
+        p
+    }
+
+    fn apply(&self) -> std::process::Output {
+        tsmn()
+            .args(["apply", "--yes", "--phases", "settings,auth", "--plan"])
+            .arg(&self.path)
+            .env("TSMN_ROLE_PW_POSTGRES", self.password)
+            .output()
+            .unwrap()
+    }
 }

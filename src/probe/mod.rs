@@ -73,7 +73,7 @@ pub async fn probe_reporting(
     names: &[String],
     progress: Option<Progress>,
 ) -> Result<Facts, ProbeSetupError> {
-    Ok(probe_inner(plan, passwords, opts, names, progress, None)
+    Ok(probe_watching(plan, passwords, opts, names, progress, None)
         .await?
         .0)
 }
@@ -84,32 +84,9 @@ pub type OnNotice = Arc<dyn Fn(&str, String) + Send + Sync>;
 /// Connections the probe leaves open: (node, client to its `postgres` database).
 pub type Kept = Vec<(String, Client)>;
 
-/// `probe_some`, keeping each node's connection open for what comes next
-/// (`tsmn apply` runs its steps on them: one session per node, not two).
-pub async fn probe_keeping(
-    plan: &Plan,
-    passwords: &PasswordSource,
-    opts: ProbeOptions,
-    names: &[String],
-    on_notice: OnNotice,
-) -> Result<(Facts, Kept), ProbeSetupError> {
-    probe_inner(plan, passwords, opts, names, None, Some(on_notice)).await
-}
-
 /// The probe with everything a face may want: each node's result as soon
 /// as it is in, and (with `keep`) the connections left open for the steps.
 pub async fn probe_watching(
-    plan: &Plan,
-    passwords: &PasswordSource,
-    opts: ProbeOptions,
-    names: &[String],
-    progress: Option<Progress>,
-    keep: Option<OnNotice>,
-) -> Result<(Facts, Kept), ProbeSetupError> {
-    probe_inner(plan, passwords, opts, names, progress, keep).await
-}
-
-async fn probe_inner(
     plan: &Plan,
     passwords: &PasswordSource,
     opts: ProbeOptions,
