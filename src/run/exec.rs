@@ -393,6 +393,20 @@ async fn file(
     }
 }
 
+/// The step's node's session in `database`, or the step's failure.
+pub(super) async fn session_in(
+    s: &Step,
+    database: &str,
+    sessions: &Sessions<'_>,
+) -> Result<std::sync::Arc<Client>, Outcome> {
+    sessions.get(&s.node, database).await.map_err(|e| {
+        failed(format!(
+            "cannot connect to database {database} on {}: {e}",
+            s.node
+        ))
+    })
+}
+
 async fn sql(
     s: &Step,
     database: &str,
@@ -400,14 +414,9 @@ async fn sql(
     o: &RunOptions<'_>,
     sessions: &Sessions<'_>,
 ) -> Outcome {
-    let held = match sessions.get(&s.node, database).await {
+    let held = match session_in(s, database, sessions).await {
         Ok(c) => c,
-        Err(e) => {
-            return failed(format!(
-                "cannot connect to database {database} on {}: {e}",
-                s.node
-            ))
-        }
+        Err(failure) => return failure,
     };
     let client: &Client = &held;
     let mut ran = 0;

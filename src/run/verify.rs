@@ -16,13 +16,9 @@ pub async fn run(
     o: &RunOptions<'_>,
     sessions: &Sessions<'_>,
 ) -> Outcome {
-    let held = match sessions.get(&s.node, database).await {
+    let held = match super::exec::session_in(s, database, sessions).await {
         Ok(c) => c,
-        Err(e) => {
-            return Outcome::Failed {
-                message: format!("cannot connect to database {database} on {}: {e}", s.node),
-            }
-        }
+        Err(failure) => return failure,
     };
     let client: &Client = &held;
     match client.simple_query(sql).await {
