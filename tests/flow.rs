@@ -59,6 +59,25 @@ fn wizard(
     (rt, app, tasks, rx)
 }
 
+/// What the wizard does before its preview: probe every node, then build.
+fn probe_and_build(
+    rt: &tokio::runtime::Runtime,
+    app: &mut App,
+    tasks: &Tasks,
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<Msg>,
+) {
+    let probe = Cmd::Probe {
+        password: None,
+        nodes: vec![],
+    };
+    drive(rt, app, tasks, rx, probe, |m| {
+        matches!(m, Msg::Probed { .. })
+    });
+    drive(rt, app, tasks, rx, Cmd::Build, |m| {
+        matches!(m, Msg::Built(_))
+    });
+}
+
 #[test]
 fn the_cli_and_the_wizard_build_the_same_steps() {
     let an = TestCluster::named("an");
@@ -81,20 +100,7 @@ fn the_cli_and_the_wizard_build_the_same_steps() {
     let cli = String::from_utf8(cli.stdout).unwrap();
 
     let (rt, mut app, tasks, mut rx) = wizard(&path);
-    let probed = |m: &Msg| matches!(m, Msg::Probed { .. });
-    drive(
-        &rt,
-        &mut app,
-        &tasks,
-        &mut rx,
-        Cmd::Probe {
-            password: None,
-            nodes: vec![],
-        },
-        probed,
-    );
-    let built = |m: &Msg| matches!(m, Msg::Built(_));
-    drive(&rt, &mut app, &tasks, &mut rx, Cmd::Build, built);
+    probe_and_build(&rt, &mut app, &tasks, &mut rx);
     assert!(app.build_error.is_none(), "{:?}", app.build_error);
     assert!(app.steps.len() > 5, "{:#?}", app.steps);
     let shown = tsmn::report::preview::render(
@@ -130,21 +136,7 @@ fn both_faces_refuse_a_run_without_a_role_password_before_any_step() {
     assert!(err.contains("TSMN_ROLE_PW_POSTGRES"), "{err}");
 
     let (rt, mut app, tasks, mut rx) = wizard(&path);
-    let probed = |m: &Msg| matches!(m, Msg::Probed { .. });
-    drive(
-        &rt,
-        &mut app,
-        &tasks,
-        &mut rx,
-        Cmd::Probe {
-            password: None,
-            nodes: vec![],
-        },
-        probed,
-    );
-    drive(&rt, &mut app, &tasks, &mut rx, Cmd::Build, |m| {
-        matches!(m, Msg::Built(_))
-    });
+    probe_and_build(&rt, &mut app, &tasks, &mut rx);
     app.step_views = vec![tsmn::tui::app::StepView::Pending; app.steps.len()];
     app.running = true;
     let finished = |m: &Msg| matches!(m, Msg::Run(tsmn::run::Event::Finished { .. }));

@@ -91,14 +91,7 @@ pub(super) fn block(
                 text.push_str(&statement(&crate::steps::setting_statement(c)));
             }
             text.push_str("SELECT pg_reload_conf();\n");
-            let file = format!("{base}.sql");
-            written.push(w.write(&file, &text, 0o644)?);
-            let _ = writeln!(
-                script,
-                "  run_sql {} {} \"$here/{file}\"",
-                s.node,
-                shell::word(database)
-            );
+            sql_file(s, base, database, &text, w, script, written)?;
         }
         Action::Sql {
             database,
@@ -111,14 +104,7 @@ pub(super) fn block(
             for st in statements {
                 text.push_str(&statement(st));
             }
-            let file = format!("{base}.sql");
-            written.push(w.write(&file, &text, 0o644)?);
-            let _ = writeln!(
-                script,
-                "  run_sql {} {} \"$here/{file}\"",
-                s.node,
-                shell::word(database)
-            );
+            sql_file(s, base, database, &text, w, script, written)?;
         }
         Action::HbaBlock { lines } => {
             let file = format!("nodes/{}/pg_hba.tsmn.conf", s.node);
@@ -134,17 +120,32 @@ pub(super) fn block(
             let _ = writeln!(script, "  restart_gate {}", nodes.join(" "));
         }
         Action::Verify { database, sql, .. } => {
-            let file = format!("{base}.sql");
-            written.push(w.write(&file, &format!("{sql};\n"), 0o644)?);
-            let _ = writeln!(
-                script,
-                "  run_sql {} {} \"$here/{file}\"",
-                s.node,
-                shell::word(database)
-            );
+            sql_file(s, base, database, &format!("{sql};\n"), w, script, written)?;
         }
     }
     script.push_str("fi\n");
+    Ok(())
+}
+
+/// The step's SQL as `<base>.sql`, and the line of setup.sh that runs it
+/// in `database` on the step's node.
+fn sql_file(
+    s: &Step,
+    base: &str,
+    database: &str,
+    text: &str,
+    w: &Writer,
+    script: &mut String,
+    written: &mut Vec<PathBuf>,
+) -> Result<(), ExportError> {
+    let file = format!("{base}.sql");
+    written.push(w.write(&file, text, 0o644)?);
+    let _ = writeln!(
+        script,
+        "  run_sql {} {} \"$here/{file}\"",
+        s.node,
+        shell::word(database)
+    );
     Ok(())
 }
 

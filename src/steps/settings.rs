@@ -97,6 +97,15 @@ pub(super) fn change(
 /// Whether the server runs with this change already (facts known, the value
 /// satisfies it, and no other value for it waits for a restart).
 fn in_effect(ctx: &Ctx, node: &str, c: &SettingChange) -> bool {
+    let pending = ctx
+        .server(node)
+        .and_then(|s| s.settings.get(&c.name))
+        .is_some_and(|v| v.pending_restart);
+    !pending && runs_with(ctx, node, c)
+}
+
+/// Whether the current value (facts known) satisfies the change.
+fn runs_with(ctx: &Ctx, node: &str, c: &SettingChange) -> bool {
     let Some(s) = ctx.server(node) else {
         return false;
     };
@@ -104,11 +113,9 @@ fn in_effect(ctx: &Ctx, node: &str, c: &SettingChange) -> bool {
         SettingValue::AtLeast(_, name) => s.setting(name),
         _ => None,
     };
-    let pending = s.settings.get(&c.name).is_some_and(|v| v.pending_restart);
-    !pending
-        && c.current
-            .as_deref()
-            .is_some_and(|cur| satisfied(cur, &c.new, other))
+    c.current
+        .as_deref()
+        .is_some_and(|cur| satisfied(cur, &c.new, other))
 }
 
 /// Whether a change is already in effect, judged from the current value.
@@ -130,19 +137,7 @@ pub fn satisfied(current: &str, new: &SettingValue, other: Option<&str>) -> bool
 }
 
 pub(super) fn settled(ctx: &Ctx, node: &str, changes: &[SettingChange]) -> StepState {
-    let Some(s) = ctx.server(node) else {
-        return StepState::Todo;
-    };
-    let all = changes.iter().all(|c| {
-        let other = match &c.new {
-            SettingValue::AtLeast(_, name) => s.setting(name),
-            _ => None,
-        };
-        c.current
-            .as_deref()
-            .is_some_and(|cur| satisfied(cur, &c.new, other))
-    });
-    if all {
+    if ctx.server(node).is_some() && changes.iter().all(|c| runs_with(ctx, node, c)) {
         StepState::Done {
             why: "every setting already has the wanted value".into(),
         }
