@@ -242,33 +242,26 @@ impl Flow {
     /// material made when missing: for export and apply.
     pub fn steps(&mut self) -> Result<Vec<Step>, FlowError> {
         self.material()?;
-        self.build()
+        self.build_with(self.material.as_ref())
     }
 
     /// The same steps to show (preview, the wizard's preview screen):
     /// nothing is written, material not made yet shows as a placeholder.
     pub fn steps_to_show(&mut self) -> Result<Vec<Step>, FlowError> {
         if self.material.is_some() || self.plan.auth.mode != AuthMode::Certificate {
-            return self.build();
+            return self.build_with(self.material.as_ref());
         }
         let shown = material::load_or_describe(&self.plan, &material::dir_for(&self.plan_path))
             .map_err(|e| FlowError::Failed(e.to_string()))?;
-        crate::steps::build(
-            &self.plan,
-            crate::steps::Inputs {
-                facts: self.facts.as_ref(),
-                material: Some(&shown),
-            },
-        )
-        .map_err(|e| FlowError::Usage(e.to_string()))
+        self.build_with(Some(&shown))
     }
 
-    fn build(&self) -> Result<Vec<Step>, FlowError> {
+    fn build_with(&self, material: Option<&Material>) -> Result<Vec<Step>, FlowError> {
         crate::steps::build(
             &self.plan,
             crate::steps::Inputs {
                 facts: self.facts.as_ref(),
-                material: self.material.as_ref(),
+                material,
             },
         )
         .map_err(|e| FlowError::Usage(e.to_string()))
