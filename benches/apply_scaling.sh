@@ -8,6 +8,7 @@
 # runs), without tsmn and without any other step.
 # Usage: benches/apply_scaling.sh [RUNS]
 set -euo pipefail
+. "$(dirname "$0")/verdict.sh"
 cd "$(dirname "$0")/.."
 runs=${1:-3}
 cargo build --release -q
@@ -56,6 +57,6 @@ for n in 1 4 16; do
   bare[$n]=$(printf '%s\n' "${floors[@]}" | median)
   echo "data nodes: $n  apply median: ${med[$n]} ms  [${times[*]}]  bare parallel pg_ctl restart: ${bare[$n]} ms  [${floors[*]}]"
 done
-awk -v a="${med[16]}" -v b="${med[1]}" 'BEGIN { printf "apply ratio 16/1: %.2f (target <= 2.5)\n", a / b }'
+figure "apply ratio 16/1" "$(awk -v a="${med[16]}" -v b="${med[1]}" 'BEGIN { printf "%.2f", a / b }')" x 2.5
 awk -v a="${bare[16]}" -v b="${bare[1]}" 'BEGIN { printf "bare restart ratio 16/1: %.2f (the servers alone, no tsmn)\n", a / b }'
 echo "cores: $(nproc)"

@@ -5,6 +5,7 @@
 # peak memory (target <= 30 MB).
 # Usage: benches/check_vs_psql.sh [RUNS]
 set -euo pipefail
+. "$(dirname "$0")/verdict.sh"
 cd "$(dirname "$0")/.."
 runs=${1:-7}
 cargo build --release -q
@@ -54,7 +55,7 @@ p=$(printf '%s\n' "${psql_times[@]}" | median)
 echo "nodes: 17 (1 access + 16 data), runs: $runs"
 echo "tsmn check (median):  ${t} ms   [${tsmn_times[*]}]"
 echo "psql loop (median):   ${p} ms   [${psql_times[*]}]"
-awk -v t="$t" -v p="$p" 'BEGIN { printf "ratio tsmn/psql: %.3f (target <= 0.25)\n", t / p }'
+figure "ratio tsmn/psql" "$(awk -v t="$t" -v p="$p" 'BEGIN { printf "%.3f", t / p }')" x 0.25
 rss=$( { /usr/bin/time -f '%M' "$bin" check --plan "$plan" >/dev/null || true; } 2>&1 | tail -1)
-awk -v k="$rss" 'BEGIN { printf "tsmn peak RSS: %.1f MB (target <= 30 MB)\n", k / 1024 }'
+figure "tsmn peak RSS" "$(awk -v k="$rss" 'BEGIN { printf "%.1f", k / 1024 }')" MB 30
 rm -f "$sql"

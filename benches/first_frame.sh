@@ -5,6 +5,7 @@
 # tmux adds a few milliseconds. Target: <= 100 ms.
 # Usage: benches/first_frame.sh [RUNS]
 set -euo pipefail
+. "$(dirname "$0")/verdict.sh"
 cd "$(dirname "$0")/.."
 runs=${1:-10}
 cargo build --release -q
@@ -24,4 +25,5 @@ for i in $(seq "$runs"); do
   times+=($(( (e - s) / 1000000 )))
 done
 median=$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-echo "first frame in a pseudo-terminal: median ${median} ms over $runs runs [${times[*]}] (target <= 100 ms)"
+echo "runs: $runs [${times[*]}] ms"
+figure "first frame in a pseudo-terminal (median)" "$median" ms 100

@@ -4,6 +4,7 @@
 # be made cold (no template yet) with COLD=1.
 # Usage: benches/sandbox_up.sh [RUNS]
 set -euo pipefail
+. "$(dirname "$0")/verdict.sh"
 cd "$(dirname "$0")/.."
 runs=${1:-7}
 cargo build --release -q
@@ -24,4 +25,4 @@ for i in $(seq "$runs"); do
   echo "run $i: ${ms} ms"
 done
 median=$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-echo "median of $runs: ${median} ms (target: <= 5000 ms)"
+figure "sandbox up, median of $runs" "$median" ms 5000

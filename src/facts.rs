@@ -106,6 +106,8 @@ pub struct ServerFacts {
     pub dblink_available: bool,
     /// The cluster database, when it exists on this node.
     pub database: Option<DatabaseFacts>,
+    /// The encoding and locale a database created now gets (template1's).
+    pub new_database: Option<DatabaseFacts>,
     pub roles: Vec<RoleFacts>,
     /// On the access node: its passfile as TimescaleDB uses it (the lines'
     /// host, port, database and user; never a password).

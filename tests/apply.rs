@@ -922,3 +922,29 @@ impl AsNobody {
         }
     }
 }
+
+/// A node that already preloads another library keeps it, gains
+/// timescaledb, and starts again. (One literal 'a,b' names a single library
+/// "a,b": the server would not start.)
+#[test]
+fn a_preload_list_keeps_its_libraries_and_the_server_starts() {
+    if !timescaledb_tier("a_preload_list_keeps_its_libraries_and_the_server_starts") {
+        return;
+    }
+    let (_an, dn, _work, path) = pair();
+    dn.sql(
+        "postgres",
+        "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'",
+    );
+    dn.restart();
+    let run = apply(&path, &[]);
+    assert_success(&run);
+    assert_eq!(
+        dn.sql("postgres", "SHOW shared_preload_libraries"),
+        ["pg_stat_statements, timescaledb"],
+        "{}",
+        text(&run)
+    );
+    let again = apply(&path, &[]);
+    assert!(text(&again).contains("nothing changed"), "{}", text(&again));
+}

@@ -3,6 +3,7 @@
 
 mod support;
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 use support::*;
 use tsmn::facts::{AccessProbes, Connection};
@@ -282,12 +283,28 @@ fn certificate_mode_needs_ssl_everywhere() {
         &[LOCAL],
         &[("max_prepared_transactions", "50")],
     ));
+    let dir = temp_dir();
     let plan = plan_for(&an.cluster, &[&dn.cluster], AuthMode::Certificate);
+    let path = write_plan(dir.path(), &plan);
     let (_, found) = check(&plan, Duration::from_secs(5));
     let f = finding(&found, "an", "ssl_off");
     assert!(f.why.contains("access node too"), "{f:?}");
     let f = finding(&found, "dn1", "ssl_off");
-    assert!(f.fix.contains("pg_reload_conf"), "{f:?}");
+    assert!(
+        f.fix.starts_with("run tsmn apply: it turns ssl on"),
+        "{f:?}"
+    );
+    // The fix as carried: apply's settings and authentication phases
+    // (no TimescaleDB needed) turn ssl on on both nodes.
+    let nodes = support::fixes::Nodes {
+        nodes: vec![("an", &an), ("dn1", &dn)],
+        plan: &path,
+        env: vec![],
+        apply_args: vec!["--phases", "settings,auth"],
+    };
+    support::fixes::execute(f, &nodes);
+    let (_, found) = check(&plan, Duration::from_secs(5));
+    assert!(!found.iter().any(|f| f.code == "ssl_off"), "{found:#?}");
 }
 
 #[test]
@@ -462,30 +479,6 @@ fn check_verifies_a_running_cluster_as_every_role() {
     assert!(text.contains("FAILED  as app_reader"), "{text}");
 }
 
-/// The fix check prints for a role missing on a data node is valid SQL for
-/// any name: run as written on that node, the finding is gone.
-#[test]
-fn the_create_role_fix_runs_as_written_and_clears_its_finding() {
-    let an = TestCluster::named("an");
-    let dn = TestCluster::named("dn1");
-    let mut plan = plan_for(&an.cluster, &[&dn.cluster], AuthMode::Trust);
-    plan.auth.roles.push("Ops \"Team\"".into());
-    let (_, found) = check(&plan, Duration::from_secs(5));
-    let f = finding(&found, "dn1", "role_missing_on_data_node");
-    let sql = f
-        .fix
-        .strip_prefix("on dn1: ")
-        .and_then(|t| t.split(';').next())
-        .unwrap_or_else(|| panic!("the fix names the node, then the SQL: {f:?}"));
-    assert_eq!(sql, "CREATE ROLE \"Ops \"\"Team\"\"\" LOGIN");
-    dn.sql("postgres", sql);
-    let (_, found) = check(&plan, Duration::from_secs(5));
-    assert!(
-        !has_finding(&found, "dn1", "role_missing_on_data_node"),
-        "{found:#?}"
-    );
-}
-
 /// A passfile others can read is ignored by libpq. check says so (not
 /// "create the passfile"), under the access node; apply repairs the mode;
 /// check then finds nothing.
@@ -512,6 +505,21 @@ fn an_open_passfile_is_named_as_such_and_apply_repairs_its_mode() {
         f.fix.contains(&format!("chmod 600 {}", passfile.display())),
         "{f:?}"
     );
+    // The fix as carried (the mode), executed as written, clears it...
+    let nodes = support::fixes::Nodes {
+        nodes: vec![("an", an), ("dn1", &p.dn)],
+        plan: &p.path,
+        env: vec![],
+        apply_args: vec![],
+    };
+    support::fixes::execute(f, &nodes);
+    let (_, found) = check(plan, Duration::from_secs(5));
+    assert!(
+        !has_finding(&found, "an", "access_node_no_password"),
+        "{found:#?}"
+    );
+    // ... and so does apply, which it says does it too.
+    std::fs::set_permissions(&passfile, std::fs::Permissions::from_mode(0o644)).unwrap();
 
     let again = apply();
     let out = String::from_utf8_lossy(&again.stdout);
@@ -534,7 +542,7 @@ fn an_open_passfile_is_named_as_such_and_apply_repairs_its_mode() {
 #[test]
 fn an_md5_password_under_a_scram_rule_is_named_and_apply_clears_it() {
     let p = PasswordPair::applied("md5-secret");
-    let (dn, plan, apply) = (&p.dn, &p.plan, || p.apply());
+    let (dn, plan) = (&p.dn, &p.plan);
     dn.sql(
         "postgres",
         "SET password_encryption = 'md5'; ALTER ROLE postgres PASSWORD 'md5-secret'",
@@ -542,11 +550,62 @@ fn an_md5_password_under_a_scram_rule_is_named_and_apply_clears_it() {
     let (_, found) = check(plan, Duration::from_secs(5));
     let f = finding(&found, "dn1", "access_node_password_failed");
     assert!(f.what.contains("stored as an md5 hash"), "{f:?}");
-    assert_success(&apply());
+    assert!(f.fix.starts_with("run tsmn apply: "), "{f:?}");
+    let nodes = support::fixes::Nodes {
+        nodes: vec![("an", &p.an), ("dn1", dn)],
+        plan: &p.path,
+        env: vec![("TSMN_ROLE_PW_POSTGRES", p.password)],
+        apply_args: vec!["--phases", "settings,auth"],
+    };
+    support::fixes::execute(f, &nodes);
     let (_, found) = check(plan, Duration::from_secs(5));
     assert!(
         !found.iter().any(|f| f.code.starts_with("access_node_")),
         "{found:#?}"
+    );
+}
+
+/// The passfile apply writes is read by libpq itself (psql with PGPASSFILE,
+/// no other password anywhere): a password with `:` and `\\` in it, which
+/// the format must escape, logs in; the same file with one character of the
+/// password changed does not (so the login is the file's doing).
+#[test]
+fn libpq_reads_the_passfile_apply_writes() {
+    let p = PasswordPair::applied("lib:pq\\pass'word");
+    let (facts, _) = check(&p.plan, Duration::from_secs(5));
+    let passfile = facts
+        .access()
+        .and_then(|a| a.server.as_ref())
+        .and_then(|s| s.passfile.as_ref())
+        .map(|pf| pf.path.clone())
+        .expect("the access node's passfile");
+    let conninfo = format!(
+        "host=127.0.0.1 port={} user=postgres dbname=postgres sslmode=disable",
+        p.dn.cluster.port
+    );
+    let (ok, out, err) = psql(&conninfo, "SELECT 1", &[("PGPASSFILE", &passfile)]);
+    assert!(ok && out == "1", "libpq did not take the line: {err}");
+
+    let text = read(Path::new(&passfile));
+    assert!(
+        text.contains("lib\\:pq\\\\pass'word"),
+        "escaped as pgpass wants"
+    );
+    let wrong = temp_dir();
+    let copy = wrong.path().join("passfile");
+    std::fs::write(&copy, text.replace("pass'word", "pass'wore")).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let (ok, _, err) = psql(
+        &conninfo,
+        "SELECT 1",
+        &[("PGPASSFILE", copy.to_str().unwrap())],
+    );
+    assert!(
+        !ok && err.contains("password authentication failed"),
+        "{err}"
     );
 }
 
@@ -588,4 +647,28 @@ impl PasswordPair {
             .output()
             .unwrap()
     }
+}
+
+/// Certificate mode, ssl off on a data node whose pg_hba.conf already has
+/// the hostssl rule for the access node: the rule waits for ssl, so check
+/// asks for ssl (ssl_off), not for the rule that is already there.
+#[test]
+fn a_hostssl_rule_waiting_for_ssl_is_not_asked_for_again() {
+    let an = TestCluster::named("an");
+    let dn = TestCluster::start(spec(
+        "dn1",
+        &[LOCAL, "hostssl all postgres 127.0.0.1/32 cert"],
+        &[("max_prepared_transactions", "150")],
+    ));
+    let plan = plan_for(&an.cluster, &[&dn.cluster], AuthMode::Certificate);
+    let (_, found) = check(&plan, Duration::from_secs(5));
+    finding(&found, "dn1", "ssl_off");
+    let f = finding(&found, "dn1", "hostssl_without_ssl");
+    assert!(f.what.contains("line 2: hostssl all postgres"), "{f:?}");
+    assert!(
+        !found
+            .iter()
+            .any(|f| f.node == "dn1" && f.code.starts_with("hba_")),
+        "the rule exists: {found:#?}"
+    );
 }

@@ -57,7 +57,7 @@ fn a_plan_with_a_password_exits_2_and_never_shows_it() {
         validate_text("password = \"Tr0ub4dor&3\"\n[access_node]\nname = \"an\"\nhost = \"h\"\n");
     assert_eq!(code, Some(2));
     assert!(all.contains("password: looks like a secret"), "{all}");
-    assert!(!all.contains("Tr0ub4dor"), "{all}");
+    assert_no_secret(&all, "Tr0ub4dor&3", "validate's output");
 }
 
 #[test]
@@ -81,6 +81,12 @@ fn usage_errors_exit_2() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    // The flag, the cause and the allowed range, not only the value echoed.
+    assert!(
+        err.contains("--data-nodes") && err.contains("1..=64"),
+        "{err}"
+    );
 }
 
 #[test]

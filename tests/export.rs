@@ -68,10 +68,10 @@ fn run_mode(mode: AuthMode) {
     );
     for (_, f) in files_below(&out) {
         let text = std::fs::read(&f).unwrap();
-        assert!(
-            !String::from_utf8_lossy(&text).contains("internal:pw"),
-            "{} holds the password",
-            f.display()
+        assert_no_secret(
+            &String::from_utf8_lossy(&text),
+            ROLE_PW,
+            &f.display().to_string(),
         );
         if String::from_utf8_lossy(&text).contains("PRIVATE KEY")
             || f.starts_with(out.join("secrets"))

@@ -61,6 +61,7 @@ fn server() -> ServerFacts {
         timescaledb_available: vec!["2.13.1".into()],
         dblink_available: true,
         database: None,
+        new_database: None,
         roles: vec![RoleFacts {
             name: "postgres".into(),
             exists: true,
@@ -190,7 +191,7 @@ fn data_node_of_another_cluster() {
         .iter()
         .find(|f| f.code == "member_of_other_cluster")
         .expect("finding");
-    assert!(f.fix.contains("drop database tsdb on dn1"), "{f:?}");
+    assert!(f.fix.starts_with("on dn1: DROP DATABASE \"tsdb\""), "{f:?}");
     // The same data node, already ours: a note only.
     dn.database.as_mut().unwrap().dist_uuid = Some("aaa".into());
     let found = findings(&plan(), &facts(an, dn));

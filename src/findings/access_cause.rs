@@ -5,7 +5,7 @@
 //! role's password is stored on the data node).
 
 use super::connect::{explain, Side};
-use super::{Finding, Severity::*};
+use super::{Finding, Fix, Severity::*};
 use crate::facts::{Facts, NodeFacts};
 use crate::plan::Node;
 
@@ -31,7 +31,7 @@ pub(super) fn finding(f: &Failure) -> Finding {
     match cause.code {
         "no_password" => {
             node = &f.an.name;
-            if let Some((w, x)) = passfile(an_server, dn, role) {
+            if let Some((w, x)) = passfile(&f.an.name, an_server, dn, role) {
                 (what, fix) = (format!("{}: {w}", f.how), x);
             }
         }
@@ -50,10 +50,10 @@ pub(super) fn finding(f: &Failure) -> Finding {
                 "{}: {role}'s password on {} is stored as an md5 hash, and a scram-sha-256 rule cannot use one",
                 f.how, dn.name
             );
-            fix = format!(
-                "store it as SCRAM: on {}: SET password_encryption = 'scram-sha-256'; then set {role}'s password again (tsmn apply does, with a SCRAM verifier it computes)",
+            fix = Fix::apply(format!(
+                "it sets {role}'s password on {} again as a SCRAM verifier it computes (by hand: SET password_encryption = 'scram-sha-256', then ALTER ROLE ... PASSWORD)",
                 dn.name
-            );
+            ));
         }
         _ => {}
     }
@@ -69,16 +69,17 @@ pub(super) fn finding(f: &Failure) -> Finding {
 
 /// The passfile, when the facts say why it gives no password.
 fn passfile(
+    an_name: &str,
     an: Option<&crate::facts::ServerFacts>,
     dn: &Node,
     role: &str,
-) -> Option<(String, String)> {
+) -> Option<(String, Fix)> {
     let pf = an?.passfile.as_ref()?;
     let line = format!("{}:{}:*:{role}:<password>", dn.host, dn.port);
     Some(if !pf.exists {
         (
             format!("the access node's passfile {} does not exist", pf.path),
-            format!("create {} on the access node with the line {line}, owner the server's OS user, mode 0600 (tsmn apply writes it)", pf.path),
+            Fix::apply(format!("it writes {} on the access node with the line {line}, owned by the server's OS user, mode 0600", pf.path)),
         )
     } else if pf.has_entry(&dn.host, dn.port, role) {
         (
@@ -86,7 +87,7 @@ fn passfile(
                 "the access node's passfile {} has a line for {}:{} and {role}, but libpq ignores the file: group or others can read it, or the server's OS user does not own it",
                 pf.path, dn.host, dn.port
             ),
-            format!("on the access node: chmod 600 {} and chown it to the server's OS user (tsmn apply repairs the mode); no reload needed", pf.path),
+            Fix::Mode { node: an_name.to_string(), path: pf.path.clone(), mode: 0o600 }.or_apply(),
         )
     } else {
         (
@@ -94,7 +95,7 @@ fn passfile(
                 "the access node's passfile {} has no line for {}:{} and {role} (the host must be written as the node's host: `localhost` does not match `127.0.0.1`)",
                 pf.path, dn.host, dn.port
             ),
-            format!("add {line} to {} (tsmn apply does)", pf.path),
+            Fix::apply(format!("it adds {line} to {}", pf.path)),
         )
     })
 }

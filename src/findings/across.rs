@@ -2,9 +2,10 @@
 //! it connected to each data node.
 
 use super::connect::explain;
-use super::{Finding, Severity::*};
+use super::{Finding, Fix, Severity::*, Then};
 use crate::facts::{AccessProbes, Facts, NodeFacts, NodeRole, ServerFacts};
 use crate::plan::Plan;
+use crate::quote::sql::ident;
 
 pub fn across_nodes(plan: &Plan, facts: &Facts, out: &mut Vec<Finding>) {
     let servers: Vec<(&NodeFacts, &ServerFacts)> = facts
@@ -36,13 +37,21 @@ pub fn across_nodes(plan: &Plan, facts: &Facts, out: &mut Vec<Finding>) {
                         "timescaledb_version_differs",
                         format!("TimescaleDB {v} here, {an_v} on the access node"),
                         "bootstrap creates the extension on the data node at the access node's version, and connections check compatibility",
-                        format!("install TimescaleDB {an_v} on {} (upgrade data nodes first, the access node last)", n.name),
+                        Fix::manual(format!("install TimescaleDB {an_v} on {} (upgrade data nodes first, the access node last)", n.name)),
                     ));
                 }
             }
         }
     }
-    if let Some(an_db) = &an_s.database {
+    // Before setup the access node's database does not exist yet: it will
+    // be created from template1, so a data node database is compared with
+    // that (found now, not when add_data_node refuses it).
+    let an_db = an_s.database.as_ref().map(|d| (d, "has")).or_else(|| {
+        an_s.new_database
+            .as_ref()
+            .map(|d| (d, "will have (from its template1)"))
+    });
+    if let Some((an_db, has)) = an_db {
         for (n, s) in servers.iter().filter(|(n, _)| n.role == NodeRole::Data) {
             let Some(db) = &s.database else { continue };
             for (what, mine, theirs) in [
@@ -55,9 +64,10 @@ pub fn across_nodes(plan: &Plan, facts: &Facts, out: &mut Vec<Finding>) {
                         Blocker,
                         &n.name,
                         "database_locale_differs",
-                        format!("database {} exists here with {what} {mine}; the access node's has {theirs}", db.name),
+                        format!("database {} exists here with {what} {mine}; the access node's {has} {theirs}", db.name),
                         format!("add_data_node refuses it: `database exists but has wrong {what}`"),
-                        format!("drop database {} on {} and let add_data_node create it, or recreate it with {what} {theirs}", db.name, n.name),
+                        Fix::sql(&n.name, format!("DROP DATABASE {}", ident(&db.name)), Then::Nothing)
+                            .or(format!("recreate it with {what} {theirs} (add_data_node creates it when it is missing)")),
                     ));
                 }
             }
@@ -76,7 +86,7 @@ fn access_side(plan: &Plan, facts: &Facts, an: &NodeFacts, out: &mut Vec<Finding
             "access_side_not_tested",
             "the connections from the access node to the data nodes were not tested",
             reason.clone(),
-            "install PostgreSQL's contrib package on the access node host and run tsmn check again",
+            Fix::manual("install PostgreSQL's contrib package on the access node host and run tsmn check again"),
         )),
         AccessProbes::Tested { results } => {
             for r in results {

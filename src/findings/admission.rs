@@ -2,8 +2,8 @@
 //! TimescaleDB connects (its addresses, the roles, the mode's method).
 
 use super::hba::{evaluate, quote, Attempt, Verdict};
-use super::{Finding, Severity::*};
-use crate::facts::{AccessProbes, Facts, NodeFacts, ServerFacts};
+use super::{Finding, Fix, HbaEdit, Severity::*};
+use crate::facts::{AccessProbes, Facts, NodeFacts, ServerFacts, HOSTSSL_WITHOUT_SSL};
 use crate::plan::{AuthMode, Plan};
 use crate::timescale::BOOTSTRAP_DATABASES;
 use std::net::IpAddr;
@@ -57,7 +57,7 @@ pub(super) fn hba_admits_access_node(
             "hba_not_evaluated",
             "pg_hba.conf was not checked for the access node: its address is unknown",
             "the access node's host is a name, and access_node_addresses is empty",
-            "set access_node_addresses in the plan to the address(es) the data nodes see the access node connect from",
+            Fix::manual("set access_node_addresses in the plan to the address(es) the data nodes see the access node connect from"),
         ));
         return;
     }
@@ -79,19 +79,29 @@ pub(super) fn hba_admits_access_node(
             };
             let verdict = evaluate(&s.hba_rules, &attempt, accepted);
             let who = format!("{} from {address} to database {database}", plan.superuser);
+            // Through the one quoting module: a superuser named like a
+            // keyword or with a quote must be written quoted.
             let needed = format!(
-                "{} {} {} {}/{} {}",
+                "{} all {} {} {}",
                 if plan.auth.mode == AuthMode::Certificate {
                     "hostssl"
                 } else {
                     "host"
                 },
-                "all",
-                plan.superuser,
-                address,
-                if address.is_ipv4() { 32 } else { 128 },
+                crate::quote::hba::field(&plan.superuser)
+                    .unwrap_or_else(|_| plan.superuser.clone()),
+                crate::quote::hba::address(&address.to_string()),
                 accepted[0]
             );
+            if !matches!(verdict, Verdict::Admitted(_))
+                && admitted_once_ssl_is_on(s, &attempt, accepted)
+                && out.iter().any(|f| f.node == n.name && f.code == "ssl_off")
+            {
+                // The rule is there and only waits for ssl: the ssl_off
+                // finding says what to do; asking for the rule again would
+                // be wrong.
+                continue;
+            }
             let finding = match verdict {
                 Verdict::Admitted(_) => continue,
                 Verdict::NoRule => Finding::new(
@@ -100,7 +110,7 @@ pub(super) fn hba_admits_access_node(
                     "hba_no_rule",
                     format!("no pg_hba.conf rule admits the access node ({who})"),
                     "the access node's connections are refused with `no pg_hba.conf entry`",
-                    format!("add `{needed}` to {} on {}, then SELECT pg_reload_conf() (tsmn apply does this)", s.hba_file, n.name),
+                    Fix::hba(&n.name, &s.hba_file, HbaEdit::Insert { rule: needed, above: None }).or_apply(),
                 ),
                 Verdict::Shadowed { first, would: Some(would) } => Finding::new(
                     Blocker,
@@ -108,7 +118,8 @@ pub(super) fn hba_admits_access_node(
                     "hba_shadowed",
                     format!("pg_hba.conf rule {} shadows the rule that would admit the access node, {} ({who})", quote(&s.hba_lines, first), quote(&s.hba_lines, would)),
                     format!("the first matching rule wins, and it {}", method_phrase(first.method.as_deref())),
-                    format!("move line {} above line {} in {}, or narrow line {}; then SELECT pg_reload_conf()", would.line_number, first.line_number, s.hba_file, first.line_number),
+                    Fix::hba(&n.name, &s.hba_file, HbaEdit::Move { line: would.line_number as usize, above: first.line_number as usize })
+                        .or(format!("narrow line {} so that it no longer matches", first.line_number)),
                 ),
                 Verdict::Shadowed { first, would: None } => Finding::new(
                     Blocker,
@@ -116,7 +127,7 @@ pub(super) fn hba_admits_access_node(
                     "hba_wrong_method",
                     format!("pg_hba.conf rule {} matches the access node ({who}) but {}", quote(&s.hba_lines, first), method_phrase(first.method.as_deref())),
                     format!("{} mode needs the method {}", plan.auth.mode.as_str(), accepted.join(" or ")),
-                    format!("add `{needed}` above line {} in {}, then SELECT pg_reload_conf() (tsmn apply does this)", first.line_number, s.hba_file),
+                    Fix::hba(&n.name, &s.hba_file, HbaEdit::Insert { rule: needed, above: Some(first.line_number as usize) }).or_apply(),
                 ),
             };
             out.push(finding);
@@ -131,4 +142,28 @@ fn method_phrase(method: Option<&str>) -> String {
         Some(m) => format!("asks for {m}"),
         None => "has no method".into(),
     }
+}
+
+/// Whether a hostssl rule that cannot match now (ssl is off) would admit
+/// the connection once ssl is on.
+fn admitted_once_ssl_is_on(s: &ServerFacts, attempt: &Attempt, accepted: &[&str]) -> bool {
+    let rules: Vec<crate::facts::HbaRule> = s
+        .hba_rules
+        .iter()
+        .cloned()
+        .map(|mut r| {
+            if r.error
+                .as_deref()
+                .is_some_and(|e| e.contains(HOSTSSL_WITHOUT_SSL))
+            {
+                r.error = None;
+            }
+            r
+        })
+        .collect();
+    let with_ssl = Attempt {
+        ssl: true,
+        ..attempt.clone()
+    };
+    matches!(evaluate(&rules, &with_ssl, accepted), Verdict::Admitted(_))
 }

@@ -2,6 +2,9 @@
 //! for tsmn's own connections and for the access node's connections to the
 //! data nodes (which libpq reports in its own words).
 
+use super::fix::{Fix, Then};
+use crate::quote::sql::ident;
+
 /// Who was connecting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Side {
@@ -21,21 +24,40 @@ pub struct Cause {
     /// Substrings of the message (any one matches).
     patterns: &'static [&'static str],
     pub what: &'static str,
-    fix_tsmn: &'static str,
-    fix_access_node: &'static str,
+    fix_tsmn: T,
+    fix_access_node: T,
+}
+
+/// A fix in the table, with `{host}`, `{port}`, `{user}` and `{node}` to
+/// fill in; the kind says what the fix will be as data.
+#[derive(Clone, Copy)]
+enum T {
+    /// Done by hand, outside SQL and tsmn.
+    Text(&'static str),
+    /// tsmn apply makes the change.
+    Apply(&'static str),
+    /// SQL for a superuser on the node ({user} is quoted as an identifier).
+    Sql(&'static str),
 }
 
 impl Cause {
     /// The fix, with `{host}`, `{port}`, `{user}` and `{node}` filled in.
-    pub fn fix(&self, side: Side, host: &str, port: i64, user: &str, node: &str) -> String {
+    pub fn fix(&self, side: Side, host: &str, port: i64, user: &str, node: &str) -> Fix {
         let t = match side {
             Side::Tsmn => self.fix_tsmn,
             Side::AccessNode => self.fix_access_node,
         };
-        t.replace("{host}", host)
-            .replace("{port}", &port.to_string())
-            .replace("{user}", user)
-            .replace("{node}", node)
+        let fill = |t: &str, user: &str| {
+            t.replace("{host}", host)
+                .replace("{port}", &port.to_string())
+                .replace("{user}", user)
+                .replace("{node}", node)
+        };
+        match t {
+            T::Text(t) => Fix::manual(fill(t, user)),
+            T::Apply(t) => Fix::apply(fill(t, user)),
+            T::Sql(t) => Fix::sql(node, fill(t, &ident(user)), Then::Nothing),
+        }
     }
 }
 
@@ -47,8 +69,8 @@ pub static CAUSES: &[Cause] = &[
         sqlstate: None,
         patterns: &["timeout expired", "timed out"],
         what: "no answer within the connect timeout (host down, packets dropped by a firewall, or a listener that never answers)",
-        fix_tsmn: "check that {host}:{port} is the PostgreSQL server and reachable from here (pg_isready -h {host} -p {port} -t 5); open the firewall for port {port}",
-        fix_access_node: "from the access node host run pg_isready -h {host} -p {port} -t 5; open the firewall between the access node and {node} for port {port}",
+        fix_tsmn: T::Text("check that {host}:{port} is the PostgreSQL server and reachable from here (pg_isready -h {host} -p {port} -t 5); open the firewall for port {port}"),
+        fix_access_node: T::Text("from the access node host run pg_isready -h {host} -p {port} -t 5; open the firewall between the access node and {node} for port {port}"),
     },
     Cause {
         code: "refused",
@@ -56,8 +78,8 @@ pub static CAUSES: &[Cause] = &[
         sqlstate: None,
         patterns: &["Connection refused"],
         what: "nothing accepts connections at that address and port",
-        fix_tsmn: "start PostgreSQL on {node}, or correct host/port in the plan; on the server check SHOW listen_addresses and SHOW port (changing either needs a restart)",
-        fix_access_node: "make {node} listen where the access node connects: listen_addresses must cover {host} and port must be {port} (restart after changing); check the firewall",
+        fix_tsmn: T::Text("start PostgreSQL on {node}, or correct host/port in the plan; on the server check SHOW listen_addresses and SHOW port (changing either needs a restart)"),
+        fix_access_node: T::Text("make {node} listen where the access node connects: listen_addresses must cover {host} and port must be {port} (restart after changing); check the firewall"),
     },
     Cause {
         code: "not_running",
@@ -66,8 +88,8 @@ pub static CAUSES: &[Cause] = &[
         // A Unix socket that is not there (tokio-postgres and libpq say it so).
         patterns: &["No such file or directory", "could not connect to server: No such file"],
         what: "no server socket at that path: PostgreSQL is not running there, or its socket is in another directory",
-        fix_tsmn: "start PostgreSQL on {node} (systemctl start postgresql, or pg_ctl start -D <data directory>), or set connect_host to the directory in its unix_socket_directories",
-        fix_access_node: "start PostgreSQL on {node}, or point the node's host at where it listens",
+        fix_tsmn: T::Text("start PostgreSQL on {node} (systemctl start postgresql, or pg_ctl start -D <data directory>), or set connect_host to the directory in its unix_socket_directories"),
+        fix_access_node: T::Text("start PostgreSQL on {node}, or point the node's host at where it listens"),
     },
     Cause {
         code: "connection_lost",
@@ -75,8 +97,8 @@ pub static CAUSES: &[Cause] = &[
         sqlstate: None,
         patterns: &["connection closed", "server closed the connection unexpectedly", "terminating connection due to administrator command", "connection reset"],
         what: "the server ended the connection: it was stopped, restarted or crashed meanwhile",
-        fix_tsmn: "look at {node}'s server log for why it went away; when it is up again run tsmn again (finished steps are checked and skipped)",
-        fix_access_node: "look at {node}'s server log for why it went away, then try again",
+        fix_tsmn: T::Text("look at {node}'s server log for why it went away; when it is up again run tsmn again (finished steps are checked and skipped)"),
+        fix_access_node: T::Text("look at {node}'s server log for why it went away, then try again"),
     },
     Cause {
         code: "unknown_host",
@@ -84,8 +106,8 @@ pub static CAUSES: &[Cause] = &[
         sqlstate: None,
         patterns: &["failed to lookup address", "Name or service not known", "could not translate host name", "No address associated", "nodename nor servname"],
         what: "the host name does not resolve",
-        fix_tsmn: "correct the host of {node} in the plan, or make {host} resolvable here (DNS or /etc/hosts)",
-        fix_access_node: "make {host} resolvable on the access node host (DNS or /etc/hosts), or use an IP address as the host of {node}",
+        fix_tsmn: T::Text("correct the host of {node} in the plan, or make {host} resolvable here (DNS or /etc/hosts)"),
+        fix_access_node: T::Text("make {host} resolvable on the access node host (DNS or /etc/hosts), or use an IP address as the host of {node}"),
     },
     Cause {
         code: "unreachable",
@@ -93,8 +115,8 @@ pub static CAUSES: &[Cause] = &[
         sqlstate: None,
         patterns: &["No route to host", "Network is unreachable"],
         what: "there is no network route to the host",
-        fix_tsmn: "check the address of {node} and the network between here and {host}",
-        fix_access_node: "check routing and firewalls between the access node and {host}",
+        fix_tsmn: T::Text("check the address of {node} and the network between here and {host}"),
+        fix_access_node: T::Text("check routing and firewalls between the access node and {host}"),
     },
     Cause {
         code: "server_no_ssl",
@@ -102,8 +124,8 @@ pub static CAUSES: &[Cause] = &[
         sqlstate: None,
         patterns: &["server does not support SSL, but SSL was required", "server does not support TLS"],
         what: "TLS is required but the server has ssl = off",
-        fix_tsmn: "turn ssl on on {node} (ssl = on with ssl_cert_file and ssl_key_file, then SELECT pg_reload_conf()), or clear credentials.sslrootcert in the plan",
-        fix_access_node: "the access node has ssl = on, so TimescaleDB requires TLS to every data node: turn ssl on on {node} (server certificate and key, then reload), or turn it off on the access node (not possible in certificate mode)",
+        fix_tsmn: T::Text("turn ssl on on {node} (ssl = on with ssl_cert_file and ssl_key_file, then SELECT pg_reload_conf()), or clear credentials.sslrootcert in the plan"),
+        fix_access_node: T::Text("the access node has ssl = on, so TimescaleDB requires TLS to every data node: turn ssl on on {node} (server certificate and key, then reload), or turn it off on the access node (not possible in certificate mode)"),
     },
     Cause {
         code: "server_cert_untrusted",
@@ -111,8 +133,8 @@ pub static CAUSES: &[Cause] = &[
         sqlstate: None,
         patterns: &["certificate verify failed", "UnknownIssuer", "invalid peer certificate", "BadSignature"],
         what: "the server's certificate is not signed by the trusted CA",
-        fix_tsmn: "sign {node}'s server certificate with the CA in credentials.sslrootcert, or point sslrootcert at the CA that signed it",
-        fix_access_node: "sign {node}'s server certificate with the CA in the access node's ssl_ca_file (or ~postgres/.postgresql/root.crt when ssl_ca_file is empty)",
+        fix_tsmn: T::Text("sign {node}'s server certificate with the CA in credentials.sslrootcert, or point sslrootcert at the CA that signed it"),
+        fix_access_node: T::Text("sign {node}'s server certificate with the CA in the access node's ssl_ca_file (or ~postgres/.postgresql/root.crt when ssl_ca_file is empty)"),
     },
     Cause {
         code: "server_cert_name",
@@ -120,8 +142,8 @@ pub static CAUSES: &[Cause] = &[
         sqlstate: None,
         patterns: &["NotValidForName", "not valid for name", "does not match host name"],
         what: "the server's certificate does not name the address tsmn connected to",
-        fix_tsmn: "reissue {node}'s server certificate with {host} in its subjectAltName",
-        fix_access_node: "reissue {node}'s server certificate with {host} in its subjectAltName",
+        fix_tsmn: T::Text("reissue {node}'s server certificate with {host} in its subjectAltName"),
+        fix_access_node: T::Text("reissue {node}'s server certificate with {host} in its subjectAltName"),
     },
     Cause {
         code: "client_key",
@@ -129,8 +151,8 @@ pub static CAUSES: &[Cause] = &[
         sqlstate: None,
         patterns: &["but not private key file", "has group or world access", "could not load private key file"],
         what: "the client key file is missing, unreadable, too open, or does not match its certificate",
-        fix_tsmn: "fix the client key: owner postgres, chmod 600, and the key that belongs to the certificate",
-        fix_access_node: "in the access node's timescaledb.ssl_dir, give each <md5(role)>.key owner postgres and mode 0600, and make it the key of the matching .crt",
+        fix_tsmn: T::Text("fix the client key: owner postgres, chmod 600, and the key that belongs to the certificate"),
+        fix_access_node: T::Text("in the access node's timescaledb.ssl_dir, give each <md5(role)>.key owner postgres and mode 0600, and make it the key of the matching .crt"),
     },
     Cause {
         code: "client_cert_missing",
@@ -138,8 +160,8 @@ pub static CAUSES: &[Cause] = &[
         sqlstate: None,
         patterns: &["requires a valid client certificate"],
         what: "the node wants a client certificate and none was offered",
-        fix_tsmn: "tsmn connects without a client certificate: give {user} a password or another rule for this machine's address on {node}",
-        fix_access_node: "on the access node set ssl = on and put <md5({user})>.crt/.key for every role in timescaledb.ssl_dir (directly, not in a subfolder)",
+        fix_tsmn: T::Text("tsmn connects without a client certificate: give {user} a password or another rule for this machine's address on {node}"),
+        fix_access_node: T::Apply("it sets ssl = on on the access node and writes <md5({user})>.crt/.key for every role into timescaledb.ssl_dir (directly, not in a subfolder)"),
     },
     Cause {
         code: "client_cert_rejected",
@@ -147,8 +169,8 @@ pub static CAUSES: &[Cause] = &[
         sqlstate: None,
         patterns: &["certificate authentication failed"],
         what: "the client certificate names another role: its subject CN is not the role that logs in",
-        fix_tsmn: "issue the client certificate with CN={user}, signed by the CA in {node}'s ssl_ca_file",
-        fix_access_node: "reissue <md5({user})>.crt with subject CN={user} (tsmn apply does, from its CA)",
+        fix_tsmn: T::Text("issue the client certificate with CN={user}, signed by the CA in {node}'s ssl_ca_file"),
+        fix_access_node: T::Apply("it writes <md5({user})>.crt, issued with subject CN={user} by the plan's CA, into the access node's timescaledb.ssl_dir"),
     },
     Cause {
         code: "client_cert_unknown_ca",
@@ -156,8 +178,8 @@ pub static CAUSES: &[Cause] = &[
         sqlstate: None,
         patterns: &["unknown ca", "UnknownCA"],
         what: "the data node does not trust the CA that signed the client certificate",
-        fix_tsmn: "sign the client certificate with the CA in {node}'s ssl_ca_file, or add its CA there and reload",
-        fix_access_node: "sign <md5({user})>.crt with the CA in {node}'s ssl_ca_file (tsmn apply does, from its CA), or add the certificate's CA to that file and reload {node}",
+        fix_tsmn: T::Text("sign the client certificate with the CA in {node}'s ssl_ca_file, or add its CA there and reload"),
+        fix_access_node: T::Apply("it writes <md5({user})>.crt signed by the plan's CA into the access node's timescaledb.ssl_dir and that CA into {node}'s ssl_ca_file, then reloads {node}"),
     },
     Cause {
         code: "no_hba_entry",
@@ -165,8 +187,8 @@ pub static CAUSES: &[Cause] = &[
         sqlstate: None,
         patterns: &["no pg_hba.conf entry"],
         what: "no pg_hba.conf rule admits this connection",
-        fix_tsmn: "add a rule to {node}'s pg_hba.conf for {user} from this machine's address (DATABASE all), then SELECT pg_reload_conf() on {node}",
-        fix_access_node: "add a rule to {node}'s pg_hba.conf for the access node's address (DATABASE all, USER {user}, the method of the auth mode), then SELECT pg_reload_conf(); tsmn apply does this",
+        fix_tsmn: T::Text("add a rule to {node}'s pg_hba.conf for {user} from this machine's address (DATABASE all), then SELECT pg_reload_conf() on {node}"),
+        fix_access_node: T::Apply("it adds a rule to {node}'s pg_hba.conf for the access node's address (DATABASE all, USER {user}, the method of the auth mode) and reloads {node}"),
     },
     Cause {
         code: "hba_rejects",
@@ -174,8 +196,8 @@ pub static CAUSES: &[Cause] = &[
         sqlstate: None,
         patterns: &["pg_hba.conf rejects connection"],
         what: "a reject rule in pg_hba.conf matches this connection",
-        fix_tsmn: "on {node}, move a rule that admits {user} from this address above the reject rule, then reload",
-        fix_access_node: "on {node}, put the rule for the access node above the reject rule, then SELECT pg_reload_conf()",
+        fix_tsmn: T::Text("on {node}, move a rule that admits {user} from this address above the reject rule, then reload"),
+        fix_access_node: T::Apply("it puts its block of rules for the access node above every other rule in {node}'s pg_hba.conf, the reject rule too, and reloads {node}"),
     },
     Cause {
         code: "password_failed",
@@ -183,8 +205,8 @@ pub static CAUSES: &[Cause] = &[
         sqlstate: Some("28P01"),
         patterns: &["password authentication failed"],
         what: "the password was refused",
-        fix_tsmn: "use {user}'s right password (the plan's credentials.password_env, PGPASSWORD, ~/.pgpass or the prompt); if it is right, the role may hold an md5 hash while pg_hba.conf says scram-sha-256: set the password again after password_encryption = scram-sha-256",
-        fix_access_node: "make the passfile line for {node} hold {user}'s password on {node} (its host field must equal the node's host string exactly), or set the password on {node} again; tsmn apply sets both from one source",
+        fix_tsmn: T::Text("use {user}'s right password (the plan's credentials.password_env, PGPASSWORD, ~/.pgpass or the prompt); if it is right, the role may hold an md5 hash while pg_hba.conf says scram-sha-256: set the password again after password_encryption = scram-sha-256"),
+        fix_access_node: T::Apply("it sets {user}'s password on {node} and the access node's passfile line for {host}:{port} from one source (by hand: the line's host field must equal the node's host string exactly)"),
     },
     Cause {
         code: "no_password",
@@ -192,8 +214,8 @@ pub static CAUSES: &[Cause] = &[
         sqlstate: None,
         patterns: &["password missing", "no password supplied"],
         what: "the node asks for a password and none was given",
-        fix_tsmn: "give the password: the environment variable named in credentials.password_env, PGPASSWORD, a line in ~/.pgpass (or credentials.passfile), or run tsmn in a terminal to be asked",
-        fix_access_node: "create the access node's passfile (timescaledb.passfile, else <PGDATA>/passfile) with a line for {host}:{port}:*:{user}, owner postgres and mode 0600 (a more open file is ignored); tsmn apply writes it",
+        fix_tsmn: T::Text("give the password: the environment variable named in credentials.password_env, PGPASSWORD, a line in ~/.pgpass (or credentials.passfile), or run tsmn in a terminal to be asked"),
+        fix_access_node: T::Apply("it writes the access node's passfile (timescaledb.passfile, else <PGDATA>/passfile) with a line for {host}:{port}:*:{user}, owned by the server's OS user, mode 0600 (a more open file is ignored)"),
     },
     Cause {
         code: "role_missing",
@@ -201,8 +223,8 @@ pub static CAUSES: &[Cause] = &[
         sqlstate: None,
         patterns: &["role \""],
         what: "the role does not exist on the node",
-        fix_tsmn: "create the role {user} on {node}, or set superuser in the plan to an existing superuser",
-        fix_access_node: "create {user} with LOGIN on {node} (roles are not distributed automatically)",
+        fix_tsmn: T::Text("create the role {user} on {node}, or set superuser in the plan to an existing superuser"),
+        fix_access_node: T::Sql("CREATE ROLE {user} LOGIN"),
     },
     Cause {
         code: "cannot_login",
@@ -210,8 +232,8 @@ pub static CAUSES: &[Cause] = &[
         sqlstate: None,
         patterns: &["is not permitted to log in"],
         what: "the role exists but has no LOGIN",
-        fix_tsmn: "ALTER ROLE {user} LOGIN on {node}",
-        fix_access_node: "ALTER ROLE {user} LOGIN on {node}",
+        fix_tsmn: T::Sql("ALTER ROLE {user} LOGIN"),
+        fix_access_node: T::Sql("ALTER ROLE {user} LOGIN"),
     },
     Cause {
         code: "database_missing",
@@ -219,8 +241,8 @@ pub static CAUSES: &[Cause] = &[
         sqlstate: Some("3D000"),
         patterns: &["does not exist"],
         what: "the database does not exist on the node",
-        fix_tsmn: "tsmn connects to the postgres database first: create it on {node} (createdb postgres) or check you reached the right server",
-        fix_access_node: "add_data_node bootstraps through postgres, then template1, then defaultdb and reports only the last: a missing \"defaultdb\" means postgres and template1 were refused; admit the access node for DATABASE all",
+        fix_tsmn: T::Text("tsmn connects to the postgres database first: create it on {node} (createdb postgres) or check you reached the right server"),
+        fix_access_node: T::Text("add_data_node bootstraps through postgres, then template1, then defaultdb and reports only the last: a missing \"defaultdb\" means postgres and template1 were refused; admit the access node for DATABASE all"),
     },
     Cause {
         code: "too_many_connections",
@@ -228,8 +250,8 @@ pub static CAUSES: &[Cause] = &[
         sqlstate: Some("53300"),
         patterns: &["too many clients", "remaining connection slots"],
         what: "the node has no connection slots left",
-        fix_tsmn: "close idle sessions on {node} or raise max_connections (restart)",
-        fix_access_node: "raise max_connections on {node} (restart): each access node backend keeps one connection per data node and role",
+        fix_tsmn: T::Text("close idle sessions on {node} or raise max_connections (restart)"),
+        fix_access_node: T::Text("raise max_connections on {node} (restart): each access node backend keeps one connection per data node and role"),
     },
     Cause {
         code: "starting_up",
@@ -237,8 +259,8 @@ pub static CAUSES: &[Cause] = &[
         sqlstate: Some("57P03"),
         patterns: &["starting up", "shutting down", "in recovery mode"],
         what: "the server is starting up or shutting down",
-        fix_tsmn: "wait until {node} is up, then run tsmn check again",
-        fix_access_node: "wait until {node} is up, then run tsmn check again",
+        fix_tsmn: T::Text("wait until {node} is up, then run tsmn check again"),
+        fix_access_node: T::Text("wait until {node} is up, then run tsmn check again"),
     },
 ];
 
@@ -248,8 +270,10 @@ pub static OTHER: Cause = Cause {
     sqlstate: None,
     patterns: &[],
     what: "the connection failed",
-    fix_tsmn: "read the message above; check the server log of {node}",
-    fix_access_node: "read the message above; check the server logs of the access node and {node}",
+    fix_tsmn: T::Text("read the message above; check the server log of {node}"),
+    fix_access_node: T::Text(
+        "read the message above; check the server logs of the access node and {node}",
+    ),
 };
 
 /// The cause of a failed connection.

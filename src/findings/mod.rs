@@ -6,11 +6,13 @@ mod access_cause;
 mod across;
 mod admission;
 pub mod connect;
+pub mod fix;
 mod hba;
 mod node;
 
 use crate::facts::Facts;
 use crate::plan::Plan;
+pub use fix::{Fix, HbaEdit, Then};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -42,7 +44,10 @@ pub struct Finding {
     pub code: &'static str,
     pub what: String,
     pub why: String,
+    /// The fix as text, rendered from `remedy`.
     pub fix: String,
+    /// The fix as data: SQL on a node, a pg_hba.conf edit, tsmn apply...
+    pub remedy: Fix,
 }
 
 impl Finding {
@@ -52,7 +57,7 @@ impl Finding {
         code: &'static str,
         what: impl Into<String>,
         why: impl Into<String>,
-        fix: impl Into<String>,
+        remedy: Fix,
     ) -> Finding {
         Finding {
             severity,
@@ -60,7 +65,8 @@ impl Finding {
             code,
             what: what.into(),
             why: why.into(),
-            fix: fix.into(),
+            fix: remedy.render(),
+            remedy,
         }
     }
 }

@@ -2,9 +2,10 @@
 
 use super::connect::{explain, Side};
 use super::hba::quote;
-use super::{Finding, Severity::*};
+use super::{Finding, Fix, HbaEdit, Severity::*, Then};
 use crate::facts::{Connection, Facts, NodeFacts, NodeRole, ServerFacts};
 use crate::plan::{AuthMode, Node, Plan};
+use crate::quote::sql::{ident, literal};
 use crate::timescale::{has_multinode, parse_version, pg_majors_for, MULTINODE_PG_MAJORS};
 use std::net::IpAddr;
 
@@ -27,7 +28,8 @@ pub fn per_node(plan: &Plan, facts: &Facts, n: &NodeFacts, out: &mut Vec<Finding
             "not_superuser",
             format!("tsmn is connected as {}, which is not a superuser", s.current_user),
             "setting up multi-node edits settings and pg_hba.conf and runs add_data_node, which need a superuser",
-            format!("connect as a superuser (the plan's superuser), or on {}: ALTER ROLE \"{}\" SUPERUSER", n.name, s.current_user),
+            Fix::sql(&n.name, format!("ALTER ROLE {} SUPERUSER", ident(&s.current_user)), Then::Nothing)
+                .or("set superuser in the plan to a role that is one"),
         ));
         return;
     }
@@ -99,7 +101,7 @@ fn versions(n: &NodeFacts, s: &ServerFacts, out: &mut Vec<Finding>) {
             "pg_version",
             format!("PostgreSQL {} is outside {}-{}, the versions multi-node supports{}", s.version, window.start(), window.end(), ts.map(|v| format!(" with TimescaleDB {v}")).unwrap_or_default()),
             "TimescaleDB 2.13 refuses every multi-node call on PostgreSQL 16 and later, and older releases do not build for newer PostgreSQL",
-            format!("run this node on PostgreSQL {}-{} with TimescaleDB 2.13.x (the same on every node)", window.start(), window.end()),
+            Fix::manual(format!("run this node on PostgreSQL {}-{} with TimescaleDB 2.13.x (the same on every node)", window.start(), window.end())),
         ));
     }
 }
@@ -114,7 +116,7 @@ fn timescaledb(n: &NodeFacts, s: &ServerFacts, out: &mut Vec<Finding>) {
             "timescaledb_missing",
             "TimescaleDB is not installed for this PostgreSQL",
             "the cluster phase (CREATE EXTENSION, add_data_node) needs the same TimescaleDB on every node; settings and authentication can be prepared without it",
-            format!("install TimescaleDB 2.13.x for PostgreSQL {major} on {} (Timescale's package timescaledb-2-postgresql-{major}), the same version as on the other nodes", n.name),
+            Fix::manual(format!("install TimescaleDB 2.13.x for PostgreSQL {major} on {} (Timescale's package timescaledb-2-postgresql-{major}), the same version as on the other nodes", n.name)),
         ));
         return;
     }
@@ -135,7 +137,7 @@ fn timescaledb(n: &NodeFacts, s: &ServerFacts, out: &mut Vec<Finding>) {
             "multinode_removed",
             format!("TimescaleDB {newest} has no multi-node: it was removed in 2.14.0"),
             "add_data_node, distributed hypertables and distributed_exec do not exist from 2.14 on, and a 2.13 cluster cannot be upgraded to 2.14 in place",
-            "either install TimescaleDB 2.13.x on PostgreSQL 13-15 on every node (multi-node is end-of-life and deprecated), or use single-node TimescaleDB (Timescale published a guide to migrate from multi-node)",
+            Fix::manual("either install TimescaleDB 2.13.x on PostgreSQL 13-15 on every node (multi-node is end-of-life and deprecated), or use single-node TimescaleDB (Timescale published a guide to migrate from multi-node)"),
         ));
         return;
     }
@@ -147,7 +149,7 @@ fn timescaledb(n: &NodeFacts, s: &ServerFacts, out: &mut Vec<Finding>) {
                 "multinode_deprecated",
                 format!("TimescaleDB {v}: multi-node is deprecated and prints a WARNING on every call"),
                 "2.13 is the last release with multi-node; the warnings are normal output, not failures",
-                "nothing to do now; plan a move to single-node TimescaleDB for the long run",
+                Fix::nothing("nothing to do now; plan a move to single-node TimescaleDB for the long run"),
             ));
         }
     }
@@ -156,18 +158,30 @@ fn timescaledb(n: &NodeFacts, s: &ServerFacts, out: &mut Vec<Finding>) {
         .split(',')
         .any(|l| l.trim().trim_matches('"') == "timescaledb")
     {
-        let new = if preload.trim().is_empty() {
-            "timescaledb".to_string()
-        } else {
-            format!("{preload},timescaledb")
-        };
+        // One literal per library: one literal 'a,b' would name a single
+        // library "a,b", and the server would not start.
+        let new: Vec<String> = preload
+            .split(',')
+            .map(|l| l.trim().trim_matches('"'))
+            .filter(|l| !l.is_empty())
+            .chain(["timescaledb"])
+            .map(literal)
+            .collect();
         out.push(Finding::new(
             Blocker,
             &n.name,
             "not_preloaded",
             format!("shared_preload_libraries is '{preload}', without timescaledb"),
             "without it CREATE EXTENSION fails with `extension \"timescaledb\" must be preloaded`",
-            format!("ALTER SYSTEM SET shared_preload_libraries = '{new}'; then restart {} (tsmn apply does this)", n.name),
+            Fix::sql(
+                &n.name,
+                format!(
+                    "ALTER SYSTEM SET shared_preload_libraries = {}",
+                    new.join(", ")
+                ),
+                Then::Restart,
+            )
+            .or_apply(),
         ));
     }
     if s.setting("timescaledb.license") == Some("apache") {
@@ -177,7 +191,7 @@ fn timescaledb(n: &NodeFacts, s: &ServerFacts, out: &mut Vec<Finding>) {
             "apache_license",
             "timescaledb.license is 'apache'",
             "multi-node is community-licensed: under 'apache' add_data_node fails with `not supported under the current \"apache\" license`",
-            format!("install the community (TSL) TimescaleDB package on {} and set timescaledb.license = 'timescale'", n.name),
+            Fix::manual(format!("install the community (TSL) TimescaleDB package on {} and set timescaledb.license = 'timescale'", n.name)),
         ));
     }
 }
@@ -203,7 +217,7 @@ fn prepared_transactions(n: &NodeFacts, s: &ServerFacts, out: &mut Vec<Finding>)
                 Some(db) => format!("distributed writes use two-phase commit, and database {} already exists here: add_data_node fails with `prepared transactions need to be enabled`", db.name),
                 None => "distributed writes use two-phase commit: add_data_node still succeeds (it creates the database), but afterwards every insert, select and distributed_exec fails with `prepared transactions are disabled`".to_string(),
             },
-            format!("ALTER SYSTEM SET max_prepared_transactions = {}; then restart {} (tsmn apply does this)", maxc.max(150), n.name),
+            Fix::sql(&n.name, format!("ALTER SYSTEM SET max_prepared_transactions = {}", maxc.max(150)), Then::Restart).or_apply(),
         ));
     } else if mpt < maxc {
         out.push(Finding::new(
@@ -212,7 +226,7 @@ fn prepared_transactions(n: &NodeFacts, s: &ServerFacts, out: &mut Vec<Finding>)
             "max_prepared_transactions_low",
             format!("max_prepared_transactions ({mpt}) is below max_connections ({maxc})"),
             "under many concurrent distributed writes, `maximum number of prepared transactions reached`",
-            format!("ALTER SYSTEM SET max_prepared_transactions = {maxc}; then restart {}", n.name),
+            Fix::sql(&n.name, format!("ALTER SYSTEM SET max_prepared_transactions = {maxc}"), Then::Restart),
         ));
     }
 }
@@ -241,14 +255,17 @@ fn listen(n: &NodeFacts, pn: &Node, s: &ServerFacts, out: &mut Vec<Finding>) {
                 n.name, pn.host
             ),
             "the access node connects over TCP to the host in the plan",
-            format!(
-                "ALTER SYSTEM SET listen_addresses = '{}'; then restart {}",
-                if items.is_empty() {
-                    pn.host.clone()
-                } else {
-                    format!("{la},{}", pn.host)
-                },
-                n.name
+            Fix::sql(
+                &n.name,
+                format!(
+                    "ALTER SYSTEM SET listen_addresses = {}",
+                    literal(&if items.is_empty() {
+                        pn.host.clone()
+                    } else {
+                        format!("{la},{}", pn.host)
+                    })
+                ),
+                Then::Restart,
             ),
         ));
     }
@@ -260,29 +277,22 @@ fn roles(plan: &Plan, n: &NodeFacts, s: &ServerFacts, out: &mut Vec<Finding>) {
         if r.exists && r.can_login {
             continue;
         }
-        let (what, fix) = if !r.exists {
+        let (what, sql) = if !r.exists {
             (
                 format!("role {} does not exist on this data node", r.name),
-                format!(
-                    "on {}: CREATE ROLE {} LOGIN;",
-                    n.name,
-                    crate::quote::sql::ident(&r.name)
-                ),
+                format!("CREATE ROLE {} LOGIN", ident(&r.name)),
             )
         } else {
             (
                 format!("role {} cannot log in on this data node", r.name),
-                format!(
-                    "on {}: ALTER ROLE {} LOGIN;",
-                    n.name,
-                    crate::quote::sql::ident(&r.name)
-                ),
+                format!("ALTER ROLE {} LOGIN", ident(&r.name)),
             )
         };
+        let fix = Fix::sql(&n.name, sql, Then::Nothing);
         let (sev, why, fix) = if superuser {
-            (Blocker, "the access node connects to the data nodes as the role that runs the command, and add_data_node runs as the superuser".to_string(), fix)
+            (Blocker, "the access node connects to the data nodes as the role that runs the command, and add_data_node runs as the superuser", fix)
         } else {
-            (Warning, "queries by this role through the access node fail with `role ... does not exist` on the data node".to_string(), format!("{fix}, or let tsmn apply create it through distributed_exec"))
+            (Warning, "queries by this role through the access node fail with `role ... does not exist` on the data node", fix.or("let tsmn apply create it through distributed_exec"))
         };
         out.push(Finding::new(
             sev,
@@ -302,9 +312,14 @@ fn pending_restart(n: &NodeFacts, s: &ServerFacts, out: &mut Vec<Finding>) {
             Warning,
             &n.name,
             "pending_restart",
-            format!("settings changed but not yet in effect: {}", pending.join(", ")),
+            format!(
+                "settings changed but not yet in effect: {}",
+                pending.join(", ")
+            ),
             "these settings take effect only after a restart; until then the old values apply",
-            format!("restart {} (e.g. pg_ctlcluster <version> <cluster> restart, or systemctl restart postgresql)", n.name),
+            Fix::Restart {
+                node: n.name.clone(),
+            },
         ));
     }
 }
@@ -321,7 +336,7 @@ fn ssl(plan: &Plan, facts: &Facts, n: &NodeFacts, s: &ServerFacts, out: &mut Vec
             "ssl_off",
             "ssl is off, and certificate mode needs it",
             why,
-            format!("turn ssl on on {} with a server certificate and key (tsmn apply generates them), then SELECT pg_reload_conf()", n.name),
+            Fix::apply(format!("it turns ssl on on {} with a server certificate and key it issues from the plan's CA, then reloads", n.name)),
         ));
         return;
     }
@@ -336,7 +351,8 @@ fn ssl(plan: &Plan, facts: &Facts, n: &NodeFacts, s: &ServerFacts, out: &mut Vec
             "ssl_off",
             "ssl is off on this data node while the access node has ssl = on",
             "with ssl = on on the access node TimescaleDB connects with sslmode=require in every mode: `server does not support SSL, but SSL was required`",
-            format!("turn ssl on on {} (server certificate and key, then reload), or turn it off on the access node", n.name),
+            Fix::manual(format!("turn ssl on on {} (ssl_cert_file and ssl_key_file, then SELECT pg_reload_conf())", n.name))
+                .or("turn ssl off on the access node"),
         ));
     }
 }
@@ -350,7 +366,7 @@ fn hba_errors(n: &NodeFacts, s: &ServerFacts, out: &mut Vec<Finding>) {
                 "hostssl_without_ssl",
                 format!("pg_hba.conf {} cannot match: {e}", quote(&s.hba_lines, r)),
                 "with ssl off the line is kept but never matches; it does not stop a reload or a restart",
-                "nothing, unless that rule is needed: then turn ssl on (in certificate mode tsmn apply does)",
+                Fix::nothing("nothing, unless that rule is needed: then turn ssl on (in certificate mode tsmn apply does)"),
             ));
         }
     }
@@ -362,7 +378,8 @@ fn hba_errors(n: &NodeFacts, s: &ServerFacts, out: &mut Vec<Finding>) {
             "hba_error",
             format!("pg_hba.conf {} has an error: {err}", quote(&s.hba_lines, r)),
             "PostgreSQL refuses to reload a pg_hba.conf with an error (the old rules stay), and a restart would fail",
-            format!("correct or remove that line in {}, then SELECT pg_reload_conf()", s.hba_file),
+            Fix::hba(&n.name, &s.hba_file, HbaEdit::Remove { line: r.line_number as usize })
+                .or("correct that line"),
         ));
     }
 }
@@ -382,7 +399,7 @@ fn membership(facts: &Facts, n: &NodeFacts, s: &ServerFacts, out: &mut Vec<Findi
             "member_of_other_cluster",
             format!("database {} on the access node is itself a data node of another cluster", db.name),
             "add_data_node fails here with `unable to assign data nodes from an existing distributed database`",
-            "use another database name for the cluster, or detach this database from its access node first",
+            Fix::manual("use another database name for the cluster, or detach this database from its access node first"),
         )),
         NodeRole::Data if an_uuid.as_ref() == Some(dist) => out.push(Finding::new(
             Note,
@@ -390,7 +407,7 @@ fn membership(facts: &Facts, n: &NodeFacts, s: &ServerFacts, out: &mut Vec<Findi
             "already_member",
             format!("database {} is already a data node of this access node", db.name),
             "a re-run keeps it; add_data_node with if_not_exists skips it",
-            "nothing to do",
+            Fix::nothing("nothing to do"),
         )),
         NodeRole::Data => out.push(Finding::new(
             Blocker,
@@ -398,7 +415,8 @@ fn membership(facts: &Facts, n: &NodeFacts, s: &ServerFacts, out: &mut Vec<Findi
             "member_of_other_cluster",
             format!("database {} on this node already belongs to another distributed database (dist_uuid {dist})", db.name),
             "add_data_node fails with `cannot add ... as a data node` / `node is already a data node`",
-            format!("drop database {} on {} if its data is not needed, or choose another database name; next time remove data nodes with delete_data_node(..., drop_database => true)", db.name, n.name),
+            Fix::sql(&n.name, format!("DROP DATABASE {}", ident(&db.name)), Then::Nothing)
+                .or("if its data is needed, choose another database name; next time remove data nodes with delete_data_node(..., drop_database => true)"),
         )),
         _ => {}
     }

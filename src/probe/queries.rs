@@ -49,9 +49,12 @@ const EXTENSION_FILES_SQL: &str = "SELECT f FROM pg_ls_dir((SELECT setting FROM 
     WHERE f LIKE 'timescaledb--%.sql' OR f IN ('timescaledb.control', 'dblink.control')";
 const TS_AVAILABLE_SQL: &str = "SELECT version FROM pg_available_extension_versions WHERE name = 'timescaledb' ORDER BY version";
 const DBLINK_SQL: &str = "SELECT count(*) > 0 FROM pg_available_extensions WHERE name = 'dblink'";
+/// The cluster database and template1, which a database created now (by
+/// tsmn's database step, CREATE DATABASE without options) copies its
+/// encoding and locale from.
 const DATABASE_SQL: &str =
     "SELECT datname::text, pg_encoding_to_char(encoding), datcollate::text, datctype::text \
-    FROM pg_database WHERE datname = $1";
+    FROM pg_database WHERE datname IN ($1, 'template1')";
 /// The stored verifier's kind only (pg_authid is the superuser's to read).
 const ROLES_SQL: &str = "SELECT w.name, p.rolname IS NOT NULL, coalesce(p.rolcanlogin, false), \
     CASE WHEN a.rolpassword LIKE 'SCRAM-SHA-256$%' THEN 'scram-sha-256' WHEN a.rolpassword LIKE 'md5%' THEN 'md5' END \
@@ -83,7 +86,7 @@ pub async fn server_facts(client: &Client, plan: &Plan) -> (ServerFacts, bool) {
         client.query(HBA_RULES_SQL, &[]),
         client.query_one(HBA_TEXT_SQL, &[]),
         client.query(EXTENSION_FILES_SQL, &[]),
-        client.query_opt(DATABASE_SQL, &p_db),
+        client.query(DATABASE_SQL, &p_db),
         client.query(ROLES_SQL, &p_roles),
     );
     let mut f = ServerFacts::default();
@@ -138,15 +141,7 @@ pub async fn server_facts(client: &Client, plan: &Plan) -> (ServerFacts, bool) {
                 .is_ok_and(|r| r.get::<_, bool>(0));
         }
     }
-    if let Ok(Some(r)) = database {
-        f.database = Some(DatabaseFacts {
-            name: r.get(0),
-            encoding: r.get(1),
-            collate: r.get(2),
-            ctype: r.get(3),
-            ..Default::default()
-        });
-    }
+    (f.database, f.new_database) = databases(&database.unwrap_or_default(), &plan.database);
     f.roles = roles
         .unwrap_or_default()
         .iter()
@@ -251,6 +246,30 @@ pub async fn passfile(client: &Client, an: &ServerFacts) -> Option<PassfileFacts
         exists: text.is_some(),
         entries,
     })
+}
+
+/// The cluster database (when it exists) and template1, from DATABASE_SQL.
+fn databases(
+    rows: &[tokio_postgres::Row],
+    cluster_db: &str,
+) -> (Option<DatabaseFacts>, Option<DatabaseFacts>) {
+    let (mut db, mut template) = (None, None);
+    for r in rows {
+        let d = DatabaseFacts {
+            name: r.get(0),
+            encoding: r.get(1),
+            collate: r.get(2),
+            ctype: r.get(3),
+            ..Default::default()
+        };
+        if d.name == cluster_db {
+            db = Some(d.clone());
+        }
+        if d.name == "template1" {
+            template = Some(d);
+        }
+    }
+    (db, template)
 }
 
 #[cfg(test)]

@@ -66,6 +66,8 @@ async fn unreachable(client: &Client, r: &Reach, o: &RunOptions<'_>) -> Option<S
         r.data_node,
         r.role,
         cause.what,
-        cause.fix(Side::AccessNode, host, port, &r.role, &r.data_node)
+        cause
+            .fix(Side::AccessNode, host, port, &r.role, &r.data_node)
+            .render()
     ))
 }

@@ -170,8 +170,12 @@ pub fn statement(c: &SettingChange) -> super::Statement {
             } else {
                 String::new()
             };
+            // One literal per list item: for a list setting, one literal
+            // 'a,b' is a single item named "a,b" (and a preload of that
+            // stops the server from starting).
             Statement::generator(format!(
-                "SELECT format('ALTER SYSTEM SET {name} = %L', CASE WHEN {cur} = '' THEN {item} ELSE {cur} || ',' || {item} END) \
+                "SELECT 'ALTER SYSTEM SET {name} = ' || string_agg(quote_literal(l), ', ' ORDER BY n) \
+                 FROM unnest(array_append(array_remove(string_to_array(replace(replace({cur}, ' ', ''), '\"', ''), ','), ''), {item})) WITH ORDINALITY AS t(l, n) \
                  WHERE NOT {item} = ANY (string_to_array(replace({cur}, ' ', ''), ',')){installed}",
                 item = literal(item)
             ))

@@ -4,6 +4,8 @@
 //! test panics.
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod fixes;
+
 use std::path::Path;
 use std::sync::OnceLock;
 use tsmn::sandbox::{free_ports, Cluster, ClusterSpec, PgBin, ServerUser};
@@ -301,6 +303,60 @@ impl TestCa {
         self.dir.path().join("ca.crt")
     }
 
+    /// A copy of an existing CA (its ca.crt and ca.key), to issue from it.
+    pub fn copy_of(dir: &Path) -> TestCa {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        for f in ["ca.crt", "ca.key"] {
+            std::fs::copy(dir.join(f), tmp.path().join(f)).expect("copy CA");
+        }
+        TestCa { dir: tmp }
+    }
+
+    /// A client certificate and key (PEM) with subject CN=`cn`.
+    pub fn client(&self, cn: &str) -> (Vec<u8>, Vec<u8>) {
+        let d = self.dir.path();
+        openssl(
+            d,
+            &[
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-subj",
+                &format!("/CN={cn}"),
+                "-keyout",
+                "cli.key",
+                "-out",
+                "cli.csr",
+            ],
+        );
+        std::fs::write(d.join("cli.cnf"), "extendedKeyUsage=clientAuth\n").unwrap();
+        openssl(
+            d,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "cli.csr",
+                "-CA",
+                "ca.crt",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-days",
+                "2",
+                "-extfile",
+                "cli.cnf",
+                "-out",
+                "cli.crt",
+            ],
+        );
+        (
+            std::fs::read(d.join("cli.crt")).unwrap(),
+            std::fs::read(d.join("cli.key")).unwrap(),
+        )
+    }
+
     /// A server certificate and key (PEM) for `san` (e.g. `IP:127.0.0.1`).
     pub fn server(&self, cn: &str, san: &str) -> (Vec<u8>, Vec<u8>) {
         let d = self.dir.path();
@@ -523,4 +579,52 @@ pub fn validate_text(text: &str) -> (Option<i32>, String) {
             String::from_utf8_lossy(&out.stderr)
         ),
     )
+}
+
+/// Every spelling a secret could be written in: as is, escaped for SQL
+/// literals, pgpass, shell single quotes and conninfo, percent-encoded,
+/// hex and base64. A leak check that looks for one spelling only misses
+/// the others.
+pub fn spellings(secret: &str) -> Vec<String> {
+    let b = secret.as_bytes();
+    let hex: String = b.iter().map(|c| format!("{c:02x}")).collect();
+    let pct: String = b
+        .iter()
+        .map(|&c| {
+            if c.is_ascii_alphanumeric() {
+                (c as char).to_string()
+            } else {
+                format!("%{c:02X}")
+            }
+        })
+        .collect();
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut b64 = String::new();
+    for chunk in b.chunks(3) {
+        let n =
+            chunk.iter().fold(0u32, |acc, &c| (acc << 8) | u32::from(c)) << (8 * (3 - chunk.len()));
+        for i in 0..=chunk.len() {
+            b64.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    let mut all = vec![
+        secret.to_string(),
+        secret.replace('\'', "''"),
+        secret.replace('\\', "\\\\").replace(':', "\\:"),
+        secret.replace('\'', "'\\''"),
+        secret.replace('\\', "\\\\").replace('\'', "\\'"),
+        pct,
+        hex,
+        // Unpadded: the padding depends on what follows in a longer text.
+        b64,
+    ];
+    all.dedup();
+    all
+}
+
+/// Fails when `text` holds `secret` in any of its spellings.
+pub fn assert_no_secret(text: &str, secret: &str, what: &str) {
+    for s in spellings(secret) {
+        assert!(!text.contains(&s), "{what} holds the secret, spelled {s:?}");
+    }
 }

@@ -1,0 +1,327 @@
+//! Every fix tsmn prints clears its finding when applied as written. For
+//! each finding code whose state one machine can make: break a real node
+//! that way, assert the finding, execute the fix it carries (its data, the
+//! text's one source), check again and assert the finding is gone. Codes
+//! whose fix is words only (install a package, open a firewall) or nothing
+//! at all are unit-tested on facts (tests/findings_on_facts.rs).
+
+mod support;
+
+use std::path::Path;
+use std::time::Duration;
+use support::fixes::{execute, Nodes};
+use support::*;
+use tsmn::findings::Finding;
+use tsmn::plan::{AuthMode, Plan};
+
+const LOCAL: &str = "local all all trust";
+
+/// Break, find, fix, find nothing: one case on one node.
+fn clears(plan: &Plan, nodes: &Nodes, node: &str, code: &str, break_it: impl FnOnce()) -> Finding {
+    break_it();
+    let (_, found) = check(plan, Duration::from_secs(5));
+    let f = finding(&found, node, code).clone();
+    execute(&f, nodes);
+    let (_, found) = check(plan, Duration::from_secs(5));
+    assert!(
+        !has_finding(&found, node, code),
+        "the fix of {code}, executed as carried ({}), left it: {found:#?}",
+        f.fix
+    );
+    f
+}
+
+fn set_hba(c: &TestCluster, lines: &[&str]) {
+    let path = c.cluster.data_dir().join("pg_hba.conf");
+    std::fs::write(path, lines.join("\n") + "\n").unwrap();
+    c.sql("postgres", "SELECT pg_reload_conf()");
+}
+
+/// The settings and pg_hba.conf findings of a data node, on plain
+/// PostgreSQL (no TimescaleDB needed), one after another on one pair.
+#[test]
+fn settings_and_hba_fixes_clear_their_findings() {
+    let an = TestCluster::named("an");
+    let dn = TestCluster::named("dn1");
+    let dir = temp_dir();
+    let mut plan = plan_for(&an.cluster, &[&dn.cluster], AuthMode::Trust);
+    // A name that must be quoted in SQL: the fix is run exactly as written.
+    plan.auth.roles.push("Ops \"Team\"".into());
+    let path = write_plan(dir.path(), &plan);
+    let nodes = Nodes {
+        nodes: vec![("an", &an), ("dn1", &dn)],
+        plan: &path,
+        env: vec![],
+        apply_args: vec![],
+    };
+
+    let f = clears(&plan, &nodes, "dn1", "role_missing_on_data_node", || {});
+    assert!(
+        f.fix.contains("CREATE ROLE \"Ops \"\"Team\"\"\" LOGIN"),
+        "{f:?}"
+    );
+
+    clears(&plan, &nodes, "dn1", "hba_no_rule", || {
+        set_hba(&dn, &[LOCAL])
+    });
+    let f = clears(&plan, &nodes, "dn1", "hba_shadowed", || {
+        set_hba(
+            &dn,
+            &[
+                LOCAL,
+                "host all all 127.0.0.1/32 scram-sha-256",
+                "host all all 127.0.0.1/32 trust",
+            ],
+        )
+    });
+    assert!(f.fix.starts_with("move line 3 above line 2"), "{f:?}");
+    clears(&plan, &nodes, "dn1", "hba_wrong_method", || {
+        set_hba(&dn, &[LOCAL, "host all all 127.0.0.1/32 reject"])
+    });
+    let f = clears(&plan, &nodes, "dn1", "hba_error", || {
+        // The file is read as it is on disk; the reload keeps the old rules.
+        set_hba(
+            &dn,
+            &[
+                LOCAL,
+                "host all postgres 127.0.0.1/32 trust",
+                "host all all 10.0.0.0/8 cert clientcert=1",
+            ],
+        )
+    });
+    assert!(f.fix.starts_with("remove line 3 of "), "{f:?}");
+
+    let alter = |sql: &str| {
+        dn.sql("postgres", sql);
+        dn.restart();
+    };
+    clears(
+        &plan,
+        &nodes,
+        "dn1",
+        "max_prepared_transactions_zero",
+        || alter("ALTER SYSTEM SET max_prepared_transactions = 0"),
+    );
+    clears(
+        &plan,
+        &nodes,
+        "dn1",
+        "max_prepared_transactions_low",
+        || alter("ALTER SYSTEM SET max_prepared_transactions = 10"),
+    );
+    clears(&plan, &nodes, "dn1", "not_listening", || {
+        alter("ALTER SYSTEM SET listen_addresses = ''")
+    });
+    clears(&plan, &nodes, "dn1", "pending_restart", || {
+        dn.sql(
+            "postgres",
+            "ALTER SYSTEM SET max_locks_per_transaction = 80",
+        );
+        dn.sql("postgres", "SELECT pg_reload_conf()");
+    });
+
+    // Before setup (the access node's database does not exist yet): a data
+    // node database with another collation than the access node's
+    // template1, which its database will be created from.
+    let collate = an.sql(
+        "template1",
+        "SELECT datcollate FROM pg_database WHERE datname = 'template1'",
+    );
+    let other = if collate[0] == "C" { "C.utf8" } else { "C" };
+    let f = clears(&plan, &nodes, "dn1", "database_locale_differs", || {
+        dn.sql(
+            "postgres",
+            &format!(
+                "CREATE DATABASE tsdb TEMPLATE template0 LC_COLLATE '{other}' LC_CTYPE '{other}'"
+            ),
+        );
+    });
+    assert!(
+        f.fix.starts_with("on dn1: DROP DATABASE \"tsdb\", or "),
+        "{f:?}"
+    );
+    assert!(f.what.contains("will have (from its template1)"), "{f:?}");
+}
+
+/// The plan's superuser is an ordinary role on a node: the fix makes it one.
+#[test]
+fn the_superuser_fix_clears_not_superuser() {
+    let an = TestCluster::named("an");
+    let dn = TestCluster::named("dn1");
+    let dir = temp_dir();
+    for c in [&an, &dn] {
+        c.sql("postgres", "CREATE ROLE \"plain user\" LOGIN");
+    }
+    let mut plan = plan_for(&an.cluster, &[&dn.cluster], AuthMode::Trust);
+    plan.superuser = "plain user".into();
+    let path = write_plan(dir.path(), &plan);
+    let nodes = Nodes {
+        nodes: vec![("an", &an), ("dn1", &dn)],
+        plan: &path,
+        env: vec![],
+        apply_args: vec![],
+    };
+    for node in ["an", "dn1"] {
+        let f = clears(&plan, &nodes, node, "not_superuser", || {});
+        assert!(
+            f.fix.contains("ALTER ROLE \"plain user\" SUPERUSER"),
+            "{f:?}"
+        );
+    }
+}
+
+/// A running cluster (TimescaleDB tier): the access node's own view of each
+/// data node as every role, and a data node that lost its preload.
+#[test]
+fn fixes_on_a_running_cluster_clear_their_findings() {
+    if !timescaledb_tier("fixes_on_a_running_cluster_clear_their_findings") {
+        return;
+    }
+    let an = TestCluster::named("an");
+    let dn1 = TestCluster::named("dn1");
+    let dn2 = TestCluster::named("dn2");
+    let dir = temp_dir();
+    let mut plan = plan_for(&an.cluster, &[&dn1.cluster, &dn2.cluster], AuthMode::Trust);
+    plan.auth.roles.push("app_reader".into());
+    let path = write_plan(dir.path(), &plan);
+    let nodes = Nodes {
+        nodes: vec![("an", &an), ("dn1", &dn1), ("dn2", &dn2)],
+        plan: &path,
+        env: vec![],
+        apply_args: vec![],
+    };
+    assert_success(
+        &tsmn()
+            .args(["apply", "--yes", "--plan"])
+            .arg(&path)
+            .output()
+            .unwrap(),
+    );
+
+    // A reject rule above tsmn's block: apply puts its block first again.
+    let f = clears(&plan, &nodes, "dn2", "access_node_hba_rejects", || {
+        let hba = dn2.cluster.data_dir().join("pg_hba.conf");
+        let old = read(&hba);
+        std::fs::write(
+            &hba,
+            format!("host tsdb app_reader 127.0.0.1/32 reject\n{old}"),
+        )
+        .unwrap();
+        dn2.sql("postgres", "SELECT pg_reload_conf()");
+    });
+    assert!(f.fix.starts_with("run tsmn apply: "), "{f:?}");
+
+    // The role dropped on one data node: the access node cannot log in as it.
+    let f = clears(&plan, &nodes, "dn1", "access_node_role_missing", || {
+        dn1.sql("postgres", "DROP ROLE app_reader");
+    });
+    assert!(f.fix.contains("CREATE ROLE \"app_reader\" LOGIN"), "{f:?}");
+
+    clears(&plan, &nodes, "dn1", "not_preloaded", || {
+        // Not '': ALTER SYSTEM writes that as a list of one empty name,
+        // which the server then fails to load.
+        dn1.sql(
+            "postgres",
+            "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'",
+        );
+        dn1.restart();
+    });
+}
+
+/// A data node database that already belongs to another distributed
+/// database (TimescaleDB tier): the fix drops it.
+#[test]
+fn the_member_of_another_cluster_fix_clears_it() {
+    if !timescaledb_tier("the_member_of_another_cluster_fix_clears_it") {
+        return;
+    }
+    let an = TestCluster::named("an");
+    let dn = TestCluster::named("dn1");
+    let dir = temp_dir();
+    let plan = plan_for(&an.cluster, &[&dn.cluster], AuthMode::Trust);
+    let path = write_plan(dir.path(), &plan);
+    let nodes = Nodes {
+        nodes: vec![("an", &an), ("dn1", &dn)],
+        plan: &path,
+        env: vec![],
+        apply_args: vec![],
+    };
+    let f = clears(&plan, &nodes, "dn1", "member_of_other_cluster", || {
+        dn.sql("postgres", "CREATE DATABASE tsdb");
+        dn.sql("tsdb", "CREATE EXTENSION timescaledb");
+        dn.sql(
+            "tsdb",
+            "INSERT INTO _timescaledb_catalog.metadata VALUES ('dist_uuid', gen_random_uuid()::text, true)",
+        );
+    });
+    assert!(f.fix.starts_with("on dn1: DROP DATABASE \"tsdb\""), "{f:?}");
+}
+
+/// Certificate mode on real TLS (no TimescaleDB needed): the access node's
+/// client certificate for the superuser replaced by one for another role
+/// (same CA), then by one from a CA the data node does not trust. libpq's
+/// messages differ, so do the findings; both are the access node's files,
+/// filed under it, and apply's certificate step puts the right one back.
+#[test]
+fn a_client_certificate_for_another_role_or_from_an_unknown_ca_is_told_apart_and_fixed() {
+    let an = TestCluster::named("an");
+    let dn = TestCluster::named("dn1");
+    let dir = temp_dir();
+    let plan = plan_for(&an.cluster, &[&dn.cluster], AuthMode::Certificate);
+    let path = write_plan(dir.path(), &plan);
+    let nodes = Nodes {
+        nodes: vec![("an", &an), ("dn1", &dn)],
+        plan: &path,
+        env: vec![],
+        apply_args: vec!["--phases", "settings,auth"],
+    };
+    let setup = tsmn()
+        .args(["apply", "--yes", "--phases", "settings,auth", "--plan"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_success(&setup);
+    let (facts, found) = check(&plan, Duration::from_secs(5));
+    assert!(
+        !found.iter().any(|f| f.code.starts_with("access_node_")),
+        "{found:#?}"
+    );
+    let (crt, key) = facts
+        .access()
+        .and_then(|a| a.server.as_ref())
+        .expect("access node facts")
+        .client_certificate("postgres");
+    let offer = |pair: (Vec<u8>, Vec<u8>)| {
+        use std::os::unix::fs::PermissionsExt;
+        for (file, bytes) in [(&crt, pair.0), (&key, pair.1)] {
+            std::fs::write(file, bytes).unwrap();
+            std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600)).unwrap();
+            server_user().chown(Path::new(file)).unwrap();
+        }
+    };
+
+    let plan_ca = TestCa::copy_of(&tsmn::steps::material::dir_for(&path));
+    let f = clears(
+        &plan,
+        &nodes,
+        "an",
+        "access_node_client_cert_rejected",
+        || {
+            offer(plan_ca.client("intruder"));
+        },
+    );
+    assert!(f.why.contains("certificate authentication failed"), "{f:?}");
+    assert!(f.what.contains(&crt), "names the file offered: {f:?}");
+
+    let stranger = TestCa::new("stranger");
+    let f = clears(
+        &plan,
+        &nodes,
+        "an",
+        "access_node_client_cert_unknown_ca",
+        || {
+            offer(stranger.client("postgres"));
+        },
+    );
+    assert!(f.why.contains("unknown ca"), "{f:?}");
+}
