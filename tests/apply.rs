@@ -948,3 +948,113 @@ fn a_preload_list_keeps_its_libraries_and_the_server_starts() {
     let again = apply(&path, &[]);
     assert!(text(&again).contains("nothing changed"), "{}", text(&again));
 }
+
+/// A server whose parent is a supervisor (here a stand-in named `patroni`
+/// that runs the postmaster in the foreground, as Patroni does) is left to
+/// it: the summary says tsmn waits for it and why, tsmn never restarts it
+/// with pg_ctl, and the bounded wait ends naming the node.
+#[test]
+fn a_server_run_by_a_supervisor_is_left_to_it() {
+    // SAFETY: geteuid cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        skipped(
+            "a_server_run_by_a_supervisor_is_left_to_it",
+            "needs root, to start the server as its OS user under another parent",
+        );
+        return;
+    }
+    let (_an, dn, _work, path) = pair();
+    dn.cluster.stop(true).unwrap();
+    let dir = temp_dir();
+    let script = dir.path().join("patroni");
+    std::fs::write(&script, "#!/bin/sh\n\"$@\"\n").unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let mut supervisor = std::process::Command::new(&script)
+        .args([
+            "setpriv",
+            "--reuid=postgres",
+            "--regid=postgres",
+            "--init-groups",
+        ])
+        .arg(pg_bin().program("postgres"))
+        .arg("-D")
+        .arg(dn.cluster.data_dir())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid_file = dn.cluster.data_dir().join("postmaster.pid");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !(std::fs::read_to_string(&pid_file)
+        .ok()
+        .is_some_and(|t| t.lines().count() >= 8)
+        && dn.cluster.is_running())
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the supervised server did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let before = read(&pid_file);
+
+    let run = apply(&path, &["--restart", "local", "--restart-wait", "2"]);
+    let all = text(&run);
+    let who = format!("run by Patroni (pid {})", supervisor.id());
+    assert!(
+        all.contains(&format!(
+            "tsmn waits for dn1 to be restarted: {who}: patronictl restart"
+        )),
+        "the summary says so: {all}"
+    );
+    assert!(
+        all.contains(&format!("restart needed on dn1: {who}")),
+        "{all}"
+    );
+    assert!(!all.contains("[dn1] restarting"), "{all}");
+    assert_eq!(run.status.code(), Some(1), "{all}");
+    assert!(all.contains("dn1"), "{all}");
+    assert_eq!(read(&pid_file), before, "the server was not restarted");
+    dn.cluster.stop(true).unwrap();
+    let _ = supervisor.wait();
+}
+
+/// A restart that never comes back: the node tsmn restarts cannot start
+/// again (a library in its preload list that does not exist, set by hand
+/// before the run). The wait is bounded, the failure names the node and the
+/// server log to read, and nothing claims success.
+#[test]
+fn a_restart_that_never_comes_back_names_the_node_and_its_log() {
+    let (_an, dn, _work, path) = pair();
+    dn.sql(
+        "postgres",
+        "ALTER SYSTEM SET shared_preload_libraries = 'no_such_library'",
+    );
+    let started = std::time::Instant::now();
+    let run = apply(&path, &["--restart", "local", "--restart-wait", "20"]);
+    let all = text(&run);
+    assert_eq!(run.status.code(), Some(1), "{all}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(100),
+        "bounded"
+    );
+    assert!(all.contains("[dn1] restarting"), "{all}");
+    let log = dn.cluster.log_file();
+    assert!(
+        all.contains("dn1") && all.contains(&log.display().to_string()),
+        "names the node and its log: {all}"
+    );
+    assert!(
+        read(&log).contains("no_such_library"),
+        "the log it names holds the reason"
+    );
+    assert!(
+        all.contains("restart-gate: FAILED") && all.contains("did not start again"),
+        "{all}"
+    );
+    assert!(!all.contains("nothing changed"), "{all}");
+}

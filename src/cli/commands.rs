@@ -293,7 +293,12 @@ pub fn apply(a: ApplyArgs) -> u8 {
         if let Some((step, why)) = tsmn::run::journal::last_failure(&flow.journal()) {
             eprintln!("the last run failed at {step} ({}); resuming: finished steps are checked and skipped", why.lines().next().unwrap_or(""));
         }
-        eprint!("{}", report::apply::summary(&steps, &a.phases));
+        let restarts = if matches!(a.restart, RestartArg::Never) {
+            Vec::new()
+        } else {
+            rt.block_on(flow.restarts(&report::apply::needs_restart(&steps, &a.phases)))
+        };
+        eprint!("{}", report::apply::summary(&steps, &a.phases, &restarts));
     }
     let interactive = std::io::stdin().is_terminal();
     if !a.yes {

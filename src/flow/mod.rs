@@ -303,6 +303,22 @@ impl Flow {
         Ok(secrets)
     }
 
+    /// For the summary before a run: for each node, what tsmn will do when
+    /// a setting needs a restart (the run's own decision, made now on the
+    /// kept connection): Ok(the command it runs) or Err(how the operator
+    /// restarts it while tsmn waits).
+    pub async fn restarts(&self, nodes: &[String]) -> Vec<(String, Result<String, String>)> {
+        let mut out = Vec::new();
+        for n in nodes {
+            let d = match self.kept.iter().find(|(k, _)| k == n) {
+                Some((_, c)) => crate::run::restart_decision(c).await,
+                None => Err(crate::run::RESTART_HOW.to_string()),
+            };
+            out.push((n.clone(), d));
+        }
+        out
+    }
+
     /// Run the steps on the connections the probe kept; finished steps go
     /// to the journal. Events tell the face what happens.
     pub async fn apply(

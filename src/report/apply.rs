@@ -4,7 +4,23 @@ use crate::run::{Event, Outcome};
 use crate::steps::{Action, Step, StepState};
 
 /// What will change where, and which nodes will need a restart.
-pub fn summary(steps: &[Step], phases: &[crate::steps::Phase]) -> String {
+/// What tsmn will do about each node whose settings need a restart:
+/// Ok(the command it runs itself) or Err(how the operator restarts it).
+pub type Restarts = [(String, Result<String, String>)];
+
+/// The nodes whose settings step changes a setting that needs a restart.
+pub fn needs_restart(steps: &[Step], phases: &[crate::steps::Phase]) -> Vec<String> {
+    steps
+        .iter()
+        .filter(|s| phases.contains(&s.phase) && s.state == StepState::Todo)
+        .filter(|s| matches!(&s.action, Action::Settings { changes, .. } if changes.iter().any(|c| c.restart)))
+        .map(|s| s.node.clone())
+        .collect()
+}
+
+/// The summary before the confirmation. `restarts` is what tsmn decided
+/// for each node that needs one (empty under `--restart never`).
+pub fn summary(steps: &[Step], phases: &[crate::steps::Phase], restarts: &Restarts) -> String {
     let mut out = String::from("tsmn apply will:\n");
     let mut nodes: Vec<&str> = Vec::new();
     for s in steps {
@@ -69,14 +85,23 @@ pub fn summary(steps: &[Step], phases: &[crate::steps::Phase]) -> String {
             out.push_str(&format!("      check: {c}\n"));
         }
     }
-    let restart: Vec<&str> = steps
-        .iter()
-        .filter(|s| phases.contains(&s.phase) && s.state == StepState::Todo)
-        .filter(|s| matches!(&s.action, Action::Settings { changes, .. } if changes.iter().any(|c| c.restart)))
-        .map(|s| s.node.as_str())
-        .collect();
-    if !restart.is_empty() {
-        out.push_str(&format!("  may need a restart: {}\n", restart.join(", ")));
+    let restart = needs_restart(steps, phases);
+    if restart.is_empty() {
+        return out;
+    }
+    if restarts.is_empty() {
+        out.push_str(&format!(
+            "  needs a restart: {} (tsmn restarts nothing: it stops there and names them)\n",
+            restart.join(", ")
+        ));
+        return out;
+    }
+    out.push_str("  restarts (the settings above take effect only after one):\n");
+    for (n, d) in restarts {
+        match d {
+            Ok(command) => out.push_str(&format!("    tsmn restarts {n}: {command}\n")),
+            Err(how) => out.push_str(&format!("    tsmn waits for {n} to be restarted: {how}\n")),
+        }
     }
     out
 }

@@ -6,6 +6,8 @@ mod exec;
 pub mod files;
 pub mod journal;
 mod restart;
+mod supervisor;
+pub use restart::{decision as restart_decision, HOW as RESTART_HOW};
 pub mod session;
 mod verify;
 

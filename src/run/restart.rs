@@ -13,56 +13,80 @@ pub const HOW: &str = "restart PostgreSQL on each (systemctl restart postgresql,
 struct Local {
     data: PathBuf,
     bindir: PathBuf,
+    /// Where the server writes why it did not start: the sandbox's log
+    /// file beside the data directory (passed to pg_ctl), else its logging
+    /// collector's directory.
+    log: Option<PathBuf>,
 }
 
 /// A cluster of Debian's postgresql-common (its configuration under
 /// /etc/postgresql/<version>/<name>/) belongs to `pg_ctlcluster` and its
 /// systemd unit: restarted behind their back with `pg_ctl`, the unit would
-/// lose track of the server. tsmn leaves those to the operator.
-fn service_managed(config_file: &str) -> bool {
+/// lose track of the server. tsmn leaves those to the operator, with the
+/// command for that very cluster.
+fn service_managed(config_file: &str) -> Option<String> {
     let parts: Vec<&str> = config_file.split('/').collect();
-    matches!(parts.as_slice(), ["", "etc", "postgresql", version, name, _]
-        if !version.is_empty() && !name.is_empty())
+    match parts.as_slice() {
+        ["", "etc", "postgresql", version, name, _] if !version.is_empty() && !name.is_empty() => {
+            Some(format!("pg_ctlcluster {version} {name} restart"))
+        }
+        _ => None,
+    }
 }
 
-/// Where a node runs, when it runs here and tsmn may restart it: no
-/// service manager owns it, and the server whose data directory this host
-/// has at that path is provably the node tsmn is connected to. Identical
-/// layouts are normal (packages, images, cloned machines): a path that
-/// exists here proves nothing by itself. No proof, no restart.
-fn local(p: &Pending) -> Option<Local> {
-    if service_managed(&p.config_file) {
-        return None;
+/// Where a node runs, when it runs here and tsmn may restart it: the
+/// server whose data directory this host has at that path is provably the
+/// node tsmn is connected to, and nothing else runs it (a service manager,
+/// Patroni, a supervisor, a container). Identical layouts are normal
+/// (packages, images, cloned machines): a path that exists here proves
+/// nothing by itself. No proof, no restart: Err says how the operator
+/// restarts it instead.
+fn local(p: &Pending) -> Result<Local, String> {
+    if let Some(how) = service_managed(&p.config_file) {
+        return Err(format!("a cluster of postgresql-common: {how}"));
     }
     let data = PathBuf::from(&p.data);
     let bindir = PathBuf::from(&p.bindir);
     if !(data.join("PG_VERSION").is_file() && bindir.join("pg_ctl").is_file()) {
-        return None;
+        return Err(HOW.into());
     }
-    proven_here(&data, &bindir, &p.identity).then_some(Local { data, bindir })
+    let Some(pid) = proven_here(&data, &bindir, &p.identity) else {
+        return Err(HOW.into());
+    };
+    if let Some(s) = super::supervisor::of(pid) {
+        return Err(format!("run by {}: {}", s.what(), s.command()));
+    }
+    let log = data
+        .parent()
+        .map(|p| p.join("server.log"))
+        .filter(|p| p.is_file())
+        .or_else(|| (!p.log_directory.is_empty()).then(|| data.join(&p.log_directory)));
+    Ok(Local { data, bindir, log })
 }
 
 /// The postmaster.pid of that data directory names the same port and
 /// start time, and its pg_control the same system identifier, as the node
-/// reported over its own connection.
-fn proven_here(data: &Path, bindir: &Path, who: &Identity) -> bool {
-    let Ok(pid_file) = std::fs::read_to_string(data.join("postmaster.pid")) else {
-        return false;
-    };
+/// reported over its own connection. Some(the postmaster's pid) when so.
+fn proven_here(data: &Path, bindir: &Path, who: &Identity) -> Option<u32> {
+    let pid_file = std::fs::read_to_string(data.join("postmaster.pid")).ok()?;
     let lines: Vec<&str> = pid_file.lines().collect();
-    // Line 2: data directory, 3: start time (epoch seconds), 4: port.
-    let (Some(dir), Some(start), Some(port)) = (lines.get(1), lines.get(2), lines.get(3)) else {
-        return false;
+    // Line 1: pid, 2: data directory, 3: start time (epoch seconds), 4: port.
+    let (Some(pid), Some(dir), Some(start), Some(port)) =
+        (lines.first(), lines.get(1), lines.get(2), lines.get(3))
+    else {
+        return None;
     };
+    let pid = pid.trim().parse::<u32>().ok()?;
     let same_dir = Path::new(dir.trim()) == data;
     let same_start = start
         .trim()
         .parse::<i64>()
         .is_ok_and(|t| (t - who.started).abs() <= 1);
     if !(same_dir && same_start && port.trim() == who.port) {
-        return false;
+        return None;
     }
-    control_system_identifier(data, bindir).as_deref() == Some(who.system_identifier.as_str())
+    (control_system_identifier(data, bindir).as_deref() == Some(who.system_identifier.as_str()))
+        .then_some(pid)
 }
 
 /// `pg_controldata`'s "Database system identifier" of a data directory.
@@ -78,6 +102,36 @@ fn control_system_identifier(data: &Path, bindir: &Path) -> Option<String> {
         .map(|v| v.trim().to_string())
 }
 
+impl Local {
+    /// The command, as the summary shows it (as the data directory's owner).
+    fn command(&self) -> String {
+        use crate::quote::shell::word;
+        use std::os::unix::fs::MetadataExt;
+        let owner = std::fs::metadata(&self.data)
+            .ok()
+            .filter(|m| m.uid() != 0)
+            .and_then(|m| user_name(m.uid()))
+            .map(|u| format!(" (as {u})"))
+            .unwrap_or_default();
+        format!(
+            "{} -D {} -m fast -w -t 120 restart{owner}",
+            word(&self.bindir.join("pg_ctl").to_string_lossy()),
+            word(&self.data.to_string_lossy())
+        )
+    }
+}
+
+/// The login name of a uid, from /etc/passwd (for the summary only).
+fn user_name(uid: u32) -> Option<String> {
+    std::fs::read_to_string("/etc/passwd")
+        .ok()?
+        .lines()
+        .find_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.get(2) == Some(&uid.to_string().as_str())).then(|| f[0].to_string())
+        })
+}
+
 fn restart_local(l: &Local) -> Result<(), String> {
     use std::os::unix::fs::MetadataExt;
     use std::os::unix::process::CommandExt;
@@ -88,12 +142,7 @@ fn restart_local(l: &Local) -> Result<(), String> {
         .args(["-m", "fast", "-w", "-t", "120", "restart"]);
     // The server's own log file when it is the sandbox's (beside the data
     // directory); pg_ctl's output must not stay tied to our pipes.
-    let log = l
-        .data
-        .parent()
-        .map(|p| p.join("server.log"))
-        .filter(|p| p.is_file());
-    match log {
+    match l.log.as_ref().filter(|p| p.is_file()) {
         Some(log) => {
             cmd.arg("-l").arg(log);
         }
@@ -109,13 +158,18 @@ fn restart_local(l: &Local) -> Result<(), String> {
     }
     let out = cmd.output().map_err(|e| format!("pg_ctl: {e}"))?;
     if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "pg_ctl restart failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
+        return Ok(());
     }
+    // The server is down now: say where it wrote why, and what comes next.
+    let look = match &l.log {
+        Some(p) if p.is_file() => format!("read {} for why", p.display()),
+        Some(p) => format!("read the newest log file in {} for why", p.display()),
+        None => "the server logs to stderr: read its service's log (journalctl, or where pg_ctl -l points) for why".into(),
+    };
+    Err(format!(
+        "did not start again after the restart ({}); {look}, fix the cause, start the server, then run tsmn apply again",
+        String::from_utf8_lossy(&out.stderr).trim().replace('\n', " ")
+    ))
 }
 
 /// What a node waits for: its pending-restart settings, and where it runs.
@@ -126,6 +180,9 @@ struct Pending {
     config_file: String,
     /// Who the server says it is, to prove the one on this host is it.
     identity: Identity,
+    /// Its logging collector's directory (relative to the data directory
+    /// when not absolute); empty when it logs to stderr.
+    log_directory: String,
 }
 
 /// What a server says of itself over its connection.
@@ -143,12 +200,35 @@ struct Identity {
 async fn pending(sessions: &Sessions<'_>, n: &str) -> Result<Pending, String> {
     let r = async {
         let client = sessions.get(n, "postgres").await?;
+        ask(&client).await
+    }
+    .await;
+    if r.is_err() {
+        sessions.drop_node(n);
+    }
+    r
+}
+
+/// Before the run, for the summary the operator confirms: Ok(the exact
+/// command tsmn will run to restart this node) or Err(how the operator
+/// restarts it while tsmn waits). The same decision the run makes.
+pub async fn decision(client: &tokio_postgres::Client) -> Result<String, String> {
+    let p = ask(client)
+        .await
+        .map_err(|e| format!("tsmn cannot tell where it runs ({e}): {HOW}"))?;
+    local(&p).map(|l| l.command())
+}
+
+/// What a server says of its pending settings and of itself.
+async fn ask(client: &tokio_postgres::Client) -> Result<Pending, String> {
+    {
         let row = client
             .query_one(
                 "SELECT coalesce((SELECT string_agg(name, ', ' ORDER BY name) FROM pg_settings WHERE pending_restart), ''), \
                  current_setting('data_directory'), coalesce((SELECT setting FROM pg_config WHERE name = 'BINDIR'), ''), current_setting('config_file'), \
                  current_setting('port'), extract(epoch FROM pg_postmaster_start_time())::int8, \
-                 (SELECT system_identifier::text FROM pg_control_system())",
+                 (SELECT system_identifier::text FROM pg_control_system()), \
+                 CASE WHEN current_setting('logging_collector') = 'on' THEN current_setting('log_directory') ELSE '' END",
                 &[],
             )
             .await
@@ -163,13 +243,9 @@ async fn pending(sessions: &Sessions<'_>, n: &str) -> Result<Pending, String> {
                 started: row.get(5),
                 system_identifier: row.get(6),
             },
+            log_directory: row.get(7),
         })
     }
-    .await;
-    if r.is_err() {
-        sessions.drop_node(n);
-    }
-    r
 }
 
 /// Every node asked at once.
@@ -310,18 +386,18 @@ pub async fn gate(
     let (mine, theirs): (Vec<_>, Vec<_>) = waiting
         .iter()
         .map(|(n, p)| (n, local(p)))
-        .partition(|(_, l)| l.is_some());
-    if !theirs.is_empty() {
+        .partition(|(_, l)| l.is_ok());
+    for (n, how) in &theirs {
         let _ = events.send(Event::RestartNeeded {
-            nodes: theirs.iter().map(|(n, _)| (*n).clone()).collect(),
-            how: HOW.into(),
+            nodes: vec![(*n).clone()],
+            how: how.as_ref().err().cloned().unwrap_or_default(),
         });
     }
     let mut jobs = Vec::new();
     let mut left = Vec::new();
     for (n, l) in mine.into_iter().chain(theirs) {
         match l {
-            Some(l) => {
+            Ok(l) => {
                 let _ = events.send(Event::Restarting { node: n.clone() });
                 sessions.drop_node(n);
                 jobs.push(async move {
@@ -334,7 +410,7 @@ pub async fn gate(
                     }
                 });
             }
-            None => left.push(n.clone()),
+            Err(_) => left.push(n.clone()),
         }
     }
     let remote = left.clone();
@@ -359,12 +435,22 @@ mod tests {
 
     #[test]
     fn debian_clusters_belong_to_their_service() {
-        assert!(service_managed("/etc/postgresql/15/main/postgresql.conf"));
-        assert!(service_managed(
-            "/etc/postgresql/13/reporting/postgresql.conf"
-        ));
-        assert!(!service_managed("/var/lib/pgsql/15/data/postgresql.conf"));
-        assert!(!service_managed("/tmp/tsmn-demo/dn1/data/postgresql.conf"));
-        assert!(!service_managed("/etc/postgresql/postgresql.conf"));
+        assert_eq!(
+            service_managed("/etc/postgresql/15/main/postgresql.conf").as_deref(),
+            Some("pg_ctlcluster 15 main restart")
+        );
+        assert_eq!(
+            service_managed("/etc/postgresql/13/reporting/postgresql.conf").as_deref(),
+            Some("pg_ctlcluster 13 reporting restart")
+        );
+        assert_eq!(
+            service_managed("/var/lib/pgsql/15/data/postgresql.conf"),
+            None
+        );
+        assert_eq!(
+            service_managed("/tmp/tsmn-demo/dn1/data/postgresql.conf"),
+            None
+        );
+        assert_eq!(service_managed("/etc/postgresql/postgresql.conf"), None);
     }
 }
