@@ -44,9 +44,9 @@ impl Tasks {
             Cmd::Quit => {}
             Cmd::Probe { password, nodes } => self.probe(plan, password, nodes),
             Cmd::Save => {
-                let text = crate::plan::plan_to_toml(&app.plan);
-                let r = std::fs::write(&app.plan_path, text)
-                    .map_err(|e| format!("{}: {e}", app.plan_path.display()));
+                // In place: the operator's comments and layout stay, the
+                // previous version is kept as <plan>.bak.
+                let r = crate::plan::save::save(&app.plan_path, &app.plan);
                 let _ = tx.send(Msg::Saved(r));
             }
             Cmd::Cancel => {
