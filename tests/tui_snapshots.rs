@@ -303,3 +303,25 @@ fn probing_shows_each_node_as_it_finishes() {
         "the access node is still running: {row}"
     );
 }
+
+/// The quit question names what would be lost, and the key that keeps it.
+#[test]
+fn the_quit_question_says_what_would_be_lost() {
+    let mut app = at(Screen::Nodes);
+    app.shared.plan_dirty = true;
+    app.update(key(KeyCode::Char('q')));
+    let text = render(&app, 100, 30);
+    assert!(
+        text.contains("unsaved changes") && text.contains("s: save and quit"),
+        "{text}"
+    );
+    assert!(!text.contains("running"), "{text}");
+    let mut app = at(Screen::Execute);
+    app.shared.running = true;
+    app.update(key(KeyCode::Char('q')));
+    let text = render(&app, 100, 30);
+    assert!(
+        text.contains("Steps are running") && text.contains("stop after the running step"),
+        "{text}"
+    );
+}

@@ -165,6 +165,7 @@ impl App {
                 self.run_event(e);
                 vec![]
             }
+            Msg::Interrupt => self.interrupt(),
             Msg::Exported(r) => {
                 self.message = Some(match r {
                     Ok(dir) => format!("exported to {dir}: review README.md, then run sh setup.sh"),
@@ -189,6 +190,9 @@ impl App {
             }
             Event::Finished { ok } => {
                 self.running = false;
+                if self.quit_when_idle {
+                    self.quit = true;
+                }
                 self.finished = Some(
                     *ok && !self
                         .step_views
@@ -201,6 +205,26 @@ impl App {
         if let Some(line) = crate::report::apply::line(&e) {
             self.log.push(line);
         }
+    }
+
+    /// Ctrl-C, SIGTERM or SIGHUP: while a run goes, the first lets the
+    /// running step finish on every node and then quits (the CLI's first
+    /// interrupt, on the same cancel switch); a second quits at once.
+    pub(super) fn interrupt(&mut self) -> Vec<Cmd> {
+        if self.running && !self.quit_when_idle {
+            return self.stop_then_quit();
+        }
+        self.quit = true;
+        vec![Cmd::Quit]
+    }
+
+    fn stop_then_quit(&mut self) -> Vec<Cmd> {
+        self.quit_when_idle = true;
+        self.message = Some(
+            "stopping: the running step finishes on every node and is recorded in the journal, then tsmn quits (Ctrl-C again: quit at once, the running step may be left half done)"
+                .into(),
+        );
+        vec![Cmd::Cancel]
     }
 
     fn key(&mut self, k: KeyEvent) -> Vec<Cmd> {
@@ -218,6 +242,10 @@ impl App {
                 KeyCode::Char('s') if self.plan_dirty && !self.busy() => {
                     self.quit = true;
                     vec![Cmd::Save, Cmd::Quit]
+                }
+                KeyCode::Char('y') | KeyCode::Char('q') if self.running => {
+                    self.confirm_quit = false;
+                    self.stop_then_quit()
                 }
                 KeyCode::Char('y') | KeyCode::Char('q') => {
                     self.quit = true;
@@ -243,10 +271,7 @@ impl App {
             return vec![];
         };
         match action {
-            Action::ForceQuit => {
-                self.quit = true;
-                vec![Cmd::Quit]
-            }
+            Action::ForceQuit => self.interrupt(),
             Action::Quit => {
                 if self.busy() || self.plan_dirty {
                     self.confirm_quit = true;

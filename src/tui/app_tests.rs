@@ -156,3 +156,33 @@ fn every_binding_in_the_table_dispatches() {
         }
     }
 }
+
+/// Quitting while a run goes uses the CLI's first-interrupt path: the run
+/// is cancelled after its running step, and the wizard quits when the run
+/// reports it finished; a second Ctrl-C quits at once.
+#[test]
+fn quitting_while_steps_run_stops_after_the_running_step() {
+    let cc = || {
+        Msg::Key(KeyEvent::new_with_kind(
+            KeyCode::Char('c'),
+            KeyModifiers::CONTROL,
+            KeyEventKind::Press,
+        ))
+    };
+    let mut a = app();
+    a.shared.running = true;
+    a.update(key(KeyCode::Char('q')));
+    assert!(a.confirm_quit && !a.quit, "asks first");
+    let cmds = a.update(key(KeyCode::Char('y')));
+    assert!(matches!(cmds.as_slice(), [Cmd::Cancel]), "{cmds:?}");
+    assert!(!a.quit && a.quit_when_idle, "waits for the running step");
+    a.update(Msg::Run(crate::run::Event::Finished { ok: false }));
+    assert!(a.quit, "quits once the run has stopped");
+
+    let mut a = app();
+    a.shared.running = true;
+    assert!(matches!(a.update(cc()).as_slice(), [Cmd::Cancel]));
+    assert!(!a.quit, "the first Ctrl-C lets the running step finish");
+    assert!(matches!(a.update(Msg::Interrupt).as_slice(), [Cmd::Quit]));
+    assert!(a.quit, "a second interrupt (here SIGTERM) quits at once");
+}

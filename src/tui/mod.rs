@@ -43,7 +43,13 @@ pub fn run(plan: crate::plan::Plan, plan_path: std::path::PathBuf, color: bool) 
     let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableBracketedPaste);
     ratatui::restore();
     match result {
-        Ok(code) => code,
+        Ok((code, note)) => {
+            // After the terminal is back: on the alternate screen it would be lost.
+            if let Some(note) = note {
+                eprintln!("{note}");
+            }
+            code
+        }
         Err(e) => {
             eprintln!("error: the terminal failed: {e}");
             1
@@ -55,7 +61,7 @@ async fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     mut app: App,
     theme: view::Theme,
-) -> std::io::Result<u8> {
+) -> std::io::Result<(u8, Option<String>)> {
     let mut events = EventStream::new();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Msg>();
     let tasks = tasks::Tasks::new(&app, tx);
@@ -83,17 +89,28 @@ async fn event_loop(
             Some(m) = rx.recv() => m,
             // The spinner moves only while work runs.
             _ = tick.tick(), if app.busy() => Msg::Tick,
-            _ = term.recv() => break,
-            _ = hup.recv() => break,
+            _ = term.recv() => Msg::Interrupt,
+            _ = hup.recv() => Msg::Interrupt,
         };
         dirty = true;
         for cmd in app.update(msg) {
             tasks.perform(cmd, &app);
         }
     }
-    Ok(match app.finished {
+    // A run stopped by an interrupt ends as the CLI's does (130); one
+    // left at once says what may be half done.
+    if app.quit_when_idle {
+        let note = if app.running {
+            "tsmn: quit while a step was running: it may be left half done; run tsmn apply again (finished steps are checked and skipped)"
+        } else {
+            "tsmn: stopped after the running step; the journal records where: run tsmn apply again to go on"
+        };
+        return Ok((130, Some(note.into())));
+    }
+    let code = match app.finished {
         Some(true) => 0,
         Some(false) => 1,
         None => 0,
-    })
+    };
+    Ok((code, None))
 }

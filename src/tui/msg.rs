@@ -29,6 +29,9 @@ pub enum Msg {
     Built(Result<Vec<Step>, String>),
     Run(Event),
     Exported(Result<String, String>),
+    /// SIGTERM or SIGHUP: as Ctrl-C, the first stops after the running
+    /// step, the second at once.
+    Interrupt,
 }
 
 /// Work for the tasks.

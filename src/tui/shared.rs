@@ -35,6 +35,10 @@ pub struct Shared {
     pub tick: u64,
     pub message: Option<String>,
     pub quit: bool,
+    /// Asked to quit while a run was going: the running step finishes on
+    /// every node (the journal records it), then the wizard quits. A second
+    /// interrupt quits at once.
+    pub quit_when_idle: bool,
     /// Validation problems of the plan as edited (shown next to the nodes).
     pub problems: Vec<Problem>,
     /// The plan was changed here and not saved.
@@ -71,6 +75,7 @@ impl Shared {
             tick: 0,
             message: None,
             quit: false,
+            quit_when_idle: false,
             problems: Vec::new(),
             plan_dirty: false,
             role_passwords: std::collections::BTreeMap::new(),

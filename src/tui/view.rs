@@ -56,12 +56,7 @@ pub fn draw(f: &mut Frame, app: &App, theme: &Theme) {
         );
     }
     if app.confirm_quit {
-        popup(
-            f,
-            area,
-            "Quit?",
-            "Work is still running.\ny: quit anyway   any other key: stay",
-        );
+        popup(f, area, "Quit?", quit_question(app));
     }
     if app.help {
         help(f, app, area);
@@ -142,4 +137,15 @@ fn help(f: &mut Frame, app: &App, area: Rect) {
     );
     f.render_widget(Clear, r);
     f.render_widget(Paragraph::new(Text::from(text)).block(boxed("Help")), r);
+}
+
+/// What the quit question says depends on what would be lost.
+fn quit_question(app: &App) -> &'static str {
+    if app.running {
+        "Steps are running on the nodes.\ny: stop after the running step (the journal records it), then quit\nany other key: stay"
+    } else if app.probing {
+        "The nodes are being probed (nothing changes on them).\ny: quit   any other key: stay"
+    } else {
+        "The plan has unsaved changes.\ns: save and quit   y: quit without saving\nany other key: stay"
+    }
 }
