@@ -534,6 +534,30 @@ fn an_open_passfile_is_named_as_such_and_apply_repairs_its_mode() {
         !has_finding(&found, "an", "access_node_no_password"),
         "{found:#?}"
     );
+
+    // The passfile gone, then a line with another password: each fix as
+    // carried (apply writes the file, sets both from one source) clears it.
+    let nodes = support::fixes::Nodes {
+        nodes: vec![("an", an), ("dn1", &p.dn)],
+        plan: &p.path,
+        env: vec![("TSMN_ROLE_PW_POSTGRES", p.password)],
+        apply_args: vec!["--phases", "settings,auth"],
+    };
+    std::fs::remove_file(&passfile).unwrap();
+    let (_, found) = check(plan, Duration::from_secs(5));
+    let f = finding(&found, "an", "access_node_no_password");
+    assert!(f.what.contains("does not exist"), "{f:?}");
+    support::fixes::execute(f, &nodes);
+    let text = read(&passfile);
+    std::fs::write(&passfile, text.replace(p.password, "not-the-password")).unwrap();
+    let (_, found) = check(plan, Duration::from_secs(5));
+    let f = finding(&found, "dn1", "access_node_password_failed");
+    support::fixes::execute(f, &nodes);
+    let (_, found) = check(plan, Duration::from_secs(5));
+    assert!(
+        !found.iter().any(|f| f.code.starts_with("access_node_")),
+        "{found:#?}"
+    );
 }
 
 /// A role password stored as md5 under a scram-sha-256 rule: the login

@@ -215,7 +215,9 @@ fn password_mode_options_mask_the_role_passwords() {
         "{text}"
     );
     assert!(!text.contains("s3cr3t"), "{text}");
-    assert!(text.contains("••••••••••••••"), "{text}");
+    // Masked to a fixed width: the length of the password is not shown.
+    assert!(text.contains("[••••••••  "), "{text}");
+    assert!(!text.contains("•••••••••"), "{text}");
     app.update(key(KeyCode::Enter));
     assert_eq!(app.screen, Screen::Preview);
     assert_eq!(
@@ -322,6 +324,30 @@ fn the_quit_question_says_what_would_be_lost() {
     let text = render(&app, 100, 30);
     assert!(
         text.contains("Steps are running") && text.contains("stop after the running step"),
+        "{text}"
+    );
+}
+
+/// F2 (generate a password) is offered only where there is one to type.
+#[test]
+fn trust_mode_offers_no_password_to_generate() {
+    let mut app = at(Screen::Authentication);
+    app.update(key(KeyCode::Enter)); // trust is the first mode
+    let text = render(&app, 120, 40);
+    assert!(text.contains("trust mode: options"), "{text}");
+    assert!(!text.contains("F2"), "{text}");
+}
+
+/// The summary's psql line uses where tsmn itself got in (the sandbox's
+/// access node admits only its socket, not 127.0.0.1).
+#[test]
+fn the_summary_psql_hint_uses_the_connect_host() {
+    let mut app = at(Screen::Summary);
+    app.shared.plan.access_node.connect_host = Some("/var/lib/tsmn/sandbox/an/data".into());
+    app.shared.plan.access_node.connect_port = Some(6001);
+    let text = render(&app, 120, 40);
+    assert!(
+        text.contains("psql -h /var/lib/tsmn/sandbox/an/data -p 6001 -U postgres tsdb"),
         "{text}"
     );
 }

@@ -66,8 +66,17 @@ impl App {
     pub fn mode(&self) -> Mode {
         if self.confirming {
             Mode::Confirm
-        } else if self.authentication.form.is_some() {
-            Mode::AuthForm
+        } else if let Some(form) = &self.authentication.form {
+            // F2 is offered only where there is a password to generate.
+            if form
+                .fields
+                .iter()
+                .any(|f| f.kind == screens::authentication::FieldKind::Secret)
+            {
+                Mode::AuthFormWithSecrets
+            } else {
+                Mode::AuthForm
+            }
         } else if self.nodes.form.is_some() {
             Mode::NodeForm
         } else {

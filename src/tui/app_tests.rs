@@ -45,7 +45,11 @@ fn forward_through_the_screens() {
     assert_eq!(a.screen, Screen::Authentication);
     a.update(key(KeyCode::Down));
     assert!(a.update(key(KeyCode::Enter)).is_empty());
-    assert_eq!(a.mode(), Mode::AuthForm, "the mode's options come first");
+    assert_eq!(
+        a.mode(),
+        Mode::AuthFormWithSecrets,
+        "the mode's options come first (password mode: F2 generates a password)"
+    );
     let cmds = a.update(key(KeyCode::Enter));
     assert_eq!(a.screen, Screen::Preview);
     assert_eq!(

@@ -8,7 +8,7 @@ use super::widgets::{boxed, centered, popup};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span, Text};
-use ratatui::widgets::{Clear, Paragraph, Wrap};
+use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
 pub const MIN_WIDTH: u16 = 80;
@@ -108,11 +108,20 @@ fn draw_header(f: &mut Frame, app: &App, area: Rect, theme: &Theme) {
 
 fn draw_footer(f: &mut Frame, app: &App, area: Rect, theme: &Theme) {
     let mut spans = Vec::new();
-    // The way out and the way to help first, so a narrow footer keeps them.
+    // The way out and the way to help first, so a narrow footer keeps them;
+    // a hint that does not fit whole is left out (help lists every key),
+    // never cut mid-word.
     let screen = screens::bindings(app.mode()).filter(|b| b.footer);
+    let mut used = 0usize;
     for b in keys::GLOBAL.iter().filter(|b| b.footer).chain(screen) {
-        spans.push(Span::styled(format!(" {} ", b.label), theme.selected()));
-        spans.push(Span::raw(format!(" {}  ", b.hint)));
+        let (key, hint) = (format!(" {} ", b.label), format!(" {}  ", b.hint));
+        let width = key.chars().count() + hint.trim_end().chars().count();
+        if used + width > area.width as usize {
+            break;
+        }
+        used += key.chars().count() + hint.chars().count();
+        spans.push(Span::styled(key, theme.selected()));
+        spans.push(Span::raw(hint));
     }
     let msg = app.message.clone().unwrap_or_default();
     f.render_widget(
@@ -135,7 +144,7 @@ fn help(f: &mut Frame, app: &App, area: Rect) {
         60.min(area.width - 4),
         (text.lines().count() as u16 + 2).min(area.height - 2),
     );
-    f.render_widget(Clear, r);
+    crate::tui::widgets::clear_for(f, area, r);
     f.render_widget(Paragraph::new(Text::from(text)).block(boxed("Help")), r);
 }
 

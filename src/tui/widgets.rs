@@ -41,6 +41,31 @@ pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
     }
 }
 
+/// Clear the popup's rectangle and one column either side of it, so no
+/// character of the screen below is left touching its border.
+pub fn clear_for(f: &mut Frame, area: Rect, r: Rect) {
+    let x = r.x.saturating_sub(1).max(area.x);
+    let right = (r.x + r.width + 1).min(area.x + area.width);
+    f.render_widget(
+        Clear,
+        Rect {
+            x,
+            y: r.y,
+            width: right - x,
+            height: r.height,
+        },
+    );
+}
+
+/// What a secret field shows: that something is typed, never how much.
+pub fn mask(secret: &str) -> String {
+    if secret.is_empty() {
+        String::new()
+    } else {
+        "••••••••".into()
+    }
+}
+
 /// A form over the screen: labelled fields (the focused one reversed) and
 /// the error that keeps it open.
 pub fn form_popup(
@@ -73,7 +98,7 @@ pub fn form_popup(
         width.min(area.width.saturating_sub(2)),
         text.len() as u16 + 4,
     );
-    f.render_widget(Clear, r);
+    clear_for(f, area, r);
     f.render_widget(
         Paragraph::new(text)
             .block(boxed(title))
@@ -84,7 +109,7 @@ pub fn form_popup(
 
 pub fn popup(f: &mut Frame, area: Rect, title: &str, text: &str) {
     let r = centered(area, 72.min(area.width - 4), 9.min(area.height - 2));
-    f.render_widget(Clear, r);
+    clear_for(f, area, r);
     f.render_widget(
         Paragraph::new(text)
             .block(boxed(title))

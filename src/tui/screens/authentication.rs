@@ -22,6 +22,11 @@ pub static KEYS: &[Binding] = &[
 ];
 pub static AUTH_FORM: &[Binding] = &[
     b(KeyCode::Enter, "Enter", Action::Next, "preview", true),
+    b(KeyCode::Esc, "Esc", Action::Back, "back to the modes", true),
+];
+/// The same, where the form has passwords to type.
+pub static AUTH_SECRET_FORM: &[Binding] = &[
+    b(KeyCode::Enter, "Enter", Action::Next, "preview", true),
     b(
         KeyCode::F(2),
         "F2",
@@ -277,7 +282,7 @@ pub fn draw(f: &mut Frame, st: &State, _app: &Shared, area: Rect, theme: &Theme)
             .map(|(i, field)| {
                 let shown = match field.kind {
                     FieldKind::Text => field.value.clone(),
-                    FieldKind::Secret => "•".repeat(field.value.chars().count()),
+                    FieldKind::Secret => crate::tui::widgets::mask(&field.value),
                 };
                 (field.label.as_str(), shown, i == form.focus)
             })

@@ -71,7 +71,7 @@ fn next(st: &mut State, app: &mut Shared) -> Vec<Cmd> {
 }
 
 pub fn draw(f: &mut Frame, st: &State, app: &Shared, area: Rect, theme: &Theme) {
-    let masked: String = "•".repeat(app.password.chars().count());
+    let masked = crate::tui::widgets::mask(&app.password);
     let field = |focused: bool| {
         if focused {
             theme.selected()

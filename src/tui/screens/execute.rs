@@ -13,19 +13,20 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
+// Cancel first: a narrow footer keeps the keys that come first.
 pub static KEYS: &[Binding] = &[
-    b(
-        KeyCode::Enter,
-        "Enter",
-        Action::Next,
-        "summary (when finished)",
-        true,
-    ),
     b(
         KeyCode::Char('c'),
         "c",
         Action::Cancel,
-        "cancel after the running step",
+        "stop after the running step",
+        true,
+    ),
+    b(
+        KeyCode::Enter,
+        "Enter",
+        Action::Next,
+        "summary (when done)",
         true,
     ),
     b(

@@ -24,6 +24,8 @@ pub enum Mode {
     Confirm,
     NodeForm,
     AuthForm,
+    /// The options form of a mode with passwords to type (F2 generates one).
+    AuthFormWithSecrets,
 }
 
 /// The bindings of a mode, in the order the footer and the help show them.
@@ -32,6 +34,7 @@ pub fn bindings(mode: Mode) -> impl Iterator<Item = &'static Binding> {
         Mode::Confirm => (preview::CONFIRM, NONE),
         Mode::NodeForm => (nodes::NODE_FORM, FIELDS),
         Mode::AuthForm => (authentication::AUTH_FORM, FIELDS),
+        Mode::AuthFormWithSecrets => (authentication::AUTH_SECRET_FORM, FIELDS),
         Mode::Screen(Screen::Start) => (start::KEYS, NONE),
         Mode::Screen(Screen::Nodes) => (nodes::KEYS, NONE),
         Mode::Screen(Screen::Credentials) => (credentials::KEYS, FIELDS),
@@ -77,6 +80,7 @@ mod tests {
             Mode::Confirm,
             Mode::NodeForm,
             Mode::AuthForm,
+            Mode::AuthFormWithSecrets,
         ]);
         let bound: Vec<Action> = modes
             .flat_map(bindings)

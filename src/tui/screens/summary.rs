@@ -63,9 +63,16 @@ pub fn draw(f: &mut Frame, app: &Shared, area: Rect, theme: &Theme) {
         )));
     }
     lines.push(Line::from(""));
+    // Where tsmn itself got in from this machine (the sandbox's access node
+    // admits only its socket), quoted for the shell.
+    let an = &app.plan.access_node;
+    let word = crate::quote::shell::word;
     lines.push(Line::from(format!(
         "Connect to the cluster: psql -h {} -p {} -U {} {}",
-        app.plan.access_node.host, app.plan.access_node.port, app.plan.superuser, app.plan.database
+        word(an.effective_connect_host()),
+        an.effective_connect_port(),
+        word(&app.plan.superuser),
+        word(&app.plan.database)
     )));
     lines.push(Line::from(format!(
         "Check it any time:      tsmn check --plan {}",
