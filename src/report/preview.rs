@@ -43,10 +43,16 @@ pub fn render(
     style: &Style,
 ) -> String {
     let mut out = String::new();
-    let mode = if facts.is_some() {
-        "online: current values from the nodes"
-    } else {
-        "offline: current values unknown"
+    // Online only where a node answered: "online" above values that are all
+    // unknown would claim what was not read.
+    let reached = facts.map_or(0, |f| f.nodes.iter().filter(|n| n.server.is_some()).count());
+    let mode = match (facts.is_some(), reached) {
+        (false, _) => "offline: current values unknown".to_string(),
+        (true, 0) => "no node answered: current values unknown".to_string(),
+        (true, r) if r < plan.nodes().count() => {
+            format!("online: current values from {r} of {} nodes, `?` where unknown", plan.nodes().count())
+        }
+        (true, _) => "online: current values from the nodes".to_string(),
     };
     out.push_str(&format!(
         "tsmn preview: {} mode, {} data node(s) ({mode})\n",
