@@ -12,7 +12,7 @@ bin=target/release/tsmn
 dir=$(mktemp -d /tmp/tsmn-bench-XXXXXX)
 rmdir "$dir"
 if [ "${COLD:-0}" = 1 ]; then
-  rm -rf "${TMPDIR:-/tmp}"/tsmn-template-*
+  rm -rf /var/lib/tsmn/templates/tsmn-template-* "${XDG_CACHE_HOME:-$HOME/.cache}"/tsmn/tsmn-template-*
 fi
 times=()
 for i in $(seq "$runs"); do

@@ -91,7 +91,7 @@ fn usage_errors_exit_2() {
 
 #[test]
 fn sandbox_commands_end_to_end() {
-    let parent = temp_dir();
+    let parent = own_dir();
     let dir = parent.path().join("cli-sb");
     let up = tsmn()
         .args(["sandbox", "up", "--data-nodes", "1", "--dir"])

@@ -9,7 +9,7 @@ fn quiet(_: &str) {}
 
 #[test]
 fn up_status_down_on_real_servers() {
-    let parent = temp_dir();
+    let parent = own_dir();
     let dir = parent.path().join("sb");
     let sb = Sandbox::up(&dir, 2, None, &quiet).expect("sandbox up");
     assert_eq!(sb.clusters.len(), 3);
@@ -149,7 +149,7 @@ fn servers_run_as_the_postgres_user_when_we_are_root() {
 #[test]
 fn a_crafted_marker_is_refused_and_nothing_runs_or_goes() {
     use std::os::unix::fs::PermissionsExt;
-    let root = temp_dir();
+    let root = own_dir();
     let dir = root.path().join("sb");
     let sb = Sandbox::up(&dir, 1, None, &quiet).unwrap();
     let marker_path = dir.join(tsmn::sandbox::MARKER);
@@ -223,4 +223,103 @@ fn a_crafted_marker_is_refused_and_nothing_runs_or_goes() {
         std::os::unix::fs::chown(&marker_path, Some(0), None).unwrap();
     }
     sb.down(&quiet).unwrap();
+}
+
+/// A planted template (as root: a directory of another user, at the name
+/// tsmn would use) is refused, not copied into nodes; so is an empty
+/// sandbox directory someone else made for root to fill.
+#[test]
+fn a_planted_template_or_sandbox_directory_is_refused() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        support::skipped(
+            "a_planted_template_or_sandbox_directory_is_refused",
+            "needs root, to plant directories as another user",
+        );
+        return;
+    }
+    let nobody = std::fs::read_to_string("/etc/passwd")
+        .unwrap()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("nobody:x:")
+                .and_then(|r| r.split(':').next()?.parse::<u32>().ok())
+        })
+        .expect("a nobody user");
+    let base = own_dir();
+    let bin = pg_bin();
+    let planted = base
+        .path()
+        .join(format!("tsmn-template-0-pg{}", bin.version));
+    std::fs::create_dir_all(&planted).unwrap();
+    std::fs::write(planted.join("PG_VERSION"), "15\n").unwrap();
+    std::os::unix::fs::chown(&planted, Some(nobody), Some(nobody)).unwrap();
+    let err = tsmn::sandbox::template::ensure_template_in(base.path(), bin, server_user())
+        .expect_err("planted");
+    let text = err.to_string();
+    assert!(text.contains("someone could have planted it"), "{text}");
+    assert!(
+        text.contains(&*planted.to_string_lossy()),
+        "names it: {text}"
+    );
+    assert_eq!(
+        std::fs::metadata(&planted).unwrap().uid(),
+        nobody,
+        "left as found"
+    );
+
+    // An empty directory of nobody's, where root is asked to put a sandbox.
+    let trap = base.path().join("sb");
+    std::fs::create_dir_all(&trap).unwrap();
+    std::os::unix::fs::chown(&trap, Some(nobody), Some(nobody)).unwrap();
+    std::fs::set_permissions(&trap, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = tsmn()
+        .args(["sandbox", "up", "--data-nodes", "1", "--dir"])
+        .arg(&trap)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("belongs to uid") && err.contains("--dir"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_dir(&trap).unwrap().count(),
+        0,
+        "nothing made inside"
+    );
+}
+
+/// The default places are never in the shared temporary directory.
+#[test]
+fn the_defaults_are_out_of_the_shared_temporary_directory() {
+    let dir = tsmn::sandbox::default_dir();
+    let tmp = std::env::temp_dir();
+    assert!(!dir.starts_with(&tmp), "{}", dir.display());
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        assert_eq!(dir, std::path::Path::new("/var/lib/tsmn/sandbox"));
+        assert_eq!(
+            tsmn::sandbox::places::template_base(),
+            std::path::Path::new("/var/lib/tsmn/templates")
+        );
+    }
+    // As another user: the XDG state directory under its home.
+    let out = std::process::Command::new("setpriv")
+        .args([
+            "--reuid=nobody",
+            "--regid=nogroup",
+            "--clear-groups",
+            "env",
+            "HOME=/nonexistent-home",
+            "XDG_STATE_HOME=/var/empty-state",
+        ])
+        .arg(support::tsmn().get_program())
+        .args(["sandbox", "status"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("/var/empty-state/tsmn/sandbox"), "{err}");
 }

@@ -93,7 +93,7 @@ struct TestSandbox {
 
 impl TestSandbox {
     fn up(data_nodes: usize) -> TestSandbox {
-        let dir = temp_dir();
+        let dir = own_dir();
         let sandbox =
             Sandbox::up(&dir.path().join("sb"), data_nodes, None, &|_: &str| {}).expect("sandbox");
         TestSandbox {

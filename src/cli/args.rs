@@ -203,7 +203,7 @@ pub enum SandboxCommand {
 
 #[derive(Debug, clap::Args)]
 pub struct DirArg {
-    /// The sandbox directory [default: $TMPDIR/tsmn-sandbox-<uid>]
+    /// The sandbox directory [default: /var/lib/tsmn/sandbox as root, else $XDG_STATE_HOME/tsmn/sandbox]
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
 }

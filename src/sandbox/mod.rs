@@ -5,9 +5,10 @@ pub mod cluster;
 mod error;
 pub mod os_user;
 pub mod pgbin;
+pub mod places;
 mod ports;
 pub mod status;
-mod template;
+pub mod template;
 
 pub use cluster::{Cluster, ClusterSpec, DataFile};
 pub use error::SandboxError;
@@ -59,10 +60,37 @@ impl<F: Fn(&str)> Progress for F {
     }
 }
 
+/// The default sandbox: `/var/lib/tsmn/sandbox` as root, else
+/// `$XDG_STATE_HOME/tsmn/sandbox` (never the shared temporary directory).
 pub fn default_dir() -> PathBuf {
-    // SAFETY: geteuid cannot fail.
-    let uid = unsafe { libc::geteuid() };
-    std::env::temp_dir().join(format!("tsmn-sandbox-{uid}"))
+    places::state_dir().join("sandbox")
+}
+
+/// The new sandbox's directory: ours, closed to others, and passable by
+/// the server's OS user on the way to its node directories.
+fn prepare_dir(dir: &Path, user: ServerUser) -> Result<(), SandboxError> {
+    places::make(dir).map_err(SandboxError::io(dir))?;
+    // An empty directory someone else made (a predictable name in a
+    // shared directory, planted before root runs tsmn) is not used.
+    trust::closed_path(dir).map_err(|detail| SandboxError::Command {
+        what: format!("using {} for the sandbox", dir.display()),
+        detail,
+        fix: "choose a directory of your own with --dir (or use the default)".into(),
+    })?;
+    if !user.can_enter(dir) {
+        // The server user must pass through to its node directories, but
+        // the sandbox directory stays ours: whoever owns it could replace
+        // the marker that root acts on.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o711))
+            .map_err(SandboxError::io(dir))?;
+        if !user.can_enter(dir) {
+            return Err(SandboxError::Unreachable {
+                dir: dir.to_path_buf(),
+            });
+        }
+    }
+    Ok(())
 }
 
 impl Sandbox {
@@ -101,18 +129,7 @@ impl Sandbox {
         }
         let bin = PgBin::find(pg_bindir)?;
         let user = ServerUser::detect()?;
-        std::fs::create_dir_all(&dir).map_err(SandboxError::io(&dir))?;
-        if !user.can_enter(&dir) {
-            // The server user must pass through to its node directories, but
-            // the sandbox directory stays ours: whoever owns it could replace
-            // the marker that root acts on.
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o711))
-                .map_err(SandboxError::io(&dir))?;
-            if !user.can_enter(&dir) {
-                return Err(SandboxError::Unreachable { dir });
-            }
-        }
+        prepare_dir(&dir, user)?;
         progress.say(&format!(
             "PostgreSQL {} from {}",
             bin.version,

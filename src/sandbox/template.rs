@@ -10,11 +10,32 @@ use std::path::PathBuf;
 /// processes at once: each builds into its own directory and renames it into
 /// place; the loser of the race removes its copy.
 pub fn ensure_template(bin: &PgBin, user: ServerUser) -> Result<PathBuf, SandboxError> {
+    ensure_template_in(&super::places::template_base(), bin, user)
+}
+
+/// The same, under `base`. A template found there is used only when
+/// nobody but root, the caller or the server's OS user could have planted
+/// it (its data is copied into every node, and the server runs it).
+pub fn ensure_template_in(
+    base: &std::path::Path,
+    bin: &PgBin,
+    user: ServerUser,
+) -> Result<PathBuf, SandboxError> {
     // SAFETY: geteuid cannot fail.
     let euid = unsafe { libc::geteuid() };
-    let base = std::env::temp_dir();
+    super::places::make(base).map_err(SandboxError::io(base))?;
+    let refuse = |detail: String| SandboxError::Command {
+        what: "using the template cluster".into(),
+        detail,
+        fix: format!(
+            "remove {} if you did not make it, then run tsmn again (it builds a new one)",
+            base.display()
+        ),
+    };
+    super::trust::closed_path(base).map_err(refuse)?;
     let target = base.join(format!("tsmn-template-{euid}-pg{}", bin.version));
     if target.join("PG_VERSION").is_file() {
+        super::trust::template(&target, user).map_err(refuse)?;
         return Ok(target);
     }
     let nanos = std::time::SystemTime::now()
@@ -25,6 +46,16 @@ pub fn ensure_template(bin: &PgBin, user: ServerUser) -> Result<PathBuf, Sandbox
         bin.version,
         std::process::id()
     ));
+    // Made here and handed to the server's OS user: the base stays ours
+    // (root's), so nobody else can put a template at its name.
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&building)
+            .map_err(SandboxError::io(&building))?;
+        user.chown(&building)?;
+    }
     let out = user
         .command(bin.program("initdb"))
         .arg("-D")

@@ -67,3 +67,48 @@ fn owned_and_closed(path: &Path, what: &str) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// `path` and every directory above it: owned by root or the caller and
+/// writable by nobody else (sticky directories pass as parents).
+pub fn closed_path(path: &Path) -> Result<(), String> {
+    let mut p = Some(path);
+    while let Some(part) = p {
+        owned_and_closed(part, "a directory on the way there")?;
+        p = part.parent();
+    }
+    Ok(())
+}
+
+/// A template found in place: owned by root, the caller or the server's
+/// OS user (who owns it when tsmn runs as root), writable by nobody else,
+/// and not a symbolic link.
+pub fn template(dir: &Path, user: super::ServerUser) -> Result<(), String> {
+    let meta = std::fs::symlink_metadata(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    let server = match user {
+        super::ServerUser::Other { uid, .. } => uid,
+        super::ServerUser::Current => me,
+    };
+    if meta.file_type().is_symlink() || !meta.is_dir() {
+        return Err(format!(
+            "{} is not a directory tsmn made; nothing was used",
+            dir.display()
+        ));
+    }
+    if ![0, me, server].contains(&meta.uid()) {
+        return Err(format!(
+            "the template {} belongs to uid {}, not to root, you or the server's OS user: someone could have planted it; nothing was used",
+            dir.display(),
+            meta.uid()
+        ));
+    }
+    if meta.mode() & 0o022 != 0 {
+        return Err(format!(
+            "the template {} can be written by others (mode {:04o}); nothing was used",
+            dir.display(),
+            meta.mode() & 0o7777
+        ));
+    }
+    Ok(())
+}

@@ -22,6 +22,20 @@ pub fn server_user() -> ServerUser {
     ServerUser::detect().expect("server OS user")
 }
 
+/// A temporary directory of the caller's own (mode 0755: the server user
+/// passes through it), to hold a sandbox: tsmn refuses a sandbox whose
+/// directory, or one above it, someone else could replace.
+pub fn own_dir() -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::Builder::new()
+        .prefix("tsmn-test-")
+        .tempdir()
+        .expect("temp dir");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
+        .expect("chmod temp dir");
+    dir
+}
+
 /// A temporary directory the server user can use.
 pub fn temp_dir() -> tempfile::TempDir {
     let dir = tempfile::Builder::new()
