@@ -1058,3 +1058,81 @@ fn a_restart_that_never_comes_back_names_the_node_and_its_log() {
     );
     assert!(!all.contains("nothing changed"), "{all}");
 }
+
+/// SIGINT as the pg_hba.conf steps start on four data nodes at once: each
+/// node's pg_hba.conf is then the old file or the new one, never a mix,
+/// and valid as the server reads it; exit 130; the next apply resumes from
+/// the journal and finishes.
+#[test]
+fn an_interrupt_during_the_pg_hba_steps_leaves_each_file_whole() {
+    use std::io::BufRead;
+    let an = TestCluster::named("an");
+    let dns: Vec<TestCluster> = (1..=4)
+        .map(|i| TestCluster::named(&format!("dn{i}")))
+        .collect();
+    let work = temp_dir();
+    let refs: Vec<&tsmn::sandbox::Cluster> = dns.iter().map(|d| &d.cluster).collect();
+    let path = write_plan(work.path(), &plan_for(&an.cluster, &refs, AuthMode::Trust));
+    let hba = |d: &TestCluster| d.cluster.data_dir().join("pg_hba.conf");
+    let before: Vec<String> = dns.iter().map(|d| read(&hba(d))).collect();
+
+    let mut child = tsmn()
+        .args(["apply", "--yes", "--phases", "settings,auth", "--plan"])
+        .arg(&path)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut seen = Vec::new();
+    for line in std::io::BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        let go = line.contains("/settings/settings: done");
+        seen.push(line);
+        if go {
+            // SAFETY: a signal to the child this test started.
+            assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+            break;
+        }
+    }
+    let out = child.wait_with_output().unwrap();
+    let all = format!(
+        "{}\n{}{}",
+        seen.join("\n"),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(130), "{all}");
+    assert!(
+        all.contains("interrupted: the running step finishes"),
+        "{all}"
+    );
+    for (d, old) in dns.iter().zip(&before) {
+        let now = read(&hba(d));
+        assert!(
+            now == *old || (now.contains("# BEGIN tsmn") && now.contains("# END tsmn")),
+            "{}: neither the old file nor the new one:\n{now}",
+            d.cluster.name
+        );
+        assert_eq!(
+            d.sql(
+                "postgres",
+                "SELECT count(*) FROM pg_hba_file_rules WHERE error IS NOT NULL"
+            ),
+            ["0"],
+            "{} reads its pg_hba.conf without error",
+            d.cluster.name
+        );
+    }
+    let next = apply(&path, &["--phases", "settings,auth"]);
+    let text = text(&next);
+    assert_success(&next);
+    for d in &dns {
+        let n = &d.cluster.name;
+        assert!(
+            text.contains(&format!("[{n}] {n}/auth/hba: done"))
+                || text.contains(&format!("[{n}] {n}/auth/hba: already done")),
+            "{text}"
+        );
+    }
+}

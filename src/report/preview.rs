@@ -50,7 +50,10 @@ pub fn render(
         (false, _) => "offline: current values unknown".to_string(),
         (true, 0) => "no node answered: current values unknown".to_string(),
         (true, r) if r < plan.nodes().count() => {
-            format!("online: current values from {r} of {} nodes, `?` where unknown", plan.nodes().count())
+            format!(
+                "online: current values from {r} of {} nodes, `?` where unknown",
+                plan.nodes().count()
+            )
         }
         (true, _) => "online: current values from the nodes".to_string(),
     };
