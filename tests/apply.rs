@@ -5,6 +5,7 @@
 
 mod support;
 
+use std::path::Path;
 use std::process::Output;
 use support::*;
 use tsmn::plan::AuthMode;
@@ -1135,4 +1136,106 @@ fn an_interrupt_during_the_pg_hba_steps_leaves_each_file_whole() {
             "{text}"
         );
     }
+}
+
+/// A full disk where a data node keeps its pg_hba.conf (a 64 KiB tmpfs
+/// this test mounts, the server's hba_file on it): the step fails naming
+/// the node, the file and the cause; pg_hba.conf is unchanged and nothing
+/// half written is left beside it; once there is room, apply finishes.
+#[test]
+fn a_full_disk_under_pg_hba_conf_loses_nothing_and_says_so() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        skipped(
+            "a_full_disk_under_pg_hba_conf_loses_nothing_and_says_so",
+            "needs root, to mount a tmpfs",
+        );
+        return;
+    }
+    let disk = tempfile::tempdir().unwrap();
+    // The server's OS user owns the directory of its pg_hba.conf, as in
+    // /etc/postgresql/<version>/<cluster>/.
+    let owner = match server_user() {
+        tsmn::sandbox::ServerUser::Other { uid, gid } => format!(",uid={uid},gid={gid}"),
+        tsmn::sandbox::ServerUser::Current => String::new(),
+    };
+    let mounted = std::process::Command::new("mount")
+        .args([
+            "-t",
+            "tmpfs",
+            "-o",
+            &format!("size=64k,mode=0755{owner}"),
+            "tsmn-full",
+        ])
+        .arg(disk.path())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        skipped(
+            "a_full_disk_under_pg_hba_conf_loses_nothing_and_says_so",
+            "cannot mount a tmpfs here",
+        );
+        return;
+    }
+    struct Unmount<'a>(&'a Path);
+    impl Drop for Unmount<'_> {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(self.0).status();
+        }
+    }
+    let _unmount = Unmount(disk.path());
+    let hba = disk.path().join("pg_hba.conf");
+    std::fs::write(&hba, tsmn::sandbox::cluster::DEFAULT_HBA.join("\n") + "\n").unwrap();
+    server_user().chown(&hba).unwrap();
+    let an = TestCluster::named("an");
+    let dn = TestCluster::start(tsmn::sandbox::ClusterSpec {
+        name: "dn1".into(),
+        settings: vec![("hba_file".into(), hba.display().to_string())],
+        ..Default::default()
+    });
+    let work = temp_dir();
+    let path = write_plan(
+        work.path(),
+        &plan_for(&an.cluster, &[&dn.cluster], AuthMode::Trust),
+    );
+    let before = read(&hba);
+    let filler = disk.path().join("filler");
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&filler).unwrap();
+        while f.write_all(&[0u8; 1024]).is_ok() {}
+    }
+
+    let run = apply(&path, &["--phases", "settings,auth"]);
+    let all = text(&run);
+    assert_eq!(run.status.code(), Some(1), "{all}");
+    let line = all
+        .lines()
+        .find(|l| l.starts_with("[dn1] dn1/auth/hba: FAILED"))
+        .unwrap_or_else(|| panic!("the node's step fails: {all}"));
+    assert!(
+        line.contains(&*hba.to_string_lossy()),
+        "names the file: {line}"
+    );
+    assert!(
+        line.contains("No space left on device"),
+        "names the cause: {line}"
+    );
+    assert!(line.contains("the file is unchanged"), "{line}");
+    assert_eq!(read(&hba), before, "nothing lost");
+    let mut left: Vec<String> = std::fs::read_dir(disk.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    left.sort();
+    assert_eq!(
+        left,
+        ["filler", "pg_hba.conf"],
+        "nothing half written beside it"
+    );
+
+    std::fs::remove_file(&filler).unwrap();
+    let again = apply(&path, &["--phases", "settings,auth"]);
+    assert!(again.status.success(), "{}", text(&again));
+    assert!(read(&hba).contains("# BEGIN tsmn"));
 }

@@ -65,12 +65,26 @@ pub async fn write(
     let backup = had.as_ref().map(|_| format!("{path}.tsmn-{stamp}.bak"));
     let p = shell::word(path);
     let save = match &backup {
-        Some(b) => format!("cp -p {p} {} && ", shell::word(b)),
+        // A backup cut short (a full disk) is removed, not left half written.
+        Some(b) => {
+            let b = shell::word(b);
+            format!("{{ cp -p {p} {b} || {{ rm -f {b}; exit 1; }}; }} && ")
+        }
         None => String::new(),
     };
     let new = shell::word(&format!("{path}.tsmn-new"));
     let program = if in_place {
-        format!("umask 077 && {save}base64 -d > {new} && cat {new} > {p} && rm -f {new}")
+        // The old file is truncated as the new one goes in: should that
+        // write fail (a disk that fills up), the backup goes back at once
+        // (it fits: the old content's space was just freed).
+        let restore = match &backup {
+            Some(b) => format!(
+                " || {{ cat {} > {p}; rm -f {new}; exit 1; }}",
+                shell::word(b)
+            ),
+            None => String::new(),
+        };
+        format!("umask 077 && {save}base64 -d > {new} && {{ cat {new} > {p}{restore}; }} && rm -f {new}")
     } else {
         format!("umask 077 && mkdir -p \"$(dirname {p})\" && {save}base64 -d > {new} && chmod {mode:04o} {new} && mv -f {new} {p}")
     };
@@ -87,16 +101,71 @@ pub async fn write(
         .await
         .map_err(err)?;
     sink.finish().await.map_err(err)?;
-    client
+    if let Err(e) = client
         .batch_execute(&format!(
             "COPY (SELECT b64 FROM tsmn_file) TO PROGRAM {}",
             sql::literal(&program)
         ))
         .await
-        .map_err(err)?;
+    {
+        // The program's own error goes to the server log only: say what
+        // tsmn can check from here, and clear what it may have left.
+        let cause = space_left(client, path).await;
+        let _ = client
+            .batch_execute(&format!(
+                "COPY (SELECT 1) TO PROGRAM {}",
+                sql::literal(&format!("rm -f {new}"))
+            ))
+            .await;
+        let kept = match remote_sha(client, path).await {
+            Ok(sha) if sha == had => "the file is unchanged",
+            _ => "the file may differ: compare it with its backup",
+        };
+        return Err(format!("{}{cause}; {kept}", err(e)));
+    }
     match remote_sha(client, path).await? {
         Some(got) if got == want => Ok(Written::Changed { backup }),
         _ => Err(format!("{path} read back differs from what was written")),
+    }
+}
+
+/// Free space on the file system of `path`'s directory, when that is the
+/// likely cause of a failed write (checked with `df`, as the server's OS
+/// user); empty otherwise.
+async fn space_left(client: &Client, path: &str) -> String {
+    let dir = std::path::Path::new(path)
+        .parent()
+        .map_or("/".to_string(), |d| d.display().to_string());
+    let probe = format!(
+        "{TEMP_TABLE}; COPY tsmn_file FROM PROGRAM {}",
+        sql::literal(&format!(
+            "echo \"$(df -Pk {d} | tail -1) $(test -w {d} && echo writable || echo read-only)\"",
+            d = shell::word(&dir)
+        ))
+    );
+    if client.batch_execute(&probe).await.is_err() {
+        return String::new();
+    }
+    let line: String = match client
+        .query_one("SELECT coalesce(min(b64), '') FROM tsmn_file", &[])
+        .await
+    {
+        Ok(r) => r.get(0),
+        Err(_) => return String::new(),
+    };
+    // Filesystem 1024-blocks Used Available Capacity Mounted-on, then ours.
+    if line.ends_with("read-only") {
+        return format!(" (the server's OS user cannot write to {dir})");
+    }
+    match line
+        .split_whitespace()
+        .nth(3)
+        .and_then(|a| a.parse::<u64>().ok())
+    {
+        Some(kib) if kib < 64 => {
+            format!(" (No space left on device: the file system of {dir} has {kib} KiB free)")
+        }
+        _ => String::new(),
     }
 }
 
