@@ -965,42 +965,8 @@ fn a_server_run_by_a_supervisor_is_left_to_it() {
         return;
     }
     let (_an, dn, _work, path) = pair();
-    dn.cluster.stop(true).unwrap();
-    let dir = temp_dir();
-    let script = dir.path().join("patroni");
-    std::fs::write(&script, "#!/bin/sh\n\"$@\"\n").unwrap();
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
-    let mut supervisor = std::process::Command::new(&script)
-        .args([
-            "setpriv",
-            "--reuid=postgres",
-            "--regid=postgres",
-            "--init-groups",
-        ])
-        .arg(pg_bin().program("postgres"))
-        .arg("-D")
-        .arg(dn.cluster.data_dir())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let (_dir, mut supervisor) = run_under_patroni(&dn.cluster);
     let pid_file = dn.cluster.data_dir().join("postmaster.pid");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !(std::fs::read_to_string(&pid_file)
-        .ok()
-        .is_some_and(|t| t.lines().count() >= 8)
-        && dn.cluster.is_running())
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the supervised server did not start"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    std::thread::sleep(std::time::Duration::from_millis(300));
     let before = read(&pid_file);
 
     let run = apply(&path, &["--restart", "local", "--restart-wait", "2"]);
@@ -1238,4 +1204,83 @@ fn a_full_disk_under_pg_hba_conf_loses_nothing_and_says_so() {
     let again = apply(&path, &["--phases", "settings,auth"]);
     assert!(again.status.success(), "{}", text(&again));
     assert!(read(&hba).contains("# BEGIN tsmn"));
+}
+
+/// Stop `c` and start it again in the foreground under a parent named
+/// `patroni` (a shell script that waits for it), as Patroni runs its
+/// server; returns once it accepts connections.
+fn run_under_patroni(c: &tsmn::sandbox::Cluster) -> (tempfile::TempDir, std::process::Child) {
+    use std::os::unix::fs::PermissionsExt;
+    c.stop(true).unwrap();
+    let dir = temp_dir();
+    let script = dir.path().join("patroni");
+    std::fs::write(&script, "#!/bin/sh\n\"$@\"\n").unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let child = std::process::Command::new(&script)
+        .args([
+            "setpriv",
+            "--reuid=postgres",
+            "--regid=postgres",
+            "--init-groups",
+        ])
+        .arg(pg_bin().program("postgres"))
+        .arg("-D")
+        .arg(c.data_dir())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid_file = c.data_dir().join("postmaster.pid");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !(std::fs::read_to_string(&pid_file).is_ok_and(|t| t.lines().count() >= 8)
+        && c.is_running())
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the supervised server did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    (dir, child)
+}
+
+/// A sandbox's own server is tsmn's to restart, whatever runs it now: its
+/// trusted marker lists it and its pid file proves it.
+#[test]
+fn a_sandbox_server_is_restarted_even_under_another_parent() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        skipped(
+            "a_sandbox_server_is_restarted_even_under_another_parent",
+            "needs root, to start the server as its OS user under another parent",
+        );
+        return;
+    }
+    let parent = own_dir();
+    let sb = tsmn::sandbox::Sandbox::up(&parent.path().join("sb"), 1, None, &|_: &str| {}).unwrap();
+    let dn = sb.clusters.iter().find(|c| c.name == "dn1").unwrap();
+    let (_dir, mut supervisor) = run_under_patroni(dn);
+    let plan = parent.path().join("sb").join(tsmn::sandbox::PLAN_FILE);
+    let run = tsmn()
+        .args([
+            "apply",
+            "--yes",
+            "--phases",
+            "settings,auth,cluster",
+            "--restart",
+            "local",
+            "--restart-wait",
+            "5",
+            "--plan",
+        ])
+        .arg(&plan)
+        .output()
+        .unwrap();
+    let all = text(&run);
+    assert!(all.contains("tsmn restarts dn1: "), "{all}");
+    assert!(all.contains("[dn1] restarting"), "{all}");
+    assert!(!all.contains("Patroni"), "{all}");
+    let _ = supervisor.wait();
+    sb.down(&|_: &str| {}).unwrap();
 }

@@ -53,7 +53,10 @@ fn local(p: &Pending) -> Result<Local, String> {
     let Some(pid) = proven_here(&data, &bindir, &p.identity) else {
         return Err(HOW.into());
     };
-    if let Some(s) = super::supervisor::of(pid) {
+    // A server the sandbox started (its trusted marker lists it, and the
+    // pid file just proved it) is tsmn's own, whatever runs tsmn now.
+    let sandbox = crate::sandbox::Sandbox::owns(&data, &p.identity.port);
+    if let Some(s) = super::supervisor::of(pid).filter(|_| !sandbox) {
         return Err(format!("run by {}: {}", s.what(), s.command()));
     }
     let log = data

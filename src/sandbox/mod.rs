@@ -197,6 +197,27 @@ impl Sandbox {
     }
 
     /// Open an existing sandbox from its marker.
+    /// Whether `data` is the data directory of a node of a trusted
+    /// sandbox, listed in its marker with this port: such a server is
+    /// tsmn's own, always tsmn's to restart.
+    pub fn owns(data: &Path, port: &str) -> bool {
+        let (Some(node_dir), Some(name)) = (data.parent(), data.parent().and_then(Path::file_name))
+        else {
+            return false;
+        };
+        let Some(dir) = node_dir.parent() else {
+            return false;
+        };
+        if data.file_name() != Some(std::ffi::OsStr::new("data")) {
+            return false;
+        }
+        Sandbox::open(dir).is_ok_and(|sb| {
+            sb.clusters
+                .iter()
+                .any(|c| std::ffi::OsStr::new(&c.name) == name && c.port.to_string() == port)
+        })
+    }
+
     pub fn open(dir: &Path) -> Result<Sandbox, SandboxError> {
         let dir = absolute(dir)?;
         let marker_path = dir.join(MARKER);
