@@ -296,3 +296,46 @@ fn apply_runs_its_steps_with_the_password_typed_at_the_prompt() {
         ["150"]
     );
 }
+
+/// `tsmn wizard --plan FILE` on a file that does not exist: the nodes are
+/// typed in, the plan is saved there on quit, and it validates.
+#[test]
+fn the_wizard_starts_a_plan_that_does_not_exist_and_saves_it() {
+    let dir = temp_dir();
+    let path = dir.path().join("new-plan.toml");
+    let t = Tmux::start(
+        &format!(
+            "{} wizard --plan {}",
+            env!("CARGO_BIN_EXE_tsmn"),
+            path.display()
+        ),
+        110,
+        40,
+    );
+    t.wait_for("a new plan: give the access node");
+    t.keys(&["10.0.0.10", "Enter"]);
+    t.wait_for("10.0.0.10:5432");
+    t.keys(&["a", "Tab", "10.0.0.11", "Enter"]);
+    t.wait_for("10.0.0.11:5432");
+    t.keys(&["q"]);
+    t.wait_for("s: save and quit");
+    t.keys(&["s"]);
+    let start = Instant::now();
+    while !path.is_file() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "never saved:\n{}",
+            t.screen()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let plan = tsmn::plan::load_plan(&path).expect("the saved plan loads");
+    assert_eq!(plan.access_node.host, "10.0.0.10");
+    assert_eq!(plan.data_nodes.len(), 1);
+    assert_eq!(plan.data_nodes[0].host, "10.0.0.11");
+    assert!(
+        tsmn::plan::validate(&plan).is_empty(),
+        "{:?}",
+        tsmn::plan::validate(&plan)
+    );
+}

@@ -373,6 +373,23 @@ async fn interrupts(cancel: tokio_util::sync::CancellationToken) {
 }
 
 pub fn wizard(path: &Path, no_color: bool) -> u8 {
+    let color = !no_color && std::env::var_os("NO_COLOR").is_none();
+    // A plan file that does not exist yet: the wizard starts it, and saves
+    // it there (its directory must exist, so the save cannot fail late).
+    if !path.exists() {
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        if !dir.is_dir() {
+            eprintln!(
+                "error: {}: no such directory to save a new plan in\n    fix: create it, or give --plan a path in an existing directory",
+                dir.display()
+            );
+            return EXIT_USAGE;
+        }
+        return tsmn::tui::run(tsmn::plan::new_plan(), path.to_path_buf(), color, true);
+    }
     let plan = match load_plan(path) {
         Ok(p) => p,
         Err(e) => {
@@ -380,8 +397,7 @@ pub fn wizard(path: &Path, no_color: bool) -> u8 {
             return EXIT_USAGE;
         }
     };
-    let color = !no_color && std::env::var_os("NO_COLOR").is_none();
-    tsmn::tui::run(plan, path.to_path_buf(), color)
+    tsmn::tui::run(plan, path.to_path_buf(), color, false)
 }
 
 pub fn say(line: &str) {

@@ -133,3 +133,12 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
     (line, column)
 }
+
+/// A plan to start from when there is none yet: the access node named,
+/// nothing else given (every other key at its default). The wizard's nodes
+/// screen asks for the addresses.
+pub fn new_plan() -> Plan {
+    toml::from_str::<Plan>("[access_node]\nname = \"an\"\nhost = \"\"\n")
+        .expect("the empty plan parses")
+        .normalized()
+}

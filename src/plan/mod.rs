@@ -8,7 +8,7 @@ mod problem;
 pub mod save;
 mod validate;
 
-pub use load::{load_plan, parse_plan, plan_to_toml};
+pub use load::{load_plan, new_plan, parse_plan, plan_to_toml};
 pub use model::*;
 pub use problem::{PlanError, Problem};
 pub use validate::validate;

@@ -63,6 +63,22 @@ impl App {
         }
     }
 
+    /// The wizard on a plan file that does not exist yet: it opens on the
+    /// nodes screen with the access node's form, and the plan counts as
+    /// unsaved until it is written where the operator said.
+    pub fn new_plan(plan: Plan, plan_path: std::path::PathBuf) -> App {
+        let mut app = App::new(plan, plan_path);
+        app.shared.go(Screen::Nodes);
+        app.shared.plan_dirty = true;
+        app.shared.revalidate();
+        nodes::open_form(&mut app.nodes, &mut app.shared, Some(0));
+        app.shared.message = Some(format!(
+            "a new plan: give the access node, then add the data nodes (a); it is saved to {} when you quit (s) or on the summary",
+            app.shared.plan_path.display()
+        ));
+        app
+    }
+
     pub fn mode(&self) -> Mode {
         if self.confirming {
             Mode::Confirm

@@ -107,3 +107,34 @@ fn quitting_with_an_unsaved_plan_offers_to_save() {
     let cmds = a.update(key(KeyCode::Char('s')));
     assert!(matches!(cmds.as_slice(), [Cmd::Save, Cmd::Quit]));
 }
+
+/// A plan that does not exist yet: the wizard opens on the access node's
+/// form, the data nodes are added, and quitting saves it.
+#[test]
+fn a_new_plan_starts_with_the_access_node_and_is_saved_on_quit() {
+    let mut a = App::new_plan(crate::plan::new_plan(), "new.toml".into());
+    assert_eq!(a.screen, Screen::Nodes);
+    assert_eq!(a.mode(), Mode::NodeForm, "the access node's form is open");
+    assert!(a.plan_dirty);
+    typed(&mut a, "postgresql://10.0.0.10:6432");
+    a.update(key(KeyCode::Enter));
+    assert_eq!(a.plan.access_node.host, "10.0.0.10");
+    assert_eq!(a.plan.access_node.port, 6432);
+    a.update(key(KeyCode::Char('a')));
+    a.update(key(KeyCode::Tab));
+    typed(&mut a, "10.0.0.11");
+    a.update(key(KeyCode::Enter));
+    assert_eq!(a.plan.data_nodes.len(), 1);
+    assert!(
+        crate::plan::validate(&a.plan).is_empty(),
+        "{:?}",
+        crate::plan::validate(&a.plan)
+    );
+    a.update(key(KeyCode::Char('q')));
+    assert!(a.confirm_quit);
+    let cmds = a.update(key(KeyCode::Char('s')));
+    assert!(
+        matches!(cmds.as_slice(), [Cmd::Save, Cmd::Quit]),
+        "{cmds:?}"
+    );
+}

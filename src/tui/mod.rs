@@ -20,7 +20,8 @@ use futures_util::StreamExt;
 use std::io::IsTerminal;
 
 /// Run the wizard on a plan; returns the process exit code.
-pub fn run(plan: crate::plan::Plan, plan_path: std::path::PathBuf, color: bool) -> u8 {
+/// `new`: the plan file does not exist yet (the wizard starts it).
+pub fn run(plan: crate::plan::Plan, plan_path: std::path::PathBuf, color: bool, new: bool) -> u8 {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         eprintln!(
             "error: the wizard needs a terminal\n    fix: run it in a terminal, or use the commands that need none: tsmn check, preview, export, apply"
@@ -37,7 +38,11 @@ pub fn run(plan: crate::plan::Plan, plan_path: std::path::PathBuf, color: bool) 
     let _ = crossterm::execute!(std::io::stdout(), crossterm::event::EnableBracketedPaste);
     let result = rt.block_on(event_loop(
         &mut terminal,
-        App::new(plan, plan_path),
+        if new {
+            App::new_plan(plan, plan_path)
+        } else {
+            App::new(plan, plan_path)
+        },
         view::Theme { color },
     ));
     let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableBracketedPaste);
