@@ -35,6 +35,7 @@ fn plan(n: usize) -> Plan {
         },
         data_nodes: (1..=n).map(node).collect(),
         auth: Auth::default(),
+        adopted: false,
     }
     .normalized()
 }

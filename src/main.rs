@@ -23,6 +23,19 @@ fn main() -> ExitCode {
     };
     ExitCode::from(match command {
         Command::Init { mode, out } => commands::init(mode, &out),
+        Command::Discover {
+            access_node,
+            database,
+            superuser,
+            out,
+            connect_timeout,
+        } => commands::discover(
+            &access_node,
+            database.as_deref(),
+            superuser.as_deref(),
+            &out,
+            connect_timeout,
+        ),
         Command::Wizard { plan, no_color } => {
             let plan = plan.unwrap_or_else(|| tsmn::sandbox::default_dir().join(PLAN_FILE));
             commands::wizard(&plan, no_color)

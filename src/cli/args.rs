@@ -16,6 +16,8 @@ Examples:
   tsmn demo                                      start a local sandbox and open the wizard on it
   tsmn init --mode password --out plan.toml      a commented example plan to edit
   tsmn wizard --plan plan.toml                   the wizard, screen by screen, on a plan
+  tsmn discover --access-node 10.0.0.10 --out plan.toml
+                                                 the plan of a running cluster, read from its access node
   tsmn sandbox up --dir /tmp/tsmn-demo           a local 1+2 node cluster to try tsmn on
   tsmn validate --plan /tmp/tsmn-demo/plan.toml  check a plan; print it with every default
   tsmn check --plan /tmp/tsmn-demo/plan.toml     what blocks multi-node on each node, with fixes
@@ -50,6 +52,26 @@ pub enum Command {
         /// Where to write it (refuses an existing file)
         #[arg(long, value_name = "FILE", default_value = "plan.toml")]
         out: PathBuf,
+    },
+    /// Write the plan of a running cluster, read from its access node as
+    /// its superuser (e.g. `tsmn discover --access-node 10.0.0.10:5432 --out plan.toml`)
+    Discover {
+        /// The access node: HOST[:PORT], [IPV6]:PORT, a socket directory, or a
+        /// postgresql:// URI / key=value string (no password: use PGPASSWORD or ~/.pgpass)
+        #[arg(long, value_name = "ADDRESS")]
+        access_node: String,
+        /// The cluster database [default: the one database there with data nodes]
+        #[arg(long, value_name = "DB")]
+        database: Option<String>,
+        /// The superuser to connect as [default: postgres, or the URI's user]
+        #[arg(long, value_name = "ROLE")]
+        superuser: Option<String>,
+        /// Where to write the plan (refuses an existing file)
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Seconds to wait for the access node to answer
+        #[arg(long, value_name = "SECS", default_value_t = 10)]
+        connect_timeout: u64,
     },
     /// The interactive wizard, screen by screen, on a plan
     /// (e.g. `tsmn wizard --plan plan.toml`)

@@ -167,3 +167,42 @@ fn admitted_once_ssl_is_on(s: &ServerFacts, attempt: &Attempt, accepted: &[&str]
     };
     matches!(evaluate(&rules, &with_ssl, accepted), Verdict::Admitted(_))
 }
+
+/// For an adopted cluster: the existing rule that admits the access node
+/// to `dn` the way the mode needs, for every role of the plan, from every
+/// address it comes from, to the bootstrap and cluster databases. None when
+/// any of those would not be admitted (then tsmn's block is needed).
+pub fn admitting_rule(plan: &Plan, facts: &Facts, dn: &str) -> Option<String> {
+    let s = facts.node(dn)?.server.as_ref()?;
+    let addrs = access_node_addresses(plan, facts, dn);
+    if addrs.is_empty() || s.hba_rules.is_empty() {
+        return None;
+    }
+    let an_ssl = facts
+        .access()
+        .and_then(|a| a.server.as_ref())
+        .is_some_and(ServerFacts::ssl_on);
+    let accepted = accepted_methods(plan.auth.mode);
+    let mut roles = vec![plan.superuser.as_str()];
+    roles.extend(plan.auth.roles.iter().map(String::as_str));
+    let mut first = None;
+    for address in &addrs {
+        for database in [BOOTSTRAP_DATABASES[0], plan.database.as_str()] {
+            for user in &roles {
+                let attempt = Attempt {
+                    ssl: an_ssl || s.ssl_on(),
+                    database,
+                    user,
+                    address: *address,
+                };
+                match evaluate(&s.hba_rules, &attempt, accepted) {
+                    Verdict::Admitted(r) => {
+                        first.get_or_insert_with(|| quote(&s.hba_lines, r));
+                    }
+                    _ => return None,
+                }
+            }
+        }
+    }
+    first
+}

@@ -5,6 +5,7 @@
 mod access_cause;
 mod across;
 mod admission;
+pub use admission::admitting_rule;
 pub mod connect;
 pub mod fix;
 mod hba;

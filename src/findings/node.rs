@@ -40,6 +40,9 @@ pub fn per_node(plan: &Plan, facts: &Facts, n: &NodeFacts, out: &mut Vec<Finding
         listen(n, pn, s, out);
         roles(plan, n, s, out);
     }
+    if plan.adopted && n.role == NodeRole::Access {
+        recommendations(n, s, out);
+    }
     pending_restart(n, s, out);
     ssl(plan, facts, n, s, out);
     hba_errors(n, s, out);
@@ -302,6 +305,39 @@ fn roles(plan: &Plan, n: &NodeFacts, s: &ServerFacts, out: &mut Vec<Finding>) {
             why,
             fix,
         ));
+    }
+}
+
+/// On an adopted cluster tsmn sets only what multi-node needs; what it
+/// would set on a new one is said here, as a note with its SQL.
+fn recommendations(n: &NodeFacts, s: &ServerFacts, out: &mut Vec<Finding>) {
+    for (name, want, why) in [
+        (
+            "jit",
+            "off",
+            "JIT compilation interferes with distributed query plans",
+        ),
+        (
+            "enable_partitionwise_aggregate",
+            "on",
+            "partitionwise aggregation pushes aggregates down to the data nodes",
+        ),
+    ] {
+        let Some(v) = s.setting(name) else { continue };
+        if v != want {
+            out.push(Finding::new(
+                Note,
+                &n.name,
+                "recommended_setting",
+                format!("{name} is {v}; tsmn recommends {want} on the access node"),
+                format!("{why}; this plan is adopted, so tsmn apply leaves it as it is"),
+                Fix::sql(
+                    &n.name,
+                    format!("ALTER SYSTEM SET {name} = {}", literal(want)),
+                    Then::Reload,
+                ),
+            ));
+        }
     }
 }
 

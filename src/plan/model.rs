@@ -29,6 +29,13 @@ pub struct Plan {
     pub data_nodes: Vec<Node>,
     #[serde(default)]
     pub auth: Auth,
+    /// The plan describes a running cluster tsmn did not set up (written by
+    /// `tsmn discover`): apply changes only what multi-node needs, an
+    /// existing pg_hba.conf rule that admits the access node stands, and
+    /// tsmn's recommendations (jit, partitionwise aggregation) are reported
+    /// by check instead of set.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub adopted: bool,
 }
 
 /// Where tsmn finds the superuser password. Tried in this order: the named

@@ -331,6 +331,7 @@ pub fn plan_over(an: &Cluster, dns: &[&Cluster], mode: AuthMode) -> Plan {
             mode,
             ..Auth::default()
         },
+        adopted: false,
     }
     .normalized()
 }

@@ -53,6 +53,22 @@ fn hba_rules(ctx: &Ctx, out: &mut Vec<Step>, kind: &str, method: &str) -> Result
                 };
             }
         }
+        // An adopted cluster's own rule stands when it admits the access
+        // node as every role: the step is a check, with nothing to write.
+        let admitting = ctx
+            .inputs
+            .facts
+            .filter(|_| ctx.plan.adopted)
+            .and_then(|f| crate::findings::admitting_rule(ctx.plan, f, &dn.name));
+        if let Some(rule) = admitting {
+            s.action = Action::Sql {
+                database: "postgres".into(),
+                statements: vec![],
+            };
+            s.state = StepState::Done {
+                why: format!("an existing rule admits the access node as every role ({rule})"),
+            };
+        }
         out.push(s);
     }
     Ok(())

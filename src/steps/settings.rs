@@ -22,7 +22,9 @@ pub(super) fn build(ctx: &Ctx, out: &mut Vec<Step>) {
                 SettingValue::AtLeast(150, "max_connections".into()),
                 true,
             ));
-        } else {
+        } else if !plan.adopted {
+            // Recommendations, not requirements: on an adopted cluster
+            // check reports them and apply leaves them as they are.
             changes.push(change(
                 ctx,
                 &node.name,
