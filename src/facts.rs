@@ -112,6 +112,22 @@ pub struct ServerFacts {
     /// On the access node: its passfile as TimescaleDB uses it (the lines'
     /// host, port, database and user; never a password).
     pub passfile: Option<PassfileFacts>,
+    /// The certificates this node uses (server, CA; on the access node in
+    /// certificate mode each role's client certificate), with their validity.
+    pub certificates: Vec<CertFacts>,
+}
+
+/// One certificate file and its validity, read when it was checked.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CertFacts {
+    /// `server certificate`, `CA`, `client certificate of <role>`.
+    pub what: String,
+    pub path: String,
+    /// Seconds since the epoch.
+    pub not_before: i64,
+    pub not_after: i64,
+    /// When tsmn read it (the clock the days left are counted on).
+    pub checked_at: i64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

@@ -73,6 +73,7 @@ fn main() -> ExitCode {
             phases,
             restart_wait,
             connect_timeout,
+            renew_certificates,
         } => commands::apply(ApplyArgs {
             path: &plan,
             yes,
@@ -81,6 +82,7 @@ fn main() -> ExitCode {
             phases: phases.iter().map(|p| PhaseArg::phase(*p)).collect(),
             restart_wait,
             connect_timeout,
+            renew_certificates,
         }),
         Command::Sandbox(cmd) => commands::sandbox(cmd),
     })

@@ -212,3 +212,82 @@ fn preview_writes_nothing_and_the_material_directory_is_private() {
     );
     assert!(material.join("ca.key").is_file());
 }
+
+/// Certificates that run out soon are reported with the days left, under
+/// the node that uses them; `tsmn apply --renew-certificates` issues them
+/// anew from the same CA (the old ones kept aside), and check is clear.
+#[test]
+fn expiring_certificates_are_reported_and_renewed_from_the_same_ca() {
+    use std::time::Duration;
+    let an = TestCluster::named("an");
+    let dn = TestCluster::named("dn1");
+    let work = temp_dir();
+    let mut plan = plan_for(
+        &an.cluster,
+        &[&dn.cluster],
+        tsmn::plan::AuthMode::Certificate,
+    );
+    plan.auth
+        .certificate
+        .get_or_insert_with(Default::default)
+        .validity_days = 10;
+    let path = write_plan(work.path(), &plan);
+    let apply = |extra: &[&str]| {
+        tsmn()
+            .args(["apply", "--yes", "--phases", "settings,auth", "--plan"])
+            .arg(&path)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    assert_success(&apply(&[]));
+    let (_, found) = check(&plan, Duration::from_secs(5));
+    let f = finding(&found, "dn1", "certificate_expiring");
+    assert!(
+        f.what.contains("server certificate") && f.what.contains("expires in 9 days"),
+        "{f:?}"
+    );
+    let f = finding(&found, "an", "certificate_expiring");
+    assert!(f.fix.contains("--renew-certificates"), "{f:?}");
+    assert!(
+        found
+            .iter()
+            .any(|f| f.node == "an" && f.what.contains("client certificate of postgres")),
+        "{found:#?}"
+    );
+    let ca_before = read(&dir_for(&path).join("ca.crt"));
+
+    plan.auth
+        .certificate
+        .get_or_insert_with(Default::default)
+        .validity_days = 825;
+    let path = write_plan(work.path(), &plan);
+    let renewed = apply(&["--renew-certificates"]);
+    let text = String::from_utf8_lossy(&renewed.stderr).to_string();
+    assert_success(&renewed);
+    assert!(
+        text.contains("renewing certificates: the old ones are kept in"),
+        "{text}"
+    );
+    let (_, found) = check(&plan, Duration::from_secs(5));
+    assert!(
+        !found.iter().any(|f| f.code.starts_with("certificate_")),
+        "{found:#?}"
+    );
+    assert!(
+        !found.iter().any(|f| f.code.starts_with("access_node_")),
+        "the new certificates work: {found:#?}"
+    );
+    assert_eq!(
+        read(&dir_for(&path).join("ca.crt")),
+        ca_before,
+        "the same CA"
+    );
+    let aside: Vec<_> = std::fs::read_dir(dir_for(&path))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("renewed-"))
+        .collect();
+    assert_eq!(aside.len(), 1, "the old certificates are kept");
+    assert!(aside[0].path().join("server-dn1.crt").is_file());
+}

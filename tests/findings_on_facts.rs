@@ -69,6 +69,7 @@ fn server() -> ServerFacts {
             verifier: None,
         }],
         passfile: None,
+        certificates: vec![],
     }
 }
 
@@ -326,4 +327,55 @@ fn no_prepared_transactions_says_what_add_data_node_will_do() {
         "{f:?}"
     );
     assert!(!f.why.contains("still succeeds"), "{f:?}");
+}
+
+/// Validity as the node's clock reads it: expired and not yet valid block,
+/// under 30 days warns, with the days counted.
+#[test]
+fn certificates_outside_or_near_the_end_of_their_validity() {
+    const DAY: i64 = 86_400;
+    let now = 1_800_000_000;
+    let cert = |what: &str, not_before: i64, not_after: i64| tsmn::facts::CertFacts {
+        what: what.into(),
+        path: format!("/d/{what}.crt"),
+        not_before,
+        not_after,
+        checked_at: now,
+    };
+    let mut dn = server();
+    dn.certificates = vec![
+        cert("server certificate", now - 400 * DAY, now - 3 * DAY),
+        cert("CA", now + 2 * DAY, now + 900 * DAY),
+    ];
+    let mut an = server();
+    an.certificates = vec![
+        cert("server certificate", now - DAY, now + 12 * DAY + 5),
+        cert("CA", now - DAY, now + 400 * DAY),
+    ];
+    let found = findings(&plan(), &facts(an, dn));
+    let f = found
+        .iter()
+        .find(|f| f.code == "certificate_expired")
+        .expect("expired");
+    assert_eq!(f.node, "dn1");
+    assert!(f.what.contains("expired 3 days ago"), "{f:?}");
+    let f = found
+        .iter()
+        .find(|f| f.code == "certificate_not_yet_valid")
+        .expect("not yet valid");
+    assert!(f.what.contains("not valid until 2 days from now"), "{f:?}");
+    let f = found
+        .iter()
+        .find(|f| f.code == "certificate_expiring")
+        .expect("expiring");
+    assert_eq!(f.node, "an");
+    assert!(f.what.contains("expires in 12 days"), "{f:?}");
+    assert_eq!(
+        found
+            .iter()
+            .filter(|f| f.code.starts_with("certificate_"))
+            .count(),
+        3,
+        "{found:#?}"
+    );
 }

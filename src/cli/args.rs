@@ -185,6 +185,10 @@ pub enum Command {
         /// Seconds to wait for a node that someone else restarts
         #[arg(long, value_name = "SECS", default_value_t = tsmn::flow::settings::DEFAULT_RESTART_WAIT_SECS)]
         restart_wait: u64,
+        /// Certificate mode: issue every server and client certificate anew
+        /// from the same CA (the old ones are kept in <plan>.tsmn/renewed-<time>/)
+        #[arg(long)]
+        renew_certificates: bool,
         /// Seconds to wait for each connection
         #[arg(long, value_name = "SECS", default_value_t = tsmn::flow::settings::DEFAULT_CONNECT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..=300))]
         connect_timeout: u64,

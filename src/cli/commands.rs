@@ -257,6 +257,28 @@ pub struct ApplyArgs<'a> {
     pub phases: Vec<tsmn::steps::Phase>,
     pub restart_wait: u64,
     pub connect_timeout: u64,
+    pub renew_certificates: bool,
+}
+
+/// `--renew-certificates`: the leaves set aside and the steps built again
+/// with new ones; Some(where the old ones are) to put back on a "no".
+fn renew(
+    flow: &mut Flow,
+    steps: &mut Vec<tsmn::steps::Step>,
+    wanted: bool,
+) -> Result<Option<std::path::PathBuf>, FlowError> {
+    if !wanted {
+        return Ok(None);
+    }
+    let aside = flow.renew_certificates()?;
+    *steps = flow.steps()?;
+    if let Some(d) = &aside {
+        eprintln!(
+            "renewing certificates: the old ones are kept in {}",
+            d.display()
+        );
+    }
+    Ok(aside)
 }
 
 pub fn apply(a: ApplyArgs) -> u8 {
@@ -279,7 +301,11 @@ pub fn apply(a: ApplyArgs) -> u8 {
         progress: None,
         keep: Some(tsmn::run::session::notices_to(tx.clone())),
     };
-    let (mut flow, steps) = match probed_steps(&rt, a.path, false, &settings, watch) {
+    let (mut flow, mut steps) = match probed_steps(&rt, a.path, false, &settings, watch) {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    let renewed = match renew(&mut flow, &mut steps, a.renew_certificates) {
         Ok(r) => r,
         Err(e) => return fail(e),
     };
@@ -307,6 +333,11 @@ pub fn apply(a: ApplyArgs) -> u8 {
             return EXIT_USAGE;
         }
         if !confirm("Apply these steps now? [y/N] ") {
+            if let Some(aside) = &renewed {
+                if let Err(e) = flow.keep_old_certificates(aside) {
+                    return fail(e);
+                }
+            }
             eprintln!("nothing was changed");
             return EXIT_FAILED;
         }

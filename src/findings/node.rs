@@ -45,6 +45,7 @@ pub fn per_node(plan: &Plan, facts: &Facts, n: &NodeFacts, out: &mut Vec<Finding
     }
     pending_restart(n, s, out);
     ssl(plan, facts, n, s, out);
+    certificates(plan, n, s, out);
     hba_errors(n, s, out);
     membership(facts, n, s, out);
     if n.role == NodeRole::Data {
@@ -338,6 +339,59 @@ fn recommendations(n: &NodeFacts, s: &ServerFacts, out: &mut Vec<Finding>) {
                 ),
             ));
         }
+    }
+}
+
+/// Days left on each certificate the node uses: a warning under 30 days,
+/// a blocker once expired or not yet valid (TLS refuses both).
+fn certificates(plan: &Plan, n: &NodeFacts, s: &ServerFacts, out: &mut Vec<Finding>) {
+    const DAY: i64 = 86_400;
+    let renew = || {
+        if plan.auth.mode == AuthMode::Certificate {
+            Fix::apply("tsmn apply --renew-certificates reissues every server and client certificate from the same CA (raise [auth.certificate] validity_days first if it is short); a CA near its end needs a new CA")
+        } else {
+            Fix::manual(format!(
+                "reissue it and put it in place on {} (then SELECT pg_reload_conf())",
+                n.name
+            ))
+        }
+    };
+    for c in &s.certificates {
+        let left = (c.not_after - c.checked_at).div_euclid(DAY);
+        let (sev, code, what) = if c.checked_at < c.not_before {
+            (
+                Blocker,
+                "certificate_not_yet_valid",
+                format!(
+                    "the {} {} is not valid until {} days from now",
+                    c.what,
+                    c.path,
+                    (c.not_before - c.checked_at + DAY - 1).div_euclid(DAY)
+                ),
+            )
+        } else if c.checked_at >= c.not_after {
+            (
+                Blocker,
+                "certificate_expired",
+                format!("the {} {} expired {} days ago", c.what, c.path, -left),
+            )
+        } else if left < 30 {
+            (
+                Warning,
+                "certificate_expiring",
+                format!("the {} {} expires in {left} days", c.what, c.path),
+            )
+        } else {
+            continue;
+        };
+        out.push(Finding::new(
+            sev,
+            &n.name,
+            code,
+            what,
+            "TLS refuses a certificate outside its validity: connections that use it fail (certificate mode: the access node cannot reach the data nodes)",
+            renew(),
+        ));
     }
 }
 

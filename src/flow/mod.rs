@@ -237,6 +237,29 @@ impl Flow {
         Ok(self.material.as_ref())
     }
 
+    /// Certificate mode: set the server and client certificates aside so
+    /// that the next `steps` issues new ones from the same CA (nothing is
+    /// lost: Some(where they are kept)). The CA stays.
+    pub fn renew_certificates(&mut self) -> Result<Option<PathBuf>, FlowError> {
+        if self.plan.auth.mode != AuthMode::Certificate {
+            return Err(FlowError::Usage(
+                "--renew-certificates: the plan is not in certificate mode (there are no certificates tsmn issued)".into(),
+            ));
+        }
+        let stamp = time::OffsetDateTime::now_utc().unix_timestamp().to_string();
+        let aside = material::renew(&material::dir_for(&self.plan_path), &stamp)
+            .map_err(|e| FlowError::Failed(e.to_string()))?;
+        self.material = None;
+        Ok(aside)
+    }
+
+    /// Undo `renew_certificates` (the operator did not confirm the run).
+    pub fn keep_old_certificates(&mut self, aside: &Path) -> Result<(), FlowError> {
+        self.material = None;
+        material::restore_renewed(&material::dir_for(&self.plan_path), aside)
+            .map_err(|e| FlowError::Failed(e.to_string()))
+    }
+
     /// The steps for the plan and what the probe found (offline when it has
     /// not run: every step is listed as to do), with the certificate
     /// material made when missing: for export and apply.

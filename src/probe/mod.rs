@@ -3,6 +3,7 @@
 //! uses a temporary function that ends with the session).
 
 mod access_side;
+mod certs;
 pub mod credentials;
 mod queries;
 pub mod reach;
@@ -240,6 +241,10 @@ async fn probe_node(plan: &Plan, node: &Node, work: NodeWork) -> (NodeFacts, Opt
     }
     if work.role == NodeRole::Access && server.superuser {
         server.passfile = queries::passfile(&client, &server).await;
+    }
+    if server.superuser {
+        server.certificates =
+            certs::certificates(&client, &server, plan, work.role == NodeRole::Access).await;
     }
     if work.role == NodeRole::Access && server.superuser && work.opts.access_side {
         facts.access_probes =

@@ -90,6 +90,50 @@ pub fn load_or_create(plan: &Plan, dir: &Path) -> Result<Material, MaterialError
     build(plan, dir, true)
 }
 
+/// Set the server and client certificates (and their keys) aside, so
+/// that the next `load_or_create` issues new ones from the same CA. They
+/// are moved, not removed, into `renewed-<stamp>/` (restore them with
+/// `restore_renewed`). Returns that directory, or None when there was
+/// nothing to renew.
+pub fn renew(dir: &Path, stamp: &str) -> Result<Option<PathBuf>, MaterialError> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(None);
+    };
+    let leaves: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            let n = p
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default();
+            (n.starts_with("server-") || n.starts_with("client-"))
+                && (n.ends_with(".crt") || n.ends_with(".key"))
+        })
+        .collect();
+    if leaves.is_empty() {
+        return Ok(None);
+    }
+    let aside = dir.join(format!("renewed-{stamp}"));
+    std::fs::create_dir_all(&aside)
+        .map_err(io(&aside, "check that the plan's directory is writable"))?;
+    set_mode(&aside, 0o700)?;
+    for p in leaves {
+        let to = aside.join(p.file_name().unwrap_or_default());
+        std::fs::rename(&p, &to).map_err(io(&p, "check that the plan's directory is writable"))?;
+    }
+    Ok(Some(aside))
+}
+
+/// Put certificates set aside by `renew` back (the operator said no).
+pub fn restore_renewed(dir: &Path, aside: &Path) -> Result<(), MaterialError> {
+    for e in std::fs::read_dir(aside).map_err(io(aside, "restore them by hand"))? {
+        let p = e.map_err(io(aside, "restore them by hand"))?.path();
+        let to = dir.join(p.file_name().unwrap_or_default());
+        std::fs::rename(&p, &to).map_err(io(&p, "restore it by hand"))?;
+    }
+    std::fs::remove_dir(aside).map_err(io(aside, "remove it by hand"))
+}
+
 /// tsmn's directory beside a plan (keys, the journal, the run lock): 0700,
 /// and a `.gitignore` of `*`, since a plan often sits in a source tree.
 pub fn private_dir(dir: &Path) -> Result<(), MaterialError> {
