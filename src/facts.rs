@@ -254,6 +254,16 @@ pub struct DatabaseFacts {
     pub dist_uuid: Option<String>,
     /// On an access node: its data nodes (node_name).
     pub data_nodes: Vec<String>,
+    /// On an access node: its distributed hypertables and where each puts
+    /// its chunks.
+    pub distributed_hypertables: Vec<DistributedHypertable>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DistributedHypertable {
+    pub schema: String,
+    pub table: String,
+    pub data_nodes: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

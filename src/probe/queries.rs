@@ -223,6 +223,23 @@ pub async fn database_details(client: &Client, db: &mut DatabaseFacts) {
     {
         db.data_nodes = rows.iter().map(|r| r.get(0)).collect();
     }
+    if let Ok(rows) = client
+        .query(
+            "SELECT hypertable_schema::text, hypertable_name::text, coalesce(data_nodes, '{}')::text[] \
+             FROM timescaledb_information.hypertables WHERE is_distributed ORDER BY 1, 2",
+            &[],
+        )
+        .await
+    {
+        db.distributed_hypertables = rows
+            .iter()
+            .map(|r| crate::facts::DistributedHypertable {
+                schema: r.get(0),
+                table: r.get(1),
+                data_nodes: r.get(2),
+            })
+            .collect();
+    }
 }
 
 /// The access node's passfile as TimescaleDB uses it: whether it exists

@@ -21,6 +21,7 @@ pub(super) fn build(ctx: &Ctx, out: &mut Vec<Step>) {
     steps.push(extension(ctx));
     steps.extend(super::auth::timescaledb_setting(ctx));
     steps.extend(add_data_nodes(ctx));
+    steps.extend(attach_data_nodes(ctx));
     steps.extend(roles(ctx));
     steps.push(super::verify::build(ctx, functions_schema(ctx)));
     block_without_timescaledb(ctx, &mut steps);
@@ -112,6 +113,59 @@ fn add_data_nodes(ctx: &Ctx) -> Vec<Step> {
             };
         } else if let Some(why) = cannot_add(ctx, &dn.name) {
             s.state = StepState::Blocked { why };
+        }
+        steps.push(s);
+    }
+    steps
+}
+
+/// A data node added to a running cluster gets a share of each existing
+/// distributed hypertable: `attach_data_node` (repartitioning, so new
+/// chunks land on it too); existing chunks stay where they are.
+fn attach_data_nodes(ctx: &Ctx) -> Vec<Step> {
+    let (an, db) = (
+        ctx.plan.access_node.name.as_str(),
+        ctx.plan.database.as_str(),
+    );
+    let Some(hypertables) = an_database(ctx).map(|d| &d.distributed_hypertables) else {
+        return Vec::new();
+    };
+    if hypertables.is_empty() {
+        return Vec::new();
+    }
+    let mut steps = Vec::new();
+    for dn in ctx.data_nodes() {
+        let missing: Vec<&crate::facts::DistributedHypertable> = hypertables
+            .iter()
+            .filter(|h| !h.data_nodes.contains(&dn.name))
+            .collect();
+        let names = |hs: &[&crate::facts::DistributedHypertable]| {
+            hs.iter()
+                .map(|h| format!("{}.{}", ident(&h.schema), ident(&h.table)))
+                .collect::<Vec<_>>()
+        };
+        let statements = names(&missing)
+            .iter()
+            .map(|h| {
+                Statement::plain(format!(
+                    "SELECT * FROM attach_data_node({}, {}, if_not_attached => true)",
+                    literal(&dn.name),
+                    literal(h)
+                ))
+            })
+            .collect();
+        let mut s = step(
+            an,
+            Phase::Cluster,
+            &format!("attach-{}", dn.name),
+            format!("Attach {} to the distributed hypertables", dn.name),
+            "a data node added to a running cluster gets a share of each distributed hypertable's new chunks (repartitioned); existing chunks stay where they are",
+            sql(db, statements),
+        );
+        if missing.is_empty() {
+            s.state = StepState::Done {
+                why: format!("{} holds a share of every distributed hypertable", dn.name),
+            };
         }
         steps.push(s);
     }
