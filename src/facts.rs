@@ -257,6 +257,17 @@ pub struct DatabaseFacts {
     /// On an access node: its distributed hypertables and where each puts
     /// its chunks.
     pub distributed_hypertables: Vec<DistributedHypertable>,
+    /// On an access node: per data node, the chunks it holds and which of
+    /// them exist nowhere else.
+    pub chunks: Vec<NodeChunks>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct NodeChunks {
+    pub data_node: String,
+    pub total: i64,
+    /// `schema.chunk` of each chunk whose only copy is on this node.
+    pub only_copy: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

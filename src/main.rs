@@ -74,6 +74,7 @@ fn main() -> ExitCode {
             restart_wait,
             connect_timeout,
             renew_certificates,
+            remove_data_nodes,
         } => commands::apply(ApplyArgs {
             path: &plan,
             yes,
@@ -83,6 +84,7 @@ fn main() -> ExitCode {
             restart_wait,
             connect_timeout,
             renew_certificates,
+            remove_data_nodes,
         }),
         Command::Sandbox(cmd) => commands::sandbox(cmd),
     })

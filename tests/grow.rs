@@ -92,3 +92,89 @@ fn a_data_node_added_to_the_plan_gets_a_share_of_every_distributed_hypertable() 
     let again = apply(&plan);
     assert!(again.contains("nothing changed"), "{again}");
 }
+
+/// Shrinking: a data node taken out of the plan is removed only when the
+/// operator says so, never while it holds the only copy of a chunk (the
+/// chunks are named, with the way out); once it holds none, it is detached
+/// and deleted, and a second apply changes nothing.
+#[test]
+fn a_data_node_taken_out_of_the_plan_is_removed_only_when_nothing_is_lost() {
+    if !timescaledb_tier("a_data_node_taken_out_of_the_plan_is_removed_only_when_nothing_is_lost") {
+        return;
+    }
+    let an = TestCluster::named("an");
+    let dns = [TestCluster::named("dn1"), TestCluster::named("dn2")];
+    let work = temp_dir();
+    let run = |plan: &tsmn::plan::Plan, extra: &[&str]| {
+        let path = write_plan(work.path(), plan);
+        let out = tsmn()
+            .args(["apply", "--yes", "--plan"])
+            .arg(&path)
+            .args(extra)
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code(), text)
+    };
+    let both = plan_for(
+        &an.cluster,
+        &[&dns[0].cluster, &dns[1].cluster],
+        AuthMode::Trust,
+    );
+    assert_eq!(run(&both, &[]).0, Some(0));
+    an.sql(
+        "tsdb",
+        "CREATE TABLE metrics (time timestamptz NOT NULL, device int, value float8)",
+    );
+    an.sql(
+        "tsdb",
+        "SELECT create_distributed_hypertable('metrics', 'time', 'device')",
+    );
+    an.sql(
+        "tsdb",
+        "INSERT INTO metrics SELECT t, d, 1 FROM generate_series('2026-01-01'::timestamptz, '2026-01-10', '1 hour') t, generate_series(1, 8) d",
+    );
+    let count = || an.sql("tsdb", "SELECT count(*) FROM metrics");
+    let members = || {
+        an.sql(
+            "tsdb",
+            "SELECT node_name FROM timescaledb_information.data_nodes ORDER BY 1",
+        )
+    };
+    let before = count();
+
+    let one = plan_for(&an.cluster, &[&dns[0].cluster], AuthMode::Trust);
+    let (code, text) = run(&one, &[]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("an/cluster/remove-dn2: blocked") && text.contains("holds the only copy of"),
+        "{text}"
+    );
+    assert!(text.contains("_dist_hyper_"), "names the chunks: {text}");
+    let (code, text) = run(&one, &["--remove-data-nodes"]);
+    assert_eq!(
+        code,
+        Some(1),
+        "the flag does not override losing data: {text}"
+    );
+    assert!(text.contains("holds the only copy of"), "{text}");
+    assert_eq!(count(), before, "nothing lost");
+    assert_eq!(members(), ["dn1", "dn2"]);
+
+    // With no data left on it: without the flag still refused, with it removed.
+    an.sql("tsdb", "DROP TABLE metrics");
+    let (code, text) = run(&one, &[]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("--remove-data-nodes"), "{text}");
+    let (code, text) = run(&one, &["--remove-data-nodes"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("an/cluster/remove-dn2: done"), "{text}");
+    assert_eq!(members(), ["dn1"]);
+    let (code, text) = run(&one, &[]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("nothing changed"), "{text}");
+}

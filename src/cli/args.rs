@@ -189,6 +189,11 @@ pub enum Command {
         /// from the same CA (the old ones are kept in <plan>.tsmn/renewed-<time>/)
         #[arg(long)]
         renew_certificates: bool,
+        /// Remove the data nodes that are in the cluster but no longer in the
+        /// plan (detach, then delete_data_node); refused while one holds the
+        /// only copy of a chunk
+        #[arg(long)]
+        remove_data_nodes: bool,
         /// Seconds to wait for each connection
         #[arg(long, value_name = "SECS", default_value_t = tsmn::flow::settings::DEFAULT_CONNECT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..=300))]
         connect_timeout: u64,

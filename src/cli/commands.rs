@@ -258,19 +258,27 @@ pub struct ApplyArgs<'a> {
     pub restart_wait: u64,
     pub connect_timeout: u64,
     pub renew_certificates: bool,
+    pub remove_data_nodes: bool,
 }
 
-/// `--renew-certificates`: the leaves set aside and the steps built again
-/// with new ones; Some(where the old ones are) to put back on a "no".
-fn renew(
+/// The steps built again for apply's own options: `--remove-data-nodes`
+/// lets a data node no longer in the plan go, `--renew-certificates` sets
+/// the leaves aside for new ones (Some(where the old ones are) to put back
+/// on a "no").
+fn with_options(
     flow: &mut Flow,
     steps: &mut Vec<tsmn::steps::Step>,
-    wanted: bool,
+    a: &ApplyArgs,
 ) -> Result<Option<std::path::PathBuf>, FlowError> {
-    if !wanted {
+    if !(a.renew_certificates || a.remove_data_nodes) {
         return Ok(None);
     }
-    let aside = flow.renew_certificates()?;
+    flow.remove_data_nodes = a.remove_data_nodes;
+    let aside = if a.renew_certificates {
+        flow.renew_certificates()?
+    } else {
+        None
+    };
     *steps = flow.steps()?;
     if let Some(d) = &aside {
         eprintln!(
@@ -305,7 +313,7 @@ pub fn apply(a: ApplyArgs) -> u8 {
         Ok(r) => r,
         Err(e) => return fail(e),
     };
-    let renewed = match renew(&mut flow, &mut steps, a.renew_certificates) {
+    let renewed = match with_options(&mut flow, &mut steps, &a) {
         Ok(r) => r,
         Err(e) => return fail(e),
     };

@@ -70,6 +70,8 @@ pub struct Flow {
     notes: Vec<String>,
     kept: Kept,
     material: Option<Material>,
+    /// `--remove-data-nodes`: a data node no longer in the plan may go.
+    pub remove_data_nodes: bool,
 }
 
 impl Flow {
@@ -89,6 +91,7 @@ impl Flow {
             notes: Vec::new(),
             kept: Vec::new(),
             material: None,
+            remove_data_nodes: false,
         }
     }
 
@@ -285,6 +288,7 @@ impl Flow {
             crate::steps::Inputs {
                 facts: self.facts.as_ref(),
                 material,
+                remove_data_nodes: self.remove_data_nodes,
             },
         )
         .map_err(|e| FlowError::Usage(e.to_string()))

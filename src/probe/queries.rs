@@ -240,6 +240,24 @@ pub async fn database_details(client: &Client, db: &mut DatabaseFacts) {
             })
             .collect();
     }
+    if let Ok(rows) = client
+        .query(
+            "SELECT dn::text, count(*), coalesce(array_agg(format('%I.%I', c.chunk_schema, c.chunk_name) ORDER BY 1) \
+                    FILTER (WHERE cardinality(c.data_nodes) = 1), '{}')::text[] \
+             FROM timescaledb_information.chunks c, unnest(c.data_nodes) AS dn GROUP BY dn ORDER BY dn",
+            &[],
+        )
+        .await
+    {
+        db.chunks = rows
+            .iter()
+            .map(|r| crate::facts::NodeChunks {
+                data_node: r.get(0),
+                total: r.get(1),
+                only_copy: r.get(2),
+            })
+            .collect();
+    }
 }
 
 /// The access node's passfile as TimescaleDB uses it: whether it exists

@@ -22,6 +22,7 @@ pub(super) fn build(ctx: &Ctx, out: &mut Vec<Step>) {
     steps.extend(super::auth::timescaledb_setting(ctx));
     steps.extend(add_data_nodes(ctx));
     steps.extend(attach_data_nodes(ctx));
+    steps.extend(remove_data_nodes(ctx));
     steps.extend(roles(ctx));
     steps.push(super::verify::build(ctx, functions_schema(ctx)));
     block_without_timescaledb(ctx, &mut steps);
@@ -165,6 +166,73 @@ fn attach_data_nodes(ctx: &Ctx) -> Vec<Step> {
         if missing.is_empty() {
             s.state = StepState::Done {
                 why: format!("{} holds a share of every distributed hypertable", dn.name),
+            };
+        }
+        steps.push(s);
+    }
+    steps
+}
+
+/// A data node in the cluster but no longer in the plan: detached from each
+/// distributed hypertable, then deleted. Never by default (the operator
+/// says `--remove-data-nodes`), and never while it holds the only copy of
+/// a chunk: that data would be lost.
+fn remove_data_nodes(ctx: &Ctx) -> Vec<Step> {
+    let (an, db) = (
+        ctx.plan.access_node.name.as_str(),
+        ctx.plan.database.as_str(),
+    );
+    let Some(an_db) = an_database(ctx) else {
+        return Vec::new();
+    };
+    let mut steps = Vec::new();
+    for gone in an_db
+        .data_nodes
+        .iter()
+        .filter(|m| !ctx.plan.data_nodes.iter().any(|d| &d.name == *m))
+    {
+        let mut statements: Vec<Statement> = an_db
+            .distributed_hypertables
+            .iter()
+            .filter(|h| h.data_nodes.contains(gone))
+            .map(|h| {
+                Statement::plain(format!(
+                    "SELECT * FROM detach_data_node({}, hypertable => {})",
+                    literal(gone),
+                    literal(&format!("{}.{}", ident(&h.schema), ident(&h.table)))
+                ))
+            })
+            .collect();
+        statements.push(Statement::plain(format!(
+            "SELECT delete_data_node({})",
+            literal(gone)
+        )));
+        let chunks = an_db.chunks.iter().find(|c| &c.data_node == gone);
+        let held = chunks.map_or(0, |c| c.total);
+        let mut s = step(
+            an,
+            Phase::Cluster,
+            &format!("remove-{gone}"),
+            format!("Remove data node {gone} (no longer in the plan)"),
+            format!("{gone} is a data node of {db} but not in the plan; it holds {held} chunk(s)"),
+            sql(db, statements),
+        );
+        let only: &[String] = chunks.map_or(&[], |c| c.only_copy.as_slice());
+        if !only.is_empty() {
+            let shown: Vec<&str> = only.iter().take(5).map(String::as_str).collect();
+            s.state = StepState::Blocked {
+                why: format!(
+                    "{gone} holds the only copy of {} chunk(s) ({}{}): removing it would lose them. Move or copy them first (CALL timescaledb_experimental.move_chunk(chunk => '<chunk>', source_node => '{gone}', destination_node => '<node>'); it needs wal_level = logical on the data nodes and the destination able to log in to the source; set_replication_factor does not re-replicate existing chunks), or put {gone} back in the plan",
+                    only.len(),
+                    shown.join(", "),
+                    if only.len() > shown.len() { ", ..." } else { "" }
+                ),
+            };
+        } else if !ctx.inputs.remove_data_nodes {
+            s.state = StepState::Blocked {
+                why: format!(
+                    "{gone} is in the cluster but not in the plan: tsmn removes a data node only when told to (tsmn apply --remove-data-nodes), or put it back in the plan"
+                ),
             };
         }
         steps.push(s);

@@ -24,6 +24,9 @@ pub struct Inputs<'a> {
     pub facts: Option<&'a Facts>,
     /// Certificate material (certificate mode only).
     pub material: Option<&'a material::Material>,
+    /// The operator said a data node that is in the cluster but not in the
+    /// plan may be removed (`--remove-data-nodes`); never by default.
+    pub remove_data_nodes: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
