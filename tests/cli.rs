@@ -193,3 +193,30 @@ fn init_writes_an_example_plan_from_the_binary_and_never_overwrites() {
         assert_eq!(read(&out), "# mine\n", "overwritten");
     }
 }
+
+/// The plan by short flag and from TSMN_PLAN, as operators expect.
+#[test]
+fn the_plan_comes_from_p_or_tsmn_plan() {
+    let dir = temp_dir();
+    let path = copy_asset(dir.path(), "plan-trust.toml");
+    let short = tsmn().args(["validate", "-p"]).arg(&path).output().unwrap();
+    assert_success(&short);
+    let from_env = tsmn()
+        .arg("validate")
+        .env("TSMN_PLAN", &path)
+        .output()
+        .unwrap();
+    assert_success(&from_env);
+    assert_eq!(short.stdout, from_env.stdout);
+    let none = tsmn()
+        .arg("validate")
+        .env_remove("TSMN_PLAN")
+        .output()
+        .unwrap();
+    assert_eq!(none.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&none.stderr).contains("--plan <FILE>"),
+        "names the missing option: {}",
+        String::from_utf8_lossy(&none.stderr)
+    );
+}

@@ -76,8 +76,8 @@ pub enum Command {
     /// The interactive wizard, screen by screen, on a plan
     /// (e.g. `tsmn wizard --plan plan.toml`)
     Wizard {
-        /// The plan file (TOML) [default: the default sandbox's plan]
-        #[arg(long, value_name = "FILE")]
+        /// The plan file (TOML) [env: TSMN_PLAN; default: the default sandbox's plan]
+        #[arg(short, long, value_name = "FILE", env = "TSMN_PLAN", hide_env = true)]
         plan: Option<PathBuf>,
         /// No colour (also: the NO_COLOR environment variable)
         #[arg(long)]
@@ -98,15 +98,15 @@ pub enum Command {
     /// Check a plan file; print it with every default, or every problem with its fix
     /// (e.g. `tsmn validate --plan plan.toml`)
     Validate {
-        /// The plan file (TOML)
-        #[arg(long, value_name = "FILE")]
+        /// The plan file (TOML) [env: TSMN_PLAN]
+        #[arg(short, long, value_name = "FILE", env = "TSMN_PLAN", hide_env = true)]
         plan: PathBuf,
     },
     /// Probe every node in parallel and report what stands in the way of multi-node,
     /// with causes and fixes (e.g. `tsmn check --plan plan.toml`). Read-only.
     Check {
-        /// The plan file (TOML)
-        #[arg(long, value_name = "FILE")]
+        /// The plan file (TOML) [env: TSMN_PLAN]
+        #[arg(short, long, value_name = "FILE", env = "TSMN_PLAN", hide_env = true)]
         plan: PathBuf,
         /// Print one JSON document (schema tsmn-check/1) instead of the report
         #[arg(long)]
@@ -120,8 +120,8 @@ pub enum Command {
     /// (e.g. `tsmn preview --plan plan.toml --node dn1`). Changes nothing on the
     /// nodes; in certificate mode it makes the certificates beside the plan.
     Preview {
-        /// The plan file (TOML)
-        #[arg(long, value_name = "FILE")]
+        /// The plan file (TOML) [env: TSMN_PLAN]
+        #[arg(short, long, value_name = "FILE", env = "TSMN_PLAN", hide_env = true)]
         plan: PathBuf,
         /// Only this node's steps
         #[arg(long, value_name = "NAME")]
@@ -140,8 +140,8 @@ pub enum Command {
     /// setup.sh (POSIX sh + psql) and a folder per node
     /// (e.g. `tsmn export --plan plan.toml --out ./tsmn-setup`)
     Export {
-        /// The plan file (TOML)
-        #[arg(long, value_name = "FILE")]
+        /// The plan file (TOML) [env: TSMN_PLAN]
+        #[arg(short, long, value_name = "FILE", env = "TSMN_PLAN", hide_env = true)]
         plan: PathBuf,
         /// A new (or empty) directory to write
         #[arg(long, value_name = "DIR")]
@@ -160,11 +160,11 @@ pub enum Command {
     /// change, ask, run. Safe to run again; resumes after a failure
     /// (e.g. `tsmn apply --plan plan.toml --phases settings,auth`)
     Apply {
-        /// The plan file (TOML)
-        #[arg(long, value_name = "FILE")]
+        /// The plan file (TOML) [env: TSMN_PLAN]
+        #[arg(short, long, value_name = "FILE", env = "TSMN_PLAN", hide_env = true)]
         plan: PathBuf,
         /// Do not ask for confirmation
-        #[arg(long)]
+        #[arg(short, long)]
         yes: bool,
         /// One JSON event per line instead of text
         #[arg(long)]

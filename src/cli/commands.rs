@@ -203,8 +203,7 @@ pub fn preview(
         Ok(r) => r,
         Err(e) => return fail(e),
     };
-    let color =
-        !no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal();
+    let color = !no_color && colour_allowed() && std::io::stdout().is_terminal();
     print!(
         "{}",
         report::preview::render(
@@ -482,7 +481,7 @@ pub fn discover(
 }
 
 pub fn wizard(path: &Path, no_color: bool) -> u8 {
-    let color = !no_color && std::env::var_os("NO_COLOR").is_none();
+    let color = !no_color && colour_allowed();
     // A plan file that does not exist yet: the wizard starts it, and saves
     // it there (its directory must exist, so the save cannot fail late).
     if !path.exists() {
@@ -507,6 +506,13 @@ pub fn wizard(path: &Path, no_color: bool) -> u8 {
         }
     };
     tsmn::tui::run(plan, path.to_path_buf(), color, false)
+}
+
+/// The environment allows colour: NO_COLOR counts only when it is set to
+/// something (no-color.org), and TERM=dumb has none.
+fn colour_allowed() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
 }
 
 pub fn say(line: &str) {

@@ -66,7 +66,7 @@ impl Secrets {
 /// this password, so that setting it again can be skipped.
 pub fn verifier_matches(password: &str, verifier: &str) -> bool {
     use base64::Engine;
-    use hmac::{Hmac, Mac};
+    use hmac::{Hmac, KeyInit, Mac};
     use sha2::{Digest, Sha256};
     let b64 = base64::engine::general_purpose::STANDARD;
     let parse = || {
@@ -88,7 +88,8 @@ pub fn verifier_matches(password: &str, verifier: &str) -> bool {
         .map(|c| c.into_owned())
         .unwrap_or_else(|_| password.to_string());
     let mac = |key: &[u8], data: &[u8]| {
-        let mut m = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
+        let mut m =
+            <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC takes any key length");
         m.update(data);
         m.finalize().into_bytes()
     };

@@ -1,0 +1,46 @@
+//! The declared rust-version is one the locked crates really build with:
+//! no locked crate asks for a newer compiler than the one Cargo.toml names
+//! (there is no second toolchain here to try it on, so it is read from the
+//! lock's own metadata).
+
+use std::process::Command;
+
+fn version(v: &str) -> (u64, u64, u64) {
+    let mut parts = v.split('.').map(|p| p.parse::<u64>().unwrap_or(0));
+    (
+        parts.next().unwrap_or(0),
+        parts.next().unwrap_or(0),
+        parts.next().unwrap_or(0),
+    )
+}
+
+#[test]
+fn rust_version_covers_every_locked_crate() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .args(["metadata", "--format-version", "1", "--locked", "--offline"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo metadata");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let m: serde_json::Value = serde_json::from_slice(&out.stdout).expect("metadata JSON");
+    let declared = version(env!("CARGO_PKG_RUST_VERSION"));
+    let too_new: Vec<String> = m["packages"]
+        .as_array()
+        .expect("packages")
+        .iter()
+        .filter_map(|p| {
+            let rv = p["rust_version"].as_str()?;
+            (version(rv) > declared).then(|| format!("{} {} needs {rv}", p["name"], p["version"]))
+        })
+        .collect();
+    assert!(
+        too_new.is_empty(),
+        "Cargo.toml declares rust-version {}, but {too_new:?}",
+        env!("CARGO_PKG_RUST_VERSION")
+    );
+}
