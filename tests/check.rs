@@ -296,12 +296,8 @@ fn certificate_mode_needs_ssl_everywhere() {
     );
     // The fix as carried: apply's settings and authentication phases
     // (no TimescaleDB needed) turn ssl on on both nodes.
-    let nodes = support::fixes::Nodes {
-        nodes: vec![("an", &an), ("dn1", &dn)],
-        plan: &path,
-        env: vec![],
-        apply_args: vec!["--phases", "settings,auth"],
-    };
+    let nodes = support::fixes::Nodes::new(vec![("an", &an), ("dn1", &dn)], &path)
+        .applying(vec![], vec!["--phases", "settings,auth"]);
     support::fixes::execute(f, &nodes);
     let (_, found) = check(&plan, Duration::from_secs(5));
     assert!(!found.iter().any(|f| f.code == "ssl_off"), "{found:#?}");
@@ -432,20 +428,9 @@ fn check_verifies_a_running_cluster_as_every_role() {
     if !timescaledb_tier("check_verifies_a_running_cluster_as_every_role") {
         return;
     }
-    let an = TestCluster::named("an");
-    let dn1 = TestCluster::named("dn1");
-    let dn2 = TestCluster::named("dn2");
-    let dir = temp_dir();
-    let mut plan = plan_for(&an.cluster, &[&dn1.cluster, &dn2.cluster], AuthMode::Trust);
-    plan.auth.roles.push("app_reader".into());
-    let path = write_plan(dir.path(), &plan);
-    let setup = tsmn()
-        .args(["apply", "--yes", "--plan"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert_success(&setup);
-    let (_, found) = check(&plan, Duration::from_secs(5));
+    let r = Running::applied(&["app_reader"]);
+    let (dn2, plan, path) = (&r.dn2, &r.plan, &r.path);
+    let (_, found) = check(plan, Duration::from_secs(5));
     assert_eq!(tsmn::findings::blockers(&found), 0, "{found:#?}");
 
     let hba = dn2.cluster.data_dir().join("pg_hba.conf");
@@ -457,7 +442,7 @@ fn check_verifies_a_running_cluster_as_every_role() {
     .unwrap();
     dn2.sql("postgres", "SELECT pg_reload_conf()");
 
-    let (facts, found) = check(&plan, Duration::from_secs(5));
+    let (facts, found) = check(plan, Duration::from_secs(5));
     let reach = &facts.access().unwrap().cluster_reach;
     assert_eq!(reach.len(), 4, "{reach:#?}");
     let f = finding(&found, "dn2", "access_node_hba_rejects");
@@ -469,11 +454,7 @@ fn check_verifies_a_running_cluster_as_every_role() {
             .any(|f| f.node == "dn1" && f.code.starts_with("access_node_")),
         "dn1 answers every role: {found:#?}"
     );
-    let out = tsmn()
-        .args(["check", "--plan"])
-        .arg(&path)
-        .output()
-        .unwrap();
+    let out = tsmn().args(["check", "--plan"]).arg(path).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("FAILED  as app_reader"), "{text}");
@@ -506,12 +487,7 @@ fn an_open_passfile_is_named_as_such_and_apply_repairs_its_mode() {
         "{f:?}"
     );
     // The fix as carried (the mode), executed as written, clears it...
-    let nodes = support::fixes::Nodes {
-        nodes: vec![("an", an), ("dn1", &p.dn)],
-        plan: &p.path,
-        env: vec![],
-        apply_args: vec![],
-    };
+    let nodes = support::fixes::Nodes::new(vec![("an", an), ("dn1", &p.dn)], &p.path);
     support::fixes::execute(f, &nodes);
     let (_, found) = check(plan, Duration::from_secs(5));
     assert!(
@@ -537,12 +513,10 @@ fn an_open_passfile_is_named_as_such_and_apply_repairs_its_mode() {
 
     // The passfile gone, then a line with another password: each fix as
     // carried (apply writes the file, sets both from one source) clears it.
-    let nodes = support::fixes::Nodes {
-        nodes: vec![("an", an), ("dn1", &p.dn)],
-        plan: &p.path,
-        env: vec![("TSMN_ROLE_PW_POSTGRES", p.password)],
-        apply_args: vec!["--phases", "settings,auth"],
-    };
+    let nodes = support::fixes::Nodes::new(vec![("an", an), ("dn1", &p.dn)], &p.path).applying(
+        vec![("TSMN_ROLE_PW_POSTGRES", p.password)],
+        vec!["--phases", "settings,auth"],
+    );
     std::fs::remove_file(&passfile).unwrap();
     let (_, found) = check(plan, Duration::from_secs(5));
     let f = finding(&found, "an", "access_node_no_password");
@@ -575,12 +549,10 @@ fn an_md5_password_under_a_scram_rule_is_named_and_apply_clears_it() {
     let f = finding(&found, "dn1", "access_node_password_failed");
     assert!(f.what.contains("stored as an md5 hash"), "{f:?}");
     assert!(f.fix.starts_with("run tsmn apply: "), "{f:?}");
-    let nodes = support::fixes::Nodes {
-        nodes: vec![("an", &p.an), ("dn1", dn)],
-        plan: &p.path,
-        env: vec![("TSMN_ROLE_PW_POSTGRES", p.password)],
-        apply_args: vec!["--phases", "settings,auth"],
-    };
+    let nodes = support::fixes::Nodes::new(vec![("an", &p.an), ("dn1", dn)], &p.path).applying(
+        vec![("TSMN_ROLE_PW_POSTGRES", p.password)],
+        vec!["--phases", "settings,auth"],
+    );
     support::fixes::execute(f, &nodes);
     let (_, found) = check(plan, Duration::from_secs(5));
     assert!(

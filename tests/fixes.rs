@@ -48,12 +48,7 @@ fn settings_and_hba_fixes_clear_their_findings() {
     // A name that must be quoted in SQL: the fix is run exactly as written.
     plan.auth.roles.push("Ops \"Team\"".into());
     let path = write_plan(dir.path(), &plan);
-    let nodes = Nodes {
-        nodes: vec![("an", &an), ("dn1", &dn)],
-        plan: &path,
-        env: vec![],
-        apply_args: vec![],
-    };
+    let nodes = Nodes::new(vec![("an", &an), ("dn1", &dn)], &path);
 
     let f = clears(&plan, &nodes, "dn1", "role_missing_on_data_node", || {});
     assert!(
@@ -155,12 +150,7 @@ fn the_superuser_fix_clears_not_superuser() {
     let mut plan = plan_for(&an.cluster, &[&dn.cluster], AuthMode::Trust);
     plan.superuser = "plain user".into();
     let path = write_plan(dir.path(), &plan);
-    let nodes = Nodes {
-        nodes: vec![("an", &an), ("dn1", &dn)],
-        plan: &path,
-        env: vec![],
-        apply_args: vec![],
-    };
+    let nodes = Nodes::new(vec![("an", &an), ("dn1", &dn)], &path);
     for node in ["an", "dn1"] {
         let f = clears(&plan, &nodes, node, "not_superuser", || {});
         assert!(
@@ -177,29 +167,12 @@ fn fixes_on_a_running_cluster_clear_their_findings() {
     if !timescaledb_tier("fixes_on_a_running_cluster_clear_their_findings") {
         return;
     }
-    let an = TestCluster::named("an");
-    let dn1 = TestCluster::named("dn1");
-    let dn2 = TestCluster::named("dn2");
-    let dir = temp_dir();
-    let mut plan = plan_for(&an.cluster, &[&dn1.cluster, &dn2.cluster], AuthMode::Trust);
-    plan.auth.roles.push("app_reader".into());
-    let path = write_plan(dir.path(), &plan);
-    let nodes = Nodes {
-        nodes: vec![("an", &an), ("dn1", &dn1), ("dn2", &dn2)],
-        plan: &path,
-        env: vec![],
-        apply_args: vec![],
-    };
-    assert_success(
-        &tsmn()
-            .args(["apply", "--yes", "--plan"])
-            .arg(&path)
-            .output()
-            .unwrap(),
-    );
+    let r = Running::applied(&["app_reader"]);
+    let (an, dn1, dn2, plan) = (&r.an, &r.dn1, &r.dn2, &r.plan);
+    let nodes = Nodes::new(vec![("an", an), ("dn1", dn1), ("dn2", dn2)], &r.path);
 
     // A reject rule above tsmn's block: apply puts its block first again.
-    let f = clears(&plan, &nodes, "dn2", "access_node_hba_rejects", || {
+    let f = clears(plan, &nodes, "dn2", "access_node_hba_rejects", || {
         let hba = dn2.cluster.data_dir().join("pg_hba.conf");
         let old = read(&hba);
         std::fs::write(
@@ -212,12 +185,12 @@ fn fixes_on_a_running_cluster_clear_their_findings() {
     assert!(f.fix.starts_with("run tsmn apply: "), "{f:?}");
 
     // The role dropped on one data node: the access node cannot log in as it.
-    let f = clears(&plan, &nodes, "dn1", "access_node_role_missing", || {
+    let f = clears(plan, &nodes, "dn1", "access_node_role_missing", || {
         dn1.sql("postgres", "DROP ROLE app_reader");
     });
     assert!(f.fix.contains("CREATE ROLE \"app_reader\" LOGIN"), "{f:?}");
 
-    clears(&plan, &nodes, "dn1", "not_preloaded", || {
+    clears(plan, &nodes, "dn1", "not_preloaded", || {
         // Not '': ALTER SYSTEM writes that as a list of one empty name,
         // which the server then fails to load.
         dn1.sql(
@@ -240,12 +213,7 @@ fn the_member_of_another_cluster_fix_clears_it() {
     let dir = temp_dir();
     let plan = plan_for(&an.cluster, &[&dn.cluster], AuthMode::Trust);
     let path = write_plan(dir.path(), &plan);
-    let nodes = Nodes {
-        nodes: vec![("an", &an), ("dn1", &dn)],
-        plan: &path,
-        env: vec![],
-        apply_args: vec![],
-    };
+    let nodes = Nodes::new(vec![("an", &an), ("dn1", &dn)], &path);
     let f = clears(&plan, &nodes, "dn1", "member_of_other_cluster", || {
         dn.sql("postgres", "CREATE DATABASE tsdb");
         dn.sql("tsdb", "CREATE EXTENSION timescaledb");
@@ -269,12 +237,8 @@ fn a_client_certificate_for_another_role_or_from_an_unknown_ca_is_told_apart_and
     let dir = temp_dir();
     let plan = plan_for(&an.cluster, &[&dn.cluster], AuthMode::Certificate);
     let path = write_plan(dir.path(), &plan);
-    let nodes = Nodes {
-        nodes: vec![("an", &an), ("dn1", &dn)],
-        plan: &path,
-        env: vec![],
-        apply_args: vec!["--phases", "settings,auth"],
-    };
+    let nodes = Nodes::new(vec![("an", &an), ("dn1", &dn)], &path)
+        .applying(vec![], vec!["--phases", "settings,auth"]);
     let setup = tsmn()
         .args(["apply", "--yes", "--phases", "settings,auth", "--plan"])
         .arg(&path)

@@ -1,12 +1,49 @@
-//! Growing a running cluster (TimescaleDB tier): a data node added to the
-//! plan is added and attached to every distributed hypertable; the rows
-//! already there stay (counts equal), new chunks land on the new node too,
-//! and a second apply changes nothing.
+//! Growing and shrinking a running cluster (TimescaleDB tier), with a
+//! distributed hypertable holding rows before and after: counts equal,
+//! nothing lost, a second apply changes nothing.
 
 mod support;
 
 use support::*;
 use tsmn::plan::AuthMode;
+
+/// `tsmn apply --yes` on `plan` (written into `work`): exit code and output.
+fn apply(work: &std::path::Path, plan: &tsmn::plan::Plan, extra: &[&str]) -> (Option<i32>, String) {
+    let path = write_plan(work, plan);
+    let out = tsmn()
+        .args(["apply", "--yes", "--plan"])
+        .arg(&path)
+        .args(extra)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code(), text)
+}
+
+/// Rows of 8 devices, hourly from `from` to `to`, into the distributed
+/// hypertable `metrics` (made on first use).
+fn metrics(an: &TestCluster, from: &str, to: &str) {
+    an.sql(
+        "tsdb",
+        "CREATE TABLE IF NOT EXISTS metrics (time timestamptz NOT NULL, device int, value float8)",
+    );
+    an.sql(
+        "tsdb",
+        "SELECT create_distributed_hypertable('metrics', 'time', 'device', if_not_exists => true)",
+    );
+    an.sql(
+        "tsdb",
+        &format!("INSERT INTO metrics SELECT t, d, 1 FROM generate_series('{from}'::timestamptz, '{to}', '1 hour') t, generate_series(1, 8) d"),
+    );
+}
+
+fn count(an: &TestCluster) -> Vec<String> {
+    an.sql("tsdb", "SELECT count(*) FROM metrics")
+}
 
 #[test]
 fn a_data_node_added_to_the_plan_gets_a_share_of_every_distributed_hypertable() {
@@ -22,54 +59,31 @@ fn a_data_node_added_to_the_plan_gets_a_share_of_every_distributed_hypertable() 
         TestCluster::named("dn3"),
     ];
     let work = temp_dir();
-    let apply = |plan: &tsmn::plan::Plan| {
-        let path = write_plan(work.path(), plan);
-        let out = tsmn()
-            .args(["apply", "--yes", "--plan"])
-            .arg(&path)
-            .output()
-            .unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(out.status.success(), "{text}");
+    let ok = |plan: &tsmn::plan::Plan| {
+        let (code, text) = apply(work.path(), plan, &[]);
+        assert_eq!(code, Some(0), "{text}");
         text
     };
-    let mut plan = plan_for(
+    ok(&plan_for(
         &an.cluster,
         &[&dns[0].cluster, &dns[1].cluster],
         AuthMode::Trust,
-    );
-    apply(&plan);
-    an.sql(
-        "tsdb",
-        "CREATE TABLE metrics (time timestamptz NOT NULL, device int, value float8)",
-    );
-    an.sql(
-        "tsdb",
-        "SELECT create_distributed_hypertable('metrics', 'time', 'device')",
-    );
-    an.sql(
-        "tsdb",
-        "INSERT INTO metrics SELECT t, d, random() FROM generate_series('2026-01-01'::timestamptz, '2026-01-20', '1 hour') t, generate_series(1, 8) d",
-    );
-    let count = || an.sql("tsdb", "SELECT count(*) FROM metrics");
-    let before = count();
+    ));
+    metrics(&an, "2026-01-01", "2026-01-20");
+    let before = count(&an);
 
-    plan = plan_for(
+    let plan = plan_for(
         &an.cluster,
         &[&dns[0].cluster, &dns[1].cluster, &dns[2].cluster],
         AuthMode::Trust,
     );
-    let grown = apply(&plan);
+    let grown = ok(&plan);
     assert!(grown.contains("[an] an/cluster/add-dn3: done"), "{grown}");
     assert!(
         grown.contains("[an] an/cluster/attach-dn3: done"),
         "{grown}"
     );
-    assert_eq!(count(), before, "nothing lost");
+    assert_eq!(count(&an), before, "nothing lost");
     assert_eq!(
         an.sql(
             "tsdb",
@@ -77,10 +91,7 @@ fn a_data_node_added_to_the_plan_gets_a_share_of_every_distributed_hypertable() 
         ),
         ["t"]
     );
-    an.sql(
-        "tsdb",
-        "INSERT INTO metrics SELECT t, d, random() FROM generate_series('2026-03-01'::timestamptz, '2026-03-20', '1 hour') t, generate_series(1, 8) d",
-    );
+    metrics(&an, "2026-03-01", "2026-03-20");
     assert_ne!(
         an.sql(
             "tsdb",
@@ -89,7 +100,7 @@ fn a_data_node_added_to_the_plan_gets_a_share_of_every_distributed_hypertable() 
         ["0"],
         "new chunks land on the new node"
     );
-    let again = apply(&plan);
+    let again = ok(&plan);
     assert!(again.contains("nothing changed"), "{again}");
 }
 
@@ -105,47 +116,21 @@ fn a_data_node_taken_out_of_the_plan_is_removed_only_when_nothing_is_lost() {
     let an = TestCluster::named("an");
     let dns = [TestCluster::named("dn1"), TestCluster::named("dn2")];
     let work = temp_dir();
-    let run = |plan: &tsmn::plan::Plan, extra: &[&str]| {
-        let path = write_plan(work.path(), plan);
-        let out = tsmn()
-            .args(["apply", "--yes", "--plan"])
-            .arg(&path)
-            .args(extra)
-            .output()
-            .unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        (out.status.code(), text)
-    };
+    let run = |plan: &tsmn::plan::Plan, extra: &[&str]| apply(work.path(), plan, extra);
     let both = plan_for(
         &an.cluster,
         &[&dns[0].cluster, &dns[1].cluster],
         AuthMode::Trust,
     );
     assert_eq!(run(&both, &[]).0, Some(0));
-    an.sql(
-        "tsdb",
-        "CREATE TABLE metrics (time timestamptz NOT NULL, device int, value float8)",
-    );
-    an.sql(
-        "tsdb",
-        "SELECT create_distributed_hypertable('metrics', 'time', 'device')",
-    );
-    an.sql(
-        "tsdb",
-        "INSERT INTO metrics SELECT t, d, 1 FROM generate_series('2026-01-01'::timestamptz, '2026-01-10', '1 hour') t, generate_series(1, 8) d",
-    );
-    let count = || an.sql("tsdb", "SELECT count(*) FROM metrics");
+    metrics(&an, "2026-01-01", "2026-01-10");
     let members = || {
         an.sql(
             "tsdb",
             "SELECT node_name FROM timescaledb_information.data_nodes ORDER BY 1",
         )
     };
-    let before = count();
+    let before = count(&an);
 
     let one = plan_for(&an.cluster, &[&dns[0].cluster], AuthMode::Trust);
     let (code, text) = run(&one, &[]);
@@ -162,7 +147,7 @@ fn a_data_node_taken_out_of_the_plan_is_removed_only_when_nothing_is_lost() {
         "the flag does not override losing data: {text}"
     );
     assert!(text.contains("holds the only copy of"), "{text}");
-    assert_eq!(count(), before, "nothing lost");
+    assert_eq!(count(&an), before, "nothing lost");
     assert_eq!(members(), ["dn1", "dn2"]);
 
     // With no data left on it: without the flag still refused, with it removed.

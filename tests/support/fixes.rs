@@ -20,7 +20,24 @@ pub struct Nodes<'a> {
     pub apply_args: Vec<&'a str>,
 }
 
-impl Nodes<'_> {
+impl<'a> Nodes<'a> {
+    /// These nodes and this plan; `tsmn apply` runs as is.
+    pub fn new(nodes: Vec<(&'a str, &'a TestCluster)>, plan: &'a Path) -> Nodes<'a> {
+        Nodes {
+            nodes,
+            plan,
+            env: vec![],
+            apply_args: vec![],
+        }
+    }
+
+    /// `tsmn apply` with this environment and these arguments.
+    pub fn applying(mut self, env: Vec<(&'a str, &'a str)>, args: Vec<&'a str>) -> Nodes<'a> {
+        self.env = env;
+        self.apply_args = args;
+        self
+    }
+
     fn node(&self, name: &str) -> &TestCluster {
         self.nodes
             .iter()

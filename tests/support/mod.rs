@@ -326,77 +326,42 @@ impl TestCa {
         TestCa { dir: tmp }
     }
 
-    /// A client certificate and key (PEM) with subject CN=`cn`.
-    pub fn client(&self, cn: &str) -> (Vec<u8>, Vec<u8>) {
-        let d = self.dir.path();
-        openssl(
-            d,
-            &[
-                "req",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-subj",
-                &format!("/CN={cn}"),
-                "-keyout",
-                "cli.key",
-                "-out",
-                "cli.csr",
-            ],
-        );
-        std::fs::write(d.join("cli.cnf"), "extendedKeyUsage=clientAuth\n").unwrap();
-        openssl(
-            d,
-            &[
-                "x509",
-                "-req",
-                "-in",
-                "cli.csr",
-                "-CA",
-                "ca.crt",
-                "-CAkey",
-                "ca.key",
-                "-CAcreateserial",
-                "-days",
-                "2",
-                "-extfile",
-                "cli.cnf",
-                "-out",
-                "cli.crt",
-            ],
-        );
-        (
-            std::fs::read(d.join("cli.crt")).unwrap(),
-            std::fs::read(d.join("cli.key")).unwrap(),
-        )
-    }
-
     /// A server certificate and key (PEM) for `san` (e.g. `IP:127.0.0.1`).
     pub fn server(&self, cn: &str, san: &str) -> (Vec<u8>, Vec<u8>) {
+        self.issue(cn, &format!("subjectAltName={san}"), "srv")
+    }
+
+    /// A client certificate and key (PEM) with subject CN=`cn`.
+    pub fn client(&self, cn: &str) -> (Vec<u8>, Vec<u8>) {
+        self.issue(cn, "extendedKeyUsage=clientAuth", "cli")
+    }
+
+    /// A key and a certificate for CN=`cn` with one extension line, signed
+    /// by this CA (files `<stem>.*` in its directory).
+    fn issue(&self, cn: &str, extension: &str, stem: &str) -> (Vec<u8>, Vec<u8>) {
         let d = self.dir.path();
+        let (key, csr, ext, crt) = (
+            format!("{stem}.key"),
+            format!("{stem}.csr"),
+            format!("{stem}.cnf"),
+            format!("{stem}.crt"),
+        );
+        let subject = format!("/CN={cn}");
         openssl(
             d,
             &[
-                "req",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-subj",
-                &format!("/CN={cn}"),
-                "-keyout",
-                "srv.key",
-                "-out",
-                "srv.csr",
+                "req", "-newkey", "rsa:2048", "-nodes", "-subj", &subject, "-keyout", &key, "-out",
+                &csr,
             ],
         );
-        std::fs::write(d.join("ext.cnf"), format!("subjectAltName={san}\n")).unwrap();
+        std::fs::write(d.join(&ext), format!("{extension}\n")).unwrap();
         openssl(
             d,
             &[
                 "x509",
                 "-req",
                 "-in",
-                "srv.csr",
+                &csr,
                 "-CA",
                 "ca.crt",
                 "-CAkey",
@@ -405,14 +370,14 @@ impl TestCa {
                 "-days",
                 "2",
                 "-extfile",
-                "ext.cnf",
+                &ext,
                 "-out",
-                "srv.crt",
+                &crt,
             ],
         );
         (
-            std::fs::read(d.join("srv.crt")).unwrap(),
-            std::fs::read(d.join("srv.key")).unwrap(),
+            std::fs::read(d.join(&crt)).unwrap(),
+            std::fs::read(d.join(&key)).unwrap(),
         )
     }
 }
@@ -640,5 +605,46 @@ pub fn spellings(secret: &str) -> Vec<String> {
 pub fn assert_no_secret(text: &str, secret: &str, what: &str) {
     for s in spellings(secret) {
         assert!(!text.contains(&s), "{what} holds the secret, spelled {s:?}");
+    }
+}
+
+/// An access node and two data nodes set up by `tsmn apply` in trust mode,
+/// with these extra roles: a running cluster to break (TimescaleDB tier).
+pub struct Running {
+    pub an: TestCluster,
+    pub dn1: TestCluster,
+    pub dn2: TestCluster,
+    pub plan: tsmn::plan::Plan,
+    pub path: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Running {
+    pub fn applied(roles: &[&str]) -> Running {
+        let an = TestCluster::named("an");
+        let dn1 = TestCluster::named("dn1");
+        let dn2 = TestCluster::named("dn2");
+        let dir = temp_dir();
+        let mut plan = plan_for(
+            &an.cluster,
+            &[&dn1.cluster, &dn2.cluster],
+            tsmn::plan::AuthMode::Trust,
+        );
+        plan.auth.roles.extend(roles.iter().map(|r| r.to_string()));
+        let path = write_plan(dir.path(), &plan);
+        let setup = tsmn()
+            .args(["apply", "--yes", "--plan"])
+            .arg(&path)
+            .output()
+            .expect("run tsmn apply");
+        assert_success(&setup);
+        Running {
+            an,
+            dn1,
+            dn2,
+            plan,
+            path,
+            _dir: dir,
+        }
     }
 }
