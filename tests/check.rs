@@ -433,14 +433,7 @@ fn check_verifies_a_running_cluster_as_every_role() {
     let (_, found) = check(plan, Duration::from_secs(5));
     assert_eq!(tsmn::findings::blockers(&found), 0, "{found:#?}");
 
-    let hba = dn2.cluster.data_dir().join("pg_hba.conf");
-    let old = read(&hba);
-    std::fs::write(
-        &hba,
-        format!("host tsdb app_reader 127.0.0.1/32 reject\n{old}"),
-    )
-    .unwrap();
-    dn2.sql("postgres", "SELECT pg_reload_conf()");
+    hba_first(dn2, "host tsdb app_reader 127.0.0.1/32 reject");
 
     let (facts, found) = check(plan, Duration::from_secs(5));
     let reach = &facts.access().unwrap().cluster_reach;

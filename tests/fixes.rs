@@ -173,14 +173,7 @@ fn fixes_on_a_running_cluster_clear_their_findings() {
 
     // A reject rule above tsmn's block: apply puts its block first again.
     let f = clears(plan, &nodes, "dn2", "access_node_hba_rejects", || {
-        let hba = dn2.cluster.data_dir().join("pg_hba.conf");
-        let old = read(&hba);
-        std::fs::write(
-            &hba,
-            format!("host tsdb app_reader 127.0.0.1/32 reject\n{old}"),
-        )
-        .unwrap();
-        dn2.sql("postgres", "SELECT pg_reload_conf()");
+        hba_first(dn2, "host tsdb app_reader 127.0.0.1/32 reject");
     });
     assert!(f.fix.starts_with("run tsmn apply: "), "{f:?}");
 

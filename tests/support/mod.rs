@@ -619,6 +619,14 @@ pub struct Running {
     _dir: tempfile::TempDir,
 }
 
+/// Put `rule` first in `c`'s pg_hba.conf (above tsmn's block) and reload.
+pub fn hba_first(c: &TestCluster, rule: &str) {
+    let hba = c.cluster.data_dir().join("pg_hba.conf");
+    let old = read(&hba);
+    std::fs::write(&hba, format!("{rule}\n{old}")).unwrap();
+    c.sql("postgres", "SELECT pg_reload_conf()");
+}
+
 impl Running {
     pub fn applied(roles: &[&str]) -> Running {
         let an = TestCluster::named("an");
