@@ -53,8 +53,13 @@ pub enum Fix {
         path: String,
         mode: u32,
     },
-    /// `tsmn apply` makes this change; its preview shows exactly how.
-    Apply { change: String },
+    /// `tsmn apply` (with `flag`, when one is needed) makes this change;
+    /// its preview shows exactly how.
+    Apply {
+        change: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        flag: Option<String>,
+    },
     /// Outside what SQL, a file edit or tsmn can do (a package, DNS, a
     /// firewall, the plan, a server that is down).
     Manual { text: String },
@@ -83,6 +88,15 @@ impl Fix {
     pub fn apply(change: impl Into<String>) -> Fix {
         Fix::Apply {
             change: change.into(),
+            flag: None,
+        }
+    }
+
+    /// `tsmn apply` with one of its options (`--renew-certificates`).
+    pub fn apply_with(flag: &str, change: impl Into<String>) -> Fix {
+        Fix::Apply {
+            change: change.into(),
+            flag: Some(flag.into()),
         }
     }
 
@@ -164,7 +178,11 @@ impl Fix {
             Fix::Mode { node, path, mode } => format!(
                 "on {node}: chmod {mode:o} {path}, owned by the server's OS user; no reload needed"
             ),
-            Fix::Apply { change } => format!("run tsmn apply: {change}"),
+            Fix::Apply { change, flag: None } => format!("run tsmn apply: {change}"),
+            Fix::Apply {
+                change,
+                flag: Some(flag),
+            } => format!("run tsmn apply {flag}: {change}"),
             Fix::Manual { text } | Fix::Nothing { text } => text.clone(),
             Fix::ByApplyToo { first } => format!("{} (tsmn apply does this)", first.render()),
             Fix::Or { first, otherwise } => format!("{}, or {otherwise}", first.render()),

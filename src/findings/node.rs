@@ -348,7 +348,7 @@ fn certificates(plan: &Plan, n: &NodeFacts, s: &ServerFacts, out: &mut Vec<Findi
     const DAY: i64 = 86_400;
     let renew = || {
         if plan.auth.mode == AuthMode::Certificate {
-            Fix::apply("tsmn apply --renew-certificates reissues every server and client certificate from the same CA (raise [auth.certificate] validity_days first if it is short); a CA near its end needs a new CA")
+            Fix::apply_with("--renew-certificates", "it reissues every server and client certificate from the same CA (raise [auth.certificate] validity_days first if it is short; a CA near its end needs a new CA)")
         } else {
             Fix::manual(format!(
                 "reissue it and put it in place on {} (then SELECT pg_reload_conf())",

@@ -93,11 +93,12 @@ fn run(fix: &Fix, nodes: &Nodes, f: &Finding) {
             let _ = nodes.node(node);
             std::fs::set_permissions(path, std::fs::Permissions::from_mode(*mode)).expect("chmod");
         }
-        Fix::Apply { .. } => {
+        Fix::Apply { flag, .. } => {
             let mut cmd = tsmn();
             cmd.args(["apply", "--yes", "--plan"])
                 .arg(nodes.plan)
-                .args(&nodes.apply_args);
+                .args(&nodes.apply_args)
+                .args(flag);
             for (k, v) in &nodes.env {
                 cmd.env(k, v);
             }
