@@ -5,21 +5,15 @@
 mod cli;
 
 use clap::Parser;
-use cli::args::{PhaseArg, EXIT_USAGE};
+use cli::args::PhaseArg;
 use cli::commands::{self, ApplyArgs};
 use cli::{Cli, Command};
 use std::process::ExitCode;
-use tsmn::sandbox::PLAN_FILE;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let Some(command) = cli.command else {
-        let plan = tsmn::sandbox::default_dir().join(PLAN_FILE);
-        if !plan.is_file() {
-            eprintln!("error: no plan given, and no sandbox at {}\n    fix: tsmn wizard --plan FILE, or tsmn demo to try it on a local sandbox (tsmn --help lists every command)", plan.display());
-            return ExitCode::from(EXIT_USAGE);
-        }
-        return ExitCode::from(commands::wizard(&plan, false));
+        return ExitCode::from(commands::wizard_default(false));
     };
     ExitCode::from(match command {
         Command::Init { mode, out } => commands::init(mode, &out),
@@ -36,10 +30,10 @@ fn main() -> ExitCode {
             &out,
             connect_timeout,
         ),
-        Command::Wizard { plan, no_color } => {
-            let plan = plan.unwrap_or_else(|| tsmn::sandbox::default_dir().join(PLAN_FILE));
-            commands::wizard(&plan, no_color)
-        }
+        Command::Wizard { plan, no_color } => match plan {
+            Some(plan) => commands::wizard(&plan, no_color),
+            None => commands::wizard_default(no_color),
+        },
         Command::Demo {
             data_nodes,
             dir,

@@ -339,3 +339,61 @@ fn the_wizard_starts_a_plan_that_does_not_exist_and_saves_it() {
         tsmn::plan::validate(&plan)
     );
 }
+
+/// The start screen's "troubleshoot a running cluster from its access
+/// node": the address typed, the cluster discovered and probed (TimescaleDB
+/// tier: a cluster set up by hand); without the engine, the reason discover
+/// gives is on the screen.
+#[test]
+fn troubleshooting_from_an_access_node_alone() {
+    let tcp = |name: &str| {
+        TestCluster::start(tsmn::sandbox::ClusterSpec {
+            name: name.into(),
+            hba: Some(vec![
+                "local all all trust".into(),
+                "host all postgres 127.0.0.1/32 trust".into(),
+            ]),
+            settings: vec![("max_prepared_transactions".into(), "150".into())],
+            files: vec![],
+        })
+    };
+    let an = tcp("an");
+    let dn = tcp("dn1");
+    let ts = pg_bin().has_extension("timescaledb");
+    if ts {
+        an.sql("postgres", "CREATE DATABASE tsdb");
+        an.sql("tsdb", "CREATE EXTENSION timescaledb");
+        an.sql(
+            "tsdb",
+            &format!(
+                "SELECT add_data_node('dn1', host => '127.0.0.1', port => {})",
+                dn.cluster.port
+            ),
+        );
+    }
+    let dir = temp_dir();
+    let plan = copy_asset(dir.path(), "plan-trust.toml");
+    let t = Tmux::start(
+        &format!(
+            "{} wizard --plan {}; sleep 60",
+            env!("CARGO_BIN_EXE_tsmn"),
+            plan.display()
+        ),
+        120,
+        40,
+    );
+    t.wait_for("Troubleshoot a running cluster from its access node");
+    t.keys(&["Down", "Down", "Enter"]);
+    t.wait_for("The access node (HOST[:PORT]");
+    t.keys(&[&format!("127.0.0.1:{}", an.cluster.port), "Enter"]);
+    if ts {
+        let screen = t.wait_for(&format!("127.0.0.1:{}", dn.cluster.port));
+        assert!(
+            screen.contains("dn1"),
+            "the discovered data node is probed: {screen}"
+        );
+    } else {
+        let screen = t.wait_for("discover failed");
+        assert!(screen.contains("has data nodes"), "{screen}");
+    }
+}

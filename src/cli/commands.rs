@@ -480,6 +480,22 @@ pub fn discover(
     EXIT_OK
 }
 
+/// The wizard without --plan: the default sandbox's plan when there is
+/// one, else ./plan.toml as it is, else a new plan to be saved there, on
+/// the start screen (set up, or troubleshoot from an access node alone).
+pub fn wizard_default(no_color: bool) -> u8 {
+    let sandbox = tsmn::sandbox::default_dir().join(PLAN_FILE);
+    if sandbox.is_file() {
+        return wizard(&sandbox, no_color);
+    }
+    let here = Path::new(PLAN_FILE);
+    if here.is_file() {
+        return wizard(here, no_color);
+    }
+    let color = !no_color && colour_allowed();
+    tsmn::tui::run(tsmn::plan::new_plan(), here.to_path_buf(), color, false)
+}
+
 pub fn wizard(path: &Path, no_color: bool) -> u8 {
     let color = !no_color && colour_allowed();
     // A plan file that does not exist yet: the wizard starts it, and saves

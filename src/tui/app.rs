@@ -95,19 +95,25 @@ impl App {
             }
         } else if self.nodes.form.is_some() {
             Mode::NodeForm
+        } else if self.start.address.is_some() {
+            Mode::AddressForm
         } else {
             Mode::Screen(self.screen)
         }
     }
 
     fn typing(&self) -> bool {
-        self.nodes.form.is_some()
+        self.start.address.is_some()
+            || self.nodes.form.is_some()
             || self.authentication.form.is_some()
             || (self.screen == Screen::Credentials && self.credentials.field < 2)
     }
 
     /// The text field that has focus.
     fn field_mut(&mut self) -> Option<&mut String> {
+        if let Some(a) = &mut self.start.address {
+            return Some(a);
+        }
         if let Some(f) = &mut self.authentication.form {
             return f.fields.get_mut(f.focus).map(|x| &mut x.value);
         }
@@ -191,6 +197,7 @@ impl App {
                 vec![]
             }
             Msg::Interrupt => self.interrupt(),
+            Msg::Discovered(found) => start::discovered(&mut self.shared, found),
             Msg::Exported(r) => {
                 self.message = Some(match r {
                     Ok(dir) => format!("exported to {dir}: review README.md, then run sh setup.sh"),

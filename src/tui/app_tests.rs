@@ -190,3 +190,45 @@ fn quitting_while_steps_run_stops_after_the_running_step() {
     assert!(matches!(a.update(Msg::Interrupt).as_slice(), [Cmd::Quit]));
     assert!(a.quit, "a second interrupt (here SIGTERM) quits at once");
 }
+
+/// Troubleshooting from an access node alone: the address is typed on the
+/// start screen, discover runs, its plan replaces the wizard's (unsaved)
+/// and every node is probed; a failure is said, nothing replaced.
+#[test]
+fn troubleshooting_from_an_access_node_discovers_then_probes() {
+    let mut a = app();
+    a.update(key(KeyCode::Down));
+    a.update(key(KeyCode::Down));
+    a.update(key(KeyCode::Enter));
+    assert_eq!(a.mode(), Mode::AddressForm);
+    for c in "10.0.0.10:6432".chars() {
+        a.update(key(KeyCode::Char(c)));
+    }
+    let cmds = a.update(key(KeyCode::Enter));
+    assert!(
+        matches!(cmds.as_slice(), [Cmd::Discover { address }] if address == "10.0.0.10:6432"),
+        "{cmds:?}"
+    );
+    let before = a.plan.clone();
+    a.update(Msg::Discovered(Err(
+        "no database on 10.0.0.10:6432 has data nodes".into(),
+    )));
+    assert_eq!(a.plan, before, "nothing replaced");
+    assert!(a
+        .message
+        .as_deref()
+        .unwrap_or("")
+        .contains("discover failed: no database"));
+
+    let mut found = crate::plan::new_plan();
+    found.access_node.host = "10.0.0.10".into();
+    found.adopted = true;
+    let cmds = a.update(Msg::Discovered(Ok(crate::discover::Discovered {
+        plan: found.clone(),
+        notes: vec![],
+    })));
+    assert_eq!(a.plan, found);
+    assert!(a.plan_dirty, "the discovered plan is unsaved");
+    assert_eq!(a.screen, Screen::Connectivity);
+    assert!(matches!(cmds.as_slice(), [Cmd::Probe { .. }]), "{cmds:?}");
+}

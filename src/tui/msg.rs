@@ -29,6 +29,8 @@ pub enum Msg {
     Built(Result<Vec<Step>, String>),
     Run(Event),
     Exported(Result<String, String>),
+    /// The plan read from an access node (`tsmn discover`), or why not.
+    Discovered(Result<crate::discover::Discovered, String>),
     /// SIGTERM or SIGHUP: as Ctrl-C, the first stops after the running
     /// step, the second at once.
     Interrupt,
@@ -43,6 +45,10 @@ pub enum Cmd {
         nodes: Vec<String>,
     },
     Save,
+    /// Read the plan of the cluster from this access node.
+    Discover {
+        address: String,
+    },
     Cancel,
     Build,
     Execute,

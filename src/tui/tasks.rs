@@ -49,6 +49,16 @@ impl Tasks {
                 let r = crate::plan::save::save(&app.plan_path, &app.plan);
                 let _ = tx.send(Msg::Saved(r));
             }
+            Cmd::Discover { address } => {
+                let settings = self.settings.clone();
+                tokio::spawn(async move {
+                    let found = match crate::discover::parse_target(&address, None, None) {
+                        Ok(t) => crate::discover::discover(&t, settings.connect_timeout).await,
+                        Err(e) => Err(e),
+                    };
+                    let _ = tx.send(Msg::Discovered(found));
+                });
+            }
             Cmd::Cancel => {
                 if let Some(c) = self.lock_cancel().as_ref() {
                     c.cancel();

@@ -26,6 +26,8 @@ pub enum Mode {
     AuthForm,
     /// The options form of a mode with passwords to type (F2 generates one).
     AuthFormWithSecrets,
+    /// The access node's address typed on the start screen.
+    AddressForm,
 }
 
 /// The bindings of a mode, in the order the footer and the help show them.
@@ -35,6 +37,7 @@ pub fn bindings(mode: Mode) -> impl Iterator<Item = &'static Binding> {
         Mode::NodeForm => (nodes::NODE_FORM, FIELDS),
         Mode::AuthForm => (authentication::AUTH_FORM, FIELDS),
         Mode::AuthFormWithSecrets => (authentication::AUTH_SECRET_FORM, FIELDS),
+        Mode::AddressForm => (start::ADDRESS_FORM, NONE),
         Mode::Screen(Screen::Start) => (start::KEYS, NONE),
         Mode::Screen(Screen::Nodes) => (nodes::KEYS, NONE),
         Mode::Screen(Screen::Credentials) => (credentials::KEYS, FIELDS),
@@ -81,6 +84,7 @@ mod tests {
             Mode::NodeForm,
             Mode::AuthForm,
             Mode::AuthFormWithSecrets,
+            Mode::AddressForm,
         ]);
         let bound: Vec<Action> = modes
             .flat_map(bindings)

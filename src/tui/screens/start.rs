@@ -1,4 +1,6 @@
-//! Start: set up a cluster, or troubleshoot the one the plan describes.
+//! Start: set up a cluster, troubleshoot the one the plan describes, or
+//! troubleshoot a running cluster from its access node alone (discovered:
+//! no plan file needed).
 
 use crate::tui::keys::{b, Action, Binding};
 use crate::tui::msg::Cmd;
@@ -16,28 +18,80 @@ pub static KEYS: &[Binding] = &[
     b(KeyCode::Down, "↓", Action::Down, "choose", false),
     b(KeyCode::Enter, "Enter", Action::Next, "continue", true),
 ];
+/// While the access node's address is typed.
+pub static ADDRESS_FORM: &[Binding] = &[
+    b(
+        KeyCode::Enter,
+        "Enter",
+        Action::Next,
+        "discover and probe",
+        true,
+    ),
+    b(KeyCode::Esc, "Esc", Action::Back, "cancel", true),
+];
 
 /// The choice on the start screen.
 #[derive(Debug, Default)]
 pub struct State {
-    /// 0: set up, 1: troubleshoot.
+    /// 0: set up, 1: troubleshoot the plan's cluster, 2: troubleshoot from
+    /// an access node.
     pub choice: usize,
+    /// The access node's address being typed (choice 2).
+    pub address: Option<String>,
 }
 
 pub fn on_action(st: &mut State, app: &mut Shared, action: Action) -> Vec<Cmd> {
+    if let Some(address) = &st.address {
+        match action {
+            Action::Next if !address.trim().is_empty() => {
+                let address = address.trim().to_string();
+                st.address = None;
+                app.message = Some(format!("reading the cluster from {address} ..."));
+                app.probing = true;
+                return vec![Cmd::Discover { address }];
+            }
+            Action::Back => st.address = None,
+            _ => {}
+        }
+        return vec![];
+    }
     match action {
         Action::Up => st.choice = st.choice.saturating_sub(1),
-        Action::Down => st.choice = (st.choice + 1).min(1),
+        Action::Down => st.choice = (st.choice + 1).min(2),
         Action::Back => app.back(),
         Action::Next if st.choice == 1 => {
             // Troubleshooting: straight to the facts and findings.
             app.go(super::Screen::Connectivity);
             return app.probe();
         }
+        Action::Next if st.choice == 2 => st.address = Some(String::new()),
         Action::Next => app.go(super::Screen::Nodes),
         _ => {}
     }
     vec![]
+}
+
+/// The plan discovered from the access node: it replaces the wizard's plan
+/// (unsaved until the operator saves it), then every node is probed.
+pub fn discovered(
+    app: &mut Shared,
+    found: Result<crate::discover::Discovered, String>,
+) -> Vec<Cmd> {
+    app.probing = false;
+    match found {
+        Ok(d) => {
+            app.plan = d.plan;
+            app.plan_dirty = true;
+            app.revalidate();
+            app.notes = d.notes;
+            app.go(super::Screen::Connectivity);
+            app.probe()
+        }
+        Err(e) => {
+            app.message = Some(format!("discover failed: {e}"));
+            vec![]
+        }
+    }
 }
 
 pub fn draw(f: &mut Frame, st: &State, app: &Shared, area: Rect, theme: &Theme) {
@@ -62,6 +116,19 @@ pub fn draw(f: &mut Frame, st: &State, app: &Shared, area: Rect, theme: &Theme) 
         "Troubleshoot this cluster",
         "probe every node now and show what stands in the way, with the fixes",
     ));
+    lines.extend(choice(
+        theme,
+        st.choice == 2,
+        "Troubleshoot a running cluster from its access node",
+        "no plan needed: give the access node, tsmn reads the cluster from it (tsmn discover), probes every node and shows the findings",
+    ));
+    if let Some(address) = &st.address {
+        lines.push(Line::from(""));
+        lines.push(Line::from(
+            "The access node (HOST[:PORT], a socket directory or a postgresql:// URI; the password from PGPASSWORD or ~/.pgpass):",
+        ));
+        lines.push(Line::from(format!("  [{address:<44}]")));
+    }
     f.render_widget(
         Paragraph::new(lines)
             .block(boxed("What do you want to do?"))
