@@ -223,10 +223,10 @@ fn troubleshooting_from_an_access_node_discovers_then_probes() {
     let mut found = crate::plan::new_plan();
     found.access_node.host = "10.0.0.10".into();
     found.adopted = true;
-    let cmds = a.update(Msg::Discovered(Ok(crate::discover::Discovered {
+    let cmds = a.update(Msg::Discovered(Ok(Box::new(crate::discover::Discovered {
         plan: found.clone(),
         notes: vec![],
-    })));
+    }))));
     assert_eq!(a.plan, found);
     assert!(a.plan_dirty, "the discovered plan is unsaved");
     assert_eq!(a.screen, Screen::Connectivity);

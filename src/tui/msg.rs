@@ -30,7 +30,7 @@ pub enum Msg {
     Run(Event),
     Exported(Result<String, String>),
     /// The plan read from an access node (`tsmn discover`), or why not.
-    Discovered(Result<crate::discover::Discovered, String>),
+    Discovered(Result<Box<crate::discover::Discovered>, String>),
     /// SIGTERM or SIGHUP: as Ctrl-C, the first stops after the running
     /// step, the second at once.
     Interrupt,

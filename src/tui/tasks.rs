@@ -56,7 +56,7 @@ impl Tasks {
                         Ok(t) => crate::discover::discover(&t, settings.connect_timeout).await,
                         Err(e) => Err(e),
                     };
-                    let _ = tx.send(Msg::Discovered(found));
+                    let _ = tx.send(Msg::Discovered(found.map(Box::new)));
                 });
             }
             Cmd::Cancel => {

@@ -75,11 +75,12 @@ pub fn on_action(st: &mut State, app: &mut Shared, action: Action) -> Vec<Cmd> {
 /// (unsaved until the operator saves it), then every node is probed.
 pub fn discovered(
     app: &mut Shared,
-    found: Result<crate::discover::Discovered, String>,
+    found: Result<Box<crate::discover::Discovered>, String>,
 ) -> Vec<Cmd> {
     app.probing = false;
     match found {
         Ok(d) => {
+            let d = *d;
             app.plan = d.plan;
             app.plan_dirty = true;
             app.revalidate();
