@@ -121,7 +121,7 @@ pub fn draw(f: &mut Frame, st: &State, app: &Shared, area: Rect, theme: &Theme) 
         theme,
         st.choice == 2,
         "Troubleshoot a running cluster from its access node",
-        "no plan needed: give the access node, tsmn reads the cluster from it (tsmn discover), probes every node and shows the findings",
+        "no plan: read the cluster from it, probe every node, show the findings",
     ));
     if let Some(address) = &st.address {
         lines.push(Line::from(""));
