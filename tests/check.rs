@@ -461,11 +461,7 @@ fn an_open_passfile_is_named_as_such_and_apply_repairs_its_mode() {
     use std::os::unix::fs::PermissionsExt;
     let p = PasswordPair::applied("pf-secret");
     let (an, plan, apply) = (&p.an, &p.plan, || p.apply());
-    let (_, found) = check(plan, Duration::from_secs(5));
-    assert!(
-        !found.iter().any(|f| f.code.starts_with("access_node_")),
-        "{found:#?}"
-    );
+    p.reaches_every_data_node();
 
     let passfile = an.cluster.data_dir().join("passfile");
     std::fs::set_permissions(&passfile, std::fs::Permissions::from_mode(0o644)).unwrap();
@@ -480,7 +476,7 @@ fn an_open_passfile_is_named_as_such_and_apply_repairs_its_mode() {
         "{f:?}"
     );
     // The fix as carried (the mode), executed as written, clears it...
-    let nodes = support::fixes::Nodes::new(vec![("an", an), ("dn1", &p.dn)], &p.path);
+    let nodes = p.nodes();
     support::fixes::execute(f, &nodes);
     let (_, found) = check(plan, Duration::from_secs(5));
     assert!(
@@ -506,10 +502,6 @@ fn an_open_passfile_is_named_as_such_and_apply_repairs_its_mode() {
 
     // The passfile gone, then a line with another password: each fix as
     // carried (apply writes the file, sets both from one source) clears it.
-    let nodes = support::fixes::Nodes::new(vec![("an", an), ("dn1", &p.dn)], &p.path).applying(
-        vec![("TSMN_ROLE_PW_POSTGRES", p.password)],
-        vec!["--phases", "settings,auth"],
-    );
     std::fs::remove_file(&passfile).unwrap();
     let (_, found) = check(plan, Duration::from_secs(5));
     let f = finding(&found, "an", "access_node_no_password");
@@ -520,11 +512,7 @@ fn an_open_passfile_is_named_as_such_and_apply_repairs_its_mode() {
     let (_, found) = check(plan, Duration::from_secs(5));
     let f = finding(&found, "dn1", "access_node_password_failed");
     support::fixes::execute(f, &nodes);
-    let (_, found) = check(plan, Duration::from_secs(5));
-    assert!(
-        !found.iter().any(|f| f.code.starts_with("access_node_")),
-        "{found:#?}"
-    );
+    p.reaches_every_data_node();
 }
 
 /// A role password stored as md5 under a scram-sha-256 rule: the login
@@ -542,16 +530,8 @@ fn an_md5_password_under_a_scram_rule_is_named_and_apply_clears_it() {
     let f = finding(&found, "dn1", "access_node_password_failed");
     assert!(f.what.contains("stored as an md5 hash"), "{f:?}");
     assert!(f.fix.starts_with("run tsmn apply: "), "{f:?}");
-    let nodes = support::fixes::Nodes::new(vec![("an", &p.an), ("dn1", dn)], &p.path).applying(
-        vec![("TSMN_ROLE_PW_POSTGRES", p.password)],
-        vec!["--phases", "settings,auth"],
-    );
-    support::fixes::execute(f, &nodes);
-    let (_, found) = check(plan, Duration::from_secs(5));
-    assert!(
-        !found.iter().any(|f| f.code.starts_with("access_node_")),
-        "{found:#?}"
-    );
+    support::fixes::execute(f, &p.nodes());
+    p.reaches_every_data_node();
 }
 
 /// The passfile apply writes is read by libpq itself (psql with PGPASSFILE,
@@ -635,6 +615,23 @@ impl PasswordPair {
             .env("TSMN_ROLE_PW_POSTGRES", self.password)
             .output()
             .unwrap()
+    }
+
+    /// The pair for the fix executor; its `tsmn apply` is `self.apply`'s.
+    fn nodes(&self) -> support::fixes::Nodes<'_> {
+        support::fixes::Nodes::new(vec![("an", &self.an), ("dn1", &self.dn)], &self.path).applying(
+            vec![("TSMN_ROLE_PW_POSTGRES", self.password)],
+            vec!["--phases", "settings,auth"],
+        )
+    }
+
+    /// Every finding the access node's side can give is gone.
+    fn reaches_every_data_node(&self) {
+        let (_, found) = check(&self.plan, Duration::from_secs(5));
+        assert!(
+            !found.iter().any(|f| f.code.starts_with("access_node_")),
+            "{found:#?}"
+        );
     }
 }
 

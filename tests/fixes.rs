@@ -31,12 +31,6 @@ fn clears(plan: &Plan, nodes: &Nodes, node: &str, code: &str, break_it: impl FnO
     f
 }
 
-fn set_hba(c: &TestCluster, lines: &[&str]) {
-    let path = c.cluster.data_dir().join("pg_hba.conf");
-    std::fs::write(path, lines.join("\n") + "\n").unwrap();
-    c.sql("postgres", "SELECT pg_reload_conf()");
-}
-
 /// The settings and pg_hba.conf findings of a data node, on plain
 /// PostgreSQL (no TimescaleDB needed), one after another on one pair.
 #[test]

@@ -112,11 +112,7 @@ fn hba_role_names_are_read_back_by_postgresql() {
             hba::field(n).unwrap()
         ));
     }
-    std::fs::write(
-        c.cluster.data_dir().join("pg_hba.conf"),
-        lines.join("\n") + "\n",
-    )
-    .unwrap();
+    set_hba(&c, &lines);
     let got = c.sql(
         "postgres",
         "SELECT user_name[1] FROM pg_hba_file_rules WHERE type = 'host' ORDER BY line_number",
@@ -200,11 +196,7 @@ fn hba_addresses_are_read_as_addresses() {
     for a in addrs {
         lines.push(format!("host all all {} trust", hba::address(a)));
     }
-    std::fs::write(
-        c.cluster.data_dir().join("pg_hba.conf"),
-        lines.join("\n") + "\n",
-    )
-    .unwrap();
+    set_hba(&c, &lines);
     let got = c.sql(
         "postgres",
         "SELECT address || ' ' || netmask FROM pg_hba_file_rules WHERE type = 'host' AND error IS NULL ORDER BY line_number",

@@ -619,6 +619,14 @@ pub struct Running {
     _dir: tempfile::TempDir,
 }
 
+/// Replace `c`'s pg_hba.conf with these lines and reload (the server reads
+/// the file again for pg_hba_file_rules either way).
+pub fn set_hba<S: AsRef<str>>(c: &TestCluster, lines: &[S]) {
+    let text: String = lines.iter().map(|l| format!("{}\n", l.as_ref())).collect();
+    std::fs::write(c.cluster.data_dir().join("pg_hba.conf"), text).unwrap();
+    c.sql("postgres", "SELECT pg_reload_conf()");
+}
+
 /// Put `rule` first in `c`'s pg_hba.conf (above tsmn's block) and reload.
 pub fn hba_first(c: &TestCluster, rule: &str) {
     let hba = c.cluster.data_dir().join("pg_hba.conf");
