@@ -7,35 +7,31 @@ use crate::plan::{AuthMode, CertificateOptions, Node, PasswordOptions, Plan};
 use std::time::Duration;
 use tokio_postgres::Client;
 
+/// One connection to the access node, made the way the probe makes its
+/// own (`probe::config`: the password as libpq would find it, PGPASSWORD,
+/// PGPASSFILE, ~/.pgpass), with TLS when offered except over a socket.
 async fn connect(t: &Target, db: &str, timeout: Duration) -> Result<Client, String> {
-    let mut cfg = tokio_postgres::Config::new();
-    if t.host.starts_with('/') {
-        cfg.host_path(&t.host);
-    } else {
-        cfg.host(&t.host);
-    }
-    cfg.port(t.port)
-        .user(&t.user)
-        .dbname(db)
-        .application_name("tsmn discover")
-        .connect_timeout(timeout);
-    // The password as libpq would find it: PGPASSWORD, PGPASSFILE, ~/.pgpass.
+    let node = Node {
+        name: "an".into(),
+        host: t.host.clone(),
+        port: i64::from(t.port),
+        connect_host: None,
+        connect_port: None,
+    };
     let plan = Plan {
         superuser: t.user.clone(),
         ..crate::plan::new_plan()
     };
     let passwords = crate::probe::credentials::PasswordSource::from_plan(&plan);
-    if let Some(pw) = passwords.password_for(&t.host, t.port, db, &t.user) {
-        use secrecy::ExposeSecret;
-        cfg.password(pw.expose_secret().as_bytes());
-    }
+    let opts = crate::probe::ProbeOptions::with_connect_timeout(timeout);
     let (tls, mode) = crate::probe::tls::connector("")?;
-    cfg.ssl_mode(if t.host.starts_with('/') {
+    let mode = if t.host.starts_with('/') {
         tokio_postgres::config::SslMode::Disable
     } else {
         mode
-    });
-    let opts = crate::probe::ProbeOptions::with_connect_timeout(timeout);
+    };
+    let mut cfg = crate::probe::config(&node, &t.user, db, &passwords, opts, mode);
+    cfg.application_name("tsmn discover");
     crate::probe::connect(&cfg, tls, opts, None)
         .await
         .map_err(|c| {

@@ -335,15 +335,15 @@ impl Flow {
     /// kept connection): Ok(the command it runs) or Err(how the operator
     /// restarts it while tsmn waits).
     pub async fn restarts(&self, nodes: &[String]) -> Vec<(String, Result<String, String>)> {
-        let mut out = Vec::new();
-        for n in nodes {
+        // Every node asked at once, as the restart gate asks them.
+        let asks = nodes.iter().map(|n| async move {
             let d = match self.kept.iter().find(|(k, _)| k == n) {
                 Some((_, c)) => crate::run::restart_decision(c).await,
                 None => Err(crate::run::RESTART_HOW.to_string()),
             };
-            out.push((n.clone(), d));
-        }
-        out
+            (n.clone(), d)
+        });
+        futures_util::future::join_all(asks).await
     }
 
     /// Run the steps on the connections the probe kept; finished steps go

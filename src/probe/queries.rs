@@ -205,60 +205,53 @@ pub async fn database_details(client: &Client, db: &mut DatabaseFacts) {
     if db.timescaledb.is_none() {
         return;
     }
-    if let Ok(rows) = client.query("SELECT key::text, value::text FROM _timescaledb_catalog.metadata WHERE key IN ('uuid', 'dist_uuid')", &[]).await {
-        for r in rows {
-            let (k, v): (String, String) = (r.get(0), r.get(1));
-            match k.as_str() {
-                "uuid" => db.uuid = Some(v),
-                _ => db.dist_uuid = Some(v),
-            }
+    // Independent, so they go out together (pipelined on one connection),
+    // as the server facts do.
+    let (metadata, nodes, hypertables, chunks) = tokio::join!(
+        client.query(METADATA_SQL, &[]),
+        client.query(DATA_NODES_SQL, &[]),
+        client.query(HYPERTABLES_SQL, &[]),
+        client.query(CHUNKS_SQL, &[]),
+    );
+    for r in metadata.unwrap_or_default() {
+        let (k, v): (String, String) = (r.get(0), r.get(1));
+        match k.as_str() {
+            "uuid" => db.uuid = Some(v),
+            _ => db.dist_uuid = Some(v),
         }
     }
-    if let Ok(rows) = client
-        .query(
-            "SELECT node_name::text FROM timescaledb_information.data_nodes ORDER BY 1",
-            &[],
-        )
-        .await
-    {
-        db.data_nodes = rows.iter().map(|r| r.get(0)).collect();
-    }
-    if let Ok(rows) = client
-        .query(
-            "SELECT hypertable_schema::text, hypertable_name::text, coalesce(data_nodes, '{}')::text[] \
-             FROM timescaledb_information.hypertables WHERE is_distributed ORDER BY 1, 2",
-            &[],
-        )
-        .await
-    {
-        db.distributed_hypertables = rows
-            .iter()
-            .map(|r| crate::facts::DistributedHypertable {
-                schema: r.get(0),
-                table: r.get(1),
-                data_nodes: r.get(2),
-            })
-            .collect();
-    }
-    if let Ok(rows) = client
-        .query(
-            "SELECT dn::text, count(*), coalesce(array_agg(format('%I.%I', c.chunk_schema, c.chunk_name) ORDER BY 1) \
-                    FILTER (WHERE cardinality(c.data_nodes) = 1), '{}')::text[] \
-             FROM timescaledb_information.chunks c, unnest(c.data_nodes) AS dn GROUP BY dn ORDER BY dn",
-            &[],
-        )
-        .await
-    {
-        db.chunks = rows
-            .iter()
-            .map(|r| crate::facts::NodeChunks {
-                data_node: r.get(0),
-                total: r.get(1),
-                only_copy: r.get(2),
-            })
-            .collect();
-    }
+    db.data_nodes = nodes.unwrap_or_default().iter().map(|r| r.get(0)).collect();
+    db.distributed_hypertables = hypertables
+        .unwrap_or_default()
+        .iter()
+        .map(|r| crate::facts::DistributedHypertable {
+            schema: r.get(0),
+            table: r.get(1),
+            data_nodes: r.get(2),
+        })
+        .collect();
+    db.chunks = chunks
+        .unwrap_or_default()
+        .iter()
+        .map(|r| crate::facts::NodeChunks {
+            data_node: r.get(0),
+            total: r.get(1),
+            only_copy: r.get(2),
+        })
+        .collect();
 }
+
+const METADATA_SQL: &str =
+    "SELECT key::text, value::text FROM _timescaledb_catalog.metadata WHERE key IN ('uuid', 'dist_uuid')";
+const DATA_NODES_SQL: &str =
+    "SELECT node_name::text FROM timescaledb_information.data_nodes ORDER BY 1";
+const HYPERTABLES_SQL: &str =
+    "SELECT hypertable_schema::text, hypertable_name::text, coalesce(data_nodes, '{}')::text[] \
+     FROM timescaledb_information.hypertables WHERE is_distributed ORDER BY 1, 2";
+/// Per data node: its chunks, and (sorted by name) the ones it alone holds.
+const CHUNKS_SQL: &str = "SELECT dn::text, count(*), coalesce(array_agg(format('%I.%I', c.chunk_schema, c.chunk_name) \
+            ORDER BY c.chunk_schema, c.chunk_name) FILTER (WHERE cardinality(c.data_nodes) = 1), '{}')::text[] \
+     FROM timescaledb_information.chunks c, unnest(c.data_nodes) AS dn GROUP BY dn ORDER BY dn";
 
 /// The access node's passfile as TimescaleDB uses it: whether it exists
 /// and, per line, everything but the password (which is dropped at once).
