@@ -12,6 +12,7 @@ use tokio_postgres::Client;
 
 pub async fn probe(
     client: &Client,
+    more: &super::Opener,
     plan: &Plan,
     an: &ServerFacts,
     mut data_nodes: Vec<(String, tokio::sync::oneshot::Receiver<bool>)>,
@@ -31,46 +32,102 @@ pub async fn probe(
             reason: format!("dblink could not be loaded on the access node: {e}"),
         };
     }
-    let mut results = Vec::new();
-    let mut stuck = false;
-    for dn in &plan.data_nodes {
-        let mut r = AccessProbe {
+    let answers: Vec<_> = plan
+        .data_nodes
+        .iter()
+        .map(|dn| {
+            let i = data_nodes.iter().position(|(n, _)| n == &dn.name);
+            (dn, i.map(|i| data_nodes.swap_remove(i).1))
+        })
+        .collect();
+    // One test per data node, at once, each on a session of its own (the
+    // first on the session at hand); a session that cannot be opened
+    // leaves its test to the session at hand, in turn.
+    let shared = tokio::sync::Mutex::new(());
+    let slots = tokio::sync::Semaphore::new(super::AT_ONCE);
+    let mut tests = Vec::new();
+    for (i, (dn, answer)) in answers.into_iter().enumerate() {
+        let at = At {
+            client,
+            more,
+            shared: &shared,
+            slots: &slots,
+        };
+        tests.push(test_one(at, i, dn, answer, plan, an, opts));
+    }
+    let results = futures_util::future::join_all(tests).await;
+    AccessProbes::Tested { results }
+}
+
+/// Where a test runs: the session at hand, or one of its own.
+struct At<'a> {
+    client: &'a Client,
+    more: &'a super::Opener,
+    shared: &'a tokio::sync::Mutex<()>,
+    slots: &'a tokio::sync::Semaphore,
+}
+
+async fn test_one(
+    at: At<'_>,
+    i: usize,
+    dn: &crate::plan::Node,
+    answer: Option<tokio::sync::oneshot::Receiver<bool>>,
+    plan: &Plan,
+    an: &ServerFacts,
+    opts: ProbeOptions,
+) -> AccessProbe {
+    // Wait for tsmn's own attempt on this data node (already bounded by
+    // the connect timeout); a node that was not probed is tested anyway.
+    let skip = match answer {
+        Some(rx) => rx.await.unwrap_or(false),
+        None => false,
+    };
+    if skip {
+        return AccessProbe {
             data_node: dn.name.clone(),
             source_address: None,
             error: None,
-            not_tested: None,
+            not_tested: Some("tsmn cannot reach this address either".into()),
         };
-        // Wait for tsmn's own attempt on this data node (already bounded by
-        // the connect timeout); a node that was not probed is tested anyway.
-        let skip = match data_nodes.iter().position(|(n, _)| n == &dn.name) {
-            Some(i) => data_nodes.swap_remove(i).1.await.unwrap_or(false),
-            None => false,
-        };
-        if skip {
-            r.not_tested = Some("tsmn cannot reach this address either".into());
-        } else if stuck {
-            r.not_tested = Some("an earlier test from the access node did not finish".into());
-        } else {
-            let info = options(plan, an, &dn.host, dn.port, opts);
-            // libpq inside the server waits at least 2 s; tsmn keeps its own bound.
-            match tokio::time::timeout(opts.connect_timeout, one(client, &dn.name, &info)).await {
-                Ok(done) => r = done,
-                Err(_) => {
-                    let _ = client
-                        .cancel_token()
-                        .cancel_query(tokio_postgres::NoTls)
-                        .await;
-                    r.error = Some(format!(
-                        "timeout expired: no answer within {} s",
-                        opts.connect_timeout.as_secs()
-                    ));
-                    stuck = true;
-                }
+    }
+    let _slot = at.slots.acquire().await;
+    let own = match i {
+        0 => None,
+        _ => match at.more.open().await {
+            Some(c) if c.batch_execute(DBLINK_FUNCTION).await.is_ok() => Some(c),
+            _ => None,
+        },
+    };
+    let _turn = match own {
+        None => Some(at.shared.lock().await),
+        Some(_) => None,
+    };
+    let on = own.as_ref().unwrap_or(at.client);
+    let info = options(plan, an, &dn.host, dn.port, opts);
+    bounded(on, &dn.name, &info, opts).await
+}
+
+/// `one`, bounded by tsmn's connect timeout (libpq inside the server waits
+/// at least 2 s): a test that does not finish is cancelled and reported.
+async fn bounded(client: &Client, data_node: &str, info: &str, opts: ProbeOptions) -> AccessProbe {
+    match tokio::time::timeout(opts.connect_timeout, one(client, data_node, info)).await {
+        Ok(done) => done,
+        Err(_) => {
+            let _ = client
+                .cancel_token()
+                .cancel_query(tokio_postgres::NoTls)
+                .await;
+            AccessProbe {
+                data_node: data_node.to_string(),
+                source_address: None,
+                error: Some(format!(
+                    "timeout expired: no answer within {} s",
+                    opts.connect_timeout.as_secs()
+                )),
+                not_tested: None,
             }
         }
-        results.push(r);
     }
-    AccessProbes::Tested { results }
 }
 
 /// The libpq options TimescaleDB uses from this access node to a data node.

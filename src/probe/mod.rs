@@ -182,6 +182,28 @@ pub async fn probe_watching(
     Ok((facts, kept))
 }
 
+/// More sessions to one node, for tests from the access node that run at
+/// once (each connects out to a data node: one after another they would
+/// wait for every data node in turn).
+#[derive(Clone)]
+pub struct Opener {
+    cfg: Config,
+    tls: tokio_postgres_rustls::MakeRustlsConnect,
+    opts: ProbeOptions,
+}
+
+/// At most this many sessions per node for tests that run at once.
+pub const AT_ONCE: usize = 16;
+
+impl Opener {
+    /// A new session, or None (the caller then shares its own session).
+    pub async fn open(&self) -> Option<Client> {
+        connect(&self.cfg, self.tls.clone(), self.opts, None)
+            .await
+            .ok()
+    }
+}
+
 /// What one node's task needs.
 struct NodeWork {
     role: NodeRole,
@@ -225,7 +247,7 @@ async fn probe_node(plan: &Plan, node: &Node, work: NodeWork) -> (NodeFacts, Opt
     facts.connection = Connection::Connected { tls: tls_used };
     if let Some(db) = &mut server.database {
         // The extension's catalog lives in the cluster database itself.
-        if let Ok(db_client) = connect(&work.db_cfg, work.tls, work.opts, None).await {
+        if let Ok(db_client) = connect(&work.db_cfg, work.tls.clone(), work.opts, None).await {
             queries::database_details(&db_client, db).await;
             // A running cluster: check it as the verify step does.
             if work.role == NodeRole::Access
@@ -234,8 +256,13 @@ async fn probe_node(plan: &Plan, node: &Node, work: NodeWork) -> (NodeFacts, Opt
                 && db.timescaledb.is_some()
                 && !db.data_nodes.is_empty()
             {
+                let more = Opener {
+                    cfg: work.db_cfg.clone(),
+                    tls: work.tls.clone(),
+                    opts: work.opts,
+                };
                 facts.cluster_reach =
-                    reach::probe(&db_client, plan, db, work.opts.connect_timeout * 2).await;
+                    reach::probe(&db_client, &more, plan, db, work.opts.connect_timeout * 2).await;
             }
         }
     }
@@ -247,8 +274,13 @@ async fn probe_node(plan: &Plan, node: &Node, work: NodeWork) -> (NodeFacts, Opt
             certs::certificates(&client, &server, plan, work.role == NodeRole::Access).await;
     }
     if work.role == NodeRole::Access && server.superuser && work.opts.access_side {
+        let more = Opener {
+            cfg: work.cfg.clone(),
+            tls: work.tls.clone(),
+            opts: work.opts,
+        };
         facts.access_probes =
-            access_side::probe(&client, plan, &server, work.data_nodes, work.opts).await;
+            access_side::probe(&client, &more, plan, &server, work.data_nodes, work.opts).await;
     }
     facts.server = Some(server);
     (facts, keep.then_some(client))

@@ -76,18 +76,22 @@ pub async fn server_facts(client: &Client, plan: &Plan) -> (ServerFacts, bool) {
     if !wanted.contains(&plan.superuser) {
         wanted.insert(0, plan.superuser.clone());
     }
-    type Param<'a> = [&'a (dyn tokio_postgres::types::ToSql + Sync); 1];
-    let (p_names, p_ts, p_db, p_roles): (Param, Param, Param, Param) =
-        ([&names], [&ts_names], [&plan.database], [&wanted]);
+    use crate::pg::{one, rows, Text};
+    let (p_names, p_ts, p_db, p_roles) = (
+        [Text::Many(&names)],
+        [Text::Many(&ts_names)],
+        [Text::One(&plan.database)],
+        [Text::Many(&wanted)],
+    );
     let (who, settings, ts_settings, rules, hba_text, ext_files, database, roles) = tokio::join!(
-        client.query_one(WHO, &[]),
-        client.query(SETTINGS_SQL, &p_names),
-        client.query(TS_SETTINGS_SQL, &p_ts),
-        client.query(HBA_RULES_SQL, &[]),
-        client.query_one(HBA_TEXT_SQL, &[]),
-        client.query(EXTENSION_FILES_SQL, &[]),
-        client.query(DATABASE_SQL, &p_db),
-        client.query(ROLES_SQL, &p_roles),
+        one(client, WHO, &[]),
+        rows(client, SETTINGS_SQL, &p_names),
+        rows(client, TS_SETTINGS_SQL, &p_ts),
+        rows(client, HBA_RULES_SQL, &[]),
+        one(client, HBA_TEXT_SQL, &[]),
+        rows(client, EXTENSION_FILES_SQL, &[]),
+        rows(client, DATABASE_SQL, &p_db),
+        rows(client, ROLES_SQL, &p_roles),
     );
     let mut f = ServerFacts::default();
     let mut tls = false;
@@ -193,25 +197,26 @@ fn hba_rule(r: &tokio_postgres::Row) -> HbaRule {
 
 /// Inside the cluster database: TimescaleDB's version and membership.
 pub async fn database_details(client: &Client, db: &mut DatabaseFacts) {
-    db.timescaledb = client
-        .query_opt(
-            "SELECT extversion::text FROM pg_extension WHERE extname = 'timescaledb'",
-            &[],
-        )
-        .await
-        .ok()
-        .flatten()
-        .map(|r| r.get(0));
+    use crate::pg::rows;
+    db.timescaledb = crate::pg::opt(
+        client,
+        "SELECT extversion::text FROM pg_extension WHERE extname = 'timescaledb'",
+        &[],
+    )
+    .await
+    .ok()
+    .flatten()
+    .map(|r| r.get(0));
     if db.timescaledb.is_none() {
         return;
     }
     // Independent, so they go out together (pipelined on one connection),
     // as the server facts do.
     let (metadata, nodes, hypertables, chunks) = tokio::join!(
-        client.query(METADATA_SQL, &[]),
-        client.query(DATA_NODES_SQL, &[]),
-        client.query(HYPERTABLES_SQL, &[]),
-        client.query(CHUNKS_SQL, &[]),
+        rows(client, METADATA_SQL, &[]),
+        rows(client, DATA_NODES_SQL, &[]),
+        rows(client, HYPERTABLES_SQL, &[]),
+        rows(client, CHUNKS_SQL, &[]),
     );
     for r in metadata.unwrap_or_default() {
         let (k, v): (String, String) = (r.get(0), r.get(1));
@@ -257,11 +262,14 @@ const CHUNKS_SQL: &str = "SELECT dn::text, count(*), coalesce(array_agg(format('
 /// and, per line, everything but the password (which is dropped at once).
 pub async fn passfile(client: &Client, an: &ServerFacts) -> Option<PassfileFacts> {
     let path = an.timescaledb_passfile()?;
-    let text: Option<String> = client
-        .query_one("SELECT pg_read_file($1, 0, 1048576, true)", &[&path])
-        .await
-        .ok()
-        .and_then(|r| r.get(0));
+    let text: Option<String> = crate::pg::one(
+        client,
+        "SELECT pg_read_file($1, 0, 1048576, true)",
+        &[crate::pg::Text::One(&path)],
+    )
+    .await
+    .ok()
+    .and_then(|r| r.get(0));
     let entries = text
         .as_deref()
         .unwrap_or("")

@@ -22,8 +22,11 @@ fn failed(message: impl Into<String>) -> Outcome {
     }
 }
 
+/// Run one step. `lane`: which of the node's sessions SQL and checks use
+/// (0 but for steps that run together on one node).
 pub async fn step(
     s: &Step,
+    lane: usize,
     o: &RunOptions<'_>,
     sessions: &Sessions<'_>,
     events: &Events,
@@ -63,13 +66,13 @@ pub async fn step(
         Action::Sql {
             database,
             statements,
-        } => sql(s, database, statements, o, sessions).await,
+        } => sql(s, database, statements, lane, o, sessions).await,
         Action::RestartGate { nodes } => super::restart::gate(nodes, o, sessions, events).await,
         Action::Verify {
             database,
             reaches,
             sql,
-        } => super::verify::run(s, database, reaches, sql, o, sessions).await,
+        } => super::verify::run(s, database, reaches, sql, lane, o, sessions).await,
     }
 }
 
@@ -132,18 +135,18 @@ async fn settings(
             detail: "every setting already has its value".into(),
         };
     }
-    if let Err(e) = client.simple_query("SELECT pg_reload_conf()").await {
-        return failed(format!("reload: {}", describe(&e)));
-    }
-    let pending: Vec<String> = client
-        // By context, not pending_restart: the reload is asynchronous.
-        .query(
-            "SELECT name FROM pg_settings WHERE context = 'postmaster' AND name = ANY($1)",
-            &[&changed],
-        )
-        .await
-        .map(|rows| rows.iter().map(|r| r.get(0)).collect())
-        .unwrap_or_default();
+    // The reload, and which of the changes wait for a restart (by context,
+    // not pending_restart: the reload is asynchronous), in one round trip.
+    let pending: Vec<String> = match crate::pg::one(
+        client,
+        "SELECT pg_reload_conf(), array(SELECT name FROM pg_settings WHERE context = 'postmaster' AND name = ANY($1))",
+        &[crate::pg::Text::Many(&changed)],
+    )
+    .await
+    {
+        Ok(r) => r.get(1),
+        Err(e) => return failed(format!("reload: {}", describe(&e))),
+    };
     // The reload reaches this session asynchronously; the next step (an
     // add_data_node right after timescaledb.ssl_dir, say) must see it.
     let reloaded: Vec<&crate::steps::SettingChange> = changes
@@ -199,15 +202,15 @@ async fn configured(
         SettingValue::AtLeast(_, other) => Some(other.as_str()),
         _ => None,
     };
-    let row = client
-        .query_one(
-            "SELECT current_setting($1, true), \
-                    (SELECT setting FROM pg_file_settings WHERE name = $1 ORDER BY seqno DESC LIMIT 1), \
-                    coalesce((SELECT pending_restart FROM pg_settings WHERE name = $1), false), \
-                    current_setting(coalesce($2, 'port'), true)",
-            &[&c.name, &other],
-        )
-        .await
+    let row = crate::pg::one(
+        client,
+        "SELECT current_setting($1, true), \
+                (SELECT setting FROM pg_file_settings WHERE name = $1 ORDER BY seqno DESC LIMIT 1), \
+                coalesce((SELECT pending_restart FROM pg_settings WHERE name = $1), false), \
+                current_setting(coalesce($2, 'port'), true)",
+        &[crate::pg::Text::One(&c.name), crate::pg::Text::Maybe(other)],
+    )
+    .await
         .map_err(|e| describe(&e))?;
     let (running, file, pending, other_value): (
         Option<String>,
@@ -228,47 +231,38 @@ async fn configured(
     })
 }
 
-async fn hba_errors(client: &Client) -> Result<Vec<String>, String> {
-    let rows = client
-        .query(
-            "SELECT coalesce(line_number, 0), coalesce(error, 'the line does not parse') FROM pg_hba_file_rules \
-             WHERE (error IS NOT NULL OR type IS NULL) AND coalesce(error, '') NOT LIKE '%' || $1 || '%'",
-            &[&crate::facts::HOSTSSL_WITHOUT_SSL],
-        )
-        .await
-        .map_err(|e| describe(&e))?;
-    Ok(rows
-        .iter()
-        .map(|r| format!("line {}: {}", r.get::<_, i32>(0), r.get::<_, String>(1)))
-        .collect())
-}
+/// The lines of pg_hba.conf (on disk) that would not load, as
+/// "line N: error", as an SQL expression (a text[]). `$1`: the hostssl
+/// message that is no error of the file (ssl_off says so).
+const HBA_ERRORS: &str = "coalesce((SELECT array_agg(format('line %s: %s', coalesce(line_number, 0), \
+     coalesce(error, 'the line does not parse')) ORDER BY line_number) FROM pg_hba_file_rules \
+     WHERE (error IS NOT NULL OR type IS NULL) AND coalesce(error, '') NOT LIKE '%' || $1 || '%'), '{}')";
 
+/// Write tsmn's block, check the file as the server reads it, reload; the
+/// original back on any error. Each stage is one statement: the file, its
+/// errors and tsmn's own address together; after the write, the errors and
+/// the reload together (the reload only when there are none).
 async fn hba(s: &Step, lines: &[String], sessions: &Sessions<'_>, stamp: &str) -> Outcome {
     let held = match sessions.get(&s.node, "postgres").await {
         Ok(c) => c,
         Err(e) => return failed(format!("cannot connect to {}: {e}", s.node)),
     };
     let client: &Client = &held;
-    let row = match client
-        .query_one(
-            "SELECT current_setting('hba_file'), pg_read_file(current_setting('hba_file'))",
-            &[],
-        )
-        .await
-    {
+    let ignore = crate::pg::Text::One(crate::facts::HOSTSSL_WITHOUT_SSL);
+    let read = format!(
+        "SELECT current_setting('hba_file'), pg_read_file(current_setting('hba_file')), {HBA_ERRORS}, host(inet_client_addr())"
+    );
+    let row = match crate::pg::one(client, &read, &[ignore]).await {
         Ok(r) => r,
         Err(e) => return failed(format!("reading pg_hba.conf: {}", describe(&e))),
     };
-    let (path, old): (String, String) = (row.get(0), row.get(1));
-    match hba_errors(client).await {
-        Ok(errs) if !errs.is_empty() => {
-            return failed(format!(
-                "{path} already has an error ({}); nothing was changed: correct it first",
-                errs.join("; ")
-            ));
-        }
-        Err(e) => return failed(e),
-        Ok(_) => {}
+    let (path, old, errs, own): (String, String, Vec<String>, Option<String>) =
+        (row.get(0), row.get(1), row.get(2), row.get(3));
+    if !errs.is_empty() {
+        return failed(format!(
+            "{path} already has an error ({}); nothing was changed: correct it first",
+            errs.join("; ")
+        ));
     }
     let new = hba_block::merge(&old, lines);
     if new == old {
@@ -276,12 +270,20 @@ async fn hba(s: &Step, lines: &[String], sessions: &Sessions<'_>, stamp: &str) -
             detail: "pg_hba.conf already holds this block".into(),
         };
     }
-    let backup = match files::write(client, &path, 0o600, new.as_bytes(), true, stamp).await {
-        Ok(Written::Changed { backup: Some(b) }) => b,
-        Ok(_) => return failed(format!("{path} was expected to exist")),
-        Err(e) => return failed(e),
+    let had = Some(files::sha256_hex(old.as_bytes()));
+    let backup =
+        match files::write_over(client, &path, 0o600, new.as_bytes(), true, stamp, had).await {
+            Ok(Written::Changed { backup: Some(b) }) => b,
+            Ok(_) => return failed(format!("{path} was expected to exist")),
+            Err(e) => return failed(e),
+        };
+    let check = format!(
+        "SELECT e, CASE WHEN cardinality(e) = 0 THEN pg_reload_conf() END FROM (SELECT {HBA_ERRORS} AS e) AS x"
+    );
+    let errs = match crate::pg::one(client, &check, &[ignore]).await {
+        Ok(r) => r.get::<_, Vec<String>>(0),
+        Err(e) => vec![describe(&e)],
     };
-    let errs = hba_errors(client).await.unwrap_or_else(|e| vec![e]);
     if !errs.is_empty() {
         let restored = files::restore(client, &path, &backup).await;
         return failed(format!(
@@ -293,19 +295,10 @@ async fn hba(s: &Step, lines: &[String], sessions: &Sessions<'_>, stamp: &str) -
                 .unwrap_or_default()
         ));
     }
-    if let Err(e) = client.simple_query("SELECT pg_reload_conf()").await {
-        return failed(format!("reload: {}", describe(&e)));
-    }
     // A rule that cuts tsmn's own way in is rolled back through the session
     // that is still open. Proven with a new connection, unless the block
     // cannot apply to tsmn's own (a Unix socket, or an address it does not cover).
-    let own = client
-        .query_one("SELECT host(inet_client_addr())", &[])
-        .await
-        .ok()
-        .and_then(|r| r.get::<_, Option<String>>(0));
-    let own = own.and_then(|a| a.parse::<std::net::IpAddr>().ok());
-    let at_risk = match own {
+    let at_risk = match own.and_then(|a| a.parse::<std::net::IpAddr>().ok()) {
         None => false,
         Some(ip) => hba_block::could_match(lines, ip),
     };
@@ -397,9 +390,10 @@ async fn file(
 pub(super) async fn session_in(
     s: &Step,
     database: &str,
+    lane: usize,
     sessions: &Sessions<'_>,
 ) -> Result<std::sync::Arc<Client>, Outcome> {
-    sessions.get(&s.node, database).await.map_err(|e| {
+    sessions.get_on(&s.node, database, lane).await.map_err(|e| {
         failed(format!(
             "cannot connect to database {database} on {}: {e}",
             s.node
@@ -411,10 +405,11 @@ async fn sql(
     s: &Step,
     database: &str,
     statements: &[Statement],
+    lane: usize,
     o: &RunOptions<'_>,
     sessions: &Sessions<'_>,
 ) -> Outcome {
-    let held = match session_in(s, database, sessions).await {
+    let held = match session_in(s, database, lane, sessions).await {
         Ok(c) => c,
         Err(failure) => return failure,
     };

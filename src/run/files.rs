@@ -19,13 +19,13 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// The file's sha256 on the server, or None when it does not exist.
 pub async fn remote_sha(client: &Client, path: &str) -> Result<Option<String>, String> {
-    let row = client
-        .query_one(
-            "SELECT encode(sha256(pg_read_binary_file($1, 0, 100000000, true)), 'hex')",
-            &[&path],
-        )
-        .await
-        .map_err(|e| super::session::describe(&e))?;
+    let row = crate::pg::one(
+        client,
+        "SELECT encode(sha256(pg_read_binary_file($1, 0, 100000000, true)), 'hex')",
+        &[crate::pg::Text::One(path)],
+    )
+    .await
+    .map_err(|e| super::session::describe(&e))?;
     Ok(row.get(0))
 }
 
@@ -54,8 +54,22 @@ pub async fn write(
     in_place: bool,
     stamp: &str,
 ) -> Result<Written, String> {
-    let want = sha256_hex(content);
     let had = remote_sha(client, path).await?;
+    write_over(client, path, mode, content, in_place, stamp, had).await
+}
+
+/// `write`, where the caller already knows the file's sha256 (`had`, None:
+/// no such file): one round trip fewer.
+pub async fn write_over(
+    client: &Client,
+    path: &str,
+    mode: u32,
+    content: &[u8],
+    in_place: bool,
+    stamp: &str,
+    had: Option<String>,
+) -> Result<Written, String> {
+    let want = sha256_hex(content);
     if had.as_deref() == Some(want.as_str()) {
         if in_place {
             return Ok(Written::Unchanged);
@@ -101,13 +115,16 @@ pub async fn write(
         .await
         .map_err(err)?;
     sink.finish().await.map_err(err)?;
-    if let Err(e) = client
-        .batch_execute(&format!(
-            "COPY (SELECT b64 FROM tsmn_file) TO PROGRAM {}",
-            sql::literal(&program)
+    // The write and the read-back in one round trip.
+    let written = client
+        .simple_query(&format!(
+            "COPY (SELECT b64 FROM tsmn_file) TO PROGRAM {}; \
+             SELECT encode(sha256(pg_read_binary_file({}, 0, 100000000, true)), 'hex')",
+            sql::literal(&program),
+            sql::literal(path)
         ))
-        .await
-    {
+        .await;
+    if let Err(e) = written {
         // The program's own error goes to the server log only: say what
         // tsmn can check from here, and clear what it may have left.
         let cause = space_left(client, path).await;
@@ -123,7 +140,13 @@ pub async fn write(
         };
         return Err(format!("{}{cause}; {kept}", err(e)));
     }
-    match remote_sha(client, path).await? {
+    let got = written.ok().and_then(|msgs| {
+        msgs.iter().find_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+            _ => None,
+        })
+    });
+    match got {
         Some(got) if got == want => Ok(Written::Changed { backup }),
         _ => Err(format!("{path} read back differs from what was written")),
     }
@@ -147,7 +170,7 @@ async fn space_left(client: &Client, path: &str) -> String {
         return String::new();
     }
     let line: String = match client
-        .query_one("SELECT coalesce(min(b64), '') FROM tsmn_file", &[])
+        .query_typed_one("SELECT coalesce(min(b64), '') FROM tsmn_file", &[])
         .await
     {
         Ok(r) => r.get(0),
@@ -188,7 +211,7 @@ async fn fix_mode(client: &Client, path: &str, mode: u32) -> Result<Written, Str
         .await
         .map_err(err)?;
     let was: String = client
-        .query_one("SELECT coalesce(min(b64), '') FROM tsmn_file", &[])
+        .query_typed_one("SELECT coalesce(min(b64), '') FROM tsmn_file", &[])
         .await
         .map_err(err)?
         .get(0);

@@ -16,7 +16,7 @@ use crate::probe::credentials::PasswordSource;
 use crate::probe::ProbeOptions;
 use crate::steps::material::Material;
 use crate::steps::secrets::Secrets;
-use crate::steps::{Phase, Step, StepState};
+use crate::steps::{Order, Phase, Step, StepState};
 use serde::Serialize;
 use session::Sessions;
 use std::time::Instant;
@@ -175,40 +175,7 @@ pub async fn run_adopting(
             }
             continue;
         }
-        let an = o.plan.access_node.name.as_str();
-        // Data nodes in parallel, then the access node.
-        let mut handles = Vec::new();
-        for node in o.plan.data_nodes.iter().map(|n| n.name.as_str()) {
-            let mine: Vec<&Step> = in_phase
-                .iter()
-                .copied()
-                .filter(|s| s.node == node)
-                .collect();
-            if mine.is_empty() {
-                continue;
-            }
-            let (events, stamp, sessions) = (&events, &stamp, &sessions);
-            handles.push(async move { run_sequence(&mine, o, sessions, events, stamp).await });
-        }
-        let results = futures_util::future::join_all(handles).await;
-        ok &= results.into_iter().all(|r| r);
-        let mine: Vec<&Step> = in_phase.iter().copied().filter(|s| s.node == an).collect();
-        if mine.is_empty() {
-            continue;
-        }
-        if !ok {
-            for s in mine {
-                report_without_running(
-                    &events,
-                    s,
-                    Outcome::Skipped {
-                        why: "a data node's step failed".into(),
-                    },
-                );
-            }
-            continue;
-        }
-        ok &= run_sequence(&mine, o, &sessions, &events, &stamp).await;
+        ok &= run_phase(&in_phase, o, &sessions, &events, &stamp).await;
     }
     let _ = events.send(Event::Finished { ok });
     ok
@@ -223,7 +190,80 @@ fn report_without_running(events: &Events, s: &Step, outcome: Outcome) {
     });
 }
 
-/// One node's steps of one phase, in order; stops at the first failure.
+/// At most this many steps of one node run together (each on its own
+/// session): enough for every data node of a large cluster in one or two
+/// rounds, far below any server's max_connections.
+const TOGETHER: usize = 16;
+
+/// One phase: the access node's first steps (the restart gate); then every
+/// data node's steps, one task per data node, beside the access node's
+/// steps that need nothing from them; then the access node's other steps.
+async fn run_phase(
+    in_phase: &[&Step],
+    o: &RunOptions<'_>,
+    sessions: &Sessions<'_>,
+    events: &Events,
+    stamp: &str,
+) -> bool {
+    let an = o.plan.access_node.name.as_str();
+    let of_an = |pick: fn(Order) -> bool| -> Vec<&Step> {
+        in_phase
+            .iter()
+            .copied()
+            .filter(|s| s.node == an && pick(s.order))
+            .collect()
+    };
+    let first = of_an(|o| o == Order::First);
+    let beside = of_an(|o| o == Order::WithDataNodes);
+    let after = of_an(|o| matches!(o, Order::AfterDataNodes | Order::Together));
+    let mut ok = run_sequence(&first, o, sessions, events, stamp).await;
+    if !ok {
+        let rest = in_phase.iter().copied().filter(|s| !first.contains(s));
+        for s in rest {
+            report_without_running(
+                events,
+                s,
+                Outcome::Skipped {
+                    why: "an earlier step failed or is blocked".into(),
+                },
+            );
+        }
+        return false;
+    }
+    let mut tasks = Vec::new();
+    for node in o.plan.data_nodes.iter().map(|n| n.name.as_str()) {
+        let mine: Vec<&Step> = in_phase
+            .iter()
+            .copied()
+            .filter(|s| s.node == node)
+            .collect();
+        if !mine.is_empty() {
+            tasks.push(async move { run_sequence(&mine, o, sessions, events, stamp).await });
+        }
+    }
+    let (results, beside_ok) = futures_util::future::join(
+        futures_util::future::join_all(tasks),
+        run_sequence(&beside, o, sessions, events, stamp),
+    )
+    .await;
+    let data_nodes_ok = results.into_iter().all(|r| r);
+    ok = data_nodes_ok && beside_ok;
+    if !ok {
+        let why = if data_nodes_ok {
+            "an earlier step on this node failed"
+        } else {
+            "a data node's step failed"
+        };
+        for s in after {
+            report_without_running(events, s, Outcome::Skipped { why: why.into() });
+        }
+        return false;
+    }
+    run_sequence(&after, o, sessions, events, stamp).await
+}
+
+/// One node's steps, in order; stops at the first failure. Neighbouring
+/// steps marked `Together` run at the same time, each on its own session.
 async fn run_sequence(
     steps: &[&Step],
     o: &RunOptions<'_>,
@@ -232,57 +272,90 @@ async fn run_sequence(
     stamp: &str,
 ) -> bool {
     let mut ok = true;
-    for s in steps {
-        if o.cancel.as_ref().is_some_and(|c| c.is_cancelled()) {
-            report_without_running(
-                events,
-                s,
-                Outcome::Skipped {
-                    why: "cancelled".into(),
-                },
-            );
-            ok = false;
-            continue;
+    let mut i = 0;
+    while i < steps.len() {
+        let together = steps[i..]
+            .iter()
+            .take(TOGETHER)
+            .take_while(|s| s.order == Order::Together)
+            .count();
+        if together > 1 && ok {
+            let group = &steps[i..i + together];
+            let runs = group
+                .iter()
+                .enumerate()
+                .map(|(lane, s)| run_one(s, lane + 1, true, o, sessions, events, stamp));
+            ok = futures_util::future::join_all(runs)
+                .await
+                .into_iter()
+                .all(|r| r);
+            i += together;
+        } else {
+            ok = run_one(steps[i], 0, ok, o, sessions, events, stamp).await && ok;
+            i += 1;
         }
-        if let StepState::Blocked { why } = &s.state {
-            report_without_running(events, s, Outcome::Blocked { why: why.clone() });
-            ok = false;
-            continue;
-        }
-        if !ok {
-            report_without_running(
-                events,
-                s,
-                Outcome::Skipped {
-                    why: "an earlier step on this node failed".into(),
-                },
-            );
-            continue;
-        }
-        let _ = events.send(Event::StepStarted {
-            step: s.id.clone(),
-            node: s.node.clone(),
-            title: s.title.clone(),
-        });
-        let started = Instant::now();
-        let outcome = match &s.state {
-            StepState::Done { why } if !exec::rechecks(&s.action) => Outcome::AlreadyDone {
-                detail: why.clone(),
-            },
-            _ => exec::step(s, o, sessions, events, stamp).await,
-        };
-        ok = !matches!(outcome, Outcome::Failed { .. } | Outcome::Blocked { .. });
-        if let Some(j) = &o.journal {
-            journal::record(j, s, &outcome);
-        }
-        let millis = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        let _ = events.send(Event::StepFinished {
-            step: s.id.clone(),
-            node: s.node.clone(),
-            outcome,
-            millis,
-        });
     }
+    ok
+}
+
+/// One step on `lane` of its node; `ok`: whether the node's steps before it
+/// succeeded (if not, it is reported skipped). Whether it succeeded.
+async fn run_one(
+    s: &Step,
+    lane: usize,
+    ok: bool,
+    o: &RunOptions<'_>,
+    sessions: &Sessions<'_>,
+    events: &Events,
+    stamp: &str,
+) -> bool {
+    if o.cancel.as_ref().is_some_and(|c| c.is_cancelled()) {
+        report_without_running(
+            events,
+            s,
+            Outcome::Skipped {
+                why: "cancelled".into(),
+            },
+        );
+        return false;
+    }
+    if let StepState::Blocked { why } = &s.state {
+        report_without_running(events, s, Outcome::Blocked { why: why.clone() });
+        return false;
+    }
+    if !ok {
+        report_without_running(
+            events,
+            s,
+            Outcome::Skipped {
+                why: "an earlier step on this node failed".into(),
+            },
+        );
+        return false;
+    }
+    let _ = events.send(Event::StepStarted {
+        step: s.id.clone(),
+        node: s.node.clone(),
+        title: s.title.clone(),
+    });
+    let started = Instant::now();
+    let outcome = match &s.state {
+        StepState::Done { why } if !exec::rechecks(&s.action) => Outcome::AlreadyDone {
+            detail: why.clone(),
+        },
+        _ => exec::step(s, lane, o, sessions, events, stamp).await,
+    };
+    let ok = !matches!(outcome, Outcome::Failed { .. } | Outcome::Blocked { .. });
+    if let Some(j) = &o.journal {
+        journal::record(j, s, &outcome);
+    }
+    let millis = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let _ = events.send(Event::StepFinished {
+        step: s.id.clone(),
+        node: s.node.clone(),
+        outcome,
+        millis,
+    });
     ok
 }
 

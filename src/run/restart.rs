@@ -225,8 +225,8 @@ pub async fn decision(client: &tokio_postgres::Client) -> Result<String, String>
 /// What a server says of its pending settings and of itself.
 async fn ask(client: &tokio_postgres::Client) -> Result<Pending, String> {
     {
-        let row = client
-            .query_one(
+        let row = crate::pg::one(
+                client,
                 "SELECT coalesce((SELECT string_agg(name, ', ' ORDER BY name) FROM pg_settings WHERE pending_restart), ''), \
                  current_setting('data_directory'), coalesce((SELECT setting FROM pg_config WHERE name = 'BINDIR'), ''), current_setting('config_file'), \
                  current_setting('port'), extract(epoch FROM pg_postmaster_start_time())::int8, \

@@ -21,7 +21,9 @@ pub struct Sessions<'a> {
     pub tls: MakeRustlsConnect,
     pub mode: SslMode,
     notices: OnNotice,
-    open: Mutex<HashMap<(String, String), Arc<Client>>>,
+    /// (node, database, lane): lane 0 is the node's usual session; steps
+    /// that run together on one node take one lane each.
+    open: Mutex<HashMap<(String, String, usize), Arc<Client>>>,
 }
 
 /// Server notices as the executor's events.
@@ -58,7 +60,7 @@ impl<'a> Sessions<'a> {
         self.plan.nodes().find(|n| n.name == name)
     }
 
-    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Arc<Client>>> {
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String, usize), Arc<Client>>> {
         // A panic while holding the lock cannot leave the map half-changed.
         self.open.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -86,7 +88,13 @@ impl<'a> Sessions<'a> {
     /// The cached connection to `db` on `node`, opened on first use (again
     /// when the cached one has closed).
     pub async fn get(&self, node: &str, db: &str) -> Result<Arc<Client>, String> {
-        let key = (node.to_string(), db.to_string());
+        self.get_on(node, db, 0).await
+    }
+
+    /// `get` on one lane of the node: a session of its own, for a step that
+    /// runs at the same time as others on the same node.
+    pub async fn get_on(&self, node: &str, db: &str, lane: usize) -> Result<Arc<Client>, String> {
+        let key = (node.to_string(), db.to_string(), lane);
         if let Some(c) = self.map().get(&key).filter(|c| !c.is_closed()) {
             return Ok(c.clone());
         }
@@ -98,12 +106,12 @@ impl<'a> Sessions<'a> {
     /// Keep a connection opened elsewhere (the probe's) for `db` on `node`.
     pub fn adopt(&self, node: &str, db: &str, client: Client) {
         self.map()
-            .insert((node.to_string(), db.to_string()), Arc::new(client));
+            .insert((node.to_string(), db.to_string(), 0), Arc::new(client));
     }
 
     /// Forget the connections to a node (it is being restarted, or one failed).
     pub fn drop_node(&self, node: &str) {
-        self.map().retain(|(n, _), _| n != node);
+        self.map().retain(|(n, _, _), _| n != node);
     }
 }
 

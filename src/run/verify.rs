@@ -13,10 +13,11 @@ pub async fn run(
     database: &str,
     reaches: &[Reach],
     sql: &str,
+    lane: usize,
     o: &RunOptions<'_>,
     sessions: &Sessions<'_>,
 ) -> Outcome {
-    let held = match super::exec::session_in(s, database, sessions).await {
+    let held = match super::exec::session_in(s, database, lane, sessions).await {
         Ok(c) => c,
         Err(failure) => return failure,
     };
@@ -30,8 +31,13 @@ pub async fn run(
             nodes.dedup();
             Outcome::Verified {
                 detail: format!(
-                    "{} answer the access node in {database} as {}",
+                    "{} {} the access node in {database} as {}",
                     nodes.join(", "),
+                    if nodes.len() == 1 {
+                        "answers"
+                    } else {
+                        "answer"
+                    },
                     roles.join(", ")
                 ),
             }

@@ -1,7 +1,7 @@
 //! The cluster itself, on the access node (§3-§6): database, extension,
 //! data nodes, roles; then verification.
 
-use super::{step, Action, Ctx, Part, Phase, Statement, Step, StepState, Template};
+use super::{step, Action, Ctx, Order, Part, Phase, Statement, Step, StepState, Template};
 use crate::plan::AuthMode;
 use crate::quote::sql::{ident, literal};
 
@@ -9,33 +9,43 @@ pub(super) fn build(ctx: &Ctx, out: &mut Vec<Step>) {
     let plan = ctx.plan;
     let an = plan.access_node.name.as_str();
     let all: Vec<String> = plan.nodes().map(|n| n.name.clone()).collect();
-    let mut steps = vec![step(
+    let mut gate = step(
         an,
         Phase::Cluster,
         "restart-gate",
         "Every node runs with the new settings",
         "shared_preload_libraries and max_prepared_transactions take effect only after a restart",
         Action::RestartGate { nodes: all },
-    )];
-    steps.push(database(ctx));
-    steps.push(extension(ctx));
-    steps.extend(super::auth::timescaledb_setting(ctx));
-    steps.extend(add_data_nodes(ctx));
+    );
+    gate.order = Order::First;
+    let mut steps = vec![gate];
+    let bootstrap = super::bootstrap::build(ctx);
+    let bootstrapped = !bootstrap.is_empty();
+    steps.extend(bootstrap);
+    // The access node's own database, extension and setting need nothing
+    // from the data nodes: they run while the data nodes bootstrap.
+    let mut early = vec![database(ctx, bootstrapped), extension(ctx)];
+    early.extend(super::auth::timescaledb_setting(ctx));
+    for s in &mut early {
+        s.order = Order::WithDataNodes;
+    }
+    steps.extend(early);
+    steps.extend(add_data_nodes(ctx, bootstrapped));
     steps.extend(attach_data_nodes(ctx));
     steps.extend(remove_data_nodes(ctx));
     steps.extend(roles(ctx));
-    steps.push(super::verify::build(ctx, functions_schema(ctx)));
+    steps.extend(super::verify::build(ctx, functions_schema(ctx)));
     block_without_timescaledb(ctx, &mut steps);
     out.extend(steps);
 }
 
 /// The access node's facts about the cluster database, when it exists.
-fn an_database<'a>(ctx: &Ctx<'a>) -> Option<&'a crate::facts::DatabaseFacts> {
+pub(super) fn an_database<'a>(ctx: &Ctx<'a>) -> Option<&'a crate::facts::DatabaseFacts> {
     ctx.server(&ctx.plan.access_node.name)
         .and_then(|s| s.database.as_ref())
 }
 
-fn database(ctx: &Ctx) -> Step {
+fn database(ctx: &Ctx, bootstrapped: bool) -> Step {
     let (an, db) = (
         ctx.plan.access_node.name.as_str(),
         ctx.plan.database.as_str(),
@@ -46,7 +56,11 @@ fn database(ctx: &Ctx) -> Step {
         Phase::Cluster,
         "database",
         format!("Create database {db} on the access node"),
-        "the distributed database; add_data_node creates its twin on each data node",
+        if bootstrapped {
+            "the distributed database; each data node gets its twin from tsmn at the same time"
+        } else {
+            "the distributed database; add_data_node creates its twin on each data node"
+        },
         Action::Sql {
             database: "postgres".into(),
             statements: vec![Statement::generator(format!(
@@ -77,9 +91,9 @@ fn extension(ctx: &Ctx) -> Step {
         "the access node's catalog of data nodes and distributed hypertables",
         sql(
             db,
-            vec![Statement::plain(
-                "CREATE EXTENSION IF NOT EXISTS timescaledb",
-            )],
+            vec![Statement::plain(super::bootstrap::create_extension(
+                super::bootstrap::version(ctx).as_deref(),
+            ))],
         ),
     );
     if let Some(v) = an_db.and_then(|d| d.timescaledb.as_ref()) {
@@ -90,8 +104,12 @@ fn extension(ctx: &Ctx) -> Step {
     s
 }
 
-/// One add_data_node per data node, each sent alone.
-fn add_data_nodes(ctx: &Ctx) -> Vec<Step> {
+/// One add_data_node per data node, each sent alone. With the data nodes
+/// bootstrapped by tsmn (`bootstrapped`), add_data_node only validates
+/// their database (`bootstrap => false`, reference §6), which also checks
+/// max_prepared_transactions. The first runs alone (it makes the database
+/// an access node); the others then run at once (reference D.1).
+fn add_data_nodes(ctx: &Ctx, bootstrapped: bool) -> Vec<Step> {
     let (an, db) = (
         ctx.plan.access_node.name.as_str(),
         ctx.plan.database.as_str(),
@@ -99,15 +117,21 @@ fn add_data_nodes(ctx: &Ctx) -> Vec<Step> {
     let an_db = an_database(ctx);
     let mut steps = Vec::new();
     let members = an_db.map(|d| d.data_nodes.clone()).unwrap_or_default();
+    let mut one_added = !members.is_empty();
     for dn in ctx.data_nodes() {
         let call = format!(
-            "SELECT * FROM add_data_node({}, host => {}, port => {}, database => {}, if_not_exists => true)",
+            "SELECT * FROM add_data_node({}, host => {}, port => {}, database => {}, if_not_exists => true{})",
             literal(&dn.name),
             literal(&dn.host),
             dn.port,
-            literal(db)
+            literal(db),
+            if bootstrapped { ", bootstrap => false" } else { "" }
         );
         let mut s = step(an, Phase::Cluster, &format!("add-{}", dn.name), format!("Add data node {}", dn.name), "sent alone: add_data_node refuses to run inside a transaction block or a multi-statement string; its deprecation WARNING is normal", sql(db, vec![Statement::plain(call)]));
+        if one_added {
+            s.order = Order::Together;
+        }
+        one_added = true;
         if members.contains(&dn.name) {
             s.state = StepState::Done {
                 why: format!("{} is already a data node of {db}", dn.name),
@@ -243,7 +267,7 @@ fn remove_data_nodes(ctx: &Ctx) -> Vec<Step> {
 /// Why add_data_node is known to fail for this data node (what tsmn check
 /// reports for it): its database belongs to another cluster, or its
 /// encoding or collation differ from the access node database's.
-fn cannot_add(ctx: &Ctx, dn: &str) -> Option<String> {
+pub(super) fn cannot_add(ctx: &Ctx, dn: &str) -> Option<String> {
     let theirs = ctx.server(dn)?.database.as_ref()?;
     let an_db = an_database(ctx);
     if let Some(dist) = &theirs.dist_uuid {
@@ -254,7 +278,12 @@ fn cannot_add(ctx: &Ctx, dn: &str) -> Option<String> {
             ));
         }
     }
-    let mine = an_db?;
+    // The access node database, or what it gets when tsmn creates it.
+    let mine = an_db.or_else(|| {
+        ctx.server(&ctx.plan.access_node.name)?
+            .new_database
+            .as_ref()
+    })?;
     for (what, a, b) in [
         ("encoding", &mine.encoding, &theirs.encoding),
         ("collation", &mine.collate, &theirs.collate),

@@ -3,6 +3,7 @@
 //! export and execution. Reference: timescaledb-multinode.md §2-§6.
 
 mod auth;
+mod bootstrap;
 mod cluster;
 pub mod hba_block;
 pub mod material;
@@ -42,18 +43,16 @@ pub fn build(plan: &Plan, inputs: Inputs) -> Result<Vec<Step>, StepsError> {
     let ctx = Ctx { plan, inputs };
     settings::build(&ctx, &mut steps);
     auth::build(&ctx, &mut steps)?;
+    // The access node's settings and files need nothing from the data
+    // nodes: they go while the data nodes do theirs.
+    for s in steps.iter_mut().filter(|s| s.node == plan.access_node.name) {
+        s.order = Order::WithDataNodes;
+    }
     cluster::build(&ctx, &mut steps);
     block_nodes_with_broken_hba(&ctx, &mut steps);
-    steps.sort_by_key(|s| {
-        (
-            s.phase,
-            if s.node == plan.access_node.name {
-                1
-            } else {
-                0
-            },
-        )
-    });
+    // The order the executor runs them in (a stable sort: within a turn,
+    // the order they were built in).
+    steps.sort_by_key(|s| (s.phase, turn(s, &plan.access_node.name)));
     Ok(steps)
 }
 
@@ -61,6 +60,18 @@ pub fn build(plan: &Plan, inputs: Inputs) -> Result<Vec<Step>, StepsError> {
 /// (not even its settings): a reload there would keep the old rules, and
 /// the operator must see the error first. Every step on it waits, with the
 /// line and the error.
+/// Where a step runs within its phase: the access node's first steps, then
+/// the data nodes' steps (in parallel) with the access node's steps that run
+/// beside them, then the access node's other steps.
+pub fn turn(s: &Step, access_node: &str) -> u8 {
+    match (s.node == access_node, s.order) {
+        (true, Order::First) => 0,
+        (false, _) => 1,
+        (true, Order::WithDataNodes) => 2,
+        (true, _) => 3,
+    }
+}
+
 fn block_nodes_with_broken_hba(ctx: &Ctx, steps: &mut [Step]) {
     for node in ctx.plan.nodes() {
         let Some(s) = ctx.server(&node.name) else {
@@ -153,5 +164,6 @@ pub(crate) fn step(
         action,
         state: StepState::Todo,
         precheck: None,
+        order: Order::default(),
     }
 }

@@ -42,6 +42,38 @@ pub struct Step {
     /// already done and is not run again.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub precheck: Option<Precheck>,
+    /// When it runs within its phase; preview and export list the steps in
+    /// this order too.
+    #[serde(skip_serializing_if = "Order::is_usual")]
+    pub order: Order,
+}
+
+/// When a step runs within its phase. The data nodes' steps always run in
+/// parallel, one task per data node; the variants place the access node's.
+/// On a real cluster every data node is its own machine, so per-node work
+/// done at once costs one node's time (issue: the cluster phase must not
+/// grow with the node count).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Order {
+    /// Before every other step of the phase, alone (the restart gate: no
+    /// step after it may run on a server that still waits for its restart).
+    First,
+    /// At the same time as the data nodes' steps: it needs nothing from them.
+    WithDataNodes,
+    /// After the data nodes' steps, one after another.
+    #[default]
+    AfterDataNodes,
+    /// After the data nodes' steps, at the same time as the neighbouring
+    /// steps that say so, each on its own session (add_data_node for
+    /// different data nodes once one is added, reference D.1).
+    Together,
+}
+
+impl Order {
+    pub fn is_usual(&self) -> bool {
+        *self == Order::AfterDataNodes
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

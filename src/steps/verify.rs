@@ -1,39 +1,47 @@
-//! The verification step: from the access node, in the cluster database, as
-//! every role of the plan, every data node must answer (reference §6
+//! The verification steps: from the access node, in the cluster database, as
+//! every role of the plan, each data node must answer (reference §6
 //! `ping_data_node`, D.1: it returns false rather than raising, so its
-//! result is read). One SQL text for every face: preview shows it, export
-//! writes it, the executor sends it; it raises an error naming each pair
-//! that does not answer, so psql and tsmn both stop on it.
+//! result is read). One step per data node, run at once on their own
+//! sessions (each ping connects to its data node: one after another they
+//! would cost every data node's round trips in turn). One SQL text for
+//! every face: preview shows it, export writes it, the executor sends it;
+//! it raises an error naming each pair that does not answer, so psql and
+//! tsmn both stop on it.
 
-use super::{step, Action, Ctx, Phase, Reach, Step};
+use super::{step, Action, Ctx, Order, Phase, Reach, Step};
 use crate::quote::sql::{dollar, literal};
 
-pub(super) fn build(ctx: &Ctx, schema: &str) -> Step {
+pub(super) fn build(ctx: &Ctx, schema: &str) -> Vec<Step> {
     let plan = ctx.plan;
-    let reaches: Vec<Reach> = plan
-        .auth
-        .roles
+    plan.data_nodes
         .iter()
-        .flat_map(|role| {
-            plan.data_nodes.iter().map(move |dn| Reach {
-                role: role.clone(),
-                data_node: dn.name.clone(),
-            })
+        .map(|dn| {
+            let reaches: Vec<Reach> = plan
+                .auth
+                .roles
+                .iter()
+                .map(|role| Reach {
+                    role: role.clone(),
+                    data_node: dn.name.clone(),
+                })
+                .collect();
+            let sql = sql(schema, &reaches);
+            let mut s = step(
+                &plan.access_node.name,
+                Phase::Verify,
+                &format!("ping-{}", dn.name),
+                format!("Each role reaches {}", dn.name),
+                "TimescaleDB connects as the role that runs a query: each role must get in to each data node",
+                Action::Verify {
+                    database: plan.database.clone(),
+                    reaches,
+                    sql,
+                },
+            );
+            s.order = Order::Together;
+            s
         })
-        .collect();
-    let sql = sql(schema, &reaches);
-    step(
-        &plan.access_node.name,
-        Phase::Verify,
-        "ping",
-        "Each role reaches every data node",
-        "TimescaleDB connects as the role that runs a query: each role must get in to each data node",
-        Action::Verify {
-            database: plan.database.clone(),
-            reaches,
-            sql,
-        },
-    )
+        .collect()
 }
 
 /// The check as one statement. `SET ROLE` inside the block changes the role
