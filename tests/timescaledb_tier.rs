@@ -54,3 +54,95 @@ fn sandbox_nodes_never_run_telemetry() {
         "a telemetry job exists (jobs {jobs:?}) on a build whose level cannot be turned off"
     );
 }
+
+/// tsmn creates each data node's database and extension itself (all at
+/// once), as add_data_node's bootstrap would: the access node database's
+/// collation and ctype (here not the server default), the same version,
+/// the superuser as owner; add_data_node then accepts them, and a
+/// distributed hypertable spreads its rows over both.
+#[test]
+fn data_nodes_get_the_access_node_database_locale_and_version() {
+    if !timescaledb_tier("data_nodes_get_the_access_node_database_locale_and_version") {
+        return;
+    }
+    let an = TestCluster::named("an");
+    let dn1 = TestCluster::named("dn1");
+    let dn2 = TestCluster::named("dn2");
+    an.sql(
+        "postgres",
+        "CREATE DATABASE tsdb TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'",
+    );
+    let dir = temp_dir();
+    let plan = plan_for(
+        &an.cluster,
+        &[&dn1.cluster, &dn2.cluster],
+        tsmn::plan::AuthMode::Trust,
+    );
+    let path = write_plan(dir.path(), &plan);
+    let preview = tsmn()
+        .args(["preview", "--plan"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&preview.stdout).to_string();
+    assert!(
+        shown.contains("LC_COLLATE %L LC_CTYPE %L TEMPLATE template0")
+            && shown.contains("'UTF8', 'C', 'C', 'postgres'")
+            && shown.contains("bootstrap => false"),
+        "{shown}"
+    );
+    let out = tsmn()
+        .args(["apply", "--yes", "--plan"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_success(&out);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(text.contains("[dn1] dn1/cluster/database: done"), "{text}");
+    let an_version = an.sql(
+        "tsdb",
+        "SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'",
+    );
+    for dn in [&dn1, &dn2] {
+        assert_eq!(
+            dn.sql(
+                "postgres",
+                "SELECT datcollate || '/' || datctype || '/' || pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'tsdb'"
+            ),
+            ["C/C/postgres"]
+        );
+        assert_eq!(
+            dn.sql(
+                "tsdb",
+                "SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'"
+            ),
+            an_version
+        );
+        // Marked as a data node of this access node.
+        assert_eq!(
+            dn.sql(
+                "tsdb",
+                "SELECT count(*) FROM _timescaledb_catalog.metadata WHERE key = 'dist_uuid'"
+            ),
+            ["1"]
+        );
+    }
+    an.sql(
+        "tsdb",
+        "CREATE TABLE m (t timestamptz NOT NULL, d int, v int)",
+    );
+    an.sql(
+        "tsdb",
+        "SELECT create_distributed_hypertable('m', 't', 'd')",
+    );
+    an.sql(
+        "tsdb",
+        "INSERT INTO m SELECT now() - i * interval '1 day', i, i FROM generate_series(1, 60) i",
+    );
+    assert_eq!(an.sql("tsdb", "SELECT count(*) FROM m"), ["60"]);
+    let holders = an.sql(
+        "tsdb",
+        "SELECT count(DISTINCT n) FROM timescaledb_information.chunks, unnest(data_nodes) n",
+    );
+    assert_eq!(holders, ["2"], "chunks on both data nodes");
+}
