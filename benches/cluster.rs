@@ -430,11 +430,10 @@ impl Bench {
         start.elapsed().as_secs_f64()
     }
 
-    /// psql on one node's socket.
-    fn psql(s: &Sandbox, node: usize, db: &str, sql: &str) -> std::process::Child {
-        let (_, port, dir) = &s.nodes[node];
-        Command::new("psql")
-            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h"])
+    /// psql on one node's socket, running `sql` in `db`.
+    fn psql(port: u16, dir: &Path, db: &str, sql: &str) -> Command {
+        let mut c = Command::new("psql");
+        c.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h"])
             .arg(dir)
             .args([
                 "-p",
@@ -447,9 +446,8 @@ impl Bench {
                 sql,
             ])
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap()
+            .stderr(Stdio::null());
+        c
     }
 
     /// The cluster floor: on a fresh sandbox whose data nodes preload
@@ -463,14 +461,11 @@ impl Bench {
             }
         };
         wait_all(
-            (1..=n)
-                .map(|i| {
-                    Self::psql(
-                        &s,
-                        i,
-                        "postgres",
-                        "ALTER SYSTEM SET shared_preload_libraries = 'timescaledb'",
-                    )
+            s.nodes[1..]
+                .iter()
+                .map(|(_, port, dir)| {
+                    let preload = "ALTER SYSTEM SET shared_preload_libraries = 'timescaledb'";
+                    Self::psql(*port, dir, "postgres", preload).spawn().unwrap()
                 })
                 .collect(),
         );
@@ -484,23 +479,7 @@ impl Bench {
                         ("postgres", "CREATE DATABASE tsdb"),
                         ("tsdb", "CREATE EXTENSION timescaledb"),
                     ] {
-                        let st = Command::new("psql")
-                            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h"])
-                            .arg(&dir)
-                            .args([
-                                "-p",
-                                &port.to_string(),
-                                "-U",
-                                "postgres",
-                                "-d",
-                                db,
-                                "-c",
-                                sql,
-                            ])
-                            .stdout(Stdio::null())
-                            .stderr(Stdio::null())
-                            .status()
-                            .unwrap();
+                        let st = Self::psql(port, &dir, db, sql).status().unwrap();
                         assert!(st.success(), "psql {sql} failed");
                     }
                 })
