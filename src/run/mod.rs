@@ -16,7 +16,7 @@ use crate::probe::credentials::PasswordSource;
 use crate::probe::ProbeOptions;
 use crate::steps::material::Material;
 use crate::steps::secrets::Secrets;
-use crate::steps::{Order, Phase, Step, StepState};
+use crate::steps::{Order, Phase, Step, StepState, Turn};
 use serde::Serialize;
 use session::Sessions;
 use std::time::Instant;
@@ -205,21 +205,24 @@ async fn run_phase(
     events: &Events,
     stamp: &str,
 ) -> bool {
+    // The turns are the steps' own (the order preview and export list).
     let an = o.plan.access_node.name.as_str();
-    let of_an = |pick: fn(Order) -> bool| -> Vec<&Step> {
+    let in_turn = |t: Turn| -> Vec<&Step> {
         in_phase
             .iter()
             .copied()
-            .filter(|s| s.node == an && pick(s.order))
+            .filter(|s| crate::steps::turn(s, an) == t)
             .collect()
     };
-    let first = of_an(|o| o == Order::First);
-    let beside = of_an(|o| o == Order::WithDataNodes);
-    let after = of_an(|o| matches!(o, Order::AfterDataNodes | Order::Together));
+    let (first, data_nodes, beside, after) = (
+        in_turn(Turn::First),
+        in_turn(Turn::DataNodes),
+        in_turn(Turn::BesideDataNodes),
+        in_turn(Turn::AfterDataNodes),
+    );
     let mut ok = run_sequence(&first, o, sessions, events, stamp).await;
     if !ok {
-        let rest = in_phase.iter().copied().filter(|s| !first.contains(s));
-        for s in rest {
+        for s in data_nodes.iter().chain(&beside).chain(&after) {
             report_without_running(
                 events,
                 s,
@@ -232,7 +235,7 @@ async fn run_phase(
     }
     let mut tasks = Vec::new();
     for node in o.plan.data_nodes.iter().map(|n| n.name.as_str()) {
-        let mine: Vec<&Step> = in_phase
+        let mine: Vec<&Step> = data_nodes
             .iter()
             .copied()
             .filter(|s| s.node == node)

@@ -37,10 +37,7 @@ pub(super) fn create_extension(version: Option<&str>) -> String {
 /// it), or none when the access node's facts are unknown.
 pub(super) fn build(ctx: &Ctx) -> Vec<Step> {
     let plan = ctx.plan;
-    let an = ctx.server(&plan.access_node.name);
-    // What the access node's database has, or gets when tsmn creates it
-    // (template1's encoding and locale).
-    let Some(locale) = an.and_then(|s| s.database.as_ref().or(s.new_database.as_ref())) else {
+    let Some(locale) = super::cluster::an_locale(ctx) else {
         return Vec::new();
     };
     let Some(version) = version(ctx) else {

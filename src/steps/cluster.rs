@@ -45,6 +45,14 @@ pub(super) fn an_database<'a>(ctx: &Ctx<'a>) -> Option<&'a crate::facts::Databas
         .and_then(|s| s.database.as_ref())
 }
 
+/// The encoding and locale of the access node's cluster database: what it
+/// has, or what it gets when tsmn creates it (template1's). The data
+/// nodes' databases must match it (add_data_node checks).
+pub(super) fn an_locale<'a>(ctx: &Ctx<'a>) -> Option<&'a crate::facts::DatabaseFacts> {
+    let an = ctx.server(&ctx.plan.access_node.name)?;
+    an.database.as_ref().or(an.new_database.as_ref())
+}
+
 fn database(ctx: &Ctx, bootstrapped: bool) -> Step {
     let (an, db) = (
         ctx.plan.access_node.name.as_str(),
@@ -278,12 +286,7 @@ pub(super) fn cannot_add(ctx: &Ctx, dn: &str) -> Option<String> {
             ));
         }
     }
-    // The access node database, or what it gets when tsmn creates it.
-    let mine = an_db.or_else(|| {
-        ctx.server(&ctx.plan.access_node.name)?
-            .new_database
-            .as_ref()
-    })?;
+    let mine = an_locale(ctx)?;
     for (what, a, b) in [
         ("encoding", &mine.encoding, &theirs.encoding),
         ("collation", &mine.collate, &theirs.collate),

@@ -60,15 +60,23 @@ pub fn build(plan: &Plan, inputs: Inputs) -> Result<Vec<Step>, StepsError> {
 /// (not even its settings): a reload there would keep the old rules, and
 /// the operator must see the error first. Every step on it waits, with the
 /// line and the error.
-/// Where a step runs within its phase: the access node's first steps, then
-/// the data nodes' steps (in parallel) with the access node's steps that run
-/// beside them, then the access node's other steps.
-pub fn turn(s: &Step, access_node: &str) -> u8 {
+/// Where a step runs within its phase, in this order: the access node's
+/// first steps; the data nodes' steps (in parallel) with the access node's
+/// steps that run beside them; the access node's other steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Turn {
+    First,
+    DataNodes,
+    BesideDataNodes,
+    AfterDataNodes,
+}
+
+pub fn turn(s: &Step, access_node: &str) -> Turn {
     match (s.node == access_node, s.order) {
-        (true, Order::First) => 0,
-        (false, _) => 1,
-        (true, Order::WithDataNodes) => 2,
-        (true, _) => 3,
+        (true, Order::First) => Turn::First,
+        (false, _) => Turn::DataNodes,
+        (true, Order::WithDataNodes) => Turn::BesideDataNodes,
+        (true, _) => Turn::AfterDataNodes,
     }
 }
 
