@@ -11,8 +11,7 @@ use crate::timescale::BOOTSTRAP_DATABASES;
 use tokio_postgres::Client;
 
 pub async fn probe(
-    client: &Client,
-    more: &super::Opener,
+    lanes: &super::Lanes<'_>,
     plan: &Plan,
     an: &ServerFacts,
     mut data_nodes: Vec<(String, tokio::sync::oneshot::Receiver<bool>)>,
@@ -27,7 +26,7 @@ pub async fn probe(
     }
     // Only dblink's one C function, as a temporary function of this session:
     // nothing is installed, and it is gone when the session ends.
-    if let Err(e) = client.batch_execute(DBLINK_FUNCTION).await {
+    if let Err(e) = lanes.home().batch_execute(DBLINK_FUNCTION).await {
         return AccessProbes::NotTested {
             reason: format!("dblink could not be loaded on the access node: {e}"),
         };
@@ -40,36 +39,18 @@ pub async fn probe(
             (dn, i.map(|i| data_nodes.swap_remove(i).1))
         })
         .collect();
-    // One test per data node, at once, each on a session of its own (the
-    // first on the session at hand); a session that cannot be opened
-    // leaves its test to the session at hand, in turn.
-    let shared = tokio::sync::Mutex::new(());
-    let slots = tokio::sync::Semaphore::new(super::AT_ONCE);
-    let mut tests = Vec::new();
-    for (i, (dn, answer)) in answers.into_iter().enumerate() {
-        let at = At {
-            client,
-            more,
-            shared: &shared,
-            slots: &slots,
-        };
-        tests.push(test_one(at, i, dn, answer, plan, an, opts));
-    }
+    // One test per data node, at once (see Lanes).
+    let tests = answers
+        .into_iter()
+        .enumerate()
+        .map(|(i, (dn, answer))| test_one(lanes, i == 0, dn, answer, plan, an, opts));
     let results = futures_util::future::join_all(tests).await;
     AccessProbes::Tested { results }
 }
 
-/// Where a test runs: the session at hand, or one of its own.
-struct At<'a> {
-    client: &'a Client,
-    more: &'a super::Opener,
-    shared: &'a tokio::sync::Mutex<()>,
-    slots: &'a tokio::sync::Semaphore,
-}
-
 async fn test_one(
-    at: At<'_>,
-    i: usize,
+    lanes: &super::Lanes<'_>,
+    first: bool,
     dn: &crate::plan::Node,
     answer: Option<tokio::sync::oneshot::Receiver<bool>>,
     plan: &Plan,
@@ -90,21 +71,12 @@ async fn test_one(
             not_tested: Some("tsmn cannot reach this address either".into()),
         };
     }
-    let _slot = at.slots.acquire().await;
-    let own = match i {
-        0 => None,
-        _ => match at.more.open().await {
-            Some(c) if c.batch_execute(DBLINK_FUNCTION).await.is_ok() => Some(c),
-            _ => None,
-        },
-    };
-    let _turn = match own {
-        None => Some(at.shared.lock().await),
-        Some(_) => None,
-    };
-    let on = own.as_ref().unwrap_or(at.client);
     let info = options(plan, an, &dn.host, dn.port, opts);
-    bounded(on, &dn.name, &info, opts).await
+    lanes
+        .on(first, async |client: &Client| {
+            bounded(client, &dn.name, &info, opts).await
+        })
+        .await
 }
 
 /// `one`, bounded by tsmn's connect timeout (libpq inside the server waits
@@ -163,7 +135,7 @@ pub fn options(plan: &Plan, an: &ServerFacts, host: &str, port: i64, opts: Probe
 }
 
 /// dblink(connstr, sql) from contrib's library, in the session's temporary schema.
-const DBLINK_FUNCTION: &str =
+pub(super) const DBLINK_FUNCTION: &str =
     "CREATE FUNCTION pg_temp.tsmn_dblink(text, text) RETURNS SETOF record \
     AS '$libdir/dblink', 'dblink_record' LANGUAGE C STRICT";
 
@@ -176,12 +148,12 @@ async fn one(client: &Client, data_node: &str, info: &str) -> AccessProbe {
         not_tested: None,
     };
     let result = async {
-        let row = client
-            .query_one(
-                "SELECT addr FROM pg_temp.tsmn_dblink($1, 'SELECT host(inet_client_addr())') AS t(addr text)",
-                &[&info],
-            )
-            .await?;
+        let row = crate::pg::one(
+            client,
+            "SELECT addr FROM pg_temp.tsmn_dblink($1, 'SELECT host(inet_client_addr())') AS t(addr text)",
+            &[crate::pg::Text::One(info)],
+        )
+        .await?;
         Ok::<Option<String>, tokio_postgres::Error>(row.get(0))
     }
     .await;

@@ -182,25 +182,71 @@ pub async fn probe_watching(
     Ok((facts, kept))
 }
 
-/// More sessions to one node, for tests from the access node that run at
-/// once (each connects out to a data node: one after another they would
-/// wait for every data node in turn).
-#[derive(Clone)]
-pub struct Opener {
+/// Sessions to one node for tests that run at once: each test connects out
+/// to a data node, so one after another they would wait for every data
+/// node in turn. The first test uses the session at hand; each other gets a
+/// session of its own (at most `AT_ONCE` at a time) or, where one cannot be
+/// opened, waits its turn on the session at hand (what a test sets there,
+/// SET ROLE say, is per session).
+pub struct Lanes<'a> {
+    home: &'a Client,
     cfg: Config,
     tls: tokio_postgres_rustls::MakeRustlsConnect,
     opts: ProbeOptions,
+    /// Sent first on each new session (dblink's temporary function, say).
+    setup: Option<&'static str>,
+    home_turn: tokio::sync::Mutex<()>,
+    slots: tokio::sync::Semaphore,
 }
 
 /// At most this many sessions per node for tests that run at once.
-pub const AT_ONCE: usize = 16;
+const AT_ONCE: usize = 16;
 
-impl Opener {
-    /// A new session, or None (the caller then shares its own session).
-    pub async fn open(&self) -> Option<Client> {
-        connect(&self.cfg, self.tls.clone(), self.opts, None)
+impl<'a> Lanes<'a> {
+    /// More sessions like `cfg` beside `home`.
+    fn new(
+        home: &'a Client,
+        cfg: &Config,
+        tls: &tokio_postgres_rustls::MakeRustlsConnect,
+        opts: ProbeOptions,
+        setup: Option<&'static str>,
+    ) -> Self {
+        Lanes {
+            home,
+            cfg: cfg.clone(),
+            tls: tls.clone(),
+            opts,
+            setup,
+            home_turn: tokio::sync::Mutex::new(()),
+            slots: tokio::sync::Semaphore::new(AT_ONCE),
+        }
+    }
+
+    /// The session at hand.
+    pub fn home(&self) -> &'a Client {
+        self.home
+    }
+
+    /// A new session, set up; None when it cannot be had.
+    async fn open(&self) -> Option<Client> {
+        let c = connect(&self.cfg, self.tls.clone(), self.opts, None)
             .await
-            .ok()
+            .ok()?;
+        match self.setup {
+            Some(sql) => c.batch_execute(sql).await.ok().map(|()| c),
+            None => Some(c),
+        }
+    }
+
+    /// Run `work` on the session at hand (`first`) or on a session of its own.
+    pub async fn on<T>(&self, first: bool, work: impl AsyncFnOnce(&Client) -> T) -> T {
+        let _slot = self.slots.acquire().await;
+        let own = if first { None } else { self.open().await };
+        let _turn = match own {
+            None => Some(self.home_turn.lock().await),
+            Some(_) => None,
+        };
+        work(own.as_ref().unwrap_or(self.home)).await
     }
 }
 
@@ -256,13 +302,9 @@ async fn probe_node(plan: &Plan, node: &Node, work: NodeWork) -> (NodeFacts, Opt
                 && db.timescaledb.is_some()
                 && !db.data_nodes.is_empty()
             {
-                let more = Opener {
-                    cfg: work.db_cfg.clone(),
-                    tls: work.tls.clone(),
-                    opts: work.opts,
-                };
+                let lanes = Lanes::new(&db_client, &work.db_cfg, &work.tls, work.opts, None);
                 facts.cluster_reach =
-                    reach::probe(&db_client, &more, plan, db, work.opts.connect_timeout * 2).await;
+                    reach::probe(&lanes, plan, db, work.opts.connect_timeout * 2).await;
             }
         }
     }
@@ -274,13 +316,15 @@ async fn probe_node(plan: &Plan, node: &Node, work: NodeWork) -> (NodeFacts, Opt
             certs::certificates(&client, &server, plan, work.role == NodeRole::Access).await;
     }
     if work.role == NodeRole::Access && server.superuser && work.opts.access_side {
-        let more = Opener {
-            cfg: work.cfg.clone(),
-            tls: work.tls.clone(),
-            opts: work.opts,
-        };
+        let lanes = Lanes::new(
+            &client,
+            &work.cfg,
+            &work.tls,
+            work.opts,
+            Some(access_side::DBLINK_FUNCTION),
+        );
         facts.access_probes =
-            access_side::probe(&client, &more, plan, &server, work.data_nodes, work.opts).await;
+            access_side::probe(&lanes, plan, &server, work.data_nodes, work.opts).await;
     }
     facts.server = Some(server);
     (facts, keep.then_some(client))

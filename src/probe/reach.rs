@@ -12,71 +12,40 @@ use crate::quote::sql::{ident, literal};
 use std::time::Duration;
 use tokio_postgres::Client;
 
-/// Every (role, attached data node) pair; `client` is a superuser session
-/// in the cluster database on the access node. The data nodes are tested
-/// at once, each on a session of its own from `more` (the roles of one
-/// data node one after another on it).
+/// Every (role, attached data node) pair, from a superuser session in the
+/// cluster database on the access node. The data nodes are tested at once,
+/// each on a session of its own from `lanes` (the roles of one data node
+/// one after another on it).
 pub async fn probe(
-    client: &Client,
-    more: &super::Opener,
+    lanes: &super::Lanes<'_>,
     plan: &Plan,
     db: &DatabaseFacts,
     bound: Duration,
 ) -> Vec<Reach> {
     let schema = crate::timescale::functions_schema(db.timescaledb.as_deref());
-    let attached: Vec<&str> = plan
+    let attached = plan
         .data_nodes
         .iter()
         .map(|d| d.name.as_str())
-        .filter(|n| db.data_nodes.iter().any(|m| m == n))
-        .collect();
-    // SET ROLE is per session: work on the shared session holds this.
-    let shared = tokio::sync::Mutex::new(());
-    let slots = tokio::sync::Semaphore::new(super::AT_ONCE);
-    let mut tests = Vec::new();
-    for (i, dn) in attached.iter().enumerate() {
-        tests.push(node_reach(
-            client, more, &shared, &slots, i, plan, schema, dn, bound,
-        ));
-    }
+        .filter(|n| db.data_nodes.iter().any(|m| m == n));
+    let tests = attached.enumerate().map(|(i, dn)| {
+        lanes.on(i == 0, async move |client: &Client| {
+            let mut out = Vec::new();
+            for role in &plan.auth.roles {
+                out.push(Reach {
+                    role: role.clone(),
+                    data_node: dn.to_string(),
+                    error: bounded(client, schema, role, dn, bound).await,
+                });
+            }
+            out
+        })
+    });
     let per_node = futures_util::future::join_all(tests).await;
     // Role by role, as before: the report lists them in that order.
     let mut all: Vec<Reach> = per_node.into_iter().flatten().collect();
     all.sort_by_key(|r| plan.auth.roles.iter().position(|x| *x == r.role));
     all
-}
-
-/// Every role to one data node: the first data node (`i` 0) on the session
-/// at hand, the others on their own (or, failing that, in turn on the one
-/// at hand).
-#[allow(clippy::too_many_arguments)]
-async fn node_reach(
-    client: &Client,
-    more: &super::Opener,
-    shared: &tokio::sync::Mutex<()>,
-    slots: &tokio::sync::Semaphore,
-    i: usize,
-    plan: &Plan,
-    schema: &str,
-    dn: &str,
-    bound: Duration,
-) -> Vec<Reach> {
-    let _slot = slots.acquire().await;
-    let own = if i == 0 { None } else { more.open().await };
-    let _turn = match own {
-        None => Some(shared.lock().await),
-        Some(_) => None,
-    };
-    let on = own.as_ref().unwrap_or(client);
-    let mut out = Vec::new();
-    for role in &plan.auth.roles {
-        out.push(Reach {
-            role: role.clone(),
-            data_node: dn.to_string(),
-            error: bounded(on, schema, role, dn, bound).await,
-        });
-    }
-    out
 }
 
 /// `reach`, bounded: a test that does not finish is cancelled and reported.
