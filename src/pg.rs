@@ -2,8 +2,10 @@
 //! statement (Parse/Describe, a round trip of its own) and then runs it;
 //! `query_typed` sends Parse, Bind and Execute together, with the parameter
 //! types given here. A node 20 ms away pays 40 ms for every round trip, so
-//! every query tsmn sends goes through these. tsmn's parameters are all
-//! text: one value, an optional one, or an array.
+//! the probe (check) and the executor (apply) send every query through
+//! these; one-off commands (discover, sandbox status) keep tokio-postgres's
+//! own. tsmn's parameters are all text: one value, an optional one, or an
+//! array.
 
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, Error, Row};

@@ -73,27 +73,24 @@ const KEY_SQL: &str = "hashtext('tsmn apply ' || $1)";
 /// Take the access node's advisory lock in `client`'s session (it lasts as
 /// long as the session), or say which session holds it.
 pub async fn take_cluster(client: &Client, database: &str, an: &str) -> Result<(), FlowError> {
-    let got: bool = client
-        .query_one(
-            &format!("SELECT pg_try_advisory_lock({KEY_SQL})"),
-            &[&database],
-        )
-        .await
-        .map(|r| r.get(0))
-        .map_err(|e| FlowError::Failed(format!("taking the run lock on {an}: {e}")))?;
+    let got: bool = crate::pg::one(
+        client,
+        &format!("SELECT pg_try_advisory_lock({KEY_SQL})"),
+        &[crate::pg::Text::One(database)],
+    )
+    .await
+    .map(|r| r.get(0))
+    .map_err(|e| FlowError::Failed(format!("taking the run lock on {an}: {e}")))?;
     if got {
         return Ok(());
     }
-    let holder = client
-        .query_opt(
-            &format!(
-                "SELECT format('pid %s, %s from %s, since %s', a.pid, coalesce(nullif(a.application_name, ''), 'a client'), \
-                 coalesce(host(a.client_addr), 'a local socket'), date_trunc('second', a.backend_start)) \
-                 FROM pg_locks l JOIN pg_stat_activity a USING (pid) \
-                 WHERE l.locktype = 'advisory' AND l.granted AND l.objid::int4 = {KEY_SQL} LIMIT 1"
-            ),
-            &[&database],
-        )
+    let who = format!(
+        "SELECT format('pid %s, %s from %s, since %s', a.pid, coalesce(nullif(a.application_name, ''), 'a client'), \
+         coalesce(host(a.client_addr), 'a local socket'), date_trunc('second', a.backend_start)) \
+         FROM pg_locks l JOIN pg_stat_activity a USING (pid) \
+         WHERE l.locktype = 'advisory' AND l.granted AND l.objid::int4 = {KEY_SQL} LIMIT 1"
+    );
+    let holder = crate::pg::opt(client, &who, &[crate::pg::Text::One(database)])
         .await
         .ok()
         .flatten()

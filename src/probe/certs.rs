@@ -35,13 +35,13 @@ pub async fn certificates(
     if wanted.is_empty() {
         return Vec::new();
     }
-    let paths: Vec<&str> = wanted.iter().map(|(_, p)| p.as_str()).collect();
-    let Ok(rows) = client
-        .query(
-            "SELECT p, pg_read_binary_file(p, 0, 1048576, true), extract(epoch FROM now())::int8 FROM unnest($1::text[]) AS p",
-            &[&paths],
-        )
-        .await
+    let paths: Vec<String> = wanted.iter().map(|(_, p)| p.clone()).collect();
+    let Ok(rows) = crate::pg::rows(
+        client,
+        "SELECT p, pg_read_binary_file(p, 0, 1048576, true), extract(epoch FROM now())::int8 FROM unnest($1::text[]) AS p",
+        &[crate::pg::Text::Many(&paths)],
+    )
+    .await
     else {
         return Vec::new();
     };

@@ -136,11 +136,10 @@ pub async fn server_facts(client: &Client, plan: &Plan) -> (ServerFacts, bool) {
             (f.timescaledb_available, f.dblink_available) = extensions_from_files(&files);
         }
         Err(_) => {
-            if let Ok(rows) = client.query(TS_AVAILABLE_SQL, &[]).await {
+            if let Ok(rows) = rows(client, TS_AVAILABLE_SQL, &[]).await {
                 f.timescaledb_available = rows.iter().map(|r| r.get(0)).collect();
             }
-            f.dblink_available = client
-                .query_one(DBLINK_SQL, &[])
+            f.dblink_available = one(client, DBLINK_SQL, &[])
                 .await
                 .is_ok_and(|r| r.get::<_, bool>(0));
         }

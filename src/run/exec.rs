@@ -37,12 +37,12 @@ pub async fn step(
             o.secrets.password(role, ""),
             sessions.get(&s.node, "postgres").await,
         ) {
-            if let Ok(Some(row)) = client
-                .query_opt(
-                    "SELECT rolpassword FROM pg_authid WHERE rolname = $1",
-                    &[role],
-                )
-                .await
+            if let Ok(Some(row)) = crate::pg::opt(
+                &client,
+                "SELECT rolpassword FROM pg_authid WHERE rolname = $1",
+                &[crate::pg::Text::One(role)],
+            )
+            .await
             {
                 if row
                     .get::<_, Option<String>>(0)
@@ -193,6 +193,13 @@ enum Configured {
     No,
 }
 
+/// A setting ($1) as it runs, as the files have it, whether it waits for a
+/// restart, and the setting it is compared with ($2, for "at least").
+const CONFIGURED_SQL: &str = "SELECT current_setting($1, true), \
+     (SELECT setting FROM pg_file_settings WHERE name = $1 ORDER BY seqno DESC LIMIT 1), \
+     coalesce((SELECT pending_restart FROM pg_settings WHERE name = $1), false), \
+     current_setting(coalesce($2, 'port'), true)";
+
 /// Where a setting stands: running, in the files awaiting a restart, or not set.
 async fn configured(
     client: &Client,
@@ -202,15 +209,9 @@ async fn configured(
         SettingValue::AtLeast(_, other) => Some(other.as_str()),
         _ => None,
     };
-    let row = crate::pg::one(
-        client,
-        "SELECT current_setting($1, true), \
-                (SELECT setting FROM pg_file_settings WHERE name = $1 ORDER BY seqno DESC LIMIT 1), \
-                coalesce((SELECT pending_restart FROM pg_settings WHERE name = $1), false), \
-                current_setting(coalesce($2, 'port'), true)",
-        &[crate::pg::Text::One(&c.name), crate::pg::Text::Maybe(other)],
-    )
-    .await
+    let params = [crate::pg::Text::One(&c.name), crate::pg::Text::Maybe(other)];
+    let row = crate::pg::one(client, CONFIGURED_SQL, &params)
+        .await
         .map_err(|e| describe(&e))?;
     let (running, file, pending, other_value): (
         Option<String>,
@@ -338,13 +339,12 @@ async fn file(
     let client: &Client = &held;
     let target = match path {
         ServerPath::Absolute(p) => p.clone(),
-        ServerPath::DataDir(rel) => match client
-            .query_one("SELECT current_setting('data_directory')", &[])
-            .await
-        {
-            Ok(r) => format!("{}/{rel}", r.get::<_, String>(0).trim_end_matches('/')),
-            Err(e) => return failed(describe(&e)),
-        },
+        ServerPath::DataDir(rel) => {
+            match crate::pg::one(client, "SELECT current_setting('data_directory')", &[]).await {
+                Ok(r) => format!("{}/{rel}", r.get::<_, String>(0).trim_end_matches('/')),
+                Err(e) => return failed(describe(&e)),
+            }
+        }
     };
     let bytes: secrecy::SecretString = match content {
         Content::Text { text } => match o.secrets.fill(text, "the role password variables") {

@@ -17,15 +17,17 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
+/// SQL for the sha256 (hex) of the file at `path` (an SQL expression), or
+/// NULL when there is no such file.
+fn sha_of(path: &str) -> String {
+    format!("SELECT encode(sha256(pg_read_binary_file({path}, 0, 100000000, true)), 'hex')")
+}
+
 /// The file's sha256 on the server, or None when it does not exist.
 pub async fn remote_sha(client: &Client, path: &str) -> Result<Option<String>, String> {
-    let row = crate::pg::one(
-        client,
-        "SELECT encode(sha256(pg_read_binary_file($1, 0, 100000000, true)), 'hex')",
-        &[crate::pg::Text::One(path)],
-    )
-    .await
-    .map_err(|e| super::session::describe(&e))?;
+    let row = crate::pg::one(client, &sha_of("$1"), &[crate::pg::Text::One(path)])
+        .await
+        .map_err(|e| super::session::describe(&e))?;
     Ok(row.get(0))
 }
 
@@ -118,10 +120,9 @@ pub async fn write_over(
     // The write and the read-back in one round trip.
     let written = client
         .simple_query(&format!(
-            "COPY (SELECT b64 FROM tsmn_file) TO PROGRAM {}; \
-             SELECT encode(sha256(pg_read_binary_file({}, 0, 100000000, true)), 'hex')",
+            "COPY (SELECT b64 FROM tsmn_file) TO PROGRAM {}; {}",
             sql::literal(&program),
-            sql::literal(path)
+            sha_of(&sql::literal(path))
         ))
         .await;
     if let Err(e) = written {
@@ -169,13 +170,11 @@ async fn space_left(client: &Client, path: &str) -> String {
     if client.batch_execute(&probe).await.is_err() {
         return String::new();
     }
-    let line: String = match client
-        .query_typed_one("SELECT coalesce(min(b64), '') FROM tsmn_file", &[])
-        .await
-    {
-        Ok(r) => r.get(0),
-        Err(_) => return String::new(),
-    };
+    let line: String =
+        match crate::pg::one(client, "SELECT coalesce(min(b64), '') FROM tsmn_file", &[]).await {
+            Ok(r) => r.get(0),
+            Err(_) => return String::new(),
+        };
     // Filesystem 1024-blocks Used Available Capacity Mounted-on, then ours.
     if line.ends_with("read-only") {
         return format!(" (the server's OS user cannot write to {dir})");
@@ -210,8 +209,7 @@ async fn fix_mode(client: &Client, path: &str, mode: u32) -> Result<Written, Str
         ))
         .await
         .map_err(err)?;
-    let was: String = client
-        .query_typed_one("SELECT coalesce(min(b64), '') FROM tsmn_file", &[])
+    let was: String = crate::pg::one(client, "SELECT coalesce(min(b64), '') FROM tsmn_file", &[])
         .await
         .map_err(err)?
         .get(0);

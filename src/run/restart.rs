@@ -222,18 +222,18 @@ pub async fn decision(client: &tokio_postgres::Client) -> Result<String, String>
     local(&p).map(|l| l.command())
 }
 
+/// What `ask` reads: the settings pending a restart, where the server's
+/// files and programs are, who it is, where it logs.
+const ASK_SQL: &str = "SELECT coalesce((SELECT string_agg(name, ', ' ORDER BY name) FROM pg_settings WHERE pending_restart), ''), \
+     current_setting('data_directory'), coalesce((SELECT setting FROM pg_config WHERE name = 'BINDIR'), ''), current_setting('config_file'), \
+     current_setting('port'), extract(epoch FROM pg_postmaster_start_time())::int8, \
+     (SELECT system_identifier::text FROM pg_control_system()), \
+     CASE WHEN current_setting('logging_collector') = 'on' THEN current_setting('log_directory') ELSE '' END";
+
 /// What a server says of its pending settings and of itself.
 async fn ask(client: &tokio_postgres::Client) -> Result<Pending, String> {
     {
-        let row = crate::pg::one(
-                client,
-                "SELECT coalesce((SELECT string_agg(name, ', ' ORDER BY name) FROM pg_settings WHERE pending_restart), ''), \
-                 current_setting('data_directory'), coalesce((SELECT setting FROM pg_config WHERE name = 'BINDIR'), ''), current_setting('config_file'), \
-                 current_setting('port'), extract(epoch FROM pg_postmaster_start_time())::int8, \
-                 (SELECT system_identifier::text FROM pg_control_system()), \
-                 CASE WHEN current_setting('logging_collector') = 'on' THEN current_setting('log_directory') ELSE '' END",
-                &[],
-            )
+        let row = crate::pg::one(client, ASK_SQL, &[])
             .await
             .map_err(|e| super::session::describe(&e))?;
         Ok(Pending {
