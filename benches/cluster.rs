@@ -130,11 +130,10 @@ impl Bench {
     }
 
     fn sandbox(&self, data_nodes: usize) -> Sandbox {
-        let dir = PathBuf::from(format!(
-            "/tmp/tsmn-remote-{}-{}",
-            std::process::id(),
-            Instant::now().elapsed().as_nanos() ^ rand_ish()
-        ));
+        // One directory per sandbox of this run.
+        static MADE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = PathBuf::from(format!("/tmp/tsmn-bench-{}-{n}", std::process::id()));
         let out = Command::new(&self.bin)
             .args([
                 "sandbox",
@@ -388,7 +387,7 @@ impl Bench {
     fn as_owner(data_dir: &Path, program: &str) -> Command {
         use std::os::unix::fs::MetadataExt;
         let uid = std::fs::metadata(data_dir).map(|m| m.uid()).unwrap_or(0);
-        if unsafe_free_getuid() == 0 && uid != 0 {
+        if own_uid() == 0 && uid != 0 {
             let mut c = Command::new("setpriv");
             c.args([
                 &format!("--reuid={uid}"),
@@ -576,6 +575,25 @@ impl Bench {
         figure("latency cost ratio 8/1", cost[&8] / cost[&1], "x", 2.0);
     }
 
+    /// `check`'s times against the psql loop's on the same sandbox.
+    fn check_against_loop(&self, s: &Sandbox, checks: Vec<f64>, after_apply: bool) {
+        let loops: Vec<f64> = (0..self.runs)
+            .map(|_| self.psql_loop(s, after_apply))
+            .collect();
+        let (c, l) = (median(checks), median(loops));
+        let when = if after_apply {
+            "after apply"
+        } else {
+            "before apply"
+        };
+        println!(
+            "  {when}: tsmn check median {:.0} ms, psql loop median {:.0} ms",
+            c * 1000.0,
+            l * 1000.0
+        );
+        figure(&format!("check / psql loop, {when}"), c / l, "x", 0.10);
+    }
+
     fn remote(&self) {
         println!(
             "== remote nodes: tsmn's connections through the proxy, 16 data nodes, {} ms each way",
@@ -591,14 +609,7 @@ impl Bench {
         }
         self.check(&s);
         let check_turns = turns_by_node(&s, &[]);
-        let loops: Vec<f64> = (0..runs).map(|_| self.psql_loop(&s, false)).collect();
-        let (c, l) = (median(checks), median(loops));
-        println!(
-            "  before apply: tsmn check median {:.0} ms, psql loop median {:.0} ms",
-            c * 1000.0,
-            l * 1000.0
-        );
-        figure("check / psql loop, before apply", c / l, "x", 0.10);
+        self.check_against_loop(&s, checks, false);
         drop(s);
         // Apply with and without the delay, on fresh sandboxes.
         let mut with = Vec::new();
@@ -634,14 +645,7 @@ impl Bench {
         }
         // After apply: the cluster runs, so check also pings as each role.
         let checks: Vec<f64> = (0..runs.max(5)).map(|_| self.check(&s)).collect();
-        let loops: Vec<f64> = (0..runs).map(|_| self.psql_loop(&s, true)).collect();
-        let (c, l) = (median(checks), median(loops));
-        println!(
-            "  after apply: tsmn check median {:.0} ms, psql loop median {:.0} ms",
-            c * 1000.0,
-            l * 1000.0
-        );
-        figure("check / psql loop, after apply", c / l, "x", 0.10);
+        self.check_against_loop(&s, checks, true);
         println!(
             "  round trips per node (turns of each conversation, all of the node's connections):"
         );
@@ -688,7 +692,8 @@ fn pg_bin() -> PathBuf {
     dirs.pop().expect("no PostgreSQL installed")
 }
 
-fn unsafe_free_getuid() -> u32 {
+/// This process's user id (the owner of /proc/self), without libc.
+fn own_uid() -> u32 {
     use std::os::unix::fs::MetadataExt;
     std::fs::metadata("/proc/self")
         .map(|m| m.uid())
@@ -741,14 +746,6 @@ fn print_turns(what: &str, t: &Turns) {
     if let (Some(min), Some(max)) = (dn_totals.iter().min(), dn_totals.iter().max()) {
         println!("    each data node: {min}-{max} round trips in all");
     }
-}
-
-/// A weak source of uniqueness for directory names (no rand crate here).
-fn rand_ish() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0)
 }
 
 /// The queries tsmn runs on each node (src/probe/queries.rs), for psql.
