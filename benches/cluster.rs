@@ -98,6 +98,9 @@ impl Drop for Sandbox {
             .args(["sandbox", "down", "--dir"])
             .arg(&self.dir)
             .output();
+        // What the bench wrote beside the nodes (psql's files, the proxies'
+        // sockets): the directory is the bench's own.
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
