@@ -4,7 +4,7 @@
 //! faces (the binary's cli, tui) -> flow (one orchestration over a plan)
 //! -> run, export, report -> steps, probe, sandbox, findings -> facts,
 //! plan, quote, timescale.
-#![forbid(unsafe_op_in_unsafe_fn)]
+#![forbid(unsafe_code)]
 #![warn(clippy::unwrap_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
@@ -13,6 +13,7 @@ pub mod export;
 pub mod facts;
 pub mod findings;
 pub mod flow;
+pub mod os;
 pub mod pg;
 pub mod plan;
 pub mod probe;

@@ -441,8 +441,7 @@ fn apply_holds_one_session_per_node_and_one_after_the_restart() {
 /// run goes on and finds the setting applied.
 #[test]
 fn a_node_tsmn_cannot_restart_is_named_and_waited_for() {
-    // SAFETY: geteuid cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
+    if tsmn::os::euid() != 0 {
         skipped(
             "a_node_tsmn_cannot_restart_is_named_and_waited_for",
             "needs root, to run tsmn as another user",
@@ -670,8 +669,7 @@ fn a_run_that_would_change_tsmns_own_login_is_refused_before_anything_changes() 
 /// before it restarts anything, and here it cannot: it waits instead.
 #[test]
 fn a_server_reporting_another_ones_data_directory_is_not_restarted_for_it() {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
+    if tsmn::os::euid() != 0 {
         skipped(
             "a_server_reporting_another_ones_data_directory_is_not_restarted_for_it",
             "needs root (a mount namespace for the decoy server)",
@@ -733,17 +731,12 @@ fn a_server_reporting_another_ones_data_directory_is_not_restarted_for_it() {
 #[test]
 fn a_second_run_is_refused_and_told_who_holds_the_lock() {
     use std::io::Write;
-    use std::os::unix::io::AsRawFd;
     let (an, dn, _work, path) = pair();
     // Held by "another tsmn" on this machine.
     let dir = tsmn::steps::material::dir_for(&path);
     std::fs::create_dir_all(&dir).unwrap();
     let mut held = std::fs::File::create(dir.join("apply.lock")).unwrap();
-    // SAFETY: flock on a descriptor the test owns.
-    assert_eq!(
-        unsafe { libc::flock(held.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) },
-        0
-    );
+    held.try_lock().expect("flock the lock file");
     writeln!(held, "pid 4242 on test-host since earlier").unwrap();
     dn.cluster.stop(true).unwrap(); // a probe would say so: it must not get that far
     let run = apply(&path, &[]);
@@ -811,8 +804,7 @@ fn a_second_run_is_refused_and_told_who_holds_the_lock() {
 /// so; the next apply goes on from there.
 #[test]
 fn an_interrupt_stops_the_run_cleanly_and_the_next_apply_goes_on() {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
+    if tsmn::os::euid() != 0 {
         skipped(
             "an_interrupt_stops_the_run_cleanly_and_the_next_apply_goes_on",
             "needs root, to run tsmn as a user that cannot restart the node",
@@ -832,8 +824,7 @@ fn an_interrupt_stops_the_run_cleanly_and_the_next_apply_goes_on() {
         assert!(std::time::Instant::now() < deadline, "never waited");
     }
     let interrupted = std::time::Instant::now();
-    // SAFETY: a signal to the child this test started.
-    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    interrupt(&child);
     let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{err}");
@@ -970,8 +961,7 @@ fn a_preload_list_keeps_its_libraries_and_the_server_starts() {
 /// with pg_ctl, and the bounded wait ends naming the node.
 #[test]
 fn a_server_run_by_a_supervisor_is_left_to_it() {
-    // SAFETY: geteuid cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
+    if tsmn::os::euid() != 0 {
         skipped(
             "a_server_run_by_a_supervisor_is_left_to_it",
             "needs root, to start the server as its OS user under another parent",
@@ -1071,8 +1061,7 @@ fn an_interrupt_during_the_pg_hba_steps_leaves_each_file_whole() {
         let go = line.contains("/settings/settings: done");
         seen.push(line);
         if go {
-            // SAFETY: a signal to the child this test started.
-            assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+            interrupt(&child);
             break;
         }
     }
@@ -1124,8 +1113,7 @@ fn an_interrupt_during_the_pg_hba_steps_leaves_each_file_whole() {
 /// half written is left beside it; once there is room, apply finishes.
 #[test]
 fn a_full_disk_under_pg_hba_conf_loses_nothing_and_says_so() {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
+    if tsmn::os::euid() != 0 {
         skipped(
             "a_full_disk_under_pg_hba_conf_loses_nothing_and_says_so",
             "needs root, to mount a tmpfs",
@@ -1263,8 +1251,7 @@ fn run_under_patroni(c: &tsmn::sandbox::Cluster) -> (tempfile::TempDir, std::pro
 /// trusted marker lists it and its pid file proves it.
 #[test]
 fn a_sandbox_server_is_restarted_even_under_another_parent() {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
+    if tsmn::os::euid() != 0 {
         skipped(
             "a_sandbox_server_is_restarted_even_under_another_parent",
             "needs root, to start the server as its OS user under another parent",
@@ -1297,4 +1284,14 @@ fn a_sandbox_server_is_restarted_even_under_another_parent() {
     assert!(!all.contains("Patroni"), "{all}");
     let _ = supervisor.wait();
     sb.down(&|_: &str| {}).unwrap();
+}
+
+/// SIGINT to a child this test started.
+fn interrupt(child: &std::process::Child) {
+    use nix::sys::signal::{kill, Signal};
+    kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        Signal::SIGINT,
+    )
+    .expect("SIGINT the child");
 }

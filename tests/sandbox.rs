@@ -45,8 +45,11 @@ fn up_status_down_on_real_servers() {
 
     // `up` again is harmless, also after a node was killed by hand.
     let pid = sb.clusters[1].pid().expect("dn1 runs");
-    // SAFETY: sending SIGKILL to a server this test started.
-    unsafe { libc::kill(pid, libc::SIGKILL) };
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .expect("SIGKILL the server this test started");
     for _ in 0..50 {
         if !alive(pid) {
             break;
@@ -132,8 +135,7 @@ fn servers_run_as_the_postgres_user_when_we_are_root() {
     let c = TestCluster::named("owner");
     let pid = c.cluster.pid().expect("running");
     let uid = process_uid(pid).expect("uid");
-    // SAFETY: geteuid cannot fail.
-    let me = unsafe { libc::geteuid() };
+    let me = tsmn::os::euid();
     match server_user() {
         tsmn::sandbox::ServerUser::Other { uid: pg_uid, .. } => {
             assert_eq!(me, 0);
@@ -211,8 +213,7 @@ fn a_crafted_marker_is_refused_and_nothing_runs_or_goes() {
 
     // A marker that belongs to someone else (as root: to nobody).
     std::fs::write(&marker_path, &original).unwrap();
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } == 0 {
+    if tsmn::os::euid() == 0 {
         std::os::unix::fs::chown(&marker_path, Some(65534), None).unwrap();
         let out = run(&["status"]);
         assert_eq!(out.status.code(), Some(1));
@@ -231,8 +232,7 @@ fn a_crafted_marker_is_refused_and_nothing_runs_or_goes() {
 #[test]
 fn a_planted_template_or_sandbox_directory_is_refused() {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
+    if tsmn::os::euid() != 0 {
         support::skipped(
             "a_planted_template_or_sandbox_directory_is_refused",
             "needs root, to plant directories as another user",
@@ -298,8 +298,7 @@ fn the_defaults_are_out_of_the_shared_temporary_directory() {
     let dir = tsmn::sandbox::default_dir();
     let tmp = std::env::temp_dir();
     assert!(!dir.starts_with(&tmp), "{}", dir.display());
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } == 0 {
+    if tsmn::os::euid() == 0 {
         assert_eq!(dir, std::path::Path::new("/var/lib/tsmn/sandbox"));
         assert_eq!(
             tsmn::sandbox::places::template_base(),

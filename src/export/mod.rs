@@ -236,7 +236,7 @@ fn fingerprints_file(
             .secrets
             .password(role, &role_password_env(plan, role))?;
         let salt = random_hex(8).map_err(|source| ExportError::Io {
-            path: "/dev/urandom".into(),
+            path: "the system's random source (getrandom)".into(),
             source,
         })?;
         let hash: String = Sha256::digest(format!("{salt}{pw}").as_bytes())
@@ -253,9 +253,7 @@ fn fingerprints_file(
 }
 
 fn random_hex(bytes: usize) -> std::io::Result<String> {
-    use std::io::Read;
-    let mut buf = vec![0u8; bytes];
-    std::fs::File::open("/dev/urandom")?.read_exact(&mut buf)?;
+    let buf = crate::os::random_bytes(bytes)?;
     Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
 }
 

@@ -6,7 +6,6 @@
 
 use super::FlowError;
 use std::io::{Read, Seek, Write};
-use std::os::unix::io::AsRawFd;
 use std::path::Path;
 use tokio_postgres::Client;
 
@@ -34,9 +33,8 @@ pub fn take(plan_path: &Path) -> Result<RunLock, FlowError> {
         .truncate(false)
         .open(&path)
         .map_err(io)?;
-    // SAFETY: flock on a descriptor this function owns; no memory involved.
-    let got = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0;
-    if !got {
+    // flock(2), exclusive, without waiting; released when the file closes.
+    if file.try_lock().is_err() {
         let mut holder = String::new();
         let _ = file.read_to_string(&mut holder);
         return Err(busy(&path, holder.trim()));

@@ -155,8 +155,7 @@ fn restart_local(l: &Local) -> Result<(), String> {
     }
     cmd.stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped());
-    // SAFETY: geteuid cannot fail.
-    if unsafe { libc::geteuid() } == 0 && meta.uid() != 0 {
+    if crate::os::euid() == 0 && meta.uid() != 0 {
         cmd.uid(meta.uid()).gid(meta.gid());
     }
     let out = cmd.output().map_err(|e| format!("pg_ctl: {e}"))?;

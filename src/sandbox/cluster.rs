@@ -239,8 +239,7 @@ fn process_alive(pid: i32) -> bool {
             .is_some_and(|state| state != "Z" && state != "X"),
         // No such process, on a system that has /proc.
         Err(_) if Path::new("/proc/self").exists() => false,
-        // SAFETY: signal 0 only checks that the process exists.
-        Err(_) => (unsafe { libc::kill(pid, 0) }) == 0,
+        Err(_) => crate::os::process_exists(pid),
     }
 }
 

@@ -1,7 +1,6 @@
 //! initdb and postgres refuse to run as root; as root we run them as `postgres`.
 
 use super::error::SandboxError;
-use std::ffi::CString;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Command;
@@ -15,8 +14,7 @@ pub enum ServerUser {
 
 impl ServerUser {
     pub fn detect() -> Result<ServerUser, SandboxError> {
-        // SAFETY: geteuid has no preconditions and cannot fail.
-        if unsafe { libc::geteuid() } != 0 {
+        if crate::os::euid() != 0 {
             return Ok(ServerUser::Current);
         }
         lookup("postgres").ok_or(SandboxError::NoPostgresUser)
@@ -57,17 +55,8 @@ impl ServerUser {
 }
 
 fn lookup(name: &str) -> Option<ServerUser> {
-    let cname = CString::new(name).ok()?;
-    // SAFETY: getpwnam returns NULL or a pointer to a static record that stays
-    // valid until the next getpw* call; we copy the two numbers out at once.
-    unsafe {
-        let pw = libc::getpwnam(cname.as_ptr());
-        if pw.is_null() {
-            return None;
-        }
-        Some(ServerUser::Other {
-            uid: (*pw).pw_uid,
-            gid: (*pw).pw_gid,
-        })
-    }
+    crate::os::account(name).map(|a| ServerUser::Other {
+        uid: a.uid,
+        gid: a.gid,
+    })
 }

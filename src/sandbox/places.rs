@@ -6,11 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-/// SAFETY-free uid of the caller, through the one libc call tsmn needs.
-fn euid() -> u32 {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() }
-}
+use crate::os::euid;
 
 /// $XDG_..._HOME, else ~/<fallback>; None without a usable home.
 fn xdg(var: &str, fallback: &str) -> Option<PathBuf> {

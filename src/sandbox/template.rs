@@ -21,8 +21,7 @@ pub fn ensure_template_in(
     bin: &PgBin,
     user: ServerUser,
 ) -> Result<PathBuf, SandboxError> {
-    // SAFETY: geteuid cannot fail.
-    let euid = unsafe { libc::geteuid() };
+    let euid = crate::os::euid();
     super::places::make(base).map_err(SandboxError::io(base))?;
     let refuse = |detail: String| SandboxError::Command {
         what: "using the template cluster".into(),

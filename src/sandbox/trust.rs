@@ -48,8 +48,7 @@ pub fn marker(dir: &Path, marker_path: &Path, m: &Marker) -> Result<(), String> 
 fn owned_and_closed(path: &Path, what: &str) -> Result<(), String> {
     let meta =
         std::fs::symlink_metadata(path).map_err(|e| format!("{what} ({}): {e}", path.display()))?;
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let me = unsafe { libc::geteuid() };
+    let me = crate::os::euid();
     if meta.uid() != 0 && meta.uid() != me {
         return Err(format!(
             "{what} ({}) belongs to uid {}, not to root or to you: anyone who owns it could make tsmn run their program or remove their choice of directory; nothing was done",
@@ -84,8 +83,7 @@ pub fn closed_path(path: &Path) -> Result<(), String> {
 /// and not a symbolic link.
 pub fn template(dir: &Path, user: super::ServerUser) -> Result<(), String> {
     let meta = std::fs::symlink_metadata(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let me = unsafe { libc::geteuid() };
+    let me = crate::os::euid();
     let server = match user {
         super::ServerUser::Other { uid, .. } => uid,
         super::ServerUser::Current => me,

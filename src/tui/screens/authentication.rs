@@ -71,11 +71,7 @@ pub struct AuthForm {
 /// of 18 bytes): for internal passwords nobody types.
 pub fn generate_password() -> Option<String> {
     use base64::Engine;
-    use std::io::Read;
-    let mut bytes = [0u8; 18];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .ok()?;
+    let bytes = crate::os::random_bytes(18).ok()?;
     Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
@@ -113,7 +109,8 @@ fn generate(st: &mut State, app: &mut Shared) {
                 f.value = p;
                 "generated a password (kept in memory; it goes into the passfile)".into()
             }
-            None => "cannot generate a password here (no /dev/urandom): type one".into(),
+            None => "cannot generate a password here (the system's random source failed): type one"
+                .into(),
         });
     }
 }
