@@ -24,15 +24,11 @@ async fn connect(t: &Target, db: &str, timeout: Duration) -> Result<Client, Stri
     };
     let passwords = crate::probe::credentials::PasswordSource::from_plan(&plan);
     let opts = crate::probe::ProbeOptions::with_connect_timeout(timeout);
-    let (tls, mode) = crate::probe::tls::connector("")?;
-    let mode = if t.host.starts_with('/') {
-        tokio_postgres::config::SslMode::Disable
-    } else {
-        mode
-    };
-    let mut cfg = crate::probe::config(&node, &t.user, db, &passwords, opts, mode);
+    // TLS as libpq's environment says (PGSSLMODE and the rest); none over a socket.
+    let tls = crate::probe::tls::Tls::from_plan(&plan)?;
+    let mut cfg = crate::probe::config(&node, &t.user, db, &passwords, opts, &tls);
     cfg.application_name("tsmn discover");
-    crate::probe::connect(&cfg, tls, opts, None)
+    crate::probe::connect(&cfg, &tls, opts, None)
         .await
         .map_err(|c| {
             format!(

@@ -124,8 +124,19 @@ pub static CAUSES: &[Cause] = &[
         sqlstate: None,
         patterns: &["server does not support SSL, but SSL was required", "server does not support TLS"],
         what: "TLS is required but the server has ssl = off",
-        fix_tsmn: T::Text("turn ssl on on {node} (ssl = on with ssl_cert_file and ssl_key_file, then SELECT pg_reload_conf()), or clear credentials.sslrootcert in the plan"),
+        fix_tsmn: T::Text("turn ssl on on {node} (ssl = on with ssl_cert_file and ssl_key_file, then SELECT pg_reload_conf()), or let tsmn connect without TLS (credentials.sslmode = \"prefer\" and sslrootcert cleared in the plan, PGSSLMODE unset)"),
         fix_access_node: T::Text("the access node has ssl = on, so TimescaleDB requires TLS to every data node: turn ssl on on {node} (server certificate and key, then reload), or turn it off on the access node (not possible in certificate mode)"),
+    },
+    // Before the untrusted certificate: rustls words a name mismatch as
+    // "invalid peer certificate: certificate not valid for name".
+    Cause {
+        code: "server_cert_name",
+        access_code: "access_node_server_cert_name",
+        sqlstate: None,
+        patterns: &["NotValidForName", "not valid for name", "does not match host name"],
+        what: "the server's certificate does not name the address tsmn connected to",
+        fix_tsmn: T::Text("reissue {node}'s server certificate with {host} in its subjectAltName, or check the chain only (credentials.sslmode = \"verify-ca\")"),
+        fix_access_node: T::Text("reissue {node}'s server certificate with {host} in its subjectAltName"),
     },
     Cause {
         code: "server_cert_untrusted",
@@ -135,15 +146,6 @@ pub static CAUSES: &[Cause] = &[
         what: "the server's certificate is not signed by the trusted CA",
         fix_tsmn: T::Text("sign {node}'s server certificate with the CA in credentials.sslrootcert, or point sslrootcert at the CA that signed it"),
         fix_access_node: T::Text("sign {node}'s server certificate with the CA in the access node's ssl_ca_file (or ~postgres/.postgresql/root.crt when ssl_ca_file is empty)"),
-    },
-    Cause {
-        code: "server_cert_name",
-        access_code: "access_node_server_cert_name",
-        sqlstate: None,
-        patterns: &["NotValidForName", "not valid for name", "does not match host name"],
-        what: "the server's certificate does not name the address tsmn connected to",
-        fix_tsmn: T::Text("reissue {node}'s server certificate with {host} in its subjectAltName"),
-        fix_access_node: T::Text("reissue {node}'s server certificate with {host} in its subjectAltName"),
     },
     Cause {
         code: "client_key",

@@ -64,10 +64,10 @@ pub async fn guard(
 
 /// Whether tsmn gets in to `node` with no password at all.
 async fn without_password(plan: &Plan, node: &crate::plan::Node, opts: ProbeOptions) -> bool {
-    let Ok((tls, mode)) = crate::probe::tls::connector(&plan.credentials.sslrootcert) else {
+    let Ok(tls) = crate::probe::tls::Tls::from_plan(plan) else {
         return false;
     };
     let none = PasswordSource::default();
-    let cfg = crate::probe::config(node, &plan.superuser, "postgres", &none, opts, mode);
-    crate::probe::connect(&cfg, tls, opts, None).await.is_ok()
+    let cfg = crate::probe::config(node, &plan.superuser, "postgres", &none, opts, &tls);
+    crate::probe::connect(&cfg, &tls, opts, None).await.is_ok()
 }

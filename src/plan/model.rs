@@ -51,10 +51,24 @@ pub struct Credentials {
     #[serde(default)]
     pub passfile: String,
     /// CA certificate (PEM) that the nodes' server certificates must chain to.
-    /// Set: tsmn requires TLS and verifies certificate and host name.
-    /// "" = TLS when the server offers it, unverified (libpq's `prefer`).
+    /// Set (and no sslmode): tsmn requires TLS and verifies certificate and
+    /// host name (`verify-full`). "" = PGSSLROOTCERT, then
+    /// ~/.postgresql/root.crt, used only by the modes that check.
     #[serde(default)]
     pub sslrootcert: String,
+    /// libpq's sslmode for tsmn's own connections: disable, allow, prefer,
+    /// require, verify-ca or verify-full ("" = verify-full with
+    /// sslrootcert, else PGSSLMODE, else prefer). Unix sockets never use TLS.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub sslmode: String,
+    /// Client certificate (PEM) tsmn presents, for a superuser that logs in
+    /// by certificate ("" = PGSSLCERT, then ~/.postgresql/postgresql.crt).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub sslcert: String,
+    /// Private key of `sslcert`, mode 0600 ("" with sslcert "" = PGSSLKEY,
+    /// then ~/.postgresql/postgresql.key).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub sslkey: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

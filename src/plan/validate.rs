@@ -15,11 +15,7 @@ pub fn validate(plan: &Plan) -> Vec<Problem> {
         &plan.credentials.password_env,
     );
     absolute_or_empty(&mut out, "credentials.passfile", &plan.credentials.passfile);
-    absolute_or_empty(
-        &mut out,
-        "credentials.sslrootcert",
-        &plan.credentials.sslrootcert,
-    );
+    tls(&mut out, &plan.credentials);
 
     node(&mut out, "access_node", &plan.access_node);
     if plan.data_nodes.is_empty() {
@@ -45,6 +41,38 @@ pub fn validate(plan: &Plan) -> Vec<Problem> {
     }
     auth(&mut out, plan);
     out
+}
+
+fn tls(out: &mut Vec<Problem>, c: &super::model::Credentials) {
+    for (path, value) in [
+        ("credentials.sslrootcert", &c.sslrootcert),
+        ("credentials.sslcert", &c.sslcert),
+        ("credentials.sslkey", &c.sslkey),
+    ] {
+        absolute_or_empty(out, path, value);
+    }
+    if !c.sslmode.is_empty() && crate::probe::tls::SslMode::parse(&c.sslmode).is_none() {
+        out.push(Problem::new(
+            "credentials.sslmode",
+            format!("`{}` is not one of libpq's sslmodes", c.sslmode),
+            format!(
+                "use one of {}, or leave it empty",
+                crate::probe::tls::SslMode::names()
+            ),
+        ));
+    }
+    if c.sslcert.is_empty() != c.sslkey.is_empty() {
+        let (given, missing) = if c.sslcert.is_empty() {
+            ("credentials.sslkey", "credentials.sslcert")
+        } else {
+            ("credentials.sslcert", "credentials.sslkey")
+        };
+        out.push(Problem::new(
+            missing,
+            format!("is empty while {given} is set; a client certificate needs both"),
+            format!("set {missing} too, or clear {given}"),
+        ));
+    }
 }
 
 fn field(path: &str, field: &str) -> String {

@@ -39,7 +39,7 @@ impl ProbeOptions {
 
 /// Why probing could not even start (a bad CA file, say).
 #[derive(Debug, thiserror::Error)]
-#[error("{0}\n    fix: correct credentials.sslrootcert in the plan, or clear it")]
+#[error("{0}")]
 pub struct ProbeSetupError(String);
 
 /// Probe every node at once; one dead or hung node never holds up the rest.
@@ -95,7 +95,7 @@ pub async fn probe_watching(
     progress: Option<Progress>,
     keep: Option<OnNotice>,
 ) -> Result<(Facts, Kept), ProbeSetupError> {
-    let (tls, mode) = tls::connector(&plan.credentials.sslrootcert).map_err(ProbeSetupError)?;
+    let tls = tls::Tls::from_plan(plan).map_err(ProbeSetupError)?;
     let plan = Arc::new(plan.clone());
     // Each data node tells the access node's task, as soon as tsmn's own
     // connection attempt is over, whether testing it from the access node is
@@ -124,8 +124,8 @@ pub async fn probe_watching(
         };
         let work = NodeWork {
             role,
-            cfg: config(node, &plan.superuser, "postgres", passwords, opts, mode),
-            db_cfg: config(node, &plan.superuser, &plan.database, passwords, opts, mode),
+            cfg: config(node, &plan.superuser, "postgres", passwords, opts, &tls),
+            db_cfg: config(node, &plan.superuser, &plan.database, passwords, opts, &tls),
             tls: tls.clone(),
             opts,
             keep: keep.clone(),
@@ -191,7 +191,7 @@ pub async fn probe_watching(
 pub struct Lanes<'a> {
     home: &'a Client,
     cfg: Config,
-    tls: tokio_postgres_rustls::MakeRustlsConnect,
+    tls: tls::Tls,
     opts: ProbeOptions,
     /// Sent first on each new session (dblink's temporary function, say).
     setup: Option<&'static str>,
@@ -207,7 +207,7 @@ impl<'a> Lanes<'a> {
     fn new(
         home: &'a Client,
         cfg: &Config,
-        tls: &tokio_postgres_rustls::MakeRustlsConnect,
+        tls: &tls::Tls,
         opts: ProbeOptions,
         setup: Option<&'static str>,
     ) -> Self {
@@ -229,9 +229,7 @@ impl<'a> Lanes<'a> {
 
     /// A new session, set up; None when it cannot be had.
     async fn open(&self) -> Option<Client> {
-        let c = connect(&self.cfg, self.tls.clone(), self.opts, None)
-            .await
-            .ok()?;
+        let c = connect(&self.cfg, &self.tls, self.opts, None).await.ok()?;
         match self.setup {
             Some(sql) => c.batch_execute(sql).await.ok().map(|()| c),
             None => Some(c),
@@ -255,7 +253,7 @@ struct NodeWork {
     role: NodeRole,
     cfg: Config,
     db_cfg: Config,
-    tls: tokio_postgres_rustls::MakeRustlsConnect,
+    tls: tls::Tls,
     opts: ProbeOptions,
     /// Keep the connection, its notices going here.
     keep: Option<OnNotice>,
@@ -279,7 +277,7 @@ async fn probe_node(plan: &Plan, node: &Node, work: NodeWork) -> (NodeFacts, Opt
     };
     let keep = work.keep.is_some();
     let on_notice = work.keep.map(|f| (node.name.clone(), f));
-    let connected = connect(&work.cfg, work.tls.clone(), work.opts, on_notice).await;
+    let connected = connect(&work.cfg, &work.tls, work.opts, on_notice).await;
     if let Err(conn) = &connected {
         facts.connection = conn.clone();
     }
@@ -293,7 +291,7 @@ async fn probe_node(plan: &Plan, node: &Node, work: NodeWork) -> (NodeFacts, Opt
     facts.connection = Connection::Connected { tls: tls_used };
     if let Some(db) = &mut server.database {
         // The extension's catalog lives in the cluster database itself.
-        if let Ok(db_client) = connect(&work.db_cfg, work.tls.clone(), work.opts, None).await {
+        if let Ok(db_client) = connect(&work.db_cfg, &work.tls, work.opts, None).await {
             queries::database_details(&db_client, db).await;
             // A running cluster: check it as the verify step does.
             if work.role == NodeRole::Access
@@ -368,7 +366,7 @@ pub fn config(
     db: &str,
     passwords: &PasswordSource,
     opts: ProbeOptions,
-    mode: tokio_postgres::config::SslMode,
+    tls: &tls::Tls,
 ) -> Config {
     let host = node.effective_connect_host();
     let port = u16::try_from(node.effective_connect_port()).unwrap_or(5432);
@@ -383,7 +381,7 @@ pub fn config(
         .dbname(db)
         .application_name("tsmn")
         .connect_timeout(opts.connect_timeout)
-        .ssl_mode(mode);
+        .ssl_mode(tls.ssl_mode_for(host));
     if let Some(pw) = passwords.password_for(host, port, db, user) {
         use secrecy::ExposeSecret;
         cfg.password(pw.expose_secret().as_bytes());
@@ -397,11 +395,21 @@ pub fn config(
 /// there, named by the node; without, they are dropped.
 pub async fn connect(
     cfg: &Config,
-    tls: tokio_postgres_rustls::MakeRustlsConnect,
+    tls: &tls::Tls,
     opts: ProbeOptions,
     on_notice: Option<(String, OnNotice)>,
 ) -> Result<Client, Connection> {
-    match tokio::time::timeout(opts.connect_timeout, cfg.connect(tls)).await {
+    let attempt = tokio::time::timeout(opts.connect_timeout, cfg.connect(tls.connector())).await;
+    // sslmode allow: refused without TLS, so once more with it.
+    let attempt = match attempt {
+        Ok(Err(e)) if e.as_db_error().is_some() && allows_retry(cfg, tls) => {
+            let mut with_tls = cfg.clone();
+            with_tls.ssl_mode(tokio_postgres::config::SslMode::Require);
+            tokio::time::timeout(opts.connect_timeout, with_tls.connect(tls.connector())).await
+        }
+        other => other,
+    };
+    match attempt {
         Err(_) => Err(Connection::TimedOut {
             seconds: opts.connect_timeout.as_secs(),
         }),
@@ -430,6 +438,14 @@ pub async fn connect(
             Ok(client)
         }
     }
+}
+
+fn allows_retry(cfg: &Config, tls: &tls::Tls) -> bool {
+    cfg.get_ssl_mode() == tokio_postgres::config::SslMode::Disable
+        && match cfg.get_hosts().first() {
+            Some(tokio_postgres::config::Host::Tcp(h)) => tls.retries_with_tls(h),
+            _ => false,
+        }
 }
 
 /// The whole error: the server's message with its SQLSTATE, or the chain of

@@ -125,7 +125,7 @@ pub async fn run_adopting(
     events: Events,
     kept: crate::probe::Kept,
 ) -> bool {
-    let (tls, mode) = match crate::probe::tls::connector(&o.plan.credentials.sslrootcert) {
+    let tls = match crate::probe::tls::Tls::from_plan(o.plan) {
         Ok(t) => t,
         Err(e) => {
             let _ = events.send(Event::Note {
@@ -141,7 +141,7 @@ pub async fn run_adopting(
         journal::start(j);
     }
     // One connection per node and database, kept across phases.
-    let sessions = Sessions::new(o.plan, o.passwords, o.probe, tls, mode, events.clone());
+    let sessions = Sessions::new(o.plan, o.passwords, o.probe, tls, events.clone());
     for (node, client) in kept {
         sessions.adopt(&node, "postgres", client);
     }

@@ -7,19 +7,17 @@
 use super::{Event, Events};
 use crate::plan::{Node, Plan};
 use crate::probe::credentials::PasswordSource;
+use crate::probe::tls::Tls;
 use crate::probe::{OnNotice, ProbeOptions};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use tokio_postgres::config::SslMode;
 use tokio_postgres::Client;
-use tokio_postgres_rustls::MakeRustlsConnect;
 
 pub struct Sessions<'a> {
     pub plan: &'a Plan,
     pub passwords: &'a PasswordSource,
     pub opts: ProbeOptions,
-    pub tls: MakeRustlsConnect,
-    pub mode: SslMode,
+    pub tls: Tls,
     notices: OnNotice,
     /// (node, database, lane): lane 0 is the node's usual session; steps
     /// that run together on one node take one lane each.
@@ -41,8 +39,7 @@ impl<'a> Sessions<'a> {
         plan: &'a Plan,
         passwords: &'a PasswordSource,
         opts: ProbeOptions,
-        tls: MakeRustlsConnect,
-        mode: SslMode,
+        tls: Tls,
         events: Events,
     ) -> Self {
         Sessions {
@@ -50,7 +47,6 @@ impl<'a> Sessions<'a> {
             passwords,
             opts,
             tls,
-            mode,
             notices: notices_to(events),
             open: Mutex::new(HashMap::new()),
         }
@@ -77,10 +73,10 @@ impl<'a> Sessions<'a> {
             db,
             self.passwords,
             self.opts,
-            self.mode,
+            &self.tls,
         );
         let on_notice = Some((node.to_string(), self.notices.clone()));
-        crate::probe::connect(&cfg, self.tls.clone(), self.opts, on_notice)
+        crate::probe::connect(&cfg, &self.tls, self.opts, on_notice)
             .await
             .map_err(|c| c.problem().unwrap_or_default())
     }
