@@ -112,3 +112,62 @@ fn scram_verifier_and_passfile_work_on_a_real_server() {
         "the plaintext reached the server log"
     );
 }
+
+/// tsmn picks a pgpass line exactly when psql (libpq) does: a socket
+/// directory of its own is not `localhost`, only a bare `*` is a
+/// wildcard, and the password ends at the first unescaped colon.
+#[test]
+fn pgpass_lines_match_where_psql_matches_them() {
+    let node = TestCluster::named("pw");
+    let su = plan_for(&node.cluster, &[], AuthMode::Trust).superuser;
+    node.sql("postgres", &format!("ALTER ROLE {su} PASSWORD 'right'"));
+    // Reloaded by the last trusted connection: from now on a password.
+    set_hba(
+        &node,
+        &[
+            "local all all scram-sha-256",
+            "host all all 127.0.0.1/32 scram-sha-256",
+        ],
+    );
+    let port = node.cluster.port;
+    let sock = node.cluster.socket_dir().display().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("pgpass");
+    let cases = [
+        format!("localhost:{port}:*:{su}:right"),
+        format!("{sock}:{port}:*:{su}:right"),
+        format!("\\*:{port}:*:{su}:right"),
+        format!("*:*:*:{su}:right:left over"),
+        format!("*:{port}:*:{su}:wrong"),
+        format!("127.0.0.1:{port}:*:{su}:right"),
+    ];
+    let mut matched = 0;
+    for line in &cases {
+        std::fs::write(&file, format!("{line}\n")).unwrap();
+        set_private(&file);
+        for (host, name) in [(sock.as_str(), "socket"), ("127.0.0.1", "tcp")] {
+            let conninfo = format!("host={host} port={port} dbname=postgres user={su}");
+            let env = [("PGPASSFILE", file.to_str().unwrap())];
+            let (psql_ok, _, err) = psql(&conninfo, "SELECT 1", &env);
+            let mut plan = plan_for(&node.cluster, &[], AuthMode::Trust);
+            plan.access_node.connect_host = Some(host.to_string());
+            plan.credentials.passfile = file.display().to_string();
+            let passwords = tsmn::probe::credentials::PasswordSource::from_plan(&plan);
+            let ours = passwords.password_for(host, port, "postgres", &su);
+            let tsmn_ok = ours.as_ref().map(ExposeSecret::expose_secret) == Some("right");
+            assert_eq!(
+                tsmn_ok,
+                psql_ok,
+                "{line} over {name}: psql {psql_ok} ({err}), tsmn found {:?}",
+                ours.is_some()
+            );
+            matched += usize::from(psql_ok);
+        }
+    }
+    assert_eq!(matched, 4, "lines 2, 4 (twice) and 6 let psql in");
+}
+
+fn set_private(path: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+}

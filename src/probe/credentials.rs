@@ -43,8 +43,9 @@ impl PasswordSource {
         match std::env::var_os("PGPASSFILE") {
             Some(p) if !p.is_empty() => src.passfiles.push(PathBuf::from(p)),
             _ => {
-                if let Some(home) = std::env::var_os("HOME") {
-                    src.passfiles.push(PathBuf::from(home).join(".pgpass"));
+                // HOME, else the account's home (libpq's rule).
+                if let Some(home) = crate::os::home_dir() {
+                    src.passfiles.push(home.join(".pgpass"));
                 }
             }
         }
