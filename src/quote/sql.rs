@@ -1,20 +1,20 @@
-//! SQL identifiers and literals, as PostgreSQL's quote_ident / quote_literal.
+//! SQL identifiers and literals: libpq's PQescapeIdentifier and
+//! PQescapeLiteral as postgres-protocol carries them; the dollar quoting
+//! and psql's meta-command arguments have no crate.
+
+use postgres_protocol::escape::{escape_identifier, escape_literal};
 
 /// A double-quoted identifier: always quoted, so case and keywords are kept.
 pub fn ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
+    escape_identifier(name)
 }
 
-/// A string literal. Backslashes are doubled and the literal written as E'...'
-/// when present, so the result means the same under any
-/// standard_conforming_strings setting.
+/// A string literal; with a backslash in it, written as E'...' (doubled
+/// backslashes), so it means the same under any standard_conforming_strings.
 pub fn literal(value: &str) -> String {
-    let body = value.replace('\'', "''");
-    if body.contains('\\') {
-        format!("E'{}'", body.replace('\\', "\\\\"))
-    } else {
-        format!("'{body}'")
-    }
+    // libpq puts a space before E'...' (against an identifier right before
+    // it); tsmn's SQL never needs it.
+    escape_literal(value).trim_start().to_string()
 }
 
 /// A dollar-quoted body (`$tag$...$tag$`) whose tag does not occur in it,
