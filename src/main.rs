@@ -12,6 +12,13 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    cli::output::init(cli.global.clone());
+    // The wizard owns the terminal: its log goes to the file only.
+    let wizard = matches!(
+        cli.command,
+        None | Some(Command::Wizard { .. } | Command::Demo { .. })
+    );
+    cli::log::init(cli.global.verbose, !wizard);
     let Some(command) = cli.command else {
         return ExitCode::from(commands::wizard_default(false));
     };
@@ -39,7 +46,7 @@ fn main() -> ExitCode {
             dir,
             no_color,
         } => commands::demo(data_nodes, &dir.resolve(), no_color),
-        Command::Validate { plan } => commands::validate(&plan),
+        Command::Validate { plan, json } => commands::validate(&plan, json),
         Command::Check {
             plan,
             json,
@@ -49,16 +56,25 @@ fn main() -> ExitCode {
             plan,
             node,
             offline,
+            json,
             connect_timeout,
             no_color,
-        } => commands::preview(&plan, node.as_deref(), offline, connect_timeout, no_color),
+        } => commands::preview(commands::PreviewArgs {
+            path: &plan,
+            node: node.as_deref(),
+            offline,
+            json,
+            connect_timeout,
+            no_color,
+        }),
         Command::Export {
             plan,
             out,
             include_secrets,
             offline,
+            json,
             connect_timeout,
-        } => commands::export(&plan, &out, include_secrets, offline, connect_timeout),
+        } => commands::export(&plan, &out, include_secrets, offline, json, connect_timeout),
         Command::Apply {
             plan,
             yes,
@@ -81,5 +97,7 @@ fn main() -> ExitCode {
             remove_data_nodes,
         }),
         Command::Sandbox(cmd) => commands::sandbox(cmd),
+        Command::Completions { shell } => commands::completions(shell),
+        Command::Man => commands::man(),
     })
 }

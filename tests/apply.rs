@@ -58,8 +58,30 @@ fn end_to_end(mode: AuthMode) {
         "apply {mode:?}: cluster phase, distributed hypertable"
     ));
 
-    let first = apply(&path, &[]);
+    // The first run at -vv, its log file beside the plan.
+    let log = work.path().join("apply.log");
+    let first = tsmn()
+        .args(["-vv", "apply", "--yes", "--plan"])
+        .arg(&path)
+        .env("TSMN_ROLE_PW_POSTGRES", ROLE_PW)
+        .env("TSMN_LOG_FILE", &log)
+        .output()
+        .unwrap();
     let out = text(&first);
+    let logged = read(&log);
+    for needle in [
+        "started: ",
+        "connecting to ",
+        "sending: ",
+        "[dn1] restarting: ",
+    ] {
+        assert!(
+            logged.contains(needle),
+            "the log lacks {needle:?}:\n{logged}"
+        );
+    }
+    assert_no_secret(&logged, ROLE_PW, "the log file");
+    assert_no_secret(&out, ROLE_PW, "apply's output at -vv");
     if ts {
         assert_eq!(first.status.code(), Some(0), "{out}");
     } else {
@@ -220,6 +242,13 @@ fn a_data_node_that_is_down_fails_clearly_and_apply_resumes() {
         .lines()
         .map(|l| serde_json::from_str(l).expect("one JSON event per line"))
         .collect();
+    assert!(
+        events.iter().all(|e| e["schema"] == "tsmn-apply-event/1"
+            && e["at"]
+                .as_str()
+                .is_some_and(|t| t.ends_with('Z') && t.contains('T'))),
+        "every event names its schema and time: {events:?}"
+    );
     let failed = events
         .iter()
         .find(|e| e["outcome"]["state"] == "failed")

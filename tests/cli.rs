@@ -15,7 +15,9 @@ fn help_teaches_each_subcommand_with_an_example() {
         "tsmn sandbox up --dir",
         "tsmn validate --plan",
         "Exit codes",
-        "assets/plan-",
+        "tsmn init --mode",
+        "--color",
+        "completions",
     ] {
         assert!(help.contains(needle), "--help lacks {needle:?}:\n{help}");
     }
@@ -131,6 +133,19 @@ fn sandbox_commands_end_to_end() {
         2,
         "{table}"
     );
+    let st = tsmn()
+        .args(["sandbox", "status", "--json", "--dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&st.stdout).expect("one JSON document");
+    assert_eq!(doc["schema"], "tsmn-sandbox-status/1");
+    let nodes = doc["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 2, "{doc}");
+    assert!(
+        nodes.iter().all(|n| n["up"] == true && n["port"].is_u64()),
+        "{doc}"
+    );
 
     let down = tsmn()
         .args(["sandbox", "down", "--dir"])
@@ -147,6 +162,21 @@ fn sandbox_commands_end_to_end() {
         .unwrap();
     assert_eq!(again.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&again.stderr).contains("not a tsmn sandbox"));
+    let again = tsmn()
+        .args(["sandbox", "status", "--json", "--dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&again.stdout).expect("a JSON error");
+    assert_eq!(doc["schema"], "tsmn-error/1");
+    assert!(
+        doc["error"]
+            .as_str()
+            .unwrap()
+            .contains("not a tsmn sandbox"),
+        "{doc}"
+    );
 }
 
 /// `tsmn init` writes the commented example plans from the binary itself
@@ -219,4 +249,177 @@ fn the_plan_comes_from_p_or_tsmn_plan() {
         "names the missing option: {}",
         String::from_utf8_lossy(&none.stderr)
     );
+}
+
+fn json_of(out: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not one JSON document ({e}):\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+/// validate, preview and errors under --json: one document each, named by
+/// its schema; an error keeps its exit code and its fix.
+#[test]
+fn json_documents_name_their_schema() {
+    let dir = temp_dir();
+    let good = copy_asset(dir.path(), "plan-password.toml");
+    let out = tsmn()
+        .args(["validate", "--json", "--plan"])
+        .arg(&good)
+        .output()
+        .unwrap();
+    assert_success(&out);
+    let doc = json_of(&out);
+    assert_eq!(
+        (doc["schema"].as_str(), doc["ok"].as_bool()),
+        (Some("tsmn-validate/1"), Some(true))
+    );
+    assert_eq!(doc["plan"]["auth"]["mode"], "password");
+
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[access_node]\nname = \"an\"\nhost = \"db..x\"\n").unwrap();
+    let out = tsmn()
+        .args(["validate", "--json", "--plan"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let doc = json_of(&out);
+    assert_eq!(doc["ok"], false);
+    let fields: Vec<&str> = doc["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["field"].as_str())
+        .collect();
+    assert!(
+        fields.contains(&"access_node.host") && fields.contains(&"data_nodes"),
+        "{doc}"
+    );
+
+    let out = tsmn()
+        .args(["preview", "--offline", "--json", "--plan"])
+        .arg(&good)
+        .output()
+        .unwrap();
+    assert_success(&out);
+    let doc = json_of(&out);
+    assert_eq!(
+        (doc["schema"].as_str(), doc["online"].as_bool()),
+        (Some("tsmn-preview/1"), Some(false))
+    );
+    let steps = doc["steps"].as_array().unwrap();
+    assert!(
+        steps
+            .iter()
+            .any(|s| s["phase"] == "cluster" && s["node"] == "an"),
+        "{doc}"
+    );
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains("SCRAM-SHA-256$"),
+        "no verifier in a preview"
+    );
+
+    let out = tsmn()
+        .args(["check", "--json", "--plan"])
+        .arg(dir.path().join("missing.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let doc = json_of(&out);
+    assert_eq!(
+        (doc["schema"].as_str(), doc["exit_code"].as_u64()),
+        (Some("tsmn-error/1"), Some(2))
+    );
+    assert_eq!(doc["command"], "check");
+    assert!(doc["fix"].as_str().unwrap().contains("tsmn init"), "{doc}");
+}
+
+/// Completions for the shells operators use, and a man page, from the
+/// binary itself.
+#[test]
+fn completions_and_the_man_page() {
+    for (shell, marker) in [
+        ("bash", "_tsmn()"),
+        ("zsh", "#compdef tsmn"),
+        ("fish", "complete -c tsmn"),
+    ] {
+        let out = tsmn().args(["completions", shell]).output().unwrap();
+        assert_success(&out);
+        let script = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            script.contains(marker) && script.contains("discover"),
+            "{shell}:\n{script}"
+        );
+    }
+    let out = tsmn().arg("man").output().unwrap();
+    assert_success(&out);
+    let page = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH tsmn"),
+        "{page}"
+    );
+    assert!(
+        page.contains("discover") && page.contains("Exit codes"),
+        "{page}"
+    );
+    // bash can load what it printed.
+    let loaded = std::process::Command::new("bash")
+        .args(["-c", "source /dev/stdin && complete -p tsmn"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            let script = tsmn().args(["completions", "bash"]).output()?.stdout;
+            c.stdin.take().unwrap().write_all(&script)?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&loaded.stdout).contains("tsmn"),
+        "bash loaded the completion"
+    );
+}
+
+/// --color always / never / auto and NO_COLOR on preview; -q silences the
+/// hints on stderr and keeps the output.
+#[test]
+fn colour_and_quiet() {
+    let dir = temp_dir();
+    let plan = copy_asset(dir.path(), "plan-trust.toml");
+    let preview = |args: &[&str], no_color: Option<&str>| {
+        let mut cmd = tsmn();
+        cmd.args(["preview", "--offline", "--plan"])
+            .arg(&plan)
+            .args(args);
+        cmd.env_remove("NO_COLOR").env("TERM", "xterm");
+        if let Some(v) = no_color {
+            cmd.env("NO_COLOR", v);
+        }
+        String::from_utf8_lossy(&cmd.output().unwrap().stdout).to_string()
+    };
+    let esc = "\u{1b}[";
+    assert!(preview(&["--color", "always"], None).contains(esc));
+    assert!(
+        preview(&["--color", "always"], Some("1")).contains(esc),
+        "always beats NO_COLOR"
+    );
+    assert!(!preview(&["--color", "never"], None).contains(esc));
+    assert!(
+        !preview(&[], None).contains(esc),
+        "auto: stdout is no terminal"
+    );
+
+    let out = tsmn()
+        .args(["-q", "init", "--out"])
+        .arg(dir.path().join("q.toml"))
+        .output()
+        .unwrap();
+    assert_success(&out);
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "", "-q: no hints");
+    assert!(dir.path().join("q.toml").exists());
 }

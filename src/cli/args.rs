@@ -28,7 +28,7 @@ Examples:
   tsmn sandbox down --dir /tmp/tsmn-demo         stop it and remove what it created
 
 A plan file (TOML) says what you want: the access node, the data nodes, the
-superuser and the auth mode. Commented examples: assets/plan-*.toml.
+superuser and the auth mode. `tsmn init --mode MODE` writes a commented one.
 Secrets never go in a plan: tsmn reads them from a prompt, an environment
 variable the plan names, or a passfile.
 
@@ -40,6 +40,32 @@ pub struct Cli {
     /// No command: the wizard, on the default sandbox's plan if there is one.
     #[command(subcommand)]
     pub command: Option<Command>,
+    #[command(flatten)]
+    pub global: Global,
+}
+
+/// Options every command takes.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct Global {
+    /// Colour: `auto` when the output is a terminal, NO_COLOR is unset or
+    /// empty and TERM is not `dumb`
+    #[arg(long, global = true, value_enum, default_value_t = ColorArg::Auto)]
+    pub color: ColorArg,
+    /// Only errors and the output asked for: no hints or progress on stderr
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// More on stderr: each connection tsmn opens and what it sends (-vv: the
+    /// statements' text, secrets masked)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorArg {
+    #[default]
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Subcommand)]
@@ -79,8 +105,8 @@ pub enum Command {
         /// The plan file (TOML) [env: TSMN_PLAN; default: the default sandbox's plan]
         #[arg(short, long, value_name = "FILE", env = "TSMN_PLAN", hide_env = true)]
         plan: Option<PathBuf>,
-        /// No colour (also: the NO_COLOR environment variable)
-        #[arg(long)]
+        /// Same as --color never (kept for scripts that use it)
+        #[arg(long, hide = true)]
         no_color: bool,
     },
     /// Bring up the sandbox (if it is not up) and open the wizard on its plan
@@ -91,8 +117,8 @@ pub enum Command {
         data_nodes: u16,
         #[command(flatten)]
         dir: DirArg,
-        /// No colour (also: the NO_COLOR environment variable)
-        #[arg(long)]
+        /// Same as --color never (kept for scripts that use it)
+        #[arg(long, hide = true)]
         no_color: bool,
     },
     /// Check a plan file; print it with every default, or every problem with its fix
@@ -101,6 +127,10 @@ pub enum Command {
         /// The plan file (TOML) [env: TSMN_PLAN]
         #[arg(short, long, value_name = "FILE", env = "TSMN_PLAN", hide_env = true)]
         plan: PathBuf,
+        /// Print one JSON document (schema tsmn-validate/1): the plan with
+        /// every default, or every problem with its field and fix
+        #[arg(long)]
+        json: bool,
     },
     /// Probe every node in parallel and report what stands in the way of multi-node,
     /// with causes and fixes (e.g. `tsmn check --plan plan.toml`). Read-only.
@@ -129,11 +159,14 @@ pub enum Command {
         /// Do not connect: list every step, with current values unknown
         #[arg(long)]
         offline: bool,
+        /// Print one JSON document (schema tsmn-preview/1): every step as data
+        #[arg(long)]
+        json: bool,
         /// Seconds to wait for each connection
         #[arg(long, value_name = "SECS", default_value_t = tsmn::flow::settings::DEFAULT_CONNECT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..=300))]
         connect_timeout: u64,
-        /// No colour (also: the NO_COLOR environment variable)
-        #[arg(long)]
+        /// Same as --color never (kept for scripts that use it)
+        #[arg(long, hide = true)]
         no_color: bool,
     },
     /// Write the steps as a directory to review and run without tsmn: README,
@@ -152,6 +185,9 @@ pub enum Command {
         /// Do not connect to the nodes first
         #[arg(long)]
         offline: bool,
+        /// Print one JSON document (schema tsmn-export/1): the files written
+        #[arg(long)]
+        json: bool,
         /// Seconds to wait for each connection
         #[arg(long, value_name = "SECS", default_value_t = tsmn::flow::settings::DEFAULT_CONNECT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..=300))]
         connect_timeout: u64,
@@ -166,7 +202,8 @@ pub enum Command {
         /// Do not ask for confirmation
         #[arg(short, long)]
         yes: bool,
-        /// One JSON event per line instead of text
+        /// One JSON event per line (schema tsmn-apply-event/1, with a
+        /// timestamp) instead of text
         #[arg(long)]
         json: bool,
         /// Restart nodes that need it: `local` restarts the ones on this host whose
@@ -202,6 +239,15 @@ pub enum Command {
     /// (e.g. `tsmn sandbox up --data-nodes 2`)
     #[command(subcommand)]
     Sandbox(SandboxCommand),
+    /// Print a shell completion script
+    /// (e.g. `tsmn completions bash > /etc/bash_completion.d/tsmn`)
+    Completions {
+        /// The shell
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (e.g. `tsmn man > /usr/local/share/man/man1/tsmn.1`)
+    Man,
 }
 
 #[derive(Debug, Subcommand)]
@@ -223,6 +269,9 @@ pub enum SandboxCommand {
     Status {
         #[command(flatten)]
         dir: DirArg,
+        /// Print one JSON document (schema tsmn-sandbox-status/1)
+        #[arg(long)]
+        json: bool,
     },
     /// Stop every node and remove what `up` created; refuses any other directory
     /// (e.g. `tsmn sandbox down`)

@@ -3,6 +3,7 @@
 //! step building, secret handling or export logic of its own.
 
 use super::args::{RestartArg, SandboxCommand, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE};
+use super::output;
 use super::prompt::{confirm, Terminal};
 use std::io::IsTerminal;
 use std::path::Path;
@@ -13,10 +14,19 @@ use tsmn::plan::{load_plan, plan_to_toml};
 use tsmn::report;
 use tsmn::sandbox::{Sandbox, PLAN_FILE};
 
-/// Print a flow error and give its exit code.
-fn fail(e: FlowError) -> u8 {
-    eprintln!("error: {e}");
-    e.exit_code()
+/// An error of `command`: on stderr, and under --json also as the
+/// command's one JSON document (schema tsmn-error/1) on stdout.
+fn failed(command: &str, json: bool, message: &str, code: u8) -> u8 {
+    if json {
+        output::json_error(command, message, code);
+    } else {
+        eprintln!("error: {message}");
+    }
+    code
+}
+
+fn fail_as(command: &str, json: bool, e: FlowError) -> u8 {
+    failed(command, json, &e.to_string(), e.exit_code())
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -37,11 +47,11 @@ fn with_timeout(connect_timeout: u64) -> Settings {
 /// The "probing ..." line, on a terminal only (scripts read stderr too).
 fn say_probing(flow: &Flow, settings: &Settings) {
     if std::io::stderr().is_terminal() {
-        eprintln!(
+        output::tell(&format!(
             "probing {} node(s) (connect timeout {} s) ...",
             flow.plan.nodes().count(),
             settings.connect_timeout.as_secs()
-        );
+        ));
     }
 }
 
@@ -73,10 +83,10 @@ pub fn init(mode: super::args::ModeArg, out: &Path) -> u8 {
         .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()));
     match written {
         Ok(()) => {
-            eprintln!(
+            output::tell(&format!(
                 "wrote {out}: an example plan with a comment on every field.\nNext: edit the node names, hosts and ports (and the addresses the data nodes see the access node come from), then:\n  tsmn validate --plan {out}\n  tsmn check --plan {out}\n  tsmn wizard --plan {out}",
                 out = out.display()
-            );
+            ));
             EXIT_OK
         }
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
@@ -96,13 +106,22 @@ pub fn init(mode: super::args::ModeArg, out: &Path) -> u8 {
     }
 }
 
-pub fn validate(path: &Path) -> u8 {
-    match load_plan(path) {
-        Ok(plan) => {
+pub fn validate(path: &Path, json: bool) -> u8 {
+    match (load_plan(path), json) {
+        (Ok(plan), false) => {
             print!("{}", plan_to_toml(&plan));
             EXIT_OK
         }
-        Err(e) => {
+        (Ok(plan), true) => {
+            output::print_json(&report::json::validated(&plan));
+            EXIT_OK
+        }
+        (Err(e), true) => {
+            eprintln!("error: {e}");
+            output::print_json(&report::json::invalid(&e));
+            EXIT_USAGE
+        }
+        (Err(e), false) => {
             eprintln!("error: {e}");
             EXIT_USAGE
         }
@@ -112,7 +131,7 @@ pub fn validate(path: &Path) -> u8 {
 pub fn check(path: &Path, json: bool, connect_timeout: u64) -> u8 {
     let mut flow = match Flow::open(path) {
         Ok(f) => f,
-        Err(e) => return fail(e),
+        Err(e) => return fail_as("check", json, e),
     };
     let settings = with_timeout(connect_timeout);
     if !json {
@@ -127,7 +146,7 @@ pub fn check(path: &Path, json: bool, connect_timeout: u64) -> u8 {
     ));
     let facts = match probed {
         Ok(f) => f.clone(),
-        Err(e) => return fail(e),
+        Err(e) => return fail_as("check", json, e),
     };
     let found = findings(&flow.plan, &facts);
     if json {
@@ -171,46 +190,50 @@ fn probed_steps(
     Ok((flow, steps))
 }
 
-pub fn preview(
-    path: &Path,
-    node: Option<&str>,
-    offline: bool,
-    connect_timeout: u64,
-    no_color: bool,
-) -> u8 {
-    let plan = match load_plan(path) {
+pub struct PreviewArgs<'a> {
+    pub path: &'a Path,
+    pub node: Option<&'a str>,
+    pub offline: bool,
+    pub json: bool,
+    pub connect_timeout: u64,
+    pub no_color: bool,
+}
+
+pub fn preview(a: PreviewArgs) -> u8 {
+    let plan = match load_plan(a.path) {
         Ok(p) => p,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_USAGE;
-        }
+        Err(e) => return failed("preview", a.json, &e.to_string(), EXIT_USAGE),
     };
-    if let Some(n) = node {
+    if let Some(n) = a.node {
         if !plan.nodes().any(|x| x.name == n) {
             let names: Vec<&str> = plan.nodes().map(|x| x.name.as_str()).collect();
-            eprintln!(
-                "error: --node {n}: no node of that name in the plan\n    fix: use one of {}",
+            let message = format!(
+                "--node {n}: no node of that name in the plan\n    fix: use one of {}",
                 names.join(", ")
             );
-            return EXIT_USAGE;
+            return failed("preview", a.json, &message, EXIT_USAGE);
         }
     }
-    let settings = with_timeout(connect_timeout);
+    let settings = with_timeout(a.connect_timeout);
     // Preview writes nothing: material not made yet is shown as such.
-    let shown = probed(&runtime(), path, offline, &settings, Watch::default())
+    let shown = probed(&runtime(), a.path, a.offline, &settings, Watch::default())
         .and_then(|mut flow| flow.steps_to_show().map(|steps| (flow, steps)));
     let (flow, steps) = match shown {
         Ok(r) => r,
-        Err(e) => return fail(e),
+        Err(e) => return fail_as("preview", a.json, e),
     };
-    let color = !no_color && colour_allowed() && std::io::stdout().is_terminal();
+    if a.json {
+        output::print_json(&report::json::preview(flow.facts(), &steps, a.node));
+        return EXIT_OK;
+    }
+    let color = output::colour(a.no_color);
     print!(
         "{}",
         report::preview::render(
             &flow.plan,
             flow.facts(),
             &steps,
-            node,
+            a.node,
             &report::preview::Style { color }
         )
     );
@@ -222,29 +245,33 @@ pub fn export(
     out: &Path,
     include_secrets: bool,
     offline: bool,
+    json: bool,
     connect_timeout: u64,
 ) -> u8 {
     let settings = with_timeout(connect_timeout);
     let (mut flow, steps) =
         match probed_steps(&runtime(), path, offline, &settings, Watch::default()) {
             Ok(r) => r,
-            Err(e) => return fail(e),
+            Err(e) => return fail_as("export", json, e),
         };
     let written = flow
         .role_secrets(&Default::default(), &Terminal::new())
         .and_then(|secrets| flow.export(&steps, out, &secrets, include_secrets));
     match written {
         Ok(files) => {
-            eprintln!(
+            if json {
+                output::print_json(&report::json::exported(out, &files, include_secrets));
+            }
+            output::tell(&format!(
                 "wrote {} file(s) to {}; read {}/README.md, then run: sh {}/setup.sh",
                 files.len(),
                 out.display(),
                 out.display(),
                 out.display()
-            );
+            ));
             EXIT_OK
         }
-        Err(e) => fail(e),
+        Err(e) => fail_as("export", json, e),
     }
 }
 
@@ -292,7 +319,7 @@ pub fn apply(a: ApplyArgs) -> u8 {
     // One run per plan at a time, decided before anything connects.
     let _lock = match tsmn::flow::lock::take(a.path) {
         Ok(l) => l,
-        Err(e) => return fail(e),
+        Err(e) => return fail_as("apply", a.json, e),
     };
     // One runtime and one event channel for probe and run: the probe's
     // connections stay open for the steps, their notices reported as events.
@@ -310,17 +337,17 @@ pub fn apply(a: ApplyArgs) -> u8 {
     };
     let (mut flow, mut steps) = match probed_steps(&rt, a.path, false, &settings, watch) {
         Ok(r) => r,
-        Err(e) => return fail(e),
+        Err(e) => return fail_as("apply", a.json, e),
     };
     let renewed = match with_options(&mut flow, &mut steps, &a) {
         Ok(r) => r,
-        Err(e) => return fail(e),
+        Err(e) => return fail_as("apply", a.json, e),
     };
     let prepared =
         rt.block_on(flow.prepare_run(&steps, &Default::default(), &settings, &Terminal::new()));
     let secrets = match prepared {
         Ok(s) => s,
-        Err(e) => return fail(e),
+        Err(e) => return fail_as("apply", a.json, e),
     };
     if !a.json {
         if let Some((step, why)) = tsmn::run::journal::last_failure(&flow.journal()) {
@@ -336,13 +363,12 @@ pub fn apply(a: ApplyArgs) -> u8 {
     let interactive = std::io::stdin().is_terminal();
     if !a.yes {
         if !interactive {
-            eprintln!("error: tsmn apply changes servers and asks first, but there is no terminal to ask at\n    fix: add --yes to run without asking");
-            return EXIT_USAGE;
+            return failed("apply", a.json, "tsmn apply changes servers and asks first, but there is no terminal to ask at\n    fix: add --yes to run without asking", EXIT_USAGE);
         }
         if !confirm("Apply these steps now? [y/N] ") {
             if let Some(aside) = &renewed {
                 if let Err(e) = flow.keep_old_certificates(aside) {
-                    return fail(e);
+                    return fail_as("apply", a.json, e);
                 }
             }
             eprintln!("nothing was changed");
@@ -366,7 +392,7 @@ pub fn apply(a: ApplyArgs) -> u8 {
         while let Some(e) = rx.recv().await {
             tally.add(&e);
             if json {
-                println!("{}", serde_json::to_string(&e).unwrap_or_default());
+                println!("{}", report::json::event(&e, &output::now()));
             } else if let Some(l) = report::apply::line(&e) {
                 println!("{l}");
             }
@@ -492,12 +518,12 @@ pub fn wizard_default(no_color: bool) -> u8 {
     if here.is_file() {
         return wizard(here, no_color);
     }
-    let color = !no_color && colour_allowed();
+    let color = output::colour_in_wizard(no_color);
     tsmn::tui::run(tsmn::plan::new_plan(), here.to_path_buf(), color, false)
 }
 
 pub fn wizard(path: &Path, no_color: bool) -> u8 {
-    let color = !no_color && colour_allowed();
+    let color = output::colour_in_wizard(no_color);
     // A plan file that does not exist yet: the wizard starts it, and saves
     // it there (its directory must exist, so the save cannot fail late).
     if !path.exists() {
@@ -524,15 +550,8 @@ pub fn wizard(path: &Path, no_color: bool) -> u8 {
     tsmn::tui::run(plan, path.to_path_buf(), color, false)
 }
 
-/// The environment allows colour: NO_COLOR counts only when it is set to
-/// something (no-color.org), and TERM=dumb has none.
-fn colour_allowed() -> bool {
-    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-        && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
-}
-
 pub fn say(line: &str) {
-    eprintln!("{line}");
+    output::tell(line);
 }
 
 pub fn demo(data_nodes: u16, dir: &Path, no_color: bool) -> u8 {
@@ -563,16 +582,44 @@ pub fn sandbox(cmd: SandboxCommand) -> u8 {
                 ));
             })
         }
-        SandboxCommand::Status { dir } => Sandbox::open(&dir.resolve()).map(|sb| {
-            let rows = tsmn::sandbox::status::collect(&sb);
-            print!("{}", tsmn::sandbox::status::render(&rows));
-        }),
+        SandboxCommand::Status { dir, json } => match Sandbox::open(&dir.resolve()) {
+            Ok(sb) => {
+                let rows = tsmn::sandbox::status::collect(&sb);
+                if json {
+                    output::print_json(&report::json::sandbox_status(&sb.dir, &rows));
+                } else {
+                    print!("{}", tsmn::sandbox::status::render(&rows));
+                }
+                Ok(())
+            }
+            Err(e) if json => return failed("sandbox status", true, &e.to_string(), EXIT_FAILED),
+            Err(e) => Err(e),
+        },
         SandboxCommand::Down { dir } => Sandbox::open(&dir.resolve()).and_then(|sb| sb.down(&say)),
     };
     match result {
         Ok(()) => EXIT_OK,
         Err(e) => {
             eprintln!("error: {e}");
+            EXIT_FAILED
+        }
+    }
+}
+
+/// A completion script for `shell` on stdout.
+pub fn completions(shell: clap_complete::Shell) -> u8 {
+    let mut cmd = <super::Cli as clap::CommandFactory>::command();
+    clap_complete::generate(shell, &mut cmd, "tsmn", &mut std::io::stdout());
+    EXIT_OK
+}
+
+/// The manual page (roff) on stdout.
+pub fn man() -> u8 {
+    let cmd = <super::Cli as clap::CommandFactory>::command();
+    match clap_mangen::Man::new(cmd).render(&mut std::io::stdout()) {
+        Ok(()) => EXIT_OK,
+        Err(e) => {
+            eprintln!("error: writing the manual page: {e}");
             EXIT_FAILED
         }
     }

@@ -1,10 +1,13 @@
 //! The command-line face: arguments (args.rs), terminal prompts
-//! (prompt.rs) and one function per command (commands.rs), each turning
+//! (prompt.rs), how output is spoken (output.rs: colour, -q, JSON), the log file
+//! (log.rs) and one function per command (commands.rs), each turning
 //! arguments into calls of the library's flow and its result into output
 //! and an exit code.
 
 pub mod args;
 pub mod commands;
+pub mod log;
+pub mod output;
 pub mod prompt;
 
 pub use args::{Cli, Command};

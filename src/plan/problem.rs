@@ -35,7 +35,7 @@ impl fmt::Display for Problem {
 /// Why a plan could not be used. Every variant says where and how to fix it.
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
-    #[error("cannot read the plan {path}: {source}\n    fix: check the path, or create one with `tsmn sandbox up` or from assets/plan-*.toml")]
+    #[error("cannot read the plan {path}: {source}\n    fix: check the path, or write one with `tsmn init --mode MODE --out FILE` (or `tsmn sandbox up`)")]
     Read {
         path: String,
         source: std::io::Error,

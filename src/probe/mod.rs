@@ -399,6 +399,8 @@ pub async fn connect(
     opts: ProbeOptions,
     on_notice: Option<(String, OnNotice)>,
 ) -> Result<Client, Connection> {
+    let target = describe_target(cfg);
+    tracing::debug!("connecting to {target} (sslmode {})", tls.mode().as_str());
     let attempt = tokio::time::timeout(opts.connect_timeout, cfg.connect(tls.connector())).await;
     // sslmode allow: refused without TLS, so once more with it.
     let attempt = match attempt {
@@ -410,11 +412,22 @@ pub async fn connect(
         other => other,
     };
     match attempt {
-        Err(_) => Err(Connection::TimedOut {
-            seconds: opts.connect_timeout.as_secs(),
-        }),
-        Ok(Err(e)) => Err(failure(&e)),
+        Err(_) => {
+            tracing::info!(
+                "{target}: no answer within {} s",
+                opts.connect_timeout.as_secs()
+            );
+            Err(Connection::TimedOut {
+                seconds: opts.connect_timeout.as_secs(),
+            })
+        }
+        Ok(Err(e)) => {
+            let f = failure(&e);
+            tracing::info!("{target}: {f:?}");
+            Err(f)
+        }
         Ok(Ok((client, mut conn))) => {
+            tracing::debug!("{target}: connected");
             match on_notice {
                 None => {
                     tokio::spawn(conn);
@@ -438,6 +451,21 @@ pub async fn connect(
             Ok(client)
         }
     }
+}
+
+/// `host:port as user, database db`, for the log (no password in it).
+fn describe_target(cfg: &Config) -> String {
+    let host = match cfg.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
+        Some(tokio_postgres::config::Host::Unix(p)) => p.display().to_string(),
+        None => "?".into(),
+    };
+    format!(
+        "{host}:{} as {}, database {}",
+        cfg.get_ports().first().copied().unwrap_or(5432),
+        cfg.get_user().unwrap_or("?"),
+        cfg.get_dbname().unwrap_or("?")
+    )
 }
 
 fn allows_retry(cfg: &Config, tls: &tls::Tls) -> bool {

@@ -3,4 +3,5 @@
 pub mod apply;
 pub mod check;
 pub mod diff;
+pub mod json;
 pub mod preview;

@@ -119,6 +119,7 @@ async fn settings(
             Err(e) => return failed(format!("{}: {e}", c.name)),
         }
         let st = setting_statement(c);
+        tracing::debug!("[{}] sending: {}", s.node, st.sql.masked());
         match run_statement(client, &st.sql.masked(), st.generate).await {
             Ok(0) => {}
             Ok(_) => changed.push(c.name.clone()),
@@ -420,7 +421,8 @@ async fn sql(
             Ok(t) => t,
             Err(e) => return failed(e.to_string()),
         };
-        // The error names the statement by its masked text: never the secret.
+        // The log and the error name the statement by its masked text: never the secret.
+        tracing::debug!("[{}] sending: {}", s.node, st.sql.masked());
         match run_statement(client, text.expose_secret(), st.generate).await {
             Ok(n) => ran += n,
             Err(e) => return failed(format!("{e}\n    in: {}", st.sql.masked())),

@@ -336,6 +336,7 @@ async fn run_one(
         );
         return false;
     }
+    tracing::info!("[{}] {}: started ({})", s.node, s.id, s.title);
     let _ = events.send(Event::StepStarted {
         step: s.id.clone(),
         node: s.node.clone(),
@@ -353,6 +354,7 @@ async fn run_one(
         journal::record(j, s, &outcome);
     }
     let millis = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    tracing::info!("[{}] {}: {outcome:?} ({millis} ms)", s.node, s.id);
     let _ = events.send(Event::StepFinished {
         step: s.id.clone(),
         node: s.node.clone(),

@@ -366,7 +366,11 @@ pub async fn gate(
         };
     }
     let names: Vec<String> = waiting.iter().map(|(n, _)| n.clone()).collect();
+    for (n, p) in &waiting {
+        tracing::info!("[{n}] waits for a restart: {}", p.settings);
+    }
     if o.restart == RestartPolicy::Never {
+        tracing::info!("restart policy never: not restarting {}", names.join(", "));
         let _ = events.send(Event::RestartNeeded {
             nodes: names.clone(),
             how: HOW.into(),
@@ -390,6 +394,10 @@ pub async fn gate(
         .map(|(n, p)| (n, local(p)))
         .partition(|(_, l)| l.is_ok());
     for (n, how) in &theirs {
+        tracing::info!(
+            "[{n}] not restarted by tsmn: {}",
+            how.as_ref().err().map_or("", String::as_str)
+        );
         let _ = events.send(Event::RestartNeeded {
             nodes: vec![(*n).clone()],
             how: how.as_ref().err().cloned().unwrap_or_default(),
@@ -400,6 +408,7 @@ pub async fn gate(
     for (n, l) in mine.into_iter().chain(theirs) {
         match l {
             Ok(l) => {
+                tracing::info!("[{n}] restarting: {}", l.command());
                 let _ = events.send(Event::Restarting { node: n.clone() });
                 sessions.drop_node(n);
                 jobs.push(async move {

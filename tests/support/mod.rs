@@ -180,8 +180,15 @@ pub fn skipped(test: &str, reason: &str) {
     let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {reason}");
 }
 
+/// The binary, its log in the build's scratch directory (not the
+/// machine's state directory); a test may point TSMN_LOG_FILE elsewhere.
 pub fn tsmn() -> std::process::Command {
-    std::process::Command::new(env!("CARGO_BIN_EXE_tsmn"))
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tsmn"));
+    cmd.env(
+        "TSMN_LOG_FILE",
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("tsmn-tests.log"),
+    );
+    cmd
 }
 
 pub fn read(path: &Path) -> String {

@@ -1,0 +1,106 @@
+//! How the commands speak: colour (auto, always, never), quiet or verbose
+//! words on stderr, and JSON documents that name their schema. One place,
+//! so every command answers the same way.
+
+use super::args::{ColorArg, Global};
+use serde_json::{json, Value};
+use std::io::IsTerminal;
+use std::sync::OnceLock;
+
+static GLOBAL: OnceLock<Global> = OnceLock::new();
+
+/// Set once, from the command line, before any command runs.
+pub fn init(g: Global) {
+    let _ = GLOBAL.set(g);
+}
+
+fn global() -> Global {
+    GLOBAL.get().cloned().unwrap_or_default()
+}
+
+/// The environment allows colour: NO_COLOR counts only when it is set to
+/// something (no-color.org), and TERM=dumb has none.
+fn colour_allowed() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
+}
+
+/// Colour on stdout: `--color always` wins, `never` (or a command's own
+/// `--no-color`) loses, `auto` asks the environment and whether stdout
+/// is a terminal.
+pub fn colour(no_color: bool) -> bool {
+    colour_on(no_color, std::io::stdout().is_terminal())
+}
+
+/// Colour in the wizard, which draws on the terminal whatever stdout is.
+pub fn colour_in_wizard(no_color: bool) -> bool {
+    colour_on(no_color, true)
+}
+
+fn colour_on(no_color: bool, terminal: bool) -> bool {
+    match global().color {
+        ColorArg::Always => true,
+        ColorArg::Never => false,
+        ColorArg::Auto => !no_color && colour_allowed() && terminal,
+    }
+}
+
+/// -q: only errors and the output asked for.
+pub fn quiet() -> bool {
+    global().quiet
+}
+
+/// A line for the operator on stderr (hints, progress), unless -q.
+pub fn tell(line: &str) {
+    if !quiet() {
+        eprintln!("{line}");
+    }
+}
+
+/// A JSON document of `schema` (`tsmn-<command>/<version>`) with `body`'s
+/// fields after the schema name.
+pub fn document(schema: &str, body: Value) -> Value {
+    let mut doc = json!({ "schema": schema });
+    if let (Some(d), Value::Object(b)) = (doc.as_object_mut(), body) {
+        d.extend(b);
+    }
+    doc
+}
+
+/// Print a JSON document on stdout, pretty.
+pub fn print_json(doc: &Value) {
+    println!("{doc:#}");
+}
+
+/// An error as JSON on stdout (schema tsmn-error/1): the message, its
+/// fix when it has one, the exit code. The same text goes to stderr.
+pub fn json_error(command: &str, message: &str, exit_code: u8) {
+    eprintln!("error: {message}");
+    let (what, fix) = match message.split_once("\n    fix: ") {
+        Some((w, f)) => (w, Some(f)),
+        None => (message, None),
+    };
+    print_json(&document(
+        "tsmn-error/1",
+        json!({ "command": command, "error": what, "fix": fix, "exit_code": exit_code }),
+    ));
+}
+
+/// Now, as RFC 3339 in UTC (apply's events carry it).
+pub fn now() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documents_name_their_schema_first() {
+        let d = document("tsmn-x/1", json!({"a": 1}));
+        assert_eq!(d.to_string(), r#"{"schema":"tsmn-x/1","a":1}"#);
+        assert!(now().ends_with('Z'), "{}", now());
+    }
+}
