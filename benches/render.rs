@@ -20,6 +20,8 @@ fn plan(n: usize) -> Plan {
         port: 5432,
         connect_host: None,
         connect_port: None,
+        dsn: None,
+        service: None,
     };
     Plan {
         database: "tsdb".into(),
@@ -32,6 +34,8 @@ fn plan(n: usize) -> Plan {
             port: 5432,
             connect_host: None,
             connect_port: None,
+            dsn: None,
+            service: None,
         },
         data_nodes: (1..=n).map(node).collect(),
         auth: Auth::default(),

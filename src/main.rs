@@ -19,6 +19,18 @@ fn main() -> ExitCode {
         None | Some(Command::Wizard { .. } | Command::Demo { .. })
     );
     cli::log::init(cli.global.verbose, !wizard);
+    if matches!(
+        cli.command,
+        Some(
+            Command::Check { .. }
+                | Command::Preview { .. }
+                | Command::Export { .. }
+                | Command::Apply { .. }
+                | Command::Validate { .. }
+        )
+    ) {
+        cli::output::note_ignored_env();
+    }
     let Some(command) = cli.command else {
         return ExitCode::from(commands::wizard_default(false));
     };

@@ -189,6 +189,8 @@ fn unreachable_nodes_refused_hung_and_unknown() {
         port: i64::from(port),
         connect_host: None,
         connect_port: None,
+        dsn: None,
+        service: None,
     };
     let _ = template;
     plan.data_nodes = vec![

@@ -142,7 +142,7 @@ pub enum Command {
         #[arg(long)]
         json: bool,
         /// Seconds to wait for each connection (TCP, TLS and login together)
-        #[arg(long, value_name = "SECS", default_value_t = tsmn::flow::settings::DEFAULT_CONNECT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..=300))]
+        #[arg(long, value_name = "SECS", env = "PGCONNECT_TIMEOUT", default_value_t = tsmn::flow::settings::DEFAULT_CONNECT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..=300))]
         connect_timeout: u64,
     },
     /// Show the setup steps per node: settings (current -> new), the pg_hba.conf
@@ -163,7 +163,7 @@ pub enum Command {
         #[arg(long)]
         json: bool,
         /// Seconds to wait for each connection
-        #[arg(long, value_name = "SECS", default_value_t = tsmn::flow::settings::DEFAULT_CONNECT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..=300))]
+        #[arg(long, value_name = "SECS", env = "PGCONNECT_TIMEOUT", default_value_t = tsmn::flow::settings::DEFAULT_CONNECT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..=300))]
         connect_timeout: u64,
         /// Same as --color never (kept for scripts that use it)
         #[arg(long, hide = true)]
@@ -189,7 +189,7 @@ pub enum Command {
         #[arg(long)]
         json: bool,
         /// Seconds to wait for each connection
-        #[arg(long, value_name = "SECS", default_value_t = tsmn::flow::settings::DEFAULT_CONNECT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..=300))]
+        #[arg(long, value_name = "SECS", env = "PGCONNECT_TIMEOUT", default_value_t = tsmn::flow::settings::DEFAULT_CONNECT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..=300))]
         connect_timeout: u64,
     },
     /// Run the setup steps on the nodes with live progress: probe, show what will
@@ -232,7 +232,7 @@ pub enum Command {
         #[arg(long)]
         remove_data_nodes: bool,
         /// Seconds to wait for each connection
-        #[arg(long, value_name = "SECS", default_value_t = tsmn::flow::settings::DEFAULT_CONNECT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..=300))]
+        #[arg(long, value_name = "SECS", env = "PGCONNECT_TIMEOUT", default_value_t = tsmn::flow::settings::DEFAULT_CONNECT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..=300))]
         connect_timeout: u64,
     },
     /// Local throwaway cluster from the installed PostgreSQL

@@ -57,6 +57,29 @@ pub fn tell(line: &str) {
     }
 }
 
+/// libpq variables that make no sense for a plan of several nodes: tsmn
+/// says once that it ignores them, instead of leaving the operator to
+/// wonder why psql and tsmn go to different places.
+const IGNORED_ENV: [(&str, &str); 5] = [
+    ("PGHOST", "the plan names every node's host"),
+    ("PGHOSTADDR", "the plan names every node's host"),
+    ("PGPORT", "the plan names every node's port"),
+    ("PGDATABASE", "tsmn uses postgres and the plan's database"),
+    (
+        "PGSERVICE",
+        "give a node `service = \"...\"` in the plan instead",
+    ),
+];
+
+/// One line per ignored PG* variable that is set (unless -q).
+pub fn note_ignored_env() {
+    for (var, why) in IGNORED_ENV {
+        if std::env::var_os(var).is_some_and(|v| !v.is_empty()) {
+            tell(&format!("note: {var} is set and ignored: {why}"));
+        }
+    }
+}
+
 /// A JSON document of `schema` (`tsmn-<command>/<version>`) with `body`'s
 /// fields after the schema name.
 pub fn document(schema: &str, body: Value) -> Value {

@@ -17,6 +17,8 @@ async fn connect(t: &Target, db: &str, timeout: Duration) -> Result<Client, Stri
         port: i64::from(t.port),
         connect_host: None,
         connect_port: None,
+        dsn: None,
+        service: None,
     };
     let plan = Plan {
         superuser: t.user.clone(),
@@ -202,6 +204,8 @@ fn data_nodes(rows: &[tokio_postgres::Row], database: &str, notes: &mut Vec<Stri
             port: port.unwrap_or(5432),
             connect_host: None,
             connect_port: None,
+            dsn: None,
+            service: None,
         });
     }
     notes.push("tsmn connects to each data node at the host and port the access node uses; where it must connect elsewhere (another address, a socket), set connect_host and connect_port".into());
@@ -226,6 +230,8 @@ fn access_node(t: &Target, s: &Server, notes: &mut Vec<String>) -> Node {
         port: i64::from(t.port),
         connect_host: socket.then(|| t.host.clone()),
         connect_port: None,
+        dsn: None,
+        service: None,
     }
 }
 

@@ -30,9 +30,12 @@ pub fn parse_plan(text: &str, path: &str) -> Result<Plan, PlanError> {
             problems: secrets,
         });
     }
-    let plan: Plan = toml::from_str(text).map_err(|e| syntax(text, path, &e))?;
+    let mut plan: Plan = toml::from_str(text).map_err(|e| syntax(text, path, &e))?;
+    // Host and port from each node's dsn or service, before anything reads them.
+    let given = |i: usize, key: &str| node_table(&table, i).is_some_and(|t| t.contains_key(key));
+    let mut problems = super::dsn::resolve(&mut plan, &given);
     let plan = normalize_hosts(plan).normalized();
-    let problems = validate(&plan);
+    problems.extend(validate(&plan));
     if problems.is_empty() {
         Ok(plan)
     } else {
@@ -56,6 +59,14 @@ pub fn load_plan(path: &std::path::Path) -> Result<Plan, PlanError> {
 pub fn plan_to_toml(plan: &Plan) -> String {
     // Serializing plain structs of strings, numbers and tables cannot fail.
     toml::to_string(plan).expect("a plan always serializes")
+}
+
+/// Node `i`'s table in the plan file (0 = the access node).
+fn node_table(table: &toml::Table, i: usize) -> Option<&toml::Table> {
+    if i == 0 {
+        return table.get("access_node")?.as_table();
+    }
+    table.get("data_nodes")?.as_array()?.get(i - 1)?.as_table()
 }
 
 fn normalize_hosts(mut plan: Plan) -> Plan {
@@ -109,10 +120,11 @@ fn syntax(text: &str, path: &str, e: &toml::de::Error) -> PlanError {
     };
     let message = e.message().trim().to_string();
     let fix = if message.contains("unknown field") {
-        "remove the key or correct its spelling; the example plans in assets/ list every key"
+        "remove the key or correct its spelling; `tsmn init --out example.toml` writes a plan with every key"
             .to_string()
     } else if message.contains("missing field") {
-        "add the field; the example plans in assets/ show each one".to_string()
+        "add the field; `tsmn init --out example.toml` writes a plan that shows each one"
+            .to_string()
     } else if message.contains("unknown variant") {
         "use one of the values the message lists".to_string()
     } else {

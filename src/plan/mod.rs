@@ -1,7 +1,9 @@
 //! PURE: the plan an operator writes, its TOML form and its validation.
-//! No I/O beyond reading and saving the plan file, no async, no UI.
+//! No I/O beyond reading and saving the plan file (and the pg_service.conf
+//! a node names, and PGUSER), no async, no UI.
 
 pub mod address;
+pub mod dsn;
 mod load;
 mod model;
 mod problem;

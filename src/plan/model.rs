@@ -77,6 +77,8 @@ pub struct Node {
     /// Name of the node; on the access node it becomes the foreign server name.
     pub name: String,
     /// Address as the access node reaches it (what `add_data_node` stores).
+    /// May be left out when `dsn` or `service` gives it.
+    #[serde(default)]
     pub host: String,
     #[serde(default = "defaults::port")]
     pub port: i64,
@@ -87,6 +89,14 @@ pub struct Node {
     /// Port tsmn itself connects to. Omitted: `port`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connect_port: Option<i64>,
+    /// A libpq connection string in place of host and port (a
+    /// `postgresql://` URI or `host=... port=...`); no password, and no
+    /// user or database other than the plan's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dsn: Option<String>,
+    /// A service of pg_service.conf in place of host and port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
 }
 
 impl Node {
@@ -196,8 +206,12 @@ pub mod defaults {
     pub fn database() -> String {
         "tsdb".into()
     }
+    /// PGUSER when set (psql's habit), else postgres.
     pub fn superuser() -> String {
-        "postgres".into()
+        std::env::var("PGUSER")
+            .ok()
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| "postgres".into())
     }
     pub fn port() -> i64 {
         5432

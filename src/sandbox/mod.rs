@@ -319,6 +319,8 @@ pub fn plan_over(an: &Cluster, dns: &[&Cluster], mode: AuthMode) -> Plan {
         port: i64::from(c.port),
         connect_host: Some(c.socket_dir().display().to_string()),
         connect_port: None,
+        dsn: None,
+        service: None,
     };
     Plan {
         database: crate::plan::defaults::database(),

@@ -36,14 +36,31 @@ fn add_a_node_from_a_uri_then_reorder_and_remove() {
         "a sensible default name"
     );
     a.update(key(KeyCode::Tab));
-    typed(&mut a, "postgresql://ops:pw@db2.example.com:6432/tsdb");
+    let refused = "postgresql://ops:pw@db2.example.com:6432/tsdb";
+    typed(&mut a, refused);
+    a.update(key(KeyCode::Enter));
+    // A user other than the plan's superuser, and a password: said, not dropped.
+    let error = a
+        .nodes
+        .form
+        .as_ref()
+        .and_then(|f| f.error.clone())
+        .unwrap_or_default();
+    assert!(
+        error.contains("password") && !error.contains("pw@"),
+        "{error}"
+    );
+    for _ in refused.chars() {
+        a.update(key(KeyCode::Backspace));
+    }
+    typed(&mut a, "postgresql://db2.example.com:6432/tsdb");
     a.update(key(KeyCode::Enter));
     assert!(a.nodes.form.is_none(), "{:?}", a.nodes.form);
     let dn2 = &a.plan.data_nodes[1];
     assert_eq!(
         (dn2.host.as_str(), dn2.port),
         ("db2.example.com", 6432),
-        "the URI was split; its password dropped"
+        "the URI gave host and port"
     );
     assert!(a.plan_dirty);
     let up = Msg::Key(KeyEvent::new_with_kind(

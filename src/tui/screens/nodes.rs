@@ -39,7 +39,7 @@ pub static NODE_FORM: &[Binding] = &[
 /// Labels of the node form's fields, in order.
 pub const FORM_FIELDS: [&str; 4] = [
     "name",
-    "host (as the access node reaches it; a postgresql:// URI is split)",
+    "host (as the access node reaches it; or a postgresql:// URI)",
     "port",
     "connect host (optional: where tsmn connects, if different)",
 ];
@@ -144,10 +144,21 @@ fn save_form(st: &mut State, app: &mut Shared) {
     let Some(mut form) = st.form.take() else {
         return;
     };
-    if let Some((host, port)) = crate::plan::address::split_uri(&form.fields[1]) {
-        form.fields[1] = host;
-        if let Some(p) = port {
-            form.fields[2] = p.to_string();
+    // A pasted connection string: its host and port, or why it cannot be
+    // used (a user or database other than the plan's, a password...).
+    if crate::plan::dsn::looks_like_one(&form.fields[1]) {
+        match crate::plan::dsn::host_and_port(&form.fields[1], &app.plan) {
+            Ok((host, port)) => {
+                form.fields[1] = host;
+                if let Some(p) = port {
+                    form.fields[2] = p.to_string();
+                }
+            }
+            Err(why) => {
+                form.error = Some(format!("host: the connection string {why}"));
+                st.form = Some(form);
+                return;
+            }
         }
     }
     let port: i64 = match form.fields[2].trim().parse() {
@@ -167,6 +178,8 @@ fn save_form(st: &mut State, app: &mut Shared) {
         port,
         connect_host: Some(form.fields[3].trim().to_string()).filter(|h| !h.is_empty()),
         connect_port: None,
+        dsn: None,
+        service: None,
     };
     let mut candidate = app.plan.clone();
     let index = match form.index {
