@@ -112,7 +112,16 @@ fn node(out: &mut Vec<Problem>, path: &str, n: &Node) {
             "keep to letters, digits, `_` and `-` (e.g. `dn1`)",
         ));
     }
-    if let Err(why) = check_host(&n.host) {
+    let placed_elsewhere = n.dsn.is_some() || n.service.is_some();
+    if n.host.is_empty() && !placed_elsewhere {
+        out.push(Problem::new(
+            field(path, "host"),
+            "is empty (or missing)",
+            "give host = the address the access node reaches the node at, or a dsn or service in its place",
+        ));
+    } else if n.host.is_empty() {
+        // The dsn or service could not give it: said where it was read.
+    } else if let Err(why) = check_host(&n.host) {
         out.push(Problem::new(
             field(path, "host"),
             format!("`{}` {why}", n.host),
