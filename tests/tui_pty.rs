@@ -315,7 +315,8 @@ fn the_wizard_starts_a_plan_that_does_not_exist_and_saves_it() {
     t.wait_for("a new plan: give the access node");
     t.keys(&["10.0.0.10", "Enter"]);
     t.wait_for("10.0.0.10:5432");
-    t.keys(&["a", "Tab", "10.0.0.11", "Enter"]);
+    // A typo mended where it is: Home, Delete, the right character.
+    t.keys(&["a", "Tab", "X0.0.0.11", "Home", "DC", "1", "Enter"]);
     t.wait_for("10.0.0.11:5432");
     t.keys(&["q"]);
     t.wait_for("s: save and quit");

@@ -102,11 +102,48 @@ impl App {
         }
     }
 
-    fn typing(&self) -> bool {
+    pub fn typing(&self) -> bool {
         self.start.address.is_some()
             || self.nodes.form.is_some()
             || self.authentication.form.is_some()
             || (self.screen == Screen::Credentials && self.credentials.field < 2)
+    }
+
+    /// Which text field has focus, if one has.
+    fn focus_id(&self) -> Option<String> {
+        if self.start.address.is_some() {
+            return Some("start".into());
+        }
+        if let Some(f) = &self.authentication.form {
+            return Some(format!("auth:{}", f.focus));
+        }
+        if let Some(f) = &self.nodes.form {
+            return Some(format!("nodes:{:?}:{}", f.index, f.focus));
+        }
+        match (self.shared.screen, self.credentials.field) {
+            (Screen::Credentials, n @ (0 | 1)) => Some(format!("credentials:{n}")),
+            _ => None,
+        }
+    }
+
+    /// A field that just got focus has its cursor at its end.
+    fn follow_focus(&mut self) {
+        let id = self.focus_id();
+        if id != self.shared.cursor_of {
+            let end = self.field_mut().map_or(0, |f| f.chars().count());
+            self.shared.cursor = end;
+            self.shared.cursor_of = id;
+        }
+    }
+
+    /// Edit the focused field (and keep its cursor).
+    fn edit_field(&mut self, edit: impl FnOnce(&mut String, &mut usize)) {
+        self.follow_focus();
+        let mut cursor = self.shared.cursor;
+        if let Some(f) = self.field_mut() {
+            edit(f, &mut cursor);
+        }
+        self.shared.cursor = cursor;
     }
 
     /// The text field that has focus.
@@ -129,11 +166,15 @@ impl App {
 
     pub fn update(&mut self, msg: Msg) -> Vec<Cmd> {
         match msg {
-            Msg::Key(k) => self.key(k),
+            Msg::Key(k) => {
+                self.follow_focus();
+                let cmds = self.key(k);
+                self.follow_focus();
+                cmds
+            }
             Msg::Paste(text) => {
-                if let Some(f) = self.field_mut() {
-                    f.push_str(text.trim_end_matches(['\n', '\r']));
-                }
+                let text = text.trim_end_matches(['\n', '\r']).to_string();
+                self.edit_field(|f, c| crate::tui::text_field::paste(f, c, &text));
                 vec![]
             }
             Msg::Resize => vec![],
@@ -290,15 +331,8 @@ impl App {
             };
         }
         let Some(action) = screens::action(self.mode(), self.typing(), &k) else {
-            let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
-            if let Some(f) = self.field_mut() {
-                match k.code {
-                    KeyCode::Char(c) if !ctrl => f.push(c),
-                    KeyCode::Backspace => {
-                        f.pop();
-                    }
-                    _ => {}
-                }
+            if let Some(req) = crate::tui::text_field::request(&k) {
+                self.edit_field(|f, c| crate::tui::text_field::edit(f, c, req));
             }
             return vec![];
         };

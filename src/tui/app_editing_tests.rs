@@ -155,3 +155,27 @@ fn a_new_plan_starts_with_the_access_node_and_is_saved_on_quit() {
         "{cmds:?}"
     );
 }
+
+#[test]
+fn a_text_field_edits_at_its_cursor() {
+    let mut a = at_nodes();
+    a.update(key(KeyCode::Char('a')));
+    a.update(key(KeyCode::Tab));
+    typed(&mut a, "db2.example.com");
+    a.update(key(KeyCode::Home));
+    typed(&mut a, "x");
+    a.update(key(KeyCode::Delete));
+    assert_eq!(a.nodes.form.as_ref().unwrap().fields[1], "xb2.example.com");
+    a.update(Msg::Key(KeyEvent::new(
+        KeyCode::Char('k'),
+        KeyModifiers::CONTROL,
+    )));
+    assert_eq!(a.nodes.form.as_ref().unwrap().fields[1], "x");
+    // Focus moves away and back: the cursor is at the field's end again.
+    a.update(key(KeyCode::Tab));
+    a.update(key(KeyCode::BackTab));
+    typed(&mut a, "y");
+    assert_eq!(a.nodes.form.as_ref().unwrap().fields[1], "xy");
+    a.update(Msg::Paste("-z\n".into()));
+    assert_eq!(a.nodes.form.as_ref().unwrap().fields[1], "xy-z");
+}

@@ -10,6 +10,7 @@ pub mod screen;
 pub mod screens;
 pub mod shared;
 pub mod tasks;
+pub mod text_field;
 pub mod theme;
 pub mod view;
 pub mod widgets;

@@ -49,6 +49,10 @@ pub struct Shared {
     /// whether tsmn got in and the tick it finished at.
     pub probe_started: u64,
     pub probe_done: Vec<(String, bool, u64)>,
+    /// The cursor in the focused text field (characters), and which field
+    /// it belongs to (it goes to the end when the focus moves).
+    pub cursor: usize,
+    pub cursor_of: Option<String>,
 }
 
 impl Shared {
@@ -78,6 +82,8 @@ impl Shared {
             quit_when_idle: false,
             problems: Vec::new(),
             plan_dirty: false,
+            cursor: 0,
+            cursor_of: None,
             role_passwords: std::collections::BTreeMap::new(),
             probe_started: 0,
             probe_done: Vec::new(),

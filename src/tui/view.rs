@@ -138,6 +138,12 @@ fn help(f: &mut Frame, app: &App, area: Rect) {
     for b in screens::bindings(app.mode()).chain(keys::GLOBAL.iter()) {
         text.push_str(&format!("  {:<10} {}\n", b.label, b.hint));
     }
+    if app.typing() {
+        text.push_str("\nIn a text field\n");
+        for (labels, hint) in crate::tui::text_field::help_lines() {
+            text.push_str(&format!("  {labels:<18} {hint}\n"));
+        }
+    }
     text.push_str("\nAny key closes this help.");
     let r = centered(
         area,

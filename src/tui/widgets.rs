@@ -66,8 +66,10 @@ pub fn mask(secret: &str) -> String {
     }
 }
 
-/// A form over the screen: labelled fields (the focused one reversed) and
-/// the error that keeps it open.
+/// A form over the screen: labelled fields (the focused one reversed, with
+/// `cursor` drawn in it unless it is masked: None) and the error that keeps
+/// it open.
+#[allow(clippy::too_many_arguments)]
 pub fn form_popup(
     f: &mut Frame,
     area: Rect,
@@ -75,6 +77,7 @@ pub fn form_popup(
     title: &str,
     width: u16,
     fields: &[(&str, String, bool)],
+    cursor: Option<usize>,
     error: Option<&str>,
 ) {
     let mut text: Vec<Line> = Vec::new();
@@ -85,7 +88,14 @@ pub fn form_popup(
             Style::default()
         };
         text.push(Line::from(format!("{label}:")));
-        text.push(Line::from(Span::styled(format!("  [{shown:<44}]"), style)));
+        let mut line = vec![Span::raw("  ")];
+        line.extend(crate::tui::text_field::spans(
+            shown,
+            44,
+            style,
+            cursor.filter(|_| *focused),
+        ));
+        text.push(Line::from(line));
     }
     if let Some(e) = error {
         text.push(Line::from(Span::styled(

@@ -252,7 +252,7 @@ fn apply_form(st: &mut State, app: &mut Shared) -> Vec<Cmd> {
     vec![Cmd::Build]
 }
 
-pub fn draw(f: &mut Frame, st: &State, _app: &Shared, area: Rect, theme: &Theme) {
+pub fn draw(f: &mut Frame, st: &State, app: &Shared, area: Rect, theme: &Theme) {
     let texts = [
         "The data nodes admit the access node's address without a password. Quick, and anyone who can connect from that address gets in: only on a network you control.",
         "SCRAM passwords: tsmn sets each role's password from a verifier it computes and writes the access node's passfile (0600). Protects against other hosts; the password lives on the access node.",
@@ -285,6 +285,21 @@ pub fn draw(f: &mut Frame, st: &State, _app: &Shared, area: Rect, theme: &Theme)
             })
             .collect();
         let title = format!("{} mode: options", AuthMode::ALL[st.choice].as_str());
-        form_popup(f, area, theme, &title, 96, &fields, form.error.as_deref());
+        // A masked field shows no cursor: where it stands would tell the length.
+        let cursor = form
+            .fields
+            .get(form.focus)
+            .filter(|x| matches!(x.kind, FieldKind::Text))
+            .map(|_| app.cursor);
+        form_popup(
+            f,
+            area,
+            theme,
+            &title,
+            96,
+            &fields,
+            cursor,
+            form.error.as_deref(),
+        );
     }
 }

@@ -87,10 +87,17 @@ pub fn draw(f: &mut Frame, st: &State, app: &Shared, area: Rect, theme: &Theme) 
         Line::from("  Leave empty to use the variable the plan names, PGPASSWORD, or ~/.pgpass."),
         Line::from("  The password stays in memory: it is never written to the plan or a log."),
         Line::from(""),
-        Line::from(vec![
-            Span::raw("Superuser: "),
-            Span::styled(format!("[{:<24}]", st.superuser_edit), field(st.field == 1)),
-        ]),
+        Line::from(
+            vec![Span::raw("Superuser: ")]
+                .into_iter()
+                .chain(crate::tui::text_field::spans(
+                    &st.superuser_edit,
+                    24,
+                    field(st.field == 1),
+                    (st.field == 1).then_some(app.cursor),
+                ))
+                .collect::<Vec<_>>(),
+        ),
         Line::from(
             "  The role tsmn connects as; the access node reaches the data nodes as it too.",
         ),

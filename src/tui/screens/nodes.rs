@@ -280,6 +280,15 @@ pub fn draw(f: &mut Frame, st: &State, app: &Shared, area: Rect, theme: &Theme) 
             .enumerate()
             .map(|(i, label)| (*label, form.fields[i].clone(), i == form.focus))
             .collect();
-        form_popup(f, area, theme, title, 76, &fields, form.error.as_deref());
+        form_popup(
+            f,
+            area,
+            theme,
+            title,
+            76,
+            &fields,
+            Some(app.cursor),
+            form.error.as_deref(),
+        );
     }
 }

@@ -9,7 +9,8 @@ use crate::tui::theme::Theme;
 use crate::tui::widgets::{boxed, choice};
 use crossterm::event::KeyCode;
 use ratatui::layout::Rect;
-use ratatui::text::Line;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
@@ -128,7 +129,14 @@ pub fn draw(f: &mut Frame, st: &State, app: &Shared, area: Rect, theme: &Theme) 
         lines.push(Line::from(
             "The access node (HOST[:PORT], a socket directory or a postgresql:// URI; the password from PGPASSWORD or ~/.pgpass):",
         ));
-        lines.push(Line::from(format!("  [{address:<44}]")));
+        let mut line = vec![Span::raw("  ")];
+        line.extend(crate::tui::text_field::spans(
+            address,
+            44,
+            Style::default(),
+            Some(app.cursor),
+        ));
+        lines.push(Line::from(line));
     }
     f.render_widget(
         Paragraph::new(lines)
