@@ -398,3 +398,48 @@ fn troubleshooting_from_an_access_node_alone() {
         assert!(screen.contains("has data nodes"), "{screen}");
     }
 }
+
+/// `tsmn check` on a terminal: a live line per node while probing (the
+/// node that answers is done while a hung one is still probed), cleared
+/// before the report.
+#[test]
+fn check_shows_a_live_line_per_node_on_a_terminal() {
+    let an = TestCluster::named("an");
+    let dn1 = TestCluster::named("dn1");
+    // Accepts and never says a word: its line stays "probing" for a while.
+    let hung = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hung_port = hung.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = hung.accept() {
+            held.push(s);
+        }
+    });
+    let mut plan = plan_for(&an.cluster, &[&dn1.cluster], tsmn::plan::AuthMode::Trust);
+    plan.data_nodes.push(tsmn::plan::Node {
+        name: "hung".into(),
+        host: "127.0.0.1".into(),
+        port: i64::from(hung_port),
+        connect_host: None,
+        connect_port: None,
+        dsn: None,
+        service: None,
+    });
+    let dir = temp_dir();
+    let path = write_plan(dir.path(), &plan);
+    let t = Tmux::start(
+        &format!(
+            "sh -c '{} check --connect-timeout 4 --plan {}; echo EXIT=$?; sleep 60'",
+            env!("CARGO_BIN_EXE_tsmn"),
+            path.display()
+        ),
+        100,
+        30,
+    );
+    // The access node waits for what its data nodes answer; dn1 is done at once.
+    let live = t.wait_for("dn1      probed");
+    assert!(live.contains("hung     probing"), "{live}");
+    let done = t.wait_for("EXIT=1");
+    assert!(!done.contains("probing ("), "the live lines are cleared:\n{done}");
+    assert!(done.contains("hung"), "{done}");
+}

@@ -4,6 +4,7 @@
 
 use super::args::{RestartArg, SandboxCommand, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE};
 use super::output;
+use super::progress;
 use super::prompt::{confirm, Terminal};
 use std::io::IsTerminal;
 use std::path::Path;
@@ -134,18 +135,16 @@ pub fn check(path: &Path, json: bool, connect_timeout: u64) -> u8 {
         Err(e) => return fail_as("check", json, e),
     };
     let settings = with_timeout(connect_timeout);
-    if !json {
-        say_probing(&flow, &settings);
-    }
-    let probed = runtime().block_on(flow.probe(
-        &[],
+    let probed = probe_flow(
+        &runtime(),
+        &mut flow,
         &settings,
         Purpose::Check,
-        &Terminal::new(),
+        json,
         Watch::default(),
-    ));
+    );
     let facts = match probed {
-        Ok(f) => f.clone(),
+        Ok(()) => flow.facts().cloned().unwrap_or_default(),
         Err(e) => return fail_as("check", json, e),
     };
     let found = findings(&flow.plan, &facts);
@@ -161,18 +160,56 @@ pub fn check(path: &Path, json: bool, connect_timeout: u64) -> u8 {
     }
 }
 
+/// Probe every node of the flow: on a terminal with a live line per node
+/// (out of the way while a password is asked for), else the one
+/// "probing ..." line.
+fn probe_flow(
+    rt: &tokio::runtime::Runtime,
+    flow: &mut Flow,
+    settings: &Settings,
+    purpose: Purpose,
+    json: bool,
+    mut watch: Watch,
+) -> Result<(), FlowError> {
+    let names: Vec<String> = flow.plan.nodes().map(|n| n.name.clone()).collect();
+    let live = progress::wanted(json).then(|| progress::Live::new(&names, "probing"));
+    if live.is_none() && !json {
+        say_probing(flow, settings);
+    }
+    if let Some(l) = live.clone() {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        watch.progress = Some(tx);
+        rt.spawn(async move {
+            while let Some((node, ok)) = rx.recv().await {
+                l.probed(&node, ok);
+            }
+        });
+    }
+    let asked = Terminal::beside(live.as_ref());
+    let probed = rt.block_on(flow.probe(&[], settings, purpose, &asked, watch));
+    if let Some(l) = &live {
+        l.clear();
+    }
+    probed.map(|_| ())
+}
+
+/// How a command probes: offline or not, its JSON mode, what it watches.
+struct Probing {
+    offline: bool,
+    json: bool,
+    watch: Watch,
+}
+
 /// The flow over the plan at `path`, probed (unless offline).
 fn probed(
     rt: &tokio::runtime::Runtime,
     path: &Path,
-    offline: bool,
     settings: &Settings,
-    watch: Watch,
+    how: Probing,
 ) -> Result<Flow, FlowError> {
     let mut flow = Flow::open(path)?;
-    if !offline {
-        say_probing(&flow, settings);
-        rt.block_on(flow.probe(&[], settings, Purpose::Steps, &Terminal::new(), watch))?;
+    if !how.offline {
+        probe_flow(rt, &mut flow, settings, Purpose::Steps, how.json, how.watch)?;
     }
     Ok(flow)
 }
@@ -181,11 +218,10 @@ fn probed(
 fn probed_steps(
     rt: &tokio::runtime::Runtime,
     path: &Path,
-    offline: bool,
     settings: &Settings,
-    watch: Watch,
+    how: Probing,
 ) -> Result<(Flow, Vec<tsmn::steps::Step>), FlowError> {
-    let mut flow = probed(rt, path, offline, settings, watch)?;
+    let mut flow = probed(rt, path, settings, how)?;
     let steps = flow.steps()?;
     Ok((flow, steps))
 }
@@ -216,7 +252,12 @@ pub fn preview(a: PreviewArgs) -> u8 {
     }
     let settings = with_timeout(a.connect_timeout);
     // Preview writes nothing: material not made yet is shown as such.
-    let shown = probed(&runtime(), a.path, a.offline, &settings, Watch::default())
+    let how = Probing {
+        offline: a.offline,
+        json: a.json,
+        watch: Watch::default(),
+    };
+    let shown = probed(&runtime(), a.path, &settings, how)
         .and_then(|mut flow| flow.steps_to_show().map(|steps| (flow, steps)));
     let (flow, steps) = match shown {
         Ok(r) => r,
@@ -249,11 +290,19 @@ pub fn export(
     connect_timeout: u64,
 ) -> u8 {
     let settings = with_timeout(connect_timeout);
-    let (mut flow, steps) =
-        match probed_steps(&runtime(), path, offline, &settings, Watch::default()) {
-            Ok(r) => r,
-            Err(e) => return fail_as("export", json, e),
-        };
+    let (mut flow, steps) = match probed_steps(
+        &runtime(),
+        path,
+        &settings,
+        Probing {
+            offline,
+            json,
+            watch: Watch::default(),
+        },
+    ) {
+        Ok(r) => r,
+        Err(e) => return fail_as("export", json, e),
+    };
     let written = flow
         .role_secrets(&Default::default(), &Terminal::new())
         .and_then(|secrets| flow.export(&steps, out, &secrets, include_secrets));
@@ -335,7 +384,12 @@ pub fn apply(a: ApplyArgs) -> u8 {
         progress: None,
         keep: Some(tsmn::run::session::notices_to(tx.clone())),
     };
-    let (mut flow, mut steps) = match probed_steps(&rt, a.path, false, &settings, watch) {
+    let how = Probing {
+        offline: false,
+        json: a.json,
+        watch,
+    };
+    let (mut flow, mut steps) = match probed_steps(&rt, a.path, &settings, how) {
         Ok(r) => r,
         Err(e) => return fail_as("apply", a.json, e),
     };
@@ -387,15 +441,23 @@ pub fn apply(a: ApplyArgs) -> u8 {
         RestartArg::Ask => tsmn::run::RestartPolicy::Never,
     };
     let json = a.json;
+    let names: Vec<String> = flow.plan.nodes().map(|n| n.name.clone()).collect();
+    let live = progress::wanted(json).then(|| progress::Live::new(&names, "waiting its turn"));
     let printer = rt.spawn(async move {
         let mut tally = report::apply::Tally::default();
+        let mut sparse = report::apply::Sparse::default();
         while let Some(e) = rx.recv().await {
             tally.add(&e);
             if json {
                 println!("{}", report::json::event(&e, &output::now()));
-            } else if let Some(l) = report::apply::line(&e) {
+            } else if let Some(l) = &live {
+                l.event(&e);
+            } else if let (Some(l), true) = (report::apply::line(&e), sparse.keep(&e)) {
                 println!("{l}");
             }
+        }
+        if let Some(l) = &live {
+            l.clear();
         }
         tally
     });

@@ -8,6 +8,7 @@ pub mod args;
 pub mod commands;
 pub mod log;
 pub mod output;
+pub mod progress;
 pub mod prompt;
 
 pub use args::{Cli, Command};

@@ -8,12 +8,31 @@ use tsmn::flow::Ask;
 /// Asks at the terminal, like psql: only when one is attached.
 pub struct Terminal {
     interactive: bool,
+    /// Live progress lines to put out of the way while asking.
+    live: Option<super::progress::Live>,
 }
 
 impl Terminal {
     pub fn new() -> Terminal {
         Terminal {
             interactive: std::io::stdin().is_terminal(),
+            live: None,
+        }
+    }
+
+    /// Asking beside live progress lines (hidden while the prompt is up).
+    pub fn beside(live: Option<&super::progress::Live>) -> Terminal {
+        Terminal {
+            live: live.cloned(),
+            ..Terminal::new()
+        }
+    }
+
+    fn ask(&self, prompt: String) -> Option<String> {
+        let read = || rpassword::prompt_password(prompt).ok();
+        match &self.live {
+            Some(l) => l.suspend(read),
+            None => read(),
         }
     }
 }
@@ -23,11 +42,10 @@ impl Ask for Terminal {
         if !self.interactive {
             return None;
         }
-        rpassword::prompt_password(format!(
+        self.ask(format!(
             "Password for {user} (used for {}): ",
             nodes.join(", ")
         ))
-        .ok()
         .map(SecretString::from)
     }
 
@@ -35,10 +53,9 @@ impl Ask for Terminal {
         if !self.interactive {
             return None;
         }
-        rpassword::prompt_password(format!(
+        self.ask(format!(
             "Password of role {role} (internal, access node -> data nodes): "
         ))
-        .ok()
         .filter(|v| !v.is_empty())
         .map(SecretString::from)
     }

@@ -136,6 +136,31 @@ pub fn line(e: &Event) -> Option<String> {
     })
 }
 
+/// Off a terminal, a wait for a restart is said when it begins and then
+/// every `WAIT_EVERY_SECS` per node, not once a second per node.
+pub const WAIT_EVERY_SECS: u64 = 15;
+
+#[derive(Debug, Default)]
+pub struct Sparse {
+    said: std::collections::HashMap<String, u64>,
+}
+
+impl Sparse {
+    /// Whether this event gets its line.
+    pub fn keep(&mut self, e: &Event) -> bool {
+        let Event::Waiting { node, seconds } = e else {
+            return true;
+        };
+        match self.said.get(node) {
+            Some(last) if seconds.saturating_sub(*last) < WAIT_EVERY_SECS => false,
+            _ => {
+                self.said.insert(node.clone(), *seconds);
+                true
+            }
+        }
+    }
+}
+
 /// What a run did, counted from its events: for the closing line.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Tally {
@@ -277,5 +302,29 @@ mod tests {
         ));
         assert!(!t.closing(true).contains("verified"), "{}", t.closing(true));
         assert!(t.closing(true).ends_with("1 step(s) changed the servers"));
+    }
+}
+
+#[cfg(test)]
+mod sparse_tests {
+    use super::*;
+
+    #[test]
+    fn a_wait_is_said_at_its_start_and_every_15_seconds() {
+        let mut s = Sparse::default();
+        let said: Vec<u64> = (0..40)
+            .filter(|&i| {
+                s.keep(&Event::Waiting {
+                    node: "dn1".into(),
+                    seconds: i,
+                })
+            })
+            .collect();
+        assert_eq!(said, [0, 15, 30]);
+        assert!(s.keep(&Event::Waiting {
+            node: "dn2".into(),
+            seconds: 7
+        }));
+        assert!(s.keep(&Event::Restarting { node: "dn1".into() }));
     }
 }
