@@ -440,6 +440,9 @@ fn check_shows_a_live_line_per_node_on_a_terminal() {
     let live = t.wait_for("dn1      probed");
     assert!(live.contains("hung     probing"), "{live}");
     let done = t.wait_for("EXIT=1");
-    assert!(!done.contains("probing ("), "the live lines are cleared:\n{done}");
+    assert!(
+        !done.contains("probing ("),
+        "the live lines are cleared:\n{done}"
+    );
     assert!(done.contains("hung"), "{done}");
 }

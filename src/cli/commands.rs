@@ -373,7 +373,7 @@ pub fn apply(a: ApplyArgs) -> u8 {
     // One runtime and one event channel for probe and run: the probe's
     // connections stay open for the steps, their notices reported as events.
     let rt = runtime();
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let mut settings = Settings {
         connect_timeout: Duration::from_secs(a.connect_timeout),
         phases: a.phases.clone(),
@@ -442,25 +442,7 @@ pub fn apply(a: ApplyArgs) -> u8 {
     };
     let json = a.json;
     let names: Vec<String> = flow.plan.nodes().map(|n| n.name.clone()).collect();
-    let live = progress::wanted(json).then(|| progress::Live::new(&names, "waiting its turn"));
-    let printer = rt.spawn(async move {
-        let mut tally = report::apply::Tally::default();
-        let mut sparse = report::apply::Sparse::default();
-        while let Some(e) = rx.recv().await {
-            tally.add(&e);
-            if json {
-                println!("{}", report::json::event(&e, &output::now()));
-            } else if let Some(l) = &live {
-                l.event(&e);
-            } else if let (Some(l), true) = (report::apply::line(&e), sparse.keep(&e)) {
-                println!("{l}");
-            }
-        }
-        if let Some(l) = &live {
-            l.clear();
-        }
-        tally
-    });
+    let printer = rt.spawn(print_events(rx, json, names));
     let cancel = tokio_util::sync::CancellationToken::new();
     rt.spawn(interrupts(cancel.clone()));
     let ok = rt.block_on(flow.apply(&steps, &secrets, &settings, tx, Some(cancel.clone())));
@@ -477,6 +459,32 @@ pub fn apply(a: ApplyArgs) -> u8 {
     } else {
         EXIT_FAILED
     }
+}
+
+/// Apply's events as they come: JSON lines, live lines on a terminal, or
+/// one line per step (restart waits sparse); counted for the closing line.
+async fn print_events(
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<tsmn::run::Event>,
+    json: bool,
+    names: Vec<String>,
+) -> report::apply::Tally {
+    let live = progress::wanted(json).then(|| progress::Live::new(&names, "waiting its turn"));
+    let mut tally = report::apply::Tally::default();
+    let mut sparse = report::apply::Sparse::default();
+    while let Some(e) = rx.recv().await {
+        tally.add(&e);
+        if json {
+            println!("{}", report::json::event(&e, &output::now()));
+        } else if let Some(l) = &live {
+            l.event(&e);
+        } else if let (Some(l), true) = (report::apply::line(&e), sparse.keep(&e)) {
+            println!("{l}");
+        }
+    }
+    if let Some(l) = &live {
+        l.clear();
+    }
+    tally
 }
 
 /// Ctrl-C or SIGTERM while steps run: the first lets the running step
