@@ -148,6 +148,19 @@ fn binary_reports_the_same(plan: &tsmn::plan::Plan) {
         "{text}"
     );
     assert!(text.contains("fix: move line 3 above line 2"), "{text}");
+    // The map: the ready node reachable, not attached yet; the node whose
+    // rule is missing broken, with its cause.
+    let map: Vec<&str> = text
+        .lines()
+        .skip_while(|l| *l != "Cluster map")
+        .take_while(|l| !l.is_empty())
+        .collect();
+    assert!(
+        map.iter()
+            .any(|l| l.contains("─~─ dnready") && l.contains("not attached yet")),
+        "{map:#?}"
+    );
+    assert!(map.iter().any(|l| l.contains("─✗─ dnmissing")), "{map:#?}");
     let out = tsmn()
         .args(["check", "--json", "--plan"])
         .arg(&path)
@@ -453,6 +466,15 @@ fn check_verifies_a_running_cluster_as_every_role() {
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("FAILED  as app_reader"), "{text}");
+    // On the map: dn1 attached and answering every role, dn2 broken for app_reader.
+    assert!(
+        text.contains("─✓─ dn1") && text.contains("answers as postgres, app_reader"),
+        "{text}"
+    );
+    assert!(
+        text.contains("─✗─ dn2") && text.contains("not as app_reader"),
+        "{text}"
+    );
 }
 
 /// A passfile others can read is ignored by libpq. check says so (not

@@ -351,3 +351,74 @@ fn the_summary_psql_hint_uses_the_connect_host() {
         "{text}"
     );
 }
+
+/// 64 data nodes on the execute screen: a row per node, a column per
+/// phase; at 80x24 the running and the failed node stay in view however
+/// far down the plan they are, the rest scroll.
+#[test]
+fn the_execute_grid_with_64_data_nodes() {
+    let mut p = plan();
+    let template = p.data_nodes[0].clone();
+    p.data_nodes = (1..=64)
+        .map(|i| tsmn::plan::Node {
+            name: format!("dn{i}"),
+            host: format!("10.0.1.{i}"),
+            ..template.clone()
+        })
+        .collect();
+    let mut a = App::new(p, "plan.toml".into());
+    for k in [KeyCode::Enter, KeyCode::Enter, KeyCode::Enter] {
+        a.update(key(k));
+    }
+    a.update(Msg::Probed {
+        facts: tsmn::facts::Facts { nodes: vec![] },
+        notes: vec![],
+        partial: false,
+    });
+    for k in [KeyCode::Enter, KeyCode::Enter, KeyCode::Enter] {
+        a.update(key(k));
+    }
+    let steps = tsmn::steps::build(&a.plan, tsmn::steps::Inputs::default()).unwrap();
+    a.update(Msg::Built(Ok(steps.clone())));
+    a.update(key(KeyCode::Enter));
+    a.update(key(KeyCode::Char('y')));
+    assert_eq!(a.screen, Screen::Execute);
+    for s in steps
+        .iter()
+        .filter(|s| s.phase == tsmn::steps::Phase::Settings)
+    {
+        let outcome = if s.node == "dn57" {
+            Outcome::Failed {
+                message: "cannot connect to dn57".into(),
+            }
+        } else {
+            Outcome::Done {
+                detail: "set; reloaded".into(),
+            }
+        };
+        a.update(Msg::Run(Event::StepFinished {
+            step: s.id.clone(),
+            node: s.node.clone(),
+            outcome,
+            millis: 12,
+        }));
+    }
+    let running = steps
+        .iter()
+        .find(|s| s.node == "dn40" && s.phase == tsmn::steps::Phase::Auth)
+        .unwrap();
+    a.update(Msg::Run(Event::StepStarted {
+        step: running.id.clone(),
+        node: running.node.clone(),
+        title: running.title.clone(),
+    }));
+    for (w, h) in [(80, 24), (120, 40)] {
+        let text = render(&a, w, h);
+        assert!(
+            text.contains("dn40 ") && text.contains("dn57 ") && text.contains("more node(s)"),
+            "{text}"
+        );
+        let name = format!("tui_execute_64_nodes_{w}x{h}");
+        snapshot_settings().bind(|| insta::assert_snapshot!(name, text));
+    }
+}

@@ -151,7 +151,12 @@ pub fn check(path: &Path, json: bool, connect_timeout: u64) -> u8 {
     if json {
         println!("{:#}", report::check::json(&facts, &found, flow.notes()));
     } else {
-        print!("{}", report::check::human(&facts, &found, flow.notes()));
+        let map = report::map::from_facts(&flow.plan, &facts);
+        print!(
+            "Cluster map\n{}\n{}",
+            report::map::text(&map),
+            report::check::human(&facts, &found, flow.notes())
+        );
     }
     if blockers(&found) == 0 {
         EXIT_OK

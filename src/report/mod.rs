@@ -4,4 +4,5 @@ pub mod apply;
 pub mod check;
 pub mod diff;
 pub mod json;
+pub mod map;
 pub mod preview;

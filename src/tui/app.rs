@@ -253,7 +253,7 @@ impl App {
         match &e {
             Event::StepStarted { step, .. } => {
                 if let Some(i) = self.steps.iter().position(|s| &s.id == step) {
-                    self.step_views[i] = StepView::Running;
+                    self.step_views[i] = StepView::Running { since: self.tick };
                 }
             }
             Event::StepFinished { step, outcome, .. } => {
@@ -349,6 +349,16 @@ impl App {
             }
             Action::Help => {
                 self.help = true;
+                vec![]
+            }
+            // On the execute screen the pages are the log's (the grid above
+            // keeps running and failed nodes in view by itself).
+            Action::PageUp if self.screen == Screen::Execute => {
+                self.log_back = (self.log_back + 10).min(self.log.len());
+                vec![]
+            }
+            Action::PageDown if self.screen == Screen::Execute => {
+                self.log_back = self.log_back.saturating_sub(10);
                 vec![]
             }
             Action::PageUp => {

@@ -59,6 +59,9 @@ pub enum Cmd {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StepView {
     Pending,
-    Running,
+    /// Running since this tick (tenths of a second).
+    Running {
+        since: u64,
+    },
     Finished(Outcome),
 }

@@ -53,6 +53,8 @@ pub struct Shared {
     /// it belongs to (it goes to the end when the focus moves).
     pub cursor: usize,
     pub cursor_of: Option<String>,
+    /// How many lines the execute screen's log is scrolled back (0: the end).
+    pub log_back: usize,
 }
 
 impl Shared {
@@ -84,6 +86,7 @@ impl Shared {
             plan_dirty: false,
             cursor: 0,
             cursor_of: None,
+            log_back: 0,
             role_passwords: std::collections::BTreeMap::new(),
             probe_started: 0,
             probe_done: Vec::new(),

@@ -127,3 +127,42 @@ pub fn popup(f: &mut Frame, area: Rect, title: &str, text: &str) {
         r,
     );
 }
+
+/// The cluster map as lines, each link's glyph in its colour.
+pub fn map_lines(map: &crate::report::map::Map, theme: &Theme) -> Vec<Line<'static>> {
+    use crate::report::map::LinkState;
+    let w = map
+        .links
+        .iter()
+        .map(|l| l.data_node.len())
+        .max()
+        .unwrap_or(0);
+    let mut out = vec![Line::from(vec![
+        Span::styled(map.access_node.clone(), theme.bold()),
+        Span::raw(format!(" (access node, {})", map.address)),
+    ])];
+    for (i, l) in map.links.iter().enumerate() {
+        let branch = if i + 1 == map.links.len() {
+            "└"
+        } else {
+            "├"
+        };
+        let colour = match l.state {
+            LinkState::Attached => theme.fg(Color::Green),
+            LinkState::Reaches => theme.fg(Color::Yellow),
+            LinkState::Broken => theme
+                .fg(Color::Red)
+                .add_modifier(ratatui::style::Modifier::BOLD),
+            LinkState::Unknown => Style::default(),
+        };
+        out.push(Line::from(vec![
+            Span::raw(format!("{branch}─")),
+            Span::styled(l.state.glyph(), colour),
+            Span::raw(format!(
+                "─ {:<w$}  {}  {}",
+                l.data_node, l.address, l.detail
+            )),
+        ]));
+    }
+    out
+}

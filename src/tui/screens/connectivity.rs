@@ -138,9 +138,19 @@ pub fn draw(f: &mut Frame, st: &State, app: &Shared, area: Rect, theme: &Theme) 
         .nth(st.selected)
         .map(|n| n.name.as_str())
         .unwrap_or("");
-    let text = format!(
-        "Selected: {selected} (Tab selects another; r probes it again, a probes all, e edits it)\n\n{}",
+    let map = crate::report::map::from_facts(&app.plan, facts);
+    let mut lines = vec![
+        Line::from(format!(
+            "Selected: {selected} (Tab selects another; r probes it again, a probes all, e edits it)"
+        )),
+        Line::from(""),
+    ];
+    lines.extend(crate::tui::widgets::map_lines(&map, theme));
+    lines.push(Line::from(""));
+    lines.extend(
         crate::report::check::human(facts, &app.findings, &app.notes)
+            .lines()
+            .map(|l| Line::from(l.to_string())),
     );
     let blockers = crate::findings::blockers(&app.findings);
     let title = if blockers == 0 {
@@ -149,7 +159,7 @@ pub fn draw(f: &mut Frame, st: &State, app: &Shared, area: Rect, theme: &Theme) 
         format!("Connectivity: {blockers} blocker(s)")
     };
     f.render_widget(
-        Paragraph::new(text)
+        Paragraph::new(lines)
             .block(boxed(&title))
             .wrap(Wrap { trim: false })
             .scroll((app.scroll, 0)),

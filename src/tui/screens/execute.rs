@@ -64,7 +64,7 @@ pub fn on_action(app: &mut Shared, action: Action) -> Vec<Cmd> {
 pub fn glyph(v: &StepView) -> (&'static str, &'static str) {
     match v {
         StepView::Pending => ("·", "pending"),
-        StepView::Running => ("▸", "running"),
+        StepView::Running { .. } => ("▸", "running"),
         StepView::Finished(Outcome::Done { .. }) => ("✓", "done"),
         StepView::Finished(Outcome::AlreadyDone { .. }) => ("=", "already done"),
         StepView::Finished(Outcome::Verified { .. }) => ("✓", "verified"),
@@ -74,35 +74,169 @@ pub fn glyph(v: &StepView) -> (&'static str, &'static str) {
     }
 }
 
-pub fn draw(f: &mut Frame, app: &Shared, area: Rect, theme: &Theme) {
-    let [steps_area, log_area] =
-        Layout::vertical([Constraint::Percentage(65), Constraint::Percentage(35)]).areas(area);
-    let mut lines = Vec::new();
-    for (s, v) in app.steps.iter().zip(&app.step_views) {
-        let (g, word) = glyph(v);
-        let style = match v {
-            StepView::Finished(Outcome::Failed { .. }) => {
-                theme.fg(Color::Red).add_modifier(Modifier::BOLD)
-            }
-            StepView::Running => theme.bold(),
-            StepView::Finished(Outcome::Done { .. }) => theme.fg(Color::Green),
-            _ => Style::default(),
-        };
-        lines.push(Line::from(Span::styled(
-            format!(
-                " {g} {:<8} {:<8} {:<40} {word}",
-                s.node,
-                s.phase.as_str(),
-                s.title
-            ),
-            style,
-        )));
+/// One phase of one node, as a grid cell shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cell {
+    /// The node has no step in this phase.
+    None,
+    Pending,
+    Partly,
+    Running,
+    Done,
+    AlreadyDone,
+    Blocked,
+    Failed,
+}
+
+impl Cell {
+    fn glyph(self) -> &'static str {
+        match self {
+            Cell::None => " ",
+            Cell::Pending => "·",
+            Cell::Partly => "…",
+            Cell::Running => "▸",
+            Cell::Done => "✓",
+            Cell::AlreadyDone => "=",
+            Cell::Blocked => "⊘",
+            Cell::Failed => "✗",
+        }
     }
+}
+
+/// A row of the grid: a node, a cell per phase, what it does now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    pub node: String,
+    pub cells: [Cell; 4],
+    pub now: String,
+    /// 0 failed, 1 running, 2 the rest: the order rows keep their place in
+    /// when the grid does not fit.
+    pub rank: u8,
+}
+
+fn cell(views: &[&StepView]) -> Cell {
+    let finished = |v: &&&StepView| matches!(v, StepView::Finished(_));
+    if views.is_empty() {
+        Cell::None
+    } else if views
+        .iter()
+        .any(|v| matches!(v, StepView::Finished(Outcome::Failed { .. })))
+    {
+        Cell::Failed
+    } else if views.iter().any(|v| matches!(v, StepView::Running { .. })) {
+        Cell::Running
+    } else if views
+        .iter()
+        .any(|v| matches!(v, StepView::Finished(Outcome::Blocked { .. })))
+    {
+        Cell::Blocked
+    } else if views.iter().all(|v| finished(&v)) {
+        if views
+            .iter()
+            .any(|v| matches!(v, StepView::Finished(Outcome::Done { .. })))
+        {
+            Cell::Done
+        } else {
+            Cell::AlreadyDone
+        }
+    } else if views.iter().any(|v| finished(&v)) {
+        Cell::Partly
+    } else {
+        Cell::Pending
+    }
+}
+
+/// The grid's rows, in plan order (pure: the snapshot tests and the
+/// benchmark see the same).
+pub fn rows(app: &Shared) -> Vec<Row> {
+    app.plan
+        .nodes()
+        .map(|n| {
+            let mine: Vec<(&crate::steps::Step, &StepView)> = app
+                .steps
+                .iter()
+                .zip(&app.step_views)
+                .filter(|(s, _)| s.node == n.name)
+                .collect();
+            let cells = crate::steps::Phase::ALL.map(|ph| {
+                let views: Vec<&StepView> = mine
+                    .iter()
+                    .filter(|(s, _)| s.phase == ph)
+                    .map(|(_, v)| *v)
+                    .collect();
+                cell(&views)
+            });
+            let running = mine.iter().find_map(|(s, v)| match v {
+                StepView::Running { since } => Some((s, *since)),
+                _ => None,
+            });
+            let failed = mine
+                .iter()
+                .find(|(_, v)| matches!(v, StepView::Finished(Outcome::Failed { .. })));
+            let (now, rank) = match (failed, running) {
+                (Some((s, _)), _) => (format!("FAILED: {}", s.title), 0),
+                // The time first: a narrow screen cuts the title, not it.
+                (None, Some((s, since))) => (
+                    format!(
+                        "{:.1} s  {}",
+                        app.tick.saturating_sub(since) as f64 / 10.0,
+                        s.title
+                    ),
+                    1,
+                ),
+                (None, None) if cells.contains(&Cell::Blocked) => {
+                    ("blocked (see the log)".into(), 2)
+                }
+                (None, None)
+                    if cells
+                        .iter()
+                        .all(|c| matches!(c, Cell::None | Cell::Done | Cell::AlreadyDone)) =>
+                {
+                    ("done".into(), 2)
+                }
+                (None, None) => (String::new(), 2),
+            };
+            Row {
+                node: n.name.clone(),
+                cells,
+                now,
+                rank,
+            }
+        })
+        .collect()
+}
+
+/// The rows that fit in `height`: the failed and running ones first, then
+/// the others from `skip` on (↑/↓ scroll them).
+pub fn visible(rows: Vec<Row>, height: usize, skip: usize) -> (Vec<Row>, usize) {
+    if rows.len() <= height {
+        return (rows, 0);
+    }
+    let (mut pinned, rest): (Vec<Row>, Vec<Row>) = rows.into_iter().partition(|r| r.rank < 2);
+    pinned.truncate(height.saturating_sub(1));
+    let room = height.saturating_sub(pinned.len() + 1);
+    let skip = skip.min(rest.len().saturating_sub(room));
+    let hidden = rest.len() - room.min(rest.len() - skip);
+    pinned.extend(rest.into_iter().skip(skip).take(room));
+    (pinned, hidden)
+}
+
+fn cell_style(c: Cell, theme: &Theme) -> Style {
+    match c {
+        Cell::Failed => theme.fg(Color::Red).add_modifier(Modifier::BOLD),
+        Cell::Running => theme.bold(),
+        Cell::Done => theme.fg(Color::Green),
+        Cell::Blocked => theme.fg(Color::Yellow),
+        _ => Style::default(),
+    }
+}
+
+fn title(app: &Shared) -> String {
     let failed = app
         .step_views
         .iter()
         .any(|v| matches!(v, StepView::Finished(Outcome::Failed { .. })));
-    let title = match (app.finished, failed) {
+    match (app.finished, failed) {
         (None, _) => "Execute: running".to_string(),
         (Some(_), true) => {
             "Execute: stopped at a failure (see the log; r runs again and resumes)".to_string()
@@ -111,25 +245,109 @@ pub fn draw(f: &mut Frame, app: &Shared, area: Rect, theme: &Theme) {
         (Some(false), false) => {
             "Execute: finished what it could; blocked steps are waiting (see the log)".to_string()
         }
-    };
-    f.render_widget(
-        Paragraph::new(lines)
-            .block(boxed(&title))
-            .scroll((app.scroll, 0)),
-        steps_area,
-    );
-    let start = app
+    }
+}
+
+pub fn draw(f: &mut Frame, app: &Shared, area: Rect, theme: &Theme) {
+    let [grid_area, log_area] =
+        Layout::vertical([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(area);
+    let w = app
+        .plan
+        .nodes()
+        .map(|n| n.name.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let mut lines = vec![Line::from(Span::styled(
+        format!("{:<w$}  settings auth cluster verify  now", "node"),
+        theme.bold(),
+    ))];
+    let height = grid_area.height.saturating_sub(3) as usize;
+    let (shown, hidden) = visible(rows(app), height, app.scroll as usize);
+    for r in &shown {
+        let mut spans = vec![Span::raw(format!("{:<w$}  ", r.node))];
+        for (c, width) in r.cells.iter().zip([8, 4, 7, 6]) {
+            spans.push(Span::styled(
+                format!("{:^width$}", c.glyph()),
+                cell_style(*c, theme),
+            ));
+            spans.push(Span::raw(" "));
+        }
+        spans.push(Span::raw(format!(" {}", r.now)));
+        lines.push(Line::from(spans));
+    }
+    if hidden > 0 {
+        lines.push(Line::from(format!(
+            "… {hidden} more node(s), none running or failed (↑/↓ scroll)"
+        )));
+    }
+    f.render_widget(Paragraph::new(lines).block(boxed(&title(app))), grid_area);
+    let inner = log_area.height.saturating_sub(2) as usize;
+    let end = app
         .log
         .len()
-        .saturating_sub(log_area.height.saturating_sub(2) as usize);
-    let log: Vec<Line> = app.log[start..]
+        .saturating_sub(app.log_back.min(app.log.len()));
+    let start = end.saturating_sub(inner);
+    let log: Vec<Line> = app.log[start..end]
         .iter()
         .map(|l| Line::from(l.as_str()))
         .collect();
+    let log_title = if app.log_back > 0 {
+        format!(
+            "Log ({} line(s) back; PgDn to the end)",
+            app.log.len() - end
+        )
+    } else {
+        "Log (PgUp scrolls back)".to_string()
+    };
     f.render_widget(
         Paragraph::new(log)
-            .block(boxed("Log"))
+            .block(boxed(&log_title))
             .wrap(Wrap { trim: false }),
         log_area,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(node: &str, rank: u8) -> Row {
+        Row {
+            node: node.into(),
+            cells: [Cell::None; 4],
+            now: String::new(),
+            rank,
+        }
+    }
+
+    #[test]
+    fn running_and_failed_nodes_stay_in_view() {
+        let mut rows: Vec<Row> = (0..64).map(|i| row(&format!("dn{i}"), 2)).collect();
+        rows[40].rank = 1;
+        rows[63].rank = 0;
+        let (shown, hidden) = visible(rows, 10, 0);
+        let names: Vec<&str> = shown.iter().map(|r| r.node.as_str()).collect();
+        assert_eq!(&names[..3], ["dn40", "dn63", "dn0"]);
+        assert_eq!(shown.len(), 9);
+        assert_eq!(hidden, 62 - 7);
+    }
+
+    #[test]
+    fn a_phase_cell_is_its_worst_step() {
+        let done = StepView::Finished(Outcome::Done {
+            detail: String::new(),
+        });
+        let failed = StepView::Finished(Outcome::Failed {
+            message: String::new(),
+        });
+        assert_eq!(cell(&[]), Cell::None);
+        assert_eq!(cell(&[&done, &failed]), Cell::Failed);
+        assert_eq!(cell(&[&done, &StepView::Pending]), Cell::Partly);
+        assert_eq!(
+            cell(&[&done, &StepView::Running { since: 0 }]),
+            Cell::Running
+        );
+        assert_eq!(cell(&[&done]), Cell::Done);
+    }
 }

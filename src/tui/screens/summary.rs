@@ -50,8 +50,20 @@ pub fn draw(f: &mut Frame, app: &Shared, area: Rect, theme: &Theme) {
             theme.bold(),
         )),
         Line::from(""),
-        Line::from("Backups made:"),
     ];
+    // What this run proved from the access node, link by link.
+    let outcomes: Vec<Option<&Outcome>> = app
+        .step_views
+        .iter()
+        .map(|v| match v {
+            StepView::Finished(o) => Some(o),
+            _ => None,
+        })
+        .collect();
+    let map = crate::report::map::from_run(&app.plan, &app.steps, &outcomes);
+    lines.extend(crate::tui::widgets::map_lines(&map, theme));
+    lines.push(Line::from(""));
+    lines.push(Line::from("Backups made:"));
     let backups: Vec<&String> = app.log.iter().filter(|l| l.contains("backup ")).collect();
     if backups.is_empty() {
         lines.push(Line::from("  none"));

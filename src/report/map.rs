@@ -1,0 +1,241 @@
+//! The cluster as the small graph operators think of: the access node and
+//! a link to each data node, each link's state with its cause when broken.
+//! Built from what a probe found (check, the connectivity screen) or from
+//! what a run verified (the summary screen), so it never shows more than
+//! was proven. Plain data and one text form; the wizard colours it.
+
+use crate::facts::{AccessProbes, Connection, Facts};
+use crate::plan::Plan;
+use crate::run::Outcome;
+use crate::steps::{Action, Step};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkState {
+    /// The data node is in the cluster and answers as every role.
+    Attached,
+    /// The access node gets in, but the node is not in the cluster yet.
+    Reaches,
+    /// The access node does not get in, or not as every role.
+    Broken,
+    /// Not tested (and why is in the detail).
+    Unknown,
+}
+
+impl LinkState {
+    pub fn glyph(self) -> &'static str {
+        match self {
+            LinkState::Attached => "✓",
+            LinkState::Reaches => "~",
+            LinkState::Broken => "✗",
+            LinkState::Unknown => "?",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    pub data_node: String,
+    pub address: String,
+    pub state: LinkState,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Map {
+    pub access_node: String,
+    pub address: String,
+    pub links: Vec<Link>,
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or("")
+}
+
+fn address(n: &crate::plan::Node) -> String {
+    format!("{}:{}", n.host, n.port)
+}
+
+/// The map a probe supports.
+pub fn from_facts(plan: &Plan, facts: &Facts) -> Map {
+    let an = facts.access();
+    let links = plan
+        .data_nodes
+        .iter()
+        .map(|dn| {
+            let (state, mut detail) = match an {
+                None => (LinkState::Unknown, "the access node was not probed".into()),
+                Some(an) => link_from(an, &dn.name),
+            };
+            if let Some(Connection::Failed { .. } | Connection::TimedOut { .. }) =
+                facts.node(&dn.name).map(|n| &n.connection)
+            {
+                detail.push_str("; tsmn cannot connect to it either");
+            }
+            Link {
+                data_node: dn.name.clone(),
+                address: address(dn),
+                state,
+                detail,
+            }
+        })
+        .collect();
+    Map {
+        access_node: plan.access_node.name.clone(),
+        address: address(&plan.access_node),
+        links,
+    }
+}
+
+fn link_from(an: &crate::facts::NodeFacts, dn: &str) -> (LinkState, String) {
+    let reach: Vec<_> = an
+        .cluster_reach
+        .iter()
+        .filter(|r| r.data_node == dn)
+        .collect();
+    if !reach.is_empty() {
+        let failed: Vec<_> = reach.iter().filter(|r| r.error.is_some()).collect();
+        let roles: Vec<&str> = reach.iter().map(|r| r.role.as_str()).collect();
+        return match failed.first() {
+            None => (
+                LinkState::Attached,
+                format!("attached; answers as {}", roles.join(", ")),
+            ),
+            Some(r) => (
+                LinkState::Broken,
+                format!(
+                    "attached, but not as {}: {}",
+                    r.role,
+                    first_line(r.error.as_deref().unwrap_or(""))
+                ),
+            ),
+        };
+    }
+    match &an.access_probes {
+        AccessProbes::Tested { results } => match results.iter().find(|r| r.data_node == dn) {
+            Some(r) => match (&r.source_address, &r.error, &r.not_tested) {
+                (Some(a), _, _) => (
+                    LinkState::Reaches,
+                    format!("reachable (it sees the access node as {a}); not attached yet"),
+                ),
+                (None, Some(e), _) => (LinkState::Broken, first_line(e).to_string()),
+                (None, None, why) => (
+                    LinkState::Unknown,
+                    format!("not tested: {}", why.as_deref().unwrap_or("")),
+                ),
+            },
+            None => (LinkState::Unknown, "not tested".into()),
+        },
+        AccessProbes::NotTested { reason } => (LinkState::Unknown, format!("not tested: {reason}")),
+        AccessProbes::NotApplicable => (
+            LinkState::Unknown,
+            "not tested: tsmn did not get into the access node".into(),
+        ),
+    }
+}
+
+/// The map a run supports: each data node's verification step, as it ended.
+pub fn from_run(plan: &Plan, steps: &[Step], outcomes: &[Option<&Outcome>]) -> Map {
+    let links = plan
+        .data_nodes
+        .iter()
+        .map(|dn| {
+            let verify = steps.iter().zip(outcomes).find(|(s, _)| {
+                matches!(&s.action, Action::Verify { reaches, .. }
+                    if reaches.iter().any(|r| r.data_node == dn.name))
+            });
+            let (state, detail) = match verify {
+                None => (
+                    LinkState::Unknown,
+                    "no verification in this run".to_string(),
+                ),
+                Some((_, None)) => (LinkState::Unknown, "not verified yet".to_string()),
+                Some((_, Some(o))) => match o {
+                    Outcome::Verified { detail } | Outcome::Done { detail } => {
+                        (LinkState::Attached, first_line(detail).to_string())
+                    }
+                    Outcome::AlreadyDone { detail } => {
+                        (LinkState::Attached, first_line(detail).to_string())
+                    }
+                    Outcome::Failed { message } => {
+                        (LinkState::Broken, first_line(message).to_string())
+                    }
+                    Outcome::Blocked { why } | Outcome::Skipped { why } => (
+                        LinkState::Unknown,
+                        format!("not verified: {}", first_line(why)),
+                    ),
+                },
+            };
+            Link {
+                data_node: dn.name.clone(),
+                address: address(dn),
+                state,
+                detail,
+            }
+        })
+        .collect();
+    Map {
+        access_node: plan.access_node.name.clone(),
+        address: address(&plan.access_node),
+        links,
+    }
+}
+
+/// The map as text: the access node, then a branch per data node.
+pub fn text(map: &Map) -> String {
+    let w = map
+        .links
+        .iter()
+        .map(|l| l.data_node.len())
+        .max()
+        .unwrap_or(0);
+    let aw = map.links.iter().map(|l| l.address.len()).max().unwrap_or(0);
+    let mut out = format!("{} (access node, {})\n", map.access_node, map.address);
+    for (i, l) in map.links.iter().enumerate() {
+        let branch = if i + 1 == map.links.len() {
+            "└"
+        } else {
+            "├"
+        };
+        out.push_str(&format!(
+            "{branch}─{}─ {:<w$}  {:<aw$}  {}\n",
+            l.state.glyph(),
+            l.data_node,
+            l.address,
+            l.detail
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_branch_per_data_node_the_last_one_closed() {
+        let m = Map {
+            access_node: "an".into(),
+            address: "10.0.0.10:5432".into(),
+            links: vec![
+                Link {
+                    data_node: "dn1".into(),
+                    address: "10.0.0.11:5432".into(),
+                    state: LinkState::Attached,
+                    detail: "attached; answers as postgres".into(),
+                },
+                Link {
+                    data_node: "dn22".into(),
+                    address: "10.0.0.12:5432".into(),
+                    state: LinkState::Broken,
+                    detail: "no pg_hba.conf entry".into(),
+                },
+            ],
+        };
+        assert_eq!(
+            text(&m),
+            "an (access node, 10.0.0.10:5432)\n\
+             ├─✓─ dn1   10.0.0.11:5432  attached; answers as postgres\n\
+             └─✗─ dn22  10.0.0.12:5432  no pg_hba.conf entry\n"
+        );
+    }
+}
