@@ -51,6 +51,17 @@ fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or("")
 }
 
+/// A refusal in a few words (the cause check's table names, with its
+/// finding code), else its first line: the report below has it in full.
+fn cause(error: &str) -> String {
+    let c = crate::findings::connect::explain(None, error);
+    if c.code == "connect_failed" {
+        first_line(error).to_string()
+    } else {
+        format!("{} ({})", c.what, c.access_code)
+    }
+}
+
 fn address(n: &crate::plan::Node) -> String {
     format!("{}:{}", n.host, n.port)
 }
@@ -105,7 +116,7 @@ fn link_from(an: &crate::facts::NodeFacts, dn: &str) -> (LinkState, String) {
                 format!(
                     "attached, but not as {}: {}",
                     r.role,
-                    first_line(r.error.as_deref().unwrap_or(""))
+                    cause(r.error.as_deref().unwrap_or(""))
                 ),
             ),
         };
@@ -117,7 +128,7 @@ fn link_from(an: &crate::facts::NodeFacts, dn: &str) -> (LinkState, String) {
                     LinkState::Reaches,
                     format!("reachable (it sees the access node as {a}); not attached yet"),
                 ),
-                (None, Some(e), _) => (LinkState::Broken, first_line(e).to_string()),
+                (None, Some(e), _) => (LinkState::Broken, cause(e)),
                 (None, None, why) => (
                     LinkState::Unknown,
                     format!("not tested: {}", why.as_deref().unwrap_or("")),
@@ -156,9 +167,7 @@ pub fn from_run(plan: &Plan, steps: &[Step], outcomes: &[Option<&Outcome>]) -> M
                     Outcome::AlreadyDone { detail } => {
                         (LinkState::Attached, first_line(detail).to_string())
                     }
-                    Outcome::Failed { message } => {
-                        (LinkState::Broken, first_line(message).to_string())
-                    }
+                    Outcome::Failed { message } => (LinkState::Broken, cause(message)),
                     Outcome::Blocked { why } | Outcome::Skipped { why } => (
                         LinkState::Unknown,
                         format!("not verified: {}", first_line(why)),

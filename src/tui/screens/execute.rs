@@ -131,10 +131,13 @@ fn cell(views: &[&StepView]) -> Cell {
     {
         Cell::Blocked
     } else if views.iter().all(|v| finished(&v)) {
-        if views
-            .iter()
-            .any(|v| matches!(v, StepView::Finished(Outcome::Done { .. })))
-        {
+        // Changed or proven in this run: ✓; everything already so: =.
+        if views.iter().any(|v| {
+            matches!(
+                v,
+                StepView::Finished(Outcome::Done { .. } | Outcome::Verified { .. })
+            )
+        }) {
             Cell::Done
         } else {
             Cell::AlreadyDone
