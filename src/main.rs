@@ -32,7 +32,7 @@ fn main() -> ExitCode {
         cli::output::note_ignored_env();
     }
     let Some(command) = cli.command else {
-        return ExitCode::from(commands::wizard_default(false));
+        return ExitCode::from(commands::wizard_default(&Default::default()));
     };
     ExitCode::from(match command {
         Command::Init { mode, out } => commands::init(mode, &out),
@@ -49,15 +49,15 @@ fn main() -> ExitCode {
             &out,
             connect_timeout,
         ),
-        Command::Wizard { plan, no_color } => match plan {
-            Some(plan) => commands::wizard(&plan, no_color),
-            None => commands::wizard_default(no_color),
+        Command::Wizard { plan, opts } => match plan {
+            Some(plan) => commands::wizard(&plan, &opts),
+            None => commands::wizard_default(&opts),
         },
         Command::Demo {
             data_nodes,
             dir,
-            no_color,
-        } => commands::demo(data_nodes, &dir.resolve(), no_color),
+            opts,
+        } => commands::demo(data_nodes, &dir.resolve(), &opts),
         Command::Validate { plan, json } => commands::validate(&plan, json),
         Command::Check {
             plan,

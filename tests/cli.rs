@@ -23,6 +23,24 @@ fn help_teaches_each_subcommand_with_an_example() {
     }
 }
 
+/// The wizard and demo take --connect-timeout and --restart as apply does.
+#[test]
+fn the_wizard_takes_apply_s_run_options() {
+    for cmd in ["wizard", "demo"] {
+        let out = tsmn().args([cmd, "--help"]).output().unwrap();
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            help.contains("--connect-timeout") && help.contains("--restart"),
+            "{help}"
+        );
+    }
+    let out = tsmn()
+        .args(["wizard", "--restart", "sometimes", "--plan", "x.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
 #[test]
 fn validate_prints_the_normalized_plan() {
     let path =

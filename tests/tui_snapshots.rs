@@ -264,6 +264,13 @@ fn execution_is_confirmed_with_what_happens_to_restarts() {
         text.contains("Run the steps?") && text.contains("restarted") && text.contains("waits"),
         "{text}"
     );
+    // tsmn wizard --restart never: the confirmation says no node restarts.
+    app.settings.restart = tsmn::run::RestartPolicy::Never;
+    let text = render(&app, 80, 24);
+    assert!(
+        text.contains("No node is restarted") && text.contains("--restart never"),
+        "{text}"
+    );
 }
 
 #[test]

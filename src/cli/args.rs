@@ -105,9 +105,8 @@ pub enum Command {
         /// The plan file (TOML) [env: TSMN_PLAN; default: the default sandbox's plan]
         #[arg(short, long, value_name = "FILE", env = "TSMN_PLAN", hide_env = true)]
         plan: Option<PathBuf>,
-        /// Same as --color never (kept for scripts that use it)
-        #[arg(long, hide = true)]
-        no_color: bool,
+        #[command(flatten)]
+        opts: WizardOpts,
     },
     /// Bring up the sandbox (if it is not up) and open the wizard on its plan
     /// (e.g. `tsmn demo --data-nodes 2`)
@@ -117,9 +116,8 @@ pub enum Command {
         data_nodes: u16,
         #[command(flatten)]
         dir: DirArg,
-        /// Same as --color never (kept for scripts that use it)
-        #[arg(long, hide = true)]
-        no_color: bool,
+        #[command(flatten)]
+        opts: WizardOpts,
     },
     /// Check a plan file; print it with every default, or every problem with its fix
     /// (e.g. `tsmn validate --plan plan.toml`)
@@ -279,6 +277,45 @@ pub enum SandboxCommand {
         #[command(flatten)]
         dir: DirArg,
     },
+}
+
+/// What the wizard takes from the command line, as apply does.
+#[derive(Debug, Clone, clap::Args)]
+pub struct WizardOpts {
+    /// Seconds to wait for each connection
+    #[arg(long, value_name = "SECS", env = "PGCONNECT_TIMEOUT", default_value_t = tsmn::flow::settings::DEFAULT_CONNECT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub connect_timeout: u64,
+    /// Restart nodes that need it: `local` restarts the ones on this host
+    /// (the confirmation before the run says so), `never` stops at the
+    /// restart gate and names them (`ask` is `local`: the wizard asks anyway)
+    #[arg(long, value_enum, default_value_t = RestartArg::Local)]
+    pub restart: RestartArg,
+    /// Same as --color never (kept for scripts that use it)
+    #[arg(long, hide = true)]
+    pub no_color: bool,
+}
+
+impl Default for WizardOpts {
+    fn default() -> Self {
+        WizardOpts {
+            connect_timeout: tsmn::flow::settings::DEFAULT_CONNECT_TIMEOUT_SECS,
+            restart: RestartArg::Local,
+            no_color: false,
+        }
+    }
+}
+
+impl WizardOpts {
+    pub fn settings(&self) -> tsmn::flow::Settings {
+        tsmn::flow::Settings {
+            connect_timeout: std::time::Duration::from_secs(self.connect_timeout),
+            restart: match self.restart {
+                RestartArg::Never => tsmn::run::RestartPolicy::Never,
+                RestartArg::Local | RestartArg::Ask => tsmn::run::RestartPolicy::Local,
+            },
+            ..tsmn::flow::Settings::default()
+        }
+    }
 }
 
 #[derive(Debug, clap::Args)]

@@ -2,7 +2,9 @@
 //! an exit code out (0 ok, 1 failed, 2 usage or plan error). No probing,
 //! step building, secret handling or export logic of its own.
 
-use super::args::{RestartArg, SandboxCommand, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE};
+use super::args::{
+    RestartArg, SandboxCommand, WizardOpts, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE,
+};
 use super::output;
 use super::progress;
 use super::prompt::{confirm, Terminal};
@@ -584,21 +586,31 @@ pub fn discover(
 /// The wizard without --plan: the default sandbox's plan when there is
 /// one, else ./plan.toml as it is, else a new plan to be saved there, on
 /// the start screen (set up, or troubleshoot from an access node alone).
-pub fn wizard_default(no_color: bool) -> u8 {
+pub fn wizard_default(opts: &WizardOpts) -> u8 {
     let sandbox = tsmn::sandbox::default_dir().join(PLAN_FILE);
     if sandbox.is_file() {
-        return wizard(&sandbox, no_color);
+        return wizard(&sandbox, opts);
     }
     let here = Path::new(PLAN_FILE);
     if here.is_file() {
-        return wizard(here, no_color);
+        return wizard(here, opts);
     }
-    let color = output::colour_in_wizard(no_color);
-    tsmn::tui::run(tsmn::plan::new_plan(), here.to_path_buf(), color, false)
+    tsmn::tui::run(
+        tsmn::plan::new_plan(),
+        here.to_path_buf(),
+        wizard_options(opts, false),
+    )
 }
 
-pub fn wizard(path: &Path, no_color: bool) -> u8 {
-    let color = output::colour_in_wizard(no_color);
+fn wizard_options(opts: &WizardOpts, new: bool) -> tsmn::tui::Options {
+    tsmn::tui::Options {
+        color: output::colour_in_wizard(opts.no_color),
+        new,
+        settings: opts.settings(),
+    }
+}
+
+pub fn wizard(path: &Path, opts: &WizardOpts) -> u8 {
     // A plan file that does not exist yet: the wizard starts it, and saves
     // it there (its directory must exist, so the save cannot fail late).
     if !path.exists() {
@@ -613,7 +625,11 @@ pub fn wizard(path: &Path, no_color: bool) -> u8 {
             );
             return EXIT_USAGE;
         }
-        return tsmn::tui::run(tsmn::plan::new_plan(), path.to_path_buf(), color, true);
+        return tsmn::tui::run(
+            tsmn::plan::new_plan(),
+            path.to_path_buf(),
+            wizard_options(opts, true),
+        );
     }
     let plan = match load_plan(path) {
         Ok(p) => p,
@@ -622,16 +638,16 @@ pub fn wizard(path: &Path, no_color: bool) -> u8 {
             return EXIT_USAGE;
         }
     };
-    tsmn::tui::run(plan, path.to_path_buf(), color, false)
+    tsmn::tui::run(plan, path.to_path_buf(), wizard_options(opts, false))
 }
 
 pub fn say(line: &str) {
     output::tell(line);
 }
 
-pub fn demo(data_nodes: u16, dir: &Path, no_color: bool) -> u8 {
+pub fn demo(data_nodes: u16, dir: &Path, opts: &WizardOpts) -> u8 {
     match Sandbox::up(dir, usize::from(data_nodes), None, &say) {
-        Ok(sb) => wizard(&sb.dir.join(PLAN_FILE), no_color),
+        Ok(sb) => wizard(&sb.dir.join(PLAN_FILE), opts),
         Err(e) => {
             eprintln!("error: {e}");
             EXIT_FAILED

@@ -22,7 +22,16 @@ use std::io::IsTerminal;
 
 /// Run the wizard on a plan; returns the process exit code.
 /// `new`: the plan file does not exist yet (the wizard starts it).
-pub fn run(plan: crate::plan::Plan, plan_path: std::path::PathBuf, color: bool, new: bool) -> u8 {
+/// How the wizard was started.
+pub struct Options {
+    pub color: bool,
+    /// The plan file does not exist yet: start on the nodes screen.
+    pub new: bool,
+    /// --connect-timeout and --restart.
+    pub settings: crate::flow::Settings,
+}
+
+pub fn run(plan: crate::plan::Plan, plan_path: std::path::PathBuf, opts: Options) -> u8 {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         eprintln!(
             "error: the wizard needs a terminal\n    fix: run it in a terminal, or use the commands that need none: tsmn check, preview, export, apply"
@@ -37,14 +46,16 @@ pub fn run(plan: crate::plan::Plan, plan_path: std::path::PathBuf, color: bool, 
     // ratatui::init restores the terminal before a panic report prints.
     let mut terminal = ratatui::init();
     let _ = crossterm::execute!(std::io::stdout(), crossterm::event::EnableBracketedPaste);
+    let mut app = if opts.new {
+        App::new_plan(plan, plan_path)
+    } else {
+        App::new(plan, plan_path)
+    };
+    app.settings = opts.settings;
     let result = rt.block_on(event_loop(
         &mut terminal,
-        if new {
-            App::new_plan(plan, plan_path)
-        } else {
-            App::new(plan, plan_path)
-        },
-        view::Theme { color },
+        app,
+        view::Theme { color: opts.color },
     ));
     let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableBracketedPaste);
     ratatui::restore();

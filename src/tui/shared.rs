@@ -55,6 +55,8 @@ pub struct Shared {
     pub cursor_of: Option<String>,
     /// How many lines the execute screen's log is scrolled back (0: the end).
     pub log_back: usize,
+    /// Connect timeout and restart policy, from the command line.
+    pub settings: crate::flow::Settings,
 }
 
 impl Shared {
@@ -87,6 +89,7 @@ impl Shared {
             cursor: 0,
             cursor_of: None,
             log_back: 0,
+            settings: crate::flow::Settings::default(),
             role_passwords: std::collections::BTreeMap::new(),
             probe_started: 0,
             probe_done: Vec::new(),

@@ -32,7 +32,7 @@ impl Tasks {
             ))),
             cancel: Arc::default(),
             tx,
-            settings: Settings::default(),
+            settings: app.settings.clone(),
         }
     }
 

@@ -52,7 +52,7 @@ pub fn draw(f: &mut Frame, app: &App, theme: &Theme) {
             f,
             area,
             "Run the steps?",
-            "tsmn will change the nodes as previewed. Files are backed up first;\npg_hba.conf is checked before each reload. Nodes on this host that\nneed it are restarted; for the others tsmn says how and waits.\n\ny: run   Esc: not now",
+            confirm_text(app.settings.restart),
         );
     }
     if app.confirm_quit {
@@ -152,6 +152,14 @@ fn help(f: &mut Frame, app: &App, area: Rect) {
     );
     crate::tui::widgets::clear_for(f, area, r);
     f.render_widget(Paragraph::new(Text::from(text)).block(boxed("Help")), r);
+}
+
+/// The confirmation says what happens to restarts under --restart.
+fn confirm_text(restart: crate::run::RestartPolicy) -> &'static str {
+    match restart {
+        crate::run::RestartPolicy::Never => "tsmn will change the nodes as previewed. Files are backed up first;\npg_hba.conf is checked before each reload. No node is restarted\n(--restart never): a node that needs it stops the run at the restart\ngate, which names it and says how.\n\ny: run   Esc: not now",
+        _ => "tsmn will change the nodes as previewed. Files are backed up first;\npg_hba.conf is checked before each reload. Nodes on this host that\nneed it are restarted; for the others tsmn says how and waits.\n\ny: run   Esc: not now",
+    }
 }
 
 /// What the quit question says depends on what would be lost.
