@@ -260,6 +260,17 @@ pub struct DatabaseFacts {
     /// On an access node: per data node, the chunks it holds and which of
     /// them exist nowhere else.
     pub chunks: Vec<NodeChunks>,
+    /// Two-phase transactions TimescaleDB prepared here (gid `ts-...`) and
+    /// never committed or rolled back: an access node that went away
+    /// between PREPARE and COMMIT PREPARED leaves them, holding their locks.
+    pub prepared: Vec<PreparedXact>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PreparedXact {
+    pub gid: String,
+    /// Seconds since it was prepared.
+    pub age_seconds: i64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

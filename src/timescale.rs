@@ -55,9 +55,43 @@ pub fn functions_schema(version: Option<&str>) -> &'static str {
     }
 }
 
+/// The engine's own resolution of the two-phase transactions a data node
+/// holds for the access node (reference §6): run on the access node, in the
+/// cluster database, outside a transaction block. It commits what the
+/// access node committed, rolls back what it did not, and leaves what is
+/// still running there.
+pub fn heal_sql(schema: &str, data_node: &str) -> String {
+    format!(
+        "SELECT {schema}.remote_txn_heal_data_node(oid) FROM pg_foreign_server WHERE srvname = {}",
+        crate::quote::sql::literal(data_node)
+    )
+}
+
+/// An age for people: seconds, minutes, hours or days.
+pub fn age(seconds: i64) -> String {
+    match seconds {
+        s if s < 120 => format!("{s} s"),
+        s if s < 2 * 3600 => format!("{} min", s / 60),
+        s if s < 2 * 86400 => format!("{} h", s / 3600),
+        s => format!("{} days", s / 86400),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn heal_and_ages() {
+        assert_eq!(
+            heal_sql("_timescaledb_functions", "dn'1"),
+            "SELECT _timescaledb_functions.remote_txn_heal_data_node(oid) FROM pg_foreign_server WHERE srvname = 'dn''1'"
+        );
+        assert_eq!(
+            (age(5), age(600), age(7300), age(3 * 86400)),
+            ("5 s".into(), "10 min".into(), "2 h".into(), "3 days".into())
+        );
+    }
 
     #[test]
     fn internal_functions_moved_in_2_12() {

@@ -20,6 +20,7 @@ pub fn across_nodes(plan: &Plan, facts: &Facts, out: &mut Vec<Finding>) {
     else {
         return;
     };
+    prepared_left(plan, an_s, &servers, out);
     // TimescaleDB: the installed version, else the newest available, must agree.
     let ts = |s: &ServerFacts| {
         s.database
@@ -145,6 +146,51 @@ pub(super) fn cluster_reach(plan: &Plan, facts: &Facts, an: &NodeFacts, out: &mu
                     "the access node cannot reach {} as {} in {}",
                     dn.name, r.role, plan.database
                 ),
+            },
+        ));
+    }
+}
+
+/// Two-phase transactions the access node left prepared on a data node
+/// that is in its cluster: they hold their locks and keep VACUUM from
+/// freezing past them until resolved. The engine resolves them itself.
+fn prepared_left(
+    plan: &Plan,
+    an_s: &ServerFacts,
+    servers: &[(&NodeFacts, &ServerFacts)],
+    out: &mut Vec<Finding>,
+) {
+    let Some(an_db) = an_s.database.as_ref() else {
+        return;
+    };
+    let schema = crate::timescale::functions_schema(an_db.timescaledb.as_deref());
+    for (n, s) in servers.iter().filter(|(n, _)| n.role == NodeRole::Data) {
+        let Some(db) = s.database.as_ref().filter(|d| !d.prepared.is_empty()) else {
+            continue;
+        };
+        if !an_db.data_nodes.contains(&n.name) {
+            continue;
+        }
+        let oldest = db.prepared.iter().map(|p| p.age_seconds).max().unwrap_or(0);
+        out.push(Finding::new(
+            Warning,
+            &n.name,
+            "prepared_transactions_left",
+            format!(
+                "{} two-phase transaction(s) of the access node left prepared in {} (the oldest {} old: {})",
+                db.prepared.len(),
+                db.name,
+                crate::timescale::age(oldest),
+                db.prepared.first().map_or("", |p| p.gid.as_str())
+            ),
+            "the access node went away between PREPARE and COMMIT PREPARED: until resolved they hold their locks, block DDL on what they touched and keep VACUUM from freezing past them",
+            Fix::ByApplyToo {
+                first: Box::new(Fix::Sql {
+                    node: plan.access_node.name.clone(),
+                    database: plan.database.clone(),
+                    sql: crate::timescale::heal_sql(schema, &n.name),
+                    then: Then::Nothing,
+                }),
             },
         ));
     }

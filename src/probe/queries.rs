@@ -211,12 +211,21 @@ pub async fn database_details(client: &Client, db: &mut DatabaseFacts) {
     }
     // Independent, so they go out together (pipelined on one connection),
     // as the server facts do.
-    let (metadata, nodes, hypertables, chunks) = tokio::join!(
+    let (metadata, nodes, hypertables, chunks, prepared) = tokio::join!(
         rows(client, METADATA_SQL, &[]),
         rows(client, DATA_NODES_SQL, &[]),
         rows(client, HYPERTABLES_SQL, &[]),
         rows(client, CHUNKS_SQL, &[]),
+        rows(client, PREPARED_SQL, &[]),
     );
+    db.prepared = prepared
+        .unwrap_or_default()
+        .iter()
+        .map(|r| crate::facts::PreparedXact {
+            gid: r.get(0),
+            age_seconds: r.get(1),
+        })
+        .collect();
     for r in metadata.unwrap_or_default() {
         let (k, v): (String, String) = (r.get(0), r.get(1));
         match k.as_str() {
@@ -244,6 +253,12 @@ pub async fn database_details(client: &Client, db: &mut DatabaseFacts) {
         })
         .collect();
 }
+
+/// TimescaleDB's own two-phase transactions (its gids start with `ts-`,
+/// tsl/src/remote/txn_id.c) left prepared in this database.
+const PREPARED_SQL: &str =
+    "SELECT gid, extract(epoch FROM now() - prepared)::bigint FROM pg_prepared_xacts \
+    WHERE database = current_database() AND gid LIKE 'ts-%' ORDER BY prepared";
 
 const METADATA_SQL: &str =
     "SELECT key::text, value::text FROM _timescaledb_catalog.metadata WHERE key IN ('uuid', 'dist_uuid')";

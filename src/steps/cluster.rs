@@ -31,6 +31,7 @@ pub(super) fn build(ctx: &Ctx, out: &mut Vec<Step>) {
     }
     steps.extend(early);
     steps.extend(add_data_nodes(ctx, bootstrapped));
+    steps.extend(heal(ctx));
     steps.extend(attach_data_nodes(ctx));
     steps.extend(remove_data_nodes(ctx));
     steps.extend(roles(ctx));
@@ -201,6 +202,72 @@ fn attach_data_nodes(ctx: &Ctx) -> Vec<Step> {
             };
         }
         steps.push(s);
+    }
+    steps
+}
+
+/// Two-phase transactions the access node left prepared on a data node of
+/// its cluster (what check reports as prepared_transactions_left): the
+/// engine's healing function on the access node, then a check on the data
+/// node itself that none of them is left (one still running on the access
+/// node is left alone by the engine, and named).
+fn heal(ctx: &Ctx) -> Vec<Step> {
+    let (an, db) = (
+        ctx.plan.access_node.name.as_str(),
+        ctx.plan.database.as_str(),
+    );
+    let Some(an_db) = an_database(ctx) else {
+        return Vec::new();
+    };
+    let mut steps = Vec::new();
+    for dn in ctx
+        .data_nodes()
+        .filter(|d| an_db.data_nodes.contains(&d.name))
+    {
+        let Some(left) = ctx
+            .server(&dn.name)
+            .and_then(|s| s.database.as_ref())
+            .map(|d| &d.prepared)
+            .filter(|p| !p.is_empty())
+        else {
+            continue;
+        };
+        let gids: Vec<String> = left.iter().map(|p| literal(&p.gid)).collect();
+        steps.push(step(
+            an,
+            Phase::Cluster,
+            &format!("heal-{}", dn.name),
+            format!("Resolve the two-phase transactions left prepared on {}", dn.name),
+            format!(
+                "{} transaction(s) prepared for the access node and never finished: they hold their locks; the engine commits what the access node committed and rolls back the rest",
+                left.len()
+            ),
+            sql(
+                db,
+                vec![Statement::plain(crate::timescale::heal_sql(
+                    functions_schema(ctx),
+                    &dn.name,
+                ))],
+            ),
+        ));
+        steps.push(step(
+            &dn.name,
+            Phase::Verify,
+            "prepared-resolved",
+            format!("No transaction of the access node is left prepared on {}", dn.name),
+            "done means checked on the data node: the healing function skips what it cannot decide",
+            sql(
+                db,
+                vec![Statement::plain(format!(
+                    "DO $tsmn$ DECLARE left_over text; BEGIN \
+                     SELECT string_agg(gid, ', ') INTO left_over FROM pg_prepared_xacts \
+                     WHERE database = current_database() AND gid IN ({}); \
+                     IF left_over IS NOT NULL THEN RAISE EXCEPTION 'still prepared on this data node: %', left_over \
+                     USING HINT = 'the access node may still be running it; run tsmn apply again later, or COMMIT PREPARED / ROLLBACK PREPARED by hand after checking the access node'; END IF; END $tsmn$",
+                    gids.join(", ")
+                ))],
+            ),
+        ));
     }
     steps
 }
