@@ -44,3 +44,28 @@ fn rust_version_covers_every_locked_crate() {
         env!("CARGO_PKG_RUST_VERSION")
     );
 }
+
+/// The dependency policy of deny.toml: no duplicate crate beyond the four
+/// named there, licenses from its list only, crates.io only. Needs
+/// cargo-deny (`.ci/run` installs it); where it is missing the test says
+/// SKIPPED with the reason.
+#[test]
+fn cargo_deny_bans_licenses_sources() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(&cargo)
+        .args(["deny", "--offline", "check", "bans", "licenses", "sources"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo");
+    let err = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() && err.contains("no such command") {
+        eprintln!("SKIPPED cargo_deny_bans_licenses_sources: cargo-deny is not installed (cargo install --locked cargo-deny)");
+        return;
+    }
+    assert!(
+        out.status.success(),
+        "cargo deny ({}):\n{err}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
