@@ -71,16 +71,24 @@ const KEY_SQL: &str = "hashtext('tsmn apply ' || $1)";
 /// Take the access node's advisory lock in `client`'s session (it lasts as
 /// long as the session), or say which session holds it.
 pub async fn take_cluster(client: &Client, database: &str, an: &str) -> Result<(), FlowError> {
-    let got: bool = crate::pg::one(
-        client,
-        &format!("SELECT pg_try_advisory_lock({KEY_SQL})"),
-        &[crate::pg::Text::One(database)],
-    )
-    .await
-    .map(|r| r.get(0))
-    .map_err(|e| FlowError::Failed(format!("taking the run lock on {an}: {e}")))?;
-    if got {
-        return Ok(());
+    // A run that just ended may still have its session on the server for a
+    // moment (the backend goes away after the client): ask again for up to
+    // two seconds before calling the lock someone else's.
+    for attempt in 0..20 {
+        let got: bool = crate::pg::one(
+            client,
+            &format!("SELECT pg_try_advisory_lock({KEY_SQL})"),
+            &[crate::pg::Text::One(database)],
+        )
+        .await
+        .map(|r| r.get(0))
+        .map_err(|e| FlowError::Failed(format!("taking the run lock on {an}: {e}")))?;
+        if got {
+            return Ok(());
+        }
+        if attempt < 19 {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
     }
     let who = format!(
         "SELECT format('pid %s, %s from %s, since %s', a.pid, coalesce(nullif(a.application_name, ''), 'a client'), \
