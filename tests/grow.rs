@@ -9,19 +9,7 @@ use tsmn::plan::AuthMode;
 
 /// `tsmn apply --yes` on `plan` (written into `work`): exit code and output.
 fn apply(work: &std::path::Path, plan: &tsmn::plan::Plan, extra: &[&str]) -> (Option<i32>, String) {
-    let path = write_plan(work, plan);
-    let out = tsmn()
-        .args(["apply", "--yes", "--plan"])
-        .arg(&path)
-        .args(extra)
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code(), text)
+    apply_file(&write_plan(work, plan), extra)
 }
 
 /// Rows of 8 devices, hourly from `from` to `to`, into the distributed

@@ -66,6 +66,23 @@ fn address(n: &crate::plan::Node) -> String {
     format!("{}:{}", n.host, n.port)
 }
 
+fn map_of(plan: &Plan, links: Vec<Link>) -> Map {
+    Map {
+        access_node: plan.access_node.name.clone(),
+        address: address(&plan.access_node),
+        links,
+    }
+}
+
+fn link(dn: &crate::plan::Node, state: LinkState, detail: String) -> Link {
+    Link {
+        data_node: dn.name.clone(),
+        address: address(dn),
+        state,
+        detail,
+    }
+}
+
 /// The map a probe supports.
 pub fn from_facts(plan: &Plan, facts: &Facts) -> Map {
     let an = facts.access();
@@ -82,19 +99,10 @@ pub fn from_facts(plan: &Plan, facts: &Facts) -> Map {
             {
                 detail.push_str("; tsmn cannot connect to it either");
             }
-            Link {
-                data_node: dn.name.clone(),
-                address: address(dn),
-                state,
-                detail,
-            }
+            link(dn, state, detail)
         })
         .collect();
-    Map {
-        access_node: plan.access_node.name.clone(),
-        address: address(&plan.access_node),
-        links,
-    }
+    map_of(plan, links)
 }
 
 fn link_from(an: &crate::facts::NodeFacts, dn: &str) -> (LinkState, String) {
@@ -174,23 +182,23 @@ pub fn from_run(plan: &Plan, steps: &[Step], outcomes: &[Option<&Outcome>]) -> M
                     ),
                 },
             };
-            Link {
-                data_node: dn.name.clone(),
-                address: address(dn),
-                state,
-                detail,
-            }
+            link(dn, state, detail)
         })
         .collect();
-    Map {
-        access_node: plan.access_node.name.clone(),
-        address: address(&plan.access_node),
-        links,
-    }
+    map_of(plan, links)
 }
 
-/// The map as text: the access node, then a branch per data node.
-pub fn text(map: &Map) -> String {
+/// A branch of the drawing: its connector (`├` or `└`), the link's state
+/// and the text after the glyph, names and addresses in columns.
+pub struct Branch {
+    pub connector: &'static str,
+    pub state: LinkState,
+    pub rest: String,
+}
+
+/// The branches, one per data node, the last one closed: the one layout
+/// the text form and the wizard share.
+pub fn branches(map: &Map) -> Vec<Branch> {
     let w = map
         .links
         .iter()
@@ -198,19 +206,35 @@ pub fn text(map: &Map) -> String {
         .max()
         .unwrap_or(0);
     let aw = map.links.iter().map(|l| l.address.len()).max().unwrap_or(0);
-    let mut out = format!("{} (access node, {})\n", map.access_node, map.address);
-    for (i, l) in map.links.iter().enumerate() {
-        let branch = if i + 1 == map.links.len() {
-            "└"
-        } else {
-            "├"
-        };
+    map.links
+        .iter()
+        .enumerate()
+        .map(|(i, l)| Branch {
+            connector: if i + 1 == map.links.len() {
+                "└"
+            } else {
+                "├"
+            },
+            state: l.state,
+            rest: format!("{:<w$}  {:<aw$}  {}", l.data_node, l.address, l.detail),
+        })
+        .collect()
+}
+
+/// The access node's line.
+pub fn root(map: &Map) -> String {
+    format!("{} (access node, {})", map.access_node, map.address)
+}
+
+/// The map as text: the access node, then a branch per data node.
+pub fn text(map: &Map) -> String {
+    let mut out = format!("{}\n", root(map));
+    for b in branches(map) {
         out.push_str(&format!(
-            "{branch}─{}─ {:<w$}  {:<aw$}  {}\n",
-            l.state.glyph(),
-            l.data_node,
-            l.address,
-            l.detail
+            "{}─{}─ {}\n",
+            b.connector,
+            b.state.glyph(),
+            b.rest
         ));
     }
     out

@@ -46,6 +46,16 @@ pub(super) fn an_database<'a>(ctx: &Ctx<'a>) -> Option<&'a crate::facts::Databas
         .and_then(|s| s.database.as_ref())
 }
 
+/// A cluster that runs: the access node's name, the cluster database and
+/// what the access node holds in it.
+fn running<'a>(ctx: &Ctx<'a>) -> Option<(&'a str, &'a str, &'a crate::facts::DatabaseFacts)> {
+    Some((
+        ctx.plan.access_node.name.as_str(),
+        ctx.plan.database.as_str(),
+        an_database(ctx)?,
+    ))
+}
+
 /// The encoding and locale of the access node's cluster database: what it
 /// has, or what it gets when tsmn creates it (template1's). The data
 /// nodes' databases must match it (add_data_node checks).
@@ -212,11 +222,7 @@ fn attach_data_nodes(ctx: &Ctx) -> Vec<Step> {
 /// node itself that none of them is left (one still running on the access
 /// node is left alone by the engine, and named).
 fn heal(ctx: &Ctx) -> Vec<Step> {
-    let (an, db) = (
-        ctx.plan.access_node.name.as_str(),
-        ctx.plan.database.as_str(),
-    );
-    let Some(an_db) = an_database(ctx) else {
+    let Some((an, db, an_db)) = running(ctx) else {
         return Vec::new();
     };
     let mut steps = Vec::new();
@@ -277,11 +283,7 @@ fn heal(ctx: &Ctx) -> Vec<Step> {
 /// says `--remove-data-nodes`), and never while it holds the only copy of
 /// a chunk: that data would be lost.
 fn remove_data_nodes(ctx: &Ctx) -> Vec<Step> {
-    let (an, db) = (
-        ctx.plan.access_node.name.as_str(),
-        ctx.plan.database.as_str(),
-    );
-    let Some(an_db) = an_database(ctx) else {
+    let Some((an, db, an_db)) = running(ctx) else {
         return Vec::new();
     };
     let mut steps = Vec::new();

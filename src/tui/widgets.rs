@@ -128,26 +128,13 @@ pub fn popup(f: &mut Frame, area: Rect, title: &str, text: &str) {
     );
 }
 
-/// The cluster map as lines, each link's glyph in its colour.
+/// The cluster map as lines (report::map's layout), each link's glyph in
+/// its colour.
 pub fn map_lines(map: &crate::report::map::Map, theme: &Theme) -> Vec<Line<'static>> {
-    use crate::report::map::LinkState;
-    let w = map
-        .links
-        .iter()
-        .map(|l| l.data_node.len())
-        .max()
-        .unwrap_or(0);
-    let mut out = vec![Line::from(vec![
-        Span::styled(map.access_node.clone(), theme.bold()),
-        Span::raw(format!(" (access node, {})", map.address)),
-    ])];
-    for (i, l) in map.links.iter().enumerate() {
-        let branch = if i + 1 == map.links.len() {
-            "└"
-        } else {
-            "├"
-        };
-        let colour = match l.state {
+    use crate::report::map::{branches, root, LinkState};
+    let mut out = vec![Line::from(Span::styled(root(map), theme.bold()))];
+    for b in branches(map) {
+        let colour = match b.state {
             LinkState::Attached => theme.fg(Color::Green),
             LinkState::Reaches => theme.fg(Color::Yellow),
             LinkState::Broken => theme
@@ -156,12 +143,9 @@ pub fn map_lines(map: &crate::report::map::Map, theme: &Theme) -> Vec<Line<'stat
             LinkState::Unknown => Style::default(),
         };
         out.push(Line::from(vec![
-            Span::raw(format!("{branch}─")),
-            Span::styled(l.state.glyph(), colour),
-            Span::raw(format!(
-                "─ {:<w$}  {}  {}",
-                l.data_node, l.address, l.detail
-            )),
+            Span::raw(format!("{}─", b.connector)),
+            Span::styled(b.state.glyph(), colour),
+            Span::raw(format!("─ {}", b.rest)),
         ]));
     }
     out

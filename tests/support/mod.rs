@@ -200,6 +200,23 @@ pub fn plan_for(an: &Cluster, dns: &[&Cluster], mode: tsmn::plan::AuthMode) -> t
     tsmn::sandbox::plan_over(an, dns, mode)
 }
 
+/// `tsmn apply --yes` on the plan file at `path`: exit code, and stdout
+/// then stderr as one text.
+pub fn apply_file(path: &Path, extra: &[&str]) -> (Option<i32>, String) {
+    let out = tsmn()
+        .args(["apply", "--yes", "--plan"])
+        .arg(path)
+        .args(extra)
+        .output()
+        .expect("run tsmn apply");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code(), text)
+}
+
 /// The command exited 0; its stderr is shown when it did not.
 pub fn assert_success(out: &std::process::Output) {
     assert_eq!(
