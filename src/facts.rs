@@ -254,6 +254,9 @@ pub struct DatabaseFacts {
     pub dist_uuid: Option<String>,
     /// On an access node: its data nodes (node_name).
     pub data_nodes: Vec<String>,
+    /// On an access node: where it reaches each of them (its foreign
+    /// server's host and port options).
+    pub members: Vec<Member>,
     /// On an access node: its distributed hypertables and where each puts
     /// its chunks.
     pub distributed_hypertables: Vec<DistributedHypertable>,
@@ -264,6 +267,13 @@ pub struct DatabaseFacts {
     /// never committed or rolled back: an access node that went away
     /// between PREPARE and COMMIT PREPARED leaves them, holding their locks.
     pub prepared: Vec<PreparedXact>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Member {
+    pub name: String,
+    pub host: String,
+    pub port: i64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

@@ -151,3 +151,63 @@ fn a_data_node_taken_out_of_the_plan_is_removed_only_when_nothing_is_lost() {
     assert_eq!(code, Some(0), "{text}");
     assert!(text.contains("nothing changed"), "{text}");
 }
+
+/// Password mode: a data node taken out of the plan stays reachable from
+/// the access node while it is still a member (its passfile lines stay:
+/// without them every query touching it would fail), and its lines go
+/// once it is removed.
+#[test]
+fn a_member_left_out_of_the_plan_keeps_its_passfile_lines_until_removed() {
+    if !timescaledb_tier("a_member_left_out_of_the_plan_keeps_its_passfile_lines_until_removed") {
+        return;
+    }
+    let an = TestCluster::named("an");
+    let dns = [TestCluster::named("dn1"), TestCluster::named("dn2")];
+    let work = temp_dir();
+    let run = |plan: &tsmn::plan::Plan, extra: &[&str]| {
+        let out = tsmn()
+            .args(["apply", "--yes", "--plan"])
+            .arg(write_plan(work.path(), plan))
+            .args(extra)
+            .env("TSMN_ROLE_PW_POSTGRES", "member-pw")
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code(), text)
+    };
+    let both = plan_for(
+        &an.cluster,
+        &[&dns[0].cluster, &dns[1].cluster],
+        AuthMode::Password,
+    );
+    let (code, text) = run(&both, &[]);
+    assert_eq!(code, Some(0), "{text}");
+    metrics(&an, "2026-01-01", "2026-01-10");
+    let before = count(&an);
+    let passfile = an.cluster.data_dir().join("passfile");
+    let dn2_port = format!(":{}:", dns[1].cluster.port);
+
+    let one = plan_for(&an.cluster, &[&dns[0].cluster], AuthMode::Password);
+    let (code, text) = run(&one, &[]);
+    assert_eq!(code, Some(1), "the removal is blocked: {text}");
+    assert!(
+        read(&passfile).contains(&dn2_port),
+        "dn2's line stays while it is a member"
+    );
+    assert_eq!(count(&an), before, "the access node still reaches dn2");
+
+    an.sql("tsdb", "DROP TABLE metrics");
+    let (code, text) = run(&one, &["--remove-data-nodes"]);
+    assert_eq!(code, Some(0), "{text}");
+    let (code, text) = run(&one, &[]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        !read(&passfile).contains(&dn2_port),
+        "gone with the member: {}",
+        read(&passfile)
+    );
+}

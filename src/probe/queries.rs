@@ -233,7 +233,25 @@ pub async fn database_details(client: &Client, db: &mut DatabaseFacts) {
             _ => db.dist_uuid = Some(v),
         }
     }
-    db.data_nodes = nodes.unwrap_or_default().iter().map(|r| r.get(0)).collect();
+    let nodes = nodes.unwrap_or_default();
+    db.data_nodes = nodes.iter().map(|r| r.get(0)).collect();
+    db.members = nodes
+        .iter()
+        .map(|r| {
+            let options: Vec<String> = r.get(1);
+            let option = |key: &str| {
+                options
+                    .iter()
+                    .find_map(|o| o.strip_prefix(key)?.strip_prefix('='))
+                    .map(str::to_string)
+            };
+            crate::facts::Member {
+                name: r.get(0),
+                host: option("host").unwrap_or_default(),
+                port: option("port").and_then(|p| p.parse().ok()).unwrap_or(5432),
+            }
+        })
+        .collect();
     db.distributed_hypertables = hypertables
         .unwrap_or_default()
         .iter()
@@ -263,7 +281,7 @@ const PREPARED_SQL: &str =
 const METADATA_SQL: &str =
     "SELECT key::text, value::text FROM _timescaledb_catalog.metadata WHERE key IN ('uuid', 'dist_uuid')";
 const DATA_NODES_SQL: &str =
-    "SELECT node_name::text FROM timescaledb_information.data_nodes ORDER BY 1";
+    "SELECT node_name::text, coalesce(options, '{}')::text[] FROM timescaledb_information.data_nodes ORDER BY 1";
 const HYPERTABLES_SQL: &str =
     "SELECT hypertable_schema::text, hypertable_name::text, coalesce(data_nodes, '{}')::text[] \
      FROM timescaledb_information.hypertables WHERE is_distributed ORDER BY 1, 2";

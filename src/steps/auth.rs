@@ -107,17 +107,33 @@ fn password(ctx: &Ctx, out: &mut Vec<Step>) -> Result<(), StepsError> {
     };
     let mut text =
         Template::lit("# written by tsmn: the access node's passwords for the data nodes\n");
-    for dn in ctx.data_nodes() {
+    let mut line = |host: &str, port: i64| {
         for role in &plan.auth.roles {
             text.push_str(&format!(
-                "{}:{}:*:{}:",
-                pgpass::escape(&dn.host),
-                dn.port,
+                "{}:{port}:*:{}:",
+                pgpass::escape(host),
                 pgpass::escape(role)
             ));
             text.push(Part::PgpassPassword(role.clone()));
             text.push_str("\n");
         }
+    };
+    for dn in ctx.data_nodes() {
+        line(&dn.host, dn.port);
+    }
+    // A data node still in the cluster but no longer in the plan keeps its
+    // lines until it is removed: without them every query that touches it
+    // would fail with "no password supplied".
+    let leaving: Vec<&crate::facts::Member> = super::cluster::an_database(ctx)
+        .map(|d| {
+            d.members
+                .iter()
+                .filter(|m| !ctx.data_nodes().any(|dn| dn.name == m.name))
+                .collect()
+        })
+        .unwrap_or_default();
+    for m in leaving {
+        line(&m.host, m.port);
     }
     out.push(step(
         an,
