@@ -157,6 +157,45 @@ fn a_client_certificate_logs_the_superuser_in() {
     let (c, found) = connection(&plan, "tls");
     assert_eq!(c, Connection::Connected { tls: true }, "{found:#?}");
 
+    // The same certificate from PGSSLCERT/PGSSLKEY, and from libpq's own
+    // files in ~/.postgresql, when the plan names none.
+    let mut bare = plan.clone();
+    bare.credentials.sslcert.clear();
+    bare.credentials.sslkey.clear();
+    let bare_path = write_plan(dir.path(), &bare);
+    let home = tempfile::tempdir().unwrap();
+    let connected = |env: &[(&str, &std::path::Path)]| {
+        let mut cmd = tsmn();
+        cmd.args(["check", "--json", "--plan"]).arg(&bare_path);
+        cmd.env("HOME", home.path());
+        for v in ["PGSSLCERT", "PGSSLKEY", "PGSSLMODE", "PGSSLROOTCERT"] {
+            cmd.env_remove(v);
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let doc: serde_json::Value =
+            serde_json::from_slice(&cmd.output().unwrap().stdout).expect("JSON");
+        doc["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["name"] == "tls")
+            .map(|n| n["connection"]["state"] == "connected")
+            .unwrap_or(false)
+    };
+    assert!(!connected(&[]), "no certificate anywhere: refused");
+    assert!(connected(&[
+        ("PGSSLCERT", &crt_path),
+        ("PGSSLKEY", &key_path)
+    ]));
+    let dot = home.path().join(".postgresql");
+    std::fs::create_dir_all(&dot).unwrap();
+    std::fs::copy(&crt_path, dot.join("postgresql.crt")).unwrap();
+    std::fs::copy(&key_path, dot.join("postgresql.key")).unwrap();
+    set_mode(&dot.join("postgresql.key"), 0o600);
+    assert!(connected(&[]), "libpq's default files");
+
     // A key others may read is refused before anything connects, as libpq does.
     set_mode(&key_path, 0o644);
     let path = write_plan(dir.path(), &plan);
