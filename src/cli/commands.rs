@@ -13,7 +13,8 @@ use std::path::Path;
 use std::time::Duration;
 use tsmn::findings::{blockers, findings};
 use tsmn::flow::{Flow, FlowError, Purpose, Settings, Watch};
-use tsmn::plan::{load_plan, plan_to_toml};
+use tsmn::plan::plan_to_toml;
+use tsmn::probe::conninfo::load_plan;
 use tsmn::report;
 use tsmn::sandbox::{Sandbox, PLAN_FILE};
 
@@ -596,7 +597,7 @@ pub fn wizard_default(opts: &WizardOpts) -> u8 {
         return wizard(here, opts);
     }
     tsmn::tui::run(
-        tsmn::plan::new_plan(),
+        tsmn::probe::conninfo::new_plan(),
         here.to_path_buf(),
         wizard_options(opts, false),
     )
@@ -626,7 +627,7 @@ pub fn wizard(path: &Path, opts: &WizardOpts) -> u8 {
             return EXIT_USAGE;
         }
         return tsmn::tui::run(
-            tsmn::plan::new_plan(),
+            tsmn::probe::conninfo::new_plan(),
             path.to_path_buf(),
             wizard_options(opts, true),
         );

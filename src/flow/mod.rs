@@ -15,7 +15,7 @@ pub use settings::Settings;
 
 use crate::facts::{Connection, Facts};
 use crate::findings::connect::explain;
-use crate::plan::{load_plan, AuthMode, Plan};
+use crate::plan::{AuthMode, Plan};
 use crate::probe::credentials::PasswordSource;
 use crate::probe::{Kept, OnNotice, Progress};
 use crate::run::{Events, RunOptions};
@@ -77,7 +77,8 @@ pub struct Flow {
 impl Flow {
     /// The plan at `path`, validated.
     pub fn open(path: &Path) -> Result<Flow, FlowError> {
-        let plan = load_plan(path).map_err(|e| FlowError::Usage(e.to_string()))?;
+        let plan =
+            crate::probe::conninfo::load_plan(path).map_err(|e| FlowError::Usage(e.to_string()))?;
         Ok(Flow::new(plan, path.to_path_buf()))
     }
 

@@ -1,19 +1,72 @@
 //! A node given as a libpq connection string (`dsn = "postgresql://..."`
 //! or `dsn = "host=... port=..."`) or as a service of pg_service.conf
-//! (`service = "..."`), in place of host and port. Parsed by
-//! tokio-postgres (libpq's syntax); what tsmn cannot use from it is a
-//! problem that names the node and the key, never dropped in silence.
+//! (`service = "..."`), in place of host and port. What tsmn cannot use
+//! from it is a problem that names the node and the key, never dropped in
+//! silence. The parsing (tokio-postgres, libpq's syntax), the service
+//! files and the environment are the caller's ([`Libpq`]; tsmn's is
+//! probe/conninfo.rs): this file stays pure.
 
 use super::model::{Node, Plan};
 use super::problem::Problem;
-use std::path::PathBuf;
-use std::str::FromStr;
-use tokio_postgres::config::{Config, Host};
+
+/// What a connection string says, as libpq's parser reads it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Conninfo {
+    pub has_password: bool,
+    pub user: Option<String>,
+    pub dbname: Option<String>,
+    /// An sslmode other than libpq's default.
+    pub sets_sslmode: bool,
+    pub hosts: Vec<ConnHost>,
+    pub ports: Vec<u16>,
+    pub has_hostaddr: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnHost {
+    Tcp(String),
+    /// A Unix socket directory.
+    Socket(String),
+}
+
+/// libpq's side of a plan: its connection-string parser, its service
+/// files and its default user (PGUSER).
+pub trait Libpq {
+    fn parse(&self, text: &str) -> Result<Conninfo, String>;
+    /// The service's keys as a key=value string, or (problem, fix).
+    fn service(&self, name: &str) -> Result<String, (String, String)>;
+    fn default_user(&self) -> Option<String>;
+}
+
+/// No libpq at hand (the pure parser): a dsn or service cannot be read,
+/// and says so; the superuser defaults to postgres.
+pub struct NoLibpq;
+
+const NO_LIBPQ: &str = "cannot be read by the pure plan parser; tsmn reads it when it loads the plan (tsmn::probe::conninfo::load_plan)";
+
+impl Libpq for NoLibpq {
+    fn parse(&self, _: &str) -> Result<Conninfo, String> {
+        Err(NO_LIBPQ.into())
+    }
+    fn service(&self, _: &str) -> Result<String, (String, String)> {
+        Err((
+            NO_LIBPQ.into(),
+            "load the plan with tsmn::probe::conninfo::load_plan".into(),
+        ))
+    }
+    fn default_user(&self) -> Option<String> {
+        None
+    }
+}
 
 /// Fill each node's host and port from its dsn or service; the problems
 /// found on the way. `given(i, key)` says whether node `i` (0 = access
 /// node) spelt out `key` in the plan file.
-pub fn resolve(plan: &mut Plan, given: &dyn Fn(usize, &str) -> bool) -> Vec<Problem> {
+pub fn resolve(
+    plan: &mut Plan,
+    given: &dyn Fn(usize, &str) -> bool,
+    libpq: &dyn Libpq,
+) -> Vec<Problem> {
     let mut out = Vec::new();
     let superuser = plan.superuser.clone();
     let database = plan.database.clone();
@@ -33,14 +86,18 @@ pub fn resolve(plan: &mut Plan, given: &dyn Fn(usize, &str) -> bool) -> Vec<Prob
             host_given: given(i, "host"),
             port_given: given(i, "port"),
         };
-        one(node, &ctx, &mut out);
+        one(node, &ctx, libpq, &mut out);
     }
     out
 }
 
 /// Host and port from a connection string typed where a host goes (the
 /// wizard's node form), or the first problem with it in words.
-pub fn host_and_port(text: &str, plan: &Plan) -> Result<(String, Option<i64>), String> {
+pub fn host_and_port(
+    text: &str,
+    plan: &Plan,
+    libpq: &dyn Libpq,
+) -> Result<(String, Option<i64>), String> {
     let mut node = Node {
         name: "node".into(),
         host: String::new(),
@@ -59,7 +116,7 @@ pub fn host_and_port(text: &str, plan: &Plan) -> Result<(String, Option<i64>), S
         port_given: false,
     };
     let mut out = Vec::new();
-    one(&mut node, &ctx, &mut out);
+    one(&mut node, &ctx, libpq, &mut out);
     match out.first() {
         Some(p) => Err(format!("{}; fix: {}", p.problem, p.fix)),
         None => Ok((node.host, (node.port != 0).then_some(node.port))),
@@ -72,16 +129,16 @@ pub fn looks_like_one(text: &str) -> bool {
     t.starts_with("postgresql://") || t.starts_with("postgres://") || t.contains('=')
 }
 
-struct Ctx<'a> {
-    path: &'a str,
-    superuser: &'a str,
-    database: &'a str,
-    sslmode_in_plan: bool,
-    host_given: bool,
-    port_given: bool,
+pub(crate) struct Ctx<'a> {
+    pub(crate) path: &'a str,
+    pub(crate) superuser: &'a str,
+    pub(crate) database: &'a str,
+    pub(crate) sslmode_in_plan: bool,
+    pub(crate) host_given: bool,
+    pub(crate) port_given: bool,
 }
 
-fn one(node: &mut Node, ctx: &Ctx<'_>, out: &mut Vec<Problem>) {
+pub(crate) fn one(node: &mut Node, ctx: &Ctx<'_>, libpq: &dyn Libpq, out: &mut Vec<Problem>) {
     let (text, key) = match (&node.dsn, &node.service) {
         (None, None) => return,
         (Some(_), Some(_)) => {
@@ -93,7 +150,7 @@ fn one(node: &mut Node, ctx: &Ctx<'_>, out: &mut Vec<Problem>) {
             return;
         }
         (Some(d), None) => (d.clone(), "dsn"),
-        (None, Some(s)) => match service(s) {
+        (None, Some(s)) => match libpq.service(s) {
             Ok(conninfo) => (conninfo, "service"),
             Err(why) => {
                 out.push(Problem::new(format!("{}.service", ctx.path), why.0, why.1));
@@ -102,7 +159,7 @@ fn one(node: &mut Node, ctx: &Ctx<'_>, out: &mut Vec<Problem>) {
         },
     };
     let field = format!("{}.{key}", ctx.path);
-    let cfg = match Config::from_str(&text) {
+    let cfg = match libpq.parse(&text) {
         Ok(c) => c,
         Err(e) => {
             // The text may hold a password: never echo it.
@@ -114,7 +171,7 @@ fn one(node: &mut Node, ctx: &Ctx<'_>, out: &mut Vec<Problem>) {
             return;
         }
     };
-    if cfg.get_password().is_some() {
+    if cfg.has_password {
         out.push(Problem::new(
             &field,
             "holds a password (its value is not shown)",
@@ -126,8 +183,8 @@ fn one(node: &mut Node, ctx: &Ctx<'_>, out: &mut Vec<Problem>) {
 }
 
 /// What the connection string says that tsmn does not take from it.
-fn unusable(cfg: &Config, ctx: &Ctx<'_>, field: &str, out: &mut Vec<Problem>) {
-    if let Some(u) = cfg.get_user().filter(|u| *u != ctx.superuser) {
+fn unusable(cfg: &Conninfo, ctx: &Ctx<'_>, field: &str, out: &mut Vec<Problem>) {
+    if let Some(u) = cfg.user.as_deref().filter(|u| *u != ctx.superuser) {
         out.push(Problem::new(
             field,
             format!(
@@ -138,7 +195,8 @@ fn unusable(cfg: &Config, ctx: &Ctx<'_>, field: &str, out: &mut Vec<Problem>) {
         ));
     }
     if let Some(d) = cfg
-        .get_dbname()
+        .dbname
+        .as_deref()
         .filter(|d| *d != ctx.database && *d != "postgres")
     {
         out.push(Problem::new(
@@ -150,21 +208,21 @@ fn unusable(cfg: &Config, ctx: &Ctx<'_>, field: &str, out: &mut Vec<Problem>) {
             format!("remove the database from it, or set database = \"{d}\" for the whole plan"),
         ));
     }
-    if cfg.get_ssl_mode() != tokio_postgres::config::SslMode::Prefer && !ctx.sslmode_in_plan {
+    if cfg.sets_sslmode && !ctx.sslmode_in_plan {
         out.push(Problem::new(
             field,
             "sets sslmode, which tsmn takes for all nodes at once",
             "move it to credentials.sslmode (or PGSSLMODE)",
         ));
     }
-    if cfg.get_hosts().len() > 1 || cfg.get_ports().len() > 1 {
+    if cfg.hosts.len() > 1 || cfg.ports.len() > 1 {
         out.push(Problem::new(
             field,
             "lists several hosts; a node is one server",
             "keep one host and port",
         ));
     }
-    if !cfg.get_hostaddrs().is_empty() {
+    if cfg.has_hostaddr {
         out.push(Problem::new(
             field,
             "sets hostaddr, which tsmn does not use",
@@ -176,22 +234,18 @@ fn unusable(cfg: &Config, ctx: &Ctx<'_>, field: &str, out: &mut Vec<Problem>) {
 /// Host and port from the string: a TCP host is the node's address; a
 /// socket directory is where tsmn connects (the access node reaches a
 /// data node by host, which must then be given).
-fn place(node: &mut Node, cfg: &Config, ctx: &Ctx<'_>, field: &str, out: &mut Vec<Problem>) {
-    let port = cfg.get_ports().first().map(|p| i64::from(*p));
-    match cfg.get_hosts().first() {
-        Some(Host::Tcp(h)) => {
+fn place(node: &mut Node, cfg: &Conninfo, ctx: &Ctx<'_>, field: &str, out: &mut Vec<Problem>) {
+    let port = cfg.ports.first().map(|p| i64::from(*p));
+    match cfg.hosts.first() {
+        Some(ConnHost::Tcp(h)) => {
             let h = super::address::normalize_host(h);
             if ctx.host_given && node.host != h {
-                out.push(Problem::new(
-                    format!("{}.host", ctx.path),
-                    format!("is {} but {field} says {h}", node.host),
-                    "remove host (the connection string gives it), or make them the same",
-                ));
+                out.push(disagrees(ctx, "host", &node.host, field, &h));
             }
             node.host = h;
         }
-        Some(Host::Unix(dir)) => {
-            node.connect_host = Some(dir.display().to_string());
+        Some(ConnHost::Socket(dir)) => {
+            node.connect_host = Some(dir.clone());
             if !ctx.host_given {
                 out.push(Problem::new(
                     format!("{}.host", ctx.path),
@@ -209,169 +263,23 @@ fn place(node: &mut Node, cfg: &Config, ctx: &Ctx<'_>, field: &str, out: &mut Ve
     }
     if let Some(p) = port {
         if ctx.port_given && node.port != p {
-            out.push(Problem::new(
-                format!("{}.port", ctx.path),
-                format!("is {} but {field} says {p}", node.port),
-                "remove port (the connection string gives it), or make them the same",
+            out.push(disagrees(
+                ctx,
+                "port",
+                &node.port.to_string(),
+                field,
+                &p.to_string(),
             ));
         }
         node.port = p;
     }
 }
 
-/// The service's keys as a key=value string, from the user's service file
-/// (PGSERVICEFILE, else ~/.pg_service.conf), then the system's
-/// (PGSYSCONFDIR/pg_service.conf, else Debian's
-/// /etc/postgresql-common/pg_service.conf), as libpq looks.
-fn service(name: &str) -> Result<String, (String, String)> {
-    let mut files: Vec<PathBuf> = Vec::new();
-    match std::env::var_os("PGSERVICEFILE").filter(|v| !v.is_empty()) {
-        Some(f) => files.push(f.into()),
-        None => files.extend(crate::os::home_dir().map(|h| h.join(".pg_service.conf"))),
-    }
-    match std::env::var_os("PGSYSCONFDIR").filter(|v| !v.is_empty()) {
-        Some(d) => files.push(PathBuf::from(d).join("pg_service.conf")),
-        None => files.push("/etc/postgresql-common/pg_service.conf".into()),
-    }
-    for f in &files {
-        let Ok(text) = std::fs::read_to_string(f) else {
-            continue;
-        };
-        if let Some(pairs) = section(&text, name) {
-            return Ok(pairs
-                .iter()
-                .map(|(k, v)| format!("{k}={}", crate::quote::conninfo::value(v)))
-                .collect::<Vec<_>>()
-                .join(" "));
-        }
-    }
-    let looked: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
-    Err((
-        format!("no service [{name}] in {}", looked.join(" or ")),
-        "add the section to one of those files, or give the node's host and port".into(),
-    ))
-}
-
-/// The key=value lines of `[name]` in a pg_service.conf text.
-fn section(text: &str, name: &str) -> Option<Vec<(String, String)>> {
-    let mut inside = false;
-    let mut found = None;
-    for line in text.lines().map(str::trim) {
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        if let Some(s) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            if inside {
-                break;
-            }
-            inside = s == name;
-            if inside {
-                found = Some(Vec::new());
-            }
-            continue;
-        }
-        if let (true, Some((k, v))) = (inside, line.split_once('=')) {
-            if let Some(f) = found.as_mut() {
-                f.push((k.trim().to_string(), v.trim().to_string()));
-            }
-        }
-    }
-    found
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn node(dsn: &str) -> Node {
-        Node {
-            name: "dn1".into(),
-            host: String::new(),
-            port: 5432,
-            connect_host: None,
-            connect_port: None,
-            dsn: Some(dsn.into()),
-            service: None,
-        }
-    }
-
-    fn ctx(host_given: bool, port_given: bool) -> Ctx<'static> {
-        Ctx {
-            path: "data_nodes[0]",
-            superuser: "postgres",
-            database: "tsdb",
-            sslmode_in_plan: false,
-            host_given,
-            port_given,
-        }
-    }
-
-    fn run(n: &mut Node, c: &Ctx<'_>) -> Vec<Problem> {
-        let mut out = Vec::new();
-        one(n, c, &mut out);
-        out
-    }
-
-    #[test]
-    fn uris_and_key_value_strings_give_host_and_port() {
-        for dsn in [
-            "postgresql://db1.example.com:6432/tsdb",
-            "host=db1.example.com port=6432 dbname=postgres",
-        ] {
-            let mut n = node(dsn);
-            assert!(run(&mut n, &ctx(false, false)).is_empty(), "{dsn}");
-            assert_eq!(
-                (n.host.as_str(), n.port),
-                ("db1.example.com", 6432),
-                "{dsn}"
-            );
-        }
-        let mut n = node("postgresql://[fe80::1]:5433");
-        assert!(run(&mut n, &ctx(false, false)).is_empty());
-        assert_eq!(n.host, "fe80::1");
-    }
-
-    #[test]
-    fn what_tsmn_cannot_use_is_named() {
-        let mut n = node("postgresql://alice:s3cret@db1/other?sslmode=require");
-        let p = run(&mut n, &ctx(false, false));
-        let all = format!("{p:?}");
-        assert!(!all.contains("s3cret"), "{all}");
-        for needle in [
-            "holds a password",
-            "user alice",
-            "database other",
-            "sslmode",
-        ] {
-            assert!(all.contains(needle), "{needle}: {all}");
-        }
-        let mut n = node("host=db1 port=6432");
-        n.host = "db2".into();
-        n.port = 5432;
-        let p = run(&mut n, &ctx(true, true));
-        assert_eq!(p.len(), 2, "{p:?}");
-        assert!(p[0].path.ends_with(".host") && p[1].path.ends_with(".port"));
-        let mut n = node("port=6432");
-        assert!(run(&mut n, &ctx(false, false))[0]
-            .problem
-            .contains("no host"));
-        let mut n = node("host=/var/run/postgresql port=5433");
-        let p = run(&mut n, &ctx(false, false));
-        assert!(p[0].problem.contains("Unix socket"), "{p:?}");
-        assert_eq!(n.connect_host.as_deref(), Some("/var/run/postgresql"));
-    }
-
-    #[test]
-    fn service_sections() {
-        let text = "# c\n[a]\nhost=h1\nport = 1\n[b]\nhost=h2\n";
-        assert_eq!(
-            section(text, "a"),
-            Some(vec![
-                ("host".into(), "h1".into()),
-                ("port".into(), "1".into())
-            ])
-        );
-        assert_eq!(section(text, "b").map(|s| s.len()), Some(1));
-        assert_eq!(section(text, "c"), None);
-    }
+/// The node's table gives `key` as `ours`, its connection string as `theirs`.
+fn disagrees(ctx: &Ctx<'_>, key: &str, ours: &str, field: &str, theirs: &str) -> Problem {
+    Problem::new(
+        format!("{}.{key}", ctx.path),
+        format!("is {ours} but {field} says {theirs}"),
+        format!("remove {key} (the connection string gives it), or make them the same"),
+    )
 }

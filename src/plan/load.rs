@@ -17,8 +17,20 @@ const SECRET_KEYS: [&str; 6] = [
 const SECRET_FIX: &str = "remove it: a plan never holds a secret. tsmn asks at a prompt, or reads the \
 variable named in credentials.password_env, or a passfile (credentials.passfile, PGPASSFILE, ~/.pgpass)";
 
-/// Parse, check and normalize a plan. `path` is only used in messages.
+/// Parse, check and normalize a plan without libpq: a node's dsn or
+/// service is a problem here (tsmn loads plans with
+/// probe::conninfo::load_plan). `path` is only used in messages.
 pub fn parse_plan(text: &str, path: &str) -> Result<Plan, PlanError> {
+    parse_plan_with(text, path, &super::dsn::NoLibpq)
+}
+
+/// Parse, check and normalize a plan, its dsn and service entries and its
+/// default superuser read through `libpq`.
+pub fn parse_plan_with(
+    text: &str,
+    path: &str,
+    libpq: &dyn super::dsn::Libpq,
+) -> Result<Plan, PlanError> {
     let table: toml::Table = text
         .parse()
         .map_err(|e: toml::de::Error| syntax(text, path, &e))?;
@@ -31,9 +43,14 @@ pub fn parse_plan(text: &str, path: &str) -> Result<Plan, PlanError> {
         });
     }
     let mut plan: Plan = toml::from_str(text).map_err(|e| syntax(text, path, &e))?;
+    if !table.contains_key("superuser") {
+        if let Some(u) = libpq.default_user() {
+            plan.superuser = u;
+        }
+    }
     // Host and port from each node's dsn or service, before anything reads them.
     let given = |i: usize, key: &str| node_table(&table, i).is_some_and(|t| t.contains_key(key));
-    let mut problems = super::dsn::resolve(&mut plan, &given);
+    let mut problems = super::dsn::resolve(&mut plan, &given, libpq);
     let plan = normalize_hosts(plan).normalized();
     problems.extend(validate(&plan));
     if problems.is_empty() {
@@ -47,12 +64,19 @@ pub fn parse_plan(text: &str, path: &str) -> Result<Plan, PlanError> {
 }
 
 pub fn load_plan(path: &std::path::Path) -> Result<Plan, PlanError> {
+    load_plan_with(path, &super::dsn::NoLibpq)
+}
+
+pub fn load_plan_with(
+    path: &std::path::Path,
+    libpq: &dyn super::dsn::Libpq,
+) -> Result<Plan, PlanError> {
     let shown = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|source| PlanError::Read {
         path: shown.clone(),
         source,
     })?;
-    parse_plan(&text, &shown)
+    parse_plan_with(&text, &shown, libpq)
 }
 
 /// The plan as TOML with every default written out.
@@ -150,7 +174,15 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 /// nothing else given (every other key at its default). The wizard's nodes
 /// screen asks for the addresses.
 pub fn new_plan() -> Plan {
-    toml::from_str::<Plan>("[access_node]\nname = \"an\"\nhost = \"\"\n")
-        .expect("the empty plan parses")
-        .normalized()
+    new_plan_with(&super::dsn::NoLibpq)
+}
+
+/// `new_plan`, its superuser libpq's default user when there is one.
+pub fn new_plan_with(libpq: &dyn super::dsn::Libpq) -> Plan {
+    let mut plan = toml::from_str::<Plan>("[access_node]\nname = \"an\"\nhost = \"\"\n")
+        .expect("the empty plan parses");
+    if let Some(u) = libpq.default_user() {
+        plan.superuser = u;
+    }
+    plan.normalized()
 }

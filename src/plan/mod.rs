@@ -1,6 +1,7 @@
 //! PURE: the plan an operator writes, its TOML form and its validation.
-//! No I/O beyond reading and saving the plan file (and the pg_service.conf
-//! a node names, and PGUSER), no async, no UI.
+//! No I/O beyond reading and saving the plan file, no async, no UI; what
+//! libpq adds (connection strings, pg_service.conf, PGUSER) comes in
+//! through dsn::Libpq.
 
 pub mod address;
 pub mod dsn;
@@ -8,9 +9,13 @@ mod load;
 mod model;
 mod problem;
 pub mod save;
+mod sslmode;
 mod validate;
 
-pub use load::{load_plan, new_plan, parse_plan, plan_to_toml};
+pub use load::{
+    load_plan, load_plan_with, new_plan, new_plan_with, parse_plan, parse_plan_with, plan_to_toml,
+};
 pub use model::*;
 pub use problem::{PlanError, Problem};
+pub use sslmode::SslMode;
 pub use validate::validate;

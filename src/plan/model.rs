@@ -206,12 +206,9 @@ pub mod defaults {
     pub fn database() -> String {
         "tsdb".into()
     }
-    /// PGUSER when set (psql's habit), else postgres.
+    /// postgres (PGUSER, when set, comes in through dsn::Libpq).
     pub fn superuser() -> String {
-        std::env::var("PGUSER")
-            .ok()
-            .filter(|u| !u.is_empty())
-            .unwrap_or_else(|| "postgres".into())
+        "postgres".into()
     }
     pub fn port() -> i64 {
         5432

@@ -15,6 +15,12 @@ use toml_edit::{DocumentMut, Item, Table};
 /// default) stays out while the plan keeps the default. An unreadable `old`
 /// gives the plain serialization.
 pub fn merged(old: &str, plan: &Plan) -> String {
+    merged_with(old, plan, &super::dsn::NoLibpq)
+}
+
+/// `merged`, the old file read through `libpq` (its dsn entries give
+/// the host and port that are then no change).
+pub fn merged_with(old: &str, plan: &Plan, libpq: &dyn super::dsn::Libpq) -> String {
     let new_text = plan_to_toml(plan);
     let (Ok(mut doc), Ok(new)) = (old.parse::<DocumentMut>(), new_text.parse::<DocumentMut>())
     else {
@@ -22,7 +28,7 @@ pub fn merged(old: &str, plan: &Plan) -> String {
     };
     // What the file says, with its defaults written out: a key missing
     // from the file and equal here is a default, not a change.
-    let base = super::parse_plan(old, "plan")
+    let base = super::parse_plan_with(old, "plan", libpq)
         .ok()
         .and_then(|p| plan_to_toml(&p).parse::<DocumentMut>().ok());
     merge_table(
@@ -112,7 +118,7 @@ pub fn backup_path(path: &Path) -> PathBuf {
 
 /// Save `plan` to `path`: merged into what is there, the old file kept as
 /// `<plan>.bak`, the new one in place by rename (never half written).
-pub fn save(path: &Path, plan: &Plan) -> Result<(), String> {
+pub fn save(path: &Path, plan: &Plan, libpq: &dyn super::dsn::Libpq) -> Result<(), String> {
     let err = |what: &str, p: &Path, e: std::io::Error| {
         format!(
             "{what} {}: {e} (the plan was not saved; the file is unchanged)",
@@ -125,7 +131,7 @@ pub fn save(path: &Path, plan: &Plan) -> Result<(), String> {
         Err(e) => return Err(err("cannot read", path, e)),
     };
     let text = match &old {
-        Some(old) => merged(old, plan),
+        Some(old) => merged_with(old, plan, libpq),
         None => plan_to_toml(plan),
     };
     if old.as_deref() == Some(text.as_str()) {

@@ -51,14 +51,11 @@ fn tls(out: &mut Vec<Problem>, c: &super::model::Credentials) {
     ] {
         absolute_or_empty(out, path, value);
     }
-    if !c.sslmode.is_empty() && crate::probe::tls::SslMode::parse(&c.sslmode).is_none() {
+    if !c.sslmode.is_empty() && super::SslMode::parse(&c.sslmode).is_none() {
         out.push(Problem::new(
             "credentials.sslmode",
             format!("`{}` is not one of libpq's sslmodes", c.sslmode),
-            format!(
-                "use one of {}, or leave it empty",
-                crate::probe::tls::SslMode::names()
-            ),
+            format!("use one of {}, or leave it empty", super::SslMode::names()),
         ));
     }
     if c.sslcert.is_empty() != c.sslkey.is_empty() {

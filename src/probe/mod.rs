@@ -4,6 +4,7 @@
 
 mod access_side;
 mod certs;
+pub mod conninfo;
 pub mod credentials;
 mod queries;
 pub mod reach;

@@ -4,7 +4,7 @@
 //! PGSSLKEY, then from libpq's files in `~/.postgresql`. A Unix socket
 //! never carries TLS (libpq ignores sslmode there; the server refuses it).
 
-use crate::plan::Plan;
+use crate::plan::{Plan, SslMode};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
 use rustls::pki_types::pem::PemObject;
@@ -13,58 +13,6 @@ use rustls::{CertificateError, DigitallySignedStruct, SignatureScheme};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio_postgres_rustls::MakeRustlsConnect;
-
-/// libpq's sslmode values, weakest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SslMode {
-    Disable,
-    /// Without TLS first; with TLS when the server refuses that.
-    Allow,
-    /// With TLS when the server offers it; the certificate is not checked.
-    Prefer,
-    /// TLS; the certificate is checked against a root certificate only when
-    /// one is at hand (libpq then behaves as verify-ca).
-    Require,
-    /// TLS, the certificate chained to the root certificate.
-    VerifyCa,
-    /// verify-ca, and the certificate names the host tsmn connected to.
-    VerifyFull,
-}
-
-impl SslMode {
-    pub const ALL: [SslMode; 6] = [
-        SslMode::Disable,
-        SslMode::Allow,
-        SslMode::Prefer,
-        SslMode::Require,
-        SslMode::VerifyCa,
-        SslMode::VerifyFull,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SslMode::Disable => "disable",
-            SslMode::Allow => "allow",
-            SslMode::Prefer => "prefer",
-            SslMode::Require => "require",
-            SslMode::VerifyCa => "verify-ca",
-            SslMode::VerifyFull => "verify-full",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<SslMode> {
-        SslMode::ALL.into_iter().find(|m| m.as_str() == s)
-    }
-
-    /// The list an error offers.
-    pub fn names() -> String {
-        SslMode::ALL.map(SslMode::as_str).join(", ")
-    }
-
-    fn verifies(self) -> bool {
-        matches!(self, SslMode::VerifyCa | SslMode::VerifyFull)
-    }
-}
 
 /// One TLS setting and where it came from, for errors that name the source.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -46,7 +46,11 @@ impl Tasks {
             Cmd::Save => {
                 // In place: the operator's comments and layout stay, the
                 // previous version is kept as <plan>.bak.
-                let r = crate::plan::save::save(&app.plan_path, &app.plan);
+                let r = crate::plan::save::save(
+                    &app.plan_path,
+                    &app.plan,
+                    &crate::probe::conninfo::System,
+                );
                 let _ = tx.send(Msg::Saved(r));
             }
             Cmd::Discover { address } => {

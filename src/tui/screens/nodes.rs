@@ -147,7 +147,11 @@ fn save_form(st: &mut State, app: &mut Shared) {
     // A pasted connection string: its host and port, or why it cannot be
     // used (a user or database other than the plan's, a password...).
     if crate::plan::dsn::looks_like_one(&form.fields[1]) {
-        match crate::plan::dsn::host_and_port(&form.fields[1], &app.plan) {
+        match crate::plan::dsn::host_and_port(
+            &form.fields[1],
+            &app.plan,
+            &crate::probe::conninfo::System,
+        ) {
             Ok((host, port)) => {
                 form.fields[1] = host;
                 if let Some(p) = port {
