@@ -9,7 +9,7 @@ use tsmn::plan::AuthMode;
 
 /// `tsmn apply --yes` on `plan` (written into `work`): exit code and output.
 fn apply(work: &std::path::Path, plan: &tsmn::plan::Plan, extra: &[&str]) -> (Option<i32>, String) {
-    apply_file(&write_plan(work, plan), extra)
+    apply_file(&write_plan(work, plan), extra, &[])
 }
 
 /// Rows of 8 devices, hourly from `from` to `to`, into the distributed
@@ -165,19 +165,11 @@ fn a_member_left_out_of_the_plan_keeps_its_passfile_lines_until_removed() {
     let dns = [TestCluster::named("dn1"), TestCluster::named("dn2")];
     let work = temp_dir();
     let run = |plan: &tsmn::plan::Plan, extra: &[&str]| {
-        let out = tsmn()
-            .args(["apply", "--yes", "--plan"])
-            .arg(write_plan(work.path(), plan))
-            .args(extra)
-            .env("TSMN_ROLE_PW_POSTGRES", "member-pw")
-            .output()
-            .unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        (out.status.code(), text)
+        apply_file(
+            &write_plan(work.path(), plan),
+            extra,
+            &[("TSMN_ROLE_PW_POSTGRES", "member-pw")],
+        )
     };
     let both = plan_for(
         &an.cluster,

@@ -200,13 +200,14 @@ pub fn plan_for(an: &Cluster, dns: &[&Cluster], mode: tsmn::plan::AuthMode) -> t
     tsmn::sandbox::plan_over(an, dns, mode)
 }
 
-/// `tsmn apply --yes` on the plan file at `path`: exit code, and stdout
-/// then stderr as one text.
-pub fn apply_file(path: &Path, extra: &[&str]) -> (Option<i32>, String) {
+/// `tsmn apply --yes` on the plan file at `path`, with `env` set: exit
+/// code, and stdout then stderr as one text.
+pub fn apply_file(path: &Path, extra: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
     let out = tsmn()
         .args(["apply", "--yes", "--plan"])
         .arg(path)
         .args(extra)
+        .envs(env.iter().copied())
         .output()
         .expect("run tsmn apply");
     let text = format!(
