@@ -274,6 +274,8 @@ pub struct Member {
     pub name: String,
     pub host: String,
     pub port: i64,
+    /// Login roles without USAGE on its foreign server (they cannot reach it).
+    pub without_usage: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

@@ -31,7 +31,120 @@ fn a_trust_cluster_set_up_by_hand_round_trips_through_apply_as_a_no_op() {
     let dns = [node("dn1"), node("dn2")];
     an.sql("postgres", "CREATE DATABASE tsdb");
     an.sql("tsdb", "CREATE EXTENSION timescaledb");
+    add_data_nodes(&an, &dns);
+    let (work, out, said) = discover_from(&an);
+    assert!(
+        said.contains("database tsdb, trust mode, 2 data node(s)"),
+        "{said}"
+    );
+
+    let plan = tsmn::plan::load_plan(&out).expect("the discovered plan loads");
+    assert!(plan.adopted);
+    assert_eq!(plan.database, "tsdb");
+    assert_eq!(plan.auth.mode, tsmn::plan::AuthMode::Trust);
+    assert_nodes(&plan, &dns);
+    let text = read(&out);
+    assert!(
+        text.contains("# tsmn plan written by `tsmn discover`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("# - tsmn connects to each data node"),
+        "{text}"
+    );
+
+    let (_, findings) = check(&plan, Duration::from_secs(5));
+    assert_eq!(tsmn::findings::blockers(&findings), 0, "{findings:#?}");
+    let all = assert_no_op(&an, &dns, &out, &[]);
+    assert!(
+        all.contains("an existing rule admits the access node"),
+        "{all}"
+    );
+    drop(work);
+}
+
+/// Password mode by hand (reference §4): SCRAM rules on the data nodes,
+/// the superuser's internal password set there, the access node's passfile
+/// with `*` lines, and a second role created the documented way. tsmn gets
+/// the superuser's password from the operator's own pgpass (PGPASSFILE);
+/// the role passwords are given to nobody: the cluster proves they work.
+#[test]
+fn a_password_cluster_set_up_by_hand_round_trips_through_apply_as_a_no_op() {
+    if !timescaledb_tier("a_password_cluster_set_up_by_hand_round_trips_through_apply_as_a_no_op") {
+        return;
+    }
+    const SCRAM: &str = "host all all 127.0.0.1/32 scram-sha-256";
+    let an = node("an");
+    let dns = [with_hba("dn1", SCRAM), with_hba("dn2", SCRAM)];
     for d in &dns {
+        d.sql("postgres", "ALTER ROLE postgres PASSWORD 'su-internal'");
+    }
+    an.sql("postgres", "CREATE DATABASE tsdb");
+    an.sql("tsdb", "CREATE EXTENSION timescaledb");
+    let passfile = an.cluster.data_dir().join("passfile");
+    std::fs::write(
+        &passfile,
+        "*:*:*:postgres:su-internal\n*:*:*:ops:ops-internal\n",
+    )
+    .unwrap();
+    own_by_server(&passfile, 0o600);
+    add_data_nodes(&an, &dns);
+    an.sql("tsdb", "CREATE ROLE ops LOGIN PASSWORD 'ops-client'");
+    an.sql("tsdb", "GRANT USAGE ON FOREIGN SERVER dn1, dn2 TO ops");
+    an.sql(
+        "tsdb",
+        "CALL distributed_exec($$ CREATE ROLE ops PASSWORD 'ops-internal' LOGIN $$)",
+    );
+
+    let (work, out, said) = discover_from(&an);
+    assert!(
+        said.contains("database tsdb, password mode, 2 data node(s)"),
+        "{said}"
+    );
+    let mut plan = tsmn::plan::load_plan(&out).expect("the discovered plan loads");
+    assert_eq!(plan.auth.mode, tsmn::plan::AuthMode::Password);
+    assert_eq!(plan.auth.roles, ["postgres", "ops"]);
+    assert_nodes(&plan, &dns);
+    assert_no_secret(&read(&out), "ops-internal", "the discovered plan");
+    assert_no_secret(&read(&out), "su-internal", "the discovered plan");
+
+    // tsmn's own login to the data nodes: the operator's pgpass.
+    let mine = work.path().join("my.pgpass");
+    std::fs::write(&mine, "*:*:*:postgres:su-internal\n").unwrap();
+    std::fs::set_permissions(&mine, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    plan.credentials.passfile = mine.display().to_string();
+    let (_, findings) = check(&plan, Duration::from_secs(5));
+    assert_eq!(tsmn::findings::blockers(&findings), 0, "{findings:#?}");
+
+    let pgpassfile = mine.display().to_string();
+    let all = assert_no_op(&an, &dns, &out, &[("PGPASSFILE", &pgpassfile)]);
+    assert_no_secret(&all, "ops-internal", "apply's output");
+    assert!(
+        all.contains("proved from the access node"),
+        "the passfile is kept because it was shown to work:\n{all}"
+    );
+    // The role still reaches every data node as it did.
+    assert_eq!(
+        an.sql(
+            "tsdb",
+            "SET ROLE ops; SELECT bool_and(_timescaledb_functions.ping_data_node(node_name)) FROM timescaledb_information.data_nodes",
+        ),
+        ["t"]
+    );
+}
+
+/// A node whose TCP rule is `rule` (after local trust).
+fn with_hba(name: &str, rule: &str) -> TestCluster {
+    TestCluster::start(ClusterSpec {
+        name: name.into(),
+        hba: Some(vec![LOCAL.into(), rule.into()]),
+        settings: vec![("max_prepared_transactions".into(), "150".into())],
+        files: vec![],
+    })
+}
+
+fn add_data_nodes(an: &TestCluster, dns: &[TestCluster]) {
+    for d in dns {
         an.sql(
             "tsdb",
             &format!(
@@ -40,6 +153,16 @@ fn a_trust_cluster_set_up_by_hand_round_trips_through_apply_as_a_no_op() {
             ),
         );
     }
+}
+
+/// Owned by the server's OS user, with this mode (a file the server reads).
+fn own_by_server(path: &std::path::Path, mode: u32) {
+    server_user().chown(path).expect("chown");
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(mode)).unwrap();
+}
+
+/// `tsmn discover` on `an`'s cluster: (its directory, the plan, stderr).
+fn discover_from(an: &TestCluster) -> (tempfile::TempDir, std::path::PathBuf, String) {
     let work = temp_dir();
     let out = work.path().join("discovered.toml");
     let run = tsmn()
@@ -51,15 +174,11 @@ fn a_trust_cluster_set_up_by_hand_round_trips_through_apply_as_a_no_op() {
         .unwrap();
     let said = String::from_utf8_lossy(&run.stderr).to_string();
     assert_success(&run);
-    assert!(
-        said.contains("database tsdb, trust mode, 2 data node(s)"),
-        "{said}"
-    );
+    (work, out, said)
+}
 
-    let plan = tsmn::plan::load_plan(&out).expect("the discovered plan loads");
-    assert!(plan.adopted);
-    assert_eq!(plan.database, "tsdb");
-    assert_eq!(plan.auth.mode, tsmn::plan::AuthMode::Trust);
+/// The plan lists the data nodes by the names and addresses they were added with.
+fn assert_nodes(plan: &tsmn::plan::Plan, dns: &[TestCluster]) {
     let found: Vec<(String, String, i64)> = plan
         .data_nodes
         .iter()
@@ -76,38 +195,39 @@ fn a_trust_cluster_set_up_by_hand_round_trips_through_apply_as_a_no_op() {
         })
         .collect();
     assert_eq!(found, want);
-    let text = read(&out);
-    assert!(
-        text.contains("# tsmn plan written by `tsmn discover`"),
-        "{text}"
-    );
-    assert!(
-        text.contains("# - tsmn connects to each data node"),
-        "{text}"
-    );
+}
 
-    let (_, findings) = check(&plan, Duration::from_secs(5));
-    assert_eq!(tsmn::findings::blockers(&findings), 0, "{findings:#?}");
-
-    let before: Vec<Vec<(String, Vec<u8>)>> = dns.iter().map(data_files).collect();
-    let apply = tsmn()
-        .args(["apply", "--yes", "--plan"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    let all = format!(
-        "{}{}",
-        String::from_utf8_lossy(&apply.stdout),
-        String::from_utf8_lossy(&apply.stderr)
-    );
-    assert_success(&apply);
+/// `tsmn apply` on the discovered plan changes no file on any node and no
+/// setting, and says so. Returns its output.
+fn assert_no_op(
+    an: &TestCluster,
+    dns: &[TestCluster],
+    plan: &std::path::Path,
+    env: &[(&str, &str)],
+) -> String {
+    let nodes: Vec<&TestCluster> = std::iter::once(an).chain(dns).collect();
+    let before: Vec<Vec<(String, Vec<u8>)>> = nodes.iter().map(|n| data_files(n)).collect();
+    let (code, all) = apply_file(plan, &[], env);
+    assert_eq!(code, Some(0), "{all}");
     assert!(all.contains("nothing changed"), "{all}");
-    assert!(
-        all.contains("an existing rule admits the access node"),
-        "{all}"
-    );
-    let after: Vec<Vec<(String, Vec<u8>)>> = dns.iter().map(data_files).collect();
-    assert!(before == after, "a data node's files changed:\n{all}");
+    let after: Vec<Vec<(String, Vec<u8>)>> = nodes.iter().map(|n| data_files(n)).collect();
+    for (i, (b, a)) in before.iter().zip(&after).enumerate() {
+        let changed: Vec<&String> = b
+            .iter()
+            .filter(|(rel, bytes)| !a.iter().any(|(r, x)| r == rel && x == bytes))
+            .map(|(rel, _)| rel)
+            .chain(
+                a.iter()
+                    .filter(|(rel, _)| !b.iter().any(|(r, _)| r == rel))
+                    .map(|(rel, _)| rel),
+            )
+            .collect();
+        assert!(
+            changed.is_empty(),
+            "{}: files changed: {changed:?}\n{all}",
+            nodes[i].cluster.name
+        );
+    }
     assert_eq!(
         an.sql(
             "postgres",
@@ -116,6 +236,7 @@ fn a_trust_cluster_set_up_by_hand_round_trips_through_apply_as_a_no_op() {
         ["1"],
         "a recommendation is not applied to an adopted cluster"
     );
+    all
 }
 
 #[test]

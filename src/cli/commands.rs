@@ -312,7 +312,7 @@ pub fn export(
         Err(e) => return fail_as("export", json, e),
     };
     let written = flow
-        .role_secrets(&Default::default(), &Terminal::new())
+        .role_secrets(&steps, &Default::default(), &Terminal::new())
         .and_then(|secrets| flow.export(&steps, out, &secrets, include_secrets));
     match written {
         Ok(files) => {

@@ -253,7 +253,7 @@ fn auth_options(
                 user_mapping: mappings_with_password,
                 ..PasswordOptions::default()
             });
-            notes.push(format!("the role passwords stay where they are (the access node's passfile {}); tsmn apply needs them only to set them again: give them with password_env_prefix before an apply", s.passfile));
+            notes.push(format!("the role passwords stay where they are (the access node's passfile {}): tsmn apply keeps it while the access node reaches every data node as every role, and asks for a role's password (or reads it from password_env_prefix's variables) only where that fails", s.passfile));
         }
         AuthMode::Certificate => {
             plan.auth.certificate = Some(CertificateOptions {

@@ -295,13 +295,15 @@ impl Flow {
         .map_err(|e| FlowError::Usage(e.to_string()))
     }
 
-    /// The role passwords, in the one order of `secrets.rs`.
+    /// The role passwords these steps hold, in the one order of `secrets.rs`.
     pub fn role_secrets(
         &self,
+        steps: &[Step],
         given: &BTreeMap<String, SecretString>,
         ask: &dyn Ask,
     ) -> Result<Secrets, FlowError> {
-        secrets::role_secrets(&self.plan, given, &self.passwords, ask)
+        let needed = crate::steps::secret_roles(steps);
+        secrets::role_secrets(&self.plan, &needed, given, &self.passwords, ask)
     }
 
     /// What a run needs before it starts: the role passwords (in the one
@@ -315,7 +317,7 @@ impl Flow {
         settings: &Settings,
         ask: &dyn Ask,
     ) -> Result<Secrets, FlowError> {
-        let secrets = self.role_secrets(given, ask)?;
+        let secrets = self.role_secrets(steps, given, ask)?;
         let an = &self.plan.access_node.name;
         if let Some((_, client)) = self.kept.iter().find(|(n, _)| n == an) {
             lock::take_cluster(client, &self.plan.database, an).await?;

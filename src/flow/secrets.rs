@@ -3,7 +3,8 @@
 //! environment variable, the operator (when someone can be asked), and for
 //! the superuser's own role the password tsmn logs in with (so a role
 //! password nobody gave never changes tsmn's own login); else an error
-//! that names the variable to set.
+//! that names the variable to set. Only for the roles whose password
+//! the steps hold.
 
 use super::ask::Ask;
 use crate::plan::{role_password_env, AuthMode, Plan};
@@ -14,6 +15,7 @@ use std::collections::BTreeMap;
 
 pub fn role_secrets(
     plan: &Plan,
+    needed: &std::collections::BTreeSet<String>,
     given: &BTreeMap<String, SecretString>,
     login: &PasswordSource,
     ask: &dyn Ask,
@@ -22,7 +24,9 @@ pub fn role_secrets(
     if plan.auth.mode != AuthMode::Password {
         return Ok(secrets);
     }
-    for role in &plan.auth.roles {
+    // Only the roles the steps hold a secret of: an adopted cluster's
+    // passwords that were proved to work are never asked for.
+    for role in plan.auth.roles.iter().filter(|r| needed.contains(*r)) {
         let found = given
             .get(role)
             .cloned()

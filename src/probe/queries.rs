@@ -249,6 +249,7 @@ pub async fn database_details(client: &Client, db: &mut DatabaseFacts) {
                 name: r.get(0),
                 host: option("host").unwrap_or_default(),
                 port: option("port").and_then(|p| p.parse().ok()).unwrap_or(5432),
+                without_usage: r.get(2),
             }
         })
         .collect();
@@ -280,8 +281,12 @@ const PREPARED_SQL: &str =
 
 const METADATA_SQL: &str =
     "SELECT key::text, value::text FROM _timescaledb_catalog.metadata WHERE key IN ('uuid', 'dist_uuid')";
+/// With each data node, the login roles that may not use its foreign server
+/// (superusers may use all): a role needs USAGE there to reach it.
 const DATA_NODES_SQL: &str =
-    "SELECT node_name::text, coalesce(options, '{}')::text[] FROM timescaledb_information.data_nodes ORDER BY 1";
+    "SELECT d.node_name::text, coalesce(d.options, '{}')::text[], \
+     ARRAY(SELECT r.rolname::text FROM pg_roles r WHERE r.rolcanlogin AND NOT has_server_privilege(r.oid, s.oid, 'USAGE') ORDER BY 1) \
+     FROM timescaledb_information.data_nodes d JOIN pg_foreign_server s ON s.srvname = d.node_name ORDER BY 1";
 const HYPERTABLES_SQL: &str =
     "SELECT hypertable_schema::text, hypertable_name::text, coalesce(data_nodes, '{}')::text[] \
      FROM timescaledb_information.hypertables WHERE is_distributed ORDER BY 1, 2";

@@ -61,13 +61,10 @@ fn hba_rules(ctx: &Ctx, out: &mut Vec<Step>, kind: &str, method: &str) -> Result
             .filter(|_| ctx.plan.adopted)
             .and_then(|f| crate::findings::admitting_rule(ctx.plan, f, &dn.name));
         if let Some(rule) = admitting {
-            s.action = Action::Sql {
-                database: "postgres".into(),
-                statements: vec![],
-            };
-            s.state = StepState::Done {
-                why: format!("an existing rule admits the access node as every role ({rule})"),
-            };
+            kept(
+                &mut s,
+                format!("an existing rule admits the access node as every role ({rule})"),
+            );
         }
         out.push(s);
     }
@@ -96,6 +93,9 @@ fn password(ctx: &Ctx, out: &mut Vec<Step>) -> Result<(), StepsError> {
         s.precheck = Some(super::Precheck::PasswordIs {
             role: plan.superuser.clone(),
         });
+        if ctx.adopted_reach(&plan.superuser, &dn.name) {
+            kept(&mut s, format!("the access node logs in to {} as {} (proved from the access node): its password there stands", dn.name, plan.superuser));
+        }
         out.push(s);
     }
     hba_rules(ctx, out, "host", "scram-sha-256")?;
@@ -135,15 +135,33 @@ fn password(ctx: &Ctx, out: &mut Vec<Step>) -> Result<(), StepsError> {
     for m in leaving {
         line(&m.host, m.port);
     }
-    out.push(step(
+    let mut s = step(
         an,
         Phase::Auth,
         "passfile",
         "Passfile on the access node",
         "TimescaleDB reads the data nodes' passwords from this file (timescaledb.passfile, else <PGDATA>/passfile); libpq ignores it unless it is 0600 and owned by the server's OS user",
         Action::File { path, mode: 0o600, content: super::Content::Text { text } },
-    ));
+    );
+    // An adopted passfile that serves every role on every data node is the
+    // operator's own (its lines may be `*:*:*:role:...`): kept, and no
+    // password is needed to write it again.
+    if ctx.adopted_reach_all() {
+        kept(&mut s, "the access node's passfile serves every role on every data node (proved from the access node); kept as it is".into());
+    }
+    out.push(s);
     Ok(())
+}
+
+/// What an adopted cluster proved works stays as it is: the step checks,
+/// writes nothing, and needs no secret.
+pub(super) fn kept(s: &mut Step, why: String) {
+    s.action = Action::Sql {
+        database: "postgres".into(),
+        statements: vec![],
+    };
+    s.precheck = None;
+    s.state = StepState::Done { why };
 }
 
 fn certificate(ctx: &Ctx, out: &mut Vec<Step>) -> Result<(), StepsError> {
@@ -359,4 +377,118 @@ pub(super) fn timescaledb_setting(ctx: &Ctx) -> Option<Step> {
     );
     s.state = settled(ctx, an, &changes);
     Some(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::facts::*;
+    use crate::plan::{parse_plan, AuthMode, Plan};
+    use crate::steps::{build, secret_roles, Inputs, StepState};
+
+    fn plan(adopted: bool) -> Plan {
+        let mut p = parse_plan(
+            "[access_node]\nname = \"an\"\nhost = \"10.0.0.10\"\n[[data_nodes]]\nname = \"dn1\"\nhost = \"10.0.0.11\"\n[[data_nodes]]\nname = \"dn2\"\nhost = \"10.0.0.12\"\n[auth]\nmode = \"password\"\nroles = [\"postgres\", \"ops\"]\n",
+            "p",
+        )
+        .unwrap();
+        p.adopted = adopted;
+        assert_eq!(p.auth.mode, AuthMode::Password);
+        p
+    }
+
+    /// The access node reached these (role, data node) pairs, and no others.
+    fn reached(pairs: &[(&str, &str)]) -> Facts {
+        let node = |name: &str, role| NodeFacts {
+            name: name.into(),
+            role,
+            address: "x".into(),
+            connection: Connection::Connected { tls: false },
+            server: Some(ServerFacts::default()),
+            access_probes: AccessProbes::NotApplicable,
+            cluster_reach: Vec::new(),
+        };
+        let mut an = node("an", NodeRole::Access);
+        for role in ["postgres", "ops"] {
+            for dn in ["dn1", "dn2"] {
+                an.cluster_reach.push(Reach {
+                    role: role.into(),
+                    data_node: dn.into(),
+                    error: (!pairs.contains(&(role, dn)))
+                        .then(|| "fe_sendauth: no password supplied".into()),
+                });
+            }
+        }
+        Facts {
+            nodes: vec![an, node("dn1", NodeRole::Data), node("dn2", NodeRole::Data)],
+        }
+    }
+
+    fn state(p: &Plan, f: &Facts, node: &str, id: &str) -> StepState {
+        let steps = build(
+            p,
+            Inputs {
+                facts: Some(f),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        steps
+            .into_iter()
+            .find(|s| s.node == node && s.id.ends_with(id))
+            .unwrap_or_else(|| panic!("no step {id} on {node}"))
+            .state
+    }
+
+    #[test]
+    fn an_adopted_passfile_proved_to_work_is_kept_and_needs_no_password() {
+        let all = reached(&[
+            ("postgres", "dn1"),
+            ("postgres", "dn2"),
+            ("ops", "dn1"),
+            ("ops", "dn2"),
+        ]);
+        let p = plan(true);
+        assert!(
+            matches!(state(&p, &all, "an", "passfile"), StepState::Done { why } if why.contains("proved from the access node"))
+        );
+        assert!(matches!(
+            state(&p, &all, "dn1", "password"),
+            StepState::Done { .. }
+        ));
+        let steps = build(
+            &p,
+            Inputs {
+                facts: Some(&all),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        // The role step is not kept: the facts do not show ops may use the
+        // foreign servers (no cluster database among them).
+        assert_eq!(secret_roles(&steps), ["ops".to_string()].into());
+
+        // One pair fails: the passfile is written again, with every password.
+        let one_fails = reached(&[("postgres", "dn1"), ("postgres", "dn2"), ("ops", "dn1")]);
+        assert_eq!(state(&p, &one_fails, "an", "passfile"), StepState::Todo);
+        assert!(matches!(
+            state(&p, &one_fails, "dn2", "password"),
+            StepState::Done { .. }
+        ));
+
+        // A plan tsmn builds from scratch proves nothing by reaching.
+        let fresh = plan(false);
+        assert_eq!(state(&fresh, &all, "an", "passfile"), StepState::Todo);
+        let steps = build(
+            &fresh,
+            Inputs {
+                facts: Some(&all),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            secret_roles(&steps),
+            ["ops".to_string(), "postgres".to_string()].into()
+        );
+    }
 }

@@ -424,9 +424,28 @@ fn roles(ctx: &Ctx) -> Vec<Step> {
                 });
             }
         }
-        steps.push(step(an, Phase::Cluster, &format!("role-{role}"), format!("Role {role} on every node"), "roles are not distributed automatically: the role needs LOGIN on every data node and USAGE on the foreign servers", sql(db, stmts)));
+        let mut s = step(an, Phase::Cluster, &format!("role-{role}"), format!("Role {role} on every node"), "roles are not distributed automatically: the role needs LOGIN on every data node and USAGE on the foreign servers", sql(db, stmts));
+        if adopted_role_works(ctx, role) {
+            super::auth::kept(&mut s, format!("{role} may use every data node's foreign server and reaches each of them (proved from the access node)"));
+        }
+        steps.push(s);
     }
     steps
+}
+
+/// On an adopted cluster: `role` has USAGE on every data node's foreign
+/// server and the access node reaches every data node as it.
+fn adopted_role_works(ctx: &Ctx, role: &str) -> bool {
+    let Some(db) = an_database(ctx) else {
+        return false;
+    };
+    ctx.data_nodes().all(|dn| {
+        ctx.adopted_reach(role, &dn.name)
+            && db
+                .members
+                .iter()
+                .any(|m| m.name == dn.name && !m.without_usage.iter().any(|r| r == role))
+    })
 }
 
 /// Where TimescaleDB's internal functions live, by the access node's version.

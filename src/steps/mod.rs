@@ -128,6 +128,27 @@ impl<'a> Ctx<'a> {
     pub fn data_nodes(&self) -> impl Iterator<Item = &'a Node> {
         self.plan.data_nodes.iter()
     }
+    /// An adopted cluster proves what already works: the probe saw the
+    /// access node reach `dn` as `role` (ping_data_node as that role, in
+    /// the cluster database). What it proves is kept as it is. Never true
+    /// for a plan tsmn builds from scratch.
+    pub fn adopted_reach(&self, role: &str, dn: &str) -> bool {
+        self.plan.adopted
+            && self
+                .node_facts(&self.plan.access_node.name)
+                .is_some_and(|a| {
+                    a.cluster_reach
+                        .iter()
+                        .any(|r| r.role == role && r.data_node == dn && r.error.is_none())
+                })
+    }
+    /// `adopted_reach` for every role of the plan on every data node.
+    pub fn adopted_reach_all(&self) -> bool {
+        self.plan.auth.roles.iter().all(|role| {
+            self.data_nodes()
+                .all(|dn| self.adopted_reach(role, &dn.name))
+        })
+    }
     /// Addresses the data nodes see the access node come from, as CIDR.
     pub fn access_node_cidrs(&self) -> Vec<String> {
         let mut addrs: Vec<String> = self.plan.access_node_addresses.clone();

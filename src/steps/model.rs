@@ -132,6 +132,28 @@ pub enum Action {
     },
 }
 
+/// The roles whose passwords these steps hold (as a passfile line, a
+/// verifier or a literal): the only passwords a run or an export needs.
+pub fn secret_roles(steps: &[Step]) -> std::collections::BTreeSet<String> {
+    let templates = steps.iter().flat_map(|s| match &s.action {
+        Action::Sql { statements, .. } => statements.iter().map(|st| &st.sql).collect(),
+        Action::File {
+            content: Content::Text { text },
+            ..
+        } => vec![text],
+        _ => vec![],
+    });
+    templates
+        .flat_map(|t| &t.0)
+        .filter_map(|p| match p {
+            Part::Lit(_) => None,
+            Part::PgpassPassword(r) | Part::VerifierLiteral(r) | Part::PasswordLiteral(r) => {
+                Some(r.clone())
+            }
+        })
+        .collect()
+}
+
 /// One way TimescaleDB goes: from the access node, as `role`, to `data_node`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Reach {

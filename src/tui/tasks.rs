@@ -89,7 +89,7 @@ impl Tasks {
                     let result = flow
                         .steps()
                         .and_then(|steps| {
-                            let secrets = flow.role_secrets(&given, &NoAsk)?;
+                            let secrets = flow.role_secrets(&steps, &given, &NoAsk)?;
                             flow.export(&steps, &out, &secrets, false)
                         })
                         .map(|_| out.display().to_string())
