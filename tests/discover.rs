@@ -133,6 +133,113 @@ fn a_password_cluster_set_up_by_hand_round_trips_through_apply_as_a_no_op() {
     );
 }
 
+/// Certificate mode by hand (reference §5): a CA made with openssl, a
+/// server certificate and ssl_ca_file on every node, `hostssl ... cert` on
+/// the data nodes, md5-named client certificates in the access node's
+/// default ssl_dir, and a second role. tsmn logs in to the data nodes with
+/// the operator's own client certificate (PGSSLCERT, PGSSLKEY). tsmn is
+/// given no CA: the cluster proves its certificates work.
+#[test]
+fn a_certificate_cluster_set_up_by_hand_round_trips_through_apply_as_a_no_op() {
+    if !timescaledb_tier(
+        "a_certificate_cluster_set_up_by_hand_round_trips_through_apply_as_a_no_op",
+    ) {
+        return;
+    }
+    let ca = TestCa::new("hand-made CA");
+    let an = TestCluster::start(tls_node(&ca, "an", TCP));
+    let dns = [
+        TestCluster::start(tls_node(&ca, "dn1", "hostssl all all 127.0.0.1/32 cert")),
+        TestCluster::start(tls_node(&ca, "dn2", "hostssl all all 127.0.0.1/32 cert")),
+    ];
+    an.sql("postgres", "CREATE DATABASE tsdb");
+    an.sql("tsdb", "CREATE EXTENSION timescaledb");
+    let certs = an.cluster.data_dir().join("timescaledb/certs");
+    std::fs::create_dir_all(&certs).unwrap();
+    own_by_server(&an.cluster.data_dir().join("timescaledb"), 0o700);
+    own_by_server(&certs, 0o700);
+    for role in ["postgres", "ops"] {
+        let (crt, key) = ca.client(role);
+        let stem = md5_hex(role);
+        for (ext, pem, mode) in [("crt", &crt, 0o644), ("key", &key, 0o600)] {
+            let f = certs.join(format!("{stem}.{ext}"));
+            std::fs::write(&f, pem).unwrap();
+            own_by_server(&f, mode);
+        }
+    }
+    add_data_nodes(&an, &dns);
+    an.sql("tsdb", "CREATE ROLE ops LOGIN");
+    an.sql("tsdb", "GRANT USAGE ON FOREIGN SERVER dn1, dn2 TO ops");
+    an.sql("tsdb", "CALL distributed_exec($$ CREATE ROLE ops LOGIN $$)");
+
+    let (work, out, said) = discover_from(&an);
+    assert!(
+        said.contains("database tsdb, certificate mode, 2 data node(s)"),
+        "{said}"
+    );
+    let mut plan = tsmn::plan::load_plan(&out).expect("the discovered plan loads");
+    assert_eq!(plan.auth.mode, tsmn::plan::AuthMode::Certificate);
+    assert_eq!(plan.auth.roles, ["postgres", "ops"]);
+    assert_nodes(&plan, &dns);
+
+    // tsmn's own login to the data nodes: the operator's client certificate.
+    let (crt, key) = ca.client("postgres");
+    let (my_crt, my_key) = (work.path().join("me.crt"), work.path().join("me.key"));
+    std::fs::write(&my_crt, crt).unwrap();
+    std::fs::write(&my_key, key).unwrap();
+    std::fs::set_permissions(&my_key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    plan.credentials.sslcert = my_crt.display().to_string();
+    plan.credentials.sslkey = my_key.display().to_string();
+    let (_, findings) = check(&plan, Duration::from_secs(5));
+    assert_eq!(tsmn::findings::blockers(&findings), 0, "{findings:#?}");
+
+    let (c, k) = (my_crt.display().to_string(), my_key.display().to_string());
+    let all = assert_no_op(&an, &dns, &out, &[("PGSSLCERT", &c), ("PGSSLKEY", &k)]);
+    assert!(all.contains("own TLS works"), "{all}");
+    assert!(
+        !tsmn::steps::material::dir_for(&out).join("ca.key").exists(),
+        "tsmn made a CA of its own for a cluster that has one"
+    );
+    // A certificate it cannot issue is named, with the way out: a role
+    // added to the plan needs one, and tsmn has no CA.
+    let text = read(&out).replace(
+        "roles = [\"postgres\", \"ops\"]",
+        "roles = [\"postgres\", \"ops\", \"reader\"]",
+    );
+    std::fs::write(&out, text).unwrap();
+    let (code, said) = apply_file(&out, &[], &[("PGSSLCERT", &c), ("PGSSLKEY", &k)]);
+    assert_ne!(code, Some(0), "{said}");
+    assert!(
+        said.contains("reader's client certificate") && said.contains("set ca_cert and ca_key"),
+        "{said}"
+    );
+}
+
+/// A TLS node signed by `ca` (ssl_ca_file root.crt, that CA) whose TCP
+/// rule is `rule` (after local trust).
+fn tls_node(ca: &TestCa, name: &str, rule: &str) -> ClusterSpec {
+    let mut spec = tls_spec(name, ca.server(name, "IP:127.0.0.1"), &[LOCAL, rule]);
+    spec.settings
+        .push(("ssl_ca_file".into(), "root.crt".into()));
+    spec.settings
+        .push(("max_prepared_transactions".into(), "150".into()));
+    spec.files.push(tsmn::sandbox::DataFile {
+        name: "root.crt".into(),
+        contents: std::fs::read(ca.ca_cert()).unwrap(),
+        mode: 0o644,
+    });
+    spec
+}
+
+/// TimescaleDB's file name for a role's certificate, by md5sum (§5.2).
+fn md5_hex(role: &str) -> String {
+    let out = std::process::Command::new("sh")
+        .args(["-c", "printf %s \"$1\" | md5sum | cut -c1-32", "sh", role])
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
 /// A node whose TCP rule is `rule` (after local trust).
 fn with_hba(name: &str, rule: &str) -> TestCluster {
     TestCluster::start(ClusterSpec {

@@ -264,7 +264,7 @@ fn auth_options(
                 },
                 ..CertificateOptions::default()
             });
-            notes.push(format!("the client certificates are in {}; tsmn has no copy of the CA that issued them: set ca_cert and ca_key to it before an apply, or tsmn apply makes a new CA and reissues every certificate", s.ssl_dir));
+            notes.push(format!("the client certificates are in {}; tsmn has no copy of the CA that issued them: tsmn apply keeps the cluster's certificates while the access node proves they work, and to issue any (a new role, --renew-certificates) set ca_cert and ca_key to that CA", s.ssl_dir));
         }
         AuthMode::Trust => {}
     }

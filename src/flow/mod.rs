@@ -230,7 +230,9 @@ impl Flow {
     /// The certificate material (certificate mode): loaded from beside the
     /// plan, or created there once.
     fn material(&mut self) -> Result<Option<&Material>, FlowError> {
-        if self.plan.auth.mode != AuthMode::Certificate {
+        if self.plan.auth.mode != AuthMode::Certificate
+            || material::without_ca(&self.plan, &material::dir_for(&self.plan_path))
+        {
             return Ok(None);
         }
         if self.material.is_none() {
@@ -248,6 +250,11 @@ impl Flow {
         if self.plan.auth.mode != AuthMode::Certificate {
             return Err(FlowError::Usage(
                 "--renew-certificates: the plan is not in certificate mode (there are no certificates tsmn issued)".into(),
+            ));
+        }
+        if material::without_ca(&self.plan, &material::dir_for(&self.plan_path)) {
+            return Err(FlowError::Usage(
+                "--renew-certificates: tsmn has no copy of the CA that issued this adopted cluster's certificates\n    fix: set ca_cert and ca_key in [auth.certificate] to that CA's certificate and key".into(),
             ));
         }
         let stamp = time::OffsetDateTime::now_utc().unix_timestamp().to_string();
@@ -275,7 +282,10 @@ impl Flow {
     /// The same steps to show (preview, the wizard's preview screen):
     /// nothing is written, material not made yet shows as a placeholder.
     pub fn steps_to_show(&mut self) -> Result<Vec<Step>, FlowError> {
-        if self.material.is_some() || self.plan.auth.mode != AuthMode::Certificate {
+        if self.material.is_some()
+            || self.plan.auth.mode != AuthMode::Certificate
+            || material::without_ca(&self.plan, &material::dir_for(&self.plan_path))
+        {
             return self.build_with(self.material.as_ref());
         }
         let shown = material::load_or_describe(&self.plan, &material::dir_for(&self.plan_path))

@@ -165,41 +165,72 @@ pub(super) fn kept(s: &mut Step, why: String) {
 }
 
 fn certificate(ctx: &Ctx, out: &mut Vec<Step>) -> Result<(), StepsError> {
-    let m = ctx.inputs.material.ok_or_else(|| {
-        StepsError::Unusable(
+    let m = ctx.inputs.material;
+    if m.is_none() && !ctx.plan.adopted {
+        return Err(StepsError::Unusable(
             "certificate mode needs the certificate material (tsmn makes it beside the plan)"
                 .into(),
-        )
-    })?;
-    for node in ctx.plan.nodes() {
-        server_tls(ctx, m, node, out)?;
+        ));
     }
-    client_certificates(ctx, m, out)?;
+    // What needs a certificate from tsmn's CA and is not proved to work.
+    let mut unproven = Vec::new();
+    for node in ctx.plan.nodes() {
+        server_tls(ctx, m, node, out, &mut unproven)?;
+    }
+    client_certificates(ctx, m, out, &mut unproven)?;
+    if m.is_none() && !unproven.is_empty() {
+        return Err(StepsError::Unusable(format!(
+            "certificate mode: tsmn has no copy of the CA that issued this cluster's certificates, and these are not proved to work from the access node: {}\n    fix: set ca_cert and ca_key in [auth.certificate] to that CA's certificate and key (tsmn then issues only what is missing), and run tsmn check to see why they fail",
+            unproven.join(", ")
+        )));
+    }
     hba_rules(ctx, out, "hostssl", "cert")
 }
 
+/// An adopted cluster's certificates for `node` work: the access node
+/// reaches the data node as every role, over TLS with each role's client
+/// certificate; for the access node, it reaches every data node so.
+fn tls_proven(ctx: &Ctx, node: &crate::plan::Node) -> bool {
+    if node.name == ctx.plan.access_node.name {
+        ctx.adopted_reach_all()
+    } else {
+        ctx.plan
+            .auth
+            .roles
+            .iter()
+            .all(|r| ctx.adopted_reach(r, &node.name))
+    }
+}
+
 /// A node's CA, server certificate and key in its data directory, and TLS
-/// turned on with them.
+/// turned on with them. On an adopted cluster whose TLS is proved to
+/// work, the node's own files and settings are kept.
 fn server_tls(
     ctx: &Ctx,
-    m: &super::material::Material,
+    m: Option<&super::material::Material>,
     node: &crate::plan::Node,
     out: &mut Vec<Step>,
+    unproven: &mut Vec<String>,
 ) -> Result<(), StepsError> {
-    let plan = ctx.plan;
-    let (cert, _) = m.servers.get(&node.name).ok_or_else(|| {
-        StepsError::Unusable(format!(
-            "no server certificate for {} in {}",
-            node.name,
-            m.dir.display()
-        ))
-    })?;
+    let proven = tls_proven(ctx, node);
+    let found = m.map(|m| (m, m.servers.get(&node.name)));
+    let Some(cert) = issued(
+        found,
+        proven,
+        &format!("server certificate for {}", node.name),
+    )
+    .map_err(StepsError::Unusable)?
+    else {
+        unproven.push(format!("{}'s TLS", node.name));
+        return Ok(());
+    };
+    let ca_cert = m.map(|m| m.ca_cert.clone()).unwrap_or_default();
     let files = [
         (
             "root.crt",
             0o644,
             Content::Text {
-                text: Template::lit(m.ca_cert.clone()),
+                text: Template::lit(ca_cert),
             },
             "the CA that signed every certificate; ssl_ca_file",
         ),
@@ -207,7 +238,7 @@ fn server_tls(
             "server.crt",
             0o644,
             Content::Text {
-                text: Template::lit(cert.clone()),
+                text: Template::lit(cert),
             },
             "this node's server certificate, with its addresses in subjectAltName",
         ),
@@ -220,8 +251,9 @@ fn server_tls(
             "this node's server key; PostgreSQL refuses a key others can read",
         ),
     ];
+
     for (name, mode, content, why) in files {
-        out.push(step(
+        let mut s = step(
             &node.name,
             Phase::Auth,
             name,
@@ -232,37 +264,49 @@ fn server_tls(
                 mode,
                 content,
             },
-        ));
+        );
+        if proven {
+            kept(&mut s, own_tls(&node.name));
+        }
+        out.push(s);
     }
+    out.push(ssl_settings(ctx, node, proven));
+    Ok(())
+}
+
+/// The certificate a step writes: from the material, or none needed when
+/// the cluster's own is proved to work (Ok(Some(""))); Ok(None) when there
+/// is no material to issue it from; an error when the material lacks it.
+fn issued(
+    found: Option<(&super::material::Material, Option<&(String, String)>)>,
+    proven: bool,
+    what: &str,
+) -> Result<Option<String>, String> {
+    match found {
+        Some((_, Some((cert, _)))) => Ok(Some(cert.clone())),
+        _ if proven => Ok(Some(String::new())),
+        Some((m, None)) => Err(format!("no {what} in {}", m.dir.display())),
+        None => Ok(None),
+    }
+}
+
+/// TLS turned on with tsmn's file names (kept as the node has it when proved).
+fn ssl_settings(ctx: &Ctx, node: &crate::plan::Node, proven: bool) -> Step {
+    let plan = ctx.plan;
+    let set = |name: &str, value: &str| {
+        change(
+            ctx,
+            &node.name,
+            name,
+            SettingValue::Set(value.into()),
+            false,
+        )
+    };
     let changes = vec![
-        change(
-            ctx,
-            &node.name,
-            "ssl_cert_file",
-            SettingValue::Set("server.crt".into()),
-            false,
-        ),
-        change(
-            ctx,
-            &node.name,
-            "ssl_key_file",
-            SettingValue::Set("server.key".into()),
-            false,
-        ),
-        change(
-            ctx,
-            &node.name,
-            "ssl_ca_file",
-            SettingValue::Set("root.crt".into()),
-            false,
-        ),
-        change(
-            ctx,
-            &node.name,
-            "ssl",
-            SettingValue::Set("on".into()),
-            false,
-        ),
+        set("ssl_cert_file", "server.crt"),
+        set("ssl_key_file", "server.key"),
+        set("ssl_ca_file", "root.crt"),
+        set("ssl", "on"),
     ];
     let reason = if node.name == plan.access_node.name {
         "with ssl on, TimescaleDB offers each role's client certificate and checks the data nodes' certificates against ssl_ca_file"
@@ -281,16 +325,24 @@ fn server_tls(
         },
     );
     s.state = settled(ctx, &node.name, &changes);
-    out.push(s);
-    Ok(())
+    if proven {
+        kept(&mut s, own_tls(&node.name));
+    }
+    s
+}
+
+fn own_tls(node: &str) -> String {
+    format!("{node}'s own TLS works: the access node reaches it with every role's client certificate (proved from the access node)")
 }
 
 /// The access node's md5-named client certificate and key for each role,
-/// in timescaledb.ssl_dir (default <PGDATA>/timescaledb/certs).
+/// in timescaledb.ssl_dir (default <PGDATA>/timescaledb/certs). A role that
+/// an adopted cluster proves reaches every data node keeps its own.
 fn client_certificates(
     ctx: &Ctx,
-    m: &super::material::Material,
+    m: Option<&super::material::Material>,
     out: &mut Vec<Step>,
+    unproven: &mut Vec<String>,
 ) -> Result<(), StepsError> {
     let plan = ctx.plan;
     let an = &plan.access_node.name;
@@ -304,14 +356,20 @@ fn client_certificates(
     };
     for role in &plan.auth.roles {
         let stem = cert_file_stem(role);
-        let (cert, _) = m.clients.get(role).ok_or_else(|| {
-            StepsError::Unusable(format!(
-                "no client certificate for role {role} in {}",
-                m.dir.display()
-            ))
-        })?;
-        out.push(step(an, Phase::Auth, &format!("client-{stem}.crt"), format!("Client certificate for {role} ({stem}.crt)"), format!("TimescaleDB looks for md5(\"{role}\").crt when {role} connects to a data node; subject CN={role}"), Action::File { path: dir(format!("{stem}.crt")), mode: 0o644, content: Content::Text { text: Template::lit(cert.clone()) } }));
-        out.push(step(
+        let proven = ctx.data_nodes().all(|dn| ctx.adopted_reach(role, &dn.name));
+        let found = m.map(|m| (m, m.clients.get(role)));
+        let Some(cert) = issued(
+            found,
+            proven,
+            &format!("client certificate for role {role}"),
+        )
+        .map_err(StepsError::Unusable)?
+        else {
+            unproven.push(format!("{role}'s client certificate"));
+            continue;
+        };
+        let mut crt = step(an, Phase::Auth, &format!("client-{stem}.crt"), format!("Client certificate for {role} ({stem}.crt)"), format!("TimescaleDB looks for md5(\"{role}\").crt when {role} connects to a data node; subject CN={role}"), Action::File { path: dir(format!("{stem}.crt")), mode: 0o644, content: Content::Text { text: Template::lit(cert) } });
+        let mut key = step(
             an,
             Phase::Auth,
             &format!("client-{stem}.key"),
@@ -324,7 +382,14 @@ fn client_certificates(
                     name: format!("client-{stem}"),
                 },
             },
-        ));
+        );
+        if proven {
+            for s in [&mut crt, &mut key] {
+                kept(s, format!("{role}'s own client certificate works: the access node reaches every data node as {role} (proved from the access node)"));
+            }
+        }
+        out.push(crt);
+        out.push(key);
     }
     Ok(())
 }

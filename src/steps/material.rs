@@ -90,6 +90,17 @@ pub fn load_or_create(plan: &Plan, dir: &Path) -> Result<Material, MaterialError
     build(plan, dir, true)
 }
 
+/// An adopted cluster whose CA tsmn does not have (none in the plan, none
+/// made beside it): its own certificates stand, and tsmn makes no CA of
+/// its own for it, since certificates from a second CA would not be
+/// trusted by the nodes.
+pub fn without_ca(plan: &Plan, dir: &Path) -> bool {
+    let opts = plan.auth.certificate.clone().unwrap_or_default();
+    plan.adopted
+        && opts.ca_cert.is_empty()
+        && !(dir.join("ca.crt").exists() && dir.join("ca.key").exists())
+}
+
 /// Set the server and client certificates (and their keys) aside, so
 /// that the next `load_or_create` issues new ones from the same CA. They
 /// are moved, not removed, into `renewed-<stamp>/` (restore them with
