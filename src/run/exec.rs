@@ -428,6 +428,12 @@ async fn sql(
             Err(e) => return failed(format!("{e}\n    in: {}", st.sql.masked())),
         }
     }
+    // Every statement was a generator whose condition already held.
+    if ran == 0 && !statements.is_empty() && statements.iter().all(|st| st.generate) {
+        return Outcome::AlreadyDone {
+            detail: "every condition already holds; no statement ran".into(),
+        };
+    }
     Outcome::Done {
         detail: format!("{ran} statement(s)"),
     }

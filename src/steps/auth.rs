@@ -11,6 +11,7 @@ use crate::quote::{hba, pgpass, sql};
 use crate::timescale::cert_file_stem;
 
 pub(super) fn build(ctx: &Ctx, out: &mut Vec<Step>) -> Result<(), StepsError> {
+    data_node_roles(ctx, out);
     match ctx.plan.auth.mode {
         AuthMode::Trust => hba_rules(ctx, out, "host", "trust")?,
         AuthMode::Password => password(ctx, out)?,
@@ -74,30 +75,6 @@ fn hba_rules(ctx: &Ctx, out: &mut Vec<Step>, kind: &str, method: &str) -> Result
 fn password(ctx: &Ctx, out: &mut Vec<Step>) -> Result<(), StepsError> {
     let plan = ctx.plan;
     let opts = plan.auth.password.clone().unwrap_or_default();
-    // The superuser's internal password on every data node; other roles get
-    // theirs when they are created there (cluster phase).
-    for dn in ctx.data_nodes() {
-        let mut t = Template::lit(format!(
-            "ALTER ROLE {} PASSWORD ",
-            sql::ident(&plan.superuser)
-        ));
-        t.push(Part::VerifierLiteral(plan.superuser.clone()));
-        let mut s = step(
-            &dn.name,
-            Phase::Auth,
-            "password",
-            format!("Set {}'s password (SCRAM verifier computed by tsmn)", plan.superuser),
-            "the access node logs in to the data nodes with this password; tsmn sends only the SCRAM verifier, so the plaintext never reaches the server or its logs",
-            Action::Sql { database: "postgres".into(), statements: vec![Statement { sql: t, generate: false }] },
-        );
-        s.precheck = Some(super::Precheck::PasswordIs {
-            role: plan.superuser.clone(),
-        });
-        if ctx.adopted_reach(&plan.superuser, &dn.name) {
-            kept(&mut s, format!("the access node logs in to {} as {} (proved from the access node): its password there stands", dn.name, plan.superuser));
-        }
-        out.push(s);
-    }
     hba_rules(ctx, out, "host", "scram-sha-256")?;
     let an = &plan.access_node.name;
     let path = if opts.passfile.is_empty() {
@@ -151,6 +128,80 @@ fn password(ctx: &Ctx, out: &mut Vec<Step>) -> Result<(), StepsError> {
     }
     out.push(s);
     Ok(())
+}
+
+/// Every role of the plan on every data node, directly on each (they run
+/// at once): with LOGIN, and in password mode with its internal password,
+/// sent as a SCRAM verifier computed by tsmn (never the plaintext). A role
+/// that is already there with that password changes nothing: the
+/// superuser's is checked before the statement, another role is made only
+/// where it is missing.
+fn data_node_roles(ctx: &Ctx, out: &mut Vec<Step>) {
+    let plan = ctx.plan;
+    let password = plan.auth.mode == AuthMode::Password;
+    for dn in ctx.data_nodes() {
+        for role in &plan.auth.roles {
+            let superuser = *role == plan.superuser;
+            if superuser && !password {
+                continue;
+            }
+            let l = sql::literal(role);
+            let mut statements = Vec::new();
+            if !superuser {
+                statements.push(Statement {
+                    sql: Template::lit(format!("SELECT format('CREATE ROLE %I LOGIN', {l}) WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = {l})")),
+                    generate: true,
+                });
+            }
+            if password {
+                let login = if superuser { "" } else { "LOGIN " };
+                let mut t =
+                    Template::lit(format!("ALTER ROLE {} {login}PASSWORD ", sql::ident(role)));
+                t.push(Part::VerifierLiteral(role.clone()));
+                statements.push(Statement {
+                    sql: t,
+                    generate: false,
+                });
+            }
+            let (id, title, why) = if superuser {
+                (
+                    "password".to_string(),
+                    format!("Set {role}'s password (SCRAM verifier computed by tsmn)"),
+                    "the access node logs in to the data nodes with this password; tsmn sends only the SCRAM verifier, so the plaintext never reaches the server or its logs",
+                )
+            } else if password {
+                (
+                    format!("role-{role}"),
+                    format!("Role {role} with LOGIN and its password (SCRAM verifier computed by tsmn)"),
+                    "roles are not distributed automatically: the access node logs in here as this role, with the password in its passfile",
+                )
+            } else {
+                (
+                    format!("role-{role}"),
+                    format!("Role {role} with LOGIN"),
+                    "roles are not distributed automatically: the access node logs in here as this role (LOGIN is needed even if it cannot log in on the access node)",
+                )
+            };
+            let mut s = step(
+                &dn.name,
+                Phase::Auth,
+                &id,
+                title,
+                why,
+                Action::Sql {
+                    database: "postgres".into(),
+                    statements,
+                },
+            );
+            if password {
+                s.precheck = Some(super::Precheck::PasswordIs { role: role.clone() });
+                if ctx.adopted_reach(role, &dn.name) {
+                    kept(&mut s, format!("the access node logs in to {} as {role} (proved from the access node): its password there stands", dn.name));
+                }
+            }
+            out.push(s);
+        }
+    }
 }
 
 /// What an adopted cluster proved works stays as it is: the step checks,
@@ -528,9 +579,11 @@ mod tests {
             },
         )
         .unwrap();
-        // The role step is not kept: the facts do not show ops may use the
-        // foreign servers (no cluster database among them).
-        assert_eq!(secret_roles(&steps), ["ops".to_string()].into());
+        assert!(matches!(
+            state(&p, &all, "dn2", "role-ops"),
+            StepState::Done { .. }
+        ));
+        assert!(secret_roles(&steps).is_empty(), "no password is needed");
 
         // One pair fails: the passfile is written again, with every password.
         let one_fails = reached(&[("postgres", "dn1"), ("postgres", "dn2"), ("ops", "dn1")]);

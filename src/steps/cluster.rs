@@ -380,51 +380,33 @@ fn roles(ctx: &Ctx) -> Vec<Step> {
     let servers = plan
         .data_nodes
         .iter()
-        .map(|d| ident(&d.name))
+        .map(|d| literal(&d.name))
         .collect::<Vec<_>>()
         .join(", ");
     for role in plan.auth.roles.iter().filter(|r| **r != plan.superuser) {
-        let mut stmts = vec![
-            Statement::generator(format!("SELECT format('CREATE ROLE %I LOGIN', {l}) WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = {l})", l = literal(role))),
-            Statement::plain(format!("GRANT USAGE ON FOREIGN SERVER {servers} TO {}", ident(role))),
-        ];
-        // On the data nodes: the role with LOGIN (and, in password mode, its
-        // internal password). Built by format() at top level, so that the
-        // verifier is an ordinary literal (or psql variable), never text
-        // inside a dollar-quoted body.
-        let body = if plan.auth.mode == AuthMode::Password {
-            "DO $r$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = %L) THEN CREATE ROLE %I LOGIN; END IF; ALTER ROLE %I LOGIN PASSWORD %L; END $r$"
-        } else {
-            "DO $r$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = %L) THEN CREATE ROLE %I LOGIN; END IF; END $r$"
-        };
+        // Generators all: a statement runs only where its condition does not
+        // hold yet, so a re-run changes (and reports) nothing. The data
+        // nodes' side is their own auth step (`auth::data_node_roles`).
         let l = literal(role);
-        let mut gen = Template::lit(format!(
-            "SELECT format('CALL distributed_exec(%L)', format({}, {l}, {l}",
-            literal(body)
-        ));
-        if plan.auth.mode == AuthMode::Password {
-            gen.push_str(&format!(", {l}, "));
-            gen.push(Part::VerifierLiteral(role.clone()));
-        }
-        gen.push_str("))");
-        stmts.push(Statement {
-            sql: gen,
-            generate: true,
-        });
+        let mut stmts = vec![
+            Statement::generator(format!("SELECT format('CREATE ROLE %I LOGIN', {l}) WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = {l})")),
+            Statement::generator(format!("SELECT format('GRANT USAGE ON FOREIGN SERVER %s TO %I', string_agg(quote_ident(srvname::text), ', ' ORDER BY srvname), {l}) FROM pg_foreign_server WHERE srvname IN ({servers}) AND NOT has_server_privilege({l}, srvname::text, 'USAGE') HAVING count(*) > 0")),
+        ];
         if plan.auth.mode == AuthMode::Password
             && plan.auth.password.as_ref().is_some_and(|p| p.user_mapping)
         {
             for dn in ctx.data_nodes() {
-                let mut t = Template::lit(format!("CREATE USER MAPPING IF NOT EXISTS FOR {} SERVER {} OPTIONS (user {}, password ", ident(role), ident(&dn.name), literal(role)));
+                let d = literal(&dn.name);
+                let mut t = Template::lit(format!("SELECT format('CREATE USER MAPPING FOR %I SERVER %I OPTIONS (user %L, password %L)', {l}, {d}, {l}, "));
                 t.push(Part::PasswordLiteral(role.clone()));
-                t.push_str(")");
+                t.push_str(&format!(") WHERE NOT EXISTS (SELECT FROM pg_user_mappings WHERE srvname = {d} AND usename = {l})"));
                 stmts.push(Statement {
                     sql: t,
-                    generate: false,
+                    generate: true,
                 });
             }
         }
-        let mut s = step(an, Phase::Cluster, &format!("role-{role}"), format!("Role {role} on every node"), "roles are not distributed automatically: the role needs LOGIN on every data node and USAGE on the foreign servers", sql(db, stmts));
+        let mut s = step(an, Phase::Cluster, &format!("role-{role}"), format!("Role {role} on every node"), "roles are not distributed automatically: the role needs LOGIN on every node (the data nodes get theirs in the auth phase) and USAGE on the foreign servers", sql(db, stmts));
         if adopted_role_works(ctx, role) {
             super::auth::kept(&mut s, format!("{role} may use every data node's foreign server and reaches each of them (proved from the access node)"));
         }
