@@ -34,7 +34,12 @@ fn main() -> ExitCode {
     let Some(command) = cli.command else {
         return ExitCode::from(commands::wizard_default(&Default::default()));
     };
-    ExitCode::from(match command {
+    ExitCode::from(dispatch(command))
+}
+
+/// The command's function, and its exit code.
+fn dispatch(command: Command) -> u8 {
+    match command {
         Command::Init { mode, out } => commands::init(mode, &out),
         Command::Discover {
             access_node,
@@ -97,6 +102,7 @@ fn main() -> ExitCode {
             connect_timeout,
             renew_certificates,
             remove_data_nodes,
+            rotate_password,
         } => commands::apply(ApplyArgs {
             path: &plan,
             yes,
@@ -107,9 +113,10 @@ fn main() -> ExitCode {
             connect_timeout,
             renew_certificates,
             remove_data_nodes,
+            rotate_password,
         }),
         Command::Sandbox(cmd) => commands::sandbox(cmd),
         Command::Completions { shell } => commands::completions(shell),
         Command::Man => commands::man(),
-    })
+    }
 }

@@ -229,6 +229,12 @@ pub enum Command {
         /// only copy of a chunk
         #[arg(long)]
         remove_data_nodes: bool,
+        /// Password mode: give ROLE a new password (from TSMN_ROLE_PW_<ROLE>,
+        /// or asked for), one data node at a time, each followed at once by
+        /// its passfile line; safe to run again after an interruption.
+        /// Repeat for more roles
+        #[arg(long, value_name = "ROLE")]
+        rotate_password: Vec<String>,
         /// Seconds to wait for each connection
         #[arg(long, value_name = "SECS", env = "PGCONNECT_TIMEOUT", default_value_t = tsmn::flow::settings::DEFAULT_CONNECT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..=300))]
         connect_timeout: u64,

@@ -342,10 +342,12 @@ pub struct ApplyArgs<'a> {
     pub connect_timeout: u64,
     pub renew_certificates: bool,
     pub remove_data_nodes: bool,
+    pub rotate_password: Vec<String>,
 }
 
 /// The steps built again for apply's own options: `--remove-data-nodes`
-/// lets a data node no longer in the plan go, `--renew-certificates` sets
+/// lets a data node no longer in the plan go, `--rotate-password` adds the
+/// rotation steps, `--renew-certificates` sets
 /// the leaves aside for new ones (Some(where the old ones are) to put back
 /// on a "no").
 fn with_options(
@@ -353,10 +355,11 @@ fn with_options(
     steps: &mut Vec<tsmn::steps::Step>,
     a: &ApplyArgs,
 ) -> Result<Option<std::path::PathBuf>, FlowError> {
-    if !(a.renew_certificates || a.remove_data_nodes) {
+    if !(a.renew_certificates || a.remove_data_nodes || !a.rotate_password.is_empty()) {
         return Ok(None);
     }
     flow.remove_data_nodes = a.remove_data_nodes;
+    flow.rotate_passwords.clone_from(&a.rotate_password);
     let aside = if a.renew_certificates {
         flow.renew_certificates()?
     } else {

@@ -72,6 +72,8 @@ pub struct Flow {
     material: Option<Material>,
     /// `--remove-data-nodes`: a data node no longer in the plan may go.
     pub remove_data_nodes: bool,
+    /// `--rotate-password`: roles whose password changes now.
+    pub rotate_passwords: Vec<String>,
 }
 
 impl Flow {
@@ -93,6 +95,7 @@ impl Flow {
             kept: Vec::new(),
             material: None,
             remove_data_nodes: false,
+            rotate_passwords: Vec::new(),
         }
     }
 
@@ -300,6 +303,7 @@ impl Flow {
                 facts: self.facts.as_ref(),
                 material,
                 remove_data_nodes: self.remove_data_nodes,
+                rotate: &self.rotate_passwords,
             },
         )
         .map_err(|e| FlowError::Usage(e.to_string()))

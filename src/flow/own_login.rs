@@ -11,7 +11,7 @@ use crate::plan::{AuthMode, Plan};
 use crate::probe::credentials::PasswordSource;
 use crate::probe::ProbeOptions;
 use crate::steps::secrets::Secrets;
-use crate::steps::{Precheck, Step, StepState};
+use crate::steps::{Action, Precheck, Step, StepState};
 use secrecy::ExposeSecret;
 
 pub async fn guard(
@@ -31,8 +31,16 @@ pub async fn guard(
     let changing: Vec<&str> = steps
         .iter()
         .filter(|s| s.state == StepState::Todo)
-        .filter(|s| matches!(&s.precheck, Some(Precheck::PasswordIs { role }) if role == su))
-        .map(|s| s.node.as_str())
+        .filter_map(|s| match (&s.precheck, &s.action) {
+            (Some(Precheck::PasswordIs { role }), _) if role == su => Some(s.node.as_str()),
+            (
+                _,
+                Action::RotatePassword {
+                    role, data_node, ..
+                },
+            ) if role == su => Some(data_node.as_str()),
+            _ => None,
+        })
         .collect();
     let mut conflicts = Vec::new();
     for name in changing {

@@ -105,9 +105,181 @@ pub fn lookup(text: &str, host: &str, port: u16, database: &str, user: &str) -> 
         })
 }
 
+/// A passfile after a role's password changed for one data node, and the
+/// backup to keep of the file before (see `redacted`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rotated {
+    pub text: String,
+    pub backup: String,
+}
+
+/// PURE: the passfile `text` with `role`'s password for the connection to
+/// (`host`, `port`, `database`) set to `password`, every other line kept.
+/// The line libpq would use is edited when it names exactly this host,
+/// port and role; otherwise (a wildcard line, or none) an exact line goes
+/// in just before it, so that libpq finds the new password first.
+pub fn rotate(
+    text: &str,
+    host: &str,
+    port: u16,
+    database: &str,
+    role: &str,
+    password: &str,
+) -> Rotated {
+    let port_text = port.to_string();
+    let lines: Vec<&str> = text.lines().collect();
+    let used = lines
+        .iter()
+        .position(|l| lookup(l, host, port, database, role).is_some());
+    let exact = |l: &str| {
+        fields(l).is_some_and(|[h, p, _, u, _]| {
+            !h.wildcard
+                && !p.wildcard
+                && !u.wildcard
+                && h.text == host
+                && p.text == port_text
+                && u.text == role
+        })
+    };
+    let mut out: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    match used {
+        Some(i) if exact(lines[i]) => {
+            let [h, p, d, u, _] = split(lines[i]).unwrap_or_default();
+            let key = |f: &str, raw_wild: bool| if raw_wild { "*".to_string() } else { escape(f) };
+            let db_wild = fields(lines[i]).is_some_and(|f| f[2].wildcard);
+            out[i] = [
+                escape(&h),
+                escape(&p),
+                key(&d, db_wild),
+                escape(&u),
+                escape(password),
+            ]
+            .join(":");
+        }
+        Some(i) => out.insert(i, line(host, &port_text, "*", role, password)),
+        None => {
+            // After the leading comments (a header stays on top).
+            let at = lines.iter().take_while(|l| l.starts_with('#')).count();
+            out.insert(at, line(host, &port_text, "*", role, password));
+        }
+    }
+    Rotated {
+        text: join(&out),
+        backup: redacted(text, role),
+    }
+}
+
+/// PURE: the passfile with every line for `role` (by name, not a
+/// wildcard) turned into a comment without its password: a backup kept
+/// after a rotation holds no old password, and restoring it cannot put
+/// one back.
+pub fn redacted(text: &str, role: &str) -> String {
+    let lines: Vec<String> = text
+        .lines()
+        .map(|l| match fields(l) {
+            Some([h, p, d, u, _]) if !u.wildcard && u.text == role => format!(
+                "# password of {} removed by tsmn (rotated): {}:{}:{}:{}:",
+                escape(role),
+                if h.wildcard {
+                    "*".into()
+                } else {
+                    escape(&h.text)
+                },
+                if p.wildcard {
+                    "*".into()
+                } else {
+                    escape(&p.text)
+                },
+                if d.wildcard {
+                    "*".into()
+                } else {
+                    escape(&d.text)
+                },
+                escape(&u.text)
+            ),
+            _ => l.to_string(),
+        })
+        .collect();
+    join(&lines)
+}
+
+/// PURE: the passfile without `role`'s lines (by name) whose password is
+/// not `password`: once every data node has an exact line with the new
+/// one, the old lines only keep an old password on disk.
+pub fn without_stale(text: &str, role: &str, password: &str) -> String {
+    let lines: Vec<String> = text
+        .lines()
+        .filter(|l| {
+            !fields(l).is_some_and(|[_, _, _, u, pw]| {
+                !u.wildcard && u.text == role && pw.text != password
+            })
+        })
+        .map(str::to_string)
+        .collect();
+    join(&lines)
+}
+
+fn join(lines: &[String]) -> String {
+    if lines.is_empty() {
+        return String::new();
+    }
+    let mut t = lines.join("\n");
+    t.push('\n');
+    t
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rotation_edits_the_line_libpq_uses_and_keeps_the_rest() {
+        let tsmn = "# written by tsmn\n10.0.0.11:5432:*:ops:old\n10.0.0.12:5432:*:ops:old\n10.0.0.11:5432:*:postgres:su\n";
+        let r = rotate(tsmn, "10.0.0.11", 5432, "tsdb", "ops", "n:ew");
+        assert_eq!(
+            r.text,
+            "# written by tsmn\n10.0.0.11:5432:*:ops:n\\:ew\n10.0.0.12:5432:*:ops:old\n10.0.0.11:5432:*:postgres:su\n"
+        );
+        assert_eq!(
+            lookup(&r.text, "10.0.0.11", 5432, "tsdb", "ops").as_deref(),
+            Some("n:ew")
+        );
+        assert_eq!(
+            lookup(&r.text, "10.0.0.12", 5432, "tsdb", "ops").as_deref(),
+            Some("old")
+        );
+        assert!(!r.backup.contains("old"), "{}", r.backup);
+        assert!(
+            r.backup.contains("10.0.0.11:5432:*:postgres:su"),
+            "other roles stay"
+        );
+        // A second time changes nothing.
+        assert_eq!(
+            rotate(&r.text, "10.0.0.11", 5432, "tsdb", "ops", "n:ew").text,
+            r.text
+        );
+
+        // A wildcard line (a passfile written by hand): an exact line goes first.
+        let hand = "*:*:*:postgres:su\n*:*:*:ops:old\n";
+        let r = rotate(hand, "127.0.0.1", 6433, "tsdb", "ops", "new");
+        assert_eq!(
+            r.text,
+            "*:*:*:postgres:su\n127.0.0.1:6433:*:ops:new\n*:*:*:ops:old\n"
+        );
+        assert_eq!(
+            lookup(&r.text, "127.0.0.1", 6433, "tsdb", "ops").as_deref(),
+            Some("new")
+        );
+        assert_eq!(
+            lookup(&r.text, "127.0.0.1", 6434, "tsdb", "ops").as_deref(),
+            Some("old")
+        );
+        let done = without_stale(&r.text, "ops", "new");
+        assert_eq!(done, "*:*:*:postgres:su\n127.0.0.1:6433:*:ops:new\n");
+        // No line at all: after the header.
+        let r = rotate("# h\n", "h", 1, "d", "ops", "p");
+        assert_eq!(r.text, "# h\nh:1:*:ops:p\n");
+    }
 
     #[test]
     fn escapes_round_trip() {

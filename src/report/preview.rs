@@ -187,6 +187,12 @@ fn action(
             "   check: no setting pending a restart on {}; the ones that are get named with how to restart them\n",
             nodes.join(", ")
         ),
+        Action::RotatePassword { role, data_node, host, port, passfile, last, .. } => format!(
+            "   on {data_node}: ALTER ROLE {} PASSWORD '<SCRAM-SHA-256 verifier of {role}'s new password>' (unless it has it)\n   then at once, in {} on the access node: the line {host}:{port} for {role} gets the new password{}; the backup keeps no old password\n",
+            crate::quote::sql::ident(role),
+            passfile.resolve(pgdata),
+            if *last { ", and the role's lines with an old one go" } else { "" }
+        ),
     }
 }
 

@@ -16,7 +16,7 @@ pub fn rechecks(a: &Action) -> bool {
     !matches!(a, Action::Sql { .. })
 }
 
-fn failed(message: impl Into<String>) -> Outcome {
+pub(super) fn failed(message: impl Into<String>) -> Outcome {
     Outcome::Failed {
         message: message.into(),
     }
@@ -73,6 +73,26 @@ pub async fn step(
             reaches,
             sql,
         } => super::verify::run(s, database, reaches, sql, lane, o, sessions).await,
+        Action::RotatePassword {
+            role,
+            data_node,
+            host,
+            port,
+            database,
+            passfile,
+            last,
+        } => {
+            let r = super::rotate::Rotation {
+                role,
+                data_node,
+                host,
+                port: *port,
+                database,
+                passfile,
+                last: *last,
+            };
+            super::rotate::run(s, &r, o, sessions, stamp).await
+        }
     }
 }
 
@@ -338,14 +358,9 @@ async fn file(
         Err(e) => return failed(format!("cannot connect to {}: {e}", s.node)),
     };
     let client: &Client = &held;
-    let target = match path {
-        ServerPath::Absolute(p) => p.clone(),
-        ServerPath::DataDir(rel) => {
-            match crate::pg::one(client, "SELECT current_setting('data_directory')", &[]).await {
-                Ok(r) => format!("{}/{rel}", r.get::<_, String>(0).trim_end_matches('/')),
-                Err(e) => return failed(describe(&e)),
-            }
-        }
+    let target = match server_path(client, path).await {
+        Ok(t) => t,
+        Err(failure) => return failure,
     };
     let bytes: secrecy::SecretString = match content {
         Content::Text { text } => match o.secrets.fill(text, "the role password variables") {
@@ -384,6 +399,22 @@ async fn file(
             ),
         },
         Err(e) => failed(e),
+    }
+}
+
+/// A server path made absolute on the server it names.
+pub(super) async fn server_path(client: &Client, path: &ServerPath) -> Result<String, Outcome> {
+    match path {
+        ServerPath::Absolute(p) => Ok(p.clone()),
+        ServerPath::DataDir(rel) => {
+            match crate::pg::one(client, "SELECT current_setting('data_directory')", &[]).await {
+                Ok(r) => Ok(format!(
+                    "{}/{rel}",
+                    r.get::<_, String>(0).trim_end_matches('/')
+                )),
+                Err(e) => Err(failed(describe(&e))),
+            }
+        }
     }
 }
 

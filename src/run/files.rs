@@ -60,6 +60,21 @@ pub async fn write(
     write_over(client, path, mode, content, in_place, stamp, had).await
 }
 
+/// Write `content` at `path` (replacing the file, with `mode`) and make no
+/// backup: for a file whose backup the caller writes itself (a passfile
+/// backup without the old password).
+pub async fn write_fresh(
+    client: &Client,
+    path: &str,
+    mode: u32,
+    content: &[u8],
+    stamp: &str,
+) -> Result<(), String> {
+    write_over(client, path, mode, content, false, stamp, None)
+        .await
+        .map(|_| ())
+}
+
 /// `write`, where the caller already knows the file's sha256 (`had`, None:
 /// no such file): one round trip fewer.
 pub async fn write_over(

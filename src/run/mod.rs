@@ -6,6 +6,7 @@ mod exec;
 pub mod files;
 pub mod journal;
 mod restart;
+mod rotate;
 mod supervisor;
 pub use restart::{decision as restart_decision, HOW as RESTART_HOW};
 pub mod session;

@@ -8,6 +8,7 @@ mod cluster;
 pub mod hba_block;
 pub mod material;
 mod model;
+mod rotate;
 pub mod secrets;
 mod settings;
 pub mod verify;
@@ -28,6 +29,9 @@ pub struct Inputs<'a> {
     /// The operator said a data node that is in the cluster but not in the
     /// plan may be removed (`--remove-data-nodes`); never by default.
     pub remove_data_nodes: bool,
+    /// Roles whose password changes now, data node by data node
+    /// (`--rotate-password`, password mode).
+    pub rotate: &'a [String],
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +52,7 @@ pub fn build(plan: &Plan, inputs: Inputs) -> Result<Vec<Step>, StepsError> {
     for s in steps.iter_mut().filter(|s| s.node == plan.access_node.name) {
         s.order = Order::WithDataNodes;
     }
+    rotate::build(&ctx, &mut steps)?;
     cluster::build(&ctx, &mut steps);
     block_nodes_with_broken_hba(&ctx, &mut steps);
     // The order the executor runs them in (a stable sort: within a turn,

@@ -121,6 +121,22 @@ pub enum Action {
     },
     /// Every node must run with the settings that need a restart.
     RestartGate { nodes: Vec<String> },
+    /// `--rotate-password`: the role's new password on one data node (its
+    /// SCRAM verifier), then at once the access node's passfile line for
+    /// that data node, so the data node refuses the role only while the one
+    /// write in between runs. Skipped where both already hold; the backup
+    /// of the passfile keeps no old password (`pgpass::redacted`).
+    RotatePassword {
+        role: String,
+        data_node: String,
+        /// The host and port the access node connects to (the line's).
+        host: String,
+        port: i64,
+        database: String,
+        passfile: ServerPath,
+        /// The last data node: the role's old lines go too.
+        last: bool,
+    },
     /// Proof that the cluster works the way TimescaleDB will use it: in
     /// `database` on the access node, as each role, every data node answers.
     /// `sql` raises an error naming every pair that does not; it is what
@@ -143,6 +159,10 @@ pub fn secret_roles(steps: &[Step]) -> std::collections::BTreeSet<String> {
         } => vec![text],
         _ => vec![],
     });
+    let rotated = steps.iter().filter_map(|s| match &s.action {
+        Action::RotatePassword { role, .. } => Some(role.clone()),
+        _ => None,
+    });
     templates
         .flat_map(|t| &t.0)
         .filter_map(|p| match p {
@@ -151,6 +171,7 @@ pub fn secret_roles(steps: &[Step]) -> std::collections::BTreeSet<String> {
                 Some(r.clone())
             }
         })
+        .chain(rotated)
         .collect()
 }
 
