@@ -143,10 +143,33 @@ fn a_data_node_taken_out_of_the_plan_is_removed_only_when_nothing_is_lost() {
     let (code, text) = run(&one, &[]);
     assert_eq!(code, Some(1), "{text}");
     assert!(text.contains("--remove-data-nodes"), "{text}");
+    let hba = dns[1].cluster.data_dir().join("pg_hba.conf");
+    assert!(read(&hba).contains("# BEGIN tsmn"));
     let (code, text) = run(&one, &["--remove-data-nodes"]);
     assert_eq!(code, Some(0), "{text}");
     assert!(text.contains("an/cluster/remove-dn2: done"), "{text}");
     assert_eq!(members(), ["dn1"]);
+    // The removed node no longer admits the access node by tsmn's rule;
+    // its file was backed up and the server reads it without error.
+    let at = |needle: &str| {
+        text.find(needle)
+            .unwrap_or_else(|| panic!("{needle:?}:\n{text}"))
+    };
+    assert!(at("an/cluster/remove-dn2: done") < at("dn2/cluster/hba-removed: done"));
+    assert!(!read(&hba).contains("# BEGIN tsmn"), "{}", read(&hba));
+    assert_eq!(
+        dns[1].sql(
+            "postgres",
+            "SELECT count(*) FROM pg_hba_file_rules WHERE error IS NOT NULL"
+        ),
+        ["0"]
+    );
+    assert!(
+        files_below(&dns[1].cluster.data_dir())
+            .iter()
+            .any(|(rel, _)| rel.starts_with("pg_hba.conf.tsmn-")),
+        "backed up"
+    );
     let (code, text) = run(&one, &[]);
     assert_eq!(code, Some(0), "{text}");
     assert!(text.contains("nothing changed"), "{text}");
@@ -193,8 +216,15 @@ fn a_member_left_out_of_the_plan_keeps_its_passfile_lines_until_removed() {
     assert_eq!(count(&an), before, "the access node still reaches dn2");
 
     an.sql("tsdb", "DROP TABLE metrics");
+    // dn2 is switched off for good: it leaves the cluster all the same, and
+    // its pg_hba.conf is said to need a hand if it comes back.
+    dns[1].cluster.stop(false).expect("stop dn2");
     let (code, text) = run(&one, &["--remove-data-nodes"]);
     assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("dn2/cluster/hba-removed: skipped") && text.contains("if it comes back"),
+        "{text}"
+    );
     let (code, text) = run(&one, &[]);
     assert_eq!(code, Some(0), "{text}");
     assert!(

@@ -183,6 +183,9 @@ fn action(
                 indent(&format!("{sql};"))
             )
         }
+        Action::HbaBlockRemoved { host, port } => format!(
+            "   pg_hba.conf at {host}:{port}: tsmn's block goes (checked through pg_hba_file_rules, reloaded, the original back on any error)\n"
+        ),
         Action::RestartGate { nodes } => format!(
             "   check: no setting pending a restart on {}; the ones that are get named with how to restart them\n",
             nodes.join(", ")

@@ -58,6 +58,16 @@ pub async fn step(
     match &s.action {
         Action::Settings { database, changes } => settings(s, database, changes, sessions).await,
         Action::HbaBlock { lines } => hba(s, lines, sessions, stamp).await,
+        Action::HbaBlockRemoved { host, port } => {
+            // A node that is gone for good (switched off) has no rule to
+            // keep: said, not failed.
+            if let Err(e) = sessions.get(&s.node, "postgres").await {
+                return Outcome::Skipped {
+                    why: format!("tsmn cannot connect to {} at {host}:{port} ({e}); if it comes back, delete tsmn's block from its pg_hba.conf by hand", s.node),
+                };
+            }
+            hba(s, &[], sessions, stamp).await
+        }
         Action::File {
             path,
             mode,
@@ -287,9 +297,14 @@ async fn hba(s: &Step, lines: &[String], sessions: &Sessions<'_>, stamp: &str) -
         ));
     }
     let new = hba_block::merge(&old, lines);
+    let (done, already) = if lines.is_empty() {
+        ("block removed", "pg_hba.conf has no tsmn block")
+    } else {
+        ("block written", "pg_hba.conf already holds this block")
+    };
     if new == old {
         return Outcome::AlreadyDone {
-            detail: "pg_hba.conf already holds this block".into(),
+            detail: already.into(),
         };
     }
     let had = Some(files::sha256_hex(old.as_bytes()));
@@ -326,7 +341,7 @@ async fn hba(s: &Step, lines: &[String], sessions: &Sessions<'_>, stamp: &str) -
     };
     if !at_risk {
         return Outcome::Done {
-            detail: format!("block written, checked and reloaded; backup {backup}"),
+            detail: format!("{done}, checked and reloaded; backup {backup}"),
         };
     }
     if let Err(e) = sessions.fresh(&s.node, "postgres").await {
@@ -340,7 +355,7 @@ async fn hba(s: &Step, lines: &[String], sessions: &Sessions<'_>, stamp: &str) -
         return failed(format!("after the change tsmn itself could not connect to {} any more ({e}); the original pg_hba.conf was restored. Connect tsmn from another address or through the local socket", s.node));
     }
     Outcome::Done {
-        detail: format!("block written, checked and reloaded; backup {backup}"),
+        detail: format!("{done}, checked and reloaded; backup {backup}"),
     }
 }
 

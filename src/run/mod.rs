@@ -142,7 +142,8 @@ pub async fn run_adopting(
         journal::start(j);
     }
     // One connection per node and database, kept across phases.
-    let sessions = Sessions::new(o.plan, o.passwords, o.probe, tls, events.clone());
+    let mut sessions = Sessions::new(o.plan, o.passwords, o.probe, tls, events.clone());
+    sessions.leaving = leaving(steps);
     for (node, client) in kept {
         sessions.adopt(&node, "postgres", client);
     }
@@ -196,6 +197,26 @@ fn report_without_running(events: &Events, s: &Step, outcome: Outcome) {
 /// rounds, far below any server's max_connections.
 const TOGETHER: usize = 16;
 
+/// The data nodes that leave the cluster in this run, as tsmn reaches them
+/// (where the access node did): they are not in the plan.
+fn leaving(steps: &[Step]) -> Vec<crate::plan::Node> {
+    steps
+        .iter()
+        .filter_map(|s| match &s.action {
+            crate::steps::Action::HbaBlockRemoved { host, port } => Some(crate::plan::Node {
+                name: s.node.clone(),
+                host: host.clone(),
+                port: *port,
+                connect_host: None,
+                connect_port: None,
+                dsn: None,
+                service: None,
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
 /// One phase: the access node's first steps (the restart gate); then every
 /// data node's steps, one task per data node, beside the access node's
 /// steps that need nothing from them; then the access node's other steps.
@@ -215,12 +236,14 @@ async fn run_phase(
             .filter(|s| crate::steps::turn(s, an) == t)
             .collect()
     };
-    let (first, data_nodes, beside, after) = (
+    let (first, data_nodes, beside, mut after) = (
         in_turn(Turn::First),
         in_turn(Turn::DataNodes),
         in_turn(Turn::BesideDataNodes),
         in_turn(Turn::AfterDataNodes),
     );
+    // The last turn runs after the access node's, one step after another.
+    after.extend(in_turn(Turn::Last));
     let mut ok = run_sequence(&first, o, sessions, events, stamp).await;
     if !ok {
         for s in data_nodes.iter().chain(&beside).chain(&after) {

@@ -19,6 +19,8 @@ pub struct Sessions<'a> {
     pub opts: ProbeOptions,
     pub tls: Tls,
     notices: OnNotice,
+    /// Data nodes that leave the cluster in this run (not in the plan).
+    pub leaving: Vec<Node>,
     /// (node, database, lane): lane 0 is the node's usual session; steps
     /// that run together on one node take one lane each.
     open: Mutex<HashMap<(String, String, usize), Arc<Client>>>,
@@ -48,12 +50,16 @@ impl<'a> Sessions<'a> {
             opts,
             tls,
             notices: notices_to(events),
+            leaving: Vec::new(),
             open: Mutex::new(HashMap::new()),
         }
     }
 
-    pub fn node(&self, name: &str) -> Option<&'a Node> {
-        self.plan.nodes().find(|n| n.name == name)
+    pub fn node(&self, name: &str) -> Option<&Node> {
+        self.plan
+            .nodes()
+            .find(|n| n.name == name)
+            .or_else(|| self.leaving.iter().find(|n| n.name == name))
     }
 
     fn map(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String, usize), Arc<Client>>> {

@@ -336,7 +336,31 @@ fn remove_data_nodes(ctx: &Ctx) -> Vec<Step> {
                 ),
             };
         }
+        let blocked = matches!(s.state, StepState::Blocked { .. });
+        let why = format!(
+            "the access node no longer connects to {gone}: its rule for it should not stay"
+        );
         steps.push(s);
+        if let Some(m) = an_db.members.iter().find(|m| &m.name == gone) {
+            let mut s = step(
+                gone,
+                Phase::Cluster,
+                "hba-removed",
+                "pg_hba.conf: tsmn's block goes (removed from the cluster)",
+                why,
+                Action::HbaBlockRemoved {
+                    host: m.host.clone(),
+                    port: m.port,
+                },
+            );
+            s.order = Order::Last;
+            if blocked {
+                s.state = StepState::Blocked {
+                    why: format!("{gone} is not removed from the cluster"),
+                };
+            }
+            steps.push(s);
+        }
     }
     steps
 }

@@ -41,7 +41,10 @@ pub fn merge(old: &str, lines: &[String]) -> String {
         out.push_str(l);
         out.push('\n');
     }
-    out.push_str(&block(lines));
+    // No lines: the block goes (a data node that left the cluster).
+    if !lines.is_empty() {
+        out.push_str(&block(lines));
+    }
     for l in &kept[at..] {
         out.push_str(l);
         out.push('\n');

@@ -74,11 +74,13 @@ pub enum Turn {
     DataNodes,
     BesideDataNodes,
     AfterDataNodes,
+    Last,
 }
 
 pub fn turn(s: &Step, access_node: &str) -> Turn {
     match (s.node == access_node, s.order) {
         (true, Order::First) => Turn::First,
+        (_, Order::Last) => Turn::Last,
         (false, _) => Turn::DataNodes,
         (true, Order::WithDataNodes) => Turn::BesideDataNodes,
         (true, _) => Turn::AfterDataNodes,

@@ -64,6 +64,9 @@ pub enum Order {
     /// After the data nodes' steps, one after another.
     #[default]
     AfterDataNodes,
+    /// After every other step of the phase, the access node's too: a data
+    /// node's own cleanup once the access node has let it go.
+    Last,
     /// After the data nodes' steps, at the same time as the neighbouring
     /// steps that say so, each on its own session (add_data_node for
     /// different data nodes once one is added, reference D.1).
@@ -121,6 +124,11 @@ pub enum Action {
     },
     /// Every node must run with the settings that need a restart.
     RestartGate { nodes: Vec<String> },
+    /// tsmn's block taken out of the pg_hba.conf of a data node that left
+    /// the cluster (checked, reloaded, restored on error, as `HbaBlock`).
+    /// The node is not in the plan: tsmn connects where the access node
+    /// reached it.
+    HbaBlockRemoved { host: String, port: i64 },
     /// `--rotate-password`: the role's new password on one data node (its
     /// SCRAM verifier), then at once the access node's passfile line for
     /// that data node, so the data node refuses the role only while the one
