@@ -74,9 +74,35 @@ fn hba_rules(ctx: &Ctx, out: &mut Vec<Step>, kind: &str, method: &str) -> Result
 
 fn password(ctx: &Ctx, out: &mut Vec<Step>) -> Result<(), StepsError> {
     let plan = ctx.plan;
-    let opts = plan.auth.password.clone().unwrap_or_default();
     hba_rules(ctx, out, "host", "scram-sha-256")?;
     let an = &plan.access_node.name;
+    let (path, text) = passfile(ctx, &[]);
+    let mut s = step(
+        an,
+        Phase::Auth,
+        "passfile",
+        "Passfile on the access node",
+        "TimescaleDB reads the data nodes' passwords from this file (timescaledb.passfile, else <PGDATA>/passfile); libpq ignores it unless it is 0600 and owned by the server's OS user",
+        Action::File { path, mode: 0o600, content: super::Content::Text { text } },
+    );
+    // An adopted passfile that serves every role on every data node is the
+    // operator's own (its lines may be `*:*:*:role:...`): kept, and no
+    // password is needed to write it again.
+    if ctx.adopted_reach_all() {
+        kept(&mut s, "the access node's passfile serves every role on every data node (proved from the access node); kept as it is".into());
+    }
+    out.push(s);
+    Ok(())
+}
+
+/// The access node's passfile: where, and its text (a line per data node
+/// and role). A data node still in the cluster but no longer in the plan
+/// keeps its lines until it is removed (without them every query that
+/// touches it would fail with "no password supplied"), unless it is among
+/// `removed`.
+pub(super) fn passfile(ctx: &Ctx, removed: &[String]) -> (ServerPath, Template) {
+    let plan = ctx.plan;
+    let opts = plan.auth.password.clone().unwrap_or_default();
     let path = if opts.passfile.is_empty() {
         ServerPath::DataDir("passfile".into())
     } else {
@@ -98,36 +124,19 @@ fn password(ctx: &Ctx, out: &mut Vec<Step>) -> Result<(), StepsError> {
     for dn in ctx.data_nodes() {
         line(&dn.host, dn.port);
     }
-    // A data node still in the cluster but no longer in the plan keeps its
-    // lines until it is removed: without them every query that touches it
-    // would fail with "no password supplied".
     let leaving: Vec<&crate::facts::Member> = super::cluster::an_database(ctx)
         .map(|d| {
             d.members
                 .iter()
                 .filter(|m| !ctx.data_nodes().any(|dn| dn.name == m.name))
+                .filter(|m| !removed.contains(&m.name))
                 .collect()
         })
         .unwrap_or_default();
     for m in leaving {
         line(&m.host, m.port);
     }
-    let mut s = step(
-        an,
-        Phase::Auth,
-        "passfile",
-        "Passfile on the access node",
-        "TimescaleDB reads the data nodes' passwords from this file (timescaledb.passfile, else <PGDATA>/passfile); libpq ignores it unless it is 0600 and owned by the server's OS user",
-        Action::File { path, mode: 0o600, content: super::Content::Text { text } },
-    );
-    // An adopted passfile that serves every role on every data node is the
-    // operator's own (its lines may be `*:*:*:role:...`): kept, and no
-    // password is needed to write it again.
-    if ctx.adopted_reach_all() {
-        kept(&mut s, "the access node's passfile serves every role on every data node (proved from the access node); kept as it is".into());
-    }
-    out.push(s);
-    Ok(())
+    (path, text)
 }
 
 /// Every role of the plan on every data node, directly on each (they run

@@ -287,6 +287,7 @@ fn remove_data_nodes(ctx: &Ctx) -> Vec<Step> {
         return Vec::new();
     };
     let mut steps = Vec::new();
+    let mut removed: Vec<String> = Vec::new();
     for gone in an_db
         .data_nodes
         .iter()
@@ -337,32 +338,61 @@ fn remove_data_nodes(ctx: &Ctx) -> Vec<Step> {
             };
         }
         let blocked = matches!(s.state, StepState::Blocked { .. });
-        let why = format!(
-            "the access node no longer connects to {gone}: its rule for it should not stay"
-        );
-        steps.push(s);
-        if let Some(m) = an_db.members.iter().find(|m| &m.name == gone) {
-            let mut s = step(
-                gone,
-                Phase::Cluster,
-                "hba-removed",
-                "pg_hba.conf: tsmn's block goes (removed from the cluster)",
-                why,
-                Action::HbaBlockRemoved {
-                    host: m.host.clone(),
-                    port: m.port,
-                },
-            );
-            s.order = Order::Last;
-            if blocked {
-                s.state = StepState::Blocked {
-                    why: format!("{gone} is not removed from the cluster"),
-                };
-            }
-            steps.push(s);
+        if !blocked {
+            removed.push(gone.clone());
         }
+        steps.push(s);
+        steps.extend(hba_removed(an_db, gone, blocked));
     }
+    steps.extend(passfile_without(ctx, an, &removed));
     steps
+}
+
+/// The removed node's own pg_hba.conf: tsmn's block goes, once the
+/// access node has let it go (where the access node reached it).
+fn hba_removed(an_db: &crate::facts::DatabaseFacts, gone: &str, blocked: bool) -> Option<Step> {
+    let m = an_db.members.iter().find(|m| m.name == gone)?;
+    let mut s = step(
+        gone,
+        Phase::Cluster,
+        "hba-removed",
+        "pg_hba.conf: tsmn's block goes (removed from the cluster)",
+        format!("the access node no longer connects to {gone}: its rule for it should not stay"),
+        Action::HbaBlockRemoved {
+            host: m.host.clone(),
+            port: m.port,
+        },
+    );
+    s.order = Order::Last;
+    if blocked {
+        s.state = StepState::Blocked {
+            why: format!("{gone} is not removed from the cluster"),
+        };
+    }
+    Some(s)
+}
+
+/// Password mode: the passfile without the removed nodes' lines, in the
+/// same run (tsmn's own passfile; an adopted one proved to work is kept).
+fn passfile_without(ctx: &Ctx, an: &str, removed: &[String]) -> Option<Step> {
+    if removed.is_empty() || ctx.plan.auth.mode != AuthMode::Password || ctx.adopted_reach_all() {
+        return None;
+    }
+    let (path, text) = super::auth::passfile(ctx, removed);
+    let mut s = step(
+        an,
+        Phase::Cluster,
+        "passfile-without-removed",
+        "Passfile on the access node, without the removed data nodes",
+        "the lines for a data node that left the cluster only keep its passwords on disk",
+        Action::File {
+            path,
+            mode: 0o600,
+            content: super::Content::Text { text },
+        },
+    );
+    s.order = Order::Last;
+    Some(s)
 }
 
 /// Why add_data_node is known to fail for this data node (what tsmn check
