@@ -26,6 +26,7 @@ fn main() -> ExitCode {
                 | Command::Preview { .. }
                 | Command::Export { .. }
                 | Command::Apply { .. }
+                | Command::Undo { .. }
                 | Command::Validate { .. }
         )
     ) {
@@ -115,6 +116,11 @@ fn dispatch(command: Command) -> u8 {
             remove_data_nodes,
             rotate_password,
         }),
+        Command::Undo {
+            plan,
+            yes,
+            connect_timeout,
+        } => cli::undo::undo(&plan, yes, connect_timeout),
         Command::Sandbox(cmd) => commands::sandbox(cmd),
         Command::Completions { shell } => commands::completions(shell),
         Command::Man => commands::man(),

@@ -239,6 +239,22 @@ pub enum Command {
         #[arg(long, value_name = "SECS", env = "PGCONNECT_TIMEOUT", default_value_t = tsmn::flow::settings::DEFAULT_CONNECT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..=300))]
         connect_timeout: u64,
     },
+    /// Take the last run of tsmn apply back: delete the data nodes it added
+    /// (and the databases it made on them), put every server file it changed
+    /// back from its backup. Only while the cluster holds no distributed
+    /// hypertable; shown before it asks. Settings stay, named with their old
+    /// values (e.g. `tsmn undo --plan plan.toml`)
+    Undo {
+        /// The plan file (TOML) the run used [env: TSMN_PLAN]
+        #[arg(short, long, value_name = "FILE", env = "TSMN_PLAN", hide_env = true)]
+        plan: PathBuf,
+        /// Do not ask for confirmation
+        #[arg(short, long)]
+        yes: bool,
+        /// Seconds to wait for each connection
+        #[arg(long, value_name = "SECS", env = "PGCONNECT_TIMEOUT", default_value_t = tsmn::flow::settings::DEFAULT_CONNECT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..=300))]
+        connect_timeout: u64,
+    },
     /// Local throwaway cluster from the installed PostgreSQL
     /// (e.g. `tsmn sandbox up --data-nodes 2`)
     #[command(subcommand)]

@@ -20,7 +20,7 @@ use tsmn::sandbox::{Sandbox, PLAN_FILE};
 
 /// An error of `command`: on stderr, and under --json also as the
 /// command's one JSON document (schema tsmn-error/1) on stdout.
-fn failed(command: &str, json: bool, message: &str, code: u8) -> u8 {
+pub(super) fn failed(command: &str, json: bool, message: &str, code: u8) -> u8 {
     if json {
         output::json_error(command, message, code);
     } else {
@@ -29,11 +29,11 @@ fn failed(command: &str, json: bool, message: &str, code: u8) -> u8 {
     code
 }
 
-fn fail_as(command: &str, json: bool, e: FlowError) -> u8 {
+pub(super) fn fail_as(command: &str, json: bool, e: FlowError) -> u8 {
     failed(command, json, &e.to_string(), e.exit_code())
 }
 
-fn runtime() -> tokio::runtime::Runtime {
+pub(super) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -202,14 +202,14 @@ fn probe_flow(
 }
 
 /// How a command probes: offline or not, its JSON mode, what it watches.
-struct Probing {
-    offline: bool,
-    json: bool,
-    watch: Watch,
+pub(super) struct Probing {
+    pub offline: bool,
+    pub json: bool,
+    pub watch: Watch,
 }
 
 /// The flow over the plan at `path`, probed (unless offline).
-fn probed(
+pub(super) fn probed(
     rt: &tokio::runtime::Runtime,
     path: &Path,
     settings: &Settings,
@@ -474,7 +474,7 @@ pub fn apply(a: ApplyArgs) -> u8 {
 
 /// Apply's events as they come: JSON lines, live lines on a terminal, or
 /// one line per step (restart waits sparse); counted for the closing line.
-async fn print_events(
+pub(super) async fn print_events(
     mut rx: tokio::sync::mpsc::UnboundedReceiver<tsmn::run::Event>,
     json: bool,
     names: Vec<String>,
@@ -501,7 +501,7 @@ async fn print_events(
 /// Ctrl-C or SIGTERM while steps run: the first lets the running step
 /// finish on every node (a pg_hba.conf change is checked and reloaded, or
 /// restored), records it, and stops; the second aborts at once.
-async fn interrupts(cancel: tokio_util::sync::CancellationToken) {
+pub(super) async fn interrupts(cancel: tokio_util::sync::CancellationToken) {
     use tokio::signal::unix::{signal, SignalKind};
     let (Ok(mut int), Ok(mut term)) = (
         signal(SignalKind::interrupt()),

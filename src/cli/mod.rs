@@ -10,5 +10,6 @@ pub mod log;
 pub mod output;
 pub mod progress;
 pub mod prompt;
+pub mod undo;
 
 pub use args::{Cli, Command};

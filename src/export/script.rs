@@ -122,10 +122,12 @@ pub(super) fn block(
         Action::Verify { database, sql, .. } => {
             sql_file(s, base, database, &format!("{sql};\n"), w, script, written)?;
         }
-        // Only `tsmn apply --rotate-password` and `--remove-data-nodes`
-        // make these; export has no such options.
-        Action::RotatePassword { .. } | Action::HbaBlockRemoved { .. } => {
-            let _ = writeln!(script, "  echo 'this step runs only through tsmn apply (--rotate-password, --remove-data-nodes)' >&2; exit 1");
+        // Only `tsmn apply --rotate-password`, `--remove-data-nodes` and
+        // `tsmn undo` make these; export has no such options.
+        Action::RotatePassword { .. }
+        | Action::HbaBlockRemoved { .. }
+        | Action::RestoreFile { .. } => {
+            let _ = writeln!(script, "  echo 'this step runs only through tsmn apply (--rotate-password, --remove-data-nodes) or tsmn undo' >&2; exit 1");
         }
     }
     script.push_str("fi\n");

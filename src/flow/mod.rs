@@ -309,6 +309,22 @@ impl Flow {
         .map_err(|e| FlowError::Usage(e.to_string()))
     }
 
+    /// `tsmn undo`: the steps that take the last run of tsmn apply back (from
+    /// its journal and what the probe found), and what stays (settings).
+    pub fn undo_steps(&self) -> Result<(Vec<Step>, Vec<String>), FlowError> {
+        let text = std::fs::read_to_string(self.journal()).map_err(|_| {
+            FlowError::Usage(format!(
+                "nothing to undo: no run of tsmn apply is recorded for this plan ({} does not exist)",
+                self.journal().display()
+            ))
+        })?;
+        let last = crate::steps::undo::last_run(&text, &self.plan.access_node.name)
+            .map_err(|e| FlowError::Usage(format!("nothing to undo: {e}")))?;
+        let facts = self.facts.clone().unwrap_or_default();
+        crate::steps::undo::build(&self.plan, &last, &facts)
+            .map_err(|e| FlowError::Failed(e.to_string()))
+    }
+
     /// The role passwords these steps hold, in the one order of `secrets.rs`.
     pub fn role_secrets(
         &self,

@@ -183,6 +183,13 @@ fn action(
                 indent(&format!("{sql};"))
             )
         }
+        Action::RestoreFile { path, backup, hba } => match backup {
+            Some(b) => format!(
+                "   file {path}: put back from {b} (the file as it is now is backed up first){}\n",
+                if *hba { "; checked and reloaded, restored on error" } else { "" }
+            ),
+            None => format!("   file {path}: removed (the last run made it; a backup of it is kept)\n"),
+        },
         Action::HbaBlockRemoved { host, port } => format!(
             "   pg_hba.conf at {host}:{port}: tsmn's block goes (checked through pg_hba_file_rules, reloaded, the original back on any error)\n"
         ),

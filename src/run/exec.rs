@@ -57,7 +57,7 @@ pub async fn step(
     }
     match &s.action {
         Action::Settings { database, changes } => settings(s, database, changes, sessions).await,
-        Action::HbaBlock { lines } => hba(s, lines, sessions, stamp).await,
+        Action::HbaBlock { lines } => hba(s, lines, o, sessions, stamp).await,
         Action::HbaBlockRemoved { host, port } => {
             // A node that is gone for good (switched off) has no rule to
             // keep: said, not failed.
@@ -66,7 +66,10 @@ pub async fn step(
                     why: format!("tsmn cannot connect to {} at {host}:{port} ({e}); if it comes back, delete tsmn's block from its pg_hba.conf by hand", s.node),
                 };
             }
-            hba(s, &[], sessions, stamp).await
+            hba(s, &[], o, sessions, stamp).await
+        }
+        Action::RestoreFile { path, backup, hba } => {
+            super::undo::restore(s, path, backup.as_deref(), *hba, sessions, stamp).await
         }
         Action::File {
             path,
@@ -270,11 +273,30 @@ const HBA_ERRORS: &str = "coalesce((SELECT array_agg(format('line %s: %s', coale
      coalesce(error, 'the line does not parse')) ORDER BY line_number) FROM pg_hba_file_rules \
      WHERE (error IS NOT NULL OR type IS NULL) AND coalesce(error, '') NOT LIKE '%' || $1 || '%'), '{}')";
 
+/// The errors of pg_hba.conf as the server reads it now; none: reloaded,
+/// in the same statement.
+pub(super) async fn reload_unless_hba_errors(client: &Client) -> Vec<String> {
+    let ignore = crate::pg::Text::One(crate::facts::HOSTSSL_WITHOUT_SSL);
+    let check = format!(
+        "SELECT e, CASE WHEN cardinality(e) = 0 THEN pg_reload_conf() END FROM (SELECT {HBA_ERRORS} AS e) AS x"
+    );
+    match crate::pg::one(client, &check, &[ignore]).await {
+        Ok(r) => r.get::<_, Vec<String>>(0),
+        Err(e) => vec![describe(&e)],
+    }
+}
+
 /// Write tsmn's block, check the file as the server reads it, reload; the
 /// original back on any error. Each stage is one statement: the file, its
 /// errors and tsmn's own address together; after the write, the errors and
 /// the reload together (the reload only when there are none).
-async fn hba(s: &Step, lines: &[String], sessions: &Sessions<'_>, stamp: &str) -> Outcome {
+async fn hba(
+    s: &Step,
+    lines: &[String],
+    o: &RunOptions<'_>,
+    sessions: &Sessions<'_>,
+    stamp: &str,
+) -> Outcome {
     let held = match sessions.get(&s.node, "postgres").await {
         Ok(c) => c,
         Err(e) => return failed(format!("cannot connect to {}: {e}", s.node)),
@@ -314,13 +336,10 @@ async fn hba(s: &Step, lines: &[String], sessions: &Sessions<'_>, stamp: &str) -
             Ok(_) => return failed(format!("{path} was expected to exist")),
             Err(e) => return failed(e),
         };
-    let check = format!(
-        "SELECT e, CASE WHEN cardinality(e) = 0 THEN pg_reload_conf() END FROM (SELECT {HBA_ERRORS} AS e) AS x"
-    );
-    let errs = match crate::pg::one(client, &check, &[ignore]).await {
-        Ok(r) => r.get::<_, Vec<String>>(0),
-        Err(e) => vec![describe(&e)],
-    };
+    if let Some(j) = &o.journal {
+        super::journal::file_changed(j, &s.node, &path, Some(&backup));
+    }
+    let errs = reload_unless_hba_errors(client).await;
     if !errs.is_empty() {
         let restored = files::restore(client, &path, &backup).await;
         return failed(format!(
@@ -407,12 +426,17 @@ async fn file(
         Ok(Written::ModeFixed { was }) => Outcome::Done {
             detail: format!("{target} had the right content but mode {was}: set to {mode:04o}"),
         },
-        Ok(Written::Changed { backup }) => Outcome::Done {
-            detail: format!(
-                "wrote {target} (mode {mode:04o}){}",
-                backup.map(|b| format!("; backup {b}")).unwrap_or_default()
-            ),
-        },
+        Ok(Written::Changed { backup }) => {
+            if let Some(j) = &o.journal {
+                super::journal::file_changed(j, &s.node, &target, backup.as_deref());
+            }
+            Outcome::Done {
+                detail: format!(
+                    "wrote {target} (mode {mode:04o}){}",
+                    backup.map(|b| format!("; backup {b}")).unwrap_or_default()
+                ),
+            }
+        }
         Err(e) => failed(e),
     }
 }

@@ -7,10 +7,38 @@ use std::io::Write;
 use std::path::Path;
 
 pub fn record(path: &Path, step: &Step, outcome: &Outcome) {
+    let mut line = serde_json::json!({ "time": now(), "step": step.id, "node": step.node, "outcome": outcome });
+    // What a setting was before: `tsmn undo` names it (it puts no setting back).
+    if let (Outcome::Done { .. }, crate::steps::Action::Settings { changes, .. }) =
+        (outcome, &step.action)
+    {
+        line["settings"] = changes
+            .iter()
+            .map(|c| serde_json::json!({ "name": c.name, "was": c.current }))
+            .collect();
+    }
+    append(path, line);
+}
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// A server file the run wrote, and its backup (None: the file was new),
+/// for `tsmn undo` to put back.
+pub fn file_changed(path: &Path, node: &str, file: &str, backup: Option<&str>) {
     append(
         path,
-        serde_json::json!({ "time": time::OffsetDateTime::now_utc().unix_timestamp(), "step": step.id, "outcome": outcome }),
+        serde_json::json!({ "time": now(), "changed_file": { "node": node, "path": file, "backup": backup } }),
     );
+}
+
+/// Marks a run of `tsmn undo` (before its own "started"), and its end.
+pub fn start_undo(path: &Path) {
+    append(path, serde_json::json!({ "time": now(), "run": "undo" }));
+}
+pub fn undone(path: &Path) {
+    append(path, serde_json::json!({ "time": now(), "run": "undone" }));
 }
 
 fn append(path: &Path, line: serde_json::Value) {
@@ -28,10 +56,7 @@ fn append(path: &Path, line: serde_json::Value) {
 
 /// Marks where a run begins.
 pub fn start(path: &Path) {
-    append(
-        path,
-        serde_json::json!({ "time": time::OffsetDateTime::now_utc().unix_timestamp(), "run": "started" }),
-    );
+    append(path, serde_json::json!({ "time": now(), "run": "started" }));
 }
 
 /// The first step the last run failed at, and why, if it failed.

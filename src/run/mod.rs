@@ -8,6 +8,7 @@ pub mod journal;
 mod restart;
 mod rotate;
 mod supervisor;
+mod undo;
 pub use restart::{decision as restart_decision, HOW as RESTART_HOW};
 pub mod session;
 mod verify;

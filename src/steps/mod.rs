@@ -11,6 +11,7 @@ mod model;
 mod rotate;
 pub mod secrets;
 mod settings;
+pub mod undo;
 pub mod verify;
 
 pub use model::*;

@@ -1,0 +1,106 @@
+//! Running `tsmn undo`'s file steps: a file the last run changed goes back
+//! to its backup, one it made goes away; the file as it is now is kept
+//! beside it first, as before every change tsmn makes.
+
+use super::exec::{failed, reload_unless_hba_errors};
+use super::files;
+use super::session::{describe, Sessions};
+use super::Outcome;
+use crate::quote::{shell, sql};
+use crate::steps::Step;
+use tokio_postgres::Client;
+
+/// Run a shell command as the server's OS user.
+async fn program(client: &Client, command: &str) -> Result<(), String> {
+    client
+        .batch_execute(&format!(
+            "COPY (SELECT 1) TO PROGRAM {}",
+            sql::literal(command)
+        ))
+        .await
+        .map_err(|e| describe(&e))
+}
+
+pub async fn restore(
+    s: &Step,
+    path: &str,
+    backup: Option<&str>,
+    hba: bool,
+    sessions: &Sessions<'_>,
+    stamp: &str,
+) -> Outcome {
+    let held = match sessions.get(&s.node, "postgres").await {
+        Ok(c) => c,
+        Err(e) => return failed(format!("cannot connect to {}: {e}", s.node)),
+    };
+    let client: &Client = &held;
+    let now = match files::remote_sha(client, path).await {
+        Ok(sha) => sha,
+        Err(e) => return failed(e),
+    };
+    let keep = format!("{path}.tsmn-{stamp}.bak");
+    let (p, k) = (shell::word(path), shell::word(&keep));
+    let Some(backup) = backup else {
+        if now.is_none() {
+            return Outcome::AlreadyDone {
+                detail: format!("{path} is gone already"),
+            };
+        }
+        return match program(client, &format!("mv -f {p} {k}")).await {
+            Ok(()) => Outcome::Done {
+                detail: format!("removed {path} (the last run made it); kept as {keep}"),
+            },
+            Err(e) => failed(format!("removing {path}: {e}")),
+        };
+    };
+    let was = match files::remote_sha(client, backup).await {
+        Ok(Some(sha)) => sha,
+        Ok(None) => {
+            return failed(format!(
+                "the backup {backup} is gone; {path} was not changed"
+            ))
+        }
+        Err(e) => return failed(e),
+    };
+    if now.as_deref() == Some(was.as_str()) {
+        return Outcome::AlreadyDone {
+            detail: format!("{path} is as it was before the last run"),
+        };
+    }
+    if now.is_some() {
+        if let Err(e) = program(client, &format!("cp -p {p} {k}")).await {
+            return failed(format!("backing up {path}: {e}; nothing was changed"));
+        }
+    }
+    if let Err(e) = files::restore(client, path, backup).await {
+        return failed(e);
+    }
+    // Read back: the file is its backup again.
+    match files::remote_sha(client, path).await {
+        Ok(Some(sha)) if sha == was => {}
+        _ => {
+            return failed(format!(
+                "{path} read back differs from {backup}; the file as it was is in {keep}"
+            ))
+        }
+    }
+    if hba {
+        let errs = reload_unless_hba_errors(client).await;
+        if !errs.is_empty() {
+            let back = files::restore(client, path, &keep).await;
+            return failed(format!(
+                "{path} from {backup} would not load ({}); the file as it was is back{}",
+                errs.join("; "),
+                back.err()
+                    .map(|e| format!(" -- BUT: {e}"))
+                    .unwrap_or_default()
+            ));
+        }
+    }
+    Outcome::Done {
+        detail: format!(
+            "put back from {backup}{}; the file as it was is in {keep}",
+            if hba { ", checked and reloaded" } else { "" }
+        ),
+    }
+}

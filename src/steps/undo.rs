@@ -1,0 +1,234 @@
+//! PURE: `tsmn undo`, the way back from the last run of tsmn apply: the
+//! data nodes it added are deleted again (their database too when that
+//! run made it), then every server file it changed goes back to its
+//! backup (one it made goes away). Only while the cluster holds no
+//! distributed hypertable: deleting a data node would lose its chunks.
+//! Settings are not put back (ALTER SYSTEM keeps no backup): they are
+//! named with the value they had.
+
+use super::{step, Action, Order, Phase, Statement, Step, StepsError};
+use crate::facts::Facts;
+use crate::plan::Plan;
+use crate::quote::sql::literal;
+
+/// The steps, and notes for the operator (what stays).
+pub fn build(
+    plan: &Plan,
+    last: &LastRun,
+    facts: &Facts,
+) -> Result<(Vec<Step>, Vec<String>), StepsError> {
+    let an = plan.access_node.name.as_str();
+    let db = facts
+        .node(an)
+        .and_then(|n| n.server.as_ref())
+        .and_then(|s| s.database.as_ref());
+    let members: Vec<&str> = db
+        .map(|d| d.data_nodes.iter().map(String::as_str).collect())
+        .unwrap_or_default();
+    if let Some(d) = db.filter(|d| !d.distributed_hypertables.is_empty() && !last.added.is_empty())
+    {
+        let names: Vec<String> = d
+            .distributed_hypertables
+            .iter()
+            .map(|h| format!("{}.{}", h.schema, h.table))
+            .collect();
+        return Err(StepsError::Unusable(format!(
+            "nothing was changed: the cluster holds distributed hypertables ({}); taking the last run back (its data nodes, its pg_hba.conf rules and passfile) would lose or cut off their chunks\n    fix: keep the cluster and correct it with tsmn apply, or drop those hypertables first if their data is not needed",
+            names.join(", ")
+        )));
+    }
+    let mut steps = Vec::new();
+    for (dn, made_db) in last.added.iter().rev() {
+        if !members.contains(&dn.as_str()) {
+            continue;
+        }
+        let l = literal(dn);
+        let mut s = step(
+            an,
+            Phase::Cluster,
+            &format!("undo-add-{dn}"),
+            format!("Delete data node {dn} (the last run added it)"),
+            if *made_db {
+                format!("the last run added {dn} and made its database there: both go (delete_data_node drops a data node's user mappings only when told, so they go first)")
+            } else {
+                format!("the last run added {dn}; its database was there before and stays")
+            },
+            Action::Sql {
+                database: plan.database.clone(),
+                statements: vec![
+                    Statement::generator(format!("SELECT format('DROP USER MAPPING FOR %s SERVER %I', CASE WHEN umuser = 0 THEN 'PUBLIC' ELSE quote_ident(usename::text) END, srvname) FROM pg_user_mappings WHERE srvname = {l}")),
+                    Statement::plain(format!("SELECT delete_data_node({l}, drop_database => {made_db})")),
+                ],
+            },
+        );
+        s.order = Order::First;
+        steps.push(s);
+    }
+    for f in last.files.iter().rev() {
+        let hba = f.path.ends_with("pg_hba.conf");
+        let name = f.path.rsplit('/').next().unwrap_or(&f.path);
+        steps.push(step(
+            &f.node,
+            Phase::Cluster,
+            &format!("undo-{name}"),
+            match &f.backup {
+                Some(_) => format!("Put {name} back as it was"),
+                None => format!("Remove {name} (the last run made it)"),
+            },
+            "the file as it was before the last run of tsmn apply",
+            Action::RestoreFile {
+                path: f.path.clone(),
+                backup: f.backup.clone(),
+                hba,
+            },
+        ));
+    }
+    let notes = last
+        .settings
+        .iter()
+        .map(|(node, name, was)| match was {
+            Some(v) => format!("{node}: {name} stays as the last run set it; it was {v} (ALTER SYSTEM SET {name} = {} to put it back)", literal(v)),
+            None => format!("{node}: {name} stays as the last run set it (ALTER SYSTEM RESET {name} to put back the default)"),
+        })
+        .collect();
+    Ok((steps, notes))
+}
+
+/// A server file the last run changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangedFile {
+    pub node: String,
+    pub path: String,
+    /// Its content before the run; None when the run made it.
+    pub backup: Option<String>,
+}
+
+/// What `tsmn undo` can take back of the last run that was not an undo:
+/// the files it changed (the first backup of each), the data nodes it
+/// added (and whether it made their database), the settings it changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LastRun {
+    pub files: Vec<ChangedFile>,
+    /// (data node, its database was made by that run)
+    pub added: Vec<(String, bool)>,
+    /// (node, setting, value before)
+    pub settings: Vec<(String, String, Option<String>)>,
+}
+
+/// PURE: the last run in the journal's text that was not an undo.
+/// Err: there is none, or it was undone already.
+pub fn last_run(text: &str, access_node: &str) -> Result<LastRun, String> {
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let marker = |i: usize| lines[i]["run"].as_str().unwrap_or("");
+    // Runs: (index of "started", preceded by an undo marker).
+    let runs: Vec<(usize, bool)> = (0..lines.len())
+        .filter(|&i| marker(i) == "started")
+        .map(|i| (i, i > 0 && marker(i - 1) == "undo"))
+        .collect();
+    let Some(&(last, _)) = runs.iter().rev().find(|(_, undo)| !undo) else {
+        return Err("the journal holds no run of tsmn apply to undo".into());
+    };
+    if (last..lines.len()).any(|i| marker(i) == "undone") {
+        return Err("the last run of tsmn apply was undone already".into());
+    }
+    let end = runs
+        .iter()
+        .find(|(i, _)| *i > last)
+        .map_or(lines.len(), |(i, _)| i.saturating_sub(1));
+    let mut out = LastRun::default();
+    let done = |v: &serde_json::Value| v["outcome"]["state"] == "done";
+    let made_db = |dn: &str| {
+        lines[last..end]
+            .iter()
+            .any(|v| done(v) && v["step"] == format!("{dn}/cluster/database").as_str())
+    };
+    for v in &lines[last..end] {
+        if let Some(f) = v.get("changed_file") {
+            let path = f["path"].as_str().unwrap_or_default().to_string();
+            let node = f["node"].as_str().unwrap_or_default().to_string();
+            // The first backup of a file is its content before the run.
+            if !out.files.iter().any(|c| c.node == node && c.path == path) {
+                out.files.push(ChangedFile {
+                    node,
+                    path,
+                    backup: f["backup"].as_str().map(str::to_string),
+                });
+            }
+        }
+        let step = v["step"].as_str().unwrap_or_default();
+        if let Some(dn) = step
+            .strip_prefix(&format!("{access_node}/cluster/add-"))
+            .filter(|_| done(v))
+        {
+            out.added.push((dn.to_string(), made_db(dn)));
+        }
+        if let Some(list) = v["settings"].as_array() {
+            for c in list {
+                out.settings.push((
+                    v["node"].as_str().unwrap_or_default().to_string(),
+                    c["name"].as_str().unwrap_or_default().to_string(),
+                    c["was"].as_str().map(str::to_string),
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_last_run_is_read_and_an_undo_is_not_undone() {
+        let run = r#"{"run":"started"}
+{"step":"dn1/cluster/database","node":"dn1","outcome":{"state":"done","detail":""}}
+{"changed_file":{"node":"dn1","path":"/d/pg_hba.conf","backup":"/d/pg_hba.conf.tsmn-1.bak"}}
+{"changed_file":{"node":"an","path":"/a/passfile","backup":null}}
+{"changed_file":{"node":"an","path":"/a/passfile","backup":"/a/passfile.tsmn-1.bak"}}
+{"step":"an/cluster/add-dn1","node":"an","outcome":{"state":"done","detail":""}}
+{"step":"an/cluster/add-dn2","node":"an","outcome":{"state":"already_done","detail":""}}
+{"step":"dn1/settings/settings","node":"dn1","outcome":{"state":"done","detail":""},"settings":[{"name":"max_prepared_transactions","was":"0"}]}
+"#;
+        let older = "{\"run\":\"started\"}\n{\"changed_file\":{\"node\":\"x\",\"path\":\"/old\",\"backup\":null}}\n";
+        let text = format!("{older}{run}");
+        let last = last_run(&text, "an").unwrap();
+        assert_eq!(
+            last.files,
+            [
+                ChangedFile {
+                    node: "dn1".into(),
+                    path: "/d/pg_hba.conf".into(),
+                    backup: Some("/d/pg_hba.conf.tsmn-1.bak".into())
+                },
+                ChangedFile {
+                    node: "an".into(),
+                    path: "/a/passfile".into(),
+                    backup: None
+                },
+            ]
+        );
+        assert_eq!(last.added, [("dn1".to_string(), true)]);
+        assert_eq!(
+            last.settings,
+            [(
+                "dn1".to_string(),
+                "max_prepared_transactions".to_string(),
+                Some("0".to_string())
+            )]
+        );
+
+        // An undo that failed halfway: the same run is the one to undo.
+        let failed = format!("{text}{{\"run\":\"undo\"}}\n{{\"run\":\"started\"}}\n");
+        assert_eq!(last_run(&failed, "an").unwrap(), last);
+        // One that finished: nothing left.
+        let finished = format!("{failed}{{\"run\":\"undone\"}}\n");
+        assert!(last_run(&finished, "an")
+            .unwrap_err()
+            .contains("undone already"));
+        assert!(last_run("", "an").is_err());
+    }
+}
