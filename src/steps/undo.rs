@@ -25,8 +25,7 @@ pub fn build(
     let members: Vec<&str> = db
         .map(|d| d.data_nodes.iter().map(String::as_str).collect())
         .unwrap_or_default();
-    if let Some(d) = db.filter(|d| !d.distributed_hypertables.is_empty() && !last.added.is_empty())
-    {
+    if let Some(d) = db.filter(|d| !d.distributed_hypertables.is_empty()) {
         let names: Vec<String> = d
             .distributed_hypertables
             .iter()
