@@ -115,6 +115,10 @@ pub struct ServerFacts {
     /// The certificates this node uses (server, CA; on the access node in
     /// certificate mode each role's client certificate), with their validity.
     pub certificates: Vec<CertFacts>,
+    /// The TLS files (ssl_cert_file, ssl_key_file, ssl_ca_file) changed on
+    /// disk since the server last read its configuration: until a reload it
+    /// still uses the old ones (a renewed certificate not in use yet).
+    pub tls_files_not_loaded: Vec<String>,
 }
 
 /// One certificate file and its validity, read when it was checked.
@@ -223,6 +227,13 @@ pub struct HbaRule {
     pub options: Vec<String>,
     pub error: Option<String>,
 }
+
+/// SQL: the TLS files modified after the last configuration reload (an
+/// array; relative names are in the data directory, as the server reads
+/// them). The server loads them on reload only: until then it presents
+/// and trusts the old ones. Superuser (pg_stat_file).
+pub const TLS_FILES_NOT_LOADED: &str = "ARRAY(SELECT f FROM unnest(ARRAY[current_setting('ssl_cert_file'), current_setting('ssl_key_file'), current_setting('ssl_ca_file')]) AS f \
+     WHERE f <> '' AND (pg_stat_file(f, true)).modification > pg_conf_load_time())";
 
 /// What pg_hba_file_rules says of a `hostssl` line while ssl is off: the
 /// line is kept and the file still reloads (the line just cannot match).

@@ -297,4 +297,31 @@ fn expiring_certificates_are_reported_and_renewed_from_the_same_ca() {
         .collect();
     assert_eq!(aside.len(), 1, "the old certificates are kept");
     assert!(aside[0].path().join("server-dn1.crt").is_file());
+    // The servers present the new certificates now, not only hold them on disk.
+    for node in [&an, &dn] {
+        let on_disk = read(&node.cluster.data_dir().join("server.crt"));
+        assert_eq!(
+            presented_certificate(node.cluster.port),
+            on_disk.trim(),
+            "{} presents the reissued certificate",
+            node.cluster.name
+        );
+    }
+}
+
+/// The certificate a server presents (PEM), read by openssl s_client.
+fn presented_certificate(port: u16) -> String {
+    let out = std::process::Command::new("openssl")
+        .args(["s_client", "-starttls", "postgres", "-connect"])
+        .arg(format!("127.0.0.1:{port}"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("openssl s_client");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let begin = text
+        .find("-----BEGIN CERTIFICATE-----")
+        .expect("a certificate");
+    let end = text.find("-----END CERTIFICATE-----").expect("its end")
+        + "-----END CERTIFICATE-----".len();
+    text[begin..end].to_string()
 }

@@ -70,6 +70,7 @@ fn server() -> ServerFacts {
         }],
         passfile: None,
         certificates: vec![],
+        tls_files_not_loaded: vec![],
     }
 }
 

@@ -275,4 +275,14 @@ fn a_client_certificate_for_another_role_or_from_an_unknown_ca_is_told_apart_and
         },
     );
     assert!(f.why.contains("unknown ca"), "{f:?}");
+
+    // A server certificate put in place without a reload: the server still
+    // presents the old one. The reload the fix names puts it in use.
+    std::thread::sleep(Duration::from_millis(1100));
+    let f = clears(&plan, &nodes, "dn1", "tls_files_not_loaded", || {
+        let crt = dn.cluster.data_dir().join("server.crt");
+        let same = std::fs::read(&crt).unwrap();
+        std::fs::write(&crt, same).unwrap();
+    });
+    assert!(f.what.contains("server.crt"), "{f:?}");
 }

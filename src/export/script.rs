@@ -116,6 +116,17 @@ pub(super) fn block(
             mode,
             content,
         } => deliver(plan, s, path, *mode, content, w, opts, script, written)?,
+        Action::ReloadTls { .. } => {
+            sql_file(
+                s,
+                base,
+                "postgres",
+                "SELECT pg_reload_conf();\n",
+                w,
+                script,
+                written,
+            )?;
+        }
         Action::RestartGate { nodes } => {
             let _ = writeln!(script, "  restart_gate {}", nodes.join(" "));
         }

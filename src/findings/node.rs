@@ -46,6 +46,7 @@ pub fn per_node(plan: &Plan, facts: &Facts, n: &NodeFacts, out: &mut Vec<Finding
     pending_restart(n, s, out);
     ssl(plan, facts, n, s, out);
     certificates(plan, n, s, out);
+    tls_not_loaded(n, s, out);
     hba_errors(n, s, out);
     membership(facts, n, s, out);
     if n.role == NodeRole::Data {
@@ -393,6 +394,25 @@ fn certificates(plan: &Plan, n: &NodeFacts, s: &ServerFacts, out: &mut Vec<Findi
             renew(),
         ));
     }
+}
+
+/// TLS files newer than the server's last reload: it still presents (and
+/// trusts) the old ones, so a renewed certificate is not in use.
+fn tls_not_loaded(n: &NodeFacts, s: &ServerFacts, out: &mut Vec<Finding>) {
+    if s.setting("ssl") != Some("on") || s.tls_files_not_loaded.is_empty() {
+        return;
+    }
+    out.push(Finding::new(
+        Warning,
+        &n.name,
+        "tls_files_not_loaded",
+        format!(
+            "{} changed after the server last read its configuration: it still uses the old ones",
+            s.tls_files_not_loaded.join(", ")
+        ),
+        "PostgreSQL reads its certificate, key and CA at start and on reload only: until then a renewed certificate is not in use, and the old one runs out as before",
+        Fix::sql(&n.name, "SELECT pg_reload_conf()", Then::Nothing),
+    ));
 }
 
 fn pending_restart(n: &NodeFacts, s: &ServerFacts, out: &mut Vec<Finding>) {

@@ -42,7 +42,14 @@ const TS_SETTINGS_SQL: &str = "SELECT n, coalesce(current_setting(n, true), \
 const HBA_RULES_SQL: &str =
     "SELECT line_number, type, database, user_name, address, netmask, auth_method, options, error \
     FROM pg_hba_file_rules ORDER BY line_number NULLS LAST";
-const HBA_TEXT_SQL: &str = "SELECT pg_read_file(current_setting('hba_file'))";
+/// pg_hba.conf's text, and (the same superuser's reads) the TLS files the
+/// server has not loaded yet.
+fn hba_text_sql() -> String {
+    format!(
+        "SELECT pg_read_file(current_setting('hba_file')), {}",
+        crate::facts::TLS_FILES_NOT_LOADED
+    )
+}
 /// A superuser reads the extension directory directly: far cheaper than
 /// pg_available_extension_versions, which parses every extension's scripts.
 const EXTENSION_FILES_SQL: &str = "SELECT f FROM pg_ls_dir((SELECT setting FROM pg_config WHERE name = 'SHAREDIR') || '/extension') AS f \
@@ -77,6 +84,7 @@ pub async fn server_facts(client: &Client, plan: &Plan) -> (ServerFacts, bool) {
         wanted.insert(0, plan.superuser.clone());
     }
     use crate::pg::{one, rows, Text};
+    let hba_text_sql = hba_text_sql();
     let (p_names, p_ts, p_db, p_roles) = (
         [Text::Many(&names)],
         [Text::Many(&ts_names)],
@@ -88,7 +96,7 @@ pub async fn server_facts(client: &Client, plan: &Plan) -> (ServerFacts, bool) {
         rows(client, SETTINGS_SQL, &p_names),
         rows(client, TS_SETTINGS_SQL, &p_ts),
         rows(client, HBA_RULES_SQL, &[]),
-        one(client, HBA_TEXT_SQL, &[]),
+        one(client, &hba_text_sql, &[]),
         rows(client, EXTENSION_FILES_SQL, &[]),
         rows(client, DATABASE_SQL, &p_db),
         rows(client, ROLES_SQL, &p_roles),
@@ -129,6 +137,7 @@ pub async fn server_facts(client: &Client, plan: &Plan) -> (ServerFacts, bool) {
     f.hba_rules = rules.unwrap_or_default().iter().map(hba_rule).collect();
     if let Ok(r) = hba_text {
         f.hba_lines = r.get::<_, String>(0).lines().map(str::to_string).collect();
+        f.tls_files_not_loaded = r.get(1);
     }
     match ext_files {
         Ok(rows) => {

@@ -190,6 +190,7 @@ fn action(
             ),
             None => format!("   file {path}: removed (the last run made it; a backup of it is kept)\n"),
         },
+        Action::ReloadTls { .. } => "   SELECT pg_reload_conf(), when a step above wrote a TLS file in this run or one is newer than the server's last reload\n".to_string(),
         Action::HbaBlockRemoved { host, port } => format!(
             "   pg_hba.conf at {host}:{port}: tsmn's block goes (checked through pg_hba_file_rules, reloaded, the original back on any error)\n"
         ),

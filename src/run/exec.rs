@@ -68,6 +68,7 @@ pub async fn step(
             }
             hba(s, &[], o, sessions, stamp).await
         }
+        Action::ReloadTls { after } => reload_tls(s, after, sessions).await,
         Action::RestoreFile { path, backup, hba } => {
             super::undo::restore(s, path, backup.as_deref(), *hba, sessions, stamp).await
         }
@@ -272,6 +273,56 @@ async fn configured(
 const HBA_ERRORS: &str = "coalesce((SELECT array_agg(format('line %s: %s', coalesce(line_number, 0), \
      coalesce(error, 'the line does not parse')) ORDER BY line_number) FROM pg_hba_file_rules \
      WHERE (error IS NOT NULL OR type IS NULL) AND coalesce(error, '') NOT LIKE '%' || $1 || '%'), '{}')";
+
+/// A reload when a step of this run wrote one of the node's TLS files, or
+/// the server says one is newer than its last reload.
+async fn reload_tls(s: &Step, after: &[String], sessions: &Sessions<'_>) -> Outcome {
+    let held = match sessions.get(&s.node, "postgres").await {
+        Ok(c) => c,
+        Err(e) => return failed(format!("cannot connect to {}: {e}", s.node)),
+    };
+    let client: &Client = &held;
+    let written: Vec<String> = {
+        let changed = sessions.changed.lock().unwrap_or_else(|p| p.into_inner());
+        after
+            .iter()
+            .filter(|id| changed.contains(*id))
+            .cloned()
+            .collect()
+    };
+    let newer: Vec<String> = if written.is_empty() {
+        match crate::pg::one(
+            client,
+            &format!("SELECT {}", crate::facts::TLS_FILES_NOT_LOADED),
+            &[],
+        )
+        .await
+        {
+            Ok(r) => r.get(0),
+            Err(e) => return failed(describe(&e)),
+        }
+    } else {
+        Vec::new()
+    };
+    if written.is_empty() && newer.is_empty() {
+        return Outcome::AlreadyDone {
+            detail: "the server runs with its TLS files as they are".into(),
+        };
+    }
+    if let Err(e) = client.simple_query("SELECT pg_reload_conf()").await {
+        return failed(format!("reload: {}", describe(&e)));
+    }
+    Outcome::Done {
+        detail: if written.is_empty() {
+            format!(
+                "reloaded: {} changed since the last reload",
+                newer.join(", ")
+            )
+        } else {
+            "reloaded: this run wrote its TLS files".into()
+        },
+    }
+}
 
 /// The errors of pg_hba.conf as the server reads it now; none: reloaded,
 /// in the same statement.

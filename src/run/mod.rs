@@ -375,6 +375,13 @@ async fn run_one(
         _ => exec::step(s, lane, o, sessions, events, stamp).await,
     };
     let ok = !matches!(outcome, Outcome::Failed { .. } | Outcome::Blocked { .. });
+    if matches!(outcome, Outcome::Done { .. }) {
+        sessions
+            .changed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(s.id.clone());
+    }
     if let Some(j) = &o.journal {
         journal::record(j, s, &outcome);
     }

@@ -21,6 +21,9 @@ pub struct Sessions<'a> {
     notices: OnNotice,
     /// Data nodes that leave the cluster in this run (not in the plan).
     pub leaving: Vec<Node>,
+    /// The steps of this run that changed a server (for a step that acts
+    /// only after them: a TLS reload).
+    pub changed: Mutex<std::collections::HashSet<String>>,
     /// (node, database, lane): lane 0 is the node's usual session; steps
     /// that run together on one node take one lane each.
     open: Mutex<HashMap<(String, String, usize), Arc<Client>>>,
@@ -51,6 +54,7 @@ impl<'a> Sessions<'a> {
             tls,
             notices: notices_to(events),
             leaving: Vec::new(),
+            changed: Mutex::new(std::collections::HashSet::new()),
             open: Mutex::new(HashMap::new()),
         }
     }

@@ -331,7 +331,29 @@ fn server_tls(
         out.push(s);
     }
     out.push(ssl_settings(ctx, node, proven));
+    if !proven {
+        let r = tls_reload(node, out);
+        out.push(r);
+    }
     Ok(())
+}
+
+/// A reload when this run wrote one of the node's TLS files (the steps
+/// just built for it), or a file is newer than the server's last reload.
+fn tls_reload(node: &crate::plan::Node, out: &[Step]) -> Step {
+    let after = out
+        .iter()
+        .filter(|s| s.node == node.name && matches!(s.action, Action::File { .. }))
+        .map(|s| s.id.clone())
+        .collect();
+    step(
+        &node.name,
+        Phase::Auth,
+        "tls-reload",
+        "Reload when the TLS files changed",
+        "PostgreSQL reads its certificate, key and CA at start and on reload only: without it a renewed certificate is not in use",
+        Action::ReloadTls { after },
+    )
 }
 
 /// The certificate a step writes: from the material, or none needed when

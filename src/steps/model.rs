@@ -129,6 +129,11 @@ pub enum Action {
     /// The node is not in the plan: tsmn connects where the access node
     /// reached it.
     HbaBlockRemoved { host: String, port: i64 },
+    /// A reload when the node's TLS files changed: one of the steps `after`
+    /// wrote one in this run, or the server says a file is newer than its
+    /// last reload. PostgreSQL reads certificate, key and CA at start and
+    /// on reload only.
+    ReloadTls { after: Vec<String> },
     /// `tsmn undo`: a server file as it was before the last run (its
     /// backup put back; removed when that run made it). The file as it is
     /// now is backed up first; pg_hba.conf (`hba`) is checked through
