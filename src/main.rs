@@ -102,6 +102,7 @@ fn dispatch(command: Command) -> u8 {
             restart_wait,
             connect_timeout,
             renew_certificates,
+            roll_ca,
             remove_data_nodes,
             rotate_password,
         } => commands::apply(ApplyArgs {
@@ -113,6 +114,7 @@ fn dispatch(command: Command) -> u8 {
             restart_wait,
             connect_timeout,
             renew_certificates,
+            roll_ca,
             remove_data_nodes,
             rotate_password,
         }),

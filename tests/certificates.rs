@@ -325,3 +325,113 @@ fn presented_certificate(port: u16) -> String {
         + "-----END CERTIFICATE-----".len();
     text[begin..end].to_string()
 }
+
+/// Whether `pem` verifies against the CA certificate `ca` (openssl verify).
+fn verifies(pem: &str, ca: &str) -> bool {
+    let dir = tempfile::tempdir().unwrap();
+    let (c, a) = (dir.path().join("c.pem"), dir.path().join("ca.pem"));
+    std::fs::write(&c, format!("{pem}\n")).unwrap();
+    std::fs::write(&a, ca).unwrap();
+    Command::new("openssl")
+        .arg("verify")
+        .arg("-CAfile")
+        .arg(&a)
+        .arg(&c)
+        .output()
+        .expect("openssl verify")
+        .status
+        .success()
+}
+
+/// `tsmn apply --roll-ca` on a running cluster (TimescaleDB tier): a new
+/// CA, trusted beside the old one first (the access node before anything
+/// else), every certificate issued anew from it and in use, the cluster
+/// verified, then the old CA gone from every node and the cluster verified
+/// again; a distributed hypertable keeps its rows, a re-run changes nothing.
+#[test]
+fn a_ca_rolled_over_leaves_every_node_on_the_new_ca_and_loses_no_row() {
+    use std::time::Duration;
+    if !timescaledb_tier("a_ca_rolled_over_leaves_every_node_on_the_new_ca_and_loses_no_row") {
+        return;
+    }
+    let an = TestCluster::named("an");
+    let dns = [TestCluster::named("dn1"), TestCluster::named("dn2")];
+    let work = temp_dir();
+    let plan = plan_for(
+        &an.cluster,
+        &[&dns[0].cluster, &dns[1].cluster],
+        tsmn::plan::AuthMode::Certificate,
+    );
+    let path = write_plan(work.path(), &plan);
+    let (code, text) = apply_file(&path, &[], &[]);
+    assert_eq!(code, Some(0), "{text}");
+    an.sql(
+        "tsdb",
+        "CREATE TABLE m (time timestamptz NOT NULL, device int); SELECT create_distributed_hypertable('m', 'time', 'device')",
+    );
+    an.sql("tsdb", "INSERT INTO m SELECT t, d FROM generate_series('2026-01-01'::timestamptz, '2026-01-03', '1 hour') t, generate_series(1, 4) d");
+    let rows = an.sql("tsdb", "SELECT count(*) FROM m");
+    let old_ca = read(&dir_for(&path).join("ca.crt"));
+
+    let (code, text) = apply_file(&path, &["--roll-ca"], &[]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("rolling the CA over: the old CA and certificates are kept in"),
+        "{text}"
+    );
+    let at = |needle: &str| {
+        text.find(needle)
+            .unwrap_or_else(|| panic!("no {needle:?} in:\n{text}"))
+    };
+    assert!(at("an/auth/root.crt: done") < at("an/auth/tls-reload-trust: done"));
+    assert!(at("an/auth/tls-reload-trust: done") < at("dn1/auth/server.crt: done"));
+    assert!(at("dn1/auth/tls-reload: done") < at("an/auth/server.crt: done"));
+    assert!(at("an/verify/ping-dn2: verified") < at("dn1/verify/root.crt-new-ca: done"));
+    assert!(at("an/verify/root.crt-new-ca: done") < at("an/verify/ping-dn2-new-ca-only: verified"));
+
+    let new_ca = read(&dir_for(&path).join("ca.crt"));
+    assert_ne!(new_ca, old_ca, "a new CA");
+    let rolled: Vec<_> = std::fs::read_dir(dir_for(&path))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("rolled-"))
+        .collect();
+    assert_eq!(rolled.len(), 1);
+    assert_eq!(
+        read(&rolled[0].path().join("ca.crt")),
+        old_ca,
+        "the old CA is kept"
+    );
+    for node in std::iter::once(&an).chain(&dns) {
+        let name = &node.cluster.name;
+        assert_eq!(
+            read(&node.cluster.data_dir().join("root.crt")),
+            new_ca,
+            "{name} trusts the new CA only"
+        );
+        let presented = presented_certificate(node.cluster.port);
+        assert!(
+            verifies(&presented, &new_ca),
+            "{name} presents a certificate of the new CA"
+        );
+        assert!(
+            !verifies(&presented, &old_ca),
+            "{name}: not one of the old CA"
+        );
+    }
+    let (_, found) = check(&plan, Duration::from_secs(5));
+    assert!(
+        !found.iter().any(|f| f.code.starts_with("certificate_")
+            || f.code.starts_with("access_node_")
+            || f.code == "tls_files_not_loaded"),
+        "{found:#?}"
+    );
+    assert_eq!(
+        an.sql("tsdb", "SELECT count(*) FROM m"),
+        rows,
+        "nothing lost"
+    );
+    let (code, again) = apply_file(&path, &[], &[]);
+    assert_eq!(code, Some(0), "{again}");
+    assert!(again.contains("nothing changed"), "{again}");
+}

@@ -379,4 +379,33 @@ fn certificates_outside_or_near_the_end_of_their_validity() {
         3,
         "{found:#?}"
     );
+
+    // Certificate mode: a leaf is renewed from the same CA; tsmn's own CA
+    // near its end is rolled over; one the operator brought is theirs to replace.
+    let mut plan = plan();
+    plan.auth.mode = tsmn::plan::AuthMode::Certificate;
+    let mut an = server();
+    an.certificates = vec![
+        cert("server certificate", now - DAY, now + 12 * DAY),
+        cert("CA", now - DAY, now + 20 * DAY),
+    ];
+    let fix_of = |plan: &Plan, what: &str| {
+        findings(plan, &facts(an.clone(), server()))
+            .into_iter()
+            .find(|f| f.code == "certificate_expiring" && f.what.contains(what))
+            .expect(what)
+            .fix
+    };
+    assert!(fix_of(&plan, "server certificate").starts_with("run tsmn apply --renew-certificates"));
+    assert!(
+        fix_of(&plan, "the CA").starts_with("run tsmn apply --roll-ca"),
+        "{}",
+        fix_of(&plan, "the CA")
+    );
+    plan.auth.certificate = Some(tsmn::plan::CertificateOptions {
+        ca_cert: "/etc/pki/our-ca.crt".into(),
+        ca_key: "/etc/pki/our-ca.key".into(),
+        ..Default::default()
+    });
+    assert!(fix_of(&plan, "the CA").contains("set [auth.certificate] ca_cert and ca_key"));
 }

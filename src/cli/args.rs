@@ -224,6 +224,12 @@ pub enum Command {
         /// from the same CA (the old ones are kept in <plan>.tsmn/renewed-<time>/)
         #[arg(long)]
         renew_certificates: bool,
+        /// Certificate mode, tsmn's own CA: make a new CA and issue every
+        /// certificate anew from it; the nodes trust both CAs until the new
+        /// certificates are in use and verified, then the old CA goes (it is
+        /// kept in <plan>.tsmn/rolled-<time>/)
+        #[arg(long, conflicts_with = "renew_certificates")]
+        roll_ca: bool,
         /// Remove the data nodes that are in the cluster but no longer in the
         /// plan (detach, then delete_data_node); refused while one holds the
         /// only copy of a chunk

@@ -341,6 +341,7 @@ pub struct ApplyArgs<'a> {
     pub restart_wait: u64,
     pub connect_timeout: u64,
     pub renew_certificates: bool,
+    pub roll_ca: bool,
     pub remove_data_nodes: bool,
     pub rotate_password: Vec<String>,
 }
@@ -355,22 +356,27 @@ fn with_options(
     steps: &mut Vec<tsmn::steps::Step>,
     a: &ApplyArgs,
 ) -> Result<Option<std::path::PathBuf>, FlowError> {
-    if !(a.renew_certificates || a.remove_data_nodes || !a.rotate_password.is_empty()) {
+    if !(a.renew_certificates || a.roll_ca || a.remove_data_nodes || !a.rotate_password.is_empty())
+    {
         return Ok(None);
     }
     flow.remove_data_nodes = a.remove_data_nodes;
     flow.rotate_passwords.clone_from(&a.rotate_password);
     let aside = if a.renew_certificates {
         flow.renew_certificates()?
+    } else if a.roll_ca {
+        Some(flow.roll_ca()?)
     } else {
         None
     };
     *steps = flow.steps()?;
     if let Some(d) = &aside {
-        eprintln!(
-            "renewing certificates: the old ones are kept in {}",
-            d.display()
-        );
+        let what = if a.roll_ca {
+            "rolling the CA over: the old CA and certificates are kept in"
+        } else {
+            "renewing certificates: the old ones are kept in"
+        };
+        eprintln!("{what} {}", d.display());
     }
     Ok(aside)
 }

@@ -347,9 +347,18 @@ fn recommendations(n: &NodeFacts, s: &ServerFacts, out: &mut Vec<Finding>) {
 /// a blocker once expired or not yet valid (TLS refuses both).
 fn certificates(plan: &Plan, n: &NodeFacts, s: &ServerFacts, out: &mut Vec<Finding>) {
     const DAY: i64 = 86_400;
-    let renew = || {
-        if plan.auth.mode == AuthMode::Certificate {
-            Fix::apply_with("--renew-certificates", "it reissues every server and client certificate from the same CA (raise [auth.certificate] validity_days first if it is short; a CA near its end needs a new CA)")
+    let own_ca = plan
+        .auth
+        .certificate
+        .as_ref()
+        .is_none_or(|c| c.ca_cert.is_empty());
+    let renew = |c: &crate::facts::CertFacts| {
+        if plan.auth.mode == AuthMode::Certificate && c.what == "CA" && own_ca {
+            Fix::apply_with("--roll-ca", "it makes a new CA and issues every certificate from it; the nodes trust both CAs until the new certificates are in use and verified, then the old CA goes")
+        } else if plan.auth.mode == AuthMode::Certificate && c.what == "CA" {
+            Fix::manual("issue a new CA, set [auth.certificate] ca_cert and ca_key to it, and run tsmn apply --renew-certificates")
+        } else if plan.auth.mode == AuthMode::Certificate {
+            Fix::apply_with("--renew-certificates", "it reissues every server and client certificate from the same CA (raise [auth.certificate] validity_days first if it is short)")
         } else {
             Fix::manual(format!(
                 "reissue it and put it in place on {} (then SELECT pg_reload_conf())",
@@ -391,7 +400,7 @@ fn certificates(plan: &Plan, n: &NodeFacts, s: &ServerFacts, out: &mut Vec<Findi
             code,
             what,
             "TLS refuses a certificate outside its validity: connections that use it fail (certificate mode: the access node cannot reach the data nodes)",
-            renew(),
+            renew(c),
         ));
     }
 }

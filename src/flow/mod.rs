@@ -74,6 +74,8 @@ pub struct Flow {
     pub remove_data_nodes: bool,
     /// `--rotate-password`: roles whose password changes now.
     pub rotate_passwords: Vec<String>,
+    /// `--roll-ca`: the CA being replaced in this run.
+    previous_ca: Option<String>,
 }
 
 impl Flow {
@@ -96,6 +98,7 @@ impl Flow {
             material: None,
             remove_data_nodes: false,
             rotate_passwords: Vec::new(),
+            previous_ca: None,
         }
     }
 
@@ -239,8 +242,9 @@ impl Flow {
             return Ok(None);
         }
         if self.material.is_none() {
-            let m = material::load_or_create(&self.plan, &material::dir_for(&self.plan_path))
+            let mut m = material::load_or_create(&self.plan, &material::dir_for(&self.plan_path))
                 .map_err(|e| FlowError::Failed(e.to_string()))?;
+            m.previous_ca.clone_from(&self.previous_ca);
             self.material = Some(m);
         }
         Ok(self.material.as_ref())
@@ -267,9 +271,42 @@ impl Flow {
         Ok(aside)
     }
 
-    /// Undo `renew_certificates` (the operator did not confirm the run).
+    /// Certificate mode, tsmn's own CA: a new CA, and every certificate
+    /// issued anew from it. For this run the nodes trust both CAs; once the
+    /// new certificates are in use and verified, the old CA goes. Nothing
+    /// is lost: Some(where the old CA and certificates are kept).
+    pub fn roll_ca(&mut self) -> Result<PathBuf, FlowError> {
+        let opts = self.plan.auth.certificate.clone().unwrap_or_default();
+        if self.plan.auth.mode != AuthMode::Certificate {
+            return Err(FlowError::Usage(
+                "--roll-ca: the plan is not in certificate mode (there is no CA)".into(),
+            ));
+        }
+        if !opts.ca_cert.is_empty() {
+            return Err(FlowError::Usage(format!(
+                "--roll-ca: the CA is your own ({}); tsmn rolls over only the CA it made\n    fix: issue a new CA yourself, set ca_cert and ca_key to it, and run tsmn apply --renew-certificates",
+                opts.ca_cert
+            )));
+        }
+        let dir = material::dir_for(&self.plan_path);
+        let stamp = time::OffsetDateTime::now_utc().unix_timestamp().to_string();
+        match material::roll(&dir, &stamp).map_err(|e| FlowError::Failed(e.to_string()))? {
+            Some((aside, old)) => {
+                self.previous_ca = Some(old);
+                self.material = None;
+                Ok(aside)
+            }
+            None => Err(FlowError::Usage(format!(
+                "--roll-ca: tsmn has made no CA for this plan yet ({} has none)\n    fix: run tsmn apply first",
+                dir.display()
+            ))),
+        }
+    }
+
+    /// Undo `renew_certificates` or `roll_ca` (the operator did not confirm the run).
     pub fn keep_old_certificates(&mut self, aside: &Path) -> Result<(), FlowError> {
         self.material = None;
+        self.previous_ca = None;
         material::restore_renewed(&material::dir_for(&self.plan_path), aside)
             .map_err(|e| FlowError::Failed(e.to_string()))
     }

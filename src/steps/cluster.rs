@@ -485,7 +485,7 @@ fn adopted_role_works(ctx: &Ctx, role: &str) -> bool {
 }
 
 /// Where TimescaleDB's internal functions live, by the access node's version.
-fn functions_schema(ctx: &Ctx) -> &'static str {
+pub(super) fn functions_schema(ctx: &Ctx) -> &'static str {
     crate::timescale::functions_schema(an_database(ctx).and_then(|d| d.timescaledb.as_deref()))
 }
 

@@ -21,6 +21,9 @@ pub struct Material {
     pub servers: BTreeMap<String, (String, String)>,
     /// role -> (certificate, key)
     pub clients: BTreeMap<String, (String, String)>,
+    /// During a CA roll-over (`--roll-ca`): the CA being replaced, trusted
+    /// beside the new one until every certificate is issued anew.
+    pub previous_ca: Option<String>,
 }
 
 impl std::fmt::Debug for Material {
@@ -135,7 +138,40 @@ pub fn renew(dir: &Path, stamp: &str) -> Result<Option<PathBuf>, MaterialError> 
     Ok(Some(aside))
 }
 
-/// Put certificates set aside by `renew` back (the operator said no).
+/// A CA roll-over: tsmn's CA and every certificate it issued are moved
+/// into `rolled-<stamp>/`, so that the next `load_or_create` makes a new CA
+/// and issues everything from it. Returns that directory and the old CA's
+/// certificate (trusted beside the new one while the roll-over runs), or
+/// None when tsmn has made no CA here yet.
+pub fn roll(dir: &Path, stamp: &str) -> Result<Option<(PathBuf, String)>, MaterialError> {
+    let ca = dir.join("ca.crt");
+    if !ca.exists() {
+        return Ok(None);
+    }
+    let old = read(&ca)?;
+    let aside = dir.join(format!("rolled-{stamp}"));
+    std::fs::create_dir_all(&aside)
+        .map_err(io(&aside, "check that the plan's directory is writable"))?;
+    set_mode(&aside, 0o700)?;
+    let entries =
+        std::fs::read_dir(dir).map_err(io(dir, "check that the plan's directory is readable"))?;
+    for p in entries.filter_map(|e| e.ok().map(|e| e.path())) {
+        let n = p
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let leaf = (n.starts_with("server-") || n.starts_with("client-") || n.starts_with("ca."))
+            && (n.ends_with(".crt") || n.ends_with(".key"));
+        if leaf {
+            let to = aside.join(p.file_name().unwrap_or_default());
+            std::fs::rename(&p, &to)
+                .map_err(io(&p, "check that the plan's directory is writable"))?;
+        }
+    }
+    Ok(Some((aside, old)))
+}
+
+/// Put certificates set aside by `renew` (or `roll`) back (the operator said no).
 pub fn restore_renewed(dir: &Path, aside: &Path) -> Result<(), MaterialError> {
     for e in std::fs::read_dir(aside).map_err(io(aside, "restore them by hand"))? {
         let p = e.map_err(io(aside, "restore them by hand"))?.path();
@@ -180,6 +216,7 @@ fn build(plan: &Plan, dir: &Path, create: bool) -> Result<Material, MaterialErro
         ca_cert,
         servers: BTreeMap::new(),
         clients: BTreeMap::new(),
+        previous_ca: None,
     };
     for node in plan.nodes() {
         let mut sans: Vec<String> = vec![node.host.clone()];
@@ -242,6 +279,7 @@ fn described(plan: &Plan, dir: &Path) -> Material {
             .iter()
             .map(|r| (r.clone(), pending(format!("client certificate CN={r}"))))
             .collect(),
+        previous_ca: None,
     }
 }
 

@@ -54,6 +54,9 @@ pub fn build(plan: &Plan, inputs: Inputs) -> Result<Vec<Step>, StepsError> {
         s.order = Order::WithDataNodes;
     }
     rotate::build(&ctx, &mut steps)?;
+    if let Some(m) = inputs.material.filter(|m| m.previous_ca.is_some()) {
+        auth::roll_over(&ctx, m, &mut steps);
+    }
     cluster::build(&ctx, &mut steps);
     block_nodes_with_broken_hba(&ctx, &mut steps);
     // The order the executor runs them in (a stable sort: within a turn,
