@@ -22,6 +22,7 @@ fn plan(n: usize) -> Plan {
         connect_port: None,
         dsn: None,
         service: None,
+        hypertables: None,
     };
     Plan {
         database: "tsdb".into(),
@@ -36,6 +37,7 @@ fn plan(n: usize) -> Plan {
             connect_port: None,
             dsn: None,
             service: None,
+            hypertables: None,
         },
         data_nodes: (1..=n).map(node).collect(),
         auth: Auth::default(),

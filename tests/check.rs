@@ -204,6 +204,7 @@ fn unreachable_nodes_refused_hung_and_unknown() {
         connect_port: None,
         dsn: None,
         service: None,
+        hypertables: None,
     };
     let _ = template;
     plan.data_nodes = vec![

@@ -58,14 +58,28 @@ fn a_data_node_added_to_the_plan_gets_a_share_of_every_distributed_hypertable() 
         AuthMode::Trust,
     ));
     metrics(&an, "2026-01-01", "2026-01-20");
+    an.sql(
+        "tsdb",
+        "CREATE TABLE events (time timestamptz NOT NULL, v int); SELECT create_distributed_hypertable('events', 'time')",
+    );
     let before = count(&an);
 
-    let plan = plan_for(
+    let mut plan = plan_for(
         &an.cluster,
         &[&dns[0].cluster, &dns[1].cluster, &dns[2].cluster],
         AuthMode::Trust,
     );
+    // dn3 joins metrics only (the plan names it; the wizard asks).
+    plan.data_nodes[2].hypertables = Some(vec!["public.metrics".into()]);
     let grown = ok(&plan);
+    assert_eq!(
+        an.sql(
+            "tsdb",
+            "SELECT 'dn3' = ANY (data_nodes) FROM timescaledb_information.hypertables WHERE hypertable_name = 'events'"
+        ),
+        ["f"],
+        "events was not chosen for dn3"
+    );
     assert!(grown.contains("[an] an/cluster/add-dn3: done"), "{grown}");
     assert!(
         grown.contains("[an] an/cluster/attach-dn3: done"),

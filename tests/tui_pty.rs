@@ -427,6 +427,7 @@ fn check_shows_a_live_line_per_node_on_a_terminal() {
         connect_port: None,
         dsn: None,
         service: None,
+        hypertables: None,
     });
     let dir = temp_dir();
     let path = write_plan(dir.path(), &plan);

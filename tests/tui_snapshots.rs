@@ -429,3 +429,54 @@ fn the_execute_grid_with_64_data_nodes() {
         snapshot_settings().bind(|| insta::assert_snapshot!(name, text));
     }
 }
+
+/// The preview's hypertables chooser: a data node that joins a running
+/// cluster gets the distributed hypertables ticked; Space turns one off,
+/// and the plan (saved with the wizard's plan) says so.
+#[test]
+fn the_hypertables_chooser_writes_the_choice_into_the_plan() {
+    use tsmn::facts::*;
+    let mut app = at(Screen::Preview);
+    let h = |t: &str| DistributedHypertable {
+        schema: "public".into(),
+        table: t.into(),
+        data_nodes: vec!["dn1".into()],
+    };
+    if let Some(server) = app
+        .shared
+        .facts
+        .as_mut()
+        .and_then(|f| f.nodes.iter_mut().find(|n| n.name == "an"))
+        .and_then(|n| n.server.as_mut())
+    {
+        server.database = Some(DatabaseFacts {
+            name: "tsdb".into(),
+            distributed_hypertables: vec![h("metrics"), h("events")],
+            ..Default::default()
+        });
+    }
+    app.update(key(KeyCode::Char('h')));
+    assert!(app.preview.choosing);
+    app.update(key(KeyCode::Down));
+    let cmds = app.update(key(KeyCode::Char(' ')));
+    assert!(
+        matches!(cmds.as_slice(), [tsmn::tui::app::Cmd::Build]),
+        "the steps are built again: {cmds:?}"
+    );
+    let dn2 = app
+        .plan
+        .data_nodes
+        .iter()
+        .find(|d| d.name == "dn2")
+        .unwrap();
+    assert_eq!(dn2.hypertables, Some(vec!["public.metrics".to_string()]));
+    assert!(app.plan_dirty);
+    let text = render(&app, 80, 24);
+    assert!(
+        text.contains("[x] dn2 <- public.metrics") && text.contains("> [ ] dn2 <- public.events"),
+        "{text}"
+    );
+    snapshot_settings().bind(|| insta::assert_snapshot!("tui_preview_hypertables_80x24", text));
+    app.update(key(KeyCode::Enter));
+    assert!(!app.preview.choosing);
+}

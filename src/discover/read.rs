@@ -19,6 +19,7 @@ async fn connect(t: &Target, db: &str, timeout: Duration) -> Result<Client, Stri
         connect_port: None,
         dsn: None,
         service: None,
+        hypertables: None,
     };
     let plan = Plan {
         superuser: t.user.clone(),
@@ -206,6 +207,7 @@ fn data_nodes(rows: &[tokio_postgres::Row], database: &str, notes: &mut Vec<Stri
             connect_port: None,
             dsn: None,
             service: None,
+            hypertables: None,
         });
     }
     notes.push("tsmn connects to each data node at the host and port the access node uses; where it must connect elsewhere (another address, a socket), set connect_host and connect_port".into());
@@ -232,6 +234,7 @@ fn access_node(t: &Target, s: &Server, notes: &mut Vec<String>) -> Node {
         connect_port: None,
         dsn: None,
         service: None,
+        hypertables: None,
     }
 }
 

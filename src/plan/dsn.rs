@@ -106,6 +106,7 @@ pub fn host_and_port(
         connect_port: None,
         dsn: Some(text.to_string()),
         service: None,
+        hypertables: None,
     };
     let ctx = Ctx {
         path: "node",

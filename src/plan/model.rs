@@ -97,6 +97,11 @@ pub struct Node {
     /// A service of pg_service.conf in place of host and port.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service: Option<String>,
+    /// A data node that joins a running cluster: the distributed
+    /// hypertables (`schema.table`) it is attached to. Omitted: all of
+    /// them. (The wizard's preview asks, per hypertable.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hypertables: Option<Vec<String>>,
 }
 
 impl Node {

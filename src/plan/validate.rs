@@ -18,6 +18,13 @@ pub fn validate(plan: &Plan) -> Vec<Problem> {
     tls(&mut out, &plan.credentials);
 
     node(&mut out, "access_node", &plan.access_node);
+    if plan.access_node.hypertables.is_some() {
+        out.push(Problem::new(
+            "access_node.hypertables",
+            "only a data node joins distributed hypertables",
+            "remove hypertables from [access_node]; set it on the [[data_nodes]] entry that joins",
+        ));
+    }
     if plan.data_nodes.is_empty() {
         out.push(Problem::new(
             "data_nodes",
@@ -27,6 +34,16 @@ pub fn validate(plan: &Plan) -> Vec<Problem> {
     }
     for (i, dn) in plan.data_nodes.iter().enumerate() {
         node(&mut out, &format!("data_nodes[{i}]"), dn);
+        for (j, h) in dn.hypertables.iter().flatten().enumerate() {
+            let parts: Vec<&str> = h.split('.').collect();
+            if parts.len() != 2 || parts.iter().any(|p| p.is_empty()) {
+                out.push(Problem::new(
+                    format!("data_nodes[{i}].hypertables[{j}]"),
+                    format!("`{h}` is not schema.table"),
+                    "name each distributed hypertable with its schema, e.g. public.metrics (as timescaledb_information.hypertables lists it)",
+                ));
+            }
+        }
     }
     duplicates(&mut out, plan);
 

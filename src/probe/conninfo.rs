@@ -128,6 +128,7 @@ mod tests {
             connect_port: None,
             dsn: Some(dsn.into()),
             service: None,
+            hypertables: None,
         }
     }
 

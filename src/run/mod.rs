@@ -212,6 +212,7 @@ fn leaving(steps: &[Step]) -> Vec<crate::plan::Node> {
                 connect_port: None,
                 dsn: None,
                 service: None,
+                hypertables: None,
             }),
             _ => None,
         })

@@ -321,6 +321,7 @@ pub fn plan_over(an: &Cluster, dns: &[&Cluster], mode: AuthMode) -> Plan {
         connect_port: None,
         dsn: None,
         service: None,
+        hypertables: None,
     };
     Plan {
         database: crate::plan::defaults::database(),

@@ -179,9 +179,16 @@ fn attach_data_nodes(ctx: &Ctx) -> Vec<Step> {
     }
     let mut steps = Vec::new();
     for dn in ctx.data_nodes() {
+        // The plan may name the hypertables this node joins (the wizard's
+        // choice); the others stay without it.
+        let chosen = |h: &crate::facts::DistributedHypertable| {
+            dn.hypertables
+                .as_ref()
+                .is_none_or(|l| l.contains(&format!("{}.{}", h.schema, h.table)))
+        };
         let missing: Vec<&crate::facts::DistributedHypertable> = hypertables
             .iter()
-            .filter(|h| !h.data_nodes.contains(&dn.name))
+            .filter(|h| !h.data_nodes.contains(&dn.name) && chosen(h))
             .collect();
         let names = |hs: &[&crate::facts::DistributedHypertable]| {
             hs.iter()
@@ -208,7 +215,11 @@ fn attach_data_nodes(ctx: &Ctx) -> Vec<Step> {
         );
         if missing.is_empty() {
             s.state = StepState::Done {
-                why: format!("{} holds a share of every distributed hypertable", dn.name),
+                why: if dn.hypertables.is_some() {
+                    format!("{} holds a share of every distributed hypertable chosen for it (data_nodes.hypertables)", dn.name)
+                } else {
+                    format!("{} holds a share of every distributed hypertable", dn.name)
+                },
             };
         }
         steps.push(s);

@@ -25,6 +25,7 @@ pub struct App {
     pub credentials: credentials::State,
     pub connectivity: connectivity::State,
     pub authentication: authentication::State,
+    pub preview: screens::preview::State,
 }
 
 impl std::ops::Deref for App {
@@ -60,6 +61,7 @@ impl App {
                 choice: auth_choice,
                 form: None,
             },
+            preview: screens::preview::State::default(),
         }
     }
 
@@ -82,6 +84,8 @@ impl App {
     pub fn mode(&self) -> Mode {
         if self.confirming {
             Mode::Confirm
+        } else if self.preview.choosing {
+            Mode::Choose
         } else if let Some(form) = &self.authentication.form {
             // F2 is offered only where there is a password to generate.
             if form
@@ -392,7 +396,10 @@ impl App {
             Screen::Authentication => {
                 authentication::on_action(&mut self.authentication, sh, action)
             }
-            Screen::Preview => screens::preview::on_action(sh, action),
+            Screen::Preview if self.preview.choosing => {
+                screens::preview::on_choose(&mut self.preview, sh, action)
+            }
+            Screen::Preview => screens::preview::on_action(&mut self.preview, sh, action),
             Screen::Execute => screens::execute::on_action(sh, action),
             Screen::Summary => screens::summary::on_action(sh, action),
         }

@@ -30,6 +30,10 @@ pub enum Action {
     Cancel,
     Save,
     Generate,
+    /// Open the chooser of the hypertables a joining data node gets.
+    Choose,
+    /// Turn the selected choice on or off.
+    Toggle,
 }
 
 pub struct Binding {

@@ -47,6 +47,9 @@ pub fn draw(f: &mut Frame, app: &App, theme: &Theme) {
         Screen::Summary => screens::summary::draw(f, sh, body, theme),
     }
     draw_footer(f, app, footer, theme);
+    if app.preview.choosing {
+        screens::preview::draw_chooser(f, &app.preview, sh, area);
+    }
     if app.confirming {
         popup(
             f,

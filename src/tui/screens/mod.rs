@@ -28,6 +28,8 @@ pub enum Mode {
     AuthFormWithSecrets,
     /// The access node's address typed on the start screen.
     AddressForm,
+    /// The hypertables chooser over the preview.
+    Choose,
 }
 
 /// The bindings of a mode, in the order the footer and the help show them.
@@ -38,6 +40,7 @@ pub fn bindings(mode: Mode) -> impl Iterator<Item = &'static Binding> {
         Mode::AuthForm => (authentication::AUTH_FORM, FIELDS),
         Mode::AuthFormWithSecrets => (authentication::AUTH_SECRET_FORM, FIELDS),
         Mode::AddressForm => (start::ADDRESS_FORM, NONE),
+        Mode::Choose => (preview::CHOOSE, NONE),
         Mode::Screen(Screen::Start) => (start::KEYS, NONE),
         Mode::Screen(Screen::Nodes) => (nodes::KEYS, NONE),
         Mode::Screen(Screen::Credentials) => (credentials::KEYS, FIELDS),
@@ -77,7 +80,7 @@ mod tests {
         let all = [
             Next, Back, Up, Down, PageUp, PageDown, Retry, Help, Quit, ForceQuit, Export,
             NextField, PrevField, Add, Edit, Delete, MoveUp, MoveDown, RetryAll, Cancel, Save,
-            Generate,
+            Generate, Choose, Toggle,
         ];
         let modes = Screen::ORDER.iter().map(|s| Mode::Screen(*s)).chain([
             Mode::Confirm,
@@ -85,6 +88,7 @@ mod tests {
             Mode::AuthForm,
             Mode::AuthFormWithSecrets,
             Mode::AddressForm,
+            Mode::Choose,
         ]);
         let bound: Vec<Action> = modes
             .flat_map(bindings)

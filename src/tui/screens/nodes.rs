@@ -176,6 +176,14 @@ fn save_form(st: &mut State, app: &mut Shared) {
             return;
         }
     };
+    let mut candidate = app.plan.clone();
+    // What the form does not show stays as it was (the hypertables an
+    // added data node joins, chosen on the preview screen).
+    let kept = form
+        .index
+        .and_then(|i| i.checked_sub(1))
+        .and_then(|i| candidate.data_nodes.get(i))
+        .and_then(|n| n.hypertables.clone());
     let node = Node {
         name: form.fields[0].trim().to_string(),
         host: crate::plan::address::normalize_host(form.fields[1].trim()),
@@ -184,8 +192,8 @@ fn save_form(st: &mut State, app: &mut Shared) {
         connect_port: None,
         dsn: None,
         service: None,
+        hypertables: kept,
     };
-    let mut candidate = app.plan.clone();
     let index = match form.index {
         Some(0) => {
             candidate.access_node = node;
