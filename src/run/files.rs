@@ -75,6 +75,31 @@ pub async fn write_fresh(
         .map(|_| ())
 }
 
+/// A name for a backup of `path` that no file has yet:
+/// `<path>.tsmn-<stamp>.bak`, else with `-2`, `-3`, ... (a file written
+/// twice in one run, or two runs in the same second: a backup is never
+/// written over).
+pub async fn free_backup(client: &Client, path: &str, stamp: &str) -> Result<String, String> {
+    let name = |n: i32| {
+        if n == 1 {
+            format!("{path}.tsmn-{stamp}.bak")
+        } else {
+            format!("{path}.tsmn-{stamp}-{n}.bak")
+        }
+    };
+    let row = crate::pg::one(
+        client,
+        "SELECT min(n) FROM generate_series(1, 1000) AS n \
+         WHERE pg_stat_file($1 || '.tsmn-' || $2 || CASE WHEN n = 1 THEN '' ELSE '-' || n END || '.bak', true) IS NULL",
+        &[crate::pg::Text::One(path), crate::pg::Text::One(stamp)],
+    )
+    .await
+    .map_err(|e| format!("choosing a backup name for {path}: {}", super::session::describe(&e)))?;
+    row.get::<_, Option<i32>>(0)
+        .map(name)
+        .ok_or_else(|| format!("{path} has 1000 backups from this second already"))
+}
+
 /// `write`, where the caller already knows the file's sha256 (`had`, None:
 /// no such file): one round trip fewer.
 pub async fn write_over(
@@ -93,13 +118,17 @@ pub async fn write_over(
         }
         return fix_mode(client, path, mode).await;
     }
-    let backup = had.as_ref().map(|_| format!("{path}.tsmn-{stamp}.bak"));
+    let backup = match had {
+        Some(_) => Some(free_backup(client, path, stamp).await?),
+        None => None,
+    };
     let p = shell::word(path);
     let save = match &backup {
-        // A backup cut short (a full disk) is removed, not left half written.
+        // Never over another backup; one cut short (a full disk) is
+        // removed, not left half written.
         Some(b) => {
             let b = shell::word(b);
-            format!("{{ cp -p {p} {b} || {{ rm -f {b}; exit 1; }}; }} && ")
+            format!("[ ! -e {b} ] && {{ cp -p {p} {b} || {{ rm -f {b}; exit 1; }}; }} && ")
         }
         None => String::new(),
     };

@@ -66,7 +66,10 @@ pub async fn run(
     let mut detail = Vec::new();
     // The backup first, while nothing has changed yet.
     if file_changed && old.is_some() {
-        let backup = format!("{path}.tsmn-{stamp}.bak");
+        let backup = match files::free_backup(an, &path, stamp).await {
+            Ok(b) => b,
+            Err(e) => return failed(e),
+        };
         if let Err(e) = files::write_fresh(an, &backup, 0o600, new.backup.as_bytes(), stamp).await {
             return failed(format!("backing up {path}: {e}; nothing was changed"));
         }

@@ -38,7 +38,10 @@ pub async fn restore(
         Ok(sha) => sha,
         Err(e) => return failed(e),
     };
-    let keep = format!("{path}.tsmn-{stamp}.bak");
+    let keep = match files::free_backup(client, path, stamp).await {
+        Ok(k) => k,
+        Err(e) => return failed(e),
+    };
     let (p, k) = (shell::word(path), shell::word(&keep));
     let Some(backup) = backup else {
         if now.is_none() {
