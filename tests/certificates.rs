@@ -365,12 +365,8 @@ fn a_ca_rolled_over_leaves_every_node_on_the_new_ca_and_loses_no_row() {
     let path = write_plan(work.path(), &plan);
     let (code, text) = apply_file(&path, &[], &[]);
     assert_eq!(code, Some(0), "{text}");
-    an.sql(
-        "tsdb",
-        "CREATE TABLE m (time timestamptz NOT NULL, device int); SELECT create_distributed_hypertable('m', 'time', 'device')",
-    );
-    an.sql("tsdb", "INSERT INTO m SELECT t, d FROM generate_series('2026-01-01'::timestamptz, '2026-01-03', '1 hour') t, generate_series(1, 4) d");
-    let rows = an.sql("tsdb", "SELECT count(*) FROM m");
+    metrics(&an, "2026-01-01", "2026-01-03");
+    let rows = count(&an);
     let old_ca = read(&dir_for(&path).join("ca.crt"));
 
     let (code, text) = apply_file(&path, &["--roll-ca"], &[]);
@@ -426,12 +422,36 @@ fn a_ca_rolled_over_leaves_every_node_on_the_new_ca_and_loses_no_row() {
             || f.code == "tls_files_not_loaded"),
         "{found:#?}"
     );
-    assert_eq!(
-        an.sql("tsdb", "SELECT count(*) FROM m"),
-        rows,
-        "nothing lost"
-    );
+    assert_eq!(count(&an), rows, "nothing lost");
     let (code, again) = apply_file(&path, &[], &[]);
     assert_eq!(code, Some(0), "{again}");
     assert!(again.contains("nothing changed"), "{again}");
+}
+
+/// A data node or role taken out of the plan: its certificate and key are
+/// kept in `removed/` beside the plan, no longer in use; the others stay.
+#[test]
+fn the_certificates_of_a_removed_node_or_role_are_set_aside() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut plan = cert_plan("10.0.0.11");
+    plan.data_nodes.push(tsmn::plan::Node {
+        name: "dn2".into(),
+        ..plan.data_nodes[0].clone()
+    });
+    let m = load_or_create(&plan, dir.path()).unwrap();
+    let dn1 = m.servers["dn1"].0.clone();
+    plan.data_nodes.pop();
+    plan.auth.roles.retain(|r| r != "testrole");
+    let m = load_or_create(&plan, dir.path()).unwrap();
+    assert_eq!(m.servers["dn1"].0, dn1, "dn1 keeps its certificate");
+    let gone = format!("client-{}", cert_file_stem("testrole"));
+    for f in [
+        "server-dn2.crt",
+        "server-dn2.key",
+        &format!("{gone}.crt"),
+        &format!("{gone}.key"),
+    ] {
+        assert!(!dir.path().join(f).exists(), "{f} is set aside");
+        assert!(dir.path().join("removed").join(f).is_file(), "{f} is kept");
+    }
 }

@@ -25,16 +25,8 @@ fn a_role_joins(mode: AuthMode) {
     let path = write_plan(work.path(), &plan);
     let (code, text) = apply_file(&path, &[], &env);
     assert_eq!(code, Some(0), "{text}");
-    an.sql(
-        "tsdb",
-        "CREATE TABLE metrics (time timestamptz NOT NULL, device int, value float8)",
-    );
-    an.sql(
-        "tsdb",
-        "SELECT create_distributed_hypertable('metrics', 'time', 'device')",
-    );
-    an.sql("tsdb", "INSERT INTO metrics SELECT t, d, 1 FROM generate_series('2026-01-01'::timestamptz, '2026-01-10', '1 hour') t, generate_series(1, 4) d");
-    let rows = an.sql("tsdb", "SELECT count(*) FROM metrics");
+    metrics(&an, "2026-01-01", "2026-01-10");
+    let rows = count(&an);
 
     plan.auth.roles.push("reader".into());
     let path = write_plan(work.path(), &plan);
@@ -105,11 +97,7 @@ fn a_role_joins(mode: AuthMode) {
         }
         AuthMode::Trust => {}
     }
-    assert_eq!(
-        an.sql("tsdb", "SELECT count(*) FROM metrics"),
-        rows,
-        "nothing lost"
-    );
+    assert_eq!(count(&an), rows, "nothing lost");
     let (code, again) = apply_file(&path, &[], &env);
     assert_eq!(code, Some(0), "{again}");
     assert!(again.contains("nothing changed"), "{again}");

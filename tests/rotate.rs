@@ -56,16 +56,8 @@ fn a_rotated_password_reaches_every_data_node_and_leaves_no_old_one_behind() {
     let path = write_plan(work.path(), &plan);
     let (code, text) = apply_file(&path, &[], &env(OLD));
     assert_eq!(code, Some(0), "{text}");
-    an.sql(
-        "tsdb",
-        "CREATE TABLE metrics (time timestamptz NOT NULL, device int, value float8)",
-    );
-    an.sql(
-        "tsdb",
-        "SELECT create_distributed_hypertable('metrics', 'time', 'device')",
-    );
-    an.sql("tsdb", "INSERT INTO metrics SELECT t, d, 1 FROM generate_series('2026-01-01'::timestamptz, '2026-01-05', '1 hour') t, generate_series(1, 4) d");
-    let rows = an.sql("tsdb", "SELECT count(*) FROM metrics");
+    metrics(&an, "2026-01-01", "2026-01-05");
+    let rows = count(&an);
     assert!(dns.iter().all(|d| logs_in(d, OLD)));
 
     let rotate = ["--rotate-password", "ops"];
@@ -121,11 +113,7 @@ fn a_rotated_password_reaches_every_data_node_and_leaves_no_old_one_behind() {
     );
     assert!(resumed.contains("dn2 has ops's new password"), "{resumed}");
     assert_eq!(reaches_as_ops(&an), ["t"]);
-    assert_eq!(
-        an.sql("tsdb", "SELECT count(*) FROM metrics"),
-        rows,
-        "nothing lost"
-    );
+    assert_eq!(count(&an), rows, "nothing lost");
 
     // A role the plan does not have, and a mode without passwords.
     let (code, said) = apply_file(&path, &["--rotate-password", "nobody"], &env(NEWER));

@@ -277,9 +277,9 @@ const HBA_ERRORS: &str = "coalesce((SELECT array_agg(format('line %s: %s', coale
 /// A reload when a step of this run wrote one of the node's TLS files, or
 /// the server says one is newer than its last reload.
 async fn reload_tls(s: &Step, after: &[String], sessions: &Sessions<'_>) -> Outcome {
-    let held = match sessions.get(&s.node, "postgres").await {
+    let held = match node_session(s, sessions).await {
         Ok(c) => c,
-        Err(e) => return failed(format!("cannot connect to {}: {e}", s.node)),
+        Err(failure) => return failure,
     };
     let client: &Client = &held;
     let written: Vec<String> = {
@@ -348,9 +348,9 @@ async fn hba(
     sessions: &Sessions<'_>,
     stamp: &str,
 ) -> Outcome {
-    let held = match sessions.get(&s.node, "postgres").await {
+    let held = match node_session(s, sessions).await {
         Ok(c) => c,
-        Err(e) => return failed(format!("cannot connect to {}: {e}", s.node)),
+        Err(failure) => return failure,
     };
     let client: &Client = &held;
     let ignore = crate::pg::Text::One(crate::facts::HOSTSSL_WITHOUT_SSL);
@@ -438,9 +438,9 @@ async fn file(
     sessions: &Sessions<'_>,
     stamp: &str,
 ) -> Outcome {
-    let held = match sessions.get(&s.node, "postgres").await {
+    let held = match node_session(s, sessions).await {
         Ok(c) => c,
-        Err(e) => return failed(format!("cannot connect to {}: {e}", s.node)),
+        Err(failure) => return failure,
     };
     let client: &Client = &held;
     let target = match server_path(client, path).await {
@@ -506,6 +506,17 @@ pub(super) async fn server_path(client: &Client, path: &ServerPath) -> Result<St
             }
         }
     }
+}
+
+/// The step's node's session in `postgres`, or the step's failure.
+pub(super) async fn node_session(
+    s: &Step,
+    sessions: &Sessions<'_>,
+) -> Result<std::sync::Arc<Client>, Outcome> {
+    sessions
+        .get(&s.node, "postgres")
+        .await
+        .map_err(|e| failed(format!("cannot connect to {}: {e}", s.node)))
 }
 
 /// The step's node's session in `database`, or the step's failure.

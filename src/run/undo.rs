@@ -2,7 +2,7 @@
 //! to its backup, one it made goes away; the file as it is now is kept
 //! beside it first, as before every change tsmn makes.
 
-use super::exec::{failed, reload_unless_hba_errors};
+use super::exec::{failed, node_session, reload_unless_hba_errors};
 use super::files;
 use super::session::{describe, Sessions};
 use super::Outcome;
@@ -29,9 +29,9 @@ pub async fn restore(
     sessions: &Sessions<'_>,
     stamp: &str,
 ) -> Outcome {
-    let held = match sessions.get(&s.node, "postgres").await {
+    let held = match node_session(s, sessions).await {
         Ok(c) => c,
-        Err(e) => return failed(format!("cannot connect to {}: {e}", s.node)),
+        Err(failure) => return failure,
     };
     let client: &Client = &held;
     let now = match files::remote_sha(client, path).await {

@@ -90,7 +90,47 @@ fn gen(e: rcgen::Error) -> MaterialError {
 /// it holds private keys, often beside a plan in a source tree.
 pub fn load_or_create(plan: &Plan, dir: &Path) -> Result<Material, MaterialError> {
     private_dir(dir)?;
+    set_aside_unused(plan, dir)?;
     build(plan, dir, true)
+}
+
+/// The certificates and keys of nodes and roles no longer in the plan (a
+/// data node removed, a role dropped) move into `removed/`: kept, never
+/// used again, and a node or role that comes back gets new ones.
+fn set_aside_unused(plan: &Plan, dir: &Path) -> Result<(), MaterialError> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    let mut used: Vec<String> = plan.nodes().map(|n| format!("server-{}", n.name)).collect();
+    used.extend(
+        plan.auth
+            .roles
+            .iter()
+            .map(|r| format!("client-{}", cert_file_stem(r))),
+    );
+    let aside = dir.join("removed");
+    for p in entries.filter_map(|e| e.ok().map(|e| e.path())) {
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let Some(stem) = name
+            .strip_suffix(".crt")
+            .or_else(|| name.strip_suffix(".key"))
+        else {
+            continue;
+        };
+        let leaf = stem.starts_with("server-") || stem.starts_with("client-");
+        if leaf && !used.iter().any(|u| u == stem) && p.is_file() {
+            std::fs::create_dir_all(&aside)
+                .map_err(io(&aside, "check that the plan's directory is writable"))?;
+            set_mode(&aside, 0o700)?;
+            let to = aside.join(&name);
+            std::fs::rename(&p, &to)
+                .map_err(io(&p, "check that the plan's directory is writable"))?;
+        }
+    }
+    Ok(())
 }
 
 /// An adopted cluster whose CA tsmn does not have (none in the plan, none

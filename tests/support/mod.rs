@@ -689,3 +689,39 @@ impl Running {
         }
     }
 }
+
+/// Rows of 8 devices, hourly from `from` to `to`, into the distributed
+/// hypertable `metrics` of tsdb (made on first use): data a cluster
+/// operation must not lose.
+pub fn metrics(an: &TestCluster, from: &str, to: &str) {
+    an.sql(
+        "tsdb",
+        "CREATE TABLE IF NOT EXISTS metrics (time timestamptz NOT NULL, device int, value float8)",
+    );
+    an.sql(
+        "tsdb",
+        "SELECT create_distributed_hypertable('metrics', 'time', 'device', if_not_exists => true)",
+    );
+    an.sql(
+        "tsdb",
+        &format!("INSERT INTO metrics SELECT t, d, 1 FROM generate_series('{from}'::timestamptz, '{to}', '1 hour') t, generate_series(1, 8) d"),
+    );
+}
+
+/// The rows of `metrics` (see `metrics`).
+pub fn count(an: &TestCluster) -> Vec<String> {
+    an.sql("tsdb", "SELECT count(*) FROM metrics")
+}
+
+/// The server reads `c`'s pg_hba.conf without an error.
+pub fn assert_hba_loads(c: &TestCluster) {
+    assert_eq!(
+        c.sql(
+            "postgres",
+            "SELECT count(*) FROM pg_hba_file_rules WHERE error IS NOT NULL"
+        ),
+        ["0"],
+        "{}: pg_hba.conf has errors",
+        c.cluster.name
+    );
+}
