@@ -110,3 +110,34 @@ fn undo_takes_the_last_run_back_and_only_while_no_data_would_be_lost() {
     assert_eq!(members(), ["dn1", "dn2"]);
     assert_eq!(count(&an), ["8"], "nothing lost");
 }
+
+/// On plain PostgreSQL too (no TimescaleDB needed): the settings and auth
+/// phases of a trust-mode run, taken back. The data node's pg_hba.conf is
+/// back byte for byte; a setting is named, not changed.
+#[test]
+fn undo_puts_back_the_files_of_a_settings_and_auth_run() {
+    let an = TestCluster::named("an");
+    let dn = TestCluster::named("dn1");
+    let work = temp_dir();
+    let path = write_plan(
+        work.path(),
+        &plan_for(&an.cluster, &[&dn.cluster], AuthMode::Trust),
+    );
+    let hba = dn.cluster.data_dir().join("pg_hba.conf");
+    let before = read(&hba);
+    let (code, text) = apply_file(&path, &["--phases", "settings,auth"], &[]);
+    assert_eq!(code, Some(0), "{text}");
+    assert_ne!(read(&hba), before);
+    let (code, text) = undo(&path);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("dn1/cluster/undo-pg_hba.conf: done"),
+        "{text}"
+    );
+    assert!(
+        text.contains("stays: dn1: max_prepared_transactions"),
+        "{text}"
+    );
+    assert_eq!(read(&hba), before);
+    assert_hba_loads(&dn);
+}
