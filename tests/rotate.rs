@@ -115,8 +115,29 @@ fn a_rotated_password_reaches_every_data_node_and_leaves_no_old_one_behind() {
     assert_eq!(reaches_as_ops(&an), ["t"]);
     assert_eq!(count(&an), rows, "nothing lost");
 
-    // A role the plan does not have, and a mode without passwords.
-    let (code, said) = apply_file(&path, &["--rotate-password", "nobody"], &env(NEWER));
+    refusals(&path);
+}
+
+/// What --rotate-password refuses, before any change: the superuser
+/// without a new password given (tsmn's own login password is no default
+/// for it), and a role the plan does not have.
+fn refusals(path: &std::path::Path) {
+    // Rotating the superuser needs a new password given: tsmn's own login
+    // password is no default for it.
+    let (code, said) = apply_file(
+        path,
+        &["--rotate-password", "postgres"],
+        &[("TSMN_ROLE_PW_OPS", NEWER), ("PGPASSWORD", SU)],
+    );
+    assert_eq!(code, Some(2), "{said}");
+    assert!(
+        said.contains("no new password for role postgres (--rotate-password)")
+            && said.contains("TSMN_ROLE_PW_POSTGRES"),
+        "{said}"
+    );
+
+    // A role the plan does not have.
+    let (code, said) = apply_file(path, &["--rotate-password", "nobody"], &env(NEWER));
     assert_eq!(code, Some(2), "{said}");
     assert!(
         said.contains("nobody is not among auth.roles (postgres, ops)"),

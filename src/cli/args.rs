@@ -235,10 +235,10 @@ pub enum Command {
         /// only copy of a chunk
         #[arg(long)]
         remove_data_nodes: bool,
-        /// Password mode: give ROLE a new password (from TSMN_ROLE_PW_<ROLE>,
-        /// or asked for), one data node at a time, each followed at once by
-        /// its passfile line; safe to run again after an interruption.
-        /// Repeat for more roles
+        /// Password mode: give ROLE a new password (from its variable,
+        /// TSMN_ROLE_PW_<ROLE> by default, or asked for), one data node at a
+        /// time, each followed at once by its passfile line; safe to run
+        /// again after an interruption. Repeat for more roles
         #[arg(long, value_name = "ROLE")]
         rotate_password: Vec<String>,
         /// Seconds to wait for each connection

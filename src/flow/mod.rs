@@ -370,7 +370,14 @@ impl Flow {
         ask: &dyn Ask,
     ) -> Result<Secrets, FlowError> {
         let needed = crate::steps::secret_roles(steps);
-        secrets::role_secrets(&self.plan, &needed, given, &self.passwords, ask)
+        secrets::role_secrets(
+            &self.plan,
+            &needed,
+            &self.rotate_passwords,
+            given,
+            &self.passwords,
+            ask,
+        )
     }
 
     /// What a run needs before it starts: the role passwords (in the one

@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 pub fn role_secrets(
     plan: &Plan,
     needed: &std::collections::BTreeSet<String>,
+    rotating: &[String],
     given: &BTreeMap<String, SecretString>,
     login: &PasswordSource,
     ask: &dyn Ask,
@@ -33,7 +34,8 @@ pub fn role_secrets(
             .or_else(|| from_env(plan, role))
             .or_else(|| ask.role_password(role))
             .or_else(|| {
-                (role == &plan.superuser)
+                // A new password is never the login password by default.
+                (role == &plan.superuser && !rotating.contains(role))
                     .then(|| login.fixed().cloned())
                     .flatten()
             });
@@ -46,9 +48,12 @@ pub fn role_secrets(
                 } else {
                     format!("set the environment variable {var} (there is no terminal to ask at)")
                 };
-                return Err(super::FlowError::Usage(format!(
-                    "no password for role {role}\n    fix: {how}"
-                )));
+                let what = if rotating.contains(role) {
+                    format!("no new password for role {role} (--rotate-password)")
+                } else {
+                    format!("no password for role {role}")
+                };
+                return Err(super::FlowError::Usage(format!("{what}\n    fix: {how}")));
             }
         }
     }
