@@ -22,23 +22,6 @@ fn apply(plan: &std::path::Path, extra: &[&str]) -> Output {
         .unwrap()
 }
 
-/// An access node and one data node with a trust-mode plan written for them.
-fn pair() -> (
-    TestCluster,
-    TestCluster,
-    tempfile::TempDir,
-    std::path::PathBuf,
-) {
-    let an = TestCluster::named("an");
-    let dn = TestCluster::named("dn1");
-    let work = temp_dir();
-    let path = write_plan(
-        work.path(),
-        &plan_for(&an.cluster, &[&dn.cluster], AuthMode::Trust),
-    );
-    (an, dn, work, path)
-}
-
 fn text(o: &Output) -> String {
     format!(
         "{}{}",
@@ -353,7 +336,7 @@ fn a_hostssl_line_without_ssl_does_not_stop_the_node() {
 
 #[test]
 fn apply_without_a_terminal_needs_yes() {
-    let (_an, _dn, _work, path) = pair();
+    let (_an, _dn, _work, path) = trust_pair();
     let out = tsmn()
         .args(["apply", "--plan"])
         .arg(&path)
@@ -414,7 +397,7 @@ fn a_rule_that_would_lock_tsmn_out_is_rolled_back() {
 
 #[test]
 fn restart_never_names_the_nodes_and_how() {
-    let (_an, dn, _work, path) = pair();
+    let (_an, dn, _work, path) = trust_pair();
     let run = apply(&path, &["--restart", "never"]);
     let out = text(&run);
     assert_eq!(run.status.code(), Some(1), "{out}");
@@ -569,7 +552,7 @@ fn passfile_and_ssl_dir_paths_are_set_in_the_cluster_database() {
 /// bracketed address in pg_hba.conf is a host name that never matches.
 #[test]
 fn a_bracketed_ipv6_access_node_address_becomes_a_rule_that_can_match() {
-    let (_an, dn, work, _) = pair();
+    let (_an, dn, work, _) = trust_pair();
     let mut plan = plan_for(&_an.cluster, &[&dn.cluster], AuthMode::Trust);
     plan.access_node_addresses = vec!["[::1]".into(), "127.0.0.1".into()];
     let path = write_plan(work.path(), &plan);
@@ -760,7 +743,7 @@ fn a_server_reporting_another_ones_data_directory_is_not_restarted_for_it() {
 #[test]
 fn a_second_run_is_refused_and_told_who_holds_the_lock() {
     use std::io::Write;
-    let (an, dn, _work, path) = pair();
+    let (an, dn, _work, path) = trust_pair();
     // Held by "another tsmn" on this machine.
     let dir = tsmn::steps::material::dir_for(&path);
     std::fs::create_dir_all(&dir).unwrap();
@@ -966,7 +949,7 @@ fn a_preload_list_keeps_its_libraries_and_the_server_starts() {
     if !timescaledb_tier("a_preload_list_keeps_its_libraries_and_the_server_starts") {
         return;
     }
-    let (_an, dn, _work, path) = pair();
+    let (_an, dn, _work, path) = trust_pair();
     dn.sql(
         "postgres",
         "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'",
@@ -997,7 +980,7 @@ fn a_server_run_by_a_supervisor_is_left_to_it() {
         );
         return;
     }
-    let (_an, dn, _work, path) = pair();
+    let (_an, dn, _work, path) = trust_pair();
     let (_dir, mut supervisor) = run_under_patroni(&dn.cluster);
     let pid_file = dn.cluster.data_dir().join("postmaster.pid");
     let before = read(&pid_file);
@@ -1029,7 +1012,7 @@ fn a_server_run_by_a_supervisor_is_left_to_it() {
 /// server log to read, and nothing claims success.
 #[test]
 fn a_restart_that_never_comes_back_names_the_node_and_its_log() {
-    let (_an, dn, _work, path) = pair();
+    let (_an, dn, _work, path) = trust_pair();
     dn.sql(
         "postgres",
         "ALTER SYSTEM SET shared_preload_libraries = 'no_such_library'",

@@ -12,20 +12,7 @@ use tsmn::plan::AuthMode;
 const ENV: [(&str, &str); 1] = [("TSMN_ROLE_PW_POSTGRES", "undo-pw")];
 
 fn undo(path: &std::path::Path) -> (Option<i32>, String) {
-    let out = tsmn()
-        .args(["undo", "--yes", "--plan"])
-        .arg(path)
-        .envs(ENV)
-        .output()
-        .expect("tsmn undo");
-    (
-        out.status.code(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
+    run_yes("undo", path, &[], &ENV)
 }
 
 #[test]
@@ -116,13 +103,7 @@ fn undo_takes_the_last_run_back_and_only_while_no_data_would_be_lost() {
 /// back byte for byte; a setting is named, not changed.
 #[test]
 fn undo_puts_back_the_files_of_a_settings_and_auth_run() {
-    let an = TestCluster::named("an");
-    let dn = TestCluster::named("dn1");
-    let work = temp_dir();
-    let path = write_plan(
-        work.path(),
-        &plan_for(&an.cluster, &[&dn.cluster], AuthMode::Trust),
-    );
+    let (_an, dn, _work, path) = trust_pair();
     let hba = dn.cluster.data_dir().join("pg_hba.conf");
     let before = read(&hba);
     let (code, text) = apply_file(&path, &["--phases", "settings,auth"], &[]);

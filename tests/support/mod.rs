@@ -203,19 +203,48 @@ pub fn plan_for(an: &Cluster, dns: &[&Cluster], mode: tsmn::plan::AuthMode) -> t
 /// `tsmn apply --yes` on the plan file at `path`, with `env` set: exit
 /// code, and stdout then stderr as one text.
 pub fn apply_file(path: &Path, extra: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
+    run_yes("apply", path, extra, env)
+}
+
+/// `tsmn <command> --yes --plan <path>`, with `env` set: exit code, and
+/// stdout then stderr as one text.
+pub fn run_yes(
+    command: &str,
+    path: &Path,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> (Option<i32>, String) {
     let out = tsmn()
-        .args(["apply", "--yes", "--plan"])
+        .args([command, "--yes", "--plan"])
         .arg(path)
         .args(extra)
         .envs(env.iter().copied())
         .output()
-        .expect("run tsmn apply");
+        .unwrap_or_else(|e| panic!("run tsmn {command}: {e}"));
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
     (out.status.code(), text)
+}
+
+/// An access node and one data node with a trust-mode plan written for
+/// them: (access node, data node, the plan's directory, the plan).
+pub fn trust_pair() -> (
+    TestCluster,
+    TestCluster,
+    tempfile::TempDir,
+    std::path::PathBuf,
+) {
+    let an = TestCluster::named("an");
+    let dn = TestCluster::named("dn1");
+    let work = temp_dir();
+    let path = write_plan(
+        work.path(),
+        &plan_for(&an.cluster, &[&dn.cluster], tsmn::plan::AuthMode::Trust),
+    );
+    (an, dn, work, path)
 }
 
 /// The command exited 0; its stderr is shown when it did not.
