@@ -223,7 +223,14 @@ pub async fn decision(client: &tokio_postgres::Client) -> Result<String, String>
 
 /// What `ask` reads: the settings pending a restart, where the server's
 /// files and programs are, who it is, where it logs.
-const ASK_SQL: &str = "SELECT coalesce((SELECT string_agg(name, ', ' ORDER BY name) FROM pg_settings WHERE pending_restart), ''), \
+/// A setting waits for a restart when the server says so (pending_restart,
+/// which a session sees only once it has processed the reload: right after
+/// `pg_reload_conf()` it may still say no) or when the configuration files
+/// hold a value for a postmaster setting that the server could not apply
+/// (pg_file_settings reads the files at once).
+const ASK_SQL: &str = "SELECT coalesce((SELECT string_agg(s.name, ', ' ORDER BY s.name) FROM pg_settings s WHERE s.pending_restart \
+     OR (s.context = 'postmaster' AND EXISTS (SELECT FROM pg_file_settings f WHERE f.name = s.name AND NOT f.applied AND f.error IS NOT NULL \
+         AND f.seqno = (SELECT max(g.seqno) FROM pg_file_settings g WHERE g.name = s.name)))), ''), \
      current_setting('data_directory'), coalesce((SELECT setting FROM pg_config WHERE name = 'BINDIR'), ''), current_setting('config_file'), \
      current_setting('port'), extract(epoch FROM pg_postmaster_start_time())::int8, \
      (SELECT system_identifier::text FROM pg_control_system()), \
