@@ -122,3 +122,33 @@ fn undo_puts_back_the_files_of_a_settings_and_auth_run() {
     assert_eq!(read(&hba), before);
     assert_hba_loads(&dn);
 }
+
+/// Certificate mode's settings and auth phases, taken back (plain
+/// PostgreSQL): pg_hba.conf is back, but the certificate and key the
+/// server's TLS now reads stay (ssl stays on: settings are not undone), so
+/// the server still starts.
+#[test]
+fn undo_keeps_the_certificate_a_server_runs_with() {
+    let an = TestCluster::named("an");
+    let dn = TestCluster::named("dn1");
+    let work = temp_dir();
+    let path = write_plan(
+        work.path(),
+        &plan_for(&an.cluster, &[&dn.cluster], AuthMode::Certificate),
+    );
+    let hba = dn.cluster.data_dir().join("pg_hba.conf");
+    let before = read(&hba);
+    let (code, text) = apply_file(&path, &["--phases", "settings,auth"], &[]);
+    assert_eq!(code, Some(0), "{text}");
+    let (code, text) = undo(&path);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("server.crt stays: the server runs with ssl = on")
+            && text.contains("undone, but for 6 step(s) that left something as it is"),
+        "{text}"
+    );
+    assert_eq!(read(&hba), before);
+    assert!(dn.cluster.data_dir().join("server.crt").is_file());
+    dn.restart();
+    assert_eq!(dn.sql("postgres", "SHOW ssl"), ["on"], "the server starts");
+}

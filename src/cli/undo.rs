@@ -84,7 +84,11 @@ pub fn undo(path: &Path, yes: bool, connect_timeout: u64) -> u8 {
     }
     if ok && tally.ok() {
         tsmn::run::journal::undone(&journal);
-        eprintln!("undone: the last run's data nodes and files are back as they were; check with tsmn check");
+        if tally.skipped > 0 {
+            eprintln!("undone, but for {} step(s) that left something as it is (said above); check with tsmn check", tally.skipped);
+        } else {
+            eprintln!("undone: the last run's data nodes and files are back as they were; check with tsmn check");
+        }
         EXIT_OK
     } else {
         eprintln!("{}", tally.closing(ok).replace("tsmn apply", "tsmn undo"));

@@ -167,6 +167,7 @@ pub struct Tally {
     pub changed: usize,
     pub verified: usize,
     pub blocked: usize,
+    pub skipped: usize,
     /// The first failed step: (node, step id).
     pub failed: Option<(String, String)>,
 }
@@ -184,6 +185,7 @@ impl Tally {
                 Outcome::Done { .. } => self.changed += 1,
                 Outcome::Verified { .. } => self.verified += 1,
                 Outcome::Blocked { .. } => self.blocked += 1,
+                Outcome::Skipped { .. } => self.skipped += 1,
                 Outcome::Failed { .. } if self.failed.is_none() => {
                     self.failed = Some((node.clone(), step.clone()));
                 }

@@ -319,7 +319,7 @@ async fn reload_tls(s: &Step, after: &[String], sessions: &Sessions<'_>) -> Outc
                 newer.join(", ")
             )
         } else {
-            "reloaded: this run wrote its TLS files".into()
+            "reloaded: a step of this run changed its TLS files".into()
         },
     }
 }

@@ -49,6 +49,17 @@ pub async fn restore(
                 detail: format!("{path} is gone already"),
             };
         }
+        // The settings stay: a certificate, key or CA the server's TLS uses
+        // stays too, or its next start would fail.
+        match in_use_by_tls(client, path).await {
+            Ok(false) => {}
+            Ok(true) => {
+                return Outcome::Skipped {
+                    why: format!("{path} stays: the server runs with ssl = on and reads it (its next start would fail without it); turn ssl off there first, then remove it"),
+                }
+            }
+            Err(e) => return failed(e),
+        }
         return match program(client, &format!("mv -f {p} {k}")).await {
             Ok(()) => Outcome::Done {
                 detail: format!("removed {path} (the last run made it); kept as {keep}"),
@@ -106,4 +117,18 @@ pub async fn restore(
             if hba { ", checked and reloaded" } else { "" }
         ),
     }
+}
+
+/// Whether the server runs with ssl on and reads `path` as its
+/// certificate, key or CA.
+async fn in_use_by_tls(client: &Client, path: &str) -> Result<bool, String> {
+    let row = crate::pg::one(
+        client,
+        "SELECT current_setting('ssl') = 'on' AND $1 IN (SELECT CASE WHEN f LIKE '/%' THEN f ELSE current_setting('data_directory') || '/' || f END \
+         FROM unnest(ARRAY[current_setting('ssl_cert_file'), current_setting('ssl_key_file'), current_setting('ssl_ca_file')]) AS f WHERE f <> '')",
+        &[crate::pg::Text::One(path)],
+    )
+    .await
+    .map_err(|e| describe(&e))?;
+    Ok(row.get(0))
 }

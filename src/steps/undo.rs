@@ -82,6 +82,32 @@ pub fn build(
             },
         ));
     }
+    // A certificate, key or CA put back is read by its server on reload
+    // only: one reload per such node, after its files.
+    let mut tls_nodes: Vec<String> = Vec::new();
+    for f in &last.files {
+        if (f.path.ends_with(".crt") || f.path.ends_with(".key")) && !tls_nodes.contains(&f.node) {
+            tls_nodes.push(f.node.clone());
+        }
+    }
+    for node in tls_nodes {
+        let after = steps
+            .iter()
+            .filter(|s| {
+                s.node == node
+                    && matches!(&s.action, Action::RestoreFile { path, .. } if path.ends_with(".crt") || path.ends_with(".key"))
+            })
+            .map(|s| s.id.clone())
+            .collect();
+        steps.push(step(
+            &node,
+            Phase::Cluster,
+            "undo-tls-reload",
+            "Reload: the certificates put back",
+            "PostgreSQL reads its certificate, key and CA at start and on reload only",
+            Action::ReloadTls { after },
+        ));
+    }
     let notes = last
         .settings
         .iter()
