@@ -45,6 +45,24 @@ pub fn pg_majors_for(version: &str) -> Option<std::ops::RangeInclusive<u32>> {
     })
 }
 
+/// Host, port and database of a data node from its foreign server's
+/// options (`{host=127.0.0.1,port=6433,dbname=tsdb}`), as add_data_node
+/// stores them: discover reads them, and so does the probe (where the
+/// access node reaches each member).
+pub fn server_options(options: &[String]) -> (Option<String>, Option<i64>, Option<String>) {
+    let get = |k: &str| {
+        options
+            .iter()
+            .find_map(|o| o.strip_prefix(k).and_then(|r| r.strip_prefix('=')))
+            .map(str::to_string)
+    };
+    (
+        get("host"),
+        get("port").and_then(|p| p.parse().ok()),
+        get("dbname"),
+    )
+}
+
 /// Where TimescaleDB's internal functions (ping_data_node, ...) live:
 /// `_timescaledb_functions` from 2.12, `_timescaledb_internal` before;
 /// unknown versions get the newer.
@@ -80,6 +98,20 @@ pub fn age(seconds: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn server_options_are_read() {
+        let o = [
+            "host=10.0.0.11".to_string(),
+            "port=6433".into(),
+            "dbname=tsdb".into(),
+        ];
+        assert_eq!(
+            server_options(&o),
+            (Some("10.0.0.11".into()), Some(6433), Some("tsdb".into()))
+        );
+        assert_eq!(server_options(&[]), (None, None, None));
+    }
 
     #[test]
     fn heal_and_ages() {

@@ -40,39 +40,9 @@ pub fn plan_text(d: &Discovered, from: &str) -> String {
     out
 }
 
-/// PURE: host, port and database of a data node from its foreign server
-/// options (`{host=127.0.0.1,port=6433,dbname=tsdb}`).
-pub fn server_options(options: &[String]) -> (Option<String>, Option<i64>, Option<String>) {
-    let get = |k: &str| {
-        options
-            .iter()
-            .find_map(|o| o.strip_prefix(k).and_then(|r| r.strip_prefix('=')))
-            .map(str::to_string)
-    };
-    (
-        get("host"),
-        get("port").and_then(|p| p.parse().ok()),
-        get("dbname"),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn server_options_are_read() {
-        let o = [
-            "host=10.0.0.11".to_string(),
-            "port=6433".into(),
-            "dbname=tsdb".into(),
-        ];
-        assert_eq!(
-            server_options(&o),
-            (Some("10.0.0.11".into()), Some(6433), Some("tsdb".into()))
-        );
-        assert_eq!(server_options(&[]), (None, None, None));
-    }
 
     #[test]
     fn the_text_says_where_it_came_from_and_what_to_check() {

@@ -2,8 +2,9 @@
 //! password is ever read into memory from the passfile: only the host,
 //! port and user fields of its lines.
 
-use super::{server_options, Discovered, Target};
+use super::{Discovered, Target};
 use crate::plan::{AuthMode, CertificateOptions, Node, PasswordOptions, Plan};
+use crate::timescale::server_options;
 use std::time::Duration;
 use tokio_postgres::Client;
 

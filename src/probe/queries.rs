@@ -247,17 +247,11 @@ pub async fn database_details(client: &Client, db: &mut DatabaseFacts) {
     db.members = nodes
         .iter()
         .map(|r| {
-            let options: Vec<String> = r.get(1);
-            let option = |key: &str| {
-                options
-                    .iter()
-                    .find_map(|o| o.strip_prefix(key)?.strip_prefix('='))
-                    .map(str::to_string)
-            };
+            let (host, port, _) = crate::timescale::server_options(&r.get::<_, Vec<String>>(1));
             crate::facts::Member {
                 name: r.get(0),
-                host: option("host").unwrap_or_default(),
-                port: option("port").and_then(|p| p.parse().ok()).unwrap_or(5432),
+                host: host.unwrap_or_default(),
+                port: port.unwrap_or(5432),
                 without_usage: r.get(2),
             }
         })
