@@ -37,21 +37,10 @@ pub async fn step(
             o.secrets.password(role, ""),
             sessions.get(&s.node, "postgres").await,
         ) {
-            if let Ok(Some(row)) = crate::pg::opt(
-                &client,
-                "SELECT rolpassword FROM pg_authid WHERE rolname = $1",
-                &[crate::pg::Text::One(role)],
-            )
-            .await
-            {
-                if row
-                    .get::<_, Option<String>>(0)
-                    .is_some_and(|v| crate::steps::secrets::verifier_matches(pw, &v))
-                {
-                    return Outcome::AlreadyDone {
-                        detail: format!("{role} already has this password"),
-                    };
-                }
+            if has_password(&client, role, pw).await == Ok(true) {
+                return Outcome::AlreadyDone {
+                    detail: format!("{role} already has this password"),
+                };
             }
         }
     }
@@ -490,6 +479,25 @@ async fn file(
         }
         Err(e) => failed(e),
     }
+}
+
+/// Whether `role`'s stored SCRAM verifier on this server belongs to
+/// `password` (false for no such role, or no password).
+pub(super) async fn has_password(
+    client: &Client,
+    role: &str,
+    password: &str,
+) -> Result<bool, String> {
+    let stored = crate::pg::opt(
+        client,
+        "SELECT rolpassword FROM pg_authid WHERE rolname = $1",
+        &[crate::pg::Text::One(role)],
+    )
+    .await
+    .map_err(|e| describe(&e))?;
+    Ok(stored
+        .and_then(|row| row.get::<_, Option<String>>(0))
+        .is_some_and(|v| crate::steps::secrets::verifier_matches(password, &v)))
 }
 
 /// A server path made absolute on the server it names.

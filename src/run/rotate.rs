@@ -63,30 +63,24 @@ pub async fn run(
         new.text = pgpass::without_stale(&new.text, r.role, password);
     }
     let file_changed = new.text != text;
-    let mut detail = Vec::new();
     // The backup first, while nothing has changed yet.
+    let mut backup = None;
     if file_changed && old.is_some() {
-        let backup = match files::free_backup(an, &path, stamp).await {
+        let name = match files::free_backup(an, &path, stamp).await {
             Ok(b) => b,
             Err(e) => return failed(e),
         };
-        if let Err(e) = files::write_fresh(an, &backup, 0o600, new.backup.as_bytes(), stamp).await {
+        if let Err(e) = files::write_fresh(an, &name, 0o600, new.backup.as_bytes(), stamp).await {
             return failed(format!("backing up {path}: {e}; nothing was changed"));
         }
-        detail.push(format!(
-            "backup {backup}, without {}'s old password",
-            r.role
-        ));
+        backup = Some(name);
     }
-    let dn_changed = match set_verifier(dn, r.role, o, hint).await {
+    let dn_changed = match set_verifier(dn, r.role, password, o, hint).await {
         Ok(changed) => changed,
         Err(e) => return failed(format!("on {}: {e}", r.data_node)),
     };
     // At once: from here until the line is written, the data node refuses
     // the role's new connections from the access node.
-    if dn_changed {
-        detail.insert(0, format!("{} has {}'s new password", r.data_node, r.role));
-    }
     if file_changed {
         if let Err(e) = files::write_fresh(an, &path, 0o600, new.text.as_bytes(), stamp).await {
             return failed(format!(
@@ -94,11 +88,19 @@ pub async fn run(
                 r.data_node, r.role
             ));
         }
-        let at = usize::from(dn_changed);
-        detail.insert(
-            at,
-            format!("{path}: the line for {}:{} holds it", r.host, r.port),
-        );
+    }
+    let mut detail = Vec::new();
+    if dn_changed {
+        detail.push(format!("{} has {}'s new password", r.data_node, r.role));
+    }
+    if file_changed {
+        detail.push(format!(
+            "{path}: the line for {}:{} holds it",
+            r.host, r.port
+        ));
+    }
+    if let Some(b) = backup {
+        detail.push(format!("backup {b}, without {}'s old password", r.role));
     }
     if detail.is_empty() {
         return Outcome::AlreadyDone {
@@ -118,21 +120,11 @@ pub async fn run(
 async fn set_verifier(
     dn: &Client,
     role: &str,
+    password: &str,
     o: &RunOptions<'_>,
     hint: &str,
 ) -> Result<bool, String> {
-    let stored = crate::pg::opt(
-        dn,
-        "SELECT rolpassword FROM pg_authid WHERE rolname = $1",
-        &[crate::pg::Text::One(role)],
-    )
-    .await
-    .map_err(|e| describe(&e))?;
-    let password = o.secrets.password(role, hint).map_err(|e| e.to_string())?;
-    let matches = stored
-        .and_then(|row| row.get::<_, Option<String>>(0))
-        .is_some_and(|v| crate::steps::secrets::verifier_matches(password, &v));
-    if matches {
+    if super::exec::has_password(dn, role, password).await? {
         return Ok(false);
     }
     let mut t = Template::lit(format!("ALTER ROLE {} PASSWORD ", sql::ident(role)));
