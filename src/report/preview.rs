@@ -183,10 +183,9 @@ fn action(
                 indent(&format!("{sql};"))
             )
         }
-        Action::RestoreFile { path, backup, hba } => match backup {
+        Action::RestoreFile { path, backup } => match backup {
             Some(b) => format!(
-                "   file {path}: put back from {b} (the file as it is now is backed up first){}\n",
-                if *hba { "; checked and reloaded, restored on error" } else { "" }
+                "   file {path}: put back from {b} (the file as it is now is backed up first; the server's pg_hba.conf is checked and reloaded, restored on error)\n"
             ),
             None => format!("   file {path}: removed (the last run made it; a backup of it is kept)\n"),
         },

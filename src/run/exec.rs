@@ -58,8 +58,8 @@ pub async fn step(
             hba(s, &[], o, sessions, stamp).await
         }
         Action::ReloadTls { after } => reload_tls(s, after, sessions).await,
-        Action::RestoreFile { path, backup, hba } => {
-            super::undo::restore(s, path, backup.as_deref(), *hba, sessions, stamp).await
+        Action::RestoreFile { path, backup } => {
+            super::undo::restore(s, path, backup.as_deref(), sessions, stamp).await
         }
         Action::File {
             path,

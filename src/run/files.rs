@@ -133,7 +133,7 @@ pub async fn write_over(
         None => String::new(),
     };
     let new = shell::word(&format!("{path}.tsmn-new"));
-    let program = if in_place {
+    let script = if in_place {
         // The old file is truncated as the new one goes in: should that
         // write fail (a disk that fills up), the backup goes back at once
         // (it fits: the old content's space was just freed).
@@ -165,7 +165,7 @@ pub async fn write_over(
     let written = client
         .simple_query(&format!(
             "COPY (SELECT b64 FROM tsmn_file) TO PROGRAM {}; {}",
-            sql::literal(&program),
+            sql::literal(&script),
             sha_of(&sql::literal(path))
         ))
         .await;
@@ -173,12 +173,7 @@ pub async fn write_over(
         // The program's own error goes to the server log only: say what
         // tsmn can check from here, and clear what it may have left.
         let cause = space_left(client, path).await;
-        let _ = client
-            .batch_execute(&format!(
-                "COPY (SELECT 1) TO PROGRAM {}",
-                sql::literal(&format!("rm -f {new}"))
-            ))
-            .await;
+        let _ = program(client, &format!("rm -f {new}")).await;
         let kept = match remote_sha(client, path).await {
             Ok(sha) if sha == had => "the file is unchanged",
             _ => "the file may differ: compare it with its backup",
@@ -260,13 +255,9 @@ async fn fix_mode(client: &Client, path: &str, mode: u32) -> Result<Written, Str
     if u32::from_str_radix(was.trim(), 8).ok() == Some(mode) {
         return Ok(Written::Unchanged);
     }
-    client
-        .batch_execute(&format!(
-            "COPY (SELECT 1) TO PROGRAM {}",
-            sql::literal(&format!("chmod {mode:04o} {p}"))
-        ))
+    program(client, &format!("chmod {mode:04o} {p}"))
         .await
-        .map_err(err)?;
+        .map_err(|e| format!("mode of {path}: {e}"))?;
     Ok(Written::ModeFixed {
         was: format!("{:0>4}", was.trim()),
     })
@@ -274,17 +265,19 @@ async fn fix_mode(client: &Client, path: &str, mode: u32) -> Result<Written, Str
 
 /// Put a backup back in place (keeping the file's inode, owner and mode).
 pub async fn restore(client: &Client, path: &str, backup: &str) -> Result<(), String> {
-    let program = format!("cat {} > {}", shell::word(backup), shell::word(path));
+    let command = format!("cat {} > {}", shell::word(backup), shell::word(path));
+    program(client, &command)
+        .await
+        .map_err(|e| format!("restoring {path} from {backup}: {e}"))
+}
+
+/// Run a shell command as the server's OS user (COPY ... TO PROGRAM).
+pub async fn program(client: &Client, command: &str) -> Result<(), String> {
     client
         .batch_execute(&format!(
             "COPY (SELECT 1) TO PROGRAM {}",
-            sql::literal(&program)
+            sql::literal(command)
         ))
         .await
-        .map_err(|e| {
-            format!(
-                "restoring {path} from {backup}: {}",
-                super::session::describe(&e)
-            )
-        })
+        .map_err(|e| super::session::describe(&e))
 }

@@ -3,29 +3,17 @@
 //! beside it first, as before every change tsmn makes.
 
 use super::exec::{failed, node_session, reload_unless_hba_errors};
-use super::files;
+use super::files::{self, program};
 use super::session::{describe, Sessions};
 use super::Outcome;
-use crate::quote::{shell, sql};
+use crate::quote::shell;
 use crate::steps::Step;
 use tokio_postgres::Client;
-
-/// Run a shell command as the server's OS user.
-async fn program(client: &Client, command: &str) -> Result<(), String> {
-    client
-        .batch_execute(&format!(
-            "COPY (SELECT 1) TO PROGRAM {}",
-            sql::literal(command)
-        ))
-        .await
-        .map_err(|e| describe(&e))
-}
 
 pub async fn restore(
     s: &Step,
     path: &str,
     backup: Option<&str>,
-    hba: bool,
     sessions: &Sessions<'_>,
     stamp: &str,
 ) -> Outcome {
@@ -38,11 +26,6 @@ pub async fn restore(
         Ok(sha) => sha,
         Err(e) => return failed(e),
     };
-    let keep = match files::free_backup(client, path, stamp).await {
-        Ok(k) => k,
-        Err(e) => return failed(e),
-    };
-    let (p, k) = (shell::word(path), shell::word(&keep));
     let Some(backup) = backup else {
         if now.is_none() {
             return Outcome::AlreadyDone {
@@ -51,15 +34,20 @@ pub async fn restore(
         }
         // The settings stay: a certificate, key or CA the server's TLS uses
         // stays too, or its next start would fail.
-        match in_use_by_tls(client, path).await {
-            Ok(false) => {}
-            Ok(true) => {
+        match uses(client, path).await {
+            Ok(Uses { tls: false, .. }) => {}
+            Ok(Uses { tls: true, .. }) => {
                 return Outcome::Skipped {
                     why: format!("{path} stays: the server runs with ssl = on and reads it (its next start would fail without it); turn ssl off there first, then remove it"),
                 }
             }
             Err(e) => return failed(e),
         }
+        let keep = match files::free_backup(client, path, stamp).await {
+            Ok(k) => k,
+            Err(e) => return failed(e),
+        };
+        let (p, k) = (shell::word(path), shell::word(&keep));
         return match program(client, &format!("mv -f {p} {k}")).await {
             Ok(()) => Outcome::Done {
                 detail: format!("removed {path} (the last run made it); kept as {keep}"),
@@ -81,6 +69,17 @@ pub async fn restore(
             detail: format!("{path} is as it was before the last run"),
         };
     }
+    // The server reads this file as its pg_hba.conf: checked after it is
+    // put back, and restored on error.
+    let hba = match uses(client, path).await {
+        Ok(u) => u.hba,
+        Err(e) => return failed(e),
+    };
+    let keep = match files::free_backup(client, path, stamp).await {
+        Ok(k) => k,
+        Err(e) => return failed(e),
+    };
+    let (p, k) = (shell::word(path), shell::word(&keep));
     if now.is_some() {
         if let Err(e) = program(client, &format!("cp -p {p} {k}")).await {
             return failed(format!("backing up {path}: {e}; nothing was changed"));
@@ -119,16 +118,24 @@ pub async fn restore(
     }
 }
 
-/// Whether the server runs with ssl on and reads `path` as its
-/// certificate, key or CA.
-async fn in_use_by_tls(client: &Client, path: &str) -> Result<bool, String> {
+/// What the server reads `path` as: its pg_hba.conf, or (with ssl on)
+/// its certificate, key or CA.
+struct Uses {
+    hba: bool,
+    tls: bool,
+}
+
+async fn uses(client: &Client, path: &str) -> Result<Uses, String> {
     let row = crate::pg::one(
         client,
-        "SELECT current_setting('ssl') = 'on' AND $1 IN (SELECT CASE WHEN f LIKE '/%' THEN f ELSE current_setting('data_directory') || '/' || f END \
+        "SELECT current_setting('hba_file') = $1, current_setting('ssl') = 'on' AND $1 IN (SELECT CASE WHEN f LIKE '/%' THEN f ELSE current_setting('data_directory') || '/' || f END \
          FROM unnest(ARRAY[current_setting('ssl_cert_file'), current_setting('ssl_key_file'), current_setting('ssl_ca_file')]) AS f WHERE f <> '')",
         &[crate::pg::Text::One(path)],
     )
     .await
     .map_err(|e| describe(&e))?;
-    Ok(row.get(0))
+    Ok(Uses {
+        hba: row.get(0),
+        tls: row.get(1),
+    })
 }

@@ -136,12 +136,11 @@ pub enum Action {
     ReloadTls { after: Vec<String> },
     /// `tsmn undo`: a server file as it was before the last run (its
     /// backup put back; removed when that run made it). The file as it is
-    /// now is backed up first; pg_hba.conf (`hba`) is checked through
+    /// now is backed up first; the server's pg_hba.conf is checked through
     /// pg_hba_file_rules and reloaded, and restored on error.
     RestoreFile {
         path: String,
         backup: Option<String>,
-        hba: bool,
     },
     /// `--rotate-password`: the role's new password on one data node (its
     /// SCRAM verifier), then at once the access node's passfile line for

@@ -63,10 +63,12 @@ pub fn build(
         s.order = Order::First;
         steps.push(s);
     }
+    // A certificate, key or CA put back is read by its server on reload
+    // only: one reload per such node, after its files.
+    let mut reloads: Vec<(String, Vec<String>)> = Vec::new();
     for f in last.files.iter().rev() {
-        let hba = f.path.ends_with("pg_hba.conf");
         let name = f.path.rsplit('/').next().unwrap_or(&f.path);
-        steps.push(step(
+        let s = step(
             &f.node,
             Phase::Cluster,
             &format!("undo-{name}"),
@@ -78,27 +80,17 @@ pub fn build(
             Action::RestoreFile {
                 path: f.path.clone(),
                 backup: f.backup.clone(),
-                hba,
             },
-        ));
-    }
-    // A certificate, key or CA put back is read by its server on reload
-    // only: one reload per such node, after its files.
-    let mut tls_nodes: Vec<String> = Vec::new();
-    for f in &last.files {
-        if (f.path.ends_with(".crt") || f.path.ends_with(".key")) && !tls_nodes.contains(&f.node) {
-            tls_nodes.push(f.node.clone());
+        );
+        if f.path.ends_with(".crt") || f.path.ends_with(".key") {
+            match reloads.iter_mut().find(|(n, _)| *n == f.node) {
+                Some((_, after)) => after.push(s.id.clone()),
+                None => reloads.push((f.node.clone(), vec![s.id.clone()])),
+            }
         }
+        steps.push(s);
     }
-    for node in tls_nodes {
-        let after = steps
-            .iter()
-            .filter(|s| {
-                s.node == node
-                    && matches!(&s.action, Action::RestoreFile { path, .. } if path.ends_with(".crt") || path.ends_with(".key"))
-            })
-            .map(|s| s.id.clone())
-            .collect();
+    for (node, after) in reloads {
         steps.push(step(
             &node,
             Phase::Cluster,
