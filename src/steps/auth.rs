@@ -95,6 +95,17 @@ fn password(ctx: &Ctx, out: &mut Vec<Step>) -> Result<(), StepsError> {
     Ok(())
 }
 
+/// Where the access node's passfile is: timescaledb.passfile as the plan
+/// gives it, else `<PGDATA>/passfile`.
+pub(super) fn passfile_path(plan: &crate::plan::Plan) -> ServerPath {
+    let opts = plan.auth.password.clone().unwrap_or_default();
+    if opts.passfile.is_empty() {
+        ServerPath::DataDir("passfile".into())
+    } else {
+        ServerPath::Absolute(opts.passfile)
+    }
+}
+
 /// The access node's passfile: where, and its text (a line per data node
 /// and role). A data node still in the cluster but no longer in the plan
 /// keeps its lines until it is removed (without them every query that
@@ -102,12 +113,7 @@ fn password(ctx: &Ctx, out: &mut Vec<Step>) -> Result<(), StepsError> {
 /// `removed`.
 pub(super) fn passfile(ctx: &Ctx, removed: &[String]) -> (ServerPath, Template) {
     let plan = ctx.plan;
-    let opts = plan.auth.password.clone().unwrap_or_default();
-    let path = if opts.passfile.is_empty() {
-        ServerPath::DataDir("passfile".into())
-    } else {
-        ServerPath::Absolute(opts.passfile.clone())
-    };
+    let path = passfile_path(plan);
     let mut text =
         Template::lit("# written by tsmn: the access node's passwords for the data nodes\n");
     let mut line = |host: &str, port: i64| {
@@ -354,7 +360,7 @@ fn trusted(m: &super::material::Material) -> String {
 /// (reloaded), and the cluster is verified again.
 pub(super) fn roll_over(ctx: &Ctx, m: &super::material::Material, steps: &mut Vec<Step>) {
     let an = ctx.plan.access_node.name.as_str();
-    let root = |node: &str| format!("{node}/auth/root.crt");
+    let root = |node: &str| super::step_id(node, Phase::Auth, "root.crt");
     for s in steps
         .iter_mut()
         .filter(|s| s.node == an && s.phase == Phase::Auth && s.state == StepState::Todo)

@@ -187,6 +187,12 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// A step's id: `<node>/<phase>/<what>` (the journal records it; undo and
+/// the roll-over find steps by it).
+pub fn step_id(node: &str, phase: Phase, what: &str) -> String {
+    format!("{node}/{}/{what}", phase.as_str())
+}
+
 pub(crate) fn step(
     node: &str,
     phase: Phase,
@@ -196,7 +202,7 @@ pub(crate) fn step(
     action: Action,
 ) -> Step {
     Step {
-        id: format!("{node}/{}/{what}", phase.as_str()),
+        id: step_id(node, phase, what),
         node: node.to_string(),
         phase,
         title: title.into(),

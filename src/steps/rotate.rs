@@ -6,7 +6,7 @@
 //! node that already has the new password, and a line that already holds
 //! it, are left as they are.
 
-use super::{step, Action, Ctx, Order, Phase, ServerPath, Step, StepsError};
+use super::{step, Action, Ctx, Order, Phase, Step, StepsError};
 use crate::plan::AuthMode;
 
 pub(super) fn build(ctx: &Ctx, out: &mut Vec<Step>) -> Result<(), StepsError> {
@@ -20,12 +20,7 @@ pub(super) fn build(ctx: &Ctx, out: &mut Vec<Step>) -> Result<(), StepsError> {
             plan.auth.mode.as_str()
         )));
     }
-    let opts = plan.auth.password.clone().unwrap_or_default();
-    let passfile = if opts.passfile.is_empty() {
-        ServerPath::DataDir("passfile".into())
-    } else {
-        ServerPath::Absolute(opts.passfile.clone())
-    };
+    let passfile = super::auth::passfile_path(plan);
     for role in ctx.inputs.rotate {
         if !plan.auth.roles.contains(role) {
             return Err(StepsError::Unusable(format!(

@@ -158,9 +158,9 @@ pub fn last_run(text: &str, access_node: &str) -> Result<LastRun, String> {
     let mut out = LastRun::default();
     let done = |v: &serde_json::Value| v["outcome"]["state"] == "done";
     let made_db = |dn: &str| {
-        lines[last..end]
-            .iter()
-            .any(|v| done(v) && v["step"] == format!("{dn}/cluster/database").as_str())
+        lines[last..end].iter().any(|v| {
+            done(v) && v["step"] == super::step_id(dn, Phase::Cluster, "database").as_str()
+        })
     };
     for v in &lines[last..end] {
         if let Some(f) = v.get("changed_file") {
@@ -177,7 +177,7 @@ pub fn last_run(text: &str, access_node: &str) -> Result<LastRun, String> {
         }
         let step = v["step"].as_str().unwrap_or_default();
         if let Some(dn) = step
-            .strip_prefix(&format!("{access_node}/cluster/add-"))
+            .strip_prefix(&super::step_id(access_node, Phase::Cluster, "add-"))
             .filter(|_| done(v))
         {
             out.added.push((dn.to_string(), made_db(dn)));
