@@ -233,12 +233,15 @@ impl Flow {
         }
     }
 
+    /// An adopted cluster whose CA tsmn lacks: no material is made for it.
+    fn without_ca(&self) -> bool {
+        material::without_ca(&self.plan, &material::dir_for(&self.plan_path))
+    }
+
     /// The certificate material (certificate mode): loaded from beside the
     /// plan, or created there once.
     fn material(&mut self) -> Result<Option<&Material>, FlowError> {
-        if self.plan.auth.mode != AuthMode::Certificate
-            || material::without_ca(&self.plan, &material::dir_for(&self.plan_path))
-        {
+        if self.plan.auth.mode != AuthMode::Certificate || self.without_ca() {
             return Ok(None);
         }
         if self.material.is_none() {
@@ -259,7 +262,7 @@ impl Flow {
                 "--renew-certificates: the plan is not in certificate mode (there are no certificates tsmn issued)".into(),
             ));
         }
-        if material::without_ca(&self.plan, &material::dir_for(&self.plan_path)) {
+        if self.without_ca() {
             return Err(FlowError::Usage(
                 "--renew-certificates: tsmn has no copy of the CA that issued this adopted cluster's certificates\n    fix: set ca_cert and ca_key in [auth.certificate] to that CA's certificate and key".into(),
             ));
@@ -324,7 +327,7 @@ impl Flow {
     pub fn steps_to_show(&mut self) -> Result<Vec<Step>, FlowError> {
         if self.material.is_some()
             || self.plan.auth.mode != AuthMode::Certificate
-            || material::without_ca(&self.plan, &material::dir_for(&self.plan_path))
+            || self.without_ca()
         {
             return self.build_with(self.material.as_ref());
         }
