@@ -897,8 +897,7 @@ impl AsNobody {
         std::fs::set_permissions(work.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
         let path = write_plan(work.path(), &plan);
         // A copy of the binary `nobody` can run wherever the checkout lives.
-        let bin = work.path().join("tsmn");
-        std::fs::copy(env!("CARGO_BIN_EXE_tsmn"), &bin).unwrap();
+        let bin = binary_copy(work.path());
         let mut child = std::process::Command::new("setpriv")
             .args([
                 "--reuid",

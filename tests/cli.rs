@@ -202,8 +202,7 @@ fn sandbox_commands_end_to_end() {
 #[test]
 fn init_writes_an_example_plan_from_the_binary_and_never_overwrites() {
     let dir = temp_dir();
-    let bin = dir.path().join("tsmn");
-    std::fs::copy(env!("CARGO_BIN_EXE_tsmn"), &bin).unwrap();
+    let bin = binary_copy(dir.path());
     for (mode, asset) in [
         ("trust", "plan-trust.toml"),
         ("password", "plan-password.toml"),

@@ -191,6 +191,25 @@ pub fn tsmn() -> std::process::Command {
     cmd
 }
 
+/// A copy of the binary at `dir/tsmn`, ready to run. While the copy is
+/// written, a child that another test thread forks holds the file open
+/// until it execs, and running the copy then fails with "Text file busy"
+/// (ETXTBSY): the copy is run once, again until that window has passed.
+pub fn binary_copy(dir: &Path) -> std::path::PathBuf {
+    let bin = dir.join("tsmn");
+    std::fs::copy(env!("CARGO_BIN_EXE_tsmn"), &bin).unwrap();
+    for _ in 0..100 {
+        match std::process::Command::new(&bin).arg("--version").output() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => panic!("running {}: {e}", bin.display()),
+            Ok(_) => return bin,
+        }
+    }
+    panic!("{} stayed busy for 2 s", bin.display());
+}
+
 pub fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
 }
