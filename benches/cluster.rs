@@ -22,7 +22,9 @@
 //!    round trips tsmn makes per node in each phase are printed.
 //!
 //! Run by `benches/cluster.sh` (which builds the release binary first):
-//! `cargo bench --bench cluster -- [--runs N] [--only scaling|structure|remote]`.
+//! `cargo bench --bench cluster -- [--runs N] [--only scaling|structure|remote|remote-apply]
+//! [--log-dir DIR]` (`remote-apply`: the remote applies alone; `--log-dir`:
+//! each apply's debug log, with timestamps, as DIR/apply-N.log).
 
 #[path = "../tests/support/proxy.rs"]
 mod proxy;
@@ -46,6 +48,8 @@ fn main() {
     };
     let runs: usize = value("--runs").and_then(|v| v.parse().ok()).unwrap_or(3);
     let only = value("--only");
+    // Each apply's log (debug level, with timestamps) goes here when given.
+    let log_dir = value("--log-dir").map(PathBuf::from);
     let bin = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/release/tsmn");
     if !bin.exists() {
         eprintln!(
@@ -59,7 +63,13 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let b = Bench { bin, rt, runs };
+    let b = Bench {
+        bin,
+        rt,
+        runs,
+        log_dir,
+        applied: std::sync::atomic::AtomicUsize::new(0),
+    };
     if !b.timescaledb() {
         println!("SKIPPED: TimescaleDB is not installed here (the cluster phase needs it)");
         return;
@@ -74,12 +84,18 @@ fn main() {
     if wanted("remote") {
         b.remote();
     }
+    if only.as_deref() == Some("remote-apply") {
+        b.remote_apply();
+    }
 }
 
 struct Bench {
     bin: PathBuf,
     rt: tokio::runtime::Runtime,
     runs: usize,
+    log_dir: Option<PathBuf>,
+    /// Applies run so far (names their logs).
+    applied: std::sync::atomic::AtomicUsize,
 }
 
 /// One sandbox, and the proxies in front of it.
@@ -228,8 +244,17 @@ impl Bench {
 
     /// `tsmn apply --json`: wall time, and when each phase began.
     fn apply(&self, s: &Sandbox) -> (f64, Vec<(Instant, String)>) {
+        let mut cmd = Command::new(&self.bin);
+        if let Some(dir) = &self.log_dir {
+            let n = self
+                .applied
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let _ = std::fs::create_dir_all(dir);
+            cmd.env("TSMN_LOG_FILE", dir.join(format!("apply-{n}.log")))
+                .env("RUST_LOG", "tsmn=debug");
+        }
         let start = Instant::now();
-        let mut child = Command::new(&self.bin)
+        let mut child = cmd
             .args(["apply", "--yes", "--json", "--plan"])
             .arg(&s.plan)
             .stdout(Stdio::piped())
@@ -614,34 +639,7 @@ impl Bench {
         let check_turns = turns_by_node(&s, &[]);
         self.check_against_loop(&s, checks, false);
         drop(s);
-        // Apply with and without the delay, on fresh sandboxes.
-        let mut with = Vec::new();
-        let mut without = Vec::new();
-        let mut last = None;
-        for _ in 0..runs {
-            let mut s = self.sandbox(16);
-            self.proxy_tsmn_side(&mut s, Duration::ZERO);
-            let (t, phases) = self.apply(&s);
-            without.push(t);
-            println!("    without the delay: {}", phase_spans(&phases));
-            drop(s);
-            let mut s = self.sandbox(16);
-            self.proxy_tsmn_side(&mut s, DELAY);
-            let (t, phases) = self.apply(&s);
-            println!("    with the delay:    {}", phase_spans(&phases));
-            with.push(t);
-            last = Some((s, phases));
-        }
-        let (w, wo) = (median(with.clone()), median(without.clone()));
-        println!(
-            "  apply median with the delay {:.0} ms {:?}, without {:.0} ms {:?}",
-            w * 1000.0,
-            ms(&with),
-            wo * 1000.0,
-            ms(&without)
-        );
-        figure("apply: time added by the delay", w - wo, "s", 1.5);
-        let (s, phases) = last.unwrap();
+        let (s, phases) = self.remote_apply();
         let apply_turns = turns_by_node(&s, &phases);
         for p in s.proxies.values() {
             p.reset();
@@ -654,6 +652,49 @@ impl Bench {
         );
         print_turns("check (before apply)", &check_turns);
         print_turns("apply", &apply_turns);
+    }
+
+    /// Apply on 16 data nodes with and without the delay, on fresh
+    /// sandboxes: the time the delay adds. The last delayed sandbox is
+    /// returned, applied, with its phases.
+    fn remote_apply(&self) -> (Sandbox, Vec<(Instant, String)>) {
+        let runs = self.runs;
+        // Apply with and without the delay, on fresh sandboxes.
+        let mut with = Vec::new();
+        let mut without = Vec::new();
+        let mut last = None;
+        for run in 0..runs {
+            // Which goes first alternates: the second apply of a pair runs
+            // on a machine still busy with the first's sandbox.
+            let order = if run % 2 == 0 {
+                [Duration::ZERO, DELAY]
+            } else {
+                [DELAY, Duration::ZERO]
+            };
+            for delay in order {
+                let mut s = self.sandbox(16);
+                self.proxy_tsmn_side(&mut s, delay);
+                let (t, phases) = self.apply(&s);
+                if delay.is_zero() {
+                    without.push(t);
+                    println!("    without the delay: {}", phase_spans(&phases));
+                } else {
+                    with.push(t);
+                    println!("    with the delay:    {}", phase_spans(&phases));
+                    last = Some((s, phases));
+                }
+            }
+        }
+        let (w, wo) = (median(with.clone()), median(without.clone()));
+        println!(
+            "  apply median with the delay {:.0} ms {:?}, without {:.0} ms {:?}",
+            w * 1000.0,
+            ms(&with),
+            wo * 1000.0,
+            ms(&without)
+        );
+        figure("apply: time added by the delay", w - wo, "s", 1.5);
+        last.unwrap()
     }
 }
 
