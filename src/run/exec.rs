@@ -118,6 +118,23 @@ async fn run_statement(client: &Client, text: &str, generate: bool) -> Result<us
     Ok(n)
 }
 
+/// What a statement runs: a generator's rows (none: its condition holds),
+/// else its own text. A generator costs a round trip; a plain one none.
+async fn generate(client: &Client, st: &Statement) -> Result<Vec<String>, String> {
+    let text = st.sql.masked();
+    if !st.generate {
+        return Ok(vec![text]);
+    }
+    let msgs = client.simple_query(&text).await.map_err(|e| describe(&e))?;
+    Ok(msgs
+        .iter()
+        .filter_map(|m| match m {
+            SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+            _ => None,
+        })
+        .collect())
+}
+
 async fn settings(
     s: &Step,
     database: &str,
@@ -129,10 +146,19 @@ async fn settings(
         Err(e) => return failed(format!("cannot connect to {}: {e}", s.node)),
     };
     let client: &Client = &held;
-    let mut changed = Vec::new();
+    // Where each setting stands and what each generator would run, all
+    // sent at once; then the statements of those to change, all at once:
+    // two round trips, however many settings.
+    let statements: Vec<Statement> = changes.iter().map(setting_statement).collect();
+    let (stands, generated) = futures_util::future::join(
+        futures_util::future::join_all(changes.iter().map(|c| configured(client, c))),
+        futures_util::future::join_all(statements.iter().map(|st| generate(client, st))),
+    )
+    .await;
     let mut waiting = Vec::new();
-    for c in changes {
-        match configured(client, c).await {
+    let mut to_run: Vec<(&str, String)> = Vec::new();
+    for ((c, stand), generated) in changes.iter().zip(stands).zip(generated) {
+        match stand {
             Ok(Configured::InEffect) => continue,
             Ok(Configured::AwaitsRestart) => {
                 waiting.push(c.name.clone());
@@ -141,13 +167,41 @@ async fn settings(
             Ok(Configured::No) => {}
             Err(e) => return failed(format!("{}: {e}", c.name)),
         }
-        let st = setting_statement(c);
-        tracing::debug!("[{}] sending: {}", s.node, st.sql.masked());
-        match run_statement(client, &st.sql.masked(), st.generate).await {
-            Ok(0) => {}
-            Ok(_) => changed.push(c.name.clone()),
+        match generated {
+            Ok(texts) => to_run.extend(texts.into_iter().map(|t| (c.name.as_str(), t))),
             Err(e) => return failed(format!("{}: {e}", c.name)),
         }
+    }
+    for (_, text) in &to_run {
+        tracing::debug!("[{}] sending: {text}", s.node);
+    }
+    let ran = futures_util::future::join_all(
+        to_run
+            .iter()
+            .map(|(_, text)| client.simple_query(text.as_str())),
+    )
+    .await;
+    let mut changed: Vec<String> = Vec::new();
+    let mut failure = None;
+    for ((name, _), r) in to_run.iter().zip(ran) {
+        match r {
+            Ok(_) if !changed.iter().any(|c| c == name) => changed.push(name.to_string()),
+            Ok(_) => {}
+            Err(e) if failure.is_none() => failure = Some(format!("{name}: {}", describe(&e))),
+            Err(_) => {}
+        }
+    }
+    if let Some(f) = failure {
+        // Sent together, the others ran all the same.
+        let also = if changed.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " ({} set all the same, not reloaded: the next reload applies it)",
+                changed.join(", ")
+            )
+        };
+        return failed(format!("{f}{also}"));
     }
     if changed.is_empty() && !waiting.is_empty() {
         return Outcome::AlreadyDone {
@@ -197,11 +251,9 @@ async fn settings(
 /// seconds of the reload.
 async fn in_effect_soon(client: &Client, changes: &[&crate::steps::SettingChange]) -> bool {
     for _ in 0..100 {
-        let mut all = true;
-        for c in changes {
-            all &= matches!(configured(client, c).await, Ok(Configured::InEffect));
-        }
-        if all {
+        let stands =
+            futures_util::future::join_all(changes.iter().map(|c| configured(client, c))).await;
+        if stands.iter().all(|s| matches!(s, Ok(Configured::InEffect))) {
             return true;
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
@@ -326,6 +378,49 @@ pub(super) async fn reload_unless_hba_errors(client: &Client) -> Vec<String> {
     }
 }
 
+/// pg_hba.conf (`old` on disk) rewritten as `new`, and in the same round
+/// trip its errors and the reload: reloaded only when the file on disk is
+/// the new one and loads without an error. The backup, and the check's row.
+async fn write_hba_and_reload(
+    client: &Client,
+    path: &str,
+    old: &str,
+    new: &str,
+    stamp: &str,
+) -> Result<(String, Result<Option<tokio_postgres::Row>, String>), String> {
+    let had = Some(files::sha256_hex(old.as_bytes()));
+    let staged = files::stage(client, path, stamp, files::Known::Sha(had)).await?;
+    let want = files::sha256_hex(new.as_bytes());
+    let check = format!(
+        "SELECT e, CASE WHEN cardinality(e) = 0 AND {on_disk} = $3 THEN pg_reload_conf() END \
+         FROM (SELECT {HBA_ERRORS} AS e) AS x",
+        on_disk = "encode(sha256(pg_read_binary_file($2, 0, 100000000, true)), 'hex')"
+    );
+    let params = [
+        crate::pg::Text::One(crate::facts::HOSTSSL_WITHOUT_SSL),
+        crate::pg::Text::One(path),
+        crate::pg::Text::One(&want),
+    ];
+    let then = files::Then {
+        sql: &check,
+        params: &params,
+    };
+    match files::finish_write(
+        client,
+        staged,
+        path,
+        0o600,
+        new.as_bytes(),
+        true,
+        Some(then),
+    )
+    .await?
+    {
+        (Written::Changed { backup: Some(b) }, row) => Ok((b, row)),
+        _ => Err(format!("{path} was expected to exist")),
+    }
+}
+
 /// Write tsmn's block, check the file as the server reads it, reload; the
 /// original back on any error. Each stage is one statement: the file, its
 /// errors and tsmn's own address together; after the write, the errors and
@@ -369,17 +464,18 @@ async fn hba(
             detail: already.into(),
         };
     }
-    let had = Some(files::sha256_hex(old.as_bytes()));
-    let backup =
-        match files::write_over(client, &path, 0o600, new.as_bytes(), true, stamp, had).await {
-            Ok(Written::Changed { backup: Some(b) }) => b,
-            Ok(_) => return failed(format!("{path} was expected to exist")),
-            Err(e) => return failed(e),
-        };
+    let (backup, checked) = match write_hba_and_reload(client, &path, &old, &new, stamp).await {
+        Ok(w) => w,
+        Err(e) => return failed(e),
+    };
     if let Some(j) = &o.journal {
         super::journal::file_changed(j, &s.node, &path, Some(&backup));
     }
-    let errs = reload_unless_hba_errors(client).await;
+    let errs = match checked {
+        Ok(Some(r)) => r.get::<_, Vec<String>>(0),
+        Ok(None) => vec!["the check of the new file returned nothing".into()],
+        Err(e) => vec![e],
+    };
     if !errs.is_empty() {
         let restored = files::restore(client, &path, &backup).await;
         return failed(format!(

@@ -56,8 +56,10 @@ pub async fn write(
     in_place: bool,
     stamp: &str,
 ) -> Result<Written, String> {
-    let had = remote_sha(client, path).await?;
-    write_over(client, path, mode, content, in_place, stamp, had).await
+    let staged = stage(client, path, stamp, Known::Unknown).await?;
+    finish_write(client, staged, path, mode, content, in_place, None)
+        .await
+        .map(|(w, _)| w)
 }
 
 /// Write `content` at `path` (replacing the file, with `mode`) and make no
@@ -70,7 +72,8 @@ pub async fn write_fresh(
     content: &[u8],
     stamp: &str,
 ) -> Result<(), String> {
-    write_over(client, path, mode, content, false, stamp, None)
+    let staged = stage(client, path, stamp, Known::Fresh).await?;
+    finish_write(client, staged, path, mode, content, false, None)
         .await
         .map(|_| ())
 }
@@ -87,41 +90,116 @@ pub async fn free_backup(client: &Client, path: &str, stamp: &str) -> Result<Str
             format!("{path}.tsmn-{stamp}-{n}.bak")
         }
     };
-    let row = crate::pg::one(
+    let row = crate::pg::opt(
         client,
-        "SELECT min(n) FROM generate_series(1, 1000) AS n \
-         WHERE pg_stat_file($1 || '.tsmn-' || $2 || CASE WHEN n = 1 THEN '' ELSE '-' || n END || '.bak', true) IS NULL",
+        "SELECT n FROM generate_series(1, 1000) AS n \
+         WHERE pg_stat_file($1 || '.tsmn-' || $2 || CASE WHEN n = 1 THEN '' ELSE '-' || n END || '.bak', true) IS NULL \
+         ORDER BY n LIMIT 1",
         &[crate::pg::Text::One(path), crate::pg::Text::One(stamp)],
     )
     .await
     .map_err(|e| format!("choosing a backup name for {path}: {}", super::session::describe(&e)))?;
-    row.get::<_, Option<i32>>(0)
-        .map(name)
+    row.map(|r| name(r.get::<_, i32>(0)))
         .ok_or_else(|| format!("{path} has 1000 backups from this second already"))
 }
 
-/// `write`, where the caller already knows the file's sha256 (`had`, None:
-/// no such file): one round trip fewer.
-pub async fn write_over(
+/// What the caller knows of a file before writing it.
+pub enum Known {
+    /// Nothing: its sha256 is read in the write's first round trip.
+    Unknown,
+    /// Its sha256 (None: there is no such file).
+    Sha(Option<String>),
+    /// Nothing, and it wants no backup (it writes its own).
+    Fresh,
+}
+
+/// The first round trip of a write, sent at once (pipelined): the file's
+/// sha256 when not known, a free backup name, the session's table for the
+/// content and the COPY into it prepared. A node 20 ms away pays 40 ms
+/// for each round trip; a write takes three.
+pub struct Staged {
+    had: Option<String>,
+    backup: Option<String>,
+    copy: tokio_postgres::Statement,
+}
+
+pub async fn stage(
     client: &Client,
+    path: &str,
+    stamp: &str,
+    known: Known,
+) -> Result<Staged, String> {
+    let ask_sha = matches!(known, Known::Unknown);
+    let backup_wanted = !matches!(known, Known::Fresh | Known::Sha(None));
+    let sha = async {
+        if ask_sha {
+            remote_sha(client, path).await
+        } else {
+            Ok(None)
+        }
+    };
+    let name = async {
+        if backup_wanted {
+            free_backup(client, path, stamp).await.map(Some)
+        } else {
+            Ok(None)
+        }
+    };
+    // Polled in this order, so sent in this order: the table exists when
+    // the COPY into it is prepared.
+    let (sha, name, table, copy) = futures_util::future::join4(
+        sha,
+        name,
+        client.batch_execute(TEMP_TABLE),
+        client.prepare("COPY tsmn_file FROM STDIN"),
+    )
+    .await;
+    let err =
+        |e: tokio_postgres::Error| format!("writing {path}: {}", super::session::describe(&e));
+    let had = match known {
+        Known::Unknown => sha?,
+        Known::Sha(h) => h,
+        Known::Fresh => None,
+    };
+    table.map_err(err)?;
+    let copy = copy.map_err(err)?;
+    // A backup name matters only for a file there is.
+    let backup = if had.is_some() { name? } else { None };
+    Ok(Staged { had, backup, copy })
+}
+
+/// A statement sent in a write's last round trip, right behind it. It runs
+/// whether or not the write went through, so it must check the file itself
+/// (its sha256, say) before it acts on it.
+pub struct Then<'a> {
+    pub sql: &'a str,
+    pub params: &'a [crate::pg::Text<'a>],
+}
+
+/// Write `content` at `path` (staged), backing up a file that differs;
+/// and `then`'s row (Ok(None) without one; its error apart from the
+/// write's: the file was written all the same). Two round trips: the content into the
+/// session's table; then the end of that COPY, the write and its read-back
+/// (one statement) and `then`, all sent at once. The shell writes nothing
+/// unless what it decoded has the content's sha256: a COPY that failed
+/// leaves the file as it was.
+pub async fn finish_write(
+    client: &Client,
+    staged: Staged,
     path: &str,
     mode: u32,
     content: &[u8],
     in_place: bool,
-    stamp: &str,
-    had: Option<String>,
-) -> Result<Written, String> {
+    then: Option<Then<'_>>,
+) -> Result<(Written, Result<Option<tokio_postgres::Row>, String>), String> {
+    let Staged { had, backup, copy } = staged;
     let want = sha256_hex(content);
     if had.as_deref() == Some(want.as_str()) {
         if in_place {
-            return Ok(Written::Unchanged);
+            return Ok((Written::Unchanged, Ok(None)));
         }
-        return fix_mode(client, path, mode).await;
+        return fix_mode(client, path, mode).await.map(|w| (w, Ok(None)));
     }
-    let backup = match had {
-        Some(_) => Some(free_backup(client, path, stamp).await?),
-        None => None,
-    };
     let p = shell::word(path);
     let save = match &backup {
         // Never over another backup; one cut short (a full disk) is
@@ -133,6 +211,8 @@ pub async fn write_over(
         None => String::new(),
     };
     let new = shell::word(&format!("{path}.tsmn-new"));
+    let checked =
+        format!("base64 -d > {new} && [ \"$(sha256sum < {new} | cut -c1-64)\" = {want} ]");
     let script = if in_place {
         // The old file is truncated as the new one goes in: should that
         // write fail (a disk that fills up), the backup goes back at once
@@ -144,31 +224,36 @@ pub async fn write_over(
             ),
             None => String::new(),
         };
-        format!("umask 077 && {save}base64 -d > {new} && {{ cat {new} > {p}{restore}; }} && rm -f {new}")
+        format!("umask 077 && {checked} && {save}{{ cat {new} > {p}{restore}; }} && rm -f {new}")
     } else {
-        format!("umask 077 && mkdir -p \"$(dirname {p})\" && {save}base64 -d > {new} && chmod {mode:04o} {new} && mv -f {new} {p}")
+        format!("umask 077 && mkdir -p \"$(dirname {p})\" && {checked} && {save}chmod {mode:04o} {new} && mv -f {new} {p}")
     };
     let b64 = base64::engine::general_purpose::STANDARD.encode(content);
     let err =
         |e: tokio_postgres::Error| format!("writing {path}: {}", super::session::describe(&e));
-    client.batch_execute(TEMP_TABLE).await.map_err(err)?;
     let sink = client
-        .copy_in::<_, bytes::Bytes>("COPY tsmn_file FROM STDIN")
+        .copy_in::<_, bytes::Bytes>(&copy)
         .await
         .map_err(err)?;
     futures_util::pin_mut!(sink);
     sink.send(bytes::Bytes::from(format!("{b64}\n")))
         .await
         .map_err(err)?;
-    sink.finish().await.map_err(err)?;
-    // The write and the read-back in one round trip.
-    let written = client
-        .simple_query(&format!(
-            "COPY (SELECT b64 FROM tsmn_file) TO PROGRAM {}; {}",
-            sql::literal(&script),
-            sha_of(&sql::literal(path))
-        ))
-        .await;
+    let write = format!(
+        "COPY (SELECT b64 FROM tsmn_file) TO PROGRAM {}; {}",
+        sql::literal(&script),
+        sha_of(&sql::literal(path))
+    );
+    let after = async {
+        match &then {
+            Some(t) => crate::pg::opt(client, t.sql, t.params).await.map_err(err),
+            None => Ok(None),
+        }
+    };
+    let (copied, written, after) =
+        futures_util::future::join3(sink.as_mut().finish(), client.simple_query(&write), after)
+            .await;
+    let written = copied.and(written);
     if let Err(e) = written {
         // The program's own error goes to the server log only: say what
         // tsmn can check from here, and clear what it may have left.
@@ -187,7 +272,7 @@ pub async fn write_over(
         })
     });
     match got {
-        Some(got) if got == want => Ok(Written::Changed { backup }),
+        Some(got) if got == want => Ok((Written::Changed { backup }, after)),
         _ => Err(format!("{path} read back differs from what was written")),
     }
 }
