@@ -175,6 +175,7 @@ fn restart_local(l: &Local) -> Result<(), String> {
 }
 
 /// What a node waits for: its pending-restart settings, and where it runs.
+#[derive(Clone)]
 struct Pending {
     settings: String,
     data: String,
@@ -396,10 +397,19 @@ pub async fn gate(
     // Restart the local ones together, each asked again as soon as it is
     // back; the others are someone else's to restart.
     // Only the nodes tsmn does not restart itself are the operator's to restart.
-    let (mine, theirs): (Vec<_>, Vec<_>) = waiting
-        .iter()
-        .map(|(n, p)| (n, local(p)))
-        .partition(|(_, l)| l.is_ok());
+    // Each proof reads the node's files and runs its pg_controldata: all
+    // nodes at once, off the runtime's threads.
+    let proofs = futures_util::future::join_all(waiting.iter().map(|(n, p)| {
+        let p = p.clone();
+        async move {
+            let l = tokio::task::spawn_blocking(move || local(&p))
+                .await
+                .unwrap_or_else(|e| Err(format!("{HOW} (the check failed: {e})")));
+            (n, l)
+        }
+    }))
+    .await;
+    let (mine, theirs): (Vec<_>, Vec<_>) = proofs.into_iter().partition(|(_, l)| l.is_ok());
     for (n, how) in &theirs {
         tracing::info!(
             "[{n}] not restarted by tsmn: {}",
