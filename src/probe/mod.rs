@@ -290,30 +290,54 @@ async fn probe_node(plan: &Plan, node: &Node, work: NodeWork) -> (NodeFacts, Opt
     };
     let (mut server, tls_used) = queries::server_facts(&client, plan).await;
     facts.connection = Connection::Connected { tls: tls_used };
-    if let Some(db) = &mut server.database {
+    let access = work.role == NodeRole::Access;
+    // What the facts lead to, at once: the cluster database's details (a
+    // connection of its own) beside the files its settings name (the
+    // passfile, the certificates) on this session.
+    let mut database = server.database.take();
+    let superuser = server.superuser;
+    let in_database = async {
+        let db = database.as_mut()?;
         // The extension's catalog lives in the cluster database itself.
-        if let Ok(db_client) = connect(&work.db_cfg, &work.tls, work.opts, None).await {
-            queries::database_details(&db_client, db).await;
-            // A running cluster: check it as the verify step does.
-            if work.role == NodeRole::Access
-                && server.superuser
-                && work.opts.access_side
-                && db.timescaledb.is_some()
-                && !db.data_nodes.is_empty()
-            {
-                let lanes = Lanes::new(&db_client, &work.db_cfg, &work.tls, work.opts, None);
-                facts.cluster_reach =
-                    reach::probe(&lanes, plan, db, work.opts.connect_timeout * 2).await;
-            }
+        let db_client = connect(&work.db_cfg, &work.tls, work.opts, None)
+            .await
+            .ok()?;
+        queries::database_details(&db_client, db).await;
+        // A running cluster: check it as the verify step does.
+        if access
+            && superuser
+            && work.opts.access_side
+            && db.timescaledb.is_some()
+            && !db.data_nodes.is_empty()
+        {
+            let lanes = Lanes::new(&db_client, &work.db_cfg, &work.tls, work.opts, None);
+            return Some(reach::probe(&lanes, plan, db, work.opts.connect_timeout * 2).await);
         }
+        None
+    };
+    let files = async {
+        if !superuser {
+            return (None, Vec::new());
+        }
+        futures_util::future::join(
+            async {
+                if access {
+                    queries::passfile(&client, &server).await
+                } else {
+                    None
+                }
+            },
+            certs::certificates(&client, &server, plan, access),
+        )
+        .await
+    };
+    let (reach, (passfile, certificates)) = futures_util::future::join(in_database, files).await;
+    facts.cluster_reach = reach.unwrap_or_default();
+    server.database = database;
+    if access && superuser {
+        server.passfile = passfile;
     }
-    if work.role == NodeRole::Access && server.superuser {
-        server.passfile = queries::passfile(&client, &server).await;
-    }
-    if server.superuser {
-        server.certificates =
-            certs::certificates(&client, &server, plan, work.role == NodeRole::Access).await;
-    }
+    server.certificates = certificates;
     if work.role == NodeRole::Access && server.superuser && work.opts.access_side {
         let lanes = Lanes::new(
             &client,
