@@ -520,48 +520,72 @@ impl Bench {
 
     fn scaling(&self) {
         println!("== scaling: fresh sandboxes, trust mode, restarts included, no delay");
-        let mut over = BTreeMap::new();
-        for n in [1usize, 4, 16] {
-            let (mut applies, mut clusters, mut restarts, mut floors) =
-                (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-            for _ in 0..self.runs {
+        const SIZES: [usize; 3] = [1, 4, 16];
+        // One run measures every size, so that a slow spell of the machine
+        // (they last minutes here) weighs on all sizes alike; the figures
+        // per added node compare sizes within a run.
+        let mut m: BTreeMap<usize, [Vec<f64>; 4]> = BTreeMap::new();
+        for _ in 0..self.runs {
+            for n in SIZES {
                 let s = self.sandbox(n);
                 let (t, phases) = self.apply(&s);
-                applies.push(t);
-                clusters.push(cluster_phase(&phases));
-                restarts.push(self.bare_restart(&s));
+                println!("    {n} data node(s): {}", phase_spans(&phases));
+                let restart = self.bare_restart(&s);
                 drop(s);
-                floors.push(self.cluster_floor(n));
+                let floor = self.cluster_floor(n);
+                let e = m.entry(n).or_default();
+                e[0].push(t);
+                e[1].push(cluster_phase(&phases));
+                e[2].push(restart);
+                e[3].push(floor);
             }
+        }
+        // Per run: apply minus both floors.
+        let over = |n: usize| -> Vec<f64> {
+            let e = &m[&n];
+            (0..self.runs)
+                .map(|r| e[0][r] - e[2][r] - e[3][r])
+                .collect()
+        };
+        for n in SIZES {
+            let e = &m[&n];
             let (a, c, r, f) = (
-                median(applies.clone()),
-                median(clusters),
-                median(restarts),
-                median(floors),
+                median(e[0].clone()),
+                median(e[1].clone()),
+                median(e[2].clone()),
+                median(e[3].clone()),
             );
-            let overhead = a - r - f;
             println!(
-                "  {n:>2} data node(s): apply {:.0} ms {:?}; cluster phase {:.0} ms, cluster floor {:.0} ms; bare restart {:.0} ms; above both floors {:.0} ms",
+                "  {n:>2} data node(s): apply {:.0} ms {:?}; cluster phase {:.0} ms {:?}, cluster floor {:.0} ms {:?}; bare restart {:.0} ms; above both floors {:?} ms",
                 a * 1000.0,
-                ms(&applies),
+                ms(&e[0]),
                 c * 1000.0,
+                ms(&e[1]),
                 f * 1000.0,
+                ms(&e[3]),
                 r * 1000.0,
-                overhead * 1000.0
+                ms(&over(n)),
             );
+            let ratios: Vec<f64> = (0..self.runs).map(|r| e[1][r] / e[3][r]).collect();
             figure(
-                &format!("cluster phase / floor, {n} data node(s)"),
-                c / f,
+                &format!("cluster phase / floor, {n} data node(s), median of the runs' ratios"),
+                median(ratios),
                 "x",
                 1.25,
             );
-            over.insert(n, overhead);
         }
         for n in [4usize, 16] {
-            let per = (over[&n] - over[&1]) / (n - 1) as f64 * 1000.0;
+            let (base, big) = (over(1), over(n));
+            let per: Vec<f64> = (0..self.runs)
+                .map(|r| (big[r] - base[r]) / (n - 1) as f64 * 1000.0)
+                .collect();
+            println!(
+                "    1 -> {n}, per run: {:?} ms",
+                per.iter().map(|v| v.round()).collect::<Vec<_>>()
+            );
             figure(
-                &format!("time above the floors per added data node, 1 -> {n}"),
-                per,
+                &format!("time above the floors per added data node, 1 -> {n}, median of the runs"),
+                median(per),
                 "ms",
                 50.0,
             );

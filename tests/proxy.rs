@@ -46,3 +46,61 @@ fn the_proxy_delays_each_way_and_counts_round_trips() {
         assert_eq!(p.connections(), 1);
     });
 }
+
+/// A file write costs three round trips, however many statements it sends
+/// (pipelined): the first queries together, the content, then the end of
+/// the COPY with the write and its read-back. A changed file gets its
+/// backup within the same three.
+#[test]
+fn a_file_write_takes_three_round_trips() {
+    let c = TestCluster::named("pxw");
+    let dir = own_dir();
+    let port = c.cluster.port;
+    let sock = format!(".s.PGSQL.{port}");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let p = rt
+        .block_on(proxy::unix(
+            &dir.path().join(&sock),
+            proxy::Target::Unix(c.cluster.data_dir().join(&sock)),
+            // Long enough that the pipelined messages of a turn all leave
+            // before any answer comes back, on a busy machine too.
+            Duration::from_millis(30),
+        ))
+        .unwrap();
+    let path = c.cluster.data_dir().join("tsmn-proxy-test.conf");
+    let target = path.display().to_string();
+    rt.block_on(async {
+        let mut cfg = tokio_postgres::Config::new();
+        cfg.host_path(dir.path())
+            .port(port)
+            .user("postgres")
+            .dbname("postgres");
+        let (client, conn) = cfg.connect(tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(conn);
+        for (content, stamp) in [
+            ("first\n", "20261201000000"),
+            ("second\n", "20261201000001"),
+        ] {
+            let before = p.turns().len();
+            let w =
+                tsmn::run::files::write(&client, &target, 0o600, content.as_bytes(), false, stamp)
+                    .await
+                    .unwrap();
+            assert!(
+                matches!(w, tsmn::run::files::Written::Changed { .. }),
+                "{w:?}"
+            );
+            assert_eq!(p.turns().len() - before, 3, "round trips for {content:?}");
+            assert_eq!(read(&path), content);
+        }
+    });
+    let backup = c
+        .cluster
+        .data_dir()
+        .join("tsmn-proxy-test.conf.tsmn-20261201000001.bak");
+    assert_eq!(
+        read(&backup),
+        "first\n",
+        "the second write backed the first up"
+    );
+}
