@@ -270,11 +270,17 @@ async fn run_phase(
             tasks.push(async move { run_sequence(&mine, o, sessions, events, stamp).await });
         }
     }
-    let (results, beside_ok) = futures_util::future::join(
-        futures_util::future::join_all(tasks),
-        run_sequence(&beside, o, sessions, events, stamp),
-    )
-    .await;
+    // The access node's steps beside the data nodes', then the sessions its
+    // steps after them will need, while the data nodes work.
+    let beside_then_lanes = async {
+        let ok = run_sequence(&beside, o, sessions, events, stamp).await;
+        if ok && !data_nodes.is_empty() {
+            open_lanes(&after, sessions).await;
+        }
+        ok
+    };
+    let (results, beside_ok) =
+        futures_util::future::join(futures_util::future::join_all(tasks), beside_then_lanes).await;
     let data_nodes_ok = results.into_iter().all(|r| r);
     ok = data_nodes_ok && beside_ok;
     if !ok {
@@ -291,16 +297,11 @@ async fn run_phase(
     run_sequence(&after, o, sessions, events, stamp).await
 }
 
-/// One node's steps, in order; stops at the first failure. Neighbouring
-/// steps marked `Together` run at the same time, each on its own session.
-async fn run_sequence(
-    steps: &[&Step],
-    o: &RunOptions<'_>,
-    sessions: &Sessions<'_>,
-    events: &Events,
-    stamp: &str,
-) -> bool {
-    let mut ok = true;
+/// Where a sequence's groups of neighbouring `Together` steps lie (at most
+/// TOGETHER each; a lone one is no group): the one reading of the order,
+/// for running them and for opening their sessions ahead.
+fn groups(steps: &[&Step]) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
     let mut i = 0;
     while i < steps.len() {
         let together = steps[i..]
@@ -308,23 +309,71 @@ async fn run_sequence(
             .take(TOGETHER)
             .take_while(|s| s.order == Order::Together)
             .count();
-        if together > 1 && ok {
-            let group = &steps[i..i + together];
-            let runs = group
-                .iter()
-                .enumerate()
-                .map(|(lane, s)| run_one(s, lane + 1, true, o, sessions, events, stamp));
-            ok = futures_util::future::join_all(runs)
-                .await
-                .into_iter()
-                .all(|r| r);
+        if together > 1 {
+            out.push(i..i + together);
             i += together;
         } else {
-            ok = run_one(steps[i], 0, ok, o, sessions, events, stamp).await && ok;
             i += 1;
         }
     }
+    out
+}
+
+/// One node's steps, in order; stops at the first failure. Neighbouring
+/// steps marked `Together` run at the same time, each on its own session
+/// (lane 1, 2, ... in the group's order).
+async fn run_sequence(
+    steps: &[&Step],
+    o: &RunOptions<'_>,
+    sessions: &Sessions<'_>,
+    events: &Events,
+    stamp: &str,
+) -> bool {
+    let groups = groups(steps);
+    let mut ok = true;
+    let mut i = 0;
+    while i < steps.len() {
+        match groups.iter().find(|g| g.start == i) {
+            Some(g) if ok => {
+                let runs = steps[g.clone()]
+                    .iter()
+                    .enumerate()
+                    .map(|(lane, s)| run_one(s, lane + 1, true, o, sessions, events, stamp));
+                ok = futures_util::future::join_all(runs)
+                    .await
+                    .into_iter()
+                    .all(|r| r);
+                i = g.end;
+            }
+            _ => {
+                ok = run_one(steps[i], 0, ok, o, sessions, events, stamp).await && ok;
+                i += 1;
+            }
+        }
+    }
     ok
+}
+
+/// The sessions that the groups of `steps` will run on, opened now, all at
+/// once: each costs its connection's round trips and a server process's
+/// start, hidden this way behind the work before them (the data nodes'
+/// bootstrap, for the access node's add_data_node calls). One that fails
+/// to open is left to its step, which says why.
+async fn open_lanes(steps: &[&Step], sessions: &Sessions<'_>) {
+    let mut wanted = Vec::new();
+    for g in groups(steps) {
+        for (lane, s) in steps[g].iter().enumerate() {
+            if let crate::steps::Action::Sql { database, .. }
+            | crate::steps::Action::Verify { database, .. } = &s.action
+            {
+                wanted.push((s.node.as_str(), database.as_str(), lane + 1));
+            }
+        }
+    }
+    let opened = wanted
+        .iter()
+        .map(|(node, db, lane)| sessions.get_on(node, db, *lane));
+    futures_util::future::join_all(opened).await;
 }
 
 /// One step on `lane` of its node; `ok`: whether the node's steps before it
