@@ -11,22 +11,28 @@ mod support;
 use std::time::{Duration, Instant};
 use support::*;
 
-#[test]
-fn the_proxy_delays_each_way_and_counts_round_trips() {
-    let c = TestCluster::named("px");
+/// A proxy with `delay` each way in front of `c`'s Unix socket, and a
+/// superuser session through it (on the returned runtime).
+struct Proxied {
+    _dir: tempfile::TempDir,
+    rt: tokio::runtime::Runtime,
+    proxy: proxy::Proxy,
+    client: tokio_postgres::Client,
+}
+
+fn proxied(c: &TestCluster, delay: Duration) -> Proxied {
     let dir = own_dir();
     let port = c.cluster.port;
     let sock = format!(".s.PGSQL.{port}");
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let delay = Duration::from_millis(25);
-    let p = rt
+    let proxy = rt
         .block_on(proxy::unix(
             &dir.path().join(&sock),
             proxy::Target::Unix(c.cluster.data_dir().join(&sock)),
             delay,
         ))
         .unwrap();
-    rt.block_on(async {
+    let client = rt.block_on(async {
         let mut cfg = tokio_postgres::Config::new();
         cfg.host_path(dir.path())
             .port(port)
@@ -34,6 +40,27 @@ fn the_proxy_delays_each_way_and_counts_round_trips() {
             .dbname("postgres");
         let (client, conn) = cfg.connect(tokio_postgres::NoTls).await.unwrap();
         tokio::spawn(conn);
+        client
+    });
+    Proxied {
+        _dir: dir,
+        rt,
+        proxy,
+        client,
+    }
+}
+
+#[test]
+fn the_proxy_delays_each_way_and_counts_round_trips() {
+    let c = TestCluster::named("px");
+    let delay = Duration::from_millis(25);
+    let Proxied {
+        rt,
+        proxy: p,
+        client,
+        _dir,
+    } = proxied(&c, delay);
+    rt.block_on(async {
         let before = p.turns().len();
         let start = Instant::now();
         for _ in 0..3 {
@@ -54,29 +81,17 @@ fn the_proxy_delays_each_way_and_counts_round_trips() {
 #[test]
 fn a_file_write_takes_three_round_trips() {
     let c = TestCluster::named("pxw");
-    let dir = own_dir();
-    let port = c.cluster.port;
-    let sock = format!(".s.PGSQL.{port}");
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let p = rt
-        .block_on(proxy::unix(
-            &dir.path().join(&sock),
-            proxy::Target::Unix(c.cluster.data_dir().join(&sock)),
-            // Long enough that the pipelined messages of a turn all leave
-            // before any answer comes back, on a busy machine too.
-            Duration::from_millis(30),
-        ))
-        .unwrap();
+    // Long enough that the pipelined messages of a turn all leave before
+    // any answer comes back, on a busy machine too.
+    let Proxied {
+        rt,
+        proxy: p,
+        client,
+        _dir,
+    } = proxied(&c, Duration::from_millis(30));
     let path = c.cluster.data_dir().join("tsmn-proxy-test.conf");
     let target = path.display().to_string();
     rt.block_on(async {
-        let mut cfg = tokio_postgres::Config::new();
-        cfg.host_path(dir.path())
-            .port(port)
-            .user("postgres")
-            .dbname("postgres");
-        let (client, conn) = cfg.connect(tokio_postgres::NoTls).await.unwrap();
-        tokio::spawn(conn);
         for (content, stamp) in [
             ("first\n", "20261201000000"),
             ("second\n", "20261201000001"),
