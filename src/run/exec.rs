@@ -102,20 +102,30 @@ pub async fn step(
 /// Run one statement alone; a generator's rows are run next, each alone.
 /// Returns how many statements ran.
 async fn run_statement(client: &Client, text: &str, generate: bool) -> Result<usize, String> {
-    let msgs = client.simple_query(text).await.map_err(|e| describe(&e))?;
     if !generate {
+        client.simple_query(text).await.map_err(|e| describe(&e))?;
         return Ok(1);
     }
-    let mut n = 0;
-    for m in msgs {
-        if let SimpleQueryMessage::Row(r) = m {
-            if let Some(stmt) = r.get(0) {
-                client.simple_query(stmt).await.map_err(|e| describe(&e))?;
-                n += 1;
-            }
-        }
+    let generated = generated_rows(client, text).await?;
+    for stmt in &generated {
+        client.simple_query(stmt).await.map_err(|e| describe(&e))?;
     }
-    Ok(n)
+    Ok(generated.len())
+}
+
+/// The statements a generator selects, one a row (none: its condition holds).
+async fn generated_rows(client: &Client, generator: &str) -> Result<Vec<String>, String> {
+    let msgs = client
+        .simple_query(generator)
+        .await
+        .map_err(|e| describe(&e))?;
+    Ok(msgs
+        .iter()
+        .filter_map(|m| match m {
+            SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+            _ => None,
+        })
+        .collect())
 }
 
 /// What a statement runs: a generator's rows (none: its condition holds),
@@ -125,14 +135,7 @@ async fn generate(client: &Client, st: &Statement) -> Result<Vec<String>, String
     if !st.generate {
         return Ok(vec![text]);
     }
-    let msgs = client.simple_query(&text).await.map_err(|e| describe(&e))?;
-    Ok(msgs
-        .iter()
-        .filter_map(|m| match m {
-            SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
-            _ => None,
-        })
-        .collect())
+    generated_rows(client, &text).await
 }
 
 async fn settings(
@@ -365,13 +368,20 @@ async fn reload_tls(s: &Step, after: &[String], sessions: &Sessions<'_>) -> Outc
     }
 }
 
+/// The statement that selects pg_hba.conf's errors (`$1` as in HBA_ERRORS)
+/// and reloads when there are none and `also` (an SQL condition starting
+/// with AND, or empty) holds.
+fn reload_check_sql(also: &str) -> String {
+    format!(
+        "SELECT e, CASE WHEN cardinality(e) = 0{also} THEN pg_reload_conf() END FROM (SELECT {HBA_ERRORS} AS e) AS x"
+    )
+}
+
 /// The errors of pg_hba.conf as the server reads it now; none: reloaded,
 /// in the same statement.
 pub(super) async fn reload_unless_hba_errors(client: &Client) -> Vec<String> {
     let ignore = crate::pg::Text::One(crate::facts::HOSTSSL_WITHOUT_SSL);
-    let check = format!(
-        "SELECT e, CASE WHEN cardinality(e) = 0 THEN pg_reload_conf() END FROM (SELECT {HBA_ERRORS} AS e) AS x"
-    );
+    let check = reload_check_sql("");
     match crate::pg::one(client, &check, &[ignore]).await {
         Ok(r) => r.get::<_, Vec<String>>(0),
         Err(e) => vec![describe(&e)],
@@ -391,11 +401,7 @@ async fn write_hba_and_reload(
     let had = Some(files::sha256_hex(old.as_bytes()));
     let staged = files::stage(client, path, stamp, files::Known::Sha(had)).await?;
     let want = files::sha256_hex(new.as_bytes());
-    let check = format!(
-        "SELECT e, CASE WHEN cardinality(e) = 0 AND {on_disk} = $3 THEN pg_reload_conf() END \
-         FROM (SELECT {HBA_ERRORS} AS e) AS x",
-        on_disk = "encode(sha256(pg_read_binary_file($2, 0, 100000000, true)), 'hex')"
-    );
+    let check = reload_check_sql(&format!(" AND {} = $3", files::sha_sql("$2")));
     let params = [
         crate::pg::Text::One(crate::facts::HOSTSSL_WITHOUT_SSL),
         crate::pg::Text::One(path),

@@ -17,10 +17,15 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-/// SQL for the sha256 (hex) of the file at `path` (an SQL expression), or
-/// NULL when there is no such file.
+/// An SQL expression for the sha256 (hex) of the file at `path` (itself an
+/// SQL expression), or NULL when there is no such file.
+pub fn sha_sql(path: &str) -> String {
+    format!("encode(sha256(pg_read_binary_file({path}, 0, 100000000, true)), 'hex')")
+}
+
+/// The statement that selects `sha_sql`.
 fn sha_of(path: &str) -> String {
-    format!("SELECT encode(sha256(pg_read_binary_file({path}, 0, 100000000, true)), 'hex')")
+    format!("SELECT {}", sha_sql(path))
 }
 
 /// The file's sha256 on the server, or None when it does not exist.
