@@ -102,7 +102,11 @@ pub struct ServerFacts {
     pub hba_rules: Vec<HbaRule>,
     /// The raw lines of pg_hba.conf, to quote rules by line number.
     pub hba_lines: Vec<String>,
+    /// TimescaleDB versions installed for this PostgreSQL: an install
+    /// script and (where the library directory could be read) a library.
     pub timescaledb_available: Vec<String>,
+    /// The control file's default_version, when read.
+    pub timescaledb_default: Option<String>,
     pub dblink_available: bool,
     /// The cluster database, when it exists on this node.
     pub database: Option<DatabaseFacts>,
@@ -153,6 +157,24 @@ impl PassfileFacts {
 }
 
 impl ServerFacts {
+    /// The version CREATE EXTENSION gets from tsmn here (see
+    /// `timescale::version_to_create`).
+    pub fn timescaledb_to_create(&self) -> Option<String> {
+        crate::timescale::version_to_create(
+            &self.timescaledb_available,
+            self.timescaledb_default.as_deref(),
+        )
+    }
+
+    /// The version the node runs in the cluster database, else the one
+    /// tsmn would create.
+    pub fn timescaledb_version(&self) -> Option<String> {
+        self.database
+            .as_ref()
+            .and_then(|d| d.timescaledb.clone())
+            .or_else(|| self.timescaledb_to_create())
+    }
+
     pub fn setting(&self, name: &str) -> Option<&str> {
         self.settings.get(name).map(|s| s.value.as_str())
     }

@@ -56,6 +56,32 @@ pub fn random_bytes(n: usize) -> std::io::Result<Vec<u8>> {
     Ok(buf)
 }
 
+/// The terminal is gone (SIGHUP, or EIO on the tty): standard output and
+/// error, where they went to a terminal, go to /dev/null from now on, so
+/// that what tsmn still says while it finishes the running step cannot
+/// fail (Rust's print macros panic on a write error) and the run ends as
+/// an interrupt, not an abort. Output into a file or a pipe is kept.
+pub fn detach_terminal() {
+    let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") else {
+        return;
+    };
+    if on_a_terminal(1) {
+        let _ = nix::unistd::dup2_stdout(&null);
+    }
+    if on_a_terminal(2) {
+        let _ = nix::unistd::dup2_stderr(&null);
+    }
+}
+
+/// Whether the descriptor is a terminal device, by its name: a hung-up
+/// terminal no longer answers isatty(), but still has its name.
+fn on_a_terminal(fd: u32) -> bool {
+    std::fs::read_link(format!("/proc/self/fd/{fd}")).is_ok_and(|p| {
+        let p = p.to_string_lossy();
+        p.starts_with("/dev/pts/") || p.starts_with("/dev/tty") || p == "/dev/console"
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -29,6 +29,27 @@ pub fn has_multinode(version: &str) -> Option<bool> {
     parse_version(version).map(|(maj, min, _)| maj == 2 && min <= 13)
 }
 
+/// The TimescaleDB version tsmn creates on a node where the extension is
+/// not created yet. `available`: versions with both an install script and
+/// a library; `default`: the control file's default_version. The default
+/// when it still has multi-node (2.13.x or older), else the newest
+/// available version that has it: after a package upgrade the default is
+/// usually 2.14 or later, whose CREATE EXTENSION would make a node that
+/// add_data_node refuses. None: no installed version has multi-node.
+pub fn version_to_create(available: &[String], default: Option<&str>) -> Option<String> {
+    let usable = |v: &&String| has_multinode(v) == Some(true);
+    if let Some(d) = default.filter(|d| has_multinode(d) == Some(true)) {
+        if let Some(v) = available.iter().find(|v| v.as_str() == d) {
+            return Some(v.clone());
+        }
+    }
+    available
+        .iter()
+        .filter(usable)
+        .max_by_key(|v| parse_version(v))
+        .cloned()
+}
+
 /// PostgreSQL majors a TimescaleDB release supports multi-node on (§7.1).
 pub fn pg_majors_for(version: &str) -> Option<std::ops::RangeInclusive<u32>> {
     let (maj, min, _) = parse_version(version)?;
@@ -143,6 +164,34 @@ mod tests {
             cert_file_stem("testrole"),
             "9e87613bf77d50f190dca2a795efcc44"
         );
+    }
+
+    #[test]
+    fn the_version_created_keeps_multinode() {
+        let v = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let both = v(&["2.13.1", "2.14.2"]);
+        assert_eq!(
+            version_to_create(&both, Some("2.13.1")).as_deref(),
+            Some("2.13.1")
+        );
+        // After a package upgrade the default moves past multi-node.
+        assert_eq!(
+            version_to_create(&both, Some("2.14.2")).as_deref(),
+            Some("2.13.1")
+        );
+        assert_eq!(version_to_create(&both, None).as_deref(), Some("2.13.1"));
+        assert_eq!(
+            version_to_create(&v(&["2.12.0", "2.13.1"]), Some("2.12.0")).as_deref(),
+            Some("2.12.0"),
+            "an older default that has multi-node stays"
+        );
+        assert_eq!(
+            version_to_create(&v(&["2.13.0"]), Some("2.13.1")).as_deref(),
+            Some("2.13.0"),
+            "a default without its script or library is not created"
+        );
+        assert_eq!(version_to_create(&v(&["2.14.2"]), Some("2.14.2")), None);
+        assert_eq!(version_to_create(&[], None), None);
     }
 
     #[test]

@@ -59,6 +59,7 @@ fn server() -> ServerFacts {
         }],
         hba_lines: vec!["host all all 10.0.0.10/32 trust".into()],
         timescaledb_available: vec!["2.13.1".into()],
+        timescaledb_default: Some("2.13.1".into()),
         dblink_available: true,
         database: None,
         new_database: None,
@@ -408,4 +409,28 @@ fn certificates_outside_or_near_the_end_of_their_validity() {
         ..Default::default()
     });
     assert!(fix_of(&plan, "the CA").contains("set [auth.certificate] ca_cert and ca_key"));
+}
+
+/// After a package upgrade 2.14.2 sits beside 2.13.1 and is the control
+/// file's default: tsmn still finds a version with multi-node to create
+/// (and says so), and says which when none is left.
+#[test]
+fn timescaledb_2_14_beside_2_13_still_creates_2_13() {
+    let mut dn = server();
+    dn.timescaledb_available = vec!["2.13.1".into(), "2.14.2".into()];
+    dn.timescaledb_default = Some("2.14.2".into());
+    assert_eq!(dn.timescaledb_to_create().as_deref(), Some("2.13.1"));
+    let found = findings(&plan(), &facts(server(), dn.clone()));
+    assert!(
+        !found
+            .iter()
+            .any(|f| f.code == "multinode_removed" || f.code == "timescaledb_version_differs"),
+        "{found:#?}"
+    );
+    dn.timescaledb_available = vec!["2.14.2".into()];
+    let found = findings(&plan(), &facts(server(), dn));
+    assert!(
+        found.iter().any(|f| f.code == "multinode_removed"),
+        "{found:#?}"
+    );
 }

@@ -2,9 +2,7 @@
 //! an exit code out (0 ok, 1 failed, 2 usage or plan error). No probing,
 //! step building, secret handling or export logic of its own.
 
-use super::args::{
-    RestartArg, SandboxCommand, WizardOpts, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE,
-};
+use super::args::{RestartArg, SandboxCommand, WizardOpts, EXIT_FAILED, EXIT_OK, EXIT_USAGE};
 use super::output;
 use super::progress;
 use super::prompt::{confirm, Terminal};
@@ -461,12 +459,12 @@ pub fn apply(a: ApplyArgs) -> u8 {
     let names: Vec<String> = flow.plan.nodes().map(|n| n.name.clone()).collect();
     let printer = rt.spawn(print_events(rx, json, names));
     let cancel = tokio_util::sync::CancellationToken::new();
-    rt.spawn(interrupts(cancel.clone()));
+    rt.spawn(super::signals::interrupts(cancel.clone(), "apply"));
     let ok = rt.block_on(flow.apply(&steps, &secrets, &settings, tx, Some(cancel.clone())));
     let tally = rt.block_on(printer).unwrap_or_default();
     if cancel.is_cancelled() {
         eprintln!("stopped after the interrupt: every step that ran was finished and recorded; run tsmn apply again to go on (finished steps are checked and skipped)");
-        return EXIT_INTERRUPTED;
+        return super::signals::exit_code();
     }
     if !json {
         eprintln!("{}", tally.closing(ok));
@@ -502,25 +500,6 @@ pub(super) async fn print_events(
         l.clear();
     }
     tally
-}
-
-/// Ctrl-C or SIGTERM while steps run: the first lets the running step
-/// finish on every node (a pg_hba.conf change is checked and reloaded, or
-/// restored), records it, and stops; the second aborts at once.
-pub(super) async fn interrupts(cancel: tokio_util::sync::CancellationToken) {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut int), Ok(mut term)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) else {
-        return;
-    };
-    tokio::select! { _ = int.recv() => {}, _ = term.recv() => {} }
-    cancel.cancel();
-    eprintln!("\ninterrupted: the running step finishes on each node and is recorded, then tsmn stops (interrupt again to abort at once)");
-    tokio::select! { _ = int.recv() => {}, _ = term.recv() => {} }
-    eprintln!("aborted: a step that was running may be half done; run tsmn apply again: it checks every step before it changes anything");
-    std::process::exit(i32::from(EXIT_INTERRUPTED));
 }
 
 pub fn discover(

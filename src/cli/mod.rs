@@ -10,6 +10,7 @@ pub mod log;
 pub mod output;
 pub mod progress;
 pub mod prompt;
+pub mod signals;
 pub mod undo;
 
 pub use args::{Cli, Command};

@@ -1,8 +1,8 @@
 //! `tsmn undo`: the way back from the last run of tsmn apply, shown before
 //! it asks (the flow builds the steps from the run's journal).
 
-use super::args::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE};
-use super::commands::{fail_as, failed, interrupts, print_events, probed, runtime, Probing};
+use super::args::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
+use super::commands::{fail_as, failed, print_events, probed, runtime, Probing};
 use super::prompt::confirm;
 use std::io::IsTerminal;
 use std::path::Path;
@@ -69,7 +69,7 @@ pub fn undo(path: &Path, yes: bool, connect_timeout: u64) -> u8 {
     let names: Vec<String> = flow.plan.nodes().map(|n| n.name.clone()).collect();
     let printer = rt.spawn(print_events(rx, false, names));
     let cancel = tokio_util::sync::CancellationToken::new();
-    rt.spawn(interrupts(cancel.clone()));
+    rt.spawn(super::signals::interrupts(cancel.clone(), "undo"));
     let ok = rt.block_on(flow.apply(
         &steps,
         &Default::default(),
@@ -80,7 +80,7 @@ pub fn undo(path: &Path, yes: bool, connect_timeout: u64) -> u8 {
     let tally = rt.block_on(printer).unwrap_or_default();
     if cancel.is_cancelled() {
         eprintln!("stopped after the interrupt: run tsmn undo again to go on (what is back already is left as it is)");
-        return EXIT_INTERRUPTED;
+        return super::signals::exit_code();
     }
     if ok && tally.ok() {
         tsmn::run::journal::undone(&journal);

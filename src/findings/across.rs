@@ -22,12 +22,7 @@ pub fn across_nodes(plan: &Plan, facts: &Facts, out: &mut Vec<Finding>) {
     };
     prepared_left(plan, an_s, &servers, out);
     // TimescaleDB: the installed version, else the newest available, must agree.
-    let ts = |s: &ServerFacts| {
-        s.database
-            .as_ref()
-            .and_then(|d| d.timescaledb.clone())
-            .or_else(|| s.timescaledb_available.last().cloned())
-    };
+    let ts = ServerFacts::timescaledb_version;
     if let Some(an_v) = ts(an_s) {
         for (n, s) in servers.iter().filter(|(n, _)| n.role == NodeRole::Data) {
             if let Some(v) = ts(s) {

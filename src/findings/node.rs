@@ -89,11 +89,7 @@ fn connection_failed(
 
 fn versions(n: &NodeFacts, s: &ServerFacts, out: &mut Vec<Finding>) {
     let major = s.version_num / 10000;
-    let ts = s
-        .database
-        .as_ref()
-        .and_then(|d| d.timescaledb.clone())
-        .or_else(|| s.timescaledb_available.last().cloned());
+    let ts = s.timescaledb_version();
     let window = ts
         .as_deref()
         .and_then(pg_majors_for)
@@ -130,10 +126,7 @@ fn timescaledb(n: &NodeFacts, s: &ServerFacts, out: &mut Vec<Finding>) {
         .unwrap_or_default();
     let usable = match installed {
         Some(v) => has_multinode(v) == Some(true),
-        None => s
-            .timescaledb_available
-            .iter()
-            .any(|v| has_multinode(v) == Some(true)),
+        None => s.timescaledb_to_create().is_some(),
     };
     if !usable {
         out.push(Finding::new(

@@ -52,8 +52,14 @@ fn hba_text_sql() -> String {
 }
 /// A superuser reads the extension directory directly: far cheaper than
 /// pg_available_extension_versions, which parses every extension's scripts.
-const EXTENSION_FILES_SQL: &str = "SELECT f FROM pg_ls_dir((SELECT setting FROM pg_config WHERE name = 'SHAREDIR') || '/extension') AS f \
-    WHERE f LIKE 'timescaledb--%.sql' OR f IN ('timescaledb.control', 'dblink.control')";
+/// Also the libraries (`lib:timescaledb-2.13.1.so`: a version without its
+/// library cannot be created) and the control file's default version
+/// (`default:2.13.1`).
+const EXTENSION_FILES_SQL: &str = "WITH d AS (SELECT (SELECT setting FROM pg_config WHERE name = 'SHAREDIR') || '/extension' AS share, \
+        (SELECT setting FROM pg_config WHERE name = 'PKGLIBDIR') AS lib) \
+    SELECT f FROM d, pg_ls_dir(d.share) AS f WHERE f LIKE 'timescaledb--%.sql' OR f IN ('timescaledb.control', 'dblink.control') \
+    UNION ALL SELECT 'lib:' || f FROM d, pg_ls_dir(d.lib, true, false) AS f WHERE f LIKE 'timescaledb-%.so' \
+    UNION ALL SELECT 'default:' || substring(pg_read_file(d.share || '/timescaledb.control', 0, 65536, true) FROM 'default_version\\s*=\\s*.([0-9][0-9.]*)') FROM d";
 const TS_AVAILABLE_SQL: &str = "SELECT version FROM pg_available_extension_versions WHERE name = 'timescaledb' ORDER BY version";
 const DBLINK_SQL: &str = "SELECT count(*) > 0 FROM pg_available_extensions WHERE name = 'dblink'";
 /// The cluster database and template1, which a database created now (by
@@ -142,7 +148,12 @@ pub async fn server_facts(client: &Client, plan: &Plan) -> (ServerFacts, bool) {
     match ext_files {
         Ok(rows) => {
             let files: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
-            (f.timescaledb_available, f.dblink_available) = extensions_from_files(&files);
+            let e = extensions_from_files(&files);
+            (
+                f.timescaledb_available,
+                f.timescaledb_default,
+                f.dblink_available,
+            ) = (e.timescaledb, e.default, e.dblink);
         }
         Err(_) => {
             if let Ok(rows) = rows(client, TS_AVAILABLE_SQL, &[]).await {
@@ -167,23 +178,47 @@ pub async fn server_facts(client: &Client, plan: &Plan) -> (ServerFacts, bool) {
     (f, tls)
 }
 
-/// Installed TimescaleDB versions (sorted) and whether dblink is there, from
-/// the names in the extension directory: `timescaledb--2.13.1.sql` installs
-/// 2.13.1; `timescaledb--2.12.0--2.13.1.sql` is an update script.
-pub fn extensions_from_files(files: &[String]) -> (Vec<String>, bool) {
+/// What the extension and library directories hold of TimescaleDB.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Extensions {
+    /// Versions with an install script and, when any library was listed,
+    /// their library (sorted).
+    pub timescaledb: Vec<String>,
+    pub default: Option<String>,
+    pub dblink: bool,
+}
+
+/// From the names in the extension directory: `timescaledb--2.13.1.sql`
+/// installs 2.13.1; `timescaledb--2.12.0--2.13.1.sql` is an update script;
+/// `lib:timescaledb-2.13.1.so` is its library; `default:2.13.1` the
+/// control file's default version.
+pub fn extensions_from_files(files: &[String]) -> Extensions {
     let has = |name: &str| files.iter().any(|f| f == name);
+    let libraries: Vec<&str> = files
+        .iter()
+        .filter_map(|f| f.strip_prefix("lib:timescaledb-")?.strip_suffix(".so"))
+        .collect();
     let mut versions: Vec<String> = if has("timescaledb.control") {
         files
             .iter()
             .filter_map(|f| f.strip_prefix("timescaledb--")?.strip_suffix(".sql"))
             .filter(|v| !v.contains("--"))
+            .filter(|v| libraries.is_empty() || libraries.contains(v))
             .map(str::to_string)
             .collect()
     } else {
         Vec::new()
     };
     versions.sort_by_key(|v| crate::timescale::parse_version(v));
-    (versions, has("dblink.control"))
+    Extensions {
+        timescaledb: versions,
+        default: files
+            .iter()
+            .find_map(|f| f.strip_prefix("default:"))
+            .filter(|d| !d.is_empty())
+            .map(str::to_string),
+        dblink: has("dblink.control"),
+    }
 }
 
 fn hba_rule(r: &tokio_postgres::Row) -> HbaRule {
@@ -362,14 +397,32 @@ mod tests {
         .iter()
         .map(|s| s.to_string())
         .collect();
+        let e = super::extensions_from_files(&files);
         assert_eq!(
-            super::extensions_from_files(&files),
-            (vec!["2.9.3".to_string(), "2.13.1".to_string()], true)
+            (e.timescaledb, e.default, e.dblink),
+            (vec!["2.9.3".to_string(), "2.13.1".to_string()], None, true)
         );
         assert_eq!(
-            super::extensions_from_files(&files[1..3]),
-            (vec![], false),
+            super::extensions_from_files(&files[1..3]).timescaledb,
+            Vec::<String>::new(),
             "no control file, no extension"
         );
+        // 2.14.2 installed beside 2.13.1, its library too; 2.9.3's gone.
+        let mut more = files.clone();
+        more.extend(
+            [
+                "timescaledb--2.14.2.sql",
+                "lib:timescaledb-2.13.1.so",
+                "lib:timescaledb-2.14.2.so",
+                "default:2.14.2",
+            ]
+            .map(String::from),
+        );
+        let e = super::extensions_from_files(&more);
+        assert_eq!(
+            e.timescaledb,
+            vec!["2.13.1".to_string(), "2.14.2".to_string()]
+        );
+        assert_eq!(e.default.as_deref(), Some("2.14.2"));
     }
 }

@@ -16,7 +16,10 @@ fn status_line(n: &NodeFacts) -> String {
         (Connection::Connected { tls }, Some(s)) => {
             let ts = match s.database.as_ref().and_then(|d| d.timescaledb.as_deref()) {
                 Some(v) => format!("TimescaleDB {v}"),
-                None => match s.timescaledb_available.last() {
+                None => match s
+                    .timescaledb_to_create()
+                    .or_else(|| s.timescaledb_available.last().cloned())
+                {
                     Some(v) => format!("TimescaleDB {v} available"),
                     None => "no TimescaleDB".into(),
                 },

@@ -9,7 +9,9 @@ mod restart;
 mod rotate;
 mod supervisor;
 mod undo;
-pub use restart::{decision as restart_decision, HOW as RESTART_HOW};
+pub use restart::{
+    decision as restart_decision, in_flight as restarts_in_flight, HOW as RESTART_HOW,
+};
 pub mod session;
 mod verify;
 

@@ -106,20 +106,43 @@ fn control_system_identifier(data: &Path, bindir: &Path) -> Option<String> {
 }
 
 impl Local {
-    /// The command, as the summary shows it (as the data directory's owner).
-    fn command(&self) -> String {
+    /// The command that starts the server again, as the data directory's
+    /// owner.
+    fn start_command(&self) -> String {
         use crate::quote::shell::word;
+        let log = self
+            .log
+            .as_ref()
+            .filter(|p| p.is_file())
+            .map(|p| format!(" -l {}", word(&p.to_string_lossy())))
+            .unwrap_or_default();
+        format!(
+            "{} -D {}{log} -w start{}",
+            word(&self.bindir.join("pg_ctl").to_string_lossy()),
+            word(&self.data.to_string_lossy()),
+            self.owner()
+        )
+    }
+
+    /// " (as <user>)" when the data directory belongs to another account.
+    fn owner(&self) -> String {
         use std::os::unix::fs::MetadataExt;
-        let owner = std::fs::metadata(&self.data)
+        std::fs::metadata(&self.data)
             .ok()
             .filter(|m| m.uid() != 0)
             .and_then(|m| user_name(m.uid()))
             .map(|u| format!(" (as {u})"))
-            .unwrap_or_default();
+            .unwrap_or_default()
+    }
+
+    /// The command, as the summary shows it (as the data directory's owner).
+    fn command(&self) -> String {
+        use crate::quote::shell::word;
         format!(
-            "{} -D {} -m fast -w -t 120 restart{owner}",
+            "{} -D {} -m fast -w -t 120 restart{}",
             word(&self.bindir.join("pg_ctl").to_string_lossy()),
-            word(&self.data.to_string_lossy())
+            word(&self.data.to_string_lossy()),
+            self.owner()
         )
     }
 }
@@ -135,7 +158,58 @@ fn user_name(uid: u32) -> Option<String> {
         })
 }
 
-fn restart_local(l: &Local) -> Result<(), String> {
+/// The servers tsmn is restarting right now (node names), for whoever must
+/// say what happens to them when tsmn is stopped: an interrupt waits for
+/// them, and an abort names them.
+static IN_FLIGHT: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// The nodes whose `pg_ctl restart` is running now.
+pub fn in_flight() -> Vec<String> {
+    IN_FLIGHT.lock().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
+/// Marks a node's restart as running while it lives.
+struct Flight(String);
+impl Flight {
+    fn start(node: &str) -> Flight {
+        IN_FLIGHT
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(node.to_string());
+        Flight(node.to_string())
+    }
+}
+impl Drop for Flight {
+    fn drop(&mut self) {
+        let mut v = IN_FLIGHT.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(i) = v.iter().position(|n| *n == self.0) {
+            v.swap_remove(i);
+        }
+    }
+}
+
+/// A private file for pg_ctl's error output: a pipe would tie pg_ctl to
+/// tsmn (a write after tsmn is gone kills it with SIGPIPE, between the
+/// stop and the start).
+fn error_file() -> std::io::Result<(std::fs::File, PathBuf)> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let path = std::env::temp_dir().join(format!("tsmn-pg_ctl-{}-{nanos}.err", std::process::id()));
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)?;
+    Ok((f, path))
+}
+
+/// `pg_ctl restart` for a node on this host. pg_ctl runs in a process
+/// group of its own, with no tie to tsmn's terminal or pipes: Ctrl-C, a
+/// closed terminal or tsmn's own death cannot stop it between the stop and
+/// the start, so a server tsmn stops always starts again.
+fn restart_local(node: &str, l: &Local) -> Result<(), String> {
     use std::os::unix::fs::MetadataExt;
     use std::os::unix::process::CommandExt;
     let meta = std::fs::metadata(&l.data).map_err(|e| format!("{}: {e}", l.data.display()))?;
@@ -144,22 +218,24 @@ fn restart_local(l: &Local) -> Result<(), String> {
         .arg(&l.data)
         .args(["-m", "fast", "-w", "-t", "120", "restart"]);
     // The server's own log file when it is the sandbox's (beside the data
-    // directory); pg_ctl's output must not stay tied to our pipes.
-    match l.log.as_ref().filter(|p| p.is_file()) {
-        Some(log) => {
-            cmd.arg("-l").arg(log);
-        }
-        None => {
-            cmd.stdin(std::process::Stdio::null());
-        }
+    // directory).
+    if let Some(log) = l.log.as_ref().filter(|p| p.is_file()) {
+        cmd.arg("-l").arg(log);
     }
-    cmd.stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped());
+    let (err, err_path) = error_file().map_err(|e| format!("a file for pg_ctl's errors: {e}"))?;
+    cmd.stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::from(err))
+        .process_group(0);
     if crate::os::euid() == 0 && meta.uid() != 0 {
         cmd.uid(meta.uid()).gid(meta.gid());
     }
-    let out = cmd.output().map_err(|e| format!("pg_ctl: {e}"))?;
-    if out.status.success() {
+    let _flight = Flight::start(node);
+    let status = cmd.status();
+    let stderr = std::fs::read_to_string(&err_path).unwrap_or_default();
+    let _ = std::fs::remove_file(&err_path);
+    let status = status.map_err(|e| format!("pg_ctl: {e}"))?;
+    if status.success() {
         return Ok(());
     }
     // The server is down now: say where it wrote why, and what comes next.
@@ -168,9 +244,15 @@ fn restart_local(l: &Local) -> Result<(), String> {
         Some(p) => format!("read the newest log file in {} for why", p.display()),
         None => "the server logs to stderr: read its service's log (journalctl, or where pg_ctl -l points) for why".into(),
     };
+    let said = stderr.trim().replace('\n', " ");
+    let said = if said.is_empty() {
+        format!("pg_ctl {status}")
+    } else {
+        said
+    };
     Err(format!(
-        "did not start again after the restart ({}); {look}, fix the cause, start the server, then run tsmn apply again",
-        String::from_utf8_lossy(&out.stderr).trim().replace('\n', " ")
+        "did not start again after the restart ({said}); {look}, fix the cause, start it ({}), then run tsmn apply again",
+        l.start_command()
     ))
 }
 
@@ -429,7 +511,8 @@ pub async fn gate(
                 let _ = events.send(Event::Restarting { node: n.clone() });
                 sessions.drop_node(n);
                 jobs.push(async move {
-                    let restarted = tokio::task::spawn_blocking(move || restart_local(&l))
+                    let node = n.clone();
+                    let restarted = tokio::task::spawn_blocking(move || restart_local(&node, &l))
                         .await
                         .unwrap_or_else(|e| Err(e.to_string()));
                     match restarted {

@@ -9,10 +9,23 @@
 /// What runs the server, and how an operator restarts it there.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Supervisor {
-    Systemd { unit: String },
-    Container { runtime: &'static str },
-    Patroni { pid: u32 },
-    Process { name: String, pid: u32 },
+    Systemd {
+        unit: String,
+    },
+    Container {
+        runtime: &'static str,
+    },
+    Patroni {
+        pid: u32,
+    },
+    Process {
+        name: String,
+        pid: u32,
+    },
+    /// The postmaster is PID 1 of its own PID namespace (a container's
+    /// main process): stopping it ends the container, and nothing here
+    /// would start it again.
+    Init,
 }
 
 impl Supervisor {
@@ -23,6 +36,7 @@ impl Supervisor {
             Supervisor::Container { runtime } => format!("a {runtime} container"),
             Supervisor::Patroni { pid } => format!("Patroni (pid {pid})"),
             Supervisor::Process { name, pid } => format!("the supervisor {name} (pid {pid})"),
+            Supervisor::Init => "its container (the postmaster is the container's PID 1)".into(),
         }
     }
 
@@ -35,12 +49,15 @@ impl Supervisor {
             }
             Supervisor::Patroni { .. } => "patronictl restart <cluster> <member>".into(),
             Supervisor::Process { name, .. } => format!("restart it through {name}"),
+            Supervisor::Init => "restart the container with its runtime (docker restart <container>, podman restart <container>, or kubectl rollout restart)".into(),
         }
     }
 }
 
 /// Parents that supervise the processes they start (their child's
-/// restart is theirs). Shells and PID 1 are not among them.
+/// restart is theirs). Shells are not among them, nor is a PID 1 that is
+/// a plain init or reaper; a container's init (tini, dumb-init,
+/// docker-init) is, even as PID 1: the container ends with its child.
 const SUPERVISORS: &[&str] = &[
     "supervisord",
     "runsv",
@@ -53,6 +70,9 @@ const SUPERVISORS: &[&str] = &[
     "docker-init",
     "monit",
 ];
+
+/// The inits that run a container's main process as PID 1 and exit with it.
+const CONTAINER_INITS: &[&str] = &["tini", "dumb-init", "docker-init"];
 
 const CONTAINER_MARKS: &[(&str, &str)] = &[
     ("kubepods", "Kubernetes"),
@@ -90,7 +110,8 @@ pub fn judge(
         }
     }
     let (pid, comm, cmdline) = parent?;
-    if pid <= 1 {
+    let container_init = CONTAINER_INITS.contains(&comm);
+    if pid <= 1 && !container_init {
         return None;
     }
     if comm.contains("patroni") || cmdline.contains("patroni") {
@@ -107,6 +128,10 @@ pub fn judge(
 
 /// The supervisor of the running process `pid`, read from /proc.
 pub fn of(pid: u32) -> Option<Supervisor> {
+    // Seen as PID 1 from here: tsmn runs in the server's own container.
+    if pid == 1 {
+        return Some(Supervisor::Init);
+    }
     let read = |p: String| std::fs::read_to_string(p).unwrap_or_default();
     let cgroup = read(format!("/proc/{pid}/cgroup"));
     let own = read("/proc/self/cgroup".into());
@@ -182,6 +207,17 @@ mod tests {
             None
         );
         assert_eq!(judge(HERE, HERE, Some((4242, "bash", "bash"))), None);
+        // A container's init as PID 1 supervises: the container ends with
+        // its child, so pg_ctl would stop the container.
+        assert!(matches!(
+            judge(HERE, HERE, Some((1, "tini", "/sbin/tini -- postgres"))),
+            Some(Supervisor::Process { ref name, pid: 1 }) if name == "tini"
+        ));
+        assert_eq!(
+            judge(HERE, HERE, Some((1, "docker-init", "/sbin/docker-init"))).map(|s| s.what()),
+            Some("the supervisor docker-init (pid 1)".into())
+        );
+        assert_eq!(of(1), Some(Supervisor::Init));
         // The same unit as tsmn's own (a sandbox started from this session).
         let mine = "0::/user.slice/user-0.slice/session-3.scope\n";
         assert_eq!(judge(mine, mine, Some((1, "systemd", "/sbin/init"))), None);

@@ -12,14 +12,11 @@ use super::{step, Action, Ctx, Phase, Statement, Step, StepState};
 use crate::quote::sql::literal;
 
 /// The TimescaleDB version the cluster runs: the access node's installed
-/// one, or the version its `CREATE EXTENSION` installs (the one install
-/// script in its extension directory; the others are update scripts).
+/// one, or the version tsmn creates (`timescale::version_to_create`: never
+/// one without multi-node when one with it is installed).
 pub(super) fn version(ctx: &Ctx) -> Option<String> {
-    let an = ctx.server(&ctx.plan.access_node.name)?;
-    an.database
-        .as_ref()
-        .and_then(|d| d.timescaledb.clone())
-        .or_else(|| an.timescaledb_available.last().cloned())
+    ctx.server(&ctx.plan.access_node.name)?
+        .timescaledb_version()
 }
 
 /// The extension at `version` (the same on every node: §7.2).

@@ -59,18 +59,58 @@ pub fn run(plan: crate::plan::Plan, plan_path: std::path::PathBuf, opts: Options
     ));
     let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableBracketedPaste);
     ratatui::restore();
+    // Written, not printed: the terminal may be gone, and a failed print
+    // would panic.
+    let say = |line: &str| {
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "{line}");
+    };
     match result {
         Ok((code, note)) => {
             // After the terminal is back: on the alternate screen it would be lost.
             if let Some(note) = note {
-                eprintln!("{note}");
+                say(&note);
             }
             code
         }
         Err(e) => {
-            eprintln!("error: the terminal failed: {e}");
+            say(&format!("error: the terminal failed: {e}"));
             1
         }
+    }
+}
+
+/// Why the loop stops: the signal's exit code (128 + its number), or the
+/// terminal gone (as SIGHUP).
+const BY_SIGTERM: u8 = 143;
+const BY_SIGHUP: u8 = 129;
+const BY_CTRL_C: u8 = 130;
+
+/// The terminal went away (SIGHUP, or EIO reading or drawing): output goes
+/// to /dev/null from now on, and it counts as one interrupt (a run
+/// finishes its running step, then tsmn quits), never as an abort.
+fn terminal_gone(lost: &mut bool, by: &mut Option<u8>, app: &App) -> Option<Msg> {
+    if *lost {
+        return None;
+    }
+    *lost = true;
+    crate::os::detach_terminal();
+    by.get_or_insert(BY_SIGHUP);
+    tracing::warn!("the terminal is gone: stopping as after an interrupt");
+    (!app.quit_when_idle).then_some(Msg::Interrupt)
+}
+
+fn is_ctrl_c(k: &crossterm::event::KeyEvent) -> bool {
+    k.code == crossterm::event::KeyCode::Char('c')
+        && k.modifiers
+            .contains(crossterm::event::KeyModifiers::CONTROL)
+}
+
+fn is_interrupt(m: &Msg) -> bool {
+    match m {
+        Msg::Interrupt => true,
+        Msg::Key(k) => is_ctrl_c(k),
+        _ => false,
     }
 }
 
@@ -86,48 +126,84 @@ async fn event_loop(
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
     let mut dirty = true;
+    // The first interrupt's exit code; the terminal gone: no more drawing.
+    let mut by: Option<u8> = None;
+    let mut lost = false;
     loop {
-        if dirty {
-            terminal.draw(|f| view::draw(f, &app, &theme))?;
+        if dirty && !lost {
+            let drawn = terminal.draw(|f| view::draw(f, &app, &theme)).is_ok();
             dirty = false;
+            if !drawn {
+                if let Some(m) = terminal_gone(&mut lost, &mut by, &app) {
+                    for cmd in app.update(m) {
+                        tasks.perform(cmd, &app);
+                    }
+                }
+            }
         }
         if app.quit {
             break;
         }
         let msg = tokio::select! {
-            ev = events.next() => match ev {
-                Some(Ok(TermEvent::Key(k))) if k.kind == KeyEventKind::Press => Msg::Key(k),
+            ev = events.next(), if !lost => match ev {
+                Some(Ok(TermEvent::Key(k))) if k.kind == KeyEventKind::Press => {
+                    if is_ctrl_c(&k) {
+                        by.get_or_insert(BY_CTRL_C);
+                    }
+                    Msg::Key(k)
+                }
                 Some(Ok(TermEvent::Paste(s))) => Msg::Paste(s),
                 Some(Ok(TermEvent::Resize(..))) => Msg::Resize,
                 Some(Ok(_)) => continue,
-                Some(Err(e)) => return Err(e),
-                None => break,
+                // The terminal is gone (EIO): as SIGHUP.
+                Some(Err(_)) | None => match terminal_gone(&mut lost, &mut by, &app) {
+                    Some(m) => m,
+                    None => continue,
+                },
             },
             Some(m) = rx.recv() => m,
             // The spinner moves only while work runs.
             _ = tick.tick(), if app.busy() => Msg::Tick,
-            _ = term.recv() => Msg::Interrupt,
-            _ = hup.recv() => Msg::Interrupt,
+            _ = term.recv() => {
+                by.get_or_insert(BY_SIGTERM);
+                Msg::Interrupt
+            }
+            _ = hup.recv() => match terminal_gone(&mut lost, &mut by, &app) {
+                Some(m) => m,
+                None => continue,
+            },
         };
         dirty = true;
+        // While tsmn restarts a server, nothing stops it early: pg_ctl runs
+        // apart from tsmn, and the run ends once the servers are back.
+        let restarting = crate::run::restarts_in_flight();
+        if app.quit_when_idle && is_interrupt(&msg) && !restarting.is_empty() {
+            app.message = Some(format!(
+                "not yet: tsmn is restarting {}; it stops once they are back",
+                restarting.join(", ")
+            ));
+            continue;
+        }
         for cmd in app.update(msg) {
             tasks.perform(cmd, &app);
         }
     }
-    // A run stopped by an interrupt ends as the CLI's does (130); one
-    // left at once says what may be half done.
+    // A run stopped by an interrupt ends as the CLI's does (128 + the
+    // signal); one left at once says what may be half done.
     if app.quit_when_idle {
         let note = if app.running {
             "tsmn: quit while a step was running: it may be left half done; run tsmn apply again (finished steps are checked and skipped)"
         } else {
             "tsmn: stopped after the running step; the journal records where: run tsmn apply again to go on"
         };
-        return Ok((130, Some(note.into())));
+        return Ok((by.unwrap_or(BY_CTRL_C), Some(note.into())));
     }
-    let code = match app.finished {
-        Some(true) => 0,
-        Some(false) => 1,
-        None => 0,
+    let code = match (app.finished, by) {
+        // Quit by a signal or a lost terminal: 128 + the signal.
+        (_, Some(code)) if code != BY_CTRL_C => code,
+        (Some(true), _) => 0,
+        (Some(false), _) => 1,
+        (None, _) => 0,
     };
     Ok((code, None))
 }
