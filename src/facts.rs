@@ -123,6 +123,8 @@ pub struct ServerFacts {
     /// disk since the server last read its configuration: until a reload it
     /// still uses the old ones (a renewed certificate not in use yet).
     pub tls_files_not_loaded: Vec<String>,
+    /// pg_hba.conf changed after the server last read it (`HBA_NOT_LOADED`).
+    pub hba_not_loaded: bool,
 }
 
 /// One certificate file and its validity, read when it was checked.
@@ -256,6 +258,18 @@ pub struct HbaRule {
 /// and trusts the old ones. Superuser (pg_stat_file).
 pub const TLS_FILES_NOT_LOADED: &str = "ARRAY(SELECT f FROM unnest(ARRAY[current_setting('ssl_cert_file'), current_setting('ssl_key_file'), current_setting('ssl_ca_file')]) AS f \
      WHERE f <> '' AND (pg_stat_file(f, true)).modification > pg_conf_load_time())";
+
+/// Whether pg_hba.conf changed after the server last read it: the rules
+/// on disk are not the ones it enforces (a run killed between its write
+/// and its reload, or an operator's edit). A file's time has whole seconds
+/// only: a change in the same second as the last reload is not seen here
+/// (`HBA_MAYBE_NOT_LOADED` is the cautious reading, for the executor).
+pub const HBA_NOT_LOADED: &str = "coalesce((pg_stat_file(current_setting('hba_file'), true)).modification > pg_conf_load_time(), false)";
+
+/// pg_hba.conf may have changed after the server last read it: changed in
+/// the second of the last reload or later. The executor reloads then (at
+/// worst one reload too many, never a file taken as loaded that is not).
+pub const HBA_MAYBE_NOT_LOADED: &str = "coalesce((pg_stat_file(current_setting('hba_file'), true)).modification >= date_trunc('second', pg_conf_load_time()), false)";
 
 /// What pg_hba_file_rules says of a `hostssl` line while ssl is off: the
 /// line is kept and the file still reloads (the line just cannot match).

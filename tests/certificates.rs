@@ -455,3 +455,56 @@ fn the_certificates_of_a_removed_node_or_role_are_set_aside() {
         assert!(dir.path().join("removed").join(f).is_file(), "{f} is kept");
     }
 }
+
+/// What a run killed while writing its material used to leave: an empty
+/// server certificate, an empty CA. tsmn does not reuse either: the bad
+/// file is set aside (with the CA, everything it signed) and made anew;
+/// openssl verifies the new certificate against the new CA. Read only
+/// (preview's path), it names the file instead.
+#[test]
+fn empty_or_mismatched_material_is_made_anew_not_reused() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = cert_plan("127.0.0.1");
+    let first = load_or_create(&plan, dir.path()).unwrap();
+    let crt = dir.path().join("server-dn1.crt");
+    std::fs::write(&crt, "").unwrap();
+    let err = tsmn::steps::material::load_or_describe(&plan, dir.path()).unwrap_err();
+    assert!(err.to_string().contains("server-dn1.crt"), "{err}");
+    let m = load_or_create(&plan, dir.path()).unwrap();
+    assert_ne!(m.servers["dn1"].0, first.servers["dn1"].0);
+    assert_eq!(m.ca_cert, first.ca_cert, "the CA stays");
+    assert_eq!(m.servers["an"], first.servers["an"], "the others stay");
+    let aside = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().starts_with("broken-"))
+        .expect("set aside");
+    assert!(aside.path().join("server-dn1.crt").is_file());
+    // Another key beside a certificate: not a pair.
+    std::fs::copy(
+        dir.path().join("server-an.key"),
+        dir.path().join("server-dn1.key"),
+    )
+    .unwrap();
+    let m2 = load_or_create(&plan, dir.path()).unwrap();
+    assert_ne!(m2.servers["dn1"].1, m.servers["dn1"].1);
+    // An empty CA: everything is made anew from a new CA.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    std::fs::write(dir.path().join("ca.crt"), "").unwrap();
+    let m3 = load_or_create(&plan, dir.path()).unwrap();
+    assert_ne!(m3.ca_cert, first.ca_cert);
+    let ca = dir.path().join("ca.crt");
+    for leaf in ["server-an.crt", "server-dn1.crt"] {
+        openssl(&[
+            "verify",
+            "-CAfile",
+            &ca.to_string_lossy(),
+            &dir.path().join(leaf).to_string_lossy(),
+        ]);
+    }
+    // Nothing half-written is left behind.
+    assert!(!std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .any(|e| e.file_name().to_string_lossy().contains(".tmp-")));
+}

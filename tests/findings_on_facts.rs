@@ -72,6 +72,7 @@ fn server() -> ServerFacts {
         passfile: None,
         certificates: vec![],
         tls_files_not_loaded: vec![],
+        hba_not_loaded: false,
     }
 }
 

@@ -127,3 +127,126 @@ fn a_closed_terminal_during_the_restart_leaves_every_node_up() {
 fn sigterm_during_the_restart_leaves_every_node_up() {
     signal_during_the_restart(nix::sys::signal::Signal::SIGTERM, 143);
 }
+
+/// A TCP login to `c` as postgres with no password and no passfile: the
+/// engine's own answer to "does this server still let a login in without
+/// the password?".
+fn login_without_password(c: &TestCluster) -> (bool, String) {
+    let (ok, _, err) = psql(
+        &format!(
+            "host=127.0.0.1 port={} dbname=postgres user=postgres sslmode=disable",
+            c.cluster.port
+        ),
+        "SELECT 1",
+        &[("PGPASSFILE", "/nonexistent")],
+    );
+    (ok, err)
+}
+
+/// A run killed between writing a data node's pg_hba.conf and reloading it
+/// leaves the file with the new rule and the server enforcing the old one.
+/// check says so (hba_not_loaded), and the re-run reloads instead of
+/// calling the step "already done": before, the data node went on
+/// admitting logins without a password while tsmn reported it verified.
+#[test]
+fn a_pg_hba_conf_written_but_not_reloaded_is_reloaded_by_the_rerun() {
+    let an = TestCluster::named("an");
+    let dn = TestCluster::named("dn1");
+    let work = temp_dir();
+    let plan = plan_for(&an.cluster, &[&dn.cluster], AuthMode::Password);
+    let path = write_plan(work.path(), &plan);
+    let env = [("TSMN_ROLE_PW_POSTGRES", "never-worse-pw")];
+    let hba = dn.cluster.data_dir().join("pg_hba.conf");
+    // Before: the data node admits TCP logins without a password (trust),
+    // as a trust cluster switched to password mode does.
+    let old = format!("host all all 127.0.0.1/32 trust\n{}", read(&hba));
+    std::fs::write(&hba, &old).unwrap();
+    dn.sql("postgres", "SELECT pg_reload_conf()");
+    let (code, out) = apply_file(&path, &["--phases", "settings,auth"], &env);
+    assert_eq!(code, Some(0), "{out}");
+    let (ok, err) = login_without_password(&dn);
+    assert!(!ok, "password mode refuses a login without one: {err}");
+    // What the kill leaves: the old rules loaded, the new file on disk.
+    let new = read(&hba);
+    std::fs::write(&hba, &old).unwrap();
+    dn.sql("postgres", "SELECT pg_reload_conf()");
+    std::thread::sleep(Duration::from_millis(1100));
+    std::fs::write(&hba, &new).unwrap();
+    let (ok, err) = login_without_password(&dn);
+    assert!(ok, "the server still enforces the old rules: {err}");
+
+    let (_, found) = check(&plan, Duration::from_secs(5));
+    assert!(has_finding(&found, "dn1", "hba_not_loaded"), "{found:#?}");
+    let (code, out) = apply_file(&path, &["--phases", "settings,auth"], &env);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("[dn1] dn1/auth/hba: done") && out.contains("checked and reloaded"),
+        "{out}"
+    );
+    let (ok, err) = login_without_password(&dn);
+    assert!(!ok, "after the re-run the server enforces the file: {err}");
+    let (_, found) = check(&plan, Duration::from_secs(5));
+    assert!(!has_finding(&found, "dn1", "hba_not_loaded"), "{found:#?}");
+}
+
+/// Switching a running trust cluster to password mode with a passfile the
+/// access node's OS user cannot write: the passfile fails first, and no
+/// data node's rule changes. Before, every data node already asked for a
+/// password the access node did not have, and the cluster was down.
+#[test]
+fn a_failed_switch_to_password_mode_leaves_trust_working() {
+    let (an, dn, _work, path) = trust_pair();
+    let (code, out) = apply_file(&path, &["--phases", "settings,auth"], &[]);
+    assert_eq!(code, Some(0), "{out}");
+    let hba_trust = read(&dn.cluster.data_dir().join("pg_hba.conf"));
+    let mut plan = tsmn::plan::load_plan(&path).unwrap();
+    plan.auth.mode = AuthMode::Password;
+    plan.auth.password = Some(tsmn::plan::PasswordOptions {
+        // /root is 0700: the server's OS user cannot make a directory there.
+        passfile: "/root/tsmn-cannot/passfile".into(),
+        ..Default::default()
+    });
+    let path = write_plan(path.parent().unwrap(), &plan);
+    let env = [("TSMN_ROLE_PW_POSTGRES", "switch-pw")];
+    let (code, out) = apply_file(&path, &["--phases", "settings,auth"], &env);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("an/auth/passfile: FAILED"), "{out}");
+    assert!(!out.contains("dn1/auth/hba: done"), "{out}");
+    assert_eq!(
+        read(&dn.cluster.data_dir().join("pg_hba.conf")),
+        hba_trust,
+        "the data node's rules are untouched"
+    );
+    an_reaches(&an, dn.cluster.port, "postgres", "")
+        .unwrap_or_else(|e| panic!("the access node still reaches dn1: {e}"));
+}
+
+/// A switch whose new rule would not admit the access node (the plan
+/// names another address than the one it connects from): the data node's
+/// new pg_hba.conf is proved from the access node at once, found to cut
+/// the link that worked, and taken back.
+#[test]
+fn a_new_rule_that_cuts_the_access_node_off_is_taken_back() {
+    let (an, dn, _work, path) = trust_pair();
+    let (code, out) = apply_file(&path, &["--phases", "settings,auth"], &[]);
+    assert_eq!(code, Some(0), "{out}");
+    let hba_trust = read(&dn.cluster.data_dir().join("pg_hba.conf"));
+    let mut plan = tsmn::plan::load_plan(&path).unwrap();
+    plan.auth.mode = AuthMode::Password;
+    plan.access_node_addresses = vec!["127.0.0.2".into()];
+    let path = write_plan(path.parent().unwrap(), &plan);
+    let env = [("TSMN_ROLE_PW_POSTGRES", "switch-pw")];
+    let (code, out) = apply_file(&path, &["--phases", "settings,auth"], &env);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("dn1/auth/hba: FAILED") && out.contains("taken back"),
+        "{out}"
+    );
+    assert_eq!(
+        read(&dn.cluster.data_dir().join("pg_hba.conf")),
+        hba_trust,
+        "the old rules are back"
+    );
+    an_reaches(&an, dn.cluster.port, "postgres", "")
+        .unwrap_or_else(|e| panic!("the access node still reaches dn1: {e}"));
+}

@@ -419,8 +419,8 @@ pub fn apply(a: ApplyArgs) -> u8 {
         Err(e) => return fail_as("apply", a.json, e),
     };
     if !a.json {
-        if let Some((step, why)) = tsmn::run::journal::last_failure(&flow.journal()) {
-            eprintln!("the last run failed at {step} ({}); resuming: finished steps are checked and skipped", why.lines().next().unwrap_or(""));
+        if let Some(note) = tsmn::run::journal::last_end_note(&flow.journal()) {
+            eprintln!("{note}");
         }
         let restarts = if matches!(a.restart, RestartArg::Never) {
             Vec::new()

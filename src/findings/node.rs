@@ -47,6 +47,7 @@ pub fn per_node(plan: &Plan, facts: &Facts, n: &NodeFacts, out: &mut Vec<Finding
     ssl(plan, facts, n, s, out);
     certificates(plan, n, s, out);
     tls_not_loaded(n, s, out);
+    hba_not_loaded(n, s, out);
     hba_errors(n, s, out);
     membership(facts, n, s, out);
     if n.role == NodeRole::Data {
@@ -413,6 +414,25 @@ fn tls_not_loaded(n: &NodeFacts, s: &ServerFacts, out: &mut Vec<Finding>) {
             s.tls_files_not_loaded.join(", ")
         ),
         "PostgreSQL reads its certificate, key and CA at start and on reload only: until then a renewed certificate is not in use, and the old one runs out as before",
+        Fix::sql(&n.name, "SELECT pg_reload_conf()", Then::Nothing),
+    ));
+}
+
+/// pg_hba.conf changed after the server last read it: the rules it
+/// enforces are the old ones, whatever the file says.
+fn hba_not_loaded(n: &NodeFacts, s: &ServerFacts, out: &mut Vec<Finding>) {
+    if !s.hba_not_loaded || s.hba_rules.iter().any(|r| r.breaks_reload()) {
+        return;
+    }
+    out.push(Finding::new(
+        Warning,
+        &n.name,
+        "hba_not_loaded",
+        format!(
+            "{} changed after the server last read it: it still enforces the rules it had before",
+            s.hba_file
+        ),
+        "PostgreSQL reads pg_hba.conf at start and on reload only; what the file says (and what tsmn reads from it) is not yet what the server does",
         Fix::sql(&n.name, "SELECT pg_reload_conf()", Then::Nothing),
     ));
 }

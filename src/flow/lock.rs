@@ -5,7 +5,7 @@
 //! refused and told who holds the lock.
 
 use super::FlowError;
-use std::io::{Read, Seek, Write};
+use std::io::{Read, Seek};
 use std::path::Path;
 use tokio_postgres::Client;
 
@@ -35,21 +35,37 @@ pub fn take(plan_path: &Path) -> Result<RunLock, FlowError> {
         .map_err(io)?;
     // flock(2), exclusive, without waiting; released when the file closes.
     if file.try_lock().is_err() {
-        let mut holder = String::new();
-        let _ = file.read_to_string(&mut holder);
-        return Err(busy(&path, holder.trim()));
+        return Err(busy(&path, &holder_of(&mut file)));
     }
-    file.set_len(0).map_err(io)?;
-    file.rewind().map_err(io)?;
+    // The holder in one write over the old one, at a fixed width, never
+    // truncated first: a run refused at any moment reads a whole line.
     let now = time::OffsetDateTime::now_utc();
-    writeln!(
-        file,
-        "pid {} on {} since {now}",
-        std::process::id(),
-        hostname()
-    )
-    .map_err(io)?;
+    let line = format!("pid {} on {} since {now}", std::process::id(), hostname());
+    let padded = format!("{line:<HOLDER_WIDTH$}\n");
+    std::os::unix::fs::FileExt::write_all_at(&file, padded.as_bytes(), 0).map_err(io)?;
+    file.set_len(padded.len() as u64).map_err(io)?;
     Ok(RunLock { _file: file })
+}
+
+/// The width of the holder's line: longer than any pid, host name and
+/// time, so each holder's line covers the last one's whole.
+const HOLDER_WIDTH: usize = 200;
+
+/// Who holds the lock, from its file. The holder writes its line right
+/// after taking the lock: read again for a moment before calling it
+/// unknown.
+fn holder_of(file: &mut std::fs::File) -> String {
+    for _ in 0..20 {
+        let mut holder = String::new();
+        let _ = file.rewind();
+        let _ = file.read_to_string(&mut holder);
+        let holder = holder.trim();
+        if !holder.is_empty() {
+            return holder.to_string();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    "a run that has not said who it is".into()
 }
 
 fn busy(path: &Path, holder: &str) -> FlowError {

@@ -104,11 +104,23 @@ async fn bounded(client: &Client, data_node: &str, info: &str, opts: ProbeOption
 
 /// The libpq options TimescaleDB uses from this access node to a data node.
 pub fn options(plan: &Plan, an: &ServerFacts, host: &str, port: i64, opts: ProbeOptions) -> String {
+    options_as(&plan.superuser, an, host, port, opts)
+}
+
+/// The libpq options TimescaleDB uses from this access node to a data
+/// node when `role` connects.
+pub fn options_as(
+    role: &str,
+    an: &ServerFacts,
+    host: &str,
+    port: i64,
+    opts: ProbeOptions,
+) -> String {
     let mut pairs: Vec<(&str, String)> = vec![
         ("host", host.to_string()),
         ("port", port.to_string()),
         ("dbname", BOOTSTRAP_DATABASES[0].to_string()),
-        ("user", plan.superuser.clone()),
+        ("user", role.to_string()),
         ("application_name", "tsmn-check".to_string()),
         // libpq's minimum is 2 seconds.
         (
@@ -127,7 +139,7 @@ pub fn options(plan: &Plan, an: &ServerFacts, host: &str, port: i64, opts: Probe
         if let Some(ca) = an.setting("ssl_ca_file").filter(|v| !v.is_empty()) {
             pairs.push(("sslrootcert", an.resolve(ca)));
         }
-        let (crt, key) = an.client_certificate(&plan.superuser);
+        let (crt, key) = an.client_certificate(role);
         pairs.push(("sslcert", crt));
         pairs.push(("sslkey", key));
     }
@@ -135,8 +147,8 @@ pub fn options(plan: &Plan, an: &ServerFacts, host: &str, port: i64, opts: Probe
 }
 
 /// dblink(connstr, sql) from contrib's library, in the session's temporary schema.
-pub(super) const DBLINK_FUNCTION: &str =
-    "CREATE FUNCTION pg_temp.tsmn_dblink(text, text) RETURNS SETOF record \
+pub const DBLINK_FUNCTION: &str =
+    "CREATE OR REPLACE FUNCTION pg_temp.tsmn_dblink(text, text) RETURNS SETOF record \
     AS '$libdir/dblink', 'dblink_record' LANGUAGE C STRICT";
 
 /// One data node.

@@ -2,11 +2,11 @@
 //! Read-only: nothing here changes a server (the access node's dblink test
 //! uses a temporary function that ends with the session).
 
-mod access_side;
+pub mod access_side;
 mod certs;
 pub mod conninfo;
 pub mod credentials;
-mod queries;
+pub mod queries;
 pub mod reach;
 pub mod tls;
 

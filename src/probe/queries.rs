@@ -43,11 +43,12 @@ const HBA_RULES_SQL: &str =
     "SELECT line_number, type, database, user_name, address, netmask, auth_method, options, error \
     FROM pg_hba_file_rules ORDER BY line_number NULLS LAST";
 /// pg_hba.conf's text, and (the same superuser's reads) the TLS files the
-/// server has not loaded yet.
+/// server has not loaded yet and whether pg_hba.conf is one of them.
 fn hba_text_sql() -> String {
     format!(
-        "SELECT pg_read_file(current_setting('hba_file')), {}",
-        crate::facts::TLS_FILES_NOT_LOADED
+        "SELECT pg_read_file(current_setting('hba_file')), {}, {}",
+        crate::facts::TLS_FILES_NOT_LOADED,
+        crate::facts::HBA_NOT_LOADED
     )
 }
 /// A superuser reads the extension directory directly: far cheaper than
@@ -144,6 +145,7 @@ pub async fn server_facts(client: &Client, plan: &Plan) -> (ServerFacts, bool) {
     if let Ok(r) = hba_text {
         f.hba_lines = r.get::<_, String>(0).lines().map(str::to_string).collect();
         f.tls_files_not_loaded = r.get(1);
+        f.hba_not_loaded = r.get(2);
     }
     match ext_files {
         Ok(rows) => {

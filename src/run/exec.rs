@@ -445,7 +445,9 @@ async fn hba(
     let client: &Client = &held;
     let ignore = crate::pg::Text::One(crate::facts::HOSTSSL_WITHOUT_SSL);
     let read = format!(
-        "SELECT current_setting('hba_file'), pg_read_file(current_setting('hba_file')), {HBA_ERRORS}, host(inet_client_addr())"
+        "SELECT current_setting('hba_file'), pg_read_file(current_setting('hba_file')), {HBA_ERRORS}, host(inet_client_addr()), {}, {}, pg_conf_load_time()::text",
+        crate::facts::HBA_NOT_LOADED,
+        crate::facts::HBA_MAYBE_NOT_LOADED
     );
     let row = match crate::pg::one(client, &read, &[ignore]).await {
         Ok(r) => r,
@@ -453,6 +455,8 @@ async fn hba(
     };
     let (path, old, errs, own): (String, String, Vec<String>, Option<String>) =
         (row.get(0), row.get(1), row.get(2), row.get(3));
+    let (newer, maybe_newer, loaded_at): (bool, bool, String) =
+        (row.get(4), row.get(5), row.get(6));
     if !errs.is_empty() {
         return failed(format!(
             "{path} already has an error ({}); nothing was changed: correct it first",
@@ -466,10 +470,16 @@ async fn hba(
         ("block written", "pg_hba.conf already holds this block")
     };
     if new == old {
-        return Outcome::AlreadyDone {
-            detail: already.into(),
-        };
+        return enforce_as_written(client, already, newer, maybe_newer).await;
     }
+    // The access node's links to this data node as they are now, to prove
+    // the change breaks none that worked (a data node's rule in the plan).
+    let proving = matches!(s.action, Action::HbaBlock { .. });
+    let before = if proving {
+        super::links::of(o, sessions, &s.node).await
+    } else {
+        None
+    };
     let (backup, checked) = match write_hba_and_reload(client, &path, &old, &new, stamp).await {
         Ok(w) => w,
         Err(e) => return failed(e),
@@ -493,17 +503,37 @@ async fn hba(
                 .unwrap_or_default()
         ));
     }
-    // A rule that cuts tsmn's own way in is rolled back through the session
-    // that is still open. Proven with a new connection, unless the block
-    // cannot apply to tsmn's own (a Unix socket, or an address it does not cover).
+    if !reloaded_since(client, &loaded_at).await {
+        return failed(format!("{path} was written and checked, but the server did not reload within 5 s: it may still enforce the old rules; see its log, then run tsmn apply again (backup {backup})"));
+    }
+    if let Some(before) = before {
+        if let Some(failure) = keeps_links(s, o, sessions, client, &before, &path, &backup).await {
+            return failure;
+        }
+    }
+    let done = format!("{done}, checked and reloaded; backup {backup}");
+    keeps_own_login(s, lines, own, sessions, &path, &backup, done).await
+}
+
+/// A rule that cuts tsmn's own way in is rolled back through the session
+/// that is still open. Proven with a new connection, unless the block
+/// cannot apply to tsmn's own (a Unix socket, or an address it does not
+/// cover).
+async fn keeps_own_login(
+    s: &Step,
+    lines: &[String],
+    own: Option<String>,
+    sessions: &Sessions<'_>,
+    path: &str,
+    backup: &str,
+    done: String,
+) -> Outcome {
     let at_risk = match own.and_then(|a| a.parse::<std::net::IpAddr>().ok()) {
         None => false,
         Some(ip) => hba_block::could_match(lines, ip),
     };
     if !at_risk {
-        return Outcome::Done {
-            detail: format!("{done}, checked and reloaded; backup {backup}"),
-        };
+        return Outcome::Done { detail: done };
     }
     if let Err(e) = sessions.fresh(&s.node, "postgres").await {
         let held = match sessions.get(&s.node, "postgres").await {
@@ -511,12 +541,120 @@ async fn hba(
             Err(e2) => return failed(format!("after the change tsmn cannot connect to {} ({e}), and the old session is gone ({e2}): restore {backup} by hand", s.node)),
         };
         let client: &Client = &held;
-        let _ = files::restore(client, &path, &backup).await;
+        let _ = files::restore(client, path, backup).await;
         let _ = client.simple_query("SELECT pg_reload_conf()").await;
         return failed(format!("after the change tsmn itself could not connect to {} any more ({e}); the original pg_hba.conf was restored. Connect tsmn from another address or through the local socket", s.node));
     }
-    Outcome::Done {
-        detail: format!("{done}, checked and reloaded; backup {backup}"),
+    Outcome::Done { detail: done }
+}
+
+/// Whether the server has reloaded its configuration since `since` (its
+/// pg_conf_load_time() before the reload, as text), within 5 s. This
+/// session takes the reload in before its next statement once the
+/// postmaster has made it, and the postmaster reads pg_hba.conf before
+/// it tells its sessions: so when the session has it, new connections
+/// meet the new rules.
+async fn reloaded_since(client: &Client, since: &str) -> bool {
+    for _ in 0..250 {
+        match crate::pg::one(
+            client,
+            "SELECT pg_conf_load_time() > $1::text::timestamptz",
+            &[crate::pg::Text::One(since)],
+        )
+        .await
+        {
+            Ok(r) if r.get::<_, bool>(0) => return true,
+            Ok(_) => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
+            Err(_) => return false,
+        }
+    }
+    false
+}
+
+/// After a data node's new pg_hba.conf is in force: every link from the
+/// access node that worked before still works, or the old file goes back
+/// (checked, reloaded) and the step fails naming the links it would have
+/// broken. None: nothing broke.
+#[allow(clippy::too_many_arguments)]
+async fn keeps_links(
+    s: &Step,
+    o: &RunOptions<'_>,
+    sessions: &Sessions<'_>,
+    client: &Client,
+    before: &[(String, Result<(), String>)],
+    path: &str,
+    backup: &str,
+) -> Option<Outcome> {
+    let after = super::links::of(o, sessions, &s.node).await?;
+    let broken = super::links::broken(before, &after);
+    if broken.is_empty() {
+        return None;
+    }
+    let since = crate::pg::one(client, "SELECT pg_conf_load_time()::text", &[])
+        .await
+        .map(|r| r.get::<_, String>(0))
+        .unwrap_or_default();
+    let restored = files::restore(client, path, backup).await;
+    let back = match restored {
+        Ok(()) => {
+            let errs = reload_unless_hba_errors(client).await;
+            if errs.is_empty() && reloaded_since(client, &since).await {
+                "the old pg_hba.conf is back and in force".to_string()
+            } else {
+                format!("the old pg_hba.conf is back but did not reload ({}): reload {} by hand", errs.join("; "), s.node)
+            }
+        }
+        Err(e) => format!("BUT the old pg_hba.conf could not be put back ({e}): copy {backup} over {path} and reload {} by hand", s.node),
+    };
+    let lines: Vec<String> = broken
+        .iter()
+        .map(|(role, e)| format!("  the access node as {role}: {e}"))
+        .collect();
+    tracing::warn!(
+        "[{}] new pg_hba.conf broke links: {lines:?}; {back}",
+        s.node
+    );
+    Some(failed(format!(
+        "the new rules would cut links that worked, so they were taken back ({back}); with them, {} refused:\n{}\n    fix: give the access node what the new mode needs first (its passfile and the roles' passwords, or its client certificates), check with tsmn check, then run tsmn apply again",
+        s.node,
+        lines.join("\n")
+    )))
+}
+
+/// The file already says what the step wants; the server must enforce it
+/// too. A file changed after the server last read it (a run killed between
+/// its write and its reload, say) is reloaded, after the same check a
+/// written one gets: until then the server runs the old rules.
+async fn enforce_as_written(
+    client: &Client,
+    already: &str,
+    newer: bool,
+    maybe_newer: bool,
+) -> Outcome {
+    if !maybe_newer {
+        return Outcome::AlreadyDone {
+            detail: already.into(),
+        };
+    }
+    let errs = reload_unless_hba_errors(client).await;
+    if !errs.is_empty() {
+        return failed(format!(
+            "pg_hba.conf changed after the server last read it and would not load ({}); the server still enforces its old rules: correct the file, then run tsmn apply again",
+            errs.join("; ")
+        ));
+    }
+    if newer {
+        Outcome::Done {
+            detail: format!(
+                "{already}, but the server had not read it since it changed: checked and reloaded"
+            ),
+        }
+    } else {
+        // Changed in the second of the last reload: perhaps before it,
+        // perhaps after. Reloaded to be sure; nothing else changed.
+        Outcome::AlreadyDone {
+            detail: format!("{already} (reloaded: it changed in the second of the last reload)"),
+        }
     }
 }
 

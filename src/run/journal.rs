@@ -41,17 +41,30 @@ pub fn undone(path: &Path) {
     append(path, serde_json::json!({ "time": now(), "run": "undone" }));
 }
 
+/// One record, as one write of one whole line. A line that a killed run
+/// left torn (no newline at its end) is closed first, so the torn part
+/// stays a line of its own that readers skip, and this record stays whole.
 fn append(path: &Path, line: serde_json::Value) {
+    use std::io::{Read, Seek, SeekFrom};
     if let Some(dir) = path.parent() {
         let _ = std::fs::create_dir_all(dir);
     }
-    if let Ok(mut f) = std::fs::OpenOptions::new()
+    let Ok(mut f) = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
+        .read(true)
         .open(path)
-    {
-        let _ = writeln!(f, "{line}");
+    else {
+        return;
+    };
+    let mut text = format!("{line}\n");
+    let mut last = [0u8; 1];
+    let torn =
+        f.seek(SeekFrom::End(-1)).is_ok() && f.read_exact(&mut last).is_ok() && last[0] != b'\n';
+    if torn {
+        text.insert(0, '\n');
     }
+    let _ = f.write_all(text.as_bytes());
 }
 
 /// Marks where a run begins.
@@ -59,24 +72,134 @@ pub fn start(path: &Path) {
     append(path, serde_json::json!({ "time": now(), "run": "started" }));
 }
 
-/// The first step the last run failed at, and why, if it failed.
-pub fn last_failure(path: &Path) -> Option<(String, String)> {
-    let text = std::fs::read_to_string(path).ok()?;
+/// Marks where a run ends, however it ends but by being killed: a run
+/// whose start has no end was cut short.
+pub fn finish(path: &Path, ok: bool, cancelled: bool) {
+    append(
+        path,
+        serde_json::json!({ "time": now(), "run": "finished", "ok": ok, "cancelled": cancelled }),
+    );
+}
+
+/// How the last run ended, as its journal tells.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LastEnd {
+    /// It ended (or there was none).
+    Ended,
+    /// It stopped at a failed step: the step and why.
+    Failed { step: String, why: String },
+    /// No end was recorded: the run was killed, or its machine stopped.
+    /// The last step it recorded, if any; whether a line was left torn.
+    CutShort { after: Option<String>, torn: bool },
+}
+
+/// PURE: how the last run in the journal's text ended.
+pub fn last_end(text: &str) -> LastEnd {
+    let torn = text
+        .lines()
+        .any(|l| !l.trim().is_empty() && serde_json::from_str::<serde_json::Value>(l).is_err());
     let lines: Vec<serde_json::Value> = text
         .lines()
         .filter_map(|l| serde_json::from_str(l).ok())
         .collect();
-    let from = lines
+    let Some(from) = lines.iter().rposition(|v| v["run"] == "started") else {
+        return LastEnd::Ended;
+    };
+    let run = &lines[from + 1..];
+    if let Some(v) = run.iter().find(|v| v["outcome"]["state"] == "failed") {
+        return LastEnd::Failed {
+            step: v["step"].as_str().unwrap_or("?").to_string(),
+            why: v["outcome"]["message"].as_str().unwrap_or("").to_string(),
+        };
+    }
+    if run
         .iter()
-        .rposition(|v| v["run"] == "started")
-        .map_or(0, |i| i + 1);
-    lines[from..]
-        .iter()
-        .find(|v| v["outcome"]["state"] == "failed")
-        .map(|v| {
-            (
-                v["step"].as_str().unwrap_or("?").to_string(),
-                v["outcome"]["message"].as_str().unwrap_or("").to_string(),
-            )
-        })
+        .any(|v| v["run"] == "finished" || v["run"] == "undone")
+    {
+        return LastEnd::Ended;
+    }
+    LastEnd::CutShort {
+        after: run
+            .iter()
+            .rev()
+            .find_map(|v| v["step"].as_str().map(str::to_string)),
+        torn,
+    }
+}
+
+/// What a new run says first of the last one, when it did not end well.
+pub fn last_end_note(path: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    match last_end(&text) {
+        LastEnd::Ended => None,
+        LastEnd::Failed { step, why } => Some(format!(
+            "the last run failed at {step} ({}); resuming: finished steps are checked and skipped",
+            why.lines().next().unwrap_or("")
+        )),
+        LastEnd::CutShort { after, torn } => Some(format!(
+            "the last run was cut short {} (it recorded no end: killed, or its machine stopped){}; resuming: every step is checked on the servers before anything changes",
+            after.map_or("before its first step".to_string(), |s| format!("after {s}")),
+            if torn { ", its last record torn" } else { "" }
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_torn_last_line_stays_apart_and_the_run_counts_as_cut_short() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = dir.path().join("journal.jsonl");
+        start(&j);
+        append(
+            &j,
+            serde_json::json!({ "step": "dn1/auth/hba", "outcome": { "state": "done" } }),
+        );
+        // A kill in the middle of a write.
+        {
+            let mut f = std::fs::OpenOptions::new().append(true).open(&j).unwrap();
+            f.write_all(b"{\"time\": 17, \"step\": \"dn2/au").unwrap();
+        }
+        let text = std::fs::read_to_string(&j).unwrap();
+        assert_eq!(
+            last_end(&text),
+            LastEnd::CutShort {
+                after: Some("dn1/auth/hba".into()),
+                torn: true
+            }
+        );
+        // The next run's records are whole lines of their own.
+        start(&j);
+        finish(&j, true, false);
+        let text = std::fs::read_to_string(&j).unwrap();
+        let whole = text
+            .lines()
+            .filter(|l| serde_json::from_str::<serde_json::Value>(l).is_ok())
+            .count();
+        assert_eq!(whole, 4, "{text}");
+        assert_eq!(last_end(&text), LastEnd::Ended);
+        assert!(last_end_note(&j).is_none());
+    }
+
+    #[test]
+    fn a_failed_step_and_a_run_that_never_began_a_step() {
+        let failed = "{\"run\":\"started\"}\n{\"step\":\"an/auth/passfile\",\"outcome\":{\"state\":\"failed\",\"message\":\"no room\\nmore\"}}\n{\"run\":\"finished\"}\n";
+        assert_eq!(
+            last_end(failed),
+            LastEnd::Failed {
+                step: "an/auth/passfile".into(),
+                why: "no room\nmore".into()
+            }
+        );
+        assert_eq!(
+            last_end("{\"run\":\"started\"}\n"),
+            LastEnd::CutShort {
+                after: None,
+                torn: false
+            }
+        );
+        assert_eq!(last_end(""), LastEnd::Ended);
+    }
 }

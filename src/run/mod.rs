@@ -5,6 +5,7 @@
 mod exec;
 pub mod files;
 pub mod journal;
+mod links;
 mod restart;
 mod rotate;
 mod supervisor;
@@ -181,6 +182,10 @@ pub async fn run_adopting(
             continue;
         }
         ok &= run_phase(&in_phase, o, &sessions, &events, &stamp).await;
+    }
+    if let Some(j) = &o.journal {
+        let cancelled = o.cancel.as_ref().is_some_and(|c| c.is_cancelled());
+        journal::finish(j, ok, cancelled);
     }
     let _ = events.send(Event::Finished { ok });
     ok

@@ -53,6 +53,7 @@ pub fn build(plan: &Plan, inputs: Inputs) -> Result<Vec<Step>, StepsError> {
     for s in steps.iter_mut().filter(|s| s.node == plan.access_node.name) {
         s.order = Order::WithDataNodes;
     }
+    make_before_break(plan, &mut steps);
     rotate::build(&ctx, &mut steps)?;
     if let Some(m) = inputs.material.filter(|m| m.previous_ca.is_some()) {
         auth::roll_over(&ctx, m, &mut steps);
@@ -79,6 +80,29 @@ pub enum Turn {
     BesideDataNodes,
     AfterDataNodes,
     Last,
+}
+
+/// The order of a change of authentication: the new way in place before
+/// the old one closes. Every data node first takes what the new mode
+/// needs of it (roles and passwords, its TLS), the access node beside them
+/// its side (passfile, client certificates); the access node turns on its
+/// own TLS (TimescaleDB then requires TLS of every data node) only after
+/// every data node has it; and only then does each data node's pg_hba.conf
+/// change, one node after another, each proved from the access node and
+/// put back when a link that worked no longer does. A failure or a kill at
+/// any point leaves the rules that admitted the access node in place until
+/// the new way is there.
+fn make_before_break(plan: &Plan, steps: &mut [Step]) {
+    let an = plan.access_node.name.as_str();
+    for s in steps.iter_mut().filter(|s| s.phase == Phase::Auth) {
+        match (&s.action, s.node == an) {
+            (Action::HbaBlock { .. }, false) => s.order = Order::Last,
+            (Action::Settings { .. } | Action::ReloadTls { .. }, true) => {
+                s.order = Order::AfterDataNodes;
+            }
+            _ => {}
+        }
+    }
 }
 
 pub fn turn(s: &Step, access_node: &str) -> Turn {

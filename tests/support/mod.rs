@@ -773,3 +773,33 @@ pub fn assert_hba_loads(c: &TestCluster) {
         c.cluster.name
     );
 }
+
+/// Whether the access node `an` reaches the data node at 127.0.0.1:`port`
+/// as `role`, asked of the engine itself: psql on the access node runs
+/// dblink's C function (a temporary function of that session) with the
+/// options TimescaleDB passes (`passfile`, and in certificate mode the
+/// TLS ones in `extra`). Independent of tsmn: Err carries the access
+/// node's own error.
+pub fn an_reaches(an: &TestCluster, port: u16, role: &str, extra: &str) -> Result<(), String> {
+    let passfile = an.cluster.data_dir().join("passfile");
+    let info = format!(
+        "host=127.0.0.1 port={port} dbname=postgres user={role} connect_timeout=5 passfile={} {extra}",
+        passfile.display()
+    );
+    let sql = format!(
+        "CREATE FUNCTION pg_temp.l(text, text) RETURNS SETOF record AS '$libdir/dblink', 'dblink_record' LANGUAGE C STRICT; \
+         SELECT x FROM pg_temp.l('{}', 'SELECT 1') AS t(x int)",
+        info.replace('\'', "''")
+    );
+    let conninfo = format!(
+        "host={} port={} user=postgres dbname=postgres",
+        an.cluster.socket_dir().display(),
+        an.cluster.port
+    );
+    let (ok, out, err) = psql(&conninfo, &sql, &[]);
+    if ok && out.lines().last() == Some("1") {
+        Ok(())
+    } else {
+        Err(format!("{out}{err}"))
+    }
+}

@@ -1,0 +1,111 @@
+//! The access node's links to one data node, tried the way TimescaleDB
+//! makes them (each role, the access node's passfile and certificates,
+//! through dblink inside the access node): the engine's answer to "does
+//! this change break what worked?", asked before and after a data node's
+//! pg_hba.conf changes.
+
+use super::session::Sessions;
+use super::RunOptions;
+use crate::probe::access_side::{options_as, DBLINK_FUNCTION};
+use tokio_postgres::Client;
+
+/// Each role of the plan, and whether the access node reaches `data_node`
+/// as it now (Err: the access node's own error). None when the access
+/// node cannot be asked (no dblink there, tsmn cannot connect to it, the
+/// data node is not in the plan): then nothing can be proved here, and
+/// the run's verification decides.
+pub async fn of(
+    o: &RunOptions<'_>,
+    sessions: &Sessions<'_>,
+    data_node: &str,
+) -> Option<Vec<(String, Result<(), String>)>> {
+    let dn = o.plan.data_nodes.iter().find(|d| d.name == data_node)?;
+    let client = sessions
+        .get(&o.plan.access_node.name, "postgres")
+        .await
+        .ok()?;
+    let (an, _) = crate::probe::queries::server_facts(&client, o.plan).await;
+    if !an.dblink_available || client.batch_execute(DBLINK_FUNCTION).await.is_err() {
+        return None;
+    }
+    let tries = o.plan.auth.roles.iter().map(|role| {
+        let info = options_as(role, &an, &dn.host, dn.port, o.probe);
+        let client = &client;
+        async move {
+            (
+                role.clone(),
+                one(client, &info, o.probe.connect_timeout).await,
+            )
+        }
+    });
+    Some(futures_util::future::join_all(tries).await)
+}
+
+/// One connection from inside the access node, bounded by tsmn's timeout.
+async fn one(client: &Client, info: &str, timeout: std::time::Duration) -> Result<(), String> {
+    let params = [crate::pg::Text::One(info)];
+    let tried = crate::pg::one(
+        client,
+        "SELECT 1 FROM pg_temp.tsmn_dblink($1, 'SELECT 1') AS t(x int)",
+        &params,
+    );
+    match tokio::time::timeout(timeout + std::time::Duration::from_secs(2), tried).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(match e.as_db_error() {
+            Some(db) => db.detail().unwrap_or(db.message()).trim().to_string(),
+            None => e.to_string(),
+        }),
+        Err(_) => {
+            let _ = client
+                .cancel_token()
+                .cancel_query(tokio_postgres::NoTls)
+                .await;
+            Err(format!("no answer within {} s", timeout.as_secs()))
+        }
+    }
+}
+
+/// PURE: the links that worked `before` and do not `after`, with the
+/// error the access node has now.
+pub fn broken(
+    before: &[(String, Result<(), String>)],
+    after: &[(String, Result<(), String>)],
+) -> Vec<(String, String)> {
+    before
+        .iter()
+        .filter(|(_, b)| b.is_ok())
+        .filter_map(|(role, _)| {
+            after
+                .iter()
+                .find(|(r, _)| r == role)
+                .and_then(|(_, a)| a.as_ref().err())
+                .map(|e| (role.clone(), e.clone()))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_links_that_worked_can_break() {
+        let before = vec![
+            ("postgres".to_string(), Ok(())),
+            ("app".to_string(), Err("no pg_hba.conf entry".to_string())),
+        ];
+        let after = vec![
+            (
+                "postgres".to_string(),
+                Err("fe_sendauth: no password supplied".to_string()),
+            ),
+            ("app".to_string(), Err("still none".to_string())),
+        ];
+        assert_eq!(
+            super::broken(&before, &after),
+            vec![(
+                "postgres".to_string(),
+                "fe_sendauth: no password supplied".to_string()
+            )]
+        );
+        assert!(super::broken(&before, &before).is_empty());
+    }
+}
