@@ -221,3 +221,73 @@ fn a_member_left_out_of_the_plan_keeps_its_passfile_lines_until_removed() {
     assert_eq!(code, Some(0), "{text}");
     assert!(text.contains("nothing changed"), "{text}");
 }
+
+/// A data node whose every chunk has a second copy elsewhere
+/// (replication_factor => 2 over three data nodes) is removed with
+/// --remove-data-nodes: the engine needs `force` for a node that holds
+/// replicated chunks (without it: "still holds data"), and every row is
+/// still there, by the access node's count.
+#[test]
+fn a_data_node_whose_chunks_all_have_a_copy_is_removed() {
+    if !timescaledb_tier("a_data_node_whose_chunks_all_have_a_copy_is_removed") {
+        return;
+    }
+    let an = TestCluster::named("an");
+    let dns = [
+        TestCluster::named("dn1"),
+        TestCluster::named("dn2"),
+        TestCluster::named("dn3"),
+    ];
+    let work = temp_dir();
+    let run = |plan: &tsmn::plan::Plan, extra: &[&str]| apply(work.path(), plan, extra);
+    let all = plan_for(
+        &an.cluster,
+        &[&dns[0].cluster, &dns[1].cluster, &dns[2].cluster],
+        AuthMode::Trust,
+    );
+    assert_eq!(run(&all, &[]).0, Some(0));
+    for (table, rf) in [("metrics", 2), ("events", 2)] {
+        an.sql(
+            "tsdb",
+            &format!("CREATE TABLE {table} (time timestamptz NOT NULL, device int, value float8)"),
+        );
+        an.sql(
+            "tsdb",
+            &format!("SELECT create_distributed_hypertable('{table}', 'time', 'device', replication_factor => {rf})"),
+        );
+        an.sql(
+            "tsdb",
+            &format!("INSERT INTO {table} SELECT t, d, 1 FROM generate_series('2026-01-01'::timestamptz, '2026-01-20', '1 hour') t, generate_series(1, 8) d"),
+        );
+    }
+    let rows = || {
+        an.sql(
+            "tsdb",
+            "SELECT (SELECT count(*) FROM metrics) || '/' || (SELECT count(*) FROM events)",
+        )
+    };
+    let before = rows();
+    let held = an.sql(
+        "tsdb",
+        "SELECT count(*) FROM _timescaledb_catalog.chunk_data_node WHERE node_name = 'dn3'",
+    );
+    assert_ne!(held, ["0"], "dn3 holds chunks");
+    let two = plan_for(
+        &an.cluster,
+        &[&dns[0].cluster, &dns[1].cluster],
+        AuthMode::Trust,
+    );
+    let (code, text) = run(&two, &["--remove-data-nodes"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("an/cluster/remove-dn3: done"), "{text}");
+    assert_eq!(
+        an.sql(
+            "tsdb",
+            "SELECT node_name FROM timescaledb_information.data_nodes ORDER BY 1"
+        ),
+        ["dn1", "dn2"]
+    );
+    assert_eq!(rows(), before, "no row lost");
+    let (code, text) = run(&two, &[]);
+    assert_eq!(code, Some(0), "{text}");
+}

@@ -10,19 +10,6 @@ use std::time::{Duration, Instant};
 use support::*;
 use tsmn::plan::AuthMode;
 
-/// Whether the server answers a login now (no retry, no restart).
-fn up(c: &TestCluster) -> bool {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(async {
-        let mut cfg = c.cluster.pg_config("postgres");
-        cfg.connect_timeout(Duration::from_secs(2));
-        cfg.connect(tokio_postgres::NoTls).await.is_ok()
-    })
-}
-
 /// postmaster.pid's first line (the server's pid), when the file is there.
 fn postmaster(c: &TestCluster) -> Option<String> {
     std::fs::read_to_string(c.cluster.data_dir().join("postmaster.pid"))

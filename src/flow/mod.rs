@@ -36,6 +36,23 @@ pub enum FlowError {
     Failed(String),
 }
 
+/// The refusal when nodes of the run could not be probed: tsmn changes
+/// nothing when it cannot finish (a cluster changed on some nodes and not
+/// on others can be worse than before).
+fn unprobed_message(unprobed: &[(String, String)]) -> String {
+    let lines: Vec<String> = unprobed
+        .iter()
+        .map(|(n, why)| format!("  {n}: {why}"))
+        .collect();
+    let names: Vec<&str> = unprobed.iter().map(|(n, _)| n.as_str()).collect();
+    format!(
+        "tsmn cannot reach {} and changes nothing while a node of the run cannot be probed:\n{}\n    fix: bring {} back (tsmn check says why it fails), then run tsmn apply again; or run only the phases it has no step in (--phases)",
+        names.join(", "),
+        lines.join("\n"),
+        if names.len() == 1 { "it" } else { "them" }
+    )
+}
+
 impl FlowError {
     pub fn exit_code(&self) -> u8 {
         match self {
@@ -395,6 +412,12 @@ impl Flow {
         ask: &dyn Ask,
     ) -> Result<Secrets, FlowError> {
         let secrets = self.role_secrets(steps, given, ask)?;
+        if let Some(facts) = &self.facts {
+            let unprobed = crate::steps::unprobed(steps, facts, &settings.phases);
+            if !unprobed.is_empty() {
+                return Err(FlowError::Failed(unprobed_message(&unprobed)));
+            }
+        }
         let an = &self.plan.access_node.name;
         if let Some((_, client)) = self.kept.iter().find(|(n, _)| n == an) {
             lock::take_cluster(client, &self.plan.database, an).await?;

@@ -130,10 +130,39 @@ pub fn line(e: &Event) -> Option<String> {
             format!("restart needed on {}: {how}", nodes.join(", "))
         }
         Event::Restarting { node } => format!("[{node}] restarting ..."),
+        Event::Links { links } => links_now(links),
         Event::Waiting { node, seconds } => {
             format!("[{node}] waiting for the restart ({seconds} s)")
         }
     })
+}
+
+/// The state of the cluster after a run that did not finish: each link
+/// from the access node, now and before the run.
+pub fn links_now(links: &[crate::run::links::LinkState]) -> String {
+    let broken = links.iter().filter(|l| l.broken()).count();
+    let working = links.iter().filter(|l| l.error.is_none()).count();
+    let mut out = if broken == 0 {
+        format!(
+            "the cluster now: {working} of {} link(s) from the access node work; none that worked before the run was lost",
+            links.len()
+        )
+    } else {
+        format!(
+            "the cluster now: {broken} link(s) from the access node that worked before the run DO NOT WORK NOW ({working} of {} work)",
+            links.len()
+        )
+    };
+    for l in links {
+        let state = match (&l.error, l.before) {
+            (None, _) => "works".to_string(),
+            (Some(e), Some(true)) => format!("REFUSED, worked before the run: {e}"),
+            (Some(e), Some(false)) => format!("refused, as before the run: {e}"),
+            (Some(e), None) => format!("refused: {e}"),
+        };
+        out.push_str(&format!("\n  {} as {}: {state}", l.data_node, l.role));
+    }
+    out
 }
 
 /// Off a terminal, a wait for a restart is said when it begins and then

@@ -20,6 +20,74 @@ pub async fn of(
     data_node: &str,
 ) -> Option<Vec<(String, Result<(), String>)>> {
     let dn = o.plan.data_nodes.iter().find(|d| d.name == data_node)?;
+    let (client, an) = asker(o, sessions).await?;
+    Some(roles_to(&client, &an, o, dn).await)
+}
+
+/// Every link of the plan (each data node, each role), tried at once.
+pub async fn all(o: &RunOptions<'_>, sessions: &Sessions<'_>) -> Option<Vec<LinkState>> {
+    let (client, an) = asker(o, sessions).await?;
+    let tries = o.plan.data_nodes.iter().map(|dn| {
+        let (client, an) = (&client, &an);
+        async move {
+            roles_to(client, an, o, dn)
+                .await
+                .into_iter()
+                .map(|(role, works)| LinkState {
+                    data_node: dn.name.clone(),
+                    role,
+                    before: None,
+                    error: works.err(),
+                })
+                .collect::<Vec<_>>()
+        }
+    });
+    Some(
+        futures_util::future::join_all(tries)
+            .await
+            .into_iter()
+            .flatten()
+            .collect(),
+    )
+}
+
+/// One link as the access node has it now, and as it had it before the
+/// run (None: not known).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LinkState {
+    pub data_node: String,
+    pub role: String,
+    pub before: Option<bool>,
+    /// None: it works now.
+    pub error: Option<String>,
+}
+
+impl LinkState {
+    /// It worked before the run and does not now.
+    pub fn broken(&self) -> bool {
+        self.before == Some(true) && self.error.is_some()
+    }
+}
+
+/// PURE: the links now, each with whether it worked before.
+pub fn beside(now: Vec<LinkState>, before: &[LinkState]) -> Vec<LinkState> {
+    now.into_iter()
+        .map(|mut l| {
+            l.before = before
+                .iter()
+                .find(|b| b.data_node == l.data_node && b.role == l.role)
+                .map(|b| b.error.is_none());
+            l
+        })
+        .collect()
+}
+
+/// The access node's session with dblink's function ready, and its facts
+/// (its passfile, TLS files and settings, as TimescaleDB reads them now).
+async fn asker(
+    o: &RunOptions<'_>,
+    sessions: &Sessions<'_>,
+) -> Option<(std::sync::Arc<Client>, crate::facts::ServerFacts)> {
     let client = sessions
         .get(&o.plan.access_node.name, "postgres")
         .await
@@ -28,9 +96,18 @@ pub async fn of(
     if !an.dblink_available || client.batch_execute(DBLINK_FUNCTION).await.is_err() {
         return None;
     }
+    Some((client, an))
+}
+
+/// Each role to one data node, at once.
+async fn roles_to(
+    client: &Client,
+    an: &crate::facts::ServerFacts,
+    o: &RunOptions<'_>,
+    dn: &crate::plan::Node,
+) -> Vec<(String, Result<(), String>)> {
     let tries = o.plan.auth.roles.iter().map(|role| {
-        let info = options_as(role, &an, &dn.host, dn.port, o.probe);
-        let client = &client;
+        let info = options_as(role, an, &dn.host, dn.port, o.probe);
         async move {
             (
                 role.clone(),
@@ -38,7 +115,7 @@ pub async fn of(
             )
         }
     });
-    Some(futures_util::future::join_all(tries).await)
+    futures_util::future::join_all(tries).await
 }
 
 /// One connection from inside the access node, bounded by tsmn's timeout.

@@ -5,7 +5,7 @@
 mod exec;
 pub mod files;
 pub mod journal;
-mod links;
+pub mod links;
 mod restart;
 mod rotate;
 mod supervisor;
@@ -60,6 +60,11 @@ pub enum Event {
     Waiting {
         node: String,
         seconds: u64,
+    },
+    /// After a run that failed or was interrupted: the access node's
+    /// links to the data nodes as they are now, beside how they were.
+    Links {
+        links: Vec<links::LinkState>,
     },
     Finished {
         ok: bool,
@@ -151,6 +156,16 @@ pub async fn run_adopting(
     for (node, client) in kept {
         sessions.adopt(&node, "postgres", client);
     }
+    // The links as they are before anything changes, when this run may
+    // change something: what a failed or interrupted run is held to.
+    let before = if steps
+        .iter()
+        .any(|s| o.phases.contains(&s.phase) && s.state == StepState::Todo)
+    {
+        links::all(o, &sessions).await
+    } else {
+        None
+    };
     let mut ok = true;
     for phase in Phase::ALL {
         let in_phase: Vec<&Step> = steps.iter().filter(|s| s.phase == phase).collect();
@@ -181,10 +196,39 @@ pub async fn run_adopting(
             }
             continue;
         }
+        // A phase that cannot finish does not start: nothing of it changes
+        // (a later phase's blocker stops only that phase).
+        if let Some(b) = in_phase
+            .iter()
+            .find(|s| matches!(s.state, StepState::Blocked { .. }))
+        {
+            for s in &in_phase {
+                let outcome = match &s.state {
+                    StepState::Blocked { why } => Outcome::Blocked { why: why.clone() },
+                    _ => Outcome::Skipped {
+                        why: format!(
+                            "the {} phase cannot finish ({} is blocked), so none of it runs",
+                            phase.as_str(),
+                            b.id
+                        ),
+                    },
+                };
+                report_without_running(&events, s, outcome);
+            }
+            ok = false;
+            continue;
+        }
         ok &= run_phase(&in_phase, o, &sessions, &events, &stamp).await;
     }
+    let cancelled = o.cancel.as_ref().is_some_and(|c| c.is_cancelled());
+    if let (Some(before), false) = (&before, ok && !cancelled) {
+        if let Some(now) = links::all(o, &sessions).await {
+            let _ = events.send(Event::Links {
+                links: links::beside(now, before),
+            });
+        }
+    }
     if let Some(j) = &o.journal {
-        let cancelled = o.cancel.as_ref().is_some_and(|c| c.is_cancelled());
         journal::finish(j, ok, cancelled);
     }
     let _ = events.send(Event::Finished { ok });
@@ -442,6 +486,7 @@ async fn run_one(
     if let Some(j) = &o.journal {
         journal::record(j, s, &outcome);
     }
+    killed_here_in_tests(&s.id);
     let millis = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     tracing::info!("[{}] {}: {outcome:?} ({millis} ms)", s.node, s.id);
     let _ = events.send(Event::StepFinished {
@@ -451,6 +496,16 @@ async fn run_one(
         millis,
     });
     ok
+}
+
+/// Tests only (a debug build): `TSMN_TEST_KILL_AFTER=<step id>` kills
+/// tsmn with SIGKILL right after that step's effect and its journal line,
+/// as `kill -9` would, with the steps running beside it caught wherever
+/// they are. Release builds have no such hook.
+fn killed_here_in_tests(step: &str) {
+    if cfg!(debug_assertions) && std::env::var("TSMN_TEST_KILL_AFTER").is_ok_and(|k| k == step) {
+        let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL);
+    }
 }
 
 fn time_stamp() -> String {

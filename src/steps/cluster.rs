@@ -309,8 +309,14 @@ fn remove_data_nodes(ctx: &Ctx) -> Vec<Step> {
             .iter()
             .filter(|h| h.data_nodes.contains(gone))
             .map(|h| {
+                // force: without it the engine refuses a node that holds
+                // any chunk, replicated or not ("still holds data"); with
+                // it, it still refuses one that holds a chunk's only copy
+                // (data_node.c: "would lose data"), which tsmn has
+                // blocked above already. if_attached: a re-run after a
+                // partial removal skips what is detached.
                 Statement::plain(format!(
-                    "SELECT * FROM detach_data_node({}, hypertable => {})",
+                    "SELECT * FROM detach_data_node({}, hypertable => {}, if_attached => true, force => true)",
                     literal(gone),
                     literal(&format!("{}.{}", ident(&h.schema), ident(&h.table)))
                 ))

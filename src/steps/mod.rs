@@ -105,6 +105,25 @@ fn make_before_break(plan: &Plan, steps: &mut [Step]) {
     }
 }
 
+/// PURE: the nodes that have work in `phases` (a step still to run) but
+/// that the probe could not reach, with why. A data node that leaves the
+/// cluster in this run is not among them: it may be gone for good.
+pub fn unprobed(steps: &[Step], facts: &Facts, phases: &[Phase]) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for s in steps {
+        let has_work = phases.contains(&s.phase)
+            && !matches!(s.state, StepState::Done { .. })
+            && !matches!(s.action, Action::HbaBlockRemoved { .. });
+        if !has_work || out.iter().any(|(n, _)| *n == s.node) {
+            continue;
+        }
+        if let Some(problem) = facts.node(&s.node).and_then(|n| n.connection.problem()) {
+            out.push((s.node.clone(), problem));
+        }
+    }
+    out
+}
+
 pub fn turn(s: &Step, access_node: &str) -> Turn {
     match (s.node == access_node, s.order) {
         (true, Order::First) => Turn::First,

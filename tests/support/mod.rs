@@ -803,3 +803,16 @@ pub fn an_reaches(an: &TestCluster, port: u16, role: &str, extra: &str) -> Resul
         Err(format!("{out}{err}"))
     }
 }
+
+/// Whether the server answers a login now (no retry, no restart).
+pub fn up(c: &TestCluster) -> bool {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let mut cfg = c.cluster.pg_config("postgres");
+        cfg.connect_timeout(std::time::Duration::from_secs(2));
+        cfg.connect(tokio_postgres::NoTls).await.is_ok()
+    })
+}
