@@ -250,6 +250,29 @@ pub struct HbaRule {
     pub method: Option<String>,
     pub options: Vec<String>,
     pub error: Option<String>,
+    /// The line quotes a keyword ("all", "sameuser", ...) as a name: the
+    /// view shows it unquoted, so the rule cannot be read from it alone.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub quoted_keywords: bool,
+}
+
+impl HbaRule {
+    /// Marks the rules whose line in `lines` (the file's text) quotes a
+    /// keyword.
+    pub fn mark_quoted_keywords(rules: &mut [HbaRule], lines: &[String]) {
+        const QUOTED: [&str; 6] = [
+            "\"all\"",
+            "\"sameuser\"",
+            "\"samerole\"",
+            "\"samegroup\"",
+            "\"replication\"",
+            "\"samehost\"",
+        ];
+        for r in rules.iter_mut() {
+            let line = lines.get((r.line_number as usize).wrapping_sub(1));
+            r.quoted_keywords = line.is_some_and(|l| QUOTED.iter().any(|q| l.contains(q)));
+        }
+    }
 }
 
 /// SQL: the TLS files modified after the last configuration reload (an

@@ -1,7 +1,7 @@
 //! Whether each data node's pg_hba.conf admits the access node the way
 //! TimescaleDB connects (its addresses, the roles, the mode's method).
 
-use super::hba::{evaluate, quote, Attempt, Verdict};
+use super::hba::{evaluate, evaluate_prefer, quote, Attempt, Verdict};
 use super::{Finding, Fix, HbaEdit, Severity::*};
 use crate::facts::{AccessProbes, Facts, NodeFacts, ServerFacts, HOSTSSL_WITHOUT_SSL};
 use crate::plan::{AuthMode, Plan};
@@ -65,19 +65,38 @@ pub(super) fn hba_admits_access_node(
         .access()
         .and_then(|a| a.server.as_ref())
         .is_some_and(ServerFacts::ssl_on);
-    // libpq's default `prefer` uses TLS whenever the data node offers it.
-    let ssl = an_ssl || s.ssl_on();
     let accepted = accepted_methods(plan.auth.mode);
-    let databases = [BOOTSTRAP_DATABASES[0], plan.database.as_str()];
+    // The bootstrap database matters only while the node is to be added.
+    let member = facts
+        .access()
+        .and_then(|a| a.server.as_ref()?.database.as_ref())
+        .is_some_and(|d| d.data_nodes.contains(&n.name));
+    let databases: Vec<&str> = if member {
+        vec![plan.database.as_str()]
+    } else {
+        vec![BOOTSTRAP_DATABASES[0], plan.database.as_str()]
+    };
     for address in &addrs {
-        for database in databases {
+        for database in databases.iter().copied() {
+            // What the engine showed decides: a link the access node made
+            // is admitted, whatever tsmn's reading of the rules says.
+            if observed(plan, facts, &n.name, database) == Some(true) {
+                continue;
+            }
             let attempt = Attempt {
-                ssl,
+                ssl: an_ssl,
                 database,
                 user: &plan.superuser,
                 address: *address,
             };
-            let verdict = evaluate(&s.hba_rules, &attempt, accepted);
+            // TimescaleDB requires TLS when the access node has ssl on;
+            // else libpq's default `prefer` tries TLS where the data node
+            // offers it and retries without.
+            let verdict = if !an_ssl && s.ssl_on() {
+                evaluate_prefer(&s.hba_rules, &attempt, accepted)
+            } else {
+                evaluate(&s.hba_rules, &attempt, accepted)
+            };
             let who = format!("{} from {address} to database {database}", plan.superuser);
             // Through the one quoting module: a superuser named like a
             // keyword or with a quote must be written quoted.
@@ -103,7 +122,9 @@ pub(super) fn hba_admits_access_node(
                 continue;
             }
             let finding = match verdict {
-                Verdict::Admitted(_) => continue,
+                // Admitted, or only the server can tell (the access node's
+                // own test, when it fails, says why).
+                Verdict::Admitted(_) | Verdict::Unknown(_) => continue,
                 Verdict::NoRule => Finding::new(
                     Blocker,
                     &n.name,
@@ -134,6 +155,25 @@ pub(super) fn hba_admits_access_node(
             return; // one finding per data node is enough to act on
         }
     }
+}
+
+/// What the access node showed of its link to `dn` in `database` as the
+/// superuser: Some(true) it got in, Some(false) it was refused, None not
+/// tried. The bootstrap database from the access-side probe, the cluster
+/// database from the running cluster's own check.
+fn observed(plan: &Plan, facts: &Facts, dn: &str, database: &str) -> Option<bool> {
+    let an = facts.access()?;
+    if database == BOOTSTRAP_DATABASES[0] {
+        let AccessProbes::Tested { results } = &an.access_probes else {
+            return None;
+        };
+        let r = results.iter().find(|r| r.data_node == dn)?;
+        return r.not_tested.is_none().then_some(r.error.is_none());
+    }
+    an.cluster_reach
+        .iter()
+        .find(|r| r.data_node == dn && r.role == plan.superuser)
+        .map(|r| r.error.is_none())
 }
 
 fn method_phrase(method: Option<&str>) -> String {

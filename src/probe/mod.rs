@@ -15,7 +15,6 @@ use crate::plan::{Node, Plan};
 use credentials::PasswordSource;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::oneshot;
 use tokio_postgres::{Client, Config};
 
 #[derive(Debug, Clone, Copy)]
@@ -98,21 +97,6 @@ pub async fn probe_watching(
 ) -> Result<(Facts, Kept), ProbeSetupError> {
     let tls = tls::Tls::from_plan(plan).map_err(ProbeSetupError)?;
     let plan = Arc::new(plan.clone());
-    // Each data node tells the access node's task, as soon as tsmn's own
-    // connection attempt is over, whether testing it from the access node is
-    // worth a try; so the access node's side overlaps the other probes.
-    let mut reach_rx: Vec<(String, oneshot::Receiver<bool>)> = Vec::new();
-    let mut reach_tx: Vec<Option<oneshot::Sender<bool>>> = Vec::new();
-    for (i, node) in plan.nodes().enumerate() {
-        if i > 0 && names.contains(&node.name) {
-            let (tx, rx) = oneshot::channel();
-            reach_rx.push((node.name.clone(), rx));
-            reach_tx.push(Some(tx));
-        } else {
-            reach_tx.push(None);
-        }
-    }
-    let mut reach_rx = Some(reach_rx);
     let mut tasks = Vec::new();
     for (i, node) in plan.nodes().enumerate() {
         if !names.contains(&node.name) {
@@ -130,12 +114,6 @@ pub async fn probe_watching(
             tls: tls.clone(),
             opts,
             keep: keep.clone(),
-            tell_access_node: reach_tx[i].take(),
-            data_nodes: if i == 0 {
-                reach_rx.take().unwrap_or_default()
-            } else {
-                Vec::new()
-            },
         };
         let (plan, node) = (plan.clone(), node.clone());
         let progress = progress.clone();
@@ -258,10 +236,6 @@ struct NodeWork {
     opts: ProbeOptions,
     /// Keep the connection, its notices going here.
     keep: Option<OnNotice>,
-    /// A data node: tell the access node's task whether to test it (true = skip).
-    tell_access_node: Option<oneshot::Sender<bool>>,
-    /// The access node: the data nodes' answers.
-    data_nodes: Vec<(String, oneshot::Receiver<bool>)>,
 }
 
 async fn probe_node(plan: &Plan, node: &Node, work: NodeWork) -> (NodeFacts, Option<Client>) {
@@ -281,9 +255,6 @@ async fn probe_node(plan: &Plan, node: &Node, work: NodeWork) -> (NodeFacts, Opt
     let connected = connect(&work.cfg, &work.tls, work.opts, on_notice).await;
     if let Err(conn) = &connected {
         facts.connection = conn.clone();
-    }
-    if let Some(tx) = work.tell_access_node {
-        let _ = tx.send(unreachable_at_same_address(plan, &facts));
     }
     let Ok(client) = connected else {
         return (facts, None);
@@ -346,8 +317,7 @@ async fn probe_node(plan: &Plan, node: &Node, work: NodeWork) -> (NodeFacts, Opt
             work.opts,
             Some(access_side::DBLINK_FUNCTION),
         );
-        facts.access_probes =
-            access_side::probe(&lanes, plan, &server, work.data_nodes, work.opts).await;
+        facts.access_probes = access_side::probe(&lanes, plan, &server, work.opts).await;
     }
     facts.server = Some(server);
     (facts, keep.then_some(client))
@@ -355,27 +325,6 @@ async fn probe_node(plan: &Plan, node: &Node, work: NodeWork) -> (NodeFacts, Opt
 
 /// tsmn found nothing listening, or no answer, at the very address the
 /// access node uses: testing from the access node would only wait again.
-fn unreachable_at_same_address(plan: &Plan, n: &NodeFacts) -> bool {
-    let Some(node) = plan.data_nodes.iter().find(|d| d.name == n.name) else {
-        return false;
-    };
-    let same = node.connect_host.is_none() && node.connect_port.is_none();
-    let network = match &n.connection {
-        Connection::TimedOut { .. } => true,
-        Connection::Failed {
-            sqlstate: None,
-            message,
-        } => {
-            matches!(
-                crate::findings::connect::explain(None, message).code,
-                "refused" | "timeout" | "unknown_host" | "unreachable"
-            )
-        }
-        _ => false,
-    };
-    same && network
-}
-
 fn address(node: &Node) -> String {
     let host = node.effective_connect_host();
     if host.contains(':') && !host.starts_with('/') {

@@ -144,10 +144,34 @@ pub async fn server_facts(client: &Client, plan: &Plan) -> (ServerFacts, bool) {
     f.hba_rules = rules.unwrap_or_default().iter().map(hba_rule).collect();
     if let Ok(r) = hba_text {
         f.hba_lines = r.get::<_, String>(0).lines().map(str::to_string).collect();
+        HbaRule::mark_quoted_keywords(&mut f.hba_rules, &f.hba_lines);
         f.tls_files_not_loaded = r.get(1);
         f.hba_not_loaded = r.get(2);
     }
-    match ext_files {
+    extensions(client, ext_files, &mut f).await;
+    (f.database, f.new_database) = databases(&database.unwrap_or_default(), &plan.database);
+    f.roles = roles
+        .unwrap_or_default()
+        .iter()
+        .map(|r| RoleFacts {
+            name: r.get(0),
+            exists: r.get(1),
+            can_login: r.get(2),
+            verifier: r.get(3),
+        })
+        .collect();
+    (f, tls)
+}
+
+/// The extensions, from the directory listing when the superuser could
+/// read it, else from the catalog views (slower, and without libraries).
+async fn extensions(
+    client: &Client,
+    listed: Result<Vec<tokio_postgres::Row>, tokio_postgres::Error>,
+    f: &mut ServerFacts,
+) {
+    use crate::pg::{one, rows};
+    match listed {
         Ok(rows) => {
             let files: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
             let e = extensions_from_files(&files);
@@ -166,18 +190,6 @@ pub async fn server_facts(client: &Client, plan: &Plan) -> (ServerFacts, bool) {
                 .is_ok_and(|r| r.get::<_, bool>(0));
         }
     }
-    (f.database, f.new_database) = databases(&database.unwrap_or_default(), &plan.database);
-    f.roles = roles
-        .unwrap_or_default()
-        .iter()
-        .map(|r| RoleFacts {
-            name: r.get(0),
-            exists: r.get(1),
-            can_login: r.get(2),
-            verifier: r.get(3),
-        })
-        .collect();
-    (f, tls)
 }
 
 /// What the extension and library directories hold of TimescaleDB.
@@ -237,6 +249,7 @@ fn hba_rule(r: &tokio_postgres::Row) -> HbaRule {
         method: r.get(6),
         options: r.get::<_, Option<Vec<String>>>(7).unwrap_or_default(),
         error: r.get(8),
+        quoted_keywords: false,
     }
 }
 

@@ -1,0 +1,100 @@
+//! What the engine shows beats what tsmn predicts: check's verdict on each
+//! link from the access node agrees with what the access node itself does
+//! (psql on the access node running dblink, independent of tsmn), on
+//! pg_hba.conf rules tsmn's reading of the file cannot settle alone.
+
+mod support;
+
+use std::time::Duration;
+use support::*;
+use tsmn::findings::Severity;
+
+const LOCAL: &str = "local all all trust";
+
+/// check's blockers about dn1's admission of the access node.
+fn admission_blockers(plan: &tsmn::plan::Plan) -> Vec<String> {
+    let (_, found) = check(plan, Duration::from_secs(5));
+    found
+        .iter()
+        .filter(|f| f.severity == Severity::Blocker && f.node == "dn1")
+        .filter(|f| f.code.starts_with("hba_") || f.code.starts_with("access_node_"))
+        .map(|f| format!("{}: {}", f.code, f.what))
+        .collect()
+}
+
+/// One pg_hba.conf state of dn1 (with `setup` run on dn1 first): the
+/// engine's answer and check's must agree.
+fn agree(rules: &[&str], setup: &str) -> (bool, Vec<String>) {
+    let (an, dn, _work, path) = trust_pair();
+    if !setup.is_empty() {
+        dn.sql("postgres", setup);
+    }
+    set_hba(&dn, &[&[LOCAL], rules].concat());
+    let plan = tsmn::plan::load_plan(&path).unwrap();
+    let engine = an_reaches(&an, dn.cluster.port, "postgres", "");
+    let blockers = admission_blockers(&plan);
+    assert_eq!(
+        engine.is_ok(),
+        blockers.is_empty(),
+        "rules {rules:?}: the access node {} but check says {blockers:#?}",
+        match &engine {
+            Ok(()) => "gets in".to_string(),
+            Err(e) => format!("is refused ({e})"),
+        }
+    );
+    (engine.is_ok(), blockers)
+}
+
+/// A group rule the superuser is a member of admits the access node: no
+/// blocker (before: hba_no_rule, exit 1, though the link worked).
+#[test]
+fn a_group_rule_with_the_grant_admits_and_check_agrees() {
+    let (ok, _) = agree(
+        &["host all +tsmn_group 127.0.0.1/32 trust"],
+        "CREATE ROLE tsmn_group; GRANT tsmn_group TO postgres",
+    );
+    assert!(ok, "the engine admits a member");
+}
+
+/// The same rule without the grant: the engine refuses, and check says so
+/// with a blocker (from the access node's own answer).
+#[test]
+fn a_group_rule_without_the_grant_refuses_and_check_agrees() {
+    let (ok, blockers) = agree(
+        &["host all +tsmn_group 127.0.0.1/32 trust"],
+        "CREATE ROLE tsmn_group",
+    );
+    assert!(!ok);
+    assert!(
+        blockers
+            .iter()
+            .any(|b| b.contains("no_hba_entry") || b.contains("hba_no_rule")),
+        "{blockers:#?}"
+    );
+}
+
+/// A host name: only the data node's resolver can say what `localhost`
+/// means; the access node's answer decides.
+#[test]
+fn a_host_name_rule_is_judged_by_the_engine() {
+    agree(&["host all postgres localhost trust"], "");
+}
+
+/// samehost and a quoted "all" (a role named all, not the keyword): the
+/// engine decides both.
+#[test]
+fn samehost_and_quoted_keywords_are_judged_by_the_engine() {
+    agree(&["host all postgres samehost trust"], "");
+    agree(&["host all \"all\" 127.0.0.1/32 trust"], "");
+}
+
+/// A plain rule for the cluster database only, on a node not yet added:
+/// the bootstrap database (postgres) is refused, so a blocker stands.
+#[test]
+fn a_rule_for_the_cluster_database_only_blocks_a_node_not_yet_added() {
+    let (an, dn, _work, path) = trust_pair();
+    set_hba(&dn, &[LOCAL, "host tsdb postgres 127.0.0.1/32 trust"]);
+    let plan = tsmn::plan::load_plan(&path).unwrap();
+    assert!(an_reaches(&an, dn.cluster.port, "postgres", "").is_err());
+    assert!(!admission_blockers(&plan).is_empty());
+}
