@@ -450,3 +450,83 @@ fn check_shows_a_live_line_per_node_on_a_terminal() {
     );
     assert!(done.contains("hung"), "{done}");
 }
+
+/// The wizard's terminal closed while its run restarts the data nodes
+/// (the pane killed between pg_ctl's stop and its start): tsmn takes the
+/// hangup as an interrupt, the restart finishes, every node is up, tsmn
+/// exits 129; a re-run goes on from there. Before: tsmn died by SIGABRT or
+/// "the terminal failed", and the data nodes were left down.
+#[test]
+fn the_terminal_closed_during_the_restart_leaves_every_node_up() {
+    let sb = TestSandbox::up(2);
+    let exit = sb.get().dir.join("wizard.exit");
+    let cmd = format!(
+        "sh -c \"trap '' HUP; {} wizard --plan {}; echo \\$? > {}\"",
+        env!("CARGO_BIN_EXE_tsmn"),
+        sb.get().dir.join("plan.toml").display(),
+        exit.display()
+    );
+    let t = Tmux::start(&cmd, 110, 40);
+    t.wait_for("What do you want to do?");
+    for (key, then) in [
+        ("Enter", "TSMN CONNECTS TO"),
+        ("Enter", "Password:"),
+        ("Enter", "Connectivity:"),
+        ("Enter", "How does the access node prove"),
+        ("Enter", "trust mode: options"),
+        ("Enter", "tsmn preview: trust mode"),
+        ("Enter", "Run the steps?"),
+    ] {
+        t.keys(&[key]);
+        t.wait_for(then);
+    }
+    let pid = |c: &tsmn::sandbox::Cluster| {
+        std::fs::read_to_string(c.data_dir().join("postmaster.pid"))
+            .ok()
+            .and_then(|t| t.lines().next().map(str::to_string))
+    };
+    let dns = sb.get().data_nodes();
+    let before: Vec<Option<String>> = dns.iter().map(pid).collect();
+    t.keys(&["y"]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while dns.iter().zip(&before).all(|(d, b)| pid(d) == *b) {
+        assert!(
+            Instant::now() < deadline,
+            "no restart began:\n{}",
+            t.screen()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    t.tmux(&["kill-pane", "-t", "w"]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !exit.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "tsmn did not stop after the hangup"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    let code = read(&exit);
+    for dn in dns {
+        let up = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async {
+                dn.pg_config("postgres")
+                    .connect(tokio_postgres::NoTls)
+                    .await
+                    .is_ok()
+            });
+        assert!(up, "{} was left down (tsmn exited {code})", dn.name);
+    }
+    assert_eq!(code.trim(), "129", "128 + SIGHUP");
+    let (code, out) = apply_file(&sb.get().dir.join("plan.toml"), &[], &[]);
+    let ts = timescaledb_tier("the wizard's lost terminal: the cluster phase after");
+    assert_eq!(code, Some(if ts { 0 } else { 1 }), "{out}");
+    assert!(
+        out.contains("the last run"),
+        "the re-run says how the last one ended: {out}"
+    );
+}

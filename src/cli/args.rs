@@ -32,7 +32,7 @@ superuser and the auth mode. `tsmn init --mode MODE` writes a commented one.
 Secrets never go in a plan: tsmn reads them from a prompt, an environment
 variable the plan names, or a passfile.
 
-Exit codes: 0 success (check: nothing blocks), 1 the operation failed (check: a\nblocker was found), 2 bad command line or plan, 130 apply stopped by Ctrl-C or\nSIGTERM (after finishing and recording the running step).";
+Exit codes: 0 success (check: nothing blocks), 1 the operation failed (check: a\nblocker was found), 2 bad command line or plan, 129/130/143 apply stopped by\nSIGHUP (a closed terminal), Ctrl-C or SIGTERM (after finishing and recording\nthe running step; a server tsmn restarts always starts again).";
 
 #[derive(Debug, Parser)]
 #[command(name = "tsmn", version, about = "Set up and troubleshoot TimescaleDB multi-node clusters", after_help = AFTER_HELP)]

@@ -88,6 +88,8 @@ pub enum LastEnd {
     Ended,
     /// It stopped at a failed step: the step and why.
     Failed { step: String, why: String },
+    /// It ended early, stopped by an interrupt, after this step.
+    Interrupted { after: Option<String> },
     /// No end was recorded: the run was killed, or its machine stopped.
     /// The last step it recorded, if any; whether a line was left torn.
     CutShort { after: Option<String>, torn: bool },
@@ -112,18 +114,17 @@ pub fn last_end(text: &str) -> LastEnd {
             why: v["outcome"]["message"].as_str().unwrap_or("").to_string(),
         };
     }
-    if run
+    let after = run
         .iter()
-        .any(|v| v["run"] == "finished" || v["run"] == "undone")
+        .rev()
+        .find_map(|v| v["step"].as_str().map(str::to_string));
+    match run
+        .iter()
+        .find(|v| v["run"] == "finished" || v["run"] == "undone")
     {
-        return LastEnd::Ended;
-    }
-    LastEnd::CutShort {
-        after: run
-            .iter()
-            .rev()
-            .find_map(|v| v["step"].as_str().map(str::to_string)),
-        torn,
+        Some(end) if end["cancelled"] == true => LastEnd::Interrupted { after },
+        Some(_) => LastEnd::Ended,
+        None => LastEnd::CutShort { after, torn },
     }
 }
 
@@ -135,6 +136,10 @@ pub fn last_end_note(path: &Path) -> Option<String> {
         LastEnd::Failed { step, why } => Some(format!(
             "the last run failed at {step} ({}); resuming: finished steps are checked and skipped",
             why.lines().next().unwrap_or("")
+        )),
+        LastEnd::Interrupted { after } => Some(format!(
+            "the last run was stopped by an interrupt {}; resuming: finished steps are checked and skipped",
+            after.map_or("before its first step".to_string(), |s| format!("after {s}"))
         )),
         LastEnd::CutShort { after, torn } => Some(format!(
             "the last run was cut short {} (it recorded no end: killed, or its machine stopped){}; resuming: every step is checked on the servers before anything changes",
@@ -172,13 +177,17 @@ mod tests {
         );
         // The next run's records are whole lines of their own.
         start(&j);
+        finish(&j, true, true);
+        let text = std::fs::read_to_string(&j).unwrap();
+        assert_eq!(last_end(&text), LastEnd::Interrupted { after: None });
+        start(&j);
         finish(&j, true, false);
         let text = std::fs::read_to_string(&j).unwrap();
         let whole = text
             .lines()
             .filter(|l| serde_json::from_str::<serde_json::Value>(l).is_ok())
             .count();
-        assert_eq!(whole, 4, "{text}");
+        assert_eq!(whole, 6, "{text}");
         assert_eq!(last_end(&text), LastEnd::Ended);
         assert!(last_end_note(&j).is_none());
     }
