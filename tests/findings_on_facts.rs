@@ -435,3 +435,50 @@ fn timescaledb_2_14_beside_2_13_still_creates_2_13() {
         "{found:#?}"
     );
 }
+
+/// The data node names the address the access node came from (dual stack:
+/// `localhost` went over ::1). tsmn's block then admits that address when
+/// the plan leaves the addresses to tsmn; when the plan names others, the
+/// fix says to add it (before: "run tsmn apply", which changed nothing).
+#[test]
+fn the_address_a_refusal_names_is_the_one_to_admit() {
+    let refused = "FATAL:  no pg_hba.conf entry for host \"::1\", user \"postgres\", database \"postgres\", no encryption";
+    let mut f = facts(server(), server());
+    f.nodes[0].access_probes = AccessProbes::Tested {
+        results: vec![tsmn::facts::AccessProbe {
+            data_node: "dn1".into(),
+            source_address: None,
+            error: Some(refused.into()),
+            not_tested: None,
+        }],
+    };
+    let mut p = plan();
+    p.access_node_addresses = vec!["127.0.0.1".into()];
+    let found = findings(&p, &f);
+    let hit = found
+        .iter()
+        .find(|x| x.code == "access_node_no_hba_entry" || x.code == "hba_no_rule")
+        .unwrap_or_else(|| panic!("{found:#?}"));
+    assert!(
+        hit.fix.contains("add \"::1\" to access_node_addresses"),
+        "{hit:?}"
+    );
+    // The plan leaves the addresses to tsmn: its block admits ::1.
+    p.access_node_addresses.clear();
+    let steps = tsmn::steps::build(
+        &p,
+        tsmn::steps::Inputs {
+            facts: Some(&f),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let hba = steps
+        .iter()
+        .find(|s| s.id == "dn1/auth/hba")
+        .expect("hba step");
+    let tsmn::steps::Action::HbaBlock { lines } = &hba.action else {
+        panic!("{hba:?}")
+    };
+    assert!(lines.iter().any(|l| l.contains("::1/128")), "{lines:?}");
+}

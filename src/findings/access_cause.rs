@@ -18,6 +18,31 @@ pub(super) struct Failure<'a> {
     pub message: &'a str,
     /// How the connection was made, for the `what` line.
     pub how: String,
+    /// The plan's access_node_addresses (IP or CIDR).
+    pub plan_addresses: &'a [String],
+}
+
+/// Whether one of the plan's addresses (IP or CIDR) covers `ip`.
+pub(super) fn covers(addresses: &[String], ip: std::net::IpAddr) -> bool {
+    addresses.iter().any(|a| {
+        let (net, bits) = a.split_once('/').unwrap_or((a.as_str(), ""));
+        let Ok(net) = net.trim_matches(['[', ']']).parse::<std::net::IpAddr>() else {
+            return false;
+        };
+        match (net, ip) {
+            (std::net::IpAddr::V4(n), std::net::IpAddr::V4(i)) => {
+                let b: u32 = bits.parse().unwrap_or(32).min(32);
+                let m = if b == 0 { 0 } else { u32::MAX << (32 - b) };
+                u32::from(n) & m == u32::from(i) & m
+            }
+            (std::net::IpAddr::V6(n), std::net::IpAddr::V6(i)) => {
+                let b: u32 = bits.parse().unwrap_or(128).min(128);
+                let m = if b == 0 { 0 } else { u128::MAX << (128 - b) };
+                u128::from(n) & m == u128::from(i) & m
+            }
+            _ => false,
+        }
+    })
 }
 
 pub(super) fn finding(f: &Failure) -> Finding {
@@ -54,6 +79,18 @@ pub(super) fn finding(f: &Failure) -> Finding {
                 "it sets {role}'s password on {} again as a SCRAM verifier it computes (by hand: SET password_encryption = 'scram-sha-256', then ALTER ROLE ... PASSWORD)",
                 dn.name
             ));
+        }
+        "no_hba_entry" | "hba_rejects" => {
+            // The plan names the addresses, and the data node saw another:
+            // tsmn's block would not cover it, so apply alone cannot help.
+            if let Some(ip) = super::connect::named_source(f.message)
+                .filter(|ip| !f.plan_addresses.is_empty() && !covers(f.plan_addresses, *ip))
+            {
+                fix = Fix::manual(format!(
+                    "add \"{ip}\" to access_node_addresses in the plan ({} saw the access node come from {ip}), then run tsmn apply",
+                    dn.name
+                ));
+            }
         }
         _ => {}
     }

@@ -114,6 +114,7 @@ fn access_side(plan: &Plan, facts: &Facts, an: &NodeFacts, out: &mut Vec<Finding
                             "the access node cannot connect to {} at {}:{}",
                             dn.name, dn.host, dn.port
                         ),
+                        plan_addresses: &plan.access_node_addresses,
                     },
                 ));
             }
@@ -141,6 +142,7 @@ pub(super) fn cluster_reach(plan: &Plan, facts: &Facts, an: &NodeFacts, out: &mu
                     "the access node cannot reach {} as {} in {}",
                     dn.name, r.role, plan.database
                 ),
+                plan_addresses: &plan.access_node_addresses,
             },
         ));
     }

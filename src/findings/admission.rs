@@ -49,6 +49,13 @@ pub(super) fn hba_admits_access_node(
     if s.hba_rules.is_empty() {
         return;
     }
+    // The data node named where the access node came from, and the plan's
+    // addresses do not cover it: the model would judge the wrong address
+    // (the access node's own finding names the one to add).
+    let named = refusal(facts, &n.name).and_then(super::connect::named_source);
+    if named.is_some_and(|ip| !plan.access_node_addresses.is_empty() && !addrs_cover(plan, ip)) {
+        return;
+    }
     let addrs = access_node_addresses(plan, facts, &n.name);
     if addrs.is_empty() {
         out.push(Finding::new(
@@ -174,6 +181,18 @@ fn observed(plan: &Plan, facts: &Facts, dn: &str, database: &str) -> Option<bool
         .iter()
         .find(|r| r.data_node == dn && r.role == plan.superuser)
         .map(|r| r.error.is_none())
+}
+
+/// The access node's own error connecting to `dn` (the access-side probe).
+fn refusal<'f>(facts: &'f Facts, dn: &str) -> Option<&'f str> {
+    let AccessProbes::Tested { results } = &facts.access()?.access_probes else {
+        return None;
+    };
+    results.iter().find(|r| r.data_node == dn)?.error.as_deref()
+}
+
+fn addrs_cover(plan: &Plan, ip: IpAddr) -> bool {
+    super::access_cause::covers(&plan.access_node_addresses, ip)
 }
 
 fn method_phrase(method: Option<&str>) -> String {

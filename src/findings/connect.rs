@@ -324,3 +324,24 @@ mod tests {
         assert_eq!(explain(None, "something new").code, "connect_failed");
     }
 }
+
+/// PURE: the address a data node says a refused connection came from
+/// (`no pg_hba.conf entry for host "::1", ...`, `pg_hba.conf rejects
+/// connection for host "10.0.0.5"`): the engine's word on where the access
+/// node connects from.
+pub fn named_source(message: &str) -> Option<std::net::IpAddr> {
+    let rest = message.split("for host \"").nth(1)?;
+    rest.split('"').next()?.parse().ok()
+}
+
+#[cfg(test)]
+mod named_source_tests {
+    #[test]
+    fn the_address_the_data_node_saw() {
+        assert_eq!(
+            super::named_source("FATAL:  no pg_hba.conf entry for host \"::1\", user \"postgres\", database \"postgres\", no encryption"),
+            "::1".parse().ok()
+        );
+        assert_eq!(super::named_source("connection refused"), None);
+    }
+}

@@ -211,8 +211,16 @@ impl<'a> Ctx<'a> {
                 .node_facts(&self.plan.access_node.name)
                 .map(|n| &n.access_probes)
             {
+                // Where each data node saw the access node come from: a
+                // connection that got in, or the address a refusal names
+                // (with `localhost` the access node may come over ::1).
                 for r in results {
-                    if let Some(a) = &r.source_address {
+                    let named = r
+                        .error
+                        .as_deref()
+                        .and_then(crate::findings::connect::named_source)
+                        .map(|ip| ip.to_string());
+                    for a in r.source_address.iter().chain(named.iter()) {
                         if a.parse::<std::net::IpAddr>().is_ok() && !addrs.contains(a) {
                             addrs.push(a.clone());
                         }
