@@ -103,6 +103,16 @@ fn access_side(plan: &Plan, facts: &Facts, an: &NodeFacts, out: &mut Vec<Finding
                 {
                     continue;
                 }
+                // The data node's certificate findings already name the
+                // expired file and its renewal: one finding, not two.
+                if cause.code == "server_cert_expired"
+                    && out.iter().any(|f| {
+                        f.node == dn.name
+                            && matches!(f.code, "certificate_expired" | "certificate_not_yet_valid")
+                    })
+                {
+                    continue;
+                }
                 out.push(super::access_cause::finding(
                     &super::access_cause::Failure {
                         facts,

@@ -138,6 +138,28 @@ pub static CAUSES: &[Cause] = &[
         fix_tsmn: T::Text("reissue {node}'s server certificate with {host} in its subjectAltName, or check the chain only (credentials.sslmode = \"verify-ca\")"),
         fix_access_node: T::Text("reissue {node}'s server certificate with {host} in its subjectAltName"),
     },
+    // Before the server's: a TLS alert from the data node about tsmn's (or
+    // the access node's) client certificate.
+    Cause {
+        code: "client_cert_expired",
+        access_code: "access_node_client_cert_expired",
+        sqlstate: None,
+        patterns: &["alert certificate expired", "CertificateExpired"],
+        what: "the data node refused the client certificate: it is expired (or not valid yet)",
+        fix_tsmn: T::Text("renew {user}'s client certificate"),
+        fix_access_node: T::Text("renew <md5({user})>.crt in the access node's timescaledb.ssl_dir (tsmn apply --renew-certificates when tsmn's CA issued it)"),
+    },
+    // Before the untrusted certificate: an expired one fails the same
+    // verification, and its fix is a renewal, not another CA.
+    Cause {
+        code: "server_cert_expired",
+        access_code: "access_node_server_cert_expired",
+        sqlstate: None,
+        patterns: &["certificate has expired", "certificate is not yet valid", "certificate expired", "certificate not valid yet", ": Expired", ": NotValidYet"],
+        what: "the server's certificate is outside its validity (expired, or not valid yet)",
+        fix_tsmn: T::Text("renew {node}'s server certificate (tsmn apply --renew-certificates when tsmn's CA issued it), then SELECT pg_reload_conf() on {node}; check the clocks of both machines"),
+        fix_access_node: T::Text("renew {node}'s server certificate (tsmn apply --renew-certificates when tsmn's CA issued it, which also reloads {node}); check the clocks of both machines"),
+    },
     Cause {
         code: "server_cert_untrusted",
         access_code: "access_node_server_cert_untrusted",
@@ -305,6 +327,10 @@ mod tests {
             ("FATAL:  no pg_hba.conf entry for host \"127.0.0.1\", user \"postgres\", database \"tsdb\", SSL encryption", "no_hba_entry"),
             ("FATAL:  pg_hba.conf rejects connection for host \"127.0.0.1\"", "hba_rejects"),
             ("fe_sendauth: no password supplied", "no_password"),
+            ("SSL error: certificate verify failed: certificate has expired", "server_cert_expired"),
+            ("invalid peer certificate: certificate expired: verification time 1 (UNIX), but certificate is not valid after 0 (UNIX)", "server_cert_expired"),
+            ("SSL error: sslv3 alert certificate expired", "client_cert_expired"),
+            ("received fatal alert: CertificateExpired", "client_cert_expired"),
             ("server does not support SSL, but SSL was required", "server_no_ssl"),
             ("SSL error: certificate verify failed", "server_cert_untrusted"),
             ("FATAL:  connection requires a valid client certificate", "client_cert_missing"),
