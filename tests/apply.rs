@@ -788,11 +788,19 @@ fn a_second_run_is_refused_and_told_who_holds_the_lock() {
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
+    // A probe would find dn1 down (and, were the other run restarting it,
+    // report what it saw mid-change): the lock must come first.
+    dn.cluster.stop(true).unwrap();
     let run = apply(&path, &[]);
+    dn.cluster.start().unwrap();
     let _ = other.kill();
     let _ = other.wait();
     let out = text(&run);
     assert_eq!(run.status.code(), Some(1), "{out}");
+    assert!(
+        !out.contains("cannot") && !out.contains("tsmn apply will"),
+        "refused before the probe: {out}"
+    );
     assert!(
         out.contains("another tsmn run is working on this cluster: an holds its lock for pid")
             && out.contains("operator-two"),

@@ -232,6 +232,23 @@ fn probed_steps(
     Ok((flow, steps))
 }
 
+/// For a run: the cluster's lock first (a second run is refused before it
+/// probes), then the probe and the steps.
+fn locked_and_probed(
+    rt: &tokio::runtime::Runtime,
+    path: &Path,
+    settings: &Settings,
+    how: Probing,
+) -> Result<(Flow, Vec<tsmn::steps::Step>), FlowError> {
+    let mut flow = Flow::open(path)?;
+    rt.block_on(flow.lock_cluster(settings))?;
+    if !how.offline {
+        probe_flow(rt, &mut flow, settings, Purpose::Steps, how.json, how.watch)?;
+    }
+    let steps = flow.steps()?;
+    Ok((flow, steps))
+}
+
 pub struct PreviewArgs<'a> {
     pub path: &'a Path,
     pub node: Option<&'a str>,
@@ -404,7 +421,7 @@ pub fn apply(a: ApplyArgs) -> u8 {
         json: a.json,
         watch,
     };
-    let (mut flow, mut steps) = match probed_steps(&rt, a.path, &settings, how) {
+    let (mut flow, mut steps) = match locked_and_probed(&rt, a.path, &settings, how) {
         Ok(r) => r,
         Err(e) => return fail_as("apply", a.json, e),
     };

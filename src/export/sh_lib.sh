@@ -137,7 +137,7 @@ SELECT count(*) = 0 AS clean FROM pg_hba_file_rules WHERE (error IS NOT NULL OR 
 SELECT pg_reload_conf();
 \else
 SELECT format('COPY (SELECT 1) TO PROGRAM %L',
-  format('p=%s && cat "$p.tsmn-%s.bak" > "$p"', :'qhba', :'ts')) \gexec
+  format('cat >/dev/null; p=%s && cat "$p.tsmn-%s.bak" > "$p"', :'qhba', :'ts')) \gexec
 \echo 'the new pg_hba.conf had an error; the original was restored'
 SELECT 1/0;
 \endif

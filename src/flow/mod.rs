@@ -86,6 +86,9 @@ pub struct Flow {
     facts: Option<Facts>,
     notes: Vec<String>,
     kept: Kept,
+    /// The access node's session that holds the cluster's run lock, taken
+    /// before the probe (`lock_cluster`).
+    cluster_lock: Option<tokio_postgres::Client>,
     material: Option<Material>,
     /// `--remove-data-nodes`: a data node no longer in the plan may go.
     pub remove_data_nodes: bool,
@@ -112,6 +115,7 @@ impl Flow {
             facts: None,
             notes: Vec::new(),
             kept: Vec::new(),
+            cluster_lock: None,
             material: None,
             remove_data_nodes: false,
             rotate_passwords: Vec::new(),
@@ -169,6 +173,34 @@ impl Flow {
     /// Where each run's finished steps are recorded, beside the plan.
     pub fn journal(&self) -> PathBuf {
         material::dir_for(&self.plan_path).join("journal.jsonl")
+    }
+
+    /// Before a run probes: the cluster's run lock on a session of its own
+    /// to the access node, so that a second run (another plan file, another
+    /// machine) is refused before it probes servers the first one is
+    /// changing (and restarting). When tsmn cannot log in to the access
+    /// node yet (a password to ask for), the lock is taken on the probe's
+    /// session before the first change instead.
+    pub async fn lock_cluster(&mut self, settings: &Settings) -> Result<(), FlowError> {
+        let an = self.plan.access_node.clone();
+        let Ok(tls) = crate::probe::tls::Tls::from_plan(&self.plan) else {
+            return Ok(());
+        };
+        let opts = settings.probe_options();
+        let cfg = crate::probe::config(
+            &an,
+            &self.plan.superuser,
+            "postgres",
+            &self.passwords,
+            opts,
+            &tls,
+        );
+        let Ok(client) = crate::probe::connect(&cfg, &tls, opts, None).await else {
+            return Ok(());
+        };
+        lock::take_cluster(&client, &self.plan.database, &an.name).await?;
+        self.cluster_lock = Some(client);
+        Ok(())
     }
 
     /// Probe `nodes` (all when empty) and merge what was found into the
@@ -419,8 +451,10 @@ impl Flow {
             }
         }
         let an = &self.plan.access_node.name;
-        if let Some((_, client)) = self.kept.iter().find(|(n, _)| n == an) {
-            lock::take_cluster(client, &self.plan.database, an).await?;
+        if self.cluster_lock.is_none() {
+            if let Some((_, client)) = self.kept.iter().find(|(n, _)| n == an) {
+                lock::take_cluster(client, &self.plan.database, an).await?;
+            }
         }
         own_login::guard(
             &self.plan,

@@ -594,18 +594,7 @@ async fn keeps_links(
         .await
         .map(|r| r.get::<_, String>(0))
         .unwrap_or_default();
-    let restored = files::restore(client, path, backup).await;
-    let back = match restored {
-        Ok(()) => {
-            let errs = reload_unless_hba_errors(client).await;
-            if errs.is_empty() && reloaded_since(client, &since).await {
-                "the old pg_hba.conf is back and in force".to_string()
-            } else {
-                format!("the old pg_hba.conf is back but did not reload ({}): reload {} by hand", errs.join("; "), s.node)
-            }
-        }
-        Err(e) => format!("BUT the old pg_hba.conf could not be put back ({e}): copy {backup} over {path} and reload {} by hand", s.node),
-    };
+    let back = take_back(s, client, path, backup, &since).await;
     let lines: Vec<String> = broken
         .iter()
         .map(|(role, e)| format!("  the access node as {role}: {e}"))
@@ -619,6 +608,36 @@ async fn keeps_links(
         s.node,
         lines.join("\n")
     )))
+}
+
+/// The backup of pg_hba.conf put back and reloaded. Whether it is back is
+/// asked of the file itself (its sha256 against the backup's), not of the
+/// program's exit: and it is reloaded whenever the file on disk loads.
+async fn take_back(s: &Step, client: &Client, path: &str, backup: &str, since: &str) -> String {
+    let restored = files::restore(client, path, backup).await;
+    let same = format!("SELECT {} = {}", files::sha_sql("$1"), files::sha_sql("$2"));
+    let back = crate::pg::one(
+        client,
+        &same,
+        &[crate::pg::Text::One(path), crate::pg::Text::One(backup)],
+    )
+    .await
+    .is_ok_and(|r| r.get::<_, Option<bool>>(0) == Some(true));
+    let errs = reload_unless_hba_errors(client).await;
+    let reloaded = errs.is_empty() && reloaded_since(client, since).await;
+    match (back, reloaded) {
+        (true, true) => "the old pg_hba.conf is back and in force".to_string(),
+        (true, false) => format!(
+            "the old pg_hba.conf is back but did not reload ({}): reload {} by hand",
+            errs.join("; "),
+            s.node
+        ),
+        (false, _) => format!(
+            "BUT the old pg_hba.conf could not be put back ({}): copy {backup} over {path} and reload {} by hand",
+            restored.err().unwrap_or_else(|| "its content differs from the backup".into()),
+            s.node
+        ),
+    }
 }
 
 /// The file already says what the step wants; the server must enforce it

@@ -372,11 +372,16 @@ pub async fn restore(client: &Client, path: &str, backup: &str) -> Result<(), St
 }
 
 /// Run a shell command as the server's OS user (COPY ... TO PROGRAM).
+/// The program reads COPY's one row first: one that exits without reading
+/// it can make the server's write into the pipe fail ("could not close
+/// pipe to external command: Broken pipe"), and the COPY with it, although
+/// the command did its work (seen in 1 restore of 24, and 36 of 200 runs of
+/// `true`).
 pub async fn program(client: &Client, command: &str) -> Result<(), String> {
     client
         .batch_execute(&format!(
             "COPY (SELECT 1) TO PROGRAM {}",
-            sql::literal(command)
+            sql::literal(&format!("cat >/dev/null; {command}"))
         ))
         .await
         .map_err(|e| super::session::describe(&e))
