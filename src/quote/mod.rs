@@ -5,3 +5,4 @@ pub mod hba;
 pub mod pgpass;
 pub mod shell;
 pub mod sql;
+pub mod text;
