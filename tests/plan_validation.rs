@@ -673,3 +673,41 @@ fn validate_refuses_every_role_preview_refuses() {
         );
     }
 }
+
+/// A plan file that is not UTF-8 exists: the error gives the byte offset,
+/// line and column of its first bad byte and says to save it as UTF-8,
+/// not to check the path.
+#[test]
+fn a_plan_that_is_not_utf8_is_located() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plan.toml");
+    // "Ærø" in Latin-1 on line 3, after two lines of plain ASCII.
+    let mut bytes = b"database = \"tsdb\"\nsuperuser = \"postgres\"\n# h\xc3\xa9 ".to_vec();
+    let offset = bytes.len() + 2;
+    bytes.extend_from_slice(b"= \xc6r\xf8\n");
+    bytes.extend_from_slice(&GOOD.as_bytes()[GOOD.find("[access_node]").unwrap()..]);
+    std::fs::write(&path, &bytes).unwrap();
+    match tsmn::plan::load_plan(&path) {
+        Err(e @ PlanError::Syntax { .. }) => {
+            let PlanError::Syntax {
+                line,
+                column,
+                ref message,
+                ref fix,
+                ..
+            } = e
+            else {
+                unreachable!()
+            };
+            assert_eq!((line, column), (3, 8), "{e}");
+            assert!(
+                message.contains(&format!("byte {offset} (0xC6")),
+                "{message}"
+            );
+            assert!(fix.contains("save the file as UTF-8"), "{fix}");
+            let shown = e.to_string();
+            assert!(!shown.contains("check the path"), "{shown}");
+        }
+        other => panic!("expected the place of the bad byte, got {other:?}"),
+    }
+}
