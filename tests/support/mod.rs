@@ -606,8 +606,8 @@ pub fn snapshot_settings() -> insta::Settings {
         "<scram verifier>",
     );
     s.add_filter(
-        r"='[0-9a-f]{16}:[0-9a-f]{64}'",
-        "='<salt>:<sha256 fingerprint>'",
+        r"='pbkdf2-sha256:4096:[0-9a-f]{16}:[0-9a-f]{64}'",
+        "='pbkdf2-sha256:4096:<salt>:<pbkdf2 fingerprint>'",
     );
     s.set_prepend_module_to_snapshot(false);
     s
