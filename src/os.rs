@@ -26,6 +26,41 @@ pub fn account(name: &str) -> Option<Account> {
     })
 }
 
+/// The HOME to give a program run as account `uid` (a server tsmn starts
+/// as `postgres` when it is root): that account's own home when it is a
+/// directory the account owns, else `fallback` (a directory of the
+/// server's own). A server must not inherit root's HOME: libpq inside it
+/// (dblink, postgres_fdw, TimescaleDB's connections) looks for
+/// ~/.postgresql/postgresql.crt there under sslmode=prefer, and fails on
+/// /root with "Permission denied".
+pub fn home_for(uid: u32, fallback: &std::path::Path) -> PathBuf {
+    use std::os::unix::fs::MetadataExt;
+    let home = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
+        .ok()
+        .flatten()
+        .map(|u| u.dir);
+    let owner = |p: &std::path::Path| {
+        std::fs::metadata(p)
+            .ok()
+            .filter(std::fs::Metadata::is_dir)
+            .map(|m| m.uid())
+    };
+    choose_home(home.as_deref().map(|h| (h, owner(h))), uid, fallback)
+}
+
+/// PURE: the account's home (with the uid owning it, when it is a
+/// directory) if it is absolute and the account's own, else `fallback`.
+fn choose_home(
+    home: Option<(&std::path::Path, Option<u32>)>,
+    uid: u32,
+    fallback: &std::path::Path,
+) -> PathBuf {
+    match home {
+        Some((h, Some(owner))) if owner == uid && h.is_absolute() => h.to_path_buf(),
+        _ => fallback.to_path_buf(),
+    }
+}
+
 /// The caller's home as libpq finds it (PostgreSQL 16's rule): `HOME` when
 /// set and not empty, else the home of the effective uid's account.
 pub fn home_dir() -> Option<PathBuf> {
@@ -94,5 +129,27 @@ mod tests {
         let a = random_bytes(32).unwrap();
         assert_eq!(a.len(), 32);
         assert_ne!(a, random_bytes(32).unwrap());
+    }
+
+    #[test]
+    fn a_server_s_home_is_its_own_account_s_or_its_own_directory() {
+        use std::path::Path;
+        let own = Path::new("/srv/sandbox/dn1");
+        let pg = Path::new("/var/lib/postgresql");
+        assert_eq!(choose_home(Some((pg, Some(101))), 101, own), pg);
+        // Someone else's directory (root's), none at all, or a relative path.
+        assert_eq!(
+            choose_home(Some((Path::new("/root"), Some(0))), 101, own),
+            own
+        );
+        assert_eq!(
+            choose_home(Some((Path::new("/nonexistent"), None)), 101, own),
+            own
+        );
+        assert_eq!(
+            choose_home(Some((Path::new("home"), Some(101))), 101, own),
+            own
+        );
+        assert_eq!(choose_home(None, 101, own), own);
     }
 }

@@ -429,6 +429,16 @@ fn apply_holds_one_session_per_node_and_one_after_the_restart() {
     );
     let out = text(&apply(&path, &[]));
     assert!(out.contains("restarted dn1"), "{out}");
+    // Restarted by tsmn as root, the server has its own HOME, not root's.
+    if let tsmn::sandbox::ServerUser::Other { uid, .. } = server_user() {
+        let pid = dn.cluster.pid().expect("running");
+        let home = process_env(pid, "HOME").expect("HOME is set");
+        assert_eq!(
+            std::path::Path::new(&home),
+            tsmn::os::home_for(uid, &dn.cluster.data_dir()),
+            "restarted with HOME={home}"
+        );
+    }
     let sessions = read(&dn.cluster.log_file())
         .lines()
         .filter(|l| {

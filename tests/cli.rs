@@ -94,6 +94,50 @@ fn a_missing_plan_file_is_a_clear_error() {
     );
 }
 
+/// A NUL byte (or a line break) in a path of the plan never reaches the
+/// export: `tsmn export` exits 2 naming the field, and writes no file.
+#[test]
+fn export_refuses_a_plan_with_an_unwritable_character() {
+    let base = "[access_node]\nname = \"an\"\nhost = \"10.0.0.10\"\n[[data_nodes]]\nname = \"dn1\"\nhost = \"10.0.0.11\"\n";
+    for (auth, field, what) in [
+        (
+            "[auth]\nmode = \"certificate\"\n[auth.certificate]\nssl_dir = \"/etc/tsmn\\u0000certs\"\n",
+            "auth.certificate.ssl_dir",
+            "NUL byte",
+        ),
+        (
+            "[auth]\nmode = \"password\"\n[auth.password]\npassfile = \"/var/lib/pg/pass\\u0000file\"\n",
+            "auth.password.passfile",
+            "NUL byte",
+        ),
+        (
+            "[auth]\nmode = \"trust\"\nroles = [\"postgres\", \"app\\nuser\"]\n",
+            "auth.roles[1]",
+            "line break",
+        ),
+    ] {
+        let dir = temp_dir();
+        let plan = dir.path().join("plan.toml");
+        std::fs::write(&plan, format!("{base}{auth}")).unwrap();
+        let out_dir = dir.path().join("out");
+        let out = tsmn()
+            .args(["export", "--offline", "--plan"])
+            .arg(&plan)
+            .arg("--out")
+            .arg(&out_dir)
+            .env("TSMN_ROLE_PW_POSTGRES", "pw-one")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{field}: {err}");
+        assert!(err.contains(field) && err.contains(what) && err.contains("fix:"), "{err}");
+        if out_dir.exists() {
+            let written = files_below(&out_dir);
+            assert!(written.is_empty(), "{field}: export wrote {written:?}");
+        }
+    }
+}
+
 #[test]
 fn usage_errors_exit_2() {
     let out = tsmn()

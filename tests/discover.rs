@@ -394,3 +394,39 @@ fn discover_says_what_is_wrong_with_its_input() {
     );
     assert!(!out.exists(), "nothing written");
 }
+
+/// The command line goes to the log before any refusal: with the password
+/// of a URI or of a key=value string masked, in a log file tsmn creates
+/// 0600.
+#[test]
+fn a_password_on_the_command_line_never_reaches_the_log() {
+    use std::os::unix::fs::PermissionsExt;
+    let work = temp_dir();
+    let secret = "Zq9-evidence!pw";
+    for (i, target) in [
+        format!("postgresql://ops:{secret}@127.0.0.1:1/db"),
+        format!("host=127.0.0.1 port=1 user=ops password='{secret}' dbname=db"),
+        format!("host=127.0.0.1 port=1 password={secret}"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let log = work.path().join(format!("x{i}.log"));
+        let run = tsmn()
+            .env("TSMN_LOG_FILE", &log)
+            .args(["discover", "--access-node", target, "--out"])
+            .arg(work.path().join("p.toml"))
+            .output()
+            .unwrap();
+        assert_eq!(run.status.code(), Some(2), "{target}");
+        let text = read(&log);
+        assert!(
+            text.contains("discover --access-node"),
+            "the command line is logged: {text}"
+        );
+        assert_no_secret(&text, secret, "the log");
+        assert_no_secret(&String::from_utf8_lossy(&run.stderr), secret, "stderr");
+        let mode = std::fs::metadata(&log).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the log tsmn created is {mode:o}");
+    }
+}

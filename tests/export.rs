@@ -199,11 +199,70 @@ fn setup_sh_refuses_another_role_password_before_any_change() {
     let plan_path = write_plan(work.path(), &plan);
     let out = work.path().join("export");
     assert_success(&export(&plan_path, &out));
+    // The fingerprint: PBKDF2-HMAC-SHA256 with SCRAM's 4096 iterations
+    // (no longer one salted SHA-256), of the export's password.
+    let check = read(&out.join("secrets/role-passwords.check"));
+    let value = check
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("fp_postgres_")?
+                .split_once("='")
+                .map(|(_, v)| v)
+        })
+        .and_then(|v| v.strip_suffix('\''))
+        .unwrap_or_else(|| panic!("no fingerprint for postgres in {check}"));
+    let parts: Vec<&str> = value.split(':').collect();
+    assert_eq!(parts[..2], ["pbkdf2-sha256", "4096"], "{value}");
+    let unhex = |h: &str| -> Vec<u8> {
+        (0..h.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap())
+            .collect()
+    };
+    let salt = unhex(parts[2]);
+    assert_eq!(salt.len(), 8, "{value}");
+    let key = tsmn::steps::secrets::pbkdf2_sha256(ROLE_PW.as_bytes(), &salt, 4096).unwrap();
+    assert_eq!(unhex(parts[3]), key, "{value}");
+    assert_no_secret(&check, ROLE_PW, "the fingerprint file");
+
+    // Every openssl setup.sh runs is recorded with its arguments: the
+    // password must reach it on stdin, never as an argument.
+    let wrap = work.path().join("bin");
+    std::fs::create_dir(&wrap).unwrap();
+    let argv_log = work.path().join("openssl-argv.log");
+    let real = String::from_utf8(
+        Command::new("sh")
+            .args(["-c", "command -v openssl"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    std::fs::write(
+        wrap.join("openssl"),
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$*\" >> {}\nexec {} \"$@\"\n",
+            argv_log.display(),
+            real.trim()
+        ),
+    )
+    .unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(wrap.join("openssl"), std::fs::Permissions::from_mode(0o755))
+            .unwrap();
+    }
+    let path = format!(
+        "{}:{}",
+        wrap.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     let run = |pw: &str| {
         Command::new("sh")
             .arg(out.join("setup.sh"))
             .env("TSMN_PHASES", "settings,auth")
             .env("TSMN_ROLE_PW_POSTGRES", pw)
+            .env("PATH", &path)
             .env_remove("PGPASSWORD")
             .output()
             .unwrap()
@@ -231,4 +290,11 @@ fn setup_sh_refuses_another_role_password_before_any_change() {
     );
     assert!(!read(&out.join("README.md")).is_empty());
     assert!(read(&out.join("README.md")).contains("checks it against a salted fingerprint"));
+    let argv = read(&argv_log);
+    assert!(
+        argv.contains("-pbkdf2") && argv.contains("-iter 4096"),
+        "{argv}"
+    );
+    assert_no_secret(&argv, ROLE_PW, "openssl's arguments");
+    assert_no_secret(&argv, "not-the-export-password", "openssl's arguments");
 }

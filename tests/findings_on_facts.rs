@@ -482,3 +482,61 @@ fn the_address_a_refusal_names_is_the_one_to_admit() {
     };
     assert!(lines.iter().any(|l| l.contains("::1/128")), "{lines:?}");
 }
+
+/// A failed connection's text is labelled by who produced it: the server
+/// only for an error it sent (with a SQLSTATE); the client library's own
+/// failures (TLS, a missing password, a refusal, a timeout) are tsmn's.
+#[test]
+fn a_connection_failure_is_labelled_by_its_source() {
+    let cases = [
+        (
+            Connection::Failed {
+                sqlstate: Some("28P01".into()),
+                message: "FATAL: password authentication failed for user \"postgres\"".into(),
+            },
+            "the server said: FATAL: password authentication failed",
+        ),
+        (
+            Connection::Failed {
+                sqlstate: None,
+                message: "error performing TLS handshake: invalid peer certificate: UnknownIssuer"
+                    .into(),
+            },
+            "tsmn's connection failed: error performing TLS handshake",
+        ),
+        (
+            Connection::Failed {
+                sqlstate: None,
+                message: "invalid configuration: password missing".into(),
+            },
+            "tsmn's connection failed: invalid configuration: password missing",
+        ),
+        (
+            Connection::Failed {
+                sqlstate: None,
+                message: "error connecting to server: Connection refused (os error 111)".into(),
+            },
+            "tsmn's connection failed: error connecting to server",
+        ),
+        (
+            Connection::TimedOut { seconds: 5 },
+            "tsmn's connection failed: no answer within 5 s",
+        ),
+    ];
+    for (conn, want) in cases {
+        let mut f = facts(server(), server());
+        f.nodes[1].connection = conn;
+        f.nodes[1].server = None;
+        let found = findings(&plan(), &f);
+        let hit = found
+            .iter()
+            .find(|x| x.node == "dn1" && x.what.contains("cannot connect"))
+            .unwrap_or_else(|| panic!("no connection finding: {found:#?}"));
+        assert!(
+            hit.why.starts_with(want),
+            "{:?}: {}",
+            f.nodes[1].connection,
+            hit.why
+        );
+    }
+}

@@ -499,3 +499,215 @@ fn saved_plan_spells_out_defaults_and_replays() {
     }
     assert_eq!(parse_plan(&saved, "p").expect("replays"), plan);
 }
+
+/// A role (in auth.roles or as the superuser) with a line break or another
+/// control character: preview refuses to write it into pg_hba.conf, so
+/// validate refuses it too.
+#[test]
+fn role_names_with_control_characters() {
+    expect_problem(
+        &edit(
+            "mode = \"trust\"",
+            "mode = \"trust\"\nroles = [\"postgres\", \"app\\nuser\"]",
+        ),
+        "auth.roles[1]",
+        "line break",
+    );
+    expect_problem(
+        &edit(
+            "superuser = \"postgres\"",
+            "superuser = \"post\\u001bgres\"",
+        ),
+        "superuser",
+        "control character U+001B",
+    );
+    expect_problem(
+        &edit(
+            "mode = \"trust\"",
+            "mode = \"trust\"\nroles = [\"postgres\", \"app\\tuser\"]",
+        ),
+        "auth.roles[1]",
+        "tab",
+    );
+}
+
+/// A NUL byte or a control character in any path or name: no quoting
+/// writes it into SQL, pg_hba.conf or setup.sh.
+#[test]
+fn nul_and_control_characters_in_paths_and_names() {
+    let cert = edit("mode = \"trust\"", "mode = \"certificate\"");
+    expect_problem(
+        &(cert.clone() + "\n[auth.certificate]\nssl_dir = \"/etc/certs\\u0000x\"\n"),
+        "auth.certificate.ssl_dir",
+        "NUL byte",
+    );
+    expect_problem(
+        &(cert + "\n[auth.certificate]\nca_cert = \"/etc/ca.crt\\n\"\nca_key = \"/etc/ca.key\"\n"),
+        "auth.certificate.ca_cert",
+        "line break",
+    );
+    let password = edit("mode = \"trust\"", "mode = \"password\"");
+    expect_problem(
+        &(password + "\n[auth.password]\npassfile = \"/var/lib/pg/pass\\u0000file\"\n"),
+        "auth.password.passfile",
+        "NUL byte",
+    );
+    expect_problem(
+        &with("\n[credentials]\nsslrootcert = \"/etc/root\\r.crt\"\n"),
+        "credentials.sslrootcert",
+        "line break",
+    );
+    expect_problem(
+        &edit("name = \"dn1\"", "name = \"dn\\u00001\""),
+        "data_nodes[0].name",
+        "NUL byte",
+    );
+    expect_problem(
+        &edit("host = \"10.0.0.11\"", "host = \"db\\u0000.example.com\""),
+        "data_nodes[0].host",
+        "NUL byte",
+    );
+    expect_problem(
+        &edit(
+            "host = \"10.0.0.11\"",
+            "host = \"10.0.0.11\"\nconnect_host = \"/run/pg\\u0007\"",
+        ),
+        "data_nodes[0].connect_host",
+        "control character U+0007",
+    );
+    expect_problem(
+        &edit("database = \"tsdb\"", "database = \"ts\\u0000db\""),
+        "database",
+        "NUL byte",
+    );
+}
+
+/// Invisible characters make a name look like another: refused in node,
+/// role and database names (each of the bidirectional controls and the
+/// zero-width characters), not in paths.
+#[test]
+fn invisible_characters_in_names() {
+    let invisible = [
+        "202A", "202B", "202C", "202D", "202E", "2066", "2067", "2068", "2069", "200E", "200F",
+        "061C", "200B", "200C", "200D", "2060", "FEFF",
+    ];
+    for code in invisible {
+        let c = format!("\\u{code}");
+        expect_problem(
+            &edit("name = \"dn2\"", &format!("name = \"dn{c}2\"")),
+            "data_nodes[1].name",
+            &format!("U+{code}"),
+        );
+        expect_problem(
+            &edit(
+                "mode = \"trust\"",
+                &format!("mode = \"trust\"\nroles = [\"postgres\", \"adm{c}in\"]"),
+            ),
+            "auth.roles[1]",
+            &format!("U+{code}"),
+        );
+        expect_problem(
+            &edit(
+                "superuser = \"postgres\"",
+                &format!("superuser = \"post{c}gres\""),
+            ),
+            "superuser",
+            &format!("U+{code}"),
+        );
+        expect_problem(
+            &edit("database = \"tsdb\"", &format!("database = \"ts{c}db\"")),
+            "database",
+            &format!("U+{code}"),
+        );
+    }
+    // A path may hold them (a directory can be named so).
+    let text = edit("mode = \"trust\"", "mode = \"certificate\"")
+        + "\n[auth.certificate]\nssl_dir = \"/etc/\\u200Bcerts\"\n";
+    parse_plan(&text, "plan.toml").expect("an invisible character in a path is not refused");
+}
+
+/// One field, one problem: the character to remove, not also the field's
+/// own rule (a host with a NUL is not "not a DNS name" as well).
+#[test]
+fn an_unwritable_character_is_the_field_s_one_problem() {
+    let text = edit("host = \"10.0.0.11\"", "host = \"db\\n.example.com\"");
+    match parse_plan(&text, "plan.toml") {
+        Err(PlanError::Invalid { problems, .. }) => {
+            let at: Vec<_> = problems
+                .iter()
+                .filter(|p| p.path == "data_nodes[0].host")
+                .collect();
+            assert_eq!(at.len(), 1, "{problems:#?}");
+            assert!(at[0].fix.contains("remove the character"), "{:?}", at[0]);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Validate and the writer of pg_hba.conf use one rule for role names:
+/// whatever preview would refuse to write, validate refuses.
+#[test]
+fn validate_refuses_every_role_preview_refuses() {
+    for role in [
+        "app\nuser",
+        "app\ruser",
+        "app\0user",
+        "app\u{1b}user",
+        "app\u{85}user",
+        "adm\u{202e}in",
+        "adm\u{200b}in",
+        "app user",
+        "Ops \"Team\"",
+        "all",
+        "app",
+    ] {
+        let mut plan = parse_plan(GOOD, "plan.toml").expect("valid");
+        plan.auth.roles.push(role.to_string());
+        let preview_refuses = tsmn::quote::hba::field(role).is_err();
+        let validate_refuses = tsmn::plan::validate(&plan)
+            .iter()
+            .any(|p| p.path == format!("auth.roles[{}]", plan.auth.roles.len() - 1));
+        assert_eq!(
+            validate_refuses, preview_refuses,
+            "role {role:?}: validate and preview disagree"
+        );
+    }
+}
+
+/// A plan file that is not UTF-8 exists: the error gives the byte offset,
+/// line and column of its first bad byte and says to save it as UTF-8,
+/// not to check the path.
+#[test]
+fn a_plan_that_is_not_utf8_is_located() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plan.toml");
+    // "Ærø" in Latin-1 on line 3, after two lines of plain ASCII.
+    let mut bytes = b"database = \"tsdb\"\nsuperuser = \"postgres\"\n# h\xc3\xa9 ".to_vec();
+    let offset = bytes.len() + 2;
+    bytes.extend_from_slice(b"= \xc6r\xf8\n");
+    bytes.extend_from_slice(&GOOD.as_bytes()[GOOD.find("[access_node]").unwrap()..]);
+    std::fs::write(&path, &bytes).unwrap();
+    match tsmn::plan::load_plan(&path) {
+        Err(e @ PlanError::Syntax { .. }) => {
+            let PlanError::Syntax {
+                line,
+                column,
+                ref message,
+                ref fix,
+                ..
+            } = e
+            else {
+                unreachable!()
+            };
+            assert_eq!((line, column), (3, 8), "{e}");
+            assert!(
+                message.contains(&format!("byte {offset} (0xC6")),
+                "{message}"
+            );
+            assert!(fix.contains("save the file as UTF-8"), "{fix}");
+            let shown = e.to_string();
+            assert!(!shown.contains("check the path"), "{shown}");
+        }
+        other => panic!("expected the place of the bad byte, got {other:?}"),
+    }
+}

@@ -145,6 +145,46 @@ fn servers_run_as_the_postgres_user_when_we_are_root() {
     }
 }
 
+/// A server started as `postgres` by root has postgres's HOME (or its own
+/// directory), not root's: libpq inside it (dblink, TimescaleDB) looks for
+/// ~/.postgresql/postgresql.crt there.
+#[test]
+fn servers_have_their_own_home_not_the_caller_s() {
+    let c = TestCluster::named("home");
+    let pid = c.cluster.pid().expect("running");
+    let home = process_env(pid, "HOME").expect("HOME is set");
+    match server_user() {
+        tsmn::sandbox::ServerUser::Other { uid, .. } => {
+            assert_ne!(home, "/root");
+            let own = tsmn::os::home_for(uid, &c.cluster.dir);
+            assert_eq!(std::path::Path::new(&home), own);
+            use std::os::unix::fs::MetadataExt;
+            assert_eq!(std::fs::metadata(&home).unwrap().uid(), uid, "{home}");
+        }
+        tsmn::sandbox::ServerUser::Current => {
+            assert_eq!(Some(home), std::env::var("HOME").ok());
+        }
+    }
+}
+
+/// What that HOME was for: the access node's dblink with sslmode=prefer to
+/// a data node that admits it only over TLS gets in. Under root's HOME
+/// every TLS attempt failed with `could not open certificate file
+/// "/root/.postgresql/postgresql.crt": Permission denied`, and prefer's
+/// retry without TLS met no hostssl rule.
+#[test]
+fn a_server_s_own_tls_connections_do_not_look_in_root_s_home() {
+    let an = TestCluster::named("an");
+    let ca = TestCa::new("home-ca");
+    let dn = TestCluster::start(tls_spec(
+        "dn1",
+        ca.server("dn1", "IP:127.0.0.1"),
+        &["local all all trust", "hostssl all all 127.0.0.1/32 trust"],
+    ));
+    an_reaches(&an, dn.cluster.port, "postgres", "sslmode=prefer")
+        .unwrap_or_else(|e| panic!("the access node cannot reach dn1 with sslmode=prefer: {e}"));
+}
+
 /// A marker is acted on as root, so a crafted one is refused before
 /// anything runs or goes: a node name that leaves the sandbox, a program
 /// directory others can write, a marker someone else owns.

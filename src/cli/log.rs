@@ -51,6 +51,7 @@ fn writer() -> Result<tracing_appender::rolling::RollingFileAppender, String> {
                 ))
             }
         };
+        private_file(&file).map_err(|e| format!("{}: {e}", file.display()))?;
         return Builder::new()
             .rotation(Rotation::NEVER)
             .filename_prefix(name)
@@ -59,13 +60,46 @@ fn writer() -> Result<tracing_appender::rolling::RollingFileAppender, String> {
     }
     let dir = dir();
     private_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    Builder::new()
+    let appender = Builder::new()
         .rotation(Rotation::DAILY)
         .filename_prefix("tsmn")
         .filename_suffix("log")
         .max_log_files(7)
         .build(&dir)
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    private_files(&dir);
+    Ok(appender)
+}
+
+/// The log file, made 0600 when tsmn creates it (before anything is
+/// written: the log names hosts and roles); one that exists keeps the mode
+/// its owner gave it.
+fn private_file(file: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new()
+        .append(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(file)
+    {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        other => other.map(|_| ()),
+    }
+}
+
+/// The daily files, 0600: the appender makes them with the default mode
+/// (their directory is 0700 already, so this only keeps a copied-out
+/// directory private too).
+fn private_files(dir: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        if e.file_name().to_string_lossy().starts_with("tsmn.") {
+            let _ = std::fs::set_permissions(e.path(), std::fs::Permissions::from_mode(0o600));
+        }
+    }
 }
 
 /// 0700, whoever runs tsmn: the log names hosts and roles.
@@ -112,9 +146,11 @@ pub fn init(verbose: u8, to_stderr: bool) {
     if let (Some(why), true) = (why, verbose > 0) {
         eprintln!("note: no log file this time ({why}); set TSMN_LOG_FILE to a writable path");
     }
+    // The command line may carry a password (a URI given to discover,
+    // say): logged with every secret masked, before any refusal.
     tracing::info!(
         "tsmn {} started: {}",
         env!("CARGO_PKG_VERSION"),
-        std::env::args().collect::<Vec<_>>().join(" ")
+        tsmn::quote::secrets::masked_args(&std::env::args().collect::<Vec<_>>())
     );
 }

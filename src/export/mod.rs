@@ -25,6 +25,8 @@ pub enum ExportError {
     Secret(#[from] crate::steps::secrets::MissingPassword),
     #[error("{dir} exists and is not empty\n    fix: choose a new directory, or remove it first")]
     NotEmpty { dir: PathBuf },
+    #[error("the password of role {role} is longer than {FP_MAX_PASSWORD} bytes or holds a line break: setup.sh could not check it (openssl reads one line of at most {FP_MAX_PASSWORD} bytes)\n    fix: give that role a shorter password on one line, or export with --include-secrets")]
+    Uncheckable { role: String },
 }
 
 pub use crate::plan::role_password_env;
@@ -215,7 +217,37 @@ fn role_secrets_file(
     Ok(None)
 }
 
-/// Password mode, without the passwords in the export: a salted SHA-256
+/// The fingerprint's PBKDF2 iterations: SCRAM-SHA-256's own count, so the
+/// fingerprint costs an attacker at least as much as the verifier beside it.
+const FP_ITERATIONS: u32 = 4096;
+/// The salt's length: setup.sh computes the fingerprint with `openssl enc
+/// -pbkdf2 -pass stdin`, whose salt is 8 bytes exactly. (`openssl kdf`
+/// takes any salt, but the password only as an argument, where every user
+/// of the host could read it.)
+const FP_SALT_BYTES: usize = 8;
+/// The longest password `openssl ... -pass stdin` reads whole (one line).
+const FP_MAX_PASSWORD: usize = 1023;
+
+/// A role password's fingerprint line value: `pbkdf2-sha256:ITERATIONS:SALT:KEY`
+/// (hex), the first 32 bytes of PBKDF2-HMAC-SHA256.
+fn fingerprint(role: &str, password: &str, salt: &[u8]) -> Result<String, ExportError> {
+    if password.len() > FP_MAX_PASSWORD || password.contains(['\n', '\r']) {
+        return Err(ExportError::Uncheckable { role: role.into() });
+    }
+    let key = crate::steps::secrets::pbkdf2_sha256(password.as_bytes(), salt, FP_ITERATIONS)
+        .ok_or_else(|| ExportError::Uncheckable { role: role.into() })?;
+    Ok(format!(
+        "pbkdf2-sha256:{FP_ITERATIONS}:{}:{}",
+        hex(salt),
+        hex(&key)
+    ))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Password mode, without the passwords in the export: a PBKDF2
 /// fingerprint of each role password beside the verifiers (0600), so that
 /// setup.sh checks the password it is given at run time is the one the
 /// verifiers were made from, before anything changes.
@@ -224,37 +256,32 @@ fn fingerprints_file(
     opts: &Options,
     w: &Writer,
 ) -> Result<Option<PathBuf>, ExportError> {
-    use sha2::{Digest, Sha256};
     if plan.auth.mode != AuthMode::Password || opts.include_secrets {
         return Ok(None);
     }
     let mut text = String::from(
-        "# Salted SHA-256 fingerprints of the role passwords the SCRAM verifiers were made from;\n# setup.sh compares the passwords it is given with them before it changes anything.\n",
+        "# PBKDF2-HMAC-SHA256 fingerprints (iterations:salt:key) of the role passwords the SCRAM\n# verifiers were made from; setup.sh compares the passwords it is given with them before it\n# changes anything.\n",
     );
     for role in &plan.auth.roles {
         let pw = opts
             .secrets
             .password(role, &role_password_env(plan, role))?;
-        let salt = random_hex(8).map_err(|source| ExportError::Io {
+        let salt = crate::os::random_bytes(FP_SALT_BYTES).map_err(|source| ExportError::Io {
             path: "the system's random source (getrandom)".into(),
             source,
         })?;
-        let hash: String = Sha256::digest(format!("{salt}{pw}").as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        let _ = writeln!(text, "{}='{salt}:{hash}'", var("fp", role));
+        let _ = writeln!(
+            text,
+            "{}='{}'",
+            var("fp", role),
+            fingerprint(role, pw, &salt)?
+        );
     }
     Ok(Some(w.write(
         "secrets/role-passwords.check",
         &text,
         0o600,
     )?))
-}
-
-fn random_hex(bytes: usize) -> std::io::Result<String> {
-    let buf = crate::os::random_bytes(bytes)?;
-    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// A node's settings as a postgresql.conf include file, for configuration
@@ -321,7 +348,7 @@ fn readme(plan: &Plan, steps: &str, include_secrets: bool) -> String {
         );
     }
     if plan.auth.mode == AuthMode::Password && !include_secrets {
-        env.push_str("\nThe SCRAM verifiers were made from the role passwords given at export time. setup.sh reads\neach role password once, before any step, and checks it against a salted fingerprint kept\nwith the verifiers (`secrets/role-passwords.check`, 0600): a different password stops it\nbefore anything changes. Keep `secrets/` private.\n");
+        env.push_str("\nThe SCRAM verifiers were made from the role passwords given at export time. setup.sh reads\neach role password once, before any step, and checks it against a salted fingerprint kept\nwith the verifiers (`secrets/role-passwords.check`, 0600; PBKDF2-HMAC-SHA256 with 4096\niterations, as costly to attack as the verifiers): a different password stops it before\nanything changes. The check needs `openssl` (1.1.1 or later; the password goes to it on\nstdin, never as an argument). Keep `secrets/` private.\n");
     }
     format!(
         "# TimescaleDB multi-node setup ({mode} mode)\n\n\
@@ -358,4 +385,30 @@ fn readme(plan: &Plan, steps: &str, include_secrets: bool) -> String {
             "No password is stored here: setup.sh reads them at run time from these variables (or asks):\n"
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `openssl enc -aes-256-cbc -pbkdf2 -md sha256 -iter 4096 -S
+    /// 0011223344556677 -pass stdin -P` prints as key for "pw" (OpenSSL 3.0).
+    #[test]
+    fn the_fingerprint_is_what_openssl_computes() {
+        let salt = [0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77];
+        assert_eq!(
+            fingerprint("r", "pw", &salt).unwrap(),
+            "pbkdf2-sha256:4096:0011223344556677:aa621b5dd056d3ff3c60817ce8da06a505de16badad768362178b81ea20c6685"
+        );
+    }
+
+    /// A password openssl would not read whole on stdin could never pass
+    /// setup.sh's check: refused at export, not at every run.
+    #[test]
+    fn a_password_setup_sh_cannot_check_is_refused() {
+        let salt = [1u8; FP_SALT_BYTES];
+        assert!(fingerprint("r", "a\nb", &salt).is_err());
+        assert!(fingerprint("r", &"x".repeat(FP_MAX_PASSWORD + 1), &salt).is_err());
+        assert!(fingerprint("r", &"x".repeat(FP_MAX_PASSWORD), &salt).is_ok());
+    }
 }

@@ -50,16 +50,26 @@ read_secret() {
   fi
 }
 
-# check_password VALUE SALT:SHA256 ROLE: VALUE is the password the SCRAM
-# verifiers of this export were made from (a salted SHA-256 fingerprint of
-# it, kept with the verifiers); else stop before anything changes.
+# check_password VALUE pbkdf2-sha256:ITERATIONS:SALT:KEY ROLE: VALUE is the
+# password the SCRAM verifiers of this export were made from (a PBKDF2-HMAC-SHA256
+# fingerprint of it, kept with the verifiers); else stop before anything changes.
+# openssl enc -P prints the PBKDF2 output as key (32 bytes) and iv; the password
+# reaches it on stdin (printf is the shell's own), never as an argument.
 check_password() {
-  want=${2#*:}
-  got=$(printf '%s%s' "${2%%:*}" "$1" | sha256sum | cut -d' ' -f1)
+  fp_rest=${2#pbkdf2-sha256:}
+  fp_iter=${fp_rest%%:*}
+  fp_rest=${fp_rest#*:}
+  fp_salt=${fp_rest%%:*}
+  want=${fp_rest#*:}
+  current_step='(before any step)'
+  got=$(printf '%s\n' "$1" | openssl enc -aes-256-cbc -pbkdf2 -md sha256 -iter "$fp_iter" -S "$fp_salt" -pass stdin -P 2>/dev/null | sed -n 's/^key=//p' | tr 'ABCDEF' 'abcdef')
+  if [ -z "$got" ]; then
+    fail "cannot check the password of role $3: openssl (1.1.1 or later, with enc -pbkdf2) is needed; install it, or export again with --include-secrets"
+  fi
   if [ "$got" != "$want" ]; then
-    current_step='(before any step)'
     fail "the password given for role $3 is not the one this export was made with (its SCRAM verifiers would not match); give that password, or export again with the new one"
   fi
+  current_step=''
 }
 
 # copy_in TABLE FILE: psql input that makes temp table TABLE hold FILE,

@@ -77,7 +77,7 @@ fn connection_failed(
             "tsmn cannot connect to {} at {}: {}",
             n.name, n.address, cause.what
         ),
-        format!("the server said: {message}"),
+        whose_word(conn, &message),
         cause.fix(
             Side::Tsmn,
             pn.effective_connect_host(),
@@ -86,6 +86,27 @@ fn connection_failed(
             &n.name,
         ),
     ));
+}
+
+/// The failure's text, labelled by who produced it: the server only when
+/// it sent the error (a SQLSTATE came with it, or the text is one of its
+/// FATAL or ERROR messages). TLS, a missing password, a timeout or a
+/// refused connection are tsmn's own side, not the server's word.
+fn whose_word(conn: &Connection, message: &str) -> String {
+    let from_server = match conn {
+        Connection::Failed { sqlstate, .. } => {
+            sqlstate.is_some()
+                || ["FATAL:", "ERROR:", "PANIC:"]
+                    .iter()
+                    .any(|s| message.starts_with(s))
+        }
+        _ => false,
+    };
+    if from_server {
+        format!("the server said: {message}")
+    } else {
+        format!("tsmn's connection failed: {message}")
+    }
 }
 
 fn versions(n: &NodeFacts, s: &ServerFacts, out: &mut Vec<Finding>) {

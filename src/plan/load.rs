@@ -72,11 +72,32 @@ pub fn load_plan_with(
     libpq: &dyn super::dsn::Libpq,
 ) -> Result<Plan, PlanError> {
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| PlanError::Read {
+    let bytes = std::fs::read(path).map_err(|source| PlanError::Read {
         path: shown.clone(),
         source,
     })?;
+    let text = utf8(bytes, &shown)?;
     parse_plan_with(&text, &shown, libpq)
+}
+
+/// The plan's text; a file that is not UTF-8 (TOML's only encoding) is
+/// there and readable, so the error says where its first bad byte is, not
+/// that the path may be wrong.
+fn utf8(bytes: Vec<u8>, path: &str) -> Result<String, PlanError> {
+    String::from_utf8(bytes).map_err(|e| {
+        let offset = e.utf8_error().valid_up_to();
+        let bytes = e.as_bytes();
+        let before = std::str::from_utf8(bytes.get(..offset).unwrap_or_default()).unwrap_or_default();
+        let (line, column) = line_col(before, offset);
+        let byte = bytes.get(offset).copied().unwrap_or_default();
+        PlanError::Syntax {
+            path: path.into(),
+            line,
+            column,
+            message: format!("byte {offset} (0x{byte:02X}, counted from 0) is not UTF-8"),
+            fix: "save the file as UTF-8 (from Latin-1, say: iconv -f LATIN1 -t UTF-8 FILE > NEW), or retype the character at that place".into(),
+        }
+    })
 }
 
 /// The plan as TOML with every default written out.

@@ -3,9 +3,98 @@
 use super::address::{check_host, check_source_address};
 use super::model::{AuthMode, Node, Plan, MAX_IDENTIFIER_BYTES};
 use super::problem::Problem;
+use crate::quote::text::{self, Kind};
 use std::collections::HashMap;
 
 pub fn validate(plan: &Plan) -> Vec<Problem> {
+    let unwritable = characters(plan);
+    let mut out = fields(plan);
+    // One problem per field: a character no quoting can write is the one
+    // to fix first (a host with a line break is not also "not a DNS name").
+    out.retain(|p| !unwritable.iter().any(|u| u.path == p.path));
+    unwritable.into_iter().chain(out).collect()
+}
+
+/// Every text value of the plan, with its field path and kind.
+fn texts(plan: &Plan) -> Vec<(String, &str, Kind)> {
+    let c = &plan.credentials;
+    let mut v: Vec<(String, &str, Kind)> = vec![
+        ("database".into(), &plan.database, Kind::Name),
+        ("superuser".into(), &plan.superuser, Kind::Name),
+        (
+            "credentials.password_env".into(),
+            &c.password_env,
+            Kind::Text,
+        ),
+        ("credentials.passfile".into(), &c.passfile, Kind::Text),
+        ("credentials.sslrootcert".into(), &c.sslrootcert, Kind::Text),
+        ("credentials.sslmode".into(), &c.sslmode, Kind::Text),
+        ("credentials.sslcert".into(), &c.sslcert, Kind::Text),
+        ("credentials.sslkey".into(), &c.sslkey, Kind::Text),
+    ];
+    for (i, a) in plan.access_node_addresses.iter().enumerate() {
+        v.push((format!("access_node_addresses[{i}]"), a, Kind::Text));
+    }
+    let nodes = std::iter::once(("access_node".to_string(), &plan.access_node)).chain(
+        plan.data_nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (format!("data_nodes[{i}]"), n)),
+    );
+    for (path, n) in nodes {
+        v.push((field(&path, "name"), &n.name, Kind::Name));
+        v.push((field(&path, "host"), &n.host, Kind::Text));
+        for (key, value) in [
+            ("connect_host", &n.connect_host),
+            ("dsn", &n.dsn),
+            ("service", &n.service),
+        ] {
+            if let Some(value) = value {
+                v.push((field(&path, key), value, Kind::Text));
+            }
+        }
+        for (j, h) in n.hypertables.iter().flatten().enumerate() {
+            v.push((format!("{path}.hypertables[{j}]"), h, Kind::Text));
+        }
+    }
+    for (i, r) in plan.auth.roles.iter().enumerate() {
+        v.push((format!("auth.roles[{i}]"), r, Kind::Name));
+    }
+    if let Some(p) = &plan.auth.password {
+        v.push(("auth.password.passfile".into(), &p.passfile, Kind::Text));
+        v.push((
+            "auth.password.password_env_prefix".into(),
+            &p.password_env_prefix,
+            Kind::Text,
+        ));
+    }
+    if let Some(c) = &plan.auth.certificate {
+        v.push(("auth.certificate.ssl_dir".into(), &c.ssl_dir, Kind::Text));
+        v.push(("auth.certificate.ca_cert".into(), &c.ca_cert, Kind::Text));
+        v.push(("auth.certificate.ca_key".into(), &c.ca_key, Kind::Text));
+    }
+    v
+}
+
+/// The values holding a character no quoting can write (quote::text's
+/// rule, the one pg_hba.conf, SQL and setup.sh are written by). A name is
+/// shown escaped; other text is not shown (a dsn may be close to a secret).
+fn characters(plan: &Plan) -> Vec<Problem> {
+    texts(plan)
+        .into_iter()
+        .filter_map(|(path, value, kind)| {
+            let why = text::check(value, kind).err()?;
+            let problem = match kind {
+                Kind::Name => format!("`{}` {why}", value.escape_default()),
+                Kind::Text => why,
+            };
+            Some(Problem::new(path, problem, text::fix(kind)))
+        })
+        .collect()
+}
+
+/// Every other check, field by field.
+fn fields(plan: &Plan) -> Vec<Problem> {
     let mut out = Vec::new();
     identifier(&mut out, "database", &plan.database, "database");
     identifier(&mut out, "superuser", &plan.superuser, "role");
@@ -185,12 +274,6 @@ fn identifier(out: &mut Vec<Problem>, path: &str, value: &str, what: &str) {
                 value.len()
             ),
             format!("use a {what} name of at most 63 bytes"),
-        ));
-    } else if value.contains('\0') {
-        out.push(Problem::new(
-            path,
-            format!("the {what} name contains a NUL byte"),
-            "remove it",
         ));
     }
 }

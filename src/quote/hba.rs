@@ -3,7 +3,8 @@
 //! literal name); a double quote inside is doubled (`"Ops ""Team"""`, read
 //! by PostgreSQL 15 as `Ops "Team"`, reference D.1). A line break cannot be
 //! written at all. Addresses are written bare with a mask (an IPv6 address
-//! in brackets would be taken as a host name and never match).
+//! in brackets would be taken as a host name and never match). Which
+//! characters no name may hold at all is quote::text's rule.
 
 const KEYWORDS: [&str; 6] = [
     "all",
@@ -15,11 +16,10 @@ const KEYWORDS: [&str; 6] = [
 ];
 
 pub fn field(name: &str) -> Result<String, String> {
-    if name.contains('\n') || name.contains('\r') {
-        return Err(format!(
-            "`{}` contains a line break, which pg_hba.conf cannot express",
-            name.escape_default()
-        ));
+    // The one rule for names (a line break cannot be written in
+    // pg_hba.conf at all), shared with tsmn validate.
+    if let Err(why) = super::text::check(name, super::text::Kind::Name) {
+        return Err(format!("`{}` {why}", name.escape_default()));
     }
     let plain = !name.is_empty()
         && name
@@ -74,6 +74,7 @@ mod tests {
             "\"Ops \"\"Team\"\"\""
         );
         assert!(super::field("bad\nname").is_err());
+        assert!(super::field("adm\u{202e}in").is_err());
         assert_eq!(super::address("[::1]"), "::1/128");
         assert_eq!(super::address("[fd00::5]/64"), "fd00::5/64");
         assert_eq!(super::address("10.0.0.5"), "10.0.0.5/32");

@@ -3,5 +3,7 @@
 pub mod conninfo;
 pub mod hba;
 pub mod pgpass;
+pub mod secrets;
 pub mod shell;
 pub mod sql;
+pub mod text;

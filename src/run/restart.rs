@@ -228,7 +228,10 @@ fn restart_local(node: &str, l: &Local) -> Result<(), String> {
         .stderr(std::process::Stdio::from(err))
         .process_group(0);
     if crate::os::euid() == 0 && meta.uid() != 0 {
-        cmd.uid(meta.uid()).gid(meta.gid());
+        // The server's own HOME, not root's (see os::home_for).
+        cmd.uid(meta.uid())
+            .gid(meta.gid())
+            .env("HOME", crate::os::home_for(meta.uid(), &l.data));
     }
     let _flight = Flight::start(node);
     let status = cmd.status();

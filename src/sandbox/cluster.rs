@@ -161,7 +161,7 @@ impl Cluster {
         let log = self.log_file();
         run(
             self.user
-                .command(self.bin.program("pg_ctl"))
+                .server_command(self.bin.program("pg_ctl"), &self.dir)
                 .arg("-D")
                 .arg(self.data_dir())
                 .arg("-l")

@@ -30,6 +30,17 @@ impl ServerUser {
         cmd
     }
 
+    /// A command that runs a server (or pg_ctl, which starts one) as the
+    /// server user: when that is another account, with that account's
+    /// HOME (`own_dir` when it has no usable one), not the caller's.
+    pub fn server_command(&self, program: impl AsRef<std::ffi::OsStr>, own_dir: &Path) -> Command {
+        let mut cmd = self.command(program);
+        if let ServerUser::Other { uid, .. } = *self {
+            cmd.env("HOME", crate::os::home_for(uid, own_dir));
+        }
+        cmd
+    }
+
     /// Give `path` to the server user (no-op when that is us).
     pub fn chown(&self, path: &Path) -> Result<(), SandboxError> {
         if let ServerUser::Other { uid, gid } = *self {

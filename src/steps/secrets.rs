@@ -66,7 +66,6 @@ impl Secrets {
 /// this password, so that setting it again can be skipped.
 pub fn verifier_matches(password: &str, verifier: &str) -> bool {
     use base64::Engine;
-    use hmac::{Hmac, KeyInit, Mac};
     use sha2::{Digest, Sha256};
     let b64 = base64::engine::general_purpose::STANDARD;
     let parse = || {
@@ -87,31 +86,60 @@ pub fn verifier_matches(password: &str, verifier: &str) -> bool {
     let normalized = stringprep::saslprep(password)
         .map(|c| c.into_owned())
         .unwrap_or_else(|_| password.to_string());
-    let mac = |key: &[u8], data: &[u8]| {
-        let mut m =
-            <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC takes any key length");
-        m.update(data);
-        m.finalize().into_bytes()
+    let Some(salted) = pbkdf2_sha256(normalized.as_bytes(), &salt, iterations) else {
+        return false;
     };
-    // PBKDF2-HMAC-SHA256 with one block (32 bytes), as SCRAM's Hi().
-    let mut u = mac(
-        normalized.as_bytes(),
-        &[salt.as_slice(), &1u32.to_be_bytes()].concat(),
-    );
-    let mut salted = u;
+    let Some(client_key) = hmac_sha256(&salted, b"Client Key") else {
+        return false;
+    };
+    Sha256::digest(client_key).as_slice() == stored.as_slice()
+}
+
+/// HMAC-SHA256. None never happens (HMAC takes a key of any length), but
+/// the crate's signature allows it.
+fn hmac_sha256(key: &[u8], data: &[u8]) -> Option<[u8; 32]> {
+    use hmac::{Hmac, KeyInit, Mac};
+    let mut m = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(key).ok()?;
+    m.update(data);
+    m.finalize().into_bytes().as_slice().try_into().ok()
+}
+
+/// PBKDF2-HMAC-SHA256 (RFC 8018) giving one 32-byte block: SCRAM's Hi(),
+/// and the export's password fingerprint (as costly to attack as the
+/// SCRAM verifier beside it).
+pub fn pbkdf2_sha256(password: &[u8], salt: &[u8], iterations: u32) -> Option<[u8; 32]> {
+    let mut u = hmac_sha256(password, &[salt, &1u32.to_be_bytes()].concat())?;
+    let mut out = u;
     for _ in 1..iterations {
-        u = mac(normalized.as_bytes(), &u);
-        for (s, x) in salted.iter_mut().zip(u.iter()) {
-            *s ^= x;
+        u = hmac_sha256(password, &u)?;
+        for (o, x) in out.iter_mut().zip(u.iter()) {
+            *o ^= x;
         }
     }
-    let client_key = mac(&salted, b"Client Key");
-    Sha256::digest(client_key).as_slice() == stored.as_slice()
+    Some(out)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::verifier_matches;
+    use super::{pbkdf2_sha256, verifier_matches};
+
+    fn hex(b: &[u8]) -> String {
+        b.iter().map(|x| format!("{x:02x}")).collect()
+    }
+
+    /// Published PBKDF2-HMAC-SHA256 vectors (RFC 7914 section 11, and the
+    /// RFC 6070 inputs with SHA-256).
+    #[test]
+    fn pbkdf2_matches_the_published_vectors() {
+        assert_eq!(
+            hex(&pbkdf2_sha256(b"passwd", b"salt", 1).unwrap()),
+            "55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc"
+        );
+        assert_eq!(
+            hex(&pbkdf2_sha256(b"password", b"salt", 4096).unwrap()),
+            "c5e478d59288c841aa530db6845c4c8d962893a001ce4e11a4963873aa98134a"
+        );
+    }
 
     #[test]
     fn verifiers_are_checked_against_the_password() {

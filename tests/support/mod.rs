@@ -154,6 +154,15 @@ pub fn process_uid(pid: i32) -> Option<u32> {
         .and_then(|v| v.parse().ok())
 }
 
+/// A process's environment variable, from /proc/<pid>/environ.
+pub fn process_env(pid: i32, name: &str) -> Option<String> {
+    let env = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
+    env.split(|b| *b == 0).find_map(|kv| {
+        let kv = String::from_utf8_lossy(kv);
+        kv.strip_prefix(&format!("{name}=")).map(str::to_string)
+    })
+}
+
 /// The TimescaleDB tier runs only where the extension is installed for the
 /// server; elsewhere each of its tests reports itself skipped, with the reason.
 pub fn timescaledb_tier(test: &str) -> bool {
@@ -606,8 +615,8 @@ pub fn snapshot_settings() -> insta::Settings {
         "<scram verifier>",
     );
     s.add_filter(
-        r"='[0-9a-f]{16}:[0-9a-f]{64}'",
-        "='<salt>:<sha256 fingerprint>'",
+        r"='pbkdf2-sha256:4096:[0-9a-f]{16}:[0-9a-f]{64}'",
+        "='pbkdf2-sha256:4096:<salt>:<pbkdf2 fingerprint>'",
     );
     s.set_prepend_module_to_snapshot(false);
     s
