@@ -98,3 +98,36 @@ fn a_rule_for_the_cluster_database_only_blocks_a_node_not_yet_added() {
     assert!(an_reaches(&an, dn.cluster.port, "postgres", "").is_err());
     assert!(!admission_blockers(&plan).is_empty());
 }
+
+/// Trust mode, and a data node's rule that asks for a password matches
+/// the access node first: the refusal is the data node's rule, not a
+/// missing passfile (in trust mode the access node has none to write).
+/// The fix check prints, applied as written (tsmn apply), lets the access
+/// node in, by the engine's own answer.
+#[test]
+fn in_trust_mode_a_rule_asking_for_a_password_is_the_data_node_s_to_change() {
+    let (an, dn, _work, path) = trust_pair();
+    dn.sql("postgres", "CREATE ROLE grp; GRANT grp TO postgres");
+    set_hba(
+        &dn,
+        &[
+            LOCAL,
+            "host all +grp 127.0.0.1/32 scram-sha-256",
+            "host all all 127.0.0.1/32 trust",
+        ],
+    );
+    let plan = tsmn::plan::load_plan(&path).unwrap();
+    assert!(an_reaches(&an, dn.cluster.port, "postgres", "").is_err());
+    let (_, found) = check(&plan, Duration::from_secs(5));
+    let f = found
+        .iter()
+        .find(|f| f.severity == Severity::Blocker && f.code == "access_node_no_password")
+        .unwrap_or_else(|| panic!("{found:#?}"));
+    assert_eq!(f.node, "dn1", "{f:?}");
+    assert!(!f.fix.contains("passfile"), "{f:?}");
+    assert!(f.fix.starts_with("run tsmn apply"), "{f:?}");
+    let (code, out) = apply_file(&path, &["--phases", "settings,auth"], &[]);
+    assert_eq!(code, Some(0), "{out}");
+    an_reaches(&an, dn.cluster.port, "postgres", "")
+        .unwrap_or_else(|e| panic!("the fix as written let the access node in: {e}"));
+}

@@ -290,4 +290,68 @@ fn a_data_node_whose_chunks_all_have_a_copy_is_removed() {
     assert_eq!(rows(), before, "no row lost");
     let (code, text) = run(&two, &[]);
     assert_eq!(code, Some(0), "{text}");
+
+    // dn3 back in the plan: its database keeps the cluster's id, which
+    // add_data_node refuses. check says so with the fix; apply does not
+    // send the call; the fix as written lets it join again.
+    let (_, found) = check(&all, std::time::Duration::from_secs(5));
+    let f = finding(&found, "dn3", "removed_member_database");
+    let tsmn::findings::Fix::Sql { sql: drop, .. } = f.remedy.first() else {
+        panic!("{f:?}")
+    };
+    let drop = drop.clone();
+    let (code, text) = run(&all, &[]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("removed_member_database") && !text.contains("cannot add \"dn3\""),
+        "{text}"
+    );
+    // The fix as carried.
+    dns[2].sql("postgres", &drop);
+    let (code, text) = run(&all, &[]);
+    assert_eq!(code, Some(0), "{text}");
+    assert_eq!(
+        an.sql(
+            "tsdb",
+            "SELECT node_name FROM timescaledb_information.data_nodes ORDER BY 1"
+        ),
+        ["dn1", "dn2", "dn3"]
+    );
+    assert_eq!(rows(), before, "no row lost");
+}
+
+/// A distributed hypertable an operator placed on some data nodes only
+/// (data_nodes => ...) stays so when apply runs again: only a joining data
+/// node gets every hypertable. Before, a plain re-run attached the other
+/// members to it.
+#[test]
+fn a_hypertable_placed_on_purpose_keeps_its_place_on_a_rerun() {
+    if !timescaledb_tier("a_hypertable_placed_on_purpose_keeps_its_place_on_a_rerun") {
+        return;
+    }
+    let an = TestCluster::named("an");
+    let dns = [TestCluster::named("dn1"), TestCluster::named("dn2")];
+    let work = temp_dir();
+    let plan = plan_for(
+        &an.cluster,
+        &[&dns[0].cluster, &dns[1].cluster],
+        AuthMode::Trust,
+    );
+    assert_eq!(apply(work.path(), &plan, &[]).0, Some(0));
+    an.sql(
+        "tsdb",
+        "CREATE TABLE only1 (time timestamptz NOT NULL, v int); \
+         SELECT create_distributed_hypertable('only1', 'time', data_nodes => ARRAY['dn1'])",
+    );
+    let placed = || {
+        an.sql(
+            "tsdb",
+            "SELECT array_to_string(data_nodes, ',') FROM timescaledb_information.hypertables WHERE hypertable_name = 'only1'",
+        )
+    };
+    assert_eq!(placed(), ["dn1"]);
+    let (code, text) = apply(work.path(), &plan, &[]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("nothing changed"), "{text}");
+    assert_eq!(placed(), ["dn1"], "{text}");
 }

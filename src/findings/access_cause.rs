@@ -20,6 +20,8 @@ pub(super) struct Failure<'a> {
     pub how: String,
     /// The plan's access_node_addresses (IP or CIDR).
     pub plan_addresses: &'a [String],
+    /// The plan's auth mode.
+    pub mode: crate::plan::AuthMode,
 }
 
 /// Whether one of the plan's addresses (IP or CIDR) covers `ip`.
@@ -54,6 +56,18 @@ pub(super) fn finding(f: &Failure) -> Finding {
     // The access node's own files are the access node's to change.
     let mut node = dn.name.as_str();
     match cause.code {
+        // In trust mode the access node has no password to give: the
+        // data node's rule that asks for one is what stands in the way.
+        "no_password" if f.mode == crate::plan::AuthMode::Trust => {
+            what = format!(
+                "{}: a rule in {}'s pg_hba.conf asks for a password, and in trust mode the access node has none",
+                f.how, dn.name
+            );
+            fix = Fix::apply(format!(
+                "it puts its block admitting the access node by trust above that rule in {}'s pg_hba.conf, and reloads {}",
+                dn.name, dn.name
+            ));
+        }
         "no_password" => {
             node = &f.an.name;
             if let Some((w, x)) = passfile(&f.an.name, an_server, dn, role) {

@@ -125,6 +125,7 @@ fn access_side(plan: &Plan, facts: &Facts, an: &NodeFacts, out: &mut Vec<Finding
                             dn.name, dn.host, dn.port
                         ),
                         plan_addresses: &plan.access_node_addresses,
+                        mode: plan.auth.mode,
                     },
                 ));
             }
@@ -153,6 +154,7 @@ pub(super) fn cluster_reach(plan: &Plan, facts: &Facts, an: &NodeFacts, out: &mu
                     dn.name, r.role, plan.database
                 ),
                 plan_addresses: &plan.access_node_addresses,
+                mode: plan.auth.mode,
             },
         ));
     }

@@ -393,6 +393,7 @@ impl Flow {
                 material,
                 remove_data_nodes: self.remove_data_nodes,
                 rotate: &self.rotate_passwords,
+                joining: &crate::run::journal::joining(&self.journal()),
             },
         )
         .map_err(|e| FlowError::Usage(e.to_string()))

@@ -128,6 +128,49 @@ pub fn last_end(text: &str) -> LastEnd {
     }
 }
 
+/// The data nodes a run added (`<access node>/cluster/add-<dn>` done) and
+/// that no attach to the distributed hypertables followed (`.../attach-<dn>`
+/// done or already done) before a run ended well: a kill between the two
+/// leaves a member that is still joining.
+pub fn joining(path: &Path) -> Vec<String> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Vec::new();
+    };
+    joining_in(&text)
+}
+
+/// PURE: `joining` on the journal's text.
+pub fn joining_in(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for v in text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+    {
+        // A run that ended well joined every node it added (with nothing
+        // to attach, it had no attach step).
+        if v["run"] == "finished" && v["ok"] == true {
+            out.clear();
+        }
+        let (Some(step), Some(state)) = (v["step"].as_str(), v["outcome"]["state"].as_str()) else {
+            continue;
+        };
+        let Some((_, what)) = step.rsplit_once("/cluster/") else {
+            continue;
+        };
+        if let Some(dn) = what.strip_prefix("add-").filter(|_| state == "done") {
+            if !out.iter().any(|d| d == dn) {
+                out.push(dn.to_string());
+            }
+        }
+        if let Some(dn) = what.strip_prefix("attach-") {
+            if state == "done" || state == "already_done" {
+                out.retain(|d| d != dn);
+            }
+        }
+    }
+    out
+}
+
 /// What a new run says first of the last one, when it did not end well.
 pub fn last_end_note(path: &Path) -> Option<String> {
     let text = std::fs::read_to_string(path).ok()?;
@@ -190,6 +233,16 @@ mod tests {
         assert_eq!(whole, 6, "{text}");
         assert_eq!(last_end(&text), LastEnd::Ended);
         assert!(last_end_note(&j).is_none());
+    }
+
+    #[test]
+    fn a_node_added_and_not_yet_attached_is_still_joining() {
+        let added = r#"{"step":"an/cluster/add-dn3","outcome":{"state":"done"}}"#;
+        let attached = r#"{"step":"an/cluster/attach-dn3","outcome":{"state":"already_done"}}"#;
+        assert_eq!(joining_in(added), vec!["dn3".to_string()]);
+        assert!(joining_in(&format!("{added}\n{attached}\n")).is_empty());
+        let ended = r#"{"run":"finished","ok":true,"cancelled":false}"#;
+        assert!(joining_in(&format!("{added}\n{ended}\n")).is_empty());
     }
 
     #[test]

@@ -177,14 +177,22 @@ fn attach_data_nodes(ctx: &Ctx) -> Vec<Step> {
     if hypertables.is_empty() {
         return Vec::new();
     }
+    let members = an_database(ctx)
+        .map(|d| d.data_nodes.as_slice())
+        .unwrap_or_default();
     let mut steps = Vec::new();
     for dn in ctx.data_nodes() {
-        // The plan may name the hypertables this node joins (the wizard's
-        // choice); the others stay without it.
+        // A node joins every distributed hypertable, or those the plan
+        // names (the wizard's choice). A member that is not joining keeps
+        // its place: a hypertable without it was created or placed so
+        // (data_nodes => ...), and only its plan entry's list adds it.
+        let joining = !members.contains(&dn.name) || ctx.inputs.joining.contains(&dn.name);
         let chosen = |h: &crate::facts::DistributedHypertable| {
-            dn.hypertables
-                .as_ref()
-                .is_none_or(|l| l.contains(&format!("{}.{}", h.schema, h.table)))
+            let name = format!("{}.{}", h.schema, h.table);
+            match &dn.hypertables {
+                Some(l) => l.contains(&name),
+                None => joining,
+            }
         };
         let missing: Vec<&crate::facts::DistributedHypertable> = hypertables
             .iter()
@@ -213,12 +221,23 @@ fn attach_data_nodes(ctx: &Ctx) -> Vec<Step> {
             "a data node added to a running cluster gets a share of each distributed hypertable's new chunks (repartitioned); existing chunks stay where they are",
             sql(db, statements),
         );
+        let without: Vec<String> = hypertables
+            .iter()
+            .filter(|h| !h.data_nodes.contains(&dn.name))
+            .map(|h| format!("{}.{}", h.schema, h.table))
+            .collect();
         if missing.is_empty() {
             s.state = StepState::Done {
                 why: if dn.hypertables.is_some() {
                     format!("{} holds a share of every distributed hypertable chosen for it (data_nodes.hypertables)", dn.name)
-                } else {
+                } else if without.is_empty() {
                     format!("{} holds a share of every distributed hypertable", dn.name)
+                } else {
+                    format!(
+                        "{} is a member; {} were placed without it and stay so (name them in its hypertables = [...] to attach it)",
+                        dn.name,
+                        without.join(", ")
+                    )
                 },
             };
         }
@@ -419,7 +438,14 @@ pub(super) fn cannot_add(ctx: &Ctx, dn: &str) -> Option<String> {
     let theirs = ctx.server(dn)?.database.as_ref()?;
     let an_db = an_database(ctx);
     if let Some(dist) = &theirs.dist_uuid {
-        if an_db.and_then(|d| d.uuid.as_ref()) != Some(dist) {
+        let ours = an_db.and_then(|d| d.uuid.as_ref()) == Some(dist);
+        if ours && !an_db.is_some_and(|d| d.data_nodes.iter().any(|m| m == dn)) {
+            return Some(format!(
+                "database {} on {dn} is left from when {dn} was a data node of this cluster (it was removed) and keeps its id: add_data_node would fail with `node is already a data node` (tsmn check: removed_member_database); drop it on {dn} if its rows are not needed, or choose another database name",
+                theirs.name
+            ));
+        }
+        if !ours {
             return Some(format!(
                 "database {} on {dn} already belongs to another distributed database (dist_uuid {dist}): add_data_node would fail with `node is already a data node` (tsmn check: member_of_other_cluster); drop it on {dn} if its data is not needed, or choose another database name",
                 theirs.name

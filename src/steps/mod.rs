@@ -33,6 +33,9 @@ pub struct Inputs<'a> {
     /// Roles whose password changes now, data node by data node
     /// (`--rotate-password`, password mode).
     pub rotate: &'a [String],
+    /// Data nodes a run added and did not yet attach to the distributed
+    /// hypertables (from the journal): still joining, though members.
+    pub joining: &'a [String],
 }
 
 #[derive(Debug, thiserror::Error)]
