@@ -6,6 +6,13 @@ pub const BOOTSTRAP_DATABASES: [&str; 3] = ["postgres", "template1", "defaultdb"
 /// PostgreSQL majors on which TimescaleDB 2.13 supports multi-node.
 pub const MULTINODE_PG_MAJORS: std::ops::RangeInclusive<u32> = 13..=15;
 
+/// dblink(connstr, sql) from contrib's library, as a temporary function of
+/// the session: how tsmn connects out from inside the access node (as
+/// TimescaleDB does) with nothing installed and nothing left behind.
+pub const DBLINK_FUNCTION: &str =
+    "CREATE OR REPLACE FUNCTION pg_temp.tsmn_dblink(text, text) RETURNS SETOF record \
+    AS '$libdir/dblink', 'dblink_record' LANGUAGE C STRICT";
+
 /// TimescaleDB's client-certificate file stem for a role: md5 of the role name.
 pub fn cert_file_stem(role: &str) -> String {
     use md5::{Digest, Md5};

@@ -196,8 +196,18 @@ fn data_node_of_another_cluster() {
         .find(|f| f.code == "member_of_other_cluster")
         .expect("finding");
     assert!(f.fix.starts_with("on dn1: DROP DATABASE \"tsdb\""), "{f:?}");
-    // The same data node, already ours: a note only.
+    // Our cluster's id, but the access node no longer lists it: left
+    // from a removal, and add_data_node would refuse it.
     dn.database.as_mut().unwrap().dist_uuid = Some("aaa".into());
+    let found = findings(&plan(), &facts(an.clone(), dn.clone()));
+    assert!(
+        found
+            .iter()
+            .any(|f| f.code == "removed_member_database" && f.severity == Severity::Blocker),
+        "{found:#?}"
+    );
+    // Listed by the access node, already ours: a note only.
+    an.database.as_mut().unwrap().data_nodes = vec!["dn1".into()];
     let found = findings(&plan(), &facts(an, dn));
     assert!(
         found

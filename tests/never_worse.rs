@@ -237,3 +237,37 @@ fn a_new_rule_that_cuts_the_access_node_off_is_taken_back() {
     an_reaches(&an, dn.cluster.port, "postgres", "")
         .unwrap_or_else(|e| panic!("the access node still reaches dn1: {e}"));
 }
+
+/// "verified" means the data nodes enforce the plan's mode: a password
+/// cluster whose data node still admits the access node by an older trust
+/// rule (put above tsmn's block) fails the verification, naming the node;
+/// a reachability check alone passed there before.
+#[test]
+fn a_data_node_still_on_trust_fails_the_verification_of_password_mode() {
+    if !timescaledb_tier("a_data_node_still_on_trust_fails_the_verification_of_password_mode") {
+        return;
+    }
+    let an = TestCluster::named("an");
+    let dn = TestCluster::named("dn1");
+    let work = temp_dir();
+    let path = write_plan(
+        work.path(),
+        &plan_for(&an.cluster, &[&dn.cluster], AuthMode::Password),
+    );
+    let env = [("TSMN_ROLE_PW_POSTGRES", "enforced-pw")];
+    let (code, out) = apply_file(&path, &[], &env);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("an/verify/enforced-dn1: verified"), "{out}");
+    hba_first(&dn, "host all all 127.0.0.1/32 trust");
+    let (code, out) = apply_file(&path, &["--phases", "verify"], &env);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("an/verify/enforced-dn1: FAILED")
+            && out.contains("dn1 let the access node in as postgres without the password"),
+        "{out}"
+    );
+    // The whole run puts tsmn's block first again, and verifies.
+    let (code, out) = apply_file(&path, &[], &env);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("an/verify/enforced-dn1: verified"), "{out}");
+}

@@ -126,10 +126,7 @@ pub fn options_as(
     conninfo(pairs)
 }
 
-/// dblink(connstr, sql) from contrib's library, in the session's temporary schema.
-pub const DBLINK_FUNCTION: &str =
-    "CREATE OR REPLACE FUNCTION pg_temp.tsmn_dblink(text, text) RETURNS SETOF record \
-    AS '$libdir/dblink', 'dblink_record' LANGUAGE C STRICT";
+pub use crate::timescale::DBLINK_FUNCTION;
 
 /// One data node.
 async fn one(client: &Client, data_node: &str, info: &str) -> AccessProbe {

@@ -35,8 +35,7 @@ pub fn summary(steps: &[Step], phases: &[crate::steps::Phase], restarts: &Restar
             .collect();
         // The restart gate and the verification are checks that always run:
         // they change nothing of their own, so they are not "to run".
-        let is_check =
-            |s: &&&Step| matches!(s.action, Action::RestartGate { .. } | Action::Verify { .. });
+        let is_check = |s: &&&Step| s.is_check();
         // Files and passwords are compared on the server when the step runs:
         // the probe cannot tell whether they differ.
         let is_compared =

@@ -36,6 +36,7 @@ pub(super) fn build(ctx: &Ctx, out: &mut Vec<Step>) {
     steps.extend(remove_data_nodes(ctx));
     steps.extend(roles(ctx));
     steps.extend(super::verify::build(ctx, functions_schema(ctx)));
+    steps.extend(super::verify::enforced(ctx));
     block_without_timescaledb(ctx, &mut steps);
     out.extend(steps);
 }

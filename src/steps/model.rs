@@ -48,6 +48,18 @@ pub struct Step {
     pub order: Order,
 }
 
+impl Step {
+    /// A check that always runs and changes nothing of its own: the
+    /// restart gate, the verification, and the verify phase's SQL checks
+    /// (the mode enforced on each data node).
+    pub fn is_check(&self) -> bool {
+        matches!(
+            self.action,
+            Action::RestartGate { .. } | Action::Verify { .. }
+        ) || (self.phase == Phase::Verify && matches!(self.action, Action::Sql { .. }))
+    }
+}
+
 /// When a step runs within its phase. The data nodes' steps always run in
 /// parallel, one task per data node; the variants place the access node's.
 /// On a real cluster every data node is its own machine, so per-node work

@@ -44,6 +44,91 @@ pub(super) fn build(ctx: &Ctx, schema: &str) -> Vec<Step> {
         .collect()
 }
 
+/// In password and certificate mode, proof that each data node enforces the
+/// mode and not an older rule (a trust rule still loaded, a reload that
+/// never happened): from the access node, a login as the superuser that
+/// brings neither a password nor a client certificate must be refused,
+/// without TLS and (certificate mode) with it. Through dblink's C function
+/// as a temporary function of the session, as the checks tsmn makes; one
+/// statement text for preview, export and the run.
+pub(super) fn enforced(ctx: &Ctx) -> Vec<Step> {
+    use crate::plan::AuthMode;
+    let plan = ctx.plan;
+    let (without, modes): (&str, &[&str]) = match plan.auth.mode {
+        AuthMode::Trust => return Vec::new(),
+        AuthMode::Password => ("the password", &["disable"]),
+        AuthMode::Certificate => ("a client certificate", &["disable", "require"]),
+    };
+    let an_dblink = ctx
+        .server(&plan.access_node.name)
+        .is_none_or(|an| an.dblink_available);
+    if !an_dblink {
+        return Vec::new();
+    }
+    plan.data_nodes
+        .iter()
+        .map(|dn| {
+            let tries: Vec<String> = modes
+                .iter()
+                .map(|m| {
+                    literal(&crate::quote::conninfo::conninfo([
+                        ("host", dn.host.clone()),
+                        ("port", dn.port.to_string()),
+                        ("dbname", crate::timescale::BOOTSTRAP_DATABASES[0].to_string()),
+                        ("user", plan.superuser.clone()),
+                        ("passfile", "/nonexistent/tsmn-no-passfile".to_string()),
+                        ("sslcert", "/nonexistent/tsmn-no-cert.crt".to_string()),
+                        ("sslkey", "/nonexistent/tsmn-no-cert.key".to_string()),
+                        ("sslmode", (*m).to_string()),
+                        ("connect_timeout", "5".to_string()),
+                    ]))
+                })
+                .collect();
+            let body = format!(
+                "
+DECLARE
+  try text[] := ARRAY[{tries}]::text[];
+  got boolean;
+BEGIN
+  FOR i IN 1 .. array_length(try, 1) LOOP
+    BEGIN
+      PERFORM * FROM pg_temp.tsmn_dblink(try[i], 'SELECT 1') AS t(x int);
+      got := true;
+    EXCEPTION WHEN OTHERS THEN
+      got := false;
+    END;
+    IF got THEN
+      RAISE EXCEPTION '{dn_text} let the access node in as {su_text} without {without}: it enforces an older rule than the plan''s mode'
+        USING HINT = 'tsmn check: hba_not_loaded or the rule that admits it; a reload or tsmn apply puts the mode''s rule in force';
+    END IF;
+  END LOOP;
+END
+",
+                tries = tries.join(", "),
+                dn_text = dn.name.replace('\'', "''"),
+                su_text = plan.superuser.replace('\'', "''"),
+            );
+            let statements = vec![
+                super::Statement::plain(crate::timescale::DBLINK_FUNCTION),
+                super::Statement::plain(format!("DO {}", dollar("tsmn_enforced", &body))),
+            ];
+            let mut s = step(
+                &plan.access_node.name,
+                Phase::Verify,
+                &format!("enforced-{}", dn.name),
+                format!("{} refuses a login without {without}", dn.name),
+                "proves the data node enforces the mode itself, not an older rule still in force: the access node tries to log in with neither password nor certificate, and must be refused",
+                Action::Sql {
+                    database: "postgres".into(),
+                    statements,
+                },
+            );
+            s.order = Order::Last;
+            s
+        })
+        .collect()
+}
+
 /// The check as one statement. `SET ROLE` inside the block changes the role
 /// TimescaleDB connects as (reference D.1), and is reset after each ping.
 pub fn sql(schema: &str, reaches: &[Reach]) -> String {
