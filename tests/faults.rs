@@ -165,8 +165,10 @@ fn tls_options(an: &TestCluster, role: &str) -> String {
 #[derive(Debug, Default)]
 struct Tally {
     tried: usize,
-    /// Kills after a step that never came (the step did not run).
-    not_killed: Vec<String>,
+    /// Runs that did not end as the fault should end them (a kill after a
+    /// step that never ran; a failure without the closing lines; an
+    /// interrupt's wrong exit code).
+    ended_wrong: Vec<String>,
     broken: Vec<String>,
     not_enforced: Vec<String>,
 }
@@ -188,21 +190,60 @@ fn one_kill(lab: &Lab, from: AuthMode, to: AuthMode, kill: Kill, t: &mut Tally) 
             cmd.env("TSMN_TEST_KILL_AFTER", step);
             format!("{from:?}->{to:?} killed after {step}")
         }
+        Kill::FailAfter(step) => {
+            cmd.env("TSMN_TEST_FAIL_AFTER", step);
+            format!("{from:?}->{to:?} failing after {step}")
+        }
         Kill::At(d) => format!("{from:?}->{to:?} killed at {} ms", d.as_millis()),
+        Kill::Signal(sig, d) => format!("{from:?}->{to:?} {sig:?} at {} ms", d.as_millis()),
     };
-    let mut child = cmd.spawn().unwrap();
-    if let Kill::At(d) = kill {
-        std::thread::sleep(d);
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(child.id() as i32),
-            nix::sys::signal::Signal::SIGKILL,
-        );
+    if matches!(kill, Kill::FailAfter(_)) {
+        cmd.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
     }
-    let status = child.wait().unwrap();
+    let child = cmd.spawn().unwrap();
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    match kill {
+        Kill::At(d) => {
+            std::thread::sleep(d);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+        }
+        Kill::Signal(sig, d) => {
+            std::thread::sleep(d);
+            let _ = nix::sys::signal::kill(pid, sig);
+        }
+        _ => {}
+    }
+    let out = child.wait_with_output().unwrap();
+    let status = out.status;
     t.tried += 1;
-    if let (Kill::After(_), false) = (&kill, killed(&status)) {
-        t.not_killed
-            .push(format!("{what}: the run ended by itself ({status})"));
+    match &kill {
+        Kill::After(_) if !killed(&status) => {
+            t.ended_wrong
+                .push(format!("{what}: the run ended by itself ({status})"));
+        }
+        Kill::FailAfter(_) => {
+            let err = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let told = err.contains("the cluster now:")
+                && err.contains("none that worked before the run was lost");
+            if status.code() != Some(1) || !told {
+                t.ended_wrong
+                    .push(format!("{what}: exit {status}, closing lines:\n{err}"));
+            }
+        }
+        Kill::Signal(sig, _) => {
+            let code = 128 + *sig as i32;
+            if status.code().is_some_and(|c| c != code && c != 0) {
+                t.ended_wrong.push(format!(
+                    "{what}: exit {status}, wanted {code} (or 0, the run over first)"
+                ));
+            }
+        }
+        _ => {}
     }
     let after = lab.links();
     for ((dn, b), (_, a)) in before.iter().zip(&after) {
@@ -223,8 +264,14 @@ fn killed(status: &std::process::ExitStatus) -> bool {
 }
 
 enum Kill {
+    /// SIGKILL right after the step's effect.
     After(String),
+    /// The step reported failed after its effect (the run's failure path).
+    FailAfter(String),
+    /// SIGKILL after a delay.
     At(Duration),
+    /// Another signal after a delay (an interrupt: the run stops cleanly).
+    Signal(nix::sys::signal::Signal, Duration),
 }
 
 const TRANSITIONS: [(AuthMode, AuthMode); 3] = [
@@ -242,16 +289,24 @@ fn sweep(pick: impl Fn(&[String]) -> Vec<String>, random: usize) -> Tally {
         lab.write(from);
         assert!(!steps.is_empty(), "{from:?}->{to:?} has steps");
         for step in pick(&steps) {
-            one_kill(&lab, from, to, Kill::After(step), &mut t);
+            one_kill(&lab, from, to, Kill::After(step.clone()), &mut t);
+            one_kill(&lab, from, to, Kill::FailAfter(step), &mut t);
         }
-        // Random moments over a run's usual length.
+        // Random moments over a run's usual length: SIGKILL, and the
+        // three interrupts in turn.
         let mut seed: u64 = 0x5eed ^ (from as u64) << 8 ^ to as u64;
-        for _ in 0..random {
+        let signals = [
+            nix::sys::signal::Signal::SIGINT,
+            nix::sys::signal::Signal::SIGTERM,
+            nix::sys::signal::Signal::SIGHUP,
+        ];
+        for i in 0..random {
             seed = seed
                 .wrapping_mul(6364136223846793005)
                 .wrapping_add(1442695040888963407);
-            let ms = 30 + (seed >> 33) % 900;
-            one_kill(&lab, from, to, Kill::At(Duration::from_millis(ms)), &mut t);
+            let at = Duration::from_millis(30 + (seed >> 33) % 900);
+            one_kill(&lab, from, to, Kill::At(at), &mut t);
+            one_kill(&lab, from, to, Kill::Signal(signals[i % 3], at), &mut t);
         }
     }
     t
@@ -259,9 +314,9 @@ fn sweep(pick: impl Fn(&[String]) -> Vec<String>, random: usize) -> Tally {
 
 fn assert_clean(t: &Tally) {
     assert!(
-        t.not_killed.is_empty(),
-        "not killed:\n{}",
-        t.not_killed.join("\n")
+        t.ended_wrong.is_empty(),
+        "runs that did not end as they should:\n{}",
+        t.ended_wrong.join("\n")
     );
     assert!(
         t.broken.is_empty(),
@@ -287,17 +342,18 @@ fn a_kill_after_a_step_of_a_mode_change_breaks_no_link() {
         1,
     );
     assert_clean(&t);
-    assert!(t.tried >= 6, "{t:?}");
+    assert!(t.tried >= 18, "{t:?}");
 }
 
-/// Every step of every transition, and 20 kills at random moments each.
+/// Every step of every transition (killed after it, and failed after it),
+/// and 20 kills and 20 interrupts at random moments each.
 #[test]
 #[ignore = "the whole sweep, minutes long: cargo test --test faults -- --ignored --nocapture"]
 fn sweep_every_step_and_random_kills() {
     let started = std::time::Instant::now();
     let t = sweep(|steps| steps.to_vec(), 20);
     println!(
-        "fault sweep: {} transitions, {} kills (every step, and 20 at random moments per transition), {} links broken, {} re-runs that did not enforce the new mode, {:.0} s",
+        "fault sweep: {} transitions, {} faults (every step killed after and failed after, and 20 SIGKILLs and 20 interrupts at random moments per transition), {} links broken, {} re-runs that did not enforce the new mode, {:.0} s",
         TRANSITIONS.len(),
         t.tried,
         t.broken.len(),

@@ -86,7 +86,7 @@ fn left_prepared_transactions_are_reported_and_healed() {
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("an/cluster/heal-dn1: done"), "{text}");
     assert!(
-        text.contains("dn1/verify/prepared-resolved: done"),
+        text.contains("dn1/verify/prepared-resolved: verified"),
         "{text}"
     );
     assert!(prepared_on(&r.dn1).is_empty(), "healed on the data node");

@@ -10,7 +10,7 @@ use std::io::IsTerminal;
 use std::path::Path;
 use std::time::Duration;
 use tsmn::findings::{blockers, findings};
-use tsmn::flow::{Flow, FlowError, Purpose, Settings, Watch};
+use tsmn::flow::{Flow, FlowError, Settings, Watch};
 use tsmn::plan::plan_to_toml;
 use tsmn::probe::conninfo::load_plan;
 use tsmn::report;
@@ -136,14 +136,7 @@ pub fn check(path: &Path, json: bool, connect_timeout: u64) -> u8 {
         Err(e) => return fail_as("check", json, e),
     };
     let settings = with_timeout(connect_timeout);
-    let probed = probe_flow(
-        &runtime(),
-        &mut flow,
-        &settings,
-        Purpose::Check,
-        json,
-        Watch::default(),
-    );
+    let probed = probe_flow(&runtime(), &mut flow, &settings, json, Watch::default());
     let facts = match probed {
         Ok(()) => flow.facts().cloned().unwrap_or_default(),
         Err(e) => return fail_as("check", json, e),
@@ -173,7 +166,6 @@ fn probe_flow(
     rt: &tokio::runtime::Runtime,
     flow: &mut Flow,
     settings: &Settings,
-    purpose: Purpose,
     json: bool,
     mut watch: Watch,
 ) -> Result<(), FlowError> {
@@ -192,7 +184,7 @@ fn probe_flow(
         });
     }
     let asked = Terminal::beside(live.as_ref());
-    let probed = rt.block_on(flow.probe(&[], settings, purpose, &asked, watch));
+    let probed = rt.block_on(flow.probe(&[], settings, &asked, watch));
     if let Some(l) = &live {
         l.clear();
     }
@@ -215,7 +207,7 @@ pub(super) fn probed(
 ) -> Result<Flow, FlowError> {
     let mut flow = Flow::open(path)?;
     if !how.offline {
-        probe_flow(rt, &mut flow, settings, Purpose::Steps, how.json, how.watch)?;
+        probe_flow(rt, &mut flow, settings, how.json, how.watch)?;
     }
     Ok(flow)
 }
@@ -243,7 +235,7 @@ fn locked_and_probed(
     let mut flow = Flow::open(path)?;
     rt.block_on(flow.lock_cluster(settings))?;
     if !how.offline {
-        probe_flow(rt, &mut flow, settings, Purpose::Steps, how.json, how.watch)?;
+        probe_flow(rt, &mut flow, settings, how.json, how.watch)?;
     }
     let steps = flow.steps()?;
     Ok((flow, steps))

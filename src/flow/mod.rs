@@ -62,15 +62,6 @@ impl FlowError {
     }
 }
 
-/// What the probe is for: `Check` also tests from the access node to the
-/// data nodes; `Steps` does that only when the plan lacks the access node's
-/// address (the steps need it then).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Purpose {
-    Check,
-    Steps,
-}
-
 /// How to follow a probe: each node as soon as it is in, and (to keep the
 /// connections for the steps) where their server notices go.
 #[derive(Default, Clone)]
@@ -210,12 +201,12 @@ impl Flow {
         &mut self,
         nodes: &[String],
         settings: &Settings,
-        purpose: Purpose,
         ask: &dyn Ask,
         watch: Watch,
     ) -> Result<&Facts, FlowError> {
-        let mut opts = settings.probe_options();
-        opts.access_side = purpose == Purpose::Check || self.plan.access_node_addresses.is_empty();
+        // Every probe tests from the access node too, for check and apply
+        // alike: what the engine shows is what both go by.
+        let opts = settings.probe_options();
         let names: Vec<String> = if nodes.is_empty() {
             self.plan.nodes().map(|n| n.name.clone()).collect()
         } else {

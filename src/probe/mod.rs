@@ -23,8 +23,6 @@ pub struct ProbeOptions {
     pub connect_timeout: Duration,
     /// Bound on everything done with one node, connection included.
     pub node_budget: Duration,
-    /// Also test from the access node to the data nodes (dblink).
-    pub access_side: bool,
 }
 
 impl ProbeOptions {
@@ -32,7 +30,6 @@ impl ProbeOptions {
         ProbeOptions {
             connect_timeout,
             node_budget: connect_timeout * 2 + Duration::from_secs(10),
-            access_side: true,
         }
     }
 }
@@ -275,12 +272,7 @@ async fn probe_node(plan: &Plan, node: &Node, work: NodeWork) -> (NodeFacts, Opt
             .ok()?;
         queries::database_details(&db_client, db).await;
         // A running cluster: check it as the verify step does.
-        if access
-            && superuser
-            && work.opts.access_side
-            && db.timescaledb.is_some()
-            && !db.data_nodes.is_empty()
-        {
+        if access && superuser && db.timescaledb.is_some() && !db.data_nodes.is_empty() {
             let lanes = Lanes::new(&db_client, &work.db_cfg, &work.tls, work.opts, None);
             return Some(reach::probe(&lanes, plan, db, work.opts.connect_timeout * 2).await);
         }
@@ -309,7 +301,7 @@ async fn probe_node(plan: &Plan, node: &Node, work: NodeWork) -> (NodeFacts, Opt
         server.passfile = passfile;
     }
     server.certificates = certificates;
-    if work.role == NodeRole::Access && server.superuser && work.opts.access_side {
+    if work.role == NodeRole::Access && server.superuser {
         let lanes = Lanes::new(
             &client,
             &work.cfg,

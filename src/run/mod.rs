@@ -475,6 +475,7 @@ async fn run_one(
         },
         _ => exec::step(s, lane, o, sessions, events, stamp).await,
     };
+    let outcome = failed_here_in_tests(&s.id, outcome);
     let ok = !matches!(outcome, Outcome::Failed { .. } | Outcome::Blocked { .. });
     if matches!(outcome, Outcome::Done { .. }) {
         sessions
@@ -506,6 +507,21 @@ fn killed_here_in_tests(step: &str) {
     if cfg!(debug_assertions) && std::env::var("TSMN_TEST_KILL_AFTER").is_ok_and(|k| k == step) {
         let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL);
     }
+}
+
+/// Tests only (a debug build): `TSMN_TEST_FAIL_AFTER=<step id>` reports
+/// that step failed after its effect, so the run takes its failure path
+/// (the steps after it skipped, the closing lines) with the step's change
+/// in place. Release builds have no such hook.
+fn failed_here_in_tests(step: &str, outcome: Outcome) -> Outcome {
+    if cfg!(debug_assertions) && std::env::var("TSMN_TEST_FAIL_AFTER").is_ok_and(|k| k == step) {
+        return Outcome::Failed {
+            message: format!(
+                "failed on purpose after its effect (TSMN_TEST_FAIL_AFTER); it was {outcome:?}"
+            ),
+        };
+    }
+    outcome
 }
 
 fn time_stamp() -> String {

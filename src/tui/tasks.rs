@@ -4,7 +4,7 @@
 //! steps, role secrets, running and exporting are the flow's.
 
 use super::app::{App, Cmd, Msg};
-use crate::flow::{Flow, NoAsk, Purpose, Settings, Watch};
+use crate::flow::{Flow, NoAsk, Settings, Watch};
 use crate::plan::Plan;
 use secrecy::SecretString;
 use std::collections::BTreeMap;
@@ -134,7 +134,7 @@ impl Tasks {
             };
             let partial = !nodes.is_empty();
             let facts = flow
-                .probe(&nodes, &settings, Purpose::Check, &NoAsk, watch)
+                .probe(&nodes, &settings, &NoAsk, watch)
                 .await
                 .cloned()
                 .unwrap_or_default();
