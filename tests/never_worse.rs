@@ -176,66 +176,61 @@ fn a_pg_hba_conf_written_but_not_reloaded_is_reloaded_by_the_rerun() {
     assert!(!has_finding(&found, "dn1", "hba_not_loaded"), "{found:#?}");
 }
 
-/// Switching a running trust cluster to password mode with a passfile the
-/// access node's OS user cannot write: the passfile fails first, and no
-/// data node's rule changes. Before, every data node already asked for a
-/// password the access node did not have, and the cluster was down.
-#[test]
-fn a_failed_switch_to_password_mode_leaves_trust_working() {
+/// A running trust cluster (settings and authentication), switched to
+/// password mode with `edit` made to the plan: the switch must fail, and
+/// the data node's rules stay (or are back) as they were, the access node
+/// still reaching it by the engine's own answer. The switch's output.
+fn failed_switch_to_password(edit: impl FnOnce(&mut tsmn::plan::Plan)) -> String {
     let (an, dn, _work, path) = trust_pair();
     let (code, out) = apply_file(&path, &["--phases", "settings,auth"], &[]);
     assert_eq!(code, Some(0), "{out}");
     let hba_trust = read(&dn.cluster.data_dir().join("pg_hba.conf"));
     let mut plan = tsmn::plan::load_plan(&path).unwrap();
     plan.auth.mode = AuthMode::Password;
-    plan.auth.password = Some(tsmn::plan::PasswordOptions {
-        // /root is 0700: the server's OS user cannot make a directory there.
-        passfile: "/root/tsmn-cannot/passfile".into(),
-        ..Default::default()
-    });
+    edit(&mut plan);
     let path = write_plan(path.parent().unwrap(), &plan);
     let env = [("TSMN_ROLE_PW_POSTGRES", "switch-pw")];
     let (code, out) = apply_file(&path, &["--phases", "settings,auth"], &env);
     assert_eq!(code, Some(1), "{out}");
-    assert!(out.contains("an/auth/passfile: FAILED"), "{out}");
-    assert!(!out.contains("dn1/auth/hba: done"), "{out}");
     assert_eq!(
         read(&dn.cluster.data_dir().join("pg_hba.conf")),
         hba_trust,
-        "the data node's rules are untouched"
+        "the data node's rules are as they were: {out}"
     );
     an_reaches(&an, dn.cluster.port, "postgres", "")
-        .unwrap_or_else(|e| panic!("the access node still reaches dn1: {e}"));
+        .unwrap_or_else(|e| panic!("the access node still reaches dn1: {e}\n{out}"));
+    out
 }
 
-/// A switch whose new rule would not admit the access node (the plan
-/// names another address than the one it connects from): the data node's
-/// new pg_hba.conf is proved from the access node at once, found to cut
-/// the link that worked, and taken back.
+/// The passfile cannot be written (/root is 0700 to the server's OS user):
+/// it fails first, and no data node's rule changes. Before, every data
+/// node already asked for a password the access node did not have, and
+/// the cluster was down.
+#[test]
+fn a_failed_switch_to_password_mode_leaves_trust_working() {
+    let out = failed_switch_to_password(|plan| {
+        plan.auth.password = Some(tsmn::plan::PasswordOptions {
+            passfile: "/root/tsmn-cannot/passfile".into(),
+            ..Default::default()
+        });
+    });
+    assert!(out.contains("an/auth/passfile: FAILED"), "{out}");
+    assert!(!out.contains("dn1/auth/hba: done"), "{out}");
+}
+
+/// The new rule would not admit the access node (the plan names another
+/// address than the one it connects from): the data node's new
+/// pg_hba.conf is proved from the access node at once, found to cut the
+/// link that worked, and taken back.
 #[test]
 fn a_new_rule_that_cuts_the_access_node_off_is_taken_back() {
-    let (an, dn, _work, path) = trust_pair();
-    let (code, out) = apply_file(&path, &["--phases", "settings,auth"], &[]);
-    assert_eq!(code, Some(0), "{out}");
-    let hba_trust = read(&dn.cluster.data_dir().join("pg_hba.conf"));
-    let mut plan = tsmn::plan::load_plan(&path).unwrap();
-    plan.auth.mode = AuthMode::Password;
-    plan.access_node_addresses = vec!["127.0.0.2".into()];
-    let path = write_plan(path.parent().unwrap(), &plan);
-    let env = [("TSMN_ROLE_PW_POSTGRES", "switch-pw")];
-    let (code, out) = apply_file(&path, &["--phases", "settings,auth"], &env);
-    assert_eq!(code, Some(1), "{out}");
+    let out = failed_switch_to_password(|plan| {
+        plan.access_node_addresses = vec!["127.0.0.2".into()];
+    });
     assert!(
         out.contains("dn1/auth/hba: FAILED") && out.contains("taken back"),
         "{out}"
     );
-    assert_eq!(
-        read(&dn.cluster.data_dir().join("pg_hba.conf")),
-        hba_trust,
-        "the old rules are back"
-    );
-    an_reaches(&an, dn.cluster.port, "postgres", "")
-        .unwrap_or_else(|e| panic!("the access node still reaches dn1: {e}"));
 }
 
 /// "verified" means the data nodes enforce the plan's mode: a password

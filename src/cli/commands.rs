@@ -205,7 +205,15 @@ pub(super) fn probed(
     settings: &Settings,
     how: Probing,
 ) -> Result<Flow, FlowError> {
-    let mut flow = Flow::open(path)?;
+    probe_opened(rt, Flow::open(path)?, settings, how)
+}
+
+fn probe_opened(
+    rt: &tokio::runtime::Runtime,
+    mut flow: Flow,
+    settings: &Settings,
+    how: Probing,
+) -> Result<Flow, FlowError> {
     if !how.offline {
         probe_flow(rt, &mut flow, settings, how.json, how.watch)?;
     }
@@ -213,30 +221,20 @@ pub(super) fn probed(
 }
 
 /// `probed`, and the steps to run or export (certificate material made).
+/// `lock`: for a run, the cluster's lock first (a second run is refused
+/// before it probes).
 fn probed_steps(
     rt: &tokio::runtime::Runtime,
     path: &Path,
     settings: &Settings,
     how: Probing,
-) -> Result<(Flow, Vec<tsmn::steps::Step>), FlowError> {
-    let mut flow = probed(rt, path, settings, how)?;
-    let steps = flow.steps()?;
-    Ok((flow, steps))
-}
-
-/// For a run: the cluster's lock first (a second run is refused before it
-/// probes), then the probe and the steps.
-fn locked_and_probed(
-    rt: &tokio::runtime::Runtime,
-    path: &Path,
-    settings: &Settings,
-    how: Probing,
+    lock: bool,
 ) -> Result<(Flow, Vec<tsmn::steps::Step>), FlowError> {
     let mut flow = Flow::open(path)?;
-    rt.block_on(flow.lock_cluster(settings))?;
-    if !how.offline {
-        probe_flow(rt, &mut flow, settings, how.json, how.watch)?;
+    if lock {
+        rt.block_on(flow.lock_cluster(settings))?;
     }
+    let mut flow = probe_opened(rt, flow, settings, how)?;
     let steps = flow.steps()?;
     Ok((flow, steps))
 }
@@ -314,6 +312,7 @@ pub fn export(
             json,
             watch: Watch::default(),
         },
+        false,
     ) {
         Ok(r) => r,
         Err(e) => return fail_as("export", json, e),
@@ -413,7 +412,7 @@ pub fn apply(a: ApplyArgs) -> u8 {
         json: a.json,
         watch,
     };
-    let (mut flow, mut steps) = match locked_and_probed(&rt, a.path, &settings, how) {
+    let (mut flow, mut steps) = match probed_steps(&rt, a.path, &settings, how, true) {
         Ok(r) => r,
         Err(e) => return fail_as("apply", a.json, e),
     };
