@@ -286,3 +286,36 @@ fn a_client_certificate_for_another_role_or_from_an_unknown_ca_is_told_apart_and
     });
     assert!(f.what.contains("server.crt"), "{f:?}");
 }
+
+/// pg_hba.conf changed after the server last read it: check says so
+/// (hba_not_loaded), and its fix, executed as carried, puts the file in
+/// force: a TCP login the new rule refuses is refused (the engine's word,
+/// not check's).
+#[test]
+fn hba_not_loaded_is_cleared_by_its_fix() {
+    let an = TestCluster::named("an");
+    let dn = TestCluster::named("dn1");
+    let dir = temp_dir();
+    let plan = plan_for(&an.cluster, &[&dn.cluster], AuthMode::Trust);
+    let path = write_plan(dir.path(), &plan);
+    let nodes = Nodes::new(vec![("an", &an), ("dn1", &dn)], &path);
+    set_hba(&dn, &[LOCAL, "host all all 127.0.0.1/32 trust"]);
+    let login = || {
+        psql(
+            &format!(
+                "host=127.0.0.1 port={} dbname=postgres user=postgres",
+                dn.cluster.port
+            ),
+            "SELECT 1",
+            &[],
+        )
+        .0
+    };
+    assert!(login());
+    clears(&plan, &nodes, "dn1", "hba_not_loaded", || {
+        std::thread::sleep(Duration::from_millis(1100));
+        let hba = dn.cluster.data_dir().join("pg_hba.conf");
+        std::fs::write(&hba, format!("{LOCAL}\nhost all all 127.0.0.1/32 reject\n")).unwrap();
+    });
+    assert!(!login(), "the reject rule is in force after the fix");
+}
