@@ -550,3 +550,36 @@ fn a_connection_failure_is_labelled_by_its_source() {
         );
     }
 }
+
+/// Password mode, and the role already has a password on the data node:
+/// the step says before the run that another password is replaced and its
+/// clients refused (before: replaced without a word).
+#[test]
+fn a_role_password_already_there_is_said_to_be_replaced() {
+    let mut p = plan();
+    p.auth.mode = tsmn::plan::AuthMode::Password;
+    let mut dn = server();
+    dn.roles = vec![RoleFacts {
+        name: "postgres".into(),
+        exists: true,
+        can_login: true,
+        verifier: Some("scram-sha-256".into()),
+    }];
+    let f = facts(server(), dn);
+    let steps = tsmn::steps::build(
+        &p,
+        tsmn::steps::Inputs {
+            facts: Some(&f),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let s = steps
+        .iter()
+        .find(|s| s.id == "dn1/auth/password")
+        .expect("the password step");
+    assert!(
+        s.reason.contains("postgres already has a password on dn1") && s.reason.contains("refused"),
+        "{s:?}"
+    );
+}

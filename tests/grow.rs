@@ -114,6 +114,13 @@ fn a_data_node_taken_out_of_the_plan_is_removed_only_when_nothing_is_lost() {
     let before = count(&an);
 
     let one = plan_for(&an.cluster, &[&dns[0].cluster], AuthMode::Trust);
+    // check names the member the plan left out, and its only copies.
+    let (_, found) = check(&one, std::time::Duration::from_secs(5));
+    let f = finding(&found, "an", "member_not_in_plan");
+    assert!(
+        f.what.contains("dn2") && f.what.contains("the only copy"),
+        "{f:?}"
+    );
     let (code, text) = run(&one, &[]);
     assert_eq!(code, Some(1), "{text}");
     assert!(
@@ -277,9 +284,19 @@ fn a_data_node_whose_chunks_all_have_a_copy_is_removed() {
         &[&dns[0].cluster, &dns[1].cluster],
         AuthMode::Trust,
     );
+    // check names the member and the flag; the flag, as its fix says,
+    // removes it and the finding goes.
+    let (_, found) = check(&two, std::time::Duration::from_secs(5));
+    let f = finding(&found, "an", "member_not_in_plan");
+    assert!(f.fix.contains("tsmn apply --remove-data-nodes"), "{f:?}");
     let (code, text) = run(&two, &["--remove-data-nodes"]);
     assert_eq!(code, Some(0), "{text}");
     assert!(text.contains("an/cluster/remove-dn3: done"), "{text}");
+    let (_, found) = check(&two, std::time::Duration::from_secs(5));
+    assert!(
+        !has_finding(&found, "an", "member_not_in_plan"),
+        "{found:#?}"
+    );
     assert_eq!(
         an.sql(
             "tsdb",

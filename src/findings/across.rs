@@ -71,6 +71,43 @@ pub fn across_nodes(plan: &Plan, facts: &Facts, out: &mut Vec<Finding>) {
     }
     access_side(plan, facts, an, out);
     cluster_reach(plan, facts, an, out);
+    members_not_in_plan(plan, an, out);
+}
+
+/// A data node of the cluster that the plan does not list: the cluster
+/// runs with it (queries reach it), and apply removes it only when told,
+/// never while it holds a chunk's only copy.
+fn members_not_in_plan(plan: &Plan, an: &NodeFacts, out: &mut Vec<Finding>) {
+    let Some(db) = an.server.as_ref().and_then(|s| s.database.as_ref()) else {
+        return;
+    };
+    for gone in db
+        .data_nodes
+        .iter()
+        .filter(|m| !plan.data_nodes.iter().any(|d| &d.name == *m))
+    {
+        let chunks = db.chunks.iter().find(|c| &c.data_node == gone);
+        let (held, only) = chunks.map_or((0, 0), |c| (c.total, c.only_copy.len()));
+        let (what, fix) = if only > 0 {
+            (
+                format!("{gone} is a data node of {} but not in the plan; it holds {held} chunk(s), {only} of them the only copy", db.name),
+                Fix::manual(format!("put {gone} back in the plan; to remove it, first move its only copies to other data nodes (timescaledb_experimental.move_chunk), then run tsmn apply --remove-data-nodes")),
+            )
+        } else {
+            (
+                format!("{gone} is a data node of {} but not in the plan; it holds {held} chunk(s), each with a copy elsewhere", db.name),
+                Fix::apply_with("--remove-data-nodes", format!("it detaches {gone} from every distributed hypertable and deletes it (or put it back in the plan)")),
+            )
+        };
+        out.push(Finding::new(
+            Warning,
+            &an.name,
+            "member_not_in_plan",
+            what,
+            "the cluster still uses it: its chunks are read and written there; apply leaves it until told",
+            fix,
+        ));
+    }
 }
 
 fn access_side(plan: &Plan, facts: &Facts, an: &NodeFacts, out: &mut Vec<Finding>) {

@@ -236,7 +236,7 @@ impl Tally {
         }
         if self.blocked > 0 {
             return format!(
-                "not done: {} step(s) blocked (see above); the cluster is not set up yet",
+                "not done: {} step(s) blocked (see above): each says why; what ran is in place",
                 self.blocked
             );
         }

@@ -210,6 +210,20 @@ fn data_node_roles(ctx: &Ctx, out: &mut Vec<Step>) {
             );
             if password {
                 s.precheck = Some(super::Precheck::PasswordIs { role: role.clone() });
+                // A password already there that is not the plan's is
+                // replaced: said before the run, not found out after.
+                let has_one = ctx.server(&dn.name).is_some_and(|f| {
+                    f.roles
+                        .iter()
+                        .any(|r| r.name == *role && r.exists && r.verifier.is_some())
+                });
+                if has_one {
+                    s.reason = format!(
+                        "{}. {role} already has a password on {}: when it is not the plan's, it is replaced, and clients that log in there as {role} with the old one are refused from then on",
+                        s.reason,
+                        dn.name
+                    );
+                }
                 if ctx.adopted_reach(role, &dn.name) {
                     kept(&mut s, format!("the access node logs in to {} as {role} (proved from the access node): its password there stands", dn.name));
                 }
