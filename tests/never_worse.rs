@@ -216,6 +216,15 @@ fn a_failed_switch_to_password_mode_leaves_trust_working() {
     });
     assert!(out.contains("an/auth/passfile: FAILED"), "{out}");
     assert!(!out.contains("dn1/auth/hba: done"), "{out}");
+    // The directory that blocks, not the one that is missing; no shell
+    // program in the message.
+    assert!(
+        out.contains(
+            "/root/tsmn-cannot does not exist, and the server's OS user cannot create it in /root"
+        ),
+        "{out}"
+    );
+    assert!(!out.contains("umask"), "{out}");
 }
 
 /// The new rule would not admit the access node (the plan names another

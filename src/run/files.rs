@@ -162,7 +162,12 @@ pub async fn stage(
     let err =
         |e: tokio_postgres::Error| format!("writing {path}: {}", super::session::describe(&e));
     let had = match known {
-        Known::Unknown => sha?,
+        // A file tsmn cannot even read where it is to go: say which
+        // directory stands in the way.
+        Known::Unknown => match sha {
+            Ok(h) => h,
+            Err(e) => return Err(format!("{e}{}", space_left(client, path).await)),
+        },
         Known::Sha(h) => h,
         Known::Fresh => None,
     };
@@ -278,7 +283,10 @@ pub async fn finish_write(
             Ok(sha) if sha == had => "the file is unchanged",
             _ => "the file may differ: compare it with its backup",
         };
-        return Err(format!("{}{cause}; {kept}", err(e)));
+        return Err(format!(
+            "writing {path}: {}{cause}; {kept}",
+            without_program(&super::session::describe(&e))
+        ));
     }
     let got = written.ok().and_then(|msgs| {
         msgs.iter().find_map(|m| match m {
@@ -292,6 +300,20 @@ pub async fn finish_write(
     }
 }
 
+/// A server error about tsmn's shell program, without the program's text
+/// (hundreds of characters that say nothing to an operator): the server
+/// writes the program's own error to its log only.
+fn without_program(message: &str) -> String {
+    match (message.find("program \""), message.rfind("\" failed")) {
+        (Some(a), Some(b)) if b > a => format!(
+            "{}tsmn's write program failed{}",
+            &message[..a],
+            &message[b + "\" failed".len()..]
+        ),
+        _ => message.to_string(),
+    }
+}
+
 /// Free space on the file system of `path`'s directory, when that is the
 /// likely cause of a failed write (checked with `df`, as the server's OS
 /// user); empty otherwise.
@@ -299,10 +321,12 @@ async fn space_left(client: &Client, path: &str) -> String {
     let dir = std::path::Path::new(path)
         .parent()
         .map_or("/".to_string(), |d| d.display().to_string());
+    // The nearest directory that exists: a directory still to be made is
+    // made in it, so it is the one that must be writable.
     let probe = format!(
         "{TEMP_TABLE}; COPY tsmn_file FROM PROGRAM {}",
         sql::literal(&format!(
-            "echo \"$(df -Pk {d} | tail -1) $(test -w {d} && echo writable || echo read-only)\"",
+            "d={d}; while [ ! -e \"$d\" ]; do d=$(dirname \"$d\"); done; echo \"$(df -Pk \"$d\" | tail -1) $(test -w \"$d\" && echo writable || echo read-only) $d\"",
             d = shell::word(&dir)
         ))
     );
@@ -314,9 +338,15 @@ async fn space_left(client: &Client, path: &str) -> String {
             Ok(r) => r.get(0),
             Err(_) => return String::new(),
         };
-    // Filesystem 1024-blocks Used Available Capacity Mounted-on, then ours.
-    if line.ends_with("read-only") {
-        return format!(" (the server's OS user cannot write to {dir})");
+    // Filesystem 1024-blocks Used Available Capacity Mounted-on, then
+    // ours: writable or read-only, and the directory that was tested.
+    if let Some((_, blocking)) = line.split_once(" read-only ") {
+        let blocking = blocking.trim();
+        return if blocking == dir {
+            format!(" (the server's OS user cannot write to {dir}; fix: make it writable for that user, or choose another path, then run tsmn apply again)")
+        } else {
+            format!(" ({dir} does not exist, and the server's OS user cannot create it in {blocking}; fix: create {dir} for that user, or choose another path, then run tsmn apply again)")
+        };
     }
     match line
         .split_whitespace()
@@ -385,4 +415,17 @@ pub async fn program(client: &Client, command: &str) -> Result<(), String> {
         ))
         .await
         .map_err(|e| super::session::describe(&e))
+}
+
+#[cfg(test)]
+mod message_tests {
+    #[test]
+    fn the_program_text_is_left_out() {
+        let m = "ERROR: program \"umask 077 && mkdir -p ... && mv -f a b\" failed (DETAIL: child process exited with exit code 1)";
+        assert_eq!(
+            super::without_program(m),
+            "ERROR: tsmn's write program failed (DETAIL: child process exited with exit code 1)"
+        );
+        assert_eq!(super::without_program("other"), "other");
+    }
 }
