@@ -282,6 +282,15 @@ fn init_writes_an_example_plan_from_the_binary_and_never_overwrites() {
         assert_eq!(again.status.code(), Some(2));
         assert!(String::from_utf8_lossy(&again.stderr).contains("does not overwrite"));
         assert_eq!(read(&out), "# mine\n", "overwritten");
+        // `-`: the same plan on standard output, and no file named `-`.
+        let piped = std::process::Command::new(&bin)
+            .args(["init", "--mode", mode, "--out", "-"])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert_eq!(piped.status.code(), Some(0), "{piped:?}");
+        assert_eq!(String::from_utf8_lossy(&piped.stdout), want);
+        assert!(!dir.path().join("-").exists());
     }
 }
 

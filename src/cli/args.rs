@@ -75,7 +75,7 @@ pub enum Command {
         /// The auth mode of the example
         #[arg(long, value_enum, default_value_t = ModeArg::Trust)]
         mode: ModeArg,
-        /// Where to write it (refuses an existing file)
+        /// Where to write it (refuses an existing file; `-` for standard output)
         #[arg(long, value_name = "FILE", default_value = "plan.toml")]
         out: PathBuf,
     },

@@ -78,6 +78,16 @@ pub fn init(mode: super::args::ModeArg, out: &Path) -> u8 {
         .iter()
         .find(|(m, _)| *m == mode)
         .map_or("", |(_, t)| t);
+    // `-`: standard output, as other tools read it.
+    if out == Path::new("-") {
+        return match std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes()) {
+            Ok(()) => EXIT_OK,
+            Err(e) => {
+                eprintln!("error: writing the plan to standard output: {e}");
+                EXIT_FAILED
+            }
+        };
+    }
     let written = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
