@@ -118,8 +118,14 @@ fn trust_mode_faults_on_real_data_nodes() {
         ["0"]
     );
 
-    // TimescaleDB missing (only where it is not installed).
-    if !pg_bin().has_extension("timescaledb") {
+    // TimescaleDB missing where it is not installed, and not claimed
+    // missing where it is.
+    if pg_bin().has_extension("timescaledb") {
+        assert!(
+            !has_finding(&found, "an", "timescaledb_missing"),
+            "{found:#?}"
+        );
+    } else {
         let f = finding(&found, "an", "timescaledb_missing");
         assert!(
             f.fix.contains(&format!("PostgreSQL {}", pg_bin().major)),

@@ -583,3 +583,63 @@ fn a_role_password_already_there_is_said_to_be_replaced() {
         "{s:?}"
     );
 }
+
+/// An expired server certificate stops the access node only where its
+/// connections check it (certificate mode, or ssl on on the access node):
+/// a blocker there, a warning in trust mode with ssl off (the engine's
+/// connections go on working there).
+#[test]
+fn an_expired_certificate_blocks_only_where_it_is_checked() {
+    let mut dn = server();
+    dn.certificates = vec![CertFacts {
+        what: "server certificate".into(),
+        path: "/data/server.crt".into(),
+        not_before: 0,
+        not_after: 100,
+        checked_at: 100 + 86_400 * 3,
+    }];
+    let found = findings(&plan(), &facts(server(), dn.clone()));
+    let f = found
+        .iter()
+        .find(|f| f.code == "certificate_expired")
+        .expect("finding");
+    assert_eq!(f.severity, Severity::Warning, "{f:?}");
+    let mut p = plan();
+    p.auth.mode = tsmn::plan::AuthMode::Certificate;
+    let found = findings(&p, &facts(server(), dn));
+    let f = found
+        .iter()
+        .find(|f| f.code == "certificate_expired")
+        .expect("finding");
+    assert_eq!(f.severity, Severity::Blocker, "{f:?}");
+}
+
+/// A pg_hba.conf line with an error in a file the server refused to load:
+/// the rules in force are the old ones, so the fix corrects the line
+/// instead of removing it (which would drop the rule it replaced).
+#[test]
+fn a_broken_line_in_a_file_not_loaded_is_corrected_not_removed() {
+    let mut dn = server();
+    dn.hba_rules.push(HbaRule {
+        line_number: 2,
+        kind: Some("host".into()),
+        error: Some("authentication option \"cert\" is only valid for hostssl connections".into()),
+        ..Default::default()
+    });
+    dn.hba_lines
+        .push("host all postgres 127.0.0.1/32 cert".into());
+    dn.hba_not_loaded = true;
+    let found = findings(&plan(), &facts(server(), dn.clone()));
+    let f = found
+        .iter()
+        .find(|f| f.code == "hba_error")
+        .expect("finding");
+    assert!(f.fix.starts_with("correct line 2"), "{f:?}");
+    dn.hba_not_loaded = false;
+    let found = findings(&plan(), &facts(server(), dn));
+    let f = found
+        .iter()
+        .find(|f| f.code == "hba_error")
+        .expect("finding");
+    assert!(f.fix.contains("remove line 2"), "{f:?}");
+}

@@ -275,3 +275,42 @@ fn a_data_node_still_on_trust_fails_the_verification_of_password_mode() {
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("an/verify/enforced-dn1: verified"), "{out}");
 }
+
+/// A change that would cut every data node off shows on the first one and
+/// stops there: the other data nodes' rules are never touched (they change
+/// together only after the first is proved).
+#[test]
+fn a_rule_that_cuts_every_node_off_stops_at_the_first() {
+    let an = TestCluster::named("an");
+    let dns: Vec<TestCluster> = (1..=3)
+        .map(|i| TestCluster::named(&format!("dn{i}")))
+        .collect();
+    let work = temp_dir();
+    let refs: Vec<&tsmn::sandbox::Cluster> = dns.iter().map(|d| &d.cluster).collect();
+    let mut plan = plan_for(&an.cluster, &refs, AuthMode::Trust);
+    let path = write_plan(work.path(), &plan);
+    let (code, out) = apply_file(&path, &["--phases", "settings,auth"], &[]);
+    assert_eq!(code, Some(0), "{out}");
+    let before: Vec<String> = dns
+        .iter()
+        .map(|d| read(&d.cluster.data_dir().join("pg_hba.conf")))
+        .collect();
+    plan.auth.mode = AuthMode::Password;
+    plan.access_node_addresses = vec!["127.0.0.2".into()];
+    let path = write_plan(work.path(), &plan);
+    let env = [("TSMN_ROLE_PW_POSTGRES", "rollout-pw")];
+    let (code, out) = apply_file(&path, &["--phases", "settings,auth"], &env);
+    assert_eq!(code, Some(1), "{out}");
+    assert_eq!(out.matches("auth/hba: FAILED").count(), 1, "{out}");
+    assert_eq!(out.matches("auth/hba: skipped").count(), 2, "{out}");
+    for (d, b) in dns.iter().zip(&before) {
+        assert_eq!(
+            &read(&d.cluster.data_dir().join("pg_hba.conf")),
+            b,
+            "{}",
+            d.cluster.name
+        );
+        an_reaches(&an, d.cluster.port, "postgres", "")
+            .unwrap_or_else(|e| panic!("{}: {e}", d.cluster.name));
+    }
+}

@@ -45,7 +45,7 @@ pub fn per_node(plan: &Plan, facts: &Facts, n: &NodeFacts, out: &mut Vec<Finding
     }
     pending_restart(n, s, out);
     ssl(plan, facts, n, s, out);
-    certificates(plan, n, s, out);
+    certificates(plan, facts, n, s, out);
     tls_not_loaded(n, s, out);
     hba_not_loaded(n, s, out);
     hba_errors(n, s, out);
@@ -360,8 +360,24 @@ fn recommendations(n: &NodeFacts, s: &ServerFacts, out: &mut Vec<Finding>) {
 
 /// Days left on each certificate the node uses: a warning under 30 days,
 /// a blocker once expired or not yet valid (TLS refuses both).
-fn certificates(plan: &Plan, n: &NodeFacts, s: &ServerFacts, out: &mut Vec<Finding>) {
+fn certificates(
+    plan: &Plan,
+    facts: &Facts,
+    n: &NodeFacts,
+    s: &ServerFacts,
+    out: &mut Vec<Finding>,
+) {
     const DAY: i64 = 86_400;
+    // The cluster's own connections check certificates in certificate
+    // mode, or when the access node has ssl on (TimescaleDB then requires
+    // TLS and passes its CA); otherwise an expired certificate stops only
+    // clients that verify it.
+    let verified = plan.auth.mode == AuthMode::Certificate
+        || facts
+            .access()
+            .and_then(|a| a.server.as_ref())
+            .is_some_and(ServerFacts::ssl_on);
+    let outside = if verified { Blocker } else { Warning };
     let own_ca = plan
         .auth
         .certificate
@@ -385,7 +401,7 @@ fn certificates(plan: &Plan, n: &NodeFacts, s: &ServerFacts, out: &mut Vec<Findi
         let left = (c.not_after - c.checked_at).div_euclid(DAY);
         let (sev, code, what) = if c.checked_at < c.not_before {
             (
-                Blocker,
+                outside,
                 "certificate_not_yet_valid",
                 format!(
                     "the {} {} is not valid until {} days from now",
@@ -396,7 +412,7 @@ fn certificates(plan: &Plan, n: &NodeFacts, s: &ServerFacts, out: &mut Vec<Findi
             )
         } else if c.checked_at >= c.not_after {
             (
-                Blocker,
+                outside,
                 "certificate_expired",
                 format!("the {} {} expired {} days ago", c.what, c.path, -left),
             )
@@ -414,7 +430,11 @@ fn certificates(plan: &Plan, n: &NodeFacts, s: &ServerFacts, out: &mut Vec<Findi
             &n.name,
             code,
             what,
-            "TLS refuses a certificate outside its validity: connections that use it fail (certificate mode: the access node cannot reach the data nodes)",
+            if verified {
+                "TLS refuses a certificate outside its validity: the access node's connections check it, and fail"
+            } else {
+                "TLS refuses a certificate outside its validity where a client checks it (sslmode verify-ca or verify-full); the access node does not check it in this mode"
+            },
             renew(c),
         ));
     }
@@ -525,14 +545,31 @@ fn hba_errors(n: &NodeFacts, s: &ServerFacts, out: &mut Vec<Finding>) {
     }
     for r in s.hba_rules.iter().filter(|r| r.breaks_reload()) {
         let err = r.error.clone().filter(|e| !e.is_empty()).unwrap_or_else(|| "the line does not parse (for example clientcert=1, invalid on PostgreSQL 14 and later)".into());
+        // Changed since the server last read it: the rules in force are
+        // the old ones, and this line may stand where a working rule was;
+        // removing it would drop that rule at the next reload.
+        let (what, fix) = if s.hba_not_loaded {
+            (
+                "PostgreSQL refused to load this file (the rules from before the change are still in force), and a restart would fail",
+                Fix::manual(format!(
+                    "correct line {} of {} on {} (removing it would also drop the rule it replaced), then SELECT pg_reload_conf()",
+                    r.line_number, s.hba_file, n.name
+                )),
+            )
+        } else {
+            (
+                "PostgreSQL refuses to reload a pg_hba.conf with an error (the old rules stay), and a restart would fail",
+                Fix::hba(&n.name, &s.hba_file, HbaEdit::Remove { line: r.line_number as usize })
+                    .or("correct that line"),
+            )
+        };
         out.push(Finding::new(
             Blocker,
             &n.name,
             "hba_error",
             format!("pg_hba.conf {} has an error: {err}", quote(&s.hba_lines, r)),
-            "PostgreSQL refuses to reload a pg_hba.conf with an error (the old rules stay), and a restart would fail",
-            Fix::hba(&n.name, &s.hba_file, HbaEdit::Remove { line: r.line_number as usize })
-                .or("correct that line"),
+            what,
+            fix,
         ));
     }
 }

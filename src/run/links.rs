@@ -84,16 +84,42 @@ pub fn beside(now: Vec<LinkState>, before: &[LinkState]) -> Vec<LinkState> {
 
 /// The access node's session with dblink's function ready, and its facts
 /// (its passfile, TLS files and settings, as TimescaleDB reads them now).
+/// The facts are read again only after a step of this run changed the
+/// access node (a data node's proofs, one after another, cost one round
+/// trip each then); the function is made in the same round trip as the
+/// facts' first query, or alone when the facts are known.
 async fn asker(
     o: &RunOptions<'_>,
     sessions: &Sessions<'_>,
 ) -> Option<(std::sync::Arc<Client>, crate::facts::ServerFacts)> {
-    let client = sessions
-        .get(&o.plan.access_node.name, "postgres")
-        .await
-        .ok()?;
-    let (an, _) = crate::probe::queries::server_facts(&client, o.plan).await;
-    if !an.dblink_available || client.batch_execute(DBLINK_FUNCTION).await.is_err() {
+    let an_name = &o.plan.access_node.name;
+    let client = sessions.get(an_name, "postgres").await.ok()?;
+    let changes = {
+        let changed = sessions.changed.lock().unwrap_or_else(|p| p.into_inner());
+        let prefix = format!("{an_name}/");
+        changed.iter().filter(|id| id.starts_with(&prefix)).count()
+    };
+    let cached = sessions
+        .an_facts
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone()
+        .filter(|(n, _)| *n == changes)
+        .map(|(_, f)| f);
+    let (an, made) = match cached {
+        Some(an) => (an, client.batch_execute(DBLINK_FUNCTION).await),
+        None => {
+            let (made, (an, _)) = futures_util::future::join(
+                client.batch_execute(DBLINK_FUNCTION),
+                crate::probe::queries::server_facts(&client, o.plan),
+            )
+            .await;
+            *sessions.an_facts.lock().unwrap_or_else(|p| p.into_inner()) =
+                Some((changes, an.clone()));
+            (an, made)
+        }
+    };
+    if !an.dblink_available || made.is_err() {
         return None;
     }
     Some((client, an))

@@ -345,7 +345,49 @@ async fn run_phase(
         }
         return false;
     }
-    run_sequence(&after, o, sessions, events, stamp).await
+    // The data nodes' rule changes (make before break) roll out: one node
+    // first, proved from the access node; the others then together, each
+    // proved and taken back on its own. What would break every node (a
+    // wrong address, a passfile the access node cannot use) shows on the
+    // first and stops the rest; a node's own fault stays that node's.
+    let (rollout, rest): (Vec<&Step>, Vec<&Step>) = after
+        .into_iter()
+        .partition(|s| s.node != an && matches!(s.action, crate::steps::Action::HbaBlock { .. }));
+    let at = rest
+        .iter()
+        .position(|s| crate::steps::turn(s, an) == Turn::Last)
+        .unwrap_or(rest.len());
+    let ok = run_sequence(&rest[..at], o, sessions, events, stamp).await;
+    let ok = roll_out(&rollout, ok, o, sessions, events, stamp).await;
+    let mut ok_rest = ok;
+    for s in &rest[at..] {
+        ok_rest = run_one(s, 0, ok_rest, o, sessions, events, stamp).await && ok_rest;
+    }
+    ok_rest
+}
+
+/// Steps on different data nodes: the first alone, then the others at
+/// once (each on its node's own session), unless the first failed.
+async fn roll_out(
+    steps: &[&Step],
+    ok: bool,
+    o: &RunOptions<'_>,
+    sessions: &Sessions<'_>,
+    events: &Events,
+    stamp: &str,
+) -> bool {
+    let Some((canary, others)) = steps.split_first() else {
+        return ok;
+    };
+    let ok = run_one(canary, 0, ok, o, sessions, events, stamp).await && ok;
+    let runs = others
+        .iter()
+        .map(|s| run_one(s, 0, ok, o, sessions, events, stamp));
+    futures_util::future::join_all(runs)
+        .await
+        .into_iter()
+        .all(|r| r)
+        && ok
 }
 
 /// Where a sequence's groups of neighbouring `Together` steps lie (at most

@@ -24,6 +24,9 @@ pub struct Sessions<'a> {
     /// The steps of this run that changed a server (for a step that acts
     /// only after them: a TLS reload).
     pub changed: Mutex<std::collections::HashSet<String>>,
+    /// The access node's facts as the link proofs read them, with how many
+    /// of this run's steps had changed it then (read again after another).
+    pub an_facts: Mutex<Option<(usize, crate::facts::ServerFacts)>>,
     /// (node, database, lane): lane 0 is the node's usual session; steps
     /// that run together on one node take one lane each.
     open: Mutex<HashMap<(String, String, usize), Arc<Client>>>,
@@ -55,6 +58,7 @@ impl<'a> Sessions<'a> {
             notices: notices_to(events),
             leaving: Vec::new(),
             changed: Mutex::new(std::collections::HashSet::new()),
+            an_facts: Mutex::new(None),
             open: Mutex::new(HashMap::new()),
         }
     }

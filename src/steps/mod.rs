@@ -91,8 +91,8 @@ pub enum Turn {
 /// its side (passfile, client certificates); the access node turns on its
 /// own TLS (TimescaleDB then requires TLS of every data node) only after
 /// every data node has it; and only then does each data node's pg_hba.conf
-/// change, one node after another, each proved from the access node and
-/// put back when a link that worked no longer does. A failure or a kill at
+/// change, one node first and then the others together, each proved from
+/// the access node and put back when a link that worked no longer does. A failure or a kill at
 /// any point leaves the rules that admitted the access node in place until
 /// the new way is there.
 fn make_before_break(plan: &Plan, steps: &mut [Step]) {
