@@ -4,10 +4,12 @@
 
 mod exec;
 pub mod files;
+mod hba;
 pub mod journal;
 pub mod links;
 mod restart;
 mod rotate;
+mod step_io;
 mod supervisor;
 mod undo;
 pub use restart::{

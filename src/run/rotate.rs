@@ -2,9 +2,9 @@
 //! read first, so that between the data node's new verifier and the
 //! passfile line that matches it there is only the write itself.
 
-use super::exec::{failed, server_path};
 use super::files;
 use super::session::{describe, Sessions};
+use super::step_io::{failed, server_path};
 use super::{Outcome, RunOptions};
 use crate::quote::{pgpass, sql};
 use crate::steps::{Part, ServerPath, Step, Template};
@@ -124,7 +124,7 @@ async fn set_verifier(
     o: &RunOptions<'_>,
     hint: &str,
 ) -> Result<bool, String> {
-    if super::exec::has_password(dn, role, password).await? {
+    if super::step_io::has_password(dn, role, password).await? {
         return Ok(false);
     }
     let mut t = Template::lit(format!("ALTER ROLE {} PASSWORD ", sql::ident(role)));

@@ -2,9 +2,10 @@
 //! to its backup, one it made goes away; the file as it is now is kept
 //! beside it first, as before every change tsmn makes.
 
-use super::exec::{failed, node_session, reload_unless_hba_errors};
 use super::files::{self, program};
+use super::hba::reload_unless_hba_errors;
 use super::session::{describe, Sessions};
+use super::step_io::{failed, node_session};
 use super::Outcome;
 use crate::quote::shell;
 use crate::steps::Step;

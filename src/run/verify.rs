@@ -17,7 +17,7 @@ pub async fn run(
     o: &RunOptions<'_>,
     sessions: &Sessions<'_>,
 ) -> Outcome {
-    let held = match super::exec::session_in(s, database, lane, sessions).await {
+    let held = match super::step_io::session_in(s, database, lane, sessions).await {
         Ok(c) => c,
         Err(failure) => return failure,
     };
