@@ -26,25 +26,9 @@ pub(super) struct Failure<'a> {
 
 /// Whether one of the plan's addresses (IP or CIDR) covers `ip`.
 pub(super) fn covers(addresses: &[String], ip: std::net::IpAddr) -> bool {
-    addresses.iter().any(|a| {
-        let (net, bits) = a.split_once('/').unwrap_or((a.as_str(), ""));
-        let Ok(net) = net.trim_matches(['[', ']']).parse::<std::net::IpAddr>() else {
-            return false;
-        };
-        match (net, ip) {
-            (std::net::IpAddr::V4(n), std::net::IpAddr::V4(i)) => {
-                let b: u32 = bits.parse().unwrap_or(32).min(32);
-                let m = if b == 0 { 0 } else { u32::MAX << (32 - b) };
-                u32::from(n) & m == u32::from(i) & m
-            }
-            (std::net::IpAddr::V6(n), std::net::IpAddr::V6(i)) => {
-                let b: u32 = bits.parse().unwrap_or(128).min(128);
-                let m = if b == 0 { 0 } else { u128::MAX << (128 - b) };
-                u128::from(n) & m == u128::from(i) & m
-            }
-            _ => false,
-        }
-    })
+    addresses
+        .iter()
+        .any(|a| crate::plan::cidr_covers(a, ip) == Some(true))
 }
 
 pub(super) fn finding(f: &Failure) -> Finding {

@@ -2,6 +2,30 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+/// Whether an address as pg_hba.conf and the plan write it (an IP, or
+/// IP/bits; brackets allowed) covers `ip`; None when it is no address (a
+/// host name, samehost, all, ...). The one reading of a CIDR in tsmn.
+pub fn cidr_covers(cidr: &str, ip: IpAddr) -> Option<bool> {
+    let (net, bits) = match cidr.split_once('/') {
+        Some((n, b)) => (n, b.parse::<u32>().ok()),
+        None => (cidr, None),
+    };
+    let net = net.trim_matches(['[', ']']).parse::<IpAddr>().ok()?;
+    Some(match (net, ip) {
+        (IpAddr::V4(n), IpAddr::V4(i)) => {
+            let b = bits.unwrap_or(32).min(32);
+            let m = if b == 0 { 0 } else { u32::MAX << (32 - b) };
+            u32::from(n) & m == u32::from(i) & m
+        }
+        (IpAddr::V6(n), IpAddr::V6(i)) => {
+            let b = bits.unwrap_or(128).min(128);
+            let m = if b == 0 { 0 } else { u128::MAX << (128 - b) };
+            u128::from(n) & m == u128::from(i) & m
+        }
+        _ => false,
+    })
+}
+
 /// Why a host string is not usable, in words an operator can act on.
 pub fn check_host(host: &str) -> Result<(), String> {
     if host.is_empty() {

@@ -12,6 +12,7 @@ pub mod save;
 mod sslmode;
 mod validate;
 
+pub use address::cidr_covers;
 pub use load::{
     load_plan, load_plan_with, new_plan, new_plan_with, parse_plan, parse_plan_with, plan_to_toml,
 };

@@ -59,26 +59,15 @@ async fn test_one(
         .await
 }
 
-/// `one`, bounded by tsmn's connect timeout (libpq inside the server waits
-/// at least 2 s): a test that does not finish is cancelled and reported.
+/// `connect_out`, bounded by tsmn's connect timeout (libpq inside the
+/// server waits at least 2 s), as the probe's finding for one data node.
 async fn bounded(client: &Client, data_node: &str, info: &str, opts: ProbeOptions) -> AccessProbe {
-    match tokio::time::timeout(opts.connect_timeout, one(client, data_node, info)).await {
-        Ok(done) => done,
-        Err(_) => {
-            let _ = client
-                .cancel_token()
-                .cancel_query(tokio_postgres::NoTls)
-                .await;
-            AccessProbe {
-                data_node: data_node.to_string(),
-                source_address: None,
-                error: Some(format!(
-                    "timeout expired: no answer within {} s",
-                    opts.connect_timeout.as_secs()
-                )),
-                not_tested: None,
-            }
-        }
+    let tried = connect_out(client, info, opts.connect_timeout).await;
+    AccessProbe {
+        data_node: data_node.to_string(),
+        source_address: tried.as_ref().ok().cloned(),
+        error: tried.err(),
+        not_tested: None,
     }
 }
 
@@ -128,35 +117,41 @@ pub fn options_as(
 
 pub use crate::timescale::DBLINK_FUNCTION;
 
-/// One data node.
-async fn one(client: &Client, data_node: &str, info: &str) -> AccessProbe {
-    let mut probe = AccessProbe {
-        data_node: data_node.to_string(),
-        source_address: None,
-        error: None,
-        not_tested: None,
-    };
-    let result = async {
-        let row = crate::pg::one(
-            client,
-            "SELECT addr FROM pg_temp.tsmn_dblink($1, 'SELECT host(inet_client_addr())') AS t(addr text)",
-            &[crate::pg::Text::One(info)],
-        )
-        .await?;
-        Ok::<Option<String>, tokio_postgres::Error>(row.get(0))
-    }
-    .await;
-    match result {
-        Ok(addr) => probe.source_address = Some(addr.unwrap_or_else(|| "local socket".into())),
-        Err(e) => {
-            probe.error = Some(match e.as_db_error() {
-                Some(db) => match db.detail() {
-                    Some(d) => d.trim().to_string(),
-                    None => db.message().to_string(),
-                },
-                None => e.to_string(),
-            })
+/// One connection from inside the access node (dblink's function made in
+/// the session first) with `info`, bounded by `timeout`: a test that does
+/// not finish is cancelled. Ok(the address the data node saw it come
+/// from), or Err(the access node's own error, its detail when it has one).
+pub async fn connect_out(
+    client: &Client,
+    info: &str,
+    timeout: std::time::Duration,
+) -> Result<String, String> {
+    let params = [crate::pg::Text::One(info)];
+    let tried = crate::pg::one(
+        client,
+        "SELECT addr FROM pg_temp.tsmn_dblink($1, 'SELECT host(inet_client_addr())') AS t(addr text)",
+        &params,
+    );
+    match tokio::time::timeout(timeout, tried).await {
+        Ok(Ok(row)) => Ok(row
+            .get::<_, Option<String>>(0)
+            .unwrap_or_else(|| "local socket".into())),
+        Ok(Err(e)) => Err(match e.as_db_error() {
+            Some(db) => match db.detail() {
+                Some(d) => d.trim().to_string(),
+                None => db.message().to_string(),
+            },
+            None => e.to_string(),
+        }),
+        Err(_) => {
+            let _ = client
+                .cancel_token()
+                .cancel_query(tokio_postgres::NoTls)
+                .await;
+            Err(format!(
+                "timeout expired: no answer within {} s",
+                timeout.as_secs()
+            ))
         }
     }
-    probe
 }

@@ -231,12 +231,15 @@ async fn keeps_links(
     o: &RunOptions<'_>,
     sessions: &Sessions<'_>,
     client: &Client,
-    before: &[(String, Result<(), String>)],
+    before: &[super::links::LinkState],
     path: &str,
     backup: &str,
 ) -> Option<Outcome> {
     let after = super::links::of(o, sessions, &s.node).await?;
-    let broken = super::links::broken(before, &after);
+    let broken: Vec<super::links::LinkState> = super::links::beside(after, before)
+        .into_iter()
+        .filter(super::links::LinkState::broken)
+        .collect();
     if broken.is_empty() {
         return None;
     }
@@ -247,7 +250,13 @@ async fn keeps_links(
     let back = take_back(s, client, path, backup, &since).await;
     let lines: Vec<String> = broken
         .iter()
-        .map(|(role, e)| format!("  the access node as {role}: {e}"))
+        .map(|l| {
+            format!(
+                "  the access node as {}: {}",
+                l.role,
+                l.error.as_deref().unwrap_or_default()
+            )
+        })
         .collect();
     tracing::warn!(
         "[{}] new pg_hba.conf broke links: {lines:?}; {back}",

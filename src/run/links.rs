@@ -6,7 +6,7 @@
 
 use super::session::Sessions;
 use super::RunOptions;
-use crate::probe::access_side::{options_as, DBLINK_FUNCTION};
+use crate::probe::access_side::{connect_out, options_as, DBLINK_FUNCTION};
 use tokio_postgres::Client;
 
 /// Each role of the plan, and whether the access node reaches `data_node`
@@ -18,7 +18,7 @@ pub async fn of(
     o: &RunOptions<'_>,
     sessions: &Sessions<'_>,
     data_node: &str,
-) -> Option<Vec<(String, Result<(), String>)>> {
+) -> Option<Vec<LinkState>> {
     let dn = o.plan.data_nodes.iter().find(|d| d.name == data_node)?;
     let (client, an) = asker(o, sessions).await?;
     Some(roles_to(&client, &an, o, dn).await)
@@ -27,21 +27,11 @@ pub async fn of(
 /// Every link of the plan (each data node, each role), tried at once.
 pub async fn all(o: &RunOptions<'_>, sessions: &Sessions<'_>) -> Option<Vec<LinkState>> {
     let (client, an) = asker(o, sessions).await?;
-    let tries = o.plan.data_nodes.iter().map(|dn| {
-        let (client, an) = (&client, &an);
-        async move {
-            roles_to(client, an, o, dn)
-                .await
-                .into_iter()
-                .map(|(role, works)| LinkState {
-                    data_node: dn.name.clone(),
-                    role,
-                    before: None,
-                    error: works.err(),
-                })
-                .collect::<Vec<_>>()
-        }
-    });
+    let tries = o
+        .plan
+        .data_nodes
+        .iter()
+        .map(|dn| roles_to(&client, &an, o, dn));
     Some(
         futures_util::future::join_all(tries)
             .await
@@ -131,84 +121,54 @@ async fn roles_to(
     an: &crate::facts::ServerFacts,
     o: &RunOptions<'_>,
     dn: &crate::plan::Node,
-) -> Vec<(String, Result<(), String>)> {
+) -> Vec<LinkState> {
     let tries = o.plan.auth.roles.iter().map(|role| {
         let info = options_as(role, an, &dn.host, dn.port, o.probe);
+        // libpq inside the server waits at least 2 s.
+        let timeout = o.probe.connect_timeout + std::time::Duration::from_secs(2);
         async move {
-            (
-                role.clone(),
-                one(client, &info, o.probe.connect_timeout).await,
-            )
+            LinkState {
+                data_node: dn.name.clone(),
+                role: role.clone(),
+                before: None,
+                error: connect_out(client, &info, timeout).await.err(),
+            }
         }
     });
     futures_util::future::join_all(tries).await
 }
 
-/// One connection from inside the access node, bounded by tsmn's timeout.
-async fn one(client: &Client, info: &str, timeout: std::time::Duration) -> Result<(), String> {
-    let params = [crate::pg::Text::One(info)];
-    let tried = crate::pg::one(
-        client,
-        "SELECT 1 FROM pg_temp.tsmn_dblink($1, 'SELECT 1') AS t(x int)",
-        &params,
-    );
-    match tokio::time::timeout(timeout + std::time::Duration::from_secs(2), tried).await {
-        Ok(Ok(_)) => Ok(()),
-        Ok(Err(e)) => Err(match e.as_db_error() {
-            Some(db) => db.detail().unwrap_or(db.message()).trim().to_string(),
-            None => e.to_string(),
-        }),
-        Err(_) => {
-            let _ = client
-                .cancel_token()
-                .cancel_query(tokio_postgres::NoTls)
-                .await;
-            Err(format!("no answer within {} s", timeout.as_secs()))
-        }
-    }
-}
-
-/// PURE: the links that worked `before` and do not `after`, with the
-/// error the access node has now.
-pub fn broken(
-    before: &[(String, Result<(), String>)],
-    after: &[(String, Result<(), String>)],
-) -> Vec<(String, String)> {
-    before
-        .iter()
-        .filter(|(_, b)| b.is_ok())
-        .filter_map(|(role, _)| {
-            after
-                .iter()
-                .find(|(r, _)| r == role)
-                .and_then(|(_, a)| a.as_ref().err())
-                .map(|e| (role.clone(), e.clone()))
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
+    use super::{beside, LinkState};
+
+    fn link(role: &str, error: Option<&str>) -> LinkState {
+        LinkState {
+            data_node: "dn1".into(),
+            role: role.into(),
+            before: None,
+            error: error.map(str::to_string),
+        }
+    }
+
     #[test]
     fn only_links_that_worked_can_break() {
         let before = vec![
-            ("postgres".to_string(), Ok(())),
-            ("app".to_string(), Err("no pg_hba.conf entry".to_string())),
+            link("postgres", None),
+            link("app", Some("no pg_hba.conf entry")),
         ];
         let after = vec![
-            (
-                "postgres".to_string(),
-                Err("fe_sendauth: no password supplied".to_string()),
-            ),
-            ("app".to_string(), Err("still none".to_string())),
+            link("postgres", Some("fe_sendauth: no password supplied")),
+            link("app", Some("still none")),
         ];
-        assert_eq!(
-            super::broken(&before, &after),
-            vec![(
-                "postgres".to_string(),
-                "fe_sendauth: no password supplied".to_string()
-            )]
-        );
-        assert!(super::broken(&before, &before).is_empty());
+        let broken: Vec<String> = beside(after, &before)
+            .into_iter()
+            .filter(LinkState::broken)
+            .map(|l| l.role)
+            .collect();
+        assert_eq!(broken, ["postgres"]);
+        assert!(!beside(before.clone(), &before)
+            .iter()
+            .any(LinkState::broken));
     }
 }

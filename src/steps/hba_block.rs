@@ -66,33 +66,8 @@ pub fn could_match(lines: &[String], ip: std::net::IpAddr) -> bool {
         let Some(addr) = l.split_whitespace().nth(3) else {
             return true;
         };
-        let (net, bits) = match addr.split_once('/') {
-            Some((n, b)) => (n, b.parse::<u32>().ok()),
-            None => (addr, None),
-        };
-        match (net.parse::<std::net::IpAddr>(), ip) {
-            (Ok(std::net::IpAddr::V4(n)), std::net::IpAddr::V4(i)) => {
-                let bits = bits.unwrap_or(32).min(32);
-                let mask = if bits == 0 {
-                    0
-                } else {
-                    u32::MAX << (32 - bits)
-                };
-                u32::from(n) & mask == u32::from(i) & mask
-            }
-            (Ok(std::net::IpAddr::V6(n)), std::net::IpAddr::V6(i)) => {
-                let bits = bits.unwrap_or(128).min(128);
-                let mask = if bits == 0 {
-                    0
-                } else {
-                    u128::MAX << (128 - bits)
-                };
-                u128::from(n) & mask == u128::from(i) & mask
-            }
-            (Ok(_), _) => false,
-            // A host name, samehost, samenet or all: assume it may.
-            (Err(_), _) => true,
-        }
+        // A host name, samehost, samenet or all: assume it may.
+        crate::plan::cidr_covers(addr, ip).unwrap_or(true)
     })
 }
 
