@@ -405,4 +405,8 @@ pub struct AccessProbe {
     pub error: Option<String>,
     /// Why this data node was not tried from the access node (no error then).
     pub not_tested: Option<String>,
+    /// The same link to the plan's cluster database, tried once the
+    /// bootstrap database admitted it: Ok admitted (also when the database
+    /// does not exist yet), Err the access node's error; None not tried.
+    pub cluster_database: Option<Result<(), String>>,
 }

@@ -185,7 +185,7 @@ fn a_role_that_cannot_reach_a_data_node_fails_the_verification() {
         format!("host all app_reader 127.0.0.1/32 reject\n{old}"),
     )
     .unwrap();
-    dn2.sql("postgres", "SELECT pg_reload_conf()");
+    reload(&dn2);
 
     // Only the verification: the auth phase would put tsmn's block first again.
     let second = apply(&path, &["--phases", "verify"]);

@@ -131,3 +131,59 @@ fn in_trust_mode_a_rule_asking_for_a_password_is_the_data_node_s_to_change() {
     an_reaches(&an, dn.cluster.port, "postgres", "")
         .unwrap_or_else(|e| panic!("the fix as written let the access node in: {e}"));
 }
+
+/// A rule that admits the bootstrap database while a host-name rule
+/// rejects the cluster database: only the data node can tell what
+/// `localhost` means, so check asks the access node for both databases.
+/// Before, the second was judged by the model alone ("unknown", so
+/// nothing said) and add_data_node would have failed on it.
+#[test]
+fn a_refusal_of_the_cluster_database_alone_is_found_by_the_engine() {
+    let (an, dn, _work, path) = trust_pair();
+    set_hba(
+        &dn,
+        &[
+            LOCAL,
+            "host postgres postgres 127.0.0.1/32 trust",
+            "host tsdb postgres localhost reject",
+        ],
+    );
+    let plan = tsmn::plan::load_plan(&path).unwrap();
+    assert!(an_reaches(&an, dn.cluster.port, "postgres", "").is_ok());
+    let (_, found) = check(&plan, Duration::from_secs(5));
+    let f = found
+        .iter()
+        .find(|f| f.node == "dn1" && f.code.starts_with("access_node_"))
+        .unwrap_or_else(|| panic!("no finding for the refused cluster database: {found:#?}"));
+    assert_eq!(f.severity, Severity::Blocker, "{f:?}");
+    assert!(f.what.contains("tsdb"), "{f:?}");
+    assert!(
+        f.why.contains("rejects") || f.what.contains("rejects"),
+        "{f:?}"
+    );
+}
+
+/// Password mode and a data node that trusts the access node for both
+/// databases: the link works, so no blocker (before: hba_wrong_method,
+/// "asks for trust", from the model's reading of the cluster database).
+/// Found by the differential generator (seed 29).
+#[test]
+fn a_trusting_rule_in_password_mode_is_no_blocker() {
+    let an = TestCluster::named("an");
+    let dn = TestCluster::named("dn1");
+    let work = temp_dir();
+    let path = write_plan(
+        work.path(),
+        &plan_for(&an.cluster, &[&dn.cluster], tsmn::plan::AuthMode::Password),
+    );
+    set_hba(
+        &dn,
+        &[
+            LOCAL,
+            "host postgres,tsdb all 127.0.0.1 255.255.255.255 trust",
+        ],
+    );
+    let plan = tsmn::plan::load_plan(&path).unwrap();
+    assert!(an_reaches(&an, dn.cluster.port, "postgres", "").is_ok());
+    assert_eq!(admission_blockers(&plan), Vec::<String>::new());
+}

@@ -106,7 +106,7 @@ fn settings_and_hba_fixes_clear_their_findings() {
             "postgres",
             "ALTER SYSTEM SET max_locks_per_transaction = 80",
         );
-        dn.sql("postgres", "SELECT pg_reload_conf()");
+        reload(&dn);
     });
 
     // Before setup (the access node's database does not exist yet): a data

@@ -148,7 +148,7 @@ fn a_pg_hba_conf_written_but_not_reloaded_is_reloaded_by_the_rerun() {
     // as a trust cluster switched to password mode does.
     let old = format!("host all all 127.0.0.1/32 trust\n{}", read(&hba));
     std::fs::write(&hba, &old).unwrap();
-    dn.sql("postgres", "SELECT pg_reload_conf()");
+    reload(&dn);
     let (code, out) = apply_file(&path, &["--phases", "settings,auth"], &env);
     assert_eq!(code, Some(0), "{out}");
     let (ok, err) = login_without_password(&dn);
@@ -156,7 +156,7 @@ fn a_pg_hba_conf_written_but_not_reloaded_is_reloaded_by_the_rerun() {
     // What the kill leaves: the old rules loaded, the new file on disk.
     let new = read(&hba);
     std::fs::write(&hba, &old).unwrap();
-    dn.sql("postgres", "SELECT pg_reload_conf()");
+    reload(&dn);
     std::thread::sleep(Duration::from_millis(1100));
     std::fs::write(&hba, &new).unwrap();
     let (ok, err) = login_without_password(&dn);

@@ -168,8 +168,7 @@ fn quoted_hba_keywords_mean_the_literal_name() {
                 lines.join("\n") + "\n",
             )
             .unwrap();
-            c.sql("postgres", "SELECT pg_reload_conf()");
-            std::thread::sleep(std::time::Duration::from_millis(200));
+            reload(&c);
         };
         write(&hba::field(keyword).unwrap());
         assert!(

@@ -127,7 +127,13 @@ fn access_side(plan: &Plan, facts: &Facts, an: &NodeFacts, out: &mut Vec<Finding
                 if an.cluster_reach.iter().any(|c| c.data_node == r.data_node) {
                     continue;
                 }
-                let Some(err) = &r.error else { continue };
+                // The bootstrap database's refusal, else the cluster
+                // database's (tried once the first admitted it).
+                let (err, database) = match (&r.error, &r.cluster_database) {
+                    (Some(e), _) => (e, crate::timescale::BOOTSTRAP_DATABASES[0]),
+                    (None, Some(Err(e))) => (e, plan.database.as_str()),
+                    _ => continue,
+                };
                 let Some(dn) = plan.data_nodes.iter().find(|d| d.name == r.data_node) else {
                     continue;
                 };
@@ -158,7 +164,7 @@ fn access_side(plan: &Plan, facts: &Facts, an: &NodeFacts, out: &mut Vec<Finding
                         role: &plan.superuser,
                         message: err,
                         how: format!(
-                            "the access node cannot connect to {} at {}:{}",
+                            "the access node cannot connect to {} at {}:{} (database {database})",
                             dn.name, dn.host, dn.port
                         ),
                         plan_addresses: &plan.access_node_addresses,

@@ -167,7 +167,7 @@ pub(super) fn hba_admits_access_node(
 /// What the access node showed of its link to `dn` in `database` as the
 /// superuser: Some(true) it got in, Some(false) it was refused, None not
 /// tried. The bootstrap database from the access-side probe, the cluster
-/// database from the running cluster's own check.
+/// database from the running cluster's own check, else from the probe.
 fn observed(plan: &Plan, facts: &Facts, dn: &str, database: &str) -> Option<bool> {
     let an = facts.access()?;
     if database == BOOTSTRAP_DATABASES[0] {
@@ -177,10 +177,18 @@ fn observed(plan: &Plan, facts: &Facts, dn: &str, database: &str) -> Option<bool
         let r = results.iter().find(|r| r.data_node == dn)?;
         return r.not_tested.is_none().then_some(r.error.is_none());
     }
-    an.cluster_reach
+    let in_cluster = an
+        .cluster_reach
         .iter()
         .find(|r| r.data_node == dn && r.role == plan.superuser)
-        .map(|r| r.error.is_none())
+        .map(|r| r.error.is_none());
+    in_cluster.or_else(|| {
+        let AccessProbes::Tested { results } = &an.access_probes else {
+            return None;
+        };
+        let r = results.iter().find(|r| r.data_node == dn)?;
+        r.cluster_database.as_ref().map(Result::is_ok)
+    })
 }
 
 /// The access node's own error connecting to `dn` (the access-side probe).

@@ -52,9 +52,30 @@ async fn test_one(
     // the same time: the access node's answer decides (tsmn may reach the
     // node another way, or not at all where the access node can).
     let info = options(plan, an, &dn.host, dn.port, opts);
+    let in_cluster = options_as(&plan.superuser, &plan.database, an, &dn.host, dn.port, opts);
     lanes
         .on(first, async |client: &Client| {
-            bounded(client, &dn.name, &info, opts).await
+            let mut probe = bounded(client, &dn.name, &info, opts).await;
+            // The cluster database too, once the bootstrap one admits it:
+            // a rule may admit one and not the other, and only the data
+            // node can tell which (host names, samerole, groups). One
+            // that does not exist yet was admitted all the same: the
+            // server checks pg_hba.conf and the password first.
+            if probe.error.is_none() {
+                let tried = connect_out(client, &in_cluster, opts.connect_timeout).await;
+                probe.cluster_database = Some(match tried {
+                    Err(e)
+                        if !e.contains(&format!(
+                            "database \"{}\" does not exist",
+                            plan.database
+                        )) =>
+                    {
+                        Err(e)
+                    }
+                    _ => Ok(()),
+                });
+            }
+            probe
         })
         .await
 }
@@ -68,18 +89,27 @@ async fn bounded(client: &Client, data_node: &str, info: &str, opts: ProbeOption
         source_address: tried.as_ref().ok().cloned(),
         error: tried.err(),
         not_tested: None,
+        cluster_database: None,
     }
 }
 
 /// The libpq options TimescaleDB uses from this access node to a data node.
 pub fn options(plan: &Plan, an: &ServerFacts, host: &str, port: i64, opts: ProbeOptions) -> String {
-    options_as(&plan.superuser, an, host, port, opts)
+    options_as(
+        &plan.superuser,
+        BOOTSTRAP_DATABASES[0],
+        an,
+        host,
+        port,
+        opts,
+    )
 }
 
 /// The libpq options TimescaleDB uses from this access node to a data
-/// node when `role` connects.
+/// node when `role` connects to `database`.
 pub fn options_as(
     role: &str,
+    database: &str,
     an: &ServerFacts,
     host: &str,
     port: i64,
@@ -88,7 +118,7 @@ pub fn options_as(
     let mut pairs: Vec<(&str, String)> = vec![
         ("host", host.to_string()),
         ("port", port.to_string()),
-        ("dbname", BOOTSTRAP_DATABASES[0].to_string()),
+        ("dbname", database.to_string()),
         ("user", role.to_string()),
         ("application_name", "tsmn-check".to_string()),
         // libpq's minimum is 2 seconds.

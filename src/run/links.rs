@@ -7,6 +7,7 @@
 use super::session::Sessions;
 use super::RunOptions;
 use crate::probe::access_side::{connect_out, options_as, DBLINK_FUNCTION};
+use crate::timescale::BOOTSTRAP_DATABASES;
 use tokio_postgres::Client;
 
 /// Each role of the plan, and whether the access node reaches `data_node`
@@ -123,7 +124,7 @@ async fn roles_to(
     dn: &crate::plan::Node,
 ) -> Vec<LinkState> {
     let tries = o.plan.auth.roles.iter().map(|role| {
-        let info = options_as(role, an, &dn.host, dn.port, o.probe);
+        let info = options_as(role, BOOTSTRAP_DATABASES[0], an, &dn.host, dn.port, o.probe);
         // libpq inside the server waits at least 2 s.
         let timeout = o.probe.connect_timeout + std::time::Duration::from_secs(2);
         async move {

@@ -706,7 +706,24 @@ pub struct Running {
 pub fn set_hba<S: AsRef<str>>(c: &TestCluster, lines: &[S]) {
     let text: String = lines.iter().map(|l| format!("{}\n", l.as_ref())).collect();
     std::fs::write(c.cluster.data_dir().join("pg_hba.conf"), text).unwrap();
+    reload(c);
+}
+
+/// Reload `c`'s configuration and wait until a new session runs with it:
+/// `pg_reload_conf()` only signals the postmaster, which reads the files
+/// a moment later (polled with a deadline, not slept on).
+pub fn reload(c: &TestCluster) {
+    let before = c.sql("postgres", "SELECT pg_conf_load_time()");
     c.sql("postgres", "SELECT pg_reload_conf()");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while c.sql("postgres", "SELECT pg_conf_load_time()") == before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{}: the reload was not taken in within 10 s",
+            c.cluster.name
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
 }
 
 /// Put `rule` first in `c`'s pg_hba.conf (above tsmn's block) and reload.
@@ -714,7 +731,7 @@ pub fn hba_first(c: &TestCluster, rule: &str) {
     let hba = c.cluster.data_dir().join("pg_hba.conf");
     let old = read(&hba);
     std::fs::write(&hba, format!("{rule}\n{old}")).unwrap();
-    c.sql("postgres", "SELECT pg_reload_conf()");
+    reload(c);
 }
 
 impl Running {
