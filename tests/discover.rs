@@ -430,3 +430,126 @@ fn a_password_on_the_command_line_never_reaches_the_log() {
         assert_eq!(mode, 0o600, "the log tsmn created is {mode:o}");
     }
 }
+
+/// Password mode by hand in another layout: the passfile where
+/// `timescaledb.passfile` says (not the data directory), a password with
+/// `:` and `\` escaped in it, host-specific lines and one for another port;
+/// discovered through the access node's socket; then the plan edited as
+/// tsmn's own notes advise (access_node_addresses set) and with tsmn
+/// reaching every node over its socket, so it never learns a password.
+/// Apply is a no-op: no file changes (the operator's passfile is kept byte
+/// for byte), no role password is asked for.
+#[test]
+fn a_password_cluster_in_another_layout_is_adopted_as_it_is() {
+    if !timescaledb_tier("a_password_cluster_in_another_layout_is_adopted_as_it_is") {
+        return;
+    }
+    const SCRAM: &str = "host all all 127.0.0.1/32 scram-sha-256";
+    let secrets = temp_dir();
+    let passfile = secrets.path().join("cluster.pgpass");
+    let an = TestCluster::start(ClusterSpec {
+        name: "an".into(),
+        hba: Some(vec![LOCAL.into(), TCP.into()]),
+        settings: vec![
+            ("max_prepared_transactions".into(), "150".into()),
+            (
+                "timescaledb.passfile".into(),
+                passfile.display().to_string(),
+            ),
+        ],
+        files: vec![],
+    });
+    let dns = [with_hba("dn1", SCRAM), with_hba("dn2", SCRAM)];
+    for d in &dns {
+        d.sql("postgres", r"ALTER ROLE postgres PASSWORD 'su:int\ernal'");
+    }
+    an.sql("postgres", "CREATE DATABASE tsdb");
+    an.sql("tsdb", "CREATE EXTENSION timescaledb");
+    let mut lines = String::from("# the operator's own layout\n127.0.0.1:1:*:postgres:wrong\n");
+    for d in &dns {
+        lines.push_str(&format!(
+            "127.0.0.1:{}:*:postgres:su\\:int\\\\ernal\n",
+            d.cluster.port
+        ));
+    }
+    std::fs::write(&passfile, &lines).unwrap();
+    own_by_server(secrets.path(), 0o700);
+    own_by_server(&passfile, 0o600);
+    add_data_nodes(&an, &dns);
+
+    // Discovered through the access node's Unix socket.
+    let work = temp_dir();
+    let out = work.path().join("discovered.toml");
+    let run = tsmn()
+        .args(["discover", "--access-node"])
+        .arg(format!(
+            "host={} port={}",
+            an.cluster.socket_dir().display(),
+            an.cluster.port
+        ))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_success(&run);
+    let mut plan = tsmn::plan::load_plan(&out).expect("the discovered plan loads");
+    assert_eq!(plan.auth.mode, tsmn::plan::AuthMode::Password);
+    // As tsmn's notes advise, and tsmn over each node's own socket.
+    plan.access_node_addresses = vec!["127.0.0.1".into()];
+    for (n, d) in plan.data_nodes.iter_mut().zip(&dns) {
+        n.connect_host = Some(d.cluster.socket_dir().display().to_string());
+    }
+    let path = write_plan(work.path(), &plan);
+    let all = assert_no_op(&an, &dns, &path, &[]);
+    assert!(!all.contains("TSMN_ROLE_PW"), "{all}");
+    assert_eq!(
+        read(&passfile),
+        lines,
+        "the operator's passfile, byte for byte"
+    );
+    assert!(
+        !an.cluster.data_dir().join("passfile").exists(),
+        "no second passfile beside the operator's"
+    );
+}
+
+/// Trust mode by hand with rules tsmn's reading of pg_hba.conf cannot
+/// settle alone (a host name, a group), discovered through the access
+/// node's socket and applied as it is: the engine shows the links work,
+/// so apply writes no block of its own.
+#[test]
+fn a_trust_cluster_with_host_name_and_group_rules_is_adopted_as_it_is() {
+    if !timescaledb_tier("a_trust_cluster_with_host_name_and_group_rules_is_adopted_as_it_is") {
+        return;
+    }
+    let an = node("an");
+    let dns = [
+        with_hba("dn1", "host all postgres localhost trust"),
+        with_hba("dn2", "host all +cluster_admins samenet trust"),
+    ];
+    dns[1].sql(
+        "postgres",
+        "CREATE ROLE cluster_admins; GRANT cluster_admins TO postgres",
+    );
+    an.sql("postgres", "CREATE DATABASE tsdb");
+    an.sql("tsdb", "CREATE EXTENSION timescaledb");
+    add_data_nodes(&an, &dns);
+    let work = temp_dir();
+    let out = work.path().join("discovered.toml");
+    let run = tsmn()
+        .args(["discover", "--access-node"])
+        .arg(format!(
+            "host={} port={}",
+            an.cluster.socket_dir().display(),
+            an.cluster.port
+        ))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_success(&run);
+    let plan = tsmn::plan::load_plan(&out).expect("the discovered plan loads");
+    let (_, findings) = check(&plan, Duration::from_secs(5));
+    assert_eq!(tsmn::findings::blockers(&findings), 0, "{findings:#?}");
+    assert_no_op(&an, &dns, &out, &[]);
+}

@@ -66,6 +66,19 @@ fn hba_rules(ctx: &Ctx, out: &mut Vec<Step>, kind: &str, method: &str) -> Result
                 &mut s,
                 format!("an existing rule admits the access node as every role ({rule})"),
             );
+        } else if ctx
+            .plan
+            .auth
+            .roles
+            .iter()
+            .all(|role| ctx.adopted_reach(role, &dn.name))
+        {
+            // Rules only the data node can judge (host names, groups,
+            // samenet): the engine's answer decides, and it admitted.
+            kept(
+                &mut s,
+                format!("the access node reaches {} as every role (proved from the access node): its pg_hba.conf stands as it is", dn.name),
+            );
         }
         out.push(s);
     }
