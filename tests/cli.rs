@@ -208,6 +208,20 @@ fn sandbox_commands_end_to_end() {
         nodes.iter().all(|n| n["up"] == true && n["port"].is_u64()),
         "{doc}"
     );
+    // "up" as the servers answer it, not as tsmn reports it: psql logs in
+    // to each node of the plan over its socket.
+    let plan = tsmn::plan::load_plan(std::path::Path::new(&plan_path)).unwrap();
+    let login = |n: &tsmn::plan::Node| {
+        let info = format!(
+            "host={} port={} user=postgres dbname=postgres",
+            n.connect_host
+                .as_deref()
+                .expect("a sandbox node has a socket"),
+            n.port
+        );
+        psql(&info, "SELECT 1", &[]).0
+    };
+    assert!(plan.nodes().all(login), "every sandbox node answers psql");
 
     let down = tsmn()
         .args(["sandbox", "down", "--dir"])
@@ -216,6 +230,10 @@ fn sandbox_commands_end_to_end() {
         .unwrap();
     assert_success(&down);
     assert!(!dir.exists());
+    assert!(
+        !plan.nodes().any(login),
+        "sandbox down stopped every server"
+    );
 
     let again = tsmn()
         .args(["sandbox", "status", "--dir"])

@@ -208,7 +208,8 @@ fn a_certificate_cluster_set_up_by_hand_round_trips_through_apply_as_a_no_op() {
     );
     std::fs::write(&out, text).unwrap();
     let (code, said) = apply_file(&out, &[], &[("PGSSLCERT", &c), ("PGSSLKEY", &k)]);
-    assert_ne!(code, Some(0), "{said}");
+    // What the plan must give (the CA) is missing: a plan error, exit 2.
+    assert_eq!(code, Some(2), "{said}");
     assert!(
         said.contains("are not proved to work from the access node: reader's client certificate\n")
             && said.contains("set ca_cert and ca_key"),

@@ -16,19 +16,107 @@ use tsmn::plan::{AuthMode, Plan};
 
 const LOCAL: &str = "local all all trust";
 
-/// Break, find, fix, find nothing: one case on one node.
+/// Break, find, fix, find nothing: one case on one node. "Fixed" is
+/// asked of the servers too (`fixed_on_the_servers`): a fix that only
+/// silenced check, or cut a node off, fails.
 fn clears(plan: &Plan, nodes: &Nodes, node: &str, code: &str, break_it: impl FnOnce()) -> Finding {
     break_it();
     let (_, found) = check(plan, Duration::from_secs(5));
     let f = finding(&found, node, code).clone();
     execute(&f, nodes);
-    let (_, found) = check(plan, Duration::from_secs(5));
+    let (facts, found) = check(plan, Duration::from_secs(5));
     assert!(
         !has_finding(&found, node, code),
         "the fix of {code}, executed as carried ({}), left it: {found:#?}",
         f.fix
     );
+    fixed_on_the_servers(plan, nodes, node, code, &facts);
     f
+}
+
+/// The state a fix is for, read from the servers themselves (a login,
+/// `SHOW`, `pg_hba_file_rules`, the access node's own connection through
+/// dblink), and every node still answering.
+fn fixed_on_the_servers(
+    plan: &Plan,
+    nodes: &Nodes,
+    node: &str,
+    code: &str,
+    facts: &tsmn::facts::Facts,
+) {
+    for (name, c) in &nodes.nodes {
+        assert!(up(c), "after the fix of {code}, {name} does not answer");
+    }
+    let on = |n: &str| {
+        nodes
+            .nodes
+            .iter()
+            .find(|(x, _)| *x == n)
+            .map(|(_, c)| *c)
+            .expect("node in test")
+    };
+    let one = |n: &str, sql: &str| on(n).sql("postgres", sql).join(",");
+    match code {
+        // Its fix puts the file on disk in force, whatever it says: its
+        // test asserts that a login the new file refuses is refused.
+        "hba_not_loaded" => {}
+        c if c.starts_with("hba_") || c.starts_with("access_node_") => {
+            let an = on("an");
+            // In certificate mode the access node offers the superuser's
+            // client certificate, as TimescaleDB does.
+            let extra = match plan.auth.mode {
+                AuthMode::Certificate => {
+                    let (crt, key) = facts
+                        .access()
+                        .and_then(|a| a.server.as_ref())
+                        .expect("access node facts")
+                        .client_certificate(&plan.superuser);
+                    format!("sslmode=require sslcert={crt} sslkey={key}")
+                }
+                _ => String::new(),
+            };
+            for (name, dn) in nodes.nodes.iter().filter(|(n, _)| *n != "an") {
+                if node != "an" && *name != node {
+                    continue;
+                }
+                an_reaches(an, dn.cluster.port, &plan.superuser, &extra).unwrap_or_else(|e| {
+                    panic!("after the fix of {code}, the access node cannot reach {name}: {e}")
+                });
+                assert_eq!(
+                    one(name, "SELECT count(*) FROM pg_hba_file_rules WHERE error IS NOT NULL"),
+                    "0",
+                    "{name}'s pg_hba.conf loads without an error"
+                );
+            }
+        }
+        "role_missing_on_data_node" => {
+            for role in &plan.auth.roles {
+                let lit = role.replace('\'', "''");
+                assert_eq!(
+                    one(node, &format!("SELECT count(*) FROM pg_roles WHERE rolname = '{lit}' AND rolcanlogin")),
+                    "1",
+                    "{role} can log in on {node}"
+                );
+            }
+        }
+        "max_prepared_transactions_zero" | "max_prepared_transactions_low" => assert_eq!(
+            one(node, "SELECT current_setting('max_prepared_transactions')::int >= current_setting('max_connections')::int"),
+            "t"
+        ),
+        "not_listening" => {
+            let tcp = format!("host=127.0.0.1 port={} dbname=postgres user=postgres", on(node).cluster.port);
+            assert!(psql(&tcp, "SELECT 1", &[]).0, "{node} answers over TCP");
+        }
+        "pending_restart" => {
+            assert_eq!(one(node, "SELECT count(*) FROM pg_settings WHERE pending_restart"), "0")
+        }
+        "not_preloaded" => assert!(
+            one(node, "SHOW shared_preload_libraries").contains("timescaledb"),
+            "timescaledb is preloaded on {node}"
+        ),
+        "tls_files_not_loaded" => assert_eq!(one(node, "SHOW ssl"), "on"),
+        _ => {}
+    }
 }
 
 /// The settings and pg_hba.conf findings of a data node, on plain

@@ -91,6 +91,52 @@ proptest! {
     }
 }
 
+/// tsmn's pgpass lines as libpq reads them, not as tsmn's own reader
+/// does: for hostile role names and passwords, a role is made with that
+/// password (SCRAM) on a real server, tsmn writes its line, and psql with
+/// PGPASSFILE pointing at it logs in over TCP where a password is asked.
+#[test]
+fn pgpass_lines_are_read_by_libpq_as_written() {
+    use std::os::unix::fs::PermissionsExt;
+    let c = TestCluster::named("pgpass");
+    set_hba(
+        &c,
+        &[
+            "local all all trust",
+            "host all all 127.0.0.1/32 scram-sha-256",
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("pgpass");
+    let port = c.cluster.port;
+    let mut runner = proptest::test_runner::TestRunner::new(config(32));
+    runner
+        .run(&(hostile(), hostile()), |(user, password)| {
+            // libpq cannot take a line break in either, nor an empty
+            // password from a passfile; a role name is at most 63 bytes.
+            prop_assume!(!user.contains('\n') && !password.contains('\n'));
+            prop_assume!(!user.is_empty() && user.len() <= 63 && !password.is_empty());
+            c.sql("postgres", &format!(
+                "DROP ROLE IF EXISTS {u}; SET password_encryption = 'scram-sha-256'; CREATE ROLE {u} LOGIN PASSWORD {p}",
+                u = sql::ident(&user),
+                p = sql::literal(&password)
+            ));
+            let line = pgpass::line("127.0.0.1", &port.to_string(), "*", &user, &password);
+            std::fs::write(&file, format!("{line}\n")).unwrap();
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+            let info = tsmn::quote::conninfo::conninfo(vec![
+                ("host", "127.0.0.1".to_string()),
+                ("port", port.to_string()),
+                ("dbname", "postgres".to_string()),
+                ("user", user.clone()),
+            ]);
+            let (ok, _, err) = psql(&info, "SELECT 1", &[("PGPASSFILE", file.to_str().unwrap())]);
+            prop_assert!(ok, "libpq did not log in as {:?} with {:?} from {:?}: {}", user, password, line, err);
+            Ok(())
+        })
+        .unwrap();
+}
+
 #[test]
 fn hba_role_names_are_read_back_by_postgresql() {
     let c = TestCluster::named("hba");
