@@ -99,6 +99,9 @@ pub struct ServerFacts {
     /// name -> value for the settings tsmn reads (absent when unknown to the server).
     pub settings: BTreeMap<String, Setting>,
     pub hba_file: String,
+    /// Files tsmn may write here, outside the data directory, that the
+    /// server's OS user cannot write (superuser sessions only).
+    pub unwritable: Vec<Unwritable>,
     pub hba_rules: Vec<HbaRule>,
     /// The raw lines of pg_hba.conf, to quote rules by line number.
     pub hba_lines: Vec<String>,
@@ -227,6 +230,14 @@ impl ServerFacts {
         );
         (format!("{base}.crt"), format!("{base}.key"))
     }
+}
+
+/// A file the server's OS user cannot write, and what stops it: the file
+/// itself, or the nearest existing directory above it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Unwritable {
+    pub path: String,
+    pub blocking: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

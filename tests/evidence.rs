@@ -187,3 +187,129 @@ fn a_trusting_rule_in_password_mode_is_no_blocker() {
     assert!(an_reaches(&an, dn.cluster.port, "postgres", "").is_ok());
     assert_eq!(admission_blockers(&plan), Vec::<String>::new());
 }
+
+/// A pg_hba.conf outside the data directory that the server's OS user
+/// cannot write (root's, as packages lay it out under /etc): check warns
+/// with the directory to fix, preview shows the step blocked, apply
+/// writes nothing there and stops with the same words. Once the fix is
+/// carried out as written (the directory and file given to the server's
+/// user), the warning is gone and apply writes the block.
+#[test]
+fn an_hba_file_the_server_cannot_write_is_found_before_the_run() {
+    use std::os::unix::fs::PermissionsExt;
+    if tsmn::os::euid() != 0 {
+        skipped(
+            "an_hba_file_the_server_cannot_write_is_found_before_the_run",
+            "needs root, to own the file as another user than the server's",
+        );
+        return;
+    }
+    let etc = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(etc.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let hba = etc.path().join("pg_hba.conf");
+    std::fs::write(&hba, format!("{LOCAL}\n")).unwrap();
+    std::fs::set_permissions(&hba, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let an = TestCluster::named("an");
+    let dn = TestCluster::start(tsmn::sandbox::ClusterSpec {
+        name: "dn1".into(),
+        settings: vec![("hba_file".into(), hba.display().to_string())],
+        hba: None,
+        files: vec![],
+    });
+    std::os::unix::fs::chown(etc.path(), Some(0), Some(0)).unwrap();
+    std::os::unix::fs::chown(&hba, Some(0), Some(0)).unwrap();
+    let work = temp_dir();
+    let path = write_plan(
+        work.path(),
+        &plan_for(&an.cluster, &[&dn.cluster], tsmn::plan::AuthMode::Trust),
+    );
+    let plan = tsmn::plan::load_plan(&path).unwrap();
+    let (_, found) = check(&plan, Duration::from_secs(5));
+    let f = finding(&found, "dn1", "file_not_writable");
+    assert!(f.what.contains(&hba.display().to_string()), "{f:?}");
+    let run = tsmn()
+        .args(["preview", "--plan"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&run.stdout).to_string();
+    assert_eq!(run.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains("[blocked: the server's OS user cannot write"),
+        "{out}"
+    );
+    let before = read(&hba);
+    let (code, out) = apply_file(&path, &["--phases", "settings,auth"], &[]);
+    assert_ne!(code, Some(0), "{out}");
+    assert!(out.contains("cannot write"), "{out}");
+    assert!(
+        !out.contains("umask"),
+        "no shell program in the message: {out}"
+    );
+    assert_eq!(read(&hba), before, "nothing written");
+
+    // The fix as written: the file and its directory to the server's user.
+    server_user().chown(etc.path()).unwrap();
+    server_user().chown(&hba).unwrap();
+    let (_, found) = check(&plan, Duration::from_secs(5));
+    assert!(
+        !has_finding(&found, "dn1", "file_not_writable"),
+        "{found:#?}"
+    );
+    let (code, out) = apply_file(&path, &["--phases", "settings,auth"], &[]);
+    assert_eq!(code, Some(0), "{out}");
+    an_reaches(&an, dn.cluster.port, "postgres", "")
+        .unwrap_or_else(|e| panic!("the block admits the access node: {e}"));
+}
+
+/// A passfile whose directory cannot be made (its nearest existing parent
+/// is root's): check names that parent, not the directory still missing,
+/// and preview shows the passfile step blocked.
+#[test]
+fn a_passfile_whose_directory_cannot_be_made_is_found_before_the_run() {
+    use std::os::unix::fs::PermissionsExt;
+    if tsmn::os::euid() != 0 {
+        skipped(
+            "a_passfile_whose_directory_cannot_be_made_is_found_before_the_run",
+            "needs root, to own a directory as another user than the server's",
+        );
+        return;
+    }
+    let root_owned = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(root_owned.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let passfile = root_owned.path().join("tsmn/cluster.pgpass");
+    let an = TestCluster::named("an");
+    let dn = TestCluster::named("dn1");
+    let work = temp_dir();
+    let mut plan = plan_for(&an.cluster, &[&dn.cluster], tsmn::plan::AuthMode::Password);
+    plan.auth
+        .password
+        .get_or_insert_with(Default::default)
+        .passfile = passfile.display().to_string();
+    let path = write_plan(work.path(), &plan);
+    let plan = tsmn::plan::load_plan(&path).unwrap();
+    let (_, found) = check(&plan, Duration::from_secs(5));
+    let f = finding(&found, "an", "file_not_writable");
+    assert!(
+        f.what.contains(&format!(
+            "it cannot write in {}",
+            root_owned.path().display()
+        )),
+        "the blocking directory is the one that exists: {f:?}"
+    );
+    let run = tsmn()
+        .args(["preview", "--plan"])
+        .arg(&path)
+        .env("TSMN_ROLE_PW_POSTGRES", "a-role-password")
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&run.stdout).to_string();
+    assert!(
+        out.contains(&format!(
+            "({} is not writable for it)",
+            root_owned.path().display()
+        )),
+        "{out}{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+}

@@ -47,6 +47,7 @@ fn server() -> ServerFacts {
             ("ssl", "off"),
         ]),
         hba_file: "/etc/postgresql/15/main/pg_hba.conf".into(),
+        unwritable: vec![],
         hba_rules: vec![HbaRule {
             line_number: 1,
             kind: Some("host".into()),

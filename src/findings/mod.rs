@@ -7,6 +7,7 @@ mod across;
 mod admission;
 pub use admission::admitting_rule;
 pub mod connect;
+mod files;
 pub mod fix;
 mod hba;
 mod node;

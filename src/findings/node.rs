@@ -49,6 +49,7 @@ pub fn per_node(plan: &Plan, facts: &Facts, n: &NodeFacts, out: &mut Vec<Finding
     tls_not_loaded(n, s, out);
     hba_not_loaded(n, s, out);
     hba_errors(n, s, out);
+    super::files::unwritable(n, s, out);
     membership(facts, n, s, out);
     if n.role == NodeRole::Data {
         super::admission::hba_admits_access_node(plan, facts, n, s, out);

@@ -9,6 +9,7 @@ pub mod credentials;
 pub mod queries;
 pub mod reach;
 pub mod tls;
+mod writable;
 
 use crate::facts::{AccessProbes, Connection, Facts, NodeFacts, NodeRole};
 use crate::plan::{Node, Plan};
@@ -278,11 +279,12 @@ async fn probe_node(plan: &Plan, node: &Node, work: NodeWork) -> (NodeFacts, Opt
         }
         None
     };
+    let outside = writable::outside_data_directory(plan, &server, access);
     let files = async {
         if !superuser {
-            return (None, Vec::new());
+            return (None, Vec::new(), Vec::new());
         }
-        futures_util::future::join(
+        futures_util::future::join3(
             async {
                 if access {
                     queries::passfile(&client, &server).await
@@ -291,11 +293,14 @@ async fn probe_node(plan: &Plan, node: &Node, work: NodeWork) -> (NodeFacts, Opt
                 }
             },
             certs::certificates(&client, &server, plan, access),
+            writable::unwritable(&client, &outside),
         )
         .await
     };
-    let (reach, (passfile, certificates)) = futures_util::future::join(in_database, files).await;
+    let (reach, (passfile, certificates, unwritable)) =
+        futures_util::future::join(in_database, files).await;
     facts.cluster_reach = reach.unwrap_or_default();
+    server.unwritable = unwritable;
     server.database = database;
     if access && superuser {
         server.passfile = passfile;

@@ -63,6 +63,7 @@ pub fn build(plan: &Plan, inputs: Inputs) -> Result<Vec<Step>, StepsError> {
     }
     cluster::build(&ctx, &mut steps);
     block_nodes_with_broken_hba(&ctx, &mut steps);
+    block_unwritable_files(&ctx, &mut steps);
     // The order the executor runs them in (a stable sort: within a turn,
     // the order they were built in).
     steps.sort_by_key(|s| (s.phase, turn(s, &plan.access_node.name)));
@@ -165,6 +166,35 @@ fn block_nodes_with_broken_hba(ctx: &Ctx, steps: &mut [Step]) {
         );
         for st in steps.iter_mut().filter(|st| st.node == node.name) {
             st.state = StepState::Blocked { why: why.clone() };
+        }
+    }
+}
+
+/// A step that would write a file the server's OS user cannot write is
+/// blocked before the run, naming what to make writable (a step that
+/// writes nothing, such as an adopted rule kept, is not).
+fn block_unwritable_files(ctx: &Ctx, steps: &mut [Step]) {
+    for st in steps.iter_mut().filter(|st| st.state == StepState::Todo) {
+        let Some(s) = ctx.server(&st.node).filter(|s| !s.unwritable.is_empty()) else {
+            continue;
+        };
+        let target = match &st.action {
+            Action::HbaBlock { .. } => s.hba_file.clone(),
+            Action::File { path, .. } => path.resolve(s.setting("data_directory")),
+            _ => continue,
+        };
+        let hit = s.unwritable.iter().find(|u| {
+            target == u.path
+                || (u.blocking != u.path
+                    && target.starts_with(&format!("{}/", u.blocking.trim_end_matches('/'))))
+        });
+        if let Some(u) = hit {
+            st.state = StepState::Blocked {
+                why: format!(
+                    "the server's OS user cannot write {target} ({} is not writable for it): make it writable (e.g. chown postgres {}), then run tsmn apply again",
+                    u.blocking, u.blocking
+                ),
+            };
         }
     }
 }
