@@ -445,3 +445,265 @@ fn the_generator_is_seeded_and_varied() {
         .collect();
     assert!(distinct.len() > 40, "{}", distinct.len());
 }
+
+// ---------------------------------------------------------------------
+// Member states: a running password-mode cluster (TimescaleDB tier), dn1
+// changed under it: its rules for each role, the role `app` dropped, made
+// NOLOGIN, given another password or an md5 verifier, the access node's
+// passfile line for it removed or wrong. Each role's link is asked of the
+// engine (ping_data_node as that role, and dblink for its error) and set
+// beside check's verdict for that role.
+
+const APP_PW: &str = "app:pw\\1";
+
+/// One generated member state.
+#[derive(Debug, Clone)]
+struct MemberState {
+    seed: u64,
+    rules: Vec<String>,
+    app: &'static str,
+    passfile: &'static str,
+}
+
+fn generate_member(seed: u64) -> MemberState {
+    let mut r = Rng(seed ^ 0x6d65_6d62);
+    let mut rules = Vec::new();
+    for _ in 0..r.below(3) {
+        let user = *r.pick(&["app", "postgres", "all", "+grp", "\"app\""]);
+        let database = *r.pick(&["tsdb", "all", "postgres", "sameuser"]);
+        let address = *r.pick(&["127.0.0.1/32", "samehost", "localhost", "10.0.0.0/8"]);
+        let method = *r.pick(&["reject", "trust", "md5", "password", "scram-sha-256"]);
+        rules.push(format!("host {database} {user} {address} {method}"));
+    }
+    MemberState {
+        seed,
+        rules,
+        app: *r.pick(&[
+            "as set up",
+            "as set up",
+            "dropped",
+            "nologin",
+            "another password",
+            "md5 verifier",
+            "in grp",
+        ]),
+        passfile: *r.pick(&[
+            "as written",
+            "as written",
+            "app line removed",
+            "app line wrong",
+        ]),
+    }
+}
+
+/// The running cluster the member states change, and what puts it back.
+struct Member {
+    an: TestCluster,
+    dn: TestCluster,
+    plan: tsmn::plan::Plan,
+    hba: String,
+    passfile: String,
+    _work: tempfile::TempDir,
+}
+
+impl Member {
+    fn new() -> Member {
+        let an = TestCluster::named("an");
+        let dn = TestCluster::named("dn1");
+        let work = temp_dir();
+        let mut plan = plan_for(&an.cluster, &[&dn.cluster], AuthMode::Password);
+        plan.auth.roles.push("app".into());
+        let path = write_plan(work.path(), &plan);
+        let (code, out) = apply_file(
+            &path,
+            &[],
+            &[
+                ("TSMN_ROLE_PW_POSTGRES", "su-internal"),
+                ("TSMN_ROLE_PW_APP", APP_PW),
+            ],
+        );
+        assert_eq!(code, Some(0), "{out}");
+        an.sql("tsdb", "GRANT USAGE ON FOREIGN SERVER dn1 TO app");
+        let hba = read(&dn.cluster.data_dir().join("pg_hba.conf"));
+        let passfile = read(&an.cluster.data_dir().join("passfile"));
+        Member {
+            an,
+            dn,
+            plan,
+            hba,
+            passfile,
+            _work: work,
+        }
+    }
+
+    fn arrange(&self, s: &MemberState) {
+        let dn = &self.dn;
+        dn.sql(
+            "postgres",
+            &format!(
+                "DROP ROLE IF EXISTS grp; CREATE ROLE grp; \
+                 DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'app') THEN CREATE ROLE app; END IF; END $$; \
+                 SET password_encryption = 'scram-sha-256'; ALTER ROLE app LOGIN PASSWORD '{}'",
+                APP_PW.replace('\'', "''")
+            ),
+        );
+        match s.app {
+            "dropped" => {
+                dn.sql(
+                    "tsdb",
+                    "REASSIGN OWNED BY app TO postgres; DROP OWNED BY app",
+                );
+                dn.sql("postgres", "DROP ROLE app");
+            }
+            "nologin" => drop(dn.sql("postgres", "ALTER ROLE app NOLOGIN")),
+            "another password" => drop(dn.sql("postgres", "ALTER ROLE app PASSWORD 'another'")),
+            "md5 verifier" => drop(dn.sql(
+                "postgres",
+                &format!(
+                    "SET password_encryption = 'md5'; ALTER ROLE app PASSWORD '{}'",
+                    APP_PW.replace('\'', "''")
+                ),
+            )),
+            "in grp" => drop(dn.sql("postgres", "GRANT grp TO app")),
+            _ => {}
+        }
+        // The rules go first, above tsmn's block.
+        let mut text: String = s.rules.iter().map(|r| format!("{r}\n")).collect();
+        text.insert_str(0, "local all all trust\n");
+        text.push_str(&self.hba);
+        std::fs::write(dn.cluster.data_dir().join("pg_hba.conf"), text).unwrap();
+        reload(dn);
+        let passfile: String = self
+            .passfile
+            .lines()
+            .filter_map(|l| {
+                let app = l.split(':').nth(3) == Some("app");
+                match (s.passfile, app) {
+                    ("app line removed", true) => None,
+                    ("app line wrong", true) => Some(format!(
+                        "{}:wrong",
+                        l.rsplit_once(':').map_or(l, |(head, _)| head)
+                    )),
+                    _ => Some(l.to_string()),
+                }
+            })
+            .map(|l| l + "\n")
+            .collect();
+        let path = self.an.cluster.data_dir().join("passfile");
+        std::fs::write(&path, passfile).unwrap();
+    }
+
+    /// The engine, for one role: None when ping_data_node says true, else
+    /// the access node's own libpq error (dblink with the same options).
+    fn engine(&self, role: &str) -> Option<String> {
+        let ping = self.an.sql(
+            "tsdb",
+            &format!("SET ROLE {role}; SELECT _timescaledb_functions.ping_data_node('dn1')"),
+        );
+        if ping == ["t"] {
+            return None;
+        }
+        let passfile = self.an.cluster.data_dir().join("passfile");
+        let info = format!(
+            "host=127.0.0.1 port={} dbname=tsdb user={role} connect_timeout=5 passfile={}",
+            self.dn.cluster.port,
+            passfile.display()
+        );
+        let sql = format!(
+            "CREATE FUNCTION pg_temp.l(text, text) RETURNS SETOF record AS '$libdir/dblink', 'dblink_record' LANGUAGE C STRICT; \
+             SELECT x FROM pg_temp.l('{}', 'SELECT 1') AS t(x int)",
+            info.replace('\'', "''")
+        );
+        let conninfo = format!(
+            "host={} port={} user=postgres dbname=postgres",
+            self.an.cluster.socket_dir().display(),
+            self.an.cluster.port
+        );
+        let (_, out, err) = psql(&conninfo, &sql, &[]);
+        Some(format!("ping_data_node false; {out}{err}"))
+    }
+}
+
+/// check's refusals of `role`'s link to dn1.
+fn member_refusals<'f>(found: &'f [Finding], role: &str) -> Vec<&'f Finding> {
+    let as_role = format!(" as {role} ");
+    refusals(found)
+        .into_iter()
+        .filter(|f| f.what.contains(&as_role) || (role == "postgres" && f.code.starts_with("hba_")))
+        .collect()
+}
+
+fn run_member_state(m: &Member, s: &MemberState) -> (String, Option<String>) {
+    m.arrange(s);
+    let (_, found) = check(&m.plan, Duration::from_secs(5));
+    let mut outcomes = Vec::new();
+    let mut differs = Vec::new();
+    for role in ["postgres", "app"] {
+        let engine_says = m.engine(role);
+        let refused = member_refusals(&found, role);
+        outcomes.push(match &engine_says {
+            None => format!("{role} admitted"),
+            Some(e) => format!("{role} refused: {:?}", engine_class(e, AuthMode::Password)),
+        });
+        match (&engine_says, refused.first()) {
+            (None, None) => {}
+            (Some(e), None) => differs.push(format!(
+                "{role}: the engine refuses ({e}) but check finds nothing"
+            )),
+            (None, Some(_)) => differs.push(format!(
+                "{role}: the engine admits but check says {refused:#?}"
+            )),
+            (Some(e), Some(_)) => {
+                let want = engine_class(e, AuthMode::Password);
+                let fits = refused.iter().any(|f| {
+                    let got = check_class(f, AuthMode::Password);
+                    got == want || (want == Class::Password && got == Class::Role)
+                });
+                if !fits {
+                    differs.push(format!(
+                        "{role}: the engine's cause is {want:?} ({e}) and check's is {refused:#?}"
+                    ));
+                }
+            }
+        }
+    }
+    let differs = (!differs.is_empty()).then(|| {
+        format!(
+            "member seed {}: {}\nstate: {s:#?}",
+            s.seed,
+            differs.join("\n")
+        )
+    });
+    (outcomes.join(", "), differs)
+}
+
+/// The member states of a running cluster (TimescaleDB tier).
+#[test]
+fn check_agrees_with_the_engine_on_a_running_cluster() {
+    if !timescaledb_tier("check_agrees_with_the_engine_on_a_running_cluster") {
+        return;
+    }
+    let first = from_env("TSMN_DIFF_SEED", 1);
+    let count = from_env("TSMN_DIFF_MEMBER_STATES", 16);
+    let member = Member::new();
+    let started = Instant::now();
+    let mut disagreements = Vec::new();
+    let mut outcomes = std::collections::BTreeMap::<String, usize>::new();
+    for seed in first..first + count {
+        let (outcome, differs) = run_member_state(&member, &generate_member(seed));
+        *outcomes.entry(outcome).or_default() += 1;
+        if let Some(d) = differs {
+            eprintln!("DISAGREEMENT {d}\n");
+            disagreements.push(seed);
+        }
+    }
+    eprintln!(
+        "differential (running cluster): {count} states from seed {first}, {} disagreement(s) {disagreements:?}, {:.1} s; the engine's outcomes: {outcomes:?}",
+        disagreements.len(),
+        started.elapsed().as_secs_f64()
+    );
+    assert!(
+        disagreements.is_empty(),
+        "check disagreed with the engine on member seeds {disagreements:?} (details above)"
+    );
+}
