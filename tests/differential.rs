@@ -36,6 +36,9 @@ impl Rng {
     fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
         &xs[self.below(xs.len())]
     }
+    fn word(&mut self, xs: &[&'static str]) -> &'static str {
+        xs[self.below(xs.len())]
+    }
     fn chance(&mut self, percent: u64) -> bool {
         self.next() % 100 < percent
     }
@@ -478,7 +481,7 @@ fn generate_member(seed: u64) -> MemberState {
     MemberState {
         seed,
         rules,
-        app: *r.pick(&[
+        app: r.word(&[
             "as set up",
             "as set up",
             "dropped",
@@ -487,7 +490,7 @@ fn generate_member(seed: u64) -> MemberState {
             "md5 verifier",
             "in grp",
         ]),
-        passfile: *r.pick(&[
+        passfile: r.word(&[
             "as written",
             "as written",
             "app line removed",
