@@ -13,6 +13,7 @@ pub mod export;
 pub mod facts;
 pub mod findings;
 pub mod flow;
+pub mod migrate;
 pub mod os;
 pub mod pg;
 pub mod plan;
