@@ -28,7 +28,7 @@ fn main() -> ExitCode {
                 | Command::Apply { .. }
                 | Command::Undo { .. }
                 | Command::Validate { .. }
-                | Command::Migrate { .. }
+                | Command::Migrate(_)
         )
     ) {
         cli::output::note_ignored_env();
@@ -124,23 +124,7 @@ fn dispatch(command: Command) -> u8 {
             yes,
             connect_timeout,
         } => cli::undo::undo(&plan, yes, connect_timeout),
-        Command::Migrate {
-            plan,
-            to,
-            check,
-            yes,
-            json,
-            keep_space_partitioning,
-            connect_timeout,
-        } => cli::migrate::migrate(cli::migrate::MigrateArgs {
-            plan: &plan,
-            to: &to,
-            check,
-            yes,
-            json,
-            keep_space_partitioning,
-            connect_timeout,
-        }),
+        Command::Migrate(m) => cli::migrate::migrate(&m),
         Command::Sandbox(cmd) => commands::sandbox(cmd),
         Command::Completions { shell } => commands::completions(shell),
         Command::Man => commands::man(),

@@ -151,6 +151,13 @@ fn migrates_verifies_resumes_and_updates_past_2_13() {
     assert_eq!(code, Some(0), "{again}");
     assert!(again.contains("nothing to do"), "{again}");
 
+    update_past_2_13(&target, &before);
+    killed_and_resumed(&r, &target, &before);
+}
+
+/// Past 2.13: the target is no longer multi-node, so the 2.14 update
+/// script accepts it (when 2.14.2 is installed).
+fn update_past_2_13(target: &TestCluster, before: &[String]) {
     // Past 2.13: the target is no longer multi-node (a fresh session, psql -X).
     let has_2142 = target.sql(
         "postgres",
@@ -165,22 +172,21 @@ fn migrates_verifies_resumes_and_updates_past_2_13() {
             ),
             ["2.14.2"]
         );
-        assert_eq!(
-            tallies(&target, "single"),
-            before,
-            "unchanged by the update"
-        );
+        assert_eq!(tallies(target, "single"), before, "unchanged by the update");
     } else {
         support::skipped(
             "migrates_verifies_resumes_and_updates_past_2_13 (the 2.14.2 update)",
             "TimescaleDB 2.14.2 is not installed beside 2.13.1",
         );
     }
+}
 
+/// kill -9 in the middle of the copy, then the same command again.
+fn killed_and_resumed(r: &Running, target: &TestCluster, before: &[String]) {
     // kill -9 after the 5th chunk, then again: resumes, nothing twice.
     let (code, out) = migrate(
-        &r,
-        &to(&target, "resumed"),
+        r,
+        &to(target, "resumed"),
         &["--yes"],
         &[("TSMN_TEST_KILL_AFTER", "migrate-part-5")],
     );
@@ -194,10 +200,10 @@ fn migrates_verifies_resumes_and_updates_past_2_13() {
         partial >= 5,
         "the parts committed before the kill are recorded: {partial}"
     );
-    let (code, out) = migrate(&r, &to(&target, "resumed"), &["--yes"], &[]);
+    let (code, out) = migrate(r, &to(target, "resumed"), &["--yes"], &[]);
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("already copied by an earlier run"), "{out}");
-    assert_eq!(tallies(&target, "resumed"), before, "{out}");
+    assert_eq!(tallies(target, "resumed"), before, "{out}");
 }
 
 #[test]

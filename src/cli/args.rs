@@ -292,33 +292,7 @@ pub enum Command {
     /// The source is never written
     /// (e.g. `tsmn migrate --plan plan.toml --to postgresql://postgres@10.0.0.20/tsdb --check`)
     #[command(after_help = MIGRATE_HELP)]
-    Migrate {
-        /// The plan file (TOML) of the cluster [env: TSMN_PLAN]
-        #[arg(short, long, value_name = "FILE", env = "TSMN_PLAN", hide_env = true)]
-        plan: PathBuf,
-        /// The target: HOST[:PORT], a socket directory, a postgresql:// URI or a
-        /// key=value string (no password: PGPASSWORD or ~/.pgpass). Its dbname
-        /// [default: the plan's database] is created when it does not exist
-        #[arg(long, value_name = "TARGET")]
-        to: String,
-        /// Only the preflight: what the cluster holds, the target, and what
-        /// blocks the migration, with fixes. Read-only; exit 1 when blocked
-        #[arg(long)]
-        check: bool,
-        /// Do not ask for confirmation
-        #[arg(short, long)]
-        yes: bool,
-        /// One JSON document (schema tsmn-migrate-check/1 or tsmn-migrate/1)
-        #[arg(long)]
-        json: bool,
-        /// Keep each hypertable's space dimension (default: dropped, since on
-        /// one server it only splits every time range into more chunks)
-        #[arg(long)]
-        keep_space_partitioning: bool,
-        /// Seconds to wait for each connection
-        #[arg(long, value_name = "SECS", env = "PGCONNECT_TIMEOUT", default_value_t = tsmn::flow::settings::DEFAULT_CONNECT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..=300))]
-        connect_timeout: u64,
-    },
+    Migrate(MigrateCmd),
     /// Local throwaway cluster from the installed PostgreSQL
     /// (e.g. `tsmn sandbox up --data-nodes 2`)
     #[command(subcommand)]
@@ -363,6 +337,36 @@ pub enum SandboxCommand {
         #[command(flatten)]
         dir: DirArg,
     },
+}
+
+/// `tsmn migrate`'s options.
+#[derive(Debug, clap::Args)]
+pub struct MigrateCmd {
+    /// The plan file (TOML) of the cluster [env: TSMN_PLAN]
+    #[arg(short, long, value_name = "FILE", env = "TSMN_PLAN", hide_env = true)]
+    pub plan: PathBuf,
+    /// The target: HOST[:PORT], a socket directory, a postgresql:// URI or a
+    /// key=value string (no password: PGPASSWORD or ~/.pgpass). Its dbname
+    /// [default: the plan's database] is created when it does not exist
+    #[arg(long, value_name = "TARGET")]
+    pub to: String,
+    /// Only the preflight: what the cluster holds, the target, and what
+    /// blocks the migration, with fixes. Read-only; exit 1 when blocked
+    #[arg(long)]
+    pub check: bool,
+    /// Do not ask for confirmation
+    #[arg(short, long)]
+    pub yes: bool,
+    /// One JSON document (schema tsmn-migrate-check/1 or tsmn-migrate/1)
+    #[arg(long)]
+    pub json: bool,
+    /// Keep each hypertable's space dimension (default: dropped, since on
+    /// one server it only splits every time range into more chunks)
+    #[arg(long)]
+    pub keep_space_partitioning: bool,
+    /// Seconds to wait for each connection
+    #[arg(long, value_name = "SECS", env = "PGCONNECT_TIMEOUT", default_value_t = tsmn::flow::settings::DEFAULT_CONNECT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub connect_timeout: u64,
 }
 
 /// What the wizard takes from the command line, as apply does.

@@ -1,37 +1,26 @@
 //! `tsmn migrate`: the command face of the library's migrate module
 //! (preflight with --check, else the offline copy, asked first).
 
-use super::args::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
+use super::args::{MigrateCmd, EXIT_FAILED, EXIT_OK, EXIT_USAGE};
 use super::commands::{failed, runtime};
 use super::output;
 use super::prompt::confirm;
 use std::io::IsTerminal;
-use std::path::Path;
 use std::time::Duration;
 use tsmn::migrate::connect::{parse_target, Reach};
 use tsmn::migrate::schema::SpaceDimension;
 use tsmn::migrate::{MigrateError, MigrateOptions};
 
-pub struct MigrateArgs<'a> {
-    pub plan: &'a Path,
-    pub to: &'a str,
-    pub check: bool,
-    pub yes: bool,
-    pub json: bool,
-    pub keep_space_partitioning: bool,
-    pub connect_timeout: u64,
-}
-
 fn fail(json: bool, e: &MigrateError) -> u8 {
     failed("migrate", json, &e.to_string(), e.exit_code())
 }
 
-pub fn migrate(a: MigrateArgs) -> u8 {
-    let plan = match tsmn::probe::conninfo::load_plan(a.plan) {
+pub fn migrate(a: &MigrateCmd) -> u8 {
+    let plan = match tsmn::probe::conninfo::load_plan(&a.plan) {
         Ok(p) => p,
         Err(e) => return failed("migrate", a.json, &e.to_string(), EXIT_USAGE),
     };
-    let target = match parse_target(a.to, &plan) {
+    let target = match parse_target(&a.to, &plan) {
         Ok(t) => t,
         Err(e) => return fail(a.json, &e),
     };
@@ -40,7 +29,7 @@ pub fn migrate(a: MigrateArgs) -> u8 {
         Err(e) => return fail(a.json, &e),
     };
     let o = MigrateOptions {
-        plan_path: a.plan.to_path_buf(),
+        plan_path: a.plan.clone(),
         target,
         space: if a.keep_space_partitioning {
             SpaceDimension::Keep
@@ -52,7 +41,7 @@ pub fn migrate(a: MigrateArgs) -> u8 {
     let _lock = if a.check {
         None
     } else {
-        match tsmn::flow::lock::take(a.plan) {
+        match tsmn::flow::lock::take(&a.plan) {
             Ok(l) => Some(l),
             Err(e) => return failed("migrate", a.json, &e.to_string(), e.exit_code()),
         }
@@ -61,7 +50,7 @@ pub fn migrate(a: MigrateArgs) -> u8 {
         let line = format!(
             "nothing to do: the migration into {} finished and was verified (journal {})",
             o.target.shown(),
-            tsmn::migrate::journal::path_for(a.plan, &o.target).display()
+            tsmn::migrate::journal::path_for(&a.plan, &o.target).display()
         );
         if a.json {
             output::print_json(&output::document(
@@ -99,6 +88,17 @@ pub fn migrate(a: MigrateArgs) -> u8 {
         };
     }
     eprint!("{text}");
+    copy(a, &rt, &reach, &o, &pf)
+}
+
+/// After the preflight: refused when blocked, asked first, then the copy.
+fn copy(
+    a: &MigrateCmd,
+    rt: &tokio::runtime::Runtime,
+    reach: &Reach,
+    o: &MigrateOptions,
+    pf: &tsmn::migrate::Preflight,
+) -> u8 {
     if !pf.blockers.is_empty() {
         return failed(
             "migrate",
@@ -121,7 +121,7 @@ pub fn migrate(a: MigrateArgs) -> u8 {
         }
     }
     let say = |l: &str| output::tell(l);
-    match rt.block_on(tsmn::migrate::migrate(&reach, &o, &pf, &say)) {
+    match rt.block_on(tsmn::migrate::migrate(reach, o, pf, &say)) {
         Ok(r) => {
             if a.json {
                 output::print_json(&output::document(
@@ -129,7 +129,7 @@ pub fn migrate(a: MigrateArgs) -> u8 {
                     serde_json::to_value(&r).unwrap_or_default(),
                 ));
             } else {
-                print!("{}", summary(&r, &o));
+                print!("{}", summary(&r, o));
             }
             EXIT_OK
         }

@@ -84,9 +84,9 @@ pub fn record(path: &Path, mut fields: serde_json::Value) {
 /// PURE: whether the journal's text ends with a verified migration.
 pub fn finished(text: &str) -> bool {
     text.lines()
+        .rev()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|v| v.get("run").is_some())
-        .last()
+        .find(|v| v.get("run").is_some())
         .is_some_and(|v| v["run"] == "finished" && v["ok"] == true)
 }
 

@@ -43,9 +43,53 @@ pub fn assess(
     unreachable: &[(String, String)],
     plan_nodes: &[String],
 ) -> Preflight {
-    let mut b = Vec::new();
-    let mut notes = Vec::new();
     let resumes = t.migration_of.as_deref() == Some(s.identity.as_str());
+    let mut b = target_blockers(shown, &s, &t, resumes);
+    b.extend(source_blockers(&s, unreachable, plan_nodes));
+    let mut notes = Vec::new();
+    let needed = u64::try_from(s.total_bytes).unwrap_or(0);
+    match t.free_bytes {
+        Some(free) if free < needed => b.push(blocker(
+            format!("the target has {} free under {}, the data takes {}", bytes(free), t.data_directory, bytes(needed)),
+            "free space on the target (or move its data directory) until it has at least the data's size".into(),
+        )),
+        Some(free) => notes.push(format!("target free space {} for {} of data", bytes(free), bytes(needed))),
+        None => notes.push(format!(
+            "tsmn cannot measure the target's free disk (it is not on this host): make sure {} has at least {} free",
+            t.data_directory, bytes(needed)
+        )),
+    }
+    for j in &s.jobs {
+        notes.push(format!(
+            "job {} ({}, {}, every {}) is not recreated: add it again on the target",
+            j.id,
+            j.application_name,
+            j.hypertable.as_deref().unwrap_or(&j.proc),
+            j.schedule_interval
+        ));
+    }
+    if !t.database_exists {
+        notes.push(format!(
+            "the target database {} does not exist yet: tsmn creates it",
+            shown
+        ));
+    }
+    if resumes {
+        notes.push("the target holds an unfinished migration of this cluster: tsmn goes on where it stopped".into());
+    }
+    Preflight {
+        target: shown.into(),
+        source: s,
+        target_facts: t,
+        blockers: b,
+        notes,
+        resumes,
+    }
+}
+
+/// What the target is or holds that blocks the migration.
+fn target_blockers(shown: &str, s: &Source, t: &TargetFacts, resumes: bool) -> Vec<Blocker> {
+    let mut b = Vec::new();
     if !t.superuser {
         b.push(blocker(
             format!("the role tsmn logs in to the target {shown} as is not a superuser"),
@@ -110,6 +154,16 @@ pub fn assess(
                 .into(),
         ));
     }
+    b
+}
+
+/// What the source holds, or where it cannot be read, that blocks it.
+fn source_blockers(
+    s: &Source,
+    unreachable: &[(String, String)],
+    plan_nodes: &[String],
+) -> Vec<Blocker> {
+    let mut b = Vec::new();
     for c in &s.caggs {
         b.push(blocker(
             format!("continuous aggregate {} is not migrated yet by tsmn (its results would be lost)", c.name),
@@ -143,44 +197,7 @@ pub fn assess(
             "repair the cluster first (tsmn check)".into(),
         ));
     }
-    let needed = u64::try_from(s.total_bytes).unwrap_or(0);
-    match t.free_bytes {
-        Some(free) if free < needed => b.push(blocker(
-            format!("the target has {} free under {}, the data takes {}", bytes(free), t.data_directory, bytes(needed)),
-            "free space on the target (or move its data directory) until it has at least the data's size".into(),
-        )),
-        Some(free) => notes.push(format!("target free space {} for {} of data", bytes(free), bytes(needed))),
-        None => notes.push(format!(
-            "tsmn cannot measure the target's free disk (it is not on this host): make sure {} has at least {} free",
-            t.data_directory, bytes(needed)
-        )),
-    }
-    for j in &s.jobs {
-        notes.push(format!(
-            "job {} ({}, {}, every {}) is not recreated: add it again on the target",
-            j.id,
-            j.application_name,
-            j.hypertable.as_deref().unwrap_or(&j.proc),
-            j.schedule_interval
-        ));
-    }
-    if !t.database_exists {
-        notes.push(format!(
-            "the target database {} does not exist yet: tsmn creates it",
-            shown
-        ));
-    }
-    if resumes {
-        notes.push("the target holds an unfinished migration of this cluster: tsmn goes on where it stopped".into());
-    }
-    Preflight {
-        target: shown.into(),
-        source: s,
-        target_facts: t,
-        blockers: b,
-        notes,
-        resumes,
-    }
+    b
 }
 
 /// Bytes as an operator reads them.
@@ -201,8 +218,35 @@ pub fn bytes(n: u64) -> String {
 
 /// The preflight as text.
 pub fn render(p: &Preflight) -> String {
-    let s = &p.source;
     let t = &p.target_facts;
+    let mut out = render_source(&p.source);
+    out.push_str(&format!(
+        "Target: {} (PostgreSQL {}, TimescaleDB {}{})\n",
+        p.target,
+        t.pg_version,
+        t.timescaledb_available
+            .as_deref()
+            .unwrap_or("not available"),
+        t.timescaledb_installed
+            .as_deref()
+            .map(|v| format!(", {v} in the database"))
+            .unwrap_or_default()
+    ));
+    for n in &p.notes {
+        out.push_str(&format!("  note: {n}\n"));
+    }
+    if p.blockers.is_empty() {
+        out.push_str("Nothing blocks the migration.\n");
+    } else {
+        out.push_str(&format!("{} blocker(s):\n", p.blockers.len()));
+        for b in &p.blockers {
+            out.push_str(&format!("  BLOCKER {}\n    fix: {}\n", b.what, b.fix));
+        }
+    }
+    out
+}
+
+fn render_source(s: &Source) -> String {
     let mut out = format!(
         "Source: database {} (PostgreSQL {}, TimescaleDB {}), {} data node(s), {} in all\n",
         s.database,
@@ -286,29 +330,6 @@ pub fn render(p: &Preflight) -> String {
             "  job {} {} ({})\n",
             j.id, j.application_name, j.schedule_interval
         ));
-    }
-    out.push_str(&format!(
-        "Target: {} (PostgreSQL {}, TimescaleDB {}{})\n",
-        p.target,
-        t.pg_version,
-        t.timescaledb_available
-            .as_deref()
-            .unwrap_or("not available"),
-        t.timescaledb_installed
-            .as_deref()
-            .map(|v| format!(", {v} in the database"))
-            .unwrap_or_default()
-    ));
-    for n in &p.notes {
-        out.push_str(&format!("  note: {n}\n"));
-    }
-    if p.blockers.is_empty() {
-        out.push_str("Nothing blocks the migration.\n");
-    } else {
-        out.push_str(&format!("{} blocker(s):\n", p.blockers.len()));
-        for b in &p.blockers {
-            out.push_str(&format!("  BLOCKER {}\n    fix: {}\n", b.what, b.fix));
-        }
     }
     out
 }

@@ -10,8 +10,9 @@ use super::schema::{self, SpaceDimension};
 use super::source::{self, Source};
 use super::verify::{self, Compared};
 use super::{journal, MigrateError, QualifiedName};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
 pub struct MigrateOptions {
@@ -113,6 +114,17 @@ pub async fn migrate(
     result
 }
 
+/// What every phase of a run works with.
+struct Run<'a> {
+    reach: &'a Reach,
+    o: &'a MigrateOptions,
+    s: &'a Source,
+    say: &'a (dyn Fn(&str) + Sync),
+    path: &'a Path,
+    dir: &'a Path,
+    shown: String,
+}
+
 async fn steps(
     reach: &Reach,
     o: &MigrateOptions,
@@ -122,179 +134,29 @@ async fn steps(
     dir: &Path,
     started: Instant,
 ) -> Result<MigrateReport, MigrateError> {
-    let s = &pf.source;
-    let t = &o.target;
-    let shown = t.shown();
+    let r = Run {
+        reach,
+        o,
+        s: &pf.source,
+        say,
+        path,
+        dir,
+        shown: o.target.shown(),
+    };
     let mut report = MigrateReport {
         journal: path.display().to_string(),
-        not_recreated: s
+        not_recreated: r
+            .s
             .jobs
             .iter()
             .map(|j| format!("job {} ({})", j.id, j.application_name))
             .collect(),
         ..MigrateReport::default()
     };
-    if !pf.target_facts.database_exists {
-        let c = reach.target(t, "postgres").await?;
-        c.batch_execute(&format!(
-            "CREATE DATABASE {}",
-            crate::quote::sql::ident(&t.database)
-        ))
-        .await
-        .map_err(|e| sql_error(&shown, "creating the database", &e))?;
-        say(&format!(
-            "created the database {} on the target",
-            t.database
-        ));
-    }
-    let mut target = reach.target(t, &t.database).await?;
-    target
-        .batch_execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
-        .await
-        .map_err(|e| sql_error(&shown, "creating the timescaledb extension", &e))?;
-    let ext_schema: String = target
-        .query_one(
-            "SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'timescaledb'",
-            &[],
-        )
-        .await
-        .map_err(|e| sql_error(&shown, "reading the extension's schema", &e))?
-        .get(0);
-    let done = journal::done_items(&target)
-        .await
-        .map_err(|e| sql_error(&shown, "reading tsmn's record", &e))?;
-    // The tools' environment: a password only in a 0600 passfile.
-    let an = &reach.plan.access_node;
-    let an_host = an.effective_connect_host().to_string();
-    let an_port = u16::try_from(an.effective_connect_port()).unwrap_or(5432);
-    let mut lines = Vec::new();
-    if let Some(pw) =
-        reach
-            .passwords
-            .password_for(&an_host, an_port, &s.database, &reach.plan.superuser)
-    {
-        lines.push((
-            an_host.clone(),
-            an_port,
-            s.database.clone(),
-            reach.plan.superuser.clone(),
-            pw,
-        ));
-    }
-    if let Some(pw) = reach
-        .passwords
-        .password_for(&t.host, t.port, &t.database, &t.user)
-    {
-        lines.push((
-            t.host.clone(),
-            t.port,
-            t.database.clone(),
-            t.user.clone(),
-            pw,
-        ));
-    }
-    let passfile = schema::write_passfile(dir, &lines)?;
-    let sslmode = reach.tls.mode().as_str();
-    let an_env = schema::tool_env(
-        &an_host,
-        an_port,
-        &s.database,
-        &reach.plan.superuser,
-        passfile.as_deref(),
-        sslmode,
-    );
-    let t_env = schema::tool_env(
-        &t.host,
-        t.port,
-        &t.database,
-        &t.user,
-        passfile.as_deref(),
-        sslmode,
-    );
-    let bindir = crate::sandbox::PgBin::find(None)
-        .map_err(|e| {
-            MigrateError::Failed(format!(
-                "{e}\n    fix: install the PostgreSQL client programs (pg_dump, pg_restore, psql)"
-            ))
-        })?
-        .bindir;
-    let search_path = format!(
-        "SELECT pg_catalog.set_config('search_path', {}, false);\n",
-        crate::quote::sql::literal(&format!(
-            "{}, pg_catalog",
-            crate::quote::sql::ident(&ext_schema)
-        ))
-    );
-    let post = if done.contains("schema") && done.contains("post-data") {
-        String::new()
-    } else {
-        say("dumping the access node's schema (pg_dump --schema-only)");
-        let (pre, post) = schema::dump(&bindir, &an_env, dir, s, an)?;
-        if !done.contains("schema") {
-            let mut script = pre;
-            script.push('\n');
-            script.push_str(&search_path);
-            script.push_str(journal::SETUP_SQL);
-            for h in &s.hypertables {
-                script.push_str(&schema::hypertable_sql(h, o.space));
-                script.push('\n');
-            }
-            script.push_str(&journal::mark_sql("source", None, Some(&s.identity)));
-            script.push_str(";\n");
-            script.push_str(&journal::mark_sql("schema", None, None));
-            script.push_str(";\n");
-            schema::restore(
-                &bindir,
-                &t_env,
-                &script,
-                dir,
-                "schema (pre-data) and hypertables",
-                t,
-            )?;
-            journal::record(path, serde_json::json!({ "done": "schema" }));
-            say(&format!(
-                "schema restored; {} hypertable(s) created",
-                s.hypertables.len()
-            ));
-        }
-        post
-    };
-    // The rows.
-    let copy_started = Instant::now();
-    let todo = rows::parts(s, &an.name, &done);
-    let all: usize = s.chunks.len() + s.tables.len();
-    let pending: usize = todo.values().map(Vec::len).sum();
-    report.parts_already_done = all.saturating_sub(pending);
-    if report.parts_already_done > 0 {
-        say(&format!(
-            "{} part(s) already copied by an earlier run: skipped",
-            report.parts_already_done
-        ));
-    }
-    say(&format!(
-        "copying {pending} part(s) from {} node(s) at once",
-        todo.len()
-    ));
-    let counter = AtomicUsize::new(0);
-    let rows_total = std::sync::atomic::AtomicU64::new(0);
-    let copies = todo
-        .iter()
-        .map(|(node, parts)| copy_node(reach, s, t, node, parts, path, say, &counter, &rows_total));
-    let errors: Vec<String> = futures_util::future::join_all(copies)
-        .await
-        .into_iter()
-        .filter_map(Result::err)
-        .collect();
-    report.parts_copied = counter.load(Ordering::SeqCst);
-    report.rows_copied = rows_total.load(Ordering::SeqCst);
-    report.copy_seconds = copy_started.elapsed().as_secs_f64();
-    if !errors.is_empty() {
-        return Err(MigrateError::Failed(format!(
-            "the copy stopped:\n  {}\n    fix: correct the cause and run tsmn migrate again: the {} part(s) copied are recorded and are not copied twice",
-            errors.join("\n  "),
-            report.parts_copied + report.parts_already_done
-        )));
-    }
+    let (mut target, ext_schema, done) = r.prepare_target(pf.target_facts.database_exists).await?;
+    let (bindir, an_env, t_env) = r.tools()?;
+    let post = r.schema(&bindir, &an_env, &t_env, &ext_schema, &done)?;
+    r.copy(&done, &mut report).await?;
     if !done.contains("post-data") {
         let mut script = post;
         script.push('\n');
@@ -306,32 +168,15 @@ async fn steps(
             &script,
             dir,
             "post-data (indexes, constraints, triggers)",
-            t,
+            &o.target,
         )?;
         journal::record(path, serde_json::json!({ "done": "post-data" }));
         say("post-data restored (indexes, constraints, triggers)");
     }
-    compress(&mut target, s, &done, path, &shown, say).await?;
-    let mut seq = String::from("BEGIN;\n");
-    for (name, last) in &s.sequences {
-        if let Some(v) = last {
-            seq.push_str(&format!(
-                "SELECT pg_catalog.setval({}, {v}, true);\n",
-                crate::quote::sql::literal(&name.sql())
-            ));
-        }
-    }
-    seq.push_str("COMMIT;\nANALYZE;\n");
-    target
-        .batch_execute(&seq)
-        .await
-        .map_err(|e| sql_error(&shown, "setting the sequences and analyzing", &e))?;
-    say(&format!(
-        "{} sequence(s) set to the source's values; ANALYZE done",
-        s.sequences.len()
-    ));
+    compress(&mut target, r.s, &done, path, &r.shown, say).await?;
+    r.sequences(&target).await?;
     let verify_started = Instant::now();
-    report.verified = verify_all(reach, s, &target, &shown).await?;
+    report.verified = verify_all(reach, r.s, &target, &r.shown).await?;
     report.verify_seconds = verify_started.elapsed().as_secs_f64();
     let bad: Vec<String> = report
         .verified
@@ -353,9 +198,230 @@ async fn steps(
     target
         .batch_execute("DROP SCHEMA IF EXISTS tsmn_migrate CASCADE")
         .await
-        .map_err(|e| sql_error(&shown, "removing tsmn's record", &e))?;
+        .map_err(|e| sql_error(&r.shown, "removing tsmn's record", &e))?;
     report.total_seconds = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+impl Run<'_> {
+    /// The target's database (made when missing) and extension; the
+    /// extension's schema; the parts the target has recorded as done.
+    async fn prepare_target(
+        &self,
+        exists: bool,
+    ) -> Result<(tokio_postgres::Client, String, BTreeSet<String>), MigrateError> {
+        let t = &self.o.target;
+        if !exists {
+            let c = self.reach.target(t, "postgres").await?;
+            c.batch_execute(&format!(
+                "CREATE DATABASE {}",
+                crate::quote::sql::ident(&t.database)
+            ))
+            .await
+            .map_err(|e| sql_error(&self.shown, "creating the database", &e))?;
+            (self.say)(&format!(
+                "created the database {} on the target",
+                t.database
+            ));
+        }
+        let target = self.reach.target(t, &t.database).await?;
+        target
+            .batch_execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
+            .await
+            .map_err(|e| sql_error(&self.shown, "creating the timescaledb extension", &e))?;
+        let ext_schema: String = target
+            .query_one(
+                "SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'timescaledb'",
+                &[],
+            )
+            .await
+            .map_err(|e| sql_error(&self.shown, "reading the extension's schema", &e))?
+            .get(0);
+        let done = journal::done_items(&target)
+            .await
+            .map_err(|e| sql_error(&self.shown, "reading tsmn's record", &e))?;
+        Ok((target, ext_schema, done))
+    }
+
+    /// The PostgreSQL programs' directory, and the environment of the tools
+    /// for the access node and the target (a password only in a 0600 passfile).
+    fn tools(&self) -> Result<(PathBuf, schema::ToolEnv, schema::ToolEnv), MigrateError> {
+        let (reach, s, t) = (self.reach, self.s, &self.o.target);
+        let an = &reach.plan.access_node;
+        let an_host = an.effective_connect_host().to_string();
+        let an_port = u16::try_from(an.effective_connect_port()).unwrap_or(5432);
+        let su = &reach.plan.superuser;
+        let mut lines = Vec::new();
+        if let Some(pw) = reach
+            .passwords
+            .password_for(&an_host, an_port, &s.database, su)
+        {
+            lines.push((an_host.clone(), an_port, s.database.clone(), su.clone(), pw));
+        }
+        if let Some(pw) = reach
+            .passwords
+            .password_for(&t.host, t.port, &t.database, &t.user)
+        {
+            lines.push((
+                t.host.clone(),
+                t.port,
+                t.database.clone(),
+                t.user.clone(),
+                pw,
+            ));
+        }
+        let passfile = schema::write_passfile(self.dir, &lines)?;
+        let sslmode = reach.tls.mode().as_str();
+        let an_env = schema::tool_env(
+            &an_host,
+            an_port,
+            &s.database,
+            su,
+            passfile.as_deref(),
+            sslmode,
+        );
+        let t_env = schema::tool_env(
+            &t.host,
+            t.port,
+            &t.database,
+            &t.user,
+            passfile.as_deref(),
+            sslmode,
+        );
+        let bindir = crate::sandbox::PgBin::find(None)
+            .map_err(|e| MigrateError::Failed(format!("{e}\n    fix: install the PostgreSQL client programs (pg_dump, pg_restore, psql)")))?
+            .bindir;
+        Ok((bindir, an_env, t_env))
+    }
+
+    /// Pre-data and the hypertables, unless done; the post-data SQL for later.
+    fn schema(
+        &self,
+        bindir: &Path,
+        an_env: &schema::ToolEnv,
+        t_env: &schema::ToolEnv,
+        ext_schema: &str,
+        done: &BTreeSet<String>,
+    ) -> Result<String, MigrateError> {
+        if done.contains("schema") && done.contains("post-data") {
+            return Ok(String::new());
+        }
+        let s = self.s;
+        (self.say)("dumping the access node's schema (pg_dump --schema-only)");
+        let (pre, post) = schema::dump(bindir, an_env, self.dir, s, &self.reach.plan.access_node)?;
+        if done.contains("schema") {
+            return Ok(post);
+        }
+        let mut script = pre;
+        script.push('\n');
+        script.push_str(&format!(
+            "SELECT pg_catalog.set_config('search_path', {}, false);\n",
+            crate::quote::sql::literal(&format!(
+                "{}, pg_catalog",
+                crate::quote::sql::ident(ext_schema)
+            ))
+        ));
+        script.push_str(journal::SETUP_SQL);
+        for h in &s.hypertables {
+            script.push_str(&schema::hypertable_sql(h, self.o.space));
+            script.push('\n');
+        }
+        script.push_str(&journal::mark_sql("source", None, Some(&s.identity)));
+        script.push_str(";\n");
+        script.push_str(&journal::mark_sql("schema", None, None));
+        script.push_str(";\n");
+        schema::restore(
+            bindir,
+            t_env,
+            &script,
+            self.dir,
+            "schema (pre-data) and hypertables",
+            &self.o.target,
+        )?;
+        journal::record(self.path, serde_json::json!({ "done": "schema" }));
+        (self.say)(&format!(
+            "schema restored; {} hypertable(s) created",
+            s.hypertables.len()
+        ));
+        Ok(post)
+    }
+
+    /// The rows: every part not done yet, every node at once.
+    async fn copy(
+        &self,
+        done: &BTreeSet<String>,
+        report: &mut MigrateReport,
+    ) -> Result<(), MigrateError> {
+        let s = self.s;
+        let copy_started = Instant::now();
+        let todo = rows::parts(s, &self.reach.plan.access_node.name, done);
+        let pending: usize = todo.values().map(Vec::len).sum();
+        report.parts_already_done = (s.chunks.len() + s.tables.len()).saturating_sub(pending);
+        if report.parts_already_done > 0 {
+            (self.say)(&format!(
+                "{} part(s) already copied by an earlier run: skipped",
+                report.parts_already_done
+            ));
+        }
+        (self.say)(&format!(
+            "copying {pending} part(s) from {} node(s) at once",
+            todo.len()
+        ));
+        let counter = AtomicUsize::new(0);
+        let rows_total = AtomicU64::new(0);
+        let copies = todo.iter().map(|(node, parts)| {
+            copy_node(
+                self.reach,
+                s,
+                &self.o.target,
+                node,
+                parts,
+                self.path,
+                self.say,
+                &counter,
+                &rows_total,
+            )
+        });
+        let errors: Vec<String> = futures_util::future::join_all(copies)
+            .await
+            .into_iter()
+            .filter_map(Result::err)
+            .collect();
+        report.parts_copied = counter.load(Ordering::SeqCst);
+        report.rows_copied = rows_total.load(Ordering::SeqCst);
+        report.copy_seconds = copy_started.elapsed().as_secs_f64();
+        if errors.is_empty() {
+            return Ok(());
+        }
+        Err(MigrateError::Failed(format!(
+            "the copy stopped:\n  {}\n    fix: correct the cause and run tsmn migrate again: the {} part(s) copied are recorded and are not copied twice",
+            errors.join("\n  "),
+            report.parts_copied + report.parts_already_done
+        )))
+    }
+
+    /// Sequences set to the source's values, then ANALYZE.
+    async fn sequences(&self, target: &tokio_postgres::Client) -> Result<(), MigrateError> {
+        let mut seq = String::from("BEGIN;\n");
+        for (name, last) in &self.s.sequences {
+            if let Some(v) = last {
+                seq.push_str(&format!(
+                    "SELECT pg_catalog.setval({}, {v}, true);\n",
+                    crate::quote::sql::literal(&name.sql())
+                ));
+            }
+        }
+        seq.push_str("COMMIT;\nANALYZE;\n");
+        target
+            .batch_execute(&seq)
+            .await
+            .map_err(|e| sql_error(&self.shown, "setting the sequences and analyzing", &e))?;
+        (self.say)(&format!(
+            "{} sequence(s) set to the source's values; ANALYZE done",
+            self.s.sequences.len()
+        ));
+        Ok(())
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -368,7 +434,7 @@ async fn copy_node(
     path: &Path,
     say: &(dyn Fn(&str) + Sync),
     counter: &AtomicUsize,
-    rows_total: &std::sync::atomic::AtomicU64,
+    rows_total: &AtomicU64,
 ) -> Result<(), String> {
     let (plan_node, db) = if node == reach.plan.access_node.name {
         (&reach.plan.access_node, s.database.clone())
@@ -436,7 +502,7 @@ async fn copy_node(
 async fn compress(
     target: &mut tokio_postgres::Client,
     s: &Source,
-    done: &std::collections::BTreeSet<String>,
+    done: &BTreeSet<String>,
     path: &Path,
     shown: &str,
     say: &(dyn Fn(&str) + Sync),

@@ -192,13 +192,20 @@ pub async fn read(reach: &Reach) -> Result<Source, MigrateError> {
         }
     }
     s.tables = tables(&c).await.map_err(q("reading the tables"))?;
+    extras(&c, &mut s)
+        .await
+        .map_err(q("reading the aggregates, jobs and sequences"))?;
+    Ok(s)
+}
+
+/// The continuous aggregates, jobs and sequences.
+async fn extras(c: &Client, s: &mut Source) -> Result<(), tokio_postgres::Error> {
     s.caggs = pg::rows(
-        &c,
+        c,
         "SELECT view_schema::text, view_name::text, coalesce(finalized, true) FROM timescaledb_information.continuous_aggregates ORDER BY 1, 2",
         &[],
     )
-    .await
-    .map_err(q("reading the continuous aggregates"))?
+    .await?
     .iter()
     .map(|r| Cagg {
         name: name(r.get(0), r.get(1)),
@@ -206,14 +213,13 @@ pub async fn read(reach: &Reach) -> Result<Source, MigrateError> {
     })
     .collect();
     s.jobs = pg::rows(
-        &c,
+        c,
         "SELECT job_id, application_name::text, format('%I.%I', proc_schema, proc_name), \
          CASE WHEN hypertable_name IS NULL THEN NULL ELSE format('%I.%I', hypertable_schema, hypertable_name) END, \
          schedule_interval::text FROM timescaledb_information.jobs WHERE job_id >= 1000 ORDER BY 1",
         &[],
     )
-    .await
-    .map_err(q("reading the jobs"))?
+    .await?
     .iter()
     .map(|r| Job {
         id: r.get(0),
@@ -224,7 +230,7 @@ pub async fn read(reach: &Reach) -> Result<Source, MigrateError> {
     })
     .collect();
     s.sequences = pg::rows(
-        &c,
+        c,
         &format!(
             "SELECT n.nspname::text, c.relname::text, s.last_value FROM pg_sequences s \
              JOIN pg_namespace n ON n.nspname = s.schemaname JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = s.sequencename \
@@ -232,12 +238,11 @@ pub async fn read(reach: &Reach) -> Result<Source, MigrateError> {
         ),
         &[],
     )
-    .await
-    .map_err(q("reading the sequences"))?
+    .await?
     .iter()
     .map(|r| (name(r.get(0), r.get(1)), r.get(2)))
     .collect();
-    Ok(s)
+    Ok(())
 }
 
 async fn columns(c: &Client, rel: &QualifiedName) -> Result<Vec<Column>, tokio_postgres::Error> {
