@@ -394,13 +394,13 @@ mod tests {
     fn hypertables_and_compression_as_sql() {
         assert_eq!(
             hypertable_sql(&ht(), SpaceDimension::Drop),
-            "SELECT create_hypertable('public.\"Metrics\"', 'time', chunk_time_interval => INTERVAL '86400000000 microseconds', create_default_indexes => false);"
+            "SELECT create_hypertable('\"public\".\"Metrics\"', 'time', chunk_time_interval => INTERVAL '86400000000 microseconds', create_default_indexes => false);"
         );
         assert!(hypertable_sql(&ht(), SpaceDimension::Keep)
             .contains("partitioning_column => 'device', number_partitions => 2"));
         assert_eq!(
             compression_sql(&ht()).unwrap(),
-            "ALTER TABLE public.\"Metrics\" SET (timescaledb.compress, timescaledb.compress_segmentby = '\"device\"', timescaledb.compress_orderby = '\"time\" DESC NULLS FIRST');"
+            "ALTER TABLE \"public\".\"Metrics\" SET (timescaledb.compress, timescaledb.compress_segmentby = '\"device\"', timescaledb.compress_orderby = '\"time\" DESC NULLS FIRST');"
         );
     }
 }
