@@ -143,7 +143,7 @@ pub async fn read(reach: &Reach) -> Result<Source, MigrateError> {
     };
     let head = pg::one(
         &c,
-        "SELECT current_setting('server_version'), current_setting('server_version_num')::int, \
+        "SELECT split_part(current_setting('server_version'), ' ', 1), current_setting('server_version_num')::int, \
          coalesce((SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'), ''), \
          (SELECT system_identifier::text FROM pg_control_system()) || '/' || current_database(), \
          pg_database_size(current_database())",

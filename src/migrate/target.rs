@@ -45,7 +45,7 @@ pub async fn read(
     };
     let r = pg::one(
         &c,
-        "SELECT current_setting('server_version'), current_setting('server_version_num')::int, \
+        "SELECT split_part(current_setting('server_version'), ' ', 1), current_setting('server_version_num')::int, \
          (SELECT rolsuper FROM pg_roles WHERE rolname = current_user), \
          (SELECT default_version FROM pg_available_extensions WHERE name = 'timescaledb'), \
          coalesce((SELECT array_agg(version::text ORDER BY version) FROM pg_available_extension_versions WHERE name = 'timescaledb'), '{}'), \
