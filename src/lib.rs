@@ -2,7 +2,7 @@
 //!
 //! Layers, top to bottom (no import runs upward):
 //! faces (the binary's cli, tui) -> flow (one orchestration over a plan)
-//! -> run, export, report -> steps, probe, sandbox, findings -> facts,
+//! -> run, migrate, export, report -> steps, probe, sandbox, findings -> facts,
 //! plan, quote, timescale.
 #![forbid(unsafe_code)]
 #![warn(clippy::unwrap_used)]
@@ -13,6 +13,7 @@ pub mod export;
 pub mod facts;
 pub mod findings;
 pub mod flow;
+pub mod migrate;
 pub mod os;
 pub mod pg;
 pub mod plan;

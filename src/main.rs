@@ -28,6 +28,7 @@ fn main() -> ExitCode {
                 | Command::Apply { .. }
                 | Command::Undo { .. }
                 | Command::Validate { .. }
+                | Command::Migrate(_)
         )
     ) {
         cli::output::note_ignored_env();
@@ -123,6 +124,7 @@ fn dispatch(command: Command) -> u8 {
             yes,
             connect_timeout,
         } => cli::undo::undo(&plan, yes, connect_timeout),
+        Command::Migrate(m) => cli::migrate::migrate(&m),
         Command::Sandbox(cmd) => commands::sandbox(cmd),
         Command::Completions { shell } => commands::completions(shell),
         Command::Man => commands::man(),

@@ -34,6 +34,30 @@ variable the plan names, or a passfile.
 
 Exit codes: 0 success (check: nothing blocks), 1 the operation failed (check: a\nblocker was found), 2 bad command line or plan, 129/130/143 apply stopped by\nSIGHUP (a closed terminal), Ctrl-C or SIGTERM (after finishing and recording\nthe running step; a server tsmn restarts always starts again).";
 
+const MIGRATE_HELP: &str = "\
+Examples:
+  tsmn migrate --plan plan.toml --to 'host=10.0.0.20 dbname=tsdb' --check
+        what would move, and what blocks it (read-only)
+  tsmn migrate --plan plan.toml --to 'host=10.0.0.20 dbname=tsdb'
+        stop the writers, then copy, verify, and print the next steps
+  tsmn migrate --plan plan.toml --to 'host=10.0.0.10 dbname=tsdb_single' --yes
+        into a new database on the access node's own server, without asking
+
+The target: a superuser there, TimescaleDB installed and preloaded, not a
+multi-node member (no dist_uuid, no timescaledb_fdw servers), none of the
+source's table names. Each distributed hypertable becomes a regular one with
+its time dimension and chunk interval and its compression settings; the
+compressed ranges are compressed again. Continuous aggregates block the
+migration (not migrated yet); jobs are listed as not recreated.
+
+Interrupted (Ctrl-C, kill -9, a lost node)? Run the same command again: each
+chunk is recorded on the target in the transaction that copied it, and in
+<plan>.tsmn/migrate-<target>.jsonl; nothing is copied twice. A finished
+migration is verified: row counts and checksums computed by both servers.
+
+Exit codes: 0 done and verified (--check: nothing blocks), 1 blocked or
+failed (nothing half-copied without a record), 2 bad command line or plan.";
+
 #[derive(Debug, Parser)]
 #[command(name = "tsmn", version, about = "Set up and troubleshoot TimescaleDB multi-node clusters", after_help = AFTER_HELP)]
 pub struct Cli {
@@ -261,6 +285,14 @@ pub enum Command {
         #[arg(long, value_name = "SECS", env = "PGCONNECT_TIMEOUT", default_value_t = tsmn::flow::settings::DEFAULT_CONNECT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..=300))]
         connect_timeout: u64,
     },
+    /// Leave multi-node: copy the cluster onto one server whose TimescaleDB
+    /// can be updated past 2.13 (offline: stop the writers first). Schema by
+    /// pg_dump/pg_restore, each chunk straight from a data node that holds
+    /// it, verified by counts and checksums; resumes after an interruption.
+    /// The source is never written
+    /// (e.g. `tsmn migrate --plan plan.toml --to postgresql://postgres@10.0.0.20/tsdb --check`)
+    #[command(after_help = MIGRATE_HELP)]
+    Migrate(MigrateCmd),
     /// Local throwaway cluster from the installed PostgreSQL
     /// (e.g. `tsmn sandbox up --data-nodes 2`)
     #[command(subcommand)]
@@ -305,6 +337,36 @@ pub enum SandboxCommand {
         #[command(flatten)]
         dir: DirArg,
     },
+}
+
+/// `tsmn migrate`'s options.
+#[derive(Debug, clap::Args)]
+pub struct MigrateCmd {
+    /// The plan file (TOML) of the cluster [env: TSMN_PLAN]
+    #[arg(short, long, value_name = "FILE", env = "TSMN_PLAN", hide_env = true)]
+    pub plan: PathBuf,
+    /// The target: HOST[:PORT], a socket directory, a postgresql:// URI or a
+    /// key=value string (no password: PGPASSWORD or ~/.pgpass). Its dbname
+    /// [default: the plan's database] is created when it does not exist
+    #[arg(long, value_name = "TARGET")]
+    pub to: String,
+    /// Only the preflight: what the cluster holds, the target, and what
+    /// blocks the migration, with fixes. Read-only; exit 1 when blocked
+    #[arg(long)]
+    pub check: bool,
+    /// Do not ask for confirmation
+    #[arg(short, long)]
+    pub yes: bool,
+    /// One JSON document (schema tsmn-migrate-check/1 or tsmn-migrate/1)
+    #[arg(long)]
+    pub json: bool,
+    /// Keep each hypertable's space dimension (default: dropped, since on
+    /// one server it only splits every time range into more chunks)
+    #[arg(long)]
+    pub keep_space_partitioning: bool,
+    /// Seconds to wait for each connection
+    #[arg(long, value_name = "SECS", env = "PGCONNECT_TIMEOUT", default_value_t = tsmn::flow::settings::DEFAULT_CONNECT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub connect_timeout: u64,
 }
 
 /// What the wizard takes from the command line, as apply does.

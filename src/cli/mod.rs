@@ -7,6 +7,7 @@
 pub mod args;
 pub mod commands;
 pub mod log;
+pub mod migrate;
 pub mod output;
 pub mod progress;
 pub mod prompt;

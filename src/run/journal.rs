@@ -44,7 +44,7 @@ pub fn undone(path: &Path) {
 /// One record, as one write of one whole line. A line that a killed run
 /// left torn (no newline at its end) is closed first, so the torn part
 /// stays a line of its own that readers skip, and this record stays whole.
-fn append(path: &Path, line: serde_json::Value) {
+pub(crate) fn append(path: &Path, line: serde_json::Value) {
     use std::io::{Read, Seek, SeekFrom};
     if let Some(dir) = path.parent() {
         let _ = std::fs::create_dir_all(dir);

@@ -1,0 +1,170 @@
+//! `tsmn migrate`: the command face of the library's migrate module
+//! (preflight with --check, else the offline copy, asked first).
+
+use super::args::{MigrateCmd, EXIT_FAILED, EXIT_OK, EXIT_USAGE};
+use super::commands::{failed, runtime};
+use super::output;
+use super::prompt::confirm;
+use std::io::IsTerminal;
+use std::time::Duration;
+use tsmn::migrate::connect::{parse_target, Reach};
+use tsmn::migrate::schema::SpaceDimension;
+use tsmn::migrate::{MigrateError, MigrateOptions};
+
+fn fail(json: bool, e: &MigrateError) -> u8 {
+    failed("migrate", json, &e.to_string(), e.exit_code())
+}
+
+pub fn migrate(a: &MigrateCmd) -> u8 {
+    let plan = match tsmn::probe::conninfo::load_plan(&a.plan) {
+        Ok(p) => p,
+        Err(e) => return failed("migrate", a.json, &e.to_string(), EXIT_USAGE),
+    };
+    let target = match parse_target(&a.to, &plan) {
+        Ok(t) => t,
+        Err(e) => return fail(a.json, &e),
+    };
+    let reach = match Reach::new(&plan, Duration::from_secs(a.connect_timeout)) {
+        Ok(r) => r,
+        Err(e) => return fail(a.json, &e),
+    };
+    let o = MigrateOptions {
+        plan_path: a.plan.clone(),
+        target,
+        space: if a.keep_space_partitioning {
+            SpaceDimension::Keep
+        } else {
+            SpaceDimension::Drop
+        },
+    };
+    // One run per plan at a time (apply's lock), decided before anything connects.
+    let _lock = if a.check {
+        None
+    } else {
+        match tsmn::flow::lock::take(&a.plan) {
+            Ok(l) => Some(l),
+            Err(e) => return failed("migrate", a.json, &e.to_string(), e.exit_code()),
+        }
+    };
+    if !a.check && tsmn::migrate::already_done(&o) {
+        let line = format!(
+            "nothing to do: the migration into {} finished and was verified (journal {})",
+            o.target.shown(),
+            tsmn::migrate::journal::path_for(&a.plan, &o.target).display()
+        );
+        if a.json {
+            output::print_json(&output::document(
+                "tsmn-migrate/1",
+                serde_json::json!({ "nothing_to_do": true, "target": o.target.shown() }),
+            ));
+        }
+        output::tell(&line);
+        return EXIT_OK;
+    }
+    let rt = runtime();
+    output::tell(&format!(
+        "reading the cluster of {} and the target {} ...",
+        a.plan.display(),
+        o.target.shown()
+    ));
+    let pf = match rt.block_on(tsmn::migrate::check(&reach, &o)) {
+        Ok(p) => p,
+        Err(e) => return fail(a.json, &e),
+    };
+    let text = tsmn::migrate::preflight::render(&pf);
+    if a.check {
+        if a.json {
+            output::print_json(&output::document(
+                "tsmn-migrate-check/1",
+                serde_json::to_value(&pf).unwrap_or_default(),
+            ));
+        } else {
+            print!("{text}");
+        }
+        return if pf.blockers.is_empty() {
+            EXIT_OK
+        } else {
+            EXIT_FAILED
+        };
+    }
+    eprint!("{text}");
+    copy(a, &rt, &reach, &o, &pf)
+}
+
+/// After the preflight: refused when blocked, asked first, then the copy.
+fn copy(
+    a: &MigrateCmd,
+    rt: &tokio::runtime::Runtime,
+    reach: &Reach,
+    o: &MigrateOptions,
+    pf: &tsmn::migrate::Preflight,
+) -> u8 {
+    if !pf.blockers.is_empty() {
+        return failed(
+            "migrate",
+            a.json,
+            "the migration is blocked (see above); nothing was copied\n    fix: correct each blocker, then run tsmn migrate --check again",
+            EXIT_FAILED,
+        );
+    }
+    if !a.yes {
+        if !std::io::stdin().is_terminal() {
+            return failed("migrate", a.json, "tsmn migrate writes to the target and asks first, but there is no terminal to ask at\n    fix: add --yes to run without asking", EXIT_USAGE);
+        }
+        let q = format!(
+            "Stop every writer to the source now. Copy the cluster into {}? [y/N] ",
+            o.target.shown()
+        );
+        if !confirm(&q) {
+            eprintln!("nothing was copied");
+            return EXIT_FAILED;
+        }
+    }
+    let say = |l: &str| output::tell(l);
+    match rt.block_on(tsmn::migrate::migrate(reach, o, pf, &say)) {
+        Ok(r) => {
+            if a.json {
+                output::print_json(&output::document(
+                    "tsmn-migrate/1",
+                    serde_json::to_value(&r).unwrap_or_default(),
+                ));
+            } else {
+                print!("{}", summary(&r, o));
+            }
+            EXIT_OK
+        }
+        Err(e) => fail(a.json, &e),
+    }
+}
+
+fn summary(r: &tsmn::migrate::MigrateReport, o: &MigrateOptions) -> String {
+    let mut out = String::from("Verified (rows on source = rows on target, checksums equal):\n");
+    for c in &r.verified {
+        out.push_str(&format!(
+            "  {:<10} {:<40} {:>12} = {:>12}\n",
+            c.kind, c.table, c.source.rows, c.target.rows
+        ));
+    }
+    out.push_str(&format!(
+        "done: {} part(s) copied ({} rows) in {:.1} s{}, verified in {:.1} s, {:.1} s in all\n",
+        r.parts_copied,
+        r.rows_copied,
+        r.copy_seconds,
+        if r.parts_already_done > 0 {
+            format!(" ({} done by an earlier run)", r.parts_already_done)
+        } else {
+            String::new()
+        },
+        r.verify_seconds,
+        r.total_seconds
+    ));
+    for n in &r.not_recreated {
+        out.push_str(&format!("  not recreated: {n}\n"));
+    }
+    out.push_str(&format!(
+        "Next: point the applications at {t}; then update TimescaleDB there (psql -X -d {db}: ALTER EXTENSION timescaledb UPDATE). The source was not changed.\n",
+        t = o.target.shown(),
+        db = o.target.database
+    ));
+    out
+}

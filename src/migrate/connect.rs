@@ -1,0 +1,168 @@
+//! Connections of a migration: the plan's nodes as tsmn reaches them
+//! (probe::config), and the target as `--to` names it (a URI, key=value
+//! conninfo, HOST[:PORT] or a socket directory; no password in it).
+
+use super::MigrateError;
+use crate::discover::Target;
+use crate::plan::{Node, Plan};
+use crate::probe::credentials::PasswordSource;
+use crate::probe::tls::Tls;
+use crate::probe::ProbeOptions;
+use std::time::Duration;
+use tokio_postgres::{Client, Config};
+
+/// The target: where it is, and its database (the `--to` string's dbname,
+/// else the plan's database name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetAddr {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub database: String,
+}
+
+impl TargetAddr {
+    /// `host:port/database`, for messages and the journal's name.
+    pub fn shown(&self) -> String {
+        let t = Target {
+            host: self.host.clone(),
+            port: self.port,
+            user: self.user.clone(),
+            database: None,
+        };
+        format!("{}/{}", t.shown(), self.database)
+    }
+}
+
+/// PURE but for tokio-postgres's parser: `--to` as given.
+pub fn parse_target(given: &str, plan: &Plan) -> Result<TargetAddr, MigrateError> {
+    let t = crate::discover::parse_target(given, None, None)
+        .map_err(|e| MigrateError::Usage(e.replace("--access-node", "--to")))?;
+    // parse_target defaults the user to postgres; the plan's superuser is
+    // the better default unless the string named one.
+    let named_user = given.contains("user=") || given.contains('@');
+    Ok(TargetAddr {
+        host: t.host,
+        port: t.port,
+        user: if named_user {
+            t.user
+        } else {
+            plan.superuser.clone()
+        },
+        database: t.database.unwrap_or_else(|| plan.database.clone()),
+    })
+}
+
+/// Everything a migration needs to open sessions.
+pub struct Reach {
+    pub plan: Plan,
+    pub passwords: PasswordSource,
+    pub tls: Tls,
+    pub opts: ProbeOptions,
+}
+
+impl Reach {
+    pub fn new(plan: &Plan, connect_timeout: Duration) -> Result<Reach, MigrateError> {
+        let tls = Tls::from_plan(plan).map_err(MigrateError::Usage)?;
+        Ok(Reach {
+            plan: plan.clone(),
+            passwords: PasswordSource::from_plan(plan),
+            tls,
+            opts: ProbeOptions::with_connect_timeout(connect_timeout),
+        })
+    }
+
+    /// A session on a node of the plan, in `db`, with the migrate settings.
+    pub async fn node(&self, node: &Node, db: &str) -> Result<Client, MigrateError> {
+        let cfg = crate::probe::config(
+            node,
+            &self.plan.superuser,
+            db,
+            &self.passwords,
+            self.opts,
+            &self.tls,
+        );
+        self.open(&cfg, &format!("{} (database {db})", node.name))
+            .await
+    }
+
+    pub fn target_config(&self, t: &TargetAddr, db: &str) -> Config {
+        let mut cfg = Config::new();
+        if t.host.starts_with('/') {
+            cfg.host_path(&t.host);
+        } else {
+            cfg.host(&t.host);
+        }
+        cfg.port(t.port)
+            .user(&t.user)
+            .dbname(db)
+            .application_name("tsmn migrate")
+            .connect_timeout(self.opts.connect_timeout)
+            .ssl_mode(self.tls.ssl_mode_for(&t.host));
+        if let Some(pw) = self.passwords.password_for(&t.host, t.port, db, &t.user) {
+            use secrecy::ExposeSecret;
+            cfg.password(pw.expose_secret().as_bytes());
+        }
+        cfg
+    }
+
+    /// A session on the target server, in `db`.
+    pub async fn target(&self, t: &TargetAddr, db: &str) -> Result<Client, MigrateError> {
+        let cfg = self.target_config(t, db);
+        self.open(&cfg, &format!("the target {}", t.shown())).await
+    }
+
+    async fn open(&self, cfg: &Config, what: &str) -> Result<Client, MigrateError> {
+        let client = crate::probe::connect(cfg, &self.tls, self.opts, None)
+            .await
+            .map_err(|c| {
+                MigrateError::Failed(format!(
+                    "cannot connect to {what}: {}\n    fix: tsmn check --plan PLAN says why a node fails; for the target, check its address, pg_hba.conf and password (PGPASSWORD or ~/.pgpass)",
+                    c.problem().unwrap_or_default()
+                ))
+            })?;
+        client
+            .batch_execute(super::SESSION_SETTINGS)
+            .await
+            .map_err(|e| sql_error(what, "setting the session up", &e))?;
+        Ok(client)
+    }
+}
+
+/// A failed statement as one line: where, doing what, the server's words.
+pub fn sql_error(node: &str, doing: &str, e: &tokio_postgres::Error) -> MigrateError {
+    MigrateError::Failed(format!(
+        "{node}: {doing}: {}",
+        crate::run::session::describe(e)
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn target_forms() {
+        let plan = crate::plan::new_plan();
+        let t = parse_target("postgresql://ops@10.0.0.9:6432/newdb", &plan).unwrap();
+        assert_eq!(
+            (
+                t.host.as_str(),
+                t.port,
+                t.user.as_str(),
+                t.database.as_str()
+            ),
+            ("10.0.0.9", 6432, "ops", "newdb")
+        );
+        let t = parse_target("10.0.0.9", &plan).unwrap();
+        assert_eq!(
+            (t.port, t.database.as_str()),
+            (5432, plan.database.as_str())
+        );
+        assert_eq!(t.user, plan.superuser);
+        let e = parse_target("postgresql://ops:pw@h/db", &plan).unwrap_err();
+        assert!(e.to_string().contains("--to"), "{e}");
+        assert!(!e.to_string().contains("pw@"), "{e}");
+        assert_eq!(e.exit_code(), 2);
+    }
+}

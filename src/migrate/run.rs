@@ -1,0 +1,603 @@
+//! ASYNC: the migration's order: preflight, the target's database and
+//! extension, pre-data with the hypertables, the rows (all data nodes at
+//! once), post-data, compression, sequences, ANALYZE, verification. Each
+//! part is recorded on the target and in the journal, so a re-run skips it.
+
+use super::connect::{sql_error, Reach, TargetAddr};
+use super::preflight::{self, Preflight};
+use super::rows::{self, Part};
+use super::schema::{self, SpaceDimension};
+use super::source::{self, Source};
+use super::verify::{self, Compared};
+use super::{journal, MigrateError, QualifiedName};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Instant;
+
+pub struct MigrateOptions {
+    pub plan_path: PathBuf,
+    pub target: TargetAddr,
+    pub space: SpaceDimension,
+}
+
+#[derive(Debug, Default, serde::Serialize)]
+pub struct MigrateReport {
+    pub parts_copied: usize,
+    pub parts_already_done: usize,
+    pub rows_copied: u64,
+    pub copy_seconds: f64,
+    pub verify_seconds: f64,
+    pub total_seconds: f64,
+    pub verified: Vec<Compared>,
+    pub not_recreated: Vec<String>,
+    pub journal: String,
+}
+
+/// Whether the journal says this migration finished and was verified.
+pub fn already_done(o: &MigrateOptions) -> bool {
+    let path = journal::path_for(&o.plan_path, &o.target);
+    std::fs::read_to_string(path).is_ok_and(|t| journal::finished(&t))
+}
+
+/// Read both sides and say what blocks the migration. Read-only.
+pub async fn preflight(reach: &Reach, o: &MigrateOptions) -> Result<Preflight, MigrateError> {
+    let s = source::read(reach).await?;
+    let plan_nodes: Vec<String> = reach
+        .plan
+        .data_nodes
+        .iter()
+        .map(|n| n.name.clone())
+        .collect();
+    let reads = s.data_nodes.iter().filter_map(|dn| {
+        let node = reach.plan.data_nodes.iter().find(|n| n.name == dn.name)?;
+        Some(async move {
+            let got = match reach.node(node, &dn.database).await {
+                Ok(c) => source::node_chunks(&c, &dn.name).await.map(|_| ()),
+                Err(e) => Err(e),
+            };
+            got.err().map(|e| (dn.name.clone(), e.to_string()))
+        })
+    });
+    let unreachable: Vec<(String, String)> = futures_util::future::join_all(reads)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    let mut names: Vec<String> = s.hypertables.iter().map(|h| h.name.sql()).collect();
+    names.extend(s.tables.iter().map(|t| t.name.sql()));
+    let t = super::target::read(reach, &o.target, &names).await?;
+    Ok(preflight::assess(
+        &o.target.shown(),
+        s,
+        t,
+        &unreachable,
+        &plan_nodes,
+    ))
+}
+
+/// Tests only (a debug build): `TSMN_TEST_KILL_AFTER=migrate-part-<n>`
+/// kills tsmn with SIGKILL right after the n-th part of this run was
+/// committed and journaled, as `kill -9` would.
+fn killed_here_in_tests(n: usize) {
+    if cfg!(debug_assertions)
+        && std::env::var("TSMN_TEST_KILL_AFTER").is_ok_and(|k| k == format!("migrate-part-{n}"))
+    {
+        let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL);
+    }
+}
+
+/// The migration, after a preflight without blockers.
+pub async fn migrate(
+    reach: &Reach,
+    o: &MigrateOptions,
+    pf: &Preflight,
+    say: &(dyn Fn(&str) + Sync),
+) -> Result<MigrateReport, MigrateError> {
+    let started = Instant::now();
+    let path = journal::path_for(&o.plan_path, &o.target);
+    let dir = crate::steps::material::dir_for(&o.plan_path);
+    crate::steps::material::private_dir(&dir).map_err(|e| MigrateError::Failed(e.to_string()))?;
+    journal::record(
+        &path,
+        serde_json::json!({ "run": "started", "target": o.target.shown() }),
+    );
+    let result = steps(reach, o, pf, say, &path, &dir, started).await;
+    let _ = std::fs::remove_file(dir.join("migrate.pgpass"));
+    match &result {
+        Ok(_) => journal::record(&path, serde_json::json!({ "run": "finished", "ok": true })),
+        Err(e) => journal::record(
+            &path,
+            serde_json::json!({ "run": "finished", "ok": false, "error": e.to_string() }),
+        ),
+    }
+    result
+}
+
+/// What every phase of a run works with.
+struct Run<'a> {
+    reach: &'a Reach,
+    o: &'a MigrateOptions,
+    s: &'a Source,
+    say: &'a (dyn Fn(&str) + Sync),
+    path: &'a Path,
+    dir: &'a Path,
+    shown: String,
+}
+
+async fn steps(
+    reach: &Reach,
+    o: &MigrateOptions,
+    pf: &Preflight,
+    say: &(dyn Fn(&str) + Sync),
+    path: &Path,
+    dir: &Path,
+    started: Instant,
+) -> Result<MigrateReport, MigrateError> {
+    let r = Run {
+        reach,
+        o,
+        s: &pf.source,
+        say,
+        path,
+        dir,
+        shown: o.target.shown(),
+    };
+    let mut report = MigrateReport {
+        journal: path.display().to_string(),
+        not_recreated: r
+            .s
+            .jobs
+            .iter()
+            .map(|j| format!("job {} ({})", j.id, j.application_name))
+            .collect(),
+        ..MigrateReport::default()
+    };
+    let (mut target, ext_schema, done) = r.prepare_target(pf.target_facts.database_exists).await?;
+    let (bindir, an_env, t_env) = r.tools()?;
+    let post = r.schema(&bindir, &an_env, &t_env, &ext_schema, &done)?;
+    r.copy(&done, &mut report).await?;
+    if !done.contains("post-data") {
+        let mut script = post;
+        script.push('\n');
+        script.push_str(&journal::mark_sql("post-data", None, None));
+        script.push_str(";\n");
+        schema::restore(
+            &bindir,
+            &t_env,
+            &script,
+            dir,
+            "post-data (indexes, constraints, triggers)",
+            &o.target,
+        )?;
+        journal::record(path, serde_json::json!({ "done": "post-data" }));
+        say("post-data restored (indexes, constraints, triggers)");
+    }
+    compress(&mut target, r.s, &done, path, &r.shown, say).await?;
+    r.sequences(&target).await?;
+    let verify_started = Instant::now();
+    report.verified = verify_all(reach, r.s, &target, &r.shown).await?;
+    report.verify_seconds = verify_started.elapsed().as_secs_f64();
+    let bad: Vec<String> = report
+        .verified
+        .iter()
+        .filter(|c| !c.equal())
+        .map(|c| {
+            format!(
+                "{} {}: source {} rows (checksum {}), target {} rows (checksum {})",
+                c.kind, c.table, c.source.rows, c.source.checksum, c.target.rows, c.target.checksum
+            )
+        })
+        .collect();
+    if !bad.is_empty() {
+        return Err(MigrateError::Failed(format!(
+            "verification failed: the target differs from the source:\n  {}\n    fix: did something write to the source during the copy? Stop the writers, drop the target database and migrate again",
+            bad.join("\n  ")
+        )));
+    }
+    target
+        .batch_execute("DROP SCHEMA IF EXISTS tsmn_migrate CASCADE")
+        .await
+        .map_err(|e| sql_error(&r.shown, "removing tsmn's record", &e))?;
+    report.total_seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+impl Run<'_> {
+    /// The target's database (made when missing) and extension; the
+    /// extension's schema; the parts the target has recorded as done.
+    async fn prepare_target(
+        &self,
+        exists: bool,
+    ) -> Result<(tokio_postgres::Client, String, BTreeSet<String>), MigrateError> {
+        let t = &self.o.target;
+        if !exists {
+            let c = self.reach.target(t, "postgres").await?;
+            c.batch_execute(&format!(
+                "CREATE DATABASE {}",
+                crate::quote::sql::ident(&t.database)
+            ))
+            .await
+            .map_err(|e| sql_error(&self.shown, "creating the database", &e))?;
+            (self.say)(&format!(
+                "created the database {} on the target",
+                t.database
+            ));
+        }
+        let target = self.reach.target(t, &t.database).await?;
+        target
+            .batch_execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
+            .await
+            .map_err(|e| sql_error(&self.shown, "creating the timescaledb extension", &e))?;
+        let ext_schema: String = target
+            .query_one(
+                "SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'timescaledb'",
+                &[],
+            )
+            .await
+            .map_err(|e| sql_error(&self.shown, "reading the extension's schema", &e))?
+            .get(0);
+        let done = journal::done_items(&target)
+            .await
+            .map_err(|e| sql_error(&self.shown, "reading tsmn's record", &e))?;
+        Ok((target, ext_schema, done))
+    }
+
+    /// The PostgreSQL programs' directory, and the environment of the tools
+    /// for the access node and the target (a password only in a 0600 passfile).
+    fn tools(&self) -> Result<(PathBuf, schema::ToolEnv, schema::ToolEnv), MigrateError> {
+        let (reach, s, t) = (self.reach, self.s, &self.o.target);
+        let an = &reach.plan.access_node;
+        let an_host = an.effective_connect_host().to_string();
+        let an_port = u16::try_from(an.effective_connect_port()).unwrap_or(5432);
+        let su = &reach.plan.superuser;
+        let mut lines = Vec::new();
+        if let Some(pw) = reach
+            .passwords
+            .password_for(&an_host, an_port, &s.database, su)
+        {
+            lines.push((an_host.clone(), an_port, s.database.clone(), su.clone(), pw));
+        }
+        if let Some(pw) = reach
+            .passwords
+            .password_for(&t.host, t.port, &t.database, &t.user)
+        {
+            lines.push((
+                t.host.clone(),
+                t.port,
+                t.database.clone(),
+                t.user.clone(),
+                pw,
+            ));
+        }
+        let passfile = schema::write_passfile(self.dir, &lines)?;
+        let sslmode = reach.tls.mode().as_str();
+        let an_env = schema::tool_env(
+            &an_host,
+            an_port,
+            &s.database,
+            su,
+            passfile.as_deref(),
+            sslmode,
+        );
+        let t_env = schema::tool_env(
+            &t.host,
+            t.port,
+            &t.database,
+            &t.user,
+            passfile.as_deref(),
+            sslmode,
+        );
+        let bindir = crate::sandbox::PgBin::find(None)
+            .map_err(|e| MigrateError::Failed(format!("{e}\n    fix: install the PostgreSQL client programs (pg_dump, pg_restore, psql)")))?
+            .bindir;
+        Ok((bindir, an_env, t_env))
+    }
+
+    /// Pre-data and the hypertables, unless done; the post-data SQL for later.
+    fn schema(
+        &self,
+        bindir: &Path,
+        an_env: &schema::ToolEnv,
+        t_env: &schema::ToolEnv,
+        ext_schema: &str,
+        done: &BTreeSet<String>,
+    ) -> Result<String, MigrateError> {
+        if done.contains("schema") && done.contains("post-data") {
+            return Ok(String::new());
+        }
+        let s = self.s;
+        (self.say)("dumping the access node's schema (pg_dump --schema-only)");
+        let (pre, post) = schema::dump(bindir, an_env, self.dir, s, &self.reach.plan.access_node)?;
+        if done.contains("schema") {
+            return Ok(post);
+        }
+        let mut script = pre;
+        script.push('\n');
+        script.push_str(&format!(
+            "SELECT pg_catalog.set_config('search_path', {}, false);\n",
+            crate::quote::sql::literal(&format!(
+                "{}, pg_catalog",
+                crate::quote::sql::ident(ext_schema)
+            ))
+        ));
+        script.push_str(journal::SETUP_SQL);
+        for h in &s.hypertables {
+            script.push_str(&schema::hypertable_sql(h, self.o.space));
+            script.push('\n');
+        }
+        script.push_str(&journal::mark_sql("source", None, Some(&s.identity)));
+        script.push_str(";\n");
+        script.push_str(&journal::mark_sql("schema", None, None));
+        script.push_str(";\n");
+        schema::restore(
+            bindir,
+            t_env,
+            &script,
+            self.dir,
+            "schema (pre-data) and hypertables",
+            &self.o.target,
+        )?;
+        journal::record(self.path, serde_json::json!({ "done": "schema" }));
+        (self.say)(&format!(
+            "schema restored; {} hypertable(s) created",
+            s.hypertables.len()
+        ));
+        Ok(post)
+    }
+
+    /// The rows: every part not done yet, every node at once.
+    async fn copy(
+        &self,
+        done: &BTreeSet<String>,
+        report: &mut MigrateReport,
+    ) -> Result<(), MigrateError> {
+        let s = self.s;
+        let copy_started = Instant::now();
+        let todo = rows::parts(s, &self.reach.plan.access_node.name, done);
+        let pending: usize = todo.values().map(Vec::len).sum();
+        report.parts_already_done = (s.chunks.len() + s.tables.len()).saturating_sub(pending);
+        if report.parts_already_done > 0 {
+            (self.say)(&format!(
+                "{} part(s) already copied by an earlier run: skipped",
+                report.parts_already_done
+            ));
+        }
+        (self.say)(&format!(
+            "copying {pending} part(s) from {} node(s) at once",
+            todo.len()
+        ));
+        let counter = AtomicUsize::new(0);
+        let rows_total = AtomicU64::new(0);
+        let copies = todo.iter().map(|(node, parts)| {
+            copy_node(
+                self.reach,
+                s,
+                &self.o.target,
+                node,
+                parts,
+                self.path,
+                self.say,
+                &counter,
+                &rows_total,
+            )
+        });
+        let errors: Vec<String> = futures_util::future::join_all(copies)
+            .await
+            .into_iter()
+            .filter_map(Result::err)
+            .collect();
+        report.parts_copied = counter.load(Ordering::SeqCst);
+        report.rows_copied = rows_total.load(Ordering::SeqCst);
+        report.copy_seconds = copy_started.elapsed().as_secs_f64();
+        if errors.is_empty() {
+            return Ok(());
+        }
+        Err(MigrateError::Failed(format!(
+            "the copy stopped:\n  {}\n    fix: correct the cause and run tsmn migrate again: the {} part(s) copied are recorded and are not copied twice",
+            errors.join("\n  "),
+            report.parts_copied + report.parts_already_done
+        )))
+    }
+
+    /// Sequences set to the source's values, then ANALYZE.
+    async fn sequences(&self, target: &tokio_postgres::Client) -> Result<(), MigrateError> {
+        let mut seq = String::from("BEGIN;\n");
+        for (name, last) in &self.s.sequences {
+            if let Some(v) = last {
+                seq.push_str(&format!(
+                    "SELECT pg_catalog.setval({}, {v}, true);\n",
+                    crate::quote::sql::literal(&name.sql())
+                ));
+            }
+        }
+        seq.push_str("COMMIT;\nANALYZE;\n");
+        target
+            .batch_execute(&seq)
+            .await
+            .map_err(|e| sql_error(&self.shown, "setting the sequences and analyzing", &e))?;
+        (self.say)(&format!(
+            "{} sequence(s) set to the source's values; ANALYZE done",
+            self.s.sequences.len()
+        ));
+        Ok(())
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn copy_node(
+    reach: &Reach,
+    s: &Source,
+    t: &TargetAddr,
+    node: &str,
+    parts: &[Part],
+    path: &Path,
+    say: &(dyn Fn(&str) + Sync),
+    counter: &AtomicUsize,
+    rows_total: &AtomicU64,
+) -> Result<(), String> {
+    let (plan_node, db) = if node == reach.plan.access_node.name {
+        (&reach.plan.access_node, s.database.clone())
+    } else {
+        let n = reach
+            .plan
+            .data_nodes
+            .iter()
+            .find(|n| n.name == node)
+            .ok_or_else(|| format!("{node}: not in the plan"))?;
+        let db = s
+            .data_nodes
+            .iter()
+            .find(|d| d.name == node)
+            .map_or(s.database.clone(), |d| d.database.clone());
+        (n, db)
+    };
+    let mut src = reach
+        .node(plan_node, &db)
+        .await
+        .map_err(|e| e.to_string())?;
+    src.batch_execute("SET default_transaction_read_only = on")
+        .await
+        .map_err(|e| format!("{node}: {}", crate::run::session::describe(&e)))?;
+    let chunks = if node == reach.plan.access_node.name {
+        Default::default()
+    } else {
+        source::node_chunks(&src, node)
+            .await
+            .map_err(|e| e.to_string())?
+    };
+    let mut dst = reach
+        .target(t, &t.database)
+        .await
+        .map_err(|e| e.to_string())?;
+    let tx = src
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await
+        .map_err(|e| format!("{node}: {}", crate::run::session::describe(&e)))?;
+    for p in parts {
+        let from = rows::source_relation(p, &chunks)
+            .ok_or_else(|| format!("{node}: has no chunk for {} (the access node's catalog and the data node's disagree)", p.id))?;
+        let n = rows::copy_part(&tx, &mut dst, p, &from)
+            .await
+            .map_err(|e| format!("{}: {e}", p.id))?;
+        journal::record(
+            path,
+            serde_json::json!({ "copied": p.id, "node": node, "rows": n }),
+        );
+        rows_total.fetch_add(n, Ordering::SeqCst);
+        let k = counter.fetch_add(1, Ordering::SeqCst) + 1;
+        tracing::info!("copied {} from {node}: {n} rows", p.id);
+        killed_here_in_tests(k);
+    }
+    say(&format!("{node}: {} part(s) copied", parts.len()));
+    Ok(())
+}
+
+/// Compression re-applied, and the target's chunks covering the ranges of
+/// the source's compressed chunks compressed again; one transaction per
+/// hypertable, recorded.
+async fn compress(
+    target: &mut tokio_postgres::Client,
+    s: &Source,
+    done: &BTreeSet<String>,
+    path: &Path,
+    shown: &str,
+    say: &(dyn Fn(&str) + Sync),
+) -> Result<(), MigrateError> {
+    let target_chunks = source::chunks(target, false)
+        .await
+        .map_err(|e| sql_error(shown, "reading the target's chunks", &e))?;
+    for h in &s.hypertables {
+        let item = format!("compression {}", h.name);
+        let Some(alter) = schema::compression_sql(h) else {
+            continue;
+        };
+        if done.contains(&item) {
+            continue;
+        }
+        let compressed: Vec<(i64, i64)> = s
+            .chunks_of(&h.name)
+            .filter(|c| c.compressed)
+            .map(|c| c.range)
+            .collect();
+        let mine: Vec<&QualifiedName> = target_chunks
+            .iter()
+            .filter(|c| c.hypertable == h.name)
+            .filter(|c| {
+                compressed
+                    .iter()
+                    .any(|r| c.range.0 < r.1 && r.0 < c.range.1)
+            })
+            .map(|c| &c.name)
+            .collect();
+        let mut sql = format!("BEGIN;\n{alter}\n");
+        for c in &mine {
+            sql.push_str(&format!(
+                "SELECT compress_chunk({}::regclass, if_not_compressed => true);\n",
+                crate::quote::sql::literal(&c.sql())
+            ));
+        }
+        sql.push_str(&journal::mark_sql(&item, Some(mine.len() as u64), None));
+        sql.push_str(";\nCOMMIT;");
+        target
+            .batch_execute(&sql)
+            .await
+            .map_err(|e| sql_error(shown, &format!("compressing {}", h.name), &e))?;
+        journal::record(
+            path,
+            serde_json::json!({ "done": item, "chunks": mine.len() }),
+        );
+        say(&format!(
+            "{}: compression set, {} chunk(s) compressed",
+            h.name,
+            mine.len()
+        ));
+    }
+    Ok(())
+}
+
+async fn verify_all(
+    reach: &Reach,
+    s: &Source,
+    target: &tokio_postgres::Client,
+    shown: &str,
+) -> Result<Vec<Compared>, MigrateError> {
+    let an = reach.node(&reach.plan.access_node, &s.database).await?;
+    an.batch_execute("SET default_transaction_read_only = on")
+        .await
+        .map_err(|e| {
+            sql_error(
+                &reach.plan.access_node.name,
+                "making the session read-only",
+                &e,
+            )
+        })?;
+    let mut out = Vec::new();
+    let items = s
+        .hypertables
+        .iter()
+        .map(|h| ("hypertable", &h.name, &h.columns))
+        .chain(s.tables.iter().map(|t| ("table", &t.name, &t.columns)));
+    for (kind, name, cols) in items {
+        let sql = verify::tally_sql(name, cols);
+        let (a, b) = tokio::join!(verify::tally(&an, &sql), verify::tally(target, &sql));
+        let a = a.map_err(|e| {
+            sql_error(
+                &reach.plan.access_node.name,
+                &format!("counting {name}"),
+                &e,
+            )
+        })?;
+        let b = b.map_err(|e| sql_error(shown, &format!("counting {name}"), &e))?;
+        out.push(Compared {
+            table: name.to_string(),
+            kind,
+            source: a,
+            target: b,
+        });
+    }
+    Ok(out)
+}

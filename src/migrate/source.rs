@@ -1,0 +1,439 @@
+//! ASYNC, read-only: what the cluster holds, read from its access node
+//! (catalogs of TimescaleDB 2.13) and its data nodes (where each chunk is,
+//! under which name).
+
+use super::connect::{sql_error, Reach};
+use super::{MigrateError, QualifiedName};
+use crate::pg::{self, Text};
+use std::collections::BTreeMap;
+use tokio_postgres::Client;
+
+/// A column tsmn copies (generated columns are left to the target).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Column {
+    pub name: String,
+    /// A built-in type (its binary COPY form does not carry an OID that
+    /// differs between servers).
+    pub builtin: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Dimension {
+    pub column: String,
+    pub column_type: String,
+    /// Open (time) dimension: the chunk interval, in microseconds for time
+    /// types, in the column's units for integers.
+    pub interval: Option<i64>,
+    /// Closed (space) dimension: its number of partitions.
+    pub partitions: Option<i32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Compression {
+    pub segmentby: Vec<String>,
+    /// Column, ascending, nulls first.
+    pub orderby: Vec<(String, bool, bool)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Chunk {
+    pub hypertable: QualifiedName,
+    /// The chunk's name on the access node.
+    pub name: QualifiedName,
+    pub compressed: bool,
+    /// The time dimension's range, in TimescaleDB's internal units.
+    pub range: (i64, i64),
+    /// The data nodes holding it, with the chunk's id there.
+    pub nodes: Vec<(String, i32)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Hypertable {
+    pub name: QualifiedName,
+    pub distributed: bool,
+    pub replication_factor: i32,
+    pub dimensions: Vec<Dimension>,
+    pub compression: Option<Compression>,
+    pub columns: Vec<Column>,
+    /// Bytes per data node (or "access node" for a local hypertable).
+    pub bytes: Vec<(String, i64)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Table {
+    pub name: QualifiedName,
+    pub columns: Vec<Column>,
+    pub bytes: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Cagg {
+    pub name: QualifiedName,
+    pub finalized: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Job {
+    pub id: i32,
+    pub application_name: String,
+    pub proc: String,
+    pub hypertable: Option<String>,
+    pub schedule_interval: String,
+}
+
+/// A data node as the access node has it registered.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DataNode {
+    pub name: String,
+    pub database: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Source {
+    pub database: String,
+    pub pg_version: String,
+    pub pg_version_num: i32,
+    pub timescaledb: String,
+    /// The access node's system identifier and database: which cluster a
+    /// target's migration record belongs to.
+    pub identity: String,
+    pub data_nodes: Vec<DataNode>,
+    pub hypertables: Vec<Hypertable>,
+    pub chunks: Vec<Chunk>,
+    pub tables: Vec<Table>,
+    pub caggs: Vec<Cagg>,
+    pub jobs: Vec<Job>,
+    /// Sequences outside TimescaleDB's schemas, with their last value.
+    pub sequences: Vec<(QualifiedName, Option<i64>)>,
+    /// The access node's database plus every data node's chunks.
+    pub total_bytes: i64,
+}
+
+impl Source {
+    pub fn hypertable(&self, name: &QualifiedName) -> Option<&Hypertable> {
+        self.hypertables.iter().find(|h| &h.name == name)
+    }
+    pub fn chunks_of<'a>(&'a self, h: &'a QualifiedName) -> impl Iterator<Item = &'a Chunk> {
+        self.chunks.iter().filter(move |c| &c.hypertable == h)
+    }
+}
+
+/// Schemas tsmn never copies: TimescaleDB's own and the system's.
+pub const SKIPPED_SCHEMAS_SQL: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema', 'timescaledb_information', 'timescaledb_experimental', 'tsmn_migrate') \
+     AND n.nspname NOT LIKE '\\_timescaledb%' AND n.nspname NOT LIKE 'pg\\_%'";
+
+fn name(schema: String, table: String) -> QualifiedName {
+    QualifiedName {
+        schema,
+        name: table,
+    }
+}
+
+/// Everything about the source the migration needs, from the access node.
+pub async fn read(reach: &Reach) -> Result<Source, MigrateError> {
+    let an = &reach.plan.access_node;
+    let db = reach.plan.database.clone();
+    let c = reach.node(an, &db).await?;
+    c.batch_execute("SET default_transaction_read_only = on")
+        .await
+        .map_err(|e| sql_error(&an.name, "making the session read-only", &e))?;
+    let q = |what: &'static str| {
+        let n = an.name.clone();
+        move |e: tokio_postgres::Error| sql_error(&n, what, &e)
+    };
+    let head = pg::one(
+        &c,
+        "SELECT split_part(current_setting('server_version'), ' ', 1), current_setting('server_version_num')::int, \
+         coalesce((SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'), ''), \
+         (SELECT system_identifier::text FROM pg_control_system()) || '/' || current_database(), \
+         pg_database_size(current_database())",
+        &[],
+    )
+    .await
+    .map_err(q("reading its version"))?;
+    let mut s = Source {
+        database: db.clone(),
+        pg_version: head.get(0),
+        pg_version_num: head.get(1),
+        timescaledb: head.get(2),
+        identity: head.get(3),
+        total_bytes: head.get(4),
+        ..Source::default()
+    };
+    if s.timescaledb.is_empty() {
+        return Err(MigrateError::Failed(format!(
+            "{}: the database {db} has no timescaledb extension: it is not a multi-node access node\n    fix: check the plan's database and access node",
+            an.name
+        )));
+    }
+    s.data_nodes = pg::rows(
+        &c,
+        "SELECT s.srvname::text, coalesce((SELECT substr(o, 8) FROM unnest(s.srvoptions) o WHERE o LIKE 'dbname=%'), current_database()) \
+         FROM pg_foreign_server s JOIN pg_foreign_data_wrapper w ON w.oid = s.srvfdw \
+         WHERE w.fdwname = 'timescaledb_fdw' ORDER BY 1",
+        &[],
+    )
+    .await
+    .map_err(q("listing the data nodes"))?
+    .iter()
+    .map(|r| DataNode {
+        name: r.get(0),
+        database: r.get(1),
+    })
+    .collect();
+    s.hypertables = hypertables(&c)
+        .await
+        .map_err(q("reading the hypertables"))?;
+    s.chunks = chunks(&c, true).await.map_err(q("reading the chunks"))?;
+    for h in &mut s.hypertables {
+        h.bytes = sizes(&c, h).await.map_err(q("reading hypertable sizes"))?;
+        if h.distributed {
+            s.total_bytes += h.bytes.iter().map(|(_, b)| b).sum::<i64>();
+        }
+    }
+    s.tables = tables(&c).await.map_err(q("reading the tables"))?;
+    extras(&c, &mut s)
+        .await
+        .map_err(q("reading the aggregates, jobs and sequences"))?;
+    Ok(s)
+}
+
+/// The continuous aggregates, jobs and sequences.
+async fn extras(c: &Client, s: &mut Source) -> Result<(), tokio_postgres::Error> {
+    s.caggs = pg::rows(
+        c,
+        "SELECT view_schema::text, view_name::text, coalesce(finalized, true) FROM timescaledb_information.continuous_aggregates ORDER BY 1, 2",
+        &[],
+    )
+    .await?
+    .iter()
+    .map(|r| Cagg {
+        name: name(r.get(0), r.get(1)),
+        finalized: r.get(2),
+    })
+    .collect();
+    s.jobs = pg::rows(
+        c,
+        "SELECT job_id, application_name::text, format('%I.%I', proc_schema, proc_name), \
+         CASE WHEN hypertable_name IS NULL THEN NULL ELSE format('%I.%I', hypertable_schema, hypertable_name) END, \
+         schedule_interval::text FROM timescaledb_information.jobs WHERE job_id >= 1000 ORDER BY 1",
+        &[],
+    )
+    .await?
+    .iter()
+    .map(|r| Job {
+        id: r.get(0),
+        application_name: r.get(1),
+        proc: r.get(2),
+        hypertable: r.get(3),
+        schedule_interval: r.get(4),
+    })
+    .collect();
+    s.sequences = pg::rows(
+        c,
+        &format!(
+            "SELECT n.nspname::text, c.relname::text, s.last_value FROM pg_sequences s \
+             JOIN pg_namespace n ON n.nspname = s.schemaname JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = s.sequencename \
+             WHERE {SKIPPED_SCHEMAS_SQL} AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e') ORDER BY 1, 2"
+        ),
+        &[],
+    )
+    .await?
+    .iter()
+    .map(|r| (name(r.get(0), r.get(1)), r.get(2)))
+    .collect();
+    Ok(())
+}
+
+async fn columns(c: &Client, rel: &QualifiedName) -> Result<Vec<Column>, tokio_postgres::Error> {
+    let rows = pg::rows(
+        c,
+        "SELECT a.attname::text, a.atttypid < 16384 FROM pg_attribute a \
+         WHERE a.attrelid = format('%I.%I', $1::text, $2::text)::regclass AND a.attnum > 0 \
+         AND NOT a.attisdropped AND a.attgenerated = '' ORDER BY a.attnum",
+        &[Text::One(&rel.schema), Text::One(&rel.name)],
+    )
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| Column {
+            name: r.get(0),
+            builtin: r.get(1),
+        })
+        .collect())
+}
+
+async fn hypertables(c: &Client) -> Result<Vec<Hypertable>, tokio_postgres::Error> {
+    // compression_state 2: the internal table of a hypertable's compressed
+    // chunks; materialization hypertables belong to their aggregates.
+    let rows = pg::rows(
+        c,
+        "SELECT h.schema_name::text, h.table_name::text, coalesce(h.replication_factor, 0)::int4, h.compression_state = 1 \
+         FROM _timescaledb_catalog.hypertable h \
+         WHERE h.compression_state <> 2 \
+         AND NOT EXISTS (SELECT 1 FROM _timescaledb_catalog.continuous_agg a WHERE a.mat_hypertable_id = h.id) \
+         ORDER BY h.id",
+        &[],
+    )
+    .await?;
+    let mut out = Vec::new();
+    for r in rows {
+        let n = name(r.get(0), r.get(1));
+        let rf: i32 = r.get(2);
+        let dims = pg::rows(
+            c,
+            "SELECT d.column_name::text, d.column_type::regtype::text, d.interval_length, d.num_slices::int4 \
+             FROM _timescaledb_catalog.dimension d JOIN _timescaledb_catalog.hypertable h ON h.id = d.hypertable_id \
+             WHERE h.schema_name = $1 AND h.table_name = $2 ORDER BY (d.interval_length IS NULL), d.id",
+            &[Text::One(&n.schema), Text::One(&n.name)],
+        )
+        .await?
+        .iter()
+        .map(|d| Dimension {
+            column: d.get(0),
+            column_type: d.get(1),
+            interval: d.get(2),
+            partitions: d.get(3),
+        })
+        .collect();
+        let compression = if r.get::<_, bool>(3) {
+            Some(compression(c, &n).await?)
+        } else {
+            None
+        };
+        out.push(Hypertable {
+            columns: columns(c, &n).await?,
+            name: n,
+            distributed: rf > 0,
+            replication_factor: rf,
+            dimensions: dims,
+            compression,
+            bytes: Vec::new(),
+        });
+    }
+    Ok(out)
+}
+
+async fn compression(c: &Client, h: &QualifiedName) -> Result<Compression, tokio_postgres::Error> {
+    let rows = pg::rows(
+        c,
+        "SELECT attname::text, segmentby_column_index, orderby_column_index, coalesce(orderby_asc, true), coalesce(orderby_nullsfirst, false) \
+         FROM timescaledb_information.compression_settings WHERE hypertable_schema = $1 AND hypertable_name = $2",
+        &[Text::One(&h.schema), Text::One(&h.name)],
+    )
+    .await?;
+    let mut seg: Vec<(i16, String)> = Vec::new();
+    let mut ord: Vec<(i16, (String, bool, bool))> = Vec::new();
+    for r in rows {
+        let col: String = r.get(0);
+        if let Some(i) = r.get::<_, Option<i16>>(1) {
+            seg.push((i, col.clone()));
+        }
+        if let Some(i) = r.get::<_, Option<i16>>(2) {
+            ord.push((i, (col, r.get(3), r.get(4))));
+        }
+    }
+    seg.sort();
+    ord.sort_by_key(|(i, _)| *i);
+    Ok(Compression {
+        segmentby: seg.into_iter().map(|(_, c)| c).collect(),
+        orderby: ord.into_iter().map(|(_, o)| o).collect(),
+    })
+}
+
+/// Each chunk of the hypertables (not of TimescaleDB's internal ones), with
+/// the range of its time dimension; `nodes`: where it is (an access node).
+pub async fn chunks(c: &Client, nodes: bool) -> Result<Vec<Chunk>, tokio_postgres::Error> {
+    let placement = if nodes {
+        "coalesce((SELECT array_agg(cdn.node_name::text ORDER BY cdn.node_name) FROM _timescaledb_catalog.chunk_data_node cdn WHERE cdn.chunk_id = c.id), '{}'), \
+         coalesce((SELECT array_agg(cdn.node_chunk_id ORDER BY cdn.node_name) FROM _timescaledb_catalog.chunk_data_node cdn WHERE cdn.chunk_id = c.id), '{}')"
+    } else {
+        "'{}'::text[], '{}'::int4[]"
+    };
+    let rows = pg::rows(
+        c,
+        &format!(
+            "SELECT h.schema_name::text, h.table_name::text, c.schema_name::text, c.table_name::text, \
+             (c.status & 1) = 1, s.range_start, s.range_end, {placement} \
+             FROM _timescaledb_catalog.chunk c \
+             JOIN _timescaledb_catalog.hypertable h ON h.id = c.hypertable_id \
+             JOIN _timescaledb_catalog.chunk_constraint cc ON cc.chunk_id = c.id AND cc.dimension_slice_id IS NOT NULL \
+             JOIN _timescaledb_catalog.dimension_slice s ON s.id = cc.dimension_slice_id \
+             JOIN _timescaledb_catalog.dimension d ON d.id = s.dimension_id AND d.interval_length IS NOT NULL \
+             WHERE NOT c.dropped AND h.compression_state <> 2 \
+             AND NOT EXISTS (SELECT 1 FROM _timescaledb_catalog.continuous_agg a WHERE a.mat_hypertable_id = h.id) \
+             ORDER BY h.id, s.range_start, c.id"
+        ),
+        &[],
+    )
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let names: Vec<String> = r.get(7);
+            let ids: Vec<i32> = r.get(8);
+            Chunk {
+                hypertable: name(r.get(0), r.get(1)),
+                name: name(r.get(2), r.get(3)),
+                compressed: r.get(4),
+                range: (r.get(5), r.get(6)),
+                nodes: names.into_iter().zip(ids).collect(),
+            }
+        })
+        .collect())
+}
+
+async fn sizes(c: &Client, h: &Hypertable) -> Result<Vec<(String, i64)>, tokio_postgres::Error> {
+    let rows = pg::rows(
+        c,
+        "SELECT coalesce(node_name::text, 'access node'), coalesce(total_bytes, 0)::int8 \
+         FROM hypertable_detailed_size(format('%I.%I', $1::text, $2::text)::regclass) ORDER BY 1",
+        &[Text::One(&h.name.schema), Text::One(&h.name.name)],
+    )
+    .await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
+async fn tables(c: &Client) -> Result<Vec<Table>, tokio_postgres::Error> {
+    let rows = pg::rows(
+        c,
+        &format!(
+            "SELECT n.nspname::text, c.relname::text, pg_total_relation_size(c.oid) FROM pg_class c \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND {SKIPPED_SCHEMAS_SQL} \
+             AND NOT EXISTS (SELECT 1 FROM _timescaledb_catalog.hypertable h WHERE h.schema_name = n.nspname AND h.table_name = c.relname) \
+             AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e') \
+             ORDER BY 1, 2"
+        ),
+        &[],
+    )
+    .await?;
+    let mut out = Vec::new();
+    for r in rows {
+        let n = name(r.get(0), r.get(1));
+        out.push(Table {
+            columns: columns(c, &n).await?,
+            name: n,
+            bytes: r.get(2),
+        });
+    }
+    Ok(out)
+}
+
+/// A data node's chunks: its chunk id -> (qualified name, compressed).
+pub type NodeChunks = BTreeMap<i32, (QualifiedName, bool)>;
+
+/// Read-only: the chunks a data node holds.
+pub async fn node_chunks(c: &Client, node: &str) -> Result<NodeChunks, MigrateError> {
+    let rows = pg::rows(
+        c,
+        "SELECT id, schema_name::text, table_name::text, (status & 1) = 1 FROM _timescaledb_catalog.chunk WHERE NOT dropped",
+        &[],
+    )
+    .await
+    .map_err(|e| sql_error(node, "reading its chunks", &e))?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get(0), (name(r.get(1), r.get(2)), r.get(3))))
+        .collect())
+}
