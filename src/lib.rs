@@ -21,6 +21,7 @@ pub mod quote;
 pub mod report;
 pub mod run;
 pub mod sandbox;
+pub mod status;
 pub mod steps;
 pub mod timescale;
 pub mod tui;

@@ -28,6 +28,8 @@ fn main() -> ExitCode {
                 | Command::Apply { .. }
                 | Command::Undo { .. }
                 | Command::Validate { .. }
+                | Command::Status(_)
+                | Command::Report { .. }
         )
     ) {
         cli::output::note_ignored_env();
@@ -123,6 +125,12 @@ fn dispatch(command: Command) -> u8 {
             yes,
             connect_timeout,
         } => cli::undo::undo(&plan, yes, connect_timeout),
+        Command::Status(a) => cli::status::status(a),
+        Command::Report {
+            plan,
+            out,
+            connect_timeout,
+        } => cli::report::report(&plan, &out, connect_timeout),
         Command::Sandbox(cmd) => commands::sandbox(cmd),
         Command::Completions { shell } => commands::completions(shell),
         Command::Man => commands::man(),

@@ -10,7 +10,9 @@ pub mod log;
 pub mod output;
 pub mod progress;
 pub mod prompt;
+pub mod report;
 pub mod signals;
+pub mod status;
 pub mod undo;
 
 pub use args::{Cli, Command};
