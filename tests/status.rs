@@ -75,8 +75,13 @@ fn a_healthy_cluster_then_a_prepared_transaction_left_then_a_data_node_stopped()
     }
     let r = Running::applied(&[]);
     metrics(&r.an, "2024-01-01", "2024-01-20");
+    healthy(&r);
+    prepared_left_on_dn1(&r);
+    dn2_stopped(&r);
+}
 
-    let (code, doc) = status(&r, &[], &[]);
+fn healthy(r: &Running) {
+    let (code, doc) = status(r, &[], &[]);
     assert_eq!(code, Some(0), "{doc:#}");
     assert_eq!(doc["schema"], "tsmn-status/1");
     for name in ["an", "dn1", "dn2"] {
@@ -100,7 +105,7 @@ fn a_healthy_cluster_then_a_prepared_transaction_left_then_a_data_node_stopped()
         "{doc:#}"
     );
     // The chunks per data node are the catalog's, and both data nodes hold some.
-    let catalog = placement_in_catalog(&r);
+    let catalog = placement_in_catalog(r);
     assert_eq!(catalog.len(), 2, "{catalog:?}");
     assert_eq!(placement_shown(&doc), catalog, "{doc:#}");
     // The data node's own counters: its chunks and the rows inserted into them.
@@ -116,7 +121,9 @@ fn a_healthy_cluster_then_a_prepared_transaction_left_then_a_data_node_stopped()
         "status snapshot of an + 2 data nodes: {} ms",
         doc["took_ms"]
     );
+}
 
+fn prepared_left_on_dn1(r: &Running) {
     // A prepared transaction left behind on dn1: shown once older than
     // the limit (1 s here through the debug builds' hook; 60 s otherwise).
     r.dn1.sql(
@@ -124,13 +131,13 @@ fn a_healthy_cluster_then_a_prepared_transaction_left_then_a_data_node_stopped()
         "BEGIN; CREATE TABLE left_behind (i int); PREPARE TRANSACTION 'tsmn_test_left_behind'",
     );
     std::thread::sleep(std::time::Duration::from_millis(1100));
-    let (code, doc) = status(&r, &[], &[]);
+    let (code, doc) = status(r, &[], &[]);
     assert_eq!(code, Some(0), "a warning does not fail: {doc:#}");
     assert!(
         !codes_on(&doc, "dn1").contains(&"prepared_transactions_left".to_string()),
         "younger than a minute: {doc:#}"
     );
-    let (code, doc) = status(&r, &[("TSMN_TEST_PREPARED_AGE_SECS", "1")], &[]);
+    let (code, doc) = status(r, &[("TSMN_TEST_PREPARED_AGE_SECS", "1")], &[]);
     assert_eq!(code, Some(0), "{doc:#}");
     assert_eq!(
         codes_on(&doc, "dn1"),
@@ -141,11 +148,13 @@ fn a_healthy_cluster_then_a_prepared_transaction_left_then_a_data_node_stopped()
     assert!(what.contains("tsmn_test_left_behind"), "{what}");
     r.dn1
         .sql("tsdb", "ROLLBACK PREPARED 'tsmn_test_left_behind'");
+}
 
+fn dn2_stopped(r: &Running) {
     // dn2 stopped for real: status fails, names it with check's code, and
     // still reports the others.
     r.dn2.cluster.stop(true).expect("stop dn2");
-    let (code, doc) = status(&r, &[], &[]);
+    let (code, doc) = status(r, &[], &[]);
     assert_eq!(code, Some(1), "{doc:#}");
     let dn2 = node(&doc, "dn2");
     assert_eq!(dn2["up"], false, "{dn2:#}");
