@@ -8,6 +8,7 @@
 #![warn(clippy::unwrap_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod bundle;
 pub mod discover;
 pub mod export;
 pub mod facts;
