@@ -8,6 +8,7 @@
 #![warn(clippy::unwrap_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod bundle;
 pub mod discover;
 pub mod export;
 pub mod facts;
@@ -22,6 +23,7 @@ pub mod quote;
 pub mod report;
 pub mod run;
 pub mod sandbox;
+pub mod status;
 pub mod steps;
 pub mod timescale;
 pub mod tui;

@@ -29,6 +29,8 @@ fn main() -> ExitCode {
                 | Command::Undo { .. }
                 | Command::Validate { .. }
                 | Command::Migrate(_)
+                | Command::Status(_)
+                | Command::Report { .. }
         )
     ) {
         cli::output::note_ignored_env();
@@ -125,6 +127,12 @@ fn dispatch(command: Command) -> u8 {
             connect_timeout,
         } => cli::undo::undo(&plan, yes, connect_timeout),
         Command::Migrate(m) => cli::migrate::migrate(&m),
+        Command::Status(a) => cli::status::status(a),
+        Command::Report {
+            plan,
+            out,
+            connect_timeout,
+        } => cli::report::report(&plan, &out, connect_timeout),
         Command::Sandbox(cmd) => commands::sandbox(cmd),
         Command::Completions { shell } => commands::completions(shell),
         Command::Man => commands::man(),

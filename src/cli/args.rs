@@ -24,6 +24,8 @@ Examples:
   tsmn preview --plan /tmp/tsmn-demo/plan.toml   show every setup step per node, as it will run
   tsmn export --plan plan.toml --out setup/      setup.sh + files to review and run without tsmn
   tsmn apply --plan /tmp/tsmn-demo/plan.toml     run the steps with live progress (asks first)
+  tsmn status --plan /tmp/tsmn-demo/plan.toml --watch
+                                                 the running cluster at a glance, refreshed
   tsmn sandbox status --dir /tmp/tsmn-demo       each sandbox node, its port and version
   tsmn sandbox down --dir /tmp/tsmn-demo         stop it and remove what it created
 
@@ -164,6 +166,35 @@ pub enum Command {
         #[arg(long)]
         json: bool,
         /// Seconds to wait for each connection (TCP, TLS and login together)
+        #[arg(long, value_name = "SECS", env = "PGCONNECT_TIMEOUT", default_value_t = tsmn::flow::settings::DEFAULT_CONNECT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..=300))]
+        connect_timeout: u64,
+    },
+    /// The cluster at a glance: each node up or down (versions, uptime,
+    /// connections, size), each link access node -> data node with its
+    /// round-trip time, chunks per data node of each distributed
+    /// hypertable, and what needs attention (prepared transactions left
+    /// behind, chunks short of copies, failing jobs), each with the code
+    /// `tsmn check` explains. Read-only. Exit 0 when every node and link
+    /// is up (warnings do not count), 1 otherwise
+    #[command(
+        after_help = "Examples:\n  tsmn status --plan plan.toml           one snapshot\n  tsmn status --plan plan.toml --watch   redraw every 2 s, with rows/s and bytes/s\n                                         per hypertable; q quits\n  tsmn status --access-node 10.0.0.10 --json\n                                         from the access node alone, as JSON"
+    )]
+    Status(StatusArgs),
+    /// Write a support bundle (tar.gz, mode 0600) to send when asking for
+    /// help: versions, non-default settings, pg_hba.conf, the multi-node
+    /// catalogs, prepared transactions, the status snapshot, the servers'
+    /// recent log lines and tsmn's own journal. No secret goes in: passwords
+    /// in connection strings are masked, passfiles, keys and password
+    /// verifiers are left out. README.txt in it names every file
+    /// (e.g. `tsmn report --plan plan.toml --out cluster-report.tar.gz`)
+    Report {
+        /// The plan file (TOML)
+        #[arg(short, long, value_name = "FILE", env = "TSMN_PLAN", hide_env = true)]
+        plan: PathBuf,
+        /// The bundle to write (refuses an existing file)
+        #[arg(long, value_name = "FILE.tar.gz")]
+        out: PathBuf,
+        /// Seconds to wait for each connection
         #[arg(long, value_name = "SECS", env = "PGCONNECT_TIMEOUT", default_value_t = tsmn::flow::settings::DEFAULT_CONNECT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..=300))]
         connect_timeout: u64,
     },
@@ -365,6 +396,40 @@ pub struct MigrateCmd {
     #[arg(long)]
     pub keep_space_partitioning: bool,
     /// Seconds to wait for each connection
+    #[arg(long, value_name = "SECS", env = "PGCONNECT_TIMEOUT", default_value_t = tsmn::flow::settings::DEFAULT_CONNECT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub connect_timeout: u64,
+}
+
+/// `tsmn status`'s arguments.
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    /// The plan file (TOML)
+    #[arg(
+        short,
+        long,
+        value_name = "FILE",
+        conflicts_with = "access_node",
+        required_unless_present = "access_node"
+    )]
+    pub plan: Option<PathBuf>,
+    /// Instead of a plan: the access node, as `tsmn discover` takes it
+    /// (HOST[:PORT], a socket directory or a postgresql:// URI without password)
+    #[arg(long, value_name = "ADDRESS")]
+    pub access_node: Option<String>,
+    /// With --access-node: the cluster database [default: the one with data nodes]
+    #[arg(long, value_name = "DB", requires = "access_node")]
+    pub database: Option<String>,
+    /// With --access-node: the superuser [default: postgres]
+    #[arg(long, value_name = "ROLE", requires = "access_node")]
+    pub superuser: Option<String>,
+    /// Print one JSON document (schema tsmn-status/1); with --watch one per refresh
+    #[arg(long)]
+    pub json: bool,
+    /// Refresh every SECS seconds (default 2) in place, with rates since the
+    /// last refresh; q or Ctrl-C quits. Without a terminal: one snapshot
+    #[arg(long, value_name = "SECS", num_args = 0..=1, default_missing_value = "2", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub watch: Option<u64>,
+    /// Seconds to wait for each node (each connection, and each refresh)
     #[arg(long, value_name = "SECS", env = "PGCONNECT_TIMEOUT", default_value_t = tsmn::flow::settings::DEFAULT_CONNECT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..=300))]
     pub connect_timeout: u64,
 }

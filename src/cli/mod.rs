@@ -11,7 +11,9 @@ pub mod migrate;
 pub mod output;
 pub mod progress;
 pub mod prompt;
+pub mod report;
 pub mod signals;
+pub mod status;
 pub mod undo;
 
 pub use args::{Cli, Command};

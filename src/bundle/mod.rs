@@ -1,0 +1,133 @@
+//! `tsmn report`: a support bundle. What goes in is a list of `Entry`
+//! (plain data, made by collect.rs from the servers and tsmn's own files),
+//! each masked on its way in; `README.txt` names every file; archive.rs
+//! writes them as a tar.gz of mode 0600. What never goes in: passfiles,
+//! private keys and certificates' directories, password verifiers
+//! (`rolpassword` is never read), passwords in connection strings or SQL
+//! (masked wherever text from a server or a file could hold one).
+
+pub mod archive;
+pub mod collect;
+
+/// One file of the bundle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Its path inside the bundle, `/`-separated.
+    pub path: String,
+    /// One line for README.txt.
+    pub about: String,
+    pub text: String,
+}
+
+impl Entry {
+    /// An entry whose text is masked (see `mask`).
+    pub fn masked(path: impl Into<String>, about: impl Into<String>, text: &str) -> Entry {
+        Entry {
+            path: path.into(),
+            about: about.into(),
+            text: mask(text),
+        }
+    }
+}
+
+/// PURE: `text` with every password tsmn can recognise masked: libpq's
+/// `password=` (bare or quoted), a URI's `user:password@`, and SQL's
+/// `PASSWORD '...'` (a logged `ALTER ROLE`), with its `ENCRYPTED` form.
+pub fn mask(text: &str) -> String {
+    mask_sql_passwords(&crate::quote::secrets::masked(text))
+}
+
+/// `PASSWORD '...'` in SQL (doubled quotes inside a literal kept to it).
+fn mask_sql_passwords(text: &str) -> String {
+    let lower = text.to_ascii_lowercase();
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    while let Some(found) = lower[at..].find("password") {
+        let key_end = at + found + "password".len();
+        out.push_str(&text[at..key_end]);
+        let rest = &text[key_end..];
+        let gap = rest.len() - rest.trim_start().len();
+        if gap > 0 && rest[gap..].starts_with('\'') {
+            out.push_str(&rest[..gap]);
+            // The literal ends at a quote not followed by another.
+            let body = &rest[gap + 1..];
+            let bytes = body.as_bytes();
+            let mut i = 0;
+            let mut end = body.len();
+            while i < bytes.len() {
+                if bytes[i] == b'\'' {
+                    if bytes.get(i + 1) == Some(&b'\'') {
+                        i += 2;
+                        continue;
+                    }
+                    end = i + 1;
+                    break;
+                }
+                i += 1;
+            }
+            out.push_str("'***'");
+            at = key_end + gap + 1 + end;
+        } else {
+            at = key_end;
+        }
+    }
+    out.push_str(&text[at..]);
+    out
+}
+
+/// PURE: the last `n` lines of `text`.
+pub fn tail(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let from = lines.len().saturating_sub(n);
+    let mut out = lines[from..].join("\n");
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    out
+}
+
+/// PURE: README.txt: what the bundle is and one line per file.
+pub fn readme(entries: &[Entry], made: &str) -> String {
+    let mut out = format!(
+        "Support bundle written by tsmn report at {made}.\n\
+         Passwords in connection strings and SQL are masked (***); passfiles,\n\
+         private keys and password verifiers are not included.\n\nFiles:\n"
+    );
+    let width = entries.iter().map(|e| e.path.len()).max().unwrap_or(0);
+    for e in entries {
+        out.push_str(&format!("  {:<width$}  {}\n", e.path, e.about));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_masked_in_every_form_tsmn_reads() {
+        let t = "host=a password=s3cret user=b\npostgresql://u:s3cret@h/db\n\
+                 LOG: statement: ALTER ROLE x ENCRYPTED PASSWORD 'it''s s3cret' LOGIN\n\
+                 password_encryption = scram-sha-256";
+        let m = mask(t);
+        assert!(!m.contains("s3cret"), "{m}");
+        assert!(m.contains("PASSWORD '***' LOGIN"), "{m}");
+        assert!(m.contains("password_encryption = scram-sha-256"), "{m}");
+    }
+
+    #[test]
+    fn the_tail_and_the_readme() {
+        assert_eq!(tail("a\nb\nc\n", 2), "b\nc\n");
+        assert_eq!(tail("", 2), "");
+        let e = [Entry::masked(
+            "an/settings.tsv",
+            "non-default settings",
+            "x",
+        )];
+        let r = readme(&e, "now");
+        assert!(
+            r.contains("  an/settings.tsv  non-default settings\n"),
+            "{r}"
+        );
+    }
+}

@@ -1,0 +1,155 @@
+//! PURE: what a snapshot shows wrong, each with a code that `tsmn check`
+//! uses for the same cause where one fits (a node down: check's
+//! connection codes; a link down: its `access_node_*` codes).
+
+use super::{Limits, LinkStatus, NodeStatus, Prepared, Problem, Snapshot};
+use crate::facts::NodeRole;
+use crate::findings::connect::explain;
+use crate::findings::Severity;
+
+/// PURE: every problem in the snapshot: nodes, links, then the access
+/// node's catalog.
+pub fn problems(s: &Snapshot, limits: &Limits) -> Vec<Problem> {
+    let mut out = Vec::new();
+    for n in &s.nodes {
+        node(s, n, limits, &mut out);
+    }
+    for l in &s.links {
+        link(s, l, &mut out);
+    }
+    catalog(s, limits, &mut out);
+    out
+}
+
+fn problem(code: &'static str, node: &str, severity: Severity, what: String) -> Problem {
+    Problem {
+        code,
+        node: node.to_string(),
+        severity,
+        what,
+    }
+}
+
+fn node(s: &Snapshot, n: &NodeStatus, limits: &Limits, out: &mut Vec<Problem>) {
+    if !n.up {
+        let message = n.error.clone().unwrap_or_default();
+        let code = if message.starts_with("no answer within") {
+            "timeout"
+        } else {
+            explain(n.sqlstate.as_deref(), &message).code
+        };
+        out.push(problem(
+            code,
+            &n.name,
+            Severity::Blocker,
+            format!("{} is down: {message}", n.name),
+        ));
+    }
+    let Some(server) = &n.server else { return };
+    if server.database_bytes.is_none() {
+        out.push(problem(
+            "database_missing",
+            &n.name,
+            Severity::Warning,
+            format!("the cluster database {} does not exist here", s.database),
+        ));
+    }
+    let limit = i64::try_from(limits.prepared_age.as_secs()).unwrap_or(i64::MAX);
+    let old: Vec<&Prepared> = server
+        .prepared
+        .iter()
+        .filter(|p| p.age_seconds >= limit)
+        .collect();
+    if let Some(oldest) = old.iter().max_by_key(|p| p.age_seconds) {
+        out.push(problem(
+            "prepared_transactions_left",
+            &n.name,
+            Severity::Warning,
+            format!(
+                "{} prepared transaction(s) older than {}: the oldest {} old ({} in {}); they hold their locks until committed or rolled back",
+                old.len(),
+                crate::timescale::age(limit),
+                crate::timescale::age(oldest.age_seconds),
+                oldest.gid,
+                oldest.database
+            ),
+        ));
+    }
+}
+
+fn link(s: &Snapshot, l: &LinkStatus, out: &mut Vec<Problem>) {
+    match (l.up, &l.error) {
+        (Some(false), e) => {
+            let message = e.clone().unwrap_or_default();
+            let code = if message.starts_with("timeout expired") {
+                "access_node_timeout"
+            } else {
+                explain(None, &message).access_code
+            };
+            out.push(problem(
+                code,
+                &l.to,
+                Severity::Blocker,
+                format!("the access node cannot reach {}: {message}", l.to),
+            ));
+        }
+        // Not tested because the access node is down: its own row says so.
+        (None, Some(why)) if s.nodes.iter().any(|n| n.name == l.from && n.up) => {
+            out.push(problem(
+                "access_side_not_tested",
+                &l.from,
+                Severity::Warning,
+                format!("the link to {} was not tested: {why}", l.to),
+            ));
+        }
+        _ => {}
+    }
+}
+
+fn catalog(s: &Snapshot, limits: &Limits, out: &mut Vec<Problem>) {
+    let an = s
+        .nodes
+        .iter()
+        .find(|n| n.role == NodeRole::Access)
+        .map_or("", |n| n.name.as_str());
+    for h in s.hypertables.iter().filter(|h| h.under_replicated > 0) {
+        out.push(problem(
+            "chunks_under_replicated",
+            an,
+            Severity::Warning,
+            format!(
+                "{}: {} chunk(s) have fewer than {} copies (its replication factor)",
+                h.name, h.under_replicated, h.replication_factor
+            ),
+        ));
+    }
+    if let Some(n) = s
+        .remote_txn_backlog
+        .filter(|n| *n >= limits.remote_txn_backlog)
+    {
+        out.push(problem(
+            "remote_txn_backlog",
+            an,
+            Severity::Warning,
+            format!("{n} two-phase transaction record(s) in _timescaledb_catalog.remote_txn wait for healing: nothing runs remote_txn_heal_data_node on this cluster (schedule it as a job)"),
+        ));
+    }
+    for j in &s.failed_jobs {
+        out.push(problem(
+            "job_failed",
+            an,
+            Severity::Warning,
+            format!(
+                "job {} ({}{}) failed on its last run ({} failure(s) in all; next run {})",
+                j.job_id,
+                j.proc_name,
+                j.hypertable
+                    .as_ref()
+                    .map(|h| format!(" on {h}"))
+                    .unwrap_or_default(),
+                j.total_failures,
+                j.next_start.as_deref().unwrap_or("not scheduled")
+            ),
+        ));
+    }
+}

@@ -1,0 +1,171 @@
+//! PURE: a snapshot as text for people: nodes, links, hypertables (with
+//! rows and bytes per second when watching), then the problems with
+//! their codes.
+
+use super::{Problem, Rate, Snapshot};
+
+/// Bytes for people: B, kB, MB, GB (powers of 1024, as pg_size_pretty).
+pub fn size(bytes: i64) -> String {
+    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
+    #[allow(clippy::cast_precision_loss)]
+    let mut v = bytes as f64;
+    let mut unit = 0;
+    while v.abs() >= 1024.0 && unit < UNITS.len() - 1 {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
+}
+
+/// Columns padded to the widest cell, two spaces apart.
+fn table(rows: &[Vec<String>]) -> String {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..cols)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for r in rows {
+        let line: Vec<String> = r
+            .iter()
+            .enumerate()
+            .map(|(i, cell)| format!("{cell:<w$}", w = widths[i]))
+            .collect();
+        out.push_str("  ");
+        out.push_str(line.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// The whole snapshot; `rates` after the first refresh of a watch.
+pub fn text(s: &Snapshot, problems: &[Problem], rates: Option<&[Rate]>) -> String {
+    let up = s.nodes.iter().filter(|n| n.up).count();
+    let mut out = format!(
+        "Cluster {}: {up} of {} node(s) up (snapshot in {:.0} ms)\n\n",
+        s.database,
+        s.nodes.len(),
+        s.took_ms
+    );
+    let mut rows = vec![[
+        "NODE",
+        "ROLE",
+        "STATE",
+        "POSTGRES",
+        "TIMESCALEDB",
+        "UPTIME",
+        "CONNECTIONS",
+        "DB SIZE",
+    ]
+    .map(String::from)
+    .to_vec()];
+    for n in &s.nodes {
+        let mut r = vec![n.name.clone(), n.role.as_str().to_string()];
+        match &n.server {
+            Some(sv) => r.extend([
+                "up".to_string(),
+                sv.postgres_version.clone(),
+                sv.timescaledb_version.clone().unwrap_or_else(|| "-".into()),
+                crate::timescale::age(sv.uptime_seconds),
+                format!("{}/{}", sv.connections, sv.max_connections),
+                sv.database_bytes.map_or_else(|| "-".into(), size),
+            ]),
+            None => r.extend(["DOWN".to_string(), n.error.clone().unwrap_or_default()]),
+        }
+        rows.push(r);
+    }
+    out.push_str(&table(&rows));
+    out.push_str(&links(s));
+    out.push_str(&hypertables(s, rates));
+    if let Some(n) = s.remote_txn_backlog {
+        out.push_str(&format!("\n  remote_txn records on the access node: {n}\n"));
+    }
+    out.push('\n');
+    if problems.is_empty() {
+        out.push_str("No problems found.\n");
+    } else {
+        for p in problems {
+            out.push_str(&format!(
+                "{} {} [{}]: {}\n",
+                p.severity.label(),
+                p.node,
+                p.code,
+                p.what
+            ));
+        }
+        out.push_str("(the codes are stable for scripts; tsmn check --plan FILE gives the fix for the\n connection codes and prepared_transactions_left)\n");
+    }
+    out
+}
+
+fn links(s: &Snapshot) -> String {
+    if !s.links.is_empty() {
+        let mut rows = vec![["LINK", "STATE", "RTT"].map(String::from).to_vec()];
+        for l in &s.links {
+            let (state, rtt) = match (l.up, l.rtt_ms) {
+                (Some(true), Some(ms)) => ("up".to_string(), format!("{ms:.1} ms")),
+                (Some(false), _) => ("DOWN".into(), l.error.clone().unwrap_or_default()),
+                _ => ("not tested".into(), l.error.clone().unwrap_or_default()),
+            };
+            rows.push(vec![format!("{} -> {}", l.from, l.to), state, rtt]);
+        }
+        return format!("\n{}", table(&rows));
+    }
+    String::new()
+}
+
+fn hypertables(s: &Snapshot, rates: Option<&[Rate]>) -> String {
+    if !s.hypertables.is_empty() {
+        let mut head = vec!["HYPERTABLE", "DATA NODE", "CHUNKS", "SIZE"];
+        if rates.is_some() {
+            head.extend(["ROWS/S", "BYTES/S"]);
+        }
+        let mut rows = vec![head.into_iter().map(String::from).collect::<Vec<_>>()];
+        for h in &s.hypertables {
+            let rate = rates.and_then(|r| r.iter().find(|r| r.hypertable == h.name));
+            for (i, p) in h.placement.iter().enumerate() {
+                let bytes = s
+                    .nodes
+                    .iter()
+                    .find(|n| n.name == p.data_node)
+                    .and_then(|n| n.server.as_ref())
+                    .and_then(|sv| sv.counters.iter().find(|c| c.hypertable == h.name))
+                    .map_or_else(|| "?".to_string(), |c| size(c.bytes));
+                let name = if i == 0 {
+                    format!("{} (replication {})", h.name, h.replication_factor)
+                } else {
+                    String::new()
+                };
+                let mut r = vec![name, p.data_node.clone(), p.chunks.to_string(), bytes];
+                if let (0, Some(rate)) = (i, rate) {
+                    r.push(format!("{:.0}", rate.rows_per_second));
+                    r.push(size(rate.bytes_per_second.round() as i64));
+                }
+                rows.push(r);
+            }
+        }
+        return format!("\n{}", table(&rows));
+    }
+    String::new()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_like_pg_size_pretty() {
+        assert_eq!(size(512), "512 B");
+        assert_eq!(size(2048), "2.0 kB");
+        assert_eq!(size(5 * 1024 * 1024 + 1024 * 512), "5.5 MB");
+    }
+}

@@ -1,0 +1,152 @@
+use super::*;
+
+fn node(name: &str, role: NodeRole, up: bool) -> NodeStatus {
+    NodeStatus {
+        name: name.into(),
+        role,
+        address: "127.0.0.1:5432".into(),
+        up,
+        error: (!up).then(|| "Connection refused (os error 111)".to_string()),
+        sqlstate: None,
+        server: up.then(|| ServerStatus {
+            database_bytes: Some(1),
+            ..ServerStatus::default()
+        }),
+    }
+}
+
+fn cluster() -> Snapshot {
+    Snapshot {
+        database: "tsdb".into(),
+        nodes: vec![
+            node("an", NodeRole::Access, true),
+            node("dn1", NodeRole::Data, true),
+            node("dn2", NodeRole::Data, true),
+        ],
+        ..Snapshot::default()
+    }
+}
+
+#[test]
+fn a_node_down_is_a_blocker_with_the_code_check_gives_its_error() {
+    let mut s = cluster();
+    assert!(all_up(&s));
+    assert!(problems(&s, &Limits::default()).is_empty());
+    s.nodes[2] = node("dn2", NodeRole::Data, false);
+    let p = problems(&s, &Limits::default());
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert_eq!((p[0].code, p[0].node.as_str()), ("refused", "dn2"));
+    assert_eq!(p[0].severity, Severity::Blocker);
+    assert!(!all_up(&s));
+}
+
+#[test]
+fn prepared_transactions_count_from_the_limit_on() {
+    let mut s = cluster();
+    if let Some(sv) = s.nodes[1].server.as_mut() {
+        sv.prepared = vec![
+            Prepared {
+                gid: "young".into(),
+                database: "tsdb".into(),
+                age_seconds: 5,
+            },
+            Prepared {
+                gid: "old".into(),
+                database: "tsdb".into(),
+                age_seconds: 90,
+            },
+        ];
+    }
+    let p = problems(&s, &Limits::default());
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert_eq!(p[0].code, "prepared_transactions_left");
+    assert!(p[0].what.starts_with("1 prepared"), "{}", p[0].what);
+    assert!(p[0].what.contains("old in tsdb"), "{}", p[0].what);
+    let none = Limits {
+        prepared_age: Duration::from_secs(0),
+        ..Limits::default()
+    };
+    assert!(problems(&s, &none)[0].what.starts_with("2 prepared"));
+    // A warning: everything is still up.
+    assert!(all_up(&s));
+}
+
+#[test]
+fn a_link_down_gets_the_access_node_code_and_an_untested_one_does_not_fail() {
+    let mut s = cluster();
+    s.links = vec![
+        LinkStatus {
+            from: "an".into(),
+            to: "dn1".into(),
+            up: Some(false),
+            rtt_ms: None,
+            error: Some(
+                "connection to server at \"127.0.0.1\", port 1 failed: Connection refused".into(),
+            ),
+        },
+        LinkStatus {
+            from: "an".into(),
+            to: "dn2".into(),
+            up: None,
+            rtt_ms: None,
+            error: Some("dblink cannot be used".into()),
+        },
+    ];
+    let p = problems(&s, &Limits::default());
+    let codes: Vec<&str> = p.iter().map(|p| p.code).collect();
+    assert_eq!(codes, ["access_node_refused", "access_side_not_tested"]);
+    assert!(!all_up(&s));
+    s.links.remove(0);
+    assert!(all_up(&s));
+}
+
+#[test]
+fn rates_are_the_counters_change_per_second_over_nodes_that_answered_twice() {
+    let mut a = cluster();
+    a.hypertables = vec![HypertableStatus {
+        name: "public.metrics".into(),
+        replication_factor: 1,
+        ..HypertableStatus::default()
+    }];
+    let mut b = a.clone();
+    a.taken_at = 1.0;
+    b.taken_at = 3.0;
+    let set = |s: &mut Snapshot, i: usize, rows: i64, bytes: i64| {
+        if let Some(sv) = s.nodes[i].server.as_mut() {
+            sv.counters = vec![Counters {
+                hypertable: "public.metrics".into(),
+                chunks: 1,
+                rows_inserted: rows,
+                bytes,
+            }];
+        }
+    };
+    set(&mut a, 1, 100, 8192);
+    set(&mut b, 1, 300, 16384);
+    set(&mut a, 2, 10, 0);
+    b.nodes[2] = node("dn2", NodeRole::Data, false);
+    let r = rates(&a, &b);
+    assert_eq!(r.len(), 1);
+    assert!((r[0].rows_per_second - 100.0).abs() < 1e-9, "{r:?}");
+    assert!((r[0].bytes_per_second - 4096.0).abs() < 1e-9, "{r:?}");
+    assert!(
+        rates(&b, &a).is_empty(),
+        "time going backwards gives no rate"
+    );
+}
+
+#[test]
+fn the_json_names_its_schema_and_carries_the_codes() {
+    let mut s = cluster();
+    s.nodes[2] = node("dn2", NodeRole::Data, false);
+    let p = problems(&s, &Limits::default());
+    let doc = json::document(&s, &p, None);
+    assert_eq!(doc["schema"], "tsmn-status/1");
+    assert_eq!(doc["nodes"][2]["up"], false);
+    assert_eq!(doc["nodes"][1]["up"], true);
+    assert_eq!(doc["findings"][0]["code"], "refused");
+    assert_eq!(doc["findings"][0]["severity"], "blocker");
+    let text = render::text(&s, &p, None);
+    assert!(text.contains("BLOCKER dn2 [refused]"), "{text}");
+    assert!(text.contains("2 of 3 node(s) up"), "{text}");
+}
