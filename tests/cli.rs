@@ -511,3 +511,23 @@ fn colour_and_quiet() {
     assert_eq!(String::from_utf8_lossy(&out.stderr), "", "-q: no hints");
     assert!(dir.path().join("q.toml").exists());
 }
+
+/// A reader that goes away (`tsmn validate ... | head -1`) is not a
+/// failure of tsmn: no panic, and the command's own exit code.
+#[test]
+fn a_closed_stdout_is_no_panic() {
+    let dir = temp_dir();
+    let plan = copy_asset(dir.path(), "plan-password.toml");
+    let mut child = tsmn()
+        .args(["validate", "--plan"])
+        .arg(&plan)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(out.status.code(), Some(0), "{err}");
+}

@@ -121,7 +121,7 @@ pub fn init(mode: super::args::ModeArg, out: &Path) -> u8 {
 pub fn validate(path: &Path, json: bool) -> u8 {
     match (load_plan(path), json) {
         (Ok(plan), false) => {
-            print!("{}", plan_to_toml(&plan));
+            crate::cli::output::out!("{}", plan_to_toml(&plan));
             EXIT_OK
         }
         (Ok(plan), true) => {
@@ -153,10 +153,10 @@ pub fn check(path: &Path, json: bool, connect_timeout: u64) -> u8 {
     };
     let found = findings(&flow.plan, &facts);
     if json {
-        println!("{:#}", report::check::json(&facts, &found, flow.notes()));
+        crate::cli::output::outln!("{:#}", report::check::json(&facts, &found, flow.notes()));
     } else {
         let map = report::map::from_facts(&flow.plan, &facts);
-        print!(
+        crate::cli::output::out!(
             "Cluster map\n{}\n{}",
             report::map::text(&map),
             report::check::human(&facts, &found, flow.notes())
@@ -291,7 +291,7 @@ pub fn preview(a: PreviewArgs) -> u8 {
         return EXIT_OK;
     }
     let color = output::colour(a.no_color);
-    print!(
+    crate::cli::output::out!(
         "{}",
         report::preview::render(
             &flow.plan,
@@ -507,11 +507,11 @@ pub(super) async fn print_events(
     while let Some(e) = rx.recv().await {
         tally.add(&e);
         if json {
-            println!("{}", report::json::event(&e, &output::now()));
+            crate::cli::output::outln!("{}", report::json::event(&e, &output::now()));
         } else if let Some(l) = &live {
             l.event(&e);
         } else if let (Some(l), true) = (report::apply::line(&e), sparse.keep(&e)) {
-            println!("{l}");
+            crate::cli::output::outln!("{l}");
         }
     }
     if let Some(l) = &live {
@@ -672,7 +672,7 @@ pub fn sandbox(cmd: SandboxCommand) -> u8 {
             let dir = dir.resolve();
             Sandbox::up(&dir, usize::from(data_nodes), pg_bindir.as_deref(), &say).map(|sb| {
                 let plan = sb.dir.join(PLAN_FILE);
-                println!("{}", plan.display());
+                crate::cli::output::outln!("{}", plan.display());
                 say(&format!(
                     "\nThe sandbox is up. Its plan is {plan}.\nNext:\n  tsmn validate --plan {plan}\n  tsmn sandbox status --dir {dir}\n  tsmn sandbox down --dir {dir}",
                     plan = plan.display(),
@@ -686,7 +686,7 @@ pub fn sandbox(cmd: SandboxCommand) -> u8 {
                 if json {
                     output::print_json(&report::json::sandbox_status(&sb.dir, &rows));
                 } else {
-                    print!("{}", tsmn::sandbox::status::render(&rows));
+                    crate::cli::output::out!("{}", tsmn::sandbox::status::render(&rows));
                 }
                 Ok(())
             }

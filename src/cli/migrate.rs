@@ -79,7 +79,7 @@ pub fn migrate(a: &MigrateCmd) -> u8 {
                 serde_json::to_value(&pf).unwrap_or_default(),
             ));
         } else {
-            print!("{text}");
+            crate::cli::output::out!("{text}");
         }
         return if pf.blockers.is_empty() {
             EXIT_OK
@@ -129,7 +129,7 @@ fn copy(
                     serde_json::to_value(&r).unwrap_or_default(),
                 ));
             } else {
-                print!("{}", summary(&r, o));
+                crate::cli::output::out!("{}", summary(&r, o));
             }
             EXIT_OK
         }

@@ -92,7 +92,28 @@ pub fn document(schema: &str, body: Value) -> Value {
 
 /// Print a JSON document on stdout, pretty.
 pub fn print_json(doc: &Value) {
-    println!("{doc:#}");
+    write_out(format_args!("{doc:#}\n"));
+}
+
+/// Text on stdout. A reader that went away (`tsmn check --json | head`)
+/// is not tsmn's failure: the rest of the output is dropped and the
+/// command goes on to its end and its exit code (an apply is never cut
+/// short by its reader), where `print!` would panic.
+pub fn write_out(text: std::fmt::Arguments) {
+    use std::io::Write;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static GONE: AtomicBool = AtomicBool::new(false);
+    if GONE.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut stdout = std::io::stdout().lock();
+    if stdout
+        .write_fmt(text)
+        .and_then(|()| stdout.flush())
+        .is_err()
+    {
+        GONE.store(true, Ordering::Relaxed);
+    }
 }
 
 /// An error as JSON on stdout (schema tsmn-error/1): the message, its
@@ -115,6 +136,16 @@ pub fn now() -> String {
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
 }
+
+/// `print!` through `write_out`: a reader that went away ends the output, not tsmn.
+macro_rules! out {
+    ($($t:tt)*) => { $crate::cli::output::write_out(format_args!($($t)*)) };
+}
+/// `println!` through `write_out`.
+macro_rules! outln {
+    ($($t:tt)*) => { $crate::cli::output::write_out(format_args!("{}\n", format_args!($($t)*))) };
+}
+pub(crate) use {out, outln};
 
 #[cfg(test)]
 mod tests {

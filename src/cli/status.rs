@@ -73,7 +73,7 @@ fn print_once(s: &Snapshot, limits: &Limits, as_json: bool) {
     if as_json {
         output::print_json(&json::document(s, &p, None));
     } else {
-        print!("{}", render::text(s, &p, None));
+        crate::cli::output::out!("{}", render::text(s, &p, None));
     }
 }
 
@@ -119,7 +119,7 @@ async fn watch(watcher: &mut Watcher, secs: u64, limits: &Limits) -> u8 {
     };
     let _ = execute!(out, cursor::Show, terminal::LeaveAlternateScreen);
     let _ = terminal::disable_raw_mode();
-    print!("{shown}");
+    crate::cli::output::out!("{shown}");
     match quit {
         Quit::Key => EXIT_OK,
         Quit::Interrupt => super::args::EXIT_INTERRUPTED,
@@ -162,7 +162,7 @@ async fn json_lines(watcher: &mut Watcher, secs: u64, limits: &Limits) -> u8 {
     loop {
         let s = watcher.snapshot().await;
         let r = before.as_ref().map(|b| rates(b, &s));
-        println!(
+        crate::cli::output::outln!(
             "{}",
             json::document(&s, &problems(&s, limits), r.as_deref())
         );
