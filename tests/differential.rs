@@ -335,24 +335,9 @@ fn engine(b: &Bench, s: &State, dn: &TestCluster, db: &str) -> Option<String> {
         dn.cluster.port,
         passfile.display()
     );
-    let sql = format!(
-        "CREATE FUNCTION pg_temp.l(text, text) RETURNS SETOF record AS '$libdir/dblink', 'dblink_record' LANGUAGE C STRICT; \
-         SELECT x FROM pg_temp.l('{}', 'SELECT 1') AS t(x int)",
-        info.replace('\'', "''")
-    );
-    let conninfo = format!(
-        "host={} port={} user=postgres dbname=postgres",
-        b.an.cluster.socket_dir().display(),
-        b.an.cluster.port
-    );
-    let (ok, out, err) = psql(&conninfo, &sql, &[]);
-    let text = format!("{out}{err}");
-    if (ok && out.lines().last() == Some("1"))
-        || text.contains(&format!("database \"{db}\" does not exist"))
-    {
-        None
-    } else {
-        Some(text)
+    match an_connects(&b.an, &info) {
+        Err(e) if !e.contains(&format!("database \"{db}\" does not exist")) => Some(e),
+        _ => None,
     }
 }
 
@@ -409,11 +394,31 @@ fn check_agrees_with_the_engine_on_generated_states() {
     let first = from_env("TSMN_DIFF_SEED", 1);
     let count = from_env("TSMN_DIFF_STATES", 24);
     let bench = Bench::new();
+    let outcomes = sweep("differential", first, count, |seed| {
+        run_state(&bench, &generate(seed))
+    });
+    // A generator whose states all end alike would compare nothing.
+    assert!(
+        count < 20 || outcomes.len() >= 3,
+        "the states were not varied enough: {outcomes:?}"
+    );
+    drop(bench.work);
+}
+
+/// Run `count` states from seed `first`: print each disagreement with its
+/// seed and a closing line (read by benches/differential.sh), then fail
+/// if there was one. The engine's outcomes, counted.
+fn sweep(
+    family: &str,
+    first: u64,
+    count: u64,
+    mut run: impl FnMut(u64) -> (String, Option<String>),
+) -> std::collections::BTreeMap<String, usize> {
     let started = Instant::now();
     let mut disagreements = Vec::new();
     let mut outcomes = std::collections::BTreeMap::<String, usize>::new();
     for seed in first..first + count {
-        let (outcome, differs) = run_state(&bench, &generate(seed));
+        let (outcome, differs) = run(seed);
         *outcomes.entry(outcome).or_default() += 1;
         if let Some(d) = differs {
             eprintln!("DISAGREEMENT {d}\n");
@@ -421,20 +426,15 @@ fn check_agrees_with_the_engine_on_generated_states() {
         }
     }
     eprintln!(
-        "differential: {count} states from seed {first}, {} disagreement(s) {disagreements:?}, {:.1} s; the engine's outcomes: {outcomes:?}",
+        "{family}: {count} states from seed {first}, {} disagreement(s) {disagreements:?}, {:.1} s; the engine's outcomes: {outcomes:?}",
         disagreements.len(),
         started.elapsed().as_secs_f64()
     );
-    // A generator whose states all end alike would compare nothing.
-    assert!(
-        count < 20 || outcomes.len() >= 3,
-        "the states were not varied enough: {outcomes:?}"
-    );
-    drop(bench.work);
     assert!(
         disagreements.is_empty(),
         "check disagreed with the engine on seeds {disagreements:?} (details above)"
     );
+    outcomes
 }
 
 /// The generator is seeded: a seed gives its state again, and the states
@@ -612,18 +612,8 @@ impl Member {
             self.dn.cluster.port,
             passfile.display()
         );
-        let sql = format!(
-            "CREATE FUNCTION pg_temp.l(text, text) RETURNS SETOF record AS '$libdir/dblink', 'dblink_record' LANGUAGE C STRICT; \
-             SELECT x FROM pg_temp.l('{}', 'SELECT 1') AS t(x int)",
-            info.replace('\'', "''")
-        );
-        let conninfo = format!(
-            "host={} port={} user=postgres dbname=postgres",
-            self.an.cluster.socket_dir().display(),
-            self.an.cluster.port
-        );
-        let (_, out, err) = psql(&conninfo, &sql, &[]);
-        Some(format!("ping_data_node false; {out}{err}"))
+        let e = an_connects(&self.an, &info).err().unwrap_or_default();
+        Some(format!("ping_data_node false; {e}"))
     }
 }
 
@@ -689,24 +679,7 @@ fn check_agrees_with_the_engine_on_a_running_cluster() {
     let first = from_env("TSMN_DIFF_SEED", 1);
     let count = from_env("TSMN_DIFF_MEMBER_STATES", 16);
     let member = Member::new();
-    let started = Instant::now();
-    let mut disagreements = Vec::new();
-    let mut outcomes = std::collections::BTreeMap::<String, usize>::new();
-    for seed in first..first + count {
-        let (outcome, differs) = run_member_state(&member, &generate_member(seed));
-        *outcomes.entry(outcome).or_default() += 1;
-        if let Some(d) = differs {
-            eprintln!("DISAGREEMENT {d}\n");
-            disagreements.push(seed);
-        }
-    }
-    eprintln!(
-        "differential (running cluster): {count} states from seed {first}, {} disagreement(s) {disagreements:?}, {:.1} s; the engine's outcomes: {outcomes:?}",
-        disagreements.len(),
-        started.elapsed().as_secs_f64()
-    );
-    assert!(
-        disagreements.is_empty(),
-        "check disagreed with the engine on member seeds {disagreements:?} (details above)"
-    );
+    sweep("differential (running cluster)", first, count, |seed| {
+        run_member_state(&member, &generate_member(seed))
+    });
 }

@@ -478,21 +478,7 @@ fn a_password_cluster_in_another_layout_is_adopted_as_it_is() {
     own_by_server(&passfile, 0o600);
     add_data_nodes(&an, &dns);
 
-    // Discovered through the access node's Unix socket.
-    let work = temp_dir();
-    let out = work.path().join("discovered.toml");
-    let run = tsmn()
-        .args(["discover", "--access-node"])
-        .arg(format!(
-            "host={} port={}",
-            an.cluster.socket_dir().display(),
-            an.cluster.port
-        ))
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert_success(&run);
+    let (work, out) = discover_through_socket(&an);
     let mut plan = tsmn::plan::load_plan(&out).expect("the discovered plan loads");
     assert_eq!(plan.auth.mode, tsmn::plan::AuthMode::Password);
     // As tsmn's notes advise, and tsmn over each node's own socket.
@@ -535,6 +521,16 @@ fn a_trust_cluster_with_host_name_and_group_rules_is_adopted_as_it_is() {
     an.sql("postgres", "CREATE DATABASE tsdb");
     an.sql("tsdb", "CREATE EXTENSION timescaledb");
     add_data_nodes(&an, &dns);
+    let (_work, out) = discover_through_socket(&an);
+    let plan = tsmn::plan::load_plan(&out).expect("the discovered plan loads");
+    let (_, findings) = check(&plan, Duration::from_secs(5));
+    assert_eq!(tsmn::findings::blockers(&findings), 0, "{findings:#?}");
+    assert_no_op(&an, &dns, &out, &[]);
+}
+
+/// `tsmn discover` through the access node's Unix socket: (its directory,
+/// the plan).
+fn discover_through_socket(an: &TestCluster) -> (tempfile::TempDir, std::path::PathBuf) {
     let work = temp_dir();
     let out = work.path().join("discovered.toml");
     let run = tsmn()
@@ -549,8 +545,5 @@ fn a_trust_cluster_with_host_name_and_group_rules_is_adopted_as_it_is() {
         .output()
         .unwrap();
     assert_success(&run);
-    let plan = tsmn::plan::load_plan(&out).expect("the discovered plan loads");
-    let (_, findings) = check(&plan, Duration::from_secs(5));
-    assert_eq!(tsmn::findings::blockers(&findings), 0, "{findings:#?}");
-    assert_no_op(&an, &dns, &out, &[]);
+    (work, out)
 }

@@ -812,6 +812,13 @@ pub fn an_reaches(an: &TestCluster, port: u16, role: &str, extra: &str) -> Resul
         "host=127.0.0.1 port={port} dbname=postgres user={role} connect_timeout=5 passfile={} {extra}",
         passfile.display()
     );
+    an_connects(an, &info)
+}
+
+/// One connection from inside the access node `an` with the libpq options
+/// `info`, through dblink's C function (a temporary function of a psql
+/// session: nothing installed). Err carries the access node's own error.
+pub fn an_connects(an: &TestCluster, info: &str) -> Result<(), String> {
     let sql = format!(
         "CREATE FUNCTION pg_temp.l(text, text) RETURNS SETOF record AS '$libdir/dblink', 'dblink_record' LANGUAGE C STRICT; \
          SELECT x FROM pg_temp.l('{}', 'SELECT 1') AS t(x int)",
