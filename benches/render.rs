@@ -107,6 +107,7 @@ fn main() {
     }
     let f = facts(&plan);
     app.update(Msg::Probed {
+        findings: tsmn::findings::findings(&app.shared.plan, &f),
         facts: f,
         notes: vec![],
         partial: false,
@@ -117,18 +118,18 @@ fn main() {
     for k in [Enter, Enter, Enter] {
         app.update(key(k));
     }
-    assert_eq!(app.screen, tsmn::tui::app::Screen::Preview);
-    let steps = tsmn::steps::build(&app.plan, tsmn::steps::Inputs::default()).unwrap();
+    assert_eq!(app.shared.screen, tsmn::tui::app::Screen::Preview);
+    let steps = tsmn::steps::build(&app.shared.plan, tsmn::steps::Inputs::default()).unwrap();
     app.update(Msg::Built(Ok(steps.clone())));
     app.update(key(Enter));
     app.update(key(Char('y')));
     // Timed on the execute screen itself, with its steps, or not at all.
     assert_eq!(
-        app.screen,
+        app.shared.screen,
         tsmn::tui::app::Screen::Execute,
         "not on the execute screen"
     );
-    assert_eq!(app.steps.len(), steps.len());
+    assert_eq!(app.shared.steps.len(), steps.len());
     for s in steps.iter().take(steps.len() / 2) {
         app.update(Msg::Run(Event::StepFinished {
             step: s.id.clone(),

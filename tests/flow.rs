@@ -21,7 +21,7 @@ fn drive(
     done: fn(&Msg) -> bool,
 ) {
     rt.block_on(async {
-        tasks.perform(cmd, app);
+        tasks.perform(cmd, &app.shared);
         loop {
             let msg = tokio::time::timeout(std::time::Duration::from_secs(60), rx.recv())
                 .await
@@ -54,7 +54,7 @@ fn wizard(
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let tasks = {
         let _guard = rt.enter();
-        Tasks::new(&app, tx)
+        Tasks::new(&app.shared, tx)
     };
     (rt, app, tasks, rx)
 }
@@ -101,12 +101,16 @@ fn the_cli_and_the_wizard_build_the_same_steps() {
 
     let (rt, mut app, tasks, mut rx) = wizard(&path);
     probe_and_build(&rt, &mut app, &tasks, &mut rx);
-    assert!(app.build_error.is_none(), "{:?}", app.build_error);
-    assert!(app.steps.len() > 5, "{:#?}", app.steps);
+    assert!(
+        app.pages.preview.build_error.is_none(),
+        "{:?}",
+        app.pages.preview.build_error
+    );
+    assert!(app.shared.steps.len() > 5, "{:#?}", app.shared.steps);
     let shown = tsmn::report::preview::render(
-        &app.plan,
-        app.facts.as_ref(),
-        &app.steps,
+        &app.shared.plan,
+        app.shared.facts.as_ref(),
+        &app.shared.steps,
         None,
         &tsmn::report::preview::Style { color: false },
     );
@@ -137,19 +141,22 @@ fn both_faces_refuse_a_run_without_a_role_password_before_any_step() {
 
     let (rt, mut app, tasks, mut rx) = wizard(&path);
     probe_and_build(&rt, &mut app, &tasks, &mut rx);
-    app.step_views = vec![tsmn::tui::app::StepView::Pending; app.steps.len()];
-    app.running = true;
+    app.shared.run.step_views =
+        vec![tsmn::tui::run_record::StepView::Pending; app.shared.steps.len()];
+    app.shared.run.running = true;
     let finished = |m: &Msg| matches!(m, Msg::Run(tsmn::run::Event::Finished { .. }));
     drive(&rt, &mut app, &tasks, &mut rx, Cmd::Execute, finished);
-    assert_eq!(app.finished, Some(false));
+    assert_eq!(app.shared.run.finished, Some(false));
     assert!(
-        app.step_views
+        app.shared
+            .run
+            .step_views
             .iter()
-            .all(|v| *v == tsmn::tui::app::StepView::Pending),
+            .all(|v| *v == tsmn::tui::run_record::StepView::Pending),
         "no step ran: {:?}",
-        app.step_views
+        app.shared.run.step_views
     );
-    let log = app.log.join("\n");
+    let log = app.shared.run.log.join("\n");
     assert!(
         log.contains("no password for role postgres") && log.contains("TSMN_ROLE_PW_POSTGRES"),
         "{log}"

@@ -100,6 +100,7 @@ fn at(screen: Screen) -> App {
             go(&mut a, &[KeyCode::Enter, KeyCode::Enter, KeyCode::Enter]);
             let (facts, _) = facts();
             a.update(Msg::Probed {
+                findings: tsmn::findings::findings(&a.shared.plan, &facts),
                 facts,
                 notes: vec![],
                 partial: false,
@@ -109,6 +110,7 @@ fn at(screen: Screen) -> App {
             go(&mut a, &[KeyCode::Enter, KeyCode::Enter, KeyCode::Enter]);
             let (facts, _) = facts();
             a.update(Msg::Probed {
+                findings: tsmn::findings::findings(&a.shared.plan, &facts),
                 facts,
                 notes: vec![],
                 partial: false,
@@ -117,7 +119,8 @@ fn at(screen: Screen) -> App {
             if screen != Screen::Authentication {
                 // The mode's options, then the preview.
                 go(&mut a, &[KeyCode::Enter, KeyCode::Enter]);
-                let steps = tsmn::steps::build(&a.plan, tsmn::steps::Inputs::default()).unwrap();
+                let steps =
+                    tsmn::steps::build(&a.shared.plan, tsmn::steps::Inputs::default()).unwrap();
                 a.update(Msg::Built(Ok(steps.clone())));
                 if screen != Screen::Preview {
                     go(&mut a, &[KeyCode::Enter, KeyCode::Char('y')]);
@@ -151,7 +154,7 @@ fn at(screen: Screen) -> App {
             }
         }
     }
-    assert_eq!(a.screen, screen);
+    assert_eq!(a.shared.screen, screen);
     a
 }
 
@@ -219,13 +222,16 @@ fn password_mode_options_mask_the_role_passwords() {
     assert!(text.contains("[••••••••  "), "{text}");
     assert!(!text.contains("•••••••••"), "{text}");
     app.update(key(KeyCode::Enter));
-    assert_eq!(app.screen, Screen::Preview);
+    assert_eq!(app.shared.screen, Screen::Preview);
     assert_eq!(
-        app.role_passwords.get("postgres").map(String::as_str),
+        app.shared
+            .role_passwords
+            .get("postgres")
+            .map(String::as_str),
         Some("s3cr3t-role-pw")
     );
     assert!(
-        !tsmn::plan::plan_to_toml(&app.plan).contains("s3cr3t"),
+        !tsmn::plan::plan_to_toml(&app.shared.plan).contains("s3cr3t"),
         "never in the plan"
     );
 }
@@ -265,7 +271,7 @@ fn execution_is_confirmed_with_what_happens_to_restarts() {
         "{text}"
     );
     // tsmn wizard --restart never: the confirmation says no node restarts.
-    app.settings.restart = tsmn::run::RestartPolicy::Never;
+    app.shared.settings.restart = tsmn::run::RestartPolicy::Never;
     let text = render(&app, 80, 24);
     assert!(
         text.contains("No node is restarted") && text.contains("--restart never"),
@@ -277,7 +283,7 @@ fn execution_is_confirmed_with_what_happens_to_restarts() {
 fn probing_shows_each_node_as_it_finishes() {
     let mut app = at(Screen::Credentials);
     app.update(key(KeyCode::Enter));
-    assert!(app.probing);
+    assert!(app.shared.probing);
     for _ in 0..7 {
         app.update(Msg::Tick);
     }
@@ -326,7 +332,7 @@ fn the_quit_question_says_what_would_be_lost() {
     );
     assert!(!text.contains("running"), "{text}");
     let mut app = at(Screen::Execute);
-    app.shared.running = true;
+    app.shared.run.running = true;
     app.update(key(KeyCode::Char('q')));
     let text = render(&app, 100, 30);
     assert!(
@@ -378,6 +384,7 @@ fn the_execute_grid_with_64_data_nodes() {
         a.update(key(k));
     }
     a.update(Msg::Probed {
+        findings: vec![],
         facts: tsmn::facts::Facts { nodes: vec![] },
         notes: vec![],
         partial: false,
@@ -385,11 +392,11 @@ fn the_execute_grid_with_64_data_nodes() {
     for k in [KeyCode::Enter, KeyCode::Enter, KeyCode::Enter] {
         a.update(key(k));
     }
-    let steps = tsmn::steps::build(&a.plan, tsmn::steps::Inputs::default()).unwrap();
+    let steps = tsmn::steps::build(&a.shared.plan, tsmn::steps::Inputs::default()).unwrap();
     a.update(Msg::Built(Ok(steps.clone())));
     a.update(key(KeyCode::Enter));
     a.update(key(KeyCode::Char('y')));
-    assert_eq!(a.screen, Screen::Execute);
+    assert_eq!(a.shared.screen, Screen::Execute);
     for s in steps
         .iter()
         .filter(|s| s.phase == tsmn::steps::Phase::Settings)
@@ -456,7 +463,7 @@ fn the_hypertables_chooser_writes_the_choice_into_the_plan() {
         });
     }
     app.update(key(KeyCode::Char('h')));
-    assert!(app.preview.choosing);
+    assert!(app.pages.preview.choosing);
     app.update(key(KeyCode::Down));
     let cmds = app.update(key(KeyCode::Char(' ')));
     assert!(
@@ -464,13 +471,14 @@ fn the_hypertables_chooser_writes_the_choice_into_the_plan() {
         "the steps are built again: {cmds:?}"
     );
     let dn2 = app
+        .shared
         .plan
         .data_nodes
         .iter()
         .find(|d| d.name == "dn2")
         .unwrap();
     assert_eq!(dn2.hypertables, Some(vec!["public.metrics".to_string()]));
-    assert!(app.plan_dirty);
+    assert!(app.shared.plan_dirty);
     let text = render(&app, 80, 24);
     assert!(
         text.contains("[x] dn2 <- public.metrics") && text.contains("> [ ] dn2 <- public.events"),
@@ -478,5 +486,5 @@ fn the_hypertables_chooser_writes_the_choice_into_the_plan() {
     );
     snapshot_settings().bind(|| insta::assert_snapshot!("tui_preview_hypertables_80x24", text));
     app.update(key(KeyCode::Enter));
-    assert!(!app.preview.choosing);
+    assert!(!app.pages.preview.choosing);
 }

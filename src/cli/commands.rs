@@ -9,7 +9,7 @@ use super::prompt::{confirm, Terminal};
 use std::io::IsTerminal;
 use std::path::Path;
 use std::time::Duration;
-use tsmn::findings::{blockers, findings};
+use tsmn::findings::blockers;
 use tsmn::flow::{Flow, FlowError, Settings, Watch};
 use tsmn::plan::plan_to_toml;
 use tsmn::probe::conninfo::load_plan;
@@ -151,7 +151,7 @@ pub fn check(path: &Path, json: bool, connect_timeout: u64) -> u8 {
         Ok(()) => flow.facts().cloned().unwrap_or_default(),
         Err(e) => return fail_as("check", json, e),
     };
-    let found = findings(&flow.plan, &facts);
+    let found = flow.findings();
     if json {
         crate::cli::output::outln!("{:#}", report::check::json(&facts, &found, flow.notes()));
     } else {

@@ -156,6 +156,14 @@ impl Flow {
         self.facts.as_ref()
     }
 
+    /// The findings on the facts of the last probe: both faces show these.
+    pub fn findings(&self) -> Vec<crate::findings::Finding> {
+        self.facts
+            .as_ref()
+            .map(|f| crate::findings::findings(&self.plan, f))
+            .unwrap_or_default()
+    }
+
     /// Notes about the password sources (an unset variable, an ignored passfile).
     pub fn notes(&self) -> &[String] {
         &self.notes

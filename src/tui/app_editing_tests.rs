@@ -1,7 +1,8 @@
 //! Editing the plan in the wizard: nodes, the superuser, unsaved changes.
 
 use super::*;
-use crossterm::event::KeyEventKind;
+use crate::tui::overlay::Overlay;
+use crossterm::event::{KeyCode, KeyEventKind, KeyModifiers};
 
 fn key(code: KeyCode) -> Msg {
     Msg::Key(KeyEvent::new_with_kind(
@@ -21,7 +22,7 @@ fn at_nodes() -> App {
     let plan = crate::plan::parse_plan("[access_node]\nname = \"an\"\nhost = \"10.0.0.10\"\n[[data_nodes]]\nname = \"dn1\"\nhost = \"10.0.0.11\"\n", "p").unwrap();
     let mut a = App::new(plan, "plan.toml".into());
     a.update(key(KeyCode::Enter));
-    assert_eq!(a.screen, Screen::Nodes);
+    assert_eq!(a.shared.screen, Screen::Nodes);
     a
 }
 
@@ -29,9 +30,9 @@ fn at_nodes() -> App {
 fn add_a_node_from_a_uri_then_reorder_and_remove() {
     let mut a = at_nodes();
     a.update(key(KeyCode::Char('a')));
-    assert_eq!(a.mode(), Mode::NodeForm);
+    assert!(a.pages.nodes.form.is_some());
     assert_eq!(
-        a.nodes.form.as_ref().unwrap().fields[0],
+        a.pages.nodes.form.as_ref().unwrap().fields[0],
         "dn2",
         "a sensible default name"
     );
@@ -41,6 +42,7 @@ fn add_a_node_from_a_uri_then_reorder_and_remove() {
     a.update(key(KeyCode::Enter));
     // A user other than the plan's superuser, and a password: said, not dropped.
     let error = a
+        .pages
         .nodes
         .form
         .as_ref()
@@ -55,25 +57,29 @@ fn add_a_node_from_a_uri_then_reorder_and_remove() {
     }
     typed(&mut a, "postgresql://db2.example.com:6432/tsdb");
     a.update(key(KeyCode::Enter));
-    assert!(a.nodes.form.is_none(), "{:?}", a.nodes.form);
-    let dn2 = &a.plan.data_nodes[1];
+    assert!(a.pages.nodes.form.is_none(), "{:?}", a.pages.nodes.form);
+    let dn2 = &a.shared.plan.data_nodes[1];
     assert_eq!(
         (dn2.host.as_str(), dn2.port),
         ("db2.example.com", 6432),
         "the URI gave host and port"
     );
-    assert!(a.plan_dirty);
+    assert!(a.shared.plan_dirty);
     let up = Msg::Key(KeyEvent::new_with_kind(
         KeyCode::Up,
         KeyModifiers::SHIFT,
         KeyEventKind::Press,
     ));
     a.update(up);
-    assert_eq!(a.plan.data_nodes[0].name, "dn2");
+    assert_eq!(a.shared.plan.data_nodes[0].name, "dn2");
     a.update(key(KeyCode::Char('d')));
-    assert_eq!(a.plan.data_nodes.len(), 1);
+    assert_eq!(a.shared.plan.data_nodes.len(), 1);
     a.update(key(KeyCode::Char('d')));
-    assert_eq!(a.plan.data_nodes.len(), 1, "the last data node stays");
+    assert_eq!(
+        a.shared.plan.data_nodes.len(),
+        1,
+        "the last data node stays"
+    );
 }
 
 #[test]
@@ -83,7 +89,7 @@ fn a_bad_node_is_refused_inline_with_its_fix() {
     a.update(key(KeyCode::Tab));
     typed(&mut a, "10.0.0.10");
     a.update(key(KeyCode::Enter));
-    let form = a.nodes.form.as_ref().expect("the form stays open");
+    let form = a.pages.nodes.form.as_ref().expect("the form stays open");
     let e = form.error.as_deref().unwrap();
     assert!(
         e.contains("cannot also be a data node") && e.contains("fix:"),
@@ -91,7 +97,7 @@ fn a_bad_node_is_refused_inline_with_its_fix() {
     );
     a.update(key(KeyCode::Esc));
     assert!(
-        a.nodes.form.is_none() && a.plan.data_nodes.len() == 1,
+        a.pages.nodes.form.is_none() && a.shared.plan.data_nodes.len() == 1,
         "cancel keeps the plan"
     );
 }
@@ -107,9 +113,13 @@ fn the_superuser_can_be_changed_on_the_credentials_screen() {
     typed(&mut a, "tsdbadmin");
     let cmds = a.update(key(KeyCode::Enter));
     assert!(matches!(cmds.as_slice(), [Cmd::Probe { .. }]));
-    assert_eq!(a.plan.superuser, "tsdbadmin");
-    assert_eq!(a.plan.auth.roles, ["tsdbadmin"], "the role list follows");
-    assert!(a.plan_dirty);
+    assert_eq!(a.shared.plan.superuser, "tsdbadmin");
+    assert_eq!(
+        a.shared.plan.auth.roles,
+        ["tsdbadmin"],
+        "the role list follows"
+    );
+    assert!(a.shared.plan_dirty);
 }
 
 #[test]
@@ -120,7 +130,7 @@ fn quitting_with_an_unsaved_plan_offers_to_save() {
     typed(&mut a, "10.0.0.12");
     a.update(key(KeyCode::Enter));
     a.update(key(KeyCode::Char('q')));
-    assert!(a.confirm_quit && !a.quit);
+    assert!((a.overlay == Some(Overlay::Quit)) && !a.quit);
     let cmds = a.update(key(KeyCode::Char('s')));
     assert!(matches!(cmds.as_slice(), [Cmd::Save, Cmd::Quit]));
 }
@@ -130,25 +140,28 @@ fn quitting_with_an_unsaved_plan_offers_to_save() {
 #[test]
 fn a_new_plan_starts_with_the_access_node_and_is_saved_on_quit() {
     let mut a = App::new_plan(crate::plan::new_plan(), "new.toml".into());
-    assert_eq!(a.screen, Screen::Nodes);
-    assert_eq!(a.mode(), Mode::NodeForm, "the access node's form is open");
-    assert!(a.plan_dirty);
+    assert_eq!(a.shared.screen, Screen::Nodes);
+    assert!(
+        a.pages.nodes.form.is_some(),
+        "the access node's form is open"
+    );
+    assert!(a.shared.plan_dirty);
     typed(&mut a, "postgresql://10.0.0.10:6432");
     a.update(key(KeyCode::Enter));
-    assert_eq!(a.plan.access_node.host, "10.0.0.10");
-    assert_eq!(a.plan.access_node.port, 6432);
+    assert_eq!(a.shared.plan.access_node.host, "10.0.0.10");
+    assert_eq!(a.shared.plan.access_node.port, 6432);
     a.update(key(KeyCode::Char('a')));
     a.update(key(KeyCode::Tab));
     typed(&mut a, "10.0.0.11");
     a.update(key(KeyCode::Enter));
-    assert_eq!(a.plan.data_nodes.len(), 1);
+    assert_eq!(a.shared.plan.data_nodes.len(), 1);
     assert!(
-        crate::plan::validate(&a.plan).is_empty(),
+        crate::plan::validate(&a.shared.plan).is_empty(),
         "{:?}",
-        crate::plan::validate(&a.plan)
+        crate::plan::validate(&a.shared.plan)
     );
     a.update(key(KeyCode::Char('q')));
-    assert!(a.confirm_quit);
+    assert!((a.overlay == Some(Overlay::Quit)));
     let cmds = a.update(key(KeyCode::Char('s')));
     assert!(
         matches!(cmds.as_slice(), [Cmd::Save, Cmd::Quit]),
@@ -165,17 +178,20 @@ fn a_text_field_edits_at_its_cursor() {
     a.update(key(KeyCode::Home));
     typed(&mut a, "x");
     a.update(key(KeyCode::Delete));
-    assert_eq!(a.nodes.form.as_ref().unwrap().fields[1], "xb2.example.com");
+    assert_eq!(
+        a.pages.nodes.form.as_ref().unwrap().fields[1],
+        "xb2.example.com"
+    );
     a.update(Msg::Key(KeyEvent::new(
         KeyCode::Char('k'),
         KeyModifiers::CONTROL,
     )));
-    assert_eq!(a.nodes.form.as_ref().unwrap().fields[1], "x");
+    assert_eq!(a.pages.nodes.form.as_ref().unwrap().fields[1], "x");
     // Focus moves away and back: the cursor is at the field's end again.
     a.update(key(KeyCode::Tab));
     a.update(key(KeyCode::BackTab));
     typed(&mut a, "y");
-    assert_eq!(a.nodes.form.as_ref().unwrap().fields[1], "xy");
+    assert_eq!(a.pages.nodes.form.as_ref().unwrap().fields[1], "xy");
     a.update(Msg::Paste("-z\n".into()));
-    assert_eq!(a.nodes.form.as_ref().unwrap().fields[1], "xy-z");
+    assert_eq!(a.pages.nodes.form.as_ref().unwrap().fields[1], "xy-z");
 }

@@ -1,7 +1,10 @@
 //! The wizard as a state machine: keys in, screens and commands out.
 
 use super::*;
-use crossterm::event::KeyEventKind;
+use crate::plan::AuthMode;
+use crate::run::Event;
+use crate::tui::overlay::Overlay;
+use crossterm::event::{KeyCode, KeyEventKind, KeyModifiers};
 
 fn plan() -> Plan {
     crate::plan::parse_plan("[access_node]\nname = \"an\"\nhost = \"10.0.0.10\"\n[[data_nodes]]\nname = \"dn1\"\nhost = \"10.0.0.11\"\n", "p").unwrap()
@@ -23,52 +26,55 @@ fn app() -> App {
 fn forward_through_the_screens() {
     let mut a = app();
     assert!(a.update(key(KeyCode::Enter)).is_empty());
-    assert_eq!(a.screen, Screen::Nodes);
+    assert_eq!(a.shared.screen, Screen::Nodes);
     a.update(key(KeyCode::Enter));
-    assert_eq!(a.screen, Screen::Credentials);
+    assert_eq!(a.shared.screen, Screen::Credentials);
     let cmds = a.update(key(KeyCode::Enter));
-    assert_eq!(a.screen, Screen::Connectivity);
+    assert_eq!(a.shared.screen, Screen::Connectivity);
     assert!(matches!(
         cmds.as_slice(),
         [Cmd::Probe { password: None, .. }]
     ));
-    assert!(a.busy());
+    assert!(a.shared.busy());
     // Enter waits while probing.
     a.update(key(KeyCode::Enter));
-    assert_eq!(a.screen, Screen::Connectivity);
+    assert_eq!(a.shared.screen, Screen::Connectivity);
     a.update(Msg::Probed {
+        findings: vec![],
         facts: crate::facts::Facts::default(),
         notes: vec![],
         partial: false,
     });
     a.update(key(KeyCode::Enter));
-    assert_eq!(a.screen, Screen::Authentication);
+    assert_eq!(a.shared.screen, Screen::Authentication);
     a.update(key(KeyCode::Down));
     assert!(a.update(key(KeyCode::Enter)).is_empty());
-    assert_eq!(
-        a.mode(),
-        Mode::AuthFormWithSecrets,
+    assert!(
+        std::ptr::eq(
+            a.page().keys().0,
+            crate::tui::screens::authentication::AUTH_SECRET_FORM
+        ),
         "the mode's options come first (password mode: F2 generates a password)"
     );
     let cmds = a.update(key(KeyCode::Enter));
-    assert_eq!(a.screen, Screen::Preview);
+    assert_eq!(a.shared.screen, Screen::Preview);
     assert_eq!(
-        a.plan.auth.mode,
+        a.shared.plan.auth.mode,
         AuthMode::Password,
         "the choice changes the plan"
     );
-    assert!(a.plan.auth.password.is_some(), "with its defaults");
+    assert!(a.shared.plan.auth.password.is_some(), "with its defaults");
     assert!(matches!(cmds.as_slice(), [Cmd::Build]));
-    let steps = crate::steps::build(&a.plan, crate::steps::Inputs::default()).unwrap();
+    let steps = crate::steps::build(&a.shared.plan, crate::steps::Inputs::default()).unwrap();
     a.update(Msg::Built(Ok(steps)));
     a.update(key(KeyCode::Enter));
-    assert!(a.confirming, "execution asks first");
+    assert!(a.pages.preview.confirming, "execution asks first");
     let cmds = a.update(key(KeyCode::Char('y')));
-    assert_eq!(a.screen, Screen::Execute);
+    assert_eq!(a.shared.screen, Screen::Execute);
     assert!(matches!(cmds.as_slice(), [Cmd::Execute]));
     a.update(Msg::Run(Event::Finished { ok: true }));
     a.update(key(KeyCode::Enter));
-    assert_eq!(a.screen, Screen::Summary);
+    assert_eq!(a.shared.screen, Screen::Summary);
 }
 
 #[test]
@@ -76,7 +82,7 @@ fn troubleshooting_goes_straight_to_the_probe() {
     let mut a = app();
     a.update(key(KeyCode::Down));
     let cmds = a.update(key(KeyCode::Enter));
-    assert_eq!(a.screen, Screen::Connectivity);
+    assert_eq!(a.shared.screen, Screen::Connectivity);
     assert!(matches!(cmds.as_slice(), [Cmd::Probe { .. }]));
 }
 
@@ -89,12 +95,12 @@ fn the_password_field_takes_q_and_quit_asks_while_busy() {
         a.update(key(KeyCode::Char(c)));
     }
     assert_eq!(
-        a.password, "quit?",
+        a.shared.password, "quit?",
         "typed characters are text while the field has focus"
     );
-    assert!(!a.quit && !a.help);
+    assert!(!a.quit && !(a.overlay == Some(Overlay::Help)));
     a.update(key(KeyCode::Backspace));
-    assert_eq!(a.password, "quit");
+    assert_eq!(a.shared.password, "quit");
     a.update(key(KeyCode::Tab));
     let cmds = a.update(key(KeyCode::Enter));
     assert!(matches!(
@@ -106,11 +112,11 @@ fn the_password_field_takes_q_and_quit_asks_while_busy() {
     ));
     a.update(key(KeyCode::Char('q')));
     assert!(
-        a.confirm_quit && !a.quit,
+        (a.overlay == Some(Overlay::Quit)) && !a.quit,
         "quitting while work runs asks first"
     );
     a.update(key(KeyCode::Char('n')));
-    assert!(!a.confirm_quit && !a.quit);
+    assert!(!(a.overlay == Some(Overlay::Quit)) && !a.quit);
     let cc = Msg::Key(KeyEvent::new_with_kind(
         KeyCode::Char('c'),
         KeyModifiers::CONTROL,
@@ -127,32 +133,37 @@ fn back_keeps_what_was_entered_and_help_opens_and_closes() {
     a.update(key(KeyCode::Enter));
     a.update(key(KeyCode::Char('x')));
     a.update(key(KeyCode::Esc));
-    assert_eq!(a.screen, Screen::Nodes);
+    assert_eq!(a.shared.screen, Screen::Nodes);
     a.update(key(KeyCode::Enter));
-    assert_eq!(a.password, "x", "back and forward keep what was entered");
+    assert_eq!(
+        a.shared.password, "x",
+        "back and forward keep what was entered"
+    );
     a.update(key(KeyCode::Tab));
     a.update(key(KeyCode::Char('?')));
     assert!(
-        !a.help && a.credentials.superuser_edit == "postgres?",
+        !(a.overlay == Some(Overlay::Help)) && a.pages.credentials.superuser_edit == "postgres?",
         "the superuser field takes text"
     );
     a.update(key(KeyCode::Backspace));
     a.update(key(KeyCode::Tab));
     a.update(key(KeyCode::Char('?')));
-    assert!(a.help);
+    assert!((a.overlay == Some(Overlay::Help)));
     a.update(key(KeyCode::Esc));
-    assert!(!a.help && a.screen == Screen::Credentials);
+    assert!(!(a.overlay == Some(Overlay::Help)) && a.shared.screen == Screen::Credentials);
     a.update(key(KeyCode::F(1)));
-    assert!(a.help);
+    assert!((a.overlay == Some(Overlay::Help)));
 }
 
 #[test]
 fn every_binding_in_the_table_dispatches() {
+    let a = app();
     for screen in Screen::ORDER {
-        for b in screens::bindings(Mode::Screen(screen)).chain(super::super::keys::GLOBAL.iter()) {
+        let page = a.pages.page(screen);
+        for b in crate::tui::screens::bindings(page).chain(crate::tui::keys::GLOBAL.iter()) {
             let k = KeyEvent::new_with_kind(b.key, b.mods, KeyEventKind::Press);
             assert_eq!(
-                screens::action(Mode::Screen(screen), false, &k),
+                crate::tui::keys::lookup(crate::tui::screens::bindings(page), false, &k),
                 Some(b.action),
                 "{screen:?} {}",
                 b.label
@@ -174,9 +185,9 @@ fn quitting_while_steps_run_stops_after_the_running_step() {
         ))
     };
     let mut a = app();
-    a.shared.running = true;
+    a.shared.run.running = true;
     a.update(key(KeyCode::Char('q')));
-    assert!(a.confirm_quit && !a.quit, "asks first");
+    assert!((a.overlay == Some(Overlay::Quit)) && !a.quit, "asks first");
     let cmds = a.update(key(KeyCode::Char('y')));
     assert!(matches!(cmds.as_slice(), [Cmd::Cancel]), "{cmds:?}");
     assert!(!a.quit && a.quit_when_idle, "waits for the running step");
@@ -184,7 +195,7 @@ fn quitting_while_steps_run_stops_after_the_running_step() {
     assert!(a.quit, "quits once the run has stopped");
 
     let mut a = app();
-    a.shared.running = true;
+    a.shared.run.running = true;
     assert!(matches!(a.update(cc()).as_slice(), [Cmd::Cancel]));
     assert!(!a.quit, "the first Ctrl-C lets the running step finish");
     assert!(matches!(a.update(Msg::Interrupt).as_slice(), [Cmd::Quit]));
@@ -200,7 +211,10 @@ fn troubleshooting_from_an_access_node_discovers_then_probes() {
     a.update(key(KeyCode::Down));
     a.update(key(KeyCode::Down));
     a.update(key(KeyCode::Enter));
-    assert_eq!(a.mode(), Mode::AddressForm);
+    assert!(std::ptr::eq(
+        a.page().keys().0,
+        crate::tui::screens::start::ADDRESS_FORM
+    ));
     for c in "10.0.0.10:6432".chars() {
         a.update(key(KeyCode::Char(c)));
     }
@@ -209,12 +223,13 @@ fn troubleshooting_from_an_access_node_discovers_then_probes() {
         matches!(cmds.as_slice(), [Cmd::Discover { address }] if address == "10.0.0.10:6432"),
         "{cmds:?}"
     );
-    let before = a.plan.clone();
+    let before = a.shared.plan.clone();
     a.update(Msg::Discovered(Err(
         "no database on 10.0.0.10:6432 has data nodes".into(),
     )));
-    assert_eq!(a.plan, before, "nothing replaced");
+    assert_eq!(a.shared.plan, before, "nothing replaced");
     assert!(a
+        .shared
         .message
         .as_deref()
         .unwrap_or("")
@@ -227,8 +242,8 @@ fn troubleshooting_from_an_access_node_discovers_then_probes() {
         plan: found.clone(),
         notes: vec![],
     }))));
-    assert_eq!(a.plan, found);
-    assert!(a.plan_dirty, "the discovered plan is unsaved");
-    assert_eq!(a.screen, Screen::Connectivity);
+    assert_eq!(a.shared.plan, found);
+    assert!(a.shared.plan_dirty, "the discovered plan is unsaved");
+    assert_eq!(a.shared.screen, Screen::Connectivity);
     assert!(matches!(cmds.as_slice(), [Cmd::Probe { .. }]), "{cmds:?}");
 }

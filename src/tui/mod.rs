@@ -6,6 +6,8 @@
 pub mod app;
 pub mod keys;
 pub mod msg;
+pub mod overlay;
+pub mod run_record;
 pub mod screen;
 pub mod screens;
 pub mod shared;
@@ -51,7 +53,7 @@ pub fn run(plan: crate::plan::Plan, plan_path: std::path::PathBuf, opts: Options
     } else {
         App::new(plan, plan_path)
     };
-    app.settings = opts.settings;
+    app.shared.settings = opts.settings;
     let result = rt.block_on(event_loop(
         &mut terminal,
         app,
@@ -121,7 +123,7 @@ async fn event_loop(
 ) -> std::io::Result<(u8, Option<String>)> {
     let mut events = EventStream::new();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Msg>();
-    let tasks = tasks::Tasks::new(&app, tx);
+    let tasks = tasks::Tasks::new(&app.shared, tx);
     let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
@@ -136,7 +138,7 @@ async fn event_loop(
             if !drawn {
                 if let Some(m) = terminal_gone(&mut lost, &mut by, &app) {
                     for cmd in app.update(m) {
-                        tasks.perform(cmd, &app);
+                        tasks.perform(cmd, &app.shared);
                     }
                 }
             }
@@ -163,7 +165,7 @@ async fn event_loop(
             },
             Some(m) = rx.recv() => m,
             // The spinner moves only while work runs.
-            _ = tick.tick(), if app.busy() => Msg::Tick,
+            _ = tick.tick(), if app.shared.busy() => Msg::Tick,
             _ = term.recv() => {
                 by.get_or_insert(BY_SIGTERM);
                 Msg::Interrupt
@@ -178,27 +180,27 @@ async fn event_loop(
         // apart from tsmn, and the run ends once the servers are back.
         let restarting = crate::run::restarts_in_flight();
         if app.quit_when_idle && is_interrupt(&msg) && !restarting.is_empty() {
-            app.message = Some(format!(
+            app.shared.message = Some(format!(
                 "not yet: tsmn is restarting {}; it stops once they are back",
                 restarting.join(", ")
             ));
             continue;
         }
         for cmd in app.update(msg) {
-            tasks.perform(cmd, &app);
+            tasks.perform(cmd, &app.shared);
         }
     }
     // A run stopped by an interrupt ends as the CLI's does (128 + the
     // signal); one left at once says what may be half done.
     if app.quit_when_idle {
-        let note = if app.running {
+        let note = if app.shared.run.running {
             "tsmn: quit while a step was running: it may be left half done; run tsmn apply again (finished steps are checked and skipped)"
         } else {
             "tsmn: stopped after the running step; the journal records where: run tsmn apply again to go on"
         };
         return Ok((by.unwrap_or(BY_CTRL_C), Some(note.into())));
     }
-    let code = match (app.finished, by) {
+    let code = match (app.shared.run.finished, by) {
         // Quit by a signal or a lost terminal: 128 + the signal.
         (_, Some(code)) if code != BY_CTRL_C => code,
         (Some(true), _) => 0,

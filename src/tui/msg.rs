@@ -3,7 +3,7 @@
 //! needs besides the app's plan and steps; never anything of a screen.
 
 use crate::facts::Facts;
-use crate::run::{Event, Outcome};
+use crate::run::Event;
 use crate::steps::Step;
 use crossterm::event::KeyEvent;
 use secrecy::SecretString;
@@ -14,9 +14,11 @@ pub enum Msg {
     Paste(String),
     Resize,
     Tick,
-    /// Facts for every node, or (`partial`) for the ones probed again.
+    /// Facts for every node (the ones probed again, when `partial`,
+    /// merged into the rest by the flow) and their findings.
     Probed {
         facts: Facts,
+        findings: Vec<crate::findings::Finding>,
         notes: Vec<String>,
         partial: bool,
     },
@@ -54,14 +56,4 @@ pub enum Cmd {
     Execute,
     Export,
     Quit,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StepView {
-    Pending,
-    /// Running since this tick (tenths of a second).
-    Running {
-        since: u64,
-    },
-    Finished(Outcome),
 }

@@ -3,7 +3,8 @@
 //! Nothing here decides anything the CLI decides differently: probing,
 //! steps, role secrets, running and exporting are the flow's.
 
-use super::app::{App, Cmd, Msg};
+use super::msg::{Cmd, Msg};
+use super::shared::Shared;
 use crate::flow::{Flow, NoAsk, Settings, Watch};
 use crate::plan::Plan;
 use secrecy::SecretString;
@@ -24,7 +25,7 @@ pub struct Tasks {
 }
 
 impl Tasks {
-    pub fn new(app: &App, tx: UnboundedSender<Msg>) -> Tasks {
+    pub fn new(app: &Shared, tx: UnboundedSender<Msg>) -> Tasks {
         Tasks {
             flow: Arc::new(Mutex::new(Flow::new(
                 app.plan.clone(),
@@ -37,7 +38,7 @@ impl Tasks {
     }
 
     /// Start `cmd`; must be called inside the tokio runtime.
-    pub fn perform(&self, cmd: Cmd, app: &App) {
+    pub fn perform(&self, cmd: Cmd, app: &Shared) {
         let plan = app.plan.clone();
         let (flow, tx) = (self.flow.clone(), self.tx.clone());
         match cmd {
@@ -142,6 +143,7 @@ impl Tasks {
             let _ = forward.await;
             let _ = tx.send(Msg::Probed {
                 facts,
+                findings: flow.findings(),
                 notes: flow.notes().to_vec(),
                 partial,
             });
@@ -150,7 +152,7 @@ impl Tasks {
 
     /// Run the steps through the flow (role secrets first: a missing one
     /// stops the run before any step), the events forwarded as messages.
-    fn execute(&self, plan: Plan, app: &App) {
+    fn execute(&self, plan: Plan, app: &Shared) {
         let (flow, tx) = (self.flow.clone(), self.tx.clone());
         let settings = self.settings.clone();
         let given = given(app);
@@ -202,7 +204,7 @@ impl Tasks {
 }
 
 /// The role passwords typed or generated in the options form.
-fn given(app: &App) -> BTreeMap<String, SecretString> {
+fn given(app: &Shared) -> BTreeMap<String, SecretString> {
     app.role_passwords
         .iter()
         .map(|(r, p)| (r.clone(), SecretString::from(p.clone())))

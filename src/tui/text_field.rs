@@ -130,8 +130,66 @@ pub fn request(key: &KeyEvent) -> Option<InputRequest> {
     }
 }
 
+/// A text field: its value and its own cursor (in characters), which
+/// stays where it was when the focus leaves and comes back. A field made
+/// from a value has its cursor at the end.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TextField {
+    value: String,
+    cursor: usize,
+}
+
+impl TextField {
+    pub fn cursor(&self) -> usize {
+        self.cursor
+    }
+    pub fn as_str(&self) -> &str {
+        &self.value
+    }
+    /// An editing key, or a character to insert.
+    pub fn apply(&mut self, req: InputRequest) {
+        edit(&mut self.value, &mut self.cursor, req);
+    }
+    /// Pasted text, at the cursor (control characters left out).
+    pub fn paste(&mut self, text: &str) {
+        paste(&mut self.value, &mut self.cursor, text);
+    }
+}
+
+impl From<String> for TextField {
+    fn from(value: String) -> TextField {
+        let cursor = value.chars().count();
+        TextField { value, cursor }
+    }
+}
+
+impl From<&str> for TextField {
+    fn from(value: &str) -> TextField {
+        TextField::from(value.to_string())
+    }
+}
+
+impl std::ops::Deref for TextField {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.value
+    }
+}
+
+impl PartialEq<&str> for TextField {
+    fn eq(&self, other: &&str) -> bool {
+        self.value == *other
+    }
+}
+
+impl std::fmt::Display for TextField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.value)
+    }
+}
+
 /// Apply `req` to `value` with the cursor at `cursor` (in characters).
-pub fn edit(value: &mut String, cursor: &mut usize, req: InputRequest) {
+fn edit(value: &mut String, cursor: &mut usize, req: InputRequest) {
     let at = (*cursor).min(value.chars().count());
     let mut input = Input::new(std::mem::take(value)).with_cursor(at);
     input.handle(req);
@@ -140,7 +198,7 @@ pub fn edit(value: &mut String, cursor: &mut usize, req: InputRequest) {
 }
 
 /// Insert pasted text at the cursor.
-pub fn paste(value: &mut String, cursor: &mut usize, text: &str) {
+fn paste(value: &mut String, cursor: &mut usize, text: &str) {
     for c in text.chars().filter(|c| !c.is_control()) {
         edit(value, cursor, InputRequest::InsertChar(c));
     }

@@ -18,6 +18,10 @@ impl Theme {
     pub fn bold(&self) -> Style {
         Style::default().add_modifier(Modifier::BOLD)
     }
+    /// A key that cannot act now: dim, and still readable without colour.
+    pub fn dim(&self) -> Style {
+        Style::default().add_modifier(Modifier::DIM)
+    }
     pub fn selected(&self) -> Style {
         Style::default().add_modifier(Modifier::REVERSED | Modifier::BOLD)
     }

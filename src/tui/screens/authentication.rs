@@ -2,10 +2,12 @@
 //! mappings, role passwords kept in memory, CA import, ssl directory,
 //! validity), validated by the plan's own rules before the preview.
 
+use super::{Keys, Page};
 use crate::plan::AuthMode;
-use crate::tui::keys::{b, Action, Binding};
+use crate::tui::keys::{b, Action, Binding, FIELDS, NONE};
 use crate::tui::msg::Cmd;
 use crate::tui::shared::Shared;
+use crate::tui::text_field::TextField;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{boxed, choice, form_popup};
 use crossterm::event::KeyCode;
@@ -44,6 +46,45 @@ pub struct State {
     pub form: Option<AuthForm>,
 }
 
+impl State {
+    /// The plan's mode chosen.
+    pub fn new(plan: &crate::plan::Plan) -> State {
+        State {
+            choice: AuthMode::ALL
+                .iter()
+                .position(|m| *m == plan.auth.mode)
+                .unwrap_or(0),
+            form: None,
+        }
+    }
+}
+
+impl Page for State {
+    fn keys(&self) -> Keys {
+        match &self.form {
+            // F2 is offered only where there is a password to generate.
+            Some(f) if f.fields.iter().any(|x| x.kind == FieldKind::Secret) => {
+                (AUTH_SECRET_FORM, FIELDS)
+            }
+            Some(_) => (AUTH_FORM, FIELDS),
+            None => (KEYS, NONE),
+        }
+    }
+    fn field<'a>(&'a mut self, _sh: &'a mut Shared) -> Option<&'a mut TextField> {
+        let f = self.form.as_mut()?;
+        f.fields.get_mut(f.focus).map(|x| &mut x.value)
+    }
+    fn typing(&self) -> bool {
+        self.form.is_some()
+    }
+    fn on_action(&mut self, sh: &mut Shared, action: Action) -> Vec<Cmd> {
+        on_action(self, sh, action)
+    }
+    fn draw(&self, f: &mut Frame, sh: &Shared, area: Rect, theme: &Theme) {
+        draw(f, self, sh, area, theme)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FieldKind {
     Text,
@@ -56,7 +97,7 @@ pub struct AuthField {
     /// `roles`, `passfile`, ..., or `password:<role>`.
     pub key: String,
     pub label: String,
-    pub value: String,
+    pub value: TextField,
     pub kind: FieldKind,
 }
 
@@ -75,7 +116,7 @@ pub fn generate_password() -> Option<String> {
     Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
-pub fn on_action(st: &mut State, app: &mut Shared, action: Action) -> Vec<Cmd> {
+fn on_action(st: &mut State, app: &mut Shared, action: Action) -> Vec<Cmd> {
     if let Some(f) = &mut st.form {
         let n = f.fields.len();
         match action {
@@ -106,7 +147,7 @@ fn generate(st: &mut State, app: &mut Shared) {
     if f.kind == FieldKind::Secret {
         app.message = Some(match generate_password() {
             Some(p) => {
-                f.value = p;
+                f.value = p.into();
                 "generated a password (kept in memory; it goes into the passfile)".into()
             }
             None => "cannot generate a password here (the system's random source failed): type one"
@@ -120,7 +161,7 @@ pub fn open_form(st: &mut State, app: &mut Shared) {
     let text = |key: &str, label: &str, value: String| AuthField {
         key: key.into(),
         label: label.into(),
-        value,
+        value: value.into(),
         kind: FieldKind::Text,
     };
     let mut fields = vec![text(
@@ -149,7 +190,7 @@ pub fn open_form(st: &mut State, app: &mut Shared) {
                     label: format!(
                         "password of {role} (F2 generates one; empty: from the environment)"
                     ),
-                    value,
+                    value: value.into(),
                     kind: FieldKind::Secret,
                 });
             }
@@ -240,7 +281,7 @@ fn apply_form(st: &mut State, app: &mut Shared) -> Vec<Cmd> {
         if f.value.is_empty() {
             app.role_passwords.remove(&role);
         } else {
-            app.role_passwords.insert(role, f.value.clone());
+            app.role_passwords.insert(role, f.value.to_string());
         }
     }
     if plan != app.plan {
@@ -252,7 +293,7 @@ fn apply_form(st: &mut State, app: &mut Shared) -> Vec<Cmd> {
     vec![Cmd::Build]
 }
 
-pub fn draw(f: &mut Frame, st: &State, app: &Shared, area: Rect, theme: &Theme) {
+fn draw(f: &mut Frame, st: &State, _app: &Shared, area: Rect, theme: &Theme) {
     let texts = [
         "The data nodes admit the access node's address without a password. Quick, and anyone who can connect from that address gets in: only on a network you control.",
         "SCRAM passwords: tsmn sets each role's password from a verifier it computes and writes the access node's passfile (0600). Protects against other hosts; the password lives on the access node.",
@@ -278,7 +319,7 @@ pub fn draw(f: &mut Frame, st: &State, app: &Shared, area: Rect, theme: &Theme) 
             .enumerate()
             .map(|(i, field)| {
                 let shown = match field.kind {
-                    FieldKind::Text => field.value.clone(),
+                    FieldKind::Text => field.value.to_string(),
                     FieldKind::Secret => crate::tui::widgets::mask(&field.value),
                 };
                 (field.label.as_str(), shown, i == form.focus)
@@ -290,7 +331,7 @@ pub fn draw(f: &mut Frame, st: &State, app: &Shared, area: Rect, theme: &Theme) 
             .fields
             .get(form.focus)
             .filter(|x| matches!(x.kind, FieldKind::Text))
-            .map(|_| app.cursor);
+            .map(|x| x.value.cursor());
         form_popup(
             f,
             area,

@@ -1,7 +1,8 @@
 //! Connectivity: every node probed in parallel, each shown as it comes
 //! in, then the report with the findings; probe one node or all again.
 
-use crate::tui::keys::{b, Action, Binding};
+use super::{Keys, Page};
+use crate::tui::keys::{b, Action, Binding, SCROLL};
 use crate::tui::msg::Cmd;
 use crate::tui::shared::Shared;
 use crate::tui::theme::Theme;
@@ -12,7 +13,6 @@ use ratatui::style::{Color, Modifier};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
-use secrecy::SecretString;
 
 pub static KEYS: &[Binding] = &[
     b(
@@ -60,14 +60,40 @@ pub static KEYS: &[Binding] = &[
     b(KeyCode::Esc, "Esc", Action::Back, "back", true),
 ];
 
-/// The selected node (the probe's progress is shared: every screen that
-/// starts a probe resets it).
+/// The selected node, and the probe's progress: the tick it started at,
+/// and each finished node with whether tsmn got in and the tick it
+/// finished at (the app starts it over whenever a screen starts a probe).
 #[derive(Debug, Default)]
 pub struct State {
     pub selected: usize,
+    pub probe_started: u64,
+    pub probe_done: Vec<(String, bool, u64)>,
 }
 
-pub fn on_action(st: &mut State, app: &mut Shared, action: Action) -> Vec<Cmd> {
+impl State {
+    /// A probe begins at `tick`.
+    pub fn probe_started(&mut self, tick: u64) {
+        self.probe_started = tick;
+        self.probe_done.clear();
+    }
+}
+
+impl Page for State {
+    fn keys(&self) -> Keys {
+        (KEYS, SCROLL)
+    }
+    fn enabled(&self, sh: &Shared, action: Action) -> bool {
+        !(sh.probing && matches!(action, Action::Retry | Action::RetryAll | Action::Next))
+    }
+    fn on_action(&mut self, sh: &mut Shared, action: Action) -> Vec<Cmd> {
+        on_action(self, sh, action)
+    }
+    fn draw(&self, f: &mut Frame, sh: &Shared, area: Rect, theme: &Theme) {
+        draw(f, self, sh, area, theme)
+    }
+}
+
+fn on_action(st: &mut State, app: &mut Shared, action: Action) -> Vec<Cmd> {
     let n = app.plan.nodes().count();
     match action {
         Action::NextField => st.selected = (st.selected + 1) % n,
@@ -87,17 +113,17 @@ fn probe_one(st: &mut State, app: &mut Shared) -> Vec<Cmd> {
     };
     app.probing = true;
     app.message = Some(format!("probing {name} again"));
-    let password = (!app.password.is_empty()).then(|| SecretString::from(app.password.clone()));
+    let password = app.typed_password();
     vec![Cmd::Probe {
         password,
         nodes: vec![name],
     }]
 }
 
-pub fn draw(f: &mut Frame, st: &State, app: &Shared, area: Rect, theme: &Theme) {
+fn draw(f: &mut Frame, st: &State, app: &Shared, area: Rect, theme: &Theme) {
     if app.probing || app.facts.is_none() {
         let spin = SPINNER[(app.tick % 4) as usize];
-        let secs = |t: u64| t.saturating_sub(app.probe_started) as f64 / 10.0;
+        let secs = |t: u64| t.saturating_sub(st.probe_started) as f64 / 10.0;
         let mut lines = vec![Line::from(format!(
             "Probing every node in parallel ({:.1} s) ...",
             secs(app.tick)
@@ -109,7 +135,7 @@ pub fn draw(f: &mut Frame, st: &State, app: &Shared, area: Rect, theme: &Theme) 
                 n.effective_connect_host(),
                 n.effective_connect_port()
             );
-            let line = match app.probe_done.iter().find(|(name, _, _)| *name == n.name) {
+            let line = match st.probe_done.iter().find(|(name, _, _)| *name == n.name) {
                 Some((_, true, at)) => Line::from(vec![
                     Span::styled(" ✓ ", theme.fg(Color::Green)),
                     Span::raw(format!("{target}  connected ({:.1} s)", secs(*at))),

@@ -1,9 +1,11 @@
 //! Credentials: the superuser's password (kept in memory only) and the
 //! superuser role itself.
 
-use crate::tui::keys::{b, Action, Binding};
+use super::{Keys, Page};
+use crate::tui::keys::{b, Action, Binding, FIELDS};
 use crate::tui::msg::Cmd;
 use crate::tui::shared::Shared;
+use crate::tui::text_field::TextField;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::boxed;
 use crossterm::event::KeyCode;
@@ -29,10 +31,41 @@ pub static KEYS: &[Binding] = &[
 #[derive(Debug, Default)]
 pub struct State {
     pub field: usize,
-    pub superuser_edit: String,
+    pub superuser_edit: TextField,
 }
 
-pub fn on_action(st: &mut State, app: &mut Shared, action: Action) -> Vec<Cmd> {
+impl State {
+    pub fn new(plan: &crate::plan::Plan) -> State {
+        State {
+            field: 0,
+            superuser_edit: plan.superuser.as_str().into(),
+        }
+    }
+}
+
+impl Page for State {
+    fn keys(&self) -> Keys {
+        (KEYS, FIELDS)
+    }
+    fn field<'a>(&'a mut self, sh: &'a mut Shared) -> Option<&'a mut TextField> {
+        match self.field {
+            0 => Some(&mut sh.password),
+            1 => Some(&mut self.superuser_edit),
+            _ => None,
+        }
+    }
+    fn typing(&self) -> bool {
+        self.field < 2
+    }
+    fn on_action(&mut self, sh: &mut Shared, action: Action) -> Vec<Cmd> {
+        on_action(self, sh, action)
+    }
+    fn draw(&self, f: &mut Frame, sh: &Shared, area: Rect, theme: &Theme) {
+        draw(f, self, sh, area, theme)
+    }
+}
+
+fn on_action(st: &mut State, app: &mut Shared, action: Action) -> Vec<Cmd> {
     match action {
         Action::NextField => st.field = (st.field + 1) % 3,
         Action::PrevField => st.field = (st.field + 2) % 3,
@@ -70,7 +103,7 @@ fn next(st: &mut State, app: &mut Shared) -> Vec<Cmd> {
     app.probe()
 }
 
-pub fn draw(f: &mut Frame, st: &State, app: &Shared, area: Rect, theme: &Theme) {
+fn draw(f: &mut Frame, st: &State, app: &Shared, area: Rect, theme: &Theme) {
     let masked = crate::tui::widgets::mask(&app.password);
     let field = |focused: bool| {
         if focused {
@@ -94,7 +127,7 @@ pub fn draw(f: &mut Frame, st: &State, app: &Shared, area: Rect, theme: &Theme) 
                     &st.superuser_edit,
                     24,
                     field(st.field == 1),
-                    (st.field == 1).then_some(app.cursor),
+                    (st.field == 1).then_some(st.superuser_edit.cursor()),
                 ))
                 .collect::<Vec<_>>(),
         ),

@@ -1,8 +1,10 @@
 //! Execute: each step's state as it runs, and the log.
 
+use super::{Keys, Page};
 use crate::run::Outcome;
-use crate::tui::keys::{b, Action, Binding};
-use crate::tui::msg::{Cmd, StepView};
+use crate::tui::keys::{b, Action, Binding, SCROLL};
+use crate::tui::msg::Cmd;
+use crate::tui::run_record::StepView;
 use crate::tui::shared::Shared;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::boxed;
@@ -38,14 +40,53 @@ pub static KEYS: &[Binding] = &[
     ),
 ];
 
-pub fn on_action(app: &mut Shared, action: Action) -> Vec<Cmd> {
+/// How many lines the log is scrolled back (0: its end).
+#[derive(Debug, Default)]
+pub struct State {
+    pub log_back: usize,
+}
+
+impl Page for State {
+    fn keys(&self) -> Keys {
+        (KEYS, SCROLL)
+    }
+    fn enabled(&self, sh: &Shared, action: Action) -> bool {
+        match action {
+            Action::Cancel => sh.run.running,
+            Action::Retry => !sh.run.running,
+            Action::Next => sh.run.finished.is_some(),
+            _ => true,
+        }
+    }
+    fn on_action(&mut self, sh: &mut Shared, action: Action) -> Vec<Cmd> {
+        on_action(self, sh, action)
+    }
+    fn draw(&self, f: &mut Frame, sh: &Shared, area: Rect, theme: &Theme) {
+        draw(f, self, sh, area, theme)
+    }
+}
+
+fn on_action(st: &mut State, app: &mut Shared, action: Action) -> Vec<Cmd> {
     match action {
-        Action::Next if app.finished.is_some() => {
+        Action::Next if app.run.finished.is_some() => {
             app.go(super::Screen::Summary);
             vec![]
         }
-        Action::Retry if !app.running => app.execute(),
-        Action::Cancel if app.running => {
+        Action::Retry if !app.run.running => {
+            st.log_back = 0;
+            app.execute()
+        }
+        // The pages are the log's here (the grid keeps running and failed
+        // nodes in view by itself).
+        Action::PageUp => {
+            st.log_back = (st.log_back + 10).min(app.run.log.len());
+            vec![]
+        }
+        Action::PageDown => {
+            st.log_back = st.log_back.saturating_sub(10);
+            vec![]
+        }
+        Action::Cancel if app.run.running => {
             app.message =
                 Some("cancelling: the running step finishes, the rest are skipped".into());
             vec![Cmd::Cancel]
@@ -158,7 +199,7 @@ pub fn rows(app: &Shared) -> Vec<Row> {
             let mine: Vec<(&crate::steps::Step, &StepView)> = app
                 .steps
                 .iter()
-                .zip(&app.step_views)
+                .zip(&app.run.step_views)
                 .filter(|(s, _)| s.node == n.name)
                 .collect();
             let cells = crate::steps::Phase::ALL.map(|ph| {
@@ -236,10 +277,11 @@ fn cell_style(c: Cell, theme: &Theme) -> Style {
 
 fn title(app: &Shared) -> String {
     let failed = app
+        .run
         .step_views
         .iter()
         .any(|v| matches!(v, StepView::Finished(Outcome::Failed { .. })));
-    match (app.finished, failed) {
+    match (app.run.finished, failed) {
         (None, _) => "Execute: running".to_string(),
         (Some(_), true) => {
             "Execute: stopped at a failure (see the log; r runs again and resumes)".to_string()
@@ -251,7 +293,7 @@ fn title(app: &Shared) -> String {
     }
 }
 
-pub fn draw(f: &mut Frame, app: &Shared, area: Rect, theme: &Theme) {
+fn draw(f: &mut Frame, st: &State, app: &Shared, area: Rect, theme: &Theme) {
     let [grid_area, log_area] =
         Layout::vertical([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(area);
     let w = app
@@ -286,25 +328,20 @@ pub fn draw(f: &mut Frame, app: &Shared, area: Rect, theme: &Theme) {
     }
     f.render_widget(Paragraph::new(lines).block(boxed(&title(app))), grid_area);
     let inner = log_area.height.saturating_sub(2) as usize;
-    let end = app
-        .log
-        .len()
-        .saturating_sub(app.log_back.min(app.log.len()));
+    let log = &app.run.log;
+    let end = log.len().saturating_sub(st.log_back.min(log.len()));
     let start = end.saturating_sub(inner);
-    let log: Vec<Line> = app.log[start..end]
+    let log_lines: Vec<Line> = log[start..end]
         .iter()
         .map(|l| Line::from(l.as_str()))
         .collect();
-    let log_title = if app.log_back > 0 {
-        format!(
-            "Log ({} line(s) back; PgDn to the end)",
-            app.log.len() - end
-        )
+    let log_title = if st.log_back > 0 {
+        format!("Log ({} line(s) back; PgDn to the end)", log.len() - end)
     } else {
         "Log (PgUp scrolls back)".to_string()
     };
     f.render_widget(
-        Paragraph::new(log)
+        Paragraph::new(log_lines)
             .block(boxed(&log_title))
             .wrap(Wrap { trim: false }),
         log_area,

@@ -1,7 +1,9 @@
-//! The wizard's screens, one module each: its state, its key table, what
-//! its keys do (over its own state and the shared one) and how it is
-//! drawn. This file holds the table that applies in each mode; the app
-//! routes actions to the active screen, the view draws it.
+//! The wizard's screens, one module each, behind one contract (`Page`):
+//! a screen owns its state (its text fields with their cursors, its forms
+//! and popups), says which key table applies now and which of its keys are
+//! available, takes the actions of those keys, and draws itself. The app
+//! routes keys to the open overlay, else to the active page; adding a
+//! screen is a new module and one line in `Pages` and in `Screen::ORDER`.
 
 pub mod authentication;
 pub mod connectivity;
@@ -12,65 +14,144 @@ pub mod preview;
 pub mod start;
 pub mod summary;
 
-use super::keys::{self, Action, Binding, FIELDS, NONE, SCROLL};
+use super::keys::{Action, Binding};
+use super::msg::Cmd;
 pub use super::screen::Screen;
 use super::shared::Shared;
-use crossterm::event::KeyEvent;
+use super::text_field::TextField;
+use super::theme::Theme;
+use ratatui::layout::Rect;
+use ratatui::Frame;
 
-/// Which table applies: a screen's, or a popup's or form's over it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    Screen(Screen),
-    Confirm,
-    NodeForm,
-    AuthForm,
-    /// The options form of a mode with passwords to type (F2 generates one).
-    AuthFormWithSecrets,
-    /// The access node's address typed on the start screen.
-    AddressForm,
-    /// The hypertables chooser over the preview.
-    Choose,
+/// The key tables that apply: the page's own (or its open form's or
+/// popup's), then a shared one below it (fields, scrolling, or none).
+pub type Keys = (&'static [Binding], &'static [Binding]);
+
+/// What every screen is to the app.
+pub trait Page {
+    /// The key tables that apply now.
+    fn keys(&self) -> Keys;
+    /// Whether a key of the table can do something now (the footer dims
+    /// what cannot: a run that is going cannot be started again).
+    fn enabled(&self, _sh: &Shared, _action: Action) -> bool {
+        true
+    }
+    /// The text field that has focus, if one has: typed and pasted text
+    /// goes to it, and plain keys are text, not commands.
+    fn field<'a>(&'a mut self, _sh: &'a mut Shared) -> Option<&'a mut TextField> {
+        None
+    }
+    /// Whether a text field has focus (`field` without borrowing).
+    fn typing(&self) -> bool {
+        false
+    }
+    fn on_action(&mut self, sh: &mut Shared, action: Action) -> Vec<Cmd>;
+    fn draw(&self, f: &mut Frame, sh: &Shared, area: Rect, theme: &Theme);
+    /// What the page draws over the whole frame (a chooser, a question).
+    fn draw_over(&self, _f: &mut Frame, _sh: &Shared, _area: Rect, _theme: &Theme) {}
 }
 
-/// The bindings of a mode, in the order the footer and the help show them.
-pub fn bindings(mode: Mode) -> impl Iterator<Item = &'static Binding> {
-    let (own, extra): (&'static [Binding], &'static [Binding]) = match mode {
-        Mode::Confirm => (preview::CONFIRM, NONE),
-        Mode::NodeForm => (nodes::NODE_FORM, FIELDS),
-        Mode::AuthForm => (authentication::AUTH_FORM, FIELDS),
-        Mode::AuthFormWithSecrets => (authentication::AUTH_SECRET_FORM, FIELDS),
-        Mode::AddressForm => (start::ADDRESS_FORM, NONE),
-        Mode::Choose => (preview::CHOOSE, NONE),
-        Mode::Screen(Screen::Start) => (start::KEYS, NONE),
-        Mode::Screen(Screen::Nodes) => (nodes::KEYS, NONE),
-        Mode::Screen(Screen::Credentials) => (credentials::KEYS, FIELDS),
-        Mode::Screen(Screen::Connectivity) => (connectivity::KEYS, SCROLL),
-        Mode::Screen(Screen::Authentication) => (authentication::KEYS, NONE),
-        Mode::Screen(Screen::Preview) => (preview::KEYS, SCROLL),
-        Mode::Screen(Screen::Execute) => (execute::KEYS, SCROLL),
-        Mode::Screen(Screen::Summary) => (summary::KEYS, NONE),
-    };
+/// One state per screen.
+pub struct Pages {
+    pub start: start::State,
+    pub nodes: nodes::State,
+    pub credentials: credentials::State,
+    pub connectivity: connectivity::State,
+    pub authentication: authentication::State,
+    pub preview: preview::State,
+    pub execute: execute::State,
+    pub summary: summary::State,
+}
+
+impl Pages {
+    pub fn new(plan: &crate::plan::Plan) -> Pages {
+        Pages {
+            start: start::State::default(),
+            nodes: nodes::State::default(),
+            credentials: credentials::State::new(plan),
+            connectivity: connectivity::State::default(),
+            authentication: authentication::State::new(plan),
+            preview: preview::State::default(),
+            execute: execute::State::default(),
+            summary: summary::State,
+        }
+    }
+
+    pub fn page(&self, screen: Screen) -> &dyn Page {
+        match screen {
+            Screen::Start => &self.start,
+            Screen::Nodes => &self.nodes,
+            Screen::Credentials => &self.credentials,
+            Screen::Connectivity => &self.connectivity,
+            Screen::Authentication => &self.authentication,
+            Screen::Preview => &self.preview,
+            Screen::Execute => &self.execute,
+            Screen::Summary => &self.summary,
+        }
+    }
+
+    pub fn page_mut(&mut self, screen: Screen) -> &mut dyn Page {
+        match screen {
+            Screen::Start => &mut self.start,
+            Screen::Nodes => &mut self.nodes,
+            Screen::Credentials => &mut self.credentials,
+            Screen::Connectivity => &mut self.connectivity,
+            Screen::Authentication => &mut self.authentication,
+            Screen::Preview => &mut self.preview,
+            Screen::Execute => &mut self.execute,
+            Screen::Summary => &mut self.summary,
+        }
+    }
+}
+
+/// The bindings of a page as they apply now, in the order the footer and
+/// the help show them.
+pub fn bindings(page: &dyn Page) -> impl Iterator<Item = &'static Binding> {
+    let (own, extra) = page.keys();
     own.iter().chain(extra.iter())
 }
 
-/// The action for a key in a mode (the mode's table, then the global one).
-pub fn action(mode: Mode, typing: bool, key: &KeyEvent) -> Option<Action> {
-    keys::lookup(bindings(mode), typing, key)
-}
-
-/// Scrolling by one line, for the screens whose ↑/↓ scroll.
-pub fn scroll(app: &mut Shared, action: Action) {
+/// Scrolling by one line or a page, for the screens whose ↑/↓ scroll.
+pub fn scroll(sh: &mut Shared, action: Action) {
     match action {
-        Action::Up => app.scroll = app.scroll.saturating_sub(1),
-        Action::Down => app.scroll = app.scroll.saturating_add(1),
+        Action::Up => sh.scroll = sh.scroll.saturating_sub(1),
+        Action::Down => sh.scroll = sh.scroll.saturating_add(1),
+        Action::PageUp => sh.scroll = sh.scroll.saturating_sub(10),
+        Action::PageDown => sh.scroll = sh.scroll.saturating_add(10),
         _ => {}
     }
+}
+
+/// Every key table of the wizard (for the test that every action has a key).
+#[cfg(test)]
+pub fn every_table() -> Vec<&'static [Binding]> {
+    use super::keys::{FIELDS, SCROLL};
+    vec![
+        start::KEYS,
+        start::ADDRESS_FORM,
+        nodes::KEYS,
+        nodes::NODE_FORM,
+        credentials::KEYS,
+        connectivity::KEYS,
+        authentication::KEYS,
+        authentication::AUTH_FORM,
+        authentication::AUTH_SECRET_FORM,
+        preview::KEYS,
+        preview::CONFIRM,
+        preview::CHOOSE,
+        execute::KEYS,
+        summary::KEYS,
+        FIELDS,
+        SCROLL,
+        super::overlay::HELP_KEYS,
+        super::overlay::QUIT_KEYS,
+    ]
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tui::keys::{Action, GLOBAL};
+    use crate::tui::keys::{lookup, Action, GLOBAL};
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
     /// Every action the wizard handles is reachable from some key.
@@ -82,16 +163,9 @@ mod tests {
             NextField, PrevField, Add, Edit, Delete, MoveUp, MoveDown, RetryAll, Cancel, Save,
             Generate, Choose, Toggle,
         ];
-        let modes = Screen::ORDER.iter().map(|s| Mode::Screen(*s)).chain([
-            Mode::Confirm,
-            Mode::NodeForm,
-            Mode::AuthForm,
-            Mode::AuthFormWithSecrets,
-            Mode::AddressForm,
-            Mode::Choose,
-        ]);
-        let bound: Vec<Action> = modes
-            .flat_map(bindings)
+        let bound: Vec<Action> = every_table()
+            .into_iter()
+            .flatten()
             .chain(GLOBAL.iter())
             .map(|b| b.action)
             .collect();
@@ -102,10 +176,16 @@ mod tests {
 
     #[test]
     fn the_keys_the_readme_names() {
+        let plan = crate::plan::parse_plan(
+            "[access_node]\nname = \"an\"\nhost = \"a\"\n[[data_nodes]]\nname = \"dn1\"\nhost = \"b\"\n",
+            "p",
+        )
+        .unwrap();
+        let pages = Pages::new(&plan);
         let has = |screen: Screen, code: KeyCode, wanted: Action| {
             let k = KeyEvent::new(code, KeyModifiers::NONE);
             assert_eq!(
-                action(Mode::Screen(screen), false, &k),
+                lookup(bindings(pages.page(screen)), false, &k),
                 Some(wanted),
                 "{screen:?} {code:?}"
             );
@@ -118,12 +198,12 @@ mod tests {
         has(Screen::Nodes, KeyCode::Char('?'), Action::Help);
         let shift_up = KeyEvent::new(KeyCode::Up, KeyModifiers::SHIFT);
         assert_eq!(
-            action(Mode::Screen(Screen::Nodes), false, &shift_up),
+            lookup(bindings(pages.page(Screen::Nodes)), false, &shift_up),
             Some(Action::MoveUp)
         );
         let typed_q = KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE);
         assert_eq!(
-            action(Mode::NodeForm, true, &typed_q),
+            lookup(bindings(&nodes::State::default()), true, &typed_q),
             None,
             "q is text in a field"
         );

@@ -1,10 +1,12 @@
 //! Nodes: the access node and the data nodes of the plan; add, edit,
 //! remove and reorder them, each checked by the plan's own validation.
 
+use super::{Keys, Page};
 use crate::plan::Node;
-use crate::tui::keys::{b, shift, Action, Binding};
+use crate::tui::keys::{b, shift, Action, Binding, FIELDS, NONE};
 use crate::tui::msg::Cmd;
 use crate::tui::shared::Shared;
+use crate::tui::text_field::TextField;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{boxed, form_popup};
 use crossterm::event::KeyCode;
@@ -48,7 +50,7 @@ pub const FORM_FIELDS: [&str; 4] = [
 pub struct NodeForm {
     /// Position in plan.nodes() (0 is the access node); None adds a data node.
     pub index: Option<usize>,
-    pub fields: [String; 4],
+    pub fields: [TextField; 4],
     pub focus: usize,
     pub error: Option<String>,
 }
@@ -60,7 +62,30 @@ pub struct State {
     pub form: Option<NodeForm>,
 }
 
-pub fn on_action(st: &mut State, app: &mut Shared, action: Action) -> Vec<Cmd> {
+impl Page for State {
+    fn keys(&self) -> Keys {
+        if self.form.is_some() {
+            (NODE_FORM, FIELDS)
+        } else {
+            (KEYS, NONE)
+        }
+    }
+    fn field<'a>(&'a mut self, _sh: &'a mut Shared) -> Option<&'a mut TextField> {
+        let f = self.form.as_mut()?;
+        Some(&mut f.fields[f.focus])
+    }
+    fn typing(&self) -> bool {
+        self.form.is_some()
+    }
+    fn on_action(&mut self, sh: &mut Shared, action: Action) -> Vec<Cmd> {
+        on_action(self, sh, action)
+    }
+    fn draw(&self, f: &mut Frame, sh: &Shared, area: Rect, theme: &Theme) {
+        draw(f, self, sh, area, theme)
+    }
+}
+
+fn on_action(st: &mut State, app: &mut Shared, action: Action) -> Vec<Cmd> {
     if let Some(f) = &mut st.form {
         match action {
             Action::NextField => f.focus = (f.focus + 1) % 4,
@@ -80,8 +105,7 @@ pub fn on_action(st: &mut State, app: &mut Shared, action: Action) -> Vec<Cmd> {
         Action::MoveUp | Action::MoveDown => reorder(st, app, action == Action::MoveUp),
         Action::Back => app.back(),
         Action::Next => {
-            app.revalidate();
-            if let Some(p) = app.problems.first() {
+            if let Some(p) = app.problems().first() {
                 app.message = Some(format!("fix the plan first: {}: {}", p.path, p.problem));
             } else {
                 app.go(super::Screen::Credentials);
@@ -102,7 +126,6 @@ fn delete(st: &mut State, app: &mut Shared) {
         app.message = Some(format!("removed {}", gone.name));
         st.cursor = st.cursor.min(app.plan.data_nodes.len());
         app.plan_dirty = true;
-        app.revalidate();
     }
 }
 
@@ -119,16 +142,16 @@ fn reorder(st: &mut State, app: &mut Shared, up: bool) {
 pub fn open_form(st: &mut State, app: &mut Shared, index: Option<usize>) {
     let fields = match index.and_then(|i| app.plan.nodes().nth(i)) {
         Some(n) => [
-            n.name.clone(),
-            n.host.clone(),
-            n.port.to_string(),
-            n.connect_host.clone().unwrap_or_default(),
+            n.name.as_str().into(),
+            n.host.as_str().into(),
+            n.port.to_string().into(),
+            n.connect_host.clone().unwrap_or_default().into(),
         ],
         None => [
-            format!("dn{}", app.plan.data_nodes.len() + 1),
-            String::new(),
+            format!("dn{}", app.plan.data_nodes.len() + 1).into(),
+            TextField::default(),
             "5432".into(),
-            String::new(),
+            TextField::default(),
         ],
     };
     st.form = Some(NodeForm {
@@ -153,9 +176,9 @@ fn save_form(st: &mut State, app: &mut Shared) {
             &crate::probe::conninfo::System,
         ) {
             Ok((host, port)) => {
-                form.fields[1] = host;
+                form.fields[1] = host.into();
                 if let Some(p) = port {
-                    form.fields[2] = p.to_string();
+                    form.fields[2] = p.to_string().into();
                 }
             }
             Err(why) => {
@@ -227,10 +250,9 @@ fn save_form(st: &mut State, app: &mut Shared) {
     app.plan = candidate;
     st.cursor = index;
     app.plan_dirty = true;
-    app.revalidate();
 }
 
-pub fn draw(f: &mut Frame, st: &State, app: &Shared, area: Rect, theme: &Theme) {
+fn draw(f: &mut Frame, st: &State, app: &Shared, area: Rect, theme: &Theme) {
     let mut lines = vec![Line::from(Span::styled(
         format!(
             "  {:<10} {:<7} {:<28} {}",
@@ -268,7 +290,7 @@ pub fn draw(f: &mut Frame, st: &State, app: &Shared, area: Rect, theme: &Theme) 
             ""
         }
     )));
-    for p in &app.problems {
+    for p in &app.problems() {
         lines.push(Line::from(Span::styled(
             format!("✗ {}: {}", p.path, p.problem),
             theme.fg(Color::Red),
@@ -290,7 +312,7 @@ pub fn draw(f: &mut Frame, st: &State, app: &Shared, area: Rect, theme: &Theme) 
         let fields: Vec<(&str, String, bool)> = FORM_FIELDS
             .iter()
             .enumerate()
-            .map(|(i, label)| (*label, form.fields[i].clone(), i == form.focus))
+            .map(|(i, label)| (*label, form.fields[i].to_string(), i == form.focus))
             .collect();
         form_popup(
             f,
@@ -299,7 +321,7 @@ pub fn draw(f: &mut Frame, st: &State, app: &Shared, area: Rect, theme: &Theme) 
             title,
             76,
             &fields,
-            Some(app.cursor),
+            Some(form.fields[form.focus].cursor()),
             form.error.as_deref(),
         );
     }

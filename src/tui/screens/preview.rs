@@ -1,8 +1,10 @@
 //! Preview: exactly what will run, and the confirmation before it does.
 
-use crate::tui::keys::{b, Action, Binding};
+use super::{Keys, Page};
+use crate::tui::keys::{b, Action, Binding, NONE, SCROLL};
 use crate::tui::msg::Cmd;
 use crate::tui::shared::Shared;
+use crate::tui::theme::Theme;
 use crate::tui::widgets::boxed;
 use crossterm::event::KeyCode;
 use ratatui::layout::Rect;
@@ -30,11 +32,61 @@ pub static CHOOSE: &[Binding] = &[
     b(KeyCode::Esc, "Esc", Action::Back, "done", false),
 ];
 
-/// The preview's own state: the hypertables chooser.
+/// The preview's own state: why the steps could not be built, the
+/// confirmation before the run, and the hypertables chooser.
 #[derive(Debug, Default)]
 pub struct State {
+    pub build_error: Option<String>,
+    /// The confirmation over the preview is open.
+    pub confirming: bool,
     pub choosing: bool,
     pub cursor: usize,
+}
+
+impl Page for State {
+    fn keys(&self) -> Keys {
+        if self.confirming {
+            (CONFIRM, NONE)
+        } else if self.choosing {
+            (CHOOSE, NONE)
+        } else {
+            (KEYS, SCROLL)
+        }
+    }
+    fn enabled(&self, sh: &Shared, action: Action) -> bool {
+        action != Action::Next || self.confirming || !sh.steps.is_empty()
+    }
+    fn on_action(&mut self, sh: &mut Shared, action: Action) -> Vec<Cmd> {
+        if self.choosing {
+            on_choose(self, sh, action)
+        } else {
+            on_action(self, sh, action)
+        }
+    }
+    fn draw(&self, f: &mut Frame, sh: &Shared, area: Rect, _theme: &Theme) {
+        draw(f, self, sh, area)
+    }
+    fn draw_over(&self, f: &mut Frame, sh: &Shared, area: Rect, _theme: &Theme) {
+        if self.choosing {
+            draw_chooser(f, self, sh, area);
+        }
+        if self.confirming {
+            crate::tui::widgets::popup(
+                f,
+                area,
+                "Run the steps?",
+                confirm_text(sh.settings.restart),
+            );
+        }
+    }
+}
+
+/// The confirmation says what happens to restarts under --restart.
+fn confirm_text(restart: crate::run::RestartPolicy) -> &'static str {
+    match restart {
+        crate::run::RestartPolicy::Never => "tsmn will change the nodes as previewed. Files are backed up first;\npg_hba.conf is checked before each reload. No node is restarted\n(--restart never): a node that needs it stops the run at the restart\ngate, which names it and says how.\n\ny: run   Esc: not now",
+        _ => "tsmn will change the nodes as previewed. Files are backed up first;\npg_hba.conf is checked before each reload. Nodes on this host that\nneed it are restarted; for the others tsmn says how and waits.\n\ny: run   Esc: not now",
+    }
 }
 
 /// One choice: a data node of the plan that joins a running cluster, and
@@ -93,7 +145,7 @@ pub fn toggle(plan: &mut crate::plan::Plan, choices: &[Choice], i: usize) {
 }
 
 /// Keys while the chooser is open.
-pub fn on_choose(st: &mut State, app: &mut Shared, action: Action) -> Vec<Cmd> {
+fn on_choose(st: &mut State, app: &mut Shared, action: Action) -> Vec<Cmd> {
     let list = choices(&app.plan, app.facts.as_ref());
     match action {
         Action::Up => st.cursor = st.cursor.saturating_sub(1),
@@ -101,7 +153,6 @@ pub fn on_choose(st: &mut State, app: &mut Shared, action: Action) -> Vec<Cmd> {
         Action::Toggle => {
             toggle(&mut app.plan, &list, st.cursor);
             app.plan_dirty = true;
-            app.revalidate();
             return vec![Cmd::Build];
         }
         Action::Back => st.choosing = false,
@@ -122,7 +173,7 @@ pub static CONFIRM: &[Binding] = &[
     b(KeyCode::Char('n'), "n", Action::Back, "no", false),
 ];
 
-pub fn on_action(st: &mut State, app: &mut Shared, action: Action) -> Vec<Cmd> {
+fn on_action(st: &mut State, app: &mut Shared, action: Action) -> Vec<Cmd> {
     match action {
         Action::Choose => {
             if choices(&app.plan, app.facts.as_ref()).is_empty() {
@@ -133,15 +184,18 @@ pub fn on_action(st: &mut State, app: &mut Shared, action: Action) -> Vec<Cmd> {
             }
             vec![]
         }
-        Action::Next if app.confirming => app.execute(),
+        Action::Next if st.confirming => {
+            st.confirming = false;
+            app.execute()
+        }
         Action::Next => {
             if !app.steps.is_empty() {
-                app.confirming = true;
+                st.confirming = true;
             }
             vec![]
         }
-        Action::Back if app.confirming => {
-            app.confirming = false;
+        Action::Back if st.confirming => {
+            st.confirming = false;
             vec![]
         }
         Action::Back => {
@@ -156,8 +210,8 @@ pub fn on_action(st: &mut State, app: &mut Shared, action: Action) -> Vec<Cmd> {
     }
 }
 
-pub fn draw(f: &mut Frame, app: &Shared, area: Rect) {
-    let text = if let Some(e) = &app.build_error {
+fn draw(f: &mut Frame, st: &State, app: &Shared, area: Rect) {
+    let text = if let Some(e) = &st.build_error {
         format!("The steps could not be built:\n{e}")
     } else if app.steps.is_empty() {
         "Building the steps ...".to_string()
@@ -179,7 +233,7 @@ pub fn draw(f: &mut Frame, app: &Shared, area: Rect) {
 }
 
 /// The chooser, over the preview.
-pub fn draw_chooser(f: &mut Frame, st: &State, app: &Shared, area: Rect) {
+fn draw_chooser(f: &mut Frame, st: &State, app: &Shared, area: Rect) {
     let list = choices(&app.plan, app.facts.as_ref());
     let mut text = String::from("Which distributed hypertables does each joining data node get a share of? New chunks of a hypertable land on it only when attached.\n\n");
     for (i, c) in list.iter().enumerate() {

@@ -2,9 +2,11 @@
 //! troubleshoot a running cluster from its access node alone (discovered:
 //! no plan file needed).
 
-use crate::tui::keys::{b, Action, Binding};
+use super::{Keys, Page};
+use crate::tui::keys::{b, Action, Binding, NONE};
 use crate::tui::msg::Cmd;
 use crate::tui::shared::Shared;
+use crate::tui::text_field::TextField;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{boxed, choice};
 use crossterm::event::KeyCode;
@@ -38,10 +40,32 @@ pub struct State {
     /// an access node.
     pub choice: usize,
     /// The access node's address being typed (choice 2).
-    pub address: Option<String>,
+    pub address: Option<TextField>,
 }
 
-pub fn on_action(st: &mut State, app: &mut Shared, action: Action) -> Vec<Cmd> {
+impl Page for State {
+    fn keys(&self) -> Keys {
+        if self.address.is_some() {
+            (ADDRESS_FORM, NONE)
+        } else {
+            (KEYS, NONE)
+        }
+    }
+    fn field<'a>(&'a mut self, _sh: &'a mut Shared) -> Option<&'a mut TextField> {
+        self.address.as_mut()
+    }
+    fn typing(&self) -> bool {
+        self.address.is_some()
+    }
+    fn on_action(&mut self, sh: &mut Shared, action: Action) -> Vec<Cmd> {
+        on_action(self, sh, action)
+    }
+    fn draw(&self, f: &mut Frame, sh: &Shared, area: Rect, theme: &Theme) {
+        draw(f, self, sh, area, theme)
+    }
+}
+
+fn on_action(st: &mut State, app: &mut Shared, action: Action) -> Vec<Cmd> {
     if let Some(address) = &st.address {
         match action {
             Action::Next if !address.trim().is_empty() => {
@@ -65,7 +89,7 @@ pub fn on_action(st: &mut State, app: &mut Shared, action: Action) -> Vec<Cmd> {
             app.go(super::Screen::Connectivity);
             return app.probe();
         }
-        Action::Next if st.choice == 2 => st.address = Some(String::new()),
+        Action::Next if st.choice == 2 => st.address = Some(Default::default()),
         Action::Next => app.go(super::Screen::Nodes),
         _ => {}
     }
@@ -84,7 +108,6 @@ pub fn discovered(
             let d = *d;
             app.plan = d.plan;
             app.plan_dirty = true;
-            app.revalidate();
             app.notes = d.notes;
             app.go(super::Screen::Connectivity);
             app.probe()
@@ -96,7 +119,7 @@ pub fn discovered(
     }
 }
 
-pub fn draw(f: &mut Frame, st: &State, app: &Shared, area: Rect, theme: &Theme) {
+fn draw(f: &mut Frame, st: &State, app: &Shared, area: Rect, theme: &Theme) {
     let mut lines = vec![
         Line::from(format!(
             "Plan: {} (access node {}, {} data node(s))",
@@ -134,7 +157,7 @@ pub fn draw(f: &mut Frame, st: &State, app: &Shared, area: Rect, theme: &Theme) 
             address,
             44,
             Style::default(),
-            Some(app.cursor),
+            Some(address.cursor()),
         ));
         lines.push(Line::from(line));
     }

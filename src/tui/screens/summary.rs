@@ -1,8 +1,10 @@
 //! Summary: what the run did, the backups it made, and what to do next.
 
+use super::{Keys, Page};
 use crate::run::Outcome;
-use crate::tui::keys::{b, Action, Binding};
-use crate::tui::msg::{Cmd, StepView};
+use crate::tui::keys::{b, Action, Binding, NONE};
+use crate::tui::msg::Cmd;
+use crate::tui::run_record::StepView;
 use crate::tui::shared::Shared;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::boxed;
@@ -24,7 +26,23 @@ pub static KEYS: &[Binding] = &[
     b(KeyCode::Esc, "Esc", Action::Back, "back to the steps", true),
 ];
 
-pub fn on_action(app: &mut Shared, action: Action) -> Vec<Cmd> {
+/// The summary keeps nothing of its own: it reads the run's record.
+#[derive(Debug, Default)]
+pub struct State;
+
+impl Page for State {
+    fn keys(&self) -> Keys {
+        (KEYS, NONE)
+    }
+    fn on_action(&mut self, sh: &mut Shared, action: Action) -> Vec<Cmd> {
+        on_action(sh, action)
+    }
+    fn draw(&self, f: &mut Frame, sh: &Shared, area: Rect, theme: &Theme) {
+        draw(f, sh, area, theme)
+    }
+}
+
+fn on_action(app: &mut Shared, action: Action) -> Vec<Cmd> {
     match action {
         Action::Save => vec![Cmd::Save],
         Action::Export => vec![Cmd::Export],
@@ -36,8 +54,8 @@ pub fn on_action(app: &mut Shared, action: Action) -> Vec<Cmd> {
     }
 }
 
-pub fn draw(f: &mut Frame, app: &Shared, area: Rect, theme: &Theme) {
-    let count = |pred: fn(&StepView) -> bool| app.step_views.iter().filter(|v| pred(v)).count();
+fn draw(f: &mut Frame, app: &Shared, area: Rect, theme: &Theme) {
+    let count = |pred: fn(&StepView) -> bool| app.run.step_views.iter().filter(|v| pred(v)).count();
     let done = count(|v| matches!(v, StepView::Finished(Outcome::Done { .. })));
     let already = count(|v| matches!(v, StepView::Finished(Outcome::AlreadyDone { .. })));
     let failed = count(|v| matches!(v, StepView::Finished(Outcome::Failed { .. })));
@@ -53,6 +71,7 @@ pub fn draw(f: &mut Frame, app: &Shared, area: Rect, theme: &Theme) {
     ];
     // What this run proved from the access node, link by link.
     let outcomes: Vec<Option<&Outcome>> = app
+        .run
         .step_views
         .iter()
         .map(|v| match v {
@@ -64,7 +83,12 @@ pub fn draw(f: &mut Frame, app: &Shared, area: Rect, theme: &Theme) {
     lines.extend(crate::tui::widgets::map_lines(&map, theme));
     lines.push(Line::from(""));
     lines.push(Line::from("Backups made:"));
-    let backups: Vec<&String> = app.log.iter().filter(|l| l.contains("backup ")).collect();
+    let backups: Vec<&String> = app
+        .run
+        .log
+        .iter()
+        .filter(|l| l.contains("backup "))
+        .collect();
     if backups.is_empty() {
         lines.push(Line::from("  none"));
     }
