@@ -232,12 +232,12 @@ impl ServerFacts {
     }
 }
 
-/// A file the server's OS user cannot write, and what stops it: the file
-/// itself, or the nearest existing directory above it.
+/// A file the server's OS user cannot write, and all that stops it: the
+/// file itself, the nearest existing directory above it, or both.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Unwritable {
     pub path: String,
-    pub blocking: String,
+    pub blocking: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -416,8 +416,4 @@ pub struct AccessProbe {
     pub error: Option<String>,
     /// Why this data node was not tried from the access node (no error then).
     pub not_tested: Option<String>,
-    /// The same link to the plan's cluster database, tried once the
-    /// bootstrap database admitted it: Ok admitted (also when the database
-    /// does not exist yet), Err the access node's error; None not tried.
-    pub cluster_database: Option<Result<(), String>>,
 }

@@ -2,7 +2,7 @@
 //! pg_hba.conf, its roles, its TLS; the access node's passfile and the
 //! plan's mode and addresses), on real servers. For each state the access
 //! node's own answer (dblink inside the access node, with TimescaleDB's
-//! options, to the bootstrap database and to the cluster database) is set
+//! options, to the cluster database, where the engine's links go) is set
 //! beside `tsmn check`'s verdict on that link and the class of the cause
 //! it names. A disagreement is a link check calls admitted that the engine
 //! refuses, or the other way round, or both refuse for causes of different
@@ -348,7 +348,9 @@ fn run_state(b: &Bench, s: &State) -> (String, Option<String>) {
     let mut plan = plan_for(&b.an.cluster, &[&dn.cluster], s.mode);
     plan.data_nodes[0].host = s.host.to_string();
     plan.access_node_addresses = s.access_node_addresses.clone();
-    let engine_says = engine(b, s, dn, "postgres").or_else(|| engine(b, s, dn, "tsdb"));
+    // The cluster database: where add_data_node (`bootstrap => false`,
+    // tsmn makes the database itself) and the cluster's links connect.
+    let engine_says = engine(b, s, dn, "tsdb");
     let (_, found) = check(&plan, Duration::from_secs(5));
     let refused = refusals(&found);
     let differs = match (&engine_says, refused.first()) {

@@ -88,15 +88,30 @@ fn samehost_and_quoted_keywords_are_judged_by_the_engine() {
     agree(&["host all \"all\" 127.0.0.1/32 trust"], "");
 }
 
-/// A plain rule for the cluster database only, on a node not yet added:
-/// the bootstrap database (postgres) is refused, so a blocker stands.
+/// A rule for the cluster database only, on a node not yet added: tsmn
+/// creates that database on the node itself and add_data_node (`bootstrap
+/// => false`) connects only there, so nothing stands in the way (before:
+/// a blocker asking for a rule for the bootstrap database `postgres`),
+/// and apply adds the node with the rule as it is.
 #[test]
-fn a_rule_for_the_cluster_database_only_blocks_a_node_not_yet_added() {
+fn a_rule_for_the_cluster_database_only_is_enough_to_add_a_node() {
+    if !timescaledb_tier("a_rule_for_the_cluster_database_only_is_enough_to_add_a_node") {
+        return;
+    }
     let (an, dn, _work, path) = trust_pair();
     set_hba(&dn, &[LOCAL, "host tsdb postgres 127.0.0.1/32 trust"]);
     let plan = tsmn::plan::load_plan(&path).unwrap();
     assert!(an_reaches(&an, dn.cluster.port, "postgres", "").is_err());
-    assert!(!admission_blockers(&plan).is_empty());
+    assert_eq!(admission_blockers(&plan), Vec::<String>::new());
+    let (code, out) = apply_file(&path, &[], &[]);
+    assert_eq!(code, Some(0), "{out}");
+    assert_eq!(
+        an.sql(
+            "tsdb",
+            "SELECT _timescaledb_functions.ping_data_node('dn1')"
+        ),
+        ["t"]
+    );
 }
 
 /// Trust mode, and a data node's rule that asks for a password matches
@@ -134,9 +149,9 @@ fn in_trust_mode_a_rule_asking_for_a_password_is_the_data_node_s_to_change() {
 
 /// A rule that admits the bootstrap database while a host-name rule
 /// rejects the cluster database: only the data node can tell what
-/// `localhost` means, so check asks the access node for both databases.
-/// Before, the second was judged by the model alone ("unknown", so
-/// nothing said) and add_data_node would have failed on it.
+/// `localhost` means, so check asks the access node for the cluster
+/// database. Before, that one was judged by the model alone ("unknown",
+/// so nothing said) and add_data_node would have failed on it.
 #[test]
 fn a_refusal_of_the_cluster_database_alone_is_found_by_the_engine() {
     let (an, dn, _work, path) = trust_pair();
@@ -248,7 +263,13 @@ fn an_hba_file_the_server_cannot_write_is_found_before_the_run() {
     );
     assert_eq!(read(&hba), before, "nothing written");
 
-    // The fix as written: the file and its directory to the server's user.
+    // Both the file and its directory are named at once, and the fix as
+    // written (both to the server's user) clears it in one go.
+    assert!(
+        f.fix
+            .contains(&format!("{} and {}", hba.display(), etc.path().display())),
+        "{f:?}"
+    );
     server_user().chown(etc.path()).unwrap();
     server_user().chown(&hba).unwrap();
     let (_, found) = check(&plan, Duration::from_secs(5));
@@ -306,7 +327,7 @@ fn a_passfile_whose_directory_cannot_be_made_is_found_before_the_run() {
     let out = String::from_utf8_lossy(&run.stdout).to_string();
     assert!(
         out.contains(&format!(
-            "({} is not writable for it)",
+            "({} not writable for it)",
             root_owned.path().display()
         )),
         "{out}{}",

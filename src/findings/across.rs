@@ -127,13 +127,8 @@ fn access_side(plan: &Plan, facts: &Facts, an: &NodeFacts, out: &mut Vec<Finding
                 if an.cluster_reach.iter().any(|c| c.data_node == r.data_node) {
                     continue;
                 }
-                // The bootstrap database's refusal, else the cluster
-                // database's (tried once the first admitted it).
-                let (err, database) = match (&r.error, &r.cluster_database) {
-                    (Some(e), _) => (e, crate::timescale::BOOTSTRAP_DATABASES[0]),
-                    (None, Some(Err(e))) => (e, plan.database.as_str()),
-                    _ => continue,
-                };
+                let Some(err) = &r.error else { continue };
+                let database = plan.database.as_str();
                 let Some(dn) = plan.data_nodes.iter().find(|d| d.name == r.data_node) else {
                     continue;
                 };

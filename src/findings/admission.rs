@@ -5,7 +5,6 @@ use super::hba::{evaluate, evaluate_prefer, quote, Attempt, Verdict};
 use super::{Finding, Fix, HbaEdit, Severity::*};
 use crate::facts::{AccessProbes, Facts, NodeFacts, ServerFacts, HOSTSSL_WITHOUT_SSL};
 use crate::plan::{AuthMode, Plan};
-use crate::timescale::BOOTSTRAP_DATABASES;
 use std::net::IpAddr;
 
 /// The addresses the data nodes will see the access node come from.
@@ -73,21 +72,14 @@ pub(super) fn hba_admits_access_node(
         .and_then(|a| a.server.as_ref())
         .is_some_and(ServerFacts::ssl_on);
     let accepted = accepted_methods(plan.auth.mode);
-    // The bootstrap database matters only while the node is to be added.
-    let member = facts
-        .access()
-        .and_then(|a| a.server.as_ref()?.database.as_ref())
-        .is_some_and(|d| d.data_nodes.contains(&n.name));
-    let databases: Vec<&str> = if member {
-        vec![plan.database.as_str()]
-    } else {
-        vec![BOOTSTRAP_DATABASES[0], plan.database.as_str()]
-    };
+    // The cluster database only: tsmn creates it on each data node itself,
+    // and add_data_node (`bootstrap => false`) connects there.
+    let databases = [plan.database.as_str()];
     for address in &addrs {
         for database in databases.iter().copied() {
             // What the engine showed decides: a link the access node made
             // is admitted, whatever tsmn's reading of the rules says.
-            if observed(plan, facts, &n.name, database) == Some(true) {
+            if observed(plan, facts, &n.name) == Some(true) {
                 continue;
             }
             let attempt = Attempt {
@@ -164,19 +156,12 @@ pub(super) fn hba_admits_access_node(
     }
 }
 
-/// What the access node showed of its link to `dn` in `database` as the
-/// superuser: Some(true) it got in, Some(false) it was refused, None not
-/// tried. The bootstrap database from the access-side probe, the cluster
-/// database from the running cluster's own check, else from the probe.
-fn observed(plan: &Plan, facts: &Facts, dn: &str, database: &str) -> Option<bool> {
+/// What the access node showed of its link to `dn` in the cluster
+/// database as the superuser: Some(true) it got in, Some(false) it was
+/// refused, None not tried. The running cluster's own check, else the
+/// access-side probe.
+fn observed(plan: &Plan, facts: &Facts, dn: &str) -> Option<bool> {
     let an = facts.access()?;
-    if database == BOOTSTRAP_DATABASES[0] {
-        let AccessProbes::Tested { results } = &an.access_probes else {
-            return None;
-        };
-        let r = results.iter().find(|r| r.data_node == dn)?;
-        return r.not_tested.is_none().then_some(r.error.is_none());
-    }
     let in_cluster = an
         .cluster_reach
         .iter()
@@ -187,7 +172,7 @@ fn observed(plan: &Plan, facts: &Facts, dn: &str, database: &str) -> Option<bool
             return None;
         };
         let r = results.iter().find(|r| r.data_node == dn)?;
-        r.cluster_database.as_ref().map(Result::is_ok)
+        r.not_tested.is_none().then_some(r.error.is_none())
     })
 }
 
@@ -254,7 +239,7 @@ pub fn admitting_rule(plan: &Plan, facts: &Facts, dn: &str) -> Option<String> {
     roles.extend(plan.auth.roles.iter().map(String::as_str));
     let mut first = None;
     for address in &addrs {
-        for database in [BOOTSTRAP_DATABASES[0], plan.database.as_str()] {
+        for database in [plan.database.as_str()] {
             for user in &roles {
                 let attempt = Attempt {
                     ssl: an_ssl || s.ssl_on(),

@@ -241,15 +241,8 @@ pub static CAUSES: &[Cause] = &[
         fix_tsmn: T::Text("give the password: the environment variable named in credentials.password_env, PGPASSWORD, a line in ~/.pgpass (or credentials.passfile), or run tsmn in a terminal to be asked"),
         fix_access_node: T::Apply("it writes the access node's passfile (timescaledb.passfile, else <PGDATA>/passfile) with a line for {host}:{port}:*:{user}, owned by the server's OS user, mode 0600 (a more open file is ignored)"),
     },
-    Cause {
-        code: "role_missing",
-        access_code: "access_node_role_missing",
-        sqlstate: None,
-        patterns: &["role \""],
-        what: "the role does not exist on the node",
-        fix_tsmn: T::Text("create the role {user} on {node}, or set superuser in the plan to an existing superuser"),
-        fix_access_node: T::Sql("CREATE ROLE {user} LOGIN"),
-    },
+    // Before role_missing: its message names the role too (`role "x" is
+    // not permitted to log in`), and CREATE ROLE would fail on it.
     Cause {
         code: "cannot_login",
         access_code: "access_node_cannot_login",
@@ -258,6 +251,15 @@ pub static CAUSES: &[Cause] = &[
         what: "the role exists but has no LOGIN",
         fix_tsmn: T::Sql("ALTER ROLE {user} LOGIN"),
         fix_access_node: T::Sql("ALTER ROLE {user} LOGIN"),
+    },
+    Cause {
+        code: "role_missing",
+        access_code: "access_node_role_missing",
+        sqlstate: None,
+        patterns: &["role \""],
+        what: "the role does not exist on the node",
+        fix_tsmn: T::Text("create the role {user} on {node}, or set superuser in the plan to an existing superuser"),
+        fix_access_node: T::Sql("CREATE ROLE {user} LOGIN"),
     },
     Cause {
         code: "database_missing",
@@ -327,6 +329,8 @@ mod tests {
             ("FATAL:  no pg_hba.conf entry for host \"127.0.0.1\", user \"postgres\", database \"tsdb\", SSL encryption", "no_hba_entry"),
             ("FATAL:  pg_hba.conf rejects connection for host \"127.0.0.1\"", "hba_rejects"),
             ("fe_sendauth: no password supplied", "no_password"),
+            ("FATAL:  role \"ops\" is not permitted to log in", "cannot_login"),
+            ("FATAL:  role \"ops\" does not exist", "role_missing"),
             ("SSL error: certificate verify failed: certificate has expired", "server_cert_expired"),
             ("invalid peer certificate: certificate expired: verification time 1 (UNIX), but certificate is not valid after 0 (UNIX)", "server_cert_expired"),
             ("SSL error: sslv3 alert certificate expired", "client_cert_expired"),

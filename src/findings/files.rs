@@ -6,26 +6,20 @@ use crate::facts::{NodeFacts, ServerFacts};
 
 pub(super) fn unwritable(n: &NodeFacts, s: &ServerFacts, out: &mut Vec<Finding>) {
     for u in &s.unwritable {
-        let (what, fix) = if u.blocking == u.path {
-            (
-                format!("the server's OS user cannot write {}", u.path),
-                format!(
-                    "on {}'s host, as root: make {} writable for the server's OS user (e.g. chown postgres {}), then run tsmn check again",
-                    n.name, u.path, u.path
-                ),
-            )
-        } else {
-            (
-                format!(
-                    "the server's OS user cannot write {}: it cannot write in {}",
-                    u.path, u.blocking
-                ),
-                format!(
-                    "on {}'s host, as root: make {} writable for the server's OS user (e.g. chown postgres {}), or choose another path, then run tsmn check again",
-                    n.name, u.blocking, u.blocking
-                ),
-            )
+        let dirs: Vec<&String> = u.blocking.iter().filter(|b| **b != u.path).collect();
+        let what = match dirs.as_slice() {
+            [] => format!("the server's OS user cannot write {}", u.path),
+            [d, ..] => format!(
+                "the server's OS user cannot write {}: it cannot write in {d}",
+                u.path
+            ),
         };
+        let all = u.blocking.join(" ");
+        let fix = format!(
+            "on {}'s host, as root: make {} writable for the server's OS user (e.g. chown postgres {all}), or choose another path, then run tsmn check again",
+            n.name,
+            u.blocking.join(" and ")
+        );
         // A warning: an adopted rule kept, or a passfile that stands,
         // is not written at all; a step that would write it is blocked
         // (steps::block_unwritable_files), and preview shows which.

@@ -51,33 +51,37 @@ async fn test_one(
     // Tested from the access node whatever tsmn's own attempt meets, at
     // the same time: the access node's answer decides (tsmn may reach the
     // node another way, or not at all where the access node can).
-    let info = options(plan, an, &dn.host, dn.port, opts);
+    // The cluster database: tsmn creates it on each data node itself, so
+    // add_data_node (`bootstrap => false`) and every query after connect
+    // there, never to the bootstrap database. One that does not exist yet
+    // was admitted all the same: the server checks pg_hba.conf and the
+    // password before it looks for the database.
     let in_cluster = options_as(&plan.superuser, &plan.database, an, &dn.host, dn.port, opts);
+    let bootstrap = options(plan, an, &dn.host, dn.port, opts);
     lanes
         .on(first, async |client: &Client| {
-            let mut probe = bounded(client, &dn.name, &info, opts).await;
-            // The cluster database too, once the bootstrap one admits it:
-            // a rule may admit one and not the other, and only the data
-            // node can tell which (host names, samerole, groups). One
-            // that does not exist yet was admitted all the same: the
-            // server checks pg_hba.conf and the password first.
-            if probe.error.is_none() {
-                let tried = connect_out(client, &in_cluster, opts.connect_timeout).await;
-                probe.cluster_database = Some(match tried {
-                    Err(e)
-                        if !e.contains(&format!(
-                            "database \"{}\" does not exist",
-                            plan.database
-                        )) =>
-                    {
-                        Err(e)
-                    }
-                    _ => Ok(()),
-                });
+            let mut probe = bounded(client, &dn.name, &in_cluster, opts).await;
+            if probe
+                .error
+                .as_deref()
+                .is_some_and(|e| missing_database(e, &plan.database))
+            {
+                probe.error = None;
+                // Where it came from, for the plan's addresses: the
+                // bootstrap database answers that when it admits too.
+                probe.source_address = connect_out(client, &bootstrap, opts.connect_timeout)
+                    .await
+                    .ok();
             }
             probe
         })
         .await
+}
+
+/// The access node got past pg_hba.conf and the password, and only the
+/// database is not there yet.
+pub fn missing_database(error: &str, database: &str) -> bool {
+    error.contains(&format!("database \"{database}\" does not exist"))
 }
 
 /// `connect_out`, bounded by tsmn's connect timeout (libpq inside the
@@ -89,7 +93,6 @@ async fn bounded(client: &Client, data_node: &str, info: &str, opts: ProbeOption
         source_address: tried.as_ref().ok().cloned(),
         error: tried.err(),
         not_tested: None,
-        cluster_database: None,
     }
 }
 

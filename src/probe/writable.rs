@@ -33,10 +33,11 @@ pub fn outside_data_directory(plan: &Plan, s: &ServerFacts, access: bool) -> Vec
     paths
 }
 
-/// For each path, the file or directory that stops the server's OS user
-/// writing it: the file itself when it exists and is read-only to that
-/// user, else its nearest existing directory when that is (a directory
-/// still to be made is made in it; a file is replaced beside itself).
+/// For each path, all that stops the server's OS user writing it (named
+/// at once, so that one fix clears it): the file itself when it exists and
+/// is read-only to that user, and its nearest existing directory when that
+/// is (a directory still to be made is made in it; a file is written
+/// beside itself first, then moved or copied over it).
 pub async fn unwritable(client: &Client, paths: &[String]) -> Vec<Unwritable> {
     let mut out = Vec::new();
     for path in paths {
@@ -44,15 +45,14 @@ pub async fn unwritable(client: &Client, paths: &[String]) -> Vec<Unwritable> {
         while !exists(client, &dir).await && dir != "/" {
             dir = parent(&dir);
         }
-        let file_exists = exists(client, path).await;
-        let blocking = if file_exists && !writable(client, path).await {
-            Some(path.clone())
-        } else if !writable(client, &dir).await {
-            Some(dir)
-        } else {
-            None
-        };
-        if let Some(blocking) = blocking {
+        let mut blocking = Vec::new();
+        if exists(client, path).await && !writable(client, path).await {
+            blocking.push(path.clone());
+        }
+        if !writable(client, &dir).await {
+            blocking.push(dir);
+        }
+        if !blocking.is_empty() {
             out.push(Unwritable {
                 path: path.clone(),
                 blocking,

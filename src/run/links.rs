@@ -6,8 +6,7 @@
 
 use super::session::Sessions;
 use super::RunOptions;
-use crate::probe::access_side::{connect_out, options_as, DBLINK_FUNCTION};
-use crate::timescale::BOOTSTRAP_DATABASES;
+use crate::probe::access_side::{connect_out, missing_database, options_as, DBLINK_FUNCTION};
 use tokio_postgres::Client;
 
 /// Each role of the plan, and whether the access node reaches `data_node`
@@ -124,7 +123,10 @@ async fn roles_to(
     dn: &crate::plan::Node,
 ) -> Vec<LinkState> {
     let tries = o.plan.auth.roles.iter().map(|role| {
-        let info = options_as(role, BOOTSTRAP_DATABASES[0], an, &dn.host, dn.port, o.probe);
+        // The cluster database, where the links go; before the cluster
+        // phase makes it, "does not exist" means the login got through.
+        let db = &o.plan.database;
+        let info = options_as(role, db, an, &dn.host, dn.port, o.probe);
         // libpq inside the server waits at least 2 s.
         let timeout = o.probe.connect_timeout + std::time::Duration::from_secs(2);
         async move {
@@ -132,7 +134,10 @@ async fn roles_to(
                 data_node: dn.name.clone(),
                 role: role.clone(),
                 before: None,
-                error: connect_out(client, &info, timeout).await.err(),
+                error: connect_out(client, &info, timeout)
+                    .await
+                    .err()
+                    .filter(|e| !missing_database(e, db)),
             }
         }
     });

@@ -185,14 +185,15 @@ fn block_unwritable_files(ctx: &Ctx, steps: &mut [Step]) {
         };
         let hit = s.unwritable.iter().find(|u| {
             target == u.path
-                || (u.blocking != u.path
-                    && target.starts_with(&format!("{}/", u.blocking.trim_end_matches('/'))))
+                || u.blocking.iter().any(|b| {
+                    *b != u.path && target.starts_with(&format!("{}/", b.trim_end_matches('/')))
+                })
         });
         if let Some(u) = hit {
+            let (list, all) = (u.blocking.join(" and "), u.blocking.join(" "));
             st.state = StepState::Blocked {
                 why: format!(
-                    "the server's OS user cannot write {target} ({} is not writable for it): make it writable (e.g. chown postgres {}), then run tsmn apply again",
-                    u.blocking, u.blocking
+                    "the server's OS user cannot write {target} ({list} not writable for it): make them writable (e.g. chown postgres {all}), then run tsmn apply again"
                 ),
             };
         }

@@ -74,7 +74,10 @@ pub(super) fn enforced(ctx: &Ctx) -> Vec<Step> {
                     literal(&crate::quote::conninfo::conninfo([
                         ("host", dn.host.clone()),
                         ("port", dn.port.to_string()),
-                        ("dbname", crate::timescale::BOOTSTRAP_DATABASES[0].to_string()),
+                        // Where the cluster's links go (the bootstrap
+                        // database may be refused by rules that still let
+                        // the cluster database in).
+                        ("dbname", plan.database.clone()),
                         ("user", plan.superuser.clone()),
                         ("passfile", "/nonexistent/tsmn-no-passfile".to_string()),
                         ("sslcert", "/nonexistent/tsmn-no-cert.crt".to_string()),
