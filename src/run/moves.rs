@@ -408,13 +408,15 @@ fn unix_now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
-/// Tests only (a debug build): `TSMN_TEST_KILL_DURING=<step id>` kills
-/// tsmn with SIGKILL inside a move, after the engine's copy returned and
-/// before the comparison and the drop (`<step id>@copy`: the same right
-/// after the CALL came back, whatever its result). Release builds have no
-/// such hook.
+/// Tests only (a debug build): `TSMN_TEST_KILL_DURING=<end of a step id>`
+/// kills tsmn with SIGKILL inside the first move whose id ends so, after
+/// the engine's copy returned and before the comparison and the drop
+/// (`...@copy`, e.g. just `@copy`: right after the CALL came back,
+/// whatever its result). Release builds have no such hook.
 fn killed_here_in_tests(at: &str) {
-    if cfg!(debug_assertions) && std::env::var("TSMN_TEST_KILL_DURING").is_ok_and(|k| k == at) {
+    if cfg!(debug_assertions)
+        && std::env::var("TSMN_TEST_KILL_DURING").is_ok_and(|k| !k.is_empty() && at.ends_with(&k))
+    {
         let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL);
     }
 }
