@@ -344,6 +344,9 @@ pub struct DatabaseFacts {
     /// On an access node: per data node, the chunks it holds and which of
     /// them exist nowhere else.
     pub chunks: Vec<NodeChunks>,
+    /// On an access node: each chunk of a distributed hypertable, where its
+    /// copies are and how big each is (what a drain places by).
+    pub chunk_places: Vec<ChunkPlace>,
     /// Two-phase transactions TimescaleDB prepared here (gid `ts-...`) and
     /// never committed or rolled back: an access node that went away
     /// between PREPARE and COMMIT PREPARED leaves them, holding their locks.
@@ -372,6 +375,20 @@ pub struct NodeChunks {
     pub total: i64,
     /// `schema.chunk` of each chunk whose only copy is on this node.
     pub only_copy: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ChunkPlace {
+    /// `schema.table`, quoted as SQL needs it.
+    pub hypertable: String,
+    /// The hypertable's schema and name, as they are.
+    pub hypertable_name: (String, String),
+    /// `schema.chunk`, quoted as SQL needs it.
+    pub chunk: String,
+    pub data_nodes: Vec<String>,
+    /// Bytes per data node holding it (empty when the sizes could not be
+    /// read: a data node did not answer).
+    pub bytes: Vec<(String, i64)>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

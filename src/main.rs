@@ -107,6 +107,7 @@ fn dispatch(command: Command) -> u8 {
             renew_certificates,
             roll_ca,
             remove_data_nodes,
+            drain,
             rotate_password,
         } => commands::apply(ApplyArgs {
             path: &plan,
@@ -119,6 +120,7 @@ fn dispatch(command: Command) -> u8 {
             renew_certificates,
             roll_ca,
             remove_data_nodes,
+            drain,
             rotate_password,
         }),
         Command::Undo {

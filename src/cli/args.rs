@@ -290,6 +290,16 @@ pub enum Command {
         /// only copy of a chunk
         #[arg(long)]
         remove_data_nodes: bool,
+        /// With --remove-data-nodes: first move each chunk whose only copy
+        /// is on a leaving data node to the remaining node with the least
+        /// bytes of its hypertable (the engine's chunk copy; sets wal_level =
+        /// logical and what it needs on the data nodes, and
+        /// max_prepared_transactions on the access node: restarts). Writes
+        /// to a hypertable wait while one of its chunks copies (reads go
+        /// on); rows and checksums are compared before the old copy goes.
+        /// Trust mode only for now
+        #[arg(long, requires = "remove_data_nodes")]
+        drain: bool,
         /// Password mode: give ROLE a new password (from its variable,
         /// TSMN_ROLE_PW_<ROLE> by default, or asked for), one data node at a
         /// time, each followed at once by its passfile line; safe to run

@@ -359,6 +359,7 @@ pub struct ApplyArgs<'a> {
     pub renew_certificates: bool,
     pub roll_ca: bool,
     pub remove_data_nodes: bool,
+    pub drain: bool,
     pub rotate_password: Vec<String>,
 }
 
@@ -377,6 +378,7 @@ fn with_options(
         return Ok(None);
     }
     flow.remove_data_nodes = a.remove_data_nodes;
+    flow.drain = a.drain;
     flow.rotate_passwords.clone_from(&a.rotate_password);
     let aside = if a.renew_certificates {
         flow.renew_certificates()?

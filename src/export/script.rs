@@ -136,6 +136,8 @@ pub(super) fn block(
         // Only `tsmn apply --rotate-password`, `--remove-data-nodes` and
         // `tsmn undo` make these; export has no such options.
         Action::RotatePassword { .. }
+        | Action::MoveChunk(_)
+        | Action::DrainResume { .. }
         | Action::HbaBlockRemoved { .. }
         | Action::RestoreFile { .. } => {
             let _ = writeln!(script, "  echo 'this step runs only through tsmn apply (--rotate-password, --remove-data-nodes) or tsmn undo' >&2; exit 1");

@@ -83,6 +83,8 @@ pub struct Flow {
     material: Option<Material>,
     /// `--remove-data-nodes`: a data node no longer in the plan may go.
     pub remove_data_nodes: bool,
+    /// `--drain`: the chunks a leaving data node alone holds move first.
+    pub drain: bool,
     /// `--rotate-password`: roles whose password changes now.
     pub rotate_passwords: Vec<String>,
     /// `--roll-ca`: the CA being replaced in this run.
@@ -109,6 +111,7 @@ impl Flow {
             cluster_lock: None,
             material: None,
             remove_data_nodes: false,
+            drain: false,
             rotate_passwords: Vec::new(),
             previous_ca: None,
         }
@@ -391,6 +394,7 @@ impl Flow {
                 facts: self.facts.as_ref(),
                 material,
                 remove_data_nodes: self.remove_data_nodes,
+                drain: self.drain,
                 rotate: &self.rotate_passwords,
                 joining: &crate::run::journal::joining(&self.journal()),
             },

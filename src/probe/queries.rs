@@ -270,13 +270,34 @@ pub async fn database_details(client: &Client, db: &mut DatabaseFacts) {
     }
     // Independent, so they go out together (pipelined on one connection),
     // as the server facts do.
-    let (metadata, nodes, hypertables, chunks, prepared) = tokio::join!(
+    let (metadata, nodes, hypertables, chunks, prepared, places, sizes) = tokio::join!(
         rows(client, METADATA_SQL, &[]),
         rows(client, DATA_NODES_SQL, &[]),
         rows(client, HYPERTABLES_SQL, &[]),
         rows(client, CHUNKS_SQL, &[]),
         rows(client, PREPARED_SQL, &[]),
+        rows(client, PLACES_SQL, &[]),
+        rows(client, SIZES_SQL, &[]),
     );
+    let sizes = sizes.unwrap_or_default();
+    db.chunk_places = places
+        .unwrap_or_default()
+        .iter()
+        .map(|r| {
+            let chunk: String = r.get(1);
+            crate::facts::ChunkPlace {
+                hypertable: r.get(0),
+                bytes: sizes
+                    .iter()
+                    .filter(|s| s.get::<_, String>(0) == chunk)
+                    .map(|s| (s.get(1), s.get(2)))
+                    .collect(),
+                chunk,
+                data_nodes: r.get(2),
+                hypertable_name: (r.get(3), r.get(4)),
+            }
+        })
+        .collect();
     db.prepared = prepared
         .unwrap_or_default()
         .iter()
@@ -325,6 +346,17 @@ pub async fn database_details(client: &Client, db: &mut DatabaseFacts) {
         })
         .collect();
 }
+
+/// Each chunk of a distributed hypertable and its data nodes (the access
+/// node's catalog only: no data node is asked).
+const PLACES_SQL: &str = "SELECT format('%I.%I', hypertable_schema, hypertable_name), format('%I.%I', chunk_schema, chunk_name), \
+     data_nodes::text[], hypertable_schema::text, hypertable_name::text FROM timescaledb_information.chunks WHERE data_nodes IS NOT NULL ORDER BY 1, 2";
+/// Each chunk replica's bytes, from the data nodes (fails as a whole when
+/// one does not answer: the places stay, without sizes).
+const SIZES_SQL: &str = "SELECT format('%I.%I', s.chunk_schema, s.chunk_name), s.node_name::text, coalesce(s.total_bytes, 0)::bigint \
+     FROM timescaledb_information.hypertables h \
+     CROSS JOIN LATERAL chunks_detailed_size(format('%I.%I', h.hypertable_schema, h.hypertable_name)::regclass) s \
+     WHERE h.is_distributed AND s.node_name IS NOT NULL";
 
 /// TimescaleDB's own two-phase transactions (its gids start with `ts-`,
 /// tsl/src/remote/txn_id.c) left prepared in this database.

@@ -7,6 +7,7 @@ pub mod files;
 mod hba;
 pub mod journal;
 pub mod links;
+mod moves;
 mod restart;
 mod rotate;
 mod step_io;

@@ -8,7 +8,9 @@ use crate::quote::sql::{ident, literal};
 pub(super) fn build(ctx: &Ctx, out: &mut Vec<Step>) {
     let plan = ctx.plan;
     let an = plan.access_node.name.as_str();
-    let all: Vec<String> = plan.nodes().map(|n| n.name.clone()).collect();
+    let mut all: Vec<String> = plan.nodes().map(|n| n.name.clone()).collect();
+    // A drain's source restarts too (logical decoding), though it leaves.
+    all.extend(super::drain::sources(ctx));
     let mut gate = step(
         an,
         Phase::Cluster,
@@ -346,6 +348,7 @@ fn remove_data_nodes(ctx: &Ctx) -> Vec<Step> {
             "SELECT delete_data_node({})",
             literal(gone)
         )));
+        statements.insert(0, super::drain::guard(gone));
         let chunks = an_db.chunks.iter().find(|c| &c.data_node == gone);
         let held = chunks.map_or(0, |c| c.total);
         let mut s = step(
@@ -357,11 +360,27 @@ fn remove_data_nodes(ctx: &Ctx) -> Vec<Step> {
             sql(db, statements),
         );
         let only: &[String] = chunks.map_or(&[], |c| c.only_copy.as_slice());
-        if !only.is_empty() {
+        let draining = ctx.inputs.drain && ctx.inputs.remove_data_nodes && !only.is_empty();
+        let drain = if draining {
+            super::drain::build(ctx, gone, an_db)
+        } else {
+            Vec::new()
+        };
+        if let Some(b) = drain.iter().find_map(|d| match &d.state {
+            StepState::Blocked { why } => Some(why.clone()),
+            _ => None,
+        }) {
+            s.state = StepState::Blocked {
+                why: format!("{gone} is drained first, and its drain cannot run: {b}"),
+            };
+        } else if draining {
+            // Runs after the moves (the guard statement refuses if any
+            // only copy is still there).
+        } else if !only.is_empty() {
             let shown: Vec<&str> = only.iter().take(5).map(String::as_str).collect();
             s.state = StepState::Blocked {
                 why: format!(
-                    "{gone} holds the only copy of {} chunk(s) ({}{}): removing it would lose them. Move or copy them first (CALL timescaledb_experimental.move_chunk(chunk => '<chunk>', source_node => '{gone}', destination_node => '<node>'); it needs wal_level = logical on the data nodes and the destination able to log in to the source; set_replication_factor does not re-replicate existing chunks), or put {gone} back in the plan",
+                    "{gone} holds the only copy of {} chunk(s) ({}{}): removing it would lose them. Move them first: tsmn apply --remove-data-nodes --drain (trust mode), or by hand (CALL timescaledb_experimental.move_chunk(chunk => '<chunk>', source_node => '{gone}', destination_node => '<node>'); it needs wal_level = logical on the data nodes and the destination able to log in to the source; set_replication_factor does not re-replicate existing chunks), or put {gone} back in the plan",
                     only.len(),
                     shown.join(", "),
                     if only.len() > shown.len() { ", ..." } else { "" }
@@ -378,6 +397,7 @@ fn remove_data_nodes(ctx: &Ctx) -> Vec<Step> {
         if !blocked {
             removed.push(gone.clone());
         }
+        steps.extend(drain);
         steps.push(s);
         steps.extend(hba_removed(an_db, gone, blocked));
     }

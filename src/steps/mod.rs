@@ -5,6 +5,7 @@
 mod auth;
 mod bootstrap;
 mod cluster;
+mod drain;
 pub mod hba_block;
 pub mod material;
 mod model;
@@ -14,6 +15,7 @@ mod settings;
 pub mod undo;
 pub mod verify;
 
+pub use drain::placement as drain_placement;
 pub use model::*;
 pub use settings::{satisfied as setting_satisfied, statement as setting_statement};
 
@@ -30,6 +32,9 @@ pub struct Inputs<'a> {
     /// The operator said a data node that is in the cluster but not in the
     /// plan may be removed (`--remove-data-nodes`); never by default.
     pub remove_data_nodes: bool,
+    /// With `remove_data_nodes`: the chunks a leaving data node alone
+    /// holds are moved to the others first (`--drain`).
+    pub drain: bool,
     /// Roles whose password changes now, data node by data node
     /// (`--rotate-password`, password mode).
     pub rotate: &'a [String],
@@ -50,6 +55,7 @@ pub fn build(plan: &Plan, inputs: Inputs) -> Result<Vec<Step>, StepsError> {
     let mut steps = Vec::new();
     let ctx = Ctx { plan, inputs };
     settings::build(&ctx, &mut steps);
+    steps.extend(drain::leaving_settings(&ctx));
     auth::build(&ctx, &mut steps)?;
     // The access node's settings and files need nothing from the data
     // nodes: they go while the data nodes do theirs.

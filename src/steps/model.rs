@@ -170,6 +170,17 @@ pub enum Action {
         /// The last data node: the role's old lines go too.
         last: bool,
     },
+    /// `--drain`: one chunk whose only copy is on a leaving data node goes
+    /// to `destination` (src/run/moves.rs): writes to its hypertable pause
+    /// (a lock held by a prepared transaction, so it outlives tsmn), the
+    /// engine copies it (`copy_chunk`, its operation id journaled), rows and
+    /// checksums are compared on both data nodes, then the source replica
+    /// is dropped and writes resume.
+    MoveChunk(ChunkMove),
+    /// `--drain`: what an earlier drain left behind, first: copy operations
+    /// still running are waited for, those whose session is gone are
+    /// cleaned up by the engine, tsmn's write pauses are released.
+    DrainResume { database: String },
     /// Proof that the cluster works the way TimescaleDB will use it: in
     /// `database` on the access node, as each role, every data node answers.
     /// `sql` raises an error naming every pair that does not; it is what
@@ -206,6 +217,22 @@ pub fn secret_roles(steps: &[Step]) -> std::collections::BTreeSet<String> {
         })
         .chain(rotated)
         .collect()
+}
+
+/// One chunk to move (see `Action::MoveChunk`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChunkMove {
+    pub database: String,
+    /// `schema.table` of the hypertable (quoted, ready for SQL).
+    pub hypertable: String,
+    /// `schema.chunk` (quoted, ready for SQL).
+    pub chunk: String,
+    pub source: String,
+    pub destination: String,
+    /// Bytes of the chunk on the source, when the probe knew them.
+    pub bytes: Option<i64>,
+    /// Where TimescaleDB's internal functions live (by version).
+    pub functions_schema: String,
 }
 
 /// One way TimescaleDB goes: from the access node, as `role`, to `data_node`.

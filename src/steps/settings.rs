@@ -40,6 +40,13 @@ pub(super) fn build(ctx: &Ctx, out: &mut Vec<Step>) {
                 false,
             ));
         }
+        if !super::drain::sources(ctx).is_empty() {
+            changes.extend(if access {
+                super::drain::access_node_settings(ctx)
+            } else {
+                super::drain::data_node_settings(ctx, &node.name)
+            });
+        }
         if plan.auth.mode == AuthMode::Password {
             changes.push(change(
                 ctx,

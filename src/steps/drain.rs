@@ -1,0 +1,337 @@
+//! PURE: `tsmn apply --remove-data-nodes --drain`. Before a data node
+//! leaves, each chunk whose only copy it holds goes to the remaining data
+//! node with the least bytes of that chunk's hypertable; replicated chunks
+//! just lose that replica in the removal itself (detach with force).
+
+use super::{
+    settings::change, step, Action, ChunkMove, Ctx, Order, Phase, SettingChange, SettingValue,
+    Statement, Step, StepState,
+};
+use crate::facts::{ChunkPlace, DatabaseFacts};
+use crate::plan::AuthMode;
+use crate::quote::sql::literal;
+
+/// What the engine's chunk copy needs of a data node (source and
+/// destination): logical decoding, a slot and a WAL sender for the
+/// publication, and workers for the subscription (apply and table sync).
+/// The minimums fit one move at a time; each needs a restart.
+pub(super) fn data_node_settings(ctx: &Ctx, node: &str) -> Vec<SettingChange> {
+    let at_least = |name: &str, n: i64| {
+        change(
+            ctx,
+            node,
+            name,
+            SettingValue::AtLeast(n, name.to_string()),
+            true,
+        )
+    };
+    vec![
+        change(
+            ctx,
+            node,
+            "wal_level",
+            SettingValue::Set("logical".into()),
+            true,
+        ),
+        at_least("max_replication_slots", 10),
+        at_least("max_wal_senders", 10),
+        at_least("max_logical_replication_workers", 4),
+        // TimescaleDB's own background workers come out of the same pool.
+        at_least("max_worker_processes", 16),
+    ]
+}
+
+/// The access node holds each move's write pause in a prepared
+/// transaction (so it outlives a killed tsmn): it needs prepared
+/// transactions (restart).
+pub(super) fn access_node_settings(ctx: &Ctx) -> Vec<SettingChange> {
+    let an = ctx.plan.access_node.name.as_str();
+    vec![change(
+        ctx,
+        an,
+        "max_prepared_transactions",
+        SettingValue::AtLeast(10, "max_prepared_transactions".into()),
+        true,
+    )]
+}
+
+/// The leaving data nodes that hold a chunk's only copy: the sources of
+/// the drain (they need the settings too, though not in the plan).
+pub(super) fn sources(ctx: &Ctx) -> Vec<String> {
+    let Some(db) = super::cluster::an_database(ctx).filter(|_| ctx.inputs.drain) else {
+        return Vec::new();
+    };
+    db.chunks
+        .iter()
+        .filter(|c| !c.only_copy.is_empty())
+        .filter(|c| !ctx.plan.data_nodes.iter().any(|d| d.name == c.data_node))
+        .map(|c| c.data_node.clone())
+        .collect()
+}
+
+/// A settings step on each leaving node that holds an only copy. It runs
+/// last in the phase: tsmn reaches that node where the access node does.
+pub(super) fn leaving_settings(ctx: &Ctx) -> Vec<Step> {
+    sources(ctx)
+        .iter()
+        .map(|gone| {
+            let changes = data_node_settings(ctx, gone);
+            let mut s = step(
+                gone,
+                Phase::Settings,
+                "drain-settings",
+                "Settings for moving its chunks away (logical decoding)",
+                "the engine copies a chunk through a publication on the source data node: wal_level = logical, a replication slot and a WAL sender (restart)",
+                Action::Settings {
+                    database: "postgres".into(),
+                    changes,
+                },
+            );
+            s.order = Order::Last;
+            s
+        })
+        .collect()
+}
+
+/// The drain of `gone`: what an earlier drain left first, then no new
+/// chunk for `gone`, then one move per chunk it alone holds.
+pub(super) fn build(ctx: &Ctx, gone: &str, an_db: &DatabaseFacts) -> Vec<Step> {
+    let (an, db) = (
+        ctx.plan.access_node.name.as_str(),
+        ctx.plan.database.as_str(),
+    );
+    let mut steps = vec![
+        step(
+            an,
+            Phase::Cluster,
+            &format!("drain-resume-{gone}"),
+            "Finish or clean up what an earlier drain left",
+            "a chunk copy whose session is gone is cleaned up by the engine (cleanup_copy_chunk_operation); one still running is waited for; tsmn's write pauses left by a killed run are released",
+            Action::DrainResume { database: db.to_string() },
+        ),
+        step(
+            an,
+            Phase::Cluster,
+            &format!("drain-block-{gone}"),
+            format!("No new chunk goes to {gone}"),
+            format!("{gone} is leaving: new chunks of every distributed hypertable go to the other data nodes (force: also where it is the hypertable's last node with room)"),
+            Action::Sql {
+                database: db.to_string(),
+                statements: vec![Statement::plain(format!(
+                    "SELECT timescaledb_experimental.block_new_chunks({}, force => true)",
+                    literal(gone)
+                ))],
+            },
+        ),
+    ];
+    let why_not = refused(ctx);
+    for (place, destination) in placement(&an_db.chunk_places, gone, &remaining(ctx, an_db)) {
+        let bytes = place.bytes.iter().find(|(n, _)| n == gone).map(|(_, b)| *b);
+        let (title, state) = match &destination {
+            Some(d) => (format!("Move {} from {gone} to {d}", place.chunk), StepState::Todo),
+            None => (
+                format!("Move {} from {gone}", place.chunk),
+                StepState::Blocked {
+                    why: format!("no data node in the plan holds a share of {} to take {} (attach one, or keep {gone} in the plan)", place.hypertable, place.chunk),
+                },
+            ),
+        };
+        let mut s = step(
+            an,
+            Phase::Cluster,
+            &format!("move-{}", place.chunk),
+            title,
+            format!(
+                "{gone} holds the only copy{}: writes to {} wait while it copies (reads go on); rows and checksums are compared on both data nodes before the copy on {gone} is dropped",
+                bytes.map_or(String::new(), |b| format!(" ({b} bytes)")),
+                place.hypertable
+            ),
+            Action::MoveChunk(ChunkMove {
+                database: db.to_string(),
+                hypertable: place.hypertable.clone(),
+                chunk: place.chunk.clone(),
+                source: gone.to_string(),
+                destination: destination.unwrap_or_default(),
+                bytes,
+                functions_schema: super::cluster::functions_schema(ctx).to_string(),
+            }),
+        );
+        if let (Some(why), StepState::Todo) = (&why_not, &state) {
+            s.state = StepState::Blocked { why: why.clone() };
+        } else {
+            s.state = state;
+        }
+        steps.push(s);
+    }
+    steps
+}
+
+/// Why the moves cannot run in this plan's mode. The destination data
+/// node subscribes to the source with the access node's connection string
+/// (remote_connection_get_connstr): in trust mode it needs only the
+/// source's pg_hba.conf to admit it, which tsmn's rule for the access
+/// node's address covers when all share a host (the sandbox: 127.0.0.1);
+/// in password and certificate mode it names the access node's passfile
+/// or client certificate paths, which tsmn does not yet put on the data
+/// nodes.
+fn refused(ctx: &Ctx) -> Option<String> {
+    let what = match ctx.plan.auth.mode {
+        AuthMode::Trust => return None,
+        AuthMode::Password => "the access node's passfile (timescaledb.passfile, or <access node data directory>/passfile) at the same path on every data node's host",
+        AuthMode::Certificate => "the access node's client certificates and root certificate (timescaledb.ssl_dir, ssl_ca_file) at the same paths on every data node's host",
+    };
+    Some(format!(
+        "--drain works in trust mode only for now: the engine's chunk copy makes the destination data node log in to the source with the access node's connection string, which needs {what}, and tsmn does not set that up yet. Move the chunks by hand (timescaledb_experimental.move_chunk) or keep the node in the plan"
+    ))
+}
+
+/// Per hypertable (named as the chunk places name it), the data nodes of
+/// the plan that hold a share of it.
+fn remaining(ctx: &Ctx, an_db: &DatabaseFacts) -> Vec<(String, Vec<String>)> {
+    an_db
+        .distributed_hypertables
+        .iter()
+        .filter_map(|h| {
+            let name = an_db
+                .chunk_places
+                .iter()
+                .find(|p| p.hypertable_name == (h.schema.clone(), h.table.clone()))?
+                .hypertable
+                .clone();
+            let nodes = h
+                .data_nodes
+                .iter()
+                .filter(|n| ctx.plan.data_nodes.iter().any(|d| &d.name == *n))
+                .cloned()
+                .collect();
+            Some((name, nodes))
+        })
+        .collect()
+}
+
+/// PURE: each chunk whose only copy is on `gone`, with the data node it
+/// goes to: per hypertable, the candidate holding the least bytes of it
+/// (counting the moves already placed), largest chunk first; ties by name.
+/// Bytes unknown (a data node did not answer the probe): chunks count 1.
+pub fn placement<'p>(
+    places: &'p [ChunkPlace],
+    gone: &str,
+    candidates: &[(String, Vec<String>)],
+) -> Vec<(&'p ChunkPlace, Option<String>)> {
+    let sized = places.iter().any(|p| !p.bytes.is_empty());
+    let weight = |p: &ChunkPlace, node: &str| -> i64 {
+        if !sized {
+            return 1;
+        }
+        p.bytes
+            .iter()
+            .find(|(n, _)| n == node)
+            .map_or(0, |(_, b)| *b)
+    };
+    let mut moving: Vec<&ChunkPlace> = places
+        .iter()
+        .filter(|p| p.data_nodes.len() == 1 && p.data_nodes[0] == gone)
+        .collect();
+    moving.sort_by(|a, b| {
+        weight(b, gone)
+            .cmp(&weight(a, gone))
+            .then(a.chunk.cmp(&b.chunk))
+    });
+    // Load per (hypertable, node): what each node holds of it now.
+    let mut load: Vec<((String, String), i64)> = Vec::new();
+    for p in places {
+        for n in &p.data_nodes {
+            add(&mut load, &p.hypertable, n, weight(p, n));
+        }
+    }
+    let mut out = Vec::new();
+    for p in moving {
+        let nodes = candidates
+            .iter()
+            .find(|(h, _)| *h == p.hypertable)
+            .map(|(_, n)| n.as_slice())
+            .unwrap_or_default();
+        let held = |n: &String| {
+            load.iter()
+                .find(|((h, m), _)| *h == p.hypertable && m == n)
+                .map_or(0, |(_, b)| *b)
+        };
+        let best = nodes
+            .iter()
+            .filter(|n| *n != gone)
+            .min_by(|a, b| held(a).cmp(&held(b)).then(a.cmp(b)))
+            .cloned();
+        if let Some(b) = &best {
+            add(&mut load, &p.hypertable, b, weight(p, gone));
+        }
+        out.push((p, best));
+    }
+    out
+}
+
+fn add(load: &mut Vec<((String, String), i64)>, h: &str, n: &str, w: i64) {
+    match load.iter_mut().find(|((a, b), _)| a == h && b == n) {
+        Some((_, v)) => *v += w,
+        None => load.push(((h.to_string(), n.to_string()), w)),
+    }
+}
+
+/// The removal's first statement: it refuses while `gone` still holds a
+/// chunk's only copy, whatever the facts said when the steps were built
+/// (a drain that stopped half way, a chunk made since).
+pub(super) fn guard(gone: &str) -> Statement {
+    Statement::plain(format!(
+        "DO $tsmn$ DECLARE left_over text; BEGIN \
+         SELECT string_agg(format('%I.%I', chunk_schema, chunk_name), ', ') INTO left_over \
+         FROM timescaledb_information.chunks WHERE cardinality(data_nodes) = 1 AND data_nodes[1] = {l}; \
+         IF left_over IS NOT NULL THEN RAISE EXCEPTION 'not removing %: it holds the only copy of %', {l}, left_over \
+         USING HINT = 'run tsmn apply --remove-data-nodes --drain to move them first'; END IF; END $tsmn$",
+        l = literal(gone)
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn place(h: &str, c: &str, nodes: &[&str], bytes: &[(&str, i64)]) -> ChunkPlace {
+        ChunkPlace {
+            hypertable: h.into(),
+            chunk: c.into(),
+            data_nodes: nodes.iter().map(|n| n.to_string()).collect(),
+            bytes: bytes.iter().map(|(n, b)| (n.to_string(), *b)).collect(),
+            hypertable_name: ("public".into(), h.into()),
+        }
+    }
+
+    #[test]
+    fn each_chunk_goes_to_the_node_with_the_least_of_its_hypertable() {
+        let places = vec![
+            place("m", "c1", &["dn1"], &[("dn1", 500)]),
+            place("m", "c2", &["dn2"], &[("dn2", 100)]),
+            place("m", "c3", &["dn3"], &[("dn3", 300)]),
+            place("m", "c4", &["dn3"], &[("dn3", 200)]),
+            place("m", "c5", &["dn3", "dn1"], &[("dn3", 50), ("dn1", 50)]),
+            place("e", "d1", &["dn3"], &[("dn3", 10)]),
+        ];
+        let nodes = vec!["dn1".to_string(), "dn2".to_string(), "dn3".to_string()];
+        let cands = vec![("m".to_string(), nodes.clone()), ("e".to_string(), nodes)];
+        let got: Vec<(&str, Option<String>)> = placement(&places, "dn3", &cands)
+            .into_iter()
+            .map(|(p, d)| (p.chunk.as_str(), d))
+            .collect();
+        // c3 (300) first to dn2 (100 < 550); then c4 (200): dn2 has 400,
+        // dn1 550 -> dn2. d1: e has nothing elsewhere -> dn1 by name. The
+        // replicated c5 is not moved.
+        assert_eq!(
+            got,
+            vec![
+                ("c3", Some("dn2".to_string())),
+                ("c4", Some("dn2".to_string())),
+                ("d1", Some("dn1".to_string())),
+            ]
+        );
+        let none: Vec<_> = placement(&places, "dn3", &[]);
+        assert!(none.iter().all(|(_, d)| d.is_none()), "{none:?}");
+    }
+}
