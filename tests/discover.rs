@@ -547,3 +547,51 @@ fn discover_through_socket(an: &TestCluster) -> (tempfile::TempDir, std::path::P
     assert_success(&run);
     (work, out)
 }
+
+/// A hand-built cluster whose data nodes prepare fewer transactions than
+/// tsmn would set (20, below max_connections): multi-node needs only more
+/// than 0, so adopting it changes no setting and restarts nothing (check's
+/// note advises more). Before: apply raised it to 150 and restarted both
+/// data nodes.
+#[test]
+fn an_adopted_cluster_keeps_its_max_prepared_transactions() {
+    if !timescaledb_tier("an_adopted_cluster_keeps_its_max_prepared_transactions") {
+        return;
+    }
+    let few = |name: &str| {
+        TestCluster::start(ClusterSpec {
+            name: name.into(),
+            hba: Some(vec![LOCAL.into(), TCP.into()]),
+            settings: vec![("max_prepared_transactions".into(), "20".into())],
+            files: vec![],
+        })
+    };
+    let an = node("an");
+    let dns = [few("dn1"), few("dn2")];
+    an.sql("postgres", "CREATE DATABASE tsdb");
+    an.sql("tsdb", "CREATE EXTENSION timescaledb");
+    add_data_nodes(&an, &dns);
+    let (_work, out) = discover_through_socket(&an);
+    let plan = tsmn::plan::load_plan(&out).unwrap();
+    let (_, found) = check(&plan, Duration::from_secs(5));
+    let f = finding(&found, "dn1", "max_prepared_transactions_low");
+    assert!(
+        f.fix.contains("= 150"),
+        "the same value apply would set: {f:?}"
+    );
+    let pids: Vec<Vec<String>> = dns
+        .iter()
+        .map(|d| d.sql("postgres", "SELECT pg_postmaster_start_time()"))
+        .collect();
+    let all = assert_no_op(&an, &dns, &out, &[]);
+    assert!(!all.contains("restarted"), "{all}");
+    for (d, before) in dns.iter().zip(&pids) {
+        assert_eq!(
+            &d.sql("postgres", "SELECT pg_postmaster_start_time()"),
+            before,
+            "{} was not restarted",
+            d.cluster.name
+        );
+        assert_eq!(d.sql("postgres", "SHOW max_prepared_transactions"), ["20"]);
+    }
+}

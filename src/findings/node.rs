@@ -238,7 +238,7 @@ fn prepared_transactions(n: &NodeFacts, s: &ServerFacts, out: &mut Vec<Finding>)
                 Some(db) => format!("distributed writes use two-phase commit, and database {} already exists here: add_data_node fails with `prepared transactions need to be enabled`", db.name),
                 None => "distributed writes use two-phase commit: add_data_node still succeeds (it creates the database), but afterwards every insert, select and distributed_exec fails with `prepared transactions are disabled`".to_string(),
             },
-            Fix::sql(&n.name, format!("ALTER SYSTEM SET max_prepared_transactions = {}", maxc.max(150)), Then::Restart).or_apply(),
+            Fix::sql(&n.name, format!("ALTER SYSTEM SET max_prepared_transactions = {}", maxc.max(crate::timescale::PREPARED_TRANSACTIONS)), Then::Restart).or_apply(),
         ));
     } else if mpt < maxc {
         out.push(Finding::new(
@@ -247,7 +247,7 @@ fn prepared_transactions(n: &NodeFacts, s: &ServerFacts, out: &mut Vec<Finding>)
             "max_prepared_transactions_low",
             format!("max_prepared_transactions ({mpt}) is below max_connections ({maxc})"),
             "under many concurrent distributed writes, `maximum number of prepared transactions reached`",
-            Fix::sql(&n.name, format!("ALTER SYSTEM SET max_prepared_transactions = {maxc}"), Then::Restart),
+            Fix::sql(&n.name, format!("ALTER SYSTEM SET max_prepared_transactions = {}", maxc.max(crate::timescale::PREPARED_TRANSACTIONS)), Then::Restart),
         ));
     }
 }

@@ -14,15 +14,26 @@ pub(super) fn build(ctx: &Ctx, out: &mut Vec<Step>) {
             SettingValue::Append("timescaledb".into()),
             true,
         )];
-        if !access {
+        // An adopted data node that already prepares transactions keeps
+        // its value: above 0 is what multi-node needs, the rest is advice
+        // (check's note), and raising it costs a restart of a running node.
+        let prepares = ctx
+            .server(&node.name)
+            .and_then(|s| s.setting("max_prepared_transactions"))
+            .and_then(|v| v.parse::<i64>().ok())
+            .is_some_and(|v| v > 0);
+        if !access && !(plan.adopted && prepares) {
             changes.push(change(
                 ctx,
                 &node.name,
                 "max_prepared_transactions",
-                SettingValue::AtLeast(150, "max_connections".into()),
+                SettingValue::AtLeast(
+                    crate::timescale::PREPARED_TRANSACTIONS,
+                    "max_connections".into(),
+                ),
                 true,
             ));
-        } else if !plan.adopted {
+        } else if access && !plan.adopted {
             // Recommendations, not requirements: on an adopted cluster
             // check reports them and apply leaves them as they are.
             changes.push(change(
