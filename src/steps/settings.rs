@@ -22,7 +22,8 @@ pub(super) fn build(ctx: &Ctx, out: &mut Vec<Step>) {
             .and_then(|s| s.setting("max_prepared_transactions"))
             .and_then(|v| v.parse::<i64>().ok())
             .is_some_and(|v| v > 0);
-        if !access && !(plan.adopted && prepares) {
+        let keeps_its_own = plan.adopted && prepares;
+        if !access && !keeps_its_own {
             changes.push(change(
                 ctx,
                 &node.name,
