@@ -595,3 +595,82 @@ fn an_adopted_cluster_keeps_its_max_prepared_transactions() {
         assert_eq!(d.sql("postgres", "SHOW max_prepared_transactions"), ["20"]);
     }
 }
+
+/// Password mode by hand, the superuser with another password on each
+/// data node, and the passfile's line for dn2 wrong: check names the line
+/// to put in the cluster's own passfile (not "run tsmn apply"), and apply
+/// changes nothing: writing the passfile in tsmn's layout (one password
+/// per role) would cut dn1, which works. Before: apply rewrote the
+/// passfile, and dn1 was cut off too.
+#[test]
+fn an_adopted_passfile_that_serves_some_links_is_not_rewritten() {
+    if !timescaledb_tier("an_adopted_passfile_that_serves_some_links_is_not_rewritten") {
+        return;
+    }
+    const SCRAM: &str = "host all all 127.0.0.1/32 scram-sha-256";
+    let an = node("an");
+    let dns = [with_hba("dn1", SCRAM), with_hba("dn2", SCRAM)];
+    dns[0].sql("postgres", "ALTER ROLE postgres PASSWORD 'one'");
+    dns[1].sql("postgres", "ALTER ROLE postgres PASSWORD 'two'");
+    an.sql("postgres", "CREATE DATABASE tsdb");
+    an.sql("tsdb", "CREATE EXTENSION timescaledb");
+    let passfile = an.cluster.data_dir().join("passfile");
+    let good = format!(
+        "127.0.0.1:{}:*:postgres:one\n127.0.0.1:{}:*:postgres:two\n",
+        dns[0].cluster.port, dns[1].cluster.port
+    );
+    std::fs::write(&passfile, &good).unwrap();
+    own_by_server(&passfile, 0o600);
+    add_data_nodes(&an, &dns);
+    let broken = good.replace(":two\n", ":wrong\n");
+    std::fs::write(&passfile, &broken).unwrap();
+    let (_work, out) = discover_through_socket(&an);
+    let mut plan = tsmn::plan::load_plan(&out).unwrap();
+    for (n, d) in plan.data_nodes.iter_mut().zip(&dns) {
+        n.connect_host = Some(d.cluster.socket_dir().display().to_string());
+    }
+    let path = write_plan(out.parent().unwrap(), &plan);
+    let (_, found) = check(&plan, Duration::from_secs(5));
+    let f = found
+        .iter()
+        .find(|f| f.node == "an" && f.code == "access_node_password_failed")
+        .unwrap_or_else(|| panic!("{found:#?}"));
+    assert!(
+        f.fix.starts_with(&format!(
+            "put the line 127.0.0.1:{}:*:postgres:PASSWORD at the top of",
+            dns[1].cluster.port
+        )),
+        "{f:?}"
+    );
+    let (code, said) = apply_file(&path, &[], &[]);
+    assert_eq!(code, Some(1), "{said}");
+    assert!(said.contains("an/auth/passfile: blocked"), "{said}");
+    assert!(!said.contains("TSMN_ROLE_PW"), "no password asked: {said}");
+    assert_eq!(read(&passfile), broken, "the cluster's passfile as it was");
+    assert_eq!(
+        an.sql(
+            "tsdb",
+            "SELECT _timescaledb_functions.ping_data_node('dn1')"
+        ),
+        ["t"],
+        "dn1 still reached"
+    );
+    // The fix as check wrote it: the line at the top, with dn2's password.
+    std::fs::write(
+        &passfile,
+        format!("127.0.0.1:{}:*:postgres:two\n{broken}", dns[1].cluster.port),
+    )
+    .unwrap();
+    let (_, found) = check(&plan, Duration::from_secs(5));
+    assert!(
+        !has_finding(&found, "an", "access_node_password_failed"),
+        "{found:#?}"
+    );
+    assert_eq!(
+        an.sql(
+            "tsdb",
+            "SELECT _timescaledb_functions.ping_data_node('dn2')"
+        ),
+        ["t"]
+    );
+}

@@ -22,6 +22,8 @@ pub(super) struct Failure<'a> {
     pub plan_addresses: &'a [String],
     /// The plan's auth mode.
     pub mode: crate::plan::AuthMode,
+    /// The plan adopts a cluster built by hand (its passfile is its own).
+    pub adopted: bool,
 }
 
 /// Whether one of the plan's addresses (IP or CIDR) covers `ip`.
@@ -39,7 +41,23 @@ pub(super) fn finding(f: &Failure) -> Finding {
     let mut fix = cause.fix(Side::AccessNode, &dn.host, dn.port, role, &dn.name);
     // The access node's own files are the access node's to change.
     let mut node = dn.name.as_str();
+    let own_passfile = an_server
+        .and_then(|s| s.passfile.as_ref())
+        .filter(|p| p.exists && f.adopted && f.mode == crate::plan::AuthMode::Password);
     match cause.code {
+        // An adopted cluster's passfile is its own: tsmn keeps it (its
+        // other lines serve links that work), so the line is added by hand.
+        "no_password" | "password_failed" if own_passfile.is_some() => {
+            node = &f.an.name;
+            let path = own_passfile.map_or("", |p| p.path.as_str());
+            fix = Fix::manual(format!(
+                "put the line {}:{}:*:{role}:PASSWORD at the top of {path} on {}, with the password {role} has on {} (tsmn keeps this cluster's own passfile; or set adopted = false in the plan to let tsmn manage it and every role's password)",
+                crate::quote::pgpass::escape(&dn.host),
+                dn.port,
+                f.an.name,
+                dn.name
+            ));
+        }
         // In trust mode the access node has no password to give: the
         // data node's rule that asks for one is what stands in the way.
         "no_password" if f.mode == crate::plan::AuthMode::Trust => {

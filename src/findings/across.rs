@@ -164,6 +164,7 @@ fn access_side(plan: &Plan, facts: &Facts, an: &NodeFacts, out: &mut Vec<Finding
                         ),
                         plan_addresses: &plan.access_node_addresses,
                         mode: plan.auth.mode,
+                        adopted: plan.adopted,
                     },
                 ));
             }
@@ -193,6 +194,7 @@ pub(super) fn cluster_reach(plan: &Plan, facts: &Facts, an: &NodeFacts, out: &mu
                 ),
                 plan_addresses: &plan.access_node_addresses,
                 mode: plan.auth.mode,
+                adopted: plan.adopted,
             },
         ));
     }

@@ -103,9 +103,48 @@ fn password(ctx: &Ctx, out: &mut Vec<Step>) -> Result<(), StepsError> {
     // password is needed to write it again.
     if ctx.adopted_reach_all() {
         kept(&mut s, "the access node's passfile serves every role on every data node (proved from the access node); kept as it is".into());
+    } else if let Some(why) = operators_passfile_in_the_way(ctx) {
+        // Never worse: tsmn's layout has one password per role, and the
+        // operator's file may hold others that work; writing it would cut
+        // those links. Nothing of the phase runs, and no password is needed.
+        kept(&mut s, String::new());
+        s.state = StepState::Blocked { why };
     }
     out.push(s);
     Ok(())
+}
+
+/// On an adopted cluster whose access node has a passfile of its own that
+/// does not serve every link: which links it does not serve, and the way
+/// to mend that by hand.
+fn operators_passfile_in_the_way(ctx: &Ctx) -> Option<String> {
+    let plan = ctx.plan;
+    let an = ctx.server(&plan.access_node.name)?;
+    if !plan.adopted || an.passfile.is_none() {
+        return None;
+    }
+    let missing: Vec<String> = ctx
+        .data_nodes()
+        .flat_map(|dn| {
+            plan.auth
+                .roles
+                .iter()
+                .filter(|role| !ctx.adopted_reach(role, &dn.name))
+                .map(|role| {
+                    format!(
+                        "{role} on {} ({}:{}:*:{role}:PASSWORD)",
+                        dn.name, dn.host, dn.port
+                    )
+                })
+        })
+        .collect();
+    let path = an
+        .timescaledb_passfile()
+        .unwrap_or_else(|| "the passfile".into());
+    Some(format!(
+        "the access node's passfile {path} is the cluster's own and serves the other links (proved from the access node); tsmn would write it again in its own layout, one password per role, and cut those. Not served: {}. Fix: put those lines at the top of {path} by hand, each with the password the role has on that data node; or set adopted = false in the plan to let tsmn manage the passfile and set every role's password on every data node",
+        missing.join("; ")
+    ))
 }
 
 /// Where the access node's passfile is: timescaledb.passfile as the plan

@@ -195,6 +195,16 @@ pub enum Action {
 /// The roles whose passwords these steps hold (as a passfile line, a
 /// verifier or a literal): the only passwords a run or an export needs.
 pub fn secret_roles(steps: &[Step]) -> std::collections::BTreeSet<String> {
+    // A phase with a blocked step does not start: its steps need nothing.
+    let blocked: Vec<Phase> = steps
+        .iter()
+        .filter(|s| matches!(s.state, StepState::Blocked { .. }))
+        .map(|s| s.phase)
+        .collect();
+    let steps: Vec<&Step> = steps
+        .iter()
+        .filter(|s| !blocked.contains(&s.phase))
+        .collect();
     let templates = steps.iter().flat_map(|s| match &s.action {
         Action::Sql { statements, .. } => statements.iter().map(|st| &st.sql).collect(),
         Action::File {

@@ -709,21 +709,44 @@ pub fn set_hba<S: AsRef<str>>(c: &TestCluster, lines: &[S]) {
     reload(c);
 }
 
-/// Reload `c`'s configuration and wait until a new session runs with it:
+/// Reload `c`'s configuration and wait until the server runs with it:
 /// `pg_reload_conf()` only signals the postmaster, which reads the files
-/// a moment later (polled with a deadline, not slept on).
+/// a moment later and then signals its backends, this one too (polled
+/// with a deadline on one session, which the new rules may not admit
+/// again, not slept on).
 pub fn reload(c: &TestCluster) {
-    let before = c.sql("postgres", "SELECT pg_conf_load_time()");
-    c.sql("postgres", "SELECT pg_reload_conf()");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while c.sql("postgres", "SELECT pg_conf_load_time()") == before {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{}: the reload was not taken in within 10 s",
-            c.cluster.name
-        );
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let (client, conn) = c
+            .cluster
+            .pg_config("postgres")
+            .connect(tokio_postgres::NoTls)
+            .await
+            .expect("connect");
+        tokio::spawn(conn);
+        let when = "SELECT pg_conf_load_time()::text";
+        let before: String = client.query_one(when, &[]).await.expect("load time").get(0);
+        client
+            .batch_execute("SELECT pg_reload_conf()")
+            .await
+            .expect("reload");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let now: String = client.query_one(when, &[]).await.expect("load time").get(0);
+            if now != before {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{}: the reload was not taken in within 10 s",
+                c.cluster.name
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    });
 }
 
 /// Put `rule` first in `c`'s pg_hba.conf (above tsmn's block) and reload.
