@@ -88,20 +88,30 @@ pub fn parts(
 
 /// PURE: the two COPY statements of a part read from `from`.
 pub fn copy_sql(p: &Part, from: &QualifiedName) -> (String, String) {
-    let cols: Vec<String> = p
-        .columns
+    copy_pair(&p.columns, from, &p.into)
+}
+
+/// PURE: `columns` of `from` read into `into`: an explicit column list on
+/// both sides (a data node's table may carry dropped columns), binary when
+/// every type is built in (no OID that differs between servers).
+pub fn copy_pair(
+    columns: &[Column],
+    from: &QualifiedName,
+    into: &QualifiedName,
+) -> (String, String) {
+    let cols: Vec<String> = columns
         .iter()
         .map(|c| crate::quote::sql::ident(&c.name))
         .collect();
     let cols = cols.join(", ");
-    let format = if p.columns.iter().all(|c| c.builtin) {
+    let format = if columns.iter().all(|c| c.builtin) {
         " (FORMAT binary)"
     } else {
         ""
     };
     (
         format!("COPY (SELECT {cols} FROM {}) TO STDOUT{format}", from.sql()),
-        format!("COPY {} ({cols}) FROM STDIN{format}", p.into.sql()),
+        format!("COPY {} ({cols}) FROM STDIN{format}", into.sql()),
     )
 }
 
