@@ -294,7 +294,8 @@ async fn one(
     futures_util::pin_mut!(sink);
     futures_util::pin_mut!(stream);
     while let Some(piece) = stream.next().await {
-        sink.send(piece.map_err(describe)?)
+        // feed: no flush a row (see rows::copy_part).
+        sink.feed(piece.map_err(describe)?)
             .await
             .map_err(describe)?;
     }

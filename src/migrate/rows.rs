@@ -147,7 +147,9 @@ pub async fn copy_part(
     futures_util::pin_mut!(stream);
     while let Some(piece) = stream.next().await {
         let piece = piece.map_err(|e| format!("{}: reading {from}: {}", p.node, describe(e)))?;
-        sink.send(piece).await.map_err(describe)?;
+        // feed, not send: send flushes after every item, and the server's
+        // COPY OUT gives one item a row (a write a row, 4x slower).
+        sink.feed(piece).await.map_err(describe)?;
     }
     let rows = sink.as_mut().finish().await.map_err(describe)?;
     tx.batch_execute(&super::journal::mark_sql(&p.id, Some(rows), Some(&p.node)))
