@@ -158,8 +158,17 @@ fn summary(r: &tsmn::migrate::MigrateReport, o: &MigrateOptions) -> String {
         r.verify_seconds,
         r.total_seconds
     ));
+    if r.jobs_scheduled > 0 {
+        out.push_str(&format!(
+            "  {} job(s) and policies scheduled on the target as on the source\n",
+            r.jobs_scheduled
+        ));
+    }
     for n in &r.not_recreated {
         out.push_str(&format!("  not recreated: {n}\n"));
+    }
+    for w in &r.warnings {
+        out.push_str(&format!("  WARNING {w}\n"));
     }
     out.push_str(&format!(
         "Next: point the applications at {t}; then update TimescaleDB there (psql -X -d {db}: ALTER EXTENSION timescaledb UPDATE). The source was not changed.\n",

@@ -54,6 +54,24 @@ pub async fn done_items(c: &Client) -> Result<BTreeSet<String>, tokio_postgres::
         .collect())
 }
 
+/// Each part the target has recorded, with its note (the node a chunk
+/// was read on, the id of a recreated job).
+pub async fn done_notes(
+    c: &Client,
+) -> Result<std::collections::BTreeMap<String, String>, tokio_postgres::Error> {
+    if target_record(c).await?.is_none() {
+        return Ok(Default::default());
+    }
+    Ok(c.query(
+        "SELECT item, note FROM tsmn_migrate.done WHERE note IS NOT NULL",
+        &[],
+    )
+    .await?
+    .iter()
+    .map(|r| (r.get(0), r.get(1)))
+    .collect())
+}
+
 /// PURE: the journal's file for a migration of this plan into `t`.
 pub fn path_for(plan_path: &Path, t: &TargetAddr) -> PathBuf {
     let key: String = format!("{}-{}-{}", t.host, t.port, t.database)

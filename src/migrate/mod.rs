@@ -8,17 +8,26 @@
 //! * `preflight`: PURE, blockers with their fixes from those two;
 //! * `schema`: pg_dump of the access node, filtered, restored on the target;
 //!   the distributed hypertables made regular ones;
-//! * `rows`: each chunk streamed from a data node that holds it into the
-//!   target, one transaction per chunk;
+//! * `rows`, `copy`: each chunk streamed from a data node that holds it into
+//!   the target, one transaction per chunk;
+//! * `caggs`: continuous aggregates with their materialized rows and
+//!   refresh state; `jobs`: policies and user jobs, scheduled at the end;
 //! * `journal`: what was copied, beside the plan and on the target, so that a
 //!   run killed at any moment goes on without a duplicate or a gap;
-//! * `verify`: counts and checksums computed by the servers on both sides.
+//! * `verify`, `replicas`: counts and checksums computed by the servers on
+//!   both sides, every replica of a chunk compared.
 //!
 //! The source is never written: tsmn's sessions there are read-only.
 
+pub mod caggs;
+pub mod catalog;
 pub mod connect;
+pub mod copy;
+pub mod jobs;
 pub mod journal;
 pub mod preflight;
+pub mod render;
+pub mod replicas;
 pub mod rows;
 pub mod run;
 pub mod schema;

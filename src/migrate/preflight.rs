@@ -1,6 +1,7 @@
 //! PURE: what stands in the way of a migration, each with its fix, and the
 //! preflight report (`tsmn migrate --check`).
 
+pub use super::render::{bytes, interval, render};
 use super::source::Source;
 use super::target::TargetFacts;
 use serde::Serialize;
@@ -59,14 +60,21 @@ pub fn assess(
             t.data_directory, bytes(needed)
         )),
     }
-    for j in &s.jobs {
+    for c in s.caggs.iter().filter(|c| c.finalized) {
         notes.push(format!(
-            "job {} ({}, {}, every {}) is not recreated: add it again on the target",
-            j.id,
-            j.application_name,
-            j.hypertable.as_deref().unwrap_or(&j.proc),
-            j.schedule_interval
+            "continuous aggregate {}{}: created again with its materialized rows, watermark and pending invalidations (its buckets whose raw rows retention dropped stay)",
+            c.name,
+            if c.parent_mat_id.is_some() { " (hierarchical: after its parent)" } else { "" }
         ));
+    }
+    for j in &s.jobs {
+        match super::jobs::create_sql(j, &s) {
+            Ok(_) => notes.push(format!(
+                "job {} ({}, every {}) is recreated, scheduled once the migration is verified",
+                j.id, j.application_name, j.schedule_interval
+            )),
+            Err(why) => notes.push(format!("{why}: not recreated; add it again on the target")),
+        }
     }
     if !t.database_exists {
         notes.push(format!(
@@ -164,10 +172,10 @@ fn source_blockers(
     plan_nodes: &[String],
 ) -> Vec<Blocker> {
     let mut b = Vec::new();
-    for c in &s.caggs {
+    for c in s.caggs.iter().filter(|c| !c.finalized) {
         b.push(blocker(
-            format!("continuous aggregate {} is not migrated yet by tsmn (its results would be lost)", c.name),
-            format!("drop it on the source before migrating and recreate it on the target (its buckets whose raw rows retention dropped are lost that way), or wait for tsmn to migrate aggregates{}", if c.finalized { "" } else { "; it is in the old format (finalized = false): cagg_migrate() it first" }),
+            format!("continuous aggregate {} is in the old format (finalized = false), which tsmn does not carry (the source is never written, so tsmn does not convert it)", c.name),
+            format!("on the source, CALL cagg_migrate({}); then drop the old aggregate and rename the new one (see TimescaleDB's \"migrate a continuous aggregate to the new form\"), and run tsmn migrate --check again", crate::quote::sql::literal(&c.name.sql())),
         ));
     }
     for dn in &s.data_nodes {
@@ -198,155 +206,6 @@ fn source_blockers(
         ));
     }
     b
-}
-
-/// Bytes as an operator reads them.
-pub fn bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u + 1 < UNITS.len() {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
-}
-
-/// The preflight as text.
-pub fn render(p: &Preflight) -> String {
-    let t = &p.target_facts;
-    let mut out = render_source(&p.source);
-    out.push_str(&format!(
-        "Target: {} (PostgreSQL {}, TimescaleDB {}{})\n",
-        p.target,
-        t.pg_version,
-        t.timescaledb_available
-            .as_deref()
-            .unwrap_or("not available"),
-        t.timescaledb_installed
-            .as_deref()
-            .map(|v| format!(", {v} in the database"))
-            .unwrap_or_default()
-    ));
-    for n in &p.notes {
-        out.push_str(&format!("  note: {n}\n"));
-    }
-    if p.blockers.is_empty() {
-        out.push_str("Nothing blocks the migration.\n");
-    } else {
-        out.push_str(&format!("{} blocker(s):\n", p.blockers.len()));
-        for b in &p.blockers {
-            out.push_str(&format!("  BLOCKER {}\n    fix: {}\n", b.what, b.fix));
-        }
-    }
-    out
-}
-
-fn render_source(s: &Source) -> String {
-    let mut out = format!(
-        "Source: database {} (PostgreSQL {}, TimescaleDB {}), {} data node(s), {} in all\n",
-        s.database,
-        s.pg_version,
-        s.timescaledb,
-        s.data_nodes.len(),
-        bytes(u64::try_from(s.total_bytes).unwrap_or(0))
-    );
-    for h in &s.hypertables {
-        let dims: Vec<String> = h
-            .dimensions
-            .iter()
-            .map(|d| match (d.interval, d.partitions) {
-                (Some(i), _) => format!(
-                    "{} {} interval {}",
-                    d.column,
-                    d.column_type,
-                    interval(&d.column_type, i)
-                ),
-                (_, Some(n)) => format!("{} space, {n} partitions", d.column),
-                _ => d.column.clone(),
-            })
-            .collect();
-        let chunks: Vec<_> = s.chunks_of(&h.name).collect();
-        let compressed = chunks.iter().filter(|c| c.compressed).count();
-        out.push_str(&format!(
-            "  hypertable {} ({}{}): {}; {} chunk(s){}\n",
-            h.name,
-            if h.distributed {
-                "distributed"
-            } else {
-                "local"
-            },
-            if h.replication_factor > 1 {
-                format!(", replication factor {}", h.replication_factor)
-            } else {
-                String::new()
-            },
-            dims.join("; "),
-            chunks.len(),
-            if compressed > 0 {
-                format!(", {compressed} compressed")
-            } else {
-                String::new()
-            },
-        ));
-        if let Some(c) = &h.compression {
-            out.push_str(&format!(
-                "    compression: segmentby [{}], orderby [{}]\n",
-                c.segmentby.join(", "),
-                c.orderby
-                    .iter()
-                    .map(|(c, asc, _)| format!("{c}{}", if *asc { "" } else { " DESC" }))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-        }
-        for (node, b) in &h.bytes {
-            let n = chunks
-                .iter()
-                .filter(|c| c.nodes.iter().any(|(x, _)| x == node))
-                .count();
-            out.push_str(&format!(
-                "    {node}: {n} chunk(s), {}\n",
-                bytes(u64::try_from(*b).unwrap_or(0))
-            ));
-        }
-    }
-    for tb in &s.tables {
-        out.push_str(&format!(
-            "  table {} ({})\n",
-            tb.name,
-            bytes(u64::try_from(tb.bytes).unwrap_or(0))
-        ));
-    }
-    for c in &s.caggs {
-        out.push_str(&format!("  continuous aggregate {}\n", c.name));
-    }
-    for j in &s.jobs {
-        out.push_str(&format!(
-            "  job {} {} ({})\n",
-            j.id, j.application_name, j.schedule_interval
-        ));
-    }
-    out
-}
-
-/// A chunk interval as the operator set it.
-pub fn interval(column_type: &str, i: i64) -> String {
-    if is_time_type(column_type) {
-        if i % 86_400_000_000 == 0 {
-            format!("{} day(s)", i / 86_400_000_000)
-        } else if i % 3_600_000_000 == 0 {
-            format!("{} hour(s)", i / 3_600_000_000)
-        } else {
-            format!("{i} microseconds")
-        }
-    } else {
-        i.to_string()
-    }
 }
 
 pub fn is_time_type(t: &str) -> bool {
@@ -501,12 +360,29 @@ mod tests {
         let mut s = source();
         s.caggs.push(Cagg {
             name: QualifiedName::new("public", "daily"),
-            finalized: true,
+            finalized: false,
+            mat_id: 2,
+            raw_id: 1,
+            parent_mat_id: None,
+            raw: QualifiedName::new("public", "m"),
+            mat: QualifiedName::new("_timescaledb_internal", "_materialized_hypertable_2"),
+            materialized_only: false,
+            view_definition: String::new(),
+            owner: "postgres".into(),
+            grants: vec![],
+            columns: vec![],
         });
         let p = assess("t", s, target(), &[("dn1".into(), "refused".into())], &[]);
         let all: Vec<&str> = p.blockers.iter().map(|b| b.what.as_str()).collect();
         assert_eq!(all.len(), 3, "{all:?}");
-        assert!(all[0].contains("public.daily") && all[0].contains("not migrated yet"));
+        assert!(all[0].contains("public.daily") && all[0].contains("old format"));
+        assert!(
+            p.blockers[0]
+                .fix
+                .contains("CALL cagg_migrate('\"public\".\"daily\"')"),
+            "{}",
+            p.blockers[0].fix
+        );
         assert!(all[1].contains("not in the plan"));
         assert!(all[2].contains("dn1 cannot be read: refused"));
         let unmeasured = TargetFacts {
@@ -519,15 +395,5 @@ mod tests {
             "{:?}",
             p.notes
         );
-    }
-
-    #[test]
-    fn intervals_read_as_set() {
-        assert_eq!(
-            interval("timestamp with time zone", 604_800_000_000),
-            "7 day(s)"
-        );
-        assert_eq!(interval("bigint", 1000), "1000");
-        assert_eq!(bytes(2048), "2.0 kB");
     }
 }

@@ -88,20 +88,30 @@ pub fn parts(
 
 /// PURE: the two COPY statements of a part read from `from`.
 pub fn copy_sql(p: &Part, from: &QualifiedName) -> (String, String) {
-    let cols: Vec<String> = p
-        .columns
+    copy_pair(&p.columns, from, &p.into)
+}
+
+/// PURE: `columns` of `from` read into `into`: an explicit column list on
+/// both sides (a data node's table may carry dropped columns), binary when
+/// every type is built in (no OID that differs between servers).
+pub fn copy_pair(
+    columns: &[Column],
+    from: &QualifiedName,
+    into: &QualifiedName,
+) -> (String, String) {
+    let cols: Vec<String> = columns
         .iter()
         .map(|c| crate::quote::sql::ident(&c.name))
         .collect();
     let cols = cols.join(", ");
-    let format = if p.columns.iter().all(|c| c.builtin) {
+    let format = if columns.iter().all(|c| c.builtin) {
         " (FORMAT binary)"
     } else {
         ""
     };
     (
         format!("COPY (SELECT {cols} FROM {}) TO STDOUT{format}", from.sql()),
-        format!("COPY {} ({cols}) FROM STDIN{format}", p.into.sql()),
+        format!("COPY {} ({cols}) FROM STDIN{format}", into.sql()),
     )
 }
 
@@ -137,7 +147,9 @@ pub async fn copy_part(
     futures_util::pin_mut!(stream);
     while let Some(piece) = stream.next().await {
         let piece = piece.map_err(|e| format!("{}: reading {from}: {}", p.node, describe(e)))?;
-        sink.send(piece).await.map_err(describe)?;
+        // feed, not send: send flushes after every item, and the server's
+        // COPY OUT gives one item a row (a write a row, 4x slower).
+        sink.feed(piece).await.map_err(describe)?;
     }
     let rows = sink.as_mut().finish().await.map_err(describe)?;
     tx.batch_execute(&super::journal::mark_sql(&p.id, Some(rows), Some(&p.node)))

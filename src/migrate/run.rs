@@ -4,12 +4,13 @@
 //! part is recorded on the target and in the journal, so a re-run skips it.
 
 use super::connect::{sql_error, Reach, TargetAddr};
+use super::copy::{compress, copy_node};
 use super::preflight::{self, Preflight};
-use super::rows::{self, Part};
+use super::rows;
 use super::schema::{self, SpaceDimension};
 use super::source::{self, Source};
-use super::verify::{self, Compared};
-use super::{journal, MigrateError, QualifiedName};
+use super::verify::{verify_all, Compared};
+use super::{caggs, jobs, journal, MigrateError};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -30,7 +31,11 @@ pub struct MigrateReport {
     pub verify_seconds: f64,
     pub total_seconds: f64,
     pub verified: Vec<Compared>,
+    /// What the migration could not carry or found odd on the source
+    /// (replicas that differ), each with what to do.
+    pub warnings: Vec<String>,
     pub not_recreated: Vec<String>,
+    pub jobs_scheduled: usize,
     pub journal: String,
 }
 
@@ -74,17 +79,6 @@ pub async fn preflight(reach: &Reach, o: &MigrateOptions) -> Result<Preflight, M
         &unreachable,
         &plan_nodes,
     ))
-}
-
-/// Tests only (a debug build): `TSMN_TEST_KILL_AFTER=migrate-part-<n>`
-/// kills tsmn with SIGKILL right after the n-th part of this run was
-/// committed and journaled, as `kill -9` would.
-fn killed_here_in_tests(n: usize) {
-    if cfg!(debug_assertions)
-        && std::env::var("TSMN_TEST_KILL_AFTER").is_ok_and(|k| k == format!("migrate-part-{n}"))
-    {
-        let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL);
-    }
 }
 
 /// The migration, after a preflight without blockers.
@@ -145,12 +139,6 @@ async fn steps(
     };
     let mut report = MigrateReport {
         journal: path.display().to_string(),
-        not_recreated: r
-            .s
-            .jobs
-            .iter()
-            .map(|j| format!("job {} ({})", j.id, j.application_name))
-            .collect(),
         ..MigrateReport::default()
     };
     let (mut target, ext_schema, done) = r.prepare_target(pf.target_facts.database_exists).await?;
@@ -174,10 +162,17 @@ async fn steps(
         say("post-data restored (indexes, constraints, triggers)");
     }
     compress(&mut target, r.s, &done, path, &r.shown, say).await?;
+    caggs::migrate(reach, r.s, &mut target, &done, &r.shown, say).await?;
+    report.not_recreated = jobs::recreate(r.s, &mut target, &done, &r.shown, say).await?;
     r.sequences(&target).await?;
     let verify_started = Instant::now();
-    report.verified = verify_all(reach, r.s, &target, &r.shown).await?;
+    let (verified, warnings) = verify_all(reach, r.s, &target, &r.shown).await?;
+    report.verified = verified;
+    report.warnings = warnings;
     report.verify_seconds = verify_started.elapsed().as_secs_f64();
+    for w in &report.warnings {
+        say(&format!("WARNING {w}"));
+    }
     let bad: Vec<String> = report
         .verified
         .iter()
@@ -195,6 +190,7 @@ async fn steps(
             bad.join("\n  ")
         )));
     }
+    report.jobs_scheduled = jobs::schedule(r.s, &target, &r.shown).await?;
     target
         .batch_execute("DROP SCHEMA IF EXISTS tsmn_migrate CASCADE")
         .await
@@ -422,182 +418,4 @@ impl Run<'_> {
         ));
         Ok(())
     }
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn copy_node(
-    reach: &Reach,
-    s: &Source,
-    t: &TargetAddr,
-    node: &str,
-    parts: &[Part],
-    path: &Path,
-    say: &(dyn Fn(&str) + Sync),
-    counter: &AtomicUsize,
-    rows_total: &AtomicU64,
-) -> Result<(), String> {
-    let (plan_node, db) = if node == reach.plan.access_node.name {
-        (&reach.plan.access_node, s.database.clone())
-    } else {
-        let n = reach
-            .plan
-            .data_nodes
-            .iter()
-            .find(|n| n.name == node)
-            .ok_or_else(|| format!("{node}: not in the plan"))?;
-        let db = s
-            .data_nodes
-            .iter()
-            .find(|d| d.name == node)
-            .map_or(s.database.clone(), |d| d.database.clone());
-        (n, db)
-    };
-    let mut src = reach
-        .node(plan_node, &db)
-        .await
-        .map_err(|e| e.to_string())?;
-    src.batch_execute("SET default_transaction_read_only = on")
-        .await
-        .map_err(|e| format!("{node}: {}", crate::run::session::describe(&e)))?;
-    let chunks = if node == reach.plan.access_node.name {
-        Default::default()
-    } else {
-        source::node_chunks(&src, node)
-            .await
-            .map_err(|e| e.to_string())?
-    };
-    let mut dst = reach
-        .target(t, &t.database)
-        .await
-        .map_err(|e| e.to_string())?;
-    let tx = src
-        .build_transaction()
-        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .await
-        .map_err(|e| format!("{node}: {}", crate::run::session::describe(&e)))?;
-    for p in parts {
-        let from = rows::source_relation(p, &chunks)
-            .ok_or_else(|| format!("{node}: has no chunk for {} (the access node's catalog and the data node's disagree)", p.id))?;
-        let n = rows::copy_part(&tx, &mut dst, p, &from)
-            .await
-            .map_err(|e| format!("{}: {e}", p.id))?;
-        journal::record(
-            path,
-            serde_json::json!({ "copied": p.id, "node": node, "rows": n }),
-        );
-        rows_total.fetch_add(n, Ordering::SeqCst);
-        let k = counter.fetch_add(1, Ordering::SeqCst) + 1;
-        tracing::info!("copied {} from {node}: {n} rows", p.id);
-        killed_here_in_tests(k);
-    }
-    say(&format!("{node}: {} part(s) copied", parts.len()));
-    Ok(())
-}
-
-/// Compression re-applied, and the target's chunks covering the ranges of
-/// the source's compressed chunks compressed again; one transaction per
-/// hypertable, recorded.
-async fn compress(
-    target: &mut tokio_postgres::Client,
-    s: &Source,
-    done: &BTreeSet<String>,
-    path: &Path,
-    shown: &str,
-    say: &(dyn Fn(&str) + Sync),
-) -> Result<(), MigrateError> {
-    let target_chunks = source::chunks(target, false)
-        .await
-        .map_err(|e| sql_error(shown, "reading the target's chunks", &e))?;
-    for h in &s.hypertables {
-        let item = format!("compression {}", h.name);
-        let Some(alter) = schema::compression_sql(h) else {
-            continue;
-        };
-        if done.contains(&item) {
-            continue;
-        }
-        let compressed: Vec<(i64, i64)> = s
-            .chunks_of(&h.name)
-            .filter(|c| c.compressed)
-            .map(|c| c.range)
-            .collect();
-        let mine: Vec<&QualifiedName> = target_chunks
-            .iter()
-            .filter(|c| c.hypertable == h.name)
-            .filter(|c| {
-                compressed
-                    .iter()
-                    .any(|r| c.range.0 < r.1 && r.0 < c.range.1)
-            })
-            .map(|c| &c.name)
-            .collect();
-        let mut sql = format!("BEGIN;\n{alter}\n");
-        for c in &mine {
-            sql.push_str(&format!(
-                "SELECT compress_chunk({}::regclass, if_not_compressed => true);\n",
-                crate::quote::sql::literal(&c.sql())
-            ));
-        }
-        sql.push_str(&journal::mark_sql(&item, Some(mine.len() as u64), None));
-        sql.push_str(";\nCOMMIT;");
-        target
-            .batch_execute(&sql)
-            .await
-            .map_err(|e| sql_error(shown, &format!("compressing {}", h.name), &e))?;
-        journal::record(
-            path,
-            serde_json::json!({ "done": item, "chunks": mine.len() }),
-        );
-        say(&format!(
-            "{}: compression set, {} chunk(s) compressed",
-            h.name,
-            mine.len()
-        ));
-    }
-    Ok(())
-}
-
-async fn verify_all(
-    reach: &Reach,
-    s: &Source,
-    target: &tokio_postgres::Client,
-    shown: &str,
-) -> Result<Vec<Compared>, MigrateError> {
-    let an = reach.node(&reach.plan.access_node, &s.database).await?;
-    an.batch_execute("SET default_transaction_read_only = on")
-        .await
-        .map_err(|e| {
-            sql_error(
-                &reach.plan.access_node.name,
-                "making the session read-only",
-                &e,
-            )
-        })?;
-    let mut out = Vec::new();
-    let items = s
-        .hypertables
-        .iter()
-        .map(|h| ("hypertable", &h.name, &h.columns))
-        .chain(s.tables.iter().map(|t| ("table", &t.name, &t.columns)));
-    for (kind, name, cols) in items {
-        let sql = verify::tally_sql(name, cols);
-        let (a, b) = tokio::join!(verify::tally(&an, &sql), verify::tally(target, &sql));
-        let a = a.map_err(|e| {
-            sql_error(
-                &reach.plan.access_node.name,
-                &format!("counting {name}"),
-                &e,
-            )
-        })?;
-        let b = b.map_err(|e| sql_error(shown, &format!("counting {name}"), &e))?;
-        out.push(Compared {
-            table: name.to_string(),
-            kind,
-            source: a,
-            target: b,
-        });
-    }
-    Ok(out)
 }

@@ -8,7 +8,7 @@
 
 use super::connect::TargetAddr;
 use super::source::{Hypertable, Source};
-use super::MigrateError;
+use super::{MigrateError, QualifiedName};
 use crate::plan::Node;
 use crate::quote::sql::{ident, literal};
 use std::path::{Path, PathBuf};
@@ -41,11 +41,16 @@ const ENGINE_TRIGGERS: [&str; 2] = ["ts_insert_blocker", "ts_cagg_invalidation_t
 /// PURE: pg_restore's table of contents with what must not reach the target
 /// commented out: the extension (created on the target first), the data
 /// nodes' foreign servers and their user mappings, the engine's triggers,
-/// anything in TimescaleDB's schemas.
-pub fn filter_toc(list: &str, data_nodes: &[String]) -> String {
+/// anything in TimescaleDB's schemas, the continuous aggregates' views
+/// with their grants and comments (each aggregate is created again, and
+/// its view reads a materialization hypertable the dump does not hold).
+pub fn filter_toc(list: &str, data_nodes: &[String], caggs: &[QualifiedName]) -> String {
     list.lines()
         .map(|line| {
-            if line.starts_with(';') || line.trim().is_empty() || !skip_entry(line, data_nodes) {
+            if line.starts_with(';')
+                || line.trim().is_empty()
+                || !(skip_entry(line, data_nodes) || cagg_entry(line, caggs))
+            {
                 line.to_string()
             } else {
                 format!(";tsmn skips: {line}")
@@ -85,6 +90,25 @@ fn skip_entry(line: &str, data_nodes: &[String]) -> bool {
         words.get(1)
     };
     schema.is_some_and(|s| s.starts_with("_timescaledb") || s.starts_with("timescaledb_"))
+}
+
+/// "217; 1259 16500 VIEW public daily postgres", "4001; 0 0 ACL public
+/// TABLE daily postgres", "COMMENT public VIEW daily postgres".
+fn cagg_entry(line: &str, caggs: &[QualifiedName]) -> bool {
+    let Some((_, rest)) = line.split_once("; ") else {
+        return false;
+    };
+    let w: Vec<&str> = rest.split_whitespace().skip(2).collect();
+    let is = |schema: Option<&&str>, name: Option<&&str>| {
+        caggs
+            .iter()
+            .any(|c| schema == Some(&c.schema.as_str()) && name == Some(&c.name.as_str()))
+    };
+    match w.first() {
+        Some(&"VIEW") => is(w.get(1), w.get(2)),
+        Some(&"ACL") | Some(&"COMMENT") => is(w.get(1), w.get(3)),
+        _ => false,
+    }
 }
 
 /// PURE: the chunk interval as create_hypertable takes it.
@@ -284,7 +308,8 @@ pub fn dump(
     )?;
     let nodes: Vec<String> = source.data_nodes.iter().map(|d| d.name.clone()).collect();
     let list_file = work.join("migrate-schema.list");
-    std::fs::write(&list_file, filter_toc(&list, &nodes))
+    let caggs: Vec<QualifiedName> = source.caggs.iter().map(|c| c.name.clone()).collect();
+    std::fs::write(&list_file, filter_toc(&list, &nodes, &caggs))
         .map_err(|e| MigrateError::Failed(format!("{}: {e}", list_file.display())))?;
     let section = |s: &str| {
         run(
@@ -336,7 +361,6 @@ pub fn restore(
 mod tests {
     use super::*;
     use crate::migrate::source::{Compression, Dimension};
-    use crate::migrate::QualifiedName;
 
     #[test]
     fn the_toc_loses_what_keeps_multi_node() {
@@ -349,8 +373,15 @@ mod tests {
             216; 1259 16391 TABLE public dn1_notes postgres\n\
             300; 2620 17001 TRIGGER public metrics ts_insert_blocker postgres\n\
             301; 2620 17002 TRIGGER public metrics audit postgres\n\
-            302; 1259 17003 TABLE _timescaledb_internal _hyper_1_1_chunk postgres\n";
-        let out = filter_toc(list, &["dn1".into()]);
+            302; 1259 17003 TABLE _timescaledb_internal _hyper_1_1_chunk postgres\n\
+            303; 1259 17010 VIEW public daily postgres\n\
+            304; 0 0 ACL public TABLE daily postgres\n\
+            305; 1259 17011 VIEW public daily_report postgres\n";
+        let out = filter_toc(
+            list,
+            &["dn1".into()],
+            &[QualifiedName::new("public", "daily")],
+        );
         let kept: Vec<&str> = out.lines().filter(|l| !l.starts_with(';')).collect();
         assert_eq!(
             kept,
@@ -358,6 +389,7 @@ mod tests {
                 "215; 1259 16390 TABLE public metrics postgres",
                 "216; 1259 16391 TABLE public dn1_notes postgres",
                 "301; 2620 17002 TRIGGER public metrics audit postgres",
+                "305; 1259 17011 VIEW public daily_report postgres",
             ]
         );
     }

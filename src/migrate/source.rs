@@ -66,20 +66,7 @@ pub struct Table {
     pub bytes: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Cagg {
-    pub name: QualifiedName,
-    pub finalized: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Job {
-    pub id: i32,
-    pub application_name: String,
-    pub proc: String,
-    pub hypertable: Option<String>,
-    pub schedule_interval: String,
-}
+pub use super::catalog::{Cagg, Job};
 
 /// A data node as the access node has it registered.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -122,7 +109,7 @@ impl Source {
 pub const SKIPPED_SCHEMAS_SQL: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema', 'timescaledb_information', 'timescaledb_experimental', 'tsmn_migrate') \
      AND n.nspname NOT LIKE '\\_timescaledb%' AND n.nspname NOT LIKE 'pg\\_%'";
 
-fn name(schema: String, table: String) -> QualifiedName {
+pub(super) fn name(schema: String, table: String) -> QualifiedName {
     QualifiedName {
         schema,
         name: table,
@@ -192,60 +179,16 @@ pub async fn read(reach: &Reach) -> Result<Source, MigrateError> {
         }
     }
     s.tables = tables(&c).await.map_err(q("reading the tables"))?;
-    extras(&c, &mut s)
+    super::catalog::extras(&c, &mut s)
         .await
         .map_err(q("reading the aggregates, jobs and sequences"))?;
     Ok(s)
 }
 
-/// The continuous aggregates, jobs and sequences.
-async fn extras(c: &Client, s: &mut Source) -> Result<(), tokio_postgres::Error> {
-    s.caggs = pg::rows(
-        c,
-        "SELECT view_schema::text, view_name::text, coalesce(finalized, true) FROM timescaledb_information.continuous_aggregates ORDER BY 1, 2",
-        &[],
-    )
-    .await?
-    .iter()
-    .map(|r| Cagg {
-        name: name(r.get(0), r.get(1)),
-        finalized: r.get(2),
-    })
-    .collect();
-    s.jobs = pg::rows(
-        c,
-        "SELECT job_id, application_name::text, format('%I.%I', proc_schema, proc_name), \
-         CASE WHEN hypertable_name IS NULL THEN NULL ELSE format('%I.%I', hypertable_schema, hypertable_name) END, \
-         schedule_interval::text FROM timescaledb_information.jobs WHERE job_id >= 1000 ORDER BY 1",
-        &[],
-    )
-    .await?
-    .iter()
-    .map(|r| Job {
-        id: r.get(0),
-        application_name: r.get(1),
-        proc: r.get(2),
-        hypertable: r.get(3),
-        schedule_interval: r.get(4),
-    })
-    .collect();
-    s.sequences = pg::rows(
-        c,
-        &format!(
-            "SELECT n.nspname::text, c.relname::text, s.last_value FROM pg_sequences s \
-             JOIN pg_namespace n ON n.nspname = s.schemaname JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = s.sequencename \
-             WHERE {SKIPPED_SCHEMAS_SQL} AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e') ORDER BY 1, 2"
-        ),
-        &[],
-    )
-    .await?
-    .iter()
-    .map(|r| (name(r.get(0), r.get(1)), r.get(2)))
-    .collect();
-    Ok(())
-}
-
-async fn columns(c: &Client, rel: &QualifiedName) -> Result<Vec<Column>, tokio_postgres::Error> {
+pub(super) async fn columns(
+    c: &Client,
+    rel: &QualifiedName,
+) -> Result<Vec<Column>, tokio_postgres::Error> {
     let rows = pg::rows(
         c,
         "SELECT a.attname::text, a.atttypid < 16384 FROM pg_attribute a \

@@ -1,10 +1,14 @@
-//! Verification by the servers: per hypertable and per table, the row count
-//! and an order-independent checksum (the sum of `hashtext` over each row's
-//! text, its columns named) computed on the source (hypertables through the
-//! access node) and on the target, in sessions with the same settings.
+//! Verification by the servers: per hypertable, per table and per
+//! continuous aggregate, the row count and an order-independent checksum
+//! (the sum of `hashtext` over each row's text, its columns named)
+//! computed on the source and on the target, in sessions with the same
+//! settings. Distributed hypertables are counted on the data nodes, chunk
+//! by chunk (`replicas`); local hypertables, tables and the aggregates'
+//! materialized rows on the access node.
 
-use super::source::Column;
-use super::QualifiedName;
+use super::connect::{sql_error, Reach};
+use super::source::{Column, Source};
+use super::{caggs, journal, replicas, MigrateError, QualifiedName};
 use tokio_postgres::Client;
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -46,6 +50,75 @@ pub async fn tally(c: &Client, sql: &str) -> Result<Tally, tokio_postgres::Error
         rows: r.get(0),
         checksum: r.get(1),
     })
+}
+
+/// Every hypertable, table and aggregate compared; with the warnings
+/// (replicas that differ).
+pub async fn verify_all(
+    reach: &Reach,
+    s: &Source,
+    target: &Client,
+    shown: &str,
+) -> Result<(Vec<Compared>, Vec<String>), MigrateError> {
+    let an_name = &reach.plan.access_node.name;
+    let an = reach.node(&reach.plan.access_node, &s.database).await?;
+    an.batch_execute("SET default_transaction_read_only = on")
+        .await
+        .map_err(|e| sql_error(an_name, "making the session read-only", &e))?;
+    let copied = journal::done_notes(target)
+        .await
+        .map_err(|e| sql_error(shown, "reading tsmn's record", &e))?;
+    let chunk_tallies = replicas::tally_chunks(reach, s).await?;
+    let warnings = replicas::divergences(&chunk_tallies, &copied);
+    let mut out = Vec::new();
+    for h in &s.hypertables {
+        let sql = tally_sql(&h.name, &h.columns);
+        let a = if h.distributed {
+            replicas::hypertable_tally(s, &h.name, &chunk_tallies, &copied)
+        } else {
+            tally(&an, &sql)
+                .await
+                .map_err(|e| sql_error(an_name, &format!("counting {}", h.name), &e))?
+        };
+        let b = tally(target, &sql)
+            .await
+            .map_err(|e| sql_error(shown, &format!("counting {}", h.name), &e))?;
+        out.push(compared("hypertable", &h.name, a, b));
+    }
+    for t in &s.tables {
+        let sql = tally_sql(&t.name, &t.columns);
+        let (a, b) = tokio::join!(tally(&an, &sql), tally(target, &sql));
+        let a = a.map_err(|e| sql_error(an_name, &format!("counting {}", t.name), &e))?;
+        let b = b.map_err(|e| sql_error(shown, &format!("counting {}", t.name), &e))?;
+        out.push(compared("table", &t.name, a, b));
+    }
+    for c in s.caggs.iter() {
+        let mat = caggs::target_mat(target, &c.name)
+            .await
+            .map_err(|e| sql_error(shown, &format!("finding {}", c.name), &e))?
+            .map(|m| m.0)
+            .ok_or_else(|| {
+                MigrateError::Failed(format!(
+                    "{shown}: continuous aggregate {} is missing on the target",
+                    c.name
+                ))
+            })?;
+        let (sa, sb) = (tally_sql(&c.mat, &c.columns), tally_sql(&mat, &c.columns));
+        let (a, b) = tokio::join!(tally(&an, &sa), tally(target, &sb));
+        let a = a.map_err(|e| sql_error(an_name, &format!("counting {}", c.name), &e))?;
+        let b = b.map_err(|e| sql_error(shown, &format!("counting {}", c.name), &e))?;
+        out.push(compared("aggregate", &c.name, a, b));
+    }
+    Ok((out, warnings))
+}
+
+fn compared(kind: &'static str, name: &QualifiedName, source: Tally, target: Tally) -> Compared {
+    Compared {
+        table: name.to_string(),
+        kind,
+        source,
+        target,
+    }
 }
 
 #[cfg(test)]

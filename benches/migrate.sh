@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Benchmark: `tsmn migrate` of a 4-data-node sandbox (N rows in a
+# distributed hypertable, one compressed range, one continuous aggregate)
+# into a new database, beside
+#  (a) the documented procedure: `\copy (SELECT * FROM t) TO csv` through the
+#      access node, then `\copy t FROM csv` into a second target (rows only:
+#      it verifies nothing and loses the aggregate's dropped buckets);
+#  (b) the floor: every data node at once, psql `COPY (SELECT ...) TO STDOUT
+#      (FORMAT binary)` piped into `COPY ... FROM STDIN (FORMAT binary)` on a
+#      third target.
+# Targets: tsmn's copy <= 1.25 x (b); tsmn's whole run with verification
+# <= 0.9 x (a); tsmn's peak memory <= 100 MB. Verification's share printed.
+# The three targets are new databases on the access node's server (the
+# schema of (a) and (b) is made before their clocks start).
+# Usage: benches/migrate.sh [--rows N]   (default 2000000; 10000000 as in issue 26)
+set -euo pipefail
+. "$(dirname "$0")/verdict.sh"
+cd "$(dirname "$0")/.."
+rows=2000000
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --rows) rows=$2; shift 2 ;;
+    *) rows=$1; shift ;;
+  esac
+done
+cargo build --release -q
+bin=${CARGO_TARGET_DIR:-$PWD/target}/release/tsmn
+dir=$(mktemp -d /tmp/tsmn-bench-XXXXXX)
+rmdir "$dir"
+work=$(mktemp -d /tmp/tsmn-bench-work-XXXXXX)
+trap '"$bin" sandbox down --dir "$dir" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+"$bin" sandbox up --data-nodes 4 --dir "$dir" >/dev/null 2>&1
+plan=$dir/plan.toml
+"$bin" apply --yes --plan "$plan" >/dev/null 2>&1
+# host port of every node, the access node first (as the plan lists them).
+mapfile -t nodes < <(awk -F' = ' '/^port/ {gsub(/"/,"",$2); port=$2} /^connect_host/ {gsub(/"/,"",$2); print $2 " " port}' "$plan")
+read -r an_host an_port <<<"${nodes[0]}"
+an() { psql -X -q -v ON_ERROR_STOP=1 -h "$an_host" -p "$an_port" -U postgres "$@"; }
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+
+# The source: N rows over 4 data nodes, 30 days, the oldest week compressed,
+# a daily aggregate refreshed.
+an -d tsdb >/dev/null <<SQL
+CREATE TABLE t (time timestamptz NOT NULL, device int NOT NULL, value float8);
+SELECT create_distributed_hypertable('t', 'time', 'device', chunk_time_interval => INTERVAL '1 day');
+INSERT INTO t SELECT '2024-01-01'::timestamptz + (i * (30 * 86400.0 / $rows)) * INTERVAL '1 second', i % 64, i * 0.5
+  FROM generate_series(1, $rows) i;
+ALTER TABLE t SET (timescaledb.compress, timescaledb.compress_segmentby = 'device', timescaledb.compress_orderby = 'time DESC');
+SELECT count(compress_chunk(c)) FROM show_chunks('t', older_than => '2024-01-08'::timestamptz) c;
+CREATE MATERIALIZED VIEW t_daily WITH (timescaledb.continuous) AS
+  SELECT time_bucket('1 day', time) AS bucket, device, count(*) AS n, avg(value) AS v FROM t GROUP BY 1, 2 WITH NO DATA;
+CALL refresh_continuous_aggregate('t_daily', NULL, NULL);
+ANALYZE;
+SQL
+# (a) and (b) get the table as a regular hypertable first, untimed.
+for db in doc floor; do
+  an -d postgres -c "CREATE DATABASE $db" >/dev/null
+  an -d "$db" >/dev/null <<'SQL'
+CREATE EXTENSION timescaledb;
+CREATE TABLE t (time timestamptz NOT NULL, device int NOT NULL, value float8);
+SELECT create_hypertable('t', 'time', chunk_time_interval => INTERVAL '1 day');
+SQL
+done
+
+# tsmn.
+/usr/bin/time -v "$bin" migrate --plan "$plan" --to "host=$an_host port=$an_port dbname=single" --yes --json \
+  >"$work/tsmn.json" 2>"$work/tsmn.err" || { cat "$work/tsmn.err"; exit 1; }
+copy_s=$(jq -r .copy_seconds "$work/tsmn.json")
+verify_s=$(jq -r .verify_seconds "$work/tsmn.json")
+total_s=$(jq -r .total_seconds "$work/tsmn.json")
+rss_kb=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/tsmn.err")
+
+# (a) the documented procedure.
+s=$(now_ms)
+an -d tsdb -c "\\copy (SELECT * FROM t) TO '$work/t.csv' WITH (FORMAT csv)"
+m=$(now_ms)
+an -d doc -c "\\copy t FROM '$work/t.csv' WITH (FORMAT csv)"
+e=$(now_ms)
+doc_out=$((m - s)) doc_in=$((e - m)) doc=$((e - s))
+
+# (b) the floor: every data node at once, binary COPY piped into the target.
+s=$(now_ms)
+pids=()
+for n in "${nodes[@]:1}"; do
+  read -r h p <<<"$n"
+  ( psql -X -q -h "$h" -p "$p" -U postgres -d tsdb -c "COPY (SELECT time, device, value FROM t) TO STDOUT (FORMAT binary)" \
+    | an -d floor -c "COPY t (time, device, value) FROM STDIN (FORMAT binary)" ) &
+  pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p"; done
+e=$(now_ms)
+floor=$((e - s))
+
+count() { an -d "$1" -At -c "SELECT count(*) FROM t"; }
+echo "rows: $rows over 4 data nodes; source $(count tsdb), tsmn $(count single), documented $(count doc), floor $(count floor)"
+echo "aggregate rows: source $(an -d tsdb -At -c 'SELECT count(*) FROM t_daily'), tsmn $(an -d single -At -c 'SELECT count(*) FROM t_daily')"
+echo "(a) documented procedure: ${doc} ms (out through the access node ${doc_out} ms, into the target ${doc_in} ms)"
+echo "(b) floor, 4 binary COPY pipes at once: ${floor} ms"
+echo "tsmn: copy ${copy_s} s, verification ${verify_s} s, whole run ${total_s} s"
+figure "tsmn copy / floor (b)" "$(awk -v c="$copy_s" -v f="$floor" 'BEGIN { printf "%.2f", c * 1000 / f }')" x 1.25
+figure "tsmn whole run / documented (a)" "$(awk -v t="$total_s" -v d="$doc" 'BEGIN { printf "%.2f", t * 1000 / d }')" x 0.9
+echo "verification's share of tsmn's run: $(awk -v v="$verify_s" -v t="$total_s" 'BEGIN { printf "%.0f", 100 * v / t }') %"
+figure "tsmn peak RSS" "$(awk -v k="$rss_kb" 'BEGIN { printf "%.1f", k / 1024 }')" MB 100

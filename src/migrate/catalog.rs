@@ -1,0 +1,170 @@
+//! ASYNC, read-only: the access node's continuous aggregates, jobs and
+//! sequences, as the migration recreates them.
+
+use super::source::{columns, name, Column, Source, SKIPPED_SCHEMAS_SQL};
+use super::QualifiedName;
+use crate::pg;
+use tokio_postgres::Client;
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Cagg {
+    /// The user's view.
+    pub name: QualifiedName,
+    /// false: the old format (before 2.7), which tsmn does not carry.
+    pub finalized: bool,
+    pub mat_id: i32,
+    pub raw_id: i32,
+    /// An aggregate over another aggregate: the parent's materialization id.
+    pub parent_mat_id: Option<i32>,
+    /// The hypertable it aggregates (a materialization hypertable when
+    /// hierarchical).
+    pub raw: QualifiedName,
+    /// Its materialization hypertable on the access node.
+    pub mat: QualifiedName,
+    pub materialized_only: bool,
+    /// Its query, every name schema-qualified.
+    pub view_definition: String,
+    pub owner: String,
+    /// (grantee, privilege, grantable); grantee None: PUBLIC.
+    pub grants: Vec<(Option<String>, String, bool)>,
+    /// The materialization hypertable's columns.
+    pub columns: Vec<Column>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Job {
+    pub id: i32,
+    pub application_name: String,
+    /// `schema.name` of its procedure, unquoted parts.
+    pub proc_schema: String,
+    pub proc_name: String,
+    /// `"schema"."name"`, for messages.
+    pub proc: String,
+    pub hypertable: Option<QualifiedName>,
+    pub schedule_interval: String,
+    pub max_runtime: String,
+    pub max_retries: i32,
+    pub retry_period: String,
+    pub scheduled: bool,
+    pub fixed_schedule: bool,
+    /// jsonb as text.
+    pub config: Option<String>,
+    pub initial_start: Option<String>,
+    pub timezone: Option<String>,
+    /// The check function, `"schema"."name"`.
+    pub check: Option<String>,
+}
+
+/// The continuous aggregates, jobs and sequences.
+pub async fn extras(c: &Client, s: &mut Source) -> Result<(), tokio_postgres::Error> {
+    s.caggs = caggs(c).await?;
+    s.jobs = jobs(c).await?;
+    s.sequences = pg::rows(
+        c,
+        &format!(
+            "SELECT n.nspname::text, c.relname::text, s.last_value FROM pg_sequences s \
+             JOIN pg_namespace n ON n.nspname = s.schemaname JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = s.sequencename \
+             WHERE {SKIPPED_SCHEMAS_SQL} AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e') ORDER BY 1, 2"
+        ),
+        &[],
+    )
+    .await?
+    .iter()
+    .map(|r| (name(r.get(0), r.get(1)), r.get(2)))
+    .collect();
+    Ok(())
+}
+
+async fn caggs(c: &Client) -> Result<Vec<Cagg>, tokio_postgres::Error> {
+    // pg_get_viewdef qualifies every name not on the search_path: with
+    // only pg_catalog there, the definition means the same on the target.
+    c.batch_execute("SET search_path = pg_catalog").await?;
+    let rows = pg::rows(
+        c,
+        "SELECT a.user_view_schema::text, a.user_view_name::text, coalesce(a.finalized, true), a.mat_hypertable_id, a.raw_hypertable_id, \
+         a.parent_mat_hypertable_id, rh.schema_name::text, rh.table_name::text, mh.schema_name::text, mh.table_name::text, \
+         a.materialized_only, pg_get_viewdef(format('%I.%I', a.direct_view_schema, a.direct_view_name)::regclass), \
+         pg_get_userbyid(v.relowner)::text, v.oid::int8 \
+         FROM _timescaledb_catalog.continuous_agg a \
+         JOIN _timescaledb_catalog.hypertable rh ON rh.id = a.raw_hypertable_id \
+         JOIN _timescaledb_catalog.hypertable mh ON mh.id = a.mat_hypertable_id \
+         JOIN pg_class v ON v.oid = format('%I.%I', a.user_view_schema, a.user_view_name)::regclass \
+         ORDER BY a.mat_hypertable_id",
+        &[],
+    )
+    .await;
+    c.batch_execute("RESET search_path").await?;
+    let mut out = Vec::new();
+    for r in rows? {
+        let owner: String = r.get(12);
+        let oid: i64 = r.get(13);
+        let grants = c
+            .query(
+                "SELECT CASE WHEN a.grantee = 0 THEN NULL ELSE pg_get_userbyid(a.grantee)::text END, a.privilege_type, a.is_grantable \
+                 FROM pg_class v, aclexplode(v.relacl) a WHERE v.oid = $1::int8::oid AND a.grantee <> v.relowner ORDER BY 1, 2",
+                &[&oid],
+            )
+            .await?
+            .iter()
+            .map(|g| (g.get(0), g.get(1), g.get(2)))
+            .collect();
+        let mat = name(r.get(8), r.get(9));
+        out.push(Cagg {
+            name: name(r.get(0), r.get(1)),
+            finalized: r.get(2),
+            mat_id: r.get(3),
+            raw_id: r.get(4),
+            parent_mat_id: r.get(5),
+            raw: name(r.get(6), r.get(7)),
+            columns: columns(c, &mat).await?,
+            mat,
+            materialized_only: r.get(10),
+            view_definition: r.get(11),
+            owner,
+            grants,
+        });
+    }
+    Ok(out)
+}
+
+async fn jobs(c: &Client) -> Result<Vec<Job>, tokio_postgres::Error> {
+    // bgw_job itself: the jobs view lacks the timezone. Ids below 1000 are
+    // the engine's own jobs (telemetry, job history), never copied.
+    let rows = pg::rows(
+        c,
+        "SELECT j.id, j.application_name::text, j.proc_schema::text, j.proc_name::text, h.schema_name::text, h.table_name::text, \
+         j.schedule_interval::text, j.max_runtime::text, j.max_retries, j.retry_period::text, j.scheduled, j.fixed_schedule, \
+         j.config::text, j.initial_start::text, j.timezone::text, \
+         CASE WHEN j.check_name IS NULL THEN NULL ELSE format('%I.%I', j.check_schema, j.check_name) END \
+         FROM _timescaledb_config.bgw_job j LEFT JOIN _timescaledb_catalog.hypertable h ON h.id = j.hypertable_id \
+         WHERE j.id >= 1000 ORDER BY j.id",
+        &[],
+    )
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let (ps, pn): (String, String) = (r.get(2), r.get(3));
+            let hs: Option<String> = r.get(4);
+            let hn: Option<String> = r.get(5);
+            Job {
+                id: r.get(0),
+                application_name: r.get(1),
+                proc: QualifiedName::new(&ps, &pn).sql(),
+                proc_schema: ps,
+                proc_name: pn,
+                hypertable: hs.zip(hn).map(|(s, n)| name(s, n)),
+                schedule_interval: r.get(6),
+                max_runtime: r.get(7),
+                max_retries: r.get(8),
+                retry_period: r.get(9),
+                scheduled: r.get(10),
+                fixed_schedule: r.get(11),
+                config: r.get(12),
+                initial_start: r.get(13),
+                timezone: r.get(14),
+                check: r.get(15),
+            }
+        })
+        .collect())
+}

@@ -1,0 +1,178 @@
+//! PURE: the preflight as the operator reads it (`tsmn migrate --check`).
+
+use super::preflight::{is_time_type, Preflight};
+use super::source::Source;
+
+/// Bytes as an operator reads them.
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < UNITS.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+/// The preflight as text.
+pub fn render(p: &Preflight) -> String {
+    let t = &p.target_facts;
+    let mut out = render_source(&p.source);
+    out.push_str(&format!(
+        "Target: {} (PostgreSQL {}, TimescaleDB {}{})\n",
+        p.target,
+        t.pg_version,
+        t.timescaledb_available
+            .as_deref()
+            .unwrap_or("not available"),
+        t.timescaledb_installed
+            .as_deref()
+            .map(|v| format!(", {v} in the database"))
+            .unwrap_or_default()
+    ));
+    for n in &p.notes {
+        out.push_str(&format!("  note: {n}\n"));
+    }
+    if p.blockers.is_empty() {
+        out.push_str("Nothing blocks the migration.\n");
+    } else {
+        out.push_str(&format!("{} blocker(s):\n", p.blockers.len()));
+        for b in &p.blockers {
+            out.push_str(&format!("  BLOCKER {}\n    fix: {}\n", b.what, b.fix));
+        }
+    }
+    out
+}
+
+fn render_source(s: &Source) -> String {
+    let mut out = format!(
+        "Source: database {} (PostgreSQL {}, TimescaleDB {}), {} data node(s), {} in all\n",
+        s.database,
+        s.pg_version,
+        s.timescaledb,
+        s.data_nodes.len(),
+        bytes(u64::try_from(s.total_bytes).unwrap_or(0))
+    );
+    for h in &s.hypertables {
+        let dims: Vec<String> = h
+            .dimensions
+            .iter()
+            .map(|d| match (d.interval, d.partitions) {
+                (Some(i), _) => format!(
+                    "{} {} interval {}",
+                    d.column,
+                    d.column_type,
+                    interval(&d.column_type, i)
+                ),
+                (_, Some(n)) => format!("{} space, {n} partitions", d.column),
+                _ => d.column.clone(),
+            })
+            .collect();
+        let chunks: Vec<_> = s.chunks_of(&h.name).collect();
+        let compressed = chunks.iter().filter(|c| c.compressed).count();
+        out.push_str(&format!(
+            "  hypertable {} ({}{}): {}; {} chunk(s){}\n",
+            h.name,
+            if h.distributed {
+                "distributed"
+            } else {
+                "local"
+            },
+            if h.replication_factor > 1 {
+                format!(", replication factor {}", h.replication_factor)
+            } else {
+                String::new()
+            },
+            dims.join("; "),
+            chunks.len(),
+            if compressed > 0 {
+                format!(", {compressed} compressed")
+            } else {
+                String::new()
+            },
+        ));
+        if let Some(c) = &h.compression {
+            out.push_str(&format!(
+                "    compression: segmentby [{}], orderby [{}]\n",
+                c.segmentby.join(", "),
+                c.orderby
+                    .iter()
+                    .map(|(c, asc, _)| format!("{c}{}", if *asc { "" } else { " DESC" }))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        for (node, b) in &h.bytes {
+            let n = chunks
+                .iter()
+                .filter(|c| c.nodes.iter().any(|(x, _)| x == node))
+                .count();
+            out.push_str(&format!(
+                "    {node}: {n} chunk(s), {}\n",
+                bytes(u64::try_from(*b).unwrap_or(0))
+            ));
+        }
+    }
+    for tb in &s.tables {
+        out.push_str(&format!(
+            "  table {} ({})\n",
+            tb.name,
+            bytes(u64::try_from(tb.bytes).unwrap_or(0))
+        ));
+    }
+    for c in &s.caggs {
+        out.push_str(&format!(
+            "  continuous aggregate {} over {}{}{}\n",
+            c.name,
+            c.raw,
+            if c.materialized_only {
+                ", materialized only"
+            } else {
+                ", real-time"
+            },
+            if c.finalized { "" } else { ", OLD FORMAT" }
+        ));
+    }
+    for j in &s.jobs {
+        out.push_str(&format!(
+            "  job {} {} ({})\n",
+            j.id, j.application_name, j.schedule_interval
+        ));
+    }
+    out
+}
+
+/// A chunk interval as the operator set it.
+pub fn interval(column_type: &str, i: i64) -> String {
+    if is_time_type(column_type) {
+        if i % 86_400_000_000 == 0 {
+            format!("{} day(s)", i / 86_400_000_000)
+        } else if i % 3_600_000_000 == 0 {
+            format!("{} hour(s)", i / 3_600_000_000)
+        } else {
+            format!("{i} microseconds")
+        }
+    } else {
+        i.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intervals_read_as_set() {
+        assert_eq!(
+            interval("timestamp with time zone", 604_800_000_000),
+            "7 day(s)"
+        );
+        assert_eq!(interval("bigint", 1000), "1000");
+        assert_eq!(bytes(2048), "2.0 kB");
+    }
+}

@@ -1,0 +1,170 @@
+//! `tsmn migrate` carries what is not rows (TimescaleDB tier): a continuous
+//! aggregate whose raw rows retention partly dropped keeps every bucket,
+//! also after a refresh over the whole range on the target; policies and a
+//! user job come with their schedules; a chunk replicated on two data nodes
+//! whose copies differ is named with its nodes.
+
+mod support;
+
+use support::{metrics, timescaledb_tier, tsmn, Running, TestCluster};
+
+fn to(c: &TestCluster, db: &str) -> String {
+    format!(
+        "host={} port={} dbname={db}",
+        c.cluster.socket_dir().display(),
+        c.cluster.port
+    )
+}
+
+/// The aggregate's rows as the user reads them, in order.
+fn daily(c: &TestCluster, db: &str) -> Vec<String> {
+    c.sql(
+        db,
+        "SET TimeZone = 'UTC'; SELECT bucket || ' ' || device || ' ' || n || ' ' || avg_v FROM daily ORDER BY bucket, device",
+    )
+}
+
+fn old_buckets(c: &TestCluster, db: &str) -> String {
+    c.sql(
+        db,
+        "SELECT count(*) FROM daily WHERE bucket < '2024-01-04'::timestamptz",
+    )
+    .join("")
+}
+
+/// The jobs as an operator compares them (ids and hypertable ids aside).
+fn jobs(c: &TestCluster, db: &str) -> Vec<String> {
+    c.sql(
+        db,
+        "SELECT concat_ws(' ', proc_name, schedule_interval, max_runtime, max_retries, retry_period, scheduled, fixed_schedule, \
+         initial_start, config - 'hypertable_id' - 'mat_hypertable_id') \
+         FROM timescaledb_information.jobs WHERE job_id >= 1000 ORDER BY proc_name",
+    )
+}
+
+fn source() -> Running {
+    let r = Running::applied(&[]);
+    metrics(&r.an, "2024-01-01", "2024-01-20");
+    for s in [
+        "CREATE MATERIALIZED VIEW daily WITH (timescaledb.continuous) AS \
+         SELECT time_bucket('1 day', time) AS bucket, device, count(*) AS n, avg(value) AS avg_v FROM metrics GROUP BY 1, 2 WITH NO DATA",
+        "CALL refresh_continuous_aggregate('daily', NULL, NULL)",
+        // Retention: the oldest chunk's raw rows go; its buckets stay in the aggregate.
+        "SELECT count(*) FROM drop_chunks('metrics', older_than => '2024-01-04'::timestamptz)",
+        "CREATE TABLE events (ts timestamptz NOT NULL, k int, v float8)",
+        "SELECT create_distributed_hypertable('events', 'ts', replication_factor => 2, chunk_time_interval => INTERVAL '7 days')",
+        "INSERT INTO events SELECT '2024-01-01'::timestamptz + i * INTERVAL '10 minutes', i % 3, i FROM generate_series(1, 3000) i",
+        "ALTER TABLE events SET (timescaledb.compress)",
+        // Policies that do not run during the test (their first start tomorrow).
+        "SELECT add_continuous_aggregate_policy('daily', start_offset => INTERVAL '3 days', end_offset => INTERVAL '1 hour', schedule_interval => INTERVAL '1 hour', initial_start => '2100-01-01'::timestamptz)",
+        "SELECT add_retention_policy('metrics', drop_after => INTERVAL '10 years', schedule_interval => INTERVAL '1 day', initial_start => '2100-01-01'::timestamptz)",
+        "SELECT add_compression_policy('events', compress_after => INTERVAL '30 days', schedule_interval => INTERVAL '6 hours', initial_start => '2100-01-01'::timestamptz)",
+        "CREATE PROCEDURE public.tick(job_id int, config jsonb) LANGUAGE plpgsql AS $$ BEGIN NULL; END $$",
+        "SELECT add_job('public.tick', INTERVAL '2 hours', config => '{\"k\": 1}', initial_start => '2100-01-01'::timestamptz)",
+    ] {
+        r.an.sql("tsdb", s);
+    }
+    r
+}
+
+#[test]
+fn aggregates_keep_their_results_jobs_come_and_replicas_are_compared() {
+    if !timescaledb_tier("aggregates_keep_their_results_jobs_come_and_replicas_are_compared") {
+        return;
+    }
+    let r = source();
+    let source_daily = daily(&r.an, "tsdb");
+    assert_eq!(
+        old_buckets(&r.an, "tsdb"),
+        "24",
+        "the source's aggregate keeps 3 days x 8 devices whose raw rows are gone"
+    );
+    assert_eq!(
+        r.an.sql(
+            "tsdb",
+            "SELECT count(*) FROM metrics WHERE time < '2024-01-04'"
+        ),
+        ["0"]
+    );
+    let source_jobs = jobs(&r.an, "tsdb");
+    assert_eq!(source_jobs.len(), 4, "{source_jobs:?}");
+
+    // One replica of an events chunk gets a row the other lacks.
+    let chunk = r.dn1.sql(
+        "tsdb",
+        "SELECT format('%I.%I', c.schema_name, c.table_name) FROM _timescaledb_catalog.chunk c \
+         JOIN _timescaledb_catalog.hypertable h ON h.id = c.hypertable_id WHERE h.table_name = 'events' ORDER BY c.id LIMIT 1",
+    )
+    .join("");
+    r.dn1.sql(
+        "tsdb",
+        &format!("INSERT INTO {chunk} VALUES ('2024-01-01 00:05+00', 7, 7)"),
+    );
+
+    let target = TestCluster::named("target");
+    let (code, out) = {
+        let o = tsmn()
+            .args(["migrate", "--plan"])
+            .arg(&r.path)
+            .args(["--to", &to(&target, "single"), "--yes"])
+            .output()
+            .expect("run tsmn migrate");
+        (
+            o.status.code(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            ),
+        )
+    };
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("aggregate  public.daily"), "{out}");
+    let warning = out
+        .lines()
+        .find(|l| l.contains("WARNING chunk") && l.contains("replicas differ"))
+        .unwrap_or_else(|| panic!("no divergence reported: {out}"));
+    assert!(
+        warning.contains("dn1 has") && warning.contains("dn2 has"),
+        "{warning}"
+    );
+    let chunk_name = r.an.sql(
+        "tsdb",
+        "SELECT chunk_name FROM timescaledb_information.chunks WHERE hypertable_name = 'events' ORDER BY range_start LIMIT 1",
+    );
+    assert!(warning.contains(&chunk_name.join("")), "{warning}");
+
+    // The aggregate: every bucket, including those whose raw rows are gone.
+    assert_eq!(daily(&target, "single"), source_daily, "{out}");
+    assert_eq!(old_buckets(&target, "single"), "24");
+    // A refresh over the whole range (as a policy would) keeps them.
+    target.sql(
+        "single",
+        "CALL refresh_continuous_aggregate('daily', NULL, NULL)",
+    );
+    assert_eq!(daily(&target, "single"), source_daily, "after a refresh");
+    assert_eq!(old_buckets(&target, "single"), "24");
+    // New raw rows reach the aggregate on the target through its refresh.
+    target.sql(
+        "single",
+        "INSERT INTO metrics VALUES ('2024-01-10 00:30+00', 1, 5)",
+    );
+    target.sql(
+        "single",
+        "CALL refresh_continuous_aggregate('daily', '2024-01-09', '2024-01-12')",
+    );
+    assert_eq!(
+        target.sql(
+            "single",
+            "SELECT n FROM daily WHERE bucket = '2024-01-10 00:00+00' AND device = 1"
+        ),
+        ["25"]
+    );
+    assert_eq!(old_buckets(&target, "single"), "24");
+
+    // The jobs, with their schedules, scheduled as on the source.
+    assert_eq!(jobs(&target, "single"), source_jobs, "{out}");
+    // The source was only read.
+    assert_eq!(daily(&r.an, "tsdb"), source_daily);
+    assert_eq!(jobs(&r.an, "tsdb"), source_jobs);
+}
