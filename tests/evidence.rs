@@ -334,3 +334,37 @@ fn a_passfile_whose_directory_cannot_be_made_is_found_before_the_run() {
         String::from_utf8_lossy(&run.stderr)
     );
 }
+
+/// A broken line in a pg_hba.conf the server refused to load, and above it
+/// (also on disk, not in force) a rule that rejects the access node: the
+/// fix does not stop at the broken line, it names the reject rule the
+/// reload would put in force too. Before: "remove line 2", which, applied
+/// as written, cut the access node off.
+#[test]
+fn the_fix_of_a_broken_line_names_what_the_reload_would_bring_in() {
+    let (an, dn, _work, path) = trust_pair();
+    set_hba(&dn, &[LOCAL, "host all all 127.0.0.1/32 trust"]);
+    let hba = dn.cluster.data_dir().join("pg_hba.conf");
+    std::fs::write(
+        &hba,
+        format!("{LOCAL}\nhost all all 127.0.0.1/32 reject\nhost all postgres 127.0.0.1/32 bogusmethod\n"),
+    )
+    .unwrap();
+    reload(&dn);
+    assert!(
+        an_reaches(&an, dn.cluster.port, "postgres", "").is_ok(),
+        "the old rules are in force"
+    );
+    let plan = tsmn::plan::load_plan(&path).unwrap();
+    let (_, found) = check(&plan, Duration::from_secs(5));
+    let f = finding(&found, "dn1", "hba_error");
+    assert!(
+        f.fix.contains("line 2: host all all 127.0.0.1/32 reject")
+            && f.fix.contains("change that too"),
+        "{f:?}"
+    );
+    // Carried out as it says (both lines mended), the access node gets in.
+    std::fs::write(&hba, format!("{LOCAL}\nhost all all 127.0.0.1/32 trust\n")).unwrap();
+    reload(&dn);
+    an_reaches(&an, dn.cluster.port, "postgres", "").unwrap();
+}

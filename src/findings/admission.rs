@@ -258,3 +258,40 @@ pub fn admitting_rule(plan: &Plan, facts: &Facts, dn: &str) -> Option<String> {
     }
     first
 }
+
+/// A pg_hba.conf on disk that the server refused to load (a broken line):
+/// the rule that file would put in force against the access node once
+/// the broken lines are gone, quoted, when it refuses it. The reload that
+/// follows the fix loads every change of the file, not only the fix.
+pub(super) fn refused_after_reload(
+    plan: &Plan,
+    facts: &Facts,
+    dn: &str,
+    s: &ServerFacts,
+) -> Option<String> {
+    let rules: Vec<crate::facts::HbaRule> = s
+        .hba_rules
+        .iter()
+        .filter(|r| !r.breaks_reload())
+        .cloned()
+        .collect();
+    let an_ssl = facts
+        .access()
+        .and_then(|a| a.server.as_ref())
+        .is_some_and(ServerFacts::ssl_on);
+    let accepted = accepted_methods(plan.auth.mode);
+    for address in access_node_addresses(plan, facts, dn) {
+        let attempt = Attempt {
+            ssl: an_ssl,
+            database: &plan.database,
+            user: &plan.superuser,
+            address,
+        };
+        match evaluate(&rules, &attempt, accepted) {
+            Verdict::Shadowed { first, .. } => return Some(quote(&s.hba_lines, first)),
+            Verdict::NoRule => return Some("no rule (none matches it)".into()),
+            Verdict::Admitted(_) | Verdict::Unknown(_) => {}
+        }
+    }
+    None
+}

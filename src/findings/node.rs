@@ -48,7 +48,7 @@ pub fn per_node(plan: &Plan, facts: &Facts, n: &NodeFacts, out: &mut Vec<Finding
     certificates(plan, facts, n, s, out);
     tls_not_loaded(n, s, out);
     hba_not_loaded(n, s, out);
-    hba_errors(n, s, out);
+    hba_errors(plan, facts, n, s, out);
     super::files::unwritable(n, s, out);
     membership(facts, n, s, out);
     if n.role == NodeRole::Data {
@@ -531,7 +531,7 @@ fn ssl(plan: &Plan, facts: &Facts, n: &NodeFacts, s: &ServerFacts, out: &mut Vec
     }
 }
 
-fn hba_errors(n: &NodeFacts, s: &ServerFacts, out: &mut Vec<Finding>) {
+fn hba_errors(plan: &Plan, facts: &Facts, n: &NodeFacts, s: &ServerFacts, out: &mut Vec<Finding>) {
     for r in s.hba_rules.iter().filter(|r| !r.breaks_reload()) {
         if let Some(e) = r.error.as_deref() {
             out.push(Finding::new(
@@ -549,7 +549,21 @@ fn hba_errors(n: &NodeFacts, s: &ServerFacts, out: &mut Vec<Finding>) {
         // Changed since the server last read it: the rules in force are
         // the old ones, and this line may stand where a working rule was;
         // removing it would drop that rule at the next reload.
-        let (what, fix) = if s.hba_not_loaded {
+        // The file on disk is not what is in force: the reload after the
+        // fix loads all of it. A data node whose file would then refuse the
+        // access node is told so, with the line to change as well.
+        let refused = (n.role == NodeRole::Data)
+            .then(|| super::admission::refused_after_reload(plan, facts, &n.name, s))
+            .flatten();
+        let (what, fix) = if let Some(rule) = refused {
+            (
+                "PostgreSQL refuses to reload a pg_hba.conf with an error (the old rules stay), and a restart would fail",
+                Fix::manual(format!(
+                    "correct line {} of {} on {}; the reload then loads the whole file as it is on disk, and there {rule} would refuse the access node: change that too before SELECT pg_reload_conf()",
+                    r.line_number, s.hba_file, n.name
+                )),
+            )
+        } else if s.hba_not_loaded {
             (
                 "PostgreSQL refused to load this file (the rules from before the change are still in force), and a restart would fail",
                 Fix::manual(format!(
