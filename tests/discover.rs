@@ -215,6 +215,43 @@ fn a_certificate_cluster_set_up_by_hand_round_trips_through_apply_as_a_no_op() {
             && said.contains("set ca_cert and ca_key"),
         "only the new role's certificate is missing: {said}"
     );
+
+    // Renewal of an adopted cluster's own certificates, with its CA given:
+    // they are issued anew and put in place on the nodes (before: made
+    // beside the plan only, while apply said "done").
+    let mut plan = tsmn::plan::load_plan(&out).unwrap();
+    plan.auth.roles.retain(|r| r != "reader");
+    let certs = plan.auth.certificate.get_or_insert_with(Default::default);
+    certs.ca_cert = ca.ca_cert().display().to_string();
+    certs.ca_key = ca.dir.path().join("ca.key").display().to_string();
+    plan.credentials.sslcert = my_crt.display().to_string();
+    plan.credentials.sslkey = my_key.display().to_string();
+    let renew_plan = write_plan(work.path(), &plan);
+    let server_crt =
+        |d: &TestCluster| std::fs::read(d.cluster.data_dir().join("server.crt")).unwrap();
+    let before: Vec<Vec<u8>> = dns.iter().map(server_crt).collect();
+    let (code, said) = apply_file(
+        &renew_plan,
+        &["--renew-certificates"],
+        &[("PGSSLCERT", &c), ("PGSSLKEY", &k)],
+    );
+    assert_eq!(code, Some(0), "{said}");
+    for (d, old) in dns.iter().zip(&before) {
+        assert_ne!(
+            &server_crt(d),
+            old,
+            "{}: a new server certificate: {said}",
+            d.cluster.name
+        );
+    }
+    assert_eq!(
+        an.sql(
+            "tsdb",
+            "SELECT bool_and(_timescaledb_functions.ping_data_node(node_name)) FROM timescaledb_information.data_nodes",
+        ),
+        ["t"],
+        "the cluster runs on the renewed certificates"
+    );
 }
 
 /// A TLS node signed by `ca` (ssl_ca_file root.crt, that CA) whose TCP

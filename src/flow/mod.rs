@@ -89,6 +89,9 @@ pub struct Flow {
     pub rotate_passwords: Vec<String>,
     /// `--roll-ca`: the CA being replaced in this run.
     previous_ca: Option<String>,
+    /// `--renew-certificates`: every certificate is issued anew, an adopted
+    /// cluster's own too.
+    renewing: bool,
 }
 
 impl Flow {
@@ -114,6 +117,7 @@ impl Flow {
             drain: false,
             rotate_passwords: Vec::new(),
             previous_ca: None,
+            renewing: false,
         }
     }
 
@@ -322,6 +326,7 @@ impl Flow {
         let aside = material::renew(&material::dir_for(&self.plan_path), &stamp)
             .map_err(|e| FlowError::Failed(e.to_string()))?;
         self.material = None;
+        self.renewing = true;
         Ok(aside)
     }
 
@@ -397,6 +402,7 @@ impl Flow {
                 drain: self.drain,
                 rotate: &self.rotate_passwords,
                 joining: &crate::run::journal::joining(&self.journal()),
+                renewing: self.renewing,
             },
         )
         .map_err(|e| FlowError::Usage(e.to_string()))

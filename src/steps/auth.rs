@@ -325,6 +325,9 @@ fn certificate(ctx: &Ctx, out: &mut Vec<Step>) -> Result<(), StepsError> {
 /// in use); for the access node, it reaches every data node so. A role
 /// that does not reach yet needs only its own client certificate.
 fn tls_proven(ctx: &Ctx, node: &crate::plan::Node) -> bool {
+    if ctx.inputs.renewing {
+        return false;
+    }
     let reached = |dn: &str| ctx.plan.auth.roles.iter().any(|r| ctx.adopted_reach(r, dn));
     if node.name == ctx.plan.access_node.name {
         ctx.data_nodes().all(|dn| reached(&dn.name))
@@ -587,7 +590,8 @@ fn client_certificates(
     };
     for role in &plan.auth.roles {
         let stem = cert_file_stem(role);
-        let proven = ctx.data_nodes().all(|dn| ctx.adopted_reach(role, &dn.name));
+        let proven =
+            !ctx.inputs.renewing && ctx.data_nodes().all(|dn| ctx.adopted_reach(role, &dn.name));
         let found = m.map(|m| (m, m.clients.get(role)));
         let Some(cert) = issued(
             found,

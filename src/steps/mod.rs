@@ -41,6 +41,10 @@ pub struct Inputs<'a> {
     /// Data nodes a run added and did not yet attach to the distributed
     /// hypertables (from the journal): still joining, though members.
     pub joining: &'a [String],
+    /// The certificates are renewed now (`--renew-certificates`): an
+    /// adopted cluster's own certificates, proved to work, are replaced
+    /// too (they are what is to be renewed).
+    pub renewing: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
