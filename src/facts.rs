@@ -433,4 +433,8 @@ pub struct AccessProbe {
     pub error: Option<String>,
     /// Why this data node was not tried from the access node (no error then).
     pub not_tested: Option<String>,
+    /// Password or certificate mode: the sslmode with which the access
+    /// node got in bringing neither a password nor a client certificate
+    /// (the mode is not enforced); None when every such login was refused.
+    pub admits_without: Option<String>,
 }

@@ -368,3 +368,49 @@ fn the_fix_of_a_broken_line_names_what_the_reload_would_bring_in() {
     reload(&dn);
     an_reaches(&an, dn.cluster.port, "postgres", "").unwrap();
 }
+
+/// Certificate mode, and a rule above tsmn's block that lets the access
+/// node in without TLS by trust: check finds it (the access node's own
+/// login without a certificate got in) and names the line; removed as the
+/// fix says, the data node refuses such a login, by the engine's answer.
+/// Before: check said nothing and apply's verify step failed with no fix.
+#[test]
+fn a_rule_that_defeats_certificates_is_found_by_check() {
+    let an = TestCluster::named("an");
+    let dn = TestCluster::named("dn1");
+    let work = temp_dir();
+    let plan = plan_for(
+        &an.cluster,
+        &[&dn.cluster],
+        tsmn::plan::AuthMode::Certificate,
+    );
+    let path = write_plan(work.path(), &plan);
+    let (code, out) = apply_file(&path, &["--phases", "settings,auth"], &[]);
+    assert_eq!(code, Some(0), "{out}");
+    let hba = dn.cluster.data_dir().join("pg_hba.conf");
+    let applied = read(&hba);
+    hba_first(&dn, "hostnossl all all 127.0.0.1/32 trust");
+    let plan = tsmn::plan::load_plan(&path).unwrap();
+    let (_, found) = check(&plan, Duration::from_secs(5));
+    let f = finding(&found, "dn1", "mode_not_enforced");
+    assert_eq!(f.severity, Severity::Blocker, "{f:?}");
+    assert!(
+        f.fix.contains("line 1") && f.fix.contains("hostnossl all all 127.0.0.1/32 trust"),
+        "{f:?}"
+    );
+    std::fs::write(&hba, &applied).unwrap();
+    reload(&dn);
+    let (_, found) = check(&plan, Duration::from_secs(5));
+    assert!(
+        !has_finding(&found, "dn1", "mode_not_enforced"),
+        "{found:#?}"
+    );
+    let bare = format!(
+        "host=127.0.0.1 port={} dbname=tsdb user=postgres sslmode=disable passfile=/nonexistent connect_timeout=5",
+        dn.cluster.port
+    );
+    assert!(
+        an_connects(&an, &bare).is_err(),
+        "refused without a certificate"
+    );
+}

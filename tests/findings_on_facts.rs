@@ -461,6 +461,7 @@ fn the_address_a_refusal_names_is_the_one_to_admit() {
             source_address: None,
             error: Some(refused.into()),
             not_tested: None,
+            admits_without: None,
         }],
     };
     let mut p = plan();

@@ -295,3 +295,92 @@ pub(super) fn refused_after_reload(
     }
     None
 }
+
+/// Password or certificate mode, and the access node got in to `n`
+/// bringing neither a password nor a client certificate: a rule of the data
+/// node lets it in some other way, and the verify step would fail. Named
+/// with the rule where tsmn's reading of the file finds it.
+pub(super) fn not_enforced(
+    plan: &Plan,
+    facts: &Facts,
+    n: &NodeFacts,
+    s: &ServerFacts,
+    out: &mut Vec<Finding>,
+) {
+    let Some(AccessProbes::Tested { results }) = facts.access().map(|a| &a.access_probes) else {
+        return;
+    };
+    let Some(sslmode) = results
+        .iter()
+        .find(|r| r.data_node == n.name)
+        .and_then(|r| r.admits_without.clone())
+    else {
+        return;
+    };
+    let without = if plan.auth.mode == AuthMode::Certificate {
+        "a client certificate"
+    } else {
+        "a password"
+    };
+    let rule = access_node_addresses(plan, facts, &n.name)
+        .into_iter()
+        .find_map(|address| {
+            let attempt = Attempt {
+                ssl: sslmode != "disable",
+                database: &plan.database,
+                user: &plan.superuser,
+                address,
+            };
+            match evaluate(&s.hba_rules, &attempt, &["trust"]) {
+                Verdict::Admitted(r) => Some(r),
+                _ => None,
+            }
+        });
+    // What apply mends itself is not in the way: tsmn's own block (written
+    // again), and any rule below where its block goes (before the first
+    // rule) when its block covers the attempt: every attempt in password
+    // mode, the TLS one in certificate mode. An adopted cluster keeps its
+    // rules, so there every such rule stands.
+    let in_block = rule.is_some_and(|r| inside_tsmn_block(&s.hba_lines, r.line_number as usize));
+    let block_covers = plan.auth.mode == AuthMode::Password || sslmode != "disable";
+    if in_block || (!plan.adopted && block_covers) {
+        return;
+    }
+    let fix = match rule {
+        Some(r) => Fix::manual(format!(
+            "remove or narrow line {} of {} on {} ({}) so that the access node meets the mode's rule, then SELECT pg_reload_conf()",
+            r.line_number,
+            s.hba_file,
+            n.name,
+            quote(&s.hba_lines, r)
+        )),
+        None => Fix::manual(format!(
+            "find the rule of {}'s pg_hba.conf that admits the access node without {without} (sslmode={sslmode}) and remove or narrow it, then SELECT pg_reload_conf()",
+            n.name
+        )),
+    };
+    out.push(Finding::new(
+        Blocker,
+        &n.name,
+        "mode_not_enforced",
+        format!(
+            "{} lets the access node in as {} without {without} (sslmode={sslmode}): {} mode is not enforced",
+            n.name,
+            plan.superuser,
+            plan.auth.mode.as_str()
+        ),
+        "the access node's own login (tsmn check tries it as the verify step does); anyone who can connect from that address gets in the same way, and apply's verify step fails",
+        fix,
+    ));
+}
+
+/// Whether line `line` (1-based) of pg_hba.conf is inside tsmn's block.
+fn inside_tsmn_block(lines: &[String], line: usize) -> bool {
+    let begin = lines
+        .iter()
+        .position(|l| l.starts_with(crate::quote::hba::BLOCK_BEGIN));
+    let end = lines
+        .iter()
+        .position(|l| l.starts_with(crate::quote::hba::BLOCK_END));
+    matches!((begin, end), (Some(b), Some(e)) if b < line && line <= e)
+}

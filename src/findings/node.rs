@@ -53,6 +53,7 @@ pub fn per_node(plan: &Plan, facts: &Facts, n: &NodeFacts, out: &mut Vec<Finding
     membership(facts, n, s, out);
     if n.role == NodeRole::Data {
         super::admission::hba_admits_access_node(plan, facts, n, s, out);
+        super::admission::not_enforced(plan, facts, n, s, out);
     }
 }
 

@@ -61,6 +61,17 @@ async fn test_one(
     lanes
         .on(first, async |client: &Client| {
             let mut probe = bounded(client, &dn.name, &in_cluster, opts).await;
+            // The mode enforced: a login with neither password nor
+            // certificate must be refused (as the verify step proves).
+            for (mode, bare) in without_credentials(plan, &dn.host, dn.port) {
+                match connect_out(client, &bare, opts.connect_timeout).await {
+                    Err(e) if !missing_database(&e, &plan.database) => {}
+                    _ => {
+                        probe.admits_without = Some(mode.to_string());
+                        break;
+                    }
+                }
+            }
             if probe
                 .error
                 .as_deref()
@@ -78,6 +89,40 @@ async fn test_one(
         .await
 }
 
+/// Logins from the access node to a data node that bring neither a
+/// password nor a client certificate, which password and certificate mode
+/// must see refused: without TLS, and in certificate mode with TLS too
+/// (sslmode, conninfo). The verify step tries them, and so does check.
+pub fn without_credentials(plan: &Plan, host: &str, port: i64) -> Vec<(&'static str, String)> {
+    let modes: &[&'static str] = match plan.auth.mode {
+        crate::plan::AuthMode::Trust => &[],
+        crate::plan::AuthMode::Password => &["disable"],
+        crate::plan::AuthMode::Certificate => &["disable", "require"],
+    };
+    modes
+        .iter()
+        .map(|m| {
+            (
+                *m,
+                conninfo([
+                    ("host", host.to_string()),
+                    ("port", port.to_string()),
+                    // Where the cluster's links go (the bootstrap database
+                    // may be refused by rules that still let the cluster
+                    // database in).
+                    ("dbname", plan.database.clone()),
+                    ("user", plan.superuser.clone()),
+                    ("passfile", "/nonexistent/tsmn-no-passfile".to_string()),
+                    ("sslcert", "/nonexistent/tsmn-no-cert.crt".to_string()),
+                    ("sslkey", "/nonexistent/tsmn-no-cert.key".to_string()),
+                    ("sslmode", (*m).to_string()),
+                    ("connect_timeout", "5".to_string()),
+                ]),
+            )
+        })
+        .collect()
+}
+
 /// The access node got past pg_hba.conf and the password, and only the
 /// database is not there yet.
 pub fn missing_database(error: &str, database: &str) -> bool {
@@ -93,6 +138,7 @@ async fn bounded(client: &Client, data_node: &str, info: &str, opts: ProbeOption
         source_address: tried.as_ref().ok().cloned(),
         error: tried.err(),
         not_tested: None,
+        admits_without: None,
     }
 }
 

@@ -62,6 +62,12 @@ pub fn list(names: &[String]) -> Result<String, String> {
         .map(|v| v.join(","))
 }
 
+/// The lines that mark tsmn's block in a pg_hba.conf (written by
+/// steps::hba_block, recognised by check's findings).
+pub const BLOCK_BEGIN: &str =
+    "# BEGIN tsmn: the access node's rules; managed by tsmn, edit the plan instead";
+pub const BLOCK_END: &str = "# END tsmn";
+
 #[cfg(test)]
 mod tests {
     #[test]

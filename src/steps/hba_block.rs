@@ -1,9 +1,7 @@
 //! tsmn's block in pg_hba.conf: marked, placed before the first rule (so no
 //! earlier rule can shadow it), and replaced as a whole on every run.
 
-pub const BEGIN: &str =
-    "# BEGIN tsmn: the access node's rules; managed by tsmn, edit the plan instead";
-pub const END: &str = "# END tsmn";
+pub use crate::quote::hba::{BLOCK_BEGIN as BEGIN, BLOCK_END as END};
 
 pub fn block(lines: &[String]) -> String {
     let mut out = String::from(BEGIN);

@@ -54,10 +54,10 @@ pub(super) fn build(ctx: &Ctx, schema: &str) -> Vec<Step> {
 pub(super) fn enforced(ctx: &Ctx) -> Vec<Step> {
     use crate::plan::AuthMode;
     let plan = ctx.plan;
-    let (without, modes): (&str, &[&str]) = match plan.auth.mode {
+    let without = match plan.auth.mode {
         AuthMode::Trust => return Vec::new(),
-        AuthMode::Password => ("the password", &["disable"]),
-        AuthMode::Certificate => ("a client certificate", &["disable", "require"]),
+        AuthMode::Password => "the password",
+        AuthMode::Certificate => "a client certificate",
     };
     let an_dblink = ctx
         .server(&plan.access_node.name)
@@ -68,25 +68,11 @@ pub(super) fn enforced(ctx: &Ctx) -> Vec<Step> {
     plan.data_nodes
         .iter()
         .map(|dn| {
-            let tries: Vec<String> = modes
-                .iter()
-                .map(|m| {
-                    literal(&crate::quote::conninfo::conninfo([
-                        ("host", dn.host.clone()),
-                        ("port", dn.port.to_string()),
-                        // Where the cluster's links go (the bootstrap
-                        // database may be refused by rules that still let
-                        // the cluster database in).
-                        ("dbname", plan.database.clone()),
-                        ("user", plan.superuser.clone()),
-                        ("passfile", "/nonexistent/tsmn-no-passfile".to_string()),
-                        ("sslcert", "/nonexistent/tsmn-no-cert.crt".to_string()),
-                        ("sslkey", "/nonexistent/tsmn-no-cert.key".to_string()),
-                        ("sslmode", (*m).to_string()),
-                        ("connect_timeout", "5".to_string()),
-                    ]))
-                })
-                .collect();
+            let tries: Vec<String> =
+                crate::probe::access_side::without_credentials(plan, &dn.host, dn.port)
+                    .iter()
+                    .map(|(_, info)| literal(info))
+                    .collect();
             let body = format!(
                 "
 DECLARE
