@@ -414,3 +414,34 @@ fn a_rule_that_defeats_certificates_is_found_by_check() {
         "refused without a certificate"
     );
 }
+
+/// A role of the plan made NOLOGIN on one data node by hand: apply gives
+/// LOGIN back (before: "already done", the role existed) and the access
+/// node reaches the node as it again.
+#[test]
+fn apply_gives_a_role_its_login_back() {
+    if !timescaledb_tier("apply_gives_a_role_its_login_back") {
+        return;
+    }
+    let r = Running::applied(&["app_reader"]);
+    r.dn1.sql("postgres", "ALTER ROLE app_reader NOLOGIN");
+    let (_, found) = check(&r.plan, Duration::from_secs(5));
+    let f = finding(&found, "dn1", "access_node_cannot_login");
+    assert!(f.fix.contains("ALTER ROLE \"app_reader\" LOGIN"), "{f:?}");
+    let (code, out) = apply_file(&r.path, &[], &[]);
+    assert_eq!(code, Some(0), "{out}");
+    assert_eq!(
+        r.dn1.sql(
+            "postgres",
+            "SELECT rolcanlogin FROM pg_roles WHERE rolname = 'app_reader'"
+        ),
+        ["t"]
+    );
+    assert_eq!(
+        r.an.sql(
+            "tsdb",
+            "SET ROLE app_reader; SELECT _timescaledb_functions.ping_data_node('dn1')"
+        ),
+        ["t"]
+    );
+}

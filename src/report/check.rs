@@ -61,11 +61,13 @@ fn access_node_view(out: &mut String, an: &crate::facts::NodeFacts, w: usize) {
                         r.data_node,
                         first_line(e)
                     )),
-                    (None, None) => out.push_str(&format!(
-                        "  -> {:<w$}  -       not tested: {}\n",
-                        r.data_node,
-                        r.not_tested.as_deref().unwrap_or("")
-                    )),
+                    (None, None) => out.push_str(&match &r.not_tested {
+                        Some(why) => format!("  -> {:<w$}  -       not tested: {why}\n", r.data_node),
+                        None => format!(
+                            "  -> {:<w$}  ok      admitted (the cluster database is not there yet: tsmn apply makes it)\n",
+                            r.data_node
+                        ),
+                    }),
                 }
             }
         }

@@ -137,6 +137,13 @@ fn link_from(an: &crate::facts::NodeFacts, dn: &str) -> (LinkState, String) {
                     format!("reachable (it sees the access node as {a}); not attached yet"),
                 ),
                 (None, Some(e), _) => (LinkState::Broken, cause(e)),
+                // Admitted, and the cluster database not made yet (tsmn
+                // makes it): where it came from stays unknown.
+                (None, None, None) => (
+                    LinkState::Reaches,
+                    "reachable (the cluster database is made by tsmn apply); not attached yet"
+                        .into(),
+                ),
                 (None, None, why) => (
                     LinkState::Unknown,
                     format!("not tested: {}", why.as_deref().unwrap_or("")),

@@ -219,6 +219,12 @@ fn data_node_roles(ctx: &Ctx, out: &mut Vec<Step>) {
                     sql: Template::lit(format!("SELECT format('CREATE ROLE %I LOGIN', {l}) WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = {l})")),
                     generate: true,
                 });
+                // A role that is there without LOGIN gets it back (the
+                // access node's logins as it are refused until then).
+                statements.push(Statement {
+                    sql: Template::lit(format!("SELECT format('ALTER ROLE %I LOGIN', {l}) WHERE EXISTS (SELECT FROM pg_roles WHERE rolname = {l} AND NOT rolcanlogin)")),
+                    generate: true,
+                });
             }
             if password {
                 let login = if superuser { "" } else { "LOGIN " };
