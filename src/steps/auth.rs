@@ -1,7 +1,7 @@
 //! Authentication of the access node on the data nodes, per mode (§3-§5).
 
 use super::hba_block;
-use super::settings::{change, settled};
+use super::settings::settled;
 use super::{
     step, Action, Content, Ctx, Order, Part, Phase, ServerPath, SettingValue, Statement, Step,
     StepState, StepsError, Template,
@@ -182,7 +182,8 @@ pub(super) fn passfile(ctx: &Ctx, removed: &[String]) -> (ServerPath, Template) 
     for dn in ctx.data_nodes() {
         line(&dn.host, dn.port);
     }
-    let leaving: Vec<&crate::facts::Member> = super::cluster::an_database(ctx)
+    let leaving: Vec<&crate::facts::Member> = ctx
+        .an_database()
         .map(|d| {
             d.members
                 .iter()
@@ -488,7 +489,7 @@ pub(super) fn roll_over(ctx: &Ctx, m: &super::material::Material, steps: &mut Ve
         steps.push(file);
         steps.push(reload);
     }
-    for mut v in super::verify::build(ctx, super::cluster::functions_schema(ctx)) {
+    for mut v in super::verify::build(ctx, ctx.functions_schema()) {
         v.id = format!("{}-new-ca-only", v.id);
         v.title = format!("{} (the new CA only)", v.title);
         v.order = Order::Last;
@@ -534,13 +535,7 @@ fn issued(
 fn ssl_settings(ctx: &Ctx, node: &crate::plan::Node, proven: bool) -> Step {
     let plan = ctx.plan;
     let set = |name: &str, value: &str| {
-        change(
-            ctx,
-            &node.name,
-            name,
-            SettingValue::Set(value.into()),
-            false,
-        )
+        ctx.setting_change(&node.name, name, SettingValue::Set(value.into()), false)
     };
     let changes = vec![
         set("ssl_cert_file", "server.crt"),
@@ -669,7 +664,7 @@ pub(super) fn timescaledb_setting(ctx: &Ctx) -> Option<Step> {
         return None;
     }
     let an = &plan.access_node.name;
-    let changes = vec![change(ctx, an, name, SettingValue::Set(value), false)];
+    let changes = vec![ctx.setting_change(an, name, SettingValue::Set(value), false)];
     let mut s = step(
         an,
         Phase::Cluster,

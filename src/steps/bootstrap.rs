@@ -34,7 +34,7 @@ pub(super) fn create_extension(version: Option<&str>) -> String {
 /// it), or none when the access node's facts are unknown.
 pub(super) fn build(ctx: &Ctx) -> Vec<Step> {
     let plan = ctx.plan;
-    let Some(locale) = super::cluster::an_locale(ctx) else {
+    let Some(locale) = ctx.an_locale() else {
         return Vec::new();
     };
     let Some(version) = version(ctx) else {
@@ -87,7 +87,7 @@ pub(super) fn build(ctx: &Ctx) -> Vec<Step> {
                 };
             }
         }
-        if let Some(why) = super::cluster::cannot_add(ctx, &dn.name) {
+        if let Some(why) = ctx.cannot_add(&dn.name) {
             for s in [&mut database, &mut extension] {
                 s.state = StepState::Blocked { why: why.clone() };
             }

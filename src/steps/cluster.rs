@@ -37,16 +37,10 @@ pub(super) fn build(ctx: &Ctx, out: &mut Vec<Step>) {
     steps.extend(attach_data_nodes(ctx));
     steps.extend(remove_data_nodes(ctx));
     steps.extend(roles(ctx));
-    steps.extend(super::verify::build(ctx, functions_schema(ctx)));
+    steps.extend(super::verify::build(ctx, ctx.functions_schema()));
     steps.extend(super::verify::enforced(ctx));
     block_without_timescaledb(ctx, &mut steps);
     out.extend(steps);
-}
-
-/// The access node's facts about the cluster database, when it exists.
-pub(super) fn an_database<'a>(ctx: &Ctx<'a>) -> Option<&'a crate::facts::DatabaseFacts> {
-    ctx.server(&ctx.plan.access_node.name)
-        .and_then(|s| s.database.as_ref())
 }
 
 /// A cluster that runs: the access node's name, the cluster database and
@@ -55,16 +49,8 @@ fn running<'a>(ctx: &Ctx<'a>) -> Option<(&'a str, &'a str, &'a crate::facts::Dat
     Some((
         ctx.plan.access_node.name.as_str(),
         ctx.plan.database.as_str(),
-        an_database(ctx)?,
+        ctx.an_database()?,
     ))
-}
-
-/// The encoding and locale of the access node's cluster database: what it
-/// has, or what it gets when tsmn creates it (template1's). The data
-/// nodes' databases must match it (add_data_node checks).
-pub(super) fn an_locale<'a>(ctx: &Ctx<'a>) -> Option<&'a crate::facts::DatabaseFacts> {
-    let an = ctx.server(&ctx.plan.access_node.name)?;
-    an.database.as_ref().or(an.new_database.as_ref())
 }
 
 fn database(ctx: &Ctx, bootstrapped: bool) -> Step {
@@ -72,7 +58,7 @@ fn database(ctx: &Ctx, bootstrapped: bool) -> Step {
         ctx.plan.access_node.name.as_str(),
         ctx.plan.database.as_str(),
     );
-    let an_db = an_database(ctx);
+    let an_db = ctx.an_database();
     let mut s = step(
         an,
         Phase::Cluster,
@@ -104,7 +90,7 @@ fn extension(ctx: &Ctx) -> Step {
         ctx.plan.access_node.name.as_str(),
         ctx.plan.database.as_str(),
     );
-    let an_db = an_database(ctx);
+    let an_db = ctx.an_database();
     let mut s = step(
         an,
         Phase::Cluster,
@@ -136,7 +122,7 @@ fn add_data_nodes(ctx: &Ctx, bootstrapped: bool) -> Vec<Step> {
         ctx.plan.access_node.name.as_str(),
         ctx.plan.database.as_str(),
     );
-    let an_db = an_database(ctx);
+    let an_db = ctx.an_database();
     let mut steps = Vec::new();
     let members = an_db.map(|d| d.data_nodes.clone()).unwrap_or_default();
     let mut one_added = !members.is_empty();
@@ -158,7 +144,7 @@ fn add_data_nodes(ctx: &Ctx, bootstrapped: bool) -> Vec<Step> {
             s.state = StepState::Done {
                 why: format!("{} is already a data node of {db}", dn.name),
             };
-        } else if let Some(why) = cannot_add(ctx, &dn.name) {
+        } else if let Some(why) = ctx.cannot_add(&dn.name) {
             s.state = StepState::Blocked { why };
         }
         steps.push(s);
@@ -174,13 +160,14 @@ fn attach_data_nodes(ctx: &Ctx) -> Vec<Step> {
         ctx.plan.access_node.name.as_str(),
         ctx.plan.database.as_str(),
     );
-    let Some(hypertables) = an_database(ctx).map(|d| &d.distributed_hypertables) else {
+    let Some(hypertables) = ctx.an_database().map(|d| &d.distributed_hypertables) else {
         return Vec::new();
     };
     if hypertables.is_empty() {
         return Vec::new();
     }
-    let members = an_database(ctx)
+    let members = ctx
+        .an_database()
         .map(|d| d.data_nodes.as_slice())
         .unwrap_or_default();
     let mut steps = Vec::new();
@@ -284,7 +271,7 @@ fn heal(ctx: &Ctx) -> Vec<Step> {
             sql(
                 db,
                 vec![Statement::plain(crate::timescale::heal_sql(
-                    functions_schema(ctx),
+                    ctx.functions_schema(),
                     &dn.name,
                 ))],
             ),
@@ -452,43 +439,6 @@ fn passfile_without(ctx: &Ctx, an: &str, removed: &[String]) -> Option<Step> {
     Some(s)
 }
 
-/// Why add_data_node is known to fail for this data node (what tsmn check
-/// reports for it): its database belongs to another cluster, or its
-/// encoding or collation differ from the access node database's.
-pub(super) fn cannot_add(ctx: &Ctx, dn: &str) -> Option<String> {
-    let theirs = ctx.server(dn)?.database.as_ref()?;
-    let an_db = an_database(ctx);
-    if let Some(dist) = &theirs.dist_uuid {
-        let ours = an_db.and_then(|d| d.uuid.as_ref()) == Some(dist);
-        if ours && !an_db.is_some_and(|d| d.data_nodes.iter().any(|m| m == dn)) {
-            return Some(format!(
-                "database {} on {dn} is left from when {dn} was a data node of this cluster (it was removed) and keeps its id: add_data_node would fail with `node is already a data node` (tsmn check: removed_member_database); drop it on {dn} if its rows are not needed, or choose another database name",
-                theirs.name
-            ));
-        }
-        if !ours {
-            return Some(format!(
-                "database {} on {dn} already belongs to another distributed database (dist_uuid {dist}): add_data_node would fail with `node is already a data node` (tsmn check: member_of_other_cluster); drop it on {dn} if its data is not needed, or choose another database name",
-                theirs.name
-            ));
-        }
-    }
-    let mine = an_locale(ctx)?;
-    for (what, a, b) in [
-        ("encoding", &mine.encoding, &theirs.encoding),
-        ("collation", &mine.collate, &theirs.collate),
-        ("ctype", &mine.ctype, &theirs.ctype),
-    ] {
-        if a != b {
-            return Some(format!(
-                "database {} on {dn} has {what} {b}, the access node's has {a}: add_data_node would fail with `database exists but has wrong {what}` (tsmn check: database_locale_differs)",
-                theirs.name
-            ));
-        }
-    }
-    None
-}
-
 /// Each role besides the superuser: on every node, with USAGE on the
 /// foreign servers (roles are not distributed automatically).
 fn roles(ctx: &Ctx) -> Vec<Step> {
@@ -536,7 +486,7 @@ fn roles(ctx: &Ctx) -> Vec<Step> {
 /// On an adopted cluster: `role` has USAGE on every data node's foreign
 /// server and the access node reaches every data node as it.
 fn adopted_role_works(ctx: &Ctx, role: &str) -> bool {
-    let Some(db) = an_database(ctx) else {
+    let Some(db) = ctx.an_database() else {
         return false;
     };
     ctx.data_nodes().all(|dn| {
@@ -546,11 +496,6 @@ fn adopted_role_works(ctx: &Ctx, role: &str) -> bool {
                 .iter()
                 .any(|m| m.name == dn.name && !m.without_usage.iter().any(|r| r == role))
     })
-}
-
-/// Where TimescaleDB's internal functions live, by the access node's version.
-pub(super) fn functions_schema(ctx: &Ctx) -> &'static str {
-    crate::timescale::functions_schema(an_database(ctx).and_then(|d| d.timescaledb.as_deref()))
 }
 
 /// The cluster phase needs TimescaleDB everywhere: without it every step

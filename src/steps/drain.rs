@@ -4,8 +4,8 @@
 //! just lose that replica in the removal itself (detach with force).
 
 use super::{
-    settings::change, step, Action, ChunkMove, Ctx, Order, Phase, SettingChange, SettingValue,
-    Statement, Step, StepState,
+    step, Action, ChunkMove, Ctx, Order, Phase, SettingChange, SettingValue, Statement, Step,
+    StepState,
 };
 use crate::facts::{ChunkPlace, DatabaseFacts};
 use crate::plan::AuthMode;
@@ -17,22 +17,10 @@ use crate::quote::sql::literal;
 /// The minimums fit one move at a time; each needs a restart.
 pub(super) fn data_node_settings(ctx: &Ctx, node: &str) -> Vec<SettingChange> {
     let at_least = |name: &str, n: i64| {
-        change(
-            ctx,
-            node,
-            name,
-            SettingValue::AtLeast(n, name.to_string()),
-            true,
-        )
+        ctx.setting_change(node, name, SettingValue::AtLeast(n, name.to_string()), true)
     };
     vec![
-        change(
-            ctx,
-            node,
-            "wal_level",
-            SettingValue::Set("logical".into()),
-            true,
-        ),
+        ctx.setting_change(node, "wal_level", SettingValue::Set("logical".into()), true),
         at_least("max_replication_slots", 10),
         at_least("max_wal_senders", 10),
         at_least("max_logical_replication_workers", 4),
@@ -46,8 +34,7 @@ pub(super) fn data_node_settings(ctx: &Ctx, node: &str) -> Vec<SettingChange> {
 /// transactions (restart).
 pub(super) fn access_node_settings(ctx: &Ctx) -> Vec<SettingChange> {
     let an = ctx.plan.access_node.name.as_str();
-    vec![change(
-        ctx,
+    vec![ctx.setting_change(
         an,
         "max_prepared_transactions",
         SettingValue::AtLeast(10, "max_prepared_transactions".into()),
@@ -58,7 +45,7 @@ pub(super) fn access_node_settings(ctx: &Ctx) -> Vec<SettingChange> {
 /// The leaving data nodes that hold a chunk's only copy: the sources of
 /// the drain (they need the settings too, though not in the plan).
 pub(super) fn sources(ctx: &Ctx) -> Vec<String> {
-    let Some(db) = super::cluster::an_database(ctx).filter(|_| ctx.inputs.drain) else {
+    let Some(db) = ctx.an_database().filter(|_| ctx.inputs.drain) else {
         return Vec::new();
     };
     db.chunks
@@ -153,7 +140,7 @@ pub(super) fn build(ctx: &Ctx, gone: &str, an_db: &DatabaseFacts) -> Vec<Step> {
                 source: gone.to_string(),
                 destination: destination.unwrap_or_default(),
                 bytes,
-                functions_schema: super::cluster::functions_schema(ctx).to_string(),
+                functions_schema: ctx.functions_schema().to_string(),
             }),
         );
         if let (Some(why), StepState::Todo) = (&why_not, &state) {

@@ -5,6 +5,7 @@
 mod auth;
 mod bootstrap;
 mod cluster;
+mod context;
 mod drain;
 pub mod hba_block;
 pub mod material;

@@ -7,8 +7,7 @@ pub(super) fn build(ctx: &Ctx, out: &mut Vec<Step>) {
     let plan = ctx.plan;
     for node in plan.nodes() {
         let access = node.name == plan.access_node.name;
-        let mut changes = vec![change(
-            ctx,
+        let mut changes = vec![ctx.setting_change(
             &node.name,
             "shared_preload_libraries",
             SettingValue::Append("timescaledb".into()),
@@ -24,8 +23,7 @@ pub(super) fn build(ctx: &Ctx, out: &mut Vec<Step>) {
             .is_some_and(|v| v > 0);
         let keeps_its_own = plan.adopted && prepares;
         if !access && !keeps_its_own {
-            changes.push(change(
-                ctx,
+            changes.push(ctx.setting_change(
                 &node.name,
                 "max_prepared_transactions",
                 SettingValue::AtLeast(
@@ -37,15 +35,13 @@ pub(super) fn build(ctx: &Ctx, out: &mut Vec<Step>) {
         } else if access && !plan.adopted {
             // Recommendations, not requirements: on an adopted cluster
             // check reports them and apply leaves them as they are.
-            changes.push(change(
-                ctx,
+            changes.push(ctx.setting_change(
                 &node.name,
                 "enable_partitionwise_aggregate",
                 SettingValue::Set("on".into()),
                 false,
             ));
-            changes.push(change(
-                ctx,
+            changes.push(ctx.setting_change(
                 &node.name,
                 "jit",
                 SettingValue::Set("off".into()),
@@ -60,8 +56,7 @@ pub(super) fn build(ctx: &Ctx, out: &mut Vec<Step>) {
             });
         }
         if plan.auth.mode == AuthMode::Password {
-            changes.push(change(
-                ctx,
+            changes.push(ctx.setting_change(
                 &node.name,
                 "password_encryption",
                 SettingValue::Set("scram-sha-256".into()),
@@ -93,25 +88,6 @@ pub(super) fn build(ctx: &Ctx, out: &mut Vec<Step>) {
         );
         s.state = state;
         out.push(s);
-    }
-}
-
-pub(super) fn change(
-    ctx: &Ctx,
-    node: &str,
-    name: &str,
-    new: SettingValue,
-    restart: bool,
-) -> SettingChange {
-    let current = ctx
-        .server(node)
-        .and_then(|s| s.setting(name))
-        .map(str::to_string);
-    SettingChange {
-        name: name.to_string(),
-        current,
-        new,
-        restart,
     }
 }
 
