@@ -32,6 +32,7 @@ pub mod rows;
 pub mod run;
 pub mod schema;
 pub mod source;
+mod tally;
 pub mod target;
 pub mod verify;
 

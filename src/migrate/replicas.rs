@@ -9,7 +9,7 @@
 
 use super::connect::{sql_error, Reach};
 use super::source::{self, Source};
-use super::verify::{self, Tally};
+use super::tally::{self, Tally};
 use super::{MigrateError, QualifiedName};
 use std::collections::BTreeMap;
 
@@ -35,7 +35,7 @@ pub async fn tally_chunks(reach: &Reach, s: &Source) -> Result<ChunkTallies, Mig
             let (Some(h), Some((rel, _))) = (s.hypertable(&ch.hypertable), names.get(id)) else {
                 continue;
             };
-            let t = verify::tally(&c, &verify::tally_sql(rel, &h.columns))
+            let t = tally::tally(&c, &tally::tally_sql(rel, &h.columns))
                 .await
                 .map_err(|e| sql_error(&dn.name, &format!("counting chunk {rel}"), &e))?;
             out.push((ch.name.clone(), dn.name.clone(), t));

@@ -7,15 +7,10 @@
 //! materialized rows on the access node.
 
 use super::connect::{sql_error, Reach};
-use super::source::{Column, Source};
+use super::source::Source;
+pub use super::tally::{tally, tally_sql, Tally};
 use super::{caggs, journal, replicas, MigrateError, QualifiedName};
 use tokio_postgres::Client;
-
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Tally {
-    pub rows: i64,
-    pub checksum: String,
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Compared {
@@ -29,27 +24,6 @@ impl Compared {
     pub fn equal(&self) -> bool {
         self.source == self.target
     }
-}
-
-/// PURE: the statement that counts and sums `rel`'s rows.
-pub fn tally_sql(rel: &QualifiedName, columns: &[Column]) -> String {
-    let cols: Vec<String> = columns
-        .iter()
-        .map(|c| format!("t.{}", crate::quote::sql::ident(&c.name)))
-        .collect();
-    format!(
-        "SELECT count(*), coalesce(sum(hashtext(ROW({})::text)::int8), 0)::text FROM {} t",
-        cols.join(", "),
-        rel.sql()
-    )
-}
-
-pub async fn tally(c: &Client, sql: &str) -> Result<Tally, tokio_postgres::Error> {
-    let r = c.query_one(sql, &[]).await?;
-    Ok(Tally {
-        rows: r.get(0),
-        checksum: r.get(1),
-    })
 }
 
 /// Every hypertable, table and aggregate compared; with the warnings
