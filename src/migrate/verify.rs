@@ -98,6 +98,7 @@ fn compared(kind: &'static str, name: &QualifiedName, source: Tally, target: Tal
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::migrate::source::Column;
 
     #[test]
     fn the_checksum_names_its_columns() {
