@@ -1,59 +1,10 @@
 //! ASYNC, read-only: the access node's continuous aggregates, jobs and
 //! sequences, as the migration recreates them.
 
-use super::source::{columns, name, Column, Source, SKIPPED_SCHEMAS_SQL};
+use super::source::{columns, name, Cagg, Job, Source, SKIPPED_SCHEMAS_SQL};
 use super::QualifiedName;
 use crate::pg;
 use tokio_postgres::Client;
-
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Cagg {
-    /// The user's view.
-    pub name: QualifiedName,
-    /// false: the old format (before 2.7), which tsmn does not carry.
-    pub finalized: bool,
-    pub mat_id: i32,
-    pub raw_id: i32,
-    /// An aggregate over another aggregate: the parent's materialization id.
-    pub parent_mat_id: Option<i32>,
-    /// The hypertable it aggregates (a materialization hypertable when
-    /// hierarchical).
-    pub raw: QualifiedName,
-    /// Its materialization hypertable on the access node.
-    pub mat: QualifiedName,
-    pub materialized_only: bool,
-    /// Its query, every name schema-qualified.
-    pub view_definition: String,
-    pub owner: String,
-    /// (grantee, privilege, grantable); grantee None: PUBLIC.
-    pub grants: Vec<(Option<String>, String, bool)>,
-    /// The materialization hypertable's columns.
-    pub columns: Vec<Column>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Job {
-    pub id: i32,
-    pub application_name: String,
-    /// `schema.name` of its procedure, unquoted parts.
-    pub proc_schema: String,
-    pub proc_name: String,
-    /// `"schema"."name"`, for messages.
-    pub proc: String,
-    pub hypertable: Option<QualifiedName>,
-    pub schedule_interval: String,
-    pub max_runtime: String,
-    pub max_retries: i32,
-    pub retry_period: String,
-    pub scheduled: bool,
-    pub fixed_schedule: bool,
-    /// jsonb as text.
-    pub config: Option<String>,
-    pub initial_start: Option<String>,
-    pub timezone: Option<String>,
-    /// The check function, `"schema"."name"`.
-    pub check: Option<String>,
-}
 
 /// The continuous aggregates, jobs and sequences.
 pub async fn extras(c: &Client, s: &mut Source) -> Result<(), tokio_postgres::Error> {

@@ -8,7 +8,7 @@
 //! as on the source only once the migration is verified: a policy must not
 //! compress, drop or refresh while rows are still arriving.
 
-use super::catalog::Job;
+use super::source::Job;
 use super::source::Source;
 use super::{journal, MigrateError, QualifiedName};
 use crate::quote::sql::literal;
@@ -248,7 +248,7 @@ pub async fn schedule(s: &Source, target: &Client, shown: &str) -> Result<usize,
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::migrate::catalog::Cagg;
+    use crate::migrate::source::Cagg;
 
     fn job(schema: &str, proc: &str, ht: &str, config: &str) -> Job {
         Job {

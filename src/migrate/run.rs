@@ -47,7 +47,12 @@ pub fn already_done(o: &MigrateOptions) -> bool {
 
 /// Read both sides and say what blocks the migration. Read-only.
 pub async fn preflight(reach: &Reach, o: &MigrateOptions) -> Result<Preflight, MigrateError> {
-    let s = source::read(reach).await?;
+    let (mut s, c) = source::read(reach).await?;
+    let an = &reach.plan.access_node.name;
+    super::catalog::extras(&c, &mut s).await.map_err(|e| {
+        super::connect::sql_error(an, "reading the aggregates, jobs and sequences", &e)
+    })?;
+    drop(c);
     let plan_nodes: Vec<String> = reach
         .plan
         .data_nodes

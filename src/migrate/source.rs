@@ -66,7 +66,54 @@ pub struct Table {
     pub bytes: i64,
 }
 
-pub use super::catalog::{Cagg, Job};
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Cagg {
+    /// The user's view.
+    pub name: QualifiedName,
+    /// false: the old format (before 2.7), which tsmn does not carry.
+    pub finalized: bool,
+    pub mat_id: i32,
+    pub raw_id: i32,
+    /// An aggregate over another aggregate: the parent's materialization id.
+    pub parent_mat_id: Option<i32>,
+    /// The hypertable it aggregates (a materialization hypertable when
+    /// hierarchical).
+    pub raw: QualifiedName,
+    /// Its materialization hypertable on the access node.
+    pub mat: QualifiedName,
+    pub materialized_only: bool,
+    /// Its query, every name schema-qualified.
+    pub view_definition: String,
+    pub owner: String,
+    /// (grantee, privilege, grantable); grantee None: PUBLIC.
+    pub grants: Vec<(Option<String>, String, bool)>,
+    /// The materialization hypertable's columns.
+    pub columns: Vec<Column>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Job {
+    pub id: i32,
+    pub application_name: String,
+    /// `schema.name` of its procedure, unquoted parts.
+    pub proc_schema: String,
+    pub proc_name: String,
+    /// `"schema"."name"`, for messages.
+    pub proc: String,
+    pub hypertable: Option<QualifiedName>,
+    pub schedule_interval: String,
+    pub max_runtime: String,
+    pub max_retries: i32,
+    pub retry_period: String,
+    pub scheduled: bool,
+    pub fixed_schedule: bool,
+    /// jsonb as text.
+    pub config: Option<String>,
+    pub initial_start: Option<String>,
+    pub timezone: Option<String>,
+    /// The check function, `"schema"."name"`.
+    pub check: Option<String>,
+}
 
 /// A data node as the access node has it registered.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -117,7 +164,10 @@ pub(super) fn name(schema: String, table: String) -> QualifiedName {
 }
 
 /// Everything about the source the migration needs, from the access node.
-pub async fn read(reach: &Reach) -> Result<Source, MigrateError> {
+/// The source's tables and chunks, and the read-only session on the
+/// access node they were read in (its aggregates, jobs and sequences are
+/// read next, by `catalog::extras`).
+pub async fn read(reach: &Reach) -> Result<(Source, Client), MigrateError> {
     let an = &reach.plan.access_node;
     let db = reach.plan.database.clone();
     let c = reach.node(an, &db).await?;
@@ -179,10 +229,7 @@ pub async fn read(reach: &Reach) -> Result<Source, MigrateError> {
         }
     }
     s.tables = tables(&c).await.map_err(q("reading the tables"))?;
-    super::catalog::extras(&c, &mut s)
-        .await
-        .map_err(q("reading the aggregates, jobs and sequences"))?;
-    Ok(s)
+    Ok((s, c))
 }
 
 pub(super) async fn columns(
