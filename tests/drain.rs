@@ -124,6 +124,12 @@ fn drain_moves_only_copies_of_two_hypertables_and_keeps_rows_written_meanwhile()
                         Err(e) if e.is_closed() || e.as_db_error().is_some_and(|d| d.code().code().starts_with("57P")) => {
                             client = connect().await;
                         }
+                        // The access node could not reach a data node the
+                        // drain's settings were restarting (SQLSTATE class
+                        // 08): the row was refused, not taken; sent again.
+                        Err(e) if e.as_db_error().is_some_and(|d| d.code().code().starts_with("08")) => {
+                            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                        }
                         Err(e) => {
                             errors.push(format!("{e:?}"));
                             i += 1;
