@@ -85,62 +85,7 @@ fn drain_moves_only_copies_of_two_hypertables_and_keeps_rows_written_meanwhile()
     // A writer inserts into the chunks being moved for the whole drain.
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let conn = r.an.cluster.pg_config("tsdb");
-    let writer = {
-        let stop = stop.clone();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async {
-                // The drain restarts the servers (its settings): a writer
-                // connects again and sends the row again, as an
-                // application does; any other error is a failed write.
-                let connect = || async {
-                    loop {
-                        if let Ok((client, c)) = conn.connect(tokio_postgres::NoTls).await {
-                            tokio::spawn(c);
-                            return client;
-                        }
-                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                    }
-                };
-                let mut client = connect().await;
-                let (mut ok, mut errors) = (0i64, Vec::new());
-                let mut i = 0i64;
-                while !stop.load(std::sync::atomic::Ordering::Relaxed) || i < 50 {
-                    // Spread over the whole range, so into dn2's chunks too.
-                    let sql = format!(
-                        "INSERT INTO metrics VALUES ('2026-01-01'::timestamptz + interval '{} minutes', {}, {})",
-                        (i * 37) % (19 * 24 * 60),
-                        1 + i % 8,
-                        1000 + i
-                    );
-                    match client.simple_query(&sql).await {
-                        Ok(_) => {
-                            ok += 1;
-                            i += 1;
-                        }
-                        Err(e) if e.is_closed() || e.as_db_error().is_some_and(|d| d.code().code().starts_with("57P")) => {
-                            client = connect().await;
-                        }
-                        // The access node could not reach a data node the
-                        // drain's settings were restarting (SQLSTATE class
-                        // 08): the row was refused, not taken; sent again.
-                        Err(e) if e.as_db_error().is_some_and(|d| d.code().code().starts_with("08")) => {
-                            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                        }
-                        Err(e) => {
-                            errors.push(format!("{e:?}"));
-                            i += 1;
-                        }
-                    }
-                    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-                }
-                (ok, errors)
-            })
-        })
-    };
+    let writer = writer(conn, stop.clone());
     let started = std::time::Instant::now();
     let (code, text) = apply_file(&path, &["--remove-data-nodes", "--drain"], &[]);
     let took = started.elapsed();
@@ -221,4 +166,67 @@ fn a_drain_killed_during_a_move_resumes_and_leaves_nothing_behind() {
         ["dn1"]
     );
     assert_nothing_left(&[&r.an, &r.dn1, &r.dn2]);
+}
+
+/// A writer inserting rows spread over the whole range (so into the chunks
+/// being moved) until `stop`, as an application would: it connects again
+/// when a server restarts and sends a refused row again. Its count of rows
+/// taken and the errors of rows that failed otherwise.
+fn writer(
+    conn: tokio_postgres::Config,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<(i64, Vec<String>)> {
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            // The drain restarts the servers (its settings): a writer
+            // connects again and sends the row again, as an
+            // application does; any other error is a failed write.
+            let connect = || async {
+                loop {
+                    if let Ok((client, c)) = conn.connect(tokio_postgres::NoTls).await {
+                        tokio::spawn(c);
+                        return client;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+            };
+            let mut client = connect().await;
+            let (mut ok, mut errors) = (0i64, Vec::new());
+            let mut i = 0i64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) || i < 50 {
+                // Spread over the whole range, so into dn2's chunks too.
+                let sql = format!(
+                    "INSERT INTO metrics VALUES ('2026-01-01'::timestamptz + interval '{} minutes', {}, {})",
+                    (i * 37) % (19 * 24 * 60),
+                    1 + i % 8,
+                    1000 + i
+                );
+                match client.simple_query(&sql).await {
+                    Ok(_) => {
+                        ok += 1;
+                        i += 1;
+                    }
+                    Err(e) if e.is_closed() || e.as_db_error().is_some_and(|d| d.code().code().starts_with("57P")) => {
+                        client = connect().await;
+                    }
+                    // The access node could not reach a data node the
+                    // drain's settings were restarting (SQLSTATE class
+                    // 08): the row was refused, not taken; sent again.
+                    Err(e) if e.as_db_error().is_some_and(|d| d.code().code().starts_with("08")) => {
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    }
+                    Err(e) => {
+                        errors.push(format!("{e:?}"));
+                        i += 1;
+                    }
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            (ok, errors)
+        })
+    })
 }
