@@ -70,6 +70,7 @@ fn setup() -> (Running, std::path::PathBuf, Vec<String>, Vec<String>) {
 }
 
 #[test]
+#[ignore = "--drain is refused in this version: a row written during a move was lost in 1 of 4 runs of this test (issue 27)"]
 fn drain_moves_only_copies_of_two_hypertables_and_keeps_rows_written_meanwhile() {
     if !timescaledb_tier(
         "drain_moves_only_copies_of_two_hypertables_and_keeps_rows_written_meanwhile",
@@ -132,6 +133,7 @@ fn drain_moves_only_copies_of_two_hypertables_and_keeps_rows_written_meanwhile()
 }
 
 #[test]
+#[ignore = "--drain is refused in this version: a row written during a move was lost in 1 of 4 runs of this test (issue 27)"]
 fn a_drain_killed_during_a_move_resumes_and_leaves_nothing_behind() {
     if !timescaledb_tier("a_drain_killed_during_a_move_resumes_and_leaves_nothing_behind") {
         return;
@@ -229,4 +231,18 @@ fn writer(
             (ok, errors)
         })
     })
+}
+
+/// Until drain is safe under concurrent writes, `--drain` is refused with
+/// the way to do it by hand, and nothing changes.
+#[test]
+fn drain_is_refused_with_the_way_by_hand() {
+    let (an, dn, work, path) = trust_pair();
+    let _ = (&an, &dn, &work);
+    let (code, text) = apply_file(&path, &["--remove-data-nodes", "--drain"], &[]);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(
+        text.contains("--drain is not available") && text.contains("move_chunk"),
+        "{text}"
+    );
 }

@@ -297,7 +297,8 @@ pub enum Command {
         /// max_prepared_transactions on the access node: restarts). Writes
         /// to a hypertable wait while one of its chunks copies (reads go
         /// on); rows and checksums are compared before the old copy goes.
-        /// Trust mode only for now
+        /// NOT AVAILABLE in this version: refused with the way to do it by
+        /// hand (a row written during a move was lost in rare cases)
         #[arg(long, requires = "remove_data_nodes")]
         drain: bool,
         /// Password mode: give ROLE a new password (from its variable,
