@@ -1,11 +1,12 @@
-//! ASYNC: a `Watcher` keeps one session per node (and one per link, see
-//! links.rs) open between refreshes and takes snapshots over them. Every
-//! node is asked at once and bounded on its own: a node that hangs
-//! delays only its own row, and its session is dropped and opened again
-//! at the next refresh.
+//! ASYNC: a `Watcher` keeps one session per node (and one more to the
+//! access node for the links, see links.rs) open between refreshes and
+//! takes snapshots over them. Every node is asked at once and bounded on
+//! its own: a node that hangs delays only its own row, and its session is
+//! dropped and opened again at the next refresh.
 
-use super::links::Link;
+use super::links::{self, AccessLinks};
 use super::queries;
+use super::slow::{self, Slow};
 use super::{Counters, FailedJob, HypertableStatus, NodeStatus, Prepared, ServerStatus, Snapshot};
 use crate::facts::{Connection, NodeRole};
 use crate::plan::{Node, Plan};
@@ -48,12 +49,18 @@ impl Reach {
 struct Session {
     client: Client,
     in_postgres: bool,
+    /// Free space and certificates, read now and then (slow.rs).
+    slow: Slow,
 }
 
 pub struct Watcher {
     reach: Reach,
     sessions: Vec<Option<Session>>,
-    links: Vec<Link>,
+    links: AccessLinks,
+    /// Test the links between data nodes at the next snapshot.
+    peer_links_next: bool,
+    /// ... and at every snapshot (`--links all`).
+    peer_links_always: bool,
     origin: Instant,
 }
 
@@ -71,7 +78,7 @@ impl Watcher {
     pub fn new(plan: Plan, connect_timeout: Duration) -> Result<Watcher, String> {
         let tls = Tls::from_plan(&plan)?;
         let passwords = PasswordSource::from_plan(&plan);
-        let links = plan.data_nodes.iter().map(Link::new).collect();
+        let links = AccessLinks::new();
         let sessions = plan.nodes().map(|_| None).collect();
         Ok(Watcher {
             reach: Reach {
@@ -82,8 +89,23 @@ impl Watcher {
             },
             sessions,
             links,
+            peer_links_next: false,
+            peer_links_always: false,
             origin: Instant::now(),
         })
+    }
+
+    /// Test each data node's link to each other data node at every
+    /// snapshot (`--links all`): N x (N - 1) connections made and closed
+    /// each time, so not the default.
+    pub fn peer_links_always(&mut self, on: bool) {
+        self.peer_links_always = on;
+    }
+
+    /// Test the links between data nodes at the next snapshot only (the
+    /// watch's `l` key).
+    pub fn peer_links_once(&mut self) {
+        self.peer_links_next = true;
     }
 
     /// Notes on where passwords come from (an unset variable, say).
@@ -110,13 +132,14 @@ impl Watcher {
                     };
                     node_status(reach, slot, node, role)
                 });
-        let an = reach.plan.access_node.clone();
-        let link_work = self.links.iter_mut().map(|l| l.refresh(reach, &an));
-        let (statuses, links) = futures_util::future::join(
+        let (statuses, mut links) = futures_util::future::join(
             futures_util::future::join_all(node_work),
-            futures_util::future::join_all(link_work),
+            self.links.refresh(reach),
         )
         .await;
+        if std::mem::take(&mut self.peer_links_next) || self.peer_links_always {
+            links.extend(peer_links(reach, &self.sessions, &nodes).await);
+        }
         let mut snapshot = Snapshot {
             database: reach.plan.database.clone(),
             links,
@@ -134,6 +157,27 @@ impl Watcher {
         snapshot.took_ms = started.elapsed().as_secs_f64() * 1000.0;
         snapshot
     }
+}
+
+/// Each data node's links to the others, all data nodes at once (one whose
+/// session is not open now is left out: its row says why).
+async fn peer_links(
+    reach: &Reach,
+    sessions: &[Option<Session>],
+    nodes: &[Node],
+) -> Vec<super::LinkStatus> {
+    let work = sessions
+        .iter()
+        .zip(nodes)
+        .skip(1)
+        .filter_map(|(slot, node)| slot.as_ref().map(|s| (s, node)))
+        .filter(|(s, _)| !s.in_postgres)
+        .map(|(s, node)| links::between_data_nodes(&s.client, node, reach));
+    futures_util::future::join_all(work)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 /// One node's row (and on the access node its catalog), bounded by the
@@ -198,7 +242,7 @@ async fn ask(
     if slot.as_ref().is_none_or(|s| s.client.is_closed()) {
         *slot = Some(open(reach, node).await?);
     }
-    let Some(session) = slot.as_ref() else {
+    let Some(session) = slot.as_mut() else {
         return Err(Connection::Failed {
             sqlstate: None,
             message: "no session".into(),
@@ -223,6 +267,9 @@ async fn ask(
         futures_util::future::join(crate::pg::one(c, queries::NODE, &[]), catalog).await;
     let row = row.map_err(|e| crate::probe::failure(&e))?;
     let (catalog, counters) = extra.unwrap_or((None, Vec::new()));
+    if session.slow.due() {
+        session.slow = slow::read(c, &reach.plan, role == NodeRole::Access).await;
+    }
     let server = ServerStatus {
         postgres_version: row.get(0),
         timescaledb_version: row.get(1),
@@ -232,6 +279,8 @@ async fn ask(
         database_bytes: (!session.in_postgres).then(|| row.get(5)),
         prepared: parse::<Prepared>(&row.get::<_, String>(6)),
         counters,
+        disk: session.slow.disk.clone(),
+        certificates: session.slow.certificates.clone(),
     };
     Ok((server, catalog))
 }
@@ -243,11 +292,13 @@ async fn open(reach: &Reach, node: &Node) -> Result<Session, Connection> {
         Ok(client) => Ok(Session {
             client,
             in_postgres: false,
+            slow: Slow::default(),
         }),
         Err(Connection::Failed { sqlstate, .. }) if sqlstate.as_deref() == Some("3D000") => {
             Ok(Session {
                 client: reach.open(node, "postgres").await?,
                 in_postgres: true,
+                slow: Slow::default(),
             })
         }
         Err(e) => Err(e),

@@ -52,30 +52,112 @@ pub const ACCESS_CATALOG: &str = "SELECT \
    (SELECT coalesce(json_agg(json_build_object('job_id', j.job_id, 'proc_name', j.proc_name, \
       'hypertable', CASE WHEN j.hypertable_name IS NULL THEN NULL \
                          ELSE j.hypertable_schema || '.' || j.hypertable_name END, \
-      'total_failures', s.total_failures, 'next_start', s.next_start::text) ORDER BY j.job_id), '[]') \
+      'total_failures', s.total_failures, 'next_start', s.next_start::text, \
+      'last_error', (SELECT e.err_message FROM timescaledb_information.job_errors e \
+         WHERE e.job_id = j.job_id ORDER BY e.finish_time DESC NULLS LAST LIMIT 1)) \
+      ORDER BY j.job_id), '[]') \
     FROM timescaledb_information.jobs j JOIN timescaledb_information.job_stats s USING (job_id) \
     WHERE s.last_run_status = 'Failed')::text";
 
-/// The access node's settings that decide how TimescaleDB connects out
-/// (passfile, TLS files): the link's connection options are built from them.
-pub const LINK_SETTINGS: &str = "SELECT name, setting, source FROM pg_settings WHERE name IN \
-   ('data_directory', 'ssl', 'ssl_ca_file', 'timescaledb.passfile', 'timescaledb.ssl_dir')";
+/// A node's settings that say where its files are and how TimescaleDB
+/// connects out from it (passfile, TLS files): the links' connection
+/// options and the certificates to read are built from them.
+pub const FILE_SETTINGS: &str = "SELECT name, setting, source FROM pg_settings WHERE name IN \
+   ('data_directory', 'ssl', 'ssl_cert_file', 'ssl_ca_file', 'timescaledb.passfile', \
+    'timescaledb.ssl_dir')";
 
 /// dblink's functions for a link session, as temporary functions of that
-/// session (nothing installed, gone with the session): a named connection
-/// to the data node, kept open, and one query over it timed on the access
-/// node itself (tsmn's own round trip to the access node left out).
-pub const LINK_FUNCTIONS: &str = "\
-CREATE OR REPLACE FUNCTION pg_temp.tsmn_dblink(text, text) RETURNS SETOF record \
-  AS '$libdir/dblink', 'dblink_record' LANGUAGE C STRICT; \
-CREATE OR REPLACE FUNCTION pg_temp.tsmn_dblink_connect(text, text) RETURNS text \
-  AS '$libdir/dblink', 'dblink_connect' LANGUAGE C STRICT; \
-CREATE OR REPLACE FUNCTION pg_temp.tsmn_link_rtt() RETURNS float8 LANGUAGE plpgsql AS $f$ \
-DECLARE t0 timestamptz := clock_timestamp(); \
-BEGIN \
-  PERFORM * FROM pg_temp.tsmn_dblink('tsmn_link', 'SELECT 1') AS t(x int); \
-  RETURN extract(epoch FROM clock_timestamp() - t0) * 1000; \
-END $f$";
+/// session (nothing installed, gone with the session), and
+/// `tsmn_links(names, conninfos, wait_ms, keep)`: every link in one
+/// statement. Links not open yet are connected (one after the other:
+/// dblink has no asynchronous connect), then `SELECT 1` is sent on all of
+/// them at once and each is timed, on this node itself, from its send to
+/// its answer (polled every half millisecond, so that is the precision).
+/// A link that has not answered `wait_ms` after its send is closed and
+/// reported as such; with `keep` the others stay open for the next refresh (the
+/// access node's), without it every link is closed (between data nodes,
+/// where 64 nodes would hold 4,032 connections).
+pub const LINK_FUNCTIONS: &str = r#"
+CREATE OR REPLACE FUNCTION pg_temp.tsmn_dblink_connect(text, text) RETURNS text
+  AS '$libdir/dblink', 'dblink_connect' LANGUAGE C STRICT;
+CREATE OR REPLACE FUNCTION pg_temp.tsmn_dblink_disconnect(text) RETURNS text
+  AS '$libdir/dblink', 'dblink_disconnect' LANGUAGE C STRICT;
+CREATE OR REPLACE FUNCTION pg_temp.tsmn_dblink_connections() RETURNS text[]
+  AS '$libdir/dblink', 'dblink_get_connections' LANGUAGE C;
+CREATE OR REPLACE FUNCTION pg_temp.tsmn_dblink_send(text, text) RETURNS int4
+  AS '$libdir/dblink', 'dblink_send_query' LANGUAGE C STRICT;
+CREATE OR REPLACE FUNCTION pg_temp.tsmn_dblink_busy(text) RETURNS int4
+  AS '$libdir/dblink', 'dblink_is_busy' LANGUAGE C STRICT;
+CREATE OR REPLACE FUNCTION pg_temp.tsmn_dblink_result(text) RETURNS SETOF record
+  AS '$libdir/dblink', 'dblink_get_result' LANGUAGE C STRICT;
+CREATE OR REPLACE FUNCTION pg_temp.tsmn_link_close(n text) RETURNS void LANGUAGE plpgsql AS $f$
+BEGIN
+  PERFORM pg_temp.tsmn_dblink_disconnect(n);
+EXCEPTION WHEN OTHERS THEN NULL;
+END $f$;
+CREATE OR REPLACE FUNCTION pg_temp.tsmn_links(names text[], infos text[], wait_ms int, keep bool)
+RETURNS TABLE(link text, ms float8, error text) LANGUAGE plpgsql AS $f$
+DECLARE
+  n int := coalesce(cardinality(names), 0);
+  open text[] := coalesce(pg_temp.tsmn_dblink_connections(), '{}');
+  wait interval := wait_ms * interval '1 ms';
+  sent timestamptz[] := array_fill(NULL::timestamptz, ARRAY[n]);
+  took float8[] := array_fill(NULL::float8, ARRAY[n]);
+  err text[] := array_fill(NULL::text, ARRAY[n]);
+  waiting bool;
+  d text;
+BEGIN
+  FOR i IN 1..n LOOP
+    FOR attempt IN 1..2 LOOP
+      err[i] := NULL;
+      BEGIN
+        IF NOT names[i] = ANY(open) THEN
+          PERFORM pg_temp.tsmn_dblink_connect(names[i], infos[i]);
+        END IF;
+        PERFORM pg_temp.tsmn_dblink_send(names[i], 'SELECT 1');
+        sent[i] := clock_timestamp();
+      EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS d = PG_EXCEPTION_DETAIL;
+        err[i] := coalesce(nullif(trim(d), ''), SQLERRM);
+        PERFORM pg_temp.tsmn_link_close(names[i]);
+      END;
+      -- A kept link that broke (its data node restarted) is made anew, once.
+      EXIT WHEN err[i] IS NULL OR NOT names[i] = ANY(open);
+      open := array_remove(open, names[i]);
+    END LOOP;
+  END LOOP;
+  LOOP
+    waiting := false;
+    FOR i IN 1..n LOOP
+      CONTINUE WHEN sent[i] IS NULL OR took[i] IS NOT NULL OR err[i] IS NOT NULL;
+      IF pg_temp.tsmn_dblink_busy(names[i]) = 0 THEN
+        BEGIN
+          -- The answer, then the empty result that frees the connection.
+          PERFORM * FROM pg_temp.tsmn_dblink_result(names[i]) AS r(x int);
+          PERFORM * FROM pg_temp.tsmn_dblink_result(names[i]) AS r(x int);
+          took[i] := extract(epoch FROM clock_timestamp() - sent[i]) * 1000;
+        EXCEPTION WHEN OTHERS THEN
+          GET STACKED DIAGNOSTICS d = PG_EXCEPTION_DETAIL;
+          err[i] := coalesce(nullif(trim(d), ''), SQLERRM);
+          PERFORM pg_temp.tsmn_link_close(names[i]);
+        END;
+      ELSIF clock_timestamp() > sent[i] + wait THEN
+        err[i] := format('timeout expired: no answer within %s ms', wait_ms);
+        PERFORM pg_temp.tsmn_link_close(names[i]);
+      ELSE
+        waiting := true;
+      END IF;
+    END LOOP;
+    EXIT WHEN NOT waiting;
+    PERFORM pg_sleep(0.0005);
+  END LOOP;
+  IF NOT keep THEN
+    FOR i IN 1..n LOOP
+      PERFORM pg_temp.tsmn_link_close(names[i]);
+    END LOOP;
+  END IF;
+  RETURN QUERY SELECT names[i], took[i], err[i] FROM generate_series(1, n) AS i;
+END $f$;
+"#;
 
-pub const LINK_CONNECT: &str = "SELECT pg_temp.tsmn_dblink_connect('tsmn_link', $1)";
-pub const LINK_RTT: &str = "SELECT pg_temp.tsmn_link_rtt()";
+pub const LINKS: &str = "SELECT link, ms, error FROM pg_temp.tsmn_links($1::text[], $2::text[], $3::text::int, $4::text::bool)";
