@@ -241,4 +241,16 @@ fn a_watch_refresh_reuses_its_sessions_and_counts_rows_per_second() {
     );
     assert_eq!(before, after);
     assert_eq!(before, ["1"], "one session of tsmn on dn1");
+    // On the access node: its row's session and one for all its links,
+    // whose dblink connections stay open (one per data node).
+    let on_an = r.an.sql(
+        "tsdb",
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'tsmn' AND pid <> pg_backend_pid()",
+    );
+    assert_eq!(on_an, ["2"]);
+    let links_on_dn1 = r.dn1.sql(
+        "tsdb",
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'tsmn-check'",
+    );
+    assert_eq!(links_on_dn1, ["1"]);
 }
