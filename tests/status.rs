@@ -253,4 +253,25 @@ fn a_watch_refresh_reuses_its_sessions_and_counts_rows_per_second() {
         "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'tsmn-check'",
     );
     assert_eq!(links_on_dn1, ["1"]);
+    // New chunks show in a refresh: the placement is read again when the
+    // chunk catalog's counters moved (they reach the statistics within
+    // a second), and kept otherwise.
+    let total = |s: &tsmn::status::Snapshot| -> i64 {
+        s.hypertables
+            .iter()
+            .flat_map(|h| &h.placement)
+            .map(|p| p.chunks)
+            .sum()
+    };
+    let kept = rt.block_on(w.snapshot());
+    assert_eq!(total(&kept), total(&first), "{kept:#?}");
+    metrics(&r.an, "2024-02-01", "2024-02-10");
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let grown = rt.block_on(w.snapshot());
+    let in_catalog = r.an.sql(
+        "tsdb",
+        "SELECT count(*) FROM timescaledb_information.chunks WHERE hypertable_name = 'metrics'",
+    );
+    assert!(total(&grown) > total(&first), "{grown:#?}");
+    assert_eq!(total(&grown).to_string(), in_catalog[0], "{grown:#?}");
 }

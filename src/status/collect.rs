@@ -51,6 +51,9 @@ struct Session {
     in_postgres: bool,
     /// Free space and certificates, read now and then (slow.rs).
     slow: Slow,
+    /// On the access node: the last reading of the hypertables' placement,
+    /// and the key of the catalog it was read from (queries::ACCESS_CATALOG).
+    placement: (String, Vec<HypertableStatus>),
 }
 
 pub struct Watcher {
@@ -67,9 +70,12 @@ pub struct Watcher {
 /// The access node's catalog part of a snapshot.
 #[derive(Default)]
 struct AccessCatalog {
-    hypertables: Vec<HypertableStatus>,
+    /// None: the placement was not read again (the catalog is unchanged).
+    hypertables: Option<Vec<HypertableStatus>>,
     remote_txn_backlog: Option<i64>,
     failed_jobs: Vec<FailedJob>,
+    /// The chunk catalog's key (see queries::ACCESS_CATALOG).
+    key: String,
 }
 
 impl Watcher {
@@ -148,7 +154,7 @@ impl Watcher {
         };
         for (status, catalog) in statuses {
             if let Some(c) = catalog {
-                snapshot.hypertables = c.hypertables;
+                snapshot.hypertables = c.hypertables.unwrap_or_default();
                 snapshot.remote_txn_backlog = c.remote_txn_backlog;
                 snapshot.failed_jobs = c.failed_jobs;
             }
@@ -249,14 +255,17 @@ async fn ask(
         });
     };
     let c = &session.client;
+    let key = session.placement.0.clone();
     // The catalog statement fails where TimescaleDB is not created: that
     // leaves its part empty, and the node's own row stands.
     let catalog = async {
         match role {
-            NodeRole::Access => crate::pg::one(c, queries::ACCESS_CATALOG, &[])
-                .await
-                .ok()
-                .map(|r| (Some(access_catalog(&r)), Vec::new())),
+            NodeRole::Access => {
+                crate::pg::one(c, queries::ACCESS_CATALOG, &[crate::pg::Text::One(&key)])
+                    .await
+                    .ok()
+                    .map(|r| (Some(access_catalog(&r)), Vec::new()))
+            }
             NodeRole::Data => crate::pg::one(c, queries::DATA_COUNTERS, &[])
                 .await
                 .ok()
@@ -266,7 +275,14 @@ async fn ask(
     let (row, extra) =
         futures_util::future::join(crate::pg::one(c, queries::NODE, &[]), catalog).await;
     let row = row.map_err(|e| crate::probe::failure(&e))?;
-    let (catalog, counters) = extra.unwrap_or((None, Vec::new()));
+    let (mut catalog, counters) = extra.unwrap_or((None, Vec::new()));
+    // A new reading replaces the kept one; none (unchanged) shows it.
+    if let Some(cat) = catalog.as_mut() {
+        if let Some(read) = cat.hypertables.take() {
+            session.placement = (cat.key.clone(), read);
+        }
+        cat.hypertables = Some(session.placement.1.clone());
+    }
     if session.slow.due() {
         session.slow = slow::read(c, &reach.plan, role == NodeRole::Access).await;
     }
@@ -276,8 +292,8 @@ async fn ask(
         uptime_seconds: row.get(2),
         connections: row.get(3),
         max_connections: row.get(4),
-        database_bytes: (!session.in_postgres).then(|| row.get(5)),
-        prepared: parse::<Prepared>(&row.get::<_, String>(6)),
+        database_bytes: (!session.in_postgres).then_some(session.slow.database_bytes),
+        prepared: parse::<Prepared>(&row.get::<_, String>(5)),
         counters,
         disk: session.slow.disk.clone(),
         certificates: session.slow.certificates.clone(),
@@ -293,12 +309,14 @@ async fn open(reach: &Reach, node: &Node) -> Result<Session, Connection> {
             client,
             in_postgres: false,
             slow: Slow::default(),
+            placement: (String::new(), Vec::new()),
         }),
         Err(Connection::Failed { sqlstate, .. }) if sqlstate.as_deref() == Some("3D000") => {
             Ok(Session {
                 client: reach.open(node, "postgres").await?,
                 in_postgres: true,
                 slow: Slow::default(),
+                placement: (String::new(), Vec::new()),
             })
         }
         Err(e) => Err(e),
@@ -307,9 +325,10 @@ async fn open(reach: &Reach, node: &Node) -> Result<Session, Connection> {
 
 fn access_catalog(r: &tokio_postgres::Row) -> AccessCatalog {
     AccessCatalog {
-        hypertables: parse(&r.get::<_, String>(0)),
+        hypertables: r.get::<_, Option<String>>(0).map(|t| parse(&t)),
         remote_txn_backlog: r.get(1),
         failed_jobs: parse(&r.get::<_, String>(2)),
+        key: r.get::<_, Option<String>>(3).unwrap_or_default(),
     }
 }
 

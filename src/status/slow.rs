@@ -1,7 +1,8 @@
 //! ASYNC: what changes slowly and costs more than a refresh should: the
-//! free space under the data directory (`df`, a process the server
-//! starts, so superuser only) and the certificates' days left (read as
-//! check reads them). Read at a node's first snapshot and then at most
+//! database's size (pg_database_size stats every file of the database:
+//! 1.4 ms of a data node's CPU with 100 chunks), the free space under the
+//! data directory (`df`, a process the server starts, so superuser only)
+//! and the certificates' days left (read as check reads them). Read at a node's first snapshot and then at most
 //! once every `EVERY`, so that a watch refresh stays one round trip per
 //! node; between two readings a snapshot shows the last one.
 
@@ -18,6 +19,8 @@ pub(super) const EVERY: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone, Default)]
 pub(super) struct Slow {
+    /// The size of the database tsmn's session is in.
+    pub database_bytes: i64,
     pub disk: Option<Disk>,
     pub certificates: Vec<CertificateStatus>,
     read_at: Option<Instant>,
@@ -54,6 +57,10 @@ pub(super) async fn read(client: &Client, plan: &Plan, access: bool) -> Slow {
         read_at: Some(Instant::now()),
         ..Slow::default()
     };
+    if let Ok(r) = crate::pg::one(client, "SELECT pg_database_size(current_database())", &[]).await
+    {
+        slow.database_bytes = r.get(0);
+    }
     let Ok(facts) = settings(client).await else {
         return slow;
     };
