@@ -237,3 +237,26 @@ fn a_failed_job_says_its_last_error() {
         "job 1000 (boom) failed on its last run: division by zero (3 failure(s) in all; next run not scheduled)"
     );
 }
+
+#[test]
+fn a_link_between_data_nodes_down_gets_the_plain_code_on_the_node_it_starts_from() {
+    let mut s = cluster();
+    s.links = vec![LinkStatus {
+        from: "dn1".into(),
+        to: "dn2".into(),
+        up: Some(false),
+        rtt_ms: None,
+        error: Some(
+            "connection to server at \"127.0.0.1\", port 1 failed: Connection refused".into(),
+        ),
+    }];
+    let p = problems(&s, &Limits::default());
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert_eq!((p[0].code, p[0].node.as_str()), ("refused", "dn1"));
+    assert!(
+        p[0].what.starts_with("dn1 cannot reach dn2: "),
+        "{}",
+        p[0].what
+    );
+    assert!(!all_up(&s));
+}
