@@ -274,4 +274,19 @@ fn a_watch_refresh_reuses_its_sessions_and_counts_rows_per_second() {
     );
     assert!(total(&grown) > total(&first), "{grown:#?}");
     assert_eq!(total(&grown).to_string(), in_catalog[0], "{grown:#?}");
+    // dn1's bytes: kept sizes for the chunks that took no rows, measured
+    // ones for the others; together what the data node measures now.
+    let measured = r.dn1.sql(
+        "tsdb",
+        "SELECT sum(pg_total_relation_size(format('%I.%I', c.schema_name, c.table_name)))::bigint \
+         FROM _timescaledb_catalog.chunk c JOIN _timescaledb_catalog.hypertable h ON h.id = c.hypertable_id \
+         WHERE h.table_name = 'metrics' AND NOT c.dropped",
+    );
+    let shown = grown
+        .nodes
+        .iter()
+        .find(|n| n.name == "dn1")
+        .and_then(|n| n.server.as_ref())
+        .map(|sv| sv.counters.iter().map(|c| c.bytes).sum::<i64>());
+    assert_eq!(shown.map(|b| b.to_string()), measured.first().cloned());
 }

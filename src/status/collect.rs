@@ -6,8 +6,9 @@
 
 use super::links::{self, AccessLinks};
 use super::queries;
+use super::sizes::ChunkSizes;
 use super::slow::{self, Slow};
-use super::{Counters, FailedJob, HypertableStatus, NodeStatus, Prepared, ServerStatus, Snapshot};
+use super::{FailedJob, HypertableStatus, NodeStatus, Prepared, ServerStatus, Snapshot};
 use crate::facts::{Connection, NodeRole};
 use crate::plan::{Node, Plan};
 use crate::probe::credentials::PasswordSource;
@@ -56,6 +57,8 @@ struct Session {
     placement: (String, Vec<HypertableStatus>),
     node_statement: Option<tokio_postgres::Statement>,
     catalog_statement: Option<tokio_postgres::Statement>,
+    /// On a data node: its chunks' sizes, kept between refreshes.
+    sizes: ChunkSizes,
 }
 
 pub struct Watcher {
@@ -259,6 +262,7 @@ async fn ask(
     prepare(session, role).await?;
     let c = &session.client;
     let key = session.placement.0.clone();
+    let known = session.sizes.known(session.slow.due());
     let Some(node_statement) = &session.node_statement else {
         return Err(Connection::Failed {
             sqlstate: None,
@@ -274,17 +278,22 @@ async fn ask(
                 .query_one(st, &[&key])
                 .await
                 .ok()
-                .map(|r| (Some(access_catalog(&r)), Vec::new())),
+                .map(|r| (Some(access_catalog(&r)), String::new())),
             NodeRole::Data => c
-                .query_one(st, &[])
+                .query_one(st, &[&known])
                 .await
                 .ok()
-                .map(|r| (None, parse::<Counters>(&r.get::<_, String>(0)))),
+                .map(|r| (None, r.get::<_, String>(0))),
         }
     };
     let (row, extra) = futures_util::future::join(c.query_one(node_statement, &[]), catalog).await;
     let row = row.map_err(|e| crate::probe::failure(&e))?;
-    let (mut catalog, counters) = extra.unwrap_or((None, Vec::new()));
+    let (mut catalog, chunks) = extra.unwrap_or((None, String::new()));
+    let counters = if chunks.is_empty() {
+        Vec::new()
+    } else {
+        session.sizes.counters(&chunks)
+    };
     // A new reading replaces the kept one; none (unchanged) shows it.
     if let Some(cat) = catalog.as_mut() {
         if let Some(read) = cat.hypertables.take() {
@@ -324,7 +333,10 @@ async fn prepare(session: &mut Session, role: NodeRole) -> Result<(), Connection
             queries::ACCESS_CATALOG,
             &[tokio_postgres::types::Type::TEXT],
         ),
-        NodeRole::Data => (queries::DATA_COUNTERS, &[]),
+        NodeRole::Data => (
+            queries::DATA_COUNTERS,
+            &[tokio_postgres::types::Type::TEXT_ARRAY],
+        ),
     };
     let node = async {
         match &session.node_statement {
@@ -350,6 +362,7 @@ async fn open(reach: &Reach, node: &Node) -> Result<Session, Connection> {
             placement: (String::new(), Vec::new()),
             node_statement: None,
             catalog_statement: None,
+            sizes: ChunkSizes::default(),
         }),
         Err(Connection::Failed { sqlstate, .. }) if sqlstate.as_deref() == Some("3D000") => {
             Ok(Session {
@@ -359,6 +372,7 @@ async fn open(reach: &Reach, node: &Node) -> Result<Session, Connection> {
                 placement: (String::new(), Vec::new()),
                 node_statement: None,
                 catalog_statement: None,
+                sizes: ChunkSizes::default(),
             })
         }
         Err(e) => Err(e),

@@ -9,6 +9,7 @@ mod links;
 mod problems;
 mod queries;
 pub mod render;
+mod sizes;
 mod slow;
 
 pub use problems::problems;

@@ -17,18 +17,20 @@ pub const NODE: &str = "SELECT split_part(current_setting('server_version'), ' '
         'age_seconds', extract(epoch FROM now() - prepared)::bigint) ORDER BY prepared) \
         FROM pg_prepared_xacts), '[]')::text";
 
-/// A data node: per hypertable of this database (a distributed
-/// hypertable's member table has the same name as on the access node),
-/// its chunks' counters summed: rows inserted and bytes.
-pub const DATA_COUNTERS: &str = "SELECT coalesce(json_agg(json_build_object('hypertable', x.name, \
-     'chunks', x.chunks, 'rows_inserted', x.ins, 'bytes', x.bytes) ORDER BY x.name), '[]')::text FROM ( \
-     SELECT h.schema_name || '.' || h.table_name AS name, count(s.relid) AS chunks, \
-        coalesce(sum(s.n_tup_ins), 0)::bigint AS ins, \
-        coalesce(sum(pg_total_relation_size(s.relid)), 0)::bigint AS bytes \
+/// A data node: each chunk of each hypertable of this database (a
+/// distributed hypertable's member table has the same name as on the
+/// access node) with its counters: rows inserted, and all changes; its
+/// size only when `$1` (`relid:changes` of the sizes tsmn keeps) does not
+/// name it with these changes (sizes.rs).
+pub const DATA_COUNTERS: &str = "SELECT coalesce(json_agg(json_build_object( \
+     'hypertable', x.name, 'relid', x.relid, 'inserted', x.ins, 'changes', x.changes, \
+     'bytes', CASE WHEN x.relid || ':' || x.changes = ANY($1::text[]) THEN NULL \
+                   ELSE pg_total_relation_size(x.relid::oid) END)), '[]')::text FROM ( \
+     SELECT h.schema_name || '.' || h.table_name AS name, s.relid::bigint AS relid, \
+        s.n_tup_ins AS ins, s.n_tup_ins + s.n_tup_upd + s.n_tup_del AS changes \
      FROM _timescaledb_catalog.hypertable h \
      JOIN _timescaledb_catalog.chunk c ON c.hypertable_id = h.id AND NOT c.dropped \
-     JOIN pg_stat_user_tables s ON s.schemaname = c.schema_name AND s.relname = c.table_name \
-     GROUP BY 1) x";
+     JOIN pg_stat_user_tables s ON s.schemaname = c.schema_name AND s.relname = c.table_name) x";
 
 /// The access node: its distributed hypertables with the chunks placed on
 /// each attached data node and those short of copies; the remote_txn
