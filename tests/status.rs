@@ -5,46 +5,14 @@
 
 mod support;
 
+#[path = "status/codes.rs"]
+mod codes;
+#[path = "status/watch.rs"]
+mod watch;
+
 use serde_json::Value;
+use support::status::{codes_on, node, status};
 use support::{metrics, timescaledb_tier, tsmn, Running};
-
-/// `tsmn status --json` on the plan, with `env`: (exit code, document).
-fn status(r: &Running, env: &[(&str, &str)], extra: &[&str]) -> (Option<i32>, Value) {
-    let out = tsmn()
-        .args(["status", "--json", "--plan"])
-        .arg(&r.path)
-        .args(extra)
-        .envs(env.iter().copied())
-        .output()
-        .expect("run tsmn status");
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code(), doc)
-}
-
-fn node<'d>(doc: &'d Value, name: &str) -> &'d Value {
-    doc["nodes"]
-        .as_array()
-        .and_then(|n| n.iter().find(|n| n["name"] == name))
-        .unwrap_or_else(|| panic!("no node {name}: {doc:#}"))
-}
-
-fn codes_on(doc: &Value, name: &str) -> Vec<String> {
-    doc["findings"]
-        .as_array()
-        .map(|f| {
-            f.iter()
-                .filter(|f| f["node"] == name)
-                .filter_map(|f| f["code"].as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
-}
 
 /// Chunks per data node of `metrics`, from the access node's catalog.
 fn placement_in_catalog(r: &Running) -> Vec<String> {
@@ -273,4 +241,52 @@ fn a_watch_refresh_reuses_its_sessions_and_counts_rows_per_second() {
     );
     assert_eq!(before, after);
     assert_eq!(before, ["1"], "one session of tsmn on dn1");
+    // On the access node: its row's session and one for all its links,
+    // whose dblink connections stay open (one per data node).
+    let on_an = r.an.sql(
+        "tsdb",
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'tsmn' AND pid <> pg_backend_pid()",
+    );
+    assert_eq!(on_an, ["2"]);
+    let links_on_dn1 = r.dn1.sql(
+        "tsdb",
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'tsmn-check'",
+    );
+    assert_eq!(links_on_dn1, ["1"]);
+    // New chunks show in a refresh: the placement is read again when the
+    // chunk catalog's counters moved (they reach the statistics within
+    // a second), and kept otherwise.
+    let total = |s: &tsmn::status::Snapshot| -> i64 {
+        s.hypertables
+            .iter()
+            .flat_map(|h| &h.placement)
+            .map(|p| p.chunks)
+            .sum()
+    };
+    let kept = rt.block_on(w.snapshot());
+    assert_eq!(total(&kept), total(&first), "{kept:#?}");
+    metrics(&r.an, "2024-02-01", "2024-02-10");
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let grown = rt.block_on(w.snapshot());
+    let in_catalog = r.an.sql(
+        "tsdb",
+        "SELECT count(*) FROM timescaledb_information.chunks WHERE hypertable_name = 'metrics'",
+    );
+    assert!(total(&grown) > total(&first), "{grown:#?}");
+    assert_eq!(total(&grown).to_string(), in_catalog[0], "{grown:#?}");
+    // dn1's bytes: kept sizes for the chunks that took no rows, measured
+    // ones for the others; together what the data node measures now.
+    let measured = r.dn1.sql(
+        "tsdb",
+        "SELECT sum(pg_total_relation_size(format('%I.%I', c.schema_name, c.table_name)))::bigint \
+         FROM _timescaledb_catalog.chunk c JOIN _timescaledb_catalog.hypertable h ON h.id = c.hypertable_id \
+         WHERE h.table_name = 'metrics' AND NOT c.dropped",
+    );
+    let shown = grown
+        .nodes
+        .iter()
+        .find(|n| n.name == "dn1")
+        .and_then(|n| n.server.as_ref())
+        .map(|sv| sv.counters.iter().map(|c| c.bytes).sum::<i64>());
+    assert_eq!(shown.map(|b| b.to_string()), measured.first().cloned());
 }

@@ -440,9 +440,21 @@ pub struct StatusArgs {
     /// last refresh; q or Ctrl-C quits. Without a terminal: one snapshot
     #[arg(long, value_name = "SECS", num_args = 0..=1, default_missing_value = "2", value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub watch: Option<u64>,
+    /// Which links to test: `access` (the access node to each data node,
+    /// kept open) or `all` (each data node to each other data node too, as
+    /// the engine would connect: N x (N-1) connections made and closed at
+    /// every refresh). With --watch, the l key tests them all once
+    #[arg(long, value_enum, default_value = "access")]
+    pub links: LinkScope,
     /// Seconds to wait for each node (each connection, and each refresh)
     #[arg(long, value_name = "SECS", env = "PGCONNECT_TIMEOUT", default_value_t = tsmn::flow::settings::DEFAULT_CONNECT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..=300))]
     pub connect_timeout: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LinkScope {
+    Access,
+    All,
 }
 
 /// What the wizard takes from the command line, as apply does.

@@ -26,6 +26,7 @@ pub fn status(a: StatusArgs) -> u8 {
             return failed("status", a.json, &message, EXIT_USAGE);
         }
     };
+    watcher.peer_links_always(a.links == super::args::LinkScope::All);
     for n in watcher.notes() {
         output::tell(&format!("note: {n}"));
     }
@@ -83,6 +84,14 @@ enum Quit {
     Interrupt,
 }
 
+/// What ends a wait between two refreshes.
+enum Wake {
+    Refresh,
+    /// The l key: refresh now, with the links between data nodes.
+    PeerLinks,
+    Quit(Quit),
+}
+
 /// Redraw in place every `secs` until q, Ctrl-C or a signal. The terminal
 /// is in raw mode (so q needs no Enter) and on the alternate screen;
 /// both are undone on the way out, and the last snapshot is printed on
@@ -99,12 +108,17 @@ async fn watch(watcher: &mut Watcher, secs: u64, limits: &Limits) -> u8 {
     let mut keys = crossterm::event::EventStream::new();
     let mut before: Option<Snapshot> = None;
     let mut shown;
+    let mut count = 0u64;
     let quit = loop {
+        count += 1;
         let s = watcher.snapshot().await;
         let r = before.as_ref().map(|b| rates(b, &s));
         let p = problems(&s, limits);
         shown = render::text(&s, &p, r.as_deref());
-        let screen = format!("{shown}\nrefresh every {secs} s, q to quit\n").replace('\n', "\r\n");
+        let screen = format!(
+            "{shown}\nsnapshot {count}, every {secs} s; l: test the links between data nodes, q: quit\n"
+        )
+        .replace('\n', "\r\n");
         let _ = execute!(
             out,
             terminal::Clear(terminal::ClearType::All),
@@ -113,8 +127,10 @@ async fn watch(watcher: &mut Watcher, secs: u64, limits: &Limits) -> u8 {
         let _ = out.write_all(screen.as_bytes());
         let _ = out.flush();
         before = Some(s);
-        if let Some(q) = wait(&mut keys, Duration::from_secs(secs)).await {
-            break q;
+        match wait(&mut keys, Duration::from_secs(secs)).await {
+            Wake::Refresh => {}
+            Wake::PeerLinks => watcher.peer_links_once(),
+            Wake::Quit(q) => break q,
         }
     };
     let _ = execute!(out, cursor::Show, terminal::LeaveAlternateScreen);
@@ -126,8 +142,8 @@ async fn watch(watcher: &mut Watcher, secs: u64, limits: &Limits) -> u8 {
     }
 }
 
-/// Wait `period` for a key or a signal: Some(how to quit) or None (refresh).
-async fn wait(keys: &mut crossterm::event::EventStream, period: Duration) -> Option<Quit> {
+/// Wait `period` for a key or a signal.
+async fn wait(keys: &mut crossterm::event::EventStream, period: Duration) -> Wake {
     use crossterm::event::{Event, KeyCode, KeyEventKind, KeyModifiers};
     use futures_util::StreamExt;
     let sleep = tokio::time::sleep(period);
@@ -135,20 +151,23 @@ async fn wait(keys: &mut crossterm::event::EventStream, period: Duration) -> Opt
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
     loop {
         tokio::select! {
-            () = &mut sleep => return None,
-            _ = async { match term.as_mut() { Some(t) => t.recv().await, None => std::future::pending().await } } => return Some(Quit::Interrupt),
-            _ = tokio::signal::ctrl_c() => return Some(Quit::Interrupt),
+            () = &mut sleep => return Wake::Refresh,
+            _ = async { match term.as_mut() { Some(t) => t.recv().await, None => std::future::pending().await } } => return Wake::Quit(Quit::Interrupt),
+            _ = tokio::signal::ctrl_c() => return Wake::Quit(Quit::Interrupt),
             ev = keys.next() => match ev {
                 Some(Ok(Event::Key(k))) if k.kind == KeyEventKind::Press => {
                     if k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL) {
-                        return Some(Quit::Interrupt);
+                        return Wake::Quit(Quit::Interrupt);
                     }
                     if matches!(k.code, KeyCode::Char('q' | 'Q') | KeyCode::Esc) {
-                        return Some(Quit::Key);
+                        return Wake::Quit(Quit::Key);
+                    }
+                    if matches!(k.code, KeyCode::Char('l' | 'L')) {
+                        return Wake::PeerLinks;
                     }
                 }
                 // The terminal went away: nothing to draw on.
-                None | Some(Err(_)) => return Some(Quit::Interrupt),
+                None | Some(Err(_)) => return Wake::Quit(Quit::Interrupt),
                 _ => {}
             },
         }

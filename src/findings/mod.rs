@@ -17,6 +17,11 @@ use crate::plan::Plan;
 pub use fix::{Fix, HbaEdit, Then};
 use serde::Serialize;
 
+/// A certificate with fewer days left than this is a warning
+/// (`certificate_expiring`), in check and in status alike: a month is
+/// time enough to renew it on every node.
+pub const CERTIFICATE_WARN_DAYS: i64 = 30;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {

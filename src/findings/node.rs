@@ -418,7 +418,7 @@ fn certificates(
                 "certificate_expired",
                 format!("the {} {} expired {} days ago", c.what, c.path, -left),
             )
-        } else if left < 30 {
+        } else if left < super::CERTIFICATE_WARN_DAYS {
             (
                 Warning,
                 "certificate_expiring",

@@ -3,7 +3,7 @@
 //! uses a temporary function that ends with the session).
 
 pub mod access_side;
-mod certs;
+pub(crate) mod certs;
 pub mod conninfo;
 pub mod credentials;
 pub mod queries;

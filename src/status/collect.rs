@@ -1,12 +1,14 @@
-//! ASYNC: a `Watcher` keeps one session per node (and one per link, see
-//! links.rs) open between refreshes and takes snapshots over them. Every
-//! node is asked at once and bounded on its own: a node that hangs
-//! delays only its own row, and its session is dropped and opened again
-//! at the next refresh.
+//! ASYNC: a `Watcher` keeps one session per node (and one more to the
+//! access node for the links, see links.rs) open between refreshes and
+//! takes snapshots over them. Every node is asked at once and bounded on
+//! its own: a node that hangs delays only its own row, and its session is
+//! dropped and opened again at the next refresh.
 
-use super::links::Link;
+use super::links::{self, AccessLinks};
 use super::queries;
-use super::{Counters, FailedJob, HypertableStatus, NodeStatus, Prepared, ServerStatus, Snapshot};
+use super::sizes::ChunkSizes;
+use super::slow::{self, Slow};
+use super::{FailedJob, HypertableStatus, NodeStatus, Prepared, ServerStatus, Snapshot};
 use crate::facts::{Connection, NodeRole};
 use crate::plan::{Node, Plan};
 use crate::probe::credentials::PasswordSource;
@@ -48,21 +50,37 @@ impl Reach {
 struct Session {
     client: Client,
     in_postgres: bool,
+    /// Free space and certificates, read now and then (slow.rs).
+    slow: Slow,
+    /// On the access node: the last reading of the hypertables' placement,
+    /// and the key of the catalog it was read from (queries::ACCESS_CATALOG).
+    placement: (String, Vec<HypertableStatus>),
+    node_statement: Option<tokio_postgres::Statement>,
+    catalog_statement: Option<tokio_postgres::Statement>,
+    /// On a data node: its chunks' sizes, kept between refreshes.
+    sizes: ChunkSizes,
 }
 
 pub struct Watcher {
     reach: Reach,
     sessions: Vec<Option<Session>>,
-    links: Vec<Link>,
+    links: AccessLinks,
+    /// Test the links between data nodes at the next snapshot.
+    peer_links_next: bool,
+    /// ... and at every snapshot (`--links all`).
+    peer_links_always: bool,
     origin: Instant,
 }
 
 /// The access node's catalog part of a snapshot.
 #[derive(Default)]
 struct AccessCatalog {
-    hypertables: Vec<HypertableStatus>,
+    /// None: the placement was not read again (the catalog is unchanged).
+    hypertables: Option<Vec<HypertableStatus>>,
     remote_txn_backlog: Option<i64>,
     failed_jobs: Vec<FailedJob>,
+    /// The chunk catalog's key (see queries::ACCESS_CATALOG).
+    key: String,
 }
 
 impl Watcher {
@@ -71,7 +89,7 @@ impl Watcher {
     pub fn new(plan: Plan, connect_timeout: Duration) -> Result<Watcher, String> {
         let tls = Tls::from_plan(&plan)?;
         let passwords = PasswordSource::from_plan(&plan);
-        let links = plan.data_nodes.iter().map(Link::new).collect();
+        let links = AccessLinks::new();
         let sessions = plan.nodes().map(|_| None).collect();
         Ok(Watcher {
             reach: Reach {
@@ -82,8 +100,23 @@ impl Watcher {
             },
             sessions,
             links,
+            peer_links_next: false,
+            peer_links_always: false,
             origin: Instant::now(),
         })
+    }
+
+    /// Test each data node's link to each other data node at every
+    /// snapshot (`--links all`): N x (N - 1) connections made and closed
+    /// each time, so not the default.
+    pub fn peer_links_always(&mut self, on: bool) {
+        self.peer_links_always = on;
+    }
+
+    /// Test the links between data nodes at the next snapshot only (the
+    /// watch's `l` key).
+    pub fn peer_links_once(&mut self) {
+        self.peer_links_next = true;
     }
 
     /// Notes on where passwords come from (an unset variable, say).
@@ -110,13 +143,14 @@ impl Watcher {
                     };
                     node_status(reach, slot, node, role)
                 });
-        let an = reach.plan.access_node.clone();
-        let link_work = self.links.iter_mut().map(|l| l.refresh(reach, &an));
-        let (statuses, links) = futures_util::future::join(
+        let (statuses, mut links) = futures_util::future::join(
             futures_util::future::join_all(node_work),
-            futures_util::future::join_all(link_work),
+            self.links.refresh(reach),
         )
         .await;
+        if std::mem::take(&mut self.peer_links_next) || self.peer_links_always {
+            links.extend(peer_links(reach, &self.sessions, &nodes).await);
+        }
         let mut snapshot = Snapshot {
             database: reach.plan.database.clone(),
             links,
@@ -125,7 +159,7 @@ impl Watcher {
         };
         for (status, catalog) in statuses {
             if let Some(c) = catalog {
-                snapshot.hypertables = c.hypertables;
+                snapshot.hypertables = c.hypertables.unwrap_or_default();
                 snapshot.remote_txn_backlog = c.remote_txn_backlog;
                 snapshot.failed_jobs = c.failed_jobs;
             }
@@ -134,6 +168,27 @@ impl Watcher {
         snapshot.took_ms = started.elapsed().as_secs_f64() * 1000.0;
         snapshot
     }
+}
+
+/// Each data node's links to the others, all data nodes at once (one whose
+/// session is not open now is left out: its row says why).
+async fn peer_links(
+    reach: &Reach,
+    sessions: &[Option<Session>],
+    nodes: &[Node],
+) -> Vec<super::LinkStatus> {
+    let work = sessions
+        .iter()
+        .zip(nodes)
+        .skip(1)
+        .filter_map(|(slot, node)| slot.as_ref().map(|s| (s, node)))
+        .filter(|(s, _)| !s.in_postgres)
+        .map(|(s, node)| links::between_data_nodes(&s.client, node, reach));
+    futures_util::future::join_all(work)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 /// One node's row (and on the access node its catalog), bounded by the
@@ -198,42 +253,102 @@ async fn ask(
     if slot.as_ref().is_none_or(|s| s.client.is_closed()) {
         *slot = Some(open(reach, node).await?);
     }
-    let Some(session) = slot.as_ref() else {
+    let Some(session) = slot.as_mut() else {
         return Err(Connection::Failed {
             sqlstate: None,
             message: "no session".into(),
         });
     };
+    prepare(session, role).await?;
     let c = &session.client;
-    // The catalog statement fails where TimescaleDB is not created: that
-    // leaves its part empty, and the node's own row stands.
+    let key = session.placement.0.clone();
+    let known = session.sizes.known(session.slow.due());
+    let Some(node_statement) = &session.node_statement else {
+        return Err(Connection::Failed {
+            sqlstate: None,
+            message: "no statement".into(),
+        });
+    };
+    // No catalog statement where TimescaleDB is not created: that leaves
+    // its part empty, and the node's own row stands.
     let catalog = async {
+        let st = session.catalog_statement.as_ref()?;
         match role {
-            NodeRole::Access => crate::pg::one(c, queries::ACCESS_CATALOG, &[])
+            NodeRole::Access => c
+                .query_one(st, &[&key])
                 .await
                 .ok()
-                .map(|r| (Some(access_catalog(&r)), Vec::new())),
-            NodeRole::Data => crate::pg::one(c, queries::DATA_COUNTERS, &[])
+                .map(|r| (Some(access_catalog(&r)), String::new())),
+            NodeRole::Data => c
+                .query_one(st, &[&known])
                 .await
                 .ok()
-                .map(|r| (None, parse::<Counters>(&r.get::<_, String>(0)))),
+                .map(|r| (None, r.get::<_, String>(0))),
         }
     };
-    let (row, extra) =
-        futures_util::future::join(crate::pg::one(c, queries::NODE, &[]), catalog).await;
+    let (row, extra) = futures_util::future::join(c.query_one(node_statement, &[]), catalog).await;
     let row = row.map_err(|e| crate::probe::failure(&e))?;
-    let (catalog, counters) = extra.unwrap_or((None, Vec::new()));
+    let (mut catalog, chunks) = extra.unwrap_or((None, String::new()));
+    let counters = if chunks.is_empty() {
+        Vec::new()
+    } else {
+        session.sizes.counters(&chunks)
+    };
+    // A new reading replaces the kept one; none (unchanged) shows it.
+    if let Some(cat) = catalog.as_mut() {
+        if let Some(read) = cat.hypertables.take() {
+            session.placement = (cat.key.clone(), read);
+        }
+        cat.hypertables = Some(session.placement.1.clone());
+    }
+    if session.slow.due() {
+        session.slow = slow::read(c, &reach.plan, role == NodeRole::Access).await;
+    }
     let server = ServerStatus {
         postgres_version: row.get(0),
         timescaledb_version: row.get(1),
         uptime_seconds: row.get(2),
         connections: row.get(3),
         max_connections: row.get(4),
-        database_bytes: (!session.in_postgres).then(|| row.get(5)),
-        prepared: parse::<Prepared>(&row.get::<_, String>(6)),
+        database_bytes: (!session.in_postgres).then_some(session.slow.database_bytes),
+        prepared: parse::<Prepared>(&row.get::<_, String>(5)),
         counters,
+        disk: session.slow.disk.clone(),
+        certificates: session.slow.certificates.clone(),
     };
     Ok((server, catalog))
+}
+
+/// The session's statements, prepared once (a refresh then skips parsing
+/// and planning: a millisecond of a data node's CPU for its counters),
+/// together in one round trip. The catalog's fails where TimescaleDB is
+/// not created, and is tried again at the next refresh.
+async fn prepare(session: &mut Session, role: NodeRole) -> Result<(), Connection> {
+    if session.node_statement.is_some() && session.catalog_statement.is_some() {
+        return Ok(());
+    }
+    let c = &session.client;
+    let (sql, types): (&str, &[tokio_postgres::types::Type]) = match role {
+        NodeRole::Access => (
+            queries::ACCESS_CATALOG,
+            &[tokio_postgres::types::Type::TEXT],
+        ),
+        NodeRole::Data => (
+            queries::DATA_COUNTERS,
+            &[tokio_postgres::types::Type::TEXT_ARRAY],
+        ),
+    };
+    let node = async {
+        match &session.node_statement {
+            Some(st) => Ok(st.clone()),
+            None => c.prepare(queries::NODE).await,
+        }
+    };
+    let (node, catalog) = futures_util::future::join(node, c.prepare_typed(sql, types)).await;
+    let node = node.map_err(|e| crate::probe::failure(&e))?;
+    session.node_statement = Some(node);
+    session.catalog_statement = catalog.ok();
+    Ok(())
 }
 
 /// A session to the cluster database, else (it does not exist there) to
@@ -243,11 +358,21 @@ async fn open(reach: &Reach, node: &Node) -> Result<Session, Connection> {
         Ok(client) => Ok(Session {
             client,
             in_postgres: false,
+            slow: Slow::default(),
+            placement: (String::new(), Vec::new()),
+            node_statement: None,
+            catalog_statement: None,
+            sizes: ChunkSizes::default(),
         }),
         Err(Connection::Failed { sqlstate, .. }) if sqlstate.as_deref() == Some("3D000") => {
             Ok(Session {
                 client: reach.open(node, "postgres").await?,
                 in_postgres: true,
+                slow: Slow::default(),
+                placement: (String::new(), Vec::new()),
+                node_statement: None,
+                catalog_statement: None,
+                sizes: ChunkSizes::default(),
             })
         }
         Err(e) => Err(e),
@@ -256,9 +381,10 @@ async fn open(reach: &Reach, node: &Node) -> Result<Session, Connection> {
 
 fn access_catalog(r: &tokio_postgres::Row) -> AccessCatalog {
     AccessCatalog {
-        hypertables: parse(&r.get::<_, String>(0)),
+        hypertables: r.get::<_, Option<String>>(0).map(|t| parse(&t)),
         remote_txn_backlog: r.get(1),
         failed_jobs: parse(&r.get::<_, String>(2)),
+        key: r.get::<_, Option<String>>(3).unwrap_or_default(),
     }
 }
 

@@ -28,6 +28,9 @@ pub fn document(s: &Snapshot, problems: &[Problem], rates: Option<&[Rate]>) -> V
                 o.insert("database_bytes".into(), json!(sv.database_bytes));
                 o.insert("prepared_transactions".into(), json!(sv.prepared));
                 o.insert("hypertables".into(), json!(sv.counters));
+                // null: unknown (tsmn is not a superuser there).
+                o.insert("disk".into(), json!(sv.disk));
+                o.insert("certificates".into(), json!(sv.certificates));
             }
             v
         })

@@ -1,143 +1,229 @@
-//! ASYNC: the link access node -> data node, kept open between refreshes.
-//! Each link has a session of its own to the access node (so a data node
-//! that hangs delays only its own link), holding one dblink connection to
-//! the data node made with the options TimescaleDB itself uses (passfile,
-//! TLS files: probe::access_side::options_as). A refresh is then one query
-//! over that open connection, timed on the access node: the engine's
-//! `ping_data_node` would open a new connection every time.
+//! ASYNC: links, measured from inside the node they start from, with the
+//! options TimescaleDB itself connects with (passfile, TLS files:
+//! probe::access_side::options_as).
+//!
+//! The access node's links to the data nodes share one session of tsmn's
+//! to the access node, which keeps one named dblink connection per data
+//! node open between refreshes; a refresh is one statement there
+//! (queries::LINKS) that sends `SELECT 1` on every link at once and times
+//! each on the access node. The engine's `ping_data_node` would open a new
+//! connection on every call, and a session per link would be 64 sessions
+//! on the access node at 64 data nodes (more than a small server's
+//! max_connections). Between data nodes, on demand, each data node runs
+//! the same statement over tsmn's own session to it and closes its links
+//! when done (64 data nodes would otherwise hold 4,032 connections).
 
 use super::collect::Reach;
 use super::queries;
 use super::LinkStatus;
-use crate::facts::{ServerFacts, Setting};
 use crate::plan::Node;
+use std::time::Duration;
 use tokio_postgres::Client;
 
-pub(super) struct Link {
-    to: Node,
-    /// A session to the access node whose dblink connection is open.
-    session: Option<Client>,
+/// The access node's links, over one kept session.
+pub(super) struct AccessLinks {
+    session: Option<Prepared>,
 }
 
-/// Why the link was not tested, or how it failed.
-enum Outcome {
-    Up(f64),
-    Down(String),
-    NotTested(String),
+/// A session whose link functions are made, with each target's dblink
+/// name and connection options.
+struct Prepared {
+    client: Client,
+    names: Vec<String>,
+    infos: Vec<String>,
 }
 
-impl Link {
-    pub fn new(to: &Node) -> Link {
-        Link {
-            to: to.clone(),
-            session: None,
+impl AccessLinks {
+    pub fn new() -> AccessLinks {
+        AccessLinks { session: None }
+    }
+
+    /// Every access node -> data node link now. A data node that does not
+    /// answer is closed after the wait and reported as such; the others
+    /// answer in the same statement.
+    pub async fn refresh(&mut self, reach: &Reach) -> Vec<LinkStatus> {
+        let an = &reach.plan.access_node;
+        let targets: Vec<&Node> = reach.plan.data_nodes.iter().collect();
+        let margin = Duration::from_secs(1);
+        let work = async {
+            if self.session.as_ref().is_none_or(|p| p.client.is_closed()) {
+                let client = reach.open(an, &reach.plan.database).await.map_err(|e| {
+                    format!(
+                        "tsmn cannot reach the access node: {}",
+                        e.problem().unwrap_or_default()
+                    )
+                })?;
+                self.session = Some(prepare(client, reach, &targets).await?);
+            }
+            let Some(p) = &self.session else {
+                return Err("no session".to_string());
+            };
+            measure(&p.client, &p.names, &p.infos, reach, true).await
+        };
+        match tokio::time::timeout(reach.budget() + margin, work).await {
+            Ok(Ok(rows)) => statuses(&an.name, &targets, rows),
+            Ok(Err(why)) => {
+                self.drop_session().await;
+                untested(&an.name, &targets, &why)
+            }
+            Err(_) => {
+                self.drop_session().await;
+                untested(
+                    &an.name,
+                    &targets,
+                    &format!(
+                        "the access node did not answer within {} s",
+                        (reach.budget() + margin).as_secs()
+                    ),
+                )
+            }
         }
     }
 
-    /// The link now, bounded by the reach's budget.
-    pub async fn refresh(&mut self, reach: &Reach, an: &Node) -> LinkStatus {
-        let outcome = match tokio::time::timeout(reach.budget(), self.measure(reach, an)).await {
-            Ok(o) => o,
-            Err(_) => Outcome::Down(format!(
-                "timeout expired: no answer within {} s",
-                reach.budget().as_secs()
-            )),
-        };
-        let mut status = LinkStatus {
-            from: an.name.clone(),
-            to: self.to.name.clone(),
+    /// The session goes, and its dblink connections with it; a statement
+    /// still running there (a link that hangs) is cancelled first.
+    async fn drop_session(&mut self) {
+        if let Some(p) = self.session.take() {
+            let _ = p
+                .client
+                .cancel_token()
+                .cancel_query(tokio_postgres::NoTls)
+                .await;
+        }
+    }
+}
+
+/// On demand: from the data node `from` (over tsmn's session to it) to
+/// every other data node, each connected, asked and closed.
+pub(super) async fn between_data_nodes(
+    client: &Client,
+    from: &Node,
+    reach: &Reach,
+) -> Vec<LinkStatus> {
+    // Each data node starts with the one after it, so that the data nodes,
+    // all asked at once, do not all connect to the same node first.
+    let dns = &reach.plan.data_nodes;
+    let at = dns.iter().position(|d| d.name == from.name).unwrap_or(0);
+    let targets: Vec<&Node> = dns
+        .iter()
+        .cycle()
+        .skip(at + 1)
+        .take(dns.len().saturating_sub(1))
+        .collect();
+    let work = async {
+        let (names, infos) = prepare_on(client, reach, &targets).await?;
+        measure(client, &names, &infos, reach, false).await
+    };
+    let mut out = match tokio::time::timeout(reach.budget() * 4, work).await {
+        Ok(Ok(rows)) => statuses(&from.name, &targets, rows),
+        Ok(Err(why)) => untested(&from.name, &targets, &why),
+        Err(_) => untested(&from.name, &targets, "no answer in time"),
+    };
+    out.sort_by(|a, b| a.to.cmp(&b.to));
+    out
+}
+
+async fn prepare(client: Client, reach: &Reach, targets: &[&Node]) -> Result<Prepared, String> {
+    let (names, infos) = prepare_on(&client, reach, targets).await?;
+    Ok(Prepared {
+        client,
+        names,
+        infos,
+    })
+}
+
+/// The link functions made in the session; each target's dblink name and
+/// connection options, from the node's own settings.
+async fn prepare_on(
+    client: &Client,
+    reach: &Reach,
+    targets: &[&Node],
+) -> Result<(Vec<String>, Vec<String>), String> {
+    client
+        .batch_execute(queries::LINK_FUNCTIONS)
+        .await
+        .map_err(|e| {
+            format!(
+            "dblink cannot be used there ({}); install PostgreSQL's contrib package on that node",
+            remote_error(&e)
+        )
+        })?;
+    let facts = super::slow::settings(client)
+        .await
+        .map_err(|e| remote_error(&e))?;
+    let infos = targets
+        .iter()
+        .map(|to| {
+            // The cluster database, where the engine's own links go.
+            crate::probe::access_side::options_as(
+                &reach.plan.superuser,
+                &reach.plan.database,
+                &facts,
+                &to.host,
+                to.port,
+                reach.opts,
+            )
+        })
+        .collect();
+    let names = targets.iter().map(|t| format!("tsmn:{}", t.name)).collect();
+    Ok((names, infos))
+}
+
+/// Each link's (milliseconds, error), in the targets' order.
+type Measured = Vec<(Option<f64>, Option<String>)>;
+
+/// One statement over the session: every link at once.
+async fn measure(
+    client: &Client,
+    names: &[String],
+    infos: &[String],
+    reach: &Reach,
+    keep: bool,
+) -> Result<Measured, String> {
+    // The statement's own wait for answers: the connect timeout (a
+    // connect that hangs is bounded by it too, inside libpq).
+    let wait_ms = reach.opts.connect_timeout.as_millis().to_string();
+    let keep = keep.to_string();
+    let params = [
+        crate::pg::Text::Many(names),
+        crate::pg::Text::Many(infos),
+        crate::pg::Text::One(&wait_ms),
+        crate::pg::Text::One(&keep),
+    ];
+    let rows = crate::pg::rows(client, queries::LINKS, &params)
+        .await
+        .map_err(|e| remote_error(&e))?;
+    Ok(rows.iter().map(|r| (r.get(1), r.get(2))).collect())
+}
+
+fn statuses(from: &str, targets: &[&Node], measured: Measured) -> Vec<LinkStatus> {
+    targets
+        .iter()
+        .zip(measured)
+        .map(|(to, (ms, error))| LinkStatus {
+            from: from.to_string(),
+            to: to.name.clone(),
+            up: Some(error.is_none() && ms.is_some()),
+            rtt_ms: ms,
+            error,
+        })
+        .collect()
+}
+
+fn untested(from: &str, targets: &[&Node], why: &str) -> Vec<LinkStatus> {
+    targets
+        .iter()
+        .map(|to| LinkStatus {
+            from: from.to_string(),
+            to: to.name.clone(),
             up: None,
             rtt_ms: None,
-            error: None,
-        };
-        match outcome {
-            Outcome::Up(ms) => {
-                status.up = Some(true);
-                status.rtt_ms = Some(ms);
-            }
-            Outcome::Down(e) => {
-                self.drop_session().await;
-                status.up = Some(false);
-                status.error = Some(e);
-            }
-            Outcome::NotTested(why) => {
-                self.drop_session().await;
-                status.error = Some(why);
-            }
-        }
-        status
-    }
-
-    /// The session goes, and its dblink connection with it; a query still
-    /// running there (a hung data node) is cancelled first.
-    async fn drop_session(&mut self) {
-        if let Some(c) = self.session.take() {
-            let _ = c.cancel_token().cancel_query(tokio_postgres::NoTls).await;
-        }
-    }
-
-    async fn measure(&mut self, reach: &Reach, an: &Node) -> Outcome {
-        if self.session.as_ref().is_none_or(Client::is_closed) {
-            match self.connect(reach, an).await {
-                Ok(c) => self.session = Some(c),
-                Err(o) => return o,
-            }
-        }
-        let Some(c) = &self.session else {
-            return Outcome::NotTested("no session".into());
-        };
-        match crate::pg::one(c, queries::LINK_RTT, &[]).await {
-            Ok(row) => Outcome::Up(row.get(0)),
-            Err(e) => Outcome::Down(remote_error(&e)),
-        }
-    }
-
-    /// A session to the access node with the link's dblink connection open.
-    async fn connect(&self, reach: &Reach, an: &Node) -> Result<Client, Outcome> {
-        let c = reach.open(an, &reach.plan.database).await.map_err(|e| {
-            Outcome::NotTested(format!(
-                "tsmn cannot reach the access node: {}",
-                e.problem().unwrap_or_default()
-            ))
-        })?;
-        c.batch_execute(queries::LINK_FUNCTIONS).await.map_err(|e| {
-            Outcome::NotTested(format!(
-                "dblink cannot be used on the access node ({}); install PostgreSQL's contrib package there",
-                remote_error(&e)
-            ))
-        })?;
-        let rows = crate::pg::rows(&c, queries::LINK_SETTINGS, &[])
-            .await
-            .map_err(|e| Outcome::NotTested(remote_error(&e)))?;
-        let mut an_facts = ServerFacts::default();
-        for r in rows {
-            an_facts.settings.insert(
-                r.get(0),
-                Setting {
-                    value: r.get(1),
-                    source: r.get(2),
-                    pending_restart: false,
-                },
-            );
-        }
-        // The cluster database, where the engine's own links go.
-        let info = crate::probe::access_side::options_as(
-            &reach.plan.superuser,
-            &reach.plan.database,
-            &an_facts,
-            &self.to.host,
-            self.to.port,
-            reach.opts,
-        );
-        let params = [crate::pg::Text::One(&info)];
-        crate::pg::one(&c, queries::LINK_CONNECT, &params)
-            .await
-            .map_err(|e| Outcome::Down(remote_error(&e)))?;
-        Ok(c)
-    }
+            error: Some(why.to_string()),
+        })
+        .collect()
 }
 
-/// The access node's own words: libpq's message is dblink's DETAIL.
+/// The node's own words: libpq's message is dblink's DETAIL.
 fn remote_error(e: &tokio_postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => match db.detail() {

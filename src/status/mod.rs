@@ -9,6 +9,8 @@ mod links;
 mod problems;
 mod queries;
 pub mod render;
+mod sizes;
+mod slow;
 
 pub use problems::problems;
 
@@ -70,6 +72,32 @@ pub struct ServerStatus {
     /// On a data node: per hypertable (`schema.table`), its chunks'
     /// counters summed: rows inserted (n_tup_ins) and bytes on disk.
     pub counters: Vec<Counters>,
+    /// The filesystem under the data directory; None: unknown (tsmn is not
+    /// a superuser there, or `df` could not be run). Read at the first
+    /// snapshot and then once a minute (see slow.rs).
+    pub disk: Option<Disk>,
+    /// The TLS certificates the server uses (none when ssl is off), read
+    /// as check reads them, with their days left; refreshed with `disk`.
+    pub certificates: Vec<CertificateStatus>,
+}
+
+/// `df -Pk` of the data directory, as the server's OS user sees it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Disk {
+    pub data_directory: String,
+    pub total_bytes: i64,
+    pub free_bytes: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CertificateStatus {
+    /// `server certificate`, `CA`, `client certificate of <role>`.
+    pub what: String,
+    pub path: String,
+    /// Whole days until it expires (negative: expired that long ago).
+    pub days_left: i64,
+    /// Not valid yet (its notBefore is in the future).
+    pub not_yet_valid: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -87,15 +115,18 @@ pub struct Counters {
     pub bytes: i64,
 }
 
-/// The access node's connection to one data node, made from inside the
-/// access node as TimescaleDB makes it.
+/// A connection from inside one node to a data node, made as TimescaleDB
+/// makes it: the access node's to each data node (every refresh), and on
+/// demand each data node's to each other data node.
 #[derive(Debug, Clone, Serialize)]
 pub struct LinkStatus {
     pub from: String,
     pub to: String,
     /// None: not tested (the access node is down, or has no dblink).
     pub up: Option<bool>,
-    /// One query over the open link, timed on the access node.
+    /// One query over the link, timed on the node it starts from, from its
+    /// send to its answer (the connect left out; the first query of a new
+    /// link is slower: the remote session loads its caches).
     pub rtt_ms: Option<f64>,
     /// The access node's own error, or why the link was not tested.
     pub error: Option<String>,
@@ -125,6 +156,8 @@ pub struct FailedJob {
     pub hypertable: Option<String>,
     pub total_failures: i64,
     pub next_start: Option<String>,
+    /// The error of its last failed run (timescaledb_information.job_errors).
+    pub last_error: Option<String>,
 }
 
 /// What counts as a problem: prepared transactions older than
@@ -137,6 +170,8 @@ pub struct Limits {
     /// commit until `remote_txn_heal_data_node` clears it, so a backlog is
     /// normal; one this large means nothing heals it.
     pub remote_txn_backlog: i64,
+    /// A certificate with fewer days left is a warning (check's limit).
+    pub certificate_days: i64,
 }
 
 impl Default for Limits {
@@ -144,6 +179,7 @@ impl Default for Limits {
         Limits {
             prepared_age: Duration::from_secs(60),
             remote_txn_backlog: 10_000,
+            certificate_days: crate::findings::CERTIFICATE_WARN_DAYS,
         }
     }
 }

@@ -54,6 +54,8 @@ fn node(s: &Snapshot, n: &NodeStatus, limits: &Limits, out: &mut Vec<Problem>) {
             format!("the cluster database {} does not exist here", s.database),
         ));
     }
+    certificates(n, limits, out);
+    disk(n, out);
     let limit = i64::try_from(limits.prepared_age.as_secs()).unwrap_or(i64::MAX);
     let old: Vec<&Prepared> = server
         .prepared
@@ -77,20 +79,81 @@ fn node(s: &Snapshot, n: &NodeStatus, limits: &Limits, out: &mut Vec<Problem>) {
     }
 }
 
+/// Check's codes and limits: a certificate outside its validity, or with
+/// fewer days left than the limit.
+fn certificates(n: &NodeStatus, limits: &Limits, out: &mut Vec<Problem>) {
+    let Some(server) = &n.server else { return };
+    for c in &server.certificates {
+        let (code, what) = if c.not_yet_valid {
+            ("certificate_not_yet_valid", "is not valid yet".to_string())
+        } else if c.days_left < 0 {
+            (
+                "certificate_expired",
+                format!("expired {} day(s) ago", -c.days_left),
+            )
+        } else if c.days_left < limits.certificate_days {
+            (
+                "certificate_expiring",
+                format!("expires in {} day(s)", c.days_left),
+            )
+        } else {
+            continue;
+        };
+        out.push(problem(
+            code,
+            &n.name,
+            Severity::Warning,
+            format!("the {} {} {what}", c.what, c.path),
+        ));
+    }
+}
+
+/// Less than this free under the data directory: the server stops writing
+/// WAL when it is full, and every node of the cluster with it.
+const DISK_FREE_PERCENT: i64 = 10;
+
+fn disk(n: &NodeStatus, out: &mut Vec<Problem>) {
+    let Some(d) = n.server.as_ref().and_then(|s| s.disk.as_ref()) else {
+        return;
+    };
+    if d.total_bytes > 0 && d.free_bytes.saturating_mul(100) < d.total_bytes * DISK_FREE_PERCENT {
+        out.push(problem(
+            "disk_space_low",
+            &n.name,
+            Severity::Warning,
+            format!(
+                "{} free of {} under {} (less than {DISK_FREE_PERCENT}%)",
+                super::render::size(d.free_bytes),
+                super::render::size(d.total_bytes),
+                d.data_directory
+            ),
+        ));
+    }
+}
+
 fn link(s: &Snapshot, l: &LinkStatus, out: &mut Vec<Problem>) {
+    let from_access = s
+        .nodes
+        .iter()
+        .any(|n| n.name == l.from && n.role == NodeRole::Access);
     match (l.up, &l.error) {
         (Some(false), e) => {
             let message = e.clone().unwrap_or_default();
-            let code = if message.starts_with("timeout expired") {
-                "access_node_timeout"
-            } else {
-                explain(None, &message).access_code
+            let cause = explain(None, &message);
+            // From the access node: check's access_node_* codes; between
+            // data nodes: the plain connection codes, on the node that
+            // cannot connect.
+            let (code, node) = match (message.starts_with("timeout expired"), from_access) {
+                (true, true) => ("access_node_timeout", &l.to),
+                (false, true) => (cause.access_code, &l.to),
+                (true, false) => ("timeout", &l.from),
+                (false, false) => (cause.code, &l.from),
             };
             out.push(problem(
                 code,
-                &l.to,
+                node,
                 Severity::Blocker,
-                format!("the access node cannot reach {}: {message}", l.to),
+                format!("{} cannot reach {}: {message}", l.from, l.to),
             ));
         }
         // Not tested because the access node is down: its own row says so.
@@ -140,12 +203,16 @@ fn catalog(s: &Snapshot, limits: &Limits, out: &mut Vec<Problem>) {
             an,
             Severity::Warning,
             format!(
-                "job {} ({}{}) failed on its last run ({} failure(s) in all; next run {})",
+                "job {} ({}{}) failed on its last run{} ({} failure(s) in all; next run {})",
                 j.job_id,
                 j.proc_name,
                 j.hypertable
                     .as_ref()
                     .map(|h| format!(" on {h}"))
+                    .unwrap_or_default(),
+                j.last_error
+                    .as_ref()
+                    .map(|e| format!(": {e}"))
                     .unwrap_or_default(),
                 j.total_failures,
                 j.next_start.as_deref().unwrap_or("not scheduled")

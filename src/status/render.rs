@@ -65,6 +65,7 @@ pub fn text(s: &Snapshot, problems: &[Problem], rates: Option<&[Rate]>) -> Strin
         "UPTIME",
         "CONNECTIONS",
         "DB SIZE",
+        "FREE",
     ]
     .map(String::from)
     .to_vec()];
@@ -78,12 +79,17 @@ pub fn text(s: &Snapshot, problems: &[Problem], rates: Option<&[Rate]>) -> Strin
                 crate::timescale::age(sv.uptime_seconds),
                 format!("{}/{}", sv.connections, sv.max_connections),
                 sv.database_bytes.map_or_else(|| "-".into(), size),
+                sv.disk.as_ref().map_or_else(
+                    || "unknown".into(),
+                    |d| format!("{} of {}", size(d.free_bytes), size(d.total_bytes)),
+                ),
             ]),
             None => r.extend(["DOWN".to_string(), n.error.clone().unwrap_or_default()]),
         }
         rows.push(r);
     }
     out.push_str(&table(&rows));
+    out.push_str(&certificates(s));
     out.push_str(&links(s));
     out.push_str(&hypertables(s, rates));
     if let Some(n) = s.remote_txn_backlog {
@@ -102,9 +108,33 @@ pub fn text(s: &Snapshot, problems: &[Problem], rates: Option<&[Rate]>) -> Strin
                 p.what
             ));
         }
-        out.push_str("(the codes are stable for scripts; tsmn check --plan FILE gives the fix for the\n connection codes and prepared_transactions_left)\n");
+        out.push_str("(the codes are stable for scripts; tsmn check --plan FILE gives the fix for the\n connection codes, the certificate codes and prepared_transactions_left)\n");
     }
     out
+}
+
+/// Each node's certificates with their days left (none when ssl is off).
+fn certificates(s: &Snapshot) -> String {
+    let mut rows = vec![["NODE", "CERTIFICATE", "DAYS LEFT"]
+        .map(String::from)
+        .to_vec()];
+    for n in &s.nodes {
+        for c in n.server.iter().flat_map(|sv| &sv.certificates) {
+            rows.push(vec![
+                n.name.clone(),
+                format!("{} {}", c.what, c.path),
+                if c.not_yet_valid {
+                    "not valid yet".into()
+                } else {
+                    c.days_left.to_string()
+                },
+            ]);
+        }
+    }
+    if rows.len() > 1 {
+        return format!("\n{}", table(&rows));
+    }
+    String::new()
 }
 
 fn links(s: &Snapshot) -> String {

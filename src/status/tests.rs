@@ -150,3 +150,113 @@ fn the_json_names_its_schema_and_carries_the_codes() {
     assert!(text.contains("BLOCKER dn2 [refused]"), "{text}");
     assert!(text.contains("2 of 3 node(s) up"), "{text}");
 }
+
+#[test]
+fn certificates_warn_under_the_limit_and_past_their_end_with_checks_codes() {
+    let mut s = cluster();
+    let cert = |days_left, not_yet_valid| CertificateStatus {
+        what: "server certificate".into(),
+        path: "/d/server.crt".into(),
+        days_left,
+        not_yet_valid,
+    };
+    if let Some(sv) = s.nodes[1].server.as_mut() {
+        sv.certificates = vec![
+            cert(400, false),
+            cert(29, false),
+            cert(-2, false),
+            cert(9, true),
+        ];
+    }
+    let p = problems(&s, &Limits::default());
+    let codes: Vec<&str> = p.iter().map(|p| p.code).collect();
+    assert_eq!(
+        codes,
+        [
+            "certificate_expiring",
+            "certificate_expired",
+            "certificate_not_yet_valid"
+        ]
+    );
+    assert_eq!(
+        p[0].what,
+        "the server certificate /d/server.crt expires in 29 day(s)"
+    );
+    assert!(p.iter().all(|p| p.severity == Severity::Warning));
+    let near = Limits {
+        certificate_days: 10,
+        ..Limits::default()
+    };
+    assert_eq!(problems(&s, &near).len(), 2, "29 days is no longer near");
+    assert!(all_up(&s));
+}
+
+#[test]
+fn free_space_under_a_tenth_is_a_warning_and_unknown_is_none() {
+    let mut s = cluster();
+    let disk = |free: i64| Disk {
+        data_directory: "/d".into(),
+        total_bytes: 1000 * 1024,
+        free_bytes: free * 1024,
+    };
+    if let Some(sv) = s.nodes[1].server.as_mut() {
+        sv.disk = Some(disk(100));
+    }
+    if let Some(sv) = s.nodes[2].server.as_mut() {
+        sv.disk = Some(disk(99));
+    }
+    let p = problems(&s, &Limits::default());
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert_eq!((p[0].code, p[0].node.as_str()), ("disk_space_low", "dn2"));
+    assert_eq!(
+        p[0].what,
+        "99.0 kB free of 1000.0 kB under /d (less than 10%)"
+    );
+    let text = render::text(&s, &p, None);
+    assert!(text.contains("100.0 kB of 1000.0 kB"), "{text}");
+    assert!(
+        text.contains("unknown"),
+        "the access node's is unknown: {text}"
+    );
+}
+
+#[test]
+fn a_failed_job_says_its_last_error() {
+    let mut s = cluster();
+    s.failed_jobs = vec![FailedJob {
+        job_id: 1000,
+        proc_name: "boom".into(),
+        total_failures: 3,
+        last_error: Some("division by zero".into()),
+        ..FailedJob::default()
+    }];
+    let p = problems(&s, &Limits::default());
+    assert_eq!(p[0].code, "job_failed");
+    assert_eq!(
+        p[0].what,
+        "job 1000 (boom) failed on its last run: division by zero (3 failure(s) in all; next run not scheduled)"
+    );
+}
+
+#[test]
+fn a_link_between_data_nodes_down_gets_the_plain_code_on_the_node_it_starts_from() {
+    let mut s = cluster();
+    s.links = vec![LinkStatus {
+        from: "dn1".into(),
+        to: "dn2".into(),
+        up: Some(false),
+        rtt_ms: None,
+        error: Some(
+            "connection to server at \"127.0.0.1\", port 1 failed: Connection refused".into(),
+        ),
+    }];
+    let p = problems(&s, &Limits::default());
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert_eq!((p[0].code, p[0].node.as_str()), ("refused", "dn1"));
+    assert!(
+        p[0].what.starts_with("dn1 cannot reach dn2: "),
+        "{}",
+        p[0].what
+    );
+    assert!(!all_up(&s));
+}

@@ -5,6 +5,8 @@
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
 pub mod fixes;
+pub mod status;
+pub mod tmux;
 
 use std::path::Path;
 use std::sync::OnceLock;
