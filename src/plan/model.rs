@@ -111,6 +111,17 @@ impl Node {
     pub fn effective_connect_port(&self) -> i64 {
         self.connect_port.unwrap_or(self.port)
     }
+
+    /// Where tsmn connects, as reports name it: `host:port`, an IPv6
+    /// address in brackets, a socket directory as it is.
+    pub fn connect_address(&self) -> String {
+        let host = self.effective_connect_host();
+        if host.contains(':') && !host.starts_with('/') {
+            format!("[{host}]:{}", self.effective_connect_port())
+        } else {
+            format!("{host}:{}", self.effective_connect_port())
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]

@@ -127,7 +127,7 @@ pub async fn probe_watching(
                     NodeFacts {
                         name: node.name.clone(),
                         role,
-                        address: address(&node),
+                        address: node.connect_address(),
                         connection: Connection::TimedOut {
                             seconds: opts.node_budget.as_secs(),
                         },
@@ -240,7 +240,7 @@ async fn probe_node(plan: &Plan, node: &Node, work: NodeWork) -> (NodeFacts, Opt
     let mut facts = NodeFacts {
         name: node.name.clone(),
         role: work.role,
-        address: address(node),
+        address: node.connect_address(),
         connection: Connection::TimedOut {
             seconds: work.opts.connect_timeout.as_secs(),
         },
@@ -318,17 +318,6 @@ async fn probe_node(plan: &Plan, node: &Node, work: NodeWork) -> (NodeFacts, Opt
     }
     facts.server = Some(server);
     (facts, keep.then_some(client))
-}
-
-/// tsmn found nothing listening, or no answer, at the very address the
-/// access node uses: testing from the access node would only wait again.
-fn address(node: &Node) -> String {
-    let host = node.effective_connect_host();
-    if host.contains(':') && !host.starts_with('/') {
-        format!("[{host}]:{}", node.effective_connect_port())
-    } else {
-        format!("{host}:{}", node.effective_connect_port())
-    }
 }
 
 pub fn config(

@@ -204,7 +204,7 @@ async fn node_status(
     let mut status = NodeStatus {
         name: node.name.clone(),
         role,
-        address: address(node),
+        address: node.connect_address(),
         up: false,
         error: None,
         sqlstate: None,
@@ -395,14 +395,4 @@ fn parse<T: serde::de::DeserializeOwned>(text: &str) -> Vec<T> {
         tracing::warn!("status: unreadable list from the server ({e}): {text}");
         Vec::new()
     })
-}
-
-/// Where tsmn connects, as the probe names it.
-fn address(node: &Node) -> String {
-    let host = node.effective_connect_host();
-    if host.contains(':') && !host.starts_with('/') {
-        format!("[{host}]:{}", node.effective_connect_port())
-    } else {
-        format!("{host}:{}", node.effective_connect_port())
-    }
 }
