@@ -6,6 +6,7 @@
 
 use super::links::{self, AccessLinks};
 use super::queries;
+pub(super) use super::reach::Reach;
 use super::sizes::ChunkSizes;
 use super::slow::{self, Slow};
 use super::{FailedJob, HypertableStatus, NodeStatus, Prepared, ServerStatus, Snapshot};
@@ -16,34 +17,6 @@ use crate::probe::tls::Tls;
 use crate::probe::ProbeOptions;
 use std::time::{Duration, Instant};
 use tokio_postgres::Client;
-
-/// What every node's and link's work needs to connect.
-pub(super) struct Reach {
-    pub plan: Plan,
-    pub passwords: PasswordSource,
-    pub tls: Tls,
-    pub opts: ProbeOptions,
-}
-
-impl Reach {
-    /// A session to `node`'s database `db`, bounded by the connect timeout.
-    pub async fn open(&self, node: &Node, db: &str) -> Result<Client, Connection> {
-        let cfg = crate::probe::config(
-            node,
-            &self.plan.superuser,
-            db,
-            &self.passwords,
-            self.opts,
-            &self.tls,
-        );
-        crate::probe::connect(&cfg, &self.tls, self.opts, None).await
-    }
-
-    /// How long one node's (or link's) part of a refresh may take.
-    pub fn budget(&self) -> Duration {
-        self.opts.connect_timeout * 2
-    }
-}
 
 /// A node's open session, and whether it is in `postgres` because the
 /// cluster database does not exist there.

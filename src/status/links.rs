@@ -13,8 +13,8 @@
 //! the same statement over tsmn's own session to it and closes its links
 //! when done (64 data nodes would otherwise hold 4,032 connections).
 
-use super::collect::Reach;
 use super::queries;
+use super::reach::Reach;
 use super::LinkStatus;
 use crate::plan::Node;
 use std::time::Duration;

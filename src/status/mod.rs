@@ -8,6 +8,7 @@ pub mod json;
 mod links;
 mod problems;
 mod queries;
+mod reach;
 pub mod render;
 mod sizes;
 mod slow;
