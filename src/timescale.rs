@@ -128,6 +128,44 @@ pub fn age(seconds: i64) -> String {
     }
 }
 
+/// Logins from the access node to a data node that bring neither a
+/// password nor a client certificate, which password and certificate mode
+/// must see refused: without TLS, and in certificate mode with TLS too
+/// (sslmode, conninfo). The verify step tries them, and so does check.
+pub fn without_credentials(
+    plan: &crate::plan::Plan,
+    host: &str,
+    port: i64,
+) -> Vec<(&'static str, String)> {
+    let modes: &[&'static str] = match plan.auth.mode {
+        crate::plan::AuthMode::Trust => &[],
+        crate::plan::AuthMode::Password => &["disable"],
+        crate::plan::AuthMode::Certificate => &["disable", "require"],
+    };
+    modes
+        .iter()
+        .map(|m| {
+            (
+                *m,
+                crate::quote::conninfo::conninfo([
+                    ("host", host.to_string()),
+                    ("port", port.to_string()),
+                    // Where the cluster's links go (the bootstrap database
+                    // may be refused by rules that still let the cluster
+                    // database in).
+                    ("dbname", plan.database.clone()),
+                    ("user", plan.superuser.clone()),
+                    ("passfile", "/nonexistent/tsmn-no-passfile".to_string()),
+                    ("sslcert", "/nonexistent/tsmn-no-cert.crt".to_string()),
+                    ("sslkey", "/nonexistent/tsmn-no-cert.key".to_string()),
+                    ("sslmode", (*m).to_string()),
+                    ("connect_timeout", "5".to_string()),
+                ]),
+            )
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -63,7 +63,7 @@ async fn test_one(
             let mut probe = bounded(client, &dn.name, &in_cluster, opts).await;
             // The mode enforced: a login with neither password nor
             // certificate must be refused (as the verify step proves).
-            for (mode, bare) in without_credentials(plan, &dn.host, dn.port) {
+            for (mode, bare) in crate::timescale::without_credentials(plan, &dn.host, dn.port) {
                 match connect_out(client, &bare, opts.connect_timeout).await {
                     Err(e) if !missing_database(&e, &plan.database) => {}
                     _ => {
@@ -87,40 +87,6 @@ async fn test_one(
             probe
         })
         .await
-}
-
-/// Logins from the access node to a data node that bring neither a
-/// password nor a client certificate, which password and certificate mode
-/// must see refused: without TLS, and in certificate mode with TLS too
-/// (sslmode, conninfo). The verify step tries them, and so does check.
-pub fn without_credentials(plan: &Plan, host: &str, port: i64) -> Vec<(&'static str, String)> {
-    let modes: &[&'static str] = match plan.auth.mode {
-        crate::plan::AuthMode::Trust => &[],
-        crate::plan::AuthMode::Password => &["disable"],
-        crate::plan::AuthMode::Certificate => &["disable", "require"],
-    };
-    modes
-        .iter()
-        .map(|m| {
-            (
-                *m,
-                conninfo([
-                    ("host", host.to_string()),
-                    ("port", port.to_string()),
-                    // Where the cluster's links go (the bootstrap database
-                    // may be refused by rules that still let the cluster
-                    // database in).
-                    ("dbname", plan.database.clone()),
-                    ("user", plan.superuser.clone()),
-                    ("passfile", "/nonexistent/tsmn-no-passfile".to_string()),
-                    ("sslcert", "/nonexistent/tsmn-no-cert.crt".to_string()),
-                    ("sslkey", "/nonexistent/tsmn-no-cert.key".to_string()),
-                    ("sslmode", (*m).to_string()),
-                    ("connect_timeout", "5".to_string()),
-                ]),
-            )
-        })
-        .collect()
 }
 
 /// The access node got past pg_hba.conf and the password, and only the

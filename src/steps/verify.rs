@@ -69,7 +69,7 @@ pub(super) fn enforced(ctx: &Ctx) -> Vec<Step> {
         .iter()
         .map(|dn| {
             let tries: Vec<String> =
-                crate::probe::access_side::without_credentials(plan, &dn.host, dn.port)
+                crate::timescale::without_credentials(plan, &dn.host, dn.port)
                     .iter()
                     .map(|(_, info)| literal(info))
                     .collect();
