@@ -713,9 +713,9 @@ pub fn set_hba<S: AsRef<str>>(c: &TestCluster, lines: &[S]) {
 
 /// Reload `c`'s configuration and wait until the server runs with it:
 /// `pg_reload_conf()` only signals the postmaster, which reads the files
-/// a moment later and then signals its backends, this one too (polled
-/// with a deadline on one session, which the new rules may not admit
-/// again, not slept on).
+/// a moment later and signals its backends, this one too (polled with a
+/// deadline on one session, which the new rules may not admit again, not
+/// slept on), then reads pg_hba.conf (awaited by one more login).
 pub fn reload(c: &TestCluster) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -748,6 +748,15 @@ pub fn reload(c: &TestCluster) {
             );
             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         }
+        // The postmaster signals its backends before it reads pg_hba.conf
+        // again; it accepts a new connection only once that is done. A
+        // login attempt (refused or not: the new rules may not admit it)
+        // therefore waits for the new rules to be in force.
+        let _ = c
+            .cluster
+            .pg_config("postgres")
+            .connect(tokio_postgres::NoTls)
+            .await;
     });
 }
 
