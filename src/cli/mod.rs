@@ -1,19 +1,15 @@
 //! The command-line face: arguments (args.rs), terminal prompts
 //! (prompt.rs), how output is spoken (output.rs: colour, -q, JSON), the log file
-//! (log.rs) and one function per command (commands.rs), each turning
+//! (log.rs) and one file per command (commands/), each turning
 //! arguments into calls of the library's flow and its result into output
 //! and an exit code.
 
 pub mod args;
 pub mod commands;
 pub mod log;
-pub mod migrate;
 pub mod output;
 pub mod progress;
 pub mod prompt;
-pub mod report;
 pub mod signals;
-pub mod status;
-pub mod undo;
 
 pub use args::{Cli, Command};

@@ -7,10 +7,12 @@
 pub mod ask;
 pub mod lock;
 mod own_login;
+pub mod run;
 pub mod secrets;
 pub mod settings;
 
 pub use ask::{Ask, NoAsk};
+pub use run::{Ready, Run, RunKind};
 pub use settings::Settings;
 
 use crate::facts::{Connection, Facts};
@@ -18,39 +20,20 @@ use crate::findings::connect::explain;
 use crate::plan::{AuthMode, Plan};
 use crate::probe::credentials::PasswordSource;
 use crate::probe::{Kept, OnNotice, Progress};
-use crate::run::{Events, RunOptions};
 use crate::steps::material::{self, Material};
 use crate::steps::secrets::Secrets;
 use crate::steps::Step;
 use secrecy::SecretString;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// What went wrong, and whether it was the operator's input (exit 2) or an
 /// operation that failed (exit 1).
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum FlowError {
     #[error("{0}")]
     Usage(String),
     #[error("{0}")]
     Failed(String),
-}
-
-/// The refusal when nodes of the run could not be probed: tsmn changes
-/// nothing when it cannot finish (a cluster changed on some nodes and not
-/// on others can be worse than before).
-fn unprobed_message(unprobed: &[(String, String)]) -> String {
-    let lines: Vec<String> = unprobed
-        .iter()
-        .map(|(n, why)| format!("  {n}: {why}"))
-        .collect();
-    let names: Vec<&str> = unprobed.iter().map(|(n, _)| n.as_str()).collect();
-    format!(
-        "tsmn cannot reach {} and changes nothing while a node of the run cannot be probed:\n{}\n    fix: bring {} back (tsmn check says why it fails), then run tsmn apply again; or run only the phases it has no step in (--phases)",
-        names.join(", "),
-        lines.join("\n"),
-        if names.len() == 1 { "it" } else { "them" }
-    )
 }
 
 impl FlowError {
@@ -179,34 +162,6 @@ impl Flow {
     /// Where each run's finished steps are recorded, beside the plan.
     pub fn journal(&self) -> PathBuf {
         material::dir_for(&self.plan_path).join("journal.jsonl")
-    }
-
-    /// Before a run probes: the cluster's run lock on a session of its own
-    /// to the access node, so that a second run (another plan file, another
-    /// machine) is refused before it probes servers the first one is
-    /// changing (and restarting). When tsmn cannot log in to the access
-    /// node yet (a password to ask for), the lock is taken on the probe's
-    /// session before the first change instead.
-    pub async fn lock_cluster(&mut self, settings: &Settings) -> Result<(), FlowError> {
-        let an = self.plan.access_node.clone();
-        let Ok(tls) = crate::probe::tls::Tls::from_plan(&self.plan) else {
-            return Ok(());
-        };
-        let opts = settings.probe_options();
-        let cfg = crate::probe::config(
-            &an,
-            &self.plan.superuser,
-            "postgres",
-            &self.passwords,
-            opts,
-            &tls,
-        );
-        let Ok(client) = crate::probe::connect(&cfg, &tls, opts, None).await else {
-            return Ok(());
-        };
-        lock::take_cluster(&client, &self.plan.database, &an.name).await?;
-        self.cluster_lock = Some(client);
-        Ok(())
     }
 
     /// Probe `nodes` (all when empty) and merge what was found into the
@@ -406,125 +361,6 @@ impl Flow {
             },
         )
         .map_err(|e| FlowError::Usage(e.to_string()))
-    }
-
-    /// `tsmn undo`: the steps that take the last run of tsmn apply back (from
-    /// its journal and what the probe found), and what stays (settings).
-    pub fn undo_steps(&self) -> Result<(Vec<Step>, Vec<String>), FlowError> {
-        let text = std::fs::read_to_string(self.journal()).map_err(|_| {
-            FlowError::Usage(format!(
-                "nothing to undo: no run of tsmn apply is recorded for this plan ({} does not exist)",
-                self.journal().display()
-            ))
-        })?;
-        let last = crate::steps::undo::last_run(&text, &self.plan.access_node.name)
-            .map_err(|e| FlowError::Usage(format!("nothing to undo: {e}")))?;
-        let facts = self.facts.clone().unwrap_or_default();
-        crate::steps::undo::build(&self.plan, &last, &facts)
-            .map_err(|e| FlowError::Failed(e.to_string()))
-    }
-
-    /// The role passwords these steps hold, in the one order of `secrets.rs`.
-    pub fn role_secrets(
-        &self,
-        steps: &[Step],
-        given: &BTreeMap<String, SecretString>,
-        ask: &dyn Ask,
-    ) -> Result<Secrets, FlowError> {
-        let needed = crate::steps::secret_roles(steps);
-        secrets::role_secrets(
-            &self.plan,
-            &needed,
-            &self.rotate_passwords,
-            given,
-            &self.passwords,
-            ask,
-        )
-    }
-
-    /// What a run needs before it starts: the role passwords (in the one
-    /// order), the cluster's run lock on the access node (in the session the
-    /// run keeps), and proof that the steps will not change the password
-    /// tsmn itself logs in with. Refused before anything changes.
-    pub async fn prepare_run(
-        &self,
-        steps: &[Step],
-        given: &BTreeMap<String, SecretString>,
-        settings: &Settings,
-        ask: &dyn Ask,
-    ) -> Result<Secrets, FlowError> {
-        let secrets = self.role_secrets(steps, given, ask)?;
-        if let Some(facts) = &self.facts {
-            let unprobed = crate::steps::unprobed(steps, facts, &settings.phases);
-            if !unprobed.is_empty() {
-                return Err(FlowError::Failed(unprobed_message(&unprobed)));
-            }
-        }
-        let an = &self.plan.access_node.name;
-        if self.cluster_lock.is_none() {
-            if let Some((_, client)) = self.kept.iter().find(|(n, _)| n == an) {
-                lock::take_cluster(client, &self.plan.database, an).await?;
-            }
-        }
-        own_login::guard(
-            &self.plan,
-            steps,
-            &secrets,
-            &self.passwords,
-            settings.probe_options(),
-        )
-        .await?;
-        Ok(secrets)
-    }
-
-    /// For the summary before a run: for each node, what tsmn will do when
-    /// a setting needs a restart (the run's own decision, made now on the
-    /// kept connection): Ok(the command it runs) or Err(how the operator
-    /// restarts it while tsmn waits).
-    pub async fn restarts(&self, nodes: &[String]) -> Vec<(String, Result<String, String>)> {
-        // Every node asked at once, as the restart gate asks them.
-        let asks = nodes.iter().map(|n| async move {
-            let d = match self.kept.iter().find(|(k, _)| k == n) {
-                Some((_, c)) => crate::run::restart_decision(c).await,
-                None => Err(crate::run::RESTART_HOW.to_string()),
-            };
-            (n.clone(), d)
-        });
-        futures_util::future::join_all(asks).await
-    }
-
-    /// Run the steps on the connections the probe kept; finished steps go
-    /// to the journal. Events tell the face what happens.
-    pub async fn apply(
-        &mut self,
-        steps: &[Step],
-        secrets: &Secrets,
-        settings: &Settings,
-        events: Events,
-        cancel: Option<tokio_util::sync::CancellationToken>,
-    ) -> bool {
-        if let Err(e) = self.material() {
-            let _ = events.send(crate::run::Event::Note {
-                node: self.plan.access_node.name.clone(),
-                message: e.to_string(),
-            });
-            let _ = events.send(crate::run::Event::Finished { ok: false });
-            return false;
-        }
-        let kept = std::mem::take(&mut self.kept);
-        let opts = RunOptions {
-            plan: &self.plan,
-            passwords: &self.passwords,
-            secrets,
-            material: self.material.as_ref(),
-            probe: settings.probe_options(),
-            phases: settings.phases.clone(),
-            restart: settings.restart,
-            restart_wait: settings.restart_wait,
-            journal: Some(self.journal()),
-            cancel,
-        };
-        crate::run::run_adopting(steps, &opts, events, kept).await
     }
 
     /// Write the steps as a reviewable script with its files into `out`.

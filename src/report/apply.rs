@@ -1,6 +1,6 @@
 //! `tsmn apply` output: the summary before, one line per event while it runs.
 
-use crate::run::{Event, Outcome};
+use crate::run::{Event, Outcome, RunKind};
 use crate::steps::{Action, Step, StepState};
 
 /// What will change where, and which nodes will need a restart.
@@ -20,8 +20,13 @@ pub fn needs_restart(steps: &[Step], phases: &[crate::steps::Phase]) -> Vec<Stri
 
 /// The summary before the confirmation. `restarts` is what tsmn decided
 /// for each node that needs one (empty under `--restart never`).
-pub fn summary(steps: &[Step], phases: &[crate::steps::Phase], restarts: &Restarts) -> String {
-    let mut out = String::from("tsmn apply will:\n");
+pub fn summary(
+    kind: RunKind,
+    steps: &[Step],
+    phases: &[crate::steps::Phase],
+    restarts: &Restarts,
+) -> String {
+    let mut out = format!("{} will:\n", kind.command());
     let mut nodes: Vec<&str> = Vec::new();
     for s in steps {
         if !nodes.contains(&s.node.as_str()) {
@@ -228,10 +233,11 @@ impl Tally {
 
     /// The last line of a run: what failed where, or what was proven and
     /// whether anything changed. Never "done" for what was not checked.
-    pub fn closing(&self, run_ok: bool) -> String {
+    pub fn closing(&self, kind: RunKind, run_ok: bool) -> String {
         if let Some((node, step)) = &self.failed {
             return format!(
-                "FAILED on {node} at {step} (see above); after the fix, run tsmn apply again: finished steps are checked and skipped"
+                "FAILED on {node} at {step} (see above); after the fix, run {} again: finished steps are checked and skipped",
+                kind.command()
             );
         }
         if self.blocked > 0 {
@@ -281,9 +287,9 @@ mod tests {
         ));
         assert!(t.ok());
         assert!(
-            t.closing(true).ends_with("nothing changed"),
+            t.closing(RunKind::Apply, true).ends_with("nothing changed"),
             "{}",
-            t.closing(true)
+            t.closing(RunKind::Apply, true)
         );
     }
 
@@ -302,10 +308,10 @@ mod tests {
         ));
         assert!(!t.ok());
         assert!(
-            t.closing(true)
+            t.closing(RunKind::Apply, true)
                 .starts_with("FAILED on an at an/verify/ping"),
             "{}",
-            t.closing(true)
+            t.closing(RunKind::Apply, true)
         );
     }
 
@@ -317,9 +323,10 @@ mod tests {
             Outcome::Blocked { why: "x".into() },
         ));
         assert!(
-            t.closing(false).contains("1 step(s) blocked"),
+            t.closing(RunKind::Apply, false)
+                .contains("1 step(s) blocked"),
             "{}",
-            t.closing(false)
+            t.closing(RunKind::Apply, false)
         );
     }
 
@@ -330,8 +337,14 @@ mod tests {
             "dn1/auth/hba",
             Outcome::Done { detail: "x".into() },
         ));
-        assert!(!t.closing(true).contains("verified"), "{}", t.closing(true));
-        assert!(t.closing(true).ends_with("1 step(s) changed the servers"));
+        assert!(
+            !t.closing(RunKind::Apply, true).contains("verified"),
+            "{}",
+            t.closing(RunKind::Apply, true)
+        );
+        assert!(t
+            .closing(RunKind::Apply, true)
+            .ends_with("1 step(s) changed the servers"));
     }
 }
 

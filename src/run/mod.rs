@@ -2,6 +2,8 @@
 //! superuser connections, and reports through an event channel: it knows
 //! nothing of terminals, so `tsmn apply` and the wizard share it.
 
+mod kind;
+pub use kind::RunKind;
 mod exec;
 pub mod files;
 mod hba;

@@ -5,7 +5,7 @@
 
 use super::msg::{Cmd, Msg};
 use super::shared::Shared;
-use crate::flow::{Flow, NoAsk, Settings, Watch};
+use crate::flow::{Flow, NoAsk, RunKind, Settings, Watch};
 use crate::plan::Plan;
 use secrecy::SecretString;
 use std::collections::BTreeMap;
@@ -161,8 +161,6 @@ impl Tasks {
         tokio::spawn(async move {
             let mut flow = flow.lock().await;
             flow.set_plan(plan);
-            // One run per plan at a time, as for tsmn apply.
-            let run_lock = crate::flow::lock::take(&flow.plan_path);
             let (etx, mut erx) = tokio::sync::mpsc::unbounded_channel();
             let forward = {
                 let tx = tx.clone();
@@ -172,27 +170,16 @@ impl Tasks {
                     }
                 })
             };
-            // The steps as previewed, with the certificate material made now.
-            let prepared = match run_lock.and_then(|l| flow.steps().map(|s| (l, s))) {
-                Ok((held, steps)) => flow
-                    .prepare_run(&steps, &given, &settings, &NoAsk)
-                    .await
-                    .map(|secrets| (held, steps, secrets)),
-                Err(e) => Err(e),
-            };
-            match prepared {
-                Ok((_held, steps, secrets)) => {
-                    flow.apply(&steps, &secrets, &settings, etx, Some(cancel))
-                        .await;
+            // The one run sequence, as tsmn apply runs it: the lock, the
+            // steps as previewed (certificate material made now), what the
+            // run needs, the run; a refusal shown as the run's end.
+            match flow.begin(RunKind::Apply) {
+                Ok(run) => {
+                    let ready = flow.ready(&run, &given, &settings, &NoAsk).await;
+                    let ready = ready.as_ref().map_err(Clone::clone);
+                    flow.run(&run, ready, &settings, etx, Some(cancel)).await;
                 }
-                Err(e) => {
-                    let _ = etx.send(crate::run::Event::Note {
-                        node: flow.plan.access_node.name.clone(),
-                        message: e.to_string(),
-                    });
-                    let _ = etx.send(crate::run::Event::Finished { ok: false });
-                    drop(etx);
-                }
+                Err(e) => flow.refused(&etx, &e),
             }
             let _ = forward.await;
         });

@@ -5,9 +5,9 @@
 //! in place on a terminal, q or Ctrl-C to quit, sessions kept between
 //! refreshes.
 
-use super::args::{StatusArgs, EXIT_FAILED, EXIT_OK, EXIT_USAGE};
-use super::commands::{failed, runtime};
-use super::output;
+use super::super::args::{StatusArgs, EXIT_FAILED, EXIT_OK, EXIT_USAGE};
+use super::super::output;
+use super::{failed, runtime};
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 use tsmn::status::{all_up, collect::Watcher, json, problems, rates, render, Limits, Snapshot};
@@ -26,7 +26,7 @@ pub fn status(a: StatusArgs) -> u8 {
             return failed("status", a.json, &message, EXIT_USAGE);
         }
     };
-    watcher.peer_links_always(a.links == super::args::LinkScope::All);
+    watcher.peer_links_always(a.links == super::super::args::LinkScope::All);
     for n in watcher.notes() {
         output::tell(&format!("note: {n}"));
     }
@@ -138,7 +138,7 @@ async fn watch(watcher: &mut Watcher, secs: u64, limits: &Limits) -> u8 {
     crate::cli::output::out!("{shown}");
     match quit {
         Quit::Key => EXIT_OK,
-        Quit::Interrupt => super::args::EXIT_INTERRUPTED,
+        Quit::Interrupt => super::super::args::EXIT_INTERRUPTED,
     }
 }
 
@@ -188,7 +188,7 @@ async fn json_lines(watcher: &mut Watcher, secs: u64, limits: &Limits) -> u8 {
         before = Some(s);
         tokio::select! {
             () = tokio::time::sleep(Duration::from_secs(secs)) => {}
-            _ = tokio::signal::ctrl_c() => return super::args::EXIT_INTERRUPTED,
+            _ = tokio::signal::ctrl_c() => return super::super::args::EXIT_INTERRUPTED,
         }
     }
 }

@@ -2,9 +2,9 @@
 //! written where asked: the servers' files, the status snapshot, tsmn's
 //! own journal and log, and README.txt naming each file.
 
-use super::args::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
-use super::commands::runtime;
-use super::output;
+use super::super::args::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
+use super::super::output;
+use super::runtime;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tsmn::bundle::{self, Entry};
@@ -102,7 +102,7 @@ fn tsmn_logs() -> Vec<PathBuf> {
     if let Some(f) = std::env::var_os("TSMN_LOG_FILE").filter(|f| !f.is_empty()) {
         return vec![PathBuf::from(f)];
     }
-    let mut files: Vec<PathBuf> = std::fs::read_dir(super::log::dir())
+    let mut files: Vec<PathBuf> = std::fs::read_dir(super::super::log::dir())
         .map(|d| {
             d.flatten()
                 .map(|e| e.path())

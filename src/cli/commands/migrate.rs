@@ -1,10 +1,10 @@
 //! `tsmn migrate`: the command face of the library's migrate module
 //! (preflight with --check, else the offline copy, asked first).
 
-use super::args::{MigrateCmd, EXIT_FAILED, EXIT_OK, EXIT_USAGE};
-use super::commands::{failed, runtime};
-use super::output;
-use super::prompt::confirm;
+use super::super::args::{MigrateCmd, EXIT_FAILED, EXIT_OK, EXIT_USAGE};
+use super::super::output;
+use super::super::prompt::confirm;
+use super::{failed, runtime};
 use std::io::IsTerminal;
 use std::time::Duration;
 use tsmn::migrate::connect::{parse_target, Reach};

@@ -1,0 +1,37 @@
+//! `tsmn check`: probe every node, the cluster map and the findings.
+
+use super::super::args::{EXIT_FAILED, EXIT_OK};
+use super::{fail_as, probe_flow, runtime, with_timeout};
+use std::path::Path;
+use tsmn::findings::blockers;
+use tsmn::flow::{Flow, Watch};
+use tsmn::report;
+
+pub fn check(path: &Path, json: bool, connect_timeout: u64) -> u8 {
+    let mut flow = match Flow::open(path) {
+        Ok(f) => f,
+        Err(e) => return fail_as("check", json, e),
+    };
+    let settings = with_timeout(connect_timeout);
+    let probed = probe_flow(&runtime(), &mut flow, &settings, json, Watch::default());
+    let facts = match probed {
+        Ok(()) => flow.facts().cloned().unwrap_or_default(),
+        Err(e) => return fail_as("check", json, e),
+    };
+    let found = flow.findings();
+    if json {
+        crate::cli::output::outln!("{:#}", report::check::json(&facts, &found, flow.notes()));
+    } else {
+        let map = report::map::from_facts(&flow.plan, &facts);
+        crate::cli::output::out!(
+            "Cluster map\n{}\n{}",
+            report::map::text(&map),
+            report::check::human(&facts, &found, flow.notes())
+        );
+    }
+    if blockers(&found) == 0 {
+        EXIT_OK
+    } else {
+        EXIT_FAILED
+    }
+}
