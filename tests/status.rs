@@ -9,6 +9,8 @@ mod support;
 mod codes;
 #[path = "status/watch.rs"]
 mod watch;
+#[path = "status/wizard.rs"]
+mod wizard;
 
 use serde_json::Value;
 use support::status::{codes_on, node, status};

@@ -5,7 +5,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use tsmn::run::{Event, Outcome};
-use tsmn::tui::app::{App, Msg, Screen};
+use tsmn::tui::app::{App, Cmd, Msg, Screen};
 use tsmn::tui::view::{draw, Theme};
 
 mod support;
@@ -89,6 +89,16 @@ fn at(screen: Screen) -> App {
     };
     match screen {
         Screen::Start => {}
+        Screen::Cluster => {
+            go(&mut a, &[KeyCode::Down, KeyCode::Down, KeyCode::Down]);
+            let cmds = a.update(key(KeyCode::Enter));
+            assert!(cmds.iter().any(|c| matches!(c, Cmd::Watch)), "{cmds:?}");
+            a.update(Msg::Status(Ok(Box::new(tsmn::status::Snapshot {
+                database: "tsdb".into(),
+                took_ms: 12.0,
+                ..Default::default()
+            }))));
+        }
         Screen::Nodes => go(&mut a, &[KeyCode::Enter]),
         Screen::Credentials => {
             go(&mut a, &[KeyCode::Enter, KeyCode::Enter]);
@@ -182,6 +192,23 @@ fn every_screen_at_80x24_and_120x40() {
             snapshot_settings().bind(|| insta::assert_snapshot!(name, text));
         }
     }
+}
+
+#[test]
+fn the_cluster_screen_opens_from_the_start_and_esc_stops_its_refresh() {
+    let mut app = at(Screen::Cluster);
+    let text = render(&app, 80, 24);
+    assert!(text.contains("refresh 1 · every 2 s"), "{text}");
+    snapshot_settings().bind(|| insta::assert_snapshot!("tui_cluster_80x24", text));
+    // A snapshot that cannot be taken says why, above the last one.
+    app.update(Msg::Status(Err("the CA file /x cannot be read".into())));
+    assert!(render(&app, 80, 24).contains("cannot read the cluster: the CA file /x"));
+    let cmds = app.update(key(KeyCode::Esc));
+    assert!(cmds.iter().any(|c| matches!(c, Cmd::StopWatch)), "{cmds:?}");
+    assert_eq!(app.shared.screen, Screen::Start);
+    // A snapshot that arrives after Esc changes nothing.
+    app.update(Msg::Status(Ok(Box::default())));
+    assert_eq!(app.shared.screen, Screen::Start);
 }
 
 #[test]

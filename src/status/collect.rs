@@ -79,6 +79,13 @@ impl Watcher {
         })
     }
 
+    /// The superuser's password as the operator typed it (the wizard):
+    /// used where the plan's own sources give none.
+    pub fn with_password(mut self, password: secrecy::SecretString) -> Watcher {
+        self.reach.passwords.set_prompted(password);
+        self
+    }
+
     /// Test each data node's link to each other data node at every
     /// snapshot (`--links all`): N x (N - 1) connections made and closed
     /// each time, so not the default.

@@ -63,7 +63,12 @@ impl App {
     }
 
     pub fn update(&mut self, msg: Msg) -> Vec<Cmd> {
+        let was = self.shared.screen;
         let cmds = self.take(msg);
+        // Whoever opens the cluster screen, it starts afresh from there.
+        if cmds.iter().any(|c| matches!(c, Cmd::Watch)) {
+            self.pages.cluster.opened(was);
+        }
         // Whoever starts a probe, the connectivity screen counts it from now.
         if cmds.iter().any(|c| matches!(c, Cmd::Probe { .. })) {
             self.pages.connectivity.probe_started(self.shared.tick);
@@ -136,6 +141,10 @@ impl App {
             }
             Msg::Interrupt => self.interrupt(),
             Msg::Discovered(found) => start::discovered(sh, found),
+            Msg::Status(s) => {
+                super::screens::cluster::status(&mut self.pages.cluster, sh, s);
+                vec![]
+            }
             Msg::Exported(r) => {
                 sh.message = Some(match r {
                     Ok(dir) => format!("exported to {dir}: review README.md, then run sh setup.sh"),

@@ -34,6 +34,8 @@ pub enum Action {
     Choose,
     /// Turn the selected choice on or off.
     Toggle,
+    /// Open the live cluster screen.
+    Watch,
 }
 
 pub struct Binding {

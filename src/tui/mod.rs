@@ -15,6 +15,7 @@ pub mod tasks;
 pub mod text_field;
 pub mod theme;
 pub mod view;
+pub mod watch;
 pub mod widgets;
 
 use app::{App, Msg};

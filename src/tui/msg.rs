@@ -36,6 +36,9 @@ pub enum Msg {
     /// SIGTERM or SIGHUP: as Ctrl-C, the first stops after the running
     /// step, the second at once.
     Interrupt,
+    /// A snapshot of the running cluster (the cluster screen), or why
+    /// none can be taken.
+    Status(Result<Box<crate::status::Snapshot>, String>),
 }
 
 /// Work for the tasks.
@@ -56,4 +59,11 @@ pub enum Cmd {
     Execute,
     Export,
     Quit,
+    /// Watch the cluster (the cluster screen): a snapshot every few seconds.
+    Watch,
+    /// A snapshot now.
+    WatchNow,
+    /// Test the links between data nodes once, in the next snapshot.
+    WatchPeerLinks,
+    StopWatch,
 }

@@ -11,6 +11,8 @@ pub enum Screen {
     Preview,
     Execute,
     Summary,
+    /// The running cluster, live: beside the setup path, not on it.
+    Cluster,
 }
 
 impl Screen {
@@ -34,12 +36,14 @@ impl Screen {
             Screen::Preview => "Preview",
             Screen::Execute => "Execute",
             Screen::Summary => "Summary",
+            Screen::Cluster => "Cluster",
         }
     }
     /// Where Esc goes: the screen before in the order (the first stays;
     /// the summary goes back to the preview, not into a finished run).
     pub fn back(self) -> Screen {
         match self {
+            Screen::Cluster => Screen::Start,
             Screen::Execute | Screen::Summary => Screen::Preview,
             s => {
                 let i = Screen::ORDER.iter().position(|o| *o == s).unwrap_or(0);

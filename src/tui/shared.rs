@@ -101,6 +101,13 @@ impl Shared {
         }]
     }
 
+    /// Watch the running cluster (the cluster screen, refreshed).
+    pub fn watch(&mut self) -> Vec<Cmd> {
+        self.go(Screen::Cluster);
+        self.message = Some("reading the cluster ...".into());
+        vec![Cmd::Watch]
+    }
+
     /// Run the steps (confirmed on the preview, or again from the execute screen).
     pub fn execute(&mut self) -> Vec<Cmd> {
         self.run.start(self.steps.len());

@@ -22,6 +22,8 @@ pub struct Tasks {
     cancel: Arc<std::sync::Mutex<Option<CancellationToken>>>,
     tx: UnboundedSender<Msg>,
     settings: Settings,
+    /// The cluster screen's refresh, while it is open.
+    watch: std::sync::Mutex<Option<super::watch::Watch>>,
 }
 
 impl Tasks {
@@ -34,6 +36,7 @@ impl Tasks {
             cancel: Arc::default(),
             tx,
             settings: app.settings.clone(),
+            watch: std::sync::Mutex::default(),
         }
     }
 
@@ -79,6 +82,18 @@ impl Tasks {
                 });
             }
             Cmd::Execute => self.execute(plan, app),
+            Cmd::Watch => {
+                let w = super::watch::start(
+                    plan,
+                    app.typed_password(),
+                    self.settings.connect_timeout,
+                    tx,
+                );
+                *self.lock_watch() = Some(w);
+            }
+            Cmd::WatchNow => self.ask_watch(super::watch::Ask::Now),
+            Cmd::WatchPeerLinks => self.ask_watch(super::watch::Ask::PeerLinks),
+            Cmd::StopWatch => *self.lock_watch() = None,
             Cmd::Export => {
                 let given = given(app);
                 let stamp = time::OffsetDateTime::now_utc().unix_timestamp();
@@ -183,6 +198,16 @@ impl Tasks {
             }
             let _ = forward.await;
         });
+    }
+
+    fn ask_watch(&self, a: super::watch::Ask) {
+        if let Some(w) = self.lock_watch().as_ref() {
+            w.ask(a);
+        }
+    }
+
+    fn lock_watch(&self) -> std::sync::MutexGuard<'_, Option<super::watch::Watch>> {
+        self.watch.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn lock_cancel(&self) -> std::sync::MutexGuard<'_, Option<CancellationToken>> {

@@ -49,7 +49,10 @@ fn draw_header(f: &mut Frame, app: &App, area: Rect, theme: &Theme) {
         app.shared.plan.auth.mode.as_str()
     )));
     let full: usize = Screen::ORDER.iter().map(|s| s.title().len() + 3).sum();
-    let crumbs: Vec<Span> = if full <= area.width as usize {
+    // A screen beside the setup path (the live cluster) has no place in it.
+    let crumbs: Vec<Span> = if !Screen::ORDER.contains(&app.shared.screen) {
+        vec![Span::styled(app.shared.screen.title(), theme.selected())]
+    } else if full <= area.width as usize {
         Screen::ORDER
             .iter()
             .enumerate()

@@ -6,6 +6,7 @@
 //! screen is a new module and one line in `Pages` and in `Screen::ORDER`.
 
 pub mod authentication;
+pub mod cluster;
 pub mod connectivity;
 pub mod credentials;
 pub mod execute;
@@ -61,6 +62,7 @@ pub struct Pages {
     pub preview: preview::State,
     pub execute: execute::State,
     pub summary: summary::State,
+    pub cluster: cluster::State,
 }
 
 impl Pages {
@@ -74,6 +76,7 @@ impl Pages {
             preview: preview::State::default(),
             execute: execute::State::default(),
             summary: summary::State,
+            cluster: cluster::State::default(),
         }
     }
 
@@ -87,6 +90,7 @@ impl Pages {
             Screen::Preview => &self.preview,
             Screen::Execute => &self.execute,
             Screen::Summary => &self.summary,
+            Screen::Cluster => &self.cluster,
         }
     }
 
@@ -100,6 +104,7 @@ impl Pages {
             Screen::Preview => &mut self.preview,
             Screen::Execute => &mut self.execute,
             Screen::Summary => &mut self.summary,
+            Screen::Cluster => &mut self.cluster,
         }
     }
 }

@@ -37,7 +37,7 @@ pub static ADDRESS_FORM: &[Binding] = &[
 #[derive(Debug, Default)]
 pub struct State {
     /// 0: set up, 1: troubleshoot the plan's cluster, 2: troubleshoot from
-    /// an access node.
+    /// an access node, 3: watch the plan's cluster.
     pub choice: usize,
     /// The access node's address being typed (choice 2).
     pub address: Option<TextField>,
@@ -82,7 +82,7 @@ fn on_action(st: &mut State, app: &mut Shared, action: Action) -> Vec<Cmd> {
     }
     match action {
         Action::Up => st.choice = st.choice.saturating_sub(1),
-        Action::Down => st.choice = (st.choice + 1).min(2),
+        Action::Down => st.choice = (st.choice + 1).min(3),
         Action::Back => app.back(),
         Action::Next if st.choice == 1 => {
             // Troubleshooting: straight to the facts and findings.
@@ -90,6 +90,7 @@ fn on_action(st: &mut State, app: &mut Shared, action: Action) -> Vec<Cmd> {
             return app.probe();
         }
         Action::Next if st.choice == 2 => st.address = Some(Default::default()),
+        Action::Next if st.choice == 3 => return app.watch(),
         Action::Next => app.go(super::Screen::Nodes),
         _ => {}
     }
@@ -146,6 +147,12 @@ fn draw(f: &mut Frame, st: &State, app: &Shared, area: Rect, theme: &Theme) {
         st.choice == 2,
         "Troubleshoot a running cluster from its access node",
         "no plan: read the cluster from it, probe every node, show the findings",
+    ));
+    lines.extend(choice(
+        theme,
+        st.choice == 3,
+        "Watch this cluster",
+        "live: nodes up or down, links, chunks per data node, rows/s, what needs attention",
     ));
     if let Some(address) = &st.address {
         lines.push(Line::from(""));

@@ -23,6 +23,13 @@ pub static KEYS: &[Binding] = &[
         "export the script",
         true,
     ),
+    b(
+        KeyCode::Char('w'),
+        "w",
+        Action::Watch,
+        "watch the cluster",
+        true,
+    ),
     b(KeyCode::Esc, "Esc", Action::Back, "back to the steps", true),
 ];
 
@@ -46,6 +53,7 @@ fn on_action(app: &mut Shared, action: Action) -> Vec<Cmd> {
     match action {
         Action::Save => vec![Cmd::Save],
         Action::Export => vec![Cmd::Export],
+        Action::Watch => app.watch(),
         Action::Back => {
             app.back();
             vec![]
