@@ -2,9 +2,9 @@
 //! with two distributed hypertables (one with a space dimension, one with a
 //! compressed range) and a regular table with a sequence, moved onto a
 //! fresh server; counts and checksums by the test's own SQL on both sides;
-//! the target then updates to TimescaleDB 2.14.2 (when installed); kill -9
-//! in the middle of the copy, then a re-run; and the targets tsmn must
-//! refuse before it copies anything.
+//! the target then updates to TimescaleDB 2.14.2 (when installed); and the
+//! targets tsmn must refuse before it copies anything. Kills and resumes:
+//! tests/migrate_resume.rs.
 
 mod support;
 
@@ -152,7 +152,6 @@ fn migrates_verifies_resumes_and_updates_past_2_13() {
     assert!(again.contains("nothing to do"), "{again}");
 
     update_past_2_13(&target, &before);
-    killed_and_resumed(&r, &target, &before);
 }
 
 /// Past 2.13: the target is no longer multi-node, so the 2.14 update
@@ -179,31 +178,6 @@ fn update_past_2_13(target: &TestCluster, before: &[String]) {
             "TimescaleDB 2.14.2 is not installed beside 2.13.1",
         );
     }
-}
-
-/// kill -9 in the middle of the copy, then the same command again.
-fn killed_and_resumed(r: &Running, target: &TestCluster, before: &[String]) {
-    // kill -9 after the 5th chunk, then again: resumes, nothing twice.
-    let (code, out) = migrate(
-        r,
-        &to(target, "resumed"),
-        &["--yes"],
-        &[("TSMN_TEST_KILL_AFTER", "migrate-part-5")],
-    );
-    assert_eq!(code, None, "killed by SIGKILL: {out}");
-    let partial: i64 = target
-        .sql("resumed", "SELECT count(*) FROM tsmn_migrate.done WHERE item LIKE 'chunk %' OR item LIKE 'table %'")
-        .join("")
-        .parse()
-        .unwrap();
-    assert!(
-        partial >= 5,
-        "the parts committed before the kill are recorded: {partial}"
-    );
-    let (code, out) = migrate(r, &to(target, "resumed"), &["--yes"], &[]);
-    assert_eq!(code, Some(0), "{out}");
-    assert!(out.contains("already copied by an earlier run"), "{out}");
-    assert_eq!(tallies(target, "resumed"), before, "{out}");
 }
 
 #[test]

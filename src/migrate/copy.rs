@@ -11,17 +11,6 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-/// Tests only (a debug build): `TSMN_TEST_KILL_AFTER=migrate-part-<n>`
-/// kills tsmn with SIGKILL right after the n-th part of this run was
-/// committed and journaled, as `kill -9` would.
-fn killed_here_in_tests(n: usize) {
-    if cfg!(debug_assertions)
-        && std::env::var("TSMN_TEST_KILL_AFTER").is_ok_and(|k| k == format!("migrate-part-{n}"))
-    {
-        let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL);
-    }
-}
-
 #[allow(clippy::too_many_arguments)]
 pub async fn copy_node(
     reach: &Reach,
@@ -86,9 +75,8 @@ pub async fn copy_node(
             serde_json::json!({ "copied": p.id, "node": node, "rows": n }),
         );
         rows_total.fetch_add(n, Ordering::SeqCst);
-        let k = counter.fetch_add(1, Ordering::SeqCst) + 1;
+        counter.fetch_add(1, Ordering::SeqCst);
         tracing::info!("copied {} from {node}: {n} rows", p.id);
-        killed_here_in_tests(k);
     }
     say(&format!("{node}: {} part(s) copied", parts.len()));
     Ok(())

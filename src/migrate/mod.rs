@@ -28,6 +28,7 @@ pub mod journal;
 pub mod preflight;
 pub mod render;
 pub mod replicas;
+pub mod resume;
 pub mod rows;
 pub mod run;
 pub mod schema;

@@ -10,7 +10,7 @@ use super::rows;
 use super::schema::{self, SpaceDimension};
 use super::source::{self, Source};
 use super::verify::{verify_all, Compared};
-use super::{caggs, jobs, journal, MigrateError};
+use super::{caggs, jobs, journal, resume, MigrateError};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -101,10 +101,19 @@ pub async fn migrate(
         &path,
         serde_json::json!({ "run": "started", "target": o.target.shown() }),
     );
-    let result = steps(reach, o, pf, say, &path, &dir, started).await;
+    let mut result = steps(reach, o, pf, say, &path, &dir, started).await;
     let _ = std::fs::remove_file(dir.join("migrate.pgpass"));
-    match &result {
-        Ok(_) => journal::record(&path, serde_json::json!({ "run": "finished", "ok": true })),
+    match &mut result {
+        Ok(report) => {
+            // The target recorded `verified` before this line; its record
+            // goes only after it (see resume).
+            journal::record(&path, serde_json::json!({ "run": "finished", "ok": true }));
+            if let Err(e) = resume::tidy(reach, &o.target).await {
+                report.warnings.push(format!(
+                    "{e}: tsmn's record (schema tsmn_migrate) stays on the target; the next tsmn migrate drops it, or DROP SCHEMA tsmn_migrate CASCADE"
+                ));
+            }
+        }
         Err(e) => journal::record(
             &path,
             serde_json::json!({ "run": "finished", "ok": false, "error": e.to_string() }),
@@ -151,7 +160,8 @@ async fn steps(
     let post = r.schema(&bindir, &an_env, &t_env, &ext_schema, &done)?;
     r.copy(&done, &mut report).await?;
     if !done.contains("post-data") {
-        let mut script = post;
+        let mut script = resume::restore_lock_sql();
+        script.push_str(&post);
         script.push('\n');
         script.push_str(&journal::mark_sql("post-data", None, None));
         script.push_str(";\n");
@@ -197,9 +207,9 @@ async fn steps(
     }
     report.jobs_scheduled = jobs::schedule(r.s, &target, &r.shown).await?;
     target
-        .batch_execute("DROP SCHEMA IF EXISTS tsmn_migrate CASCADE")
+        .batch_execute(&resume::verified_sql())
         .await
-        .map_err(|e| sql_error(&r.shown, "removing tsmn's record", &e))?;
+        .map_err(|e| sql_error(&r.shown, "recording the migration as verified", &e))?;
     report.total_seconds = started.elapsed().as_secs_f64();
     Ok(report)
 }
@@ -238,6 +248,7 @@ impl Run<'_> {
             .await
             .map_err(|e| sql_error(&self.shown, "reading the extension's schema", &e))?
             .get(0);
+        resume::wait_for_earlier_run(&target, &self.shown, self.say).await?;
         let done = journal::done_items(&target)
             .await
             .map_err(|e| sql_error(&self.shown, "reading tsmn's record", &e))?;
@@ -313,7 +324,8 @@ impl Run<'_> {
         if done.contains("schema") {
             return Ok(post);
         }
-        let mut script = pre;
+        let mut script = resume::restore_lock_sql();
+        script.push_str(&pre);
         script.push('\n');
         script.push_str(&format!(
             "SELECT pg_catalog.set_config('search_path', {}, false);\n",

@@ -284,6 +284,9 @@ pub fn dump(
     an_node: &Node,
 ) -> Result<(String, String), MigrateError> {
     let file = work.join("migrate-schema.dump");
+    // A new file, not the old one rewritten: a killed run's pg_dump may
+    // still write to that one.
+    let _ = std::fs::remove_file(&file);
     let mut cmd = Command::new(bindir.join("pg_dump"));
     an.apply(&mut cmd);
     cmd.args([
@@ -336,6 +339,8 @@ pub fn restore(
     t: &TargetAddr,
 ) -> Result<(), MigrateError> {
     let file = work.join("migrate-restore.sql");
+    // A new file: a killed run's psql may still be reading the old one.
+    let _ = std::fs::remove_file(&file);
     std::fs::write(&file, script)
         .map_err(|e| MigrateError::Failed(format!("{}: {e}", file.display())))?;
     let mut cmd = Command::new(bindir.join("psql"));

@@ -5,6 +5,7 @@
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
 pub mod fixes;
+pub mod migrate;
 pub mod status;
 pub mod tmux;
 

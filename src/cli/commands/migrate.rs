@@ -47,6 +47,11 @@ pub fn migrate(a: &MigrateCmd) -> u8 {
         }
     };
     if !a.check && tsmn::migrate::already_done(&o) {
+        // A run killed between its journal's last line and dropping tsmn's
+        // record on the target left that record: it goes now.
+        if let Ok(true) = runtime().block_on(tsmn::migrate::resume::tidy(&reach, &o.target)) {
+            output::tell("dropped tsmn's record (schema tsmn_migrate) that the finished run left on the target");
+        }
         let line = format!(
             "nothing to do: the migration into {} finished and was verified (journal {})",
             o.target.shown(),
