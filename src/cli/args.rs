@@ -406,6 +406,11 @@ pub struct MigrateCmd {
     /// one server it only splits every time range into more chunks)
     #[arg(long)]
     pub keep_space_partitioning: bool,
+    /// Copy the roles' passwords too (their stored SCRAM or md5 verifiers,
+    /// through tsmn's session, never argv or a file); without it the roles
+    /// come without a password
+    #[arg(long)]
+    pub with_role_passwords: bool,
     /// Seconds to wait for each connection
     #[arg(long, value_name = "SECS", env = "PGCONNECT_TIMEOUT", default_value_t = tsmn::flow::settings::DEFAULT_CONNECT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..=300))]
     pub connect_timeout: u64,

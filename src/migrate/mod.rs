@@ -29,6 +29,7 @@ pub mod preflight;
 pub mod render;
 pub mod replicas;
 pub mod resume;
+pub mod roles;
 pub mod rows;
 pub mod run;
 pub mod schema;

@@ -20,6 +20,8 @@ pub struct MigrateOptions {
     pub plan_path: PathBuf,
     pub target: TargetAddr,
     pub space: SpaceDimension,
+    /// Copy the roles' stored password verifiers too (`--with-role-passwords`).
+    pub with_role_passwords: bool,
 }
 
 #[derive(Debug, Default, serde::Serialize)]
@@ -36,6 +38,7 @@ pub struct MigrateReport {
     pub warnings: Vec<String>,
     pub not_recreated: Vec<String>,
     pub jobs_scheduled: usize,
+    pub roles: super::roles::Moved,
     pub journal: String,
 }
 
@@ -52,6 +55,9 @@ pub async fn preflight(reach: &Reach, o: &MigrateOptions) -> Result<Preflight, M
     super::catalog::extras(&c, &mut s).await.map_err(|e| {
         super::connect::sql_error(an, "reading the aggregates, jobs and sequences", &e)
     })?;
+    let roles = super::roles::read(&c)
+        .await
+        .map_err(|e| super::connect::sql_error(an, "reading the roles", &e))?;
     drop(c);
     let plan_nodes: Vec<String> = reach
         .plan
@@ -77,13 +83,13 @@ pub async fn preflight(reach: &Reach, o: &MigrateOptions) -> Result<Preflight, M
     let mut names: Vec<String> = s.hypertables.iter().map(|h| h.name.sql()).collect();
     names.extend(s.tables.iter().map(|t| t.name.sql()));
     let t = super::target::read(reach, &o.target, &names).await?;
-    Ok(preflight::assess(
-        &o.target.shown(),
-        s,
-        t,
-        &unreachable,
-        &plan_nodes,
-    ))
+    let have = super::roles::target_names(&reach.target(&o.target, "postgres").await?)
+        .await
+        .map_err(|e| super::connect::sql_error(&o.target.shown(), "reading the roles", &e))?;
+    let mut pf = preflight::assess(&o.target.shown(), s, t, &unreachable, &plan_nodes);
+    pf.notes
+        .push(super::roles::note(&roles, &have, o.with_role_passwords));
+    Ok(pf)
 }
 
 /// The migration, after a preflight without blockers.
@@ -156,6 +162,16 @@ async fn steps(
         ..MigrateReport::default()
     };
     let (mut target, ext_schema, done) = r.prepare_target(pf.target_facts.database_exists).await?;
+    report.roles = super::roles::step(
+        reach,
+        &r.s.database,
+        &mut target,
+        &r.shown,
+        path,
+        o.with_role_passwords,
+        say,
+    )
+    .await?;
     let (bindir, an_env, t_env) = r.tools()?;
     let post = r.schema(&bindir, &an_env, &t_env, &ext_schema, &done)?;
     r.copy(&done, &mut report).await?;

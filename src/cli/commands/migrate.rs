@@ -36,6 +36,7 @@ pub fn migrate(a: &MigrateCmd) -> u8 {
         } else {
             SpaceDimension::Drop
         },
+        with_role_passwords: a.with_role_passwords,
     };
     // One run per plan at a time (apply's lock), decided before anything connects.
     let _lock = if a.check {

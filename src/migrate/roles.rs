@@ -1,0 +1,318 @@
+//! Roles and memberships moved to the target before the schema (whose
+//! owners and grants name them; the grants on tables, sequences, schemas
+//! and functions come with pg_dump's schema, those of the continuous
+//! aggregates with `caggs`). Roles are the server's, not the database's:
+//! every role of the access node's server but the predefined ones
+//! (`pg_*`) and the bootstrap superuser, with its attributes (login,
+//! superuser, createdb, createrole, inherit, replication, bypassrls,
+//! connection limit, valid until) and its memberships (with the admin
+//! option). A role the target already has is left as it is (named in
+//! the report); tsmn creates only the missing ones, so a re-run after a
+//! kill creates nothing twice.
+//!
+//! Passwords only when asked (`--with-role-passwords`): the stored
+//! verifier (SCRAM or md5, never a password in clear: tsmn has none) is
+//! copied from `pg_authid` into `ALTER ROLE ... PASSWORD`, in tsmn's own
+//! session with `log_statement` off for that transaction: never in argv,
+//! a file or tsmn's log. Only for roles tsmn creates in that run.
+
+use super::connect::sql_error;
+use super::MigrateError;
+use crate::quote::sql::{ident, literal};
+use secrecy::{ExposeSecret, SecretString};
+use tokio_postgres::Client;
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Role {
+    pub name: String,
+    pub superuser: bool,
+    pub inherit: bool,
+    pub createrole: bool,
+    pub createdb: bool,
+    pub login: bool,
+    pub replication: bool,
+    pub bypassrls: bool,
+    pub connection_limit: i32,
+    pub valid_until: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Membership {
+    pub role: String,
+    pub member: String,
+    pub admin: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Roles {
+    pub roles: Vec<Role>,
+    pub memberships: Vec<Membership>,
+}
+
+/// What the roles step did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Moved {
+    pub created: Vec<String>,
+    /// Roles the target already had: left as they are.
+    pub existing: Vec<String>,
+    pub memberships: usize,
+    pub passwords: usize,
+}
+
+/// The roles of the source's server (read-only).
+pub async fn read(an: &Client) -> Result<Roles, tokio_postgres::Error> {
+    let roles = an
+        .query(
+            "SELECT rolname::text, rolsuper, rolinherit, rolcreaterole, rolcreatedb, rolcanlogin, rolreplication, rolbypassrls, \
+             rolconnlimit, rolvaliduntil::text FROM pg_catalog.pg_roles WHERE rolname !~ '^pg_' AND oid <> 10 ORDER BY 1",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| Role {
+            name: r.get(0),
+            superuser: r.get(1),
+            inherit: r.get(2),
+            createrole: r.get(3),
+            createdb: r.get(4),
+            login: r.get(5),
+            replication: r.get(6),
+            bypassrls: r.get(7),
+            connection_limit: r.get(8),
+            valid_until: r.get(9),
+        })
+        .collect();
+    let memberships = an
+        .query(
+            "SELECT r.rolname::text, m.rolname::text, a.admin_option FROM pg_catalog.pg_auth_members a \
+             JOIN pg_catalog.pg_roles r ON r.oid = a.roleid JOIN pg_catalog.pg_roles m ON m.oid = a.member \
+             WHERE m.rolname !~ '^pg_' AND m.oid <> 10 ORDER BY 1, 2",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| Membership {
+            role: r.get(0),
+            member: r.get(1),
+            admin: r.get(2),
+        })
+        .collect();
+    Ok(Roles { roles, memberships })
+}
+
+/// The role names the target's server has.
+pub async fn target_names(t: &Client) -> Result<Vec<String>, tokio_postgres::Error> {
+    Ok(
+        t.query("SELECT rolname::text FROM pg_catalog.pg_roles", &[])
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect(),
+    )
+}
+
+/// PURE: the preflight's line on the roles.
+pub fn note(src: &Roles, have: &[String], with_passwords: bool) -> String {
+    let (there, new): (Vec<&Role>, Vec<&Role>) =
+        src.roles.iter().partition(|r| have.contains(&r.name));
+    let names = |v: &[&Role]| {
+        v.iter()
+            .map(|r| r.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    format!(
+        "roles: {} to create on the target{}, {} already there (left as they are{}), {} membership(s); passwords {}",
+        new.len(),
+        if new.is_empty() { String::new() } else { format!(" ({})", names(&new)) },
+        there.len(),
+        if there.is_empty() { String::new() } else { format!(": {}", names(&there)) },
+        src.memberships.len(),
+        if with_passwords {
+            "copied (their stored verifiers)"
+        } else {
+            "not copied (--with-role-passwords copies them)"
+        }
+    )
+}
+
+/// PURE: `r` created as it is on the source (no password).
+pub fn create_sql(r: &Role) -> String {
+    let flag = |on: bool, word: &str| format!("{}{word}", if on { "" } else { "NO" });
+    let mut sql = format!(
+        "CREATE ROLE {} WITH {} {} {} {} {} {} {} CONNECTION LIMIT {}",
+        ident(&r.name),
+        flag(r.superuser, "SUPERUSER"),
+        flag(r.inherit, "INHERIT"),
+        flag(r.createrole, "CREATEROLE"),
+        flag(r.createdb, "CREATEDB"),
+        flag(r.login, "LOGIN"),
+        flag(r.replication, "REPLICATION"),
+        flag(r.bypassrls, "BYPASSRLS"),
+        r.connection_limit
+    );
+    if let Some(v) = &r.valid_until {
+        sql.push_str(&format!(" VALID UNTIL {}", literal(v)));
+    }
+    sql
+}
+
+/// PURE: the membership granted.
+pub fn membership_sql(m: &Membership) -> String {
+    format!(
+        "GRANT {} TO {}{}",
+        ident(&m.role),
+        ident(&m.member),
+        if m.admin { " WITH ADMIN OPTION" } else { "" }
+    )
+}
+
+/// The stored verifiers of `names` on the source (read-only).
+async fn verifiers(
+    an: &Client,
+    names: &[String],
+) -> Result<Vec<(String, SecretString)>, tokio_postgres::Error> {
+    Ok(an
+        .query(
+            "SELECT rolname::text, rolpassword FROM pg_catalog.pg_authid WHERE rolname = ANY ($1) AND rolpassword IS NOT NULL",
+            &[&names],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), SecretString::from(r.get::<_, String>(1))))
+        .collect())
+}
+
+/// The missing roles created on the target with their memberships (and
+/// passwords when asked), in one transaction.
+pub async fn migrate(
+    an: &Client,
+    an_name: &str,
+    target: &mut Client,
+    shown: &str,
+    with_passwords: bool,
+) -> Result<Moved, MigrateError> {
+    let src = read(an)
+        .await
+        .map_err(|e| sql_error(an_name, "reading the roles", &e))?;
+    let have = target_names(target)
+        .await
+        .map_err(|e| sql_error(shown, "reading the roles", &e))?;
+    let mut moved = Moved::default();
+    // Nothing of this transaction in the server's log (a verifier may be in it).
+    let mut sql = String::from(
+        "SET LOCAL log_statement = 'none';\nSET LOCAL log_min_duration_statement = -1;\nSET LOCAL log_min_error_statement = 'panic';\n",
+    );
+    for r in &src.roles {
+        if have.contains(&r.name) {
+            moved.existing.push(r.name.clone());
+        } else {
+            sql.push_str(&create_sql(r));
+            sql.push_str(";\n");
+            moved.created.push(r.name.clone());
+        }
+    }
+    for m in &src.memberships {
+        sql.push_str(&membership_sql(m));
+        sql.push_str(";\n");
+        moved.memberships += 1;
+    }
+    if with_passwords && !moved.created.is_empty() {
+        for (name, v) in verifiers(an, &moved.created)
+            .await
+            .map_err(|e| sql_error(an_name, "reading the roles' passwords (pg_authid)", &e))?
+        {
+            sql.push_str(&format!(
+                "ALTER ROLE {} PASSWORD {};\n",
+                ident(&name),
+                literal(v.expose_secret())
+            ));
+            moved.passwords += 1;
+        }
+    }
+    let fail = |e: tokio_postgres::Error| {
+        // The server's words only: never the statement (it may hold a verifier).
+        MigrateError::Failed(format!(
+            "{shown}: creating the source's roles: {}\n    fix: correct the cause and run tsmn migrate again (nothing of this step was kept)",
+            crate::run::session::describe(&e)
+        ))
+    };
+    let tx = target.transaction().await.map_err(fail)?;
+    tx.batch_execute(&sql).await.map_err(fail)?;
+    tx.commit().await.map_err(fail)?;
+    Ok(moved)
+}
+
+/// The roles step of a run: the source's roles and memberships that the
+/// target lacks, journaled and said.
+pub async fn step(
+    reach: &super::connect::Reach,
+    database: &str,
+    target: &mut Client,
+    shown: &str,
+    journal: &std::path::Path,
+    with_passwords: bool,
+    say: &(dyn Fn(&str) + Sync),
+) -> Result<Moved, MigrateError> {
+    let an = &reach.plan.access_node;
+    let c = reach.node(an, database).await?;
+    c.batch_execute("SET default_transaction_read_only = on")
+        .await
+        .map_err(|e| sql_error(&an.name, "making the session read-only", &e))?;
+    let m = migrate(&c, &an.name, target, shown, with_passwords).await?;
+    super::journal::record(
+        journal,
+        serde_json::json!({ "done": "roles", "created": m.created, "memberships": m.memberships, "passwords": m.passwords }),
+    );
+    say(&format!(
+        "roles: {} created on the target{}, {} already there (left as they are), {} membership(s); {}",
+        m.created.len(),
+        if m.created.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", m.created.join(", "))
+        },
+        m.existing.len(),
+        m.memberships,
+        if with_passwords {
+            format!("{} password(s) copied", m.passwords)
+        } else {
+            "no password copied (--with-role-passwords copies them)".into()
+        }
+    ));
+    Ok(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_and_memberships_as_sql() {
+        let r = Role {
+            name: "app \"ro\"".into(),
+            superuser: false,
+            inherit: true,
+            createrole: false,
+            createdb: true,
+            login: true,
+            replication: false,
+            bypassrls: false,
+            connection_limit: -1,
+            valid_until: Some("2030-01-01 00:00:00+00".into()),
+        };
+        assert_eq!(
+            create_sql(&r),
+            "CREATE ROLE \"app \"\"ro\"\"\" WITH NOSUPERUSER INHERIT NOCREATEROLE CREATEDB LOGIN NOREPLICATION NOBYPASSRLS CONNECTION LIMIT -1 VALID UNTIL '2030-01-01 00:00:00+00'"
+        );
+        let m = Membership {
+            role: "readers".into(),
+            member: "app".into(),
+            admin: true,
+        };
+        assert_eq!(
+            membership_sql(&m),
+            "GRANT \"readers\" TO \"app\" WITH ADMIN OPTION"
+        );
+    }
+}

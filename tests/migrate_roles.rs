@@ -1,0 +1,168 @@
+//! `tsmn migrate` moves roles, memberships and grants (TimescaleDB tier):
+//! a login role that reads a table through its own grant and a
+//! distributed hypertable through a group role's, and owns a table, logs
+//! in to the target after the migration and reads both, and is refused
+//! the table it was never granted. Passwords come only with
+//! `--with-role-passwords` (the stored verifier, and a real password
+//! login with it), and never show in tsmn's output or log.
+
+mod support;
+
+use support::migrate::{migrate, to};
+use support::{metrics, psql, timescaledb_tier, Running, TestCluster};
+
+const SECRET: &str = "r3ad-Secret!pw";
+
+fn source() -> Running {
+    let r = Running::applied(&[]);
+    // Roles are the server's: on every node (a grant on a distributed
+    // hypertable goes to the data nodes too).
+    for n in [&r.an, &r.dn1, &r.dn2] {
+        n.sql(
+            "postgres",
+            &format!(
+                "CREATE ROLE app NOLOGIN; CREATE ROLE reader LOGIN PASSWORD '{SECRET}' CONNECTION LIMIT 5; GRANT app TO reader"
+            ),
+        );
+    }
+    metrics(&r.an, "2024-01-01", "2024-01-05");
+    for s in [
+        "CREATE TABLE notes (id serial PRIMARY KEY, body text)",
+        "INSERT INTO notes (body) SELECT 'note ' || i FROM generate_series(1, 50) i",
+        "GRANT SELECT ON notes TO reader",
+        "GRANT SELECT ON metrics TO app",
+        "CREATE TABLE hidden (x int)",
+        "CREATE TABLE owned (x int)",
+        "ALTER TABLE owned OWNER TO app",
+    ] {
+        r.an.sql("tsdb", s);
+    }
+    r
+}
+
+/// `sql` on `c`'s database `db` as `user` over the Unix socket (trust):
+/// (ok, output).
+fn as_user(c: &TestCluster, db: &str, user: &str, sql: &str) -> (bool, String) {
+    let (ok, out, err) = psql(
+        &format!(
+            "host={} port={} user={user} dbname={db}",
+            c.cluster.socket_dir().display(),
+            c.cluster.port
+        ),
+        sql,
+        &[],
+    );
+    (ok, format!("{out}{err}"))
+}
+
+#[test]
+fn roles_memberships_and_grants_come_passwords_only_when_asked() {
+    if !timescaledb_tier("roles_memberships_and_grants_come_passwords_only_when_asked") {
+        return;
+    }
+    let r = source();
+    let rows = r.an.sql("tsdb", "SELECT count(*) FROM metrics");
+
+    // Without --with-role-passwords.
+    let target = TestCluster::named("target");
+    let (code, out) = migrate(&r.path, &to(&target, "single"), &["--check"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("roles: 2 to create on the target (app, reader)")
+            && out.contains("passwords not copied"),
+        "{out}"
+    );
+    let (code, out) = migrate(&r.path, &to(&target, "single"), &["--yes"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("roles: 2 created on the target (app, reader)"),
+        "{out}"
+    );
+    assert_eq!(
+        target.sql(
+            "postgres",
+            "SELECT string_agg(rolname || ' ' || rolcanlogin || ' ' || rolconnlimit || ' ' || (rolpassword IS NULL), ', ' ORDER BY rolname) \
+             FROM pg_authid WHERE rolname IN ('app', 'reader')"
+        ),
+        ["app false -1 true, reader true 5 true"],
+        "roles with their attributes, no password"
+    );
+    assert_eq!(
+        target.sql("postgres", "SELECT pg_has_role('reader', 'app', 'MEMBER')"),
+        ["t"]
+    );
+    // reader logs in to the target and reads what it was granted.
+    assert_eq!(
+        as_user(&target, "single", "reader", "SELECT count(*) FROM notes"),
+        (true, "50".into())
+    );
+    assert_eq!(
+        as_user(&target, "single", "reader", "SELECT count(*) FROM metrics"),
+        (true, rows.join("")),
+        "through app's grant"
+    );
+    let (ok, why) = as_user(&target, "single", "reader", "SELECT count(*) FROM hidden");
+    assert!(!ok && why.contains("permission denied"), "{why}");
+    assert_eq!(
+        target.sql(
+            "single",
+            "SELECT tableowner FROM pg_tables WHERE tablename = 'owned'"
+        ),
+        ["app"]
+    );
+
+    // With --with-role-passwords, into another server: the verifier comes,
+    // and a password login with it works.
+    let other = TestCluster::named("target2");
+    let (code, out) = migrate(
+        &r.path,
+        &to(&other, "single"),
+        &["--yes", "--with-role-passwords"],
+    );
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("1 password(s) copied"), "{out}");
+    let verifier = r.an.sql(
+        "postgres",
+        "SELECT rolpassword FROM pg_authid WHERE rolname = 'reader'",
+    );
+    assert!(verifier[0].starts_with("SCRAM-SHA-256$"), "{verifier:?}");
+    assert_eq!(
+        other.sql(
+            "postgres",
+            "SELECT rolpassword FROM pg_authid WHERE rolname = 'reader'"
+        ),
+        verifier
+    );
+    support::set_hba(
+        &other,
+        &[
+            "local all all trust",
+            "host all reader 127.0.0.1/32 scram-sha-256",
+        ],
+    );
+    let info = format!(
+        "host=127.0.0.1 port={} user=reader dbname=single",
+        other.cluster.port
+    );
+    let (ok, got, err) = psql(
+        &info,
+        "SELECT count(*) FROM notes",
+        &[("PGPASSWORD", SECRET)],
+    );
+    assert!(ok && got == "50", "{got}{err}");
+    let (ok, _, err) = psql(&info, "SELECT 1", &[("PGPASSWORD", "wrong")]);
+    assert!(
+        !ok && err.contains("password authentication failed"),
+        "{err}"
+    );
+
+    // Neither the password nor its verifier in what tsmn printed or logged.
+    let log = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("tsmn-tests.log"),
+    )
+    .unwrap_or_default();
+    for text in [&out, &log] {
+        support::assert_no_secret(text, SECRET, "tsmn's output or log");
+        support::assert_no_secret(text, &verifier[0], "tsmn's output or log");
+    }
+}
