@@ -26,6 +26,7 @@ pub mod copy;
 pub mod jobs;
 pub mod journal;
 pub mod preflight;
+pub mod recopy;
 pub mod render;
 pub mod replicas;
 pub mod resume;

@@ -39,6 +39,8 @@ pub struct MigrateReport {
     pub not_recreated: Vec<String>,
     pub jobs_scheduled: usize,
     pub roles: super::roles::Moved,
+    /// Parts copied again after a verification mismatch.
+    pub recopied: Vec<super::recopy::Recopied>,
     pub journal: String,
 }
 
@@ -197,27 +199,31 @@ async fn steps(
     report.not_recreated = jobs::recreate(r.s, &mut target, &done, &r.shown, say).await?;
     r.sequences(&target).await?;
     let verify_started = Instant::now();
-    let (verified, warnings) = verify_all(reach, r.s, &target, &r.shown).await?;
+    let (verified, warnings, recopied) =
+        verify_all(reach, r.s, &o.target, &target, &r.shown).await?;
     report.verified = verified;
     report.warnings = warnings;
+    for c in &recopied {
+        say(&format!("verification: {}", c.line()));
+    }
+    report.recopied = recopied;
     report.verify_seconds = verify_started.elapsed().as_secs_f64();
     for w in &report.warnings {
         say(&format!("WARNING {w}"));
     }
-    let bad: Vec<String> = report
-        .verified
-        .iter()
-        .filter(|c| !c.equal())
-        .map(|c| {
+    let persisting = report.recopied.iter().filter(|c| !c.fixed());
+    let bad: Vec<String> = persisting
+        .map(|c| c.line())
+        .chain(report.verified.iter().filter(|c| !c.equal()).map(|c| {
             format!(
                 "{} {}: source {} rows (checksum {}), target {} rows (checksum {})",
                 c.kind, c.table, c.source.rows, c.source.checksum, c.target.rows, c.target.checksum
             )
-        })
+        }))
         .collect();
     if !bad.is_empty() {
         return Err(MigrateError::Failed(format!(
-            "verification failed: the target differs from the source:\n  {}\n    fix: did something write to the source during the copy? Stop the writers, drop the target database and migrate again",
+            "verification failed: the target differs from the source, also after copying the differing parts again once:\n  {}\n    fix: find what changes those rows (a writer on the source or the target, a trigger on the target), stop it, and run tsmn migrate again: it verifies again and copies what differs again",
             bad.join("\n  ")
         )));
     }

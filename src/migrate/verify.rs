@@ -7,6 +7,7 @@
 //! materialized rows on the access node.
 
 use super::connect::{sql_error, Reach};
+use super::recopy::{self, Recopied};
 use super::source::Source;
 pub use super::tally::{tally, tally_sql, Tally};
 use super::{caggs, journal, replicas, MigrateError, QualifiedName};
@@ -27,13 +28,16 @@ impl Compared {
 }
 
 /// Every hypertable, table and aggregate compared; with the warnings
-/// (replicas that differ).
+/// (replicas that differ) and the parts copied again after a mismatch
+/// (`recopy`: hypertables range by range, tables whole, before their
+/// figures here).
 pub async fn verify_all(
     reach: &Reach,
     s: &Source,
+    t: &super::connect::TargetAddr,
     target: &Client,
     shown: &str,
-) -> Result<(Vec<Compared>, Vec<String>), MigrateError> {
+) -> Result<(Vec<Compared>, Vec<String>, Vec<Recopied>), MigrateError> {
     let an_name = &reach.plan.access_node.name;
     let an = reach.node(&reach.plan.access_node, &s.database).await?;
     an.batch_execute("SET default_transaction_read_only = on")
@@ -44,6 +48,19 @@ pub async fn verify_all(
         .map_err(|e| sql_error(shown, "reading tsmn's record", &e))?;
     let chunk_tallies = replicas::tally_chunks(reach, s).await?;
     let warnings = replicas::divergences(&chunk_tallies, &copied);
+    let cx = recopy::Ctx {
+        reach,
+        s,
+        t,
+        target,
+        an: &an,
+        shown,
+    };
+    let mut recopied = recopy::ranges(&cx, &chunk_tallies, &copied).await?;
+    // What was copied again is read again.
+    let copied = journal::done_notes(target)
+        .await
+        .map_err(|e| sql_error(shown, "reading tsmn's record", &e))?;
     let mut out = Vec::new();
     for h in &s.hypertables {
         let sql = tally_sql(&h.name, &h.columns);
@@ -59,12 +76,17 @@ pub async fn verify_all(
             .map_err(|e| sql_error(shown, &format!("counting {}", h.name), &e))?;
         out.push(compared("hypertable", &h.name, a, b));
     }
-    for t in &s.tables {
-        let sql = tally_sql(&t.name, &t.columns);
+    for tb in &s.tables {
+        let sql = tally_sql(&tb.name, &tb.columns);
         let (a, b) = tokio::join!(tally(&an, &sql), tally(target, &sql));
-        let a = a.map_err(|e| sql_error(an_name, &format!("counting {}", t.name), &e))?;
-        let b = b.map_err(|e| sql_error(shown, &format!("counting {}", t.name), &e))?;
-        out.push(compared("table", &t.name, a, b));
+        let a = a.map_err(|e| sql_error(an_name, &format!("counting {}", tb.name), &e))?;
+        let mut b = b.map_err(|e| sql_error(shown, &format!("counting {}", tb.name), &e))?;
+        if a != b {
+            let again = recopy::table(&cx, &tb.name, &tb.columns, a.clone(), b).await?;
+            b = again.after.clone();
+            recopied.push(again);
+        }
+        out.push(compared("table", &tb.name, a, b));
     }
     for c in s.caggs.iter() {
         let mat = caggs::target_mat(target, &c.name)
@@ -83,7 +105,7 @@ pub async fn verify_all(
         let b = b.map_err(|e| sql_error(shown, &format!("counting {}", c.name), &e))?;
         out.push(compared("aggregate", &c.name, a, b));
     }
-    Ok((out, warnings))
+    Ok((out, warnings, recopied))
 }
 
 fn compared(kind: &'static str, name: &QualifiedName, source: Tally, target: Tally) -> Compared {

@@ -173,6 +173,9 @@ fn summary(r: &tsmn::migrate::MigrateReport, o: &MigrateOptions) -> String {
     for n in &r.not_recreated {
         out.push_str(&format!("  not recreated: {n}\n"));
     }
+    for c in &r.recopied {
+        out.push_str(&format!("  copied again after a mismatch: {}\n", c.line()));
+    }
     for w in &r.warnings {
         out.push_str(&format!("  WARNING {w}\n"));
     }
