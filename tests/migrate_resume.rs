@@ -13,7 +13,9 @@
 mod support;
 
 use std::time::Duration;
-use support::migrate::{journal_lines, poll, tally, to, tsmn_waiting, Holder, Run};
+use support::migrate::{
+    chunks_by_table, journal_lines, nothing_half_copied, poll, tally, to, tsmn_waiting, Holder, Run,
+};
 use support::{metrics, timescaledb_tier, Running, TestCluster};
 
 const TABLES: [&str; 5] = ["metrics", "readings", "bulk", "notes", "events"];
@@ -71,75 +73,6 @@ fn everything(c: &TestCluster, db: &str) -> Vec<String> {
          FROM timescaledb_information.jobs WHERE job_id >= 1000 ORDER BY proc_name",
     ));
     all
-}
-
-/// The source's chunks of each hypertable, as tsmn's record names them.
-fn chunks_by_table(r: &Running) -> Vec<(String, Vec<String>)> {
-    TABLES
-        .iter()
-        .map(|t| {
-            let items = if *t == "notes" {
-                vec![format!("table public.{t}")]
-            } else {
-                r.an.sql(
-                    "tsdb",
-                    &format!("SELECT 'chunk ' || chunk_schema || '.' || chunk_name FROM timescaledb_information.chunks WHERE hypertable_name = '{t}'"),
-                )
-            };
-            (t.to_string(), items)
-        })
-        .collect()
-}
-
-/// After a kill: each table holds exactly the rows of the parts the
-/// target's record names (read in one snapshot), or, with no record, the
-/// schema is not there at all. The parts recorded.
-fn nothing_half_copied(target: &TestCluster, parts: &[(String, Vec<String>)], when: &str) -> usize {
-    let record = target.sql(
-        "resumed",
-        "SELECT to_regclass('tsmn_migrate.done') IS NOT NULL",
-    );
-    if record != ["t"] {
-        assert_eq!(
-            target.sql("resumed", "SELECT count(*) FROM pg_class WHERE relname IN ('metrics', 'bulk', 'notes') AND relnamespace = 'public'::regnamespace"),
-            ["0"],
-            "{when}: no record, so no schema either (the restore is one transaction)"
-        );
-        return 0;
-    }
-    let checks: Vec<String> = parts
-        .iter()
-        .map(|(t, items)| {
-            let list = items
-                .iter()
-                .map(|i| format!("'{}'", i.replace('\'', "''")))
-                .collect::<Vec<_>>()
-                .join(", ");
-            format!(
-                "'{t} ' || (SELECT count(*) FROM public.{t}) || ' ' || coalesce((SELECT sum(rows) FROM tsmn_migrate.done WHERE item IN ({list})), 0)"
-            )
-        })
-        .collect();
-    let got = target.sql(
-        "resumed",
-        &format!("SELECT concat_ws(',', {})", checks.join(", ")),
-    );
-    for pair in got.join("").split(',') {
-        let w: Vec<&str> = pair.split(' ').collect();
-        assert_eq!(
-            w[1], w[2],
-            "{when}: {} has {} rows on the target, its recorded parts {}",
-            w[0], w[1], w[2]
-        );
-    }
-    target
-        .sql(
-            "resumed",
-            "SELECT count(*) FROM tsmn_migrate.done WHERE item LIKE 'chunk %' OR item LIKE 'table %'",
-        )
-        .join("")
-        .parse()
-        .unwrap()
 }
 
 /// The target's sessions and who blocks whom, for a failing assertion.
@@ -215,7 +148,7 @@ impl Lab {
     /// What must hold after any kill; the parts recorded.
     fn after(&self, point: &str) -> usize {
         not_finished(&self.r, point);
-        nothing_half_copied(&self.target, &self.parts, point)
+        nothing_half_copied(&self.target, "resumed", &self.parts, point)
     }
 
     /// Second: in the middle of the 300,000-row chunk's COPY: under way for
@@ -291,7 +224,7 @@ fn killed_at_six_moments_resumes_without_a_duplicate_or_a_gap() {
     }
     let r = source();
     let before = everything(&r.an, "tsdb");
-    let parts = chunks_by_table(&r);
+    let parts = chunks_by_table(&r.an, &TABLES, &["notes"]);
     let target = TestCluster::named("target");
     // The target's database exists, empty, so that a test session can
     // hold locks in it before tsmn comes.

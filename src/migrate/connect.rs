@@ -106,6 +106,22 @@ impl Reach {
         cfg
     }
 
+    /// The plan's data nodes tsmn cannot open a session on (in the plan's
+    /// database), with why: what explains a source that cannot be read.
+    pub async fn unreachable_data_nodes(&self) -> Vec<(String, String)> {
+        let tries = self.plan.data_nodes.iter().map(|n| async move {
+            self.node(n, &self.plan.database)
+                .await
+                .err()
+                .map(|e| (n.name.clone(), e.to_string()))
+        });
+        futures_util::future::join_all(tries)
+            .await
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+
     /// A session on the target server, in `db`.
     pub async fn target(&self, t: &TargetAddr, db: &str) -> Result<Client, MigrateError> {
         let cfg = self.target_config(t, db);

@@ -52,7 +52,17 @@ pub fn already_done(o: &MigrateOptions) -> bool {
 
 /// Read both sides and say what blocks the migration. Read-only.
 pub async fn preflight(reach: &Reach, o: &MigrateOptions) -> Result<Preflight, MigrateError> {
-    let (mut s, c) = source::read(reach).await?;
+    let (mut s, c) = match source::read(reach).await {
+        Ok(x) => x,
+        // The access node cannot read a data node (its sizes): name it.
+        Err(e) => match reach.unreachable_data_nodes().await.first() {
+            Some((n, why)) => return Err(MigrateError::Failed(format!(
+                "data node {n} cannot be reached, so the cluster cannot be read; nothing was copied\n    {}\n    fix: bring {n} back (tsmn check --plan PLAN says why it fails), then run tsmn migrate again",
+                why.lines().next().unwrap_or_default()
+            ))),
+            None => return Err(e),
+        },
+    };
     let an = &reach.plan.access_node.name;
     super::catalog::extras(&c, &mut s).await.map_err(|e| {
         super::connect::sql_error(an, "reading the aggregates, jobs and sequences", &e)

@@ -269,3 +269,76 @@ pub fn journal_lines(plan: &Path) -> Vec<String> {
         })
         .collect()
 }
+
+/// The source's chunks of each hypertable, as tsmn's record names them.
+pub fn chunks_by_table(
+    an: &TestCluster,
+    tables: &[&str],
+    plain: &[&str],
+) -> Vec<(String, Vec<String>)> {
+    tables
+        .iter()
+        .map(|t| {
+            let items = if plain.contains(t) {
+                vec![format!("table public.{t}")]
+            } else {
+                an.sql(
+                    "tsdb",
+                    &format!("SELECT 'chunk ' || chunk_schema || '.' || chunk_name FROM timescaledb_information.chunks WHERE hypertable_name = '{t}'"),
+                )
+            };
+            (t.to_string(), items)
+        })
+        .collect()
+}
+
+/// After a kill: each table holds exactly the rows of the parts the
+/// target's record names (read in one snapshot), or, with no record, the
+/// schema is not there at all. The parts recorded.
+pub fn nothing_half_copied(
+    target: &TestCluster,
+    db: &str,
+    parts: &[(String, Vec<String>)],
+    when: &str,
+) -> usize {
+    let record = target.sql(db, "SELECT to_regclass('tsmn_migrate.done') IS NOT NULL");
+    if record != ["t"] {
+        assert_eq!(
+            target.sql(db, &format!("SELECT count(*) FROM pg_class WHERE relname IN ({}) AND relnamespace = 'public'::regnamespace",
+                parts.iter().map(|(t, _)| format!("'{t}'")).collect::<Vec<_>>().join(", "))),
+            ["0"],
+            "{when}: no record, so no schema either (the restore is one transaction)"
+        );
+        return 0;
+    }
+    let checks: Vec<String> = parts
+        .iter()
+        .map(|(t, items)| {
+            let list = items
+                .iter()
+                .map(|i| format!("'{}'", i.replace('\'', "''")))
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!(
+                "'{t} ' || (SELECT count(*) FROM public.{t}) || ' ' || coalesce((SELECT sum(rows) FROM tsmn_migrate.done WHERE item IN ({list})), 0)"
+            )
+        })
+        .collect();
+    let got = target.sql(db, &format!("SELECT concat_ws(',', {})", checks.join(", ")));
+    for pair in got.join("").split(',') {
+        let w: Vec<&str> = pair.split(' ').collect();
+        assert_eq!(
+            w[1], w[2],
+            "{when}: {} has {} rows on the target, its recorded parts {}",
+            w[0], w[1], w[2]
+        );
+    }
+    target
+        .sql(
+            db,
+            "SELECT count(*) FROM tsmn_migrate.done WHERE item LIKE 'chunk %' OR item LIKE 'table %'",
+        )
+        .join("")
+        .parse()
+        .unwrap()
+}

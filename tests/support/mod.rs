@@ -58,20 +58,28 @@ pub struct TestCluster {
 
 impl TestCluster {
     pub fn start(spec: ClusterSpec) -> TestCluster {
+        TestCluster::start_with(spec, pg_bin(), None)
+    }
+
+    /// A cluster of the server programs `bin`, in a directory under
+    /// `parent` (default: a temporary directory).
+    pub fn start_with(spec: ClusterSpec, bin: &PgBin, parent: Option<&Path>) -> TestCluster {
         // A port found free can be taken by a parallel test before the server
         // binds it: try again on another port, at most three times.
         let mut last = None;
         for _ in 0..3 {
-            let dir = temp_dir();
+            let dir = match parent {
+                None => temp_dir(),
+                Some(p) => {
+                    let d = tempfile::tempdir_in(p).expect("temp dir");
+                    server_user().chown(d.path()).expect("chown temp dir");
+                    d
+                }
+            };
             let port = free_ports(1).expect("free port")[0];
-            let cluster = Cluster::create(
-                &spec,
-                dir.path().join(&spec.name),
-                port,
-                pg_bin(),
-                server_user(),
-            )
-            .expect("create cluster");
+            let cluster =
+                Cluster::create(&spec, dir.path().join(&spec.name), port, bin, server_user())
+                    .expect("create cluster");
             let guard = TestCluster { cluster, _dir: dir };
             match guard.cluster.start() {
                 Ok(()) => return guard,
