@@ -242,10 +242,8 @@ fn refuses_bad_targets_before_copying() {
         out.contains("does not load timescaledb (shared_preload_libraries)"),
         "{out}"
     );
-    support::skipped(
-        "refuses_bad_targets_before_copying (a target without TimescaleDB available)",
-        "the extension is installed for every server on this machine; the rule (pg_available_extensions lacks timescaledb) is tested in migrate::preflight's unit tests",
-    );
+    // A server without TimescaleDB installed at all, a data node's
+    // database, a full disk and a data node down: tests/migrate_bad_input.rs.
 
     // No password in argv: refused as usage.
     let (code, out) = migrate(
