@@ -119,14 +119,16 @@ pub struct Ctx<'a> {
 }
 
 /// Every range of every hypertable compared; each that differs copied
-/// again once.
+/// again once. With the parts copied again, each hypertable's figures on
+/// the target summed over its ranges (as they are after the copies).
 pub async fn ranges(
     cx: &Ctx<'_>,
     tallies: &ChunkTallies,
     copied: &BTreeMap<String, String>,
-) -> Result<Vec<Recopied>, MigrateError> {
+) -> Result<(Vec<Recopied>, BTreeMap<QualifiedName, Tally>), MigrateError> {
     let an_name = &cx.reach.plan.access_node.name;
     let mut out = Vec::new();
+    let mut sums: BTreeMap<QualifiedName, (i64, i128)> = BTreeMap::new();
     for h in &cx.s.hypertables {
         let mut by_range: BTreeMap<(i64, i64), Vec<&Chunk>> = BTreeMap::new();
         for c in cx.s.chunks_of(&h.name) {
@@ -151,6 +153,7 @@ pub async fn ranges(
                 .await
                 .map_err(|e| sql_error(cx.shown, &format!("counting {}", h.name), &e))?;
             if a == b {
+                add(&mut sums, &h.name, &b);
                 continue;
             }
             let shown = range_text(cx.target, h, range).await;
@@ -158,6 +161,7 @@ pub async fn ranges(
             let after = tally(cx.target, &sql)
                 .await
                 .map_err(|e| sql_error(cx.shown, &format!("counting {}", h.name), &e))?;
+            add(&mut sums, &h.name, &after);
             out.push(Recopied {
                 what: format!("hypertable {} {shown}", h.name),
                 source: a,
@@ -166,7 +170,41 @@ pub async fn ranges(
             });
         }
     }
-    Ok(out)
+    let sums = sums
+        .into_iter()
+        .map(|(h, (rows, sum))| {
+            let checksum = sum.to_string();
+            (h, Tally { rows, checksum })
+        })
+        .collect();
+    Ok((out, sums))
+}
+
+fn add(sums: &mut BTreeMap<QualifiedName, (i64, i128)>, h: &QualifiedName, t: &Tally) {
+    let e = sums.entry(h.clone()).or_default();
+    e.0 += t.rows;
+    e.1 += t.checksum.parse::<i128>().unwrap_or(0);
+}
+
+/// A hypertable's figures on the target: the sum over its ranges when
+/// every row is in one of them (a plain count says so, far cheaper than
+/// a checksum of every row again), else counted whole (`sql`).
+pub async fn whole(
+    target: &Client,
+    h: &QualifiedName,
+    ranges: Option<&Tally>,
+    sql: &str,
+) -> Result<Tally, tokio_postgres::Error> {
+    if let Some(sum) = ranges {
+        let n: i64 = target
+            .query_one(&format!("SELECT count(*) FROM {}", h.sql()), &[])
+            .await?
+            .get(0);
+        if n == sum.rows {
+            return Ok(sum.clone());
+        }
+    }
+    tally(target, sql).await
 }
 
 /// The range as the operator reads it (its bounds' text on the target).

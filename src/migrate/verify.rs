@@ -56,7 +56,7 @@ pub async fn verify_all(
         an: &an,
         shown,
     };
-    let mut recopied = recopy::ranges(&cx, &chunk_tallies, &copied).await?;
+    let (mut recopied, sums) = recopy::ranges(&cx, &chunk_tallies, &copied).await?;
     // What was copied again is read again.
     let copied = journal::done_notes(target)
         .await
@@ -71,7 +71,7 @@ pub async fn verify_all(
                 .await
                 .map_err(|e| sql_error(an_name, &format!("counting {}", h.name), &e))?
         };
-        let b = tally(target, &sql)
+        let b = recopy::whole(target, &h.name, sums.get(&h.name), &sql)
             .await
             .map_err(|e| sql_error(shown, &format!("counting {}", h.name), &e))?;
         out.push(compared("hypertable", &h.name, a, b));
