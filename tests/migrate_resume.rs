@@ -152,7 +152,7 @@ impl Lab {
     }
 
     /// Second: in the middle of the 300,000-row chunk's COPY: under way for
-    /// 300 ms, rows written (a transaction id), not committed.
+    /// 100 ms, rows written (a transaction id), not committed.
     /// (TimescaleDB's COPY into a hypertable does not report progress in
     /// pg_stat_progress_copy.)
     fn killed_mid_copy(&mut self) -> usize {
@@ -161,7 +161,7 @@ impl Lab {
             self.target
                 .sql("resumed", "SELECT (extract(epoch FROM now() - query_start) * 1000)::int8 FROM pg_stat_activity \
                      WHERE application_name = 'tsmn migrate' AND state = 'active' AND query LIKE 'COPY \"public\".\"bulk\"%' \
-                     AND backend_xid IS NOT NULL AND now() - query_start > INTERVAL '300 ms'")
+                     AND backend_xid IS NOT NULL AND now() - query_start > INTERVAL '100 ms'")
                 .into_iter()
                 .next()
         })
