@@ -406,6 +406,17 @@ pub struct MigrateCmd {
     /// one server it only splits every time range into more chunks)
     #[arg(long)]
     pub keep_space_partitioning: bool,
+    /// Copy while the applications write; then freeze the writes (asked
+    /// first) and copy only what is left: each hypertable's newest time
+    /// slice, the chunks made since, and the chunks that changed since their
+    /// copy. The freeze lasts until the applications use the target
+    #[arg(long, conflicts_with = "check")]
+    pub online: bool,
+    /// Give the migration up: lift an online migration's freeze (writes to
+    /// the source allowed again, its job scheduler started). The target
+    /// keeps what was copied
+    #[arg(long, conflicts_with_all = ["check", "online"])]
+    pub abandon: bool,
     /// Seconds to wait for each connection
     #[arg(long, value_name = "SECS", env = "PGCONNECT_TIMEOUT", default_value_t = tsmn::flow::settings::DEFAULT_CONNECT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..=300))]
     pub connect_timeout: u64,

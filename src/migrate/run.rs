@@ -16,10 +16,21 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
+mod freeze;
+
 pub struct MigrateOptions {
     pub plan_path: PathBuf,
     pub target: TargetAddr,
     pub space: SpaceDimension,
+    /// `--online`: copy while the applications write, then freeze the
+    /// writes for the rest.
+    pub online: Option<Online>,
+}
+
+/// How an online migration asks before it freezes the writes.
+pub struct Online {
+    /// Asked with what the freeze will do: true to go on.
+    pub ask: Box<dyn Fn(&str) -> bool + Send + Sync>,
 }
 
 #[derive(Debug, Default, serde::Serialize)]
@@ -37,12 +48,27 @@ pub struct MigrateReport {
     pub not_recreated: Vec<String>,
     pub jobs_scheduled: usize,
     pub journal: String,
+    /// Online: how long the writes have been frozen, at the end.
+    pub freeze_seconds: Option<f64>,
+    /// Online: the parts copied in the freeze, and of them the ones copied
+    /// again because they changed after their first copy.
+    pub parts_in_freeze: usize,
+    pub changed_in_freeze: usize,
 }
 
 /// Whether the journal says this migration finished and was verified.
 pub fn already_done(o: &MigrateOptions) -> bool {
     let path = journal::path_for(&o.plan_path, &o.target);
     std::fs::read_to_string(path).is_ok_and(|t| journal::finished(&t))
+}
+
+/// Give the migration up: an online migration's freeze lifted, recorded in
+/// the journal. The target keeps what was copied (and its record).
+pub async fn abandon(reach: &Reach, o: &MigrateOptions) -> Result<(), MigrateError> {
+    super::online::lift(reach, &reach.plan.database).await?;
+    let path = journal::path_for(&o.plan_path, &o.target);
+    journal::record(&path, serde_json::json!({ "run": "abandoned" }));
+    Ok(())
 }
 
 /// Read both sides and say what blocks the migration. Read-only.
@@ -149,23 +175,25 @@ async fn steps(
     let (mut target, ext_schema, done) = r.prepare_target(pf.target_facts.database_exists).await?;
     let (bindir, an_env, t_env) = r.tools()?;
     let post = r.schema(&bindir, &an_env, &t_env, &ext_schema, &done)?;
-    r.copy(&done, &mut report).await?;
-    if !done.contains("post-data") {
-        let mut script = post;
-        script.push('\n');
-        script.push_str(&journal::mark_sql("post-data", None, None));
-        script.push_str(";\n");
-        schema::restore(
-            &bindir,
-            &t_env,
-            &script,
-            dir,
-            "post-data (indexes, constraints, triggers)",
-            &o.target,
-        )?;
-        journal::record(path, serde_json::json!({ "done": "post-data" }));
-        say("post-data restored (indexes, constraints, triggers)");
-    }
+    let restore_post = |done: &BTreeSet<String>| r.post_data(&bindir, &t_env, &post, done);
+    let frozen;
+    let (r, done) = match &o.online {
+        None => {
+            r.copy(&done, &mut report, &BTreeSet::new()).await?;
+            restore_post(&done)?;
+            (r, done)
+        }
+        Some(online) => {
+            frozen = r
+                .online(online, &mut target, done, &mut report, &restore_post)
+                .await?;
+            let r = Run { s: &frozen.0, ..r };
+            let before = report.parts_copied;
+            r.copy(&frozen.1, &mut report, &BTreeSet::new()).await?;
+            report.parts_in_freeze = report.parts_copied - before;
+            (r, frozen.1.clone())
+        }
+    };
     compress(&mut target, r.s, &done, path, &r.shown, say).await?;
     caggs::migrate(reach, r.s, &mut target, &done, &r.shown, say).await?;
     report.not_recreated = jobs::recreate(r.s, &mut target, &done, &r.shown, say).await?;
@@ -194,6 +222,9 @@ async fn steps(
             "verification failed: the target differs from the source:\n  {}\n    fix: did something write to the source during the copy? Stop the writers, drop the target database and migrate again",
             bad.join("\n  ")
         )));
+    }
+    if o.online.is_some() {
+        r.unchanged_in_freeze(&target, &mut report).await?;
     }
     report.jobs_scheduled = jobs::schedule(r.s, &target, &r.shown).await?;
     target
@@ -226,6 +257,10 @@ impl Run<'_> {
             ));
         }
         let target = self.reach.target(t, &t.database).await?;
+        target
+            .batch_execute(super::online::COUNTERS_SQL)
+            .await
+            .map_err(|e| sql_error(&self.shown, "creating tsmn's record", &e))?;
         target
             .batch_execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
             .await
@@ -347,17 +382,51 @@ impl Run<'_> {
         Ok(post)
     }
 
-    /// The rows: every part not done yet, every node at once.
+    /// Post-data (indexes, constraints, triggers), unless done.
+    fn post_data(
+        &self,
+        bindir: &Path,
+        t_env: &schema::ToolEnv,
+        post: &str,
+        done: &BTreeSet<String>,
+    ) -> Result<(), MigrateError> {
+        if done.contains("post-data") {
+            return Ok(());
+        }
+        let mut script = post.to_string();
+        script.push('\n');
+        script.push_str(&journal::mark_sql("post-data", None, None));
+        script.push_str(";\n");
+        schema::restore(
+            bindir,
+            t_env,
+            &script,
+            self.dir,
+            "post-data (indexes, constraints, triggers)",
+            &self.o.target,
+        )?;
+        journal::record(self.path, serde_json::json!({ "done": "post-data" }));
+        (self.say)("post-data restored (indexes, constraints, triggers)");
+        Ok(())
+    }
+
+    /// The rows: every part not done yet (and not held back), every node at once.
     async fn copy(
         &self,
         done: &BTreeSet<String>,
         report: &mut MigrateReport,
+        held: &BTreeSet<String>,
     ) -> Result<(), MigrateError> {
         let s = self.s;
         let copy_started = Instant::now();
-        let todo = rows::parts(s, &self.reach.plan.access_node.name, done);
+        let mut todo = rows::parts(s, &self.reach.plan.access_node.name, done);
         let pending: usize = todo.values().map(Vec::len).sum();
         report.parts_already_done = (s.chunks.len() + s.tables.len()).saturating_sub(pending);
+        for parts in todo.values_mut() {
+            parts.retain(|p| !held.contains(&p.id));
+        }
+        todo.retain(|_, parts| !parts.is_empty());
+        let pending: usize = todo.values().map(Vec::len).sum();
         if report.parts_already_done > 0 {
             (self.say)(&format!(
                 "{} part(s) already copied by an earlier run: skipped",
@@ -388,16 +457,16 @@ impl Run<'_> {
             .into_iter()
             .filter_map(Result::err)
             .collect();
-        report.parts_copied = counter.load(Ordering::SeqCst);
-        report.rows_copied = rows_total.load(Ordering::SeqCst);
-        report.copy_seconds = copy_started.elapsed().as_secs_f64();
+        report.parts_copied += counter.load(Ordering::SeqCst);
+        report.rows_copied += rows_total.load(Ordering::SeqCst);
+        report.copy_seconds += copy_started.elapsed().as_secs_f64();
         if errors.is_empty() {
             return Ok(());
         }
         Err(MigrateError::Failed(format!(
             "the copy stopped:\n  {}\n    fix: correct the cause and run tsmn migrate again: the {} part(s) copied are recorded and are not copied twice",
             errors.join("\n  "),
-            report.parts_copied + report.parts_already_done
+            counter.load(Ordering::SeqCst) + report.parts_already_done
         )))
     }
 

@@ -9,7 +9,7 @@ use std::io::IsTerminal;
 use std::time::Duration;
 use tsmn::migrate::connect::{parse_target, Reach};
 use tsmn::migrate::schema::SpaceDimension;
-use tsmn::migrate::{MigrateError, MigrateOptions};
+use tsmn::migrate::{MigrateError, MigrateOptions, Online};
 
 fn fail(json: bool, e: &MigrateError) -> u8 {
     failed("migrate", json, &e.to_string(), e.exit_code())
@@ -36,6 +36,13 @@ pub fn migrate(a: &MigrateCmd) -> u8 {
         } else {
             SpaceDimension::Drop
         },
+        online: a.online.then(|| Online {
+            ask: Box::new(if a.yes {
+                |_: &str| true
+            } else {
+                |q: &str| confirm(q)
+            }),
+        }),
     };
     // One run per plan at a time (apply's lock), decided before anything connects.
     let _lock = if a.check {
@@ -46,6 +53,9 @@ pub fn migrate(a: &MigrateCmd) -> u8 {
             Err(e) => return failed("migrate", a.json, &e.to_string(), e.exit_code()),
         }
     };
+    if a.abandon {
+        return abandon(a, &reach, &o);
+    }
     if !a.check && tsmn::migrate::already_done(&o) {
         let line = format!(
             "nothing to do: the migration into {} finished and was verified (journal {})",
@@ -111,10 +121,17 @@ fn copy(
         if !std::io::stdin().is_terminal() {
             return failed("migrate", a.json, "tsmn migrate writes to the target and asks first, but there is no terminal to ask at\n    fix: add --yes to run without asking", EXIT_USAGE);
         }
-        let q = format!(
-            "Stop every writer to the source now. Copy the cluster into {}? [y/N] ",
-            o.target.shown()
-        );
+        let q = if o.online.is_some() {
+            format!(
+                "Copy the cluster into {} while the applications write (the writes are frozen later, asked first)? [y/N] ",
+                o.target.shown()
+            )
+        } else {
+            format!(
+                "Stop every writer to the source now. Copy the cluster into {}? [y/N] ",
+                o.target.shown()
+            )
+        };
         if !confirm(&q) {
             eprintln!("nothing was copied");
             return EXIT_FAILED;
@@ -170,10 +187,47 @@ fn summary(r: &tsmn::migrate::MigrateReport, o: &MigrateOptions) -> String {
     for w in &r.warnings {
         out.push_str(&format!("  WARNING {w}\n"));
     }
+    if let Some(f) = r.freeze_seconds {
+        out.push_str(&format!(
+            "  writes frozen for {f:.1} s so far: {} part(s) copied in the freeze, {} of them because they changed after their first copy\n  The freeze stays until the applications use the target (tsmn migrate --abandon lifts it).\n",
+            r.parts_in_freeze, r.changed_in_freeze
+        ));
+    }
     out.push_str(&format!(
-        "Next: point the applications at {t}; then update TimescaleDB there (psql -X -d {db}: ALTER EXTENSION timescaledb UPDATE). The source was not changed.\n",
+        "Next: point the applications at {t}; then update TimescaleDB there (psql -X -d {db}: ALTER EXTENSION timescaledb UPDATE). The source's data was not changed.\n",
         t = o.target.shown(),
         db = o.target.database
     ));
     out
+}
+
+/// `--abandon`: the freeze lifted (asked first), the journal told.
+fn abandon(a: &MigrateCmd, reach: &Reach, o: &MigrateOptions) -> u8 {
+    let db = &reach.plan.database;
+    if !a.yes {
+        if !std::io::stdin().is_terminal() {
+            return failed("migrate", a.json, "tsmn migrate --abandon allows writes to the source again and asks first, but there is no terminal to ask at\n    fix: add --yes to run without asking", EXIT_USAGE);
+        }
+        let q = format!(
+            "Give the migration into {} up and allow writes to {db} again? [y/N] ",
+            o.target.shown()
+        );
+        if !confirm(&q) {
+            eprintln!("nothing was changed");
+            return EXIT_FAILED;
+        }
+    }
+    match runtime().block_on(tsmn::migrate::abandon(reach, o)) {
+        Ok(()) => {
+            if a.json {
+                output::print_json(&output::document(
+                    "tsmn-migrate/1",
+                    serde_json::json!({ "abandoned": true, "target": o.target.shown() }),
+                ));
+            }
+            output::tell(&format!("the freeze is lifted: writes to {db} are allowed again and its job scheduler runs. The target keeps what was copied; a new tsmn migrate starts over there only where the source changed."));
+            EXIT_OK
+        }
+        Err(e) => fail(a.json, &e),
+    }
 }
