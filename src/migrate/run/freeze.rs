@@ -21,7 +21,7 @@ impl Run<'_> {
         target: &mut Client,
         done: BTreeSet<String>,
         report: &mut MigrateReport,
-        restore_post: &dyn Fn(&BTreeSet<String>) -> Result<(), MigrateError>,
+        restore_post: &(dyn Fn(&BTreeSet<String>) -> Result<(), MigrateError> + Sync),
     ) -> Result<(Source, BTreeSet<String>), MigrateError> {
         let (db, an) = (&self.s.database, &self.reach.plan.access_node.name);
         if done.contains("freeze") {
