@@ -454,7 +454,7 @@ fn roles(ctx: &Ctx) -> Vec<Step> {
     for role in plan.auth.roles.iter().filter(|r| **r != plan.superuser) {
         // Generators all: a statement runs only where its condition does not
         // hold yet, so a re-run changes (and reports) nothing. The data
-        // nodes' side is their own auth step (`auth::data_node_roles`).
+        // nodes' side is their own auth step (`auth::roles::data_node_roles`).
         let l = literal(role);
         let mut stmts = vec![
             Statement::generator(format!("SELECT format('CREATE ROLE %I LOGIN', {l}) WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = {l})")),
