@@ -22,8 +22,8 @@ pub(super) fn prepared_transactions(n: &NodeFacts, s: &ServerFacts, out: &mut Ve
             &n.name,
             "max_prepared_transactions_zero",
             "max_prepared_transactions is 0 on this data node",
-            // Reference D.1: the check is skipped only for a database that
-            // add_data_node creates itself.
+            // add_data_node checks max_prepared_transactions only in a
+            // database it does not create itself (tsl/src/data_node.c).
             match &s.database {
                 Some(db) => format!("distributed writes use two-phase commit, and database {} already exists here: add_data_node fails with `prepared transactions need to be enabled`", db.name),
                 None => "distributed writes use two-phase commit: add_data_node still succeeds (it creates the database), but afterwards every insert, select and distributed_exec fails with `prepared transactions are disabled`".to_string(),

@@ -8,9 +8,11 @@ use crate::steps::{step, Ctx, Order, Phase, Statement, Step, StepState};
 
 /// One add_data_node per data node, each sent alone. With the data nodes
 /// bootstrapped by tsmn (`bootstrapped`), add_data_node only validates
-/// their database (`bootstrap => false`, reference §6), which also checks
+/// their database (`bootstrap => false`), which also checks
 /// max_prepared_transactions. The first runs alone (it makes the database
-/// an access node); the others then run at once (reference D.1).
+/// an access node); the others then run at once (calls for different data
+/// nodes may run from separate sessions once one is added: checked on
+/// TimescaleDB 2.13.1).
 pub(super) fn add_data_nodes(ctx: &Ctx, bootstrapped: bool) -> Vec<Step> {
     let (an, db) = (
         ctx.plan.access_node.name.as_str(),
