@@ -502,7 +502,8 @@ fn a_node_tsmn_cannot_restart_is_named_and_waited_for() {
 
 /// `[auth.password] passfile` and `[auth.certificate] ssl_dir` given as
 /// paths: TimescaleDB's settings exist only in a database with the
-/// extension (reference D.1), so they are set there, after it is created.
+/// extension (elsewhere `unrecognized configuration parameter`), so they
+/// are set there, after it is created.
 #[test]
 fn passfile_and_ssl_dir_paths_are_set_in_the_cluster_database() {
     if !timescaledb_tier("passfile_and_ssl_dir_paths_are_set_in_the_cluster_database") {

@@ -1,8 +1,8 @@
-//! `tsmn discover` on a cluster set up by hand, the documented way
-//! (reference §3, the required settings only: pg_hba.conf rules,
-//! add_data_node), by this test and not by tsmn: the plan it writes
-//! describes the cluster as it runs, check finds nothing in the way, and
-//! apply on it changes nothing.
+//! `tsmn discover` on a cluster set up by hand, the documented way (the
+//! trust section of TimescaleDB's multinode-auth docs page, with the
+//! required settings only: pg_hba.conf rules, add_data_node), by this test
+//! and not by tsmn: the plan it writes describes the cluster as it runs,
+//! check finds nothing in the way, and apply on it changes nothing.
 
 mod support;
 
@@ -63,9 +63,10 @@ fn a_trust_cluster_set_up_by_hand_round_trips_through_apply_as_a_no_op() {
     drop(work);
 }
 
-/// Password mode by hand (reference §4): SCRAM rules on the data nodes,
-/// the superuser's internal password set there, the access node's passfile
-/// with `*` lines, and a second role created the documented way. tsmn gets
+/// Password mode by hand (the password section of the multinode-auth
+/// page): SCRAM rules on the data nodes, the superuser's internal password
+/// set there, the access node's passfile with `*` lines, and a second role
+/// created the documented way. tsmn gets
 /// the superuser's password from the operator's own pgpass (PGPASSFILE);
 /// the role passwords are given to nobody: the cluster proves they work.
 #[test]
@@ -133,12 +134,14 @@ fn a_password_cluster_set_up_by_hand_round_trips_through_apply_as_a_no_op() {
     );
 }
 
-/// Certificate mode by hand (reference §5): a CA made with openssl, a
-/// server certificate and ssl_ca_file on every node, `hostssl ... cert` on
-/// the data nodes, md5-named client certificates in the access node's
-/// default ssl_dir, and a second role. tsmn logs in to the data nodes with
-/// the operator's own client certificate (PGSSLCERT, PGSSLKEY). tsmn is
-/// given no CA: the cluster proves its certificates work.
+/// Certificate mode by hand (the certificate section of the
+/// multinode-auth page, with a single CA as TimescaleDB's own tests use):
+/// a CA made with openssl, a server certificate and ssl_ca_file on every
+/// node, `hostssl ... cert` on the data nodes, md5-named client
+/// certificates in the access node's default ssl_dir, and a second role.
+/// tsmn logs in to the data nodes with the operator's own client
+/// certificate (PGSSLCERT, PGSSLKEY). tsmn is given no CA: the cluster
+/// proves its certificates work.
 #[test]
 fn a_certificate_cluster_set_up_by_hand_round_trips_through_apply_as_a_no_op() {
     if !timescaledb_tier(
@@ -270,7 +273,8 @@ fn tls_node(ca: &TestCa, name: &str, rule: &str) -> ClusterSpec {
     spec
 }
 
-/// TimescaleDB's file name for a role's certificate, by md5sum (§5.2).
+/// TimescaleDB's file name for a role's certificate, by md5sum (the md5 of
+/// the role name: `make_user_path` in tsl/src/remote/connection.c).
 fn md5_hex(role: &str) -> String {
     let out = std::process::Command::new("sh")
         .args(["-c", "printf %s \"$1\" | md5sum | cut -c1-32", "sh", role])

@@ -103,7 +103,8 @@ async fn cluster_database(t: &Target, timeout: Duration) -> Result<String, Strin
 }
 
 /// What the access node says of itself, with TimescaleDB's file paths
-/// resolved as the extension resolves them (reference D.1).
+/// resolved as the extension resolves them: the defaults and a relative
+/// path are taken from PGDATA, the server's working directory.
 struct Server {
     user: String,
     ssl: bool,

@@ -1,5 +1,6 @@
 //! From the access node's side: connect from inside the access node to each
-//! data node with the options TimescaleDB itself would use (reference §1.3),
+//! data node with the options TimescaleDB itself would use (as its
+//! tsl/src/remote/connection.c builds them, TimescaleDB 2.13),
 //! through dblink's C function declared as a temporary function of tsmn's
 //! session, so nothing is installed or left behind.
 
@@ -142,7 +143,9 @@ pub fn options_as(
             opts.connect_timeout.as_secs().max(2).to_string(),
         ),
     ];
-    // The extension always passes a passfile (§1.3 step 5).
+    // The extension always passes a passfile, in every mode: the
+    // timescaledb.passfile setting, else <PGDATA>/passfile
+    // (tsl/src/remote/connection.c).
     if let Some(p) = an.timescaledb_passfile() {
         pairs.push(("passfile", p));
     }

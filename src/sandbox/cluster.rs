@@ -118,8 +118,10 @@ impl Cluster {
             settings.push(("shared_preload_libraries".into(), "timescaledb".into()));
             // Nothing here may try to reach beyond the machine: a default
             // build runs a telemetry job once the extension exists. A build
-            // without telemetry has no such setting; PostgreSQL keeps the
-            // line as a harmless placeholder there (reference D.1).
+            // without telemetry has no such setting (`SHOW
+            // timescaledb.telemetry_level`: unrecognized configuration
+            // parameter); PostgreSQL keeps the line as a harmless
+            // placeholder there.
             settings.push(("timescaledb.telemetry_level".into(), "off".into()));
         }
         settings.extend(spec.settings.iter().cloned());
