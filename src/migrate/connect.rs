@@ -1,6 +1,6 @@
 //! Connections of a migration: the plan's nodes as tsmn reaches them
 //! (probe::config), and the target as `--to` names it (a URI, key=value
-//! conninfo, HOST[:PORT] or a socket directory; no password in it).
+//! conninfo, `HOST[:PORT]` or a socket directory; no password in it).
 
 use super::MigrateError;
 use crate::discover::Target;

@@ -372,7 +372,7 @@ impl Template {
             })
             .collect()
     }
-    /// For people: secrets as <placeholders>.
+    /// For people: secrets as `<placeholders>`.
     pub fn masked(&self) -> String {
         self.render(|p| match p {
             Part::PgpassPassword(r) => format!("<password of {r}>"),
