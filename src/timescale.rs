@@ -1,12 +1,12 @@
 //! PURE: rules of TimescaleDB multi-node (2.0 to 2.13, the releases that
 //! have it), in one place.
 
-/// Databases `add_data_node` bootstraps through, in the order it tries them.
 /// The floor tsmn sets max_prepared_transactions to on a data node (and at
 /// least max_connections, as TimescaleDB recommends): apply and check's
 /// fixes name the same value.
 pub const PREPARED_TRANSACTIONS: i64 = 150;
 
+/// Databases `add_data_node` bootstraps through, in the order it tries them.
 pub const BOOTSTRAP_DATABASES: [&str; 3] = ["postgres", "template1", "defaultdb"];
 
 /// PostgreSQL majors on which TimescaleDB 2.13 supports multi-node.
