@@ -57,26 +57,13 @@ pub fn tell(line: &str) {
     }
 }
 
-/// libpq variables that make no sense for a plan of several nodes: tsmn
-/// says once that it ignores them, instead of leaving the operator to
-/// wonder why psql and tsmn go to different places.
-const IGNORED_ENV: [(&str, &str); 5] = [
-    ("PGHOST", "the plan names every node's host"),
-    ("PGHOSTADDR", "the plan names every node's host"),
-    ("PGPORT", "the plan names every node's port"),
-    ("PGDATABASE", "tsmn uses postgres and the plan's database"),
-    (
-        "PGSERVICE",
-        "give a node `service = \"...\"` in the plan instead",
-    ),
-];
-
-/// One line per ignored PG* variable that is set (unless -q).
+/// One line per PG* variable that is set and that tsmn does not read,
+/// with why (unless -q): the operator is not left to wonder why psql and
+/// tsmn go to different places. The list is libpq's keys'
+/// (tsmn::plan::dsn::keys), read in one place (tsmn::probe::conninfo::env).
 pub fn note_ignored_env() {
-    for (var, why) in IGNORED_ENV {
-        if std::env::var_os(var).is_some_and(|v| !v.is_empty()) {
-            tell(&format!("note: {var} is set and ignored: {why}"));
-        }
+    for (var, why) in tsmn::probe::conninfo::env::ignored_set() {
+        tell(&format!("note: {var} is set and ignored: {why}"));
     }
 }
 

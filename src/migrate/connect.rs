@@ -29,14 +29,15 @@ impl TargetAddr {
             port: self.port,
             user: self.user.clone(),
             database: None,
+            ..Target::default()
         };
         format!("{}/{}", t.shown(), self.database)
     }
 }
 
-/// PURE but for tokio-postgres's parser: `--to` as given.
+/// `--to` as given (a service it names is read from pg_service.conf).
 pub fn parse_target(given: &str, plan: &Plan) -> Result<TargetAddr, MigrateError> {
-    let t = crate::discover::parse_target(given, None, None)
+    let t = crate::discover::parse_target(given, None, None, &crate::probe::conninfo::System)
         .map_err(|e| MigrateError::Usage(e.replace("--access-node", "--to")))?;
     // parse_target defaults the user to postgres; the plan's superuser is
     // the better default unless the string named one.
@@ -96,7 +97,7 @@ impl Reach {
         cfg.port(t.port)
             .user(&t.user)
             .dbname(db)
-            .application_name("tsmn migrate")
+            .application_name(crate::probe::conninfo::application_name())
             .connect_timeout(self.opts.connect_timeout)
             .ssl_mode(self.tls.ssl_mode_for(&t.host));
         if let Some(pw) = self.passwords.password_for(&t.host, t.port, db, &t.user) {

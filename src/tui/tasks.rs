@@ -60,7 +60,12 @@ impl Tasks {
             Cmd::Discover { address } => {
                 let settings = self.settings.clone();
                 tokio::spawn(async move {
-                    let found = match crate::discover::parse_target(&address, None, None) {
+                    let found = match crate::discover::parse_target(
+                        &address,
+                        None,
+                        None,
+                        &crate::probe::conninfo::System,
+                    ) {
                         Ok(t) => crate::discover::discover(&t, settings.connect_timeout).await,
                         Err(e) => Err(e),
                     };

@@ -1,33 +1,17 @@
 //! `tsmn apply`: the run sequence of the flow, shown before it asks, with
 //! live progress.
 
-use super::super::args::RestartArg;
+use super::super::args::{ApplyArgs, RestartArg};
 use super::super::args::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
 use super::super::output;
 use super::super::progress;
 use super::super::prompt::{confirm, Terminal};
 use super::{fail_as, failed, probe_flow, runtime};
 use std::io::IsTerminal;
-use std::path::Path;
 use std::time::Duration;
 use tsmn::flow::RunKind;
 use tsmn::flow::{Flow, FlowError, Settings, Watch};
 use tsmn::report;
-
-pub struct ApplyArgs<'a> {
-    pub path: &'a Path,
-    pub yes: bool,
-    pub json: bool,
-    pub restart: RestartArg,
-    pub phases: Vec<tsmn::steps::Phase>,
-    pub restart_wait: u64,
-    pub connect_timeout: u64,
-    pub renew_certificates: bool,
-    pub roll_ca: bool,
-    pub remove_data_nodes: bool,
-    pub drain: bool,
-    pub rotate_password: Vec<String>,
-}
 
 /// Apply's own options on the flow, before its steps are built:
 /// `--remove-data-nodes` lets a data node no longer in the plan go,
@@ -63,9 +47,14 @@ fn with_options(flow: &mut Flow, a: &ApplyArgs) -> Result<Option<std::path::Path
     Ok(aside)
 }
 
-pub fn apply(a: ApplyArgs) -> u8 {
+pub fn apply(a: &ApplyArgs) -> u8 {
     let fail = |e| fail_as("apply", a.json, e);
-    let mut flow = match Flow::open(a.path) {
+    let connect_timeout = match a.connect.timeout() {
+        Ok(t) => t,
+        Err(e) => return fail(FlowError::Usage(e)),
+    };
+    let phases: Vec<tsmn::steps::Phase> = a.phases.iter().map(|p| p.phase()).collect();
+    let mut flow = match Flow::open(&a.plan) {
         Ok(f) => f,
         Err(e) => return fail(e),
     };
@@ -79,8 +68,8 @@ pub fn apply(a: ApplyArgs) -> u8 {
     let rt = runtime();
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let mut settings = Settings {
-        connect_timeout: Duration::from_secs(a.connect_timeout),
-        phases: a.phases.clone(),
+        connect_timeout,
+        phases: phases.clone(),
         restart_wait: Duration::from_secs(a.restart_wait),
         ..Settings::default()
     };
@@ -94,7 +83,7 @@ pub fn apply(a: ApplyArgs) -> u8 {
     if let Err(e) = probed {
         return fail(e);
     }
-    let renewed = match with_options(&mut flow, &a) {
+    let renewed = match with_options(&mut flow, a) {
         Ok(r) => r,
         Err(e) => return fail(e),
     };
@@ -110,10 +99,10 @@ pub fn apply(a: ApplyArgs) -> u8 {
         let restarts = if matches!(a.restart, RestartArg::Never) {
             Vec::new()
         } else {
-            let nodes = report::apply::needs_restart(&ready.steps, &a.phases);
+            let nodes = report::apply::needs_restart(&ready.steps, &phases);
             rt.block_on(flow.restarts(&nodes))
         };
-        let summary = report::apply::summary(RunKind::Apply, &ready.steps, &a.phases, &restarts);
+        let summary = report::apply::summary(RunKind::Apply, &ready.steps, &phases, &restarts);
         eprint!("{summary}");
     }
     let interactive = std::io::stdin().is_terminal();
@@ -136,8 +125,13 @@ pub fn apply(a: ApplyArgs) -> u8 {
         }
         RestartArg::Ask => tsmn::run::RestartPolicy::Never,
     };
-    let (ok, tally, cancelled) =
-        run_shown(&rt, &mut flow, &run, &ready, &settings, (tx, rx), a.json);
+    let show = if a.json { Show::JsonLines } else { Show::Text };
+    let Ran {
+        ok,
+        tally,
+        cancelled,
+        ..
+    } = run_shown(&rt, &mut flow, &run, &ready, &settings, (tx, rx), show);
     if cancelled {
         eprintln!("stopped after the interrupt: every step that ran was finished and recorded; run tsmn apply again to go on (finished steps are checked and skipped)");
         return super::super::signals::exit_code();
@@ -168,9 +162,20 @@ pub(super) fn refused_or_declined(command: &str, json: bool, interactive: bool) 
     EXIT_FAILED
 }
 
+/// How a run's events are shown: text (live lines on a terminal), one
+/// JSON line each (apply --json), or kept for one JSON document at the
+/// end (undo --json).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Show {
+    Text,
+    JsonLines,
+    Document,
+}
+
 /// The run of the flow's sequence with its events shown as they come, the
 /// interrupts (Ctrl-C, SIGTERM, SIGHUP) stopping it between steps: whether
-/// it finished, the tally of its steps, and whether it was interrupted.
+/// it finished, the tally of its steps (and, for a document, the events),
+/// and whether it was interrupted.
 pub(super) fn run_shown(
     rt: &tokio::runtime::Runtime,
     flow: &mut Flow,
@@ -181,10 +186,10 @@ pub(super) fn run_shown(
         tsmn::run::Events,
         tokio::sync::mpsc::UnboundedReceiver<tsmn::run::Event>,
     ),
-    json: bool,
-) -> (bool, report::apply::Tally, bool) {
+    show: Show,
+) -> Ran {
     let names: Vec<String> = flow.plan.nodes().map(|n| n.name.clone()).collect();
-    let printer = rt.spawn(print_events(rx, json, names));
+    let printer = rt.spawn(print_events(rx, show, names));
     let cancel = tokio_util::sync::CancellationToken::new();
     let command = if run.kind == RunKind::Apply {
         "apply"
@@ -193,24 +198,43 @@ pub(super) fn run_shown(
     };
     rt.spawn(super::super::signals::interrupts(cancel.clone(), command));
     let ok = rt.block_on(flow.run(run, Ok(ready), settings, tx, Some(cancel.clone())));
-    let tally = rt.block_on(printer).unwrap_or_default();
-    (ok, tally, cancel.is_cancelled())
+    let (tally, events) = rt.block_on(printer).unwrap_or_default();
+    Ran {
+        ok,
+        tally,
+        cancelled: cancel.is_cancelled(),
+        events,
+    }
+}
+
+/// What a run came to: whether it finished, its steps' tally, whether it
+/// was interrupted, and (Show::Document) its events as JSON.
+pub(super) struct Ran {
+    pub ok: bool,
+    pub tally: report::apply::Tally,
+    pub cancelled: bool,
+    pub events: Vec<serde_json::Value>,
 }
 
 /// Apply's events as they come: JSON lines, live lines on a terminal, or
-/// one line per step (restart waits sparse); counted for the closing line.
+/// one line per step (restart waits sparse); counted for the closing line,
+/// and kept as JSON for a document.
 pub(super) async fn print_events(
     mut rx: tokio::sync::mpsc::UnboundedReceiver<tsmn::run::Event>,
-    json: bool,
+    show: Show,
     names: Vec<String>,
-) -> report::apply::Tally {
+) -> (report::apply::Tally, Vec<serde_json::Value>) {
+    let json = show != Show::Text;
+    let mut kept = Vec::new();
     let live = progress::wanted(json).then(|| progress::Live::new(&names, "waiting its turn"));
     let mut tally = report::apply::Tally::default();
     let mut sparse = report::apply::Sparse::default();
     while let Some(e) = rx.recv().await {
         tally.add(&e);
-        if json {
+        if show == Show::JsonLines {
             crate::cli::output::outln!("{}", report::json::event(&e, &output::now()));
+        } else if show == Show::Document {
+            kept.extend(serde_json::from_str(&report::json::event(&e, &output::now())).ok());
         } else if let Some(l) = &live {
             l.event(&e);
         } else if let (Some(l), true) = (report::apply::line(&e), sparse.keep(&e)) {
@@ -220,5 +244,5 @@ pub(super) async fn print_events(
     if let Some(l) = &live {
         l.clear();
     }
-    tally
+    (tally, kept)
 }

@@ -6,7 +6,6 @@ use super::super::output;
 use super::super::prompt::confirm;
 use super::{failed, runtime};
 use std::io::IsTerminal;
-use std::time::Duration;
 use tsmn::migrate::connect::{parse_target, Reach};
 use tsmn::migrate::schema::SpaceDimension;
 use tsmn::migrate::{MigrateError, MigrateOptions, Online};
@@ -24,7 +23,12 @@ pub fn migrate(a: &MigrateCmd) -> u8 {
         Ok(t) => t,
         Err(e) => return fail(a.json, &e),
     };
-    let reach = match Reach::new(&plan, Duration::from_secs(a.connect_timeout)) {
+    let timeout = match a.connect.timeout() {
+        Ok(t) => t,
+        Err(e) => return failed("migrate", a.json, &e, EXIT_USAGE),
+    };
+    note_unused(&a.to);
+    let reach = match Reach::new(&plan, timeout) {
         Ok(r) => r,
         Err(e) => return fail(a.json, &e),
     };
@@ -182,5 +186,42 @@ fn abandon(a: &MigrateCmd, reach: &Reach, o: &MigrateOptions) -> u8 {
             EXIT_OK
         }
         Err(e) => fail(a.json, &e),
+    }
+}
+
+/// What `--to`'s connection string says of the connection itself, which
+/// the migration does not take: it reaches the target the way the plan
+/// reaches its nodes (credentials, --connect-timeout, tsmn's session name).
+fn note_unused(to: &str) {
+    let Ok(t) = tsmn::discover::parse_target(to, None, None, &tsmn::probe::conninfo::System) else {
+        return;
+    };
+    let c = &t.conn;
+    let mut unused: Vec<&str> = Vec::new();
+    let given = |v: &Option<String>| v.is_some();
+    for (key, set) in [
+        ("hostaddr", given(&c.hostaddr)),
+        ("sslmode", !c.credentials.sslmode.is_empty()),
+        ("sslrootcert", !c.credentials.sslrootcert.is_empty()),
+        ("sslcert", !c.credentials.sslcert.is_empty()),
+        ("sslkey", !c.credentials.sslkey.is_empty()),
+        ("passfile", !c.credentials.passfile.is_empty()),
+        ("connect_timeout", given(&c.connect_timeout)),
+        ("application_name", given(&c.application_name)),
+        (
+            "fallback_application_name",
+            given(&c.fallback_application_name),
+        ),
+        ("options", given(&c.options)),
+    ] {
+        if set {
+            unused.push(key);
+        }
+    }
+    for key in unused {
+        output::tell(&format!("note: --to: {key} is ignored: tsmn migrate reaches the target the way the plan reaches its nodes (its credentials, --connect-timeout, PGAPPNAME)"));
+    }
+    for n in &c.ignored {
+        output::tell(&format!("note: --to: {n}"));
     }
 }
