@@ -10,10 +10,13 @@
 //!
 //! ```text
 //! src/main.rs     argument parsing and dispatch, nothing else
-//! src/cli/        the command-line face: args.rs (clap), commands/ (one file per command: flow
-//!                 calls, output, exit code), output.rs (colour, -q, JSON documents and errors),
-//!                 log.rs (the log file), prompt.rs (passwords without echo and y/N, only on a
-//!                 terminal), signals.rs (Ctrl-C, SIGTERM, SIGHUP: stop between steps)
+//! src/cli/        the command-line face: args/ (clap, a file per group of commands; connect.rs
+//!                 the one reading of --connect-timeout; help.rs each command's long help from
+//!                 docs/commands/<command>.md), commands/ (one file per command: flow calls,
+//!                 output, exit code), output.rs (colour, -q, JSON documents and errors), log.rs
+//!                 (the log file, the notes on stderr), man.rs (the manual pages), prompt.rs
+//!                 (passwords without echo and y/N, only on a terminal), signals.rs (Ctrl-C,
+//!                 SIGTERM, SIGHUP: stop between steps)
 //! src/flow/       the one orchestration both faces call: plan -> credentials -> probe (asking for
 //!                 the superuser's password only when a server wants one) -> certificate material
 //!                 -> steps -> run or export; run.rs is the one run sequence (lock, steps, what
@@ -44,11 +47,14 @@
 //!                 (undo.rs), drain; context.rs the facts builders share; material/ the
 //!                 certificates (pure but for key generation and its files)
 //! src/probe/      connecting (tokio-postgres; tls.rs: rustls on ring with libpq's sslmodes),
-//!                 credentials, the read-only queries; conninfo.rs loads plans the libpq way
+//!                 credentials, the read-only queries; conninfo/ loads plans the libpq way
+//!                 (pg_service.conf, PGUSER) and reads the PG* environment in one place (env.rs:
+//!                 PGCONNECT_TIMEOUT, PGAPPNAME and the name of tsmn's sessions)
 //! src/findings/   what blocks multi-node, from plan + facts: per node (node/), pg_hba
 //!                 admission, across nodes; the connection-error table (pure)
 //! src/sandbox/    local clusters from the installed PostgreSQL (sandbox and tests)
-//! src/plan/       plan model, TOML load/save, validation, what a dsn or service may say (pure)
+//! src/plan/       plan model, TOML load/save, validation, what a dsn or service may say
+//!                 (dsn/: libpq's two syntaxes parsed by tsmn, the table of libpq's keys) (pure)
 //! src/facts.rs    what each node is: plain data filled by probe/ (pure)
 //! src/quote/      quoting per language: SQL, shell, pg_hba, pgpass, libpq conninfo (pure)
 //! src/timescale.rs  TimescaleDB rules: version windows, md5 certificate names (pure)
@@ -59,7 +65,8 @@
 //! tests/          integration tests; tests/support/ is the real-server harness (its doc says
 //!                 how the tests are built)
 //! benches/        benchmark scripts (benches/README.md)
-//! docs/           the wizard's screens, moving data, command details
+//! docs/           the wizard's screens, moving data, a page per command (docs/commands/: each
+//!                 command's --help and man page)
 //! ```
 #![forbid(unsafe_code)]
 #![warn(clippy::unwrap_used)]

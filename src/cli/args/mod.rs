@@ -32,7 +32,7 @@ pub const EXIT_INTERRUPTED: u8 = 130;
     version = help::VERSION,
     about = "Set up and troubleshoot TimescaleDB multi-node clusters",
     long_about = help::about("tsmn"),
-    after_help = help::details("tsmn"),
+    after_long_help = help::details("tsmn"),
 )]
 pub struct Cli {
     /// No command: the wizard, on the default sandbox's plan if there is one.
