@@ -442,11 +442,12 @@ fn apply_holds_one_session_per_node_and_one_after_the_restart() {
     let sessions = read(&dn.cluster.log_file())
         .lines()
         .filter(|l| {
-            // tsmn's own sessions, not the access node's dblink links
-            // (application_name=tsmn-check) that apply proves rules with.
+            // tsmn's own sessions (named after the command), not the
+            // access node's dblink links ("tsmn apply (link)") that apply
+            // proves rules with.
             l.contains("connection authorized")
                 && l.contains("database=postgres")
-                && l.trim_end().ends_with("application_name=tsmn")
+                && l.trim_end().ends_with("application_name=tsmn apply")
         })
         .count();
     assert_eq!(sessions, 2, "{out}");

@@ -389,6 +389,69 @@ fn assert_no_op(
     all
 }
 
+/// `--out -` prints the plan on standard output (and nothing else
+/// there); `--json` prints one document (tsmn-discover/1) beside the file;
+/// both at once are refused. A connection string's TLS keys reach the
+/// plan: tsmn connects to every node the way it reached this one.
+#[test]
+fn discover_writes_to_standard_output_and_as_json() {
+    if !timescaledb_tier("discover_writes_to_standard_output_and_as_json") {
+        return;
+    }
+    let an = node("an");
+    let dns = [node("dn1")];
+    an.sql("postgres", "CREATE DATABASE tsdb");
+    an.sql("tsdb", "CREATE EXTENSION timescaledb");
+    add_data_nodes(&an, &dns);
+    let work = temp_dir();
+    let at = format!("127.0.0.1:{}", an.cluster.port);
+    let run = tsmn()
+        .args(["discover", "--access-node", &at, "--out", "-"])
+        .current_dir(work.path())
+        .output()
+        .unwrap();
+    assert_success(&run);
+    let text = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        text.starts_with("# tsmn plan written by `tsmn discover`"),
+        "{text}"
+    );
+    assert!(text.contains("[[data_nodes]]"), "{text}");
+    assert!(!work.path().join("-").exists(), "no file named -");
+    assert!(String::from_utf8_lossy(&run.stderr).contains("wrote the plan (standard output)"));
+
+    let out = work.path().join("p.toml");
+    let string = format!("host=127.0.0.1 port={} sslmode=disable", an.cluster.port);
+    let run = tsmn()
+        .args(["discover", "--json", "--access-node", &string, "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_success(&run);
+    let doc: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(doc["schema"], "tsmn-discover/1");
+    assert_eq!(doc["plan"]["database"], "tsdb");
+    assert_eq!(doc["plan"]["data_nodes"][0]["name"], "dn1");
+    assert_eq!(doc["out"], out.to_str().unwrap());
+    assert!(
+        doc["notes"].as_array().is_some_and(|n| !n.is_empty()),
+        "{doc}"
+    );
+    let plan = tsmn::plan::load_plan(&out).expect("the plan loads");
+    assert_eq!(
+        plan.credentials.sslmode, "disable",
+        "the string's sslmode is the plan's"
+    );
+
+    let run = tsmn()
+        .args(["discover", "--json", "--access-node", &at, "--out", "-"])
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(2));
+    let doc: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(doc["schema"], "tsmn-error/1");
+}
+
 #[test]
 fn discover_says_what_is_wrong_with_its_input() {
     let work = temp_dir();
