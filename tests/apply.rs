@@ -57,6 +57,9 @@ fn end_to_end(mode: AuthMode) {
         "connecting to ",
         "sending: ",
         "[dn1] restarting: ",
+        // -vv only: each read's statement, each step built.
+        "TRACE query (",
+        "TRACE step [dn1] ",
     ] {
         assert!(
             logged.contains(needle),

@@ -498,6 +498,14 @@ fn colour_and_quiet() {
     );
     assert!(!preview(&["--color", "never"], None).contains(esc));
     assert!(
+        !preview(&["--no-color"], None).contains(esc),
+        "--no-color is --color never"
+    );
+    assert!(
+        !preview(&["--no-color"], Some("")).contains(esc),
+        "and beats auto"
+    );
+    assert!(
         !preview(&[], None).contains(esc),
         "auto: stdout is no terminal"
     );

@@ -25,23 +25,24 @@ fn colour_allowed() -> bool {
         && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
 }
 
-/// Colour on stdout: `--color always` wins, `never` (or a command's own
-/// `--no-color`) loses, `auto` asks the environment and whether stdout
-/// is a terminal.
-pub fn colour(no_color: bool) -> bool {
-    colour_on(no_color, std::io::stdout().is_terminal())
+/// Colour on stdout: `--color always` wins, `never` (or `--no-color`)
+/// loses, `auto` asks the environment and whether stdout is a terminal.
+pub fn colour() -> bool {
+    colour_on(std::io::stdout().is_terminal())
 }
 
 /// Colour in the wizard, which draws on the terminal whatever stdout is.
-pub fn colour_in_wizard(no_color: bool) -> bool {
-    colour_on(no_color, true)
+pub fn colour_in_wizard() -> bool {
+    colour_on(true)
 }
 
-fn colour_on(no_color: bool, terminal: bool) -> bool {
-    match global().color {
+fn colour_on(terminal: bool) -> bool {
+    let g = global();
+    match g.color {
+        _ if g.no_color => false,
         ColorArg::Always => true,
         ColorArg::Never => false,
-        ColorArg::Auto => !no_color && colour_allowed() && terminal,
+        ColorArg::Auto => colour_allowed() && terminal,
     }
 }
 

@@ -35,9 +35,6 @@ pub struct WizardOpts {
     /// restart gate and names them (`ask` is `local`: the wizard asks anyway)
     #[arg(long, value_enum, default_value_t = RestartArg::Local)]
     pub restart: RestartArg,
-    /// Same as --color never (kept for scripts that use it)
-    #[arg(long, hide = true)]
-    pub no_color: bool,
 }
 
 impl WizardOpts {

@@ -49,6 +49,9 @@ pub struct Global {
     /// empty and TERM is not `dumb`
     #[arg(long, global = true, value_enum, default_value_t = ColorArg::Auto)]
     pub color: ColorArg,
+    /// Same as --color never, on every command
+    #[arg(long, global = true, conflicts_with = "color")]
+    pub no_color: bool,
     /// Only errors and the output asked for: no hints or progress on stderr
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,

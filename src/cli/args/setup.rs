@@ -79,9 +79,6 @@ pub struct PreviewArgs {
     pub json: bool,
     #[command(flatten)]
     pub connect: ConnectOpts,
-    /// Same as --color never (kept for scripts that use it)
-    #[arg(long, hide = true)]
-    pub no_color: bool,
 }
 
 #[derive(Debug, clap::Args)]

@@ -42,7 +42,7 @@ fn with_options(flow: &mut Flow, a: &ApplyArgs) -> Result<Option<std::path::Path
         } else {
             "renewing certificates: the old ones are kept in"
         };
-        eprintln!("{what} {}", d.display());
+        output::tell(&format!("{what} {}", d.display()));
     }
     Ok(aside)
 }
@@ -92,9 +92,11 @@ pub fn apply(a: &ApplyArgs) -> u8 {
         Ok(r) => r,
         Err(e) => return fail(e),
     };
-    if !a.json {
+    // What it will do: shown whatever -q and --json say when it asks
+    // (nobody answers blind), else a hint (stderr, unless -q).
+    if !a.json || !a.yes {
         if let Some(note) = tsmn::run::journal::last_end_note(&flow.journal()) {
-            eprintln!("{note}");
+            output::tell(&note);
         }
         let restarts = if matches!(a.restart, RestartArg::Never) {
             Vec::new()
@@ -103,7 +105,11 @@ pub fn apply(a: &ApplyArgs) -> u8 {
             rt.block_on(flow.restarts(&nodes))
         };
         let summary = report::apply::summary(RunKind::Apply, &ready.steps, &phases, &restarts);
-        eprint!("{summary}");
+        if a.yes {
+            output::tell(summary.trim_end());
+        } else {
+            eprint!("{summary}");
+        }
     }
     let interactive = std::io::stdin().is_terminal();
     if !a.yes && !asked("Apply these steps now? [y/N] ") {
@@ -137,7 +143,13 @@ pub fn apply(a: &ApplyArgs) -> u8 {
         return super::super::signals::exit_code();
     }
     if !a.json {
-        eprintln!("{}", tally.closing(RunKind::Apply, ok));
+        // The result: a failure always, "done" unless -q (the exit code says it).
+        let closing = tally.closing(RunKind::Apply, ok);
+        if ok && tally.ok() {
+            output::tell(&closing);
+        } else {
+            eprintln!("{closing}");
+        }
     }
     if ok && tally.ok() {
         EXIT_OK

@@ -46,7 +46,7 @@ pub fn preview(a: &PreviewArgs) -> u8 {
         ));
         return EXIT_OK;
     }
-    let color = output::colour(a.no_color);
+    let color = output::colour();
     crate::cli::output::out!(
         "{}",
         report::preview::render(

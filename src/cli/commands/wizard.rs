@@ -40,7 +40,7 @@ fn wizard_options(opts: &WizardOpts, new: bool) -> Result<tsmn::tui::Options, u8
         EXIT_USAGE
     })?;
     Ok(tsmn::tui::Options {
-        color: output::colour_in_wizard(opts.no_color),
+        color: output::colour_in_wizard(),
         new,
         settings,
     })
