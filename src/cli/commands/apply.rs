@@ -92,25 +92,7 @@ pub fn apply(a: &ApplyArgs) -> u8 {
         Ok(r) => r,
         Err(e) => return fail(e),
     };
-    // What it will do: shown whatever -q and --json say when it asks
-    // (nobody answers blind), else a hint (stderr, unless -q).
-    if !a.json || !a.yes {
-        if let Some(note) = tsmn::run::journal::last_end_note(&flow.journal()) {
-            output::tell(&note);
-        }
-        let restarts = if matches!(a.restart, RestartArg::Never) {
-            Vec::new()
-        } else {
-            let nodes = report::apply::needs_restart(&ready.steps, &phases);
-            rt.block_on(flow.restarts(&nodes))
-        };
-        let summary = report::apply::summary(RunKind::Apply, &ready.steps, &phases, &restarts);
-        if a.yes {
-            output::tell(summary.trim_end());
-        } else {
-            eprint!("{summary}");
-        }
-    }
+    show_plan(a, &rt, &flow, &ready, &phases);
     let interactive = std::io::stdin().is_terminal();
     if !a.yes && !asked("Apply these steps now? [y/N] ") {
         if let Some(aside) = &renewed {
@@ -155,6 +137,35 @@ pub fn apply(a: &ApplyArgs) -> u8 {
         EXIT_OK
     } else {
         EXIT_FAILED
+    }
+}
+
+/// What the run will do: shown whatever -q and --json say when it asks
+/// (nobody answers blind), else a hint (stderr, unless -q).
+fn show_plan(
+    a: &ApplyArgs,
+    rt: &tokio::runtime::Runtime,
+    flow: &Flow,
+    ready: &tsmn::flow::Ready,
+    phases: &[tsmn::steps::Phase],
+) {
+    if a.json && a.yes {
+        return;
+    }
+    if let Some(note) = tsmn::run::journal::last_end_note(&flow.journal()) {
+        output::tell(&note);
+    }
+    let restarts = if matches!(a.restart, RestartArg::Never) {
+        Vec::new()
+    } else {
+        let nodes = report::apply::needs_restart(&ready.steps, phases);
+        rt.block_on(flow.restarts(&nodes))
+    };
+    let summary = report::apply::summary(RunKind::Apply, &ready.steps, phases, &restarts);
+    if a.yes {
+        output::tell(summary.trim_end());
+    } else {
+        eprint!("{summary}");
     }
 }
 
