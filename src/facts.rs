@@ -206,7 +206,7 @@ impl ServerFacts {
 
     /// On an access node: the passfile TimescaleDB hands libpq
     /// (`timescaledb.passfile`, else `<PGDATA>/passfile`); None for `''`,
-    /// which leaves libpq to `~/.pgpass` of the server's OS user (D.1).
+    /// which leaves libpq to `~/.pgpass` of the server's OS user.
     pub fn timescaledb_passfile(&self) -> Option<String> {
         match self.settings.get("timescaledb.passfile") {
             Some(s) if s.source != "default" && s.value.is_empty() => None,
@@ -217,7 +217,8 @@ impl ServerFacts {
 
     /// On an access node: where TimescaleDB looks for a role's client
     /// certificate and key (`timescaledb.ssl_dir`, else
-    /// `<PGDATA>/timescaledb/certs`; md5 file names, reference §5.2).
+    /// `<PGDATA>/timescaledb/certs`; the files are named by the md5 of the
+    /// role name, `make_user_path` in tsl/src/remote/connection.c).
     pub fn client_certificate(&self, role: &str) -> (String, String) {
         let dir = match self.settings.get("timescaledb.ssl_dir") {
             Some(s) if s.source != "default" => self.resolve(&s.value),

@@ -33,13 +33,27 @@ fn pairs<'a>(params: &'a [Text<'a>]) -> Vec<(&'a (dyn ToSql + Sync), Type)> {
 }
 
 pub async fn rows(client: &Client, sql: &str, params: &[Text<'_>]) -> Result<Vec<Row>, Error> {
+    traced(sql, params);
     client.query_typed(sql, &pairs(params)).await
 }
 
 pub async fn one(client: &Client, sql: &str, params: &[Text<'_>]) -> Result<Row, Error> {
+    traced(sql, params);
     client.query_typed_one(sql, &pairs(params)).await
 }
 
 pub async fn opt(client: &Client, sql: &str, params: &[Text<'_>]) -> Result<Option<Row>, Error> {
+    traced(sql, params);
     client.query_typed_opt(sql, &pairs(params)).await
+}
+
+/// `-vv`: each read's statement (its first line) and how many parameters
+/// it sends; never the parameters (role names at most, but the log is the
+/// operator's to send).
+fn traced(sql: &str, params: &[Text<'_>]) {
+    tracing::trace!(
+        "query ({} parameter(s)): {}",
+        params.len(),
+        sql.lines().next().unwrap_or_default().trim()
+    );
 }

@@ -1,11 +1,12 @@
-//! PURE: rules of TimescaleDB multi-node (see the domain reference), in one place.
+//! PURE: rules of TimescaleDB multi-node (2.0 to 2.13, the releases that
+//! have it), in one place.
 
-/// Databases `add_data_node` bootstraps through, in the order it tries them.
 /// The floor tsmn sets max_prepared_transactions to on a data node (and at
 /// least max_connections, as TimescaleDB recommends): apply and check's
 /// fixes name the same value.
 pub const PREPARED_TRANSACTIONS: i64 = 150;
 
+/// Databases `add_data_node` bootstraps through, in the order it tries them.
 pub const BOOTSTRAP_DATABASES: [&str; 3] = ["postgres", "template1", "defaultdb"];
 
 /// PostgreSQL majors on which TimescaleDB 2.13 supports multi-node.
@@ -62,7 +63,8 @@ pub fn version_to_create(available: &[String], default: Option<&str>) -> Option<
         .cloned()
 }
 
-/// PostgreSQL majors a TimescaleDB release supports multi-node on (§7.1).
+/// PostgreSQL majors a TimescaleDB release supports multi-node on, as each
+/// release's CHANGELOG.md gives them (2.13 refuses multi-node on 16).
 pub fn pg_majors_for(version: &str) -> Option<std::ops::RangeInclusive<u32>> {
     let (maj, min, _) = parse_version(version)?;
     if maj != 2 {
@@ -107,10 +109,11 @@ pub fn functions_schema(version: Option<&str>) -> &'static str {
 }
 
 /// The engine's own resolution of the two-phase transactions a data node
-/// holds for the access node (reference §6): run on the access node, in the
-/// cluster database, outside a transaction block. It commits what the
-/// access node committed, rolls back what it did not, and leaves what is
-/// still running there.
+/// holds for the access node (`remote_txn_heal_data_node`, the function
+/// TimescaleDB's multinode-maintenance docs page runs): run on the access
+/// node, in the cluster database, outside a transaction block. It commits
+/// what the access node committed, rolls back what it did not, and leaves
+/// what is still running there.
 pub fn heal_sql(schema: &str, data_node: &str) -> String {
     format!(
         "SELECT {schema}.remote_txn_heal_data_node(oid) FROM pg_foreign_server WHERE srvname = {}",
@@ -205,7 +208,7 @@ mod tests {
     }
 
     #[test]
-    fn cert_names_match_the_reference() {
+    fn cert_names_are_the_md5_of_the_role_name() {
         assert_eq!(
             cert_file_stem("postgres"),
             "e8a48653851e28c69d0506508fb27fc5"
@@ -255,8 +258,8 @@ mod tests {
 }
 
 /// A server notice as an operator should see it: TimescaleDB's welcome
-/// banner (a multi-line WARNING on the first CREATE EXTENSION, reference
-/// D.1) becomes one line; everything else is kept as it is.
+/// banner (a multi-line WARNING on the first CREATE EXTENSION in a
+/// session) becomes one line; everything else is kept as it is.
 pub fn notice_for_people(message: &str) -> String {
     if message.contains("WELCOME TO") && message.contains("Running version") {
         let version = message

@@ -57,6 +57,9 @@ fn end_to_end(mode: AuthMode) {
         "connecting to ",
         "sending: ",
         "[dn1] restarting: ",
+        // -vv only: each read's statement, each step built.
+        "TRACE query (",
+        "TRACE step [dn1] ",
     ] {
         assert!(
             logged.contains(needle),
@@ -442,11 +445,12 @@ fn apply_holds_one_session_per_node_and_one_after_the_restart() {
     let sessions = read(&dn.cluster.log_file())
         .lines()
         .filter(|l| {
-            // tsmn's own sessions, not the access node's dblink links
-            // (application_name=tsmn-check) that apply proves rules with.
+            // tsmn's own sessions (named after the command), not the
+            // access node's dblink links ("tsmn apply (link)") that apply
+            // proves rules with.
             l.contains("connection authorized")
                 && l.contains("database=postgres")
-                && l.trim_end().ends_with("application_name=tsmn")
+                && l.trim_end().ends_with("application_name=tsmn apply")
         })
         .count();
     assert_eq!(sessions, 2, "{out}");
@@ -502,7 +506,8 @@ fn a_node_tsmn_cannot_restart_is_named_and_waited_for() {
 
 /// `[auth.password] passfile` and `[auth.certificate] ssl_dir` given as
 /// paths: TimescaleDB's settings exist only in a database with the
-/// extension (reference D.1), so they are set there, after it is created.
+/// extension (elsewhere `unrecognized configuration parameter`), so they
+/// are set there, after it is created.
 #[test]
 fn passfile_and_ssl_dir_paths_are_set_in_the_cluster_database() {
     if !timescaledb_tier("passfile_and_ssl_dir_paths_are_set_in_the_cluster_database") {

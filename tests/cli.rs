@@ -451,7 +451,7 @@ fn completions_and_the_man_page() {
         "{page}"
     );
     assert!(
-        page.contains("discover") && page.contains("Exit codes"),
+        page.contains("discover") && page.contains(".SH \"EXIT CODES\""),
         "{page}"
     );
     // bash can load what it printed.
@@ -498,6 +498,14 @@ fn colour_and_quiet() {
     );
     assert!(!preview(&["--color", "never"], None).contains(esc));
     assert!(
+        !preview(&["--no-color"], None).contains(esc),
+        "--no-color is --color never"
+    );
+    assert!(
+        !preview(&["--no-color"], Some("")).contains(esc),
+        "and beats auto"
+    );
+    assert!(
         !preview(&[], None).contains(esc),
         "auto: stdout is no terminal"
     );
@@ -530,4 +538,348 @@ fn a_closed_stdout_is_no_panic() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains("panicked"), "{err}");
     assert_eq!(out.status.code(), Some(0), "{err}");
+}
+
+/// The pages in docs/commands/: (name as `tsmn man` takes it, the words
+/// typed after `tsmn`, the page's text).
+fn pages() -> Vec<(String, Vec<String>, String)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/commands");
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let path = e.unwrap().path();
+        let name = path.file_stem().unwrap().to_string_lossy().to_string();
+        let words = if name == "tsmn" {
+            Vec::new()
+        } else {
+            name.split('-').map(str::to_string).collect()
+        };
+        out.push((name, words, read(&path)));
+    }
+    out.sort();
+    out
+}
+
+/// Each command's --help is its page: the description, the options, then
+/// its sections (examples, what it changes, exit codes); -h stays short.
+/// `tsmn man <command>` renders the same text, a section per heading.
+#[test]
+fn every_command_teaches_in_its_long_help_and_its_man_page() {
+    let all = pages();
+    assert_eq!(
+        all.len(),
+        20,
+        "a page per command, the sandbox's three and tsmn"
+    );
+    for (name, words, text) in &all {
+        let long = tsmn().args(words).arg("--help").output().unwrap();
+        assert_success(&long);
+        let long = String::from_utf8_lossy(&long.stdout).to_string();
+        // The description's first line, and every section heading.
+        let first = text.lines().nth(2).unwrap();
+        assert!(
+            long.contains(first),
+            "{name}: {first:?} not in --help:\n{long}"
+        );
+        let headings: Vec<&str> = text
+            .lines()
+            .filter(|l| {
+                l.ends_with(':')
+                    && l.starts_with(|c: char| c.is_ascii_uppercase())
+                    && !l.contains(". ")
+                    && l.len() < 40
+            })
+            .collect();
+        for h in ["Examples:", "Exit codes:"] {
+            assert!(headings.contains(&h), "{name}: no {h}");
+        }
+        for h in &headings {
+            assert!(long.contains(h), "{name}: {h} not in --help");
+        }
+        let short = tsmn().args(words).arg("-h").output().unwrap();
+        let short = String::from_utf8_lossy(&short.stdout).to_string();
+        assert!(
+            !short.contains("Exit codes:"),
+            "{name}: -h is short:\n{short}"
+        );
+        let man = tsmn().args(["man", name]).output().unwrap();
+        assert_success(&man);
+        let man = String::from_utf8_lossy(&man.stdout).to_string();
+        let title = if name == "tsmn" {
+            "tsmn".to_string()
+        } else {
+            format!("tsmn-{name}")
+        };
+        assert!(man.contains(&format!(".TH {title} 1")), "{name}:\n{man}");
+        for h in &headings {
+            let section = format!(".SH \"{}\"", h.trim_end_matches(':').to_uppercase());
+            assert!(man.contains(&section), "{name}: {section} not in the page");
+        }
+    }
+    let bad = tsmn().args(["man", "nonesuch"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("sandbox-up"));
+}
+
+/// `tsmn man --out DIR` writes every page the others name in SEE ALSO;
+/// man(1) reads each without a warning (where man is installed).
+#[test]
+fn man_out_writes_every_page_it_names() {
+    let dir = temp_dir();
+    let out = dir.path().join("man1");
+    let run = tsmn().args(["man", "--out"]).arg(&out).output().unwrap();
+    assert_success(&run);
+    let top = read(&out.join("tsmn.1"));
+    let see_also = top.split(".SH \"SEE ALSO\"").nth(1).expect("SEE ALSO");
+    let named: Vec<String> = see_also
+        .split("\\fB")
+        .skip(1)
+        .map(|s| s.split("\\fR").next().unwrap().replace("\\-", "-"))
+        .collect();
+    assert_eq!(named.len(), 19, "{see_also}");
+    for n in &named {
+        assert!(
+            out.join(format!("{n}.1")).is_file(),
+            "{n}.1 is named, not written"
+        );
+    }
+    assert!(
+        top.contains("tsmn\\-check(1)"),
+        "the command list names the pages"
+    );
+    let man_available = std::process::Command::new("man")
+        .arg("--version")
+        .output()
+        .is_ok();
+    if !man_available {
+        skipped(
+            "man_out_writes_every_page_it_names (man -l)",
+            "man is not installed",
+        );
+        return;
+    }
+    for n in named.iter().chain(std::iter::once(&"tsmn".to_string())) {
+        let shown = std::process::Command::new("man")
+            .args(["--warnings", "-l"])
+            .arg(out.join(format!("{n}.1")))
+            .env("MANWIDTH", "80")
+            .env("MANPAGER", "cat")
+            .env("PAGER", "cat")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&shown.stderr);
+        assert!(
+            shown.status.success() && err.trim().is_empty(),
+            "{n}: {err}"
+        );
+        assert!(
+            String::from_utf8_lossy(&shown.stdout).contains("EXIT CODES"),
+            "{n}"
+        );
+    }
+}
+
+/// `tsmn man | head -1` and a completion script into a closed pipe: no
+/// "Broken pipe" on stderr, no panic, exit 0.
+#[test]
+fn a_reader_that_goes_away_is_no_error() {
+    let bin = env!("CARGO_BIN_EXE_tsmn");
+    for args in [
+        "man",
+        "man apply",
+        "completions bash",
+        "--help",
+        "init --out -",
+    ] {
+        let run = std::process::Command::new("sh")
+            .args(["-c", &format!("{bin} {args} | head -c 1 >/dev/null")])
+            .env(
+                "TSMN_LOG_FILE",
+                std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("tsmn-tests.log"),
+            )
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&run.stderr);
+        assert!(err.is_empty(), "{args}: {err}");
+        let mut child = tsmn()
+            .args(args.split(' '))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !err.contains("panicked") && !err.contains("Broken pipe"),
+            "{args}: {err}"
+        );
+        assert_eq!(out.status.code(), Some(0), "{args}: {err}");
+    }
+}
+
+/// --version names the commit it was built from (build.rs), in a git
+/// checkout such as CI's clean clone.
+#[test]
+fn the_version_names_its_commit() {
+    let out = tsmn().arg("--version").output().unwrap();
+    assert_success(&out);
+    let shown = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        shown.starts_with(&format!("tsmn {}", env!("CARGO_PKG_VERSION"))),
+        "{shown}"
+    );
+    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .current_dir(manifest)
+        .output();
+    match head {
+        Ok(h) if h.status.success() && manifest.join(".git").exists() => {
+            let commit = String::from_utf8_lossy(&h.stdout).trim().to_string();
+            assert!(shown.contains(&format!("(commit {commit})")), "{shown}");
+            let page = tsmn().arg("man").output().unwrap();
+            assert!(
+                String::from_utf8_lossy(&page.stdout).contains(&commit),
+                "man's VERSION"
+            );
+        }
+        _ => assert!(!shown.contains("commit"), "no git, no commit: {shown}"),
+    }
+}
+
+/// `-` is standard output where --out names a file (init, report; discover
+/// in tests/discover.rs); export, which writes a directory, refuses it by
+/// name and writes no file called `-`. report --json is one document.
+#[test]
+fn standard_output_and_json_where_out_names_a_file() {
+    let dir = temp_dir();
+    let plan = copy_asset(dir.path(), "plan-trust.toml");
+    let out = tsmn()
+        .args(["export", "--offline", "--out", "-", "--plan"])
+        .arg(&plan)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--out -") && err.contains("directory"),
+        "{err}"
+    );
+    assert!(!dir.path().join("-").exists());
+    let out = tsmn()
+        .args(["export", "--json", "--offline", "--out", "-", "--plan"])
+        .arg(&plan)
+        .output()
+        .unwrap();
+    assert_eq!(json_of(&out)["schema"], "tsmn-error/1");
+
+    let out = tsmn()
+        .args(["init", "--out", "-", "--mode", "password"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_success(&out);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("[auth.password]"));
+    assert!(!dir.path().join("-").exists());
+
+    let (_an, _dn, work, path) = trust_pair();
+    let out = tsmn()
+        .args(["report", "--connect-timeout", "3", "--out", "-", "--plan"])
+        .arg(&path)
+        .current_dir(work.path())
+        .output()
+        .unwrap();
+    assert_success(&out);
+    assert_eq!(
+        out.stdout.get(..2),
+        Some(&[0x1f, 0x8b][..]),
+        "gzip on stdout"
+    );
+    assert!(!work.path().join("-").exists());
+    let bundle = work.path().join("b.tar.gz");
+    let out = tsmn()
+        .args(["report", "--json", "--out"])
+        .arg(&bundle)
+        .arg("--plan")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_success(&out);
+    let doc = json_of(&out);
+    assert_eq!(doc["schema"], "tsmn-report/1");
+    let files: Vec<&str> = doc["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["path"].as_str())
+        .collect();
+    assert!(
+        files.contains(&"b/README.txt") && files.contains(&"b/status.json"),
+        "{doc}"
+    );
+    let out = tsmn()
+        .args(["report", "--json", "--out"])
+        .arg(&bundle)
+        .arg("--plan")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "exists");
+    assert_eq!(json_of(&out)["command"], "report");
+}
+
+/// `tsmn undo --json`: one document (tsmn-undo/1) with what stays, each
+/// event and the closing line; with no run recorded, tsmn-error/1.
+#[test]
+fn undo_json_is_one_document() {
+    let (_an, dn, _work, path) = trust_pair();
+    let out = tsmn()
+        .args(["undo", "--yes", "--json", "--plan"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let doc = json_of(&out);
+    assert_eq!(
+        (doc["schema"].as_str(), doc["command"].as_str()),
+        (Some("tsmn-error/1"), Some("undo"))
+    );
+    assert!(
+        doc["error"].as_str().unwrap().contains("nothing to undo"),
+        "{doc}"
+    );
+
+    let (code, text) = apply_file(&path, &["--phases", "settings,auth"], &[]);
+    assert_eq!(code, Some(0), "{text}");
+    let hba = dn.cluster.data_dir().join("pg_hba.conf");
+    let out = tsmn()
+        .args(["undo", "--yes", "--json", "--plan"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_success(&out);
+    let doc = json_of(&out);
+    assert_eq!(
+        (doc["schema"].as_str(), doc["ok"].as_bool()),
+        (Some("tsmn-undo/1"), Some(true))
+    );
+    assert!(
+        doc["stays"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s.as_str().unwrap().contains("max_prepared_transactions")),
+        "{doc}"
+    );
+    let events = doc["events"].as_array().unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e["event"] == "step_finished" && e.to_string().contains("undo-pg_hba.conf")),
+        "{doc}"
+    );
+    assert!(events.iter().all(|e| e.get("schema").is_none()));
+    assert!(doc["closing"].as_str().unwrap().starts_with("undone"));
+    assert!(!read(&hba).contains("BEGIN tsmn"), "put back");
 }

@@ -1,8 +1,8 @@
-//! `tsmn discover` on a cluster set up by hand, the documented way
-//! (reference §3, the required settings only: pg_hba.conf rules,
-//! add_data_node), by this test and not by tsmn: the plan it writes
-//! describes the cluster as it runs, check finds nothing in the way, and
-//! apply on it changes nothing.
+//! `tsmn discover` on a cluster set up by hand, the documented way (the
+//! trust section of TimescaleDB's multinode-auth docs page, with the
+//! required settings only: pg_hba.conf rules, add_data_node), by this test
+//! and not by tsmn: the plan it writes describes the cluster as it runs,
+//! check finds nothing in the way, and apply on it changes nothing.
 
 mod support;
 
@@ -63,9 +63,10 @@ fn a_trust_cluster_set_up_by_hand_round_trips_through_apply_as_a_no_op() {
     drop(work);
 }
 
-/// Password mode by hand (reference §4): SCRAM rules on the data nodes,
-/// the superuser's internal password set there, the access node's passfile
-/// with `*` lines, and a second role created the documented way. tsmn gets
+/// Password mode by hand (the password section of the multinode-auth
+/// page): SCRAM rules on the data nodes, the superuser's internal password
+/// set there, the access node's passfile with `*` lines, and a second role
+/// created the documented way. tsmn gets
 /// the superuser's password from the operator's own pgpass (PGPASSFILE);
 /// the role passwords are given to nobody: the cluster proves they work.
 #[test]
@@ -133,12 +134,14 @@ fn a_password_cluster_set_up_by_hand_round_trips_through_apply_as_a_no_op() {
     );
 }
 
-/// Certificate mode by hand (reference §5): a CA made with openssl, a
-/// server certificate and ssl_ca_file on every node, `hostssl ... cert` on
-/// the data nodes, md5-named client certificates in the access node's
-/// default ssl_dir, and a second role. tsmn logs in to the data nodes with
-/// the operator's own client certificate (PGSSLCERT, PGSSLKEY). tsmn is
-/// given no CA: the cluster proves its certificates work.
+/// Certificate mode by hand (the certificate section of the
+/// multinode-auth page, with a single CA as TimescaleDB's own tests use):
+/// a CA made with openssl, a server certificate and ssl_ca_file on every
+/// node, `hostssl ... cert` on the data nodes, md5-named client
+/// certificates in the access node's default ssl_dir, and a second role.
+/// tsmn logs in to the data nodes with the operator's own client
+/// certificate (PGSSLCERT, PGSSLKEY). tsmn is given no CA: the cluster
+/// proves its certificates work.
 #[test]
 fn a_certificate_cluster_set_up_by_hand_round_trips_through_apply_as_a_no_op() {
     if !timescaledb_tier(
@@ -270,7 +273,8 @@ fn tls_node(ca: &TestCa, name: &str, rule: &str) -> ClusterSpec {
     spec
 }
 
-/// TimescaleDB's file name for a role's certificate, by md5sum (§5.2).
+/// TimescaleDB's file name for a role's certificate, by md5sum (the md5 of
+/// the role name: `make_user_path` in tsl/src/remote/connection.c).
 fn md5_hex(role: &str) -> String {
     let out = std::process::Command::new("sh")
         .args(["-c", "printf %s \"$1\" | md5sum | cut -c1-32", "sh", role])
@@ -383,6 +387,69 @@ fn assert_no_op(
         "a recommendation is not applied to an adopted cluster"
     );
     all
+}
+
+/// `--out -` prints the plan on standard output (and nothing else
+/// there); `--json` prints one document (tsmn-discover/1) beside the file;
+/// both at once are refused. A connection string's TLS keys reach the
+/// plan: tsmn connects to every node the way it reached this one.
+#[test]
+fn discover_writes_to_standard_output_and_as_json() {
+    if !timescaledb_tier("discover_writes_to_standard_output_and_as_json") {
+        return;
+    }
+    let an = node("an");
+    let dns = [node("dn1")];
+    an.sql("postgres", "CREATE DATABASE tsdb");
+    an.sql("tsdb", "CREATE EXTENSION timescaledb");
+    add_data_nodes(&an, &dns);
+    let work = temp_dir();
+    let at = format!("127.0.0.1:{}", an.cluster.port);
+    let run = tsmn()
+        .args(["discover", "--access-node", &at, "--out", "-"])
+        .current_dir(work.path())
+        .output()
+        .unwrap();
+    assert_success(&run);
+    let text = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        text.starts_with("# tsmn plan written by `tsmn discover`"),
+        "{text}"
+    );
+    assert!(text.contains("[[data_nodes]]"), "{text}");
+    assert!(!work.path().join("-").exists(), "no file named -");
+    assert!(String::from_utf8_lossy(&run.stderr).contains("wrote the plan (standard output)"));
+
+    let out = work.path().join("p.toml");
+    let string = format!("host=127.0.0.1 port={} sslmode=disable", an.cluster.port);
+    let run = tsmn()
+        .args(["discover", "--json", "--access-node", &string, "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_success(&run);
+    let doc: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(doc["schema"], "tsmn-discover/1");
+    assert_eq!(doc["plan"]["database"], "tsdb");
+    assert_eq!(doc["plan"]["data_nodes"][0]["name"], "dn1");
+    assert_eq!(doc["out"], out.to_str().unwrap());
+    assert!(
+        doc["notes"].as_array().is_some_and(|n| !n.is_empty()),
+        "{doc}"
+    );
+    let plan = tsmn::plan::load_plan(&out).expect("the plan loads");
+    assert_eq!(
+        plan.credentials.sslmode, "disable",
+        "the string's sslmode is the plan's"
+    );
+
+    let run = tsmn()
+        .args(["discover", "--json", "--access-node", &at, "--out", "-"])
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(2));
+    let doc: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(doc["schema"], "tsmn-error/1");
 }
 
 #[test]

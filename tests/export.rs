@@ -33,8 +33,9 @@ fn run_mode(mode: AuthMode) {
     ));
     let mut plan = plan_for(&an.cluster, &[&dn1.cluster, &dn2.cluster], mode);
     // The mode's TimescaleDB setting given as a path, as the example plans
-    // do: setup.sh sets it in the cluster database (reference D.1), which
-    // needs the extension; without it the default paths are used.
+    // do: setup.sh sets it in the cluster database (TimescaleDB's settings
+    // exist only where the extension is created); without it the default
+    // paths are used.
     if let Some(o) = plan.auth.password.as_mut().filter(|_| ts) {
         o.passfile = an
             .cluster

@@ -311,7 +311,8 @@ fn pending_restart_and_loopback_only() {
 }
 
 /// max_prepared_transactions = 0: add_data_node creates a database without
-/// the check, but refuses one that already exists (reference D.1).
+/// the check, but refuses one that already exists (`prepared transactions
+/// need to be enabled`).
 #[test]
 fn no_prepared_transactions_says_what_add_data_node_will_do() {
     let zero = |with_db: bool| {

@@ -252,7 +252,7 @@ fn a_watch_refresh_reuses_its_sessions_and_counts_rows_per_second() {
     assert_eq!(on_an, ["2"]);
     let links_on_dn1 = r.dn1.sql(
         "tsdb",
-        "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'tsmn-check'",
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'tsmn (link)'",
     );
     assert_eq!(links_on_dn1, ["1"]);
     // New chunks show in a refresh: the placement is read again when the

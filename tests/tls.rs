@@ -103,6 +103,62 @@ fn every_sslmode_does_what_libpq_does() {
     }
 }
 
+/// A node's connection string gives the sslmode and root certificate
+/// (libpq's verify-ca and verify-full, which tokio-postgres's parser
+/// refused): the binary's check connects as the string says, verified.
+#[test]
+fn a_connection_string_gives_the_sslmode_and_root_certificate() {
+    let ca = TestCa::new("tsmn dsn CA");
+    let node = TestCluster::start(tls_spec(
+        "tls",
+        ca.server("tls", "DNS:elsewhere.example"),
+        &[LOCAL, "hostssl all all 127.0.0.1/32 trust"],
+    ));
+    let dir = temp_dir();
+    let plan = dir.path().join("plan.toml");
+    let su = plan_for(&node.cluster, &[], AuthMode::Trust).superuser;
+    let ca_file = ca.ca_cert().display().to_string().replace('/', "%2F");
+    let run = |mode: &str| {
+        std::fs::write(
+            &plan,
+            format!(
+                "superuser = \"{su}\"\n[access_node]\nname = \"tls\"\ndsn = \"postgresql://127.0.0.1:{port}/?sslmode={mode}&sslrootcert={ca_file}\"\n\n[[data_nodes]]\nname = \"sock\"\nhost = \"localhost\"\nport = {port}\nconnect_host = \"{sock}\"\n",
+                port = node.cluster.port,
+                sock = node.cluster.socket_dir().display(),
+            ),
+        )
+        .unwrap();
+        let out = tsmn()
+            .args(["check", "--json", "--plan"])
+            .arg(&plan)
+            .env_remove("PGSSLMODE")
+            .env_remove("PGSSLROOTCERT")
+            .output()
+            .unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        doc
+    };
+    let doc = run("verify-ca");
+    let tls = doc["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["name"] == "tls")
+        .unwrap();
+    assert_eq!(tls["connection"]["state"], "connected", "{doc}");
+    assert_eq!(tls["connection"]["tls"], true, "{doc}");
+    let doc = run("verify-full");
+    assert!(
+        doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["node"] == "tls" && f["code"] == "server_cert_name"),
+        "verify-full from the string checks the name: {doc}"
+    );
+}
+
 /// allow goes without TLS first (a hostnossl rule admits it), require
 /// cannot.
 #[test]

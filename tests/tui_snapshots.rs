@@ -6,6 +6,7 @@ use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use tsmn::run::{Event, Outcome};
 use tsmn::tui::app::{App, Cmd, Msg, Screen};
+use tsmn::tui::msg::MigrateMsg;
 use tsmn::tui::view::{draw, Theme};
 
 mod support;
@@ -98,6 +99,18 @@ fn at(screen: Screen) -> App {
                 took_ms: 12.0,
                 ..Default::default()
             }))));
+        }
+        Screen::Migrate => {
+            go(
+                &mut a,
+                &[
+                    KeyCode::Down,
+                    KeyCode::Down,
+                    KeyCode::Down,
+                    KeyCode::Down,
+                    KeyCode::Enter,
+                ],
+            );
         }
         Screen::Nodes => go(&mut a, &[KeyCode::Enter]),
         Screen::Credentials => {
@@ -208,6 +221,61 @@ fn the_cluster_screen_opens_from_the_start_and_esc_stops_its_refresh() {
     assert_eq!(app.shared.screen, Screen::Start);
     // A snapshot that arrives after Esc changes nothing.
     app.update(Msg::Status(Ok(Box::default())));
+    assert_eq!(app.shared.screen, Screen::Start);
+}
+
+#[test]
+fn the_migrate_screen_checks_then_asks_once_then_shows_the_copy() {
+    let mut app = at(Screen::Migrate);
+    for c in "10.0.0.20".chars() {
+        app.update(key(KeyCode::Char(c)));
+    }
+    let cmds = app.update(key(KeyCode::Enter));
+    assert!(
+        cmds.iter()
+            .any(|c| matches!(c, Cmd::MigrateCheck { target } if target == "10.0.0.20")),
+        "{cmds:?}"
+    );
+    // Blocked: m does nothing (dimmed), t types another target.
+    app.update(Msg::Migrate(MigrateMsg::Checked(Ok((
+        "Blocker: x\n".into(),
+        true,
+    )))));
+    assert!(app.update(key(KeyCode::Char('m'))).is_empty());
+    assert!(render(&app, 100, 30).contains("Blocked: correct each blocker"));
+    app.update(Msg::Migrate(MigrateMsg::Checked(Ok((
+        "Nothing blocks the migration.\n".into(),
+        false,
+    )))));
+    app.update(key(KeyCode::Char('o')));
+    app.update(key(KeyCode::Char('m')));
+    let asked = render(&app, 100, 30);
+    assert!(
+        asked.contains("Migrate into 10.0.0.20 now (online)? y / n"),
+        "{asked}"
+    );
+    assert!(asked.contains("Mode: online"), "{asked}");
+    let cmds = app.update(key(KeyCode::Char('y')));
+    assert!(
+        cmds.iter()
+            .any(|c| matches!(c, Cmd::Migrate { online: true, .. })),
+        "{cmds:?}"
+    );
+    // Running: Esc does not leave, the lines show as they come.
+    app.update(Msg::Migrate(MigrateMsg::Line("copying 6 part(s)".into())));
+    app.update(key(KeyCode::Esc));
+    assert_eq!(app.shared.screen, Screen::Migrate);
+    app.update(Msg::Migrate(MigrateMsg::Finished(Err(
+        "the target is full\n    fix: free space".into(),
+    ))));
+    let text = render(&app, 100, 30);
+    assert!(
+        text.contains("copying 6 part(s)") && text.contains("error: the target is full"),
+        "{text}"
+    );
+    assert!(text.contains("off multi-node: failed"), "{text}");
+    snapshot_settings().bind(|| insta::assert_snapshot!("tui_migrate_failed_100x30", text));
+    app.update(key(KeyCode::Esc));
     assert_eq!(app.shared.screen, Screen::Start);
 }
 

@@ -14,7 +14,12 @@ pub fn write(out: &Path, top: &str, entries: &[Entry]) -> std::io::Result<()> {
         .create_new(true)
         .mode(0o600)
         .open(out)?;
-    let gz = flate2::write::GzEncoder::new(file, flate2::Compression::default());
+    write_to(file, top, entries)
+}
+
+/// The archive into `w` (a file, or standard output).
+pub fn write_to<W: Write>(w: W, top: &str, entries: &[Entry]) -> std::io::Result<()> {
+    let gz = flate2::write::GzEncoder::new(w, flate2::Compression::default());
     let mut tar = tar::Builder::new(gz);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -28,6 +33,6 @@ pub fn write(out: &Path, top: &str, entries: &[Entry]) -> std::io::Result<()> {
         tar.append_data(&mut h, format!("{top}/{}", e.path), e.text.as_bytes())?;
     }
     let gz = tar.into_inner()?;
-    let mut file = gz.finish()?;
-    file.flush()
+    let mut w = gz.finish()?;
+    w.flush()
 }

@@ -16,6 +16,9 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::Layer;
 
+/// The target of the notes the library has for the operator.
+const NOTES: &str = "tsmn::note";
+
 /// The directory of the daily files (when TSMN_LOG_FILE is not set).
 pub fn dir() -> PathBuf {
     tsmn::sandbox::places::state_dir().join("log")
@@ -137,11 +140,23 @@ pub fn init(verbose: u8, to_stderr: bool) {
             .with_target(false)
             .without_time()
             .with_writer(std::io::stderr)
-            .with_filter(filter(verbose))
+            .with_filter(filter(verbose).with_target(NOTES, LevelFilter::OFF))
+    });
+    // Notes for the operator (a connection key read and not used, say):
+    // on stderr as they are, unless -q; in the wizard the log has them.
+    let notes_layer = (to_stderr && !super::output::quiet()).then(|| {
+        tracing_subscriber::fmt::layer()
+            .with_ansi(false)
+            .with_target(false)
+            .with_level(false)
+            .without_time()
+            .with_writer(std::io::stderr)
+            .with_filter(Targets::new().with_target(NOTES, LevelFilter::INFO))
     });
     let _ = tracing_subscriber::registry()
         .with(file_layer)
         .with(stderr_layer)
+        .with(notes_layer)
         .try_init();
     if let (Some(why), true) = (why, verbose > 0) {
         eprintln!("note: no log file this time ({why}); set TSMN_LOG_FILE to a writable path");
@@ -150,7 +165,7 @@ pub fn init(verbose: u8, to_stderr: bool) {
     // say): logged with every secret masked, before any refusal.
     tracing::info!(
         "tsmn {} started: {}",
-        env!("CARGO_PKG_VERSION"),
+        super::args::help::VERSION,
         tsmn::quote::secrets::masked_args(&std::env::args().collect::<Vec<_>>())
     );
 }

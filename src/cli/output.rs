@@ -25,23 +25,24 @@ fn colour_allowed() -> bool {
         && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
 }
 
-/// Colour on stdout: `--color always` wins, `never` (or a command's own
-/// `--no-color`) loses, `auto` asks the environment and whether stdout
-/// is a terminal.
-pub fn colour(no_color: bool) -> bool {
-    colour_on(no_color, std::io::stdout().is_terminal())
+/// Colour on stdout: `--color always` wins, `never` (or `--no-color`)
+/// loses, `auto` asks the environment and whether stdout is a terminal.
+pub fn colour() -> bool {
+    colour_on(std::io::stdout().is_terminal())
 }
 
 /// Colour in the wizard, which draws on the terminal whatever stdout is.
-pub fn colour_in_wizard(no_color: bool) -> bool {
-    colour_on(no_color, true)
+pub fn colour_in_wizard() -> bool {
+    colour_on(true)
 }
 
-fn colour_on(no_color: bool, terminal: bool) -> bool {
-    match global().color {
+fn colour_on(terminal: bool) -> bool {
+    let g = global();
+    match g.color {
+        _ if g.no_color => false,
         ColorArg::Always => true,
         ColorArg::Never => false,
-        ColorArg::Auto => !no_color && colour_allowed() && terminal,
+        ColorArg::Auto => colour_allowed() && terminal,
     }
 }
 
@@ -57,26 +58,13 @@ pub fn tell(line: &str) {
     }
 }
 
-/// libpq variables that make no sense for a plan of several nodes: tsmn
-/// says once that it ignores them, instead of leaving the operator to
-/// wonder why psql and tsmn go to different places.
-const IGNORED_ENV: [(&str, &str); 5] = [
-    ("PGHOST", "the plan names every node's host"),
-    ("PGHOSTADDR", "the plan names every node's host"),
-    ("PGPORT", "the plan names every node's port"),
-    ("PGDATABASE", "tsmn uses postgres and the plan's database"),
-    (
-        "PGSERVICE",
-        "give a node `service = \"...\"` in the plan instead",
-    ),
-];
-
-/// One line per ignored PG* variable that is set (unless -q).
+/// One line per PG* variable that is set and that tsmn does not read,
+/// with why (unless -q): the operator is not left to wonder why psql and
+/// tsmn go to different places. The list is libpq's keys'
+/// (tsmn::plan::dsn::keys), read in one place (tsmn::probe::conninfo::env).
 pub fn note_ignored_env() {
-    for (var, why) in IGNORED_ENV {
-        if std::env::var_os(var).is_some_and(|v| !v.is_empty()) {
-            tell(&format!("note: {var} is set and ignored: {why}"));
-        }
+    for (var, why) in tsmn::probe::conninfo::env::ignored_set() {
+        tell(&format!("note: {var} is set and ignored: {why}"));
     }
 }
 

@@ -9,7 +9,7 @@ mod read;
 mod target;
 
 pub use read::discover;
-pub use target::{parse_target, Target};
+pub use target::{parse_target, Conn, Target};
 
 use crate::plan::{plan_to_toml, Plan};
 

@@ -10,13 +10,15 @@ use tokio_postgres::Client;
 
 /// One connection to the access node, made the way the probe makes its
 /// own (`probe::config`: the password as libpq would find it, PGPASSWORD,
-/// PGPASSFILE, ~/.pgpass), with TLS when offered except over a socket.
+/// PGPASSFILE, ~/.pgpass), with TLS when offered except over a socket, and
+/// what the target's connection string says of the connection (hostaddr,
+/// TLS files, passfile, application_name, options).
 async fn connect(t: &Target, db: &str, timeout: Duration) -> Result<Client, String> {
     let node = Node {
         name: "an".into(),
         host: t.host.clone(),
         port: i64::from(t.port),
-        connect_host: None,
+        connect_host: t.conn.hostaddr.clone(),
         connect_port: None,
         dsn: None,
         service: None,
@@ -24,14 +26,21 @@ async fn connect(t: &Target, db: &str, timeout: Duration) -> Result<Client, Stri
     };
     let plan = Plan {
         superuser: t.user.clone(),
+        credentials: t.conn.credentials.clone(),
         ..crate::plan::new_plan()
     };
     let passwords = crate::probe::credentials::PasswordSource::from_plan(&plan);
     let opts = crate::probe::ProbeOptions::with_connect_timeout(timeout);
-    // TLS as libpq's environment says (PGSSLMODE and the rest); none over a socket.
+    // TLS as the string, then libpq's environment, says; none over a socket.
     let tls = crate::probe::tls::Tls::from_plan(&plan)?;
     let mut cfg = crate::probe::config(&node, &t.user, db, &passwords, opts, &tls);
-    cfg.application_name("tsmn discover");
+    cfg.application_name(crate::probe::conninfo::env::application_name_from(
+        t.conn.application_name.as_deref(),
+        t.conn.fallback_application_name.as_deref(),
+    ));
+    if let Some(o) = &t.conn.options {
+        cfg.options(o);
+    }
     crate::probe::connect(&cfg, &tls, opts, None)
         .await
         .map_err(|c| {
@@ -103,7 +112,8 @@ async fn cluster_database(t: &Target, timeout: Duration) -> Result<String, Strin
 }
 
 /// What the access node says of itself, with TimescaleDB's file paths
-/// resolved as the extension resolves them (reference D.1).
+/// resolved as the extension resolves them: the defaults and a relative
+/// path are taken from PGDATA, the server's working directory.
 struct Server {
     user: String,
     ssl: bool,
@@ -231,7 +241,11 @@ fn access_node(t: &Target, s: &Server, notes: &mut Vec<String>) -> Node {
             t.host.clone()
         },
         port: i64::from(t.port),
-        connect_host: socket.then(|| t.host.clone()),
+        connect_host: if socket {
+            Some(t.host.clone())
+        } else {
+            t.conn.hostaddr.clone()
+        },
         connect_port: None,
         dsn: None,
         service: None,
@@ -306,6 +320,8 @@ pub async fn discover(t: &Target, timeout: Duration) -> Result<Discovered, Strin
     let mut plan = Plan {
         database,
         superuser: s.user.clone(),
+        // How tsmn reached the access node is how it reaches every node.
+        credentials: t.conn.credentials.clone(),
         access_node,
         data_nodes,
         adopted: true,

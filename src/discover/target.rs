@@ -1,11 +1,14 @@
-//! PURE: the access node to discover from, as the operator gives it:
-//! `HOST[:PORT]`, `[IPV6]:PORT`, a Unix socket directory, or a libpq
-//! connection string (`postgresql://` URI or `key=value`, parsed by
-//! tokio-postgres). A password in it is refused: it would sit in argv.
+//! PURE: the access node to discover from (or the target of a migration),
+//! as the operator gives it: `HOST[:PORT]`, `[IPV6]:PORT`, a Unix socket
+//! directory, or a libpq connection string (`postgresql://` URI or
+//! `key=value`, read by plan::dsn with every key libpq takes; a service it
+//! names is looked up through [`Libpq`]). A password in it is refused: it
+//! would sit in argv.
 
-use std::str::FromStr;
+use crate::plan::dsn::{self, ConnHost, Conninfo, Libpq, Role};
+use crate::plan::Credentials;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Target {
     /// A host name, an address, or a socket directory (starts with `/`).
     pub host: String,
@@ -13,6 +16,24 @@ pub struct Target {
     pub user: String,
     /// The cluster database, when given; else discover looks for it.
     pub database: Option<String>,
+    /// What the connection string says of the connection itself.
+    pub conn: Conn,
+}
+
+/// The keys of a connection string about the connection, not the place.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Conn {
+    /// hostaddr given beside host: where tsmn connects.
+    pub hostaddr: Option<String>,
+    /// sslmode, sslrootcert, sslcert, sslkey and passfile.
+    pub credentials: Credentials,
+    /// connect_timeout as written (libpq's syntax).
+    pub connect_timeout: Option<String>,
+    pub application_name: Option<String>,
+    pub fallback_application_name: Option<String>,
+    pub options: Option<String>,
+    /// Keys read and not used, each `key is ignored: why`.
+    pub ignored: Vec<String>,
 }
 
 impl Target {
@@ -27,51 +48,102 @@ impl Target {
 }
 
 /// `given` with `--superuser` and `--database` (which win over what a
-/// connection string says only when the string says nothing).
+/// connection string says). The user, when neither names one: PGUSER
+/// (`libpq.default_user()`), else postgres.
 pub fn parse_target(
     given: &str,
     superuser: Option<&str>,
     database: Option<&str>,
+    libpq: &dyn Libpq,
 ) -> Result<Target, String> {
     let given = given.trim();
     let bad = |why: &str| format!("--access-node `{given}`: {why}");
-    let conninfo = given.starts_with("postgresql://")
-        || given.starts_with("postgres://")
-        || given.contains('=');
-    let (host, port, user, db) = if conninfo {
-        let cfg = tokio_postgres::Config::from_str(given)
-            .map_err(|e| bad(&format!("not a connection string libpq would take ({e})")))?;
-        if cfg.get_password().is_some() {
-            // Not echoed: the message must not show the password either.
-            return Err("--access-node: the connection string holds a password, which would be visible to every user of this machine in the process list; give it with PGPASSWORD or ~/.pgpass instead".into());
-        }
-        let host = match cfg.get_hosts() {
-            [] => "localhost".to_string(),
-            [tokio_postgres::config::Host::Tcp(h)] => h.clone(),
-            [tokio_postgres::config::Host::Unix(p)] => p.display().to_string(),
-            _ => return Err(bad("names several hosts; give the one access node")),
-        };
-        let port = cfg.get_ports().first().copied().unwrap_or(5432);
-        (
-            host,
-            port,
-            cfg.get_user().map(str::to_string),
-            cfg.get_dbname().map(str::to_string),
-        )
+    let conninfo = dsn::looks_like_one(given);
+    let mut t = if conninfo {
+        let c = dsn::read(given, libpq).map_err(|(problem, fix)| {
+            // Not echoed: the string may hold a password.
+            format!("--access-node: {problem}\n    fix: {fix}")
+        })?;
+        from_conninfo(&c, given)?
     } else {
         let (host, port) = host_port(given).ok_or_else(|| {
             bad("expected HOST[:PORT], [IPV6]:PORT, a socket directory or a postgresql:// URI")
         })?;
-        (host, port, None, None)
+        Target {
+            host,
+            port,
+            ..Target::default()
+        }
+    };
+    t.user = superuser
+        .map(str::to_string)
+        .or((!t.user.is_empty()).then(|| t.user.clone()))
+        .or_else(|| libpq.default_user())
+        .unwrap_or_else(crate::plan::defaults::superuser);
+    if let Some(d) = database {
+        t.database = Some(d.to_string());
+    }
+    Ok(t)
+}
+
+fn from_conninfo(c: &Conninfo, given: &str) -> Result<Target, String> {
+    let bad = |why: &str| format!("--access-node `{given}`: {why}");
+    let mut conn = Conn::default();
+    for (key, value) in c.iter().filter(|(_, v)| !v.is_empty()) {
+        if key.role == Role::Secret {
+            return Err(format!("--access-node: the connection string holds {}, which would be visible to every user of this machine in the process list; give it with PGPASSWORD or ~/.pgpass instead", dsn::secret_name(key.name)));
+        }
+        if let Some(why) = key.refused_why(value) {
+            return Err(format!(
+                "--access-node: sets {}={value}, which tsmn cannot honour: {why}\n    fix: remove {} from it",
+                key.name, key.name
+            ));
+        }
+        if let Some(why) = key.ignored_why(value, false) {
+            conn.ignored.push(format!("{} is ignored: {why}", key.name));
+        }
+        let v = Some(value.to_string());
+        match key.name {
+            "connect_timeout" => conn.connect_timeout = v,
+            "application_name" => conn.application_name = v,
+            "fallback_application_name" => conn.fallback_application_name = v,
+            "options" => conn.options = v,
+            "sslmode" if crate::plan::SslMode::parse(value).is_none() => {
+                return Err(bad(&format!(
+                    "sslmode `{value}` is not one of {}",
+                    crate::plan::SslMode::names()
+                )))
+            }
+            k => {
+                if let Some(f) = dsn::credential_field(&mut conn.credentials, k) {
+                    *f = value.to_string();
+                }
+            }
+        }
+    }
+    let ports = c.ports().map_err(|e| bad(&e))?;
+    let hostaddrs = c.hostaddrs();
+    let hosts = c.hosts();
+    if hosts.len() > 1 || hostaddrs.len() > 1 || ports.len() > 1 {
+        return Err(bad("names several hosts; give the one access node"));
+    }
+    let host = match (hosts.into_iter().next(), hostaddrs.into_iter().next()) {
+        (Some(ConnHost::Tcp(h) | ConnHost::Socket(h)), addr) => {
+            conn.hostaddr = addr.filter(|a| *a != h);
+            h
+        }
+        (None, Some(addr)) => addr,
+        (None, None) => "localhost".to_string(),
     };
     Ok(Target {
         host,
-        port,
-        user: superuser
-            .map(str::to_string)
-            .or(user)
-            .unwrap_or_else(crate::plan::defaults::superuser),
-        database: database.map(str::to_string).or(db),
+        port: ports.first().copied().unwrap_or(5432),
+        user: c.get("user").unwrap_or_default().to_string(),
+        database: c
+            .get("dbname")
+            .filter(|d| !d.is_empty())
+            .map(str::to_string),
+        conn,
     })
 }
 
@@ -107,48 +179,5 @@ fn host_port(s: &str) -> Option<(String, u16)> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_form_an_operator_types() {
-        let t = parse_target("10.0.0.10", None, None).unwrap();
-        assert_eq!(
-            (t.host.as_str(), t.port, t.user.as_str()),
-            ("10.0.0.10", 5432, "postgres")
-        );
-        let t = parse_target("db1.example.com:6432", Some("admin"), Some("metrics")).unwrap();
-        assert_eq!(
-            (t.host.as_str(), t.port, t.user.as_str()),
-            ("db1.example.com", 6432, "admin")
-        );
-        assert_eq!(t.database.as_deref(), Some("metrics"));
-        let t = parse_target("[::1]:6000", None, None).unwrap();
-        assert_eq!((t.host.as_str(), t.port), ("::1", 6000));
-        assert_eq!(t.shown(), "[::1]:6000");
-        let t = parse_target("/var/run/postgresql:5433", None, None).unwrap();
-        assert_eq!((t.host.as_str(), t.port), ("/var/run/postgresql", 5433));
-        let t = parse_target("postgresql://ops@10.0.0.10:6432/tsdb", None, None).unwrap();
-        assert_eq!(
-            (t.host.as_str(), t.port, t.user.as_str()),
-            ("10.0.0.10", 6432, "ops")
-        );
-        assert_eq!(t.database.as_deref(), Some("tsdb"));
-        let t = parse_target("host=10.0.0.10 port=6432 dbname=tsdb", None, None).unwrap();
-        assert_eq!((t.host.as_str(), t.port), ("10.0.0.10", 6432));
-    }
-
-    #[test]
-    fn bad_input_says_why() {
-        let e = parse_target("postgresql://ops:secret@10.0.0.10/tsdb", None, None).unwrap_err();
-        assert!(
-            e.contains("holds a password") && e.contains("PGPASSWORD"),
-            "{e}"
-        );
-        assert!(!e.contains("secret"), "never echoed: {e}");
-        let e = parse_target("10.0.0.10:notaport", None, None).unwrap_err();
-        assert!(e.contains("HOST[:PORT]"), "{e}");
-        let e = parse_target("host=a,b port=1", None, None).unwrap_err();
-        assert!(e.contains("several hosts"), "{e}");
-    }
-}
+#[path = "target_tests.rs"]
+mod tests;

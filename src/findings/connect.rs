@@ -323,7 +323,8 @@ mod tests {
             ("connection to server at \"127.0.0.1\", port 6439 failed: Connection refused", "refused"),
             ("could not translate host name \"no-such-host.invalid\" to address: Name or service not known", "unknown_host"),
             // "no encryption" ends every such message from a connection without
-            // TLS (reference C.2): it says nothing about hostssl rules.
+            // TLS (src/backend/libpq/auth.c names the connection's
+            // encryption there): it says nothing about hostssl rules.
             ("FATAL:  no pg_hba.conf entry for host \"127.0.0.1\", user \"postgres\", database \"defaultdb\", no encryption", "no_hba_entry"),
             ("FATAL:  pg_hba.conf rejects connection for host \"127.0.0.1\", user \"r\", database \"tsdb\", no encryption", "hba_rejects"),
             ("FATAL:  no pg_hba.conf entry for host \"127.0.0.1\", user \"postgres\", database \"tsdb\", SSL encryption", "no_hba_entry"),

@@ -330,7 +330,11 @@ impl Flow {
     /// material made when missing: for export and apply.
     pub fn steps(&mut self) -> Result<Vec<Step>, FlowError> {
         self.material()?;
-        self.build_with(self.material.as_ref())
+        let steps = self.build_with(self.material.as_ref())?;
+        for s in &steps {
+            tracing::trace!("step [{}] {} ({:?}): {}", s.node, s.id, s.state, s.title);
+        }
+        Ok(steps)
     }
 
     /// The same steps to show (preview, the wizard's preview screen):

@@ -1,6 +1,6 @@
 //! Connections of a migration: the plan's nodes as tsmn reaches them
 //! (probe::config), and the target as `--to` names it (a URI, key=value
-//! conninfo, HOST[:PORT] or a socket directory; no password in it).
+//! conninfo, `HOST[:PORT]` or a socket directory; no password in it).
 
 use super::MigrateError;
 use crate::discover::Target;
@@ -29,14 +29,15 @@ impl TargetAddr {
             port: self.port,
             user: self.user.clone(),
             database: None,
+            ..Target::default()
         };
         format!("{}/{}", t.shown(), self.database)
     }
 }
 
-/// PURE but for tokio-postgres's parser: `--to` as given.
+/// `--to` as given (a service it names is read from pg_service.conf).
 pub fn parse_target(given: &str, plan: &Plan) -> Result<TargetAddr, MigrateError> {
-    let t = crate::discover::parse_target(given, None, None)
+    let t = crate::discover::parse_target(given, None, None, &crate::probe::conninfo::System)
         .map_err(|e| MigrateError::Usage(e.replace("--access-node", "--to")))?;
     // parse_target defaults the user to postgres; the plan's superuser is
     // the better default unless the string named one.
@@ -96,7 +97,7 @@ impl Reach {
         cfg.port(t.port)
             .user(&t.user)
             .dbname(db)
-            .application_name("tsmn migrate")
+            .application_name(crate::probe::conninfo::application_name())
             .connect_timeout(self.opts.connect_timeout)
             .ssl_mode(self.tls.ssl_mode_for(&t.host));
         if let Some(pw) = self.passwords.password_for(&t.host, t.port, db, &t.user) {
@@ -104,6 +105,18 @@ impl Reach {
             cfg.password(pw.expose_secret().as_bytes());
         }
         cfg
+    }
+
+    /// `e`, an error reading the cluster, named better when a data node
+    /// cannot be reached (the access node cannot read it either).
+    pub async fn explain_unreadable(&self, e: MigrateError) -> MigrateError {
+        match self.unreachable_data_nodes().await.first() {
+            Some((n, why)) => MigrateError::Failed(format!(
+                "data node {n} cannot be reached, so the cluster cannot be read; nothing was copied\n    {}\n    fix: bring {n} back (tsmn check --plan PLAN says why it fails), then run tsmn migrate again",
+                why.lines().next().unwrap_or_default()
+            )),
+            None => e,
+        }
     }
 
     /// The plan's data nodes tsmn cannot open a session on (in the plan's

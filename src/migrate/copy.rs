@@ -57,6 +57,22 @@ pub async fn copy_node(
         .target(t, &t.database)
         .await
         .map_err(|e| e.to_string())?;
+    // Each chunk's write counter, read before the snapshot the copies read
+    // from: a write the copy misses moves it (online.rs).
+    let relations: Vec<String> = parts
+        .iter()
+        .filter(|p| matches!(p.from, rows::From::NodeChunk(_)))
+        .filter_map(|p| rows::source_relation(p, &chunks))
+        .map(|r| r.sql())
+        .collect();
+    let counted = super::online::counters(&src, &relations)
+        .await
+        .map_err(|e| {
+            format!(
+                "{node}: reading the chunks' write counters: {}",
+                crate::run::session::describe(&e)
+            )
+        })?;
     let tx = src
         .build_transaction()
         .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
@@ -67,7 +83,16 @@ pub async fn copy_node(
     for p in parts {
         let from = rows::source_relation(p, &chunks)
             .ok_or_else(|| format!("{node}: has no chunk for {} (the access node's catalog and the data node's disagree)", p.id))?;
-        let n = rows::copy_part(&tx, &mut dst, p, &from)
+        let record = match p.from {
+            rows::From::NodeChunk(_) => super::online::counter_sql(
+                &p.id,
+                node,
+                &from.sql(),
+                counted.get(&from.sql()).copied().flatten(),
+            ),
+            rows::From::Named(_) => String::new(),
+        };
+        let n = rows::copy_part(&tx, &mut dst, p, &from, &record)
             .await
             .map_err(|e| format!("{}: {e}", p.id))?;
         journal::record(

@@ -25,6 +25,7 @@ pub mod connect;
 pub mod copy;
 pub mod jobs;
 pub mod journal;
+pub mod online;
 pub mod preflight;
 pub mod recopy;
 pub mod render;
@@ -40,7 +41,9 @@ pub mod target;
 pub mod verify;
 
 pub use preflight::{Blocker, Preflight};
-pub use run::{already_done, migrate, preflight as check, MigrateOptions, MigrateReport};
+pub use run::{
+    abandon, already_done, migrate, preflight as check, MigrateOptions, MigrateReport, Online,
+};
 
 /// A table by schema and name.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]

@@ -162,6 +162,58 @@ pub fn interval(column_type: &str, i: i64) -> String {
     }
 }
 
+/// PURE: what a finished migration tells the operator (both faces): each
+/// part verified, the copy's figures, the freeze, what is next.
+pub fn report(r: &super::MigrateReport, target: &super::connect::TargetAddr) -> String {
+    let mut out = String::from("Verified (rows on source = rows on target, checksums equal):\n");
+    for c in &r.verified {
+        out.push_str(&format!(
+            "  {:<10} {:<40} {:>12} = {:>12}\n",
+            c.kind, c.table, c.source.rows, c.target.rows
+        ));
+    }
+    out.push_str(&format!(
+        "done: {} part(s) copied ({} rows) in {:.1} s{}, verified in {:.1} s, {:.1} s in all\n",
+        r.parts_copied,
+        r.rows_copied,
+        r.copy_seconds,
+        if r.parts_already_done > 0 {
+            format!(" ({} done by an earlier run)", r.parts_already_done)
+        } else {
+            String::new()
+        },
+        r.verify_seconds,
+        r.total_seconds
+    ));
+    if r.jobs_scheduled > 0 {
+        out.push_str(&format!(
+            "  {} job(s) and policies scheduled on the target as on the source\n",
+            r.jobs_scheduled
+        ));
+    }
+    for n in &r.not_recreated {
+        out.push_str(&format!("  not recreated: {n}\n"));
+    }
+    for c in &r.recopied {
+        out.push_str(&format!("  copied again after a mismatch: {}\n", c.line()));
+    }
+    for w in &r.warnings {
+        out.push_str(&format!("  WARNING {w}\n"));
+    }
+    if let Some(f) = r.freeze_seconds {
+        out.push_str(&format!(
+            "  writes frozen for {f:.1} s so far: {} part(s) copied in the freeze, {} of them because they changed after their first copy\n  The freeze stays until the applications use the target (tsmn migrate --abandon lifts it).\n",
+            r.parts_in_freeze, r.changed_in_freeze
+        ));
+    }
+    out.push_str(&format!(
+        "Next: point the applications at {t}; then update TimescaleDB there (psql -X -d {db}: ALTER EXTENSION timescaledb UPDATE). The source's data was not changed.\n",
+        t = target.shown(),
+        db = target.database
+    ));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

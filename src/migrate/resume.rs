@@ -68,6 +68,26 @@ pub fn verified_sql() -> String {
     )
 }
 
+/// The end of a verified run: the journal says finished (the target
+/// recorded `verified` before), then tsmn's record on the target goes; a
+/// record that stays is a warning (the next run drops it).
+pub async fn finish(
+    reach: &Reach,
+    t: &TargetAddr,
+    journal: &std::path::Path,
+    warnings: &mut Vec<String>,
+) {
+    super::journal::record(
+        journal,
+        serde_json::json!({ "run": "finished", "ok": true }),
+    );
+    if let Err(e) = tidy(reach, t).await {
+        warnings.push(format!(
+            "{e}: tsmn's record (schema tsmn_migrate) stays on the target; the next tsmn migrate drops it, or DROP SCHEMA tsmn_migrate CASCADE"
+        ));
+    }
+}
+
 /// Drop tsmn's record on the target once the journal says the migration
 /// is finished; only a record that says `verified` (Ok(false): none).
 pub async fn tidy(reach: &Reach, t: &TargetAddr) -> Result<bool, MigrateError> {

@@ -111,6 +111,23 @@ pub async fn target_names(t: &Client) -> Result<Vec<String>, tokio_postgres::Err
     )
 }
 
+/// The preflight's line on the roles: the source's (`an`, read-only)
+/// beside the target server's.
+pub async fn preflight_note(
+    reach: &super::connect::Reach,
+    an: &Client,
+    t: &super::connect::TargetAddr,
+    with_passwords: bool,
+) -> Result<String, MigrateError> {
+    let src = read(an)
+        .await
+        .map_err(|e| sql_error(&reach.plan.access_node.name, "reading the roles", &e))?;
+    let have = target_names(&reach.target(t, "postgres").await?)
+        .await
+        .map_err(|e| sql_error(&t.shown(), "reading the roles", &e))?;
+    Ok(note(&src, &have, with_passwords))
+}
+
 /// PURE: the preflight's line on the roles.
 pub fn note(src: &Roles, have: &[String], with_passwords: bool) -> String {
     let (there, new): (Vec<&Role>, Vec<&Role>) =

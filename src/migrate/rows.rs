@@ -124,12 +124,14 @@ pub fn source_relation(p: &Part, chunks: &NodeChunks) -> Option<QualifiedName> {
 }
 
 /// Copy one part: read in `src`'s (read-only) transaction, written and
-/// recorded in one transaction on `dst`. The rows copied.
+/// recorded (with `record`, more of tsmn's record of it) in one transaction
+/// on `dst`. The rows copied.
 pub async fn copy_part(
     src: &tokio_postgres::Transaction<'_>,
     dst: &mut tokio_postgres::Client,
     p: &Part,
     from: &QualifiedName,
+    record: &str,
 ) -> Result<u64, String> {
     use futures_util::{SinkExt, StreamExt};
     let (out_sql, in_sql) = copy_sql(p, from);
@@ -152,7 +154,8 @@ pub async fn copy_part(
         sink.feed(piece).await.map_err(describe)?;
     }
     let rows = sink.as_mut().finish().await.map_err(describe)?;
-    tx.batch_execute(&super::journal::mark_sql(&p.id, Some(rows), Some(&p.node)))
+    let mark = super::journal::mark_sql(&p.id, Some(rows), Some(&p.node));
+    tx.batch_execute(&format!("{mark};\n{record}"))
         .await
         .map_err(describe)?;
     tx.commit().await.map_err(describe)?;

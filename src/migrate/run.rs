@@ -9,12 +9,14 @@ use super::preflight::{self, Preflight};
 use super::rows;
 use super::schema::{self, SpaceDimension};
 use super::source::{self, Source};
-use super::verify::{verify_all, Compared};
+use super::verify::Compared;
 use super::{caggs, jobs, journal, resume, MigrateError};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
+
+mod freeze;
 
 pub struct MigrateOptions {
     pub plan_path: PathBuf,
@@ -22,6 +24,15 @@ pub struct MigrateOptions {
     pub space: SpaceDimension,
     /// Copy the roles' stored password verifiers too (`--with-role-passwords`).
     pub with_role_passwords: bool,
+    /// `--online`: copy while the applications write, then freeze the
+    /// writes for the rest.
+    pub online: Option<Online>,
+}
+
+/// How an online migration asks before it freezes the writes.
+pub struct Online {
+    /// Asked with what the freeze will do: true to go on.
+    pub ask: Box<dyn Fn(&str) -> bool + Send + Sync>,
 }
 
 #[derive(Debug, Default, serde::Serialize)]
@@ -42,6 +53,12 @@ pub struct MigrateReport {
     /// Parts copied again after a verification mismatch.
     pub recopied: Vec<super::recopy::Recopied>,
     pub journal: String,
+    /// Online: how long the writes have been frozen, at the end.
+    pub freeze_seconds: Option<f64>,
+    /// Online: the parts copied in the freeze, and of them the ones copied
+    /// again because they changed after their first copy.
+    pub parts_in_freeze: usize,
+    pub changed_in_freeze: usize,
 }
 
 /// Whether the journal says this migration finished and was verified.
@@ -50,26 +67,26 @@ pub fn already_done(o: &MigrateOptions) -> bool {
     std::fs::read_to_string(path).is_ok_and(|t| journal::finished(&t))
 }
 
+/// Give the migration up: an online migration's freeze lifted, recorded in
+/// the journal. The target keeps what was copied (and its record).
+pub async fn abandon(reach: &Reach, o: &MigrateOptions) -> Result<(), MigrateError> {
+    super::online::lift(reach, &reach.plan.database).await?;
+    let path = journal::path_for(&o.plan_path, &o.target);
+    journal::record(&path, serde_json::json!({ "run": "abandoned" }));
+    Ok(())
+}
+
 /// Read both sides and say what blocks the migration. Read-only.
 pub async fn preflight(reach: &Reach, o: &MigrateOptions) -> Result<Preflight, MigrateError> {
     let (mut s, c) = match source::read(reach).await {
         Ok(x) => x,
-        // The access node cannot read a data node (its sizes): name it.
-        Err(e) => match reach.unreachable_data_nodes().await.first() {
-            Some((n, why)) => return Err(MigrateError::Failed(format!(
-                "data node {n} cannot be reached, so the cluster cannot be read; nothing was copied\n    {}\n    fix: bring {n} back (tsmn check --plan PLAN says why it fails), then run tsmn migrate again",
-                why.lines().next().unwrap_or_default()
-            ))),
-            None => return Err(e),
-        },
+        Err(e) => return Err(reach.explain_unreadable(e).await),
     };
     let an = &reach.plan.access_node.name;
     super::catalog::extras(&c, &mut s).await.map_err(|e| {
         super::connect::sql_error(an, "reading the aggregates, jobs and sequences", &e)
     })?;
-    let roles = super::roles::read(&c)
-        .await
-        .map_err(|e| super::connect::sql_error(an, "reading the roles", &e))?;
+    let roles = super::roles::preflight_note(reach, &c, &o.target, o.with_role_passwords).await?;
     drop(c);
     let plan_nodes: Vec<String> = reach
         .plan
@@ -95,12 +112,8 @@ pub async fn preflight(reach: &Reach, o: &MigrateOptions) -> Result<Preflight, M
     let mut names: Vec<String> = s.hypertables.iter().map(|h| h.name.sql()).collect();
     names.extend(s.tables.iter().map(|t| t.name.sql()));
     let t = super::target::read(reach, &o.target, &names).await?;
-    let have = super::roles::target_names(&reach.target(&o.target, "postgres").await?)
-        .await
-        .map_err(|e| super::connect::sql_error(&o.target.shown(), "reading the roles", &e))?;
     let mut pf = preflight::assess(&o.target.shown(), s, t, &unreachable, &plan_nodes);
-    pf.notes
-        .push(super::roles::note(&roles, &have, o.with_role_passwords));
+    pf.notes.push(roles);
     Ok(pf)
 }
 
@@ -122,16 +135,7 @@ pub async fn migrate(
     let mut result = steps(reach, o, pf, say, &path, &dir, started).await;
     let _ = std::fs::remove_file(dir.join("migrate.pgpass"));
     match &mut result {
-        Ok(report) => {
-            // The target recorded `verified` before this line; its record
-            // goes only after it (see resume).
-            journal::record(&path, serde_json::json!({ "run": "finished", "ok": true }));
-            if let Err(e) = resume::tidy(reach, &o.target).await {
-                report.warnings.push(format!(
-                    "{e}: tsmn's record (schema tsmn_migrate) stays on the target; the next tsmn migrate drops it, or DROP SCHEMA tsmn_migrate CASCADE"
-                ));
-            }
-        }
+        Ok(report) => resume::finish(reach, &o.target, &path, &mut report.warnings).await,
         Err(e) => journal::record(
             &path,
             serde_json::json!({ "run": "finished", "ok": false, "error": e.to_string() }),
@@ -186,56 +190,38 @@ async fn steps(
     .await?;
     let (bindir, an_env, t_env) = r.tools()?;
     let post = r.schema(&bindir, &an_env, &t_env, &ext_schema, &done)?;
-    r.copy(&done, &mut report).await?;
-    if !done.contains("post-data") {
-        let mut script = resume::restore_lock_sql();
-        script.push_str(&post);
-        script.push('\n');
-        script.push_str(&journal::mark_sql("post-data", None, None));
-        script.push_str(";\n");
-        schema::restore(
-            &bindir,
-            &t_env,
-            &script,
-            dir,
-            "post-data (indexes, constraints, triggers)",
-            &o.target,
-        )?;
-        journal::record(path, serde_json::json!({ "done": "post-data" }));
-        say("post-data restored (indexes, constraints, triggers)");
-    }
+    let restore_post = |done: &BTreeSet<String>| r.post_data(&bindir, &t_env, &post, done);
+    let frozen;
+    let (r, done) = match &o.online {
+        None => {
+            r.copy(&done, &mut report, &BTreeSet::new()).await?;
+            restore_post(&done)?;
+            (r, done)
+        }
+        Some(online) => {
+            frozen = r
+                .online(online, &mut target, done, &mut report, &restore_post)
+                .await?;
+            let r = Run { s: &frozen.0, ..r };
+            let before = report.parts_copied;
+            r.copy(&frozen.1, &mut report, &BTreeSet::new()).await?;
+            report.parts_in_freeze = report.parts_copied - before;
+            (r, frozen.1.clone())
+        }
+    };
     compress(&mut target, r.s, &done, path, &r.shown, say).await?;
     caggs::migrate(reach, r.s, &mut target, &done, &r.shown, say).await?;
     report.not_recreated = jobs::recreate(r.s, &mut target, &done, &r.shown, say).await?;
     r.sequences(&target).await?;
     let verify_started = Instant::now();
     let (verified, warnings, recopied) =
-        verify_all(reach, r.s, &o.target, &target, &r.shown).await?;
+        super::verify::verified(reach, r.s, &o.target, &target, &r.shown, say).await?;
     report.verified = verified;
     report.warnings = warnings;
-    for c in &recopied {
-        say(&format!("verification: {}", c.line()));
-    }
     report.recopied = recopied;
     report.verify_seconds = verify_started.elapsed().as_secs_f64();
-    for w in &report.warnings {
-        say(&format!("WARNING {w}"));
-    }
-    let persisting = report.recopied.iter().filter(|c| !c.fixed());
-    let bad: Vec<String> = persisting
-        .map(|c| c.line())
-        .chain(report.verified.iter().filter(|c| !c.equal()).map(|c| {
-            format!(
-                "{} {}: source {} rows (checksum {}), target {} rows (checksum {})",
-                c.kind, c.table, c.source.rows, c.source.checksum, c.target.rows, c.target.checksum
-            )
-        }))
-        .collect();
-    if !bad.is_empty() {
-        return Err(MigrateError::Failed(format!(
-            "verification failed: the target differs from the source, also after copying the differing parts again once:\n  {}\n    fix: find what changes those rows (a writer on the source or the target, a trigger on the target), stop it, and run tsmn migrate again: it verifies again and copies what differs again",
-            bad.join("\n  ")
-        )));
+    if o.online.is_some() {
+        r.unchanged_in_freeze(&target, &mut report).await?;
     }
     report.jobs_scheduled = jobs::schedule(r.s, &target, &r.shown).await?;
     target
@@ -268,6 +254,10 @@ impl Run<'_> {
             ));
         }
         let target = self.reach.target(t, &t.database).await?;
+        target
+            .batch_execute(super::online::COUNTERS_SQL)
+            .await
+            .map_err(|e| sql_error(&self.shown, "creating tsmn's record", &e))?;
         target
             .batch_execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
             .await
@@ -391,17 +381,52 @@ impl Run<'_> {
         Ok(post)
     }
 
-    /// The rows: every part not done yet, every node at once.
+    /// Post-data (indexes, constraints, triggers), unless done.
+    fn post_data(
+        &self,
+        bindir: &Path,
+        t_env: &schema::ToolEnv,
+        post: &str,
+        done: &BTreeSet<String>,
+    ) -> Result<(), MigrateError> {
+        if done.contains("post-data") {
+            return Ok(());
+        }
+        let mut script = resume::restore_lock_sql();
+        script.push_str(post);
+        script.push('\n');
+        script.push_str(&journal::mark_sql("post-data", None, None));
+        script.push_str(";\n");
+        schema::restore(
+            bindir,
+            t_env,
+            &script,
+            self.dir,
+            "post-data (indexes, constraints, triggers)",
+            &self.o.target,
+        )?;
+        journal::record(self.path, serde_json::json!({ "done": "post-data" }));
+        (self.say)("post-data restored (indexes, constraints, triggers)");
+        Ok(())
+    }
+
+    /// The rows: every part not done yet (and not held back), every node at once.
     async fn copy(
         &self,
         done: &BTreeSet<String>,
         report: &mut MigrateReport,
+        held: &BTreeSet<String>,
     ) -> Result<(), MigrateError> {
         let s = self.s;
         let copy_started = Instant::now();
-        let todo = rows::parts(s, &self.reach.plan.access_node.name, done);
+        let mut todo = rows::parts(s, &self.reach.plan.access_node.name, done);
         let pending: usize = todo.values().map(Vec::len).sum();
         report.parts_already_done = (s.chunks.len() + s.tables.len()).saturating_sub(pending);
+        for parts in todo.values_mut() {
+            parts.retain(|p| !held.contains(&p.id));
+        }
+        todo.retain(|_, parts| !parts.is_empty());
+        let pending: usize = todo.values().map(Vec::len).sum();
         if report.parts_already_done > 0 {
             (self.say)(&format!(
                 "{} part(s) already copied by an earlier run: skipped",
@@ -432,16 +457,16 @@ impl Run<'_> {
             .into_iter()
             .filter_map(Result::err)
             .collect();
-        report.parts_copied = counter.load(Ordering::SeqCst);
-        report.rows_copied = rows_total.load(Ordering::SeqCst);
-        report.copy_seconds = copy_started.elapsed().as_secs_f64();
+        report.parts_copied += counter.load(Ordering::SeqCst);
+        report.rows_copied += rows_total.load(Ordering::SeqCst);
+        report.copy_seconds += copy_started.elapsed().as_secs_f64();
         if errors.is_empty() {
             return Ok(());
         }
         Err(MigrateError::Failed(format!(
             "the copy stopped:\n  {}\n    fix: correct the cause and run tsmn migrate again: the {} part(s) copied are recorded and are not copied twice",
             errors.join("\n  "),
-            report.parts_copied + report.parts_already_done
+            counter.load(Ordering::SeqCst) + report.parts_already_done
         )))
     }
 

@@ -108,6 +108,43 @@ pub async fn verify_all(
     Ok((out, warnings, recopied))
 }
 
+/// Verification as a run does it: `verify_all`, each part copied again and
+/// each warning said; Err naming what still differs.
+pub async fn verified(
+    reach: &Reach,
+    s: &Source,
+    t: &super::connect::TargetAddr,
+    target: &Client,
+    shown: &str,
+    say: &(dyn Fn(&str) + Sync),
+) -> Result<(Vec<Compared>, Vec<String>, Vec<Recopied>), MigrateError> {
+    let (verified, warnings, recopied) = verify_all(reach, s, t, target, shown).await?;
+    for c in &recopied {
+        say(&format!("verification: {}", c.line()));
+    }
+    for w in &warnings {
+        say(&format!("WARNING {w}"));
+    }
+    let bad: Vec<String> = recopied
+        .iter()
+        .filter(|c| !c.fixed())
+        .map(Recopied::line)
+        .chain(verified.iter().filter(|c| !c.equal()).map(|c| {
+            format!(
+                "{} {}: source {} rows (checksum {}), target {} rows (checksum {})",
+                c.kind, c.table, c.source.rows, c.source.checksum, c.target.rows, c.target.checksum
+            )
+        }))
+        .collect();
+    if !bad.is_empty() {
+        return Err(MigrateError::Failed(format!(
+            "verification failed: the target differs from the source, also after copying the differing parts again once:\n  {}\n    fix: find what changes those rows (a writer on the source or the target, a trigger on the target), stop it, and run tsmn migrate again: it verifies again and copies what differs again",
+            bad.join("\n  ")
+        )));
+    }
+    Ok((verified, warnings, recopied))
+}
+
 fn compared(kind: &'static str, name: &QualifiedName, source: Tally, target: Tally) -> Compared {
     Compared {
         table: name.to_string(),

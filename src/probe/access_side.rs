@@ -1,5 +1,6 @@
 //! From the access node's side: connect from inside the access node to each
-//! data node with the options TimescaleDB itself would use (reference §1.3),
+//! data node with the options TimescaleDB itself would use (as its
+//! tsl/src/remote/connection.c builds them, TimescaleDB 2.13),
 //! through dblink's C function declared as a temporary function of tsmn's
 //! session, so nothing is installed or left behind.
 
@@ -135,14 +136,16 @@ pub fn options_as(
         ("port", port.to_string()),
         ("dbname", database.to_string()),
         ("user", role.to_string()),
-        ("application_name", "tsmn-check".to_string()),
-        // libpq's minimum is 2 seconds.
         (
-            "connect_timeout",
-            opts.connect_timeout.as_secs().max(2).to_string(),
+            "application_name",
+            crate::probe::conninfo::link_application_name(),
         ),
+        // libpq's minimum is 2 seconds; 0 waits without a limit.
+        ("connect_timeout", libpq_timeout(opts.connect_timeout)),
     ];
-    // The extension always passes a passfile (§1.3 step 5).
+    // The extension always passes a passfile, in every mode: the
+    // timescaledb.passfile setting, else <PGDATA>/passfile
+    // (tsl/src/remote/connection.c).
     if let Some(p) = an.timescaledb_passfile() {
         pairs.push(("passfile", p));
     }
@@ -158,6 +161,16 @@ pub fn options_as(
         pairs.push(("sslkey", key));
     }
     conninfo(pairs)
+}
+
+/// tsmn's connect timeout as libpq's connect_timeout: whole seconds, at
+/// least 2 (libpq's minimum), 0 for tsmn's wait without a limit.
+fn libpq_timeout(t: std::time::Duration) -> String {
+    if t >= crate::probe::conninfo::env::WAIT_FOREVER {
+        "0".into()
+    } else {
+        t.as_secs().max(2).to_string()
+    }
 }
 
 pub use crate::timescale::DBLINK_FUNCTION;

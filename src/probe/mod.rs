@@ -30,7 +30,7 @@ impl ProbeOptions {
     pub fn with_connect_timeout(connect_timeout: Duration) -> ProbeOptions {
         ProbeOptions {
             connect_timeout,
-            node_budget: connect_timeout * 2 + Duration::from_secs(10),
+            node_budget: connect_timeout.saturating_mul(2) + Duration::from_secs(10),
         }
     }
 }
@@ -339,7 +339,7 @@ pub fn config(
     cfg.port(port)
         .user(user)
         .dbname(db)
-        .application_name("tsmn")
+        .application_name(conninfo::application_name())
         .connect_timeout(opts.connect_timeout)
         .ssl_mode(tls.ssl_mode_for(host));
     if let Some(pw) = passwords.password_for(host, port, db, user) {

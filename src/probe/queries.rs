@@ -33,9 +33,11 @@ const WHO: &str = "SELECT current_setting('server_version_num')::int4, current_s
 const SETTINGS_SQL: &str =
     "SELECT name, coalesce(setting, ''), coalesce(source, ''), pending_restart \
     FROM pg_settings WHERE name = ANY($1) OR pending_restart";
-/// TimescaleDB's settings exist only in a database where the extension is
-/// created (reference D.1), not in the `postgres` the probe uses: there
-/// the value comes from the configuration files (pg_file_settings).
+/// TimescaleDB's settings exist only in a session of a database where the
+/// extension is created, not in the `postgres` the probe uses (there even
+/// SHOW timescaledb.passfile fails with `unrecognized configuration
+/// parameter`, library preloaded or not): there the value comes from the
+/// configuration files (pg_file_settings).
 const TS_SETTINGS_SQL: &str = "SELECT n, coalesce(current_setting(n, true), \
      (SELECT setting FROM pg_file_settings WHERE name = n ORDER BY seqno DESC LIMIT 1)) \
      FROM unnest($1::text[]) AS n";

@@ -1,10 +1,10 @@
 //! The running cluster as TimescaleDB uses it: from the access node, in the
 //! cluster database, as each role of the plan, does every attached data
-//! node answer (ping_data_node, reference §6 and D.1: it returns false
-//! rather than raising, so its result is read)? Where it does not, the
-//! access node's own reason. `tsmn check` asks this; the verify step sends
-//! its one SQL text and, when that fails, asks `why` for each pair: so
-//! check and apply cannot disagree.
+//! node answer (`ping_data_node`, which returns false rather than raising
+//! when the access node cannot connect or log in, so its result is read)?
+//! Where it does not, the access node's own reason. `tsmn check` asks
+//! this; the verify step sends its one SQL text and, when that fails, asks
+//! `why` for each pair: so check and apply cannot disagree.
 
 use crate::facts::{DatabaseFacts, Reach};
 use crate::plan::Plan;

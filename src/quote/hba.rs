@@ -1,7 +1,7 @@
 //! pg_hba.conf fields: a name is double-quoted when it holds anything but
 //! plain characters, or is one of the keywords (a quoted keyword means the
 //! literal name); a double quote inside is doubled (`"Ops ""Team"""`, read
-//! by PostgreSQL 15 as `Ops "Team"`, reference D.1). A line break cannot be
+//! by PostgreSQL 15 as `Ops "Team"`). A line break cannot be
 //! written at all. Addresses are written bare with a mask (an IPv6 address
 //! in brackets would be taken as a host name and never match). Which
 //! characters no name may hold at all is quote::text's rule.

@@ -61,6 +61,8 @@ pub async fn write(
     in_place: bool,
     stamp: &str,
 ) -> Result<Written, String> {
+    // Never the content: it may be a key or a passfile.
+    tracing::trace!("writing {path} (mode {mode:o}, {} bytes)", content.len());
     let staged = stage(client, path, stamp, Known::Unknown).await?;
     finish_write(client, staged, path, mode, content, in_place, None)
         .await

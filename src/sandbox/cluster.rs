@@ -118,8 +118,10 @@ impl Cluster {
             settings.push(("shared_preload_libraries".into(), "timescaledb".into()));
             // Nothing here may try to reach beyond the machine: a default
             // build runs a telemetry job once the extension exists. A build
-            // without telemetry has no such setting; PostgreSQL keeps the
-            // line as a harmless placeholder there (reference D.1).
+            // without telemetry has no such setting (`SHOW
+            // timescaledb.telemetry_level`: unrecognized configuration
+            // parameter); PostgreSQL keeps the line as a harmless
+            // placeholder there.
             settings.push(("timescaledb.telemetry_level".into(), "off".into()));
         }
         settings.extend(spec.settings.iter().cloned());
@@ -222,7 +224,7 @@ impl Cluster {
             .port(self.port)
             .user("postgres")
             .dbname(dbname)
-            .application_name("tsmn")
+            .application_name(crate::probe::conninfo::application_name())
             .connect_timeout(std::time::Duration::from_secs(5));
         cfg
     }

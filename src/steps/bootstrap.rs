@@ -1,9 +1,9 @@
 //! The data nodes' own database and extension, created by tsmn directly on
 //! each data node, all at once, the way add_data_node's bootstrap would
-//! create them from the access node one after another (reference §1.4 steps
-//! 5c and 7): the access node database's encoding, LC_COLLATE and LC_CTYPE,
-//! TEMPLATE template0, the superuser as owner, the extension at the access
-//! node's version. add_data_node then only validates them.
+//! create them from the access node one after another (TimescaleDB's
+//! tsl/src/data_node.c): the access node database's encoding, LC_COLLATE
+//! and LC_CTYPE, TEMPLATE template0, the superuser as owner, the extension
+//! at the access node's version. add_data_node then only validates them.
 //!
 //! Only when the access node's facts say what to create: offline (preview
 //! or export without connections) add_data_node bootstraps as before.
@@ -19,7 +19,9 @@ pub(super) fn version(ctx: &Ctx) -> Option<String> {
         .timescaledb_version()
 }
 
-/// The extension at `version` (the same on every node: §7.2).
+/// The extension at `version`: the same on every node (add_data_node's
+/// bootstrap creates the access node's version, and tsl/src/dist_util.c
+/// refuses a data node older than the access node).
 pub(super) fn create_extension(version: Option<&str>) -> String {
     match version {
         Some(v) => format!(

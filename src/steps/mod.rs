@@ -1,6 +1,9 @@
 //! PURE: from a plan and (when online) the facts, the ordered steps that make
 //! a working multi-node cluster. One builder feeds every face: preview,
-//! export and execution. Reference: timescaledb-multinode.md §2-§6.
+//! export and execution. The steps follow TimescaleDB's multi-node setup
+//! (the docs' multinode-setup, multinode-auth and multinode-config pages):
+//! settings, authentication in one of three modes, then the cluster and
+//! its verification.
 
 mod auth;
 mod bootstrap;

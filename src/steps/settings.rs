@@ -1,4 +1,6 @@
-//! Settings per node (reference §2).
+//! Settings per node: what multi-node needs of each (TimescaleDB preloaded,
+//! prepared transactions on the data nodes, the auth mode's settings) and
+//! what the docs' multinode-config page recommends.
 
 use super::{step, Action, Ctx, Phase, SettingChange, SettingValue, Step, StepState};
 use crate::plan::AuthMode;

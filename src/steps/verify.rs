@@ -1,12 +1,12 @@
 //! The verification steps: from the access node, in the cluster database, as
-//! every role of the plan, each data node must answer (reference §6
-//! `ping_data_node`, D.1: it returns false rather than raising, so its
-//! result is read). One step per data node, run at once on their own
-//! sessions (each ping connects to its data node: one after another they
-//! would cost every data node's round trips in turn). One SQL text for
-//! every face: preview shows it, export writes it, the executor sends it;
-//! it raises an error naming each pair that does not answer, so psql and
-//! tsmn both stop on it.
+//! every role of the plan, each data node must answer (`ping_data_node`
+//! returns false rather than raising when the access node cannot connect
+//! or log in, so its result is read). One step per data node, run at once
+//! on their own sessions (each ping connects to its data node: one after
+//! another they would cost every data node's round trips in turn). One
+//! SQL text for every face: preview shows it, export writes it, the
+//! executor sends it; it raises an error naming each pair that does not
+//! answer, so psql and tsmn both stop on it.
 
 use super::{step, Action, Ctx, Order, Phase, Reach, Step};
 use crate::quote::sql::{dollar, literal};
@@ -119,7 +119,8 @@ END
 }
 
 /// The check as one statement. `SET ROLE` inside the block changes the role
-/// TimescaleDB connects as (reference D.1), and is reset after each ping.
+/// TimescaleDB connects as (it connects as current_user), and is reset
+/// after each ping.
 pub fn sql(schema: &str, reaches: &[Reach]) -> String {
     let pairs: Vec<String> = reaches
         .iter()

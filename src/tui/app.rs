@@ -69,6 +69,9 @@ impl App {
         if cmds.iter().any(|c| matches!(c, Cmd::Watch)) {
             self.pages.cluster.opened(was);
         }
+        if was != Screen::Migrate && self.shared.screen == Screen::Migrate {
+            self.pages.migrate.opened();
+        }
         // Whoever starts a probe, the connectivity screen counts it from now.
         if cmds.iter().any(|c| matches!(c, Cmd::Probe { .. })) {
             self.pages.connectivity.probe_started(self.shared.tick);
@@ -141,6 +144,10 @@ impl App {
             }
             Msg::Interrupt => self.interrupt(),
             Msg::Discovered(found) => start::discovered(sh, found),
+            Msg::Migrate(m) => {
+                super::screens::migrate::message(&mut self.pages.migrate, sh, m);
+                vec![]
+            }
             Msg::Status(s) => {
                 super::screens::cluster::status(&mut self.pages.cluster, sh, s);
                 vec![]

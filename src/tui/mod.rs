@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod keys;
+pub mod migrate_task;
 pub mod msg;
 pub mod overlay;
 pub mod run_record;

@@ -39,6 +39,19 @@ pub enum Msg {
     /// A snapshot of the running cluster (the cluster screen), or why
     /// none can be taken.
     Status(Result<Box<crate::status::Snapshot>, String>),
+    /// The migration's preflight, progress and end (the migrate screen).
+    Migrate(MigrateMsg),
+}
+
+#[derive(Debug)]
+pub enum MigrateMsg {
+    /// The preflight as text, and whether something blocks; or why it
+    /// could not be read.
+    Checked(Result<(String, bool), String>),
+    /// A line of progress.
+    Line(String),
+    /// The report, or the error with its fix.
+    Finished(Result<String, String>),
 }
 
 /// Work for the tasks.
@@ -66,4 +79,13 @@ pub enum Cmd {
     /// Test the links between data nodes once, in the next snapshot.
     WatchPeerLinks,
     StopWatch,
+    /// The migration's preflight into `target` (read-only).
+    MigrateCheck {
+        target: String,
+    },
+    /// Migrate into `target`.
+    Migrate {
+        target: String,
+        online: bool,
+    },
 }

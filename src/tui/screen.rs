@@ -13,6 +13,8 @@ pub enum Screen {
     Summary,
     /// The running cluster, live: beside the setup path, not on it.
     Cluster,
+    /// Moving the cluster off multi-node: beside the setup path too.
+    Migrate,
 }
 
 impl Screen {
@@ -37,13 +39,14 @@ impl Screen {
             Screen::Execute => "Execute",
             Screen::Summary => "Summary",
             Screen::Cluster => "Cluster",
+            Screen::Migrate => "Migrate",
         }
     }
     /// Where Esc goes: the screen before in the order (the first stays;
     /// the summary goes back to the preview, not into a finished run).
     pub fn back(self) -> Screen {
         match self {
-            Screen::Cluster => Screen::Start,
+            Screen::Cluster | Screen::Migrate => Screen::Start,
             Screen::Execute | Screen::Summary => Screen::Preview,
             s => {
                 let i = Screen::ORDER.iter().position(|o| *o == s).unwrap_or(0);

@@ -60,7 +60,12 @@ impl Tasks {
             Cmd::Discover { address } => {
                 let settings = self.settings.clone();
                 tokio::spawn(async move {
-                    let found = match crate::discover::parse_target(&address, None, None) {
+                    let found = match crate::discover::parse_target(
+                        &address,
+                        None,
+                        None,
+                        &crate::probe::conninfo::System,
+                    ) {
                         Ok(t) => crate::discover::discover(&t, settings.connect_timeout).await,
                         Err(e) => Err(e),
                     };
@@ -94,6 +99,10 @@ impl Tasks {
             Cmd::WatchNow => self.ask_watch(super::watch::Ask::Now),
             Cmd::WatchPeerLinks => self.ask_watch(super::watch::Ask::PeerLinks),
             Cmd::StopWatch => *self.lock_watch() = None,
+            Cmd::MigrateCheck { target } => super::migrate_task::check(self.job(app, target), tx),
+            Cmd::Migrate { target, online } => {
+                super::migrate_task::run(self.job(app, target), online, tx)
+            }
             Cmd::Export => {
                 let given = given(app);
                 let stamp = time::OffsetDateTime::now_utc().unix_timestamp();
@@ -198,6 +207,15 @@ impl Tasks {
             }
             let _ = forward.await;
         });
+    }
+
+    fn job(&self, app: &Shared, target: String) -> super::migrate_task::Job {
+        super::migrate_task::Job {
+            plan: app.plan.clone(),
+            plan_path: app.plan_path.clone(),
+            connect_timeout: self.settings.connect_timeout,
+            target,
+        }
     }
 
     fn ask_watch(&self, a: super::watch::Ask) {

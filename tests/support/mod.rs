@@ -2,6 +2,75 @@
 //! with the same code as `tsmn sandbox` (one implementation of cluster
 //! management). Each cluster is stopped and removed on drop, also when the
 //! test panics.
+//!
+//! # How the tests are built
+//!
+//! `cargo test` runs unit tests and integration tests against real PostgreSQL
+//! servers that the test harness (`tests/support/`) builds with the sandbox's own
+//! code: one template per run, a copy per cluster, free ports, stopped and
+//! removed when the test ends, also when it panics. Among them: 41 bad plans each
+//! with its specific error; `check` against one real fault at a time (refused
+//! port, a listener that never answers, unknown host, wrong password, missing and
+//! shadowed pg_hba.conf rules, a non-superuser, ssl off, max_prepared_transactions
+//! = 0, TimescaleDB missing, TLS verified against a CA); generated certificates
+//! checked by `openssl verify` and by a real `hostssl ... cert` rule; the SCRAM
+//! verifier and the passfile on a real server; quoting round trips through
+//! PostgreSQL and `sh`; snapshots of `preview`, `export` and every wizard screen
+//! (insta); the exported `setup.sh` (shellcheck-clean) and `tsmn apply` run in all
+//! three modes on real clusters and checked from inside the access node; and the
+//! real binary driven by keys in a pseudo-terminal (tmux) through a whole setup.
+//! Faults are made for real and the fix tsmn prints is applied and checked: a
+//! passfile others can read, a password stored as md5 under a scram rule, a
+//! reject rule above tsmn's block, a role missing on a data node, a broken
+//! pg_hba.conf, a decoy server reporting another server's data directory (its own
+//! mount namespace), a crafted sandbox marker, a second run while one holds the
+//! lock, Ctrl-C during a restart wait and as the pg_hba.conf steps start on four
+//! nodes, a server run under a supervisor, a restart that does not come back, a
+//! full disk under a plan and under a server's pg_hba.conf, a planted template.
+//! `tests/never_worse.rs` and `tests/faults.rs` hold tsmn to "never worse than
+//! before" (signals during restarts, failed mode switches, kills after steps and
+//! at random moments: see "When a run fails or is interrupted");
+//! `tests/evidence.rs` compares check's verdict with the access node's own
+//! connection on pg_hba.conf rules tsmn cannot settle by reading them.
+//! `tests/fixes.rs` breaks real nodes one way per finding code, executes the fix
+//! each finding carries (its data, not its text) and asserts the finding gone.
+//! `tests/tls.rs` runs every libpq sslmode, a client-certificate login and the
+//! PGSSL* variables against real TLS servers; `tests/conninfo.rs` places nodes by
+//! URI, key=value string and pg_service.conf and checks them for real;
+//! `tests/cli.rs` reads every `--json` document, loads the bash completion and
+//! renders the man page.
+//! `tests/status.rs` (with `tests/status/`) breaks an applied cluster for real and
+//! reads `tsmn status`: a prepared transaction left, a data node stopped and one hung
+//! by SIGSTOP, a user's job failing under the scheduler (with its error), chunks below
+//! their replication factor after a forced detach, a server certificate with under two
+//! days left, the free space against the test's own `df`, and `--watch` in tmux
+//! (redrawn, l tests the links between data nodes, q exits 0).
+//! `tests/migrate*.rs` move a cluster off multi-node: kill -9 from outside at
+//! six moments of a migration and a re-run with nothing lost or doubled
+//! (`migrate_resume.rs`), a damaged target copied again and a damage that
+//! comes back reported (`migrate_verify.rs`), roles with their grants logging
+//! in to the target (`migrate_roles.rs`), and bad targets and data nodes
+//! refused before anything is copied (`migrate_bad_input.rs`: a tmpfs the
+//! test mounts as root, a copy of PostgreSQL without TimescaleDB).
+//! `tests/discover.rs` sets a cluster up by hand and round-trips its discovered
+//! plan through apply; `tests/grow.rs` adds and removes data nodes under a
+//! distributed hypertable holding rows; `tests/hygiene.rs` checks the declared
+//! rust-version against the locked crates. `tests/flow.rs` drives both faces (the CLI
+//! and the wizard's tasks) over one plan and compares what they build and refuse.
+//! Tests that need TimescaleDB form a tier that runs where the extension is
+//! installed and prints `SKIPPED <test>: TimescaleDB tier: <reason>` elsewhere
+//! (TimescaleDB is not in the package registries this project's CI can reach).
+//!
+//! CI runs `.ci/run`: it installs the Debian packages a fresh machine lacks
+//! (PostgreSQL server and contrib, openssl, tmux, shellcheck) and cargo-deny
+//! (`cargo install --locked cargo-deny`, once per machine), and then runs
+//! `cargo test`. `tests/hygiene.rs` runs `cargo deny check bans licenses
+//! sources` against `deny.toml`: no duplicate crate in the binary beyond the
+//! four named there with why (base64, const-oid, getrandom, and syn in proc
+//! macros), licenses from its list, crates.io only; the advisory database needs
+//! the network, which CI does not reach. Without cargo-deny that test prints
+//! SKIPPED.
+//!
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
 pub mod fixes;

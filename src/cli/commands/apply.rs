@@ -1,33 +1,17 @@
 //! `tsmn apply`: the run sequence of the flow, shown before it asks, with
 //! live progress.
 
-use super::super::args::RestartArg;
+use super::super::args::{ApplyArgs, RestartArg};
 use super::super::args::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
 use super::super::output;
 use super::super::progress;
 use super::super::prompt::{confirm, Terminal};
 use super::{fail_as, failed, probe_flow, runtime};
 use std::io::IsTerminal;
-use std::path::Path;
 use std::time::Duration;
 use tsmn::flow::RunKind;
 use tsmn::flow::{Flow, FlowError, Settings, Watch};
 use tsmn::report;
-
-pub struct ApplyArgs<'a> {
-    pub path: &'a Path,
-    pub yes: bool,
-    pub json: bool,
-    pub restart: RestartArg,
-    pub phases: Vec<tsmn::steps::Phase>,
-    pub restart_wait: u64,
-    pub connect_timeout: u64,
-    pub renew_certificates: bool,
-    pub roll_ca: bool,
-    pub remove_data_nodes: bool,
-    pub drain: bool,
-    pub rotate_password: Vec<String>,
-}
 
 /// Apply's own options on the flow, before its steps are built:
 /// `--remove-data-nodes` lets a data node no longer in the plan go,
@@ -58,14 +42,19 @@ fn with_options(flow: &mut Flow, a: &ApplyArgs) -> Result<Option<std::path::Path
         } else {
             "renewing certificates: the old ones are kept in"
         };
-        eprintln!("{what} {}", d.display());
+        output::tell(&format!("{what} {}", d.display()));
     }
     Ok(aside)
 }
 
-pub fn apply(a: ApplyArgs) -> u8 {
+pub fn apply(a: &ApplyArgs) -> u8 {
     let fail = |e| fail_as("apply", a.json, e);
-    let mut flow = match Flow::open(a.path) {
+    let connect_timeout = match a.connect.timeout() {
+        Ok(t) => t,
+        Err(e) => return fail(FlowError::Usage(e)),
+    };
+    let phases: Vec<tsmn::steps::Phase> = a.phases.iter().map(|p| p.phase()).collect();
+    let mut flow = match Flow::open(&a.plan) {
         Ok(f) => f,
         Err(e) => return fail(e),
     };
@@ -79,8 +68,8 @@ pub fn apply(a: ApplyArgs) -> u8 {
     let rt = runtime();
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let mut settings = Settings {
-        connect_timeout: Duration::from_secs(a.connect_timeout),
-        phases: a.phases.clone(),
+        connect_timeout,
+        phases: phases.clone(),
         restart_wait: Duration::from_secs(a.restart_wait),
         ..Settings::default()
     };
@@ -94,7 +83,7 @@ pub fn apply(a: ApplyArgs) -> u8 {
     if let Err(e) = probed {
         return fail(e);
     }
-    let renewed = match with_options(&mut flow, &a) {
+    let renewed = match with_options(&mut flow, a) {
         Ok(r) => r,
         Err(e) => return fail(e),
     };
@@ -103,19 +92,7 @@ pub fn apply(a: ApplyArgs) -> u8 {
         Ok(r) => r,
         Err(e) => return fail(e),
     };
-    if !a.json {
-        if let Some(note) = tsmn::run::journal::last_end_note(&flow.journal()) {
-            eprintln!("{note}");
-        }
-        let restarts = if matches!(a.restart, RestartArg::Never) {
-            Vec::new()
-        } else {
-            let nodes = report::apply::needs_restart(&ready.steps, &a.phases);
-            rt.block_on(flow.restarts(&nodes))
-        };
-        let summary = report::apply::summary(RunKind::Apply, &ready.steps, &a.phases, &restarts);
-        eprint!("{summary}");
-    }
+    show_plan(a, &rt, &flow, &ready, &phases);
     let interactive = std::io::stdin().is_terminal();
     if !a.yes && !asked("Apply these steps now? [y/N] ") {
         if let Some(aside) = &renewed {
@@ -136,19 +113,59 @@ pub fn apply(a: ApplyArgs) -> u8 {
         }
         RestartArg::Ask => tsmn::run::RestartPolicy::Never,
     };
-    let (ok, tally, cancelled) =
-        run_shown(&rt, &mut flow, &run, &ready, &settings, (tx, rx), a.json);
+    let show = if a.json { Show::JsonLines } else { Show::Text };
+    let Ran {
+        ok,
+        tally,
+        cancelled,
+        ..
+    } = run_shown(&rt, &mut flow, &run, &ready, &settings, (tx, rx), show);
     if cancelled {
         eprintln!("stopped after the interrupt: every step that ran was finished and recorded; run tsmn apply again to go on (finished steps are checked and skipped)");
         return super::super::signals::exit_code();
     }
     if !a.json {
-        eprintln!("{}", tally.closing(RunKind::Apply, ok));
+        // The result: a failure always, "done" unless -q (the exit code says it).
+        let closing = tally.closing(RunKind::Apply, ok);
+        if ok && tally.ok() {
+            output::tell(&closing);
+        } else {
+            eprintln!("{closing}");
+        }
     }
     if ok && tally.ok() {
         EXIT_OK
     } else {
         EXIT_FAILED
+    }
+}
+
+/// What the run will do: shown whatever -q and --json say when it asks
+/// (nobody answers blind), else a hint (stderr, unless -q).
+fn show_plan(
+    a: &ApplyArgs,
+    rt: &tokio::runtime::Runtime,
+    flow: &Flow,
+    ready: &tsmn::flow::Ready,
+    phases: &[tsmn::steps::Phase],
+) {
+    if a.json && a.yes {
+        return;
+    }
+    if let Some(note) = tsmn::run::journal::last_end_note(&flow.journal()) {
+        output::tell(&note);
+    }
+    let restarts = if matches!(a.restart, RestartArg::Never) {
+        Vec::new()
+    } else {
+        let nodes = report::apply::needs_restart(&ready.steps, phases);
+        rt.block_on(flow.restarts(&nodes))
+    };
+    let summary = report::apply::summary(RunKind::Apply, &ready.steps, phases, &restarts);
+    if a.yes {
+        output::tell(summary.trim_end());
+    } else {
+        eprint!("{summary}");
     }
 }
 
@@ -168,9 +185,20 @@ pub(super) fn refused_or_declined(command: &str, json: bool, interactive: bool) 
     EXIT_FAILED
 }
 
+/// How a run's events are shown: text (live lines on a terminal), one
+/// JSON line each (apply --json), or kept for one JSON document at the
+/// end (undo --json).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Show {
+    Text,
+    JsonLines,
+    Document,
+}
+
 /// The run of the flow's sequence with its events shown as they come, the
 /// interrupts (Ctrl-C, SIGTERM, SIGHUP) stopping it between steps: whether
-/// it finished, the tally of its steps, and whether it was interrupted.
+/// it finished, the tally of its steps (and, for a document, the events),
+/// and whether it was interrupted.
 pub(super) fn run_shown(
     rt: &tokio::runtime::Runtime,
     flow: &mut Flow,
@@ -181,10 +209,10 @@ pub(super) fn run_shown(
         tsmn::run::Events,
         tokio::sync::mpsc::UnboundedReceiver<tsmn::run::Event>,
     ),
-    json: bool,
-) -> (bool, report::apply::Tally, bool) {
+    show: Show,
+) -> Ran {
     let names: Vec<String> = flow.plan.nodes().map(|n| n.name.clone()).collect();
-    let printer = rt.spawn(print_events(rx, json, names));
+    let printer = rt.spawn(print_events(rx, show, names));
     let cancel = tokio_util::sync::CancellationToken::new();
     let command = if run.kind == RunKind::Apply {
         "apply"
@@ -193,24 +221,43 @@ pub(super) fn run_shown(
     };
     rt.spawn(super::super::signals::interrupts(cancel.clone(), command));
     let ok = rt.block_on(flow.run(run, Ok(ready), settings, tx, Some(cancel.clone())));
-    let tally = rt.block_on(printer).unwrap_or_default();
-    (ok, tally, cancel.is_cancelled())
+    let (tally, events) = rt.block_on(printer).unwrap_or_default();
+    Ran {
+        ok,
+        tally,
+        cancelled: cancel.is_cancelled(),
+        events,
+    }
+}
+
+/// What a run came to: whether it finished, its steps' tally, whether it
+/// was interrupted, and (Show::Document) its events as JSON.
+pub(super) struct Ran {
+    pub ok: bool,
+    pub tally: report::apply::Tally,
+    pub cancelled: bool,
+    pub events: Vec<serde_json::Value>,
 }
 
 /// Apply's events as they come: JSON lines, live lines on a terminal, or
-/// one line per step (restart waits sparse); counted for the closing line.
+/// one line per step (restart waits sparse); counted for the closing line,
+/// and kept as JSON for a document.
 pub(super) async fn print_events(
     mut rx: tokio::sync::mpsc::UnboundedReceiver<tsmn::run::Event>,
-    json: bool,
+    show: Show,
     names: Vec<String>,
-) -> report::apply::Tally {
+) -> (report::apply::Tally, Vec<serde_json::Value>) {
+    let json = show != Show::Text;
+    let mut kept = Vec::new();
     let live = progress::wanted(json).then(|| progress::Live::new(&names, "waiting its turn"));
     let mut tally = report::apply::Tally::default();
     let mut sparse = report::apply::Sparse::default();
     while let Some(e) = rx.recv().await {
         tally.add(&e);
-        if json {
+        if show == Show::JsonLines {
             crate::cli::output::outln!("{}", report::json::event(&e, &output::now()));
+        } else if show == Show::Document {
+            kept.extend(serde_json::from_str(&report::json::event(&e, &output::now())).ok());
         } else if let Some(l) = &live {
             l.event(&e);
         } else if let (Some(l), true) = (report::apply::line(&e), sparse.keep(&e)) {
@@ -220,5 +267,5 @@ pub(super) async fn print_events(
     if let Some(l) = &live {
         l.clear();
     }
-    tally
+    (tally, kept)
 }

@@ -2,30 +2,39 @@
 //! written where asked: the servers' files, the status snapshot, tsmn's
 //! own journal and log, and README.txt naming each file.
 
-use super::super::args::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
+use super::super::args::{is_stdout, ReportArgs, EXIT_FAILED, EXIT_OK, EXIT_USAGE};
 use super::super::output;
-use super::runtime;
-use std::path::{Path, PathBuf};
+use super::{failed, runtime};
+use serde_json::json;
+use std::path::PathBuf;
 use std::time::Duration;
 use tsmn::bundle::{self, Entry};
 use tsmn::status::{collect::Watcher, json, problems, Limits};
 
-pub fn report(plan_path: &Path, out: &Path, connect_timeout: u64) -> u8 {
+pub const JSON_SCHEMA: &str = "tsmn-report/1";
+
+pub fn report(a: &ReportArgs) -> u8 {
+    let fail = |message: &str, code| failed("report", a.json, message, code);
+    let (plan_path, out) = (a.plan.as_path(), a.out.as_path());
+    let timeout = match a.connect.timeout() {
+        Ok(t) => t,
+        Err(e) => return fail(&e, EXIT_USAGE),
+    };
     let plan = match tsmn::probe::conninfo::load_plan(plan_path) {
         Ok(p) => p,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_USAGE;
-        }
+        Err(e) => return fail(&e.to_string(), EXIT_USAGE),
     };
-    if out.exists() {
-        eprintln!(
-            "error: --out {}: the file exists; tsmn report does not overwrite\n    fix: choose another --out, or remove the file first",
+    let to_stdout = is_stdout(out);
+    if to_stdout && a.json {
+        return fail("--out - and --json both write to standard output\n    fix: write the bundle to a file (--out bundle.tar.gz) and keep --json, or drop --json", EXIT_USAGE);
+    }
+    if !to_stdout && out.exists() {
+        let message = format!(
+            "--out {}: the file exists; tsmn report does not overwrite\n    fix: choose another --out, or remove the file first",
             out.display()
         );
-        return EXIT_USAGE;
+        return fail(&message, EXIT_USAGE);
     }
-    let timeout = Duration::from_secs(connect_timeout);
     output::tell(&format!(
         "reading {} node(s) for the bundle ...",
         plan.nodes().count()
@@ -58,23 +67,43 @@ pub fn report(plan_path: &Path, out: &Path, connect_timeout: u64) -> u8 {
                 .trim_end_matches(".tgz")
                 .to_string()
         })
-        .filter(|n| !n.is_empty())
+        .filter(|n| !n.is_empty() && n != "-")
         .unwrap_or_else(|| "tsmn-report".into());
-    match bundle::archive::write(out, &top, &all) {
+    let written = if to_stdout {
+        bundle::archive::write_to(std::io::stdout().lock(), &top, &all)
+    } else {
+        bundle::archive::write(out, &top, &all)
+    };
+    match written {
         Ok(()) => {
+            if a.json {
+                let files: Vec<_> = all
+                    .iter()
+                    .map(|e| json!({ "path": format!("{top}/{}", e.path), "about": e.about }))
+                    .collect();
+                output::print_json(&output::document(
+                    JSON_SCHEMA,
+                    json!({ "out": out, "mode": "0600", "files": files }),
+                ));
+            }
+            let shown = if to_stdout {
+                "the bundle to standard output".to_string()
+            } else {
+                format!("{} (mode 0600)", out.display())
+            };
             output::tell(&format!(
-                "wrote {} ({} files, mode 0600); {top}/README.txt in it names each",
-                out.display(),
+                "wrote {shown}: {} files; {top}/README.txt in it names each",
                 all.len()
             ));
             EXIT_OK
         }
+        Err(e) if to_stdout && e.kind() == std::io::ErrorKind::BrokenPipe => EXIT_OK,
         Err(e) => {
-            eprintln!(
-                "error: --out {}: {e}\n    fix: check that the directory exists and is writable",
+            let message = format!(
+                "--out {}: {e}\n    fix: check that the directory exists and is writable",
                 out.display()
             );
-            EXIT_FAILED
+            fail(&message, EXIT_FAILED)
         }
     }
 }

@@ -1,18 +1,18 @@
 //! `tsmn check`: probe every node, the cluster map and the findings.
 
-use super::super::args::{EXIT_FAILED, EXIT_OK};
+use super::super::args::{CheckArgs, EXIT_FAILED, EXIT_OK};
 use super::{fail_as, probe_flow, runtime, with_timeout};
-use std::path::Path;
 use tsmn::findings::blockers;
 use tsmn::flow::{Flow, Watch};
 use tsmn::report;
 
-pub fn check(path: &Path, json: bool, connect_timeout: u64) -> u8 {
-    let mut flow = match Flow::open(path) {
+pub fn check(a: &CheckArgs) -> u8 {
+    let json = a.json;
+    let opened = with_timeout(&a.connect).and_then(|s| Ok((Flow::open(&a.plan)?, s)));
+    let (mut flow, settings) = match opened {
         Ok(f) => f,
         Err(e) => return fail_as("check", json, e),
     };
-    let settings = with_timeout(connect_timeout);
     let probed = probe_flow(&runtime(), &mut flow, &settings, json, Watch::default());
     let facts = match probed {
         Ok(()) => flow.facts().cloned().unwrap_or_default(),

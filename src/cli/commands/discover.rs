@@ -1,63 +1,98 @@
 //! `tsmn discover`: the plan of a running cluster, read from its access node.
 
-use super::super::args::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
-use super::runtime;
-use std::path::Path;
-use std::time::Duration;
+use super::super::args::{is_stdout, DiscoverArgs, EXIT_FAILED, EXIT_OK, EXIT_USAGE};
+use super::super::output;
+use super::{failed, runtime};
+use serde_json::json;
+use tsmn::discover::Discovered;
 
-pub fn discover(
-    access_node: &str,
-    database: Option<&str>,
-    superuser: Option<&str>,
-    out: &Path,
-    connect_timeout: u64,
-) -> u8 {
-    let target = match tsmn::discover::parse_target(access_node, superuser, database) {
+pub const JSON_SCHEMA: &str = "tsmn-discover/1";
+
+pub fn discover(a: &DiscoverArgs) -> u8 {
+    let fail = |message: &str, code| failed("discover", a.json, message, code);
+    let target = match tsmn::discover::parse_target(
+        &a.access_node,
+        a.superuser.as_deref(),
+        a.database.as_deref(),
+        &tsmn::probe::conninfo::System,
+    ) {
         Ok(t) => t,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_USAGE;
-        }
+        Err(e) => return fail(&e, EXIT_USAGE),
     };
-    if out.exists() {
-        eprintln!(
-            "error: {} exists; tsmn discover does not overwrite a plan\n    fix: choose another --out, or remove the file first",
-            out.display()
-        );
-        return EXIT_USAGE;
+    let to_stdout = is_stdout(&a.out);
+    if to_stdout && a.json {
+        return fail("--out - and --json both write to standard output\n    fix: write the plan to a file (--out plan.toml) and keep --json, or drop --json", EXIT_USAGE);
     }
-    eprintln!(
+    if !to_stdout && a.out.exists() {
+        let message = format!(
+            "{} exists; tsmn discover does not overwrite a plan\n    fix: choose another --out, or remove the file first",
+            a.out.display()
+        );
+        return fail(&message, EXIT_USAGE);
+    }
+    let timeout = match a
+        .connect
+        .timeout_with(target.conn.connect_timeout.as_deref())
+    {
+        Ok(t) => t,
+        Err(e) => return fail(&e, EXIT_USAGE),
+    };
+    for n in &target.conn.ignored {
+        output::tell(&format!("note: --access-node: {n}"));
+    }
+    output::tell(&format!(
         "reading the cluster from the access node at {} ...",
         target.shown()
-    );
-    let found = runtime().block_on(tsmn::discover::discover(
-        &target,
-        Duration::from_secs(connect_timeout),
     ));
+    let found = runtime().block_on(tsmn::discover::discover(&target, timeout));
     let d = match found {
         Ok(d) => d,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_FAILED;
-        }
+        Err(e) => return fail(&e, EXIT_FAILED),
     };
     let text = tsmn::discover::plan_text(&d, &target.shown());
-    let written = std::fs::OpenOptions::new()
+    if to_stdout {
+        output::out!("{text}");
+    } else if let Err(e) = write_new(&a.out, &text) {
+        let message = format!(
+            "{}: {e}\n    fix: check that the directory exists and is writable",
+            a.out.display()
+        );
+        return fail(&message, EXIT_FAILED);
+    }
+    if a.json {
+        output::print_json(&output::document(
+            JSON_SCHEMA,
+            json!({
+                "from": target.shown(),
+                "out": a.out,
+                "plan": d.plan,
+                "notes": d.notes,
+            }),
+        ));
+    }
+    tell_written(a, &d);
+    EXIT_OK
+}
+
+/// A file that did not exist, with `text` in it.
+fn write_new(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
-        .open(out)
-        .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()));
-    if let Err(e) = written {
-        eprintln!(
-            "error: {}: {e}\n    fix: check that the directory exists and is writable",
-            out.display()
-        );
-        return EXIT_FAILED;
-    }
+        .open(path)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()))
+}
+
+/// What was written, what to check in it, what to run next (unless -q).
+fn tell_written(a: &DiscoverArgs, d: &Discovered) {
     let p = &d.plan;
-    eprintln!(
-        "wrote {}: database {}, {} mode, {} data node(s) ({}), roles {}",
-        out.display(),
+    let shown = if is_stdout(&a.out) {
+        "the plan (standard output)".to_string()
+    } else {
+        a.out.display().to_string()
+    };
+    output::tell(&format!(
+        "wrote {shown}: database {}, {} mode, {} data node(s) ({}), roles {}",
         p.database,
         p.auth.mode.as_str(),
         p.data_nodes.len(),
@@ -67,10 +102,14 @@ pub fn discover(
             .collect::<Vec<_>>()
             .join(", "),
         p.auth.roles.join(", ")
-    );
+    ));
     for n in &d.notes {
-        eprintln!("  note: {n}");
+        output::tell(&format!("  note: {n}"));
     }
-    eprintln!("Next:\n  tsmn check --plan {o}\n  tsmn preview --plan {o}   (an adopted plan: apply changes only what multi-node needs)", o = out.display());
-    EXIT_OK
+    let o = if is_stdout(&a.out) {
+        "PLAN".to_string()
+    } else {
+        a.out.display().to_string()
+    };
+    output::tell(&format!("Next:\n  tsmn check --plan {o}\n  tsmn preview --plan {o}   (an adopted plan: apply changes only what multi-node needs)"));
 }

@@ -1,32 +1,25 @@
 //! `tsmn export`: the steps as a directory to review and run without tsmn.
 
-use super::super::args::EXIT_OK;
+use super::super::args::{is_stdout, ExportArgs, EXIT_OK, EXIT_USAGE};
 use super::super::output;
 use super::super::prompt::Terminal;
-use super::{fail_as, probed_steps, runtime, with_timeout, Probing};
-use std::path::Path;
+use super::{fail_as, failed, probed_steps, runtime, with_timeout, Probing};
 use tsmn::flow::Watch;
 use tsmn::report;
 
-pub fn export(
-    path: &Path,
-    out: &Path,
-    include_secrets: bool,
-    offline: bool,
-    json: bool,
-    connect_timeout: u64,
-) -> u8 {
-    let settings = with_timeout(connect_timeout);
-    let (mut flow, steps) = match probed_steps(
-        &runtime(),
-        path,
-        &settings,
-        Probing {
-            offline,
-            json,
-            watch: Watch::default(),
-        },
-    ) {
+pub fn export(a: &ExportArgs) -> u8 {
+    let (out, include_secrets, json) = (a.out.as_path(), a.include_secrets, a.json);
+    if is_stdout(out) {
+        let message = "--out -: tsmn export writes a directory (README.md, setup.sh, a folder per node), which standard output cannot hold\n    fix: give a new or empty directory, e.g. --out ./tsmn-setup (tsmn preview prints the steps on standard output)";
+        return failed("export", json, message, EXIT_USAGE);
+    }
+    let how = Probing {
+        offline: a.offline,
+        json,
+        watch: Watch::default(),
+    };
+    let probed = with_timeout(&a.connect).and_then(|s| probed_steps(&runtime(), &a.plan, &s, how));
+    let (mut flow, steps) = match probed {
         Ok(r) => r,
         Err(e) => return fail_as("export", json, e),
     };

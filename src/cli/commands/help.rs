@@ -1,22 +1,57 @@
 //! `tsmn completions` and `tsmn man`: what shells and man(1) read.
 
-use super::super::args::{EXIT_FAILED, EXIT_OK};
+use super::super::args::{CompletionsArgs, ManArgs, EXIT_FAILED, EXIT_OK, EXIT_USAGE};
+use super::super::{man, output};
+use super::failed;
 
-/// A completion script for `shell` on stdout.
-pub fn completions(shell: clap_complete::Shell) -> u8 {
+/// A completion script for the shell on stdout.
+pub fn completions(a: &CompletionsArgs) -> u8 {
     let mut cmd = <super::super::Cli as clap::CommandFactory>::command();
-    clap_complete::generate(shell, &mut cmd, "tsmn", &mut std::io::stdout());
+    let mut script: Vec<u8> = Vec::new();
+    clap_complete::generate(a.shell, &mut cmd, "tsmn", &mut script);
+    output::out!("{}", String::from_utf8_lossy(&script));
     EXIT_OK
 }
 
-/// The manual page (roff) on stdout.
-pub fn man() -> u8 {
-    let cmd = <super::super::Cli as clap::CommandFactory>::command();
-    match clap_mangen::Man::new(cmd).render(&mut std::io::stdout()) {
-        Ok(()) => EXIT_OK,
-        Err(e) => {
-            eprintln!("error: writing the manual page: {e}");
-            EXIT_FAILED
+/// One manual page (roff) on stdout, or every page into a directory.
+pub fn man(a: &ManArgs) -> u8 {
+    let Some(dir) = &a.out else {
+        return match man::page_named(a.command.as_deref()) {
+            Ok(page) => {
+                output::out!("{page}");
+                EXIT_OK
+            }
+            Err(e) => failed("man", false, &e, EXIT_USAGE),
+        };
+    };
+    let all = man::pages();
+    let written = std::fs::create_dir_all(dir).and_then(|()| {
+        for (file, doc, cmd) in &all {
+            std::fs::write(
+                dir.join(format!("{file}.1")),
+                man::render(file, doc, cmd, &all),
+            )?;
         }
+        Ok(())
+    });
+    match written {
+        Ok(()) => {
+            output::tell(&format!(
+                "wrote {} manual pages to {} (tsmn.1 and tsmn-<command>.1); e.g. man -l {}/tsmn-check.1",
+                all.len(),
+                dir.display(),
+                dir.display()
+            ));
+            EXIT_OK
+        }
+        Err(e) => failed(
+            "man",
+            false,
+            &format!(
+                "--out {}: {e}\n    fix: give a directory you can write (e.g. /usr/local/share/man/man1 as root)",
+                dir.display()
+            ),
+            EXIT_FAILED,
+        ),
     }
 }

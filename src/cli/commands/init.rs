@@ -1,8 +1,7 @@
 //! `tsmn init`: a commented example plan to edit, from the binary.
 
-use super::super::args::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
+use super::super::args::{is_stdout, InitArgs, EXIT_FAILED, EXIT_OK, EXIT_USAGE};
 use super::super::output;
-use std::path::Path;
 
 /// The example plans, in the binary (an installed tsmn has no source tree).
 const EXAMPLES: [(super::super::args::ModeArg, &str); 3] = [
@@ -20,20 +19,15 @@ const EXAMPLES: [(super::super::args::ModeArg, &str); 3] = [
     ),
 ];
 
-pub fn init(mode: super::super::args::ModeArg, out: &Path) -> u8 {
+pub fn init(a: &InitArgs) -> u8 {
+    let (mode, out) = (a.mode, a.out.as_path());
     let text = EXAMPLES
         .iter()
         .find(|(m, _)| *m == mode)
         .map_or("", |(_, t)| t);
-    // `-`: standard output, as other tools read it.
-    if out == Path::new("-") {
-        return match std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes()) {
-            Ok(()) => EXIT_OK,
-            Err(e) => {
-                eprintln!("error: writing the plan to standard output: {e}");
-                EXIT_FAILED
-            }
-        };
+    if is_stdout(out) {
+        output::out!("{text}");
+        return EXIT_OK;
     }
     let written = std::fs::OpenOptions::new()
         .write(true)

@@ -6,10 +6,9 @@ use super::super::output;
 use super::super::prompt::confirm;
 use super::{failed, runtime};
 use std::io::IsTerminal;
-use std::time::Duration;
 use tsmn::migrate::connect::{parse_target, Reach};
 use tsmn::migrate::schema::SpaceDimension;
-use tsmn::migrate::{MigrateError, MigrateOptions};
+use tsmn::migrate::{MigrateError, MigrateOptions, Online};
 
 fn fail(json: bool, e: &MigrateError) -> u8 {
     failed("migrate", json, &e.to_string(), e.exit_code())
@@ -24,7 +23,12 @@ pub fn migrate(a: &MigrateCmd) -> u8 {
         Ok(t) => t,
         Err(e) => return fail(a.json, &e),
     };
-    let reach = match Reach::new(&plan, Duration::from_secs(a.connect_timeout)) {
+    let timeout = match a.connect.timeout() {
+        Ok(t) => t,
+        Err(e) => return failed("migrate", a.json, &e, EXIT_USAGE),
+    };
+    note_unused(&a.to);
+    let reach = match Reach::new(&plan, timeout) {
         Ok(r) => r,
         Err(e) => return fail(a.json, &e),
     };
@@ -37,6 +41,13 @@ pub fn migrate(a: &MigrateCmd) -> u8 {
             SpaceDimension::Drop
         },
         with_role_passwords: a.with_role_passwords,
+        online: a.online.then(|| Online {
+            ask: Box::new(if a.yes {
+                |_: &str| true
+            } else {
+                |q: &str| confirm(q)
+            }),
+        }),
     };
     // One run per plan at a time (apply's lock), decided before anything connects.
     let _lock = if a.check {
@@ -47,6 +58,9 @@ pub fn migrate(a: &MigrateCmd) -> u8 {
             Err(e) => return failed("migrate", a.json, &e.to_string(), e.exit_code()),
         }
     };
+    if a.abandon {
+        return abandon(a, &reach, &o);
+    }
     if !a.check && tsmn::migrate::already_done(&o) {
         // A run killed between its journal's last line and dropping tsmn's
         // record on the target left that record: it goes now.
@@ -117,10 +131,17 @@ fn copy(
         if !std::io::stdin().is_terminal() {
             return failed("migrate", a.json, "tsmn migrate writes to the target and asks first, but there is no terminal to ask at\n    fix: add --yes to run without asking", EXIT_USAGE);
         }
-        let q = format!(
-            "Stop every writer to the source now. Copy the cluster into {}? [y/N] ",
-            o.target.shown()
-        );
+        let q = if o.online.is_some() {
+            format!(
+                "Copy the cluster into {} while the applications write (the writes are frozen later, asked first)? [y/N] ",
+                o.target.shown()
+            )
+        } else {
+            format!(
+                "Stop every writer to the source now. Copy the cluster into {}? [y/N] ",
+                o.target.shown()
+            )
+        };
         if !confirm(&q) {
             eprintln!("nothing was copied");
             return EXIT_FAILED;
@@ -135,7 +156,7 @@ fn copy(
                     serde_json::to_value(&r).unwrap_or_default(),
                 ));
             } else {
-                crate::cli::output::out!("{}", summary(&r, o));
+                crate::cli::output::out!("{}", tsmn::migrate::render::report(&r, &o.target));
             }
             EXIT_OK
         }
@@ -143,46 +164,70 @@ fn copy(
     }
 }
 
-fn summary(r: &tsmn::migrate::MigrateReport, o: &MigrateOptions) -> String {
-    let mut out = String::from("Verified (rows on source = rows on target, checksums equal):\n");
-    for c in &r.verified {
-        out.push_str(&format!(
-            "  {:<10} {:<40} {:>12} = {:>12}\n",
-            c.kind, c.table, c.source.rows, c.target.rows
-        ));
+/// `--abandon`: the freeze lifted (asked first), the journal told.
+fn abandon(a: &MigrateCmd, reach: &Reach, o: &MigrateOptions) -> u8 {
+    let db = &reach.plan.database;
+    if !a.yes {
+        if !std::io::stdin().is_terminal() {
+            return failed("migrate", a.json, "tsmn migrate --abandon allows writes to the source again and asks first, but there is no terminal to ask at\n    fix: add --yes to run without asking", EXIT_USAGE);
+        }
+        let q = format!(
+            "Give the migration into {} up and allow writes to {db} again? [y/N] ",
+            o.target.shown()
+        );
+        if !confirm(&q) {
+            eprintln!("nothing was changed");
+            return EXIT_FAILED;
+        }
     }
-    out.push_str(&format!(
-        "done: {} part(s) copied ({} rows) in {:.1} s{}, verified in {:.1} s, {:.1} s in all\n",
-        r.parts_copied,
-        r.rows_copied,
-        r.copy_seconds,
-        if r.parts_already_done > 0 {
-            format!(" ({} done by an earlier run)", r.parts_already_done)
-        } else {
-            String::new()
-        },
-        r.verify_seconds,
-        r.total_seconds
-    ));
-    if r.jobs_scheduled > 0 {
-        out.push_str(&format!(
-            "  {} job(s) and policies scheduled on the target as on the source\n",
-            r.jobs_scheduled
-        ));
+    match runtime().block_on(tsmn::migrate::abandon(reach, o)) {
+        Ok(()) => {
+            if a.json {
+                output::print_json(&output::document(
+                    "tsmn-migrate/1",
+                    serde_json::json!({ "abandoned": true, "target": o.target.shown() }),
+                ));
+            }
+            output::tell(&format!("the freeze is lifted: writes to {db} are allowed again and its job scheduler runs. The target keeps what was copied; a new tsmn migrate starts over there only where the source changed."));
+            EXIT_OK
+        }
+        Err(e) => fail(a.json, &e),
     }
-    for n in &r.not_recreated {
-        out.push_str(&format!("  not recreated: {n}\n"));
+}
+
+/// What `--to`'s connection string says of the connection itself, which
+/// the migration does not take: it reaches the target the way the plan
+/// reaches its nodes (credentials, --connect-timeout, tsmn's session name).
+fn note_unused(to: &str) {
+    let Ok(t) = tsmn::discover::parse_target(to, None, None, &tsmn::probe::conninfo::System) else {
+        return;
+    };
+    let c = &t.conn;
+    let mut unused: Vec<&str> = Vec::new();
+    let given = |v: &Option<String>| v.is_some();
+    for (key, set) in [
+        ("hostaddr", given(&c.hostaddr)),
+        ("sslmode", !c.credentials.sslmode.is_empty()),
+        ("sslrootcert", !c.credentials.sslrootcert.is_empty()),
+        ("sslcert", !c.credentials.sslcert.is_empty()),
+        ("sslkey", !c.credentials.sslkey.is_empty()),
+        ("passfile", !c.credentials.passfile.is_empty()),
+        ("connect_timeout", given(&c.connect_timeout)),
+        ("application_name", given(&c.application_name)),
+        (
+            "fallback_application_name",
+            given(&c.fallback_application_name),
+        ),
+        ("options", given(&c.options)),
+    ] {
+        if set {
+            unused.push(key);
+        }
     }
-    for c in &r.recopied {
-        out.push_str(&format!("  copied again after a mismatch: {}\n", c.line()));
+    for key in unused {
+        output::tell(&format!("note: --to: {key} is ignored: tsmn migrate reaches the target the way the plan reaches its nodes (its credentials, --connect-timeout, PGAPPNAME)"));
     }
-    for w in &r.warnings {
-        out.push_str(&format!("  WARNING {w}\n"));
+    for n in &c.ignored {
+        output::tell(&format!("note: --to: {n}"));
     }
-    out.push_str(&format!(
-        "Next: point the applications at {t}; then update TimescaleDB there (psql -X -d {db}: ALTER EXTENSION timescaledb UPDATE). The source was not changed.\n",
-        t = o.target.shown(),
-        db = o.target.database
-    ));
-    out
 }

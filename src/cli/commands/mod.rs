@@ -2,12 +2,12 @@
 //! an exit code out (0 ok, 1 failed, 2 usage or plan error). No probing,
 //! step building, secret handling or export logic of its own.
 
+use super::args::ConnectOpts;
 use super::output;
 use super::progress;
 use super::prompt::Terminal;
 use std::io::IsTerminal;
 use std::path::Path;
-use std::time::Duration;
 use tsmn::flow::{Flow, FlowError, Settings, Watch};
 
 /// An error of `command`: on stderr, and under --json also as the
@@ -33,20 +33,22 @@ pub(super) fn runtime() -> tokio::runtime::Runtime {
         .expect("tokio runtime")
 }
 
-pub(super) fn with_timeout(connect_timeout: u64) -> Settings {
-    Settings {
-        connect_timeout: Duration::from_secs(connect_timeout),
+/// The settings of a command that connects: its wait for each
+/// connection (--connect-timeout, else PGCONNECT_TIMEOUT, else 5 s).
+pub(super) fn with_timeout(connect: &ConnectOpts) -> Result<Settings, FlowError> {
+    Ok(Settings {
+        connect_timeout: connect.timeout().map_err(FlowError::Usage)?,
         ..Settings::default()
-    }
+    })
 }
 
 /// The "probing ..." line, on a terminal only (scripts read stderr too).
 pub(super) fn say_probing(flow: &Flow, settings: &Settings) {
     if std::io::stderr().is_terminal() {
         output::tell(&format!(
-            "probing {} node(s) (connect timeout {} s) ...",
+            "probing {} node(s) (connect timeout {}) ...",
             flow.plan.nodes().count(),
-            settings.connect_timeout.as_secs()
+            tsmn::probe::conninfo::env::shown(settings.connect_timeout)
         ));
     }
 }

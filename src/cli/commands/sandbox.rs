@@ -7,7 +7,7 @@ use super::{failed, say};
 use tsmn::report;
 use tsmn::sandbox::{Sandbox, PLAN_FILE};
 
-pub fn sandbox(cmd: SandboxCommand) -> u8 {
+pub fn sandbox(cmd: &SandboxCommand) -> u8 {
     let result = match cmd {
         SandboxCommand::Up {
             data_nodes,
@@ -15,7 +15,7 @@ pub fn sandbox(cmd: SandboxCommand) -> u8 {
             pg_bindir,
         } => {
             let dir = dir.resolve();
-            Sandbox::up(&dir, usize::from(data_nodes), pg_bindir.as_deref(), &say).map(|sb| {
+            Sandbox::up(&dir, usize::from(*data_nodes), pg_bindir.as_deref(), &say).map(|sb| {
                 let plan = sb.dir.join(PLAN_FILE);
                 crate::cli::output::outln!("{}", plan.display());
                 say(&format!(
@@ -28,14 +28,14 @@ pub fn sandbox(cmd: SandboxCommand) -> u8 {
         SandboxCommand::Status { dir, json } => match Sandbox::open(&dir.resolve()) {
             Ok(sb) => {
                 let rows = tsmn::sandbox::status::collect(&sb);
-                if json {
+                if *json {
                     output::print_json(&report::json::sandbox_status(&sb.dir, &rows));
                 } else {
                     crate::cli::output::out!("{}", tsmn::sandbox::status::render(&rows));
                 }
                 Ok(())
             }
-            Err(e) if json => return failed("sandbox status", true, &e.to_string(), EXIT_FAILED),
+            Err(e) if *json => return failed("sandbox status", true, &e.to_string(), EXIT_FAILED),
             Err(e) => Err(e),
         },
         SandboxCommand::Down { dir } => Sandbox::open(&dir.resolve()).and_then(|sb| sb.down(&say)),

@@ -12,10 +12,9 @@ use std::io::{IsTerminal, Write};
 use std::time::Duration;
 use tsmn::status::{all_up, collect::Watcher, json, problems, rates, render, Limits, Snapshot};
 
-pub fn status(a: StatusArgs) -> u8 {
+pub fn status(a: &StatusArgs) -> u8 {
     let rt = runtime();
-    let timeout = Duration::from_secs(a.connect_timeout);
-    let plan = match plan_of(&rt, &a, timeout) {
+    let (plan, timeout) = match plan_of(&rt, a) {
         Ok(p) => p,
         Err((message, code)) => return failed("status", a.json, &message, code),
     };
@@ -48,13 +47,18 @@ pub fn status(a: StatusArgs) -> u8 {
 }
 
 /// The plan: the file, or the cluster read from its access node.
+/// The plan (a file, or the cluster read from its access node) and the
+/// wait for each connection (--connect-timeout, else the access node's
+/// connection string's connect_timeout, else PGCONNECT_TIMEOUT).
 fn plan_of(
     rt: &tokio::runtime::Runtime,
     a: &StatusArgs,
-    timeout: Duration,
-) -> Result<tsmn::plan::Plan, (String, u8)> {
+) -> Result<(tsmn::plan::Plan, Duration), (String, u8)> {
     if let Some(path) = &a.plan {
-        return tsmn::probe::conninfo::load_plan(path).map_err(|e| (e.to_string(), EXIT_USAGE));
+        let timeout = a.connect.timeout().map_err(|e| (e, EXIT_USAGE))?;
+        return tsmn::probe::conninfo::load_plan(path)
+            .map(|p| (p, timeout))
+            .map_err(|e| (e.to_string(), EXIT_USAGE));
     }
     let Some(given) = &a.access_node else {
         return Err((
@@ -62,10 +66,22 @@ fn plan_of(
             EXIT_USAGE,
         ));
     };
-    let target = tsmn::discover::parse_target(given, a.superuser.as_deref(), a.database.as_deref())
+    let target = tsmn::discover::parse_target(
+        given,
+        a.superuser.as_deref(),
+        a.database.as_deref(),
+        &tsmn::probe::conninfo::System,
+    )
+    .map_err(|e| (e, EXIT_USAGE))?;
+    let timeout = a
+        .connect
+        .timeout_with(target.conn.connect_timeout.as_deref())
         .map_err(|e| (e, EXIT_USAGE))?;
+    for n in &target.conn.ignored {
+        output::tell(&format!("note: --access-node: {n}"));
+    }
     rt.block_on(tsmn::discover::discover(&target, timeout))
-        .map(|d| d.plan)
+        .map(|d| (d.plan, timeout))
         .map_err(|e| (e, EXIT_FAILED))
 }
 

@@ -1,18 +1,25 @@
 //! `tsmn undo`: the way back from the last run of tsmn apply, shown before
 //! it asks. The flow's one run sequence builds the steps from the run's
-//! journal and runs them as apply runs its own.
+//! journal and runs them as apply runs its own. `--json`: one document
+//! (schema tsmn-undo/1) at the end.
 
-use super::super::args::{EXIT_FAILED, EXIT_OK};
-use super::apply::{asked, refused_or_declined, run_shown};
+use super::super::args::{UndoArgs, EXIT_FAILED, EXIT_OK};
+use super::super::output;
+use super::apply::{asked, refused_or_declined, run_shown, Ran, Show};
 use super::{fail_as, probe_flow, runtime};
-use std::path::Path;
-use std::time::Duration;
-use tsmn::flow::{Flow, RunKind, Settings, Watch};
+use serde_json::{json, Value};
+use tsmn::flow::{Flow, FlowError, RunKind, Settings, Watch};
 use tsmn::report;
 
-pub fn undo(path: &Path, yes: bool, connect_timeout: u64) -> u8 {
-    let fail = |e| fail_as("undo", false, e);
-    let mut flow = match Flow::open(path) {
+pub const JSON_SCHEMA: &str = "tsmn-undo/1";
+
+pub fn undo(a: &UndoArgs) -> u8 {
+    let fail = |e| fail_as("undo", a.json, e);
+    let connect_timeout = match a.connect.timeout() {
+        Ok(t) => t,
+        Err(e) => return fail(FlowError::Usage(e)),
+    };
+    let mut flow = match Flow::open(&a.plan) {
         Ok(f) => f,
         Err(e) => return fail(e),
     };
@@ -23,7 +30,7 @@ pub fn undo(path: &Path, yes: bool, connect_timeout: u64) -> u8 {
     let rt = runtime();
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let settings = Settings {
-        connect_timeout: Duration::from_secs(connect_timeout),
+        connect_timeout,
         restart: tsmn::run::RestartPolicy::Never,
         ..Settings::default()
     };
@@ -33,7 +40,7 @@ pub fn undo(path: &Path, yes: bool, connect_timeout: u64) -> u8 {
     };
     let probed = rt
         .block_on(flow.lock_cluster(&settings))
-        .and_then(|()| probe_flow(&rt, &mut flow, &settings, false, watch));
+        .and_then(|()| probe_flow(&rt, &mut flow, &settings, a.json, watch));
     if let Err(e) = probed {
         return fail(e);
     }
@@ -48,39 +55,80 @@ pub fn undo(path: &Path, yes: bool, connect_timeout: u64) -> u8 {
         Err(e) => return fail(e),
     };
     for s in &ready.stays {
-        eprintln!("stays: {s}");
+        output::tell(&format!("stays: {s}"));
     }
     if ready.steps.is_empty() {
-        eprintln!(
-            "the last run of tsmn apply added no data node and changed no file: nothing to undo"
-        );
+        let said =
+            "the last run of tsmn apply added no data node and changed no file: nothing to undo";
+        output::tell(said);
+        if a.json {
+            print_document(&ready.stays, true, &[], said);
+        }
         return EXIT_OK;
     }
     let summary =
         report::apply::summary(RunKind::Undo, &ready.steps, &settings.phases, &Vec::new());
-    eprint!("{summary}");
-    if !yes && !asked("Undo the last run now? [y/N] ") {
+    // Shown whatever -q says when it asks: nobody answers blind.
+    if a.yes {
+        output::tell(summary.trim_end());
+    } else {
+        eprint!("{summary}");
+    }
+    if !a.yes && !asked("Undo the last run now? [y/N] ") {
         return refused_or_declined(
             "undo",
-            false,
+            a.json,
             std::io::IsTerminal::is_terminal(&std::io::stdin()),
         );
     }
-    let (ok, tally, cancelled) =
-        run_shown(&rt, &mut flow, &run, &ready, &settings, (tx, rx), false);
-    if cancelled {
-        eprintln!("stopped after the interrupt: run tsmn undo again to go on (what is back already is left as it is)");
-        return super::super::signals::exit_code();
-    }
-    if ok && tally.ok() {
-        if tally.skipped > 0 {
-            eprintln!("undone, but for {} step(s) that left something as it is (said above); check with tsmn check", tally.skipped);
-        } else {
-            eprintln!("undone: the last run's data nodes and files are back as they were; check with tsmn check");
-        }
-        EXIT_OK
+    let show = if a.json { Show::Document } else { Show::Text };
+    let Ran {
+        ok,
+        tally,
+        cancelled,
+        events,
+    } = run_shown(&rt, &mut flow, &run, &ready, &settings, (tx, rx), show);
+    let (code, closing) = if cancelled {
+        (
+            super::super::signals::exit_code(),
+            "stopped after the interrupt: run tsmn undo again to go on (what is back already is left as it is)".to_string(),
+        )
+    } else if ok && tally.ok() && tally.skipped > 0 {
+        (EXIT_OK, format!("undone, but for {} step(s) that left something as it is (said above); check with tsmn check", tally.skipped))
+    } else if ok && tally.ok() {
+        (
+            EXIT_OK,
+            "undone: the last run's data nodes and files are back as they were; check with tsmn check".to_string(),
+        )
     } else {
-        eprintln!("{}", tally.closing(RunKind::Undo, ok));
-        EXIT_FAILED
+        (EXIT_FAILED, tally.closing(RunKind::Undo, ok))
+    };
+    if a.json {
+        print_document(&ready.stays, code == EXIT_OK, &events, &closing);
     }
+    if code == EXIT_OK {
+        output::tell(&closing);
+    } else {
+        eprintln!("{closing}");
+    }
+    code
+}
+
+/// The one document of `undo --json`: whether all went back, what stays
+/// as it is, each event of the run (apply's event fields), the closing line.
+fn print_document(stays: &[String], ok: bool, events: &[Value], closing: &str) {
+    let events: Vec<Value> = events
+        .iter()
+        .cloned()
+        .map(|mut e| {
+            if let Some(o) = e.as_object_mut() {
+                o.remove("schema");
+            }
+            e
+        })
+        .collect();
+    output::print_json(&output::document(
+        JSON_SCHEMA,
+        json!({ "ok": ok, "stays": stays, "events": events, "closing": closing }),
+    ));
 }

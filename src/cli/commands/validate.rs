@@ -1,14 +1,13 @@
 //! `tsmn validate`: the plan with every default, or every problem with its fix.
 
-use super::super::args::{EXIT_OK, EXIT_USAGE};
+use super::super::args::{ValidateArgs, EXIT_OK, EXIT_USAGE};
 use super::super::output;
-use std::path::Path;
 use tsmn::plan::plan_to_toml;
 use tsmn::probe::conninfo::load_plan;
 use tsmn::report;
 
-pub fn validate(path: &Path, json: bool) -> u8 {
-    match (load_plan(path), json) {
+pub fn validate(a: &ValidateArgs) -> u8 {
+    match (load_plan(&a.plan), a.json) {
         (Ok(plan), false) => {
             crate::cli::output::out!("{}", plan_to_toml(&plan));
             EXIT_OK

@@ -1,11 +1,19 @@
 //! `tsmn wizard` and `tsmn demo`: the interactive face, on a plan or a sandbox.
 
-use super::super::args::WizardOpts;
+use super::super::args::{DemoArgs, WizardArgs, WizardOpts};
 use super::super::args::{EXIT_FAILED, EXIT_USAGE};
 use super::super::output;
 use std::path::Path;
 use tsmn::probe::conninfo::load_plan;
 use tsmn::sandbox::{Sandbox, PLAN_FILE};
+
+/// `tsmn wizard`: on the plan given, else as with no command.
+pub fn wizard_command(a: &WizardArgs) -> u8 {
+    match &a.plan {
+        Some(plan) => wizard(plan, &a.opts),
+        None => wizard_default(&a.opts),
+    }
+}
 
 /// The wizard without --plan: the default sandbox's plan when there is
 /// one, else ./plan.toml as it is, else a new plan to be saved there, on
@@ -19,19 +27,23 @@ pub fn wizard_default(opts: &WizardOpts) -> u8 {
     if here.is_file() {
         return wizard(here, opts);
     }
-    tsmn::tui::run(
-        tsmn::probe::conninfo::new_plan(),
-        here.to_path_buf(),
-        wizard_options(opts, false),
-    )
+    match wizard_options(opts, false) {
+        Ok(o) => tsmn::tui::run(tsmn::probe::conninfo::new_plan(), here.to_path_buf(), o),
+        Err(code) => code,
+    }
 }
 
-fn wizard_options(opts: &WizardOpts, new: bool) -> tsmn::tui::Options {
-    tsmn::tui::Options {
-        color: output::colour_in_wizard(opts.no_color),
+/// The wizard's options, or (said on stderr) why the command line cannot give them.
+fn wizard_options(opts: &WizardOpts, new: bool) -> Result<tsmn::tui::Options, u8> {
+    let settings = opts.settings().map_err(|e| {
+        eprintln!("error: {e}");
+        EXIT_USAGE
+    })?;
+    Ok(tsmn::tui::Options {
+        color: output::colour_in_wizard(),
         new,
-        settings: opts.settings(),
-    }
+        settings,
+    })
 }
 
 pub fn wizard(path: &Path, opts: &WizardOpts) -> u8 {
@@ -49,11 +61,10 @@ pub fn wizard(path: &Path, opts: &WizardOpts) -> u8 {
             );
             return EXIT_USAGE;
         }
-        return tsmn::tui::run(
-            tsmn::probe::conninfo::new_plan(),
-            path.to_path_buf(),
-            wizard_options(opts, true),
-        );
+        return match wizard_options(opts, true) {
+            Ok(o) => tsmn::tui::run(tsmn::probe::conninfo::new_plan(), path.to_path_buf(), o),
+            Err(code) => code,
+        };
     }
     let plan = match load_plan(path) {
         Ok(p) => p,
@@ -62,16 +73,22 @@ pub fn wizard(path: &Path, opts: &WizardOpts) -> u8 {
             return EXIT_USAGE;
         }
     };
-    tsmn::tui::run(plan, path.to_path_buf(), wizard_options(opts, false))
+    match wizard_options(opts, false) {
+        Ok(o) => tsmn::tui::run(plan, path.to_path_buf(), o),
+        Err(code) => code,
+    }
 }
 
 pub fn say(line: &str) {
     output::tell(line);
 }
 
-pub fn demo(data_nodes: u16, dir: &Path, opts: &WizardOpts) -> u8 {
-    match Sandbox::up(dir, usize::from(data_nodes), None, &say) {
-        Ok(sb) => wizard(&sb.dir.join(PLAN_FILE), opts),
+pub fn demo(a: &DemoArgs) -> u8 {
+    if let Err(code) = wizard_options(&a.opts, false) {
+        return code;
+    }
+    match Sandbox::up(&a.dir.resolve(), usize::from(a.data_nodes), None, &say) {
+        Ok(sb) => wizard(&sb.dir.join(PLAN_FILE), &a.opts),
         Err(e) => {
             eprintln!("error: {e}");
             EXIT_FAILED

@@ -10,6 +10,7 @@ pub mod cluster;
 pub mod connectivity;
 pub mod credentials;
 pub mod execute;
+pub mod migrate;
 pub mod nodes;
 pub mod preview;
 pub mod start;
@@ -63,6 +64,7 @@ pub struct Pages {
     pub execute: execute::State,
     pub summary: summary::State,
     pub cluster: cluster::State,
+    pub migrate: migrate::State,
 }
 
 impl Pages {
@@ -77,6 +79,7 @@ impl Pages {
             execute: execute::State::default(),
             summary: summary::State,
             cluster: cluster::State::default(),
+            migrate: migrate::State::default(),
         }
     }
 
@@ -91,6 +94,7 @@ impl Pages {
             Screen::Execute => &self.execute,
             Screen::Summary => &self.summary,
             Screen::Cluster => &self.cluster,
+            Screen::Migrate => &self.migrate,
         }
     }
 
@@ -105,6 +109,7 @@ impl Pages {
             Screen::Execute => &mut self.execute,
             Screen::Summary => &mut self.summary,
             Screen::Cluster => &mut self.cluster,
+            Screen::Migrate => &mut self.migrate,
         }
     }
 }

@@ -37,7 +37,8 @@ pub static ADDRESS_FORM: &[Binding] = &[
 #[derive(Debug, Default)]
 pub struct State {
     /// 0: set up, 1: troubleshoot the plan's cluster, 2: troubleshoot from
-    /// an access node, 3: watch the plan's cluster.
+    /// an access node, 3: watch the plan's cluster, 4: move it off
+    /// multi-node.
     pub choice: usize,
     /// The access node's address being typed (choice 2).
     pub address: Option<TextField>,
@@ -82,7 +83,7 @@ fn on_action(st: &mut State, app: &mut Shared, action: Action) -> Vec<Cmd> {
     }
     match action {
         Action::Up => st.choice = st.choice.saturating_sub(1),
-        Action::Down => st.choice = (st.choice + 1).min(3),
+        Action::Down => st.choice = (st.choice + 1).min(4),
         Action::Back => app.back(),
         Action::Next if st.choice == 1 => {
             // Troubleshooting: straight to the facts and findings.
@@ -91,6 +92,7 @@ fn on_action(st: &mut State, app: &mut Shared, action: Action) -> Vec<Cmd> {
         }
         Action::Next if st.choice == 2 => st.address = Some(Default::default()),
         Action::Next if st.choice == 3 => return app.watch(),
+        Action::Next if st.choice == 4 => app.go(super::Screen::Migrate),
         Action::Next => app.go(super::Screen::Nodes),
         _ => {}
     }
@@ -134,7 +136,7 @@ fn draw(f: &mut Frame, st: &State, app: &Shared, area: Rect, theme: &Theme) {
         theme,
         st.choice == 0,
         "Set up multi-node",
-        "walk through nodes, credentials, connectivity, authentication, preview and execution",
+        "nodes, credentials, connectivity, authentication, preview, execution",
     ));
     lines.extend(choice(
         theme,
@@ -152,7 +154,13 @@ fn draw(f: &mut Frame, st: &State, app: &Shared, area: Rect, theme: &Theme) {
         theme,
         st.choice == 3,
         "Watch this cluster",
-        "live: nodes up or down, links, chunks per data node, rows/s, what needs attention",
+        "live: nodes, links, chunks per data node, rows/s, what needs attention",
+    ));
+    lines.extend(choice(
+        theme,
+        st.choice == 4,
+        "Move this cluster off multi-node",
+        "multi-node ends at TimescaleDB 2.13: copy it onto one server, verified",
     ));
     if let Some(address) = &st.address {
         lines.push(Line::from(""));

@@ -1,0 +1,198 @@
+//! The plan's life: init, discover, validate, check, preview, export,
+//! apply, undo.
+
+use super::{ConnectOpts, ModeArg, RestartArg};
+use std::path::PathBuf;
+
+#[derive(Debug, clap::Args)]
+pub struct InitArgs {
+    /// The auth mode of the example
+    #[arg(long, value_enum, default_value_t = ModeArg::Trust)]
+    pub mode: ModeArg,
+    /// Where to write it (refuses an existing file; `-` for standard output)
+    #[arg(long, value_name = "FILE", default_value = "plan.toml")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DiscoverArgs {
+    /// The access node: HOST[:PORT], [IPV6]:PORT, a socket directory, or a
+    /// postgresql:// URI / key=value string (no password: use PGPASSWORD or
+    /// ~/.pgpass)
+    #[arg(long, value_name = "ADDRESS")]
+    pub access_node: String,
+    /// The cluster database [default: the one database there with data nodes]
+    #[arg(long, value_name = "DB")]
+    pub database: Option<String>,
+    /// The superuser to connect as [default: the connection string's user,
+    /// else PGUSER, else postgres]
+    #[arg(long, value_name = "ROLE")]
+    pub superuser: Option<String>,
+    /// Where to write the plan (refuses an existing file; `-` for standard
+    /// output)
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Print one JSON document (schema tsmn-discover/1): the plan, where it
+    /// went and what to check in it
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub connect: ConnectOpts,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ValidateArgs {
+    /// The plan file (TOML) [env: TSMN_PLAN]
+    #[arg(short, long, value_name = "FILE", env = "TSMN_PLAN", hide_env = true)]
+    pub plan: PathBuf,
+    /// Print one JSON document (schema tsmn-validate/1): the plan with
+    /// every default, or every problem with its field and fix
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// The plan file (TOML) [env: TSMN_PLAN]
+    #[arg(short, long, value_name = "FILE", env = "TSMN_PLAN", hide_env = true)]
+    pub plan: PathBuf,
+    /// Print one JSON document (schema tsmn-check/1) instead of the report
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub connect: ConnectOpts,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PreviewArgs {
+    /// The plan file (TOML) [env: TSMN_PLAN]
+    #[arg(short, long, value_name = "FILE", env = "TSMN_PLAN", hide_env = true)]
+    pub plan: PathBuf,
+    /// Only this node's steps
+    #[arg(long, value_name = "NAME")]
+    pub node: Option<String>,
+    /// Do not connect: list every step, with current values unknown
+    #[arg(long)]
+    pub offline: bool,
+    /// Print one JSON document (schema tsmn-preview/1): every step as data
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub connect: ConnectOpts,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    /// The plan file (TOML) [env: TSMN_PLAN]
+    #[arg(short, long, value_name = "FILE", env = "TSMN_PLAN", hide_env = true)]
+    pub plan: PathBuf,
+    /// A new (or empty) directory to write (not `-`: a directory cannot go
+    /// to standard output)
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Also write the passwords (passfile, user mappings); files are 0600
+    #[arg(long)]
+    pub include_secrets: bool,
+    /// Do not connect to the nodes first
+    #[arg(long)]
+    pub offline: bool,
+    /// Print one JSON document (schema tsmn-export/1): the files written
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub connect: ConnectOpts,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ApplyArgs {
+    /// The plan file (TOML) [env: TSMN_PLAN]
+    #[arg(short, long, value_name = "FILE", env = "TSMN_PLAN", hide_env = true)]
+    pub plan: PathBuf,
+    /// Do not ask for confirmation
+    #[arg(short, long)]
+    pub yes: bool,
+    /// One JSON event per line (schema tsmn-apply-event/1, with a
+    /// timestamp) instead of text
+    #[arg(long)]
+    pub json: bool,
+    /// Restart nodes that need it: `local` restarts the ones on this host whose
+    /// data directory tsmn can read and waits for the others; `never` stops and
+    /// says which; `ask` asks first
+    #[arg(long, value_enum, default_value_t = RestartArg::Local)]
+    pub restart: RestartArg,
+    /// Phases to run, comma-separated: settings, auth, cluster, verify
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        default_value = "settings,auth,cluster,verify"
+    )]
+    pub phases: Vec<PhaseArg>,
+    /// Seconds to wait for a node that someone else restarts
+    #[arg(long, value_name = "SECS", default_value_t = tsmn::flow::settings::DEFAULT_RESTART_WAIT_SECS)]
+    pub restart_wait: u64,
+    /// Certificate mode: issue every server and client certificate anew
+    /// from the same CA (the old ones are kept in <plan>.tsmn/renewed-<time>/)
+    #[arg(long)]
+    pub renew_certificates: bool,
+    /// Certificate mode, tsmn's own CA: make a new CA and issue every
+    /// certificate anew from it; the nodes trust both CAs until the new
+    /// certificates are in use and verified, then the old CA goes (it is
+    /// kept in <plan>.tsmn/rolled-<time>/)
+    #[arg(long, conflicts_with = "renew_certificates")]
+    pub roll_ca: bool,
+    /// Remove the data nodes that are in the cluster but no longer in the
+    /// plan (detach, then delete_data_node); refused while one holds the
+    /// only copy of a chunk
+    #[arg(long)]
+    pub remove_data_nodes: bool,
+    /// With --remove-data-nodes: first move each chunk whose only copy is
+    /// on a leaving data node. NOT AVAILABLE in this version: refused with
+    /// the way to do it by hand (a row written during a move was lost in
+    /// rare cases)
+    #[arg(long, requires = "remove_data_nodes")]
+    pub drain: bool,
+    /// Password mode: give ROLE a new password (from its variable,
+    /// TSMN_ROLE_PW_<ROLE> by default, or asked for), one data node at a
+    /// time, each followed at once by its passfile line; safe to run
+    /// again after an interruption. Repeat for more roles
+    #[arg(long, value_name = "ROLE")]
+    pub rotate_password: Vec<String>,
+    #[command(flatten)]
+    pub connect: ConnectOpts,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct UndoArgs {
+    /// The plan file (TOML) the run used [env: TSMN_PLAN]
+    #[arg(short, long, value_name = "FILE", env = "TSMN_PLAN", hide_env = true)]
+    pub plan: PathBuf,
+    /// Do not ask for confirmation
+    #[arg(short, long)]
+    pub yes: bool,
+    /// Print one JSON document (schema tsmn-undo/1): what was taken back,
+    /// what stays, and each step's outcome
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub connect: ConnectOpts,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PhaseArg {
+    Settings,
+    Auth,
+    Cluster,
+    Verify,
+}
+
+impl PhaseArg {
+    pub fn phase(self) -> tsmn::steps::Phase {
+        match self {
+            PhaseArg::Settings => tsmn::steps::Phase::Settings,
+            PhaseArg::Auth => tsmn::steps::Phase::Auth,
+            PhaseArg::Cluster => tsmn::steps::Phase::Cluster,
+            PhaseArg::Verify => tsmn::steps::Phase::Verify,
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! The pg_hba.conf rules that admit the access node on every data node,
+//! in each mode's method (trust, scram-sha-256, cert).
+
+use super::kept;
+use crate::quote::hba;
+use crate::steps::hba_block;
+use crate::steps::{step, Action, Ctx, Phase, Step, StepState, StepsError};
+
+/// The rules for the access node, on every data node.
+pub(super) fn hba_rules(
+    ctx: &Ctx,
+    out: &mut Vec<Step>,
+    kind: &str,
+    method: &str,
+) -> Result<(), StepsError> {
+    let roles = hba::list(&ctx.plan.auth.roles)
+        .map_err(|e| StepsError::Unusable(format!("auth.roles: {e}; fix: rename the role")))?;
+    let lines: Vec<String> = ctx
+        .access_node_cidrs()
+        .iter()
+        .map(|cidr| format!("{kind} all {roles} {cidr} {method}"))
+        .collect();
+    let reason = match method {
+        "trust" => "admits the access node's address without a password. WARNING: anyone who can connect from that address as these roles gets in; use trust only on a network you control",
+        "scram-sha-256" => "admits the access node's address with a SCRAM password (host matches TLS and plain connections alike)",
+        _ => "admits the access node's address only with a client certificate whose CN is the role",
+    };
+    for dn in ctx.data_nodes() {
+        let mut s = step(
+            &dn.name,
+            Phase::Auth,
+            "hba",
+            format!("pg_hba.conf: admit the access node ({method})"),
+            reason,
+            Action::HbaBlock {
+                lines: lines.clone(),
+            },
+        );
+        if let Some(server) = ctx.server(&dn.name) {
+            if !server.hba_lines.is_empty()
+                && hba_block::holds(&(server.hba_lines.join("\n") + "\n"), &lines)
+            {
+                s.state = StepState::Done {
+                    why: "pg_hba.conf already holds this block".into(),
+                };
+            }
+        }
+        // An adopted cluster's own rule stands when it admits the access
+        // node as every role: the step is a check, with nothing to write.
+        let admitting = ctx
+            .inputs
+            .facts
+            .filter(|_| ctx.plan.adopted)
+            .and_then(|f| crate::findings::admitting_rule(ctx.plan, f, &dn.name));
+        if let Some(rule) = admitting {
+            kept(
+                &mut s,
+                format!("an existing rule admits the access node as every role ({rule})"),
+            );
+        } else if ctx
+            .plan
+            .auth
+            .roles
+            .iter()
+            .all(|role| ctx.adopted_reach(role, &dn.name))
+        {
+            // Rules only the data node can judge (host names, groups,
+            // samenet): the engine's answer decides, and it admitted.
+            kept(
+                &mut s,
+                format!("the access node reaches {} as every role (proved from the access node): its pg_hba.conf stands as it is", dn.name),
+            );
+        }
+        out.push(s);
+    }
+    Ok(())
+}
