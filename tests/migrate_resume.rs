@@ -20,11 +20,11 @@ use support::{metrics, timescaledb_tier, Running, TestCluster};
 
 const TABLES: [&str; 5] = ["metrics", "readings", "bulk", "notes", "events"];
 /// The big chunk of `bulk`: long enough a COPY to be killed in.
-const BIG: i64 = 300_000;
+const BIG: i64 = 600_000;
 
 /// The source: `metrics` (space dimension) with an aggregate `daily`
 /// and invalidations pending on the data nodes, `readings` (a compressed
-/// range), `bulk` (one chunk of 300,000 rows, then 20 chunks of one
+/// range), `bulk` (one chunk of 600,000 rows, then 20 chunks of one
 /// row), `events` (replication factor 2), `notes` (a table with a
 /// sequence), policies and a job.
 fn source() -> Running {
@@ -38,7 +38,7 @@ fn source() -> Running {
         "SELECT count(compress_chunk(c)) FROM show_chunks('readings', older_than => '2024-01-22'::timestamptz) c",
         "CREATE TABLE bulk (ts timestamptz NOT NULL, k int, v float8)",
         "SELECT create_distributed_hypertable('bulk', 'ts', chunk_time_interval => INTERVAL '1 day')",
-        &format!("INSERT INTO bulk SELECT '2024-02-01'::timestamptz + i * INTERVAL '250 ms', i % 100, i FROM generate_series(1, {BIG}) i"),
+        &format!("INSERT INTO bulk SELECT '2024-02-01'::timestamptz + i * INTERVAL '125 ms', i % 100, i FROM generate_series(1, {BIG}) i"),
         "INSERT INTO bulk SELECT '2024-02-02'::timestamptz + i * INTERVAL '1 day', i, i FROM generate_series(0, 19) i",
         "CREATE TABLE events (ts timestamptz NOT NULL, k int, v float8)",
         "SELECT create_distributed_hypertable('events', 'ts', replication_factor => 2, chunk_time_interval => INTERVAL '7 days')",
@@ -151,7 +151,7 @@ impl Lab {
         nothing_half_copied(&self.target, "resumed", &self.parts, point)
     }
 
-    /// Second: in the middle of the 300,000-row chunk's COPY: under way for
+    /// Second: in the middle of the 600,000-row chunk's COPY: under way for
     /// 100 ms, rows written (a transaction id), not committed.
     /// (TimescaleDB's COPY into a hypertable does not report progress in
     /// pg_stat_progress_copy.)
