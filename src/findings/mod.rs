@@ -10,6 +10,7 @@ pub mod connect;
 mod files;
 pub mod fix;
 mod hba;
+mod maintenance;
 mod node;
 
 use crate::facts::Facts;
@@ -85,6 +86,7 @@ pub fn findings(plan: &Plan, facts: &Facts) -> Vec<Finding> {
         node::per_node(plan, facts, n, &mut out);
     }
     across::across_nodes(plan, facts, &mut out);
+    maintenance::findings(plan, facts, &mut out);
     let order: Vec<&str> = plan.nodes().map(|n| n.name.as_str()).collect();
     let rank = |name: &str| order.iter().position(|n| *n == name).unwrap_or(usize::MAX);
     out.sort_by(|a, b| {
