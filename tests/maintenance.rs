@@ -85,6 +85,25 @@ fn assert_completed(r: &(i64, String, String), what: &str) {
     );
 }
 
+/// The cluster of the test: three nodes and a plan that asks for the jobs.
+struct Cluster {
+    an: TestCluster,
+    dn1: TestCluster,
+    dn2: TestCluster,
+    plan: tsmn::plan::Plan,
+    path: std::path::PathBuf,
+    _work: tempfile::TempDir,
+}
+
+impl Cluster {
+    fn nodes(&self) -> Nodes<'_> {
+        Nodes::new(
+            vec![("an", &self.an), ("dn1", &self.dn1), ("dn2", &self.dn2)],
+            &self.path,
+        )
+    }
+}
+
 #[test]
 fn maintenance_jobs_are_installed_run_and_reported() {
     if !timescaledb_tier("maintenance_jobs_are_installed_run_and_reported") {
@@ -98,8 +117,23 @@ fn maintenance_jobs_are_installed_run_and_reported() {
     plan.maintenance.jobs = true;
     plan.maintenance.analyze_every = "6 hours".into();
     let path = write_plan(work.path(), &plan);
+    let c = Cluster {
+        an,
+        dn1,
+        dn2,
+        plan,
+        path,
+        _work: work,
+    };
+    installed_and_found_again(&c);
+    let (heal, analyze) = (job_id(&c.an, HEAL), job_id(&c.an, ANALYZE));
+    they_do_their_work(&c, &heal, &analyze);
+    a_failing_run_is_reported_and_its_fix_clears_it(&c, &heal, &analyze);
+    deleted_and_paused_by_hand(&c, &heal, &analyze);
+}
 
-    let (code, text) = apply_file(&path, &[], &[]);
+fn installed_and_found_again(c: &Cluster) {
+    let (code, text) = apply_file(&c.path, &[], &[]);
     assert_eq!(code, Some(0), "{text}");
     for needle in [
         "[an] an/cluster/maintenance-heal: done",
@@ -109,7 +143,7 @@ fn maintenance_jobs_are_installed_run_and_reported() {
         assert!(text.contains(needle), "{needle}:\n{text}");
     }
     assert_eq!(
-        an.sql(
+        c.an.sql(
             "tsdb",
             "SELECT proc_schema || '.' || proc_name || ' ' || schedule_interval || ' ' || scheduled \
              FROM timescaledb_information.jobs WHERE proc_name LIKE 'tsmn%' ORDER BY proc_name"
@@ -120,7 +154,7 @@ fn maintenance_jobs_are_installed_run_and_reported() {
         ]
     );
     // Found again, and left alone.
-    let (code, again) = apply_file(&path, &[], &[]);
+    let (code, again) = apply_file(&c.path, &[], &[]);
     assert_eq!(code, Some(0), "{again}");
     assert!(
         again.contains("an/cluster/maintenance-heal: already done")
@@ -128,15 +162,17 @@ fn maintenance_jobs_are_installed_run_and_reported() {
             && again.contains("nothing changed"),
         "{again}"
     );
-    let (heal, analyze) = (job_id(&an, HEAL), job_id(&an, ANALYZE));
+}
 
-    // Work for them: a distributed hypertable with rows, a transaction the
-    // access node left prepared on dn1 (as tests/heal.rs makes one).
-    metrics(&an, "2026-01-01", "2026-01-05");
+/// Work for them: a distributed hypertable with rows, a transaction the
+/// access node left prepared on dn1 (as tests/heal.rs makes one).
+fn they_do_their_work(c: &Cluster, heal: &str, analyze: &str) {
+    let an = &c.an;
+    metrics(an, "2026-01-01", "2026-01-05");
     let xid: u64 = an.sql("tsdb", "SELECT txid_current()")[0].parse().unwrap();
     let gid = format!("ts-1-{xid}-16384-10");
-    dn1.sql("tsdb", "CREATE TABLE stuck (x bigint)");
-    dn1.sql(
+    c.dn1.sql("tsdb", "CREATE TABLE stuck (x bigint)");
+    c.dn1.sql(
         "tsdb",
         &format!("BEGIN; INSERT INTO stuck VALUES (1); PREPARE TRANSACTION '{gid}'"),
     );
@@ -148,15 +184,15 @@ fn maintenance_jobs_are_installed_run_and_reported() {
         )
     };
     assert_eq!(stats(), ["0"], "no statistics on the access node yet");
-    assert_completed(&run_now(&an, &heal), "heal");
+    assert_completed(&run_now(an, heal), "heal");
     assert_eq!(
-        dn1.sql("tsdb", "SELECT count(*) FROM pg_prepared_xacts"),
+        c.dn1.sql("tsdb", "SELECT count(*) FROM pg_prepared_xacts"),
         ["0"],
         "the job healed the transaction left prepared"
     );
-    assert_completed(&run_now(&an, &analyze), "analyze");
+    assert_completed(&run_now(an, analyze), "analyze");
     assert_ne!(stats(), ["0"], "the job analyzed the chunks");
-    let (_, found) = check(&plan, Duration::from_secs(5));
+    let (_, found) = check(&c.plan, Duration::from_secs(5));
     for code in [
         "maintenance_job_missing",
         "maintenance_job_differs",
@@ -164,24 +200,28 @@ fn maintenance_jobs_are_installed_run_and_reported() {
     ] {
         assert!(!has_finding(&found, "an", code), "{code}: {found:#?}");
     }
+}
 
-    // A run that fails: dn2 stopped. The job names it; the access node
-    // keeps running (a caught distributed ANALYZE failure followed by
-    // another would crash its backend: the procedure never catches).
-    dn2.cluster.stop(true).expect("stop dn2");
-    let r = run_now(&an, &heal);
+/// dn2 stopped: each job names it; the access node keeps running (a
+/// caught distributed ANALYZE failure followed by another would crash its
+/// backend: the procedure never catches). With dn2 back, the fixes as
+/// carried clear the findings.
+fn a_failing_run_is_reported_and_its_fix_clears_it(c: &Cluster, heal: &str, analyze: &str) {
+    let an = &c.an;
+    c.dn2.cluster.stop(true).expect("stop dn2");
+    let r = run_now(an, heal);
     assert_eq!(
         (r.1.as_str(), r.2.as_str()),
         ("Failed", "not healed: dn2 did not answer")
     );
-    let r = run_now(&an, &analyze);
+    let r = run_now(an, analyze);
     assert_eq!(r.1, "Failed");
     assert!(
         r.2.starts_with("not analyzed: public.metrics (dn2 did not answer)"),
         "{r:?}"
     );
-    assert!(up(&an));
-    let (_, found) = check(&plan, Duration::from_secs(5));
+    assert!(up(an));
+    let (_, found) = check(&c.plan, Duration::from_secs(5));
     let f = finding(&found, "an", "maintenance_job_failed").clone();
     assert!(
         f.what.starts_with(&format!("job {heal} (public.tsmn_heal_data_nodes, every 5 min) failed on its last run: not healed: dn2 did not answer")),
@@ -191,26 +231,28 @@ fn maintenance_jobs_are_installed_run_and_reported() {
         f.fix,
         format!("on an, in database tsdb: SELECT alter_job({heal}, next_start => now())")
     );
-    // With dn2 back, the fixes as carried (each job's) clear them.
-    dn2.cluster.start().expect("start dn2");
-    let nodes = Nodes::new(vec![("an", &an), ("dn1", &dn1), ("dn2", &dn2)], &path);
+    c.dn2.cluster.start().expect("start dn2");
+    let nodes = c.nodes();
     for f in found.iter().filter(|f| f.code == "maintenance_job_failed") {
         execute(f, &nodes);
     }
     wait_for("the failed runs' findings to clear", || {
-        let (_, found) = check(&plan, Duration::from_secs(5));
+        let (_, found) = check(&c.plan, Duration::from_secs(5));
         (!has_finding(&found, "an", "maintenance_job_failed")).then_some(())
     });
-    assert_completed(&record(&an, &heal), "heal after the fix");
-    assert_completed(&record(&an, &analyze), "analyze after the fix");
+    assert_completed(&record(an, heal), "heal after the fix");
+    assert_completed(&record(an, analyze), "analyze after the fix");
+}
 
-    // Deleted and paused by hand: reported, and the fixes clear them.
-    an.sql("tsdb", &format!("SELECT delete_job({analyze})"));
-    an.sql(
+/// Deleted and paused by hand: reported, and the fixes clear them; apply's
+/// check holds again.
+fn deleted_and_paused_by_hand(c: &Cluster, heal: &str, analyze: &str) {
+    c.an.sql("tsdb", &format!("SELECT delete_job({analyze})"));
+    c.an.sql(
         "tsdb",
         &format!("SELECT alter_job({heal}, scheduled => false)"),
     );
-    let (_, found) = check(&plan, Duration::from_secs(5));
+    let (_, found) = check(&c.plan, Duration::from_secs(5));
     let missing = finding(&found, "an", "maintenance_job_missing").clone();
     assert!(missing.what.contains(ANALYZE), "{missing:?}");
     assert!(
@@ -221,14 +263,14 @@ fn maintenance_jobs_are_installed_run_and_reported() {
     );
     let paused = finding(&found, "an", "maintenance_job_differs").clone();
     assert!(paused.what.contains("paused"), "{paused:?}");
+    let nodes = c.nodes();
     execute(&missing, &nodes);
     execute(&paused, &nodes);
-    let (_, found) = check(&plan, Duration::from_secs(5));
+    let (_, found) = check(&c.plan, Duration::from_secs(5));
     for code in ["maintenance_job_missing", "maintenance_job_differs"] {
         assert!(!has_finding(&found, "an", code), "{code}: {found:#?}");
     }
-    // And apply's check holds again.
-    let (code, text) = apply_file(&path, &[], &[]);
+    let (code, text) = apply_file(&c.path, &[], &[]);
     assert_eq!(code, Some(0), "{text}");
     assert!(
         text.contains("an/verify/maintenance-jobs: verified"),
