@@ -27,7 +27,8 @@ fn job_id(an: &TestCluster, proc_name: &str) -> String {
 }
 
 /// The scheduler's record of job `id` (total runs, last status, last
-/// error), once no run of it is under way.
+/// error), once no run of it is under way (a run's start is recorded
+/// before its worker shows as running: its status is empty then).
 fn record(an: &TestCluster, id: &str) -> (i64, String, String) {
     let row = an.sql(
         "tsdb",
@@ -35,7 +36,8 @@ fn record(an: &TestCluster, id: &str) -> (i64, String, String) {
             "SELECT concat_ws('|', s.total_runs, coalesce(s.last_run_status, ''), \
                coalesce((SELECT e.err_message FROM timescaledb_information.job_errors e \
                   WHERE e.job_id = s.job_id ORDER BY e.finish_time DESC LIMIT 1), '')) \
-             FROM timescaledb_information.job_stats s WHERE s.job_id = {id} AND s.job_status <> 'Running'"
+             FROM timescaledb_information.job_stats s WHERE s.job_id = {id} AND s.job_status <> 'Running' \
+               AND s.last_run_status IS NOT NULL"
         ),
     );
     let row = row.first().cloned().unwrap_or_else(|| "-1||".into());
@@ -127,9 +129,47 @@ fn maintenance_jobs_are_installed_run_and_reported() {
     };
     installed_and_found_again(&c);
     let (heal, analyze) = (job_id(&c.an, HEAL), job_id(&c.an, ANALYZE));
+    // add_job runs each at once: that first run is over before the work
+    // below is made (it would do the work itself).
+    for id in [&heal, &analyze] {
+        wait_for(&format!("the first run of job {id}"), || {
+            (record(&c.an, id).0 >= 1).then_some(())
+        });
+    }
     they_do_their_work(&c, &heal, &analyze);
     a_failing_run_is_reported_and_its_fix_clears_it(&c, &heal, &analyze);
     deleted_and_paused_by_hand(&c, &heal, &analyze);
+    discover_finds_them(&c);
+}
+
+/// A plan discovered from the access node asks for the jobs, on the
+/// schedules they run on.
+fn discover_finds_them(c: &Cluster) {
+    let work = temp_dir();
+    let out = work.path().join("discovered.toml");
+    let run = tsmn()
+        .args(["discover", "--access-node"])
+        .arg(format!(
+            "host={} port={}",
+            c.an.cluster.socket_dir().display(),
+            c.an.cluster.port
+        ))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("run tsmn discover");
+    assert_success(&run);
+    let plan = tsmn::plan::load_plan(&out).expect("the discovered plan loads");
+    assert_eq!(
+        (
+            plan.maintenance.jobs,
+            plan.maintenance.heal_every.as_str(),
+            plan.maintenance.analyze_every.as_str()
+        ),
+        (true, "5 minutes", "6 hours"),
+        "{}",
+        read(&out)
+    );
 }
 
 fn installed_and_found_again(c: &Cluster) {

@@ -74,6 +74,16 @@ pub fn interval_seconds(text: &str) -> Result<i64, String> {
         .ok_or_else(|| format!("`{text}` is too long"))
 }
 
+/// Seconds as the plan writes an interval: in the largest unit that
+/// divides them (`300` -> `5 minutes`).
+pub fn interval_text(seconds: i64) -> String {
+    let (n, unit) = [(86400, "day"), (3600, "hour"), (60, "minute")]
+        .iter()
+        .find(|(f, _)| seconds != 0 && seconds % f == 0)
+        .map_or((seconds, "second"), |(f, u)| (seconds / f, *u));
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
 /// The problems of the section, with their field paths.
 pub fn validate(m: &Maintenance, out: &mut Vec<Problem>) {
     for (key, value) in [
@@ -127,5 +137,10 @@ mod tests {
             ["maintenance.heal_every", "maintenance.analyze_every"]
         );
         assert!(Maintenance::default().is_default());
+        assert_eq!(interval_text(300), "5 minutes");
+        assert_eq!(interval_text(43200), "12 hours");
+        assert_eq!(interval_text(86400), "1 day");
+        assert_eq!(interval_text(90), "90 seconds");
+        assert_eq!(interval_seconds(&interval_text(5400)), Ok(5400));
     }
 }
