@@ -42,6 +42,7 @@ fn plan(n: usize) -> Plan {
         data_nodes: (1..=n).map(node).collect(),
         auth: Auth::default(),
         adopted: false,
+        maintenance: Default::default(),
     }
     .normalized()
 }

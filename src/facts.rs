@@ -352,6 +352,12 @@ pub struct DatabaseFacts {
     /// never committed or rolled back: an access node that went away
     /// between PREPARE and COMMIT PREPARED leaves them, holding their locks.
     pub prepared: Vec<PreparedXact>,
+    /// On an access node: tsmn's maintenance jobs and their procedures.
+    pub maintenance: crate::maintenance::MaintenanceFacts,
+    /// What must agree between the access node and each data node
+    /// (compression settings, the types and functions the distributed
+    /// hypertables use); None when it could not be read.
+    pub objects: Option<crate::drift::ObjectFacts>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

@@ -6,7 +6,7 @@
 //! faces (the binary's `src/main.rs` + `src/cli/`, and [`tui`]) -> [`flow`]
 //! -> [`run`], [`migrate`], [`export`], [`report`], [`status`], [`bundle`] ->
 //! [`steps`], [`probe`], [`sandbox`], [`findings`] -> [`facts`], [`plan`],
-//! [`quote`], [`timescale`].
+//! [`quote`], [`timescale`], [`maintenance`], [`drift`].
 //!
 //! ```text
 //! src/main.rs     argument parsing and dispatch, nothing else
@@ -58,6 +58,8 @@
 //! src/facts.rs    what each node is: plain data filled by probe/ (pure)
 //! src/quote/      quoting per language: SQL, shell, pg_hba, pgpass, libpq conninfo (pure)
 //! src/timescale.rs  TimescaleDB rules: version windows, md5 certificate names (pure)
+//! src/maintenance.rs  tsmn's maintenance jobs: their procedures and schedules (pure)
+//! src/drift.rs    what must agree between the access node and each data node (pure)
 //! src/pg.rs       queries in one round trip (query_typed)
 //! src/os.rs       the few facts asked of the system (uid, accounts, home, processes, random
 //!                 bytes) through nix and getrandom: the crate forbids unsafe code
@@ -74,10 +76,12 @@
 
 pub mod bundle;
 pub mod discover;
+pub mod drift;
 pub mod export;
 pub mod facts;
 pub mod findings;
 pub mod flow;
+pub mod maintenance;
 pub mod migrate;
 pub mod os;
 pub mod pg;

@@ -583,3 +583,18 @@ fn the_hypertables_chooser_writes_the_choice_into_the_plan() {
     app.update(key(KeyCode::Enter));
     assert!(!app.pages.preview.choosing);
 }
+
+/// The README's one captured screen is the start screen's snapshot as it
+/// stands: one fact in one place, kept true by this test.
+#[test]
+fn the_readme_shows_the_start_screen_as_the_snapshot_has_it() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let snap = std::fs::read_to_string(format!("{root}/tests/snapshots/tui_start_80x24.snap"))
+        .expect("the snapshot");
+    let screen = snap.splitn(3, "---\n").nth(2).expect("the snapshot's body");
+    let readme = std::fs::read_to_string(format!("{root}/README.md")).expect("README.md");
+    assert!(
+        readme.contains(screen.trim_end()),
+        "README.md's start screen differs from tests/snapshots/tui_start_80x24.snap: paste the snapshot's body there"
+    );
+}

@@ -330,10 +330,44 @@ pub async fn discover(t: &Target, timeout: Duration) -> Result<Discovered, Strin
     plan.auth.mode = mode;
     plan.auth.roles = roles;
     auth_options(&mut plan, &s, mappings_with_password, &mut notes);
+    maintenance(&c, &mut plan, &mut notes).await;
     Ok(Discovered {
         plan: plan.normalized(),
         notes,
     })
+}
+
+/// tsmn's maintenance jobs found on the access node: the plan asks for
+/// them, on the schedules they run on (a cluster without them, or a
+/// TimescaleDB whose jobs cannot be read, gets none).
+async fn maintenance(c: &Client, plan: &mut Plan, notes: &mut Vec<String>) {
+    use crate::maintenance::Job;
+    let Ok(rows) = c
+        .query(
+            "SELECT proc_name::text, min(extract(epoch FROM schedule_interval))::bigint \
+             FROM timescaledb_information.jobs WHERE proc_schema = 'public' AND proc_name = ANY($1) GROUP BY 1",
+            &[&Job::ALL.iter().map(|j| j.procedure()).collect::<Vec<_>>()],
+        )
+        .await
+    else {
+        return;
+    };
+    for r in &rows {
+        let (name, seconds): (String, i64) = (r.get(0), r.get(1));
+        let every = crate::plan::interval_text(seconds);
+        match Job::ALL.iter().find(|j| j.procedure() == name) {
+            Some(Job::Heal) => plan.maintenance.heal_every = every,
+            Some(Job::Analyze) => plan.maintenance.analyze_every = every,
+            None => continue,
+        }
+        plan.maintenance.jobs = true;
+    }
+    if plan.maintenance.jobs {
+        notes.push(format!(
+            "tsmn's maintenance jobs run on the access node: [maintenance] jobs = true (heal every {}, analyze every {})",
+            plan.maintenance.heal_every, plan.maintenance.analyze_every
+        ));
+    }
 }
 
 /// The user field of each passfile line (never the password).

@@ -7,9 +7,11 @@ mod across;
 mod admission;
 pub use admission::admitting_rule;
 pub mod connect;
+mod drift;
 mod files;
 pub mod fix;
 mod hba;
+mod maintenance;
 mod node;
 
 use crate::facts::Facts;
@@ -85,6 +87,8 @@ pub fn findings(plan: &Plan, facts: &Facts) -> Vec<Finding> {
         node::per_node(plan, facts, n, &mut out);
     }
     across::across_nodes(plan, facts, &mut out);
+    maintenance::findings(plan, facts, &mut out);
+    drift::findings(plan, facts, &mut out);
     let order: Vec<&str> = plan.nodes().map(|n| n.name.as_str()).collect();
     let rank = |name: &str| order.iter().position(|n| *n == name).unwrap_or(usize::MAX);
     out.sort_by(|a, b| {

@@ -6,6 +6,7 @@
 pub mod address;
 pub mod dsn;
 mod load;
+mod maintenance;
 mod model;
 mod problem;
 pub mod save;
@@ -16,6 +17,7 @@ pub use address::cidr_covers;
 pub use load::{
     load_plan, load_plan_with, new_plan, new_plan_with, parse_plan, parse_plan_with, plan_to_toml,
 };
+pub use maintenance::{interval_seconds, interval_text, Maintenance};
 pub use model::*;
 pub use problem::{PlanError, Problem};
 pub use sslmode::SslMode;

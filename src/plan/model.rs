@@ -36,6 +36,9 @@ pub struct Plan {
     /// by check instead of set.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub adopted: bool,
+    /// Background jobs tsmn keeps on the access node (`[maintenance]`).
+    #[serde(default, skip_serializing_if = "super::Maintenance::is_default")]
+    pub maintenance: super::Maintenance,
 }
 
 /// Where tsmn finds the superuser password. Tried in this order: the named

@@ -146,6 +146,7 @@ fn fields(plan: &Plan) -> Vec<Problem> {
         }
     }
     auth(&mut out, plan);
+    super::maintenance::validate(&plan.maintenance, &mut out);
     out
 }
 

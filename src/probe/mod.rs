@@ -6,6 +6,7 @@ pub mod access_side;
 pub(crate) mod certs;
 pub mod conninfo;
 pub mod credentials;
+mod drift;
 pub mod queries;
 pub mod reach;
 pub mod tls;
@@ -272,6 +273,7 @@ async fn probe_node(plan: &Plan, node: &Node, work: NodeWork) -> (NodeFacts, Opt
             .await
             .ok()?;
         queries::database_details(&db_client, db).await;
+        drift::read(&db_client, db, access).await;
         // A running cluster: check it as the verify step does.
         if access && superuser && db.timescaledb.is_some() && !db.data_nodes.is_empty() {
             let lanes = Lanes::new(&db_client, &work.db_cfg, &work.tls, work.opts, None);

@@ -335,6 +335,7 @@ pub fn plan_over(an: &Cluster, dns: &[&Cluster], mode: AuthMode) -> Plan {
             ..Auth::default()
         },
         adopted: false,
+        maintenance: Default::default(),
     }
     .normalized()
 }

@@ -198,12 +198,33 @@ fn catalog(s: &Snapshot, limits: &Limits, out: &mut Vec<Problem>) {
         ));
     }
     for j in &s.failed_jobs {
+        // Check's codes: tsmn's own jobs, and a run the engine recorded as
+        // failed after it completed (crate::maintenance::MISRECORDED).
+        let (code, severity, failed) =
+            if j.last_error.as_deref() == Some(crate::maintenance::MISRECORDED) {
+                (
+                    "job_outcome_misrecorded",
+                    Severity::Note,
+                    "completed its last run, recorded as failed",
+                )
+            } else if crate::maintenance::Job::ALL
+                .iter()
+                .any(|m| m.procedure() == j.proc_name)
+            {
+                (
+                    "maintenance_job_failed",
+                    Severity::Warning,
+                    "failed on its last run",
+                )
+            } else {
+                ("job_failed", Severity::Warning, "failed on its last run")
+            };
         out.push(problem(
-            "job_failed",
+            code,
             an,
-            Severity::Warning,
+            severity,
             format!(
-                "job {} ({}{}) failed on its last run{} ({} failure(s) in all; next run {})",
+                "job {} ({}{}) {failed}{} ({} failure(s) in all; next run {})",
                 j.job_id,
                 j.proc_name,
                 j.hypertable

@@ -239,6 +239,44 @@ fn a_failed_job_says_its_last_error() {
 }
 
 #[test]
+fn tsmns_jobs_and_the_engines_misrecord_get_checks_codes() {
+    let mut s = cluster();
+    let job = |id: i64, name: &str, error: &str| FailedJob {
+        job_id: id,
+        proc_name: name.into(),
+        total_failures: 1,
+        last_error: Some(error.into()),
+        ..FailedJob::default()
+    };
+    s.failed_jobs = vec![
+        job(
+            1000,
+            "tsmn_heal_data_nodes",
+            "not healed: dn2 did not answer",
+        ),
+        job(
+            1001,
+            "tsmn_analyze_distributed_hypertables",
+            crate::maintenance::MISRECORDED,
+        ),
+    ];
+    let p = problems(&s, &Limits::default());
+    assert_eq!(
+        (p[0].code, p[0].severity),
+        ("maintenance_job_failed", crate::findings::Severity::Warning)
+    );
+    assert_eq!(
+        (p[1].code, p[1].severity),
+        ("job_outcome_misrecorded", crate::findings::Severity::Note)
+    );
+    assert!(
+        p[1].what.starts_with("job 1001 (tsmn_analyze_distributed_hypertables) completed its last run, recorded as failed: cannot drop portal"),
+        "{}",
+        p[1].what
+    );
+}
+
+#[test]
 fn a_link_between_data_nodes_down_gets_the_plain_code_on_the_node_it_starts_from() {
     let mut s = cluster();
     s.links = vec![LinkStatus {

@@ -11,6 +11,7 @@ mod cluster;
 mod context;
 mod drain;
 pub mod hba_block;
+mod maintenance;
 pub mod material;
 mod model;
 mod rotate;
@@ -76,6 +77,7 @@ pub fn build(plan: &Plan, inputs: Inputs) -> Result<Vec<Step>, StepsError> {
         auth::roll_over(&ctx, m, &mut steps);
     }
     cluster::build(&ctx, &mut steps);
+    maintenance::build(&ctx, &mut steps);
     block_nodes_with_broken_hba(&ctx, &mut steps);
     block_unwritable_files(&ctx, &mut steps);
     // The order the executor runs them in (a stable sort: within a turn,

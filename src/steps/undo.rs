@@ -100,7 +100,7 @@ pub fn build(
             Action::ReloadTls { after },
         ));
     }
-    let notes = last
+    let mut notes: Vec<String> = last
         .settings
         .iter()
         .map(|(node, name, was)| match was {
@@ -108,6 +108,12 @@ pub fn build(
             None => format!("{node}: {name} stays as the last run set it (ALTER SYSTEM RESET {name} to put back the default)"),
         })
         .collect();
+    if last.maintenance {
+        notes.push(format!(
+            "{an}: tsmn's maintenance jobs stay as the last run set them (in {}: SELECT delete_job(job_id) FROM timescaledb_information.jobs WHERE proc_name LIKE 'tsmn%' to remove them, then DROP PROCEDURE each)",
+            plan.database
+        ));
+    }
     Ok((steps, notes))
 }
 
@@ -130,6 +136,8 @@ pub struct LastRun {
     pub added: Vec<(String, bool)>,
     /// (node, setting, value before)
     pub settings: Vec<(String, String, Option<String>)>,
+    /// It put tsmn's maintenance jobs in place (or back on schedule).
+    pub maintenance: bool,
 }
 
 /// PURE: the last run in the journal's text that was not an undo.
@@ -182,6 +190,10 @@ pub fn last_run(text: &str, access_node: &str) -> Result<LastRun, String> {
         {
             out.added.push((dn.to_string(), made_db(dn)));
         }
+        if done(v) && step.starts_with(&super::step_id(access_node, Phase::Cluster, "maintenance-"))
+        {
+            out.maintenance = true;
+        }
         if let Some(list) = v["settings"].as_array() {
             for c in list {
                 out.settings.push((
@@ -209,6 +221,7 @@ mod tests {
 {"step":"an/cluster/add-dn1","node":"an","outcome":{"state":"done","detail":""}}
 {"step":"an/cluster/add-dn2","node":"an","outcome":{"state":"already_done","detail":""}}
 {"step":"dn1/settings/settings","node":"dn1","outcome":{"state":"done","detail":""},"settings":[{"name":"max_prepared_transactions","was":"0"}]}
+{"step":"an/cluster/maintenance-heal","node":"an","outcome":{"state":"done","detail":""}}
 "#;
         let older = "{\"run\":\"started\"}\n{\"changed_file\":{\"node\":\"x\",\"path\":\"/old\",\"backup\":null}}\n";
         let text = format!("{older}{run}");
@@ -238,6 +251,8 @@ mod tests {
             )]
         );
 
+        assert!(last.maintenance);
+        assert!(!last_run(older, "an").unwrap().maintenance);
         // An undo that failed halfway: the same run is the one to undo.
         let failed = format!("{text}{{\"run\":\"undo\"}}\n{{\"run\":\"started\"}}\n");
         assert_eq!(last_run(&failed, "an").unwrap(), last);

@@ -97,23 +97,10 @@ impl Page for State {
                 sh.go(self.from.unwrap_or(Screen::Start));
                 vec![Cmd::StopWatch]
             }
-            Action::Up => {
-                sh.scroll = sh.scroll.saturating_sub(1);
+            a => {
+                super::scroll(sh, a);
                 vec![]
             }
-            Action::Down => {
-                sh.scroll = sh.scroll.saturating_add(1);
-                vec![]
-            }
-            Action::PageUp => {
-                sh.scroll = sh.scroll.saturating_sub(10);
-                vec![]
-            }
-            Action::PageDown => {
-                sh.scroll = sh.scroll.saturating_add(10);
-                vec![]
-            }
-            _ => vec![],
         }
     }
     fn draw(&self, f: &mut Frame, sh: &Shared, area: Rect, theme: &Theme) {

@@ -166,11 +166,7 @@ impl Page for State {
             (_, Action::Toggle) => self.online = !self.online,
             (_, Action::Edit) => self.phase = Phase::Target,
             (_, Action::Back) => sh.go(Screen::Start),
-            (_, Action::Up) => sh.scroll = sh.scroll.saturating_sub(1),
-            (_, Action::Down) => sh.scroll = sh.scroll.saturating_add(1),
-            (_, Action::PageUp) => sh.scroll = sh.scroll.saturating_sub(10),
-            (_, Action::PageDown) => sh.scroll = sh.scroll.saturating_add(10),
-            _ => {}
+            (_, a) => super::scroll(sh, a),
         }
         vec![]
     }

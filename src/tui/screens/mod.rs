@@ -3,22 +3,10 @@
 //! and popups), says which key table applies now and which of its keys are
 //! available, takes the actions of those keys, and draws itself. The app
 //! routes keys to the open overlay, else to the active page; adding a
-//! screen is a new module and one line in `Pages` and in `Screen::ORDER`.
-
-pub mod authentication;
-pub mod cluster;
-pub mod connectivity;
-pub mod credentials;
-pub mod execute;
-pub mod migrate;
-pub mod nodes;
-pub mod preview;
-pub mod start;
-pub mod summary;
+//! screen is a new module and one line in `screens!` below.
 
 use super::keys::{Action, Binding};
 use super::msg::Cmd;
-pub use super::screen::Screen;
 use super::shared::Shared;
 use super::text_field::TextField;
 use super::theme::Theme;
@@ -53,65 +41,67 @@ pub trait Page {
     fn draw_over(&self, _f: &mut Frame, _sh: &Shared, _area: Rect, _theme: &Theme) {}
 }
 
-/// One state per screen.
-pub struct Pages {
-    pub start: start::State,
-    pub nodes: nodes::State,
-    pub credentials: credentials::State,
-    pub connectivity: connectivity::State,
-    pub authentication: authentication::State,
-    pub preview: preview::State,
-    pub execute: execute::State,
-    pub summary: summary::State,
-    pub cluster: cluster::State,
-    pub migrate: migrate::State,
+/// The one list of the wizard's screens. Each line: the screen's module
+/// (one file in this folder, holding its `State`), its `Screen`, its
+/// title, and how its state starts from the plan. Adding a screen is a new
+/// file and a line here (and, for a step of the setup path, a place in
+/// `Screen::ORDER`).
+macro_rules! screens {
+    ($( $module:ident : $variant:ident $title:literal => $init:expr ),* $(,)?) => {
+        $( pub mod $module; )*
+
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Screen {
+            $( $variant, )*
+        }
+
+        impl Screen {
+            pub fn title(self) -> &'static str {
+                match self {
+                    $( Screen::$variant => $title, )*
+                }
+            }
+        }
+
+        /// One state per screen.
+        pub struct Pages {
+            $( pub $module: $module::State, )*
+        }
+
+        impl Pages {
+            pub fn new(plan: &crate::plan::Plan) -> Pages {
+                Pages {
+                    $( $module: ($init)(plan), )*
+                }
+            }
+
+            pub fn page(&self, screen: Screen) -> &dyn Page {
+                match screen {
+                    $( Screen::$variant => &self.$module, )*
+                }
+            }
+
+            pub fn page_mut(&mut self, screen: Screen) -> &mut dyn Page {
+                match screen {
+                    $( Screen::$variant => &mut self.$module, )*
+                }
+            }
+        }
+    };
 }
 
-impl Pages {
-    pub fn new(plan: &crate::plan::Plan) -> Pages {
-        Pages {
-            start: start::State::default(),
-            nodes: nodes::State::default(),
-            credentials: credentials::State::new(plan),
-            connectivity: connectivity::State::default(),
-            authentication: authentication::State::new(plan),
-            preview: preview::State::default(),
-            execute: execute::State::default(),
-            summary: summary::State,
-            cluster: cluster::State::default(),
-            migrate: migrate::State::default(),
-        }
-    }
-
-    pub fn page(&self, screen: Screen) -> &dyn Page {
-        match screen {
-            Screen::Start => &self.start,
-            Screen::Nodes => &self.nodes,
-            Screen::Credentials => &self.credentials,
-            Screen::Connectivity => &self.connectivity,
-            Screen::Authentication => &self.authentication,
-            Screen::Preview => &self.preview,
-            Screen::Execute => &self.execute,
-            Screen::Summary => &self.summary,
-            Screen::Cluster => &self.cluster,
-            Screen::Migrate => &self.migrate,
-        }
-    }
-
-    pub fn page_mut(&mut self, screen: Screen) -> &mut dyn Page {
-        match screen {
-            Screen::Start => &mut self.start,
-            Screen::Nodes => &mut self.nodes,
-            Screen::Credentials => &mut self.credentials,
-            Screen::Connectivity => &mut self.connectivity,
-            Screen::Authentication => &mut self.authentication,
-            Screen::Preview => &mut self.preview,
-            Screen::Execute => &mut self.execute,
-            Screen::Summary => &mut self.summary,
-            Screen::Cluster => &mut self.cluster,
-            Screen::Migrate => &mut self.migrate,
-        }
-    }
+screens! {
+    start: Start "Start" => |_| start::State::default(),
+    nodes: Nodes "Nodes" => |_| nodes::State::default(),
+    credentials: Credentials "Credentials" => credentials::State::new,
+    connectivity: Connectivity "Connectivity" => |_| connectivity::State::default(),
+    authentication: Authentication "Authentication" => authentication::State::new,
+    preview: Preview "Preview" => |_| preview::State::default(),
+    execute: Execute "Execute" => |_| execute::State::default(),
+    summary: Summary "Summary" => |_| summary::State,
+    // Beside the setup path: the live cluster, and leaving multi-node.
+    cluster: Cluster "Cluster" => |_| cluster::State::default(),
+    migrate: Migrate "Migrate" => |_| migrate::State::default(),
 }
 
 /// The bindings of a page as they apply now, in the order the footer and
