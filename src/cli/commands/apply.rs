@@ -2,15 +2,15 @@
 //! live progress.
 
 use super::super::args::{ApplyArgs, RestartArg};
-use super::super::args::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
+use super::super::args::{EXIT_FAILED, EXIT_OK};
 use super::super::output;
-use super::super::progress;
 use super::super::prompt::{confirm, Terminal};
-use super::{fail_as, failed, probe_flow, runtime};
+use super::fail_as;
+use super::running::{asked, refused_or_declined, run_shown, start, Ran, Show, Started};
 use std::io::IsTerminal;
 use std::time::Duration;
 use tsmn::flow::RunKind;
-use tsmn::flow::{Flow, FlowError, Settings, Watch};
+use tsmn::flow::{Flow, FlowError, Settings};
 use tsmn::report;
 
 /// Apply's own options on the flow, before its steps are built:
@@ -54,35 +54,21 @@ pub fn apply(a: &ApplyArgs) -> u8 {
         Err(e) => return fail(FlowError::Usage(e)),
     };
     let phases: Vec<tsmn::steps::Phase> = a.phases.iter().map(|p| p.phase()).collect();
-    let mut flow = match Flow::open(&a.plan) {
-        Ok(f) => f,
-        Err(e) => return fail(e),
-    };
-    // One run per plan at a time, decided before anything connects.
-    let run = match flow.begin(RunKind::Apply) {
-        Ok(r) => r,
-        Err(e) => return fail(e),
-    };
-    // One runtime and one event channel for probe and run: the probe's
-    // connections stay open for the steps, their notices reported as events.
-    let rt = runtime();
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let mut settings = Settings {
         connect_timeout,
         phases: phases.clone(),
         restart_wait: Duration::from_secs(a.restart_wait),
         ..Settings::default()
     };
-    let watch = Watch {
-        progress: None,
-        keep: Some(tsmn::run::session::notices_to(tx.clone())),
+    let Started {
+        mut flow,
+        run,
+        rt,
+        events: (tx, rx),
+    } = match start(&a.plan, RunKind::Apply, &settings, a.json) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
     };
-    let probed = rt
-        .block_on(flow.lock_cluster(&settings))
-        .and_then(|()| probe_flow(&rt, &mut flow, &settings, a.json, watch));
-    if let Err(e) = probed {
-        return fail(e);
-    }
     let renewed = match with_options(&mut flow, a) {
         Ok(r) => r,
         Err(e) => return fail(e),
@@ -167,105 +153,4 @@ fn show_plan(
     } else {
         eprint!("{summary}");
     }
-}
-
-/// Whether the operator says yes at the terminal (false without one).
-pub(super) fn asked(question: &str) -> bool {
-    std::io::stdin().is_terminal() && confirm(question)
-}
-
-/// A run not confirmed: refused for want of a terminal (exit 2, with the
-/// fix), or declined at it (exit 1, nothing changed).
-pub(super) fn refused_or_declined(command: &str, json: bool, interactive: bool) -> u8 {
-    if !interactive {
-        let message = format!("tsmn {command} changes servers and asks first, but there is no terminal to ask at\n    fix: add --yes to run without asking");
-        return failed(command, json, &message, EXIT_USAGE);
-    }
-    eprintln!("nothing was changed");
-    EXIT_FAILED
-}
-
-/// How a run's events are shown: text (live lines on a terminal), one
-/// JSON line each (apply --json), or kept for one JSON document at the
-/// end (undo --json).
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum Show {
-    Text,
-    JsonLines,
-    Document,
-}
-
-/// The run of the flow's sequence with its events shown as they come, the
-/// interrupts (Ctrl-C, SIGTERM, SIGHUP) stopping it between steps: whether
-/// it finished, the tally of its steps (and, for a document, the events),
-/// and whether it was interrupted.
-pub(super) fn run_shown(
-    rt: &tokio::runtime::Runtime,
-    flow: &mut Flow,
-    run: &tsmn::flow::Run,
-    ready: &tsmn::flow::Ready,
-    settings: &Settings,
-    (tx, rx): (
-        tsmn::run::Events,
-        tokio::sync::mpsc::UnboundedReceiver<tsmn::run::Event>,
-    ),
-    show: Show,
-) -> Ran {
-    let names: Vec<String> = flow.plan.nodes().map(|n| n.name.clone()).collect();
-    let printer = rt.spawn(print_events(rx, show, names));
-    let cancel = tokio_util::sync::CancellationToken::new();
-    let command = if run.kind == RunKind::Apply {
-        "apply"
-    } else {
-        "undo"
-    };
-    rt.spawn(super::super::signals::interrupts(cancel.clone(), command));
-    let ok = rt.block_on(flow.run(run, Ok(ready), settings, tx, Some(cancel.clone())));
-    let (tally, events) = rt.block_on(printer).unwrap_or_default();
-    Ran {
-        ok,
-        tally,
-        cancelled: cancel.is_cancelled(),
-        events,
-    }
-}
-
-/// What a run came to: whether it finished, its steps' tally, whether it
-/// was interrupted, and (Show::Document) its events as JSON.
-pub(super) struct Ran {
-    pub ok: bool,
-    pub tally: report::apply::Tally,
-    pub cancelled: bool,
-    pub events: Vec<serde_json::Value>,
-}
-
-/// Apply's events as they come: JSON lines, live lines on a terminal, or
-/// one line per step (restart waits sparse); counted for the closing line,
-/// and kept as JSON for a document.
-pub(super) async fn print_events(
-    mut rx: tokio::sync::mpsc::UnboundedReceiver<tsmn::run::Event>,
-    show: Show,
-    names: Vec<String>,
-) -> (report::apply::Tally, Vec<serde_json::Value>) {
-    let json = show != Show::Text;
-    let mut kept = Vec::new();
-    let live = progress::wanted(json).then(|| progress::Live::new(&names, "waiting its turn"));
-    let mut tally = report::apply::Tally::default();
-    let mut sparse = report::apply::Sparse::default();
-    while let Some(e) = rx.recv().await {
-        tally.add(&e);
-        if show == Show::JsonLines {
-            crate::cli::output::outln!("{}", report::json::event(&e, &output::now()));
-        } else if show == Show::Document {
-            kept.extend(serde_json::from_str(&report::json::event(&e, &output::now())).ok());
-        } else if let Some(l) = &live {
-            l.event(&e);
-        } else if let (Some(l), true) = (report::apply::line(&e), sparse.keep(&e)) {
-            crate::cli::output::outln!("{l}");
-        }
-    }
-    if let Some(l) = &live {
-        l.clear();
-    }
-    (tally, kept)
 }

@@ -135,6 +135,7 @@ mod help;
 mod init;
 mod migrate;
 mod preview;
+mod running;
 mod sandbox;
 mod status;
 mod undo;

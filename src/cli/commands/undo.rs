@@ -5,10 +5,10 @@
 
 use super::super::args::{UndoArgs, EXIT_FAILED, EXIT_OK};
 use super::super::output;
-use super::apply::{asked, refused_or_declined, run_shown, Ran, Show};
-use super::{fail_as, probe_flow, runtime};
+use super::fail_as;
+use super::running::{asked, refused_or_declined, run_shown, start, Ran, Show, Started};
 use serde_json::{json, Value};
-use tsmn::flow::{Flow, FlowError, RunKind, Settings, Watch};
+use tsmn::flow::{FlowError, RunKind, Settings};
 use tsmn::report;
 
 pub const JSON_SCHEMA: &str = "tsmn-undo/1";
@@ -19,31 +19,20 @@ pub fn undo(a: &UndoArgs) -> u8 {
         Ok(t) => t,
         Err(e) => return fail(FlowError::Usage(e)),
     };
-    let mut flow = match Flow::open(&a.plan) {
-        Ok(f) => f,
-        Err(e) => return fail(e),
-    };
-    let run = match flow.begin(RunKind::Undo) {
-        Ok(r) => r,
-        Err(e) => return fail(e),
-    };
-    let rt = runtime();
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let settings = Settings {
         connect_timeout,
         restart: tsmn::run::RestartPolicy::Never,
         ..Settings::default()
     };
-    let watch = Watch {
-        progress: None,
-        keep: Some(tsmn::run::session::notices_to(tx.clone())),
+    let Started {
+        mut flow,
+        run,
+        rt,
+        events: (tx, rx),
+    } = match start(&a.plan, RunKind::Undo, &settings, a.json) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
     };
-    let probed = rt
-        .block_on(flow.lock_cluster(&settings))
-        .and_then(|()| probe_flow(&rt, &mut flow, &settings, a.json, watch));
-    if let Err(e) = probed {
-        return fail(e);
-    }
     let ready = rt.block_on(flow.ready(
         &run,
         &Default::default(),
