@@ -173,6 +173,29 @@ fn postgresql_16_is_refused() {
     assert!(f.what.contains("outside 13-15"), "{f:?}");
 }
 
+/// The access node not read in time (a data node hung its distributed
+/// query, say): a data node's id cannot be compared, so no finding tells
+/// to drop its database.
+#[test]
+fn no_verdict_on_membership_without_the_access_node() {
+    let mut dn = server();
+    dn.database = Some(DatabaseFacts {
+        name: "tsdb".into(),
+        timescaledb: Some("2.13.1".into()),
+        uuid: Some("bbb".into()),
+        dist_uuid: Some("aaa".into()),
+        ..Default::default()
+    });
+    let mut f = facts(server(), dn);
+    f.nodes[0].server = None;
+    f.nodes[0].connection = Connection::TimedOut { seconds: 20 };
+    let found = findings(&plan(), &f);
+    assert!(
+        !found.iter().any(|x| x.fix.contains("DROP DATABASE")),
+        "{found:#?}"
+    );
+}
+
 #[test]
 fn data_node_of_another_cluster() {
     let mut an = server();

@@ -72,6 +72,16 @@ fn plant_secrets(r: &Running) {
         &format!("ALTER SYSTEM SET primary_conninfo = 'host=10.9.9.9 user=rep password={SECRET}'"),
     );
     r.an.sql("postgres", "SELECT pg_reload_conf()");
+    // A user's job whose config holds a password (in jobs.tsv and in the
+    // logged statement).
+    r.an.sql(
+        "tsdb",
+        "CREATE PROCEDURE leaky_job(job_id int, config jsonb) LANGUAGE plpgsql AS $$ BEGIN END $$",
+    );
+    r.an.sql(
+        "tsdb",
+        &format!("SELECT add_job('leaky_job', '1 hour', config => '{{\"password\": \"{SECRET}\", \"keep\": \"days\"}}')"),
+    );
     let passfile = r.an.cluster.data_dir().join("passfile");
     std::fs::write(&passfile, format!("*:*:*:postgres:{SECRET}\n")).expect("passfile");
     // The plan names a password variable, set to the secret.
@@ -137,6 +147,9 @@ fn check_bundle(r: &Running, out: &std::path::Path, work: &std::path::Path) {
         log.contains("CREATE ROLE leaky LOGIN PASSWORD '***'"),
         "{log}"
     );
+    let jobs = support::read(&unpacked.join("bundle/an/jobs.tsv"));
+    assert!(jobs.contains(r#""password": "***""#), "{jobs}");
+    assert!(jobs.contains(r#""keep": "days""#), "{jobs}");
     let settings = support::read(&unpacked.join("bundle/an/settings.tsv"));
     assert!(settings.contains("primary_conninfo"), "{settings}");
     // The catalogs are the cluster's: both data nodes, the hypertable's chunks.

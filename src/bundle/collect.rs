@@ -257,11 +257,42 @@ pub fn own_files(plan_path: &Path, logs: &[PathBuf]) -> Vec<Entry> {
     }
     for (i, p) in logs.iter().enumerate() {
         if let Ok(bytes) = std::fs::read(p) {
+            let mine = runs_of(&String::from_utf8_lossy(&bytes), plan_path);
             out.push(Entry::masked(
                 format!("tsmn/tsmn-{}.log", i + 1),
-                format!("the last {LOG_LINES} lines of tsmn's log {}", p.display()),
-                &tail(&String::from_utf8_lossy(&bytes), LOG_LINES),
+                format!(
+                    "the last {LOG_LINES} lines of tsmn's log {} from the runs on this plan",
+                    p.display()
+                ),
+                &tail(&mine, LOG_LINES),
             ));
+        }
+    }
+    out
+}
+
+/// PURE: the lines of the log that belong to runs on this plan: each run
+/// begins with its `started:` line (the command line), and a run is kept
+/// when that line names the plan (its path as given, or its absolute
+/// path). The log is the machine's: other clusters' runs stay out.
+pub fn runs_of(log: &str, plan_path: &Path) -> String {
+    let given = plan_path.display().to_string();
+    let absolute = std::fs::canonicalize(plan_path)
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| given.clone());
+    let names_plan = |line: &str| {
+        line.split_whitespace()
+            .any(|w| w == given || w == absolute || w.ends_with(&format!("={given}")))
+    };
+    let mut keep = false;
+    let mut out = String::new();
+    for line in log.lines() {
+        if line.contains(" started: ") {
+            keep = names_plan(line);
+        }
+        if keep {
+            out.push_str(line);
+            out.push('\n');
         }
     }
     out

@@ -34,7 +34,74 @@ impl Entry {
 /// `password=` (bare or quoted), a URI's `user:password@`, and SQL's
 /// `PASSWORD '...'` (a logged `ALTER ROLE`), with its `ENCRYPTED` form.
 pub fn mask(text: &str) -> String {
-    mask_sql_passwords(&crate::quote::secrets::masked(text))
+    mask_json_secrets(&mask_sql_passwords(&crate::quote::secrets::masked(text)))
+}
+
+/// The names of JSON keys whose values are secrets (a job's config, say:
+/// `{"password": "..."}`), lower case, matched as parts of the key.
+const SECRET_KEYS: [&str; 5] = ["password", "passwd", "secret", "token", "api_key"];
+
+/// `"<a secret's key>": "..."` in JSON text, wherever it stands (a jsonb
+/// column, a logged statement): the value masked. Each secret's key is
+/// found by its name, not by pairing every quote of the text (a log has
+/// quotes that pair with nothing).
+fn mask_json_secrets(text: &str) -> String {
+    let lower = text.to_ascii_lowercase();
+    // (start, end) of each value to mask, in order.
+    let mut values: Vec<(usize, usize)> = Vec::new();
+    for marker in SECRET_KEYS {
+        for (at, _) in lower.match_indices(marker) {
+            let line_start = lower[..at].rfind('\n').map_or(0, |i| i + 1);
+            let Some(open) = lower[line_start..at].rfind('"').map(|i| line_start + i) else {
+                continue;
+            };
+            let Some(close) = string_end(&text[at..]).map(|i| at + i) else {
+                continue;
+            };
+            if text[open + 1..close].contains('"') {
+                continue;
+            }
+            let after = &text[close + 1..];
+            let Some(value) = after.trim_start().strip_prefix(':').map(str::trim_start) else {
+                continue;
+            };
+            let Some(body) = value.strip_prefix('"') else {
+                continue;
+            };
+            let start = text.len() - body.len();
+            if let Some(end) = string_end(body) {
+                values.push((start, start + end));
+            }
+        }
+    }
+    values.sort_unstable();
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for (start, end) in values {
+        if start < at {
+            continue;
+        }
+        out.push_str(&text[at..start]);
+        out.push_str("***");
+        at = end;
+    }
+    out.push_str(&text[at..]);
+    out
+}
+
+/// Where a JSON string that began just before `s` ends (its closing
+/// quote's index), a backslash escaping the character after it.
+fn string_end(s: &str) -> Option<usize> {
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b'"' => return Some(i),
+            _ => i += 1,
+        }
+    }
+    None
 }
 
 /// `PASSWORD '...'` in SQL (doubled quotes inside a literal kept to it).
@@ -113,6 +180,40 @@ mod tests {
         assert!(!m.contains("s3cret"), "{m}");
         assert!(m.contains("PASSWORD '***' LOGIN"), "{m}");
         assert!(m.contains("password_encryption = scram-sha-256"), "{m}");
+    }
+
+    #[test]
+    fn secrets_in_json_are_masked_and_the_rest_kept() {
+        let t = r#"1001	leaky	{"note": "say \"hi\"", "password": "JobCfg\"N8", "dsn": "x", "api_key":"K9", "drop_after": "7 days"}"#;
+        let m = mask(t);
+        assert!(
+            !m.contains("JobCfg") && !m.contains("N8") && !m.contains("K9"),
+            "{m}"
+        );
+        assert!(m.contains(r#""password": "***""#), "{m}");
+        assert!(m.contains(r#""drop_after": "7 days""#), "{m}");
+        assert!(m.contains(r#""dsn": "x""#), "{m}");
+    }
+
+    #[test]
+    fn the_log_keeps_only_the_runs_on_this_plan() {
+        let log = "t INFO tsmn 0.1.0 started: tsmn apply --plan /x/other.toml\n\
+                   t INFO [dn1] other cluster's line\n\
+                   t INFO tsmn 0.1.0 started: tsmn check --plan /x/mine.toml\n\
+                   t INFO [dn1] my line\n\
+                   t INFO tsmn 0.1.0 started: tsmn status -p /x/mine.toml --json\n\
+                   t INFO my second run\n\
+                   t INFO tsmn 0.1.0 started: tsmn sandbox up\n\
+                   t INFO not mine\n";
+        let mine = collect::runs_of(log, std::path::Path::new("/x/mine.toml"));
+        assert!(
+            mine.contains("my line") && mine.contains("my second run"),
+            "{mine}"
+        );
+        assert!(
+            !mine.contains("other") && !mine.contains("not mine"),
+            "{mine}"
+        );
     }
 
     #[test]

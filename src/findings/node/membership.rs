@@ -8,6 +8,12 @@ use crate::quote::sql::ident;
 pub(super) fn membership(facts: &Facts, n: &NodeFacts, s: &ServerFacts, out: &mut Vec<Finding>) {
     let Some(db) = &s.database else { return };
     let Some(dist) = &db.dist_uuid else { return };
+    // The access node not read (it did not answer in time): its cluster's
+    // id is unknown, so nothing here can be told to belong to another
+    // cluster, and no database is to be dropped on that guess.
+    if n.role == NodeRole::Data && facts.access().and_then(|a| a.server.as_ref()).is_none() {
+        return;
+    }
     let an_db = facts
         .access()
         .and_then(|a| a.server.as_ref())
