@@ -9,6 +9,7 @@ pub mod credentials;
 mod drift;
 pub mod queries;
 pub mod reach;
+mod sizes;
 pub mod tls;
 mod writable;
 

@@ -279,7 +279,7 @@ pub async fn database_details(client: &Client, db: &mut DatabaseFacts) {
         rows(client, CHUNKS_SQL, &[]),
         rows(client, PREPARED_SQL, &[]),
         rows(client, PLACES_SQL, &[]),
-        sizes_within(client),
+        super::sizes::sizes_within(client),
     );
     db.chunk_places = places
         .unwrap_or_default()
@@ -352,39 +352,6 @@ pub async fn database_details(client: &Client, db: &mut DatabaseFacts) {
 /// node's catalog only: no data node is asked).
 const PLACES_SQL: &str = "SELECT format('%I.%I', hypertable_schema, hypertable_name), format('%I.%I', chunk_schema, chunk_name), \
      data_nodes::text[], hypertable_schema::text, hypertable_name::text FROM timescaledb_information.chunks WHERE data_nodes IS NOT NULL ORDER BY 1, 2";
-/// Each chunk replica's bytes, from the data nodes (fails as a whole when
-/// one does not answer: the places stay, without sizes). The engine asks
-/// the data nodes over connections of its own, with no time limit: a data
-/// node that hangs would hold the access node's whole probe, and without
-/// the access node's facts nothing can be judged. So within a time limit
-/// of its own, local to the one message (an implicit transaction: it ends
-/// with it, also on a timeout, and the session keeps its own setting).
-async fn sizes_within(client: &tokio_postgres::Client) -> Vec<(String, String, i64)> {
-    let sql =
-        format!("SELECT set_config('statement_timeout', '{SIZES_TIMEOUT_MS}', true); {SIZES_SQL}");
-    let Ok(msgs) = client.simple_query(&sql).await else {
-        return Vec::new();
-    };
-    msgs.iter()
-        .filter_map(|m| match m {
-            tokio_postgres::SimpleQueryMessage::Row(r) if r.len() == 3 => Some((
-                r.get(0)?.to_string(),
-                r.get(1)?.to_string(),
-                r.get(2)?.parse().ok()?,
-            )),
-            _ => None,
-        })
-        .collect()
-}
-
-/// How long the sizes may take (a data node that does not answer).
-const SIZES_TIMEOUT_MS: u32 = 3000;
-
-const SIZES_SQL: &str = "SELECT format('%I.%I', s.chunk_schema, s.chunk_name), s.node_name::text, coalesce(s.total_bytes, 0)::bigint \
-     FROM timescaledb_information.hypertables h \
-     CROSS JOIN LATERAL chunks_detailed_size(format('%I.%I', h.hypertable_schema, h.hypertable_name)::regclass) s \
-     WHERE h.is_distributed AND s.node_name IS NOT NULL";
-
 /// TimescaleDB's own two-phase transactions (its gids start with `ts-`,
 /// tsl/src/remote/txn_id.c) left prepared in this database.
 const PREPARED_SQL: &str =
