@@ -69,3 +69,31 @@ fn cargo_deny_bans_licenses_sources() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+/// Files by what they hold: no source file over 500 lines, and the README a
+/// front door of at most 500 (details live in each command's page).
+#[test]
+fn no_source_file_over_500_lines_and_a_short_readme() {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).expect("read_dir").flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    walk(&root.join("src"), &mut files);
+    let long: Vec<String> = files
+        .iter()
+        .map(|f| (f, std::fs::read_to_string(f).expect("read").lines().count()))
+        .filter(|(_, n)| *n > 500)
+        .map(|(f, n)| format!("{} ({n} lines)", f.display()))
+        .collect();
+    assert!(long.is_empty(), "split these by what they hold: {long:?}");
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    assert!(readme.lines().count() <= 500, "README.md is over 500 lines");
+}
