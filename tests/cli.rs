@@ -883,3 +883,42 @@ fn undo_json_is_one_document() {
     assert!(doc["closing"].as_str().unwrap().starts_with("undone"));
     assert!(!read(&hba).contains("BEGIN tsmn"), "put back");
 }
+
+/// Refusals found by a trial as a new operator, each before anything is
+/// done: a migrate target's string asking for stricter TLS than tsmn would
+/// use, `man --out -`, and the demo without a terminal (no sandbox made).
+#[test]
+fn refused_before_anything_is_done() {
+    let dir = temp_dir();
+    let plan = copy_asset(dir.path(), "plan-trust.toml");
+    let out = tsmn()
+        .args(["migrate", "--check", "--plan"])
+        .arg(&plan)
+        .args([
+            "--to",
+            "host=10.0.0.20 dbname=x sslmode=verify-full sslrootcert=/nonexistent/ca.crt",
+        ])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(
+        said.contains("sslmode=verify-full") && said.contains("fix:"),
+        "{said}"
+    );
+
+    let out = tsmn().args(["man", "--out", "-"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!std::path::Path::new("-").exists());
+
+    let sandbox = dir.path().join("demo");
+    let out = tsmn()
+        .args(["demo", "--dir"])
+        .arg(&sandbox)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs a terminal"));
+    assert!(!sandbox.exists(), "no sandbox made");
+}

@@ -305,6 +305,14 @@ pub async fn discover(t: &Target, timeout: Duration) -> Result<Discovered, Strin
         )
         .await
         .map_err(q)?;
+    // A database given by name that has no data nodes: not an access node
+    // (a plan without data nodes would be refused by validate).
+    if nodes.is_empty() {
+        return Err(format!(
+            "database {database} on {} has no data nodes: it is not the access node of a multi-node cluster (or --superuser cannot see them)\n    fix: give the access node's address and its cluster database (--database)",
+            t.shown()
+        ));
+    }
     let s = server(&c).await.map_err(q)?;
     let (mode, roles) = mode_and_roles(&c, &s).await.map_err(q)?;
     let mappings_with_password = c

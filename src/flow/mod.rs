@@ -137,6 +137,16 @@ impl Flow {
         self.plan = plan;
     }
 
+    /// The plan saved elsewhere from now on (the wizard's plan read from
+    /// another access node): its state folder (journal, lock, material)
+    /// is the new path's.
+    pub fn relocate(&mut self, plan_path: &Path) {
+        if self.plan_path != plan_path {
+            self.plan_path = plan_path.to_path_buf();
+            self.material = None;
+        }
+    }
+
     /// The superuser's password, typed by the operator: used for every node.
     pub fn set_password(&mut self, password: SecretString) {
         self.passwords.set_prompted(password);

@@ -39,6 +39,28 @@ impl TargetAddr {
 pub fn parse_target(given: &str, plan: &Plan) -> Result<TargetAddr, MigrateError> {
     let t = crate::discover::parse_target(given, None, None, &crate::probe::conninfo::System)
         .map_err(|e| MigrateError::Usage(e.replace("--access-node", "--to")))?;
+    // tsmn connects to the target with the plan's TLS and passwords: a
+    // key that would make its connection stricter cannot be dropped with
+    // a note (the connection would be weaker than asked), so it is refused.
+    let c = &t.conn.credentials;
+    let strict: Vec<String> = [
+        ("sslmode", &c.sslmode),
+        ("sslrootcert", &c.sslrootcert),
+        ("sslcert", &c.sslcert),
+        ("sslkey", &c.sslkey),
+        ("passfile", &c.passfile),
+    ]
+    .iter()
+    .filter(|(_, v)| !v.is_empty())
+    .map(|(k, v)| format!("{k}={v}"))
+    .chain(t.conn.hostaddr.iter().map(|h| format!("hostaddr={h}")))
+    .collect();
+    if !strict.is_empty() {
+        return Err(MigrateError::Usage(format!(
+            "--to: {} cannot be used for the target: tsmn migrate connects to it with the plan's [credentials] (TLS and passfile), and would connect less strictly than the string asks\n    fix: put them in the plan's [credentials] (they then apply to every node), or give the target's address without them",
+            strict.join(", ")
+        )));
+    }
     // parse_target defaults the user to postgres; the plan's superuser is
     // the better default unless the string named one.
     let named_user = given.contains("user=") || given.contains('@');

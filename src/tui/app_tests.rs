@@ -246,4 +246,12 @@ fn troubleshooting_from_an_access_node_discovers_then_probes() {
     assert!(a.shared.plan_dirty, "the discovered plan is unsaved");
     assert_eq!(a.shared.screen, Screen::Connectivity);
     assert!(matches!(cmds.as_slice(), [Cmd::Probe { .. }]), "{cmds:?}");
+    // Saved beside the plan that was open, never over it.
+    let opened = std::path::PathBuf::from("plan.toml");
+    assert_ne!(a.shared.plan_path, opened);
+    assert!(
+        a.shared.plan_path.ends_with("discovered-an.toml"),
+        "{}",
+        a.shared.plan_path.display()
+    );
 }

@@ -35,11 +35,16 @@ pub struct Options {
     pub settings: crate::flow::Settings,
 }
 
+/// Why the wizard cannot run here (no terminal), or None.
+pub fn no_terminal() -> Option<&'static str> {
+    (!std::io::stdout().is_terminal() || !std::io::stdin().is_terminal()).then_some(
+        "error: the wizard needs a terminal\n    fix: run it in a terminal, or use the commands that need none: tsmn check, preview, export, apply",
+    )
+}
+
 pub fn run(plan: crate::plan::Plan, plan_path: std::path::PathBuf, opts: Options) -> u8 {
-    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
-        eprintln!(
-            "error: the wizard needs a terminal\n    fix: run it in a terminal, or use the commands that need none: tsmn check, preview, export, apply"
-        );
+    if let Some(why) = no_terminal() {
+        eprintln!("{why}");
         return 2;
     }
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -9,6 +9,7 @@ use crate::flow::{Flow, NoAsk, RunKind, Settings, Watch};
 use crate::plan::Plan;
 use secrecy::SecretString;
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::Mutex;
@@ -44,9 +45,10 @@ impl Tasks {
     pub fn perform(&self, cmd: Cmd, app: &Shared) {
         let plan = app.plan.clone();
         let (flow, tx) = (self.flow.clone(), self.tx.clone());
+        let at = app.plan_path.clone();
         match cmd {
             Cmd::Quit => {}
-            Cmd::Probe { password, nodes } => self.probe(plan, password, nodes),
+            Cmd::Probe { password, nodes } => self.probe(plan, at, password, nodes),
             Cmd::Save => {
                 // In place: the operator's comments and layout stay, the
                 // previous version is kept as <plan>.bak.
@@ -81,6 +83,7 @@ impl Tasks {
                 tokio::spawn(async move {
                     let mut flow = flow.lock().await;
                     flow.set_plan(plan);
+                    flow.relocate(&at);
                     // The preview screen writes nothing (no certificate material yet).
                     let built = flow.steps_to_show().map_err(|e| e.to_string());
                     let _ = tx.send(Msg::Built(built));
@@ -110,6 +113,7 @@ impl Tasks {
                 tokio::spawn(async move {
                     let mut flow = flow.lock().await;
                     flow.set_plan(plan);
+                    flow.relocate(&at);
                     // The steps as previewed, with the certificate material made now.
                     let result = flow
                         .steps()
@@ -127,12 +131,13 @@ impl Tasks {
 
     /// Probe (all nodes, or the named ones again) on the shared flow, each
     /// node's result as it comes in; the connections stay open for the run.
-    fn probe(&self, plan: Plan, password: Option<SecretString>, nodes: Vec<String>) {
+    fn probe(&self, plan: Plan, at: PathBuf, password: Option<SecretString>, nodes: Vec<String>) {
         let (flow, tx) = (self.flow.clone(), self.tx.clone());
         let settings = self.settings.clone();
         tokio::spawn(async move {
             let mut flow = flow.lock().await;
             flow.set_plan(plan);
+            flow.relocate(&at);
             if let Some(p) = password {
                 flow.set_password(p);
             }
@@ -178,6 +183,7 @@ impl Tasks {
     /// stops the run before any step), the events forwarded as messages.
     fn execute(&self, plan: Plan, app: &Shared) {
         let (flow, tx) = (self.flow.clone(), self.tx.clone());
+        let at = app.plan_path.clone();
         let settings = self.settings.clone();
         let given = given(app);
         let cancel = CancellationToken::new();
@@ -185,6 +191,7 @@ impl Tasks {
         tokio::spawn(async move {
             let mut flow = flow.lock().await;
             flow.set_plan(plan);
+            flow.relocate(&at);
             let (etx, mut erx) = tokio::sync::mpsc::unbounded_channel();
             let forward = {
                 let tx = tx.clone();

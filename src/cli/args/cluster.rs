@@ -6,14 +6,8 @@ use std::path::PathBuf;
 /// `tsmn status`'s arguments.
 #[derive(Debug, clap::Args)]
 pub struct StatusArgs {
-    /// The plan file (TOML)
-    #[arg(
-        short,
-        long,
-        value_name = "FILE",
-        conflicts_with = "access_node",
-        required_unless_present = "access_node"
-    )]
+    /// The plan file (TOML) [env: TSMN_PLAN, when --access-node is not given]
+    #[arg(short, long, value_name = "FILE", conflicts_with = "access_node")]
     pub plan: Option<PathBuf>,
     /// Instead of a plan: the access node, as `tsmn discover` takes it
     /// (HOST[:PORT], a socket directory or a postgresql:// URI without password)

@@ -24,6 +24,10 @@ pub fn man(a: &ManArgs) -> u8 {
             Err(e) => failed("man", false, &e, EXIT_USAGE),
         };
     };
+    if dir.as_os_str() == "-" {
+        let message = "--out -: the manual pages are a directory of files, not one stream\n    fix: tsmn man [COMMAND] writes one page to standard output; --out DIR writes them all";
+        return failed("man", false, message, EXIT_USAGE);
+    }
     let all = man::pages();
     let written = std::fs::create_dir_all(dir).and_then(|()| {
         for (file, doc, cmd) in &all {

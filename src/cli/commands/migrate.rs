@@ -107,7 +107,12 @@ pub fn migrate(a: &MigrateCmd) -> u8 {
             EXIT_FAILED
         };
     }
-    eprint!("{text}");
+    // Shown whatever -q says when it asks (nobody answers blind).
+    if a.yes {
+        output::tell(text.trim_end());
+    } else {
+        eprint!("{text}");
+    }
     copy(a, &rt, &reach, &o, &pf)
 }
 

@@ -54,7 +54,11 @@ fn plan_of(
     rt: &tokio::runtime::Runtime,
     a: &StatusArgs,
 ) -> Result<(tsmn::plan::Plan, Duration), (String, u8)> {
-    if let Some(path) = &a.plan {
+    // TSMN_PLAN as the other commands read it, unless an access node is given.
+    let from_env = std::env::var_os("TSMN_PLAN")
+        .filter(|p| !p.is_empty() && a.access_node.is_none())
+        .map(std::path::PathBuf::from);
+    if let Some(path) = a.plan.as_ref().or(from_env.as_ref()) {
         let timeout = a.connect.timeout().map_err(|e| (e, EXIT_USAGE))?;
         return tsmn::probe::conninfo::load_plan(path)
             .map(|p| (p, timeout))
@@ -62,7 +66,7 @@ fn plan_of(
     }
     let Some(given) = &a.access_node else {
         return Err((
-            "tsmn status needs the cluster: --plan FILE, or --access-node ADDRESS\n    fix: e.g. tsmn status --plan plan.toml".into(),
+            "tsmn status needs the cluster: --plan FILE (or TSMN_PLAN), or --access-node ADDRESS\n    fix: e.g. tsmn status --plan plan.toml, or tsmn status --access-node 10.0.0.10:5432".into(),
             EXIT_USAGE,
         ));
     };

@@ -87,6 +87,11 @@ pub fn demo(a: &DemoArgs) -> u8 {
     if let Err(code) = wizard_options(&a.opts, false) {
         return code;
     }
+    // Asked before the sandbox starts: exit 2 means nothing was done.
+    if let Some(why) = tsmn::tui::no_terminal() {
+        eprintln!("{why}");
+        return EXIT_USAGE;
+    }
     match Sandbox::up(&a.dir.resolve(), usize::from(a.data_nodes), None, &say) {
         Ok(sb) => wizard(&sb.dir.join(PLAN_FILE), &a.opts),
         Err(e) => {

@@ -109,17 +109,42 @@ pub fn discovered(
     match found {
         Ok(d) => {
             let d = *d;
+            // Another cluster's plan: saved beside the open one, never
+            // over it (the open plan file stays as it was).
+            app.plan_path = beside(&app.plan_path, &d.plan.access_node.name);
             app.plan = d.plan;
             app.plan_dirty = true;
             app.notes = d.notes;
             app.go(super::Screen::Connectivity);
-            app.probe()
+            let cmds = app.probe();
+            app.message = Some(format!(
+                "the cluster read from its access node; s saves its plan as {} (the plan you opened is left as it was)",
+                app.plan_path.display()
+            ));
+            cmds
         }
         Err(e) => {
             app.message = Some(format!("discover failed: {e}"));
             vec![]
         }
     }
+}
+
+/// A file for a discovered plan beside `open`: `discovered-<access node>.toml`,
+/// numbered when that exists.
+fn beside(open: &std::path::Path, access_node: &str) -> std::path::PathBuf {
+    let dir = open.parent().unwrap_or(std::path::Path::new("."));
+    let safe: String = access_node
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .collect();
+    (1..)
+        .map(|n| match n {
+            1 => dir.join(format!("discovered-{safe}.toml")),
+            n => dir.join(format!("discovered-{safe}-{n}.toml")),
+        })
+        .find(|p| !p.exists())
+        .unwrap_or_else(|| dir.join("discovered.toml"))
 }
 
 fn draw(f: &mut Frame, st: &State, app: &Shared, area: Rect, theme: &Theme) {
