@@ -3,10 +3,11 @@
 //! and popups), says which key table applies now and which of its keys are
 //! available, takes the actions of those keys, and draws itself. The app
 //! routes keys to the open overlay, else to the active page; adding a
-//! screen is a new module and one line in `screens!` below.
+//! screen is a new module and one line in the list in screen.rs.
 
 use super::keys::{Action, Binding};
 use super::msg::Cmd;
+pub use super::screen::Screen;
 use super::shared::Shared;
 use super::text_field::TextField;
 use super::theme::Theme;
@@ -41,27 +42,12 @@ pub trait Page {
     fn draw_over(&self, _f: &mut Frame, _sh: &Shared, _area: Rect, _theme: &Theme) {}
 }
 
-/// The one list of the wizard's screens. Each line: the screen's module
-/// (one file in this folder, holding its `State`), its `Screen`, its
-/// title, and how its state starts from the plan. Adding a screen is a new
-/// file and a line here (and, for a step of the setup path, a place in
-/// `Screen::ORDER`).
-macro_rules! screens {
+/// The wizard's screens as the list in screen.rs names them: each one's
+/// module (one file in this folder, holding its `State`), and `Pages`,
+/// one state per screen, with the lookups the app routes through.
+macro_rules! pages {
     ($( $module:ident : $variant:ident $title:literal => $init:expr ),* $(,)?) => {
         $( pub mod $module; )*
-
-        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-        pub enum Screen {
-            $( $variant, )*
-        }
-
-        impl Screen {
-            pub fn title(self) -> &'static str {
-                match self {
-                    $( Screen::$variant => $title, )*
-                }
-            }
-        }
 
         /// One state per screen.
         pub struct Pages {
@@ -90,19 +76,7 @@ macro_rules! screens {
     };
 }
 
-screens! {
-    start: Start "Start" => |_| start::State::default(),
-    nodes: Nodes "Nodes" => |_| nodes::State::default(),
-    credentials: Credentials "Credentials" => credentials::State::new,
-    connectivity: Connectivity "Connectivity" => |_| connectivity::State::default(),
-    authentication: Authentication "Authentication" => authentication::State::new,
-    preview: Preview "Preview" => |_| preview::State::default(),
-    execute: Execute "Execute" => |_| execute::State::default(),
-    summary: Summary "Summary" => |_| summary::State,
-    // Beside the setup path: the live cluster, and leaving multi-node.
-    cluster: Cluster "Cluster" => |_| cluster::State::default(),
-    migrate: Migrate "Migrate" => |_| migrate::State::default(),
-}
+super::screen::with_screens!(pages);
 
 /// The bindings of a page as they apply now, in the order the footer and
 /// the help show them.
