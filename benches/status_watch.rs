@@ -143,7 +143,7 @@ fn hypertable(an: &Cluster, n: usize, chunks: usize) -> Vec<i64> {
 }
 
 fn measure(sb: &Sandbox, plan_path: &Path, n: usize, refreshes: usize) {
-    let plan = tsmn::probe::conninfo::load_plan(plan_path).expect("plan");
+    let plan = tsmn::plan::system::load_plan(plan_path).expect("plan");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

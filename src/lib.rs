@@ -47,14 +47,15 @@
 //!                 (undo.rs), drain; context.rs the facts builders share; material/ the
 //!                 certificates (pure but for key generation and its files)
 //! src/probe/      connecting (tokio-postgres; tls.rs: rustls on ring with libpq's sslmodes),
-//!                 credentials, the read-only queries; conninfo/ loads plans the libpq way
-//!                 (pg_service.conf, PGUSER) and reads the PG* environment in one place (env.rs:
-//!                 PGCONNECT_TIMEOUT, PGAPPNAME and the name of tsmn's sessions)
+//!                 credentials, the read-only queries
 //! src/findings/   what blocks multi-node, from plan + facts: per node (node/), pg_hba
 //!                 admission, across nodes; the connection-error table (pure)
 //! src/sandbox/    local clusters from the installed PostgreSQL (sandbox and tests)
 //! src/plan/       plan model, TOML load/save, validation, what a dsn or service may say
-//!                 (dsn/: libpq's two syntaxes parsed by tsmn, the table of libpq's keys) (pure)
+//!                 (dsn/: libpq's two syntaxes parsed by tsmn, the table of libpq's keys) (pure);
+//!                 system/ libpq as this machine has it (pg_service.conf, PGUSER, the PG*
+//!                 environment in one place: env.rs) and where tsmn loads plans; state.rs the
+//!                 plan's state folder (<plan>.tsmn)
 //! src/facts.rs    what each node is: plain data filled by probe/ (pure)
 //! src/quote/      quoting per language: SQL, shell, pg_hba, pgpass, libpq conninfo (pure)
 //! src/timescale.rs  TimescaleDB rules: version windows, md5 certificate names (pure)

@@ -13,7 +13,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     cli::output::init(cli.global.clone());
     // Sessions are named after the command (PGAPPNAME overrides).
-    tsmn::probe::conninfo::set_command(cli.command.as_ref().map_or("wizard", Command::name));
+    tsmn::plan::system::set_command(cli.command.as_ref().map_or("wizard", Command::name));
     // The wizard owns the terminal: its log goes to the file only.
     let wizard = matches!(
         cli.command,

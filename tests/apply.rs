@@ -754,7 +754,7 @@ fn a_second_run_is_refused_and_told_who_holds_the_lock() {
     use std::io::Write;
     let (an, dn, _work, path) = trust_pair();
     // Held by "another tsmn" on this machine.
-    let dir = tsmn::steps::material::dir_for(&path);
+    let dir = tsmn::plan::state_dir(&path);
     std::fs::create_dir_all(&dir).unwrap();
     let mut held = std::fs::File::create(dir.join("apply.lock")).unwrap();
     held.try_lock().expect("flock the lock file");
@@ -866,7 +866,7 @@ fn an_interrupt_stops_the_run_cleanly_and_the_next_apply_goes_on() {
             && err.contains("stopped after the interrupt"),
         "{err}"
     );
-    let journal = read(&tsmn::steps::material::dir_for(path).join("journal.jsonl"));
+    let journal = read(&tsmn::plan::state_dir(path).join("journal.jsonl"));
     assert!(journal.contains("dn1/auth/hba"), "{journal}");
     // tsmn did not stop the node (the restart was the operator's): it is
     // up before this test touches it.

@@ -6,8 +6,9 @@ mod support;
 use std::process::Command;
 use support::*;
 use tsmn::plan::parse_plan;
+use tsmn::plan::state_dir as dir_for;
 use tsmn::sandbox::{ClusterSpec, DataFile};
-use tsmn::steps::material::{dir_for, load_or_create};
+use tsmn::steps::material::load_or_create;
 use tsmn::timescale::cert_file_stem;
 
 fn openssl(args: &[&str]) -> String {
@@ -191,7 +192,7 @@ fn preview_writes_nothing_and_the_material_directory_is_private() {
         before,
         "preview wrote files"
     );
-    assert!(!tsmn::steps::material::dir_for(&plan).exists());
+    assert!(!tsmn::plan::state_dir(&plan).exists());
 
     let exp = support::tsmn()
         .args(["export", "--offline", "--plan"])
@@ -201,7 +202,7 @@ fn preview_writes_nothing_and_the_material_directory_is_private() {
         .output()
         .unwrap();
     support::assert_success(&exp);
-    let material = tsmn::steps::material::dir_for(&plan);
+    let material = tsmn::plan::state_dir(&plan);
     assert_eq!(
         std::fs::metadata(&material).unwrap().permissions().mode() & 0o777,
         0o700

@@ -200,7 +200,7 @@ fn a_certificate_cluster_set_up_by_hand_round_trips_through_apply_as_a_no_op() {
     let all = assert_no_op(&an, &dns, &out, &[("PGSSLCERT", &c), ("PGSSLKEY", &k)]);
     assert!(all.contains("own TLS works"), "{all}");
     assert!(
-        !tsmn::steps::material::dir_for(&out).join("ca.key").exists(),
+        !tsmn::plan::state_dir(&out).join("ca.key").exists(),
         "tsmn made a CA of its own for a cluster that has one"
     );
     // A certificate it cannot issue is named, with the way out: a role

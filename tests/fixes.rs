@@ -339,7 +339,7 @@ fn a_client_certificate_for_another_role_or_from_an_unknown_ca_is_told_apart_and
         }
     };
 
-    let plan_ca = TestCa::copy_of(&tsmn::steps::material::dir_for(&path));
+    let plan_ca = TestCa::copy_of(&tsmn::plan::state_dir(&path));
     let f = clears(
         &plan,
         &nodes,

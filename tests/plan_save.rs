@@ -31,7 +31,7 @@ fn the_example_plan_keeps_every_comment_and_its_previous_version() {
     let mut plan = tsmn::plan::load_plan(&path).expect("the example plan loads");
     plan.data_nodes[0].port = 6543;
     plan.access_node_addresses = vec!["10.0.0.99".into()];
-    save(&path, &plan, &tsmn::probe::conninfo::System).expect("save");
+    save(&path, &plan, &tsmn::plan::system::System).expect("save");
 
     let saved = read(&path);
     assert_eq!(comments(&saved), comments(&original), "{saved}");
@@ -103,7 +103,7 @@ fn on_a_full_disk_the_plan_is_left_whole_and_the_error_names_file_and_cause() {
     plan.data_nodes[0].port = 6543;
     disk.fill();
 
-    let err = save(&path, &plan, &tsmn::probe::conninfo::System).expect_err("no space left");
+    let err = save(&path, &plan, &tsmn::plan::system::System).expect_err("no space left");
     assert!(err.contains("No space left on device"), "the cause: {err}");
     assert!(err.contains(&*path.to_string_lossy()), "the file: {err}");
     assert!(err.contains("the file is unchanged"), "{err}");

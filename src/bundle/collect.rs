@@ -240,7 +240,7 @@ pub fn own_files(plan_path: &Path, logs: &[PathBuf]) -> Vec<Entry> {
             &text,
         ));
     }
-    let dir = crate::steps::material::dir_for(plan_path);
+    let dir = crate::plan::state_dir(plan_path);
     let mut journals: Vec<PathBuf> = std::fs::read_dir(&dir)
         .map(|d| d.flatten().map(|e| e.path()).collect())
         .unwrap_or_default();

@@ -61,9 +61,9 @@ pub fn tell(line: &str) {
 /// One line per PG* variable that is set and that tsmn does not read,
 /// with why (unless -q): the operator is not left to wonder why psql and
 /// tsmn go to different places. The list is libpq's keys'
-/// (tsmn::plan::dsn::keys), read in one place (tsmn::probe::conninfo::env).
+/// (tsmn::plan::dsn::keys), read in one place (tsmn::plan::system::env).
 pub fn note_ignored_env() {
-    for (var, why) in tsmn::probe::conninfo::env::ignored_set() {
+    for (var, why) in tsmn::plan::system::env::ignored_set() {
         tell(&format!("note: {var} is set and ignored: {why}"));
     }
 }

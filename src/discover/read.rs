@@ -34,7 +34,7 @@ async fn connect(t: &Target, db: &str, timeout: Duration) -> Result<Client, Stri
     // TLS as the string, then libpq's environment, says; none over a socket.
     let tls = crate::probe::tls::Tls::from_plan(&plan)?;
     let mut cfg = crate::probe::config(&node, &t.user, db, &passwords, opts, &tls);
-    cfg.application_name(crate::probe::conninfo::env::application_name_from(
+    cfg.application_name(crate::plan::system::env::application_name_from(
         t.conn.application_name.as_deref(),
         t.conn.fallback_application_name.as_deref(),
     ));

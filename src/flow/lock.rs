@@ -17,7 +17,7 @@ pub struct RunLock {
 
 /// Take the lock file beside the plan, or say who holds it.
 pub fn take(plan_path: &Path) -> Result<RunLock, FlowError> {
-    let dir = crate::steps::material::dir_for(plan_path);
+    let dir = crate::plan::state_dir(plan_path);
     let path = dir.join("apply.lock");
     let io = |e: std::io::Error| {
         FlowError::Failed(format!(

@@ -81,7 +81,7 @@ impl Flow {
     /// The plan at `path`, validated.
     pub fn open(path: &Path) -> Result<Flow, FlowError> {
         let plan =
-            crate::probe::conninfo::load_plan(path).map_err(|e| FlowError::Usage(e.to_string()))?;
+            crate::plan::system::load_plan(path).map_err(|e| FlowError::Usage(e.to_string()))?;
         Ok(Flow::new(plan, path.to_path_buf()))
     }
 
@@ -171,7 +171,7 @@ impl Flow {
 
     /// Where each run's finished steps are recorded, beside the plan.
     pub fn journal(&self) -> PathBuf {
-        material::dir_for(&self.plan_path).join("journal.jsonl")
+        crate::plan::state_dir(&self.plan_path).join("journal.jsonl")
     }
 
     /// Probe `nodes` (all when empty) and merge what was found into the
@@ -255,7 +255,7 @@ impl Flow {
 
     /// An adopted cluster whose CA tsmn lacks: no material is made for it.
     fn without_ca(&self) -> bool {
-        material::without_ca(&self.plan, &material::dir_for(&self.plan_path))
+        material::without_ca(&self.plan, &crate::plan::state_dir(&self.plan_path))
     }
 
     /// The certificate material (certificate mode): loaded from beside the
@@ -265,8 +265,9 @@ impl Flow {
             return Ok(None);
         }
         if self.material.is_none() {
-            let mut m = material::load_or_create(&self.plan, &material::dir_for(&self.plan_path))
-                .map_err(|e| FlowError::Failed(e.to_string()))?;
+            let mut m =
+                material::load_or_create(&self.plan, &crate::plan::state_dir(&self.plan_path))
+                    .map_err(|e| FlowError::Failed(e.to_string()))?;
             m.previous_ca.clone_from(&self.previous_ca);
             self.material = Some(m);
         }
@@ -288,7 +289,7 @@ impl Flow {
             ));
         }
         let stamp = time::OffsetDateTime::now_utc().unix_timestamp().to_string();
-        let aside = material::renew(&material::dir_for(&self.plan_path), &stamp)
+        let aside = material::renew(&crate::plan::state_dir(&self.plan_path), &stamp)
             .map_err(|e| FlowError::Failed(e.to_string()))?;
         self.material = None;
         self.renewing = true;
@@ -312,7 +313,7 @@ impl Flow {
                 opts.ca_cert
             )));
         }
-        let dir = material::dir_for(&self.plan_path);
+        let dir = crate::plan::state_dir(&self.plan_path);
         let stamp = time::OffsetDateTime::now_utc().unix_timestamp().to_string();
         match material::roll(&dir, &stamp).map_err(|e| FlowError::Failed(e.to_string()))? {
             Some((aside, old)) => {
@@ -331,7 +332,7 @@ impl Flow {
     pub fn keep_old_certificates(&mut self, aside: &Path) -> Result<(), FlowError> {
         self.material = None;
         self.previous_ca = None;
-        material::restore_renewed(&material::dir_for(&self.plan_path), aside)
+        material::restore_renewed(&crate::plan::state_dir(&self.plan_path), aside)
             .map_err(|e| FlowError::Failed(e.to_string()))
     }
 
@@ -356,8 +357,9 @@ impl Flow {
         {
             return self.build_with(self.material.as_ref());
         }
-        let shown = material::load_or_describe(&self.plan, &material::dir_for(&self.plan_path))
-            .map_err(|e| FlowError::Failed(e.to_string()))?;
+        let shown =
+            material::load_or_describe(&self.plan, &crate::plan::state_dir(&self.plan_path))
+                .map_err(|e| FlowError::Failed(e.to_string()))?;
         self.build_with(Some(&shown))
     }
 

@@ -37,7 +37,7 @@ impl TargetAddr {
 
 /// `--to` as given (a service it names is read from pg_service.conf).
 pub fn parse_target(given: &str, plan: &Plan) -> Result<TargetAddr, MigrateError> {
-    let t = crate::discover::parse_target(given, None, None, &crate::probe::conninfo::System)
+    let t = crate::discover::parse_target(given, None, None, &crate::plan::system::System)
         .map_err(|e| MigrateError::Usage(e.replace("--access-node", "--to")))?;
     // tsmn connects to the target with the plan's TLS and passwords: a
     // key that would make its connection stricter cannot be dropped with
@@ -119,7 +119,7 @@ impl Reach {
         cfg.port(t.port)
             .user(&t.user)
             .dbname(db)
-            .application_name(crate::probe::conninfo::application_name())
+            .application_name(crate::plan::system::application_name())
             .connect_timeout(self.opts.connect_timeout)
             .ssl_mode(self.tls.ssl_mode_for(&t.host));
         if let Some(pw) = self.passwords.password_for(&t.host, t.port, db, &t.user) {

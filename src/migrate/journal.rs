@@ -84,7 +84,7 @@ pub fn path_for(plan_path: &Path, t: &TargetAddr) -> PathBuf {
             }
         })
         .collect();
-    crate::steps::material::dir_for(plan_path).join(format!("migrate-{key}.jsonl"))
+    crate::plan::state_dir(plan_path).join(format!("migrate-{key}.jsonl"))
 }
 
 fn now() -> i64 {

@@ -126,7 +126,7 @@ pub async fn migrate(
 ) -> Result<MigrateReport, MigrateError> {
     let started = Instant::now();
     let path = journal::path_for(&o.plan_path, &o.target);
-    let dir = crate::steps::material::dir_for(&o.plan_path);
+    let dir = crate::plan::state_dir(&o.plan_path);
     crate::steps::material::private_dir(&dir).map_err(|e| MigrateError::Failed(e.to_string()))?;
     journal::record(
         &path,

@@ -19,7 +19,7 @@ variable named in credentials.password_env, or a passfile (credentials.passfile,
 
 /// Parse, check and normalize a plan without libpq: a node's dsn or
 /// service is a problem here (tsmn loads plans with
-/// probe::conninfo::load_plan). `path` is only used in messages.
+/// plan::system::load_plan). `path` is only used in messages.
 pub fn parse_plan(text: &str, path: &str) -> Result<Plan, PlanError> {
     parse_plan_with(text, path, &super::dsn::NoLibpq)
 }

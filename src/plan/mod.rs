@@ -1,7 +1,9 @@
-//! PURE: the plan an operator writes, its TOML form and its validation.
-//! No I/O beyond reading and saving the plan file, no async, no UI; what
-//! libpq adds (connection strings, pg_service.conf, PGUSER) comes in
-//! through dsn::Libpq.
+//! The plan an operator writes, its TOML form and its validation: pure
+//! but for reading and saving the plan file (no async, no UI). What libpq
+//! adds (connection strings, pg_service.conf, PGUSER) comes in through
+//! dsn::Libpq; system/ is that libpq as this machine has it, and where
+//! tsmn loads its plans (`system::load_plan`); state.rs the plan's state
+//! folder beside it.
 
 pub mod address;
 pub mod dsn;
@@ -11,6 +13,8 @@ mod model;
 mod problem;
 pub mod save;
 mod sslmode;
+mod state;
+pub mod system;
 mod validate;
 
 pub use address::cidr_covers;
@@ -21,4 +25,5 @@ pub use maintenance::{interval_seconds, interval_text, Maintenance};
 pub use model::*;
 pub use problem::{PlanError, Problem};
 pub use sslmode::SslMode;
+pub use state::state_dir;
 pub use validate::validate;

@@ -138,7 +138,7 @@ pub fn options_as(
         ("user", role.to_string()),
         (
             "application_name",
-            crate::probe::conninfo::link_application_name(),
+            crate::plan::system::link_application_name(),
         ),
         // libpq's minimum is 2 seconds; 0 waits without a limit.
         ("connect_timeout", libpq_timeout(opts.connect_timeout)),
@@ -166,7 +166,7 @@ pub fn options_as(
 /// tsmn's connect timeout as libpq's connect_timeout: whole seconds, at
 /// least 2 (libpq's minimum), 0 for tsmn's wait without a limit.
 fn libpq_timeout(t: std::time::Duration) -> String {
-    if t >= crate::probe::conninfo::env::WAIT_FOREVER {
+    if t >= crate::plan::system::env::WAIT_FOREVER {
         "0".into()
     } else {
         t.as_secs().max(2).to_string()

@@ -4,7 +4,6 @@
 
 pub mod access_side;
 pub(crate) mod certs;
-pub mod conninfo;
 pub mod credentials;
 mod drift;
 pub mod queries;
@@ -342,7 +341,7 @@ pub fn config(
     cfg.port(port)
         .user(user)
         .dbname(db)
-        .application_name(conninfo::application_name())
+        .application_name(crate::plan::system::application_name())
         .connect_timeout(opts.connect_timeout)
         .ssl_mode(tls.ssl_mode_for(host));
     if let Some(pw) = passwords.password_for(host, port, db, user) {

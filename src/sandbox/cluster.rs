@@ -224,7 +224,7 @@ impl Cluster {
             .port(self.port)
             .user("postgres")
             .dbname(dbname)
-            .application_name(crate::probe::conninfo::application_name())
+            .application_name(crate::plan::system::application_name())
             .connect_timeout(std::time::Duration::from_secs(5));
         cfg
     }

@@ -279,7 +279,7 @@ impl Sandbox {
             }
         }
         // tsmn's own state for the sandbox's plan (certificates, journal) goes too.
-        let state = crate::steps::material::dir_for(&self.dir.join(PLAN_FILE));
+        let state = crate::plan::state_dir(&self.dir.join(PLAN_FILE));
         if state.is_dir() {
             std::fs::remove_dir_all(&state).map_err(SandboxError::io(&state))?;
         }

@@ -55,7 +55,7 @@ impl Tasks {
                 let r = crate::plan::save::save(
                     &app.plan_path,
                     &app.plan,
-                    &crate::probe::conninfo::System,
+                    &crate::plan::system::System,
                 );
                 let _ = tx.send(Msg::Saved(r));
             }
@@ -66,7 +66,7 @@ impl Tasks {
                         &address,
                         None,
                         None,
-                        &crate::probe::conninfo::System,
+                        &crate::plan::system::System,
                     ) {
                         Ok(t) => crate::discover::discover(&t, settings.connect_timeout).await,
                         Err(e) => Err(e),

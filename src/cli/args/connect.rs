@@ -5,7 +5,7 @@
 
 use std::path::Path;
 use std::time::Duration;
-use tsmn::probe::conninfo::env;
+use tsmn::plan::system::env;
 
 /// How long to wait for each connection.
 #[derive(Debug, Clone, Default, clap::Args)]

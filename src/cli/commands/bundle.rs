@@ -20,7 +20,7 @@ pub fn report(a: &ReportArgs) -> u8 {
         Ok(t) => t,
         Err(e) => return fail(&e, EXIT_USAGE),
     };
-    let plan = match tsmn::probe::conninfo::load_plan(plan_path) {
+    let plan = match tsmn::plan::system::load_plan(plan_path) {
         Ok(p) => p,
         Err(e) => return fail(&e.to_string(), EXIT_USAGE),
     };

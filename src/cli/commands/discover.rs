@@ -14,7 +14,7 @@ pub fn discover(a: &DiscoverArgs) -> u8 {
         &a.access_node,
         a.superuser.as_deref(),
         a.database.as_deref(),
-        &tsmn::probe::conninfo::System,
+        &tsmn::plan::system::System,
     ) {
         Ok(t) => t,
         Err(e) => return fail(&e, EXIT_USAGE),

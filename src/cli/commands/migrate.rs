@@ -15,7 +15,7 @@ fn fail(json: bool, e: &MigrateError) -> u8 {
 }
 
 pub fn migrate(a: &MigrateCmd) -> u8 {
-    let plan = match tsmn::probe::conninfo::load_plan(&a.plan) {
+    let plan = match tsmn::plan::system::load_plan(&a.plan) {
         Ok(p) => p,
         Err(e) => return failed("migrate", a.json, &e.to_string(), EXIT_USAGE),
     };
@@ -204,7 +204,7 @@ fn abandon(a: &MigrateCmd, reach: &Reach, o: &MigrateOptions) -> u8 {
 /// the migration does not take: it reaches the target the way the plan
 /// reaches its nodes (credentials, --connect-timeout, tsmn's session name).
 fn note_unused(to: &str) {
-    let Ok(t) = tsmn::discover::parse_target(to, None, None, &tsmn::probe::conninfo::System) else {
+    let Ok(t) = tsmn::discover::parse_target(to, None, None, &tsmn::plan::system::System) else {
         return;
     };
     let c = &t.conn;

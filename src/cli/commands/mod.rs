@@ -48,7 +48,7 @@ pub(super) fn say_probing(flow: &Flow, settings: &Settings) {
         output::tell(&format!(
             "probing {} node(s) (connect timeout {}) ...",
             flow.plan.nodes().count(),
-            tsmn::probe::conninfo::env::shown(settings.connect_timeout)
+            tsmn::plan::system::env::shown(settings.connect_timeout)
         ));
     }
 }

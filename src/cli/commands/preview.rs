@@ -4,7 +4,7 @@ use super::super::args::{PreviewArgs, EXIT_OK, EXIT_USAGE};
 use super::super::output;
 use super::{fail_as, failed, probed, runtime, with_timeout, Probing};
 use tsmn::flow::Watch;
-use tsmn::probe::conninfo::load_plan;
+use tsmn::plan::system::load_plan;
 use tsmn::report;
 
 pub fn preview(a: &PreviewArgs) -> u8 {

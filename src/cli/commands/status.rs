@@ -60,7 +60,7 @@ fn plan_of(
         .map(std::path::PathBuf::from);
     if let Some(path) = a.plan.as_ref().or(from_env.as_ref()) {
         let timeout = a.connect.timeout().map_err(|e| (e, EXIT_USAGE))?;
-        return tsmn::probe::conninfo::load_plan(path)
+        return tsmn::plan::system::load_plan(path)
             .map(|p| (p, timeout))
             .map_err(|e| (e.to_string(), EXIT_USAGE));
     }
@@ -74,7 +74,7 @@ fn plan_of(
         given,
         a.superuser.as_deref(),
         a.database.as_deref(),
-        &tsmn::probe::conninfo::System,
+        &tsmn::plan::system::System,
     )
     .map_err(|e| (e, EXIT_USAGE))?;
     let timeout = a

@@ -3,7 +3,7 @@
 use super::super::args::{ValidateArgs, EXIT_OK, EXIT_USAGE};
 use super::super::output;
 use tsmn::plan::plan_to_toml;
-use tsmn::probe::conninfo::load_plan;
+use tsmn::plan::system::load_plan;
 use tsmn::report;
 
 pub fn validate(a: &ValidateArgs) -> u8 {

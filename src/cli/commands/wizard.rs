@@ -4,7 +4,7 @@ use super::super::args::{DemoArgs, WizardArgs, WizardOpts};
 use super::super::args::{EXIT_FAILED, EXIT_USAGE};
 use super::super::output;
 use std::path::Path;
-use tsmn::probe::conninfo::load_plan;
+use tsmn::plan::system::load_plan;
 use tsmn::sandbox::{Sandbox, PLAN_FILE};
 
 /// `tsmn wizard`: on the plan given, else as with no command.
@@ -28,7 +28,7 @@ pub fn wizard_default(opts: &WizardOpts) -> u8 {
         return wizard(here, opts);
     }
     match wizard_options(opts, false) {
-        Ok(o) => tsmn::tui::run(tsmn::probe::conninfo::new_plan(), here.to_path_buf(), o),
+        Ok(o) => tsmn::tui::run(tsmn::plan::system::new_plan(), here.to_path_buf(), o),
         Err(code) => code,
     }
 }
@@ -62,7 +62,7 @@ pub fn wizard(path: &Path, opts: &WizardOpts) -> u8 {
             return EXIT_USAGE;
         }
         return match wizard_options(opts, true) {
-            Ok(o) => tsmn::tui::run(tsmn::probe::conninfo::new_plan(), path.to_path_buf(), o),
+            Ok(o) => tsmn::tui::run(tsmn::plan::system::new_plan(), path.to_path_buf(), o),
             Err(code) => code,
         };
     }

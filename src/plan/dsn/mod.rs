@@ -4,8 +4,8 @@
 //! is read ([`keys`]): used, or ignored with a note that names it and why,
 //! or (a password, or a key whose loss would weaken the connection) a
 //! problem that names the node and the key. The parsing is tsmn's own
-//! ([`parse`], pure); the service files and the environment are the
-//! caller's ([`Libpq`]; tsmn's is probe/conninfo): this module stays pure.
+//! (`parse.rs`, pure); the service files and the environment are the
+//! caller's ([`Libpq`]; tsmn's is plan/system): this module stays pure.
 
 pub mod keys;
 mod lift;
@@ -32,13 +32,13 @@ pub trait Libpq {
 /// read, a service cannot be; the superuser defaults to postgres.
 pub struct NoLibpq;
 
-const NO_LIBPQ: &str = "cannot be read by the pure plan parser; tsmn reads it when it loads the plan (tsmn::probe::conninfo::load_plan)";
+const NO_LIBPQ: &str = "cannot be read by the pure plan parser; tsmn reads it when it loads the plan (tsmn::plan::system::load_plan)";
 
 impl Libpq for NoLibpq {
     fn service(&self, _: &str) -> Result<Conninfo, (String, String)> {
         Err((
             NO_LIBPQ.into(),
-            "load the plan with tsmn::probe::conninfo::load_plan".into(),
+            "load the plan with tsmn::plan::system::load_plan".into(),
         ))
     }
     fn default_user(&self) -> Option<String> {

@@ -73,16 +73,6 @@ impl Material {
     }
 }
 
-/// The material directory for a plan file: `<plan>.tsmn/`.
-pub fn dir_for(plan_path: &Path) -> PathBuf {
-    let mut name = plan_path
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_default();
-    name.push(".tsmn");
-    plan_path.with_file_name(name)
-}
-
 /// Load what exists in `dir`, create what is missing, and return all of it.
 /// The directory is 0700 and ignores itself for git (`.gitignore` with `*`):
 /// it holds private keys, often beside a plan in a source tree.

@@ -173,7 +173,7 @@ fn save_form(st: &mut State, app: &mut Shared) {
         match crate::plan::dsn::host_and_port(
             &form.fields[1],
             &app.plan,
-            &crate::probe::conninfo::System,
+            &crate::plan::system::System,
         ) {
             Ok((host, port)) => {
                 form.fields[1] = host.into();
