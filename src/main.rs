@@ -10,7 +10,10 @@ use cli::{Cli, Command};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => return ExitCode::from(cli::output::command_line_error(&e)),
+    };
     cli::output::init(cli.global.clone());
     // Sessions are named after the command (PGAPPNAME overrides).
     tsmn::plan::system::set_command(cli.command.as_ref().map_or("wizard", Command::name));

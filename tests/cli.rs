@@ -922,3 +922,24 @@ fn refused_before_anything_is_done() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("needs a terminal"));
     assert!(!sandbox.exists(), "no sandbox made");
 }
+
+/// A command line clap refuses is, under --json, the tsmn-error/1 document
+/// like every other error (and clap's own words without it).
+#[test]
+fn a_bad_command_line_under_json_is_a_json_error() {
+    let out = tsmn()
+        .args(["check", "--json", "--bogus"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert_eq!(doc["schema"], "tsmn-error/1");
+    assert_eq!(doc["command"], "check");
+    assert!(
+        doc["error"].as_str().unwrap_or("").contains("--bogus"),
+        "{doc}"
+    );
+    let out = tsmn().args(["check", "--bogus"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+}

@@ -118,6 +118,37 @@ pub fn json_error(command: &str, message: &str, exit_code: u8) {
     ));
 }
 
+/// A command line clap refuses: as clap says it (help and --version too),
+/// and under --json also as the command's one JSON document (tsmn-error/1)
+/// on stdout, as every other error under --json. Exit 2.
+pub fn command_line_error(e: &clap::Error) -> u8 {
+    use clap::error::ErrorKind;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let shown = matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    );
+    if shown || !args.iter().any(|a| a == "--json") {
+        e.exit();
+    }
+    let command = args
+        .iter()
+        .find(|a| !a.starts_with('-'))
+        .cloned()
+        .unwrap_or_default();
+    let text = e.render().to_string();
+    let first = text
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches("error: ");
+    let message = format!("{first}\n    fix: see tsmn {command} --help");
+    json_error(&command, &message, 2);
+    2
+}
+
 /// Now, as RFC 3339 in UTC (apply's events carry it).
 pub fn now() -> String {
     time::OffsetDateTime::now_utc()
