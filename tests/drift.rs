@@ -9,10 +9,9 @@
 mod support;
 
 use std::time::Duration;
-use support::fixes::{execute, Nodes};
+use support::fixes::execute;
 use support::*;
 use tsmn::findings::Finding;
-use tsmn::plan::AuthMode;
 
 const DRIFT: [&str; 8] = [
     "compression_settings_differ",
@@ -51,29 +50,12 @@ fn compression_on(c: &TestCluster) -> Vec<String> {
     )
 }
 
-struct Cluster {
-    an: TestCluster,
-    dn1: TestCluster,
-    dn2: TestCluster,
-    plan: tsmn::plan::Plan,
-    path: std::path::PathBuf,
-    _work: tempfile::TempDir,
-}
-
-impl Cluster {
-    fn nodes(&self) -> Nodes<'_> {
-        Nodes::new(
-            vec![("an", &self.an), ("dn1", &self.dn1), ("dn2", &self.dn2)],
-            &self.path,
-        )
-    }
-
-    fn drift(&self) -> (Vec<Finding>, Vec<(String, &'static str)>) {
-        let (_, found) = check(&self.plan, Duration::from_secs(5));
-        let mut codes = drift(&found);
-        codes.sort();
-        (found, codes)
-    }
+/// check's findings on the cluster, and its drift codes in order.
+fn drift_of(c: &Running) -> (Vec<Finding>, Vec<(String, &'static str)>) {
+    let (_, found) = check(&c.plan, Duration::from_secs(5));
+    let mut codes = drift(&found);
+    codes.sort();
+    (found, codes)
 }
 
 #[test]
@@ -81,23 +63,7 @@ fn drift_made_by_hand_on_one_data_node_is_reported_and_its_fix_clears_it() {
     if !timescaledb_tier("drift_made_by_hand_on_one_data_node_is_reported_and_its_fix_clears_it") {
         return;
     }
-    let an = TestCluster::named("an");
-    let dn1 = TestCluster::named("dn1");
-    let dn2 = TestCluster::named("dn2");
-    let work = temp_dir();
-    let mut plan = plan_for(&an.cluster, &[&dn1.cluster, &dn2.cluster], AuthMode::Trust);
-    plan.auth.roles.push("reader".into());
-    let path = write_plan(work.path(), &plan);
-    let (code, text) = apply_file(&path, &[], &[]);
-    assert_eq!(code, Some(0), "{text}");
-    let c = Cluster {
-        an,
-        dn1,
-        dn2,
-        plan,
-        path,
-        _work: work,
-    };
+    let c = Running::applied(&["reader"]);
     // A distributed hypertable whose columns use a type and a default that
     // calls a function, made the documented way (distributed_exec for what
     // the engine does not forward), compressed by device.
@@ -114,7 +80,7 @@ fn drift_made_by_hand_on_one_data_node_is_reported_and_its_fix_clears_it() {
         c.an.sql("tsdb", sql);
     }
     assert_eq!(
-        c.drift().1,
+        drift_of(&c).1,
         vec![],
         "a cluster made the documented way agrees"
     );
@@ -122,7 +88,7 @@ fn drift_made_by_hand_on_one_data_node_is_reported_and_its_fix_clears_it() {
     an_enum_label_added_on_the_access_node_only(&c);
     a_function_redefined_and_one_dropped(&c);
     a_role_dropped(&c);
-    let (found, codes) = c.drift();
+    let (found, codes) = drift_of(&c);
     assert_eq!(codes, vec![], "every fix held: {found:#?}");
     assert_eq!(
         c.an.sql("tsdb", "SELECT count(*) FROM readings WHERE m = 'happy'"),
@@ -130,14 +96,14 @@ fn drift_made_by_hand_on_one_data_node_is_reported_and_its_fix_clears_it() {
     );
 }
 
-fn compression_changed_on_one_data_node(c: &Cluster) {
+fn compression_changed_on_one_data_node(c: &Running) {
     let agreed = compression_on(&c.an);
     assert_eq!(agreed, ["device:1::", "time::1:false"]);
     by_hand(
         &c.dn1,
         "ALTER TABLE readings SET (timescaledb.compress, timescaledb.compress_segmentby = '', timescaledb.compress_orderby = 'time')",
     );
-    let (found, codes) = c.drift();
+    let (found, codes) = drift_of(c);
     assert_eq!(
         codes,
         vec![("dn1".to_string(), "compression_settings_differ")]
@@ -159,7 +125,7 @@ fn compression_changed_on_one_data_node(c: &Cluster) {
 }
 
 /// Its rows fail on the data nodes until the fix.
-fn an_enum_label_added_on_the_access_node_only(c: &Cluster) {
+fn an_enum_label_added_on_the_access_node_only(c: &Running) {
     c.an.sql("tsdb", "ALTER TYPE mood ADD VALUE 'happy'");
     let insert = "INSERT INTO readings VALUES (now(), 1, 'happy')";
     let conninfo = format!(
@@ -172,7 +138,7 @@ fn an_enum_label_added_on_the_access_node_only(c: &Cluster) {
         !ok && err.contains("invalid input value for enum public.mood"),
         "{err}"
     );
-    let (found, codes) = c.drift();
+    let (found, codes) = drift_of(c);
     assert_eq!(
         codes,
         vec![
@@ -193,13 +159,13 @@ fn an_enum_label_added_on_the_access_node_only(c: &Cluster) {
 
 /// The default's function redefined on dn1, dropped on dn2 (with the
 /// default it fed).
-fn a_function_redefined_and_one_dropped(c: &Cluster) {
+fn a_function_redefined_and_one_dropped(c: &Running) {
     by_hand(
         &c.dn1,
         "CREATE OR REPLACE FUNCTION site() RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT 8 $$",
     );
     c.dn2.sql("tsdb", "DROP FUNCTION site() CASCADE");
-    let (found, codes) = c.drift();
+    let (found, codes) = drift_of(c);
     assert_eq!(
         codes,
         vec![
@@ -222,9 +188,9 @@ fn a_function_redefined_and_one_dropped(c: &Cluster) {
     }
 }
 
-fn a_role_dropped(c: &Cluster) {
+fn a_role_dropped(c: &Running) {
     c.dn1.sql("tsdb", "DROP ROLE reader");
-    let (found, codes) = c.drift();
+    let (found, codes) = drift_of(c);
     assert_eq!(
         codes,
         vec![("dn1".to_string(), "role_missing_on_data_node")]

@@ -10,9 +10,8 @@
 mod support;
 
 use std::time::{Duration, Instant};
-use support::fixes::{execute, Nodes};
+use support::fixes::execute;
 use support::*;
-use tsmn::plan::AuthMode;
 
 const HEAL: &str = "tsmn_heal_data_nodes";
 const ANALYZE: &str = "tsmn_analyze_distributed_hypertables";
@@ -87,46 +86,16 @@ fn assert_completed(r: &(i64, String, String), what: &str) {
     );
 }
 
-/// The cluster of the test: three nodes and a plan that asks for the jobs.
-struct Cluster {
-    an: TestCluster,
-    dn1: TestCluster,
-    dn2: TestCluster,
-    plan: tsmn::plan::Plan,
-    path: std::path::PathBuf,
-    _work: tempfile::TempDir,
-}
-
-impl Cluster {
-    fn nodes(&self) -> Nodes<'_> {
-        Nodes::new(
-            vec![("an", &self.an), ("dn1", &self.dn1), ("dn2", &self.dn2)],
-            &self.path,
-        )
-    }
-}
-
 #[test]
 fn maintenance_jobs_are_installed_run_and_reported() {
     if !timescaledb_tier("maintenance_jobs_are_installed_run_and_reported") {
         return;
     }
-    let an = TestCluster::named("an");
-    let dn1 = TestCluster::named("dn1");
-    let dn2 = TestCluster::named("dn2");
-    let work = temp_dir();
-    let mut plan = plan_for(&an.cluster, &[&dn1.cluster, &dn2.cluster], AuthMode::Trust);
-    plan.maintenance.jobs = true;
-    plan.maintenance.analyze_every = "6 hours".into();
-    let path = write_plan(work.path(), &plan);
-    let c = Cluster {
-        an,
-        dn1,
-        dn2,
-        plan,
-        path,
-        _work: work,
-    };
+    // A plan that asks for the jobs (apply runs in the test).
+    let c = Running::planned(|plan| {
+        plan.maintenance.jobs = true;
+        plan.maintenance.analyze_every = "6 hours".into();
+    });
     installed_and_found_again(&c);
     let (heal, analyze) = (job_id(&c.an, HEAL), job_id(&c.an, ANALYZE));
     // add_job runs each at once: that first run is over before the work
@@ -144,7 +113,7 @@ fn maintenance_jobs_are_installed_run_and_reported() {
 
 /// A plan discovered from the access node asks for the jobs, on the
 /// schedules they run on.
-fn discover_finds_them(c: &Cluster) {
+fn discover_finds_them(c: &Running) {
     let work = temp_dir();
     let out = work.path().join("discovered.toml");
     let run = tsmn()
@@ -172,7 +141,7 @@ fn discover_finds_them(c: &Cluster) {
     );
 }
 
-fn installed_and_found_again(c: &Cluster) {
+fn installed_and_found_again(c: &Running) {
     let (code, text) = apply_file(&c.path, &[], &[]);
     assert_eq!(code, Some(0), "{text}");
     for needle in [
@@ -206,7 +175,7 @@ fn installed_and_found_again(c: &Cluster) {
 
 /// Work for them: a distributed hypertable with rows, a transaction the
 /// access node left prepared on dn1 (as tests/heal.rs makes one).
-fn they_do_their_work(c: &Cluster, heal: &str, analyze: &str) {
+fn they_do_their_work(c: &Running, heal: &str, analyze: &str) {
     let an = &c.an;
     metrics(an, "2026-01-01", "2026-01-05");
     let xid: u64 = an.sql("tsdb", "SELECT txid_current()")[0].parse().unwrap();
@@ -246,7 +215,7 @@ fn they_do_their_work(c: &Cluster, heal: &str, analyze: &str) {
 /// caught distributed ANALYZE failure followed by another would crash its
 /// backend: the procedure never catches). With dn2 back, the fixes as
 /// carried clear the findings.
-fn a_failing_run_is_reported_and_its_fix_clears_it(c: &Cluster, heal: &str, analyze: &str) {
+fn a_failing_run_is_reported_and_its_fix_clears_it(c: &Running, heal: &str, analyze: &str) {
     let an = &c.an;
     c.dn2.cluster.stop(true).expect("stop dn2");
     let r = run_now(an, heal);
@@ -286,7 +255,7 @@ fn a_failing_run_is_reported_and_its_fix_clears_it(c: &Cluster, heal: &str, anal
 
 /// Deleted and paused by hand: reported, and the fixes clear them; apply's
 /// check holds again.
-fn deleted_and_paused_by_hand(c: &Cluster, heal: &str, analyze: &str) {
+fn deleted_and_paused_by_hand(c: &Running, heal: &str, analyze: &str) {
     c.an.sql("tsdb", &format!("SELECT delete_job({analyze})"));
     c.an.sql(
         "tsdb",

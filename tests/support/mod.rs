@@ -847,7 +847,24 @@ pub fn hba_first(c: &TestCluster, rule: &str) {
 }
 
 impl Running {
+    /// The three nodes and their trust-mode plan (with `roles`), set up by
+    /// `tsmn apply`.
     pub fn applied(roles: &[&str]) -> Running {
+        let r = Running::planned(|plan| {
+            plan.auth.roles.extend(roles.iter().map(|r| r.to_string()));
+        });
+        let setup = tsmn()
+            .args(["apply", "--yes", "--plan"])
+            .arg(&r.path)
+            .output()
+            .expect("run tsmn apply");
+        assert_success(&setup);
+        r
+    }
+
+    /// The three nodes and their trust-mode plan as `edit` leaves it,
+    /// written beside them, nothing applied yet.
+    pub fn planned(edit: impl FnOnce(&mut tsmn::plan::Plan)) -> Running {
         let an = TestCluster::named("an");
         let dn1 = TestCluster::named("dn1");
         let dn2 = TestCluster::named("dn2");
@@ -857,14 +874,8 @@ impl Running {
             &[&dn1.cluster, &dn2.cluster],
             tsmn::plan::AuthMode::Trust,
         );
-        plan.auth.roles.extend(roles.iter().map(|r| r.to_string()));
+        edit(&mut plan);
         let path = write_plan(dir.path(), &plan);
-        let setup = tsmn()
-            .args(["apply", "--yes", "--plan"])
-            .arg(&path)
-            .output()
-            .expect("run tsmn apply");
-        assert_success(&setup);
         Running {
             an,
             dn1,
@@ -873,6 +884,14 @@ impl Running {
             path,
             _dir: dir,
         }
+    }
+
+    /// Each node by its plan name, where findings' fixes are executed.
+    pub fn nodes(&self) -> fixes::Nodes<'_> {
+        fixes::Nodes::new(
+            vec![("an", &self.an), ("dn1", &self.dn1), ("dn2", &self.dn2)],
+            &self.path,
+        )
     }
 }
 
