@@ -7,6 +7,8 @@ mod support;
 
 #[path = "status/codes.rs"]
 mod codes;
+#[path = "status/hang.rs"]
+mod hang;
 #[path = "status/watch.rs"]
 mod watch;
 #[path = "status/wizard.rs"]

@@ -302,6 +302,25 @@ pub static OTHER: Cause = Cause {
     ),
 };
 
+impl Cause {
+    /// The server answered and turned the session down (authentication,
+    /// TLS, a missing role or database, no slot free): it runs, but tsmn
+    /// cannot read it. The others never reached a server that answers.
+    pub fn server_answered(&self) -> bool {
+        !matches!(
+            self.code,
+            "timeout"
+                | "refused"
+                | "not_running"
+                | "connection_lost"
+                | "unknown_host"
+                | "unreachable"
+                | "starting_up"
+                | "connect_failed"
+        )
+    }
+}
+
 /// The cause of a failed connection.
 pub fn explain(sqlstate: Option<&str>, message: &str) -> &'static Cause {
     CAUSES

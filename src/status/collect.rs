@@ -1,59 +1,60 @@
 //! ASYNC: a `Watcher` keeps one session per node (and one more to the
 //! access node for the links, see links.rs) open between refreshes and
-//! takes snapshots over them. Every node is asked at once and bounded on
-//! its own: a node that hangs delays only its own row, and its session is
-//! dropped and opened again at the next refresh.
+//! takes snapshots over them. Each node's row and the access node's links
+//! are parts that run as their own tasks (part.rs), each bounded on its
+//! own. A single snapshot waits for every part; a watch's refresh after
+//! the first waits until its deadline and shows a part still running as
+//! waiting, with its last answer: a node that hangs delays only its own
+//! row, and its links are left untested until it answers again (a
+//! connect to it would hang the links' one statement).
 
-use super::links::{self, AccessLinks};
-use super::queries;
+use super::links::AccessLinks;
+use super::node::{node_status, AccessCatalog, Session};
+use super::part::{Answer, Part};
 pub(super) use super::reach::Reach;
-use super::sizes::ChunkSizes;
-use super::slow::{self, Slow};
-use super::{FailedJob, HypertableStatus, NodeStatus, Prepared, ServerStatus, Snapshot};
-use crate::facts::{Connection, NodeRole};
+use super::{LinkStatus, NodeState, NodeStatus, Snapshot};
+use crate::facts::NodeRole;
 use crate::plan::{Node, Plan};
 use crate::probe::credentials::PasswordSource;
 use crate::probe::tls::Tls;
 use crate::probe::ProbeOptions;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio_postgres::Client;
 
-/// A node's open session, and whether it is in `postgres` because the
-/// cluster database does not exist there.
-struct Session {
-    client: Client,
-    in_postgres: bool,
-    /// Free space and certificates, read now and then (slow.rs).
-    slow: Slow,
-    /// On the access node: the last reading of the hypertables' placement,
-    /// and the key of the catalog it was read from (queries::ACCESS_CATALOG).
-    placement: (String, Vec<HypertableStatus>),
-    node_statement: Option<tokio_postgres::Statement>,
-    catalog_statement: Option<tokio_postgres::Statement>,
-    /// On a data node: its chunks' sizes, kept between refreshes.
-    sizes: ChunkSizes,
+/// One node's answer: its row, the access node's catalog, and (on demand)
+/// a data node's links to the other data nodes.
+#[derive(Clone)]
+struct NodeAnswer {
+    status: NodeStatus,
+    catalog: Option<AccessCatalog>,
+    peer_links: Vec<LinkStatus>,
+}
+
+struct NodeWork {
+    node: Node,
+    role: NodeRole,
+    part: Part<Option<Session>, NodeAnswer>,
+    /// Its last answer, shown while it is waited for.
+    last: Option<NodeAnswer>,
 }
 
 pub struct Watcher {
-    reach: Reach,
-    sessions: Vec<Option<Session>>,
-    links: AccessLinks,
+    reach: Arc<Reach>,
+    nodes: Vec<NodeWork>,
+    links: Part<AccessLinks, Vec<LinkStatus>>,
+    last_links: Vec<LinkStatus>,
+    /// Data nodes that hung at the last snapshot: their links are not
+    /// tested until they answer again.
+    hung: Vec<(String, String)>,
     /// Test the links between data nodes at the next snapshot.
     peer_links_next: bool,
     /// ... and at every snapshot (`--links all`).
     peer_links_always: bool,
+    /// A watch's refresh waits this long for its parts (None: every part).
+    refresh_wait: Option<Duration>,
+    snapshots: u64,
+    notes: Vec<String>,
     origin: Instant,
-}
-
-/// The access node's catalog part of a snapshot.
-#[derive(Default)]
-struct AccessCatalog {
-    /// None: the placement was not read again (the catalog is unchanged).
-    hypertables: Option<Vec<HypertableStatus>>,
-    remote_txn_backlog: Option<i64>,
-    failed_jobs: Vec<FailedJob>,
-    /// The chunk catalog's key (see queries::ACCESS_CATALOG).
-    key: String,
 }
 
 impl Watcher {
@@ -61,28 +62,56 @@ impl Watcher {
     /// plan's TLS files cannot be used (the message says which).
     pub fn new(plan: Plan, connect_timeout: Duration) -> Result<Watcher, String> {
         let tls = Tls::from_plan(&plan)?;
-        let passwords = PasswordSource::from_plan(&plan);
-        let links = AccessLinks::new();
-        let sessions = plan.nodes().map(|_| None).collect();
+        let mut passwords = PasswordSource::from_plan(&plan);
+        let notes = std::mem::take(&mut passwords.notes);
+        let nodes = plan
+            .nodes()
+            .enumerate()
+            .map(|(i, node)| NodeWork {
+                node: node.clone(),
+                role: if i == 0 {
+                    NodeRole::Access
+                } else {
+                    NodeRole::Data
+                },
+                part: Part::new(None),
+                last: None,
+            })
+            .collect();
         Ok(Watcher {
-            reach: Reach {
+            reach: Arc::new(Reach {
                 plan,
                 passwords,
                 tls,
                 opts: ProbeOptions::with_connect_timeout(connect_timeout),
-            },
-            sessions,
-            links,
+            }),
+            nodes,
+            links: Part::new(AccessLinks::default()),
+            last_links: Vec::new(),
+            hung: Vec::new(),
             peer_links_next: false,
             peer_links_always: false,
+            refresh_wait: None,
+            snapshots: 0,
+            notes,
             origin: Instant::now(),
         })
     }
 
     /// The superuser's password as the operator typed it (the wizard):
-    /// used where the plan's own sources give none.
+    /// used where the plan's own sources give none. Before the first
+    /// snapshot (the parts share what they connect with from then on).
     pub fn with_password(mut self, password: secrecy::SecretString) -> Watcher {
-        self.reach.passwords.set_prompted(password);
+        if let Some(reach) = Arc::get_mut(&mut self.reach) {
+            reach.passwords.set_prompted(password);
+        }
+        self
+    }
+
+    /// A watch: every refresh after the first waits at most `wait` for
+    /// the nodes and links, and shows those still running as waiting.
+    pub fn watching(mut self, wait: Duration) -> Watcher {
+        self.refresh_wait = Some(wait);
         self
     }
 
@@ -101,278 +130,159 @@ impl Watcher {
 
     /// Notes on where passwords come from (an unset variable, say).
     pub fn notes(&mut self) -> Vec<String> {
-        std::mem::take(&mut self.reach.passwords.notes)
+        std::mem::take(&mut self.notes)
     }
 
-    /// One snapshot: every node and every link at once.
+    /// One snapshot: every node and the links at once.
     pub async fn snapshot(&mut self) -> Snapshot {
         let started = Instant::now();
         let taken_at = self.origin.elapsed().as_secs_f64();
-        let reach = &self.reach;
-        let nodes: Vec<Node> = reach.plan.nodes().cloned().collect();
-        let node_work =
-            self.sessions
-                .iter_mut()
-                .zip(&nodes)
-                .enumerate()
-                .map(|(i, (slot, node))| {
-                    let role = if i == 0 {
-                        NodeRole::Access
-                    } else {
-                        NodeRole::Data
-                    };
-                    node_status(reach, slot, node, role)
-                });
-        let (statuses, mut links) = futures_util::future::join(
-            futures_util::future::join_all(node_work),
-            self.links.refresh(reach),
-        )
-        .await;
-        if std::mem::take(&mut self.peer_links_next) || self.peer_links_always {
-            links.extend(peer_links(reach, &self.sessions, &nodes).await);
+        let peers = std::mem::take(&mut self.peer_links_next) || self.peer_links_always;
+        // The first snapshot, and one that tests the links between data
+        // nodes (asked for), wait for every answer.
+        let deadline = match self.refresh_wait {
+            Some(w) if self.snapshots > 0 && !peers => Some(started + w),
+            _ => None,
+        };
+        self.snapshots += 1;
+        for w in &mut self.nodes {
+            let (reach, node, role) = (self.reach.clone(), w.node.clone(), w.role);
+            w.part.start(move |mut slot| async move {
+                let (status, catalog) = node_status(&reach, &mut slot, &node, role).await;
+                let peer_links = match &slot {
+                    Some(s) if peers && role == NodeRole::Data && !s.in_postgres => {
+                        super::links::between_data_nodes(&s.client, &node, &reach).await
+                    }
+                    _ => Vec::new(),
+                };
+                let answer = NodeAnswer {
+                    status,
+                    catalog,
+                    peer_links,
+                };
+                (slot, answer)
+            });
         }
+        let (reach, skip) = (self.reach.clone(), self.hung.clone());
+        self.links.start(move |mut links| async move {
+            let r = links.refresh(&reach, &skip).await;
+            (links, r)
+        });
+        let rows = futures_util::future::join_all(self.nodes.iter_mut().map(|w| {
+            let fallback = lost(&w.node, w.role);
+            w.part.answer(deadline, move || fallback)
+        }));
+        let (rows, links) =
+            futures_util::future::join(rows, self.links.answer(deadline, Vec::new)).await;
         let mut snapshot = Snapshot {
-            database: reach.plan.database.clone(),
-            links,
+            database: self.reach.plan.database.clone(),
             taken_at,
             ..Snapshot::default()
         };
-        for (status, catalog) in statuses {
-            if let Some(c) = catalog {
+        snapshot.links = match links {
+            Answer::Ready(l) => {
+                self.last_links = l.clone();
+                l
+            }
+            Answer::Waiting(d) => still_testing(&self.last_links, d),
+        };
+        for (w, row) in self.nodes.iter_mut().zip(rows) {
+            let answer = match row {
+                Answer::Ready(a) => {
+                    w.last = Some(a.clone());
+                    a
+                }
+                Answer::Waiting(d) => waiting(w, d, self.reach.budget()),
+            };
+            if let Some(c) = answer.catalog {
                 snapshot.hypertables = c.hypertables.unwrap_or_default();
                 snapshot.remote_txn_backlog = c.remote_txn_backlog;
                 snapshot.failed_jobs = c.failed_jobs;
             }
-            snapshot.nodes.push(status);
+            snapshot.links.extend(answer.peer_links);
+            snapshot.nodes.push(answer.status);
         }
+        self.hung = snapshot
+            .nodes
+            .iter()
+            .filter(|n| n.role == NodeRole::Data && hangs(n))
+            .map(|n| {
+                (
+                    n.name.clone(),
+                    format!(
+                        "not tested: {} does not answer tsmn either (its row)",
+                        n.name
+                    ),
+                )
+            })
+            .collect();
         snapshot.took_ms = started.elapsed().as_secs_f64() * 1000.0;
         snapshot
     }
 }
 
-/// Each data node's links to the others, all data nodes at once (one whose
-/// session is not open now is left out: its row says why).
-async fn peer_links(
-    reach: &Reach,
-    sessions: &[Option<Session>],
-    nodes: &[Node],
-) -> Vec<super::LinkStatus> {
-    let work = sessions
-        .iter()
-        .zip(nodes)
-        .skip(1)
-        .filter_map(|(slot, node)| slot.as_ref().map(|s| (s, node)))
-        .filter(|(s, _)| !s.in_postgres)
-        .map(|(s, node)| links::between_data_nodes(&s.client, node, reach));
-    futures_util::future::join_all(work)
-        .await
-        .into_iter()
-        .flatten()
+/// A node that hangs: it was waited for, or a connect or a statement ran
+/// out of time (a server that is down refuses at once).
+fn hangs(n: &NodeStatus) -> bool {
+    n.state == NodeState::Waiting
+        || n.error.as_deref().is_some_and(|e| {
+            e.starts_with("no answer")
+                || crate::findings::connect::explain(n.sqlstate.as_deref(), e).code == "timeout"
+        })
+}
+
+/// A node still asked at the deadline: its last answer. One that was up
+/// is marked waiting; one that was down or refused stays so (a node that
+/// hangs answers nothing new until its own bound ends).
+fn waiting(w: &NodeWork, for_: Duration, budget: Duration) -> NodeAnswer {
+    let mut a = w.last.clone().unwrap_or_else(|| lost(&w.node, w.role));
+    a.peer_links.clear();
+    if a.status.state != NodeState::Up {
+        return a;
+    }
+    a.status.up = false;
+    a.status.state = NodeState::Waiting;
+    a.status.sqlstate = None;
+    a.status.error = Some(format!(
+        "no answer yet: asked {:.1} s ago (it is given {} s); the values shown are its last answer's",
+        for_.as_secs_f64(),
+        budget.as_secs()
+    ));
+    a
+}
+
+/// The row of a node whose task ended without an answer (it panicked).
+fn lost(node: &Node, role: NodeRole) -> NodeAnswer {
+    NodeAnswer {
+        status: NodeStatus {
+            name: node.name.clone(),
+            role,
+            address: node.connect_address(),
+            up: false,
+            state: NodeState::Down,
+            error: Some(
+                "tsmn lost its task for this node (it asks again at the next refresh)".into(),
+            ),
+            sqlstate: None,
+            server: None,
+        },
+        catalog: None,
+        peer_links: Vec::new(),
+    }
+}
+
+/// The links' statement still runs (a data node that started to hang
+/// holds it until its wait ends): the last results, marked untested.
+fn still_testing(last: &[LinkStatus], d: Duration) -> Vec<LinkStatus> {
+    last.iter()
+        .map(|l| LinkStatus {
+            up: None,
+            rtt_ms: None,
+            error: Some(format!(
+                "still being tested ({:.1} s): a data node that does not answer holds the test until its wait ends",
+                d.as_secs_f64()
+            )),
+            ..l.clone()
+        })
         .collect()
-}
-
-/// One node's row (and on the access node its catalog), bounded by the
-/// node's budget. A kept session that fails is dropped and opened once
-/// more, so a restarted server shows up, and a stopped one shows the
-/// connection error an operator can act on (not "connection closed").
-async fn node_status(
-    reach: &Reach,
-    slot: &mut Option<Session>,
-    node: &Node,
-    role: NodeRole,
-) -> (NodeStatus, Option<AccessCatalog>) {
-    let mut status = NodeStatus {
-        name: node.name.clone(),
-        role,
-        address: node.connect_address(),
-        up: false,
-        error: None,
-        sqlstate: None,
-        server: None,
-    };
-    let work = async {
-        let kept = slot.is_some();
-        match ask(reach, slot, node, role).await {
-            Err(_) if kept => {
-                *slot = None;
-                ask(reach, slot, node, role).await
-            }
-            other => other,
-        }
-    };
-    match tokio::time::timeout(reach.budget(), work).await {
-        Ok(Ok((server, catalog))) => {
-            status.up = true;
-            status.server = Some(server);
-            (status, catalog)
-        }
-        Ok(Err(c)) => {
-            *slot = None;
-            status.error = c.problem();
-            if let Connection::Failed { sqlstate, .. } = c {
-                status.sqlstate = sqlstate;
-            }
-            (status, None)
-        }
-        Err(_) => {
-            *slot = None;
-            status.error = Some(format!("no answer within {} s", reach.budget().as_secs()));
-            (status, None)
-        }
-    }
-}
-
-/// The node's statements, sent together on its session (opened first when
-/// there is none).
-async fn ask(
-    reach: &Reach,
-    slot: &mut Option<Session>,
-    node: &Node,
-    role: NodeRole,
-) -> Result<(ServerStatus, Option<AccessCatalog>), Connection> {
-    if slot.as_ref().is_none_or(|s| s.client.is_closed()) {
-        *slot = Some(open(reach, node).await?);
-    }
-    let Some(session) = slot.as_mut() else {
-        return Err(Connection::Failed {
-            sqlstate: None,
-            message: "no session".into(),
-        });
-    };
-    prepare(session, role).await?;
-    let c = &session.client;
-    let key = session.placement.0.clone();
-    let known = session.sizes.known(session.slow.due());
-    let Some(node_statement) = &session.node_statement else {
-        return Err(Connection::Failed {
-            sqlstate: None,
-            message: "no statement".into(),
-        });
-    };
-    // No catalog statement where TimescaleDB is not created: that leaves
-    // its part empty, and the node's own row stands.
-    let catalog = async {
-        let st = session.catalog_statement.as_ref()?;
-        match role {
-            NodeRole::Access => c
-                .query_one(st, &[&key])
-                .await
-                .ok()
-                .map(|r| (Some(access_catalog(&r)), String::new())),
-            NodeRole::Data => c
-                .query_one(st, &[&known])
-                .await
-                .ok()
-                .map(|r| (None, r.get::<_, String>(0))),
-        }
-    };
-    let (row, extra) = futures_util::future::join(c.query_one(node_statement, &[]), catalog).await;
-    let row = row.map_err(|e| crate::probe::failure(&e))?;
-    let (mut catalog, chunks) = extra.unwrap_or((None, String::new()));
-    let counters = if chunks.is_empty() {
-        Vec::new()
-    } else {
-        session.sizes.counters(&chunks)
-    };
-    // A new reading replaces the kept one; none (unchanged) shows it.
-    if let Some(cat) = catalog.as_mut() {
-        if let Some(read) = cat.hypertables.take() {
-            session.placement = (cat.key.clone(), read);
-        }
-        cat.hypertables = Some(session.placement.1.clone());
-    }
-    if session.slow.due() {
-        session.slow = slow::read(c, &reach.plan, role == NodeRole::Access).await;
-    }
-    let server = ServerStatus {
-        postgres_version: row.get(0),
-        timescaledb_version: row.get(1),
-        uptime_seconds: row.get(2),
-        connections: row.get(3),
-        max_connections: row.get(4),
-        database_bytes: (!session.in_postgres).then_some(session.slow.database_bytes),
-        prepared: parse::<Prepared>(&row.get::<_, String>(5)),
-        counters,
-        disk: session.slow.disk.clone(),
-        certificates: session.slow.certificates.clone(),
-    };
-    Ok((server, catalog))
-}
-
-/// The session's statements, prepared once (a refresh then skips parsing
-/// and planning: a millisecond of a data node's CPU for its counters),
-/// together in one round trip. The catalog's fails where TimescaleDB is
-/// not created, and is tried again at the next refresh.
-async fn prepare(session: &mut Session, role: NodeRole) -> Result<(), Connection> {
-    if session.node_statement.is_some() && session.catalog_statement.is_some() {
-        return Ok(());
-    }
-    let c = &session.client;
-    let (sql, types): (&str, &[tokio_postgres::types::Type]) = match role {
-        NodeRole::Access => (
-            queries::ACCESS_CATALOG,
-            &[tokio_postgres::types::Type::TEXT],
-        ),
-        NodeRole::Data => (
-            queries::DATA_COUNTERS,
-            &[tokio_postgres::types::Type::TEXT_ARRAY],
-        ),
-    };
-    let node = async {
-        match &session.node_statement {
-            Some(st) => Ok(st.clone()),
-            None => c.prepare(queries::NODE).await,
-        }
-    };
-    let (node, catalog) = futures_util::future::join(node, c.prepare_typed(sql, types)).await;
-    let node = node.map_err(|e| crate::probe::failure(&e))?;
-    session.node_statement = Some(node);
-    session.catalog_statement = catalog.ok();
-    Ok(())
-}
-
-/// A session to the cluster database, else (it does not exist there) to
-/// `postgres`, so the node's own row still shows.
-async fn open(reach: &Reach, node: &Node) -> Result<Session, Connection> {
-    match reach.open(node, &reach.plan.database).await {
-        Ok(client) => Ok(Session {
-            client,
-            in_postgres: false,
-            slow: Slow::default(),
-            placement: (String::new(), Vec::new()),
-            node_statement: None,
-            catalog_statement: None,
-            sizes: ChunkSizes::default(),
-        }),
-        Err(Connection::Failed { sqlstate, .. }) if sqlstate.as_deref() == Some("3D000") => {
-            Ok(Session {
-                client: reach.open(node, "postgres").await?,
-                in_postgres: true,
-                slow: Slow::default(),
-                placement: (String::new(), Vec::new()),
-                node_statement: None,
-                catalog_statement: None,
-                sizes: ChunkSizes::default(),
-            })
-        }
-        Err(e) => Err(e),
-    }
-}
-
-fn access_catalog(r: &tokio_postgres::Row) -> AccessCatalog {
-    AccessCatalog {
-        hypertables: r.get::<_, Option<String>>(0).map(|t| parse(&t)),
-        remote_txn_backlog: r.get(1),
-        failed_jobs: parse(&r.get::<_, String>(2)),
-        key: r.get::<_, Option<String>>(3).unwrap_or_default(),
-    }
-}
-
-/// A JSON list the server built; an empty list if it cannot be read
-/// (the statements above build exactly these shapes).
-fn parse<T: serde::de::DeserializeOwned>(text: &str) -> Vec<T> {
-    serde_json::from_str(text).unwrap_or_else(|e| {
-        tracing::warn!("status: unreadable list from the server ({e}): {text}");
-        Vec::new()
-    })
 }

@@ -21,6 +21,7 @@ use std::time::Duration;
 use tokio_postgres::Client;
 
 /// The access node's links, over one kept session.
+#[derive(Default)]
 pub(super) struct AccessLinks {
     session: Option<Prepared>,
 }
@@ -34,16 +35,48 @@ struct Prepared {
 }
 
 impl AccessLinks {
-    pub fn new() -> AccessLinks {
-        AccessLinks { session: None }
+    /// Every access node -> data node link now, but those in `skip` (a
+    /// data node that hangs: a connect to it would hold the statement up
+    /// to its timeout), reported untested with the reason given. A data
+    /// node that does not answer is closed after the wait and reported as
+    /// such; the others answer in the same statement.
+    pub async fn refresh(&mut self, reach: &Reach, skip: &[(String, String)]) -> Vec<LinkStatus> {
+        let an = &reach.plan.access_node;
+        let all: Vec<&Node> = reach.plan.data_nodes.iter().collect();
+        let tested: Vec<bool> = all
+            .iter()
+            .map(|n| !skip.iter().any(|(s, _)| *s == n.name))
+            .collect();
+        let targets: Vec<&Node> = all
+            .iter()
+            .zip(&tested)
+            .filter(|(_, t)| **t)
+            .map(|(n, _)| *n)
+            .collect();
+        let mut out = self.measured(reach, &all, &tested, &targets).await;
+        out.extend(skip.iter().map(|(to, why)| LinkStatus {
+            from: an.name.clone(),
+            to: to.clone(),
+            up: None,
+            rtt_ms: None,
+            error: Some(why.clone()),
+        }));
+        let order = |name: &str| all.iter().position(|n| n.name == name);
+        out.sort_by_key(|l| order(&l.to));
+        out
     }
 
-    /// Every access node -> data node link now. A data node that does not
-    /// answer is closed after the wait and reported as such; the others
-    /// answer in the same statement.
-    pub async fn refresh(&mut self, reach: &Reach) -> Vec<LinkStatus> {
+    async fn measured(
+        &mut self,
+        reach: &Reach,
+        all: &[&Node],
+        tested: &[bool],
+        targets: &[&Node],
+    ) -> Vec<LinkStatus> {
         let an = &reach.plan.access_node;
-        let targets: Vec<&Node> = reach.plan.data_nodes.iter().collect();
+        if targets.is_empty() {
+            return Vec::new();
+        }
         let margin = Duration::from_secs(1);
         let work = async {
             if self.session.as_ref().is_none_or(|p| p.client.is_closed()) {
@@ -53,24 +86,31 @@ impl AccessLinks {
                         e.problem().unwrap_or_default()
                     )
                 })?;
-                self.session = Some(prepare(client, reach, &targets).await?);
+                self.session = Some(prepare(client, reach, all).await?);
             }
             let Some(p) = &self.session else {
                 return Err("no session".to_string());
             };
-            measure(&p.client, &p.names, &p.infos, reach, true).await
+            let pick = |v: &[String]| -> Vec<String> {
+                v.iter()
+                    .zip(tested)
+                    .filter(|(_, t)| **t)
+                    .map(|(x, _)| x.clone())
+                    .collect()
+            };
+            measure(&p.client, &pick(&p.names), &pick(&p.infos), reach, true).await
         };
         match tokio::time::timeout(reach.budget() + margin, work).await {
-            Ok(Ok(rows)) => statuses(&an.name, &targets, rows),
+            Ok(Ok(rows)) => statuses(&an.name, targets, rows),
             Ok(Err(why)) => {
                 self.drop_session().await;
-                untested(&an.name, &targets, &why)
+                untested(&an.name, targets, &why)
             }
             Err(_) => {
                 self.drop_session().await;
                 untested(
                     &an.name,
-                    &targets,
+                    targets,
                     &format!(
                         "the access node did not answer within {} s",
                         (reach.budget() + margin).as_secs()

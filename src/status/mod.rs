@@ -6,6 +6,8 @@
 pub mod collect;
 pub mod json;
 mod links;
+mod node;
+mod part;
 mod problems;
 mod queries;
 mod reach;
@@ -47,14 +49,43 @@ pub struct NodeStatus {
     pub role: NodeRole,
     /// Where tsmn connects (host:port or socket directory).
     pub address: String,
+    /// tsmn read it (state `up`).
     pub up: bool,
+    pub state: NodeState,
     /// Why tsmn could not get in (or lost the session).
     pub error: Option<String>,
     /// The SQLSTATE of that error, when the server sent one.
     #[serde(skip)]
     pub sqlstate: Option<String>,
-    /// Present when up.
+    /// Present when up; when waiting, its last answer's.
     pub server: Option<ServerStatus>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeState {
+    /// tsmn read it.
+    Up,
+    /// No server answered: stopped, unreachable, or it hangs.
+    Down,
+    /// The server answered and turned tsmn's session down (its login, TLS,
+    /// a missing role, no connection slot free): it runs, but tsmn cannot
+    /// read it.
+    Refused,
+    /// In a watch: no answer by this refresh's deadline (it is still asked,
+    /// bounded on its own); the values shown are its last answer's.
+    Waiting,
+}
+
+impl NodeState {
+    pub fn label(self) -> &'static str {
+        match self {
+            NodeState::Up => "up",
+            NodeState::Down => "DOWN",
+            NodeState::Refused => "REFUSED",
+            NodeState::Waiting => "WAITING",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

@@ -2,7 +2,7 @@
 //! uses for the same cause where one fits (a node down: check's
 //! connection codes; a link down: its `access_node_*` codes).
 
-use super::{Limits, LinkStatus, NodeStatus, Prepared, Problem, Snapshot};
+use super::{Limits, LinkStatus, NodeState, NodeStatus, Prepared, Problem, Snapshot};
 use crate::facts::NodeRole;
 use crate::findings::connect::explain;
 use crate::findings::Severity;
@@ -33,17 +33,24 @@ fn problem(code: &'static str, node: &str, severity: Severity, what: String) -> 
 fn node(s: &Snapshot, n: &NodeStatus, limits: &Limits, out: &mut Vec<Problem>) {
     if !n.up {
         let message = n.error.clone().unwrap_or_default();
-        let code = if message.starts_with("no answer within") {
+        let code = if message.starts_with("no answer") {
             "timeout"
         } else {
             explain(n.sqlstate.as_deref(), &message).code
         };
-        out.push(problem(
-            code,
-            &n.name,
-            Severity::Blocker,
-            format!("{} is down: {message}", n.name),
-        ));
+        let (severity, what) = match n.state {
+            NodeState::Refused => (
+                Severity::Blocker,
+                format!("{} runs but refuses tsmn's session: {message}", n.name),
+            ),
+            // Still asked, bounded on its own: the next refresh tells.
+            NodeState::Waiting => (Severity::Warning, format!("{}: {message}", n.name)),
+            _ => (Severity::Blocker, format!("{} is down: {message}", n.name)),
+        };
+        out.push(problem(code, &n.name, severity, what));
+        if n.state != NodeState::Waiting {
+            return;
+        }
     }
     let Some(server) = &n.server else { return };
     if server.database_bytes.is_none() {

@@ -95,9 +95,9 @@ pub const FILE_SETTINGS: &str = "SELECT name, setting, source FROM pg_settings W
 /// dblink's functions for a link session, as temporary functions of that
 /// session (nothing installed, gone with the session), and
 /// `tsmn_links(names, conninfos, wait_ms, keep)`: every link in one
-/// statement. Links not open yet are connected (one after the other:
-/// dblink has no asynchronous connect), then `SELECT 1` is sent on all of
-/// them at once and each is timed, on this node itself, from its send to
+/// statement. Links not open yet are connected first (one after the
+/// other: dblink has no asynchronous connect), then `SELECT 1` is sent on
+/// all of them at once and each is timed, on this node itself, from its send to
 /// its answer (polled after 0.1, 0.2, 0.4 ... ms, then every 4 ms: a
 /// fast link is timed closely, a slow one costs few polls).
 /// A link that has not answered `wait_ms` after its send is closed and
@@ -122,6 +122,18 @@ BEGIN
   PERFORM pg_temp.tsmn_dblink_disconnect(n);
 EXCEPTION WHEN OTHERS THEN NULL;
 END $f$;
+CREATE OR REPLACE FUNCTION pg_temp.tsmn_link_send(n text, info text, connect bool)
+RETURNS timestamptz LANGUAGE plpgsql AS $f$
+BEGIN
+  IF connect THEN
+    PERFORM pg_temp.tsmn_dblink_connect(n, info);
+  END IF;
+  -- dblink reports a send that failed as 0 (and a NOTICE), not an error.
+  IF pg_temp.tsmn_dblink_send(n, 'SELECT 1') <> 1 THEN
+    RAISE EXCEPTION 'could not send a query over the link';
+  END IF;
+  RETURN clock_timestamp();
+END $f$;
 CREATE OR REPLACE FUNCTION pg_temp.tsmn_links(names text[], infos text[], wait_ms int, keep bool)
 RETURNS TABLE(link text, ms float8, error text) LANGUAGE plpgsql AS $f$
 DECLARE
@@ -131,32 +143,53 @@ DECLARE
   sent timestamptz[] := array_fill(NULL::timestamptz, ARRAY[n]);
   took float8[] := array_fill(NULL::float8, ARRAY[n]);
   err text[] := array_fill(NULL::text, ARRAY[n]);
+  kept bool[] := array_fill(false, ARRAY[n]);
   waiting bool;
   nap float8 := 0.0001;
   d text;
 BEGIN
+  -- Every link not open yet is connected before any is timed: a connect
+  -- that takes long must not count in the round trip of a link sent
+  -- before it.
   FOR i IN 1..n LOOP
-    FOR attempt IN 1..2 LOOP
-      err[i] := NULL;
-      BEGIN
-        IF NOT names[i] = ANY(open) THEN
-          PERFORM pg_temp.tsmn_dblink_connect(names[i], infos[i]);
-        END IF;
-        PERFORM pg_temp.tsmn_dblink_send(names[i], 'SELECT 1');
-        sent[i] := clock_timestamp();
-      EXCEPTION WHEN OTHERS THEN
-        GET STACKED DIAGNOSTICS d = PG_EXCEPTION_DETAIL;
-        err[i] := coalesce(nullif(trim(d), ''), SQLERRM);
-        PERFORM pg_temp.tsmn_link_close(names[i]);
-      END;
-      -- A kept link that broke (its data node restarted) is made anew, once.
-      EXIT WHEN err[i] IS NULL OR NOT names[i] = ANY(open);
-      open := array_remove(open, names[i]);
-    END LOOP;
+    kept[i] := names[i] = ANY(open);
+    CONTINUE WHEN kept[i];
+    BEGIN
+      PERFORM pg_temp.tsmn_dblink_connect(names[i], infos[i]);
+    EXCEPTION WHEN OTHERS THEN
+      GET STACKED DIAGNOSTICS d = PG_EXCEPTION_DETAIL;
+      err[i] := coalesce(nullif(trim(d), ''), SQLERRM);
+      PERFORM pg_temp.tsmn_link_close(names[i]);
+    END;
+  END LOOP;
+  FOR i IN 1..n LOOP
+    CONTINUE WHEN err[i] IS NOT NULL;
+    BEGIN
+      sent[i] := pg_temp.tsmn_link_send(names[i], infos[i], false);
+    EXCEPTION WHEN OTHERS THEN
+      GET STACKED DIAGNOSTICS d = PG_EXCEPTION_DETAIL;
+      err[i] := coalesce(nullif(trim(d), ''), SQLERRM);
+      PERFORM pg_temp.tsmn_link_close(names[i]);
+    END;
   END LOOP;
   LOOP
     waiting := false;
     FOR i IN 1..n LOOP
+      -- A kept link that broke (its data node restarted since the last
+      -- refresh) is made anew, once.
+      IF err[i] IS NOT NULL AND kept[i] THEN
+        kept[i] := false;
+        err[i] := NULL;
+        took[i] := NULL;
+        BEGIN
+          PERFORM pg_temp.tsmn_link_close(names[i]);
+          sent[i] := pg_temp.tsmn_link_send(names[i], infos[i], true);
+        EXCEPTION WHEN OTHERS THEN
+          GET STACKED DIAGNOSTICS d = PG_EXCEPTION_DETAIL;
+          err[i] := coalesce(nullif(trim(d), ''), SQLERRM);
+          PERFORM pg_temp.tsmn_link_close(names[i]);
+        END;
+      END IF;
       CONTINUE WHEN sent[i] IS NULL OR took[i] IS NOT NULL OR err[i] IS NOT NULL;
       IF pg_temp.tsmn_dblink_busy(names[i]) = 0 THEN
         BEGIN
@@ -168,9 +201,11 @@ BEGIN
           GET STACKED DIAGNOSTICS d = PG_EXCEPTION_DETAIL;
           err[i] := coalesce(nullif(trim(d), ''), SQLERRM);
           PERFORM pg_temp.tsmn_link_close(names[i]);
+          waiting := waiting OR kept[i];
         END;
       ELSIF clock_timestamp() > sent[i] + wait THEN
         err[i] := format('timeout expired: no answer within %s ms', wait_ms);
+        kept[i] := false;
         PERFORM pg_temp.tsmn_link_close(names[i]);
       ELSE
         waiting := true;

@@ -2,7 +2,7 @@
 //! rows and bytes per second when watching), then the problems with
 //! their codes.
 
-use super::{Problem, Rate, Snapshot};
+use super::{NodeState, Problem, Rate, Snapshot};
 
 /// Bytes for people: B, kB, MB, GB (powers of 1024, as pg_size_pretty).
 pub fn size(bytes: i64) -> String {
@@ -49,10 +49,20 @@ fn table(rows: &[Vec<String>]) -> String {
 
 /// The whole snapshot; `rates` after the first refresh of a watch.
 pub fn text(s: &Snapshot, problems: &[Problem], rates: Option<&[Rate]>) -> String {
-    let up = s.nodes.iter().filter(|n| n.up).count();
+    let count = |st: NodeState| s.nodes.iter().filter(|n| n.state == st).count();
+    let mut others = String::new();
+    for (st, said) in [
+        (NodeState::Refused, "refuse(s) tsmn's session"),
+        (NodeState::Waiting, "not answered yet"),
+    ] {
+        if count(st) > 0 {
+            others.push_str(&format!(", {} {said}", count(st)));
+        }
+    }
     let mut out = format!(
-        "Cluster {}: {up} of {} node(s) up (snapshot in {:.0} ms)\n\n",
+        "Cluster {}: {} of {} node(s) up{others} (snapshot in {:.0} ms)\n\n",
         s.database,
+        count(NodeState::Up),
         s.nodes.len(),
         s.took_ms
     );
@@ -71,9 +81,11 @@ pub fn text(s: &Snapshot, problems: &[Problem], rates: Option<&[Rate]>) -> Strin
     .to_vec()];
     for n in &s.nodes {
         let mut r = vec![n.name.clone(), n.role.as_str().to_string()];
+        // Why a node is not up is in the problems below, not here: a
+        // message in a cell would widen its whole column.
         match &n.server {
             Some(sv) => r.extend([
-                "up".to_string(),
+                n.state.label().to_string(),
                 sv.postgres_version.clone(),
                 sv.timescaledb_version.clone().unwrap_or_else(|| "-".into()),
                 crate::timescale::age(sv.uptime_seconds),
@@ -84,7 +96,7 @@ pub fn text(s: &Snapshot, problems: &[Problem], rates: Option<&[Rate]>) -> Strin
                     |d| format!("{} of {}", size(d.free_bytes), size(d.total_bytes)),
                 ),
             ]),
-            None => r.extend(["DOWN".to_string(), n.error.clone().unwrap_or_default()]),
+            None => r.extend([n.state.label().to_string(), "-".into()]),
         }
         rows.push(r);
     }

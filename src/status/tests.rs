@@ -6,6 +6,7 @@ fn node(name: &str, role: NodeRole, up: bool) -> NodeStatus {
         role,
         address: "127.0.0.1:5432".into(),
         up,
+        state: if up { NodeState::Up } else { NodeState::Down },
         error: (!up).then(|| "Connection refused (os error 111)".to_string()),
         sqlstate: None,
         server: up.then(|| ServerStatus {
@@ -25,6 +26,49 @@ fn cluster() -> Snapshot {
         ],
         ..Snapshot::default()
     }
+}
+
+#[test]
+fn a_node_that_refuses_tsmn_runs_and_one_waited_for_is_a_warning() {
+    let mut s = cluster();
+    s.nodes[1] = node("dn1", NodeRole::Data, false);
+    s.nodes[1].state = NodeState::Refused;
+    s.nodes[1].sqlstate = Some("28P01".into());
+    s.nodes[1].error = Some("password authentication failed for user \"postgres\"".into());
+    let p = problems(&s, &Limits::default());
+    assert_eq!(p[0].code, "password_failed", "{p:?}");
+    assert_eq!(p[0].severity, Severity::Blocker);
+    assert!(
+        p[0].what.contains("runs but refuses tsmn's session"),
+        "{p:?}"
+    );
+    let text = render::text(&s, &p, None);
+    assert!(
+        text.contains("2 of 3 node(s) up, 1 refuse(s) tsmn's session"),
+        "{text}"
+    );
+    assert!(text.contains("REFUSED"), "{text}");
+    // The message is in the problems, never in a cell of the table.
+    let table_row = text
+        .lines()
+        .find(|l| l.contains("dn1") && l.contains("REFUSED"));
+    assert!(
+        !table_row.unwrap_or_default().contains("password"),
+        "{text}"
+    );
+
+    s.nodes[1] = node("dn1", NodeRole::Data, true);
+    s.nodes[1].up = false;
+    s.nodes[1].state = NodeState::Waiting;
+    s.nodes[1].error = Some("no answer yet: asked 1.0 s ago".into());
+    let p = problems(&s, &Limits::default());
+    assert_eq!(
+        (p[0].code, p[0].severity),
+        ("timeout", Severity::Warning),
+        "{p:?}"
+    );
+    let text = render::text(&s, &p, None);
+    assert!(text.contains("WAITING"), "{text}");
 }
 
 #[test]

@@ -14,6 +14,11 @@ use tokio_util::sync::CancellationToken;
 /// How often the screen refreshes: `tsmn status --watch`'s default.
 pub const EVERY: Duration = Duration::from_secs(2);
 
+/// How long a refresh waits for the nodes before it shows one that has
+/// not answered as waiting (with its last answer): a node that hangs
+/// holds up only its own row.
+const REFRESH_WAIT: Duration = Duration::from_secs(1);
+
 /// What the screen asks of a running watch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ask {
@@ -57,7 +62,8 @@ pub fn start(
             Ok(w) => match password {
                 Some(p) => w.with_password(p),
                 None => w,
-            },
+            }
+            .watching(REFRESH_WAIT),
             Err(e) => {
                 let _ = out.send(Msg::Status(Err(e)));
                 return;

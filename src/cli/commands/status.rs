@@ -19,7 +19,10 @@ pub fn status(a: &StatusArgs) -> u8 {
         Err((message, code)) => return failed("status", a.json, &message, code),
     };
     let mut watcher = match Watcher::new(plan, timeout) {
-        Ok(w) => w,
+        Ok(w) => match a.watch {
+            Some(secs) => w.watching(refresh_wait(secs)),
+            None => w,
+        },
         Err(e) => {
             let message = format!("{e}\n    fix: correct the TLS files named in the plan's [auth.certificate] or [tls] section");
             return failed("status", a.json, &message, EXIT_USAGE);
@@ -46,7 +49,13 @@ pub fn status(a: &StatusArgs) -> u8 {
     }
 }
 
-/// The plan: the file, or the cluster read from its access node.
+/// How long a watch's refresh waits for its nodes before it shows one
+/// that has not answered as waiting: a second (a node answers in
+/// milliseconds), and at most half the period.
+fn refresh_wait(secs: u64) -> Duration {
+    Duration::from_secs(1).min(Duration::from_millis(secs.saturating_mul(500).max(200)))
+}
+
 /// The plan (a file, or the cluster read from its access node) and the
 /// wait for each connection (--connect-timeout, else the access node's
 /// connection string's connect_timeout, else PGCONNECT_TIMEOUT).
