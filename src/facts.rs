@@ -122,6 +122,9 @@ pub struct ServerFacts {
     /// The certificates this node uses (server, CA; on the access node in
     /// certificate mode each role's client certificate), with their validity.
     pub certificates: Vec<CertFacts>,
+    /// The filesystem under the data directory, as `df` run by the server
+    /// gives it (superuser sessions only; None: unknown).
+    pub disk: Option<Disk>,
     /// The TLS files (ssl_cert_file, ssl_key_file, ssl_ca_file) changed on
     /// disk since the server last read its configuration: until a reload it
     /// still uses the old ones (a renewed certificate not in use yet).
@@ -354,6 +357,11 @@ pub struct DatabaseFacts {
     pub prepared: Vec<PreparedXact>,
     /// On an access node: tsmn's maintenance jobs and their procedures.
     pub maintenance: crate::maintenance::MaintenanceFacts,
+    /// On an access node: `_timescaledb_catalog.remote_txn` rows (None:
+    /// not read).
+    pub remote_txn_backlog: Option<i64>,
+    /// On an access node: background jobs whose last run failed.
+    pub failed_jobs: Vec<FailedJob>,
     /// What must agree between the access node and each data node
     /// (compression settings, the types and functions the distributed
     /// hypertables use); None when it could not be read.
@@ -398,11 +406,32 @@ pub struct ChunkPlace {
     pub bytes: Vec<(String, i64)>,
 }
 
+/// `df -Pk` of the data directory, as the server's OS user sees it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Disk {
+    pub data_directory: String,
+    pub total_bytes: i64,
+    pub free_bytes: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct FailedJob {
+    pub job_id: i64,
+    pub proc_name: String,
+    pub hypertable: Option<String>,
+    pub total_failures: i64,
+    pub next_start: Option<String>,
+    /// The error of its last failed run (timescaledb_information.job_errors).
+    pub last_error: Option<String>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct DistributedHypertable {
     pub schema: String,
     pub table: String,
     pub data_nodes: Vec<String>,
+    /// Copies each chunk should have.
+    pub replication_factor: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

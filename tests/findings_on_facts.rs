@@ -63,6 +63,7 @@ fn server() -> ServerFacts {
         timescaledb_default: Some("2.13.1".into()),
         dblink_available: true,
         database: None,
+        disk: None,
         new_database: None,
         roles: vec![RoleFacts {
             name: "postgres".into(),

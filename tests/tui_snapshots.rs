@@ -543,6 +543,7 @@ fn the_hypertables_chooser_writes_the_choice_into_the_plan() {
         schema: "public".into(),
         table: t.into(),
         data_nodes: vec!["dn1".into()],
+        replication_factor: 1,
     };
     if let Some(server) = app
         .shared

@@ -49,6 +49,7 @@ fn cluster(an: ObjectFacts, jobs: MaintenanceFacts, dn1: Option<ObjectFacts>) ->
         schema: "public".into(),
         table: "metrics".into(),
         data_nodes: vec!["dn1".into()],
+        replication_factor: 1,
     }];
     a.maintenance = jobs;
     Facts {

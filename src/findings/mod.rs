@@ -11,6 +11,7 @@ mod drift;
 mod files;
 pub mod fix;
 mod hba;
+pub mod health;
 mod maintenance;
 mod node;
 
@@ -89,6 +90,7 @@ pub fn findings(plan: &Plan, facts: &Facts) -> Vec<Finding> {
     across::across_nodes(plan, facts, &mut out);
     maintenance::findings(plan, facts, &mut out);
     drift::findings(plan, facts, &mut out);
+    health::findings(plan, facts, &mut out);
     let order: Vec<&str> = plan.nodes().map(|n| n.name.as_str()).collect();
     let rank = |name: &str| order.iter().position(|n| *n == name).unwrap_or(usize::MAX);
     out.sort_by(|a, b| {

@@ -5,7 +5,9 @@
 pub mod access_side;
 pub(crate) mod certs;
 pub mod credentials;
+pub mod disk;
 mod drift;
+pub(crate) mod health;
 pub mod queries;
 pub mod reach;
 mod sizes;
@@ -286,7 +288,7 @@ async fn probe_node(plan: &Plan, node: &Node, work: NodeWork) -> (NodeFacts, Opt
         if !superuser {
             return (None, Vec::new(), Vec::new());
         }
-        futures_util::future::join3(
+        let (passfile, certificates, unwritable) = futures_util::future::join3(
             async {
                 if access {
                     queries::passfile(&client, &server).await
@@ -297,10 +299,18 @@ async fn probe_node(plan: &Plan, node: &Node, work: NodeWork) -> (NodeFacts, Opt
             certs::certificates(&client, &server, plan, access),
             writable::unwritable(&client, &outside),
         )
-        .await
+        .await;
+        (passfile, certificates, unwritable)
     };
-    let (reach, (passfile, certificates, unwritable)) =
-        futures_util::future::join(in_database, files).await;
+    let disk = async {
+        match server.setting("data_directory") {
+            Some(dir) if superuser => disk::read(&client, dir).await,
+            _ => None,
+        }
+    };
+    let (reach, (passfile, certificates, unwritable), disk) =
+        futures_util::future::join3(in_database, files, disk).await;
+    server.disk = disk;
     facts.cluster_reach = reach.unwrap_or_default();
     server.unwritable = unwritable;
     server.database = database;

@@ -272,7 +272,7 @@ pub async fn database_details(client: &Client, db: &mut DatabaseFacts) {
     }
     // Independent, so they go out together (pipelined on one connection),
     // as the server facts do.
-    let (metadata, nodes, hypertables, chunks, prepared, places, sizes) = tokio::join!(
+    let (metadata, nodes, hypertables, chunks, prepared, places, sizes, health) = tokio::join!(
         rows(client, METADATA_SQL, &[]),
         rows(client, DATA_NODES_SQL, &[]),
         rows(client, HYPERTABLES_SQL, &[]),
@@ -280,7 +280,9 @@ pub async fn database_details(client: &Client, db: &mut DatabaseFacts) {
         rows(client, PREPARED_SQL, &[]),
         rows(client, PLACES_SQL, &[]),
         super::sizes::sizes_within(client),
+        super::health::read(client),
     );
+    (db.remote_txn_backlog, db.failed_jobs) = health;
     db.chunk_places = places
         .unwrap_or_default()
         .iter()
@@ -335,6 +337,7 @@ pub async fn database_details(client: &Client, db: &mut DatabaseFacts) {
             schema: r.get(0),
             table: r.get(1),
             data_nodes: r.get(2),
+            replication_factor: r.get::<_, Option<i64>>(3).unwrap_or(1),
         })
         .collect();
     db.chunks = chunks
@@ -367,8 +370,11 @@ const DATA_NODES_SQL: &str =
      ARRAY(SELECT r.rolname::text FROM pg_roles r WHERE r.rolcanlogin AND NOT has_server_privilege(r.oid, s.oid, 'USAGE') ORDER BY 1) \
      FROM timescaledb_information.data_nodes d JOIN pg_foreign_server s ON s.srvname = d.node_name ORDER BY 1";
 const HYPERTABLES_SQL: &str =
-    "SELECT hypertable_schema::text, hypertable_name::text, coalesce(data_nodes, '{}')::text[] \
-     FROM timescaledb_information.hypertables WHERE is_distributed ORDER BY 1, 2";
+    "SELECT hypertable_schema::text, hypertable_name::text, coalesce(data_nodes, '{}')::text[], \
+       (SELECT h.replication_factor::bigint FROM _timescaledb_catalog.hypertable h \
+        WHERE h.schema_name = i.hypertable_schema AND h.table_name = i.hypertable_name) \
+     FROM timescaledb_information.hypertables i WHERE is_distributed ORDER BY 1, 2";
+
 /// Per data node: its chunks, and (sorted by name) the ones it alone holds.
 const CHUNKS_SQL: &str = "SELECT dn::text, count(*), coalesce(array_agg(format('%I.%I', c.chunk_schema, c.chunk_name) \
             ORDER BY c.chunk_schema, c.chunk_name) FILTER (WHERE cardinality(c.data_nodes) = 1), '{}')::text[] \

@@ -15,6 +15,7 @@ pub mod render;
 mod sizes;
 mod slow;
 
+pub use crate::facts::{Disk, FailedJob};
 pub use problems::problems;
 
 use crate::facts::NodeRole;
@@ -113,14 +114,6 @@ pub struct ServerStatus {
     pub certificates: Vec<CertificateStatus>,
 }
 
-/// `df -Pk` of the data directory, as the server's OS user sees it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct Disk {
-    pub data_directory: String,
-    pub total_bytes: i64,
-    pub free_bytes: i64,
-}
-
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct CertificateStatus {
     /// `server certificate`, `CA`, `client certificate of <role>`.
@@ -181,17 +174,6 @@ pub struct Placement {
     pub chunks: i64,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct FailedJob {
-    pub job_id: i64,
-    pub proc_name: String,
-    pub hypertable: Option<String>,
-    pub total_failures: i64,
-    pub next_start: Option<String>,
-    /// The error of its last failed run (timescaledb_information.job_errors).
-    pub last_error: Option<String>,
-}
-
 /// What counts as a problem: prepared transactions older than
 /// `prepared_age` (TimescaleDB commits its own within milliseconds, so a
 /// minute means the access node went away between the two phases).
@@ -210,7 +192,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             prepared_age: Duration::from_secs(60),
-            remote_txn_backlog: 10_000,
+            remote_txn_backlog: crate::findings::health::REMOTE_TXN_BACKLOG,
             certificate_days: crate::findings::CERTIFICATE_WARN_DAYS,
         }
     }

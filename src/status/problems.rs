@@ -5,6 +5,7 @@
 use super::{Limits, LinkStatus, NodeState, NodeStatus, Prepared, Problem, Snapshot};
 use crate::facts::NodeRole;
 use crate::findings::connect::explain;
+use crate::findings::health;
 use crate::findings::Severity;
 
 /// PURE: every problem in the snapshot: nodes, links, then the access
@@ -115,26 +116,19 @@ fn certificates(n: &NodeStatus, limits: &Limits, out: &mut Vec<Problem>) {
     }
 }
 
-/// Less than this free under the data directory: the server stops writing
-/// WAL when it is full, and every node of the cluster with it.
-const DISK_FREE_PERCENT: i64 = 10;
-
 fn disk(n: &NodeStatus, out: &mut Vec<Problem>) {
-    let Some(d) = n.server.as_ref().and_then(|s| s.disk.as_ref()) else {
-        return;
-    };
-    if d.total_bytes > 0 && d.free_bytes.saturating_mul(100) < d.total_bytes * DISK_FREE_PERCENT {
-        out.push(problem(
-            "disk_space_low",
-            &n.name,
-            Severity::Warning,
-            format!(
-                "{} free of {} under {} (less than {DISK_FREE_PERCENT}%)",
-                super::render::size(d.free_bytes),
-                super::render::size(d.total_bytes),
-                d.data_directory
-            ),
-        ));
+    if let Some(d) = n.server.as_ref().and_then(|s| s.disk.as_ref()) {
+        out.extend(health::disk_low(&n.name, d).map(from_finding));
+    }
+}
+
+/// A finding check would give, as status shows it: its code and words.
+fn from_finding(f: crate::findings::Finding) -> Problem {
+    Problem {
+        code: f.code,
+        node: f.node,
+        severity: f.severity,
+        what: f.what,
     }
 }
 
@@ -182,69 +176,28 @@ fn catalog(s: &Snapshot, limits: &Limits, out: &mut Vec<Problem>) {
         .iter()
         .find(|n| n.role == NodeRole::Access)
         .map_or("", |n| n.name.as_str());
+    let nothing = || crate::findings::Fix::nothing("");
     for h in s.hypertables.iter().filter(|h| h.under_replicated > 0) {
-        out.push(problem(
-            "chunks_under_replicated",
+        out.push(from_finding(health::under_replicated(
             an,
-            Severity::Warning,
-            format!(
-                "{}: {} chunk(s) have fewer than {} copies (its replication factor)",
-                h.name, h.under_replicated, h.replication_factor
-            ),
-        ));
+            &h.name,
+            h.replication_factor,
+            h.under_replicated,
+            nothing(),
+        )));
     }
     if let Some(n) = s
         .remote_txn_backlog
         .filter(|n| *n >= limits.remote_txn_backlog)
     {
-        out.push(problem(
-            "remote_txn_backlog",
+        out.push(from_finding(health::remote_txn_backlog(
             an,
-            Severity::Warning,
-            format!("{n} two-phase transaction record(s) in _timescaledb_catalog.remote_txn wait for healing: nothing runs remote_txn_heal_data_node on this cluster (schedule it as a job)"),
-        ));
+            &s.database,
+            n,
+            None,
+        )));
     }
     for j in &s.failed_jobs {
-        // Check's codes: tsmn's own jobs, and a run the engine recorded as
-        // failed after it completed (crate::maintenance::MISRECORDED).
-        let (code, severity, failed) =
-            if j.last_error.as_deref() == Some(crate::maintenance::MISRECORDED) {
-                (
-                    "job_outcome_misrecorded",
-                    Severity::Note,
-                    "completed its last run, recorded as failed",
-                )
-            } else if crate::maintenance::Job::ALL
-                .iter()
-                .any(|m| m.procedure() == j.proc_name)
-            {
-                (
-                    "maintenance_job_failed",
-                    Severity::Warning,
-                    "failed on its last run",
-                )
-            } else {
-                ("job_failed", Severity::Warning, "failed on its last run")
-            };
-        out.push(problem(
-            code,
-            an,
-            severity,
-            format!(
-                "job {} ({}{}) {failed}{} ({} failure(s) in all; next run {})",
-                j.job_id,
-                j.proc_name,
-                j.hypertable
-                    .as_ref()
-                    .map(|h| format!(" on {h}"))
-                    .unwrap_or_default(),
-                j.last_error
-                    .as_ref()
-                    .map(|e| format!(": {e}"))
-                    .unwrap_or_default(),
-                j.total_failures,
-                j.next_start.as_deref().unwrap_or("not scheduled")
-            ),
-        ));
+        out.push(from_finding(health::job_failed(an, &s.database, j)));
     }
 }

@@ -43,7 +43,8 @@ pub const DATA_COUNTERS: &str = "SELECT coalesce(json_agg(json_build_object( \
 /// column is NULL and the last reading stands. The counters reach the
 /// statistics within a second of a change, so a new chunk shows at the
 /// next refresh or the one after.
-pub const ACCESS_CATALOG: &str = "WITH key AS (SELECT concat_ws(':', \
+pub const ACCESS_CATALOG: &str = concat!(
+    "WITH key AS (SELECT concat_ws(':', \
      pg_stat_get_tuples_inserted(t), pg_stat_get_tuples_updated(t), pg_stat_get_tuples_deleted(t)) \
        || concat_ws(':', pg_stat_get_tuples_inserted(p), pg_stat_get_tuples_updated(p), \
             pg_stat_get_tuples_deleted(p), pg_stat_get_tuples_inserted(d), \
@@ -74,16 +75,11 @@ pub const ACCESS_CATALOG: &str = "WITH key AS (SELECT concat_ws(':', \
       ORDER BY h.schema_name, h.table_name), '[]') \
     FROM _timescaledb_catalog.hypertable h WHERE h.replication_factor > 0)::text END, \
    (SELECT count(*) FROM _timescaledb_catalog.remote_txn), \
-   (SELECT coalesce(json_agg(json_build_object('job_id', j.job_id, 'proc_name', j.proc_name, \
-      'hypertable', CASE WHEN j.hypertable_name IS NULL THEN NULL \
-                         ELSE j.hypertable_schema || '.' || j.hypertable_name END, \
-      'total_failures', s.total_failures, 'next_start', s.next_start::text, \
-      'last_error', (SELECT e.err_message FROM timescaledb_information.job_errors e \
-         WHERE e.job_id = j.job_id ORDER BY e.finish_time DESC NULLS LAST LIMIT 1)) \
-      ORDER BY j.job_id), '[]') \
-    FROM timescaledb_information.jobs j JOIN timescaledb_information.job_stats s USING (job_id) \
-    WHERE s.last_run_status = 'Failed')::text, \
-   (SELECT k FROM key)";
+   ",
+    crate::probe::health::failed_jobs_json!(),
+    ", \
+   (SELECT k FROM key)"
+);
 
 /// A node's settings that say where its files are and how TimescaleDB
 /// connects out from it (passfile, TLS files): the links' connection

@@ -120,7 +120,7 @@ pub fn text(s: &Snapshot, problems: &[Problem], rates: Option<&[Rate]>) -> Strin
                 p.what
             ));
         }
-        out.push_str("(the codes are stable for scripts; tsmn check --plan FILE gives the fix for the\n connection codes, the certificate codes, maintenance_job_failed and\n prepared_transactions_left of TimescaleDB's own transactions (gid ts-...);\n the others are status's own: see tsmn status --help)\n");
+        out.push_str("(the codes are stable for scripts; tsmn check --plan FILE reports each with its fix,\n prepared transactions for TimescaleDB's own: gid ts-...)\n");
     }
     out
 }

@@ -4,10 +4,12 @@
 //! chunks below their replication factor, a certificate near its end; and
 //! the free space of each data directory, as `df` gives it.
 
+use super::support::fixes::execute;
 use super::support::status::{codes_on, node, status};
-use super::support::{server_user, timescaledb_tier, tsmn, Running, TestCa, TestCluster};
+use super::support::{check, server_user, timescaledb_tier, tsmn, Running, TestCa, TestCluster};
 use serde_json::Value;
 use std::time::{Duration, Instant};
+use tsmn::findings::Finding;
 
 #[test]
 fn a_failing_job_chunks_below_their_replication_factor_and_a_certificate_near_its_end() {
@@ -45,6 +47,131 @@ fn a_failing_job_chunks_below_their_replication_factor_and_a_certificate_near_it
         "{text}"
     );
     assert!(text.contains("expires in 1 day(s)"), "{text}");
+    check_explains_them_and_its_fixes_clear_them(&r, &job);
+}
+
+/// check reports what status marks, with the same codes, and its fixes,
+/// carried out as written, clear them: the chunks short of copies (once a
+/// data node can take a copy and wal_level is logical), the remote_txn
+/// records (healed), the failing job (its cause corrected, then run by
+/// the scheduler at once as the fix says).
+fn check_explains_them_and_its_fixes_clear_them(r: &Running, job: &str) {
+    let timeout = Duration::from_secs(5);
+    let (_, found) = check(&r.plan, timeout);
+    let failed = support_finding(&found, "an", "job_failed");
+    assert!(
+        failed
+            .what
+            .starts_with(&format!("job {job} (tsmn_test_boom)")),
+        "{failed:#?}"
+    );
+    assert!(
+        failed
+            .fix
+            .contains(&format!("SELECT alter_job({job}, next_start => now())")),
+        "{failed:#?}"
+    );
+    let short = on_hypertable(&found, "public.r2");
+    assert!(
+        short.fix.contains("attach_data_node"),
+        "no data node can take a copy: {short:#?}"
+    );
+
+    // r3 kept on both data nodes, its factor raised afterwards: the
+    // engine leaves its chunks with one copy. With wal_level = logical on
+    // both data nodes, check's fix copies them.
+    r.an.sql(
+        "tsdb",
+        "CREATE TABLE r3 (time timestamptz NOT NULL, device int, v float8); \
+         SELECT create_distributed_hypertable('r3', 'time', 'device', replication_factor => 1); \
+         INSERT INTO r3 SELECT t, d, 1 FROM generate_series('2024-01-01'::timestamptz, '2024-01-20', \
+           '1 hour') t, generate_series(1, 4) d; \
+         SELECT set_replication_factor('r3', 2)",
+    );
+    for dn in [&r.dn1, &r.dn2] {
+        dn.sql("postgres", "ALTER SYSTEM SET wal_level = logical");
+        dn.restart();
+    }
+    let (_, found) = check(&r.plan, timeout);
+    let short = on_hypertable(&found, "public.r3");
+    assert!(short.fix.contains("copy_chunk"), "{short:#?}");
+    execute(short, &r.nodes());
+    let (_, found) = check(&r.plan, timeout);
+    assert!(
+        found
+            .iter()
+            .all(|f| !(f.code == "chunks_under_replicated" && f.what.starts_with("public.r3"))),
+        "{found:#?}"
+    );
+    assert_eq!(
+        r.an.sql(
+            "tsdb",
+            "SELECT count(*) FROM timescaledb_information.chunks \
+             WHERE hypertable_name = 'r3' AND cardinality(data_nodes) < 2"
+        ),
+        ["0"]
+    );
+    assert_eq!(r.an.sql("tsdb", "SELECT count(*) FROM r3"), ["1828"]);
+
+    // The heal check gives clears the records the writes to r2 left.
+    assert_ne!(
+        r.an.sql(
+            "tsdb",
+            "SELECT count(*) FROM _timescaledb_catalog.remote_txn"
+        ),
+        ["0"],
+        "two-phase writes leave records"
+    );
+    let heal = tsmn::findings::health::remote_txn_backlog("an", "tsdb", 1, Some("2.13.1"));
+    execute(&heal, &r.nodes());
+    assert_eq!(
+        r.an.sql(
+            "tsdb",
+            "SELECT count(*) FROM _timescaledb_catalog.remote_txn"
+        ),
+        ["0"]
+    );
+
+    // The job's cause corrected, then the fix's own statement.
+    r.an.sql(
+        "tsdb",
+        "CREATE OR REPLACE PROCEDURE tsmn_test_boom(job_id int, config jsonb) LANGUAGE plpgsql AS $$ BEGIN END $$",
+    );
+    r.an.sql(
+        "tsdb",
+        &format!("SELECT alter_job({job}, next_start => now())"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, found) = check(&r.plan, timeout);
+        let still = found
+            .iter()
+            .any(|f| f.code == "job_failed" && f.what.starts_with(&format!("job {job} ")));
+        if !still {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "job {job} still failing: {found:#?}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+fn on_hypertable<'f>(found: &'f [Finding], hypertable: &str) -> &'f Finding {
+    found
+        .iter()
+        .find(|f| {
+            f.code == "chunks_under_replicated" && f.what.starts_with(&format!("{hypertable}:"))
+        })
+        .unwrap_or_else(|| panic!("no chunks_under_replicated of {hypertable}: {found:#?}"))
+}
+
+fn support_finding<'f>(found: &'f [Finding], node: &str, code: &str) -> &'f Finding {
+    found
+        .iter()
+        .find(|f| f.node == node && f.code == code)
+        .unwrap_or_else(|| panic!("no {code} on {node}: {found:#?}"))
 }
 
 fn finding<'d>(doc: &'d Value, code: &str) -> Vec<&'d Value> {

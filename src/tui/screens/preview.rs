@@ -278,6 +278,7 @@ mod tests {
             schema: "public".into(),
             table: t.into(),
             data_nodes: vec!["dn1".into()],
+            replication_factor: 1,
         };
         let db = DatabaseFacts {
             distributed_hypertables: vec![h("metrics"), h("events")],

@@ -1,0 +1,266 @@
+//! PURE: the health of a running cluster, judged alike by `tsmn check`
+//! (with its fixes) and by `tsmn status` (its codes and words): chunks
+//! short of copies, the access node's remote_txn backlog, background jobs
+//! that fail, and little free space under a data directory. One place for
+//! each limit, code and sentence, so that a code status shows is the one
+//! check explains.
+
+use super::{Finding, Fix, Severity::*, Then};
+use crate::facts::{DatabaseFacts, Disk, Facts, FailedJob, NodeFacts};
+use crate::plan::Plan;
+use crate::quote::sql::literal;
+
+/// Less than this share free under the data directory: the server stops
+/// writing WAL when it is full, and every node of the cluster with it.
+pub const DISK_FREE_PERCENT: i64 = 10;
+
+/// TimescaleDB keeps a remote_txn row for every distributed two-phase
+/// commit until `remote_txn_heal_data_node` clears it, so a backlog is
+/// normal; one this large means nothing heals it.
+pub const REMOTE_TXN_BACKLOG: i64 = 10_000;
+
+/// check: every node's free space; on a running access node its chunks'
+/// copies, remote_txn backlog and failing jobs (tsmn's own jobs are the
+/// maintenance findings').
+pub fn findings(plan: &Plan, facts: &Facts, out: &mut Vec<Finding>) {
+    for n in &facts.nodes {
+        if let Some(d) = n.server.as_ref().and_then(|s| s.disk.as_ref()) {
+            out.extend(disk_low(&n.name, d));
+        }
+    }
+    let Some(an) = facts.access() else { return };
+    let Some(db) = running(an) else { return };
+    let node = an.name.as_str();
+    for h in &db.distributed_hypertables {
+        let name = format!("{}.{}", h.schema, h.table);
+        let short: Vec<&crate::facts::ChunkPlace> = db
+            .chunk_places
+            .iter()
+            .filter(|c| c.hypertable_name == (h.schema.clone(), h.table.clone()))
+            .filter(|c| (c.data_nodes.len() as i64) < h.replication_factor)
+            .collect();
+        if !short.is_empty() {
+            let fix = copies(plan, facts, db, h, &short);
+            out.push(under_replicated(
+                node,
+                &name,
+                h.replication_factor,
+                short.len() as i64,
+                fix,
+            ));
+        }
+    }
+    if let Some(n) = db.remote_txn_backlog.filter(|n| *n >= REMOTE_TXN_BACKLOG) {
+        out.push(remote_txn_backlog(
+            node,
+            &plan.database,
+            n,
+            db.timescaledb.as_deref(),
+        ));
+    }
+    for j in db.failed_jobs.iter().filter(|j| {
+        !crate::maintenance::Job::ALL
+            .iter()
+            .any(|m| m.procedure() == j.proc_name)
+    }) {
+        out.push(job_failed(node, &plan.database, j));
+    }
+}
+
+fn running(an: &NodeFacts) -> Option<&DatabaseFacts> {
+    an.server
+        .as_ref()?
+        .database
+        .as_ref()
+        .filter(|d| d.timescaledb.is_some() && !d.data_nodes.is_empty())
+}
+
+/// Chunks of `hypertable` with fewer copies than its replication factor.
+pub fn under_replicated(an: &str, hypertable: &str, factor: i64, chunks: i64, fix: Fix) -> Finding {
+    Finding::new(
+        Warning,
+        an,
+        "chunks_under_replicated",
+        format!("{hypertable}: {chunks} chunk(s) have fewer than {factor} copies (its replication factor)"),
+        "a chunk short of copies is lost with the data node that holds it, and reads of it fail while that node is down; TimescaleDB places copies of new chunks only (set_replication_factor and a detach do not copy existing ones)",
+        fix,
+    )
+}
+
+/// The fix for chunks short of copies: the engine's chunk copy from a node
+/// that holds each to an attached one that does not (it needs
+/// wal_level = logical on both), or words when none can take a copy.
+fn copies(
+    plan: &Plan,
+    facts: &Facts,
+    db: &DatabaseFacts,
+    h: &crate::facts::DistributedHypertable,
+    short: &[&crate::facts::ChunkPlace],
+) -> Fix {
+    let mut calls = Vec::new();
+    let mut involved: Vec<String> = Vec::new();
+    for c in short {
+        let Some(source) = c.data_nodes.first() else {
+            continue;
+        };
+        let missing = (h.replication_factor as usize).saturating_sub(c.data_nodes.len());
+        let targets: Vec<&String> = h
+            .data_nodes
+            .iter()
+            .filter(|d| !c.data_nodes.contains(d))
+            .take(missing)
+            .collect();
+        for t in targets {
+            calls.push(format!(
+                "  CALL timescaledb_experimental.copy_chunk(chunk => {}, source_node => {}, destination_node => {});",
+                literal(&c.chunk),
+                literal(source),
+                literal(t)
+            ));
+            for n in [source, t] {
+                if !involved.contains(n) {
+                    involved.push(n.clone());
+                }
+            }
+        }
+    }
+    let name = format!("{}.{}", h.schema, h.table);
+    if calls.is_empty() {
+        return Fix::manual(format!(
+            "{name} has no attached data node without a copy: attach one (SELECT attach_data_node('<data node>', {})) and copy the chunks to it with timescaledb_experimental.copy_chunk, or lower its replication factor to the copies there are (SELECT set_replication_factor({}, <copies>); the chunks keep their copies)",
+            literal(&name),
+            literal(&name)
+        ));
+    }
+    // One statement: each copy commits as it goes (copy_chunk refuses a
+    // transaction block, which several statements sent at once would be;
+    // a DO block at the top level lets the procedure commit).
+    let block = format!("DO $tsmn$ BEGIN\n{}\nEND $tsmn$;", calls.join("\n"));
+    let not_logical: Vec<&String> = involved
+        .iter()
+        .filter(|n| {
+            facts
+                .node(n)
+                .and_then(|f| f.server.as_ref())
+                .and_then(|s| s.setting("wal_level"))
+                != Some("logical")
+        })
+        .collect();
+    let sql = Fix::Sql {
+        node: plan.access_node.name.clone(),
+        database: db.name.clone(),
+        sql: block.clone(),
+        then: Then::Nothing,
+    };
+    if not_logical.is_empty() {
+        return sql;
+    }
+    Fix::manual(format!(
+        "the engine copies a chunk by logical replication: set wal_level = logical on {} (ALTER SYSTEM SET wal_level = logical; then a restart), then on {} in {}:\n{}",
+        not_logical
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        plan.access_node.name,
+        db.name,
+        block
+    ))
+}
+
+/// The access node's remote_txn records pile up: nothing heals.
+pub fn remote_txn_backlog(an: &str, database: &str, n: i64, version: Option<&str>) -> Finding {
+    let schema = crate::timescale::functions_schema(version);
+    Finding::new(
+        Warning,
+        an,
+        "remote_txn_backlog",
+        format!("{n} two-phase transaction record(s) in _timescaledb_catalog.remote_txn wait for healing"),
+        "nothing runs remote_txn_heal_data_node on this cluster: the records grow with every distributed write, and a transaction left prepared on a data node holds its locks until healed",
+        Fix::Sql {
+            node: an.to_string(),
+            database: database.to_string(),
+            sql: format!(
+                "SELECT {schema}.remote_txn_heal_data_node(fs.oid) FROM pg_foreign_server fs \
+                 JOIN pg_foreign_data_wrapper w ON w.oid = fs.srvfdw WHERE w.fdwname = 'timescaledb_fdw';"
+            ),
+            then: Then::Nothing,
+        }
+        .or("or let a job heal it every hour: [maintenance] jobs = true in the plan, then tsmn apply"),
+    )
+}
+
+/// A background job whose last run failed: the code says whose it is
+/// (tsmn's maintenance jobs, or a run the engine recorded as failed after
+/// it completed: crate::maintenance::MISRECORDED).
+pub fn job_failed(an: &str, database: &str, j: &FailedJob) -> Finding {
+    let misrecorded = j.last_error.as_deref() == Some(crate::maintenance::MISRECORDED);
+    let tsmns = crate::maintenance::Job::ALL
+        .iter()
+        .any(|m| m.procedure() == j.proc_name);
+    let (code, severity, failed) = if misrecorded {
+        (
+            "job_outcome_misrecorded",
+            Note,
+            "completed its last run, recorded as failed",
+        )
+    } else if tsmns {
+        ("maintenance_job_failed", Warning, "failed on its last run")
+    } else {
+        ("job_failed", Warning, "failed on its last run")
+    };
+    let what = format!(
+        "job {} ({}{}) {failed}{} ({} failure(s) in all; next run {})",
+        j.job_id,
+        j.proc_name,
+        j.hypertable
+            .as_ref()
+            .map(|h| format!(" on {h}"))
+            .unwrap_or_default(),
+        j.last_error
+            .as_ref()
+            .map(|e| format!(": {e}"))
+            .unwrap_or_default(),
+        j.total_failures,
+        j.next_start.as_deref().unwrap_or("not scheduled")
+    );
+    let fix = if misrecorded {
+        Fix::nothing("nothing to do for this run: its work is committed")
+    } else {
+        Fix::manual(format!(
+            "correct the cause of its error (its earlier errors: SELECT * FROM timescaledb_information.job_errors WHERE job_id = {id} ORDER BY finish_time DESC), then have the scheduler run it now, on {an} in {database}: SELECT alter_job({id}, next_start => now()); the finding clears when that run succeeds",
+            id = j.job_id
+        ))
+    };
+    Finding::new(
+        severity,
+        an,
+        code,
+        what,
+        "a failing job leaves its work undone (a policy's compression, retention or refresh; a user's procedure) and TimescaleDB retries it with back-off",
+        fix,
+    )
+}
+
+/// Less than DISK_FREE_PERCENT free under the data directory.
+pub fn disk_low(node: &str, d: &Disk) -> Option<Finding> {
+    if d.total_bytes <= 0 || d.free_bytes.saturating_mul(100) >= d.total_bytes * DISK_FREE_PERCENT {
+        return None;
+    }
+    Some(Finding::new(
+        Warning,
+        node,
+        "disk_space_low",
+        format!(
+            "{} free of {} under {} (less than {DISK_FREE_PERCENT}%)",
+            crate::status::render::size(d.free_bytes),
+            crate::status::render::size(d.total_bytes),
+            d.data_directory
+        ),
+        "a server whose filesystem is full stops writing WAL and fails every write, and the distributed writes of the whole cluster with it",
+        Fix::manual(format!(
+            "free space under {} on {node} (old WAL kept by a replication slot, logs, other files), or grow that filesystem",
+            d.data_directory
+        )),
+    ))
+}
