@@ -236,6 +236,15 @@ pub struct Rate {
     pub hypertable: String,
     pub rows_per_second: f64,
     pub bytes_per_second: f64,
+    /// The same, per data node that answered both times.
+    pub data_nodes: Vec<NodeRate>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NodeRate {
+    pub data_node: String,
+    pub rows_per_second: f64,
+    pub bytes_per_second: f64,
 }
 
 /// PURE: per hypertable, the change of its counters summed over the data
@@ -254,22 +263,34 @@ pub fn rates(before: &Snapshot, now: &Snapshot) -> Vec<Rate> {
             .map(|sv| sv.counters.clone())
             .unwrap_or_default()
     };
+    #[allow(clippy::cast_precision_loss)]
+    let per_second = |v: i64| v as f64 / seconds;
     let mut out: Vec<Rate> = Vec::new();
     for h in &now.hypertables {
         let (mut rows, mut bytes) = (0i64, 0i64);
+        let mut data_nodes = Vec::new();
         for n in now.nodes.iter().filter(|n| n.role == NodeRole::Data) {
             let (a, b) = (counters(before, &n.name), counters(now, &n.name));
             let pick = |c: &[Counters]| c.iter().find(|c| c.hypertable == h.name).cloned();
             if let (Some(a), Some(b)) = (pick(&a), pick(&b)) {
-                rows += (b.rows_inserted - a.rows_inserted).max(0);
-                bytes += b.bytes - a.bytes;
+                let (r, by) = (
+                    (b.rows_inserted - a.rows_inserted).max(0),
+                    b.bytes - a.bytes,
+                );
+                rows += r;
+                bytes += by;
+                data_nodes.push(NodeRate {
+                    data_node: n.name.clone(),
+                    rows_per_second: per_second(r),
+                    bytes_per_second: per_second(by),
+                });
             }
         }
-        #[allow(clippy::cast_precision_loss)]
         out.push(Rate {
             hypertable: h.name.clone(),
-            rows_per_second: rows as f64 / seconds,
-            bytes_per_second: bytes as f64 / seconds,
+            rows_per_second: per_second(rows),
+            bytes_per_second: per_second(bytes),
+            data_nodes,
         });
     }
     out

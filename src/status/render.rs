@@ -188,9 +188,15 @@ fn hypertables(s: &Snapshot, rates: Option<&[Rate]>) -> String {
                     String::new()
                 };
                 let mut r = vec![name, p.data_node.clone(), p.chunks.to_string(), bytes];
-                if let (0, Some(rate)) = (i, rate) {
-                    r.push(format!("{:.0}", rate.rows_per_second));
-                    r.push(size(rate.bytes_per_second.round() as i64));
+                // Each data node's own rate (one that did not answer
+                // both times has none).
+                if let Some(on) =
+                    rate.and_then(|r| r.data_nodes.iter().find(|n| n.data_node == p.data_node))
+                {
+                    r.push(format!("{:.0}", on.rows_per_second));
+                    r.push(size(on.bytes_per_second.round() as i64));
+                } else if rate.is_some() {
+                    r.extend(["-".to_string(), "-".to_string()]);
                 }
                 rows.push(r);
             }

@@ -173,6 +173,35 @@ fn rates_are_the_counters_change_per_second_over_nodes_that_answered_twice() {
     assert_eq!(r.len(), 1);
     assert!((r[0].rows_per_second - 100.0).abs() < 1e-9, "{r:?}");
     assert!((r[0].bytes_per_second - 4096.0).abs() < 1e-9, "{r:?}");
+    // Per data node: dn1's own; dn2 did not answer the second time.
+    let on: Vec<&str> = r[0]
+        .data_nodes
+        .iter()
+        .map(|n| n.data_node.as_str())
+        .collect();
+    assert_eq!(on, ["dn1"], "{r:?}");
+    b.hypertables[0].placement = vec![
+        Placement {
+            data_node: "dn1".into(),
+            chunks: 1,
+        },
+        Placement {
+            data_node: "dn2".into(),
+            chunks: 1,
+        },
+    ];
+    let text = render::text(&b, &[], Some(&r));
+    let table = text.split("HYPERTABLE").nth(1).unwrap_or_default();
+    let row = |dn: &str| {
+        table
+            .lines()
+            .find(|l| l.contains(dn))
+            .unwrap_or_default()
+            .trim_end()
+            .to_string()
+    };
+    assert!(row("dn1").ends_with("100     4.0 kB"), "{text}");
+    assert!(row("dn2").ends_with("-       -"), "{text}");
     assert!(
         rates(&b, &a).is_empty(),
         "time going backwards gives no rate"
