@@ -41,6 +41,12 @@ fn a_data_node_added_to_the_plan_gets_a_share_of_every_distributed_hypertable() 
         "tsdb",
         "CREATE TABLE events (time timestamptz NOT NULL, v int); SELECT create_distributed_hypertable('events', 'time')",
     );
+    // metrics compresses: a joining node must get its settings too
+    // (attach_data_node does not carry them, timescaledb #6041).
+    an.sql(
+        "tsdb",
+        "ALTER TABLE metrics SET (timescaledb.compress, timescaledb.compress_segmentby = 'device', timescaledb.compress_orderby = 'time DESC')",
+    );
     let before = count(&an);
 
     let mut plan = plan_for(
@@ -73,6 +79,7 @@ fn a_data_node_added_to_the_plan_gets_a_share_of_every_distributed_hypertable() 
         ["t"]
     );
     metrics(&an, "2026-03-01", "2026-03-20");
+    let before_and_march = count(&an);
     assert_ne!(
         an.sql(
             "tsdb",
@@ -80,6 +87,32 @@ fn a_data_node_added_to_the_plan_gets_a_share_of_every_distributed_hypertable() 
         ),
         ["0"],
         "new chunks land on the new node"
+    );
+    // dn3 compresses its chunks with the hypertable's settings, and check
+    // finds no drift.
+    let on_dn3 = "SELECT count(*) FROM timescaledb_information.chunks WHERE hypertable_name = 'metrics' AND 'dn3' = ANY (data_nodes) AND is_compressed";
+    assert_eq!(an.sql("tsdb", on_dn3), ["0"]);
+    an.sql(
+        "tsdb",
+        "SELECT compress_chunk(format('%I.%I', chunk_schema, chunk_name)) FROM timescaledb_information.chunks \
+         WHERE hypertable_name = 'metrics' AND 'dn3' = ANY (data_nodes)",
+    );
+    assert_ne!(an.sql("tsdb", on_dn3), ["0"], "dn3 compressed its chunks");
+    assert_eq!(
+        dns[2].sql(
+            "tsdb",
+            "SELECT attname::text FROM timescaledb_information.compression_settings \
+             WHERE hypertable_name = 'metrics' AND segmentby_column_index = 1"
+        ),
+        ["device"]
+    );
+    assert_eq!(count(&an), before_and_march, "nothing lost by compressing");
+    let (_, found) = check(&plan, std::time::Duration::from_secs(5));
+    assert!(
+        found
+            .iter()
+            .all(|f| f.code != "compression_settings_differ"),
+        "{found:#?}"
     );
     let again = ok(&plan);
     assert!(again.contains("nothing changed"), "{again}");

@@ -89,14 +89,31 @@ pub(super) fn attach_data_nodes(ctx: &Ctx) -> Vec<Step> {
                 .map(|h| format!("{}.{}", ident(&h.schema), ident(&h.table)))
                 .collect::<Vec<_>>()
         };
+        // attach_data_node does not carry a hypertable's compression
+        // settings to the joining node (timescaledb #6041): without them
+        // it cannot compress its chunks, nor take a compressed one. Given
+        // right after the attach, as check's drift fix gives them.
+        let compression = |h: &crate::facts::DistributedHypertable| {
+            ctx.an_database()
+                .and_then(|d| d.objects.as_ref())
+                .and_then(|o| {
+                    o.hypertables
+                        .iter()
+                        .find(|s| s.schema == h.schema && s.table == h.table)
+                })
+                .filter(|s| s.compression_enabled)
+                .map(|s| Statement::plain(crate::drift::distributed_exec(&s.alter_sql(), &dn.name)))
+        };
         let statements = names(&missing)
             .iter()
-            .map(|h| {
-                Statement::plain(format!(
+            .zip(&missing)
+            .flat_map(|(name, h)| {
+                std::iter::once(Statement::plain(format!(
                     "SELECT * FROM attach_data_node({}, {}, if_not_attached => true)",
                     literal(&dn.name),
-                    literal(h)
-                ))
+                    literal(name)
+                )))
+                .chain(compression(h))
             })
             .collect();
         let mut s = step(
@@ -104,7 +121,7 @@ pub(super) fn attach_data_nodes(ctx: &Ctx) -> Vec<Step> {
             Phase::Cluster,
             &format!("attach-{}", dn.name),
             format!("Attach {} to the distributed hypertables", dn.name),
-            "a data node added to a running cluster gets a share of each distributed hypertable's new chunks (repartitioned); existing chunks stay where they are",
+            "a data node added to a running cluster gets a share of each distributed hypertable's new chunks (repartitioned), and the compression settings of those that compress (attach_data_node does not carry them); existing chunks stay where they are",
             sql(db, statements),
         );
         let without: Vec<String> = hypertables
