@@ -375,6 +375,9 @@ pub struct Member {
     pub port: i64,
     /// Login roles without USAGE on its foreign server (they cannot reach it).
     pub without_usage: Vec<String>,
+    /// Marked unavailable (`alter_data_node(..., available => false)`):
+    /// the access node reads other copies and places no new chunk there.
+    pub unavailable: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -404,6 +407,11 @@ pub struct ChunkPlace {
     /// Bytes per data node holding it (empty when the sizes could not be
     /// read: a data node did not answer).
     pub bytes: Vec<(String, i64)>,
+    /// Its range of the time dimension, as the catalog shows it.
+    pub range: Option<(String, String)>,
+    /// Its rows as the access node's statistics estimate them (None: never
+    /// analyzed).
+    pub rows: Option<i64>,
 }
 
 /// `df -Pk` of the data directory, as the server's OS user sees it.

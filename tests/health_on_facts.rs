@@ -64,6 +64,7 @@ fn cluster(wal_level: &str, attached: &[&str]) -> (Facts, DatabaseFacts) {
                 chunk: "_timescaledb_internal._dist_hyper_2_7_chunk".into(),
                 data_nodes: vec!["dn1".into()],
                 bytes: vec![],
+                ..Default::default()
             },
             ChunkPlace {
                 hypertable: "public.r2".into(),
@@ -71,6 +72,7 @@ fn cluster(wal_level: &str, attached: &[&str]) -> (Facts, DatabaseFacts) {
                 chunk: "_timescaledb_internal._dist_hyper_2_8_chunk".into(),
                 data_nodes: vec!["dn1".into(), "dn2".into()],
                 bytes: vec![],
+                ..Default::default()
             },
         ],
         ..Default::default()

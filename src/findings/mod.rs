@@ -12,6 +12,7 @@ mod files;
 pub mod fix;
 mod hba;
 pub mod health;
+mod lost;
 mod maintenance;
 mod node;
 
@@ -91,6 +92,7 @@ pub fn findings(plan: &Plan, facts: &Facts) -> Vec<Finding> {
     maintenance::findings(plan, facts, &mut out);
     drift::findings(plan, facts, &mut out);
     health::findings(plan, facts, &mut out);
+    lost::findings(plan, facts, &mut out);
     let order: Vec<&str> = plan.nodes().map(|n| n.name.as_str()).collect();
     let rank = |name: &str| order.iter().position(|n| *n == name).unwrap_or(usize::MAX);
     out.sort_by(|a, b| {

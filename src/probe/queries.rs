@@ -298,6 +298,10 @@ pub async fn database_details(client: &Client, db: &mut DatabaseFacts) {
                 chunk,
                 data_nodes: r.get(2),
                 hypertable_name: (r.get(3), r.get(4)),
+                range: r
+                    .get::<_, Option<String>>(5)
+                    .zip(r.get::<_, Option<String>>(6)),
+                rows: r.get(7),
             }
         })
         .collect();
@@ -327,6 +331,10 @@ pub async fn database_details(client: &Client, db: &mut DatabaseFacts) {
                 host: host.unwrap_or_default(),
                 port: port.unwrap_or(5432),
                 without_usage: r.get(2),
+                unavailable: r
+                    .get::<_, Vec<String>>(1)
+                    .iter()
+                    .any(|o| o == "available=false"),
             }
         })
         .collect();
@@ -354,7 +362,11 @@ pub async fn database_details(client: &Client, db: &mut DatabaseFacts) {
 /// Each chunk of a distributed hypertable and its data nodes (the access
 /// node's catalog only: no data node is asked).
 const PLACES_SQL: &str = "SELECT format('%I.%I', hypertable_schema, hypertable_name), format('%I.%I', chunk_schema, chunk_name), \
-     data_nodes::text[], hypertable_schema::text, hypertable_name::text FROM timescaledb_information.chunks WHERE data_nodes IS NOT NULL ORDER BY 1, 2";
+     data_nodes::text[], hypertable_schema::text, hypertable_name::text, \
+     coalesce(range_start::text, range_start_integer::text), coalesce(range_end::text, range_end_integer::text), \
+     (SELECT nullif(c.reltuples, -1)::bigint FROM pg_class c \
+      JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = chunk_schema AND c.relname = chunk_name) \
+     FROM timescaledb_information.chunks WHERE data_nodes IS NOT NULL ORDER BY 1, 2";
 /// TimescaleDB's own two-phase transactions (its gids start with `ts-`,
 /// tsl/src/remote/txn_id.c) left prepared in this database.
 const PREPARED_SQL: &str =

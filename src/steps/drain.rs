@@ -288,6 +288,7 @@ mod tests {
             data_nodes: nodes.iter().map(|n| n.to_string()).collect(),
             bytes: bytes.iter().map(|(n, b)| (n.to_string(), *b)).collect(),
             hypertable_name: ("public".into(), h.into()),
+            ..ChunkPlace::default()
         }
     }
 

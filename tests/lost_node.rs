@@ -1,0 +1,102 @@
+//! A data node lost for real (stopped) in a running cluster (TimescaleDB
+//! tier), with one hypertable kept in two copies (replication factor 2)
+//! and one in one: check tells, from the access node's catalog, which of
+//! its chunks have another copy and which do not (by hypertable, with the
+//! rows the statistics estimate and their ranges); its fix, carried out as
+//! written, marks the node unavailable and reads of the copied hypertable
+//! work again with every row; once the node is back, check's fix makes it
+//! available again and nothing is lost.
+
+mod support;
+
+use std::time::Duration;
+use support::fixes::execute;
+use support::*;
+
+const TIMEOUT: Duration = Duration::from_secs(3);
+
+fn codes_on(found: &[tsmn::findings::Finding], node: &str) -> Vec<&'static str> {
+    found
+        .iter()
+        .filter(|f| f.node == node)
+        .map(|f| f.code)
+        .collect()
+}
+
+#[test]
+fn a_lost_data_node_is_told_from_the_catalog_and_marked_unavailable_as_check_says() {
+    if !timescaledb_tier("lost_node") {
+        return;
+    }
+    let r = Running::applied(&[]);
+    metrics(&r.an, "2026-01-01", "2026-01-20");
+    r.an.sql(
+        "tsdb",
+        "CREATE TABLE r2 (time timestamptz NOT NULL, device int, v float8); \
+         SELECT create_distributed_hypertable('r2', 'time', 'device', replication_factor => 2); \
+         INSERT INTO r2 SELECT t, d, 1 FROM generate_series('2026-01-01'::timestamptz, '2026-01-20', \
+           '1 hour') t, generate_series(1, 4) d",
+    );
+    r.an.sql("tsdb", "ANALYZE metrics");
+    r.an.sql("tsdb", "ANALYZE r2");
+    let (metrics_rows, r2_rows) = (count(&r.an), r.an.sql("tsdb", "SELECT count(*) FROM r2"));
+    // What the catalog says of dn2, and its own rows of metrics (one copy).
+    let catalog = |sql: &str| r.an.sql("tsdb", sql)[0].clone();
+    let copied = catalog(
+        "SELECT count(*) FROM timescaledb_information.chunks \
+         WHERE 'dn2' = ANY (data_nodes) AND cardinality(data_nodes) > 1",
+    );
+    let only =
+        catalog("SELECT count(*) FROM timescaledb_information.chunks WHERE data_nodes = '{dn2}'");
+    assert_ne!(copied, "0");
+    assert_ne!(only, "0");
+    let on_dn2 = r.dn2.sql("tsdb", "SELECT count(*) FROM metrics")[0].clone();
+
+    r.dn2.cluster.stop(true).expect("stop dn2");
+    let (_, found) = check(&r.plan, TIMEOUT);
+    let still = finding(&found, "dn2", "lost_node_still_used");
+    assert!(
+        still.what.contains(&format!(
+            "{copied} chunk(s) that have another copy: public.r2: {copied} chunk(s)"
+        )),
+        "{still:#?}"
+    );
+    let lost = finding(&found, "dn2", "lost_node_only_copies");
+    assert!(
+        lost.what.contains(&format!(
+            "{only} chunk(s) exist only there: public.metrics: {only} chunk(s), about {on_dn2} rows (["
+        )),
+        "{lost:#?}"
+    );
+    // Reads of r2 fail while the access node counts on dn2.
+    assert!(
+        std::panic::catch_unwind(|| r.an.sql("tsdb", "SELECT count(*) FROM r2")).is_err(),
+        "r2 read with dn2 down and available"
+    );
+
+    execute(still, &r.nodes());
+    assert_eq!(
+        r.an.sql("tsdb", "SELECT count(*) FROM r2"),
+        r2_rows,
+        "every row of r2, from the other copies"
+    );
+    let (_, found) = check(&r.plan, TIMEOUT);
+    let codes = codes_on(&found, "dn2");
+    assert!(!codes.contains(&"lost_node_still_used"), "{found:#?}");
+    assert!(codes.contains(&"lost_node_only_copies"), "{found:#?}");
+
+    r.dn2.cluster.start().expect("start dn2");
+    let (_, found) = check(&r.plan, TIMEOUT);
+    let marked = finding(&found, "dn2", "node_marked_unavailable");
+    execute(marked, &r.nodes());
+    let (_, found) = check(&r.plan, TIMEOUT);
+    let codes = codes_on(&found, "dn2");
+    assert!(
+        codes
+            .iter()
+            .all(|c| !c.starts_with("lost_node") && *c != "node_marked_unavailable"),
+        "{found:#?}"
+    );
+    assert_eq!(count(&r.an), metrics_rows, "nothing lost");
+    assert_eq!(r.an.sql("tsdb", "SELECT count(*) FROM r2"), r2_rows);
+}
