@@ -16,7 +16,9 @@
 //!   backend (signal 11, the whole server restarts): the procedure never
 //!   catches; it asks each data node first (`ping_data_node`, which
 //!   answers false rather than raising) and leaves out what would fail,
-//!   then raises an error naming it.
+//!   then raises an error naming it. Any other failure ends the run: each
+//!   hypertable is committed as it is done, in a random order, so that one
+//!   that always fails cannot keep the same others from ever being done.
 //! * `CALL run_job(id)` runs the procedure in the caller's session and
 //!   records nothing in `job_stats`; only the scheduler does.
 //! * The scheduler records every run that completes as failed with
@@ -140,17 +142,21 @@ END
                 "
 -- tsmn: ANALYZE of every distributed hypertable (autovacuum does not gather
 -- their statistics on the access node). One whose data nodes do not all
--- answer is left for the next run and named in the error.
+-- answer is left for the next run and named in the error. Each is committed
+-- as it is done, and they come in a new order at each run: an ANALYZE that
+-- fails ends the run (catching it can crash the backend), so it keeps what
+-- was done and holds up a different share of the others each time.
 DECLARE
   h record;
   down text[];
   skipped text[] := '{{}}';
 BEGIN
   FOR h IN SELECT format('%I.%I', hypertable_schema, hypertable_name) AS name, data_nodes
-           FROM timescaledb_information.hypertables WHERE is_distributed ORDER BY 1 LOOP
+           FROM timescaledb_information.hypertables WHERE is_distributed ORDER BY random() LOOP
     down := ARRAY(SELECT n FROM unnest(h.data_nodes) AS n WHERE NOT {ping});
     IF cardinality(down) = 0 THEN
       EXECUTE 'ANALYZE ' || h.name;
+      COMMIT;
     ELSE
       skipped := skipped || format('%s (%s did not answer)', h.name, array_to_string(down, ', '));
     END IF;
