@@ -4,7 +4,8 @@
 //!
 //! One flow, thin faces. Layers from top to bottom; no import runs upward:
 //! faces (the binary's `src/main.rs` + `src/cli/`, and [`tui`]) -> [`flow`]
-//! -> [`run`], [`migrate`], [`export`], [`report`], [`status`], [`bundle`] ->
+//! -> [`run`], [`migrate`], [`export`], [`report`], [`status`], [`bundle`],
+//! [`rebalance`] ->
 //! [`steps`], [`probe`], [`sandbox`], [`findings`] -> [`facts`], [`plan`],
 //! [`quote`], [`timescale`], [`maintenance`], [`drift`].
 //!
@@ -39,6 +40,8 @@
 //! src/status/     tsmn status: one kept session per node, a snapshot per refresh, problems
 //!                 with check's codes, rates, text and JSON
 //! src/bundle/     tsmn report: the support bundle, secrets left out
+//! src/rebalance/  tsmn rebalance: which chunks to move to even out each hypertable (pure),
+//!                 spoken as text and JSON
 //! src/export/     steps -> setup.sh (script.rs: prelude and one block per step) + files + README
 //! src/report/     the check report (text, JSON), the other commands' JSON documents (json.rs),
 //!                 the preview, apply's progress and closing lines, diffs
@@ -89,6 +92,7 @@ pub mod pg;
 pub mod plan;
 pub mod probe;
 pub mod quote;
+pub mod rebalance;
 pub mod report;
 pub mod run;
 pub mod sandbox;

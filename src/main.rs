@@ -45,6 +45,7 @@ fn connects(command: &Command) -> bool {
             | Command::Undo(_)
             | Command::Validate(_)
             | Command::Migrate(_)
+            | Command::Rebalance(_)
             | Command::Status(_)
             | Command::Report(_)
     )
@@ -64,6 +65,7 @@ fn dispatch(command: &Command) -> u8 {
         Command::Apply(a) => commands::apply(a),
         Command::Undo(a) => commands::undo(a),
         Command::Migrate(a) => commands::migrate(a),
+        Command::Rebalance(a) => commands::rebalance(a),
         Command::Status(a) => commands::status(a),
         Command::Report(a) => commands::report(a),
         Command::Sandbox(c) => commands::sandbox(c),

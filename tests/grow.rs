@@ -88,32 +88,8 @@ fn a_data_node_added_to_the_plan_gets_a_share_of_every_distributed_hypertable() 
         ["0"],
         "new chunks land on the new node"
     );
-    // dn3 compresses its chunks with the hypertable's settings, and check
-    // finds no drift.
-    let on_dn3 = "SELECT count(*) FROM timescaledb_information.chunks WHERE hypertable_name = 'metrics' AND 'dn3' = ANY (data_nodes) AND is_compressed";
-    assert_eq!(an.sql("tsdb", on_dn3), ["0"]);
-    an.sql(
-        "tsdb",
-        "SELECT compress_chunk(format('%I.%I', chunk_schema, chunk_name)) FROM timescaledb_information.chunks \
-         WHERE hypertable_name = 'metrics' AND 'dn3' = ANY (data_nodes)",
-    );
-    assert_ne!(an.sql("tsdb", on_dn3), ["0"], "dn3 compressed its chunks");
-    assert_eq!(
-        dns[2].sql(
-            "tsdb",
-            "SELECT attname::text FROM timescaledb_information.compression_settings \
-             WHERE hypertable_name = 'metrics' AND segmentby_column_index = 1"
-        ),
-        ["device"]
-    );
-    assert_eq!(count(&an), before_and_march, "nothing lost by compressing");
-    let (_, found) = check(&plan, std::time::Duration::from_secs(5));
-    assert!(
-        found
-            .iter()
-            .all(|f| f.code != "compression_settings_differ"),
-        "{found:#?}"
-    );
+    compressed_on_the_new_node(&an, &dns[2], &plan, &before_and_march);
+    rebalance_says_what_to_move(&work.path().join("plan.toml"));
     let again = ok(&plan);
     assert!(again.contains("nothing changed"), "{again}");
 }
@@ -404,4 +380,80 @@ fn a_hypertable_placed_on_purpose_keeps_its_place_on_a_rerun() {
     assert_eq!(code, Some(0), "{text}");
     assert!(text.contains("nothing changed"), "{text}");
     assert_eq!(placed(), ["dn1"], "{text}");
+}
+
+/// A joining node got the hypertable's compression settings: it
+/// compresses its chunks, and check finds no drift.
+fn compressed_on_the_new_node(
+    an: &TestCluster,
+    dn3: &TestCluster,
+    plan: &tsmn::plan::Plan,
+    before_and_march: &[String],
+) {
+    // dn3 compresses its chunks with the hypertable's settings, and check
+    // finds no drift.
+    let on_dn3 = "SELECT count(*) FROM timescaledb_information.chunks WHERE hypertable_name = 'metrics' AND 'dn3' = ANY (data_nodes) AND is_compressed";
+    assert_eq!(an.sql("tsdb", on_dn3), ["0"]);
+    an.sql(
+        "tsdb",
+        "SELECT compress_chunk(format('%I.%I', chunk_schema, chunk_name)) FROM timescaledb_information.chunks \
+         WHERE hypertable_name = 'metrics' AND 'dn3' = ANY (data_nodes)",
+    );
+    assert_ne!(an.sql("tsdb", on_dn3), ["0"], "dn3 compressed its chunks");
+    assert_eq!(
+        dn3.sql(
+            "tsdb",
+            "SELECT attname::text FROM timescaledb_information.compression_settings \
+             WHERE hypertable_name = 'metrics' AND segmentby_column_index = 1"
+        ),
+        ["device"]
+    );
+    assert_eq!(count(an), *before_and_march, "nothing lost by compressing");
+    let (_, found) = check(plan, std::time::Duration::from_secs(5));
+    assert!(
+        found
+            .iter()
+            .all(|f| f.code != "compression_settings_differ"),
+        "{found:#?}"
+    );
+}
+
+/// The old chunks stayed where they were: rebalance --check says which to
+/// move to dn3 so that each node holds about the same bytes; without
+/// --check it is refused (the moves are not run yet).
+fn rebalance_says_what_to_move(path: &std::path::Path) {
+    // The old chunks stayed where they were: rebalance --check says which
+    // to move to dn3 so that each node holds about the same bytes.
+    let out = tsmn()
+        .args(["rebalance", "--check", "--json", "--plan"])
+        .arg(path)
+        .output()
+        .expect("tsmn rebalance");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    assert_eq!(out.status.code(), Some(0), "{doc:#}");
+    let metrics = doc["hypertables"]
+        .as_array()
+        .and_then(|h| h.iter().find(|h| h["name"] == "public.metrics"))
+        .unwrap_or_else(|| panic!("{doc:#}"));
+    assert!(
+        metrics["spread_after"].as_i64() < metrics["spread_before"].as_i64(),
+        "{doc:#}"
+    );
+    let moves = metrics["moves"].as_array().cloned().unwrap_or_default();
+    assert!(!moves.is_empty(), "{doc:#}");
+    assert!(moves.iter().all(|m| m["to"] == "dn3"), "{doc:#}");
+    let total = |k: &str| -> i64 {
+        metrics[k]
+            .as_array()
+            .map(|s| s.iter().filter_map(|s| s["bytes"].as_i64()).sum())
+            .unwrap_or(0)
+    };
+    assert_eq!(total("before"), total("after"), "bytes moved, not made");
+    let without = tsmn()
+        .args(["rebalance", "--plan"])
+        .arg(path)
+        .output()
+        .expect("tsmn rebalance");
+    assert_eq!(without.status.code(), Some(2), "moves are not run yet");
 }

@@ -34,6 +34,7 @@ pages!(
     "apply",
     "undo",
     "migrate",
+    "rebalance",
     "sandbox",
     "sandbox-up",
     "sandbox-status",

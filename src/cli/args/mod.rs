@@ -111,6 +111,9 @@ pub enum Command {
     /// Leave multi-node: copy the cluster onto one server
     #[command(long_about = help::about("migrate"), after_long_help = help::details("migrate"))]
     Migrate(MigrateCmd),
+    /// Which chunks to move so each data node holds about the same bytes (--check)
+    #[command(long_about = help::about("rebalance"), after_long_help = help::details("rebalance"))]
+    Rebalance(RebalanceArgs),
     /// Local throwaway cluster from the installed PostgreSQL
     #[command(subcommand, long_about = help::about("sandbox"), after_long_help = help::details("sandbox"))]
     Sandbox(SandboxCommand),
@@ -139,6 +142,7 @@ impl Command {
             Command::Apply(_) => "apply",
             Command::Undo(_) => "undo",
             Command::Migrate(_) => "migrate",
+            Command::Rebalance(_) => "rebalance",
             Command::Sandbox(_) => "sandbox",
             Command::Completions(_) => "completions",
             Command::Man(_) => "man",

@@ -64,6 +64,21 @@ pub struct CheckArgs {
 }
 
 #[derive(Debug, clap::Args)]
+pub struct RebalanceArgs {
+    /// The plan file (TOML) [env: TSMN_PLAN]
+    #[arg(short, long, value_name = "FILE", env = "TSMN_PLAN", hide_env = true)]
+    pub plan: PathBuf,
+    /// Print the moves and the spread before and after; move nothing
+    #[arg(long)]
+    pub check: bool,
+    /// Print one JSON document (schema tsmn-rebalance/1)
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub connect: ConnectOpts,
+}
+
+#[derive(Debug, clap::Args)]
 pub struct PreviewArgs {
     /// The plan file (TOML) [env: TSMN_PLAN]
     #[arg(short, long, value_name = "FILE", env = "TSMN_PLAN", hide_env = true)]

@@ -1,0 +1,23 @@
+//! `tsmn rebalance`: after a grow, even out each distributed hypertable's
+//! bytes over its data nodes. The plan is pure (plan.rs) and spoken by
+//! render.rs; this version prints it (`--check`); the moves themselves
+//! run through the drain's chunk moves once those are safe under writes.
+
+pub mod plan;
+pub mod render;
+
+pub use plan::{plan, Hypertable, Move, Plan, Refusal, Share};
+
+/// A rough time for the moves, one at a time: what each engine copy costs
+/// whatever its size (a publication, a slot, a subscription and their
+/// removal: about a second on the sandbox) plus its bytes at a copy rate.
+/// Stated with the figure so an operator can judge it.
+pub const SECONDS_PER_MOVE: f64 = 1.0;
+pub const BYTES_PER_SECOND: f64 = 50.0 * 1024.0 * 1024.0;
+
+pub fn estimate_seconds(p: &Plan) -> f64 {
+    #[allow(clippy::cast_precision_loss)]
+    p.moves()
+        .map(|m| SECONDS_PER_MOVE + m.bytes as f64 / BYTES_PER_SECOND)
+        .sum()
+}

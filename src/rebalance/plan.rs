@@ -1,0 +1,314 @@
+//! PURE: which chunks to move so that each data node holds about the same
+//! bytes of each distributed hypertable (Citus's
+//! `get_rebalance_table_shards_plan`, for TimescaleDB's chunks). Per
+//! hypertable, over the data nodes attached to it and available: while
+//! the heaviest and the lightest differ, the chunk copy on the heaviest
+//! whose size is nearest half the gap (and smaller than the gap, so the
+//! spread shrinks) goes to the lightest, where the chunk has no copy yet.
+//! A chunk moves at most once per plan.
+
+use crate::facts::{ChunkPlace, DatabaseFacts};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// One chunk copy to move.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Move {
+    /// `schema.table`, quoted for SQL.
+    pub hypertable: String,
+    /// `schema.chunk`, quoted for SQL.
+    pub chunk: String,
+    pub from: String,
+    pub to: String,
+    pub bytes: i64,
+}
+
+/// A data node's share of one hypertable.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Share {
+    pub data_node: String,
+    pub chunks: i64,
+    pub bytes: i64,
+}
+
+/// One hypertable: its shares before and after, and the moves between.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Hypertable {
+    pub name: String,
+    pub before: Vec<Share>,
+    pub after: Vec<Share>,
+    pub moves: Vec<Move>,
+}
+
+impl Hypertable {
+    /// Heaviest minus lightest share, in bytes.
+    pub fn spread(shares: &[Share]) -> i64 {
+        let max = shares.iter().map(|s| s.bytes).max().unwrap_or(0);
+        let min = shares.iter().map(|s| s.bytes).min().unwrap_or(0);
+        max - min
+    }
+}
+
+/// The whole plan, hypertable by hypertable.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    pub hypertables: Vec<Hypertable>,
+}
+
+impl Plan {
+    pub fn moves(&self) -> impl Iterator<Item = &Move> {
+        self.hypertables.iter().flat_map(|h| h.moves.iter())
+    }
+}
+
+/// Why no plan can be made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// Chunks whose sizes are unknown (a data node did not answer).
+    SizesUnknown(Vec<String>),
+}
+
+/// The moves that even out each distributed hypertable over the data
+/// nodes it is attached to, leaving out `unavailable` ones.
+pub fn plan(db: &DatabaseFacts, unavailable: &[String]) -> Result<Plan, Refusal> {
+    let unknown: Vec<String> = db
+        .chunk_places
+        .iter()
+        .filter(|c| {
+            c.data_nodes
+                .iter()
+                .any(|n| !c.bytes.iter().any(|(b, _)| b == n))
+        })
+        .map(|c| c.chunk.clone())
+        .collect();
+    if !unknown.is_empty() {
+        return Err(Refusal::SizesUnknown(unknown));
+    }
+    let mut by_hypertable: BTreeMap<(&str, &str), Vec<&ChunkPlace>> = BTreeMap::new();
+    for c in &db.chunk_places {
+        let (schema, table) = &c.hypertable_name;
+        by_hypertable
+            .entry((schema.as_str(), table.as_str()))
+            .or_default()
+            .push(c);
+    }
+    let mut out = Plan::default();
+    for h in &db.distributed_hypertables {
+        let chunks = by_hypertable
+            .get(&(h.schema.as_str(), h.table.as_str()))
+            .cloned()
+            .unwrap_or_default();
+        // As the catalog quotes it (format('%I.%I')): the chunks carry it.
+        let name = chunks.first().map_or_else(
+            || format!("{}.{}", h.schema, h.table),
+            |c| c.hypertable.clone(),
+        );
+        let nodes: Vec<&str> = h
+            .data_nodes
+            .iter()
+            .map(String::as_str)
+            .filter(|n| !unavailable.iter().any(|u| u == n))
+            .collect();
+        out.hypertables.push(even_out(&name, &nodes, &chunks));
+    }
+    Ok(out)
+}
+
+fn even_out(name: &str, nodes: &[&str], chunks: &[&ChunkPlace]) -> Hypertable {
+    // Per node: its copies by size (bytes, chunk index), and its total.
+    let mut held: HashMap<&str, BTreeSet<(i64, usize)>> =
+        nodes.iter().map(|n| (*n, BTreeSet::new())).collect();
+    let mut load: HashMap<&str, i64> = nodes.iter().map(|n| (*n, 0)).collect();
+    let mut copies: Vec<Vec<&str>> = Vec::with_capacity(chunks.len());
+    for (i, c) in chunks.iter().enumerate() {
+        copies.push(c.data_nodes.iter().map(String::as_str).collect());
+        for (n, b) in &c.bytes {
+            if let Some(set) = held.get_mut(n.as_str()) {
+                set.insert((*b, i));
+                *load.entry(n.as_str()).or_default() += b;
+            }
+        }
+    }
+    let before = shares(nodes, &held, &load);
+    let mut moved = vec![false; chunks.len()];
+    let mut moves = Vec::new();
+    // Each move shrinks the spread, and each chunk moves once: this ends.
+    while let Some(lo) = nodes.iter().copied().min_by_key(|n| (load[n], *n)) {
+        // The heaviest node that has a copy to give: one whose whole copy
+        // fits under the gap (else the spread would not shrink).
+        let mut donors: Vec<&str> = nodes
+            .iter()
+            .copied()
+            .filter(|n| load[n] > load[lo])
+            .collect();
+        donors.sort_by_key(|n| (std::cmp::Reverse(load[n]), *n));
+        let found = donors.iter().find_map(|hi| {
+            let gap = load[hi] - load[lo];
+            // The copy nearest half the gap, of a chunk not moved yet and
+            // without a copy on the lightest.
+            let fits = |&&(b, i): &&(i64, usize)| b < gap && !moved[i] && !copies[i].contains(&lo);
+            let half = gap / 2;
+            let below = held[hi].range(..=(half, usize::MAX)).rev().find(fits);
+            let above = held[hi].range((half, usize::MAX)..).find(fits);
+            let pick = match (below, above) {
+                (Some(a), Some(b)) => Some(if half - a.0 <= b.0 - half { *a } else { *b }),
+                (a, b) => a.or(b).copied(),
+            };
+            pick.map(|p| (*hi, p))
+        });
+        let Some((hi, (bytes, i))) = found else { break };
+        if let Some(s) = held.get_mut(hi) {
+            s.remove(&(bytes, i));
+        }
+        if let Some(s) = held.get_mut(lo) {
+            s.insert((bytes, i));
+        }
+        *load.entry(hi).or_default() -= bytes;
+        *load.entry(lo).or_default() += bytes;
+        moved[i] = true;
+        copies[i].retain(|n| *n != hi);
+        copies[i].push(lo);
+        moves.push(Move {
+            hypertable: name.to_string(),
+            chunk: chunks[i].chunk.clone(),
+            from: hi.to_string(),
+            to: lo.to_string(),
+            bytes,
+        });
+    }
+    Hypertable {
+        name: name.to_string(),
+        before,
+        after: shares(nodes, &held, &load),
+        moves,
+    }
+}
+
+fn shares(
+    nodes: &[&str],
+    held: &HashMap<&str, BTreeSet<(i64, usize)>>,
+    load: &HashMap<&str, i64>,
+) -> Vec<Share> {
+    nodes
+        .iter()
+        .map(|n| Share {
+            data_node: n.to_string(),
+            chunks: held[n].len() as i64,
+            bytes: load[n],
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::DistributedHypertable;
+
+    fn place(chunk: &str, on: &[(&str, i64)]) -> ChunkPlace {
+        ChunkPlace {
+            hypertable: "public.metrics".into(),
+            hypertable_name: ("public".into(), "metrics".into()),
+            chunk: chunk.into(),
+            data_nodes: on.iter().map(|(n, _)| n.to_string()).collect(),
+            bytes: on.iter().map(|(n, b)| (n.to_string(), *b)).collect(),
+            ..ChunkPlace::default()
+        }
+    }
+
+    fn db(nodes: &[&str], places: Vec<ChunkPlace>) -> DatabaseFacts {
+        DatabaseFacts {
+            distributed_hypertables: vec![DistributedHypertable {
+                schema: "public".into(),
+                table: "metrics".into(),
+                data_nodes: nodes.iter().map(|n| n.to_string()).collect(),
+                replication_factor: 1,
+            }],
+            chunk_places: places,
+            ..DatabaseFacts::default()
+        }
+    }
+
+    #[test]
+    fn after_a_grow_half_of_the_old_nodes_bytes_go_to_the_new_one() {
+        let places = (0..8)
+            .map(|i| {
+                place(
+                    &format!("c{i}"),
+                    &[(if i % 2 == 0 { "dn1" } else { "dn2" }, 100)],
+                )
+            })
+            .collect();
+        let p = plan(&db(&["dn1", "dn2", "dn3"], places), &[]).expect("plan");
+        let h = &p.hypertables[0];
+        assert_eq!(Hypertable::spread(&h.before), 400);
+        assert!(Hypertable::spread(&h.after) <= 100, "{h:#?}");
+        assert_eq!(h.moves.len(), 2, "{h:#?}");
+        assert!(h.moves.iter().all(|m| m.to == "dn3"), "{h:#?}");
+        let total = |s: &[Share]| s.iter().map(|s| s.bytes).sum::<i64>();
+        assert_eq!(
+            total(&h.before),
+            total(&h.after),
+            "bytes are moved, not made"
+        );
+    }
+
+    #[test]
+    fn an_even_cluster_moves_nothing_and_a_copy_never_lands_beside_another() {
+        let places = vec![place("a", &[("dn1", 100)]), place("b", &[("dn2", 100)])];
+        assert_eq!(
+            plan(&db(&["dn1", "dn2"], places), &[])
+                .expect("plan")
+                .moves()
+                .count(),
+            0
+        );
+        // c is on dn1 and dn2 (replicated): a copy moves only where the
+        // chunk has none, and no chunk moves twice.
+        let places = vec![
+            place("c", &[("dn1", 100), ("dn2", 100)]),
+            place("e", &[("dn1", 100)]),
+            place("f", &[("dn2", 100)]),
+        ];
+        let p = plan(&db(&["dn1", "dn2", "dn3"], places.clone()), &[]).expect("plan");
+        assert_eq!(p.moves().count(), 1, "{p:#?}");
+        for m in p.moves() {
+            let c = places.iter().find(|c| c.chunk == m.chunk).expect("chunk");
+            assert!(!c.data_nodes.contains(&m.to), "{m:?}");
+            assert!(c.data_nodes.contains(&m.from), "{m:?}");
+        }
+        // The heaviest node has nothing that fits (one big chunk): the
+        // next one gives.
+        let places = vec![
+            place("big", &[("dn1", 1000)]),
+            place("g", &[("dn2", 600)]),
+            place("h", &[("dn2", 100)]),
+        ];
+        let p = plan(&db(&["dn1", "dn2", "dn3"], places), &[]).expect("plan");
+        let h = &p.hypertables[0];
+        assert!(
+            h.moves.iter().all(|m| m.from == "dn2" && m.to == "dn3"),
+            "{h:#?}"
+        );
+        assert!(
+            Hypertable::spread(&h.after) < Hypertable::spread(&h.before),
+            "{h:#?}"
+        );
+    }
+
+    #[test]
+    fn unknown_sizes_and_unavailable_nodes() {
+        let mut c = place("a", &[("dn1", 100)]);
+        c.bytes.clear();
+        assert_eq!(
+            plan(&db(&["dn1", "dn2"], vec![c]), &[]),
+            Err(Refusal::SizesUnknown(vec!["a".into()]))
+        );
+        let places = vec![place("a", &[("dn1", 100)]), place("b", &[("dn1", 100)])];
+        let p = plan(&db(&["dn1", "dn2"], places), &["dn2".into()]).expect("plan");
+        assert_eq!(
+            p.moves().count(),
+            0,
+            "nothing goes to a node marked unavailable"
+        );
+    }
+}
