@@ -23,8 +23,8 @@ const EVERY_NODE: [(&str, &str, &str); 3] = [
     ),
     (
         "settings.tsv",
-        "settings not at their default (pg_settings.source <> 'default'), passwords masked",
-        "SELECT name, setting, unit, source, sourcefile, sourceline, pending_restart FROM pg_settings WHERE source <> 'default' ORDER BY name",
+        "settings not at their default (pg_settings.source <> 'default'), passwords and passphrase commands masked",
+        "SELECT name, CASE WHEN name LIKE '%passphrase%' THEN '***' ELSE setting END, unit, source, sourcefile, sourceline, pending_restart FROM pg_settings WHERE source <> 'default' ORDER BY name",
     ),
     (
         "pg_prepared_xacts.tsv",

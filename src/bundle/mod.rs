@@ -34,7 +34,8 @@ impl Entry {
 /// `password=` (bare or quoted), a URI's `user:password@`, and SQL's
 /// `PASSWORD '...'` (a logged `ALTER ROLE`), with its `ENCRYPTED` form.
 pub fn mask(text: &str) -> String {
-    mask_json_secrets(&mask_sql_passwords(&crate::quote::secrets::masked(text)))
+    // SQL's forms first: `password => '...'` is not libpq's `password=`.
+    mask_json_secrets(&crate::quote::secrets::masked(&mask_sql_passwords(text)))
 }
 
 /// The names of JSON keys whose values are secrets (a job's config, say:
@@ -104,7 +105,11 @@ fn string_end(s: &str) -> Option<usize> {
     None
 }
 
-/// `PASSWORD '...'` in SQL (doubled quotes inside a literal kept to it).
+/// A password in SQL: after the word `password` (`PASSWORD '...'` of a
+/// logged ALTER ROLE, `password => '...'` or `:=` of a named argument such
+/// as add_data_node's), a literal in any of SQL's forms is masked whole:
+/// standard ('it''s'), escape (E'\'' and doubled quotes), Unicode
+/// (U&'...') and dollar-quoted ($$...$$, $tag$...$tag$).
 fn mask_sql_passwords(text: &str) -> String {
     let lower = text.to_ascii_lowercase();
     let mut out = String::with_capacity(text.len());
@@ -113,33 +118,69 @@ fn mask_sql_passwords(text: &str) -> String {
         let key_end = at + found + "password".len();
         out.push_str(&text[at..key_end]);
         let rest = &text[key_end..];
-        let gap = rest.len() - rest.trim_start().len();
-        if gap > 0 && rest[gap..].starts_with('\'') {
-            out.push_str(&rest[..gap]);
-            // The literal ends at a quote not followed by another.
-            let body = &rest[gap + 1..];
-            let bytes = body.as_bytes();
-            let mut i = 0;
-            let mut end = body.len();
-            while i < bytes.len() {
-                if bytes[i] == b'\'' {
-                    if bytes.get(i + 1) == Some(&b'\'') {
-                        i += 2;
-                        continue;
-                    }
-                    end = i + 1;
-                    break;
-                }
-                i += 1;
+        let spaced = rest.trim_start();
+        let after_arrow = ["=>", ":="]
+            .iter()
+            .find_map(|a| spaced.strip_prefix(a))
+            .map(str::trim_start);
+        // ALTER ROLE's form needs a space before the literal; a named
+        // argument its arrow.
+        let literal = match after_arrow {
+            Some(l) => l,
+            None if spaced.len() < rest.len() => spaced,
+            None => {
+                at = key_end;
+                continue;
             }
-            out.push_str("'***'");
-            at = key_end + gap + 1 + end;
-        } else {
+        };
+        let Some(len) = literal_len(literal) else {
             at = key_end;
-        }
+            continue;
+        };
+        let start = text.len() - literal.len();
+        out.push_str(&text[key_end..start]);
+        out.push_str("'***'");
+        at = start + len;
     }
     out.push_str(&text[at..]);
     out
+}
+
+/// The length of the SQL string literal `s` starts with (None: it starts
+/// with none). An unterminated one runs to the end (a log line cut short).
+fn literal_len(s: &str) -> Option<usize> {
+    let b = s.as_bytes();
+    let (body, escapes) = match b.first()? {
+        b'\'' => (1, false),
+        b'E' | b'e' if b.get(1) == Some(&b'\'') => (2, true),
+        b'U' | b'u' if s.get(1..3) == Some("&'") => (3, false),
+        b'$' => {
+            let tag_end = s[1..].find('$')? + 2;
+            let tag = &s[..tag_end];
+            if !tag[1..tag_end - 1]
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '_')
+            {
+                return None;
+            }
+            return Some(
+                s[tag_end..]
+                    .find(tag)
+                    .map_or(s.len(), |i| tag_end + i + tag.len()),
+            );
+        }
+        _ => return None,
+    };
+    let mut i = body;
+    while i < b.len() {
+        match b[i] {
+            b'\\' if escapes => i += 2,
+            b'\'' if b.get(i + 1) == Some(&b'\'') => i += 2,
+            b'\'' => return Some(i + 1),
+            _ => i += 1,
+        }
+    }
+    Some(s.len())
 }
 
 /// PURE: the last `n` lines of `text`.
@@ -179,6 +220,23 @@ mod tests {
         let m = mask(t);
         assert!(!m.contains("s3cret"), "{m}");
         assert!(m.contains("PASSWORD '***' LOGIN"), "{m}");
+        assert!(m.contains("password_encryption = scram-sha-256"), "{m}");
+    }
+
+    #[test]
+    fn every_form_of_an_sql_literal_after_password_is_masked() {
+        let t = "LOG: statement: alter role a with encrypted password $q$DollarS3cret$q$\n\
+                 LOG: statement: alter role b password $$Dollar2S3cret$$ login\n\
+                 LOG: statement: alter role c password E'Esc\\'S3cret' valid until 'infinity'\n\
+                 LOG: statement: alter role d password U&'Uni\\0041S3cret'\n\
+                 LOG: statement: select add_data_node('x', host=>'h', port=>1, password=>'AddDnS3cret')\n\
+                 LOG: statement: select f(password := 'NamedS3cret')\n\
+                 password_encryption = scram-sha-256";
+        let m = mask(t);
+        assert!(!m.contains("S3cret"), "{m}");
+        assert!(m.contains("password '***' login"), "{m}");
+        assert!(m.contains("password=>'***')"), "{m}");
+        assert!(m.contains("valid until 'infinity'"), "{m}");
         assert!(m.contains("password_encryption = scram-sha-256"), "{m}");
     }
 

@@ -96,6 +96,10 @@ fn after_equals(text: &str, key_end: usize) -> Option<usize> {
     let rest = &text[key_end..];
     let eq = rest.trim_start();
     let eq = eq.strip_prefix('=')?;
+    // `password => '...'`: SQL's named argument, not a libpq key.
+    if eq.starts_with('>') {
+        return None;
+    }
     let value = eq.trim_start();
     Some(text.len() - value.len())
 }
