@@ -272,17 +272,30 @@ pub fn own_files(plan_path: &Path, logs: &[PathBuf]) -> Vec<Entry> {
 }
 
 /// PURE: the lines of the log that belong to runs on this plan: each run
-/// begins with its `started:` line (the command line), and a run is kept
-/// when that line names the plan (its path as given, or its absolute
-/// path). The log is the machine's: other clusters' runs stay out.
+/// begins with its `started:` line (the command line and, since this
+/// version, ` (in DIR)`: the directory it ran in), and a run is kept when
+/// a word of that line (or a word's value after `=`) is this plan's path,
+/// a relative one taken from that directory. A relative path on a line
+/// without its directory names nothing for sure and is left out. The log
+/// is the machine's: other clusters' runs stay out.
 pub fn runs_of(log: &str, plan_path: &Path) -> String {
-    let given = plan_path.display().to_string();
-    let absolute = std::fs::canonicalize(plan_path)
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|_| given.clone());
+    let absolute = std::fs::canonicalize(plan_path).unwrap_or_else(|_| plan_path.to_path_buf());
     let names_plan = |line: &str| {
-        line.split_whitespace()
-            .any(|w| w == given || w == absolute || w.ends_with(&format!("={given}")))
+        let (args, dir) = match line.rsplit_once(" (in ") {
+            Some((a, d)) => (a, d.strip_suffix(')').map(Path::new)),
+            None => (line, None),
+        };
+        args.split_whitespace()
+            .map(|w| w.rsplit_once('=').map_or(w, |(_, v)| v))
+            .any(|w| {
+                let p = Path::new(w);
+                let full = match (p.is_absolute(), dir) {
+                    (true, _) => p.to_path_buf(),
+                    (false, Some(d)) => d.join(p),
+                    (false, None) => return false,
+                };
+                lexical(&full) == lexical(&absolute)
+            })
     };
     let mut keep = false;
     let mut out = String::new();
@@ -293,6 +306,22 @@ pub fn runs_of(log: &str, plan_path: &Path) -> String {
         if keep {
             out.push_str(line);
             out.push('\n');
+        }
+    }
+    out
+}
+
+/// A path with `.` and `..` taken out, without asking the filesystem (the
+/// file a logged run named may be gone).
+fn lexical(p: &Path) -> std::path::PathBuf {
+    let mut out = std::path::PathBuf::new();
+    for c in p.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
         }
     }
     out

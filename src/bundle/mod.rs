@@ -262,16 +262,24 @@ mod tests {
                    t INFO tsmn 0.1.0 started: tsmn status -p /x/mine.toml --json\n\
                    t INFO my second run\n\
                    t INFO tsmn 0.1.0 started: tsmn sandbox up\n\
-                   t INFO not mine\n";
-        let mine = collect::runs_of(log, std::path::Path::new("/x/mine.toml"));
+                   t INFO not mine\n\
+                   t INFO tsmn 0.1.0 started: tsmn apply --plan=sb/../mine.toml (in /x/y)\n\
+                   t INFO mine from a relative path\n\
+                   t INFO tsmn 0.1.0 started: tsmn apply --plan mine.toml (in /elsewhere)\n\
+                   t INFO same name, another directory\n\
+                   t INFO tsmn 0.1.0 started: tsmn apply --plan mine.toml\n\
+                   t INFO relative, directory unknown\n";
+        let mine = collect::runs_of(log, std::path::Path::new("/x/y/mine.toml"));
+        let log = log.replace("/x/mine.toml", "/x/y/mine.toml");
+        let mine_too = collect::runs_of(&log, std::path::Path::new("/x/y/mine.toml"));
+        assert!(mine.contains("mine from a relative path"), "{mine}");
         assert!(
-            mine.contains("my line") && mine.contains("my second run"),
-            "{mine}"
+            mine_too.contains("my line") && mine_too.contains("my second run"),
+            "{mine_too}"
         );
-        assert!(
-            !mine.contains("other") && !mine.contains("not mine"),
-            "{mine}"
-        );
+        for not in ["other", "not mine", "another directory", "directory unknown"] {
+            assert!(!mine_too.contains(not), "{not}: {mine_too}");
+        }
     }
 
     #[test]

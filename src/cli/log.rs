@@ -163,9 +163,12 @@ pub fn init(verbose: u8, to_stderr: bool) {
     }
     // The command line may carry a password (a URI given to discover,
     // say): logged with every secret masked, before any refusal.
+    // With the directory it ran in: a relative plan path names a file only
+    // with it (the support bundle keeps the runs on its own plan).
     tracing::info!(
-        "tsmn {} started: {}",
+        "tsmn {} started: {} (in {})",
         super::args::help::VERSION,
-        tsmn::quote::secrets::masked_args(&std::env::args().collect::<Vec<_>>())
+        tsmn::quote::secrets::masked_args(&std::env::args().collect::<Vec<_>>()),
+        std::env::current_dir().map_or_else(|_| "?".to_string(), |d| d.display().to_string())
     );
 }
