@@ -183,6 +183,7 @@ fn a_data_node_that_hangs_delays_only_its_own_row() {
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGCONT).expect("SIGCONT");
     assert_eq!(code, Some(1), "{doc:#}");
     assert_eq!(node(&doc, "dn1")["up"], false, "{doc:#}");
+    assert_eq!(node(&doc, "dn1")["state"], "down", "{doc:#}");
     assert_eq!(codes_on(&doc, "dn1")[0], "timeout", "{doc:#}");
     assert_eq!(node(&doc, "dn2")["up"], true, "{doc:#}");
     assert_eq!(node(&doc, "an")["up"], true, "{doc:#}");

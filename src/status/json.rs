@@ -1,5 +1,5 @@
 //! PURE: a snapshot as the JSON document `tsmn-status/1`: `nodes` (each
-//! `{name, role, up, ...}`), `links`, `hypertables`, `findings` (each
+//! `{name, role, up, state, ...}`), `links`, `hypertables`, `findings` (each
 //! `{code, node, severity, what}`), and `rates` while watching.
 
 use super::{Problem, Rate, Snapshot};
@@ -17,6 +17,7 @@ pub fn document(s: &Snapshot, problems: &[Problem], rates: Option<&[Rate]>) -> V
                 "role": n.role.as_str(),
                 "address": n.address,
                 "up": n.up,
+                "state": n.state,
                 "error": n.error,
             });
             if let (Some(sv), Some(o)) = (&n.server, v.as_object_mut()) {

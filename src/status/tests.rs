@@ -216,7 +216,12 @@ fn the_json_names_its_schema_and_carries_the_codes() {
     let doc = json::document(&s, &p, None);
     assert_eq!(doc["schema"], "tsmn-status/1");
     assert_eq!(doc["nodes"][2]["up"], false);
+    assert_eq!(doc["nodes"][2]["state"], "down");
     assert_eq!(doc["nodes"][1]["up"], true);
+    assert_eq!(doc["nodes"][1]["state"], "up");
+    s.nodes[2].state = NodeState::Refused;
+    assert_eq!(json::document(&s, &p, None)["nodes"][2]["state"], "refused");
+    s.nodes[2].state = NodeState::Down;
     assert_eq!(doc["findings"][0]["code"], "refused");
     assert_eq!(doc["findings"][0]["severity"], "blocker");
     let text = render::text(&s, &p, None);
