@@ -112,6 +112,13 @@ impl Watcher {
     /// the nodes and links, and shows those still running as waiting.
     pub fn watching(mut self, wait: Duration) -> Watcher {
         self.refresh_wait = Some(wait);
+        // The links' statement answers within the refresh's wait: a link
+        // that does not answer in 70% of it is reported down (its data
+        // node hangs, or is slower than a watch can show).
+        let answer = wait.mul_f64(0.7).min(self.reach.opts.connect_timeout);
+        if let Some(l) = self.links.state_mut() {
+            l.answer_wait = Some(answer);
+        }
         self
     }
 
@@ -202,18 +209,24 @@ impl Watcher {
             snapshot.links.extend(answer.peer_links);
             snapshot.nodes.push(answer.status);
         }
+        let link_hangs = |name: &str| {
+            snapshot.links.iter().any(|l| {
+                l.to == name
+                    && l.up == Some(false)
+                    && l.error.as_deref().is_some_and(|e| e.starts_with("timeout expired"))
+            })
+        };
         self.hung = snapshot
             .nodes
             .iter()
-            .filter(|n| n.role == NodeRole::Data && hangs(n))
+            .filter(|n| n.role == NodeRole::Data && (hangs(n) || link_hangs(&n.name)))
             .map(|n| {
-                (
-                    n.name.clone(),
-                    format!(
-                        "not tested: {} does not answer tsmn either (its row)",
-                        n.name
-                    ),
-                )
+                let why = if hangs(n) {
+                    format!("{} does not answer tsmn either (its row)", n.name)
+                } else {
+                    "its last test got no answer in time; tested again at the next refresh".into()
+                };
+                (n.name.clone(), why)
             })
             .collect();
         snapshot.took_ms = started.elapsed().as_secs_f64() * 1000.0;

@@ -24,6 +24,11 @@ use tokio_postgres::Client;
 #[derive(Default)]
 pub(super) struct AccessLinks {
     session: Option<Prepared>,
+    /// How long the statement waits for a link's answer (None: the
+    /// connect timeout). A watch keeps it under its refresh's wait, so a
+    /// data node that starts to hang is reported down within the refresh
+    /// instead of holding the other links' results.
+    pub answer_wait: Option<Duration>,
 }
 
 /// A session whose link functions are made, with each target's dblink
@@ -98,7 +103,8 @@ impl AccessLinks {
                     .map(|(x, _)| x.clone())
                     .collect()
             };
-            measure(&p.client, &pick(&p.names), &pick(&p.infos), reach, true).await
+            let wait = self.answer_wait.unwrap_or(reach.opts.connect_timeout);
+            measure(&p.client, &pick(&p.names), &pick(&p.infos), wait, true).await
         };
         match tokio::time::timeout(reach.budget() + margin, work).await {
             Ok(Ok(rows)) => statuses(&an.name, targets, rows),
@@ -152,7 +158,7 @@ pub(super) async fn between_data_nodes(
         .collect();
     let work = async {
         let (names, infos) = prepare_on(client, reach, &targets).await?;
-        measure(client, &names, &infos, reach, false).await
+        measure(client, &names, &infos, reach.opts.connect_timeout, false).await
     };
     let mut out = match tokio::time::timeout(reach.budget() * 4, work).await {
         Ok(Ok(rows)) => statuses(&from.name, &targets, rows),
@@ -217,12 +223,12 @@ async fn measure(
     client: &Client,
     names: &[String],
     infos: &[String],
-    reach: &Reach,
+    wait: Duration,
     keep: bool,
 ) -> Result<Measured, String> {
-    // The statement's own wait for answers: the connect timeout (a
-    // connect that hangs is bounded by it too, inside libpq).
-    let wait_ms = reach.opts.connect_timeout.as_millis().to_string();
+    // The statement's own wait for answers (a connect that hangs is
+    // bounded by the connect timeout, inside libpq).
+    let wait_ms = wait.as_millis().to_string();
     let keep = keep.to_string();
     let params = [
         crate::pg::Text::Many(names),

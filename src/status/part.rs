@@ -76,6 +76,13 @@ impl<S: Default + Send + 'static, R: Send + 'static> Part<S, R> {
     }
 }
 
+impl<S, R> Part<S, R> {
+    /// The state, while no task holds it (before the first snapshot).
+    pub fn state_mut(&mut self) -> Option<&mut S> {
+        self.idle.as_mut()
+    }
+}
+
 impl<S, R> Drop for Part<S, R> {
     /// A watch that ends (q, the wizard leaving its screen) takes its
     /// tasks with it: their sessions close.

@@ -94,8 +94,9 @@ pub const FILE_SETTINGS: &str = "SELECT name, setting, source FROM pg_settings W
 /// statement. Links not open yet are connected first (one after the
 /// other: dblink has no asynchronous connect), then `SELECT 1` is sent on
 /// all of them at once and each is timed, on this node itself, from its send to
-/// its answer (polled after 0.1, 0.2, 0.4 ... ms, then every 4 ms: a
-/// fast link is timed closely, a slow one costs few polls).
+/// its answer (polled after 0.1, 0.2, 0.4 ms, then every half millisecond
+/// for 50 ms, then every 4 ms: a fast link is timed to half a millisecond,
+/// a slow one costs few polls).
 /// A link that has not answered `wait_ms` after its send is closed and
 /// reported as such; with `keep` the others stay open for the next refresh (the
 /// access node's), without it every link is closed (between data nodes,
@@ -142,6 +143,7 @@ DECLARE
   kept bool[] := array_fill(false, ARRAY[n]);
   waiting bool;
   nap float8 := 0.0001;
+  polling timestamptz;
   d text;
 BEGIN
   -- Every link not open yet is connected before any is timed: a connect
@@ -168,6 +170,7 @@ BEGIN
       PERFORM pg_temp.tsmn_link_close(names[i]);
     END;
   END LOOP;
+  polling := clock_timestamp();
   LOOP
     waiting := false;
     FOR i IN 1..n LOOP
@@ -209,7 +212,10 @@ BEGIN
     END LOOP;
     EXIT WHEN NOT waiting;
     PERFORM pg_sleep(nap);
-    nap := least(nap * 2, 0.004);
+    -- Every half millisecond for the first 50 ms (each link's time is its
+    -- own to that), then every 4 ms (a slow link costs few polls).
+    nap := least(nap * 2, CASE WHEN clock_timestamp() - polling < interval '50 ms'
+                               THEN 0.0005 ELSE 0.004 END);
   END LOOP;
   IF NOT keep THEN
     FOR i IN 1..n LOOP

@@ -85,6 +85,10 @@ fn a_watched_data_node_that_hangs_holds_up_only_its_own_row() {
     assert_eq!(state(&s, "dn1"), NodeState::Waiting, "{s:#?}");
     assert_eq!(state(&s, "dn2"), NodeState::Up, "{s:#?}");
     assert_eq!(state(&s, "an"), NodeState::Up, "{s:#?}");
+    // The links answer within the refresh too: dn2's measured, dn1's
+    // reported down after 70% of the refresh's wait.
+    assert_eq!(link(&s, "dn2").up, Some(true), "{s:#?}");
+    assert_eq!(link(&s, "dn1").up, Some(false), "{s:#?}");
     // Its budget (2 x 2 s) ends: down, with the code check gives a timeout.
     std::thread::sleep(Duration::from_secs(4));
     let s = rt.block_on(w.snapshot());
