@@ -1,0 +1,95 @@
+//! `tsmn migrate` carries what needs the continuous aggregates and what
+//! is set on the roles (TimescaleDB tier). A view over an aggregate, a
+//! view over that view (with a comment, a grant and a column grant), a
+//! function with an SQL body over it, and a materialized view over the
+//! aggregate with an index: pg_dump puts them in pre-data, before the
+//! aggregates exist, so tsmn restores them after the aggregates; each is
+//! on the target and returns the source's rows, the materialized view
+//! populated. Role settings (`ALTER ROLE ... SET`, for every database
+//! and in the migrated one) come with the roles tsmn creates.
+
+mod support;
+
+use support::migrate::{migrate, to};
+use support::{metrics, timescaledb_tier, Running, TestCluster};
+
+const READS: [&str; 5] = [
+    "SELECT bucket || ' ' || device || ' ' || n FROM daily_busy ORDER BY bucket, device",
+    "SELECT c FROM daily_busy_count",
+    "SELECT busy_n()",
+    "SELECT bucket || ' ' || device || ' ' || n FROM daily_snapshot ORDER BY bucket, device",
+    "SELECT obj_description('daily_busy'::regclass) || ' ' || has_table_privilege('app', 'daily_busy', 'SELECT') \
+     || ' ' || has_column_privilege('app', 'daily_busy_count', 'c', 'SELECT') || ' ' || has_function_privilege('app', 'busy_n()', 'EXECUTE')",
+];
+
+fn reads(c: &TestCluster, db: &str) -> Vec<Vec<String>> {
+    READS
+        .iter()
+        .map(|q| c.sql(db, &format!("SET TimeZone = 'UTC'; {q}")))
+        .collect()
+}
+
+fn source() -> Running {
+    let r = Running::applied(&[]);
+    metrics(&r.an, "2024-01-01", "2024-01-10");
+    for s in [
+        "CREATE ROLE app",
+        "CREATE MATERIALIZED VIEW daily WITH (timescaledb.continuous) AS \
+         SELECT time_bucket('1 day', time) AS bucket, device, count(*) AS n, avg(value) AS avg_v FROM metrics GROUP BY 1, 2 WITH NO DATA",
+        "CALL refresh_continuous_aggregate('daily', NULL, NULL)",
+        "CREATE VIEW daily_busy AS SELECT bucket, device, n FROM daily WHERE device < 4",
+        "COMMENT ON VIEW daily_busy IS 'busy devices'",
+        "GRANT SELECT ON daily_busy TO app",
+        "CREATE VIEW daily_busy_count AS SELECT count(*) AS c FROM daily_busy",
+        "GRANT SELECT (c) ON daily_busy_count TO app",
+        "CREATE FUNCTION busy_n() RETURNS bigint LANGUAGE sql BEGIN ATOMIC SELECT sum(n) FROM daily_busy; END",
+        "GRANT EXECUTE ON FUNCTION busy_n() TO app",
+        "CREATE MATERIALIZED VIEW daily_snapshot AS SELECT * FROM daily",
+        "CREATE INDEX ON daily_snapshot (bucket)",
+    ] {
+        r.an.sql("tsdb", s);
+    }
+    r
+}
+
+#[test]
+fn views_over_aggregates_and_role_settings_come() {
+    if !timescaledb_tier("views_over_aggregates_and_role_settings_come") {
+        return;
+    }
+    let r = source();
+    let before = reads(&r.an, "tsdb");
+    assert_eq!(before[1], ["30"], "3 busy devices over 10 days");
+    let target = TestCluster::named("target");
+    let (code, out) = migrate(&r.path, &to(&target, "single"), &["--check"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("over the continuous aggregates (restored after them): ")
+            && out.contains("materialized view public.daily_snapshot"),
+        "{out}"
+    );
+    let (code, out) = migrate(&r.path, &to(&target, "single"), &["--yes"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("restored after the continuous aggregates: ")
+            && out.contains("view public.daily_busy,")
+            && out.contains("function public.busy_n"),
+        "{out}"
+    );
+    eprintln!(
+        "{}",
+        out.lines()
+            .filter(|l| l.contains("after the continuous aggregates"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    assert_eq!(reads(&target, "single"), before, "{out}");
+    assert_eq!(
+        target.sql(
+            "single",
+            "SELECT count(*) FROM pg_indexes WHERE tablename = 'daily_snapshot'"
+        ),
+        ["1"]
+    );
+    assert_eq!(reads(&r.an, "tsdb"), before, "the source is unchanged");
+}
