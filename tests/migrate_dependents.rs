@@ -34,6 +34,12 @@ fn source() -> Running {
     metrics(&r.an, "2024-01-01", "2024-01-10");
     for s in [
         "CREATE ROLE app",
+        "CREATE SCHEMA \"App Data\"",
+        "ALTER ROLE app SET search_path = \"App Data\", public",
+        "ALTER ROLE app SET statement_timeout = '5min'",
+        "ALTER ROLE app IN DATABASE tsdb SET work_mem = '12MB'",
+        // Another database's setting stays there.
+        "ALTER ROLE app IN DATABASE postgres SET work_mem = '99MB'",
         "CREATE MATERIALIZED VIEW daily WITH (timescaledb.continuous) AS \
          SELECT time_bucket('1 day', time) AS bucket, device, count(*) AS n, avg(value) AS avg_v FROM metrics GROUP BY 1, 2 WITH NO DATA",
         "CALL refresh_continuous_aggregate('daily', NULL, NULL)",
@@ -92,4 +98,54 @@ fn views_over_aggregates_and_role_settings_come() {
         ["1"]
     );
     assert_eq!(reads(&r.an, "tsdb"), before, "the source is unchanged");
+
+    // The role's settings: for every database and in the migrated one.
+    assert!(
+        out.contains("roles: 1 created on the target (app) with 3 setting(s)"),
+        "{out}"
+    );
+    assert_eq!(
+        role_settings(&target, "single"),
+        role_settings(&r.an, "tsdb")
+    );
+    assert_eq!(
+        role_settings(&target, "single"),
+        [
+            "every database: search_path=\"App Data\", public",
+            "every database: statement_timeout=5min",
+            "this database: work_mem=12MB",
+        ]
+    );
+    let (ok, got, err) = support::psql(
+        &format!(
+            "host={} port={} user=app dbname=single",
+            target.cluster.socket_dir().display(),
+            target.cluster.port
+        ),
+        "SELECT current_setting('search_path') || ' ' || current_setting('work_mem') || ' ' || current_setting('statement_timeout')",
+        &[],
+    );
+    assert!(!ok, "app cannot log in: {got}{err}");
+    target.sql("postgres", "ALTER ROLE app LOGIN");
+    let (ok, got, err) = support::psql(
+        &format!(
+            "host={} port={} user=app dbname=single",
+            target.cluster.socket_dir().display(),
+            target.cluster.port
+        ),
+        "SELECT current_setting('search_path') || ' ' || current_setting('work_mem') || ' ' || current_setting('statement_timeout')",
+        &[],
+    );
+    assert!(ok, "{err}");
+    assert_eq!(got, "\"App Data\", public 12MB 5min");
+}
+
+/// The settings of role app in `db`'s server for every database and for `db`.
+fn role_settings(c: &TestCluster, db: &str) -> Vec<String> {
+    c.sql(
+        db,
+        "SELECT CASE WHEN s.setdatabase = 0 THEN 'every database' ELSE 'this database' END || ': ' || x \
+         FROM pg_db_role_setting s, unnest(s.setconfig) x \
+         WHERE s.setrole = 'app'::regrole AND s.setdatabase IN (0, (SELECT oid FROM pg_database WHERE datname = current_database())) ORDER BY 1",
+    )
 }
