@@ -6,7 +6,8 @@
 //! aggregates exist, so tsmn restores them after the aggregates; each is
 //! on the target and returns the source's rows, the materialized view
 //! populated, also when tsmn is killed at that restore and run again.
-//! Role settings (`ALTER ROLE ... SET`, for every database
+//! A table that needs an aggregate (a default calling such a function)
+//! is a blocker. Role settings (`ALTER ROLE ... SET`, for every database
 //! and in the migrated one) come with the roles tsmn creates.
 
 mod support;
@@ -168,6 +169,20 @@ fn views_over_aggregates_and_role_settings_come() {
     let (code, out) = migrate(&r.path, &to(&target, "killed"), &["--yes"]);
     assert_eq!(code, Some(0), "{out}");
     assert_eq!(reads(&target, "killed"), before, "{out}");
+
+    // A table whose default calls a function over an aggregate would be
+    // made before the aggregate: refused before anything is copied.
+    r.an.sql(
+        "tsdb",
+        "CREATE TABLE counts (at timestamptz, n bigint DEFAULT busy_n())",
+    );
+    let (code, out) = migrate(&r.path, &to(&target, "refused"), &["--check"]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("BLOCKER default value for public.counts.n depends on a continuous aggregate")
+            && out.contains("fix: on the source, make it independent of the aggregate"),
+        "{out}"
+    );
 }
 
 /// The settings of role app in `db`'s server for every database and for `db`.

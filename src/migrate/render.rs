@@ -154,7 +154,7 @@ fn render_caggs(s: &Source, out: &mut String) {
         .cagg_dependents
         .iter()
         .filter(|d| !d.kind.contains("trigger") && !d.kind.contains("rule"))
-        .map(|d| format!("{} {}", d.kind, d.name))
+        .map(|d| d.shown())
         .collect();
     if !over.is_empty() {
         out.push_str(&format!(

@@ -107,6 +107,18 @@ pub struct Dependent {
     pub name: QualifiedName,
 }
 
+impl Dependent {
+    /// As the operator reads it: "view public.v"; an object without a
+    /// schema of its own by its identity ("default value for public.t.c").
+    pub fn shown(&self) -> String {
+        if self.name.schema.is_empty() || self.name.name.contains(' ') {
+            format!("{} {}", self.kind, self.name.name)
+        } else {
+            format!("{} {}", self.kind, self.name)
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Job {
     pub id: i32,

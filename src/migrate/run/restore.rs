@@ -113,7 +113,7 @@ impl Run<'_> {
                 .cagg_dependents
                 .iter()
                 .filter(|d| !d.kind.contains("trigger") && !d.kind.contains("rule"))
-                .map(|d| format!("{} {}", d.kind, d.name))
+                .map(|d| d.shown())
                 .collect();
             (self.say)(&format!(
                 "restored after the continuous aggregates: {}",
