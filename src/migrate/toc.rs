@@ -3,14 +3,15 @@
 //! target multi-node (the extension, created on the target first; the
 //! data nodes' foreign servers and their user mappings; the engine's
 //! triggers; anything in TimescaleDB's schemas) and the continuous
-//! aggregates' views with their grants and comments (each aggregate is
-//! created again by `caggs`, and its view reads a materialization
+//! aggregates' views with their grants (each aggregate is created again
+//! by `caggs`, grants too, and its view reads a materialization
 //! hypertable the dump does not hold). Held out of the main list and
-//! restored late, once the aggregates exist: whatever depends on an
-//! aggregate (views, materialized views, functions with SQL bodies, and
-//! their indexes, triggers, rules, grants and comments: `Dependent`,
-//! read on the source), and every materialized view's refresh, so that
-//! it reads the rows as the migration leaves them.
+//! restored late, once the aggregates exist: the aggregates' comments and
+//! column grants, whatever depends on an aggregate (views, materialized
+//! views, functions with SQL bodies, and their indexes, triggers, rules,
+//! grants and comments: `Dependent`, read on the source), and every
+//! materialized view's refresh, so that it reads the rows as the
+//! migration leaves them.
 
 use super::source::Dependent;
 use super::QualifiedName;
@@ -54,7 +55,7 @@ pub fn filter(list: &str, k: &Known<'_>) -> Toc {
         } else if skip_entry(line, k.data_nodes) || cagg_entry(line, k.caggs) {
             main.push(format!(";tsmn skips: {line}"));
             late.push(format!(";tsmn skips: {line}"));
-        } else if held(line, k.dependents) {
+        } else if held(line, k.dependents, k.caggs) {
             main.push(format!(";tsmn restores late: {line}"));
             late.push(line.to_string());
         } else {
@@ -105,8 +106,8 @@ fn skip_entry(line: &str, data_nodes: &[String]) -> bool {
     schema.is_some_and(|s| s.starts_with("_timescaledb") || s.starts_with("timescaledb_"))
 }
 
-/// "217; 1259 16500 VIEW public daily postgres", "4001; 0 0 ACL public
-/// TABLE daily postgres", "COMMENT public VIEW daily postgres".
+/// An aggregate's view and its grants: "217; 1259 16500 VIEW public
+/// daily postgres", "4001; 0 0 ACL public TABLE daily postgres".
 fn cagg_entry(line: &str, caggs: &[QualifiedName]) -> bool {
     let Some(all) = words(line) else {
         return false;
@@ -117,9 +118,11 @@ fn cagg_entry(line: &str, caggs: &[QualifiedName]) -> bool {
             .iter()
             .any(|c| schema == Some(&c.schema.as_str()) && name == Some(&c.name.as_str()))
     };
-    match w.first() {
-        Some(&"VIEW") => is(w.get(1), w.get(2)),
-        Some(&"ACL") | Some(&"COMMENT") => is(w.get(1), w.get(3)),
+    match (w.first(), w.get(2)) {
+        (Some(&"VIEW"), _) => is(w.get(1), w.get(2)),
+        // Its grants come with it (`caggs`); its comments and column
+        // grants are restored late (`held`).
+        (Some(&"ACL"), Some(&"TABLE")) => is(w.get(1), w.get(3)),
         _ => false,
     }
 }
@@ -127,10 +130,11 @@ fn cagg_entry(line: &str, caggs: &[QualifiedName]) -> bool {
 /// Whether the entry is restored late: an object that depends on an
 /// aggregate (by its catalog and object ids), the data of such a
 /// materialized view (object id alone), a grant, comment or security
-/// label naming one (no ids: by schema and name, a column or a
-/// function's arguments after it), or any materialized view's refresh.
-/// Holding too much only delays it; holding too little fails the restore.
-fn held(line: &str, deps: &[Dependent]) -> bool {
+/// label naming one or an aggregate (no ids: by schema and name, a column
+/// or a function's arguments after it), or any materialized view's
+/// refresh. Holding too much only delays it; holding too little fails
+/// the restore.
+fn held(line: &str, deps: &[Dependent], caggs: &[QualifiedName]) -> bool {
     let Some(w) = words(line) else {
         return false;
     };
@@ -163,12 +167,16 @@ fn held(line: &str, deps: &[Dependent]) -> bool {
     let start = (3 + kind_words).min(w.len());
     let rest = &w[start..w.len().saturating_sub(1).max(start)];
     let hay = format!(" {} ", rest.join(" "));
-    deps.iter().filter(|d| d.name.schema == *schema).any(|d| {
-        let n = &d.name.name;
-        hay.contains(&format!(" {n} "))
-            || hay.contains(&format!(" {n}."))
-            || hay.contains(&format!(" {n}("))
-    })
+    deps.iter()
+        .map(|d| &d.name)
+        .chain(caggs)
+        .filter(|name| name.schema == *schema)
+        .any(|name| {
+            let n = &name.name;
+            hay.contains(&format!(" {n} "))
+                || hay.contains(&format!(" {n}."))
+                || hay.contains(&format!(" {n}("))
+        })
 }
 
 #[cfg(test)]
@@ -187,6 +195,8 @@ mod tests {
         302; 1259 17003 TABLE _timescaledb_internal _hyper_1_1_chunk postgres\n\
         303; 1259 17010 VIEW public daily postgres\n\
         304; 0 0 ACL public TABLE daily postgres\n\
+        320; 0 0 COMMENT public VIEW daily postgres\n\
+        321; 0 0 ACL public COLUMN daily.n postgres\n\
         305; 1259 17011 VIEW public daily_report postgres\n\
         306; 0 0 COMMENT public COLUMN daily_report.n postgres\n\
         307; 0 0 ACL public TABLE daily_reports postgres\n\
@@ -238,6 +248,8 @@ mod tests {
         assert_eq!(
             kept(&toc.late),
             [
+                "320; 0 0 COMMENT public VIEW daily postgres",
+                "321; 0 0 ACL public COLUMN daily.n postgres",
                 "305; 1259 17011 VIEW public daily_report postgres",
                 "306; 0 0 COMMENT public COLUMN daily_report.n postgres",
                 "308; 1255 17020 FUNCTION public busy_n() postgres",
@@ -260,6 +272,8 @@ mod tests {
         assert_eq!(
             kept(&none.late),
             [
+                "320; 0 0 COMMENT public VIEW daily postgres",
+                "321; 0 0 ACL public COLUMN daily.n postgres",
                 "312; 0 17030 MATERIALIZED VIEW DATA public snap postgres",
                 "313; 0 17040 MATERIALIZED VIEW DATA public other postgres",
             ]
