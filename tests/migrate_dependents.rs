@@ -115,17 +115,24 @@ fn views_over_aggregates_and_role_settings_come() {
     );
     assert_eq!(reads(&r.an, "tsdb"), before, "the source is unchanged");
 
-    // The role's settings: for every database and in the migrated one.
+    role_settings_came(&r, &target, &out);
+    killed_then_again(&r, &target, &before);
+    a_table_over_an_aggregate_is_refused(&r, &target);
+}
+
+/// The role's settings: for every database and in the migrated one; a
+/// login with them sees them.
+fn role_settings_came(r: &Running, target: &TestCluster, out: &str) {
     assert!(
         out.contains("roles: 1 created on the target (app) with 3 setting(s)"),
         "{out}"
     );
     assert_eq!(
-        role_settings(&target, "single"),
+        role_settings(target, "single"),
         role_settings(&r.an, "tsdb")
     );
     assert_eq!(
-        role_settings(&target, "single"),
+        role_settings(target, "single"),
         [
             "every database: search_path=\"App Data\", public",
             "every database: statement_timeout=5min",
@@ -154,10 +161,12 @@ fn views_over_aggregates_and_role_settings_come() {
     );
     assert!(ok, "{err}");
     assert_eq!(got, "\"App Data\", public 12MB 5min");
+}
 
-    // Killed (kill -9) once the aggregates are made, at the restore of
-    // what needs them: the same command goes on.
-    let mut run = Run::start(&r.path, &to(&target, "killed"), &["--yes"]);
+/// Killed (kill -9) once the aggregates are made, at the restore of what
+/// needs them: the same command goes on.
+fn killed_then_again(r: &Running, target: &TestCluster, before: &[Vec<String>]) {
+    let mut run = Run::start(&r.path, &to(target, "killed"), &["--yes"]);
     assert!(
         run.wait_for(Duration::from_secs(120), |o| o
             .contains("continuous aggregate public.weekly:")),
@@ -174,17 +183,19 @@ fn views_over_aggregates_and_role_settings_come() {
             "before"
         }
     );
-    let (code, out) = migrate(&r.path, &to(&target, "killed"), &["--yes"]);
+    let (code, out) = migrate(&r.path, &to(target, "killed"), &["--yes"]);
     assert_eq!(code, Some(0), "{out}");
-    assert_eq!(reads(&target, "killed"), before, "{out}");
+    assert_eq!(reads(target, "killed"), before, "{out}");
+}
 
-    // A table whose default calls a function over an aggregate would be
-    // made before the aggregate: refused before anything is copied.
+/// A table whose default calls a function over an aggregate would be
+/// made before the aggregate: refused before anything is copied.
+fn a_table_over_an_aggregate_is_refused(r: &Running, target: &TestCluster) {
     r.an.sql(
         "tsdb",
         "CREATE TABLE counts (at timestamptz, n bigint DEFAULT busy_n())",
     );
-    let (code, out) = migrate(&r.path, &to(&target, "refused"), &["--check"]);
+    let (code, out) = migrate(&r.path, &to(target, "refused"), &["--check"]);
     assert_eq!(code, Some(1), "{out}");
     assert!(
         out.contains("BLOCKER default value for public.counts.n depends on a continuous aggregate")
