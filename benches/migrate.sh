@@ -10,7 +10,12 @@
 #      third target.
 # Targets: tsmn's copy <= 1.25 x (b); tsmn's whole run with verification
 # <= 0.9 x (a); tsmn's peak memory <= 100 MB. Verification's share printed.
-# The three targets are new databases on the access node's server (the
+# Then, last (its freeze makes the source read-only), an online run
+# (`--online --yes`) into a fourth database while a writer inserts into the
+# newest day through the access node until the freeze stops it: the
+# freeze's length and the chunks copied inside it (and of them the ones
+# that changed after their first copy) printed.
+# The targets are new databases on the access node's server (the
 # schema of (a) and (b) is made before their clocks start).
 # Usage: benches/migrate.sh [--rows N]   (default 2000000; 10000000 as in issue 26)
 set -euo pipefail
@@ -101,3 +106,18 @@ figure "tsmn copy / floor (b)" "$(awk -v c="$copy_s" -v f="$floor" 'BEGIN { prin
 figure "tsmn whole run / documented (a)" "$(awk -v t="$total_s" -v d="$doc" 'BEGIN { printf "%.2f", t * 1000 / d }')" x 0.9
 echo "verification's share of tsmn's run: $(awk -v v="$verify_s" -v t="$total_s" 'BEGIN { printf "%.0f", 100 * v / t }') %"
 figure "tsmn peak RSS" "$(awk -v k="$rss_kb" 'BEGIN { printf "%.1f", k / 1024 }')" MB 100
+
+# Online: a writer on the newest day until the freeze refuses it.
+( i=0; while an -d tsdb -c "INSERT INTO t VALUES ('2024-01-30 12:00'::timestamptz + $i * INTERVAL '1 second', $i % 64, $i)" >/dev/null 2>&1; do
+    i=$((i + 1)); sleep 0.05; done; echo "$i" >"$work/writes" ) &
+writer=$!
+"$bin" migrate --plan "$plan" --to "host=$an_host port=$an_port dbname=online" --online --yes --json \
+  >"$work/online.json" 2>"$work/online.err" || { cat "$work/online.err"; kill "$writer" 2>/dev/null; exit 1; }
+wait "$writer" || true
+freeze_s=$(jq -r .freeze_seconds "$work/online.json")
+in_freeze=$(jq -r .parts_in_freeze "$work/online.json")
+changed=$(jq -r .changed_in_freeze "$work/online.json")
+chunks=$(an -d tsdb -At -c "SELECT count(*) FROM timescaledb_information.chunks WHERE hypertable_name = 't'")
+echo "online: $(cat "$work/writes" 2>/dev/null || echo 0) row(s) written during the run; source $(count tsdb), tsmn --online $(count online)"
+echo "online: whole run $(jq -r .total_seconds "$work/online.json") s; freeze ${freeze_s} s, ${in_freeze} part(s) copied in it (of ${chunks} chunk(s); ${changed} changed after their first copy)"
+"$bin" migrate --plan "$plan" --to "host=$an_host port=$an_port dbname=online" --abandon --yes >/dev/null 2>&1 || true

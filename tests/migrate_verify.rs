@@ -10,7 +10,10 @@
 //! changes every row written into one chunk, made to fire always: the
 //! engine refuses ALTER TABLE on a chunk, so by its catalog row): copied again once, still
 //! different, reported with the range and a fix, exit 1; without the
-//! trigger, a re-run verifies, copies it again and finishes.
+//! trigger, a re-run verifies, copies it again and finishes. The same for
+//! a continuous aggregate's materialized rows: a row changed is copied
+//! again (the aggregate equal to the source's after), a change that
+//! comes back is reported with a fix, and a re-run without it finishes.
 
 mod support;
 
@@ -70,7 +73,10 @@ fn damaged_before_verification(
     let run = Run::start(&r.path, &to(target, db), &["--yes"]);
     let waiting = poll(Duration::from_secs(60), || tsmn_waiting(target, db, &hold))
         .expect("tsmn reaches the jobs, after the copy");
-    assert!(waiting.contains("alter_job"), "{waiting}");
+    assert!(
+        waiting.contains("alter_job") || waiting.contains("add_continuous_aggregate_policy"),
+        "{waiting}"
+    );
     for s in damage {
         target.sql(db, s);
     }
@@ -176,4 +182,125 @@ fn a_mismatch_is_copied_again_then_reported_if_it_persists() {
     );
     assert_eq!(tallies(&target, "stuck"), before, "{out}");
     assert_eq!(tallies(&r.an, "tsdb"), before, "the source is unchanged");
+}
+
+/// A source with a continuous aggregate and its refresh policy (which
+/// does not run during the test).
+fn with_aggregate() -> Running {
+    let r = Running::applied(&[]);
+    metrics(&r.an, "2024-01-01", "2024-01-20");
+    for s in [
+        "CREATE MATERIALIZED VIEW daily WITH (timescaledb.continuous) AS \
+         SELECT time_bucket('1 day', time) AS bucket, device, count(*) AS n, sum(value) AS total FROM metrics GROUP BY 1, 2 WITH NO DATA",
+        "CALL refresh_continuous_aggregate('daily', NULL, NULL)",
+        "SELECT add_continuous_aggregate_policy('daily', start_offset => INTERVAL '3 days', end_offset => INTERVAL '1 hour', schedule_interval => INTERVAL '1 hour', initial_start => '2100-01-01'::timestamptz)",
+    ] {
+        r.an.sql("tsdb", s);
+    }
+    r
+}
+
+/// The aggregate's rows as the user reads them.
+fn daily(c: &TestCluster, db: &str) -> Vec<String> {
+    c.sql(
+        db,
+        "SET TimeZone = 'UTC'; SELECT bucket || ' ' || device || ' ' || n || ' ' || total FROM daily ORDER BY bucket, device",
+    )
+}
+
+/// `sql` with `%s` the aggregate's materialization hypertable (on the target).
+fn on_mat(sql: &str) -> String {
+    format!(
+        "DO $$ DECLARE m text; BEGIN \
+         SELECT format('%I.%I', materialization_hypertable_schema, materialization_hypertable_name) INTO m \
+         FROM timescaledb_information.continuous_aggregates WHERE view_name = 'daily'; \
+         EXECUTE replace('{}', '%s', m); END $$",
+        sql.replace('\'', "''")
+    )
+}
+
+#[test]
+fn an_aggregate_that_differs_is_copied_again_then_reported_if_it_persists() {
+    if !timescaledb_tier("an_aggregate_that_differs_is_copied_again_then_reported_if_it_persists") {
+        return;
+    }
+    let r = with_aggregate();
+    let before = daily(&r.an, "tsdb");
+    assert_eq!(before.len(), 20 * 8, "{before:?}");
+    let target = TestCluster::named("target");
+
+    // A row of the materialization changed once: copied again.
+    let (code, out) = damaged_before_verification(
+        &r,
+        &target,
+        "single",
+        &[&on_mat(
+            "UPDATE %s SET n = n + 1 WHERE bucket = '2024-01-05 00:00+00' AND device = 3",
+        )],
+    );
+    assert_eq!(code, Some(0), "{out}");
+    let again: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains("copied again after a mismatch"))
+        .collect();
+    eprintln!("{}", again.join("\n"));
+    assert_eq!(again.len(), 1, "{out}");
+    assert!(
+        again[0].contains("aggregate public.daily: source 160 row(s)")
+            && again[0].contains("the target had 160")
+            && again[0].ends_with("equal now"),
+        "{again:#?}"
+    );
+    assert_eq!(daily(&target, "single"), before, "{out}");
+    assert_eq!(
+        target.sql(
+            "single",
+            "SELECT count(*) FROM timescaledb_information.jobs WHERE proc_name = 'policy_refresh_continuous_aggregate'"
+        ),
+        ["1"]
+    );
+
+    // A change that comes back: every row written into one chunk of the
+    // materialization changed (a trigger made to fire always).
+    let (code, out) = damaged_before_verification(
+        &r,
+        &target,
+        "stuck",
+        &[
+            "CREATE FUNCTION bump() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.n := NEW.n + 1; RETURN NEW; END $$",
+            &on_mat("UPDATE %s SET n = n + 1 WHERE device = 1"),
+            "DO $$ DECLARE c regclass := (SELECT c FROM timescaledb_information.continuous_aggregates a, \
+               show_chunks(format('%I.%I', a.materialization_hypertable_schema, a.materialization_hypertable_name)) c ORDER BY 1 LIMIT 1); BEGIN \
+               EXECUTE format('CREATE TRIGGER bump BEFORE INSERT ON %s FOR EACH ROW EXECUTE FUNCTION bump()', c); \
+               UPDATE pg_trigger SET tgenabled = 'A' WHERE tgname = 'bump'; END $$",
+        ],
+    );
+    assert_eq!(code, Some(1), "{out}");
+    eprintln!(
+        "{}",
+        out.lines()
+            .skip_while(|l| !l.contains("verification failed"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    assert!(
+        out.contains("verification failed: the target differs from the source, also after copying the differing parts again once")
+            && out.contains("aggregate public.daily: source 160 row(s)")
+            && out.contains("STILL DIFFERENT")
+            && out.contains("fix: find what changes those rows"),
+        "{out}"
+    );
+    target.sql(
+        "stuck",
+        "DO $$ DECLARE t record; BEGIN FOR t IN SELECT tgrelid::regclass AS rel FROM pg_trigger WHERE tgname = 'bump' LOOP \
+         EXECUTE format('DROP TRIGGER bump ON %s', t.rel); END LOOP; END $$",
+    );
+    let (code, out) = Run::start(&r.path, &to(&target, "stuck"), &["--yes"]).finish();
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("copied again after a mismatch: aggregate public.daily"),
+        "{out}"
+    );
+    assert_eq!(daily(&target, "stuck"), before, "{out}");
+    assert_eq!(daily(&r.an, "tsdb"), before, "the source is unchanged");
 }

@@ -1,7 +1,7 @@
-//! ASYNC, read-only: the access node's continuous aggregates, jobs and
-//! sequences, as the migration recreates them.
+//! ASYNC, read-only: the access node's continuous aggregates (and what
+//! depends on them), jobs and sequences, as the migration recreates them.
 
-use super::source::{columns, name, Cagg, Job, Source, SKIPPED_SCHEMAS_SQL};
+use super::source::{columns, name, Cagg, Dependent, Job, Source, SKIPPED_SCHEMAS_SQL};
 use super::QualifiedName;
 use crate::pg;
 use tokio_postgres::Client;
@@ -9,6 +9,7 @@ use tokio_postgres::Client;
 /// The continuous aggregates, jobs and sequences.
 pub async fn extras(c: &Client, s: &mut Source) -> Result<(), tokio_postgres::Error> {
     s.caggs = caggs(c).await?;
+    s.cagg_dependents = dependents(c).await?;
     s.jobs = jobs(c).await?;
     s.sequences = pg::rows(
         c,
@@ -76,6 +77,47 @@ async fn caggs(c: &Client) -> Result<Vec<Cagg>, tokio_postgres::Error> {
         });
     }
     Ok(out)
+}
+
+/// Every object that depends on a continuous aggregate's view, directly
+/// or through another such object (a view's rule stands for its view, a
+/// relation's row type for it), outside TimescaleDB's schemas and the
+/// aggregates themselves. A trigger has no schema: it is found by its ids.
+async fn dependents(c: &Client) -> Result<Vec<Dependent>, tokio_postgres::Error> {
+    let rows = pg::rows(
+        c,
+        &format!(
+            "WITH RECURSIVE caggs AS ( \
+               SELECT format('%I.%I', user_view_schema, user_view_name)::regclass::oid AS oid FROM _timescaledb_catalog.continuous_agg), \
+             held(classid, objid) AS ( \
+               SELECT 'pg_class'::regclass::oid, oid FROM caggs \
+               UNION \
+               SELECT CASE WHEN d.classid = 'pg_rewrite'::regclass THEN 'pg_class'::regclass::oid ELSE d.classid END, \
+                      CASE WHEN d.classid = 'pg_rewrite'::regclass THEN r.ev_class ELSE d.objid END \
+               FROM held h LEFT JOIN pg_class hc ON h.classid = 'pg_class'::regclass AND hc.oid = h.objid \
+               JOIN pg_depend d ON d.deptype IN ('n', 'a') AND ((d.refclassid = h.classid AND d.refobjid = h.objid) \
+                 OR (d.refclassid = 'pg_type'::regclass AND d.refobjid = hc.reltype)) \
+               LEFT JOIN pg_rewrite r ON d.classid = 'pg_rewrite'::regclass AND r.oid = d.objid) \
+             SELECT h.classid::int8, h.objid::int8, o.type, coalesce(o.schema, '')::text, coalesce(k.relname::text, p.proname::text, o.name, o.identity) \
+             FROM held h CROSS JOIN LATERAL pg_identify_object(h.classid, h.objid, 0) o \
+             LEFT JOIN pg_namespace n ON n.nspname = o.schema \
+             LEFT JOIN pg_class k ON h.classid = 'pg_class'::regclass AND k.oid = h.objid \
+             LEFT JOIN pg_proc p ON h.classid = 'pg_proc'::regclass AND p.oid = h.objid \
+             WHERE NOT (h.classid = 'pg_class'::regclass AND h.objid IN (SELECT oid FROM caggs)) AND (n.oid IS NULL OR {SKIPPED_SCHEMAS_SQL}) \
+             ORDER BY 4, 5, 1, 2"
+        ),
+        &[],
+    )
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| Dependent {
+            classid: u32::try_from(r.get::<_, i64>(0)).unwrap_or(0),
+            objid: u32::try_from(r.get::<_, i64>(1)).unwrap_or(0),
+            kind: r.get(2),
+            name: name(r.get(3), r.get(4)),
+        })
+        .collect())
 }
 
 async fn jobs(c: &Client) -> Result<Vec<Job>, tokio_postgres::Error> {

@@ -38,6 +38,7 @@ pub mod schema;
 pub mod source;
 mod tally;
 pub mod target;
+pub mod toc;
 pub mod verify;
 
 pub use preflight::{Blocker, Preflight};

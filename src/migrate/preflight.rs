@@ -178,6 +178,22 @@ fn source_blockers(
             format!("on the source, CALL cagg_migrate({}); then drop the old aggregate and rename the new one (see TimescaleDB's \"migrate a continuous aggregate to the new form\"), and run tsmn migrate --check again", crate::quote::sql::literal(&c.name.sql())),
         ));
     }
+    // A table part of which needs an aggregate: its table is made in
+    // pre-data, before the rows; what needs the aggregates comes after them.
+    for d in s.cagg_dependents.iter().filter(|d| {
+        [
+            "table",
+            "foreign table",
+            "default value",
+            "table constraint",
+        ]
+        .contains(&d.kind.as_str())
+    }) {
+        b.push(blocker(
+            format!("{} depends on a continuous aggregate (a column of its row type, or a default or check that calls a function over it): tsmn makes the tables before the rows, the aggregates after them", d.shown()),
+            "on the source, make it independent of the aggregate (e.g. a PL/pgSQL function instead of one with an SQL body, another column type) or drop it, and run tsmn migrate --check again".into(),
+        ));
+    }
     for dn in &s.data_nodes {
         if !plan_nodes.contains(&dn.name) {
             b.push(blocker(
@@ -372,9 +388,21 @@ mod tests {
             grants: vec![],
             columns: vec![],
         });
+        let dep = |kind: &str, name: &str| crate::migrate::source::Dependent {
+            classid: 1259,
+            objid: 1,
+            kind: kind.into(),
+            name: QualifiedName::new("public", name),
+        };
+        s.cagg_dependents = vec![dep("view", "busy"), dep("default value", "t")];
         let p = assess("t", s, target(), &[("dn1".into(), "refused".into())], &[]);
         let all: Vec<&str> = p.blockers.iter().map(|b| b.what.as_str()).collect();
-        assert_eq!(all.len(), 3, "{all:?}");
+        assert_eq!(all.len(), 4, "{all:?}");
+        assert!(
+            all[1].starts_with("default value public.t depends on a continuous aggregate"),
+            "{all:?}"
+        );
+        let all = [all[0], all[2], all[3]];
         assert!(all[0].contains("public.daily") && all[0].contains("old format"));
         assert!(
             p.blockers[0]

@@ -1,5 +1,5 @@
 //! A verification mismatch copied again once, then reported if it
-//! persists (issue 26, point 5). Verification compares each hypertable
+//! persists (issue 26, point 5); a continuous aggregate's: `aggregate`. Verification compares each hypertable
 //! time range by range (the source's chunks of one range, every space
 //! partition together, against the target's rows in that range: the
 //! target may chunk it otherwise), and each table whole. A range or table
@@ -21,6 +21,9 @@ use super::{MigrateError, QualifiedName};
 use crate::quote::sql::{ident, literal};
 use std::collections::BTreeMap;
 use tokio_postgres::Client;
+
+mod aggregate;
+pub use aggregate::aggregate;
 
 /// A part copied again after a mismatch.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -125,6 +125,18 @@ fn render_source(s: &Source) -> String {
             bytes(u64::try_from(tb.bytes).unwrap_or(0))
         ));
     }
+    render_caggs(s, &mut out);
+    for j in &s.jobs {
+        out.push_str(&format!(
+            "  job {} {} ({})\n",
+            j.id, j.application_name, j.schedule_interval
+        ));
+    }
+    out
+}
+
+/// The aggregates, and what over them is restored after them.
+fn render_caggs(s: &Source, out: &mut String) {
     for c in &s.caggs {
         out.push_str(&format!(
             "  continuous aggregate {} over {}{}{}\n",
@@ -138,13 +150,18 @@ fn render_source(s: &Source) -> String {
             if c.finalized { "" } else { ", OLD FORMAT" }
         ));
     }
-    for j in &s.jobs {
+    let over: Vec<String> = s
+        .cagg_dependents
+        .iter()
+        .filter(|d| !d.kind.contains("trigger") && !d.kind.contains("rule"))
+        .map(|d| d.shown())
+        .collect();
+    if !over.is_empty() {
         out.push_str(&format!(
-            "  job {} {} ({})\n",
-            j.id, j.application_name, j.schedule_interval
+            "  over the continuous aggregates (restored after them): {}\n",
+            over.join(", ")
         ));
     }
-    out
 }
 
 /// A chunk interval as the operator set it.

@@ -10,6 +10,12 @@
 //! the report); tsmn creates only the missing ones, so a re-run after a
 //! kill creates nothing twice.
 //!
+//! A created role's settings come with it (`ALTER ROLE ... SET`, from
+//! `pg_db_role_setting`): those for every database, and those for the
+//! migrated database, set in the target's database. Settings in the
+//! source server's other databases stay there (their databases do not
+//! move).
+//!
 //! Passwords only when asked (`--with-role-passwords`): the stored
 //! verifier (SCRAM or md5, never a password in clear: tsmn has none) is
 //! copied from `pg_authid` into `ALTER ROLE ... PASSWORD`, in tsmn's own
@@ -21,6 +27,9 @@ use super::MigrateError;
 use crate::quote::sql::{ident, literal};
 use secrecy::{ExposeSecret, SecretString};
 use tokio_postgres::Client;
+
+mod settings;
+pub use settings::{setting_sql, Setting};
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Role {
@@ -47,6 +56,7 @@ pub struct Membership {
 pub struct Roles {
     pub roles: Vec<Role>,
     pub memberships: Vec<Membership>,
+    pub settings: Vec<Setting>,
 }
 
 /// What the roles step did.
@@ -56,6 +66,8 @@ pub struct Moved {
     /// Roles the target already had: left as they are.
     pub existing: Vec<String>,
     pub memberships: usize,
+    /// Settings of the roles created (`ALTER ROLE ... SET`).
+    pub settings: usize,
     pub passwords: usize,
 }
 
@@ -97,7 +109,12 @@ pub async fn read(an: &Client) -> Result<Roles, tokio_postgres::Error> {
             admin: r.get(2),
         })
         .collect();
-    Ok(Roles { roles, memberships })
+    let settings = settings::read(an).await?;
+    Ok(Roles {
+        roles,
+        memberships,
+        settings,
+    })
 }
 
 /// The role names the target's server has.
@@ -139,9 +156,10 @@ pub fn note(src: &Roles, have: &[String], with_passwords: bool) -> String {
             .join(", ")
     };
     format!(
-        "roles: {} to create on the target{}, {} already there (left as they are{}), {} membership(s); passwords {}",
+        "roles: {} to create on the target{} with {} setting(s), {} already there (left as they are{}), {} membership(s); passwords {}",
         new.len(),
         if new.is_empty() { String::new() } else { format!(" ({})", names(&new)) },
+        src.settings.iter().filter(|s| new.iter().any(|r| r.name == s.role)).count(),
         there.len(),
         if there.is_empty() { String::new() } else { format!(": {}", names(&there)) },
         src.memberships.len(),
@@ -234,6 +252,20 @@ pub async fn migrate(
         sql.push_str(";\n");
         moved.memberships += 1;
     }
+    let db: String = target
+        .query_one("SELECT current_database()::text", &[])
+        .await
+        .map_err(|e| sql_error(shown, "reading the database's name", &e))?
+        .get(0);
+    for st in src
+        .settings
+        .iter()
+        .filter(|s| moved.created.contains(&s.role))
+    {
+        sql.push_str(&setting_sql(st, &db));
+        sql.push_str(";\n");
+        moved.settings += 1;
+    }
     if with_passwords && !moved.created.is_empty() {
         for (name, v) in verifiers(an, &moved.created)
             .await
@@ -279,16 +311,17 @@ pub async fn step(
     let m = migrate(&c, &an.name, target, shown, with_passwords).await?;
     super::journal::record(
         journal,
-        serde_json::json!({ "done": "roles", "created": m.created, "memberships": m.memberships, "passwords": m.passwords }),
+        serde_json::json!({ "done": "roles", "created": m.created, "memberships": m.memberships, "settings": m.settings, "passwords": m.passwords }),
     );
     say(&format!(
-        "roles: {} created on the target{}, {} already there (left as they are), {} membership(s); {}",
+        "roles: {} created on the target{} with {} setting(s), {} already there (left as they are), {} membership(s); {}",
         m.created.len(),
         if m.created.is_empty() {
             String::new()
         } else {
             format!(" ({})", m.created.join(", "))
         },
+        m.settings,
         m.existing.len(),
         m.memberships,
         if with_passwords {

@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
 mod freeze;
+mod restore;
 
 pub struct MigrateOptions {
     pub plan_path: PathBuf,
@@ -189,8 +190,8 @@ async fn steps(
     )
     .await?;
     let (bindir, an_env, t_env) = r.tools()?;
-    let post = r.schema(&bindir, &an_env, &t_env, &ext_schema, &done)?;
-    let restore_post = |done: &BTreeSet<String>| r.post_data(&bindir, &t_env, &post, done);
+    let dumped = r.schema(&bindir, &an_env, &t_env, &ext_schema, &done)?;
+    let restore_post = |done: &BTreeSet<String>| r.post_data(&bindir, &t_env, &dumped.post, done);
     let frozen;
     let (r, done) = match &o.online {
         None => {
@@ -211,6 +212,7 @@ async fn steps(
     };
     compress(&mut target, r.s, &done, path, &r.shown, say).await?;
     caggs::migrate(reach, r.s, &mut target, &done, &r.shown, say).await?;
+    r.late_schema(&bindir, &t_env, &dumped.late, &done)?;
     report.not_recreated = jobs::recreate(r.s, &mut target, &done, &r.shown, say).await?;
     r.sequences(&target).await?;
     let verify_started = Instant::now();
@@ -326,88 +328,6 @@ impl Run<'_> {
             .map_err(|e| MigrateError::Failed(format!("{e}\n    fix: install the PostgreSQL client programs (pg_dump, pg_restore, psql)")))?
             .bindir;
         Ok((bindir, an_env, t_env))
-    }
-
-    /// Pre-data and the hypertables, unless done; the post-data SQL for later.
-    fn schema(
-        &self,
-        bindir: &Path,
-        an_env: &schema::ToolEnv,
-        t_env: &schema::ToolEnv,
-        ext_schema: &str,
-        done: &BTreeSet<String>,
-    ) -> Result<String, MigrateError> {
-        if done.contains("schema") && done.contains("post-data") {
-            return Ok(String::new());
-        }
-        let s = self.s;
-        (self.say)("dumping the access node's schema (pg_dump --schema-only)");
-        let (pre, post) = schema::dump(bindir, an_env, self.dir, s, &self.reach.plan.access_node)?;
-        if done.contains("schema") {
-            return Ok(post);
-        }
-        let mut script = resume::restore_lock_sql();
-        script.push_str(&pre);
-        script.push('\n');
-        script.push_str(&format!(
-            "SELECT pg_catalog.set_config('search_path', {}, false);\n",
-            crate::quote::sql::literal(&format!(
-                "{}, pg_catalog",
-                crate::quote::sql::ident(ext_schema)
-            ))
-        ));
-        script.push_str(journal::SETUP_SQL);
-        for h in &s.hypertables {
-            script.push_str(&schema::hypertable_sql(h, self.o.space));
-            script.push('\n');
-        }
-        script.push_str(&journal::mark_sql("source", None, Some(&s.identity)));
-        script.push_str(";\n");
-        script.push_str(&journal::mark_sql("schema", None, None));
-        script.push_str(";\n");
-        schema::restore(
-            bindir,
-            t_env,
-            &script,
-            self.dir,
-            "schema (pre-data) and hypertables",
-            &self.o.target,
-        )?;
-        journal::record(self.path, serde_json::json!({ "done": "schema" }));
-        (self.say)(&format!(
-            "schema restored; {} hypertable(s) created",
-            s.hypertables.len()
-        ));
-        Ok(post)
-    }
-
-    /// Post-data (indexes, constraints, triggers), unless done.
-    fn post_data(
-        &self,
-        bindir: &Path,
-        t_env: &schema::ToolEnv,
-        post: &str,
-        done: &BTreeSet<String>,
-    ) -> Result<(), MigrateError> {
-        if done.contains("post-data") {
-            return Ok(());
-        }
-        let mut script = resume::restore_lock_sql();
-        script.push_str(post);
-        script.push('\n');
-        script.push_str(&journal::mark_sql("post-data", None, None));
-        script.push_str(";\n");
-        schema::restore(
-            bindir,
-            t_env,
-            &script,
-            self.dir,
-            "post-data (indexes, constraints, triggers)",
-            &self.o.target,
-        )?;
-        journal::record(self.path, serde_json::json!({ "done": "post-data" }));
-        (self.say)("post-data restored (indexes, constraints, triggers)");
-        Ok(())
     }
 
     /// The rows: every part not done yet (and not held back), every node at once.

@@ -1,14 +1,16 @@
 //! The schema, by the installed PostgreSQL's own pg_dump and pg_restore:
-//! the access node's database dumped once (schema only), its table of
-//! contents filtered of what would keep the target multi-node, pre-data
-//! restored before the rows and post-data after, each part in one psql
-//! transaction with tsmn's record of it. The distributed hypertables become
+//! the access node's database dumped once (pre-data and post-data, no
+//! rows), its table of contents split by `toc` (what would keep the
+//! target multi-node left out), pre-data restored before the rows,
+//! post-data after, what needs the continuous aggregates after them, each
+//! part in one psql transaction with tsmn's record of it. The distributed hypertables become
 //! regular hypertables (`create_hypertable`) with their time dimension and
 //! chunk interval; compression settings follow the rows.
 
 use super::connect::TargetAddr;
 use super::source::{Hypertable, Source};
-use super::{MigrateError, QualifiedName};
+use super::toc::{self, EXCLUDED_SCHEMAS};
+use super::MigrateError;
 use crate::plan::Node;
 use crate::quote::sql::{ident, literal};
 use std::path::{Path, PathBuf};
@@ -24,91 +26,6 @@ pub enum SpaceDimension {
     Drop,
     /// Kept, with its number of partitions.
     Keep,
-}
-
-/// TimescaleDB's schemas, never dumped (`pg_dump --exclude-schema`).
-pub const EXCLUDED_SCHEMAS: [&str; 4] = [
-    "_timescaledb*",
-    "timescaledb_information",
-    "timescaledb_experimental",
-    "tsmn_migrate",
-];
-
-/// Triggers TimescaleDB makes itself on a hypertable (create_hypertable
-/// makes them again on the target).
-const ENGINE_TRIGGERS: [&str; 2] = ["ts_insert_blocker", "ts_cagg_invalidation_trigger"];
-
-/// PURE: pg_restore's table of contents with what must not reach the target
-/// commented out: the extension (created on the target first), the data
-/// nodes' foreign servers and their user mappings, the engine's triggers,
-/// anything in TimescaleDB's schemas, the continuous aggregates' views
-/// with their grants and comments (each aggregate is created again, and
-/// its view reads a materialization hypertable the dump does not hold).
-pub fn filter_toc(list: &str, data_nodes: &[String], caggs: &[QualifiedName]) -> String {
-    list.lines()
-        .map(|line| {
-            if line.starts_with(';')
-                || line.trim().is_empty()
-                || !(skip_entry(line, data_nodes) || cagg_entry(line, caggs))
-            {
-                line.to_string()
-            } else {
-                format!(";tsmn skips: {line}")
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-        + "\n"
-}
-
-fn skip_entry(line: &str, data_nodes: &[String]) -> bool {
-    // "215; 1259 16390 TABLE public metrics postgres": after the ids, the
-    // kind (one or two words), the schema ('-' when none), the name, the owner.
-    let Some((_, rest)) = line.split_once("; ") else {
-        return false;
-    };
-    let words: Vec<&str> = rest.split_whitespace().skip(2).collect();
-    let text = words.join(" ");
-    let starts = |p: &str| text.starts_with(p);
-    if starts("EXTENSION - timescaledb") || starts("COMMENT - EXTENSION timescaledb") {
-        return true;
-    }
-    if data_nodes.iter().any(|n| {
-        text.starts_with(&format!("SERVER - {n} "))
-            || text == format!("SERVER - {n}")
-            || (starts("USER MAPPING") && text.contains(&format!(" SERVER {n} ")))
-            || (starts("USER MAPPING") && text.ends_with(&format!(" SERVER {n}")))
-    }) {
-        return true;
-    }
-    if starts("TRIGGER ") && ENGINE_TRIGGERS.iter().any(|t| words.get(3) == Some(t)) {
-        return true;
-    }
-    let schema = if starts("USER MAPPING") || starts("FOREIGN TABLE") || starts("DEFAULT ACL") {
-        words.get(2)
-    } else {
-        words.get(1)
-    };
-    schema.is_some_and(|s| s.starts_with("_timescaledb") || s.starts_with("timescaledb_"))
-}
-
-/// "217; 1259 16500 VIEW public daily postgres", "4001; 0 0 ACL public
-/// TABLE daily postgres", "COMMENT public VIEW daily postgres".
-fn cagg_entry(line: &str, caggs: &[QualifiedName]) -> bool {
-    let Some((_, rest)) = line.split_once("; ") else {
-        return false;
-    };
-    let w: Vec<&str> = rest.split_whitespace().skip(2).collect();
-    let is = |schema: Option<&&str>, name: Option<&&str>| {
-        caggs
-            .iter()
-            .any(|c| schema == Some(&c.schema.as_str()) && name == Some(&c.name.as_str()))
-    };
-    match w.first() {
-        Some(&"VIEW") => is(w.get(1), w.get(2)),
-        Some(&"ACL") | Some(&"COMMENT") => is(w.get(1), w.get(3)),
-        _ => false,
-    }
 }
 
 /// PURE: the chunk interval as create_hypertable takes it.
@@ -275,22 +192,34 @@ fn run(cmd: &mut Command, what: &str) -> Result<String, MigrateError> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-/// The access node's schema, dumped and split: (pre-data SQL, post-data SQL).
+/// The access node's schema as SQL, in the three parts restored apart.
+#[derive(Debug, Clone, Default)]
+pub struct Dumped {
+    pub pre: String,
+    pub post: String,
+    /// What needs the continuous aggregates (`toc`), restored after them.
+    pub late: String,
+}
+
+/// The access node's schema, dumped and split.
 pub fn dump(
     bindir: &Path,
     an: &ToolEnv,
     work: &Path,
     source: &Source,
     an_node: &Node,
-) -> Result<(String, String), MigrateError> {
+) -> Result<Dumped, MigrateError> {
     let file = work.join("migrate-schema.dump");
     // A new file, not the old one rewritten: a killed run's pg_dump may
     // still write to that one.
     let _ = std::fs::remove_file(&file);
     let mut cmd = Command::new(bindir.join("pg_dump"));
     an.apply(&mut cmd);
+    // The sections, not --schema-only: post-data then holds each
+    // materialized view's refresh (restored late, see `toc`).
     cmd.args([
-        "--schema-only",
+        "--section=pre-data",
+        "--section=post-data",
         "--format=custom",
         "--no-password",
         "--file",
@@ -310,22 +239,42 @@ pub fn dump(
         "pg_restore --list",
     )?;
     let nodes: Vec<String> = source.data_nodes.iter().map(|d| d.name.clone()).collect();
-    let list_file = work.join("migrate-schema.list");
-    let caggs: Vec<QualifiedName> = source.caggs.iter().map(|c| c.name.clone()).collect();
-    std::fs::write(&list_file, filter_toc(&list, &nodes, &caggs))
-        .map_err(|e| MigrateError::Failed(format!("{}: {e}", list_file.display())))?;
-    let section = |s: &str| {
+    let caggs: Vec<_> = source.caggs.iter().map(|c| c.name.clone()).collect();
+    let lists = toc::filter(
+        &list,
+        &toc::Known {
+            data_nodes: &nodes,
+            caggs: &caggs,
+            dependents: &source.cagg_dependents,
+        },
+    );
+    let write = |name: &str, text: &str| {
+        let f = work.join(name);
+        std::fs::write(&f, text)
+            .map(|_| f.clone())
+            .map_err(|e| MigrateError::Failed(format!("{}: {e}", f.display())))
+    };
+    let main = write("migrate-schema.list", &lists.main)?;
+    let late = write("migrate-schema-late.list", &lists.late)?;
+    let restore = |list: &Path, section: Option<&str>| {
+        let mut cmd = Command::new(bindir.join("pg_restore"));
+        if let Some(s) = section {
+            cmd.arg(format!("--section={s}"));
+        }
+        cmd.arg("--use-list")
+            .arg(list)
+            .args(["--file", "-"])
+            .arg(&file);
         run(
-            Command::new(bindir.join("pg_restore"))
-                .arg(format!("--section={s}"))
-                .arg("--use-list")
-                .arg(&list_file)
-                .args(["--file", "-"])
-                .arg(&file),
-            &format!("pg_restore --section={s}"),
+            &mut cmd,
+            &format!("pg_restore --section={}", section.unwrap_or("all")),
         )
     };
-    Ok((section("pre-data")?, section("post-data")?))
+    Ok(Dumped {
+        pre: restore(&main, Some("pre-data"))?,
+        post: restore(&main, Some("post-data"))?,
+        late: restore(&late, None)?,
+    })
 }
 
 /// Run `script` on the target in one transaction (psql -1, stopping at the
@@ -366,38 +315,7 @@ pub fn restore(
 mod tests {
     use super::*;
     use crate::migrate::source::{Compression, Dimension};
-
-    #[test]
-    fn the_toc_loses_what_keeps_multi_node() {
-        let list = "; Archive created\n\
-            3; 3079 16385 EXTENSION - timescaledb \n\
-            4567; 0 0 COMMENT - EXTENSION timescaledb \n\
-            5000; 1417 16999 SERVER - dn1 postgres\n\
-            5001; 1418 17000 USER MAPPING - USER MAPPING postgres SERVER dn1 postgres\n\
-            215; 1259 16390 TABLE public metrics postgres\n\
-            216; 1259 16391 TABLE public dn1_notes postgres\n\
-            300; 2620 17001 TRIGGER public metrics ts_insert_blocker postgres\n\
-            301; 2620 17002 TRIGGER public metrics audit postgres\n\
-            302; 1259 17003 TABLE _timescaledb_internal _hyper_1_1_chunk postgres\n\
-            303; 1259 17010 VIEW public daily postgres\n\
-            304; 0 0 ACL public TABLE daily postgres\n\
-            305; 1259 17011 VIEW public daily_report postgres\n";
-        let out = filter_toc(
-            list,
-            &["dn1".into()],
-            &[QualifiedName::new("public", "daily")],
-        );
-        let kept: Vec<&str> = out.lines().filter(|l| !l.starts_with(';')).collect();
-        assert_eq!(
-            kept,
-            [
-                "215; 1259 16390 TABLE public metrics postgres",
-                "216; 1259 16391 TABLE public dn1_notes postgres",
-                "301; 2620 17002 TRIGGER public metrics audit postgres",
-                "305; 1259 17011 VIEW public daily_report postgres",
-            ]
-        );
-    }
+    use crate::migrate::QualifiedName;
 
     fn ht() -> Hypertable {
         Hypertable {

@@ -91,6 +91,34 @@ pub struct Cagg {
     pub columns: Vec<Column>,
 }
 
+/// An object that depends on a continuous aggregate (a view over it, a
+/// materialized view, a function with an SQL body, their indexes and
+/// triggers; through other such objects too): restored after the
+/// aggregates are created (`toc`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Dependent {
+    /// Its catalog (`pg_class`, `pg_proc`, ...) and id there, as pg_dump's
+    /// table of contents names it.
+    pub classid: u32,
+    pub objid: u32,
+    /// What it is, as `pg_identify_object` says ("view", "function", ...).
+    pub kind: String,
+    /// Its schema and name (a function's without its arguments).
+    pub name: QualifiedName,
+}
+
+impl Dependent {
+    /// As the operator reads it: "view public.v"; an object without a
+    /// schema of its own by its identity ("default value for public.t.c").
+    pub fn shown(&self) -> String {
+        if self.name.schema.is_empty() || self.name.name.contains(' ') {
+            format!("{} {}", self.kind, self.name.name)
+        } else {
+            format!("{} {}", self.kind, self.name)
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Job {
     pub id: i32,
@@ -136,6 +164,8 @@ pub struct Source {
     pub chunks: Vec<Chunk>,
     pub tables: Vec<Table>,
     pub caggs: Vec<Cagg>,
+    /// What depends on the aggregates.
+    pub cagg_dependents: Vec<Dependent>,
     pub jobs: Vec<Job>,
     /// Sequences outside TimescaleDB's schemas, with their last value.
     pub sequences: Vec<(QualifiedName, Option<i64>)>,
