@@ -351,7 +351,9 @@ pub struct DatabaseFacts {
     /// On an access node: each chunk of a distributed hypertable, where its
     /// copies are and how big each is (what a drain places by).
     pub chunk_places: Vec<ChunkPlace>,
-    /// Two-phase transactions TimescaleDB prepared here (gid `ts-...`) and
+    /// Every prepared transaction of the server (all databases; see
+    /// timescale::own_prepared for TimescaleDB's own, gid `ts-...`
+    /// in this database). Those TimescaleDB prepared here (gid `ts-...`) and
     /// never committed or rolled back: an access node that went away
     /// between PREPARE and COMMIT PREPARED leaves them, holding their locks.
     pub prepared: Vec<PreparedXact>,
@@ -366,6 +368,16 @@ pub struct DatabaseFacts {
     /// (compression settings, the types and functions the distributed
     /// hypertables use); None when it could not be read.
     pub objects: Option<crate::drift::ObjectFacts>,
+}
+
+impl DatabaseFacts {
+    /// TimescaleDB's own prepared transactions of this database (gid
+    /// `ts-...`): what the engine's heal resolves.
+    pub fn timescaledb_prepared(&self) -> impl Iterator<Item = &PreparedXact> {
+        self.prepared
+            .iter()
+            .filter(|p| crate::timescale::own_prepared(&p.gid, &p.database, &self.name))
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -383,6 +395,8 @@ pub struct Member {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct PreparedXact {
     pub gid: String,
+    /// The database it was prepared in.
+    pub database: String,
     /// Seconds since it was prepared.
     pub age_seconds: i64,
 }

@@ -98,6 +98,13 @@ pub fn server_options(options: &[String]) -> (Option<String>, Option<i64>, Optio
     )
 }
 
+/// TimescaleDB's own prepared transaction of the cluster database (its
+/// gid starts `ts-`, tsl/src/remote/txn_id.c): the engine's heal resolves
+/// it. Any other is someone else's to commit or roll back.
+pub fn own_prepared(gid: &str, database: &str, cluster_database: &str) -> bool {
+    gid.starts_with("ts-") && database == cluster_database
+}
+
 /// Where TimescaleDB's internal functions (ping_data_node, ...) live:
 /// `_timescaledb_functions` from 2.12, `_timescaledb_internal` before;
 /// unknown versions get the newer.

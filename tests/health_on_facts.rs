@@ -225,3 +225,63 @@ fn a_filesystem_under_ten_percent_free_is_a_warning() {
         }
     }
 }
+
+#[test]
+fn prepared_transactions_not_timescaledbs_are_reported_after_a_minute_with_both_ways_out() {
+    let (mut facts, mut db) = cluster("logical", &["dn1", "dn2"]);
+    db.chunk_places.clear();
+    let xact = |gid: &str, database: &str, age: i64| PreparedXact {
+        gid: gid.into(),
+        database: database.into(),
+        age_seconds: age,
+    };
+    let mut dn1 = DatabaseFacts {
+        name: "tsdb".into(),
+        timescaledb: Some("2.13.1".into()),
+        ..Default::default()
+    };
+    for (prepared, expected) in [
+        (vec![xact("app-1", "tsdb", 30)], 0),
+        (
+            vec![xact("app-1", "tsdb", 120), xact("ts-1-9-1-10", "tsdb", 120)],
+            1,
+        ),
+        (vec![xact("ts-1-9-1-10", "other", 120)], 1),
+    ] {
+        dn1.prepared = prepared;
+        facts.nodes[1] = node("dn1", NodeRole::Data, server("replica", Some(dn1.clone())));
+        let found = findings(&plan(), &facts);
+        let other = with_code(&found, "prepared_transactions_other");
+        assert_eq!(other.len(), expected, "{:?}: {found:#?}", dn1.prepared);
+        if let Some(f) = other.first() {
+            assert!(
+                f.fix.contains("COMMIT PREPARED") && f.fix.contains("ROLLBACK PREPARED"),
+                "{}",
+                f.fix
+            );
+        }
+    }
+    let _ = db;
+}
+
+#[test]
+fn copies_are_spread_over_the_nodes_that_hold_the_fewest_chunks() {
+    let (mut facts, mut db) = cluster("logical", &["dn1", "dn2", "dn3"]);
+    db.chunk_places = (0..4)
+        .map(|i| ChunkPlace {
+            hypertable: "public.r2".into(),
+            hypertable_name: ("public".into(), "r2".into()),
+            chunk: format!("_timescaledb_internal.c{i}"),
+            data_nodes: vec!["dn1".into()],
+            ..Default::default()
+        })
+        .collect();
+    facts.nodes[0] = node("an", NodeRole::Access, server("replica", Some(db)));
+    facts
+        .nodes
+        .push(node("dn3", NodeRole::Data, server("logical", None)));
+    let found = findings(&plan(), &facts);
+    let fix = &with_code(&found, "chunks_under_replicated")[0].fix;
+    let to = |dn: &str| fix.matches(&format!("destination_node => '{dn}'")).count();
+    assert_eq!((to("dn2"), to("dn3")), (2, 2), "{fix}");
+}

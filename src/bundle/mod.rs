@@ -277,7 +277,12 @@ mod tests {
             mine_too.contains("my line") && mine_too.contains("my second run"),
             "{mine_too}"
         );
-        for not in ["other", "not mine", "another directory", "directory unknown"] {
+        for not in [
+            "other",
+            "not mine",
+            "another directory",
+            "directory unknown",
+        ] {
             assert!(!mine_too.contains(not), "{not}: {mine_too}");
         }
     }

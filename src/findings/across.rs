@@ -214,23 +214,26 @@ fn prepared_left(
     };
     let schema = crate::timescale::functions_schema(an_db.timescaledb.as_deref());
     for (n, s) in servers.iter().filter(|(n, _)| n.role == NodeRole::Data) {
-        let Some(db) = s.database.as_ref().filter(|d| !d.prepared.is_empty()) else {
+        let Some(db) = s.database.as_ref() else {
             continue;
         };
-        if !an_db.data_nodes.contains(&n.name) {
+        // TimescaleDB's own, at any age: the heal leaves one still running
+        // on the access node alone.
+        let left: Vec<&crate::facts::PreparedXact> = db.timescaledb_prepared().collect();
+        if left.is_empty() || !an_db.data_nodes.contains(&n.name) {
             continue;
         }
-        let oldest = db.prepared.iter().map(|p| p.age_seconds).max().unwrap_or(0);
+        let oldest = left.iter().map(|p| p.age_seconds).max().unwrap_or(0);
         out.push(Finding::new(
             Warning,
             &n.name,
             "prepared_transactions_left",
             format!(
                 "{} two-phase transaction(s) of the access node left prepared in {} (the oldest {} old: {})",
-                db.prepared.len(),
+                left.len(),
                 db.name,
                 crate::timescale::age(oldest),
-                db.prepared.first().map_or("", |p| p.gid.as_str())
+                left.first().map_or("", |p| p.gid.as_str())
             ),
             "the access node went away between PREPARE and COMMIT PREPARED: until resolved they hold their locks, block DDL on what they touched and keep VACUUM from freezing past them",
             Fix::ByApplyToo {

@@ -19,6 +19,49 @@ pub const DISK_FREE_PERCENT: i64 = 10;
 /// normal; one this large means nothing heals it.
 pub const REMOTE_TXN_BACKLOG: i64 = 10_000;
 
+/// TimescaleDB commits its own two-phase transactions within
+/// milliseconds: one prepared a minute ago was left behind (the access
+/// node went away between the two phases), not one in flight.
+pub const PREPARED_AGE_SECONDS: i64 = 60;
+
+/// Prepared transactions older than the limit that are not TimescaleDB's
+/// own of the cluster database: (gid, database, age in seconds).
+pub fn others_prepared(
+    node: &str,
+    left: &[(&str, &str, i64)],
+    limit_seconds: i64,
+) -> Option<Finding> {
+    let old: Vec<&(&str, &str, i64)> = left.iter().filter(|p| p.2 >= limit_seconds).collect();
+    let oldest = old.iter().max_by_key(|p| p.2)?;
+    Some(Finding::new(
+        Warning,
+        node,
+        "prepared_transactions_other",
+        format!(
+            "{} prepared transaction(s) older than {} that TimescaleDB did not make here: the oldest {} old ({} in {})",
+            old.len(),
+            crate::timescale::age(limit_seconds),
+            crate::timescale::age(oldest.2),
+            oldest.0,
+            oldest.1
+        ),
+        "a prepared transaction holds its locks and keeps VACUUM from freezing past it until it is committed or rolled back; only whoever prepared it knows which",
+        Fix::manual(
+            old.iter()
+                .map(|p| {
+                    format!(
+                        "in {}: COMMIT PREPARED {} or ROLLBACK PREPARED {} (as its application decides)",
+                        p.1,
+                        literal(p.0),
+                        literal(p.0)
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+    ))
+}
+
 /// check: every node's free space; on a running access node its chunks'
 /// copies, remote_txn backlog and failing jobs (tsmn's own jobs are the
 /// maintenance findings').
@@ -27,6 +70,20 @@ pub fn findings(plan: &Plan, facts: &Facts, out: &mut Vec<Finding>) {
         if let Some(d) = n.server.as_ref().and_then(|s| s.disk.as_ref()) {
             out.extend(disk_low(&n.name, d));
         }
+        let data_node = n.role == crate::facts::NodeRole::Data;
+        let left: Vec<(&str, &str, i64)> = n
+            .server
+            .as_ref()
+            .and_then(|s| s.database.as_ref())
+            .map(|d| d.prepared.as_slice())
+            .unwrap_or_default()
+            .iter()
+            .filter(|p| {
+                !(data_node && crate::timescale::own_prepared(&p.gid, &p.database, &plan.database))
+            })
+            .map(|p| (p.gid.as_str(), p.database.as_str(), p.age_seconds))
+            .collect();
+        out.extend(others_prepared(&n.name, &left, PREPARED_AGE_SECONDS));
     }
     let Some(an) = facts.access() else { return };
     let Some(db) = running(an) else { return };
@@ -99,31 +156,67 @@ fn copies(
 ) -> Fix {
     let mut calls = Vec::new();
     let mut involved: Vec<String> = Vec::new();
+    // Each copy goes to the attached data node holding the fewest chunks
+    // of the hypertable so far (not the first one each time).
+    let mut held: Vec<(String, usize)> = h
+        .data_nodes
+        .iter()
+        .map(|d| {
+            let n = db
+                .chunk_places
+                .iter()
+                .filter(|c| c.hypertable_name == (h.schema.clone(), h.table.clone()))
+                .filter(|c| c.data_nodes.contains(d))
+                .count();
+            (d.clone(), n)
+        })
+        .collect();
     for c in short {
         let Some(source) = c.data_nodes.first() else {
             continue;
         };
-        let missing = (h.replication_factor as usize).saturating_sub(c.data_nodes.len());
-        let targets: Vec<&String> = h
-            .data_nodes
-            .iter()
-            .filter(|d| !c.data_nodes.contains(d))
-            .take(missing)
-            .collect();
-        for t in targets {
-            calls.push(format!(
-                "  CALL timescaledb_experimental.copy_chunk(chunk => {}, source_node => {}, destination_node => {});",
-                literal(&c.chunk),
-                literal(source),
-                literal(t)
-            ));
-            for n in [source, t] {
+        let missing = usize::try_from(h.replication_factor)
+            .unwrap_or(0)
+            .saturating_sub(c.data_nodes.len());
+        for _ in 0..missing {
+            let Some(t) = held
+                .iter_mut()
+                .filter(|(d, _)| !c.data_nodes.contains(d))
+                .filter(|(d, _)| {
+                    !calls
+                        .iter()
+                        .any(|(ch, to): &(String, String)| *ch == c.chunk && to == d)
+                })
+                .min_by_key(|(d, n)| (*n, d.clone()))
+            else {
+                break;
+            };
+            t.1 += 1;
+            let t = t.0.clone();
+            for n in [source, &t] {
                 if !involved.contains(n) {
                     involved.push(n.clone());
                 }
             }
+            calls.push((c.chunk.clone(), t));
         }
     }
+    let calls: Vec<String> = calls
+        .iter()
+        .map(|(chunk, to)| {
+            let source = short
+                .iter()
+                .find(|c| c.chunk == *chunk)
+                .and_then(|c| c.data_nodes.first())
+                .map_or("", String::as_str);
+            format!(
+                "  CALL timescaledb_experimental.copy_chunk(chunk => {}, source_node => {}, destination_node => {});",
+                literal(chunk),
+                literal(source),
+                literal(to)
+            )
+        })
+        .collect();
     let name = format!("{}.{}", h.schema, h.table);
     if calls.is_empty() {
         return Fix::manual(format!(

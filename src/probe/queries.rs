@@ -255,6 +255,33 @@ fn hba_rule(r: &tokio_postgres::Row) -> HbaRule {
     }
 }
 
+/// Each chunk's places, with the bytes each data node holds of it.
+fn chunk_places(
+    rows: Vec<tokio_postgres::Row>,
+    sizes: &[(String, String, i64)],
+) -> Vec<crate::facts::ChunkPlace> {
+    rows.iter()
+        .map(|r| {
+            let chunk: String = r.get(1);
+            crate::facts::ChunkPlace {
+                hypertable: r.get(0),
+                bytes: sizes
+                    .iter()
+                    .filter(|s| s.0 == chunk)
+                    .map(|s| (s.1.clone(), s.2))
+                    .collect(),
+                chunk,
+                data_nodes: r.get(2),
+                hypertable_name: (r.get(3), r.get(4)),
+                range: r
+                    .get::<_, Option<String>>(5)
+                    .zip(r.get::<_, Option<String>>(6)),
+                rows: r.get(7),
+            }
+        })
+        .collect()
+}
+
 /// Inside the cluster database: TimescaleDB's version and membership.
 pub async fn database_details(client: &Client, db: &mut DatabaseFacts) {
     use crate::pg::rows;
@@ -283,34 +310,14 @@ pub async fn database_details(client: &Client, db: &mut DatabaseFacts) {
         super::health::read(client),
     );
     (db.remote_txn_backlog, db.failed_jobs) = health;
-    db.chunk_places = places
-        .unwrap_or_default()
-        .iter()
-        .map(|r| {
-            let chunk: String = r.get(1);
-            crate::facts::ChunkPlace {
-                hypertable: r.get(0),
-                bytes: sizes
-                    .iter()
-                    .filter(|s| s.0 == chunk)
-                    .map(|s| (s.1.clone(), s.2))
-                    .collect(),
-                chunk,
-                data_nodes: r.get(2),
-                hypertable_name: (r.get(3), r.get(4)),
-                range: r
-                    .get::<_, Option<String>>(5)
-                    .zip(r.get::<_, Option<String>>(6)),
-                rows: r.get(7),
-            }
-        })
-        .collect();
+    db.chunk_places = chunk_places(places.unwrap_or_default(), &sizes);
     db.prepared = prepared
         .unwrap_or_default()
         .iter()
         .map(|r| crate::facts::PreparedXact {
             gid: r.get(0),
             age_seconds: r.get(1),
+            database: r.get(2),
         })
         .collect();
     for r in metadata.unwrap_or_default() {
@@ -368,10 +375,11 @@ const PLACES_SQL: &str = "SELECT format('%I.%I', hypertable_schema, hypertable_n
       JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = chunk_schema AND c.relname = chunk_name) \
      FROM timescaledb_information.chunks WHERE data_nodes IS NOT NULL ORDER BY 1, 2";
 /// TimescaleDB's own two-phase transactions (its gids start with `ts-`,
-/// tsl/src/remote/txn_id.c) left prepared in this database.
+/// tsl/src/remote/txn_id.c) left prepared in this database, and every
+/// other one of the server (they hold their locks as well).
 const PREPARED_SQL: &str =
-    "SELECT gid, extract(epoch FROM now() - prepared)::bigint FROM pg_prepared_xacts \
-    WHERE database = current_database() AND gid LIKE 'ts-%' ORDER BY prepared";
+    "SELECT gid, extract(epoch FROM now() - prepared)::bigint, database::text FROM pg_prepared_xacts \
+    ORDER BY prepared";
 
 const METADATA_SQL: &str =
     "SELECT key::text, value::text FROM _timescaledb_catalog.metadata WHERE key IN ('uuid', 'dist_uuid')";

@@ -50,6 +50,9 @@ pub struct Watcher {
     peer_links_next: bool,
     /// ... and at every snapshot (`--links all`).
     peer_links_always: bool,
+    /// The last test of the links between data nodes, shown with its age
+    /// until the next one.
+    last_peers: Option<(Instant, Vec<LinkStatus>)>,
     /// A watch's refresh waits this long for its parts (None: every part).
     refresh_wait: Option<Duration>,
     snapshots: u64,
@@ -91,6 +94,7 @@ impl Watcher {
             hung: Vec::new(),
             peer_links_next: false,
             peer_links_always: false,
+            last_peers: None,
             refresh_wait: None,
             snapshots: 0,
             notes,
@@ -193,6 +197,7 @@ impl Watcher {
             }
             Answer::Waiting(d) => still_testing(&self.last_links, d),
         };
+        let mut peers_now = Vec::new();
         for (w, row) in self.nodes.iter_mut().zip(rows) {
             let answer = match row {
                 Answer::Ready(a) => {
@@ -206,31 +211,27 @@ impl Watcher {
                 snapshot.remote_txn_backlog = c.remote_txn_backlog;
                 snapshot.failed_jobs = c.failed_jobs;
             }
-            snapshot.links.extend(answer.peer_links);
+            peers_now.extend(answer.peer_links);
             snapshot.nodes.push(answer.status);
         }
-        let link_hangs = |name: &str| {
-            snapshot.links.iter().any(|l| {
-                l.to == name
-                    && l.up == Some(false)
-                    && l.error.as_deref().is_some_and(|e| e.starts_with("timeout expired"))
-            })
-        };
-        self.hung = snapshot
-            .nodes
-            .iter()
-            .filter(|n| n.role == NodeRole::Data && (hangs(n) || link_hangs(&n.name)))
-            .map(|n| {
-                let why = if hangs(n) {
-                    format!("{} does not answer tsmn either (its row)", n.name)
-                } else {
-                    "its last test got no answer in time; tested again at the next refresh".into()
-                };
-                (n.name.clone(), why)
-            })
-            .collect();
+        self.peers(peers, peers_now, &mut snapshot.links);
+        self.hung = hung(&snapshot);
         snapshot.took_ms = started.elapsed().as_secs_f64() * 1000.0;
         snapshot
+    }
+    /// The links between data nodes: this snapshot's test, or the last
+    /// one's results with their age.
+    fn peers(&mut self, tested: bool, now: Vec<LinkStatus>, links: &mut Vec<LinkStatus>) {
+        if tested {
+            self.last_peers = Some((Instant::now(), now.clone()));
+            links.extend(now);
+        } else if let Some((at, last)) = &self.last_peers {
+            let ago = at.elapsed().as_secs_f64();
+            links.extend(last.iter().map(|l| LinkStatus {
+                tested_seconds_ago: Some(ago),
+                ..l.clone()
+            }));
+        }
     }
 }
 
@@ -296,6 +297,42 @@ fn still_testing(last: &[LinkStatus], d: Duration) -> Vec<LinkStatus> {
                 d.as_secs_f64()
             )),
             ..l.clone()
+        })
+        .collect()
+}
+
+/// Data nodes whose links the next snapshot leaves untested, with why: the
+/// node hangs (its row), or its link got no answer in time.
+fn hung(snapshot: &Snapshot) -> Vec<(String, String)> {
+    let access = snapshot
+        .nodes
+        .iter()
+        .find(|n| n.role == NodeRole::Access)
+        .map_or("", |n| n.name.as_str());
+    // The access node's links of this snapshot (not a data node's, nor an
+    // earlier test shown with its age).
+    let link_hangs = |name: &str| {
+        snapshot.links.iter().any(|l| {
+            l.from == access
+                && l.tested_seconds_ago.is_none()
+                && l.to == name
+                && l.up == Some(false)
+                && l.error
+                    .as_deref()
+                    .is_some_and(|e| e.starts_with("timeout expired"))
+        })
+    };
+    snapshot
+        .nodes
+        .iter()
+        .filter(|n| n.role == NodeRole::Data && (hangs(n) || link_hangs(&n.name)))
+        .map(|n| {
+            let why = if hangs(n) {
+                format!("{} does not answer tsmn either (its row)", n.name)
+            } else {
+                "its last test got no answer in time; tested again at the next refresh".into()
+            };
+            (n.name.clone(), why)
         })
         .collect()
 }

@@ -65,6 +65,7 @@ impl AccessLinks {
             up: None,
             rtt_ms: None,
             error: Some(why.clone()),
+            tested_seconds_ago: None,
         }));
         let order = |name: &str| all.iter().position(|n| n.name == name);
         out.sort_by_key(|l| order(&l.to));
@@ -251,7 +252,9 @@ fn statuses(from: &str, targets: &[&Node], measured: Measured) -> Vec<LinkStatus
             to: to.name.clone(),
             up: Some(error.is_none() && ms.is_some()),
             rtt_ms: ms,
-            error,
+            // libpq's messages carry line breaks and tabs: one line.
+            error: error.map(|e| e.split_whitespace().collect::<Vec<_>>().join(" ")),
+            tested_seconds_ago: None,
         })
         .collect()
 }
@@ -265,6 +268,7 @@ fn untested(from: &str, targets: &[&Node], why: &str) -> Vec<LinkStatus> {
             up: None,
             rtt_ms: None,
             error: Some(why.to_string()),
+            tested_seconds_ago: None,
         })
         .collect()
 }

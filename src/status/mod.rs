@@ -155,6 +155,10 @@ pub struct LinkStatus {
     pub rtt_ms: Option<f64>,
     /// The access node's own error, or why the link was not tested.
     pub error: Option<String>,
+    /// A link between data nodes tested at an earlier refresh (the watch's
+    /// l key): how long ago.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tested_seconds_ago: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
@@ -191,7 +195,9 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            prepared_age: Duration::from_secs(60),
+            prepared_age: Duration::from_secs(
+                crate::findings::health::PREPARED_AGE_SECONDS.unsigned_abs(),
+            ),
             remote_txn_backlog: crate::findings::health::REMOTE_TXN_BACKLOG,
             certificate_days: crate::findings::CERTIFICATE_WARN_DAYS,
         }

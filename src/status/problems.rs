@@ -65,10 +65,15 @@ fn node(s: &Snapshot, n: &NodeStatus, limits: &Limits, out: &mut Vec<Problem>) {
     certificates(n, limits, out);
     disk(n, out);
     let limit = i64::try_from(limits.prepared_age.as_secs()).unwrap_or(i64::MAX);
+    // TimescaleDB's own on a data node (the heal resolves them: check's
+    // prepared_transactions_left), and anyone else's.
+    let own = |p: &Prepared| {
+        n.role == NodeRole::Data && crate::timescale::own_prepared(&p.gid, &p.database, &s.database)
+    };
     let old: Vec<&Prepared> = server
         .prepared
         .iter()
-        .filter(|p| p.age_seconds >= limit)
+        .filter(|p| p.age_seconds >= limit && own(p))
         .collect();
     if let Some(oldest) = old.iter().max_by_key(|p| p.age_seconds) {
         out.push(problem(
@@ -76,7 +81,7 @@ fn node(s: &Snapshot, n: &NodeStatus, limits: &Limits, out: &mut Vec<Problem>) {
             &n.name,
             Severity::Warning,
             format!(
-                "{} prepared transaction(s) older than {}: the oldest {} old ({} in {}); they hold their locks until committed or rolled back",
+                "{} two-phase transaction(s) of the access node left prepared for over {}: the oldest {} old ({} in {}); they hold their locks until healed",
                 old.len(),
                 crate::timescale::age(limit),
                 crate::timescale::age(oldest.age_seconds),
@@ -85,6 +90,13 @@ fn node(s: &Snapshot, n: &NodeStatus, limits: &Limits, out: &mut Vec<Problem>) {
             ),
         ));
     }
+    let others: Vec<(&str, &str, i64)> = server
+        .prepared
+        .iter()
+        .filter(|p| !own(p))
+        .map(|p| (p.gid.as_str(), p.database.as_str(), p.age_seconds))
+        .collect();
+    out.extend(health::others_prepared(&n.name, &others, limit).map(from_finding));
 }
 
 /// Check's codes and limits: a certificate outside its validity, or with
@@ -150,11 +162,15 @@ fn link(s: &Snapshot, l: &LinkStatus, out: &mut Vec<Problem>) {
                 (true, false) => ("timeout", &l.from),
                 (false, false) => (cause.code, &l.from),
             };
+            let when = l
+                .tested_seconds_ago
+                .map(|a| format!(" (tested {a:.0} s ago)"))
+                .unwrap_or_default();
             out.push(problem(
                 code,
                 node,
                 Severity::Blocker,
-                format!("{} cannot reach {}: {message}", l.from, l.to),
+                format!("{} cannot reach {}: {message}{when}", l.from, l.to),
             ));
         }
         // Not tested because the access node is down: its own row says so.

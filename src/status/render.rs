@@ -158,6 +158,10 @@ fn links(s: &Snapshot) -> String {
                 (Some(false), _) => ("DOWN".into(), l.error.clone().unwrap_or_default()),
                 _ => ("not tested".into(), l.error.clone().unwrap_or_default()),
             };
+            let rtt = match l.tested_seconds_ago {
+                Some(ago) => format!("{rtt} (tested {ago:.0} s ago)"),
+                None => rtt,
+            };
             rows.push(vec![format!("{} -> {}", l.from, l.to), state, rtt]);
         }
         return format!("\n{}", table(&rows));

@@ -127,6 +127,7 @@ fn a_link_down_gets_the_access_node_code_and_an_untested_one_does_not_fail() {
             error: Some(
                 "connection to server at \"127.0.0.1\", port 1 failed: Connection refused".into(),
             ),
+            tested_seconds_ago: None,
         },
         LinkStatus {
             from: "an".into(),
@@ -134,6 +135,7 @@ fn a_link_down_gets_the_access_node_code_and_an_untested_one_does_not_fail() {
             up: None,
             rtt_ms: None,
             error: Some("dblink cannot be used".into()),
+            tested_seconds_ago: None,
         },
     ];
     let p = problems(&s, &Limits::default());
@@ -365,6 +367,7 @@ fn a_link_between_data_nodes_down_gets_the_plain_code_on_the_node_it_starts_from
         error: Some(
             "connection to server at \"127.0.0.1\", port 1 failed: Connection refused".into(),
         ),
+        tested_seconds_ago: None,
     }];
     let p = problems(&s, &Limits::default());
     assert_eq!(p.len(), 1, "{p:?}");

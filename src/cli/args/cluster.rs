@@ -19,7 +19,8 @@ pub struct StatusArgs {
     /// With --access-node: the superuser [default: PGUSER, else postgres]
     #[arg(long, value_name = "ROLE", requires = "access_node")]
     pub superuser: Option<String>,
-    /// Print one JSON document (schema tsmn-status/1); with --watch one per refresh
+    /// Print one JSON document (schema tsmn-status/1); with --watch on a
+    /// terminal, one per refresh
     #[arg(long)]
     pub json: bool,
     /// Refresh every SECS seconds (default 2) in place, with rates since the

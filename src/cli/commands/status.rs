@@ -137,10 +137,12 @@ async fn watch(watcher: &mut Watcher, secs: u64, limits: &Limits) -> u8 {
     let mut keys = crossterm::event::EventStream::new();
     let mut before: Option<Snapshot> = None;
     let mut shown;
+    let mut well;
     let mut count = 0u64;
     let quit = loop {
         count += 1;
         let s = watcher.snapshot().await;
+        well = all_up(&s);
         let r = before.as_ref().map(|b| rates(b, &s));
         let p = problems(&s, limits);
         shown = render::text(&s, &p, r.as_deref());
@@ -166,7 +168,9 @@ async fn watch(watcher: &mut Watcher, secs: u64, limits: &Limits) -> u8 {
     let _ = terminal::disable_raw_mode();
     crate::cli::output::out!("{shown}");
     match quit {
-        Quit::Key => EXIT_OK,
+        // The last snapshot's verdict, as a single status gives it.
+        Quit::Key if well => EXIT_OK,
+        Quit::Key => EXIT_FAILED,
         Quit::Interrupt => super::super::args::EXIT_INTERRUPTED,
     }
 }

@@ -22,7 +22,7 @@ pub(super) fn heal(ctx: &Ctx) -> Vec<Step> {
         let Some(left) = ctx
             .server(&dn.name)
             .and_then(|s| s.database.as_ref())
-            .map(|d| &d.prepared)
+            .map(|d| d.timescaledb_prepared().collect::<Vec<_>>())
             .filter(|p| !p.is_empty())
         else {
             continue;
