@@ -90,27 +90,37 @@ fn prepared_transactions_count_from_the_limit_on() {
     if let Some(sv) = s.nodes[1].server.as_mut() {
         sv.prepared = vec![
             Prepared {
-                gid: "young".into(),
+                gid: "ts-young".into(),
                 database: "tsdb".into(),
                 age_seconds: 5,
             },
             Prepared {
-                gid: "old".into(),
+                gid: "ts-old".into(),
+                database: "tsdb".into(),
+                age_seconds: 90,
+            },
+            Prepared {
+                gid: "app-old".into(),
                 database: "tsdb".into(),
                 age_seconds: 90,
             },
         ];
     }
     let p = problems(&s, &Limits::default());
-    assert_eq!(p.len(), 1, "{p:?}");
-    assert_eq!(p[0].code, "prepared_transactions_left");
-    assert!(p[0].what.starts_with("1 prepared"), "{}", p[0].what);
-    assert!(p[0].what.contains("old in tsdb"), "{}", p[0].what);
+    let codes: Vec<&str> = p.iter().map(|p| p.code).collect();
+    assert_eq!(
+        codes,
+        ["prepared_transactions_left", "prepared_transactions_other"],
+        "{p:?}"
+    );
+    assert!(p[0].what.starts_with("1 two-phase"), "{}", p[0].what);
+    assert!(p[0].what.contains("(ts-old in tsdb)"), "{}", p[0].what);
+    assert!(p[1].what.contains("(app-old in tsdb)"), "{}", p[1].what);
     let none = Limits {
         prepared_age: Duration::from_secs(0),
         ..Limits::default()
     };
-    assert!(problems(&s, &none)[0].what.starts_with("2 prepared"));
+    assert!(problems(&s, &none)[0].what.starts_with("2 two-phase"));
     // A warning: everything is still up.
     assert!(all_up(&s));
 }
