@@ -98,9 +98,8 @@ pub async fn settle(
         .get_on(&m.source, &m.database, 1)
         .await
         .map_err(|e| format!("{}: {e}", m.source))?;
-    let first = prepared_on(&source).await?;
+    let mut left = prepared_on(&source).await?;
     let deadline = Instant::now() + SETTLE;
-    let mut left = first.clone();
     let mut last_heal = Instant::now();
     while !left.is_empty() {
         if Instant::now() > deadline {
