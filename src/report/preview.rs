@@ -198,8 +198,8 @@ fn action(
             nodes.join(", ")
         ),
         Action::MoveChunk(m) => move_chunk(m),
-        Action::DrainResume { database } => format!(
-            "   in database {database}: wait for chunk copies still running (_timescaledb_catalog.chunk_copy_operation, their session alive); CALL timescaledb_experimental.cleanup_copy_chunk_operation(operation_id => ...) for those whose session is gone; ROLLBACK PREPARED tsmn's write pauses left (gid tsmn_drain_...)\n"
+        Action::DrainResume { database, functions_schema } => format!(
+            "   in database {database}: wait for chunk copies still running (_timescaledb_catalog.chunk_copy_operation, their session alive); CALL timescaledb_experimental.cleanup_copy_chunk_operation(operation_id => ...) for those whose session is gone; ROLLBACK PREPARED tsmn's write pauses left (gid tsmn_drain_...)\n   then for each data node: SELECT {functions_schema}.remote_txn_heal_data_node(oid) FROM pg_foreign_server WHERE srvname = '<data node>';  (writes a restart left prepared)\n"
         ),
         Action::RotatePassword { role, data_node, host, port, passfile, last, .. } => format!(
             "   on {data_node}: ALTER ROLE {} PASSWORD '<SCRAM-SHA-256 verifier of {role}'s new password>' (unless it has it)\n   then at once, in {} on the access node: the line {host}:{port} for {role} gets the new password{}; the backup keeps no old password\n",
@@ -213,7 +213,7 @@ fn action(
 /// A drain's move: the write pause, the engine's copy, the comparison, the drop.
 fn move_chunk(m: &crate::steps::ChunkMove) -> String {
     format!(
-            "   in database {db} on the access node: pause writes to {h} (BEGIN; LOCK TABLE ONLY {h} IN EXCLUSIVE MODE; PREPARE TRANSACTION 'tsmn_drain_<chunk id>'; reads go on)\n   CALL timescaledb_experimental.copy_chunk(chunk => {c}, source_node => {src}, destination_node => {dst}, operation_id => 'tsmn_<chunk id>_<time>_<attempt>');  (cleaned up and retried once on failure)\n   count(*) and sum(hashtextextended(row::text, 0)) of {chunk} on {s} and on {d}: equal, or the copy is dropped again\n   SELECT {fs}.chunk_drop_replica({c}, {src});\n   ROLLBACK PREPARED 'tsmn_drain_<chunk id>';  (writes go on)\n",
+            "   in database {db} on the access node: pause writes to {h} (BEGIN; LOCK TABLE ONLY {h} IN EXCLUSIVE MODE; PREPARE TRANSACTION 'tsmn_drain_<chunk id>'; reads go on)\n   SELECT {fs}.remote_txn_heal_data_node(oid) FROM pg_foreign_server WHERE srvname IN ({src}, {dst});  then wait (at most 30 s) until every transaction prepared on {s} before it is gone, or stop here\n   CALL timescaledb_experimental.copy_chunk(chunk => {c}, source_node => {src}, destination_node => {dst}, operation_id => 'tsmn_<chunk id>_<time>_<attempt>');  (cleaned up and retried once on failure)\n   count(*) and sum(hashtextextended(row::text, 0)) of {chunk} on {s} and on {d}: equal, or the copy is dropped again\n   SELECT {fs}.chunk_drop_replica({c}, {src});\n   ROLLBACK PREPARED 'tsmn_drain_<chunk id>';  (writes go on)\n",
             db = m.database,
             h = m.hypertable,
             c = crate::quote::sql::literal(&m.chunk),

@@ -66,9 +66,10 @@ pub async fn step(
         } => sql(s, database, statements, lane, o, sessions).await,
         Action::RestartGate { nodes } => super::restart::gate(nodes, o, sessions, events).await,
         Action::MoveChunk(m) => super::moves::move_chunk(s, m, o, sessions).await,
-        Action::DrainResume { database } => {
-            super::moves::resume(s, database, o, sessions, events).await
-        }
+        Action::DrainResume {
+            database,
+            functions_schema,
+        } => super::moves::resume(s, database, functions_schema, o, sessions, events).await,
         Action::Verify {
             database,
             reaches,

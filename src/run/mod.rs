@@ -18,6 +18,7 @@ pub mod journal;
 pub mod links;
 mod moves;
 mod phase;
+mod prepared;
 mod restart;
 mod rotate;
 mod sequence;

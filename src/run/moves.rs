@@ -14,7 +14,11 @@
 //! next run releases it once the copy is finished or cleaned up. Under the
 //! pause: `copy_chunk`, rows and checksums on both data nodes, then
 //! `chunk_drop_replica` on the source (its catalog DELETE also invalidates
-//! the sessions' chunk caches, which the copy's INSERT does not).
+//! the sessions' chunk caches, which the copy's INSERT does not). Before
+//! the copy, still under the pause, the two-phase transactions left
+//! prepared on both ends are healed and the move waits until none from
+//! before is left on the source (src/run/prepared.rs says why: a row
+//! prepared there would not be copied, and would go with the source).
 
 use super::session::{describe, Sessions};
 use super::step_io::failed;
@@ -118,6 +122,12 @@ async fn under_pause(
     o: &RunOptions<'_>,
     sessions: &Sessions<'_>,
 ) -> Outcome {
+    // Before anything is copied or compared: no row of the chunk may be
+    // held prepared on the source.
+    let settled = match super::prepared::settle(an, sessions, m).await {
+        Ok(s) => s,
+        Err(e) => return failed(format!("{} was not moved (nothing changed): {e}", m.chunk)),
+    };
     let mut op = String::new();
     if !holders.contains(&m.destination) {
         // The engine's copy, retried once after cleaning up a failure.
@@ -194,10 +204,11 @@ async fn under_pause(
     }
     Outcome::Done {
         detail: format!(
-            "{} on {} now (rows:checksum {from} on both before the copy on {} went{}{})",
+            "{} on {} now (rows:checksum {from} on both before the copy on {} went{}{}{})",
             m.chunk,
             m.destination,
             m.source,
+            settled.map_or(String::new(), |s| format!("; {s}")),
             if op.is_empty() {
                 String::new()
             } else {
@@ -312,10 +323,12 @@ async fn fingerprint(
 }
 
 /// What an earlier drain left: copies still running are waited for,
-/// copies whose session is gone cleaned up, tsmn's pauses released.
+/// copies whose session is gone cleaned up, tsmn's pauses released; then
+/// every data node healed of two-phase transactions left prepared.
 pub async fn resume(
     s: &Step,
     database: &str,
+    functions_schema: &str,
     o: &RunOptions<'_>,
     sessions: &Sessions<'_>,
     events: &Events,
@@ -383,6 +396,17 @@ pub async fn resume(
             return failed(format!("releasing the write pause {gid}: {}", describe(&e)));
         }
         done.push(format!("released write pause {gid}"));
+    }
+    // The restarts just done (the drain's settings) may have left
+    // acknowledged writes prepared on a data node: healed now, on every
+    // data node (the moves heal their two ends again).
+    match super::prepared::heal_all(&an, functions_schema).await {
+        Ok(healed) => done.extend(healed),
+        Err(e) => {
+            return failed(format!(
+                "healing the data nodes' two-phase transactions: {e}"
+            ))
+        }
     }
     if done.is_empty() {
         Outcome::AlreadyDone {

@@ -93,8 +93,11 @@ pub(super) fn build(ctx: &Ctx, gone: &str, an_db: &DatabaseFacts) -> Vec<Step> {
             Phase::Cluster,
             &format!("drain-resume-{gone}"),
             "Finish or clean up what an earlier drain left",
-            "a chunk copy whose session is gone is cleaned up by the engine (cleanup_copy_chunk_operation); one still running is waited for; tsmn's write pauses left by a killed run are released",
-            Action::DrainResume { database: db.to_string() },
+            "a chunk copy whose session is gone is cleaned up by the engine (cleanup_copy_chunk_operation); one still running is waited for; tsmn's write pauses left by a killed run are released; a write whose COMMIT PREPARED met a data node's restart is acknowledged but left prepared there, invisible: the engine heals every data node (remote_txn_heal_data_node)",
+            Action::DrainResume {
+                database: db.to_string(),
+                functions_schema: ctx.functions_schema().to_string(),
+            },
         ),
         step(
             an,

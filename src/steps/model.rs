@@ -182,8 +182,14 @@ pub enum Action {
     MoveChunk(ChunkMove),
     /// `--drain`: what an earlier drain left behind, first: copy operations
     /// still running are waited for, those whose session is gone are
-    /// cleaned up by the engine, tsmn's write pauses are released.
-    DrainResume { database: String },
+    /// cleaned up by the engine, tsmn's write pauses are released; then
+    /// every data node's two-phase transactions left prepared (a restart
+    /// just done can leave acknowledged rows so) are healed by the engine
+    /// (`remote_txn_heal_data_node` in `functions_schema`).
+    DrainResume {
+        database: String,
+        functions_schema: String,
+    },
     /// Proof that the cluster works the way TimescaleDB will use it: in
     /// `database` on the access node, as each role, every data node answers.
     /// `sql` raises an error naming every pair that does not; it is what

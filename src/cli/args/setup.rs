@@ -162,9 +162,13 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub remove_data_nodes: bool,
     /// With --remove-data-nodes: first move each chunk whose only copy is
-    /// on a leaving data node. NOT AVAILABLE in this version: refused with
-    /// the way to do it by hand (a row written during a move was lost in
-    /// rare cases)
+    /// on a leaving data node to the remaining node with the least of its
+    /// hypertable (wal_level = logical on the data nodes,
+    /// max_prepared_transactions on the access node: restarts). Writes to
+    /// a hypertable wait while one of its chunks copies (reads go on);
+    /// transactions a restart left prepared are healed first; rows and
+    /// checksums are compared before the old copy goes. Trust mode only
+    /// for now
     #[arg(long, requires = "remove_data_nodes")]
     pub drain: bool,
     /// Password mode: give ROLE a new password (from its variable,
