@@ -134,7 +134,41 @@ pub async fn gate(
     if let Some(failed) = wait_back(left, &remote, o, sessions, events).await {
         return failed;
     }
+    let mut detail = vec![format!("restarted {}", names.join(", "))];
+    detail.extend(heal_after(o, sessions).await);
     Outcome::Done {
-        detail: format!("restarted {}", names.join(", ")),
+        detail: detail.join("; "),
     }
+}
+
+/// A data node restarted under writes can leave an acknowledged row
+/// prepared and invisible (the access node's COMMIT PREPARED met the
+/// closing connection: only a WARNING, tsl/src/remote/dist_txn.c; see
+/// run/prepared.rs): in a running cluster every data node is healed once
+/// the restarts are done. Nothing to do where the cluster database or
+/// TimescaleDB is not there yet; a data node that cannot be healed now is
+/// named (the engine heals it later, or the maintenance job).
+async fn heal_after(o: &RunOptions<'_>, sessions: &Sessions<'_>) -> Vec<String> {
+    let Ok(an) = sessions
+        .get(&o.plan.access_node.name, &o.plan.database)
+        .await
+    else {
+        return Vec::new();
+    };
+    let version: Option<String> = an
+        .query_opt(
+            "SELECT extversion::text FROM pg_extension WHERE extname = 'timescaledb'",
+            &[],
+        )
+        .await
+        .ok()
+        .flatten()
+        .map(|r| r.get(0));
+    let Some(version) = version else {
+        return Vec::new();
+    };
+    let schema = crate::timescale::functions_schema(Some(&version));
+    super::prepared::heal_all(&an, schema)
+        .await
+        .unwrap_or_default()
 }
