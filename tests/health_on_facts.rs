@@ -130,6 +130,26 @@ fn without_logical_wal_the_fix_says_so_first_and_without_a_node_to_copy_to_it_gi
         "{fix}"
     );
 
+    // A prepared transaction on the source: the copy would wait for it.
+    let (mut facts, _) = cluster("logical", &["dn1", "dn2"]);
+    if let Some(s) = facts.nodes[1].server.as_mut() {
+        s.database = Some(DatabaseFacts {
+            name: "tsdb".into(),
+            prepared: vec![PreparedXact {
+                gid: "app-1".into(),
+                database: "tsdb".into(),
+                age_seconds: 5,
+            }],
+            ..Default::default()
+        });
+    }
+    let found = findings(&plan(), &facts);
+    let fix = &with_code(&found, "chunks_under_replicated")[0].fix;
+    assert!(
+        fix.starts_with("first resolve the prepared transactions on dn1"),
+        "{fix}"
+    );
+
     let (facts, _) = cluster("logical", &["dn1"]);
     let found = findings(&plan(), &facts);
     let fix = &with_code(&found, "chunks_under_replicated")[0].fix;

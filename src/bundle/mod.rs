@@ -35,7 +35,51 @@ impl Entry {
 /// `PASSWORD '...'` (a logged `ALTER ROLE`), with its `ENCRYPTED` form.
 pub fn mask(text: &str) -> String {
     // SQL's forms first: `password => '...'` is not libpq's `password=`.
-    mask_json_secrets(&crate::quote::secrets::masked(&mask_sql_passwords(text)))
+    let masked = mask_json_secrets(&crate::quote::secrets::masked(&mask_sql_passwords(text)));
+    mask_passphrases(&masked)
+}
+
+/// A line that names a passphrase (ALTER SYSTEM SET ssl_passphrase_command
+/// = '...', the server's `parameter "ssl_passphrase_command" changed to
+/// "..."`): every quoted value after the word is masked (the command may
+/// carry the passphrase itself).
+fn mask_passphrases(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let Some(at) = line.to_ascii_lowercase().find("passphrase") else {
+            out.push_str(line);
+            continue;
+        };
+        let (head, tail) = line.split_at(at);
+        out.push_str(head);
+        // The word itself may sit inside quotes (parameter "..._command"):
+        // values start after the word's own closing quote.
+        let word_end = tail
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(tail.len());
+        let (word, mut rest) = tail.split_at(word_end);
+        out.push_str(word);
+        if let Some(r) = rest.strip_prefix('"') {
+            out.push('"');
+            rest = r;
+        }
+        let mut chars = rest.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c == '\'' || c == '"' {
+                out.push(c);
+                out.push_str("***");
+                for d in chars.by_ref() {
+                    if d == c {
+                        break;
+                    }
+                }
+                out.push(c);
+            } else {
+                out.push(c);
+            }
+        }
+    }
+    out
 }
 
 /// The names of JSON keys whose values are secrets (a job's config, say:
@@ -117,7 +161,11 @@ fn mask_sql_passwords(text: &str) -> String {
     while let Some(found) = lower[at..].find("password") {
         let key_end = at + found + "password".len();
         out.push_str(&text[at..key_end]);
-        let rest = &text[key_end..];
+        let mut rest = &text[key_end..];
+        // A quoted option name: OPTIONS (user 'u', "password" '...').
+        if let Some(r) = rest.strip_prefix('"') {
+            rest = r;
+        }
         let spaced = rest.trim_start();
         let after_arrow = ["=>", ":="]
             .iter()
@@ -139,6 +187,7 @@ fn mask_sql_passwords(text: &str) -> String {
         };
         let start = text.len() - literal.len();
         out.push_str(&text[key_end..start]);
+        let _ = rest;
         out.push_str("'***'");
         at = start + len;
     }
@@ -238,6 +287,24 @@ mod tests {
         assert!(m.contains("password=>'***')"), "{m}");
         assert!(m.contains("valid until 'infinity'"), "{m}");
         assert!(m.contains("password_encryption = scram-sha-256"), "{m}");
+    }
+
+    #[test]
+    fn passphrase_commands_and_quoted_option_names_are_masked() {
+        let t = "LOG:  statement: ALTER SYSTEM SET ssl_passphrase_command='echo PassS3cret'\n\
+                 LOG:  parameter \"ssl_passphrase_command\" changed to \"echo PassS3cret\"\n\
+                 LOG:  statement: create user mapping for x server s options (user 'p', \"password\" 'UmS3cret')\n\
+                 LOG:  statement: select dblink_connect('host=h password=DbS3cret')\n";
+        let m = mask(t);
+        assert!(!m.contains("S3cret"), "{m}");
+        assert!(
+            m.contains("parameter \"ssl_passphrase_command\" changed to \"***\""),
+            "{m}"
+        );
+        assert!(
+            m.contains("password=***')"),
+            "the literal's end is kept: {m}"
+        );
     }
 
     #[test]

@@ -229,36 +229,57 @@ fn copies(
     // transaction block, which several statements sent at once would be;
     // a DO block at the top level lets the procedure commit).
     let block = format!("DO $tsmn$ BEGIN\n{}\nEND $tsmn$;", calls.join("\n"));
-    let not_logical: Vec<&String> = involved
-        .iter()
-        .filter(|n| {
-            facts
-                .node(n)
-                .and_then(|f| f.server.as_ref())
-                .and_then(|s| s.setting("wal_level"))
-                != Some("logical")
-        })
-        .collect();
-    let sql = Fix::Sql {
-        node: plan.access_node.name.clone(),
-        database: db.name.clone(),
-        sql: block.clone(),
-        then: Then::Nothing,
-    };
-    if not_logical.is_empty() {
-        return sql;
+    let first = before_copying(facts, &involved);
+    if first.is_empty() {
+        return Fix::Sql {
+            node: plan.access_node.name.clone(),
+            database: db.name.clone(),
+            sql: block,
+            then: Then::Nothing,
+        };
     }
     Fix::manual(format!(
-        "the engine copies a chunk by logical replication: set wal_level = logical on {} (ALTER SYSTEM SET wal_level = logical; then a restart), then on {} in {}:\n{}",
-        not_logical
-            .iter()
-            .map(|s| s.as_str())
-            .collect::<Vec<_>>()
-            .join(", "),
+        "first {}; then on {} in {}:\n{}",
+        first.join("; "),
         plan.access_node.name,
         db.name,
         block
     ))
+}
+
+/// What must hold on the data nodes a copy involves before the engine's
+/// copy can run, in words (empty: nothing).
+fn before_copying(facts: &Facts, involved: &[String]) -> Vec<String> {
+    let names = |l: Vec<&String>| l.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ");
+    let server = |n: &String| facts.node(n).and_then(|f| f.server.as_ref());
+    let not_logical: Vec<&String> = involved
+        .iter()
+        .filter(|n| server(n).and_then(|s| s.setting("wal_level")) != Some("logical"))
+        .collect();
+    // The copy's replication slot waits for every transaction open on
+    // its source, a prepared one too, without a limit.
+    let prepared: Vec<&String> = involved
+        .iter()
+        .filter(|n| {
+            server(n)
+                .and_then(|s| s.database.as_ref())
+                .is_some_and(|d| !d.prepared.is_empty())
+        })
+        .collect();
+    let mut first = Vec::new();
+    if !not_logical.is_empty() {
+        first.push(format!(
+            "set wal_level = logical on {} (ALTER SYSTEM SET wal_level = logical; then a restart: the engine copies a chunk by logical replication)",
+            names(not_logical)
+        ));
+    }
+    if !prepared.is_empty() {
+        first.push(format!(
+            "resolve the prepared transactions on {} (their prepared_transactions_* findings: the copy waits for them without a limit)",
+            names(prepared)
+        ));
+    }
+    first
 }
 
 /// The access node's remote_txn records pile up: nothing heals.
@@ -279,7 +300,7 @@ pub fn remote_txn_backlog(an: &str, database: &str, n: i64, version: Option<&str
             ),
             then: Then::Nothing,
         }
-        .or("or let a job heal it every hour: [maintenance] jobs = true in the plan, then tsmn apply"),
+        .or("let a job heal it every 5 minutes: [maintenance] jobs = true in the plan, then tsmn apply"),
     )
 }
 

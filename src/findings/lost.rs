@@ -106,7 +106,7 @@ fn lost(plan: &Plan, db: &DatabaseFacts, m: &Member, out: &mut Vec<Finding>) {
                 sql: format!("SELECT alter_data_node({}, available => false);", literal(&m.name)),
                 then: Then::Nothing,
             }
-            .or(format!("or start {} again", m.name)),
+            .or(format!("start {} again", m.name)),
         ));
     }
     if !only.is_empty() {

@@ -120,7 +120,9 @@ fn value_end(text: &str, start: usize) -> usize {
         }
         return text.len();
     }
-    rest.find(char::is_whitespace)
+    // A bare value ends at a space, or where the text around it goes on
+    // (the quote closing an SQL literal, a parenthesis, a comma).
+    rest.find(|c: char| c.is_whitespace() || matches!(c, '\'' | '"' | ')' | ',' | ';'))
         .map_or(text.len(), |i| start + i)
 }
 
