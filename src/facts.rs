@@ -29,6 +29,18 @@ impl Facts {
     pub fn node(&self, name: &str) -> Option<&NodeFacts> {
         self.nodes.iter().find(|n| n.name == name)
     }
+    /// The access node's cluster database when the cluster runs there:
+    /// TimescaleDB created and data nodes attached (what the findings of a
+    /// running cluster read).
+    pub fn running_cluster(&self) -> Option<&DatabaseFacts> {
+        self.access()?
+            .server
+            .as_ref()?
+            .database
+            .as_ref()
+            .filter(|d| d.timescaledb.is_some() && !d.data_nodes.is_empty())
+    }
+
     pub fn access(&self) -> Option<&NodeFacts> {
         self.nodes.iter().find(|n| n.role == NodeRole::Access)
     }

@@ -47,6 +47,20 @@ pub async fn opt(client: &Client, sql: &str, params: &[Text<'_>]) -> Result<Opti
     client.query_typed_opt(sql, &pairs(params)).await
 }
 
+/// TimescaleDB's version in the session's database (None: not created
+/// there, or not readable).
+pub async fn timescaledb_version(client: &Client) -> Option<String> {
+    opt(
+        client,
+        "SELECT extversion::text FROM pg_extension WHERE extname = 'timescaledb'",
+        &[],
+    )
+    .await
+    .ok()
+    .flatten()
+    .map(|r| r.get(0))
+}
+
 /// `-vv`: each read's statement (its first line) and how many parameters
 /// it sends; never the parameters (role names at most, but the log is the
 /// operator's to send).

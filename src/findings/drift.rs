@@ -12,12 +12,7 @@ use crate::plan::Plan;
 use crate::quote::sql::{ident, literal};
 
 pub fn findings(plan: &Plan, facts: &Facts, out: &mut Vec<Finding>) {
-    let Some(an_db) = facts
-        .access()
-        .and_then(|a| a.server.as_ref())
-        .and_then(|s| s.database.as_ref())
-        .filter(|d| d.timescaledb.is_some() && !d.data_nodes.is_empty())
-    else {
+    let Some(an_db) = facts.running_cluster() else {
         return;
     };
     let Some(ours) = &an_db.objects else { return };

@@ -6,7 +6,7 @@
 //! check explains.
 
 use super::{Finding, Fix, Severity::*, Then};
-use crate::facts::{DatabaseFacts, Disk, Facts, FailedJob, NodeFacts};
+use crate::facts::{DatabaseFacts, Disk, Facts, FailedJob};
 use crate::plan::Plan;
 use crate::quote::sql::literal;
 
@@ -85,8 +85,9 @@ pub fn findings(plan: &Plan, facts: &Facts, out: &mut Vec<Finding>) {
             .collect();
         out.extend(others_prepared(&n.name, &left, PREPARED_AGE_SECONDS));
     }
-    let Some(an) = facts.access() else { return };
-    let Some(db) = running(an) else { return };
+    let (Some(an), Some(db)) = (facts.access(), facts.running_cluster()) else {
+        return;
+    };
     let node = an.name.as_str();
     for h in &db.distributed_hypertables {
         let name = format!("{}.{}", h.schema, h.table);
@@ -122,14 +123,6 @@ pub fn findings(plan: &Plan, facts: &Facts, out: &mut Vec<Finding>) {
     }) {
         out.push(job_failed(node, &plan.database, j));
     }
-}
-
-fn running(an: &NodeFacts) -> Option<&DatabaseFacts> {
-    an.server
-        .as_ref()?
-        .database
-        .as_ref()
-        .filter(|d| d.timescaledb.is_some() && !d.data_nodes.is_empty())
 }
 
 /// Chunks of `hypertable` with fewer copies than its replication factor.

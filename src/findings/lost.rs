@@ -18,12 +18,7 @@ use crate::plan::Plan;
 use crate::quote::sql::literal;
 
 pub fn findings(plan: &Plan, facts: &Facts, out: &mut Vec<Finding>) {
-    let Some(db) = facts
-        .access()
-        .and_then(|a| a.server.as_ref())
-        .and_then(|s| s.database.as_ref())
-        .filter(|d| d.timescaledb.is_some() && !d.data_nodes.is_empty())
-    else {
+    let Some(db) = facts.running_cluster() else {
         return;
     };
     for m in &db.members {

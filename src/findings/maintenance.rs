@@ -135,11 +135,5 @@ fn failed(plan: &Plan, job: Job, j: &JobFacts, error: &str) -> Finding {
 
 /// The access node's cluster database of a running cluster, with its jobs read.
 fn running(facts: &Facts) -> Option<&DatabaseFacts> {
-    facts
-        .access()?
-        .server
-        .as_ref()?
-        .database
-        .as_ref()
-        .filter(|d| d.timescaledb.is_some() && !d.data_nodes.is_empty() && d.maintenance.read)
+    facts.running_cluster().filter(|d| d.maintenance.read)
 }

@@ -285,15 +285,7 @@ fn chunk_places(
 /// Inside the cluster database: TimescaleDB's version and membership.
 pub async fn database_details(client: &Client, db: &mut DatabaseFacts) {
     use crate::pg::rows;
-    db.timescaledb = crate::pg::opt(
-        client,
-        "SELECT extversion::text FROM pg_extension WHERE extname = 'timescaledb'",
-        &[],
-    )
-    .await
-    .ok()
-    .flatten()
-    .map(|r| r.get(0));
+    db.timescaledb = crate::pg::timescaledb_version(client).await;
     if db.timescaledb.is_none() {
         return;
     }

@@ -155,15 +155,7 @@ async fn heal_after(o: &RunOptions<'_>, sessions: &Sessions<'_>) -> Vec<String> 
     else {
         return Vec::new();
     };
-    let version: Option<String> = an
-        .query_opt(
-            "SELECT extversion::text FROM pg_extension WHERE extname = 'timescaledb'",
-            &[],
-        )
-        .await
-        .ok()
-        .flatten()
-        .map(|r| r.get(0));
+    let version = crate::pg::timescaledb_version(&an).await;
     let Some(version) = version else {
         return Vec::new();
     };
