@@ -59,9 +59,11 @@
 //!                 system/ libpq as this machine has it (pg_service.conf, PGUSER, the PG*
 //!                 environment in one place: env.rs) and where tsmn loads plans; state.rs the
 //!                 plan's state folder (<plan>.tsmn)
-//! src/facts.rs    what each node is: plain data filled by probe/ (pure)
+//! src/facts/      what each node is (mod.rs) and its cluster database (cluster.rs): plain
+//!                 data filled by probe/ (pure)
 //! src/quote/      quoting per language: SQL, shell, pg_hba, pgpass, libpq conninfo (pure)
-//! src/timescale.rs  TimescaleDB rules: version windows, md5 certificate names (pure)
+//! src/timescale.rs  TimescaleDB rules: version windows, md5 certificate names; ages and sizes
+//!                 for people as PostgreSQL writes them (pure)
 //! src/maintenance.rs  tsmn's maintenance jobs: their procedures and schedules (pure)
 //! src/drift.rs    what must agree between the access node and each data node (pure)
 //! src/pg.rs       queries in one round trip (query_typed)

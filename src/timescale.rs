@@ -105,6 +105,23 @@ pub fn own_prepared(gid: &str, database: &str, cluster_database: &str) -> bool {
     gid.starts_with("ts-") && database == cluster_database
 }
 
+/// Bytes for people: B, kB, MB, GB (powers of 1024, as pg_size_pretty).
+pub fn size(bytes: i64) -> String {
+    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
+    #[allow(clippy::cast_precision_loss)]
+    let mut v = bytes as f64;
+    let mut unit = 0;
+    while v.abs() >= 1024.0 && unit < UNITS.len() - 1 {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
+}
+
 /// Where TimescaleDB's internal functions (ping_data_node, ...) live:
 /// `_timescaledb_functions` from 2.12, `_timescaledb_internal` before;
 /// unknown versions get the newer.
@@ -179,6 +196,13 @@ pub fn without_credentials(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_read_like_pg_size_pretty() {
+        assert_eq!(size(512), "512 B");
+        assert_eq!(size(2048), "2.0 kB");
+        assert_eq!(size(5 * 1024 * 1024 + 1024 * 512), "5.5 MB");
+    }
 
     #[test]
     fn server_options_are_read() {

@@ -360,8 +360,8 @@ pub fn disk_low(node: &str, d: &Disk) -> Option<Finding> {
         "disk_space_low",
         format!(
             "{} free of {} under {} (less than {DISK_FREE_PERCENT}%)",
-            crate::status::render::size(d.free_bytes),
-            crate::status::render::size(d.total_bytes),
+            crate::timescale::size(d.free_bytes),
+            crate::timescale::size(d.total_bytes),
             d.data_directory
         ),
         "a server whose filesystem is full stops writing WAL and fails every write, and the distributed writes of the whole cluster with it",

@@ -3,7 +3,7 @@
 //! (`tsmn-rebalance/1`).
 
 use super::{estimate_seconds, Hypertable, Plan, BYTES_PER_SECOND, SECONDS_PER_MOVE};
-use crate::status::render::size;
+use crate::timescale::size;
 
 pub fn text(p: &Plan) -> String {
     let mut out = String::new();

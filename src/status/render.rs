@@ -4,22 +4,7 @@
 
 use super::{NodeState, Problem, Rate, Snapshot};
 
-/// Bytes for people: B, kB, MB, GB (powers of 1024, as pg_size_pretty).
-pub fn size(bytes: i64) -> String {
-    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
-    #[allow(clippy::cast_precision_loss)]
-    let mut v = bytes as f64;
-    let mut unit = 0;
-    while v.abs() >= 1024.0 && unit < UNITS.len() - 1 {
-        v /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{v:.1} {}", UNITS[unit])
-    }
-}
+pub use crate::timescale::size;
 
 /// Columns padded to the widest cell, two spaces apart.
 fn table(rows: &[Vec<String>]) -> String {
@@ -208,16 +193,4 @@ fn hypertables(s: &Snapshot, rates: Option<&[Rate]>) -> String {
         return format!("\n{}", table(&rows));
     }
     String::new()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sizes_read_like_pg_size_pretty() {
-        assert_eq!(size(512), "512 B");
-        assert_eq!(size(2048), "2.0 kB");
-        assert_eq!(size(5 * 1024 * 1024 + 1024 * 512), "5.5 MB");
-    }
 }
