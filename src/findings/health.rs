@@ -151,6 +151,7 @@ fn copies(
     let mut involved: Vec<String> = Vec::new();
     // Each copy goes to the attached data node holding the fewest chunks
     // of the hypertable so far (not the first one each time).
+    let ours = (h.schema.clone(), h.table.clone());
     let mut held: Vec<(String, usize)> = h
         .data_nodes
         .iter()
@@ -158,8 +159,7 @@ fn copies(
             let n = db
                 .chunk_places
                 .iter()
-                .filter(|c| c.hypertable_name == (h.schema.clone(), h.table.clone()))
-                .filter(|c| c.data_nodes.contains(d))
+                .filter(|c| c.hypertable_name == ours && c.data_nodes.contains(d))
                 .count();
             (d.clone(), n)
         })
@@ -171,45 +171,32 @@ fn copies(
         let missing = usize::try_from(h.replication_factor)
             .unwrap_or(0)
             .saturating_sub(c.data_nodes.len());
+        // Where this chunk has a copy, or is given one in this fix.
+        let mut holders: Vec<String> = c.data_nodes.clone();
         for _ in 0..missing {
             let Some(t) = held
                 .iter_mut()
-                .filter(|(d, _)| !c.data_nodes.contains(d))
-                .filter(|(d, _)| {
-                    !calls
-                        .iter()
-                        .any(|(ch, to): &(String, String)| *ch == c.chunk && to == d)
-                })
+                .filter(|(d, _)| !holders.contains(d))
                 .min_by_key(|(d, n)| (*n, d.clone()))
             else {
                 break;
             };
             t.1 += 1;
-            let t = t.0.clone();
-            for n in [source, &t] {
+            let to = t.0.clone();
+            for n in [source, &to] {
                 if !involved.contains(n) {
                     involved.push(n.clone());
                 }
             }
-            calls.push((c.chunk.clone(), t));
+            calls.push(format!(
+                "  CALL timescaledb_experimental.copy_chunk(chunk => {}, source_node => {}, destination_node => {});",
+                literal(&c.chunk),
+                literal(source),
+                literal(&to)
+            ));
+            holders.push(to);
         }
     }
-    let calls: Vec<String> = calls
-        .iter()
-        .map(|(chunk, to)| {
-            let source = short
-                .iter()
-                .find(|c| c.chunk == *chunk)
-                .and_then(|c| c.data_nodes.first())
-                .map_or("", String::as_str);
-            format!(
-                "  CALL timescaledb_experimental.copy_chunk(chunk => {}, source_node => {}, destination_node => {});",
-                literal(chunk),
-                literal(source),
-                literal(to)
-            )
-        })
-        .collect();
     let name = format!("{}.{}", h.schema, h.table);
     if calls.is_empty() {
         return Fix::manual(format!(
