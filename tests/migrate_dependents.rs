@@ -8,7 +8,9 @@
 //! populated, also when tsmn is killed at that restore and run again.
 //! A table that needs an aggregate (a default calling such a function)
 //! is a blocker. Role settings (`ALTER ROLE ... SET`, for every database
-//! and in the migrated one) come with the roles tsmn creates.
+//! and in the migrated one) come with the roles tsmn creates, and the
+//! database's own (`ALTER DATABASE ... SET`) at the end; multi-node's own
+//! settings stay behind, each named.
 
 mod support;
 
@@ -45,6 +47,11 @@ fn source() -> Running {
         "ALTER ROLE app IN DATABASE tsdb SET work_mem = '12MB'",
         // Another database's setting stays there.
         "ALTER ROLE app IN DATABASE postgres SET work_mem = '99MB'",
+        // Multi-node's own settings stay behind, named; the database's own
+        // settings come.
+        "ALTER ROLE app SET timescaledb.enable_remote_explain = on",
+        "ALTER DATABASE tsdb SET statement_timeout = '10min'",
+        "ALTER DATABASE tsdb SET timescaledb.remote_data_fetcher = 'auto'",
         "CREATE MATERIALIZED VIEW daily WITH (timescaledb.continuous) AS \
          SELECT time_bucket('1 day', time) AS bucket, device, count(*) AS n, avg(value) AS avg_v FROM metrics GROUP BY 1, 2 WITH NO DATA",
         "CALL refresh_continuous_aggregate('daily', NULL, NULL)",
@@ -127,9 +134,23 @@ fn role_settings_came(r: &Running, target: &TestCluster, out: &str) {
         out.contains("roles: 1 created on the target (app) with 3 setting(s)"),
         "{out}"
     );
+    let mut source = role_settings(&r.an, "tsdb");
+    source.retain(|s| !s.contains("timescaledb."));
+    assert_eq!(role_settings(target, "single"), source);
+    for left in [
+        "WARNING role app: timescaledb.enable_remote_explain = on not set on the target (a multi-node setting",
+        "WARNING database setting timescaledb.remote_data_fetcher = auto not set on the target (a multi-node setting",
+        "1 database setting(s) (ALTER DATABASE ... SET) set on the target as on the source",
+    ] {
+        assert!(out.contains(left), "{left}: {out}");
+    }
     assert_eq!(
-        role_settings(target, "single"),
-        role_settings(&r.an, "tsdb")
+        target.sql(
+            "single",
+            "SELECT array_to_string(setconfig, ' ') FROM pg_db_role_setting \
+             WHERE setrole = 0 AND setdatabase = (SELECT oid FROM pg_database WHERE datname = 'single')"
+        ),
+        ["statement_timeout=10min"]
     );
     assert_eq!(
         role_settings(target, "single"),

@@ -23,6 +23,8 @@ pub mod caggs;
 pub mod catalog;
 pub mod connect;
 pub mod copy;
+pub mod db_settings;
+pub mod guc;
 pub mod jobs;
 pub mod journal;
 pub mod online;

@@ -208,6 +208,12 @@ pub fn report(r: &super::MigrateReport, target: &super::connect::TargetAddr) -> 
             r.jobs_scheduled
         ));
     }
+    if r.database_settings > 0 {
+        out.push_str(&format!(
+            "  {} database setting(s) (ALTER DATABASE ... SET) set on the target as on the source\n",
+            r.database_settings
+        ));
+    }
     for n in &r.not_recreated {
         out.push_str(&format!("  not recreated: {n}\n"));
     }

@@ -68,6 +68,9 @@ pub struct Moved {
     pub memberships: usize,
     /// Settings of the roles created (`ALTER ROLE ... SET`).
     pub settings: usize,
+    /// Settings of the roles created that belong to multi-node only
+    /// (`guc::multinode_only`): not set on the target, each named.
+    pub settings_left: Vec<String>,
     pub passwords: usize,
 }
 
@@ -262,6 +265,13 @@ pub async fn migrate(
         .iter()
         .filter(|s| moved.created.contains(&s.role))
     {
+        if super::guc::multinode_only(&st.name) {
+            moved.settings_left.push(format!(
+                "role {}: {} = {} not set on the target (a multi-node setting; 2.14 does not know it)",
+                st.role, st.name, st.value
+            ));
+            continue;
+        }
         sql.push_str(&setting_sql(st, &db));
         sql.push_str(";\n");
         moved.settings += 1;

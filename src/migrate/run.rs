@@ -50,6 +50,9 @@ pub struct MigrateReport {
     pub warnings: Vec<String>,
     pub not_recreated: Vec<String>,
     pub jobs_scheduled: usize,
+    /// The database's own settings (`ALTER DATABASE ... SET`) set on the
+    /// target as on the source.
+    pub database_settings: usize,
     pub roles: super::roles::Moved,
     /// Parts copied again after a verification mismatch.
     pub recopied: Vec<super::recopy::Recopied>,
@@ -226,6 +229,10 @@ async fn steps(
         r.unchanged_in_freeze(&target, &mut report).await?;
     }
     report.jobs_scheduled = jobs::schedule(r.s, &target, &r.shown).await?;
+    let carried = super::db_settings::step(reach, &r.s.database, &target, &r.shown, say).await?;
+    report.database_settings = carried.set;
+    report.warnings.extend(report.roles.settings_left.clone());
+    report.warnings.extend(carried.left);
     target
         .batch_execute(&resume::verified_sql())
         .await

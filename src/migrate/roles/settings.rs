@@ -2,7 +2,8 @@
 //! `pg_db_role_setting`): read on the source, written again as pg_dump
 //! writes them.
 
-use crate::quote::sql::{ident, literal};
+use crate::migrate::guc::value_sql;
+use crate::quote::sql::ident;
 use tokio_postgres::Client;
 
 /// A role's setting on the source (`ALTER ROLE role [IN DATABASE db] SET`).
@@ -43,61 +44,19 @@ pub async fn read(an: &Client) -> Result<Vec<Setting>, tokio_postgres::Error> {
         .collect())
 }
 
-/// The settings pg_dump quotes as lists (`variable_is_guc_list_quote`):
-/// the server stores each element quoted as an identifier, comma-separated.
-const LIST_SETTINGS: [&str; 6] = [
-    "local_preload_libraries",
-    "search_path",
-    "session_preload_libraries",
-    "shared_preload_libraries",
-    "temp_tablespaces",
-    "unix_socket_directories",
-];
-
-/// PURE: a stored list's elements, dequoted (`"a""b", c` -> `a"b`, `c`).
-fn list_elements(value: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut chars = value.chars().peekable();
-    let mut quoted = false;
-    while let Some(ch) = chars.next() {
-        match ch {
-            '"' if quoted && chars.peek() == Some(&'"') => {
-                cur.push('"');
-                chars.next();
-            }
-            '"' => quoted = !quoted,
-            ',' if !quoted => out.push(std::mem::take(&mut cur)),
-            // Unquoted, an element has no white space.
-            c if c.is_whitespace() && !quoted => {}
-            c => cur.push(c),
-        }
-    }
-    out.push(cur);
-    out
-}
-
 /// PURE: the setting made again on the target, whose database is `db`
 /// (as pg_dump writes a role's settings).
 pub fn setting_sql(st: &Setting, db: &str) -> String {
-    let value = if LIST_SETTINGS.contains(&st.name.to_ascii_lowercase().as_str()) {
-        list_elements(&st.value)
-            .iter()
-            .map(|e| literal(e))
-            .collect::<Vec<_>>()
-            .join(", ")
-    } else {
-        literal(&st.value)
-    };
     format!(
-        "ALTER ROLE {}{} SET {} TO {value}",
+        "ALTER ROLE {}{} SET {} TO {}",
         ident(&st.role),
         if st.in_database {
             format!(" IN DATABASE {}", ident(db))
         } else {
             String::new()
         },
-        ident(&st.name)
+        ident(&st.name),
+        value_sql(&st.name, &st.value)
     )
 }
 
