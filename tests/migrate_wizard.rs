@@ -1,7 +1,8 @@
 //! The wizard's path off multi-node (TimescaleDB tier), in a real
 //! pseudo-terminal: from the start screen, the target typed, the read-only
-//! preflight shown, online chosen, one question, the copy's progress and
-//! the verified report; the target holds the source's rows.
+//! preflight shown, online chosen, the roles' passwords chosen, one
+//! question, the copy's progress and the verified report; the target holds
+//! the source's rows and the role's stored password verifier.
 
 mod support;
 
@@ -23,6 +24,10 @@ fn the_wizard_moves_the_cluster_off_multi_node() {
     }
     let r = Running::applied(&[]);
     metrics(&r.an, "2024-01-01", "2024-01-10");
+    r.an.sql(
+        "postgres",
+        "CREATE ROLE reader LOGIN PASSWORD 'wiz-Secret-9'",
+    );
     let target = TestCluster::named("target");
     let to = format!(
         "host={} port={} dbname=moved",
@@ -55,12 +60,23 @@ fn the_wizard_moves_the_cluster_off_multi_node() {
     );
     t.keys(&["o"]);
     t.wait_for("Mode: online");
+    assert!(t
+        .wait_for("Role passwords: not copied")
+        .contains("p copies"));
+    t.keys(&["p"]);
+    t.wait_for("Role passwords: copied");
     t.keys(&["m"]);
     t.wait_for("(online)? y / n");
     t.keys(&["y"]);
     let done = t.wait_for("Move this cluster off multi-node: done");
     assert!(done.contains("writes frozen for"), "{done}");
     assert_eq!(tally(&target, "moved"), tally(&r.an, "tsdb"));
+    assert!(done.contains("1 password(s) copied"), "{done}");
+    assert!(!done.contains("wiz-Secret-9"), "{done}");
+    let verifier = "SELECT rolpassword FROM pg_authid WHERE rolname = 'reader'";
+    let copied = target.sql("postgres", verifier);
+    assert!(copied[0].starts_with("SCRAM-SHA-256$"), "{copied:?}");
+    assert_eq!(copied, r.an.sql("postgres", verifier));
     // Back to the start, and out.
     t.keys(&["Escape"]);
     t.wait_for("Set up multi-node");

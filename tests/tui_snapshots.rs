@@ -248,6 +248,9 @@ fn the_migrate_screen_checks_then_asks_once_then_shows_the_copy() {
         false,
     )))));
     app.update(key(KeyCode::Char('o')));
+    assert!(render(&app, 100, 30).contains("Role passwords: not copied"));
+    app.update(key(KeyCode::Char('p')));
+    assert!(render(&app, 100, 30).contains("Role passwords: copied"));
     app.update(key(KeyCode::Char('m')));
     let asked = render(&app, 100, 30);
     assert!(
@@ -257,8 +260,9 @@ fn the_migrate_screen_checks_then_asks_once_then_shows_the_copy() {
     assert!(asked.contains("Mode: online"), "{asked}");
     let cmds = app.update(key(KeyCode::Char('y')));
     assert!(
-        cmds.iter()
-            .any(|c| matches!(c, Cmd::Migrate { online: true, .. })),
+        cmds.iter().any(
+            |c| matches!(c, Cmd::Migrate { choice, .. } if choice.online && choice.role_passwords)
+        ),
         "{cmds:?}"
     );
     // Running: Esc does not leave, the lines show as they come.

@@ -36,6 +36,8 @@ pub enum Action {
     Toggle,
     /// Open the live cluster screen.
     Watch,
+    /// Choose whether the roles' passwords come (migrate).
+    Passwords,
 }
 
 pub struct Binding {

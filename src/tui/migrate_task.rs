@@ -2,7 +2,7 @@
 //! (read-only), then the migration under the plan's run lock, its progress
 //! lines and its end sent back as messages.
 
-use super::msg::{MigrateMsg, Msg};
+use super::msg::{MigrateChoice, MigrateMsg, Msg};
 use crate::migrate::connect::{parse_target, Reach};
 use crate::migrate::schema::SpaceDimension;
 use crate::migrate::{MigrateOptions, Online};
@@ -23,17 +23,17 @@ impl Job {
     /// The reach and options of a migration into the job's target. Online:
     /// the screen asked once before the copy, saying that the writes are
     /// frozen when it is done, so the freeze is not asked again.
-    fn open(&self, online: bool) -> Result<(Reach, MigrateOptions), String> {
+    fn open(&self, choice: MigrateChoice) -> Result<(Reach, MigrateOptions), String> {
         let target = parse_target(&self.target, &self.plan).map_err(|e| e.to_string())?;
         let reach = Reach::new(&self.plan, self.connect_timeout).map_err(|e| e.to_string())?;
         let o = MigrateOptions {
             plan_path: self.plan_path.clone(),
             target,
             space: SpaceDimension::Drop,
-            // The roles come without passwords here; the command's
-            // --with-role-passwords copies them.
-            with_role_passwords: false,
-            online: online.then(|| Online {
+            // The roles' stored verifiers only when `p` chose them, as
+            // the command's --with-role-passwords.
+            with_role_passwords: choice.role_passwords,
+            online: choice.online.then(|| Online {
                 ask: Box::new(|_: &str| true),
             }),
         };
@@ -44,7 +44,7 @@ impl Job {
 /// The preflight, as text.
 pub fn check(job: Job, tx: UnboundedSender<Msg>) {
     tokio::spawn(async move {
-        let result = match job.open(false) {
+        let result = match job.open(MigrateChoice::default()) {
             Ok((reach, o)) => crate::migrate::check(&reach, &o)
                 .await
                 .map(|pf| {
@@ -61,17 +61,21 @@ pub fn check(job: Job, tx: UnboundedSender<Msg>) {
 }
 
 /// The migration, its lines as they come.
-pub fn run(job: Job, online: bool, tx: UnboundedSender<Msg>) {
+pub fn run(job: Job, choice: MigrateChoice, tx: UnboundedSender<Msg>) {
     tokio::spawn(async move {
-        let result = migrate(&job, online, &tx).await;
+        let result = migrate(&job, choice, &tx).await;
         let _ = tx.send(Msg::Migrate(MigrateMsg::Finished(result)));
     });
 }
 
-async fn migrate(job: &Job, online: bool, tx: &UnboundedSender<Msg>) -> Result<String, String> {
+async fn migrate(
+    job: &Job,
+    choice: MigrateChoice,
+    tx: &UnboundedSender<Msg>,
+) -> Result<String, String> {
     // One run per plan at a time, as for tsmn migrate and tsmn apply.
     let _lock = crate::flow::lock::take(&job.plan_path).map_err(|e| e.to_string())?;
-    let (reach, o) = job.open(online)?;
+    let (reach, o) = job.open(choice)?;
     if crate::migrate::already_done(&o) {
         return Ok(format!(
             "nothing to do: the migration into {} finished and was verified",

@@ -86,6 +86,15 @@ pub enum Cmd {
     /// Migrate into `target`.
     Migrate {
         target: String,
-        online: bool,
+        choice: MigrateChoice,
     },
+}
+
+/// What the operator chose on the Migrate screen before the copy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MigrateChoice {
+    /// Online (`--online`): copied while the applications write, then a freeze.
+    pub online: bool,
+    /// The roles' stored password verifiers come (`--with-role-passwords`).
+    pub role_passwords: bool,
 }

@@ -103,8 +103,8 @@ impl Tasks {
             Cmd::WatchPeerLinks => self.ask_watch(super::watch::Ask::PeerLinks),
             Cmd::StopWatch => *self.lock_watch() = None,
             Cmd::MigrateCheck { target } => super::migrate_task::check(self.job(app, target), tx),
-            Cmd::Migrate { target, online } => {
-                super::migrate_task::run(self.job(app, target), online, tx)
+            Cmd::Migrate { target, choice } => {
+                super::migrate_task::run(self.job(app, target), choice, tx)
             }
             Cmd::Export => {
                 let given = given(app);

@@ -1,12 +1,13 @@
 //! Migrate: move this cluster off multi-node (what `tsmn migrate` does),
 //! from the start screen. The target is typed; Enter runs the read-only
-//! preflight and shows it; `o` chooses online or offline; `m` asks once,
+//! preflight and shows it; `o` chooses online or offline, `p` whether the
+//! roles' passwords come (as `--with-role-passwords`); `m` asks once,
 //! saying what happens to the writes, then copies with every line of
 //! progress shown, and ends on the verified report or the error with its fix.
 
 use super::{Keys, Page, Screen};
 use crate::tui::keys::{b, Action, Binding, SCROLL};
-use crate::tui::msg::{Cmd, MigrateMsg};
+use crate::tui::msg::{Cmd, MigrateChoice, MigrateMsg};
 use crate::tui::shared::Shared;
 use crate::tui::text_field::TextField;
 use crate::tui::theme::Theme;
@@ -37,6 +38,13 @@ pub static KEYS: &[Binding] = &[
         "o",
         Action::Toggle,
         "online / offline",
+        true,
+    ),
+    b(
+        KeyCode::Char('p'),
+        "p",
+        Action::Passwords,
+        "role passwords or not",
         true,
     ),
     b(
@@ -79,7 +87,7 @@ enum Phase {
 pub struct State {
     target: TextField,
     phase: Phase,
-    online: bool,
+    choice: MigrateChoice,
     /// The copy's progress lines and its report (or error).
     lines: Vec<String>,
 }
@@ -120,7 +128,7 @@ impl Page for State {
     fn enabled(&self, _sh: &Shared, action: Action) -> bool {
         match action {
             Action::Save => matches!(self.phase, Phase::Checked { blocked: false, .. }),
-            Action::Toggle | Action::Edit => {
+            Action::Toggle | Action::Passwords | Action::Edit => {
                 !matches!(self.phase, Phase::Running | Phase::Checking)
             }
             Action::Back => !matches!(self.phase, Phase::Running),
@@ -154,7 +162,7 @@ impl Page for State {
                 sh.probing = true;
                 return vec![Cmd::Migrate {
                     target: self.target.trim().to_string(),
-                    online: self.online,
+                    choice: self.choice,
                 }];
             }
             (Phase::Confirm { text }, Action::Back) => {
@@ -163,7 +171,10 @@ impl Page for State {
                     blocked: false,
                 };
             }
-            (_, Action::Toggle) => self.online = !self.online,
+            (_, Action::Toggle) => self.choice.online = !self.choice.online,
+            (_, Action::Passwords) => {
+                self.choice.role_passwords = !self.choice.role_passwords
+            }
             (_, Action::Edit) => self.phase = Phase::Target,
             (_, Action::Back) => sh.go(Screen::Start),
             (_, a) => super::scroll(sh, a),
@@ -184,6 +195,15 @@ fn writes(online: bool) -> &'static str {
     }
 }
 
+/// What the screen says of the roles' passwords.
+fn passwords(copied: bool) -> &'static str {
+    if copied {
+        "Role passwords: copied (each created role's stored SCRAM or md5 verifier; never shown or logged)"
+    } else {
+        "Role passwords: not copied (the roles come without; p copies their stored verifiers)"
+    }
+}
+
 fn draw(f: &mut Frame, st: &State, sh: &Shared, area: Rect, theme: &Theme) {
     let mut lines = vec![
         Line::from(
@@ -195,7 +215,8 @@ fn draw(f: &mut Frame, st: &State, sh: &Shared, area: Rect, theme: &Theme) {
             l.extend(crate::tui::text_field::spans(&st.target, 60, Style::default(), cursor));
             Line::from(l)
         },
-        Line::from(Span::styled(format!("Mode: {}", writes(st.online)), theme.bold())),
+        Line::from(Span::styled(format!("Mode: {}", writes(st.choice.online)), theme.bold())),
+        Line::from(passwords(st.choice.role_passwords)),
         Line::from(""),
     ];
     match &st.phase {
@@ -219,7 +240,7 @@ fn draw(f: &mut Frame, st: &State, sh: &Shared, area: Rect, theme: &Theme) {
                 format!(
                     "Migrate into {} now ({})? y / n",
                     st.target.trim(),
-                    if st.online {
+                    if st.choice.online {
                         "online"
                     } else {
                         "offline: are the writers stopped?"
