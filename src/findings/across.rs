@@ -223,19 +223,14 @@ fn prepared_left(
         if left.is_empty() || !an_db.data_nodes.contains(&n.name) {
             continue;
         }
-        let oldest = left.iter().map(|p| p.age_seconds).max().unwrap_or(0);
-        out.push(Finding::new(
-            Warning,
+        let Some(oldest) = left.iter().max_by_key(|p| p.age_seconds) else {
+            continue;
+        };
+        out.push(super::health::own_prepared_left(
             &n.name,
-            "prepared_transactions_left",
-            format!(
-                "{} two-phase transaction(s) of the access node left prepared in {} (the oldest {} old: {})",
-                left.len(),
-                db.name,
-                crate::timescale::age(oldest),
-                left.first().map_or("", |p| p.gid.as_str())
-            ),
-            "the access node went away between PREPARE and COMMIT PREPARED: until resolved they hold their locks, block DDL on what they touched and keep VACUUM from freezing past them",
+            &db.name,
+            left.len(),
+            (&oldest.gid, oldest.age_seconds),
             Fix::ByApplyToo {
                 first: Box::new(Fix::Sql {
                     node: plan.access_node.name.clone(),

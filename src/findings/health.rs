@@ -62,6 +62,31 @@ pub fn others_prepared(
     ))
 }
 
+/// TimescaleDB's own two-phase transactions left prepared on a data node
+/// (`timescale::own_prepared`): `count` of them, the oldest `(gid, age in
+/// seconds)`, in `database`. check reports them at any age (its fix heals
+/// them); status only past its limit, since some are always in flight.
+pub fn own_prepared_left(
+    node: &str,
+    database: &str,
+    count: usize,
+    oldest: (&str, i64),
+    fix: Fix,
+) -> Finding {
+    Finding::new(
+        Warning,
+        node,
+        "prepared_transactions_left",
+        format!(
+            "{count} two-phase transaction(s) of the access node left prepared in {database} (the oldest {} old: {})",
+            crate::timescale::age(oldest.1),
+            oldest.0
+        ),
+        "the access node went away between PREPARE and COMMIT PREPARED: until resolved they hold their locks, block DDL on what they touched and keep VACUUM from freezing past them",
+        fix,
+    )
+}
+
 /// check: every node's free space; on a running access node its chunks'
 /// copies, remote_txn backlog and failing jobs (tsmn's own jobs are the
 /// maintenance findings').

@@ -76,19 +76,16 @@ fn node(s: &Snapshot, n: &NodeStatus, limits: &Limits, out: &mut Vec<Problem>) {
         .filter(|p| p.age_seconds >= limit && own(p))
         .collect();
     if let Some(oldest) = old.iter().max_by_key(|p| p.age_seconds) {
-        out.push(problem(
-            "prepared_transactions_left",
+        // status shows no fix: the footer sends the operator to check.
+        out.push(from_finding(health::own_prepared_left(
             &n.name,
-            Severity::Warning,
-            format!(
-                "{} two-phase transaction(s) of the access node left prepared for over {}: the oldest {} old ({} in {}); they hold their locks until healed",
-                old.len(),
-                crate::timescale::age(limit),
-                crate::timescale::age(oldest.age_seconds),
-                oldest.gid,
-                oldest.database
-            ),
-        ));
+            &oldest.database,
+            old.len(),
+            (&oldest.gid, oldest.age_seconds),
+            crate::findings::Fix::Manual {
+                text: "tsmn check gives the fix".into(),
+            },
+        )));
     }
     let others: Vec<(&str, &str, i64)> = server
         .prepared

@@ -114,7 +114,12 @@ fn prepared_transactions_count_from_the_limit_on() {
         "{p:?}"
     );
     assert!(p[0].what.starts_with("1 two-phase"), "{}", p[0].what);
-    assert!(p[0].what.contains("(ts-old in tsdb)"), "{}", p[0].what);
+    assert!(
+        p[0].what
+            .contains("prepared in tsdb (the oldest 90 s old: ts-old)"),
+        "{}",
+        p[0].what
+    );
     assert!(p[1].what.contains("(app-old in tsdb)"), "{}", p[1].what);
     let none = Limits {
         prepared_age: Duration::from_secs(0),
