@@ -281,3 +281,66 @@ fn a_drain_in_certificate_mode_sets_up_the_client_certificate_between_data_nodes
         "a_drain_in_certificate_mode_sets_up_the_client_certificate_between_data_nodes",
     );
 }
+
+/// Probe as `tsmn check` does, with the links between data nodes.
+fn check_links(plan: &tsmn::plan::Plan) -> Vec<tsmn::findings::Finding> {
+    let (mut facts, _) = check(plan, std::time::Duration::from_secs(5));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let passwords = tsmn::probe::credentials::PasswordSource::from_plan(plan);
+    let opts = tsmn::probe::ProbeOptions::with_connect_timeout(std::time::Duration::from_secs(5));
+    rt.block_on(tsmn::probe::peers::probe(
+        plan, &passwords, opts, &mut facts,
+    ));
+    tsmn::findings::findings(plan, &facts)
+}
+
+/// check reports each data node's failing link to the other (tested from
+/// inside it, with the access node's options), in its JSON too; the fix it
+/// carries, executed as written, clears it.
+#[test]
+fn check_reports_a_link_between_data_nodes_that_fails_and_its_fix_clears_it() {
+    let test = "check_reports_a_link_between_data_nodes_that_fails_and_its_fix_clears_it";
+    if tsmn::os::euid() != 0 {
+        skipped(test, "needs root (mount namespaces for the data nodes)");
+        return;
+    }
+    if !timescaledb_tier(test) {
+        return;
+    }
+    let l = set_up(AuthMode::Password);
+    let found = check_links(&l.plan);
+    let f = finding(&found, "dn1", "data_node_link_fails");
+    assert!(
+        f.what.contains("dn2") && f.what.contains("no password supplied"),
+        "{f:#?}"
+    );
+    assert!(f.fix.contains("tsmn apply --data-node-links"), "{}", f.fix);
+    assert!(
+        has_finding(&found, "dn2", "data_node_link_fails"),
+        "{found:#?}"
+    );
+    // The command's JSON carries it.
+    let out = tsmn()
+        .args(["check", "--json", "--plan"])
+        .arg(&l.path)
+        .output()
+        .expect("tsmn check");
+    let json = String::from_utf8_lossy(&out.stdout);
+    assert!(json.contains("\"data_node_link_fails\""), "{json}");
+
+    let nodes = fixes::Nodes::new(
+        vec![("an", &l.an), ("dn1", &l.dn1), ("dn2", &l.dn2)],
+        &l.path,
+    )
+    .applying(env(), vec![]);
+    fixes::execute(f, &nodes);
+    let after = check_links(&l.plan);
+    assert!(
+        !after.iter().any(|f| f.code == "data_node_link_fails"),
+        "{after:#?}"
+    );
+}
