@@ -344,3 +344,50 @@ fn check_reports_a_link_between_data_nodes_that_fails_and_its_fix_clears_it() {
         "{after:#?}"
     );
 }
+
+/// All on one host (the sandbox): each data node sees the access node's
+/// own files at its paths, so the link files are not written over them;
+/// the drain still moves everything.
+#[test]
+fn on_one_host_the_access_nodes_own_passfile_is_left_as_it_is() {
+    let test = "on_one_host_the_access_nodes_own_passfile_is_left_as_it_is";
+    if !timescaledb_tier(test) {
+        return;
+    }
+    let an = TestCluster::named("an");
+    let dn1 = TestCluster::named("dn1");
+    let dn2 = TestCluster::named("dn2");
+    let work = temp_dir();
+    let plan = plan_for(
+        &an.cluster,
+        &[&dn1.cluster, &dn2.cluster],
+        AuthMode::Password,
+    );
+    let path = write_plan(work.path(), &plan);
+    let (code, text) = apply_file(&path, &[], &env());
+    assert_eq!(code, Some(0), "{text}");
+    metrics(&an, "2026-01-01", "2026-01-06");
+    let before = fingerprint(&an);
+    let an_pass = an.cluster.data_dir().join("passfile");
+    let own = read(&an_pass);
+    let mut one = plan.clone();
+    one.data_nodes.retain(|d| d.name == "dn1");
+    one.auth.data_node_links = Some(true);
+    let path = write_plan(work.path(), &one);
+    let (code, text) = apply_file(&path, &["--remove-data-nodes", "--drain"], &env());
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("dn1/auth/link-passfile: already done")
+            && text.contains("shares the access node's host and files"),
+        "{text}"
+    );
+    assert_eq!(fingerprint(&an), before);
+    let after = read(&an_pass);
+    assert!(!after.contains("this data node's passwords"), "{after}");
+    // The removal took dn2's lines out, and nothing else changed.
+    let kept: Vec<&str> = own
+        .lines()
+        .filter(|l| !l.contains(&format!(":{}:", dn2.cluster.port)))
+        .collect();
+    assert_eq!(after.lines().collect::<Vec<_>>(), kept);
+}

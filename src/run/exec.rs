@@ -490,8 +490,8 @@ async fn sees_server(client: &Client, data_directory: &str, port: i64) -> bool {
         crate::quote::sql::literal(&port.to_string()),
         crate::quote::sql::literal(&path)
     );
-    matches!(
-        client.simple_query(&q).await.as_deref(),
-        Ok([SimpleQueryMessage::Row(r), ..]) if r.get(0) == Some("t")
-    )
+    client.simple_query(&q).await.is_ok_and(|m| {
+        m.iter()
+            .any(|r| matches!(r, SimpleQueryMessage::Row(r) if r.get(0) == Some("t")))
+    })
 }
