@@ -44,10 +44,14 @@ pub async fn step(
     }) = &s.precheck
     {
         if let Ok(client) = sessions.get(&s.node, "postgres").await {
-            if sees_server(&client, data_directory, *port).await {
-                return Outcome::AlreadyDone {
+            // Fails closed: a file that may be the access node's own is
+            // not written over.
+            match files::sees_server(&client, data_directory, *port).await {
+                Ok(true) => return Outcome::AlreadyDone {
                     detail: format!("{} shares the access node's host and files (it sees {data_directory} with its running server): the access node's own files are there already", s.node),
-                };
+                },
+                Ok(false) => {}
+                Err(e) => return failed(format!("cannot tell whether {} shares the access node's files ({e}): nothing written", s.node)),
             }
         }
     }
@@ -477,21 +481,4 @@ async fn sql(
     Outcome::Done {
         detail: format!("{ran} statement(s)"),
     }
-}
-
-/// The node sees `data_directory` with the live postmaster.pid of the
-/// server listening on `port` (its lines: pid, data directory, start
-/// time, port): the same host and file system.
-async fn sees_server(client: &Client, data_directory: &str, port: i64) -> bool {
-    let path = format!("{}/postmaster.pid", data_directory.trim_end_matches('/'));
-    let q = format!(
-        "SELECT split_part(f, E'\\n', 2) = {} AND split_part(f, E'\\n', 4) = {} FROM pg_read_file({}, 0, 4096, true) AS f",
-        crate::quote::sql::literal(data_directory.trim_end_matches('/')),
-        crate::quote::sql::literal(&port.to_string()),
-        crate::quote::sql::literal(&path)
-    );
-    client.simple_query(&q).await.is_ok_and(|m| {
-        m.iter()
-            .any(|r| matches!(r, SimpleQueryMessage::Row(r) if r.get(0) == Some("t")))
-    })
 }
