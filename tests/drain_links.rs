@@ -391,3 +391,66 @@ fn on_one_host_the_access_nodes_own_passfile_is_left_as_it_is() {
         .collect();
     assert_eq!(after.lines().collect::<Vec<_>>(), kept);
 }
+
+/// The exported setup.sh with the links (data_node_links = true), run on
+/// one host: each data node's step sees the access node's own passfile
+/// there and leaves it as it is; shellcheck-clean.
+#[test]
+fn export_with_links_leaves_the_access_nodes_own_passfile_on_one_host() {
+    let test = "export_with_links_leaves_the_access_nodes_own_passfile_on_one_host";
+    if !timescaledb_tier(test) {
+        return;
+    }
+    let an = TestCluster::named("an");
+    let dn1 = TestCluster::named("dn1");
+    let dn2 = TestCluster::named("dn2");
+    let work = temp_dir();
+    let mut plan = plan_for(
+        &an.cluster,
+        &[&dn1.cluster, &dn2.cluster],
+        AuthMode::Password,
+    );
+    let path = write_plan(work.path(), &plan);
+    let (code, text) = apply_file(&path, &[], &env());
+    assert_eq!(code, Some(0), "{text}");
+    let an_pass = an.cluster.data_dir().join("passfile");
+    let own = read(&an_pass);
+    plan.auth.data_node_links = Some(true);
+    let path = write_plan(work.path(), &plan);
+    let out = work.path().join("export");
+    let exp = tsmn()
+        .args(["export", "--plan"])
+        .arg(&path)
+        .arg("--out")
+        .arg(&out)
+        .env("TSMN_ROLE_PW_POSTGRES", PW)
+        .output()
+        .expect("tsmn export");
+    assert_success(&exp);
+    let script = read(&out.join("setup.sh"));
+    assert!(script.contains("if sees_server dn1 "), "{script}");
+    let sc = std::process::Command::new("shellcheck")
+        .arg(out.join("setup.sh"))
+        .output()
+        .expect("shellcheck");
+    assert!(
+        sc.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sc.stdout)
+    );
+    let run = std::process::Command::new("sh")
+        .arg(out.join("setup.sh"))
+        .env("TSMN_PHASES", "auth")
+        .env("TSMN_ROLE_PW_POSTGRES", PW)
+        .env_remove("PGPASSWORD")
+        .output()
+        .expect("setup.sh");
+    let said =
+        String::from_utf8_lossy(&run.stdout).to_string() + &String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{said}");
+    assert!(
+        said.contains("dn1 shares the access node's host and files"),
+        "{said}"
+    );
+    assert_eq!(read(&an_pass), own, "the access node's passfile is its own");
+}

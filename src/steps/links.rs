@@ -319,12 +319,20 @@ pub(crate) fn files(ctx: &Ctx) -> Vec<Step> {
                     content,
                 },
             );
-            if let (true, Some(d)) = (shared, &an_dir) {
-                s.precheck = Some(Precheck::SeesServer {
-                    data_directory: d.clone(),
-                    port: an.port,
-                });
-            }
+            let blocked = match (shared, &an_dir) {
+                (true, Some(d)) => {
+                    s.precheck = Some(Precheck::SeesServer {
+                        data_directory: d.clone(),
+                        port: an.port,
+                    });
+                    blocked
+                }
+                // Without the access node's data directory tsmn cannot
+                // tell a host of the data node's own from the access
+                // node's, where this file is the access node's own.
+                (true, None) => blocked.or_else(|| Some(format!("tsmn cannot tell whether {} shares the access node's host and files: {}'s data directory is unknown (offline, or it did not answer the probe); run it online", dn.name, an.name))),
+                (false, _) => blocked,
+            };
             if let Some(why) = blocked {
                 s.state = StepState::Blocked { why };
             }
