@@ -34,6 +34,10 @@ fn env() -> Vec<(&'static str, &'static str)> {
 /// nodes run with the drain's settings in namespaces that hide the access
 /// node's data directory.
 fn set_up(mode: AuthMode) -> Links {
+    set_up_with(mode, true)
+}
+
+fn set_up_with(mode: AuthMode, rows: bool) -> Links {
     let an = TestCluster::named("an");
     let dn1 = TestCluster::named("dn1");
     let dn2 = TestCluster::named("dn2");
@@ -42,7 +46,9 @@ fn set_up(mode: AuthMode) -> Links {
     let path = write_plan(work.path(), &plan);
     let (code, text) = apply_file(&path, &[], &env());
     assert_eq!(code, Some(0), "{text}");
-    metrics(&an, "2026-01-01", "2026-01-12");
+    if rows {
+        metrics(&an, "2026-01-01", "2026-01-12");
+    }
     let mut hidden = Vec::new();
     for dn in [&dn1, &dn2] {
         // The drain's settings now, so that tsmn has nothing to restart
@@ -453,4 +459,39 @@ fn export_with_links_leaves_the_access_nodes_own_passfile_on_one_host() {
         "{said}"
     );
     assert_eq!(read(&an_pass), own, "the access node's passfile is its own");
+}
+
+/// The links are a run's files like any other: tsmn undo takes them back
+/// (the link fails again), nothing else of the cluster changes.
+#[test]
+fn undo_takes_the_links_between_data_nodes_back() {
+    let test = "undo_takes_the_links_between_data_nodes_back";
+    if tsmn::os::euid() != 0 {
+        skipped(test, "needs root (mount namespaces for the data nodes)");
+        return;
+    }
+    if !timescaledb_tier(test) {
+        return;
+    }
+    // No distributed hypertable: undo may run.
+    let l = set_up_with(AuthMode::Password, false);
+    assert!(link(&l, &l.dn1, &l.dn2).contains("rc=2"));
+    let mut both = l.plan.clone();
+    both.auth.data_node_links = Some(true);
+    let path = write_plan(l.path.parent().expect("plan dir"), &both);
+    let (code, text) = apply_file(&path, &[], &env());
+    assert_eq!(code, Some(0), "{text}");
+    assert!(link(&l, &l.dn1, &l.dn2).contains("rc=0"));
+    let (code, text) = run_yes("undo", &path, &[], &env());
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("removed "), "{text}");
+    let again = link(&l, &l.dn1, &l.dn2);
+    assert!(again.contains("rc=2"), "{again}");
+    assert!(
+        l.an.sql(
+            "tsdb",
+            "SELECT count(*) FROM timescaledb_information.data_nodes"
+        ) == ["2"],
+        "the cluster stays"
+    );
 }
