@@ -62,6 +62,7 @@ fn server() -> ServerFacts {
         timescaledb_available: vec!["2.13.1".into()],
         timescaledb_default: Some("2.13.1".into()),
         dblink_available: true,
+        peer_links: vec![],
         database: None,
         disk: None,
         new_database: None,

@@ -115,7 +115,34 @@ pub(super) fn block(
             path,
             mode,
             content,
-        } => deliver(plan, s, path, *mode, content, w, opts, script, written)?,
+        } => {
+            // A data node's copy of the access node's file (the links
+            // between data nodes) is not written over the access node's own.
+            let shared = match &s.precheck {
+                Some(crate::steps::Precheck::SeesServer {
+                    data_directory,
+                    port,
+                }) => {
+                    let said = format!(
+                        "{} shares the access node's host and files: its own file stays",
+                        s.node
+                    );
+                    let _ = writeln!(
+                        script,
+                        "  if sees_server {} {} {port}; then echo {}; else",
+                        s.node,
+                        shell::word(data_directory),
+                        shell::word(&said)
+                    );
+                    true
+                }
+                _ => false,
+            };
+            deliver(plan, s, path, *mode, content, w, opts, script, written)?;
+            if shared {
+                script.push_str("  fi\n");
+            }
+        }
         Action::ReloadTls { .. } => {
             sql_file(
                 s,

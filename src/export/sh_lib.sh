@@ -30,6 +30,17 @@ psql_node() {
   psql -X -q -v ON_ERROR_STOP=1 -d "$(conninfo "$node") dbname=$db" "$@"
 }
 
+# sees_server NODE DATADIR PORT: NODE sees that data directory with the live
+# postmaster.pid of the server on PORT (the same host and file system): the
+# access node's own files are at its paths there, not to be written over.
+sees_server() {
+  seen=$(psql_node "$1" postgres -At -v dir="$2" -v port="$3" <<'SQL'
+SELECT split_part(f, E'\n', 2) = :'dir' AND split_part(f, E'\n', 4) = :'port' FROM pg_read_file(:'dir' || '/postmaster.pid', 0, 4096, true) AS f;
+SQL
+) || fail "cannot tell whether $1 shares the access node's files: nothing written"
+  [ "$seen" = t ]
+}
+
 run_sql() {
   psql_node "$1" "$2" -At -f "$3" || fail "SQL in $3 failed (the error is above)"
 }

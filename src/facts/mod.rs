@@ -143,6 +143,11 @@ pub struct ServerFacts {
     pub tls_files_not_loaded: Vec<String>,
     /// pg_hba.conf changed after the server last read it (`HBA_NOT_LOADED`).
     pub hba_not_loaded: bool,
+    /// On a data node, when check tests them: its links to the other data
+    /// nodes as the engine's chunk copy makes them (the access node's
+    /// connection options, from this node's host and data directory).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub peer_links: Vec<Reach>,
 }
 
 /// One certificate file and its validity, read when it was checked.

@@ -15,6 +15,7 @@ pub mod health;
 mod lost;
 mod maintenance;
 mod node;
+mod peers;
 
 use crate::facts::Facts;
 use crate::plan::Plan;
@@ -93,6 +94,7 @@ pub fn findings(plan: &Plan, facts: &Facts) -> Vec<Finding> {
     drift::findings(plan, facts, &mut out);
     health::findings(plan, facts, &mut out);
     lost::findings(plan, facts, &mut out);
+    peers::findings(plan, facts, &mut out);
     let order: Vec<&str> = plan.nodes().map(|n| n.name.as_str()).collect();
     let rank = |name: &str| order.iter().position(|n| *n == name).unwrap_or(usize::MAX);
     out.sort_by(|a, b| {

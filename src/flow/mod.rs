@@ -164,6 +164,19 @@ impl Flow {
             .unwrap_or_default()
     }
 
+    /// check: each data node's links to the others as the engine's chunk
+    /// copy makes them (probe/peers.rs), into the facts; unless the plan
+    /// turns those links off (`data_node_links = false`).
+    pub async fn probe_peer_links(&mut self, settings: &Settings) {
+        if self.plan.auth.data_node_links == Some(false) || self.plan.data_nodes.len() < 2 {
+            return;
+        }
+        if let Some(f) = self.facts.as_mut() {
+            crate::probe::peers::probe(&self.plan, &self.passwords, settings.probe_options(), f)
+                .await;
+        }
+    }
+
     /// Notes about the password sources (an unset variable, an ignored passfile).
     pub fn notes(&self) -> &[String] {
         &self.notes

@@ -164,6 +164,13 @@ pub struct Auth {
     /// Options of certificate mode; only allowed when `mode = "certificate"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate: Option<CertificateOptions>,
+    /// The links between data nodes that the engine's chunk copy needs
+    /// (the destination logs in to the source with the access node's
+    /// connection string): true sets them up on every apply, false never
+    /// (chunk moves then wait in password and certificate mode); unset:
+    /// set up when the run moves chunks (`--drain`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_node_links: Option<bool>,
 }
 
 impl Default for Auth {
@@ -173,6 +180,7 @@ impl Default for Auth {
             roles: Vec::new(),
             password: None,
             certificate: None,
+            data_node_links: None,
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod credentials;
 pub mod disk;
 mod drift;
 pub(crate) mod health;
+pub mod peers;
 pub mod queries;
 pub mod reach;
 mod sizes;

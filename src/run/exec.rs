@@ -38,6 +38,23 @@ pub async fn step(
             }
         }
     }
+    if let Some(Precheck::SeesServer {
+        data_directory,
+        port,
+    }) = &s.precheck
+    {
+        if let Ok(client) = sessions.get(&s.node, "postgres").await {
+            // Fails closed: a file that may be the access node's own is
+            // not written over.
+            match files::sees_server(&client, data_directory, *port).await {
+                Ok(true) => return Outcome::AlreadyDone {
+                    detail: format!("{} shares the access node's host and files (it sees {data_directory} with its running server): the access node's own files are there already", s.node),
+                },
+                Ok(false) => {}
+                Err(e) => return failed(format!("cannot tell whether {} shares the access node's files ({e}): nothing written", s.node)),
+            }
+        }
+    }
     match &s.action {
         Action::Settings { database, changes } => settings(s, database, changes, sessions).await,
         Action::HbaBlock { lines } => super::hba::write(s, lines, o, sessions, stamp).await,

@@ -419,6 +419,30 @@ pub async fn program(client: &Client, command: &str) -> Result<(), String> {
         .map_err(|e| super::session::describe(&e))
 }
 
+/// The node sees `data_directory` with the live postmaster.pid of the
+/// server listening on `port` (its lines: pid, data directory, start
+/// time, port): the same host and file system.
+pub(super) async fn sees_server(
+    client: &tokio_postgres::Client,
+    data_directory: &str,
+    port: i64,
+) -> Result<bool, String> {
+    let path = format!("{}/postmaster.pid", data_directory.trim_end_matches('/'));
+    let q = format!(
+        "SELECT split_part(f, E'\\n', 2) = {} AND split_part(f, E'\\n', 4) = {} FROM pg_read_file({}, 0, 4096, true) AS f",
+        crate::quote::sql::literal(data_directory.trim_end_matches('/')),
+        crate::quote::sql::literal(&port.to_string()),
+        crate::quote::sql::literal(&path)
+    );
+    let rows = client
+        .simple_query(&q)
+        .await
+        .map_err(|e| super::session::describe(&e))?;
+    Ok(rows
+        .iter()
+        .any(|r| matches!(r, tokio_postgres::SimpleQueryMessage::Row(r) if r.get(0) == Some("t"))))
+}
+
 #[cfg(test)]
 mod message_tests {
     #[test]

@@ -99,6 +99,7 @@ pub async fn run_adopting(
     // One connection per node and database, kept across phases.
     let mut sessions = Sessions::new(o.plan, o.passwords, o.probe, tls, events.clone());
     sessions.leaving = leaving(steps);
+    sessions.leaving_credentials(o);
     for (node, client) in kept {
         sessions.adopt(&node, "postgres", client);
     }

@@ -21,6 +21,13 @@ pub struct Sessions<'a> {
     notices: OnNotice,
     /// Data nodes that leave the cluster in this run (not in the plan).
     pub leaving: Vec<Node>,
+    /// Password mode: the superuser's password as the access node uses it
+    /// (tsmn set it on the data nodes): a leaving data node is reached
+    /// where the access node reaches it, whose rule asks for it.
+    pub leaving_password: Option<secrecy::SecretString>,
+    /// Certificate mode: TLS with the superuser's client certificate from
+    /// the material (as the access node logs in), for the leaving nodes.
+    pub leaving_tls: Option<Tls>,
     /// The steps of this run that changed a server (for a step that acts
     /// only after them: a TLS reload).
     pub changed: Mutex<std::collections::HashSet<String>>,
@@ -57,6 +64,8 @@ impl<'a> Sessions<'a> {
             tls,
             notices: notices_to(events),
             leaving: Vec::new(),
+            leaving_password: None,
+            leaving_tls: None,
             changed: Mutex::new(std::collections::HashSet::new()),
             an_facts: Mutex::new(None),
             open: Mutex::new(HashMap::new()),
@@ -81,16 +90,23 @@ impl<'a> Sessions<'a> {
         let n = self
             .node(node)
             .ok_or_else(|| format!("no node {node} in the plan"))?;
-        let cfg = crate::probe::config(
-            n,
-            &self.plan.superuser,
-            db,
-            self.passwords,
-            self.opts,
-            &self.tls,
-        );
+        let is_leaving = self.leaving.iter().any(|l| l.name == node);
+        let tls = match &self.leaving_tls {
+            Some(t) if is_leaving => t,
+            _ => &self.tls,
+        };
+        let mut cfg =
+            crate::probe::config(n, &self.plan.superuser, db, self.passwords, self.opts, tls);
+        if let Some(pw) = self
+            .leaving_password
+            .as_ref()
+            .filter(|_| is_leaving && cfg.get_password().is_none())
+        {
+            use secrecy::ExposeSecret;
+            cfg.password(pw.expose_secret().as_bytes());
+        }
         let on_notice = Some((node.to_string(), self.notices.clone()));
-        crate::probe::connect(&cfg, &self.tls, self.opts, on_notice)
+        crate::probe::connect(&cfg, tls, self.opts, on_notice)
             .await
             .map_err(|c| c.problem().unwrap_or_default())
     }
@@ -119,10 +135,56 @@ impl<'a> Sessions<'a> {
             .insert((node.to_string(), db.to_string(), 0), Arc::new(client));
     }
 
+    /// How tsmn logs in to a leaving data node, where the access node
+    /// reaches it (its rule asks for what the access node presents): in
+    /// password mode the superuser's role password, in certificate mode
+    /// its client certificate from the material.
+    pub fn leaving_credentials(&mut self, o: &super::RunOptions<'_>) {
+        use crate::plan::AuthMode;
+        match o.plan.auth.mode {
+            AuthMode::Password => {
+                self.leaving_password = o
+                    .secrets
+                    .password(&o.plan.superuser, "")
+                    .ok()
+                    .map(|p| secrecy::SecretString::from(p.to_string()));
+            }
+            AuthMode::Certificate => {
+                self.leaving_tls = o
+                    .material
+                    .and_then(|m| leaving_tls(&m.dir, &o.plan.superuser));
+            }
+            AuthMode::Trust => {}
+        }
+    }
+
     /// Forget the connections to a node (it is being restarted, or one failed).
     pub fn drop_node(&self, node: &str) {
         self.map().retain(|(n, _, _), _| n != node);
     }
+}
+
+/// Certificate mode: tsmn reaches a leaving data node where the access
+/// node does, whose rule asks for a client certificate: the superuser's
+/// from the material (the one the access node uses), over TLS checked
+/// against tsmn's CA.
+fn leaving_tls(dir: &std::path::Path, superuser: &str) -> Option<crate::probe::tls::Tls> {
+    use crate::probe::tls::{Sourced, TlsSettings};
+    let file = |name: String| Sourced {
+        value: dir.join(name).display().to_string(),
+        from: "the certificate material".into(),
+    };
+    let stem = crate::timescale::cert_file_stem(superuser);
+    Tls::new(&TlsSettings {
+        mode: crate::plan::SslMode::Require,
+        mode_from: "certificate mode".into(),
+        root: Some(file("ca.crt".into())),
+        client: Some((
+            file(format!("client-{stem}.crt")),
+            file(format!("client-{stem}.key")),
+        )),
+    })
+    .ok()
 }
 
 /// The server's message (with DETAIL), or the chain of causes.

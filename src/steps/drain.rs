@@ -8,7 +8,6 @@ use super::{
     StepState,
 };
 use crate::facts::{ChunkPlace, DatabaseFacts};
-use crate::plan::AuthMode;
 use crate::quote::sql::literal;
 
 /// What the engine's chunk copy needs of a data node (source and
@@ -114,7 +113,7 @@ pub(super) fn build(ctx: &Ctx, gone: &str, an_db: &DatabaseFacts) -> Vec<Step> {
             },
         ),
     ];
-    let why_not = refused(ctx);
+    let why_not = super::links::gate(ctx);
     for (place, destination) in placement(&an_db.chunk_places, gone, &remaining(ctx, an_db)) {
         let bytes = place.bytes.iter().find(|(n, _)| n == gone).map(|(_, b)| *b);
         let (title, state) = match &destination {
@@ -154,25 +153,6 @@ pub(super) fn build(ctx: &Ctx, gone: &str, an_db: &DatabaseFacts) -> Vec<Step> {
         steps.push(s);
     }
     steps
-}
-
-/// Why the moves cannot run in this plan's mode. The destination data
-/// node subscribes to the source with the access node's connection string
-/// (remote_connection_get_connstr): in trust mode it needs only the
-/// source's pg_hba.conf to admit it, which tsmn's rule for the access
-/// node's address covers when all share a host (the sandbox: 127.0.0.1);
-/// in password and certificate mode it names the access node's passfile
-/// or client certificate paths, which tsmn does not yet put on the data
-/// nodes.
-fn refused(ctx: &Ctx) -> Option<String> {
-    let what = match ctx.plan.auth.mode {
-        AuthMode::Trust => return None,
-        AuthMode::Password => "the access node's passfile (timescaledb.passfile, or <access node data directory>/passfile) at the same path on every data node's host",
-        AuthMode::Certificate => "the access node's client certificates and root certificate (timescaledb.ssl_dir, ssl_ca_file) at the same paths on every data node's host",
-    };
-    Some(format!(
-        "--drain works in trust mode only for now: the engine's chunk copy makes the destination data node log in to the source with the access node's connection string, which needs {what}, and tsmn does not set that up yet. Move the chunks by hand (timescaledb_experimental.move_chunk) or keep the node in the plan"
-    ))
 }
 
 /// Per hypertable (named as the chunk places name it), the data nodes of

@@ -11,6 +11,7 @@ mod cluster;
 mod context;
 mod drain;
 pub mod hba_block;
+mod links;
 mod maintenance;
 pub mod material;
 mod model;
@@ -66,6 +67,7 @@ pub fn build(plan: &Plan, inputs: Inputs) -> Result<Vec<Step>, StepsError> {
     settings::build(&ctx, &mut steps);
     steps.extend(drain::leaving_settings(&ctx));
     auth::build(&ctx, &mut steps)?;
+    steps.extend(links::files(&ctx));
     // The access node's settings and files need nothing from the data
     // nodes: they go while the data nodes do theirs.
     for s in steps.iter_mut().filter(|s| s.node == plan.access_node.name) {

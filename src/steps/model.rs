@@ -97,6 +97,11 @@ impl Order {
 pub enum Precheck {
     /// The role's stored SCRAM verifier already belongs to its password.
     PasswordIs { role: String },
+    /// The node sees this server's data directory with its live
+    /// postmaster.pid (same host and file system): the access node's own
+    /// files are already at the access node's paths, and writing the data
+    /// node's copy there would replace them.
+    SeesServer { data_directory: String, port: i64 },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -163,11 +163,16 @@ impl Tasks {
                 })),
             };
             let partial = !nodes.is_empty();
-            let facts = flow
-                .probe(&nodes, &settings, &NoAsk, watch)
-                .await
-                .cloned()
-                .unwrap_or_default();
+            let probed = flow.probe(&nodes, &settings, &NoAsk, watch).await.is_ok();
+            // The whole cluster's check tests the links between data
+            // nodes too, as tsmn check does.
+            if probed && !partial {
+                flow.probe_peer_links(&settings).await;
+            }
+            let facts = match probed {
+                true => flow.facts().cloned().unwrap_or_default(),
+                false => Default::default(),
+            };
             // Every node's own line before the whole report.
             let _ = forward.await;
             let _ = tx.send(Msg::Probed {

@@ -167,10 +167,17 @@ pub struct ApplyArgs {
     /// max_prepared_transactions on the access node: restarts). Writes to
     /// a hypertable wait while one of its chunks copies (reads go on);
     /// transactions a restart left prepared are healed first; rows and
-    /// checksums are compared before the old copy goes. Trust mode only
-    /// for now
+    /// checksums are compared before the old copy goes. In password and
+    /// certificate mode the links between data nodes are set up first
+    /// (see --data-node-links)
     #[arg(long, requires = "remove_data_nodes")]
     pub drain: bool,
+    /// Set up the links between data nodes that the engine's chunk copy
+    /// uses (as data_node_links = true in [auth] of the plan): each data
+    /// node gets the access node's passfile or client certificate at the
+    /// access node's paths, and a pg_hba.conf rule for the others
+    #[arg(long)]
+    pub data_node_links: bool,
     /// Password mode: give ROLE a new password (from its variable,
     /// TSMN_ROLE_PW_<ROLE> by default, or asked for), one data node at a
     /// time, each followed at once by its passfile line; safe to run

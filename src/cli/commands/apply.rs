@@ -22,6 +22,9 @@ use tsmn::report;
 fn with_options(flow: &mut Flow, a: &ApplyArgs) -> Result<Option<std::path::PathBuf>, FlowError> {
     flow.remove_data_nodes = a.remove_data_nodes;
     flow.drain = a.drain;
+    if a.data_node_links {
+        flow.plan.auth.data_node_links = Some(true);
+    }
     flow.rotate_passwords.clone_from(&a.rotate_password);
     let aside = if a.renew_certificates {
         flow.renew_certificates()?

@@ -13,7 +13,9 @@ pub fn check(a: &CheckArgs) -> u8 {
         Ok(f) => f,
         Err(e) => return fail_as("check", json, e),
     };
-    let probed = probe_flow(&runtime(), &mut flow, &settings, json, Watch::default());
+    let rt = runtime();
+    let probed = probe_flow(&rt, &mut flow, &settings, json, Watch::default())
+        .map(|()| rt.block_on(flow.probe_peer_links(&settings)));
     let facts = match probed {
         Ok(()) => flow.facts().cloned().unwrap_or_default(),
         Err(e) => return fail_as("check", json, e),

@@ -3,7 +3,7 @@
 
 use super::kept;
 use crate::quote::hba;
-use crate::steps::hba_block;
+use crate::steps::{hba_block, links};
 use crate::steps::{step, Action, Ctx, Phase, Step, StepState, StepsError};
 
 /// The rules for the access node, on every data node.
@@ -25,7 +25,12 @@ pub(super) fn hba_rules(
         "scram-sha-256" => "admits the access node's address with a SCRAM password (host matches TLS and plain connections alike)",
         _ => "admits the access node's address only with a client certificate whose CN is the role",
     };
+    let an_cidrs = ctx.access_node_cidrs();
     for dn in ctx.data_nodes() {
+        // With the links between data nodes: the other data nodes too.
+        let links = links::hba_lines(ctx, &dn.name, kind, method, &an_cidrs);
+        let mut lines = lines.clone();
+        lines.extend(links.iter().cloned());
         let mut s = step(
             &dn.name,
             Phase::Auth,
@@ -50,19 +55,20 @@ pub(super) fn hba_rules(
         let admitting = ctx
             .inputs
             .facts
-            .filter(|_| ctx.plan.adopted)
+            .filter(|_| ctx.plan.adopted && links.is_empty())
             .and_then(|f| crate::findings::admitting_rule(ctx.plan, f, &dn.name));
         if let Some(rule) = admitting {
             kept(
                 &mut s,
                 format!("an existing rule admits the access node as every role ({rule})"),
             );
-        } else if ctx
-            .plan
-            .auth
-            .roles
-            .iter()
-            .all(|role| ctx.adopted_reach(role, &dn.name))
+        } else if links.is_empty()
+            && ctx
+                .plan
+                .auth
+                .roles
+                .iter()
+                .all(|role| ctx.adopted_reach(role, &dn.name))
         {
             // Rules only the data node can judge (host names, groups,
             // samenet): the engine's answer decides, and it admitted.
@@ -73,5 +79,6 @@ pub(super) fn hba_rules(
         }
         out.push(s);
     }
+    out.extend(links::leaving_hba(ctx, &lines, kind, method));
     Ok(())
 }

@@ -1,0 +1,129 @@
+//! ASYNC: each data node -> each other data node, as the engine's chunk
+//! copy connects (check only). The destination of `copy_chunk`/`move_chunk`
+//! subscribes to the source with the connection string the access node
+//! builds (`remote_connection_get_connstr`, tsl/src/remote/connection.c):
+//! the access node's options (passfile, TLS files) for the role running the
+//! move, used by libpq on the destination's host, as its server's OS user,
+//! in its data directory. tsmn asks the same of libpq there: from inside
+//! the data node (dblink's function in a session of tsmn's in the cluster
+//! database, so the extension has unset libpq's variables as in the
+//! engine's own backends), one connection per other data node with those
+//! options, relative paths taken in the data node's own data directory.
+
+use super::access_side::{connect_out, options_as, DBLINK_FUNCTION};
+use super::credentials::PasswordSource;
+use super::{config, connect, tls::Tls, ProbeOptions};
+use crate::facts::{Facts, Reach, ServerFacts};
+use crate::plan::Plan;
+
+/// The access node's settings that name paths, as a data node's libpq
+/// would find them: a relative one in `data_dir`, the data node's own.
+pub fn as_seen_from(an: &ServerFacts, data_dir: &str) -> ServerFacts {
+    let mut settings = an.settings.clone();
+    for name in ["timescaledb.passfile", "timescaledb.ssl_dir", "ssl_ca_file"] {
+        if let Some(s) = settings.get_mut(name) {
+            if !s.value.is_empty() && !s.value.starts_with('/') {
+                s.value = format!("{}/{}", data_dir.trim_end_matches('/'), s.value);
+            }
+        }
+    }
+    ServerFacts {
+        settings,
+        ..ServerFacts::default()
+    }
+}
+
+/// Every data node's links to the others, into its facts (where tsmn got
+/// in as a superuser and knows the access node's settings).
+pub async fn probe(plan: &Plan, passwords: &PasswordSource, opts: ProbeOptions, facts: &mut Facts) {
+    let Ok(tls) = Tls::from_plan(plan) else {
+        return;
+    };
+    let Some(an) = facts
+        .node(&plan.access_node.name)
+        .and_then(|n| n.server.clone())
+        .filter(|s| s.setting("data_directory").is_some())
+    else {
+        return;
+    };
+    let mut tasks = Vec::new();
+    for dn in &plan.data_nodes {
+        let Some(dir) = facts
+            .node(&dn.name)
+            .and_then(|n| n.server.as_ref())
+            .filter(|s| s.superuser)
+            .and_then(|s| s.setting("data_directory"))
+        else {
+            continue;
+        };
+        let seen = as_seen_from(&an, dir);
+        let cfg = config(dn, &plan.superuser, &plan.database, passwords, opts, &tls);
+        let (tls, plan, from) = (tls.clone(), plan.clone(), dn.name.clone());
+        tasks.push(tokio::spawn(async move {
+            let links = from_one(&plan, &from, &seen, cfg, &tls, opts).await;
+            (from, links)
+        }));
+    }
+    for t in tasks {
+        let Ok((from, links)) = t.await else {
+            continue;
+        };
+        if let Some(s) = facts
+            .nodes
+            .iter_mut()
+            .find(|n| n.name == from)
+            .and_then(|n| n.server.as_mut())
+        {
+            s.peer_links = links;
+        }
+    }
+}
+
+async fn from_one(
+    plan: &Plan,
+    from: &str,
+    seen: &ServerFacts,
+    cfg: tokio_postgres::Config,
+    tls: &Tls,
+    opts: ProbeOptions,
+) -> Vec<Reach> {
+    let others: Vec<&crate::plan::Node> =
+        plan.data_nodes.iter().filter(|d| d.name != from).collect();
+    let untested = |why: String| -> Vec<Reach> {
+        others
+            .iter()
+            .map(|to| Reach {
+                role: plan.superuser.clone(),
+                data_node: to.name.clone(),
+                error: Some(format!("not tested: {why}")),
+            })
+            .collect()
+    };
+    let client = match connect(&cfg, tls, opts, None).await {
+        Ok(c) => c,
+        Err(c) => return untested(c.problem().unwrap_or_default()),
+    };
+    if let Err(e) = client.batch_execute(DBLINK_FUNCTION).await {
+        return untested(format!(
+            "dblink cannot be used on {from} ({e}); install PostgreSQL's contrib package there"
+        ));
+    }
+    let mut out = Vec::new();
+    for to in others {
+        let info = options_as(
+            &plan.superuser,
+            &plan.database,
+            seen,
+            &to.host,
+            to.port,
+            opts,
+        );
+        let tried = connect_out(&client, &info, opts.connect_timeout).await;
+        out.push(Reach {
+            role: plan.superuser.clone(),
+            data_node: to.name.clone(),
+            error: tried.err(),
+        });
+    }
+    out
+}
