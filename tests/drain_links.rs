@@ -338,6 +338,10 @@ fn check_reports_a_link_between_data_nodes_that_fails_and_its_fix_clears_it() {
     let json = String::from_utf8_lossy(&out.stdout);
     assert!(json.contains("\"data_node_link_fails\""), "{json}");
 
+    // status tests the same links the same way (the access node's options
+    // as each data node sees them), and agrees.
+    assert_eq!(status_link(&l, "dn1", "dn2"), Some(false));
+
     let nodes = fixes::Nodes::new(
         vec![("an", &l.an), ("dn1", &l.dn1), ("dn2", &l.dn2)],
         &l.path,
@@ -349,6 +353,26 @@ fn check_reports_a_link_between_data_nodes_that_fails_and_its_fix_clears_it() {
         !after.iter().any(|f| f.code == "data_node_link_fails"),
         "{after:#?}"
     );
+    assert_eq!(status_link(&l, "dn1", "dn2"), Some(true));
+    assert_eq!(status_link(&l, "dn2", "dn1"), Some(true));
+}
+
+/// `tsmn status --links all --json`: whether the link `from` -> `to` is up.
+fn status_link(l: &Links, from: &str, to: &str) -> Option<bool> {
+    let out = tsmn()
+        .args(["status", "--links", "all", "--json", "--plan"])
+        .arg(&l.path)
+        .envs(env())
+        .output()
+        .expect("tsmn status");
+    let doc: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out:?}"));
+    doc["links"]
+        .as_array()
+        .expect("links")
+        .iter()
+        .find(|k| k["from"] == from && k["to"] == to)
+        .and_then(|k| k["up"].as_bool())
 }
 
 /// All on one host (the sandbox): each data node sees the access node's

@@ -141,7 +141,10 @@ impl AccessLinks {
 }
 
 /// On demand: from the data node `from` (over tsmn's session to it) to
-/// every other data node, each connected, asked and closed.
+/// every other data node, each connected, asked and closed, with the
+/// options the engine's chunk copy gives it: the access node's, its
+/// relative paths found in this data node's own directory
+/// (`probe::peers::as_seen_from`).
 pub(super) async fn between_data_nodes(
     client: &Client,
     from: &Node,
@@ -158,7 +161,19 @@ pub(super) async fn between_data_nodes(
         .take(dns.len().saturating_sub(1))
         .collect();
     let work = async {
-        let (names, infos) = prepare_on(client, reach, &targets).await?;
+        let an = reach
+            .open(&reach.plan.access_node, "postgres")
+            .await
+            .map_err(|e| {
+                format!(
+                    "the access node's settings, which name the files these links use, cannot be read: {}",
+                    e.problem().unwrap_or_default()
+                )
+            })?;
+        let an = super::slow::settings(&an)
+            .await
+            .map_err(|e| remote_error(&e))?;
+        let (names, infos) = prepare_on(client, reach, &targets, Some(&an)).await?;
         measure(client, &names, &infos, reach.opts.connect_timeout, false).await
     };
     let mut out = match tokio::time::timeout(reach.budget() * 4, work).await {
@@ -171,7 +186,7 @@ pub(super) async fn between_data_nodes(
 }
 
 async fn prepare(client: Client, reach: &Reach, targets: &[&Node]) -> Result<Prepared, String> {
-    let (names, infos) = prepare_on(&client, reach, targets).await?;
+    let (names, infos) = prepare_on(&client, reach, targets, None).await?;
     Ok(Prepared {
         client,
         names,
@@ -180,11 +195,14 @@ async fn prepare(client: Client, reach: &Reach, targets: &[&Node]) -> Result<Pre
 }
 
 /// The link functions made in the session; each target's dblink name and
-/// connection options, from the node's own settings.
+/// connection options: from the node's own settings (the access node's
+/// links), or from the access node's as this node sees them (`an`: the
+/// links between data nodes).
 async fn prepare_on(
     client: &Client,
     reach: &Reach,
     targets: &[&Node],
+    an: Option<&crate::facts::ServerFacts>,
 ) -> Result<(Vec<String>, Vec<String>), String> {
     client
         .batch_execute(queries::LINK_FUNCTIONS)
@@ -195,9 +213,15 @@ async fn prepare_on(
             remote_error(&e)
         )
         })?;
-    let facts = super::slow::settings(client)
+    let own = super::slow::settings(client)
         .await
         .map_err(|e| remote_error(&e))?;
+    let facts = match an {
+        Some(an) => {
+            crate::probe::peers::as_seen_from(an, own.setting("data_directory").unwrap_or_default())
+        }
+        None => own,
+    };
     let infos = targets
         .iter()
         .map(|to| {
