@@ -98,7 +98,9 @@ pub fn findings(plan: &Plan, facts: &Facts, out: &mut Vec<Finding>) {
             .filter(|c| (c.data_nodes.len() as i64) < h.replication_factor)
             .collect();
         if !short.is_empty() {
-            let fix = copies(plan, facts, db, h, &short);
+            let fix = copies(plan, facts, db, h, &short).or(
+                "tsmn apply --repair-replication makes the same copies, one chunk at a time, with the settings and restarts they need, writes to the hypertable paused during each and rows and checksums compared (trust mode for now)",
+            );
             out.push(under_replicated(
                 node,
                 &name,
@@ -396,4 +398,51 @@ pub fn disk_low(node: &str, d: &Disk) -> Option<Finding> {
             d.data_directory
         )),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn place(c: &str, nodes: &[&str]) -> ChunkPlace {
+        ChunkPlace {
+            hypertable: "public.m".into(),
+            chunk: c.into(),
+            data_nodes: nodes.iter().map(|n| n.to_string()).collect(),
+            ..ChunkPlace::default()
+        }
+    }
+
+    #[test]
+    fn copies_go_to_the_candidate_with_the_fewest_chunks_and_lost_copies_do_not_count() {
+        let places = [
+            place("c1", &["dn1", "gone"]),
+            place("c2", &["gone", "dn1"]),
+            place("c3", &["dn1", "dn3"]),
+            place("c4", &["gone"]),
+        ];
+        let all: Vec<&ChunkPlace> = places.iter().collect();
+        let candidates = vec!["dn1".to_string(), "dn3".to_string(), "dn4".to_string()];
+        let counts = |n: &str| n != "gone";
+        let short: Vec<&ChunkPlace> = vec![&places[0], &places[1], &places[3]];
+        let got: Vec<(&str, String, Option<String>)> =
+            copies_to_factor(&all, &short, 2, &candidates, counts)
+                .into_iter()
+                .map(|c| (c.place.chunk.as_str(), c.source, c.destination))
+                .collect();
+        // dn4 holds nothing, dn3 one: c1 to dn4, then c2 to dn3 (1 each,
+        // by name); c4 has no copy that counts: nothing to copy from.
+        assert_eq!(
+            got,
+            vec![
+                ("c1", "dn1".to_string(), Some("dn4".to_string())),
+                ("c2", "dn1".to_string(), Some("dn3".to_string())),
+            ]
+        );
+        // Factor 3 with no candidate left for c3: placed None.
+        let few = vec!["dn1".to_string(), "dn3".to_string()];
+        let got = copies_to_factor(&all, &[&places[2]], 3, &few, counts);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].destination, None);
+    }
 }

@@ -21,9 +21,15 @@ use crate::findings::health::copies_to_factor;
 use crate::steps::{step, Action, ChunkMove, Ctx, Phase, Step, StepState};
 
 /// Whether this run repairs: asked for, or a lost data node leaves (its
-/// copies are gone with it; the replacement in the plan takes them).
+/// copies are gone with it; the replacement in the plan takes them). Not
+/// asked for, it stays out of the way where the copies cannot run yet
+/// (the drain's gate): the lost node is removed all the same and check
+/// reports the chunks short of copies.
 pub(in crate::steps) fn on(ctx: &Ctx) -> bool {
-    ctx.inputs.repair_replication || (ctx.inputs.remove_data_nodes && !lost(ctx).is_empty())
+    ctx.inputs.repair_replication
+        || (ctx.inputs.remove_data_nodes
+            && !lost(ctx).is_empty()
+            && super::super::drain::refused(ctx).is_none())
 }
 
 /// The data nodes of the cluster that are not in the plan and that the
