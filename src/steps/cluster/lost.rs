@@ -91,39 +91,33 @@ pub(super) fn described(p: &ChunkPlace) -> String {
     )
 }
 
-/// The lost node `gone`'s only copies: given up (a step that drops each
-/// named one from the access node's catalog), or why its removal is
-/// refused (one not named; a name that is no such chunk).
-pub(super) fn give_up(
-    ctx: &Ctx,
-    gone: &str,
-    an_db: &DatabaseFacts,
-) -> Result<Option<Step>, String> {
+/// The lost node `gone`'s only copies: given up (a step each, that drops
+/// the named chunk from the access node's catalog; its title says what
+/// is lost, so apply's summary does before it asks), or why its removal
+/// is refused (one not named; a name that is no such chunk).
+pub(super) fn give_up(ctx: &Ctx, gone: &str, an_db: &DatabaseFacts) -> Result<Vec<Step>, String> {
     let only: Vec<&ChunkPlace> = an_db
         .chunk_places
         .iter()
         .filter(|p| p.data_nodes.len() == 1 && p.data_nodes[0] == gone)
         .collect();
-    let unknown: Vec<&String> = ctx
+    let lost = super::repair::lost(ctx);
+    let unknown: Vec<&str> = ctx
         .inputs
         .give_up
         .iter()
         .filter(|n| {
             !an_db.chunk_places.iter().any(|p| {
-                names(n, p)
-                    && p.data_nodes.len() == 1
-                    && super::repair::lost(ctx).contains(&p.data_nodes[0].as_str())
+                names(n, p) && p.data_nodes.len() == 1 && lost.contains(&p.data_nodes[0].as_str())
             })
         })
+        .map(String::as_str)
         .collect();
     if !unknown.is_empty() {
         return Err(format!(
             "--give-up-chunks names {} that is no chunk whose only copy is on a lost data node leaving the cluster: nothing is given up; name only the chunks the refusal lists",
-            unknown.iter().map(|n| n.as_str()).collect::<Vec<_>>().join(", ")
+            unknown.join(", ")
         ));
-    }
-    if only.is_empty() {
-        return Ok(None);
     }
     let (named, kept): (Vec<&ChunkPlace>, Vec<&ChunkPlace>) = only
         .iter()
@@ -143,24 +137,21 @@ pub(super) fn give_up(
         ctx.plan.access_node.name.as_str(),
         ctx.plan.database.as_str(),
     );
-    let rows: i64 = named.iter().filter_map(|p| p.rows).sum();
-    Ok(Some(step(
-        an,
-        Phase::Cluster,
-        &format!("give-up-{gone}"),
-        format!(
-            "Give up {} chunk(s) whose only copy was on lost {gone} (about {rows} rows LOST)",
-            named.len()
-        ),
-        format!(
-            "named in --give-up-chunks; their rows are lost: {}. Each is dropped from the access node's catalog (DROP FOREIGN TABLE: nothing is sent to a data node), and only while its one copy is still on {gone}",
-            named.iter().map(|p| described(p)).collect::<Vec<_>>().join("; ")
-        ),
-        super::sql(
-            db,
-            named.iter().map(|p| drop_lost(&p.chunk, gone)).collect(),
-        ),
-    )))
+    Ok(named
+        .iter()
+        .map(|p| {
+            step(
+                an,
+                Phase::Cluster,
+                &format!("give-up-{}", p.chunk),
+                format!("Give up {} (its only copy was on lost {gone}: LOST)", described(p)),
+                format!(
+                    "named in --give-up-chunks: its rows are lost. It is dropped from the access node's catalog (DROP FOREIGN TABLE: nothing is sent to a data node), and only while its one copy is still on {gone}"
+                ),
+                super::sql(db, vec![drop_lost(&p.chunk, gone)]),
+            )
+        })
+        .collect())
 }
 
 /// The access node lets go of `chunk` (quoted), whose only copy was on

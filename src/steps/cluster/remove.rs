@@ -105,12 +105,8 @@ pub(super) fn remove_data_nodes(ctx: &Ctx) -> Vec<Step> {
             removed.push(gone.clone());
         }
         steps.extend(drain);
-        if let Some(Ok(Some(g))) = given_up {
-            let mut g = g;
-            if blocked {
-                g.state = s.state.clone();
-            }
-            steps.push(g);
+        if let Some(Ok(given)) = given_up {
+            steps.extend(given);
         }
         steps.push(s);
         steps.extend(hba_removed(an_db, gone, blocked));
