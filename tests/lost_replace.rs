@@ -180,6 +180,12 @@ fn a_lost_data_node_is_replaced_and_every_chunk_has_its_copies_again() {
             || f.code == "node_marked_unavailable"),
         "{found:#?}"
     );
+    let (code, again) = apply_file(&path, &["--remove-data-nodes"], &[]);
+    assert_eq!(code, Some(0), "{again}");
+    assert!(
+        !again.contains(" copied to "),
+        "nothing left to copy: {again}"
+    );
 }
 
 #[test]
