@@ -154,6 +154,9 @@ fn a_lost_data_node_is_replaced_and_every_chunk_has_its_copies_again() {
         "{text}"
     );
     assert!(text.contains("an/cluster/remove-dn2: done"), "{text}");
+    for l in text.lines().filter(|l| l.starts_with("[an] an/cluster/")) {
+        eprintln!("{l}");
+    }
     eprintln!(
         "replaced dn2 by dn3 ({} chunks copied) in {:?}",
         chunks.len(),
