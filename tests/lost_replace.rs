@@ -6,7 +6,9 @@
 //! (reads return every row), and replaced by the plan's new data node
 //! (the copies made again there, the lost node deleted); and a lost node
 //! holding the only copy of chunks is removed only when each of them is
-//! named, and then exactly those are gone.
+//! named, and then exactly those are gone. A repair killed right after
+//! the engine's copy resumes: the write pause released, the other chunks
+//! copied, nothing of the engine's copy left, every copy equal.
 
 mod support;
 
@@ -297,4 +299,59 @@ fn a_lost_node_with_only_copies_is_removed_only_when_each_is_given_up_by_name() 
     );
     // New rows go to the data node that is left.
     metrics(&r.an, "2026-03-01", "2026-03-02");
+}
+
+#[test]
+fn a_repair_killed_during_a_copy_resumes_and_every_copy_is_equal() {
+    if !timescaledb_tier("a_repair_killed_during_a_copy_resumes_and_every_copy_is_equal") {
+        return;
+    }
+    let r = Running::applied(&[]);
+    metrics(&r.an, "2026-01-01", "2026-01-20");
+    let before = fingerprint(&r.an, "metrics");
+    let n = places(&r.an, "metrics").len();
+    r.an.sql("tsdb", "SELECT set_replication_factor('metrics', 2)");
+    let (code, text) = apply_file(
+        &r.path,
+        &["--repair-replication"],
+        &[("TSMN_TEST_KILL_DURING", "@copy")],
+    );
+    assert_eq!(code, None, "killed: {text}");
+    // Killed with the first copy attached and writes paused.
+    assert_eq!(
+        r.an.sql(
+            "tsdb",
+            "SELECT count(*) FROM pg_prepared_xacts WHERE gid LIKE 'tsmn_drain_%'"
+        ),
+        ["1"]
+    );
+    assert_eq!(
+        r.an.sql(
+            "tsdb",
+            "SELECT count(*) FROM timescaledb_information.chunks WHERE hypertable_name = 'metrics' AND cardinality(data_nodes) = 2"
+        ),
+        ["1"]
+    );
+    let (code, text) = apply_file(&r.path, &["--repair-replication"], &[]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("released write pause tsmn_drain_"), "{text}");
+    assert_eq!(text.matches(" copied to dn").count(), n - 1, "{text}");
+    for p in places(&r.an, "metrics") {
+        let (chunk, nodes) = p.split_once(':').expect("chunk:nodes");
+        assert_eq!(nodes, "dn1,dn2", "{p}");
+        assert_eq!(rows_on(&r.dn1, chunk), rows_on(&r.dn2, chunk), "{chunk}");
+    }
+    assert_eq!(fingerprint(&r.an, "metrics"), before);
+    for n in [&r.an, &r.dn1, &r.dn2] {
+        assert_eq!(
+            n.sql(
+                "tsdb",
+                "SELECT (SELECT count(*) FROM pg_subscription) + (SELECT count(*) FROM pg_publication) \
+                 + (SELECT count(*) FROM pg_replication_slots) + (SELECT count(*) FROM pg_prepared_xacts)"
+            ),
+            ["0"],
+            "{}: nothing of the copy left",
+            n.cluster.name
+        );
+    }
 }
