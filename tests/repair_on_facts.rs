@@ -179,10 +179,8 @@ fn only_copies_on_a_lost_node_are_given_up_by_name_or_the_removal_is_refused() {
         place("_dist_hyper_1_4_chunk", &["dn2"]),
     ]);
     let p = plan("trust");
-    let why = blocked(
-        &steps(&p, &f, false, &[])[at(&steps(&p, &f, false, &[]), "an/cluster/remove-dn2")],
-    )
-    .to_string();
+    let none = steps(&p, &f, false, &[]);
+    let why = blocked(&none[at(&none, "an/cluster/remove-dn2")]);
     assert!(
         why.contains("_timescaledb_internal._dist_hyper_1_3_chunk of public.r2 [2026-01-01 00:00:00+00, 2026-01-08 00:00:00+00), about 672 rows")
             && why.ends_with("--give-up-chunks _dist_hyper_1_3_chunk,_dist_hyper_1_4_chunk"),
