@@ -95,6 +95,41 @@ fn steps(plan: &Plan, facts: &Facts, repair: bool, give_up: &[String]) -> Vec<St
     .unwrap()
 }
 
+#[test]
+fn with_drain_a_lost_node_is_no_source_nothing_is_asked_of_it() {
+    let f = facts(vec![place("_dist_hyper_1_3_chunk", &["dn2"])]);
+    let given = ["_dist_hyper_1_3_chunk".to_string()];
+    let s = build(
+        &plan("trust"),
+        Inputs {
+            facts: Some(&f),
+            remove_data_nodes: true,
+            drain: true,
+            give_up: &given,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    // Only the pg_hba.conf step names it (skipped when it cannot be
+    // reached); the restart gate does not wait for it.
+    let on_dn2: Vec<&str> = s
+        .iter()
+        .filter(|s| s.node == "dn2")
+        .map(|s| s.id.as_str())
+        .collect();
+    assert_eq!(on_dn2, ["dn2/cluster/hba-removed"]);
+    match &s[at(&s, "an/cluster/restart-gate")].action {
+        Action::RestartGate { nodes } => assert!(!nodes.contains(&"dn2".to_string()), "{nodes:?}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(s[at(&s, "an/cluster/remove-dn2")].state, StepState::Todo);
+    assert!(
+        !ids(&s).iter().any(|id| id.contains("/move-")),
+        "{:#?}",
+        ids(&s)
+    );
+}
+
 fn at(steps: &[Step], id: &str) -> usize {
     steps
         .iter()

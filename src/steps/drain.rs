@@ -52,6 +52,8 @@ pub(super) fn sources(ctx: &Ctx) -> Vec<String> {
         .iter()
         .filter(|c| !c.only_copy.is_empty())
         .filter(|c| !ctx.plan.data_nodes.iter().any(|d| d.name == c.data_node))
+        // A lost node is no source: nothing can be asked of it.
+        .filter(|c| !super::cluster::lost_nodes(ctx).contains(&c.data_node.as_str()))
         .map(|c| c.data_node.clone())
         .collect()
 }

@@ -21,7 +21,7 @@ use join::{add_data_nodes, attach_data_nodes};
 use remove::remove_data_nodes;
 use roles::roles;
 
-pub(super) use repair::wanted as repair_wanted;
+pub(super) use repair::{lost as lost_nodes, wanted as repair_wanted};
 
 pub(super) fn build(ctx: &Ctx, out: &mut Vec<Step>) {
     let plan = ctx.plan;
