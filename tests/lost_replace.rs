@@ -335,6 +335,11 @@ fn a_repair_killed_during_a_copy_resumes_and_every_copy_is_equal() {
     let (code, text) = apply_file(&r.path, &["--repair-replication"], &[]);
     assert_eq!(code, Some(0), "{text}");
     assert!(text.contains("released write pause tsmn_drain_"), "{text}");
+    // The copy the killed run never compared is compared now.
+    assert!(
+        text.contains("compared after the killed run: equal (dn1 "),
+        "{text}"
+    );
     assert_eq!(text.matches(" copied to dn").count(), n - 1, "{text}");
     for p in places(&r.an, "metrics") {
         let (chunk, nodes) = p.split_once(':').expect("chunk:nodes");

@@ -330,7 +330,7 @@ fn drop_replica(m: &ChunkMove, node: &str) -> String {
 
 /// `rows:checksum` of the chunk on one data node, read there, every value
 /// rendered under the same settings on both sides.
-async fn fingerprint(
+pub(super) async fn fingerprint(
     sessions: &Sessions<'_>,
     node: &str,
     db: &str,
@@ -431,6 +431,11 @@ pub async fn resume(
             return failed(format!("releasing the write pause {gid}: {}", describe(&e)));
         }
         done.push(format!("released write pause {gid}"));
+        // Its chunk may hold a copy the killed run never compared.
+        match super::recheck::compare_left(&an, sessions, database, functions_schema, &gid).await {
+            Ok(found) => done.extend(found),
+            Err(e) => return failed(e),
+        }
     }
     // The restarts just done (the drain's settings) may have left
     // acknowledged writes prepared on a data node: healed now, on every
