@@ -31,7 +31,8 @@
 //!                 shared flow), watch.rs (the live cluster screen's refresh), migrate_task.rs,
 //!                 keys.rs, view.rs, msg.rs, widgets.rs
 //! src/run/        the executor: sessions, one file per kind of action (exec.rs dispatches;
-//!                 hba.rs, files.rs, restart/, verify.rs, rotate.rs, undo.rs, moves.rs), phase.rs
+//!                 hba.rs, files.rs, restart/, verify.rs, rotate.rs, undo.rs, moves.rs,
+//!                 recheck.rs), phase.rs
 //!                 and sequence.rs (a phase, one node's steps), links.rs (the access node's links
 //!                 before and after), the journal; events on a channel
 //! src/migrate/    leaving multi-node: source, target, preflight (pure), schema (pg_dump and

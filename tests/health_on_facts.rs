@@ -102,7 +102,7 @@ fn a_chunk_short_of_copies_is_copied_by_the_engine_where_it_can_be() {
         short[0].what,
         "public.r2: 1 chunk(s) have fewer than 2 copies (its replication factor)"
     );
-    match &short[0].remedy {
+    match short[0].remedy.first() {
         Fix::Sql {
             node,
             database,

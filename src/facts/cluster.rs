@@ -69,6 +69,10 @@ pub struct Member {
     /// Marked unavailable (`alter_data_node(..., available => false)`):
     /// the access node reads other copies and places no new chunk there.
     pub unavailable: bool,
+    /// A member no longer in the plan (leaving): whether the access node
+    /// reaches it now (`ping_data_node`). None: not asked (a member in the
+    /// plan has its own probe).
+    pub answers: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

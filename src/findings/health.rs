@@ -6,7 +6,7 @@
 //! check explains.
 
 use super::{Finding, Fix, Severity::*, Then};
-use crate::facts::{DatabaseFacts, Disk, Facts, FailedJob};
+use crate::facts::{ChunkPlace, DatabaseFacts, Disk, Facts, FailedJob};
 use crate::plan::Plan;
 use crate::quote::sql::literal;
 
@@ -123,7 +123,9 @@ pub fn findings(plan: &Plan, facts: &Facts, out: &mut Vec<Finding>) {
             .filter(|c| (c.data_nodes.len() as i64) < h.replication_factor)
             .collect();
         if !short.is_empty() {
-            let fix = copies(plan, facts, db, h, &short);
+            let fix = copies(plan, facts, db, h, &short).or(
+                "tsmn apply --repair-replication makes the same copies, one chunk at a time, with the settings and restarts they need, writes to the hypertable paused during each and rows and checksums compared",
+            );
             out.push(under_replicated(
                 node,
                 &name,
@@ -174,53 +176,27 @@ fn copies(
 ) -> Fix {
     let mut calls = Vec::new();
     let mut involved: Vec<String> = Vec::new();
-    // Each copy goes to the attached data node holding the fewest chunks
-    // of the hypertable so far (not the first one each time).
     let ours = (h.schema.clone(), h.table.clone());
-    let mut held: Vec<(String, usize)> = h
-        .data_nodes
+    let of: Vec<&crate::facts::ChunkPlace> = db
+        .chunk_places
         .iter()
-        .map(|d| {
-            let n = db
-                .chunk_places
-                .iter()
-                .filter(|c| c.hypertable_name == ours && c.data_nodes.contains(d))
-                .count();
-            (d.clone(), n)
-        })
+        .filter(|c| c.hypertable_name == ours)
         .collect();
-    for c in short {
-        let Some(source) = c.data_nodes.first() else {
+    for c in copies_to_factor(&of, short, h.replication_factor, &h.data_nodes, |_| true) {
+        let Some(to) = c.destination else {
             continue;
         };
-        let missing = usize::try_from(h.replication_factor)
-            .unwrap_or(0)
-            .saturating_sub(c.data_nodes.len());
-        // Where this chunk has a copy, or is given one in this fix.
-        let mut holders: Vec<String> = c.data_nodes.clone();
-        for _ in 0..missing {
-            let Some(t) = held
-                .iter_mut()
-                .filter(|(d, _)| !holders.contains(d))
-                .min_by_key(|(d, n)| (*n, d.clone()))
-            else {
-                break;
-            };
-            t.1 += 1;
-            let to = t.0.clone();
-            for n in [source, &to] {
-                if !involved.contains(n) {
-                    involved.push(n.clone());
-                }
+        for n in [&c.source, &to] {
+            if !involved.contains(n) {
+                involved.push(n.clone());
             }
-            calls.push(format!(
-                "  CALL timescaledb_experimental.copy_chunk(chunk => {}, source_node => {}, destination_node => {});",
-                literal(&c.chunk),
-                literal(source),
-                literal(&to)
-            ));
-            holders.push(to);
         }
+        calls.push(format!(
+            "  CALL timescaledb_experimental.copy_chunk(chunk => {}, source_node => {}, destination_node => {});",
+            literal(&c.place.chunk),
+            literal(&c.source),
+            literal(&to)
+        ));
     }
     let name = format!("{}.{}", h.schema, h.table);
     if calls.is_empty() {
@@ -250,6 +226,71 @@ fn copies(
         db.name,
         block
     ))
+}
+
+/// One copy that brings a chunk closer to its hypertable's replication
+/// factor: from `source` (a holder that counts) to `destination` (None:
+/// no candidate lacks the chunk).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyTo<'p> {
+    pub place: &'p ChunkPlace,
+    pub source: String,
+    pub destination: Option<String>,
+}
+
+/// PURE: where the copies of the `short` chunks of one hypertable go, so
+/// that each has `factor` copies on holders that `counts`: each missing
+/// copy from the chunk's first holder that counts, to the candidate that
+/// holds the fewest chunks of the hypertable so far (`all`, its chunks,
+/// with the copies placed before; ties by name), never one that holds
+/// it. A chunk with no holder that counts gets no copy. The one placement
+/// of check's fix and apply's `--repair-replication`.
+pub fn copies_to_factor<'p>(
+    all: &[&ChunkPlace],
+    short: &[&'p ChunkPlace],
+    factor: i64,
+    candidates: &[String],
+    counts: impl Fn(&str) -> bool,
+) -> Vec<CopyTo<'p>> {
+    let mut held: Vec<(String, usize)> = candidates
+        .iter()
+        .map(|d| {
+            let n = all.iter().filter(|c| c.data_nodes.contains(d)).count();
+            (d.clone(), n)
+        })
+        .collect();
+    let mut out = Vec::new();
+    for c in short {
+        let counted: Vec<&String> = c.data_nodes.iter().filter(|n| counts(n)).collect();
+        let Some(source) = counted.first() else {
+            continue;
+        };
+        let missing = usize::try_from(factor)
+            .unwrap_or(0)
+            .saturating_sub(counted.len());
+        // Where this chunk has a copy, or is given one here.
+        let mut holders: Vec<String> = c.data_nodes.clone();
+        for _ in 0..missing {
+            let to = held
+                .iter_mut()
+                .filter(|(d, _)| !holders.contains(d))
+                .min_by_key(|(d, n)| (*n, d.clone()))
+                .map(|t| {
+                    t.1 += 1;
+                    t.0.clone()
+                });
+            out.push(CopyTo {
+                place: c,
+                source: (*source).clone(),
+                destination: to.clone(),
+            });
+            match to {
+                Some(t) => holders.push(t),
+                None => break,
+            }
+        }
+    }
+    out
 }
 
 /// What must hold on the data nodes a copy involves before the engine's
@@ -382,4 +423,51 @@ pub fn disk_low(node: &str, d: &Disk) -> Option<Finding> {
             d.data_directory
         )),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn place(c: &str, nodes: &[&str]) -> ChunkPlace {
+        ChunkPlace {
+            hypertable: "public.m".into(),
+            chunk: c.into(),
+            data_nodes: nodes.iter().map(|n| n.to_string()).collect(),
+            ..ChunkPlace::default()
+        }
+    }
+
+    #[test]
+    fn copies_go_to_the_candidate_with_the_fewest_chunks_and_lost_copies_do_not_count() {
+        let places = [
+            place("c1", &["dn1", "gone"]),
+            place("c2", &["gone", "dn1"]),
+            place("c3", &["dn1", "dn3"]),
+            place("c4", &["gone"]),
+        ];
+        let all: Vec<&ChunkPlace> = places.iter().collect();
+        let candidates = vec!["dn1".to_string(), "dn3".to_string(), "dn4".to_string()];
+        let counts = |n: &str| n != "gone";
+        let short: Vec<&ChunkPlace> = vec![&places[0], &places[1], &places[3]];
+        let got: Vec<(&str, String, Option<String>)> =
+            copies_to_factor(&all, &short, 2, &candidates, counts)
+                .into_iter()
+                .map(|c| (c.place.chunk.as_str(), c.source, c.destination))
+                .collect();
+        // dn4 holds nothing, dn3 one: c1 to dn4, then c2 to dn3 (1 each,
+        // by name); c4 has no copy that counts: nothing to copy from.
+        assert_eq!(
+            got,
+            vec![
+                ("c1", "dn1".to_string(), Some("dn4".to_string())),
+                ("c2", "dn1".to_string(), Some("dn3".to_string())),
+            ]
+        );
+        // Factor 3 with no candidate left for c3: placed None.
+        let few = vec!["dn1".to_string(), "dn3".to_string()];
+        let got = copies_to_factor(&all, &[&places[2]], 3, &few, counts);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].destination, None);
+    }
 }

@@ -2,7 +2,7 @@
 //! the access node's catalog: which of its chunks have another copy and
 //! which do not (by hypertable, with their time ranges and the rows the
 //! access node's statistics estimate), what fails meanwhile, and what can
-//! be done now. And a data node that answers again while the access node
+//! be done now (tsmn apply replaces it: steps/cluster/lost.rs). And a data node that answers again while the access node
 //! still keeps it marked unavailable.
 //!
 //! The engine (2.13, tsl/src/data_node.c): `alter_data_node(name,
@@ -101,7 +101,7 @@ fn lost(plan: &Plan, db: &DatabaseFacts, m: &Member, out: &mut Vec<Finding>) {
                 sql: format!("SELECT alter_data_node({}, available => false);", literal(&m.name)),
                 then: Then::Nothing,
             }
-            .or(format!("start {} again", m.name)),
+            .or(format!("start {n} again; or replace it: take {n} out of the plan, add a new data node to it, and run tsmn apply --remove-data-nodes (the new node is attached, the chunks' copies are made again there, {n} is deleted)", n = m.name)),
         ));
     }
     if !only.is_empty() {
@@ -117,8 +117,12 @@ fn lost(plan: &Plan, db: &DatabaseFacts, m: &Member, out: &mut Vec<Finding>) {
             ),
             "queries over those ranges fail (also once it is marked unavailable) until it is back, and its data is gone with it if it never comes back; the engine refuses to detach or delete a data node that holds a chunk's only copy",
             Fix::manual(format!(
-                "start {} again (its data is there); this version of tsmn cannot yet replace a data node or give such chunks up",
-                m.name
+                "start {n} again (its data is there). To go on without it and its rows: take {n} out of the plan (with a new data node in its place if its other chunks should keep their copies) and run tsmn apply --remove-data-nodes --give-up-chunks {}: exactly those chunks are dropped from the access node's catalog, and the removal is refused while one is not named",
+                only.iter()
+                    .map(|c| c.chunk.rsplit_once('.').map_or(c.chunk.as_str(), |(_, t)| t))
+                    .collect::<Vec<_>>()
+                    .join(","),
+                n = m.name
             )),
         ));
     }

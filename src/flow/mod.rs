@@ -68,6 +68,11 @@ pub struct Flow {
     pub remove_data_nodes: bool,
     /// `--drain`: the chunks a leaving data node alone holds move first.
     pub drain: bool,
+    /// `--repair-replication`: chunks short of their replication factor
+    /// are copied until it is met.
+    pub repair_replication: bool,
+    /// `--give-up-chunks`: only copies on a lost data node, given up.
+    pub give_up_chunks: Vec<String>,
     /// `--rotate-password`: roles whose password changes now.
     pub rotate_passwords: Vec<String>,
     /// `--roll-ca`: the CA being replaced in this run.
@@ -98,6 +103,8 @@ impl Flow {
             material: None,
             remove_data_nodes: false,
             drain: false,
+            repair_replication: false,
+            give_up_chunks: Vec::new(),
             rotate_passwords: Vec::new(),
             previous_ca: None,
             renewing: false,
@@ -384,6 +391,8 @@ impl Flow {
                 material,
                 remove_data_nodes: self.remove_data_nodes,
                 drain: self.drain,
+                repair_replication: self.repair_replication,
+                give_up: &self.give_up_chunks,
                 rotate: &self.rotate_passwords,
                 joining: &crate::run::journal::joining(&self.journal()),
                 renewing: self.renewing,

@@ -279,6 +279,7 @@ async fn probe_node(plan: &Plan, node: &Node, work: NodeWork) -> (NodeFacts, Opt
         drift::read(&db_client, db, access).await;
         // A running cluster: check it as the verify step does.
         if access && superuser && db.timescaledb.is_some() && !db.data_nodes.is_empty() {
+            reach::leaving(&db_client, plan, db, work.opts.connect_timeout * 2).await;
             let lanes = Lanes::new(&db_client, &work.db_cfg, &work.tls, work.opts, None);
             return Some(reach::probe(&lanes, plan, db, work.opts.connect_timeout * 2).await);
         }

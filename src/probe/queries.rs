@@ -334,6 +334,7 @@ pub async fn database_details(client: &Client, db: &mut DatabaseFacts) {
                     .get::<_, Vec<String>>(1)
                     .iter()
                     .any(|o| o == "available=false"),
+                answers: None,
             }
         })
         .collect();

@@ -48,6 +48,22 @@ pub async fn probe(
     all
 }
 
+/// The members no longer in the plan (leaving the cluster): whether the
+/// access node reaches each now, as the superuser. A leaving member that
+/// does not answer is lost: its removal cannot ask it anything (its
+/// pg_hba.conf, its copies) and its chunks' other copies are what is left.
+pub async fn leaving(client: &Client, plan: &Plan, db: &mut DatabaseFacts, bound: Duration) {
+    let schema = crate::timescale::functions_schema(db.timescaledb.as_deref());
+    for m in db
+        .members
+        .iter_mut()
+        .filter(|m| !plan.data_nodes.iter().any(|d| d.name == m.name))
+    {
+        let error = bounded(client, schema, &plan.superuser, &m.name, bound).await;
+        m.answers = Some(error.is_none());
+    }
+}
+
 /// `reach`, bounded: a test that does not finish is cancelled and reported.
 async fn bounded(
     client: &Client,

@@ -19,6 +19,7 @@ pub mod links;
 mod moves;
 mod phase;
 mod prepared;
+mod recheck;
 mod restart;
 mod rotate;
 mod sequence;

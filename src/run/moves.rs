@@ -19,6 +19,10 @@
 //! prepared on both ends are healed and the move waits until none from
 //! before is left on the source (src/run/prepared.rs says why: a row
 //! prepared there would not be copied, and would go with the source).
+//!
+//! Replication repair runs the same move with `keep_source`: the copy on
+//! the source stays, everything before it (pause, heal, copy, comparison)
+//! is the move's. A copy that differs is dropped again on the destination.
 
 use super::session::{describe, Sessions};
 use super::step_io::failed;
@@ -54,11 +58,19 @@ pub async fn move_chunk(
         Err(e) => return failed(e),
     };
     if !holders.contains(&m.source) {
+        if m.keep_source {
+            return failed(format!(
+                "{} is no longer on {} (its copies: {}): nothing was copied; run tsmn apply again to copy it from where it is",
+                m.chunk,
+                m.source,
+                holders.join(", ")
+            ));
+        }
         return Outcome::AlreadyDone {
             detail: format!("{} is no longer on {}", m.chunk, m.source),
         };
     }
-    if holders.len() > 1 && !holders.contains(&m.destination) {
+    if !m.keep_source && holders.len() > 1 && !holders.contains(&m.destination) {
         return Outcome::AlreadyDone {
             detail: format!(
                 "{} has another copy ({}): the removal drops the one on {}",
@@ -192,6 +204,9 @@ async fn under_pause(
             }
         ));
     }
+    if m.keep_source {
+        return copied(m, &from, settled, &op);
+    }
     if let Err(e) = an.simple_query(&drop_replica(m, &m.source)).await {
         return failed(format!(
             "{} is on both {} and {} (equal: {from}); dropping the copy on {} failed: {}",
@@ -209,13 +224,33 @@ async fn under_pause(
             m.destination,
             m.source,
             settled.map_or(String::new(), |s| format!("; {s}")),
-            if op.is_empty() {
-                String::new()
-            } else {
-                format!("; operation {op}")
-            },
+            operation(&op),
             m.bytes.map_or(String::new(), |b| format!("; {b} bytes"))
         ),
+    }
+}
+
+/// A repair's copy, compared equal: the source keeps its copy.
+fn copied(m: &ChunkMove, from: &str, settled: Option<String>, op: &str) -> Outcome {
+    Outcome::Done {
+        detail: format!(
+            "{} copied to {} (rows:checksum {from} on {} and on {}{}{})",
+            m.chunk,
+            m.destination,
+            m.source,
+            m.destination,
+            settled.map_or(String::new(), |s| format!("; {s}")),
+            operation(op)
+        ),
+    }
+}
+
+/// The engine's operation id for people (none: no copy was made here).
+fn operation(op: &str) -> String {
+    if op.is_empty() {
+        String::new()
+    } else {
+        format!("; operation {op}")
     }
 }
 
@@ -295,7 +330,7 @@ fn drop_replica(m: &ChunkMove, node: &str) -> String {
 
 /// `rows:checksum` of the chunk on one data node, read there, every value
 /// rendered under the same settings on both sides.
-async fn fingerprint(
+pub(super) async fn fingerprint(
     sessions: &Sessions<'_>,
     node: &str,
     db: &str,
@@ -396,6 +431,11 @@ pub async fn resume(
             return failed(format!("releasing the write pause {gid}: {}", describe(&e)));
         }
         done.push(format!("released write pause {gid}"));
+        // Its chunk may hold a copy the killed run never compared.
+        match super::recheck::compare_left(&an, sessions, database, functions_schema, &gid).await {
+            Ok(found) => done.extend(found),
+            Err(e) => return failed(e),
+        }
     }
     // The restarts just done (the drain's settings) may have left
     // acknowledged writes prepared on a data node: healed now, on every

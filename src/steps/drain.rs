@@ -51,6 +51,8 @@ pub(super) fn sources(ctx: &Ctx) -> Vec<String> {
         .iter()
         .filter(|c| !c.only_copy.is_empty())
         .filter(|c| !ctx.plan.data_nodes.iter().any(|d| d.name == c.data_node))
+        // A lost node is no source: nothing can be asked of it.
+        .filter(|c| !super::cluster::lost_nodes(ctx).contains(&c.data_node.as_str()))
         .map(|c| c.data_node.clone())
         .collect()
 }
@@ -143,6 +145,7 @@ pub(super) fn build(ctx: &Ctx, gone: &str, an_db: &DatabaseFacts) -> Vec<Step> {
                 destination: destination.unwrap_or_default(),
                 bytes,
                 functions_schema: ctx.functions_schema().to_string(),
+                keep_source: false,
             }),
         );
         if let (Some(why), StepState::Todo) = (&why_not, &state) {

@@ -33,14 +33,15 @@ use crate::plan::AuthMode;
 use crate::quote::{hba, pgpass};
 
 /// Whether this run sets the links up: the plan's `auth.data_node_links`,
-/// else when the run moves chunks (a drain with only copies to move).
+/// else when the run moves or copies chunks (a drain with only copies to
+/// move, a replication repair, a lost data node replaced).
 pub(crate) fn wanted(ctx: &Ctx) -> bool {
     ctx.plan.auth.data_node_links.unwrap_or_else(|| moving(ctx))
 }
 
 /// The run moves chunks between data nodes.
 fn moving(ctx: &Ctx) -> bool {
-    !drain::sources(ctx).is_empty()
+    !drain::sources(ctx).is_empty() || super::cluster::repair::wished(ctx)
 }
 
 /// A data node the engine may copy from: the plan's data nodes, and the

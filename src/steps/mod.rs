@@ -41,6 +41,14 @@ pub struct Inputs<'a> {
     /// With `remove_data_nodes`: the chunks a leaving data node alone
     /// holds are moved to the others first (`--drain`).
     pub drain: bool,
+    /// Chunks short of their hypertable's replication factor on the plan's
+    /// data nodes are copied until it is met (`--repair-replication`; also
+    /// when a lost data node is removed: steps/repair.rs).
+    pub repair_replication: bool,
+    /// With `remove_data_nodes`: chunks whose only copy is on a lost data
+    /// node, given up by name (`--give-up-chunks`): dropped from the
+    /// access node's catalog before the node is deleted.
+    pub give_up: &'a [String],
     /// Roles whose password changes now, data node by data node
     /// (`--rotate-password`, password mode).
     pub rotate: &'a [String],

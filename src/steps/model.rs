@@ -183,7 +183,8 @@ pub enum Action {
     /// (a lock held by a prepared transaction, so it outlives tsmn), the
     /// engine copies it (`copy_chunk`, its operation id journaled), rows and
     /// checksums are compared on both data nodes, then the source replica
-    /// is dropped and writes resume.
+    /// is dropped and writes resume. Replication repair (`keep_source`):
+    /// the same, but the source replica stays.
     MoveChunk(ChunkMove),
     /// `--drain`: what an earlier drain left behind, first: copy operations
     /// still running are waited for, those whose session is gone are
@@ -257,6 +258,10 @@ pub struct ChunkMove {
     pub bytes: Option<i64>,
     /// Where TimescaleDB's internal functions live (by version).
     pub functions_schema: String,
+    /// A copy, not a move (replication repair): the copy on `source`
+    /// stays; the rest is the move's (pause, copy, comparison).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub keep_source: bool,
 }
 
 /// One way TimescaleDB goes: from the access node, as `role`, to `data_node`.

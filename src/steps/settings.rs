@@ -50,7 +50,7 @@ pub(super) fn build(ctx: &Ctx, out: &mut Vec<Step>) {
                 false,
             ));
         }
-        if !super::drain::sources(ctx).is_empty() {
+        if !super::drain::sources(ctx).is_empty() || super::cluster::repair_wanted(ctx) {
             changes.extend(if access {
                 super::drain::access_node_settings(ctx)
             } else {

@@ -178,6 +178,30 @@ pub struct ApplyArgs {
     /// access node's paths, and a pg_hba.conf rule for the others
     #[arg(long)]
     pub data_node_links: bool,
+    /// Copy each chunk that has fewer copies on the plan's data nodes than
+    /// its hypertable's replication factor (after a lost data node, or a
+    /// raised set_replication_factor, which copies no existing chunk) from
+    /// a data node that holds it to the one of the hypertable's data nodes
+    /// with the fewest of its chunks, until the factor is met. Each copy
+    /// as a drain's move (writes to the hypertable wait, rows and checksums
+    /// compared), the same settings and restarts. Also done, without the
+    /// option, for the chunks of a lost data node that --remove-data-nodes
+    /// removes.
+    #[arg(long)]
+    pub repair_replication: bool,
+    /// With --remove-data-nodes: a lost data node (the access node does not
+    /// reach it) that holds the only copy of chunks is removed only when
+    /// each of them is named here (schema.chunk or the chunk's name,
+    /// comma-separated, or @FILE with one a line): they are dropped from
+    /// the access node's catalog first, and their rows are lost. A chunk
+    /// not named keeps the removal refused
+    #[arg(
+        long,
+        value_name = "CHUNKS",
+        value_delimiter = ',',
+        requires = "remove_data_nodes"
+    )]
+    pub give_up_chunks: Vec<String>,
     /// Password mode: give ROLE a new password (from its variable,
     /// TSMN_ROLE_PW_<ROLE> by default, or asked for), one data node at a
     /// time, each followed at once by its passfile line; safe to run

@@ -15,7 +15,9 @@ use tsmn::report;
 
 /// Apply's own options on the flow, before its steps are built:
 /// `--remove-data-nodes` lets a data node no longer in the plan go (with
-/// `--drain`, its only copies of chunks moved first),
+/// `--drain`, its only copies of chunks moved first; `--give-up-chunks`,
+/// a lost node's only copies named to be given up), `--repair-replication`
+/// copies chunks short of their replication factor,
 /// `--rotate-password` adds the rotation steps, `--renew-certificates` and
 /// `--roll-ca` set the leaves (or the CA) aside for new ones (Some(where the
 /// old ones are) to put back on a "no").
@@ -25,6 +27,8 @@ fn with_options(flow: &mut Flow, a: &ApplyArgs) -> Result<Option<std::path::Path
     if a.data_node_links {
         flow.plan.auth.data_node_links = Some(true);
     }
+    flow.repair_replication = a.repair_replication;
+    flow.give_up_chunks = give_up_list(&a.give_up_chunks)?;
     flow.rotate_passwords.clone_from(&a.rotate_password);
     let aside = if a.renew_certificates {
         flow.renew_certificates()?
@@ -42,6 +46,30 @@ fn with_options(flow: &mut Flow, a: &ApplyArgs) -> Result<Option<std::path::Path
         output::tell(&format!("{what} {}", d.display()));
     }
     Ok(aside)
+}
+
+/// `--give-up-chunks`: the names as given, an `@FILE` read for its lines
+/// (blank lines and `#` comments left out).
+fn give_up_list(given: &[String]) -> Result<Vec<String>, FlowError> {
+    let mut out = Vec::new();
+    for g in given.iter().map(|g| g.trim()).filter(|g| !g.is_empty()) {
+        let Some(path) = g.strip_prefix('@') else {
+            out.push(g.to_string());
+            continue;
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            FlowError::Usage(format!(
+                "--give-up-chunks: cannot read {path}: {e} (give a file with one chunk name a line)"
+            ))
+        })?;
+        out.extend(
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(str::to_string),
+        );
+    }
+    Ok(out)
 }
 
 pub fn apply(a: &ApplyArgs) -> u8 {

@@ -48,6 +48,33 @@ pub(super) fn add_data_nodes(ctx: &Ctx, bootstrapped: bool) -> Vec<Step> {
     steps
 }
 
+/// Whether `dn` is attached to `h` in this run (when it is not already):
+/// a node joins every distributed hypertable, or those the plan names (the
+/// wizard's choice). A member that is not joining keeps its place: a
+/// hypertable without it was created or placed so (data_nodes => ...),
+/// and only its plan entry's list adds it.
+fn chosen(ctx: &Ctx, dn: &crate::plan::Node, h: &crate::facts::DistributedHypertable) -> bool {
+    let members = ctx
+        .an_database()
+        .map(|d| d.data_nodes.as_slice())
+        .unwrap_or_default();
+    let joining = !members.contains(&dn.name) || ctx.inputs.joining.contains(&dn.name);
+    let name = format!("{}.{}", h.schema, h.table);
+    match &dn.hypertables {
+        Some(l) => l.contains(&name),
+        None => joining,
+    }
+}
+
+/// The plan's data nodes that hold a share of `h` once this run's
+/// attaches are done (where a copy of its chunks may go).
+pub(in crate::steps) fn sharing(ctx: &Ctx, h: &crate::facts::DistributedHypertable) -> Vec<String> {
+    ctx.data_nodes()
+        .filter(|dn| h.data_nodes.contains(&dn.name) || chosen(ctx, dn, h))
+        .map(|dn| dn.name.clone())
+        .collect()
+}
+
 /// A data node added to a running cluster gets a share of each existing
 /// distributed hypertable: `attach_data_node` (repartitioning, so new
 /// chunks land on it too); existing chunks stay where they are.
@@ -62,27 +89,11 @@ pub(super) fn attach_data_nodes(ctx: &Ctx) -> Vec<Step> {
     if hypertables.is_empty() {
         return Vec::new();
     }
-    let members = ctx
-        .an_database()
-        .map(|d| d.data_nodes.as_slice())
-        .unwrap_or_default();
     let mut steps = Vec::new();
     for dn in ctx.data_nodes() {
-        // A node joins every distributed hypertable, or those the plan
-        // names (the wizard's choice). A member that is not joining keeps
-        // its place: a hypertable without it was created or placed so
-        // (data_nodes => ...), and only its plan entry's list adds it.
-        let joining = !members.contains(&dn.name) || ctx.inputs.joining.contains(&dn.name);
-        let chosen = |h: &crate::facts::DistributedHypertable| {
-            let name = format!("{}.{}", h.schema, h.table);
-            match &dn.hypertables {
-                Some(l) => l.contains(&name),
-                None => joining,
-            }
-        };
         let missing: Vec<&crate::facts::DistributedHypertable> = hypertables
             .iter()
-            .filter(|h| !h.data_nodes.contains(&dn.name) && chosen(h))
+            .filter(|h| !h.data_nodes.contains(&dn.name) && chosen(ctx, dn, h))
             .collect();
         let names = |hs: &[&crate::facts::DistributedHypertable]| {
             hs.iter()

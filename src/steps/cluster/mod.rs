@@ -2,13 +2,16 @@
 //! nodes, roles; then verification. This file orders the phase's steps;
 //! each part is in a file of its own: the access node's database and
 //! extension (database.rs), data nodes added and attached (join.rs),
-//! transactions left prepared (heal.rs), data nodes removed (remove.rs),
-//! the roles (roles.rs).
+//! transactions left prepared (heal.rs), chunks copied up to their
+//! replication factor (repair.rs), data nodes removed (remove.rs, a lost
+//! one in lost.rs), the roles (roles.rs).
 
 mod database;
 mod heal;
 mod join;
+mod lost;
 mod remove;
+pub(super) mod repair;
 mod roles;
 
 use super::{step, Action, Ctx, Order, Phase, Statement, Step, StepState};
@@ -17,6 +20,8 @@ use heal::heal;
 use join::{add_data_nodes, attach_data_nodes};
 use remove::remove_data_nodes;
 use roles::roles;
+
+pub(super) use repair::{lost as lost_nodes, wanted as repair_wanted};
 
 pub(super) fn build(ctx: &Ctx, out: &mut Vec<Step>) {
     let plan = ctx.plan;
@@ -48,6 +53,12 @@ pub(super) fn build(ctx: &Ctx, out: &mut Vec<Step>) {
     steps.extend(add_data_nodes(ctx, bootstrapped));
     steps.extend(heal(ctx));
     steps.extend(attach_data_nodes(ctx));
+    // A lost data node that leaves is marked unavailable first (reads use
+    // the other copies meanwhile), the copies it took with it are made
+    // again on the plan's data nodes (the replacement attached above),
+    // and only then is it deleted.
+    steps.extend(lost::mark_lost(ctx));
+    steps.extend(repair::build(ctx));
     steps.extend(remove_data_nodes(ctx));
     steps.extend(roles(ctx));
     steps.extend(super::verify::build(ctx, ctx.functions_schema()));

@@ -56,7 +56,13 @@ pub(super) fn remove_data_nodes(ctx: &Ctx) -> Vec<Step> {
             sql(db, statements),
         );
         let only: &[String] = chunks.map_or(&[], |c| c.only_copy.as_slice());
-        let draining = ctx.inputs.drain && ctx.inputs.remove_data_nodes && !only.is_empty();
+        // A lost node cannot be drained; its only copies are given up by
+        // name or its removal waits (lost.rs).
+        let is_lost = super::repair::lost(ctx).contains(&gone.as_str());
+        let given_up = (is_lost && ctx.inputs.remove_data_nodes)
+            .then(|| super::lost::give_up(ctx, gone, an_db));
+        let draining =
+            ctx.inputs.drain && ctx.inputs.remove_data_nodes && !only.is_empty() && !is_lost;
         let drain = if draining {
             crate::steps::drain::build(ctx, gone, an_db)
         } else {
@@ -72,6 +78,11 @@ pub(super) fn remove_data_nodes(ctx: &Ctx) -> Vec<Step> {
         } else if draining {
             // Runs after the moves (the guard statement refuses if any
             // only copy is still there).
+        } else if let Some(Err(why)) = &given_up {
+            s.state = StepState::Blocked { why: why.clone() };
+        } else if given_up.is_some() {
+            // Lost, its only copies (if any) given up just before: the
+            // guard statement refuses if one is still there.
         } else if !only.is_empty() {
             let shown: Vec<&str> = only.iter().take(5).map(String::as_str).collect();
             s.state = StepState::Blocked {
@@ -94,6 +105,9 @@ pub(super) fn remove_data_nodes(ctx: &Ctx) -> Vec<Step> {
             removed.push(gone.clone());
         }
         steps.extend(drain);
+        if let Some(Ok(given)) = given_up {
+            steps.extend(given);
+        }
         steps.push(s);
         steps.extend(hba_removed(an_db, gone, blocked));
     }
