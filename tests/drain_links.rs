@@ -8,7 +8,8 @@
 //! host of their own: the link from one data node to another (as the
 //! engine's subscription makes it) fails until tsmn puts the files at the
 //! access node's paths, and then a drain moves every only copy with every
-//! row and checksum kept and nothing of the copy left.
+//! row and checksum kept and nothing of the copy left; a replication
+//! repair copies over the same links.
 mod support;
 use support::*;
 use tsmn::plan::AuthMode;
@@ -518,4 +519,40 @@ fn undo_takes_the_links_between_data_nodes_back() {
         ) == ["2"],
         "the cluster stays"
     );
+}
+
+/// Replication repair copies over the same links: in password mode, with
+/// the data nodes apart from the access node's files, a raised factor is
+/// met by `--repair-replication` (the links set up by default for it),
+/// every chunk's two copies equal, rows unchanged, nothing left.
+#[test]
+fn a_replication_repair_in_password_mode_copies_over_the_links() {
+    let test = "a_replication_repair_in_password_mode_copies_over_the_links";
+    if tsmn::os::euid() != 0 {
+        skipped(test, "needs root (mount namespaces for the data nodes)");
+        return;
+    }
+    if !timescaledb_tier(test) {
+        return;
+    }
+    let l = set_up(AuthMode::Password);
+    assert!(link(&l, &l.dn1, &l.dn2).contains("rc=2"), "no link yet");
+    l.an.sql("tsdb", "SELECT set_replication_factor('metrics', 2)");
+    let short =
+        "SELECT count(*) FROM timescaledb_information.chunks WHERE cardinality(data_nodes) < 2";
+    assert_ne!(l.an.sql("tsdb", short), ["0"]);
+    let before = fingerprint(&l.an);
+    let (code, text) = apply_file(&l.path, &["--repair-replication"], &env());
+    assert_eq!(code, Some(0), "{text}");
+    assert_eq!(l.an.sql("tsdb", short), ["0"], "{text}");
+    assert_eq!(fingerprint(&l.an), before);
+    for chunk in l.an.sql(
+        "tsdb",
+        "SELECT format('%I.%I', chunk_schema, chunk_name) FROM timescaledb_information.chunks ORDER BY 1",
+    ) {
+        let sum = format!("SELECT count(*) || ':' || coalesce(sum(hashtextextended(c::text, 0)), 0) FROM {chunk} c");
+        assert_eq!(l.dn1.sql("tsdb", &sum), l.dn2.sql("tsdb", &sum), "{chunk}");
+    }
+    assert!(link(&l, &l.dn1, &l.dn2).contains("rc=0"));
+    assert_nothing_left(&[&l.an, &l.dn1, &l.dn2]);
 }
