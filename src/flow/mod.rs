@@ -7,6 +7,7 @@
 pub mod ask;
 pub mod lock;
 mod own_login;
+pub mod rebalance;
 pub mod run;
 pub mod secrets;
 pub mod settings;
@@ -70,6 +71,8 @@ pub struct Flow {
     pub drain: bool,
     /// `--rotate-password`: roles whose password changes now.
     pub rotate_passwords: Vec<String>,
+    /// `tsmn rebalance`: the moves of its run (`RunKind::Rebalance`).
+    pub rebalance: Option<rebalance::Rebalancing>,
     /// `--roll-ca`: the CA being replaced in this run.
     previous_ca: Option<String>,
     /// `--renew-certificates`: every certificate is issued anew, an adopted
@@ -99,6 +102,7 @@ impl Flow {
             remove_data_nodes: false,
             drain: false,
             rotate_passwords: Vec::new(),
+            rebalance: None,
             previous_ca: None,
             renewing: false,
         }

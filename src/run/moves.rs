@@ -5,7 +5,7 @@
 //! nothing can be compared before the source goes; and the engine takes no
 //! write lock between the end of the sync and the attach of the copy, so a
 //! row written to the source then is dropped with it. tsmn instead pauses
-//! writes to the hypertable (`LOCK TABLE ONLY <hypertable> IN EXCLUSIVE
+//! writes to the hypertable (`LOCK TABLE ONLY <hypertable> IN SHARE
 //! MODE` on the access node: every INSERT, UPDATE, DELETE and COPY takes
 //! ROW EXCLUSIVE on the root before it looks up a chunk, so a writer that
 //! waits sees the new placement once it goes on; ONLY leaves the chunks'
@@ -33,13 +33,16 @@ const LOCK_TIMEOUT: &str = "60s";
 /// The prefix of tsmn's write pauses (prepared transactions' gids).
 pub const PAUSE_PREFIX: &str = "tsmn_drain_";
 
+/// One move on `lane` of the access node: moves that run at the same time
+/// (`Order::Pool`) each hold their write pause on a session of their own.
 pub async fn move_chunk(
     s: &Step,
     m: &ChunkMove,
+    lane: usize,
     o: &RunOptions<'_>,
     sessions: &Sessions<'_>,
 ) -> Outcome {
-    let an = match sessions.get(&s.node, &m.database).await {
+    let an = match sessions.get_on(&s.node, &m.database, lane).await {
         Ok(c) => c,
         Err(e) => return failed(format!("cannot connect to {}: {e}", s.node)),
     };
@@ -58,7 +61,7 @@ pub async fn move_chunk(
             detail: format!("{} is no longer on {}", m.chunk, m.source),
         };
     }
-    if holders.len() > 1 && !holders.contains(&m.destination) {
+    if !m.one_replica && holders.len() > 1 && !holders.contains(&m.destination) {
         return Outcome::AlreadyDone {
             detail: format!(
                 "{} has another copy ({}): the removal drops the one on {}",
@@ -237,7 +240,12 @@ async fn pause(an: &Client, hypertable: &str, gid: &str) -> Result<(), String> {
     let steps = [
         "BEGIN".to_string(),
         format!("SET LOCAL lock_timeout = {}", literal(LOCK_TIMEOUT)),
-        format!("LOCK TABLE ONLY {hypertable} IN EXCLUSIVE MODE"),
+        // SHARE: it waits for and blocks every writer (ROW EXCLUSIVE) as
+        // EXCLUSIVE would, but not another move's pause of the same
+        // hypertable (moves at once, `tsmn rebalance --parallel`); its
+        // conflicts are a subset of EXCLUSIVE's, so whatever the engine's
+        // copy and chunk_drop_replica take beside it is still granted.
+        format!("LOCK TABLE ONLY {hypertable} IN SHARE MODE"),
         format!("PREPARE TRANSACTION {}", literal(gid)),
     ];
     for st in &steps {

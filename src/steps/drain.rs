@@ -144,6 +144,7 @@ pub(super) fn build(ctx: &Ctx, gone: &str, an_db: &DatabaseFacts) -> Vec<Step> {
                 destination: destination.unwrap_or_default(),
                 bytes,
                 functions_schema: ctx.functions_schema().to_string(),
+                one_replica: false,
             }),
         );
         if let (Some(why), StepState::Todo) = (&why_not, &state) {
@@ -164,7 +165,7 @@ pub(super) fn build(ctx: &Ctx, gone: &str, an_db: &DatabaseFacts) -> Vec<Step> {
 /// in password and certificate mode it names the access node's passfile
 /// or client certificate paths, which tsmn does not yet put on the data
 /// nodes.
-fn refused(ctx: &Ctx) -> Option<String> {
+pub(super) fn refused(ctx: &Ctx) -> Option<String> {
     let what = match ctx.plan.auth.mode {
         AuthMode::Trust => return None,
         AuthMode::Password => "the access node's passfile (timescaledb.passfile, or <access node data directory>/passfile) at the same path on every data node's host",

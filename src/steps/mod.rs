@@ -14,6 +14,7 @@ pub mod hba_block;
 mod maintenance;
 pub mod material;
 mod model;
+pub mod rebalance;
 mod rotate;
 pub mod secrets;
 mod settings;
