@@ -69,6 +69,8 @@ pub struct Flow {
     pub remove_data_nodes: bool,
     /// `--drain`: the chunks a leaving data node alone holds move first.
     pub drain: bool,
+    /// `--parallel`: the drain's chunk moves at once.
+    pub parallel: u16,
     /// `--rotate-password`: roles whose password changes now.
     pub rotate_passwords: Vec<String>,
     /// `tsmn rebalance`: the moves of its run (`RunKind::Rebalance`).
@@ -101,6 +103,7 @@ impl Flow {
             material: None,
             remove_data_nodes: false,
             drain: false,
+            parallel: 1,
             rotate_passwords: Vec::new(),
             rebalance: None,
             previous_ca: None,
@@ -375,6 +378,7 @@ impl Flow {
                 material,
                 remove_data_nodes: self.remove_data_nodes,
                 drain: self.drain,
+                parallel: self.parallel,
                 rotate: &self.rotate_passwords,
                 joining: &crate::run::journal::joining(&self.journal()),
                 renewing: self.renewing,

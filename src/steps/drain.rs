@@ -62,7 +62,7 @@ pub(super) fn leaving_settings(ctx: &Ctx) -> Vec<Step> {
     sources(ctx)
         .iter()
         .map(|gone| {
-            let changes = data_node_settings(ctx, gone);
+            let changes = super::rebalance::scaled(data_node_settings(ctx, gone), ctx.inputs.parallel);
             let mut s = step(
                 gone,
                 Phase::Settings,
@@ -147,6 +147,9 @@ pub(super) fn build(ctx: &Ctx, gone: &str, an_db: &DatabaseFacts) -> Vec<Step> {
                 one_replica: false,
             }),
         );
+        if ctx.inputs.parallel > 1 {
+            s.order = Order::Pool(ctx.inputs.parallel.min(super::rebalance::MAX_PARALLEL));
+        }
         if let (Some(why), StepState::Todo) = (&why_not, &state) {
             s.state = StepState::Blocked { why: why.clone() };
         } else {

@@ -41,6 +41,9 @@ pub struct Inputs<'a> {
     /// With `remove_data_nodes`: the chunks a leaving data node alone
     /// holds are moved to the others first (`--drain`).
     pub drain: bool,
+    /// Chunk moves at once (`--parallel`; 0 or 1: one at a time), with
+    /// the data nodes' replication settings raised to match.
+    pub parallel: u16,
     /// Roles whose password changes now, data node by data node
     /// (`--rotate-password`, password mode).
     pub rotate: &'a [String],

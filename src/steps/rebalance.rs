@@ -104,7 +104,9 @@ pub fn build(plan: &Plan, inputs: Inputs, moves: &[Wanted], parallel: u16) -> Ve
                 one_replica: true,
             }),
         );
-        s.order = Order::Pool(parallel.clamp(1, MAX_PARALLEL));
+        if parallel > 1 {
+            s.order = Order::Pool(parallel.min(MAX_PARALLEL));
+        }
         if let Some(why) = &why_not {
             s.state = StepState::Blocked {
                 why: why.replace("--drain", "moving chunks"),
@@ -230,6 +232,11 @@ mod tests {
             .collect();
         assert_eq!(pooled.len(), 2);
         assert!(pooled.iter().all(|s| s.order == Order::Pool(2)));
+        let one = build(&plan, Inputs::default(), &moves, 1);
+        assert!(
+            one.iter().all(|s| s.order != Order::Pool(1)),
+            "one at a time: the usual order"
+        );
         assert!(pooled
             .iter()
             .all(|s| matches!(&s.action, Action::MoveChunk(m) if m.one_replica)));

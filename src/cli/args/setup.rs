@@ -185,6 +185,11 @@ pub struct ApplyArgs {
     /// for now
     #[arg(long, requires = "remove_data_nodes")]
     pub drain: bool,
+    /// With --drain: how many chunk moves run at once (1 to 8); more than
+    /// one raises the replication slots, WAL senders and workers on the
+    /// data nodes
+    #[arg(long, value_name = "N", default_value_t = 1, requires = "drain", value_parser = clap::value_parser!(u16).range(1..=8))]
+    pub parallel: u16,
     /// Password mode: give ROLE a new password (from its variable,
     /// TSMN_ROLE_PW_<ROLE> by default, or asked for), one data node at a
     /// time, each followed at once by its passfile line; safe to run

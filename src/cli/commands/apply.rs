@@ -22,6 +22,7 @@ use tsmn::report;
 fn with_options(flow: &mut Flow, a: &ApplyArgs) -> Result<Option<std::path::PathBuf>, FlowError> {
     flow.remove_data_nodes = a.remove_data_nodes;
     flow.drain = a.drain;
+    flow.parallel = a.parallel;
     flow.rotate_passwords.clone_from(&a.rotate_password);
     let aside = if a.renew_certificates {
         flow.renew_certificates()?
