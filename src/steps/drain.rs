@@ -62,7 +62,7 @@ pub(super) fn leaving_settings(ctx: &Ctx) -> Vec<Step> {
     sources(ctx)
         .iter()
         .map(|gone| {
-            let changes = super::rebalance::scaled(data_node_settings(ctx, gone), ctx.inputs.parallel);
+            let changes = super::rebalance::for_moves(ctx, gone, ctx.inputs.parallel);
             let mut s = step(
                 gone,
                 Phase::Settings,

@@ -49,7 +49,7 @@ pub fn build(plan: &Plan, inputs: Inputs, moves: &[Wanted], parallel: u16) -> Ve
         steps.push(settings_step(
             &ctx,
             node,
-            scaled(data_node_settings(&ctx, node), parallel),
+            for_moves(&ctx, node, parallel),
             "the engine copies a chunk through logical replication: wal_level = logical, and per move at once a replication slot and a WAL sender for its publication and one more of each for the table sync on the source, an apply worker and a table sync worker on the destination (restart)",
         ));
     }
@@ -133,6 +133,29 @@ fn settings_step(ctx: &Ctx, node: &str, changes: Vec<SettingChange>, reason: &st
     s.state = state;
     s
 }
+
+/// What a data node needs for chunk moves, `parallel` at once: the
+/// drain's settings scaled, and the logical replication launcher's pace.
+/// The launcher (PostgreSQL 15, launcher.c) starts a subscription's
+/// worker only when wal_retrieve_retry_interval has passed since it last
+/// started one, else it waits that whole interval: each move after the
+/// first waited the default 5 s before its copy began (moves of 0.5 s took
+/// 5.4 s). 200 ms, the engine's own poll of the sync, takes that away; the
+/// setting paces only retries (a worker that failed, a standby's WAL
+/// source), needs no restart, and its old value is in the journal.
+pub(super) fn for_moves(ctx: &Ctx, node: &str, parallel: u16) -> Vec<SettingChange> {
+    let mut changes = scaled(data_node_settings(ctx, node), parallel);
+    changes.push(ctx.setting_change(
+        node,
+        "wal_retrieve_retry_interval",
+        SettingValue::Set(LAUNCHER_PACE.into()),
+        false,
+    ));
+    changes
+}
+
+/// See `for_moves`.
+pub const LAUNCHER_PACE: &str = "200ms";
 
 /// PURE: the drain's minimums (one move at a time) raised for `parallel`
 /// moves at once on one node: each move takes at its peak two replication
