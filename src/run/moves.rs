@@ -127,10 +127,12 @@ async fn under_pause(
 ) -> Outcome {
     // Before anything is copied or compared: no row of the chunk may be
     // held prepared on the source.
+    let mut laps = Laps(Instant::now(), Vec::new());
     let settled = match super::prepared::settle(an, sessions, m).await {
         Ok(s) => s,
         Err(e) => return failed(format!("{} was not moved (nothing changed): {e}", m.chunk)),
     };
+    laps.lap("heal");
     let mut op = String::new();
     if !holders.contains(&m.destination) {
         // The engine's copy, retried once after cleaning up a failure.
@@ -163,6 +165,7 @@ async fn under_pause(
         }
     }
     killed_here_in_tests(&s.id);
+    laps.lap("copy");
     let (from, to) = match futures_util::future::join(
         fingerprint(sessions, &m.source, &m.database, &m.chunk),
         fingerprint(sessions, &m.destination, &m.database, &m.chunk),
@@ -195,6 +198,7 @@ async fn under_pause(
             }
         ));
     }
+    laps.lap("compare");
     if let Err(e) = an.simple_query(&drop_replica(m, &m.source)).await {
         return failed(format!(
             "{} is on both {} and {} (equal: {from}); dropping the copy on {} failed: {}",
@@ -205,9 +209,10 @@ async fn under_pause(
             describe(&e)
         ));
     }
+    laps.lap("drop");
     Outcome::Done {
         detail: format!(
-            "{} on {} now (rows:checksum {from} on both before the copy on {} went{}{}{})",
+            "{} on {} now (rows:checksum {from} on both before the copy on {} went{}{}{}; {})",
             m.chunk,
             m.destination,
             m.source,
@@ -217,8 +222,21 @@ async fn under_pause(
             } else {
                 format!("; operation {op}")
             },
-            m.bytes.map_or(String::new(), |b| format!("; {b} bytes"))
+            m.bytes.map_or(String::new(), |b| format!("; {b} bytes")),
+            laps.1.join(", ")
         ),
+    }
+}
+
+/// Where a move's time goes, for the operator (and benches/drain.sh):
+/// each part's milliseconds since the one before.
+struct Laps(Instant, Vec<String>);
+
+impl Laps {
+    fn lap(&mut self, what: &str) {
+        self.1
+            .push(format!("{what} {} ms", self.0.elapsed().as_millis()));
+        self.0 = Instant::now();
     }
 }
 
