@@ -133,28 +133,45 @@ async fn under_pause(
         Err(e) => return failed(format!("{} was not moved (nothing changed): {e}", m.chunk)),
     };
     laps.lap("heal");
-    let copying = async {
-        if holders.contains(&m.destination) {
-            Ok(String::new())
-        } else {
-            engine_copy(an, m, id, o, s).await
+    let mut op = String::new();
+    if !holders.contains(&m.destination) {
+        // The engine's copy, retried once after cleaning up a failure.
+        let mut last = String::new();
+        for attempt in 1..=2 {
+            op = format!("tsmn_{id}_{}_{attempt}", unix_now());
+            note(
+                o,
+                s,
+                serde_json::json!({ "operation_id": op, "chunk": m.chunk, "source": m.source, "destination": m.destination }),
+            );
+            match copy(an, m, &op, s).await {
+                Ok(()) => {
+                    last.clear();
+                    break;
+                }
+                Err(e) => {
+                    last = e;
+                    if let Err(c) = cleanup(an, &op).await {
+                        return failed(format!("the copy of {} failed ({last}) and its cleanup too ({c}): operation {op}; run tsmn apply again (it cleans up first)", m.chunk));
+                    }
+                }
+            }
         }
-    };
-    // Under the pause the source's copy does not change (writes wait, none
-    // is left prepared): it is read while the engine copies.
-    let (copied, from) = futures_util::future::join(
-        copying,
-        fingerprint(sessions, &m.source, &m.database, &m.chunk),
-    )
-    .await;
-    let op = match copied {
-        Ok(op) => op,
-        Err(outcome) => return outcome,
-    };
+        if !last.is_empty() {
+            return failed(format!(
+                "the copy of {} to {} failed twice (cleaned up each time): {last}",
+                m.chunk, m.destination
+            ));
+        }
+    }
     killed_here_in_tests(&s.id);
     laps.lap("copy");
-    let to = fingerprint(sessions, &m.destination, &m.database, &m.chunk).await;
-    let (from, to) = match (from, to) {
+    let (from, to) = match futures_util::future::join(
+        fingerprint(sessions, &m.source, &m.database, &m.chunk),
+        fingerprint(sessions, &m.destination, &m.database, &m.chunk),
+    )
+    .await
+    {
         (Ok(a), Ok(b)) => (a, b),
         (Err(e), _) | (_, Err(e)) => {
             return failed(format!(
@@ -209,46 +226,6 @@ async fn under_pause(
             laps.1.join(", ")
         ),
     }
-}
-
-/// The engine's copy, retried once after cleaning up a failure: its
-/// operation id, or the move's failure.
-async fn engine_copy(
-    an: &Client,
-    m: &ChunkMove,
-    id: i32,
-    o: &RunOptions<'_>,
-    s: &Step,
-) -> Result<String, Outcome> {
-    let mut op = String::new();
-    let mut last = String::new();
-    for attempt in 1..=2 {
-        op = format!("tsmn_{id}_{}_{attempt}", unix_now());
-        note(
-            o,
-            s,
-            serde_json::json!({ "operation_id": op, "chunk": m.chunk, "source": m.source, "destination": m.destination }),
-        );
-        match copy(an, m, &op, s).await {
-            Ok(()) => {
-                last.clear();
-                break;
-            }
-            Err(e) => {
-                last = e;
-                if let Err(c) = cleanup(an, &op).await {
-                    return Err(failed(format!("the copy of {} failed ({last}) and its cleanup too ({c}): operation {op}; run tsmn apply again (it cleans up first)", m.chunk)));
-                }
-            }
-        }
-    }
-    if !last.is_empty() {
-        return Err(failed(format!(
-            "the copy of {} to {} failed twice (cleaned up each time): {last}",
-            m.chunk, m.destination
-        )));
-    }
-    Ok(op)
 }
 
 /// Where a move's time goes, for the operator (and benches/drain.sh):
