@@ -143,6 +143,10 @@ echo "rows: $rows in $nmoves chunk(s), all on dn4, moved to dn1-dn3"
 echo "floor, psql move_chunk one after another, tsmn's settings: ${floor_same} ms"
 echo "the same with wal_retrieve_retry_interval at PostgreSQL's default (5 s): ${floor_default} ms"
 echo "tsmn drain, one move at a time: whole run ${whole1} ms (probe, settings, restarts, moves, removal), moves ${span1} ms"
+# Where a move's time went: each part summed over the moves (their outcomes say it).
+jq -r 'select(.event == "step_finished" and ((.step // "") | test("/cluster/move-"))) | .outcome.detail' "$work/drain-1.jsonl" \
+  | grep -oE '(heal|copy|compare|drop) [0-9]+ ms' \
+  | awk '{ t[$1] += $2 } END { printf "tsmn moves, summed: heal %d ms, copy %d ms, compare %d ms, drop %d ms\n", t["heal"], t["copy"], t["compare"], t["drop"] }' 
 figure "tsmn moves / floor" "$(awk -v t="$span1" -v f="$floor_same" 'BEGIN { printf "%.2f", t / f }')" x 1.2
 figure "tsmn whole drain / floor" "$(awk -v t="$whole1" -v f="$floor_same" 'BEGIN { printf "%.2f", t / f }')" x 1.2
 for n in $parallel; do
