@@ -23,7 +23,8 @@
 //!                 -> steps -> run or export; run.rs is the one run sequence (lock, steps, what
 //!                 the run needs, the run) of apply, undo and the wizard; lock.rs one run per
 //!                 cluster; settings.rs the defaults; secrets.rs the one order role passwords are
-//!                 looked up in; ask.rs how a face is asked for a secret
+//!                 looked up in; ask.rs how a face is asked for a secret; rebalance.rs the
+//!                 moves of tsmn rebalance (kept beside the plan until they are done)
 //! src/tui/        the wizard: mod.rs (terminal, event loop), app.rs (routing keys and task
 //!                 results), shared.rs (what several screens read), screens/ (one module per
 //!                 screen behind the `Page` contract: its state, key table, actions and
@@ -48,7 +49,7 @@
 //!                 the preview, apply's progress and closing lines, diffs
 //! src/steps/      the step model and its builders per concern: settings, auth/ (one file per
 //!                 mode and the pg_hba.conf rules), cluster/, verify, rotation, the way back
-//!                 (undo.rs), drain; context.rs the facts builders share; material/ the
+//!                 (undo.rs), drain, rebalance (its moves, N at a time); context.rs the facts builders share; material/ the
 //!                 certificates (pure but for key generation and its files)
 //! src/probe/      connecting (tokio-postgres; tls.rs: rustls on ring with libpq's sslmodes),
 //!                 credentials, the read-only queries

@@ -6,6 +6,7 @@
 //! prepared by a restart is healed and moves with its chunk, and without
 //! --drain the removal is refused.
 mod support;
+use support::moves::assert_nothing_left;
 use support::*;
 
 /// Rows of a second hypertable (text values), beside `metrics`.
@@ -37,22 +38,6 @@ fn only_on_dn2(an: &TestCluster) -> Vec<String> {
         "tsdb",
         "SELECT chunk_name FROM timescaledb_information.chunks WHERE data_nodes = '{dn2}' ORDER BY 1",
     )
-}
-
-/// Nothing of the engine's chunk copy and no tsmn write pause is left.
-fn assert_nothing_left(nodes: &[&TestCluster]) {
-    for n in nodes {
-        assert_eq!(
-            n.sql(
-                "tsdb",
-                "SELECT (SELECT count(*) FROM pg_subscription) || '/' || (SELECT count(*) FROM pg_publication) \
-                 || '/' || (SELECT count(*) FROM pg_replication_slots) || '/' || (SELECT count(*) FROM pg_prepared_xacts)"
-            ),
-            ["0/0/0/0"],
-            "{}: subscriptions/publications/slots/prepared transactions left",
-            n.cluster.name
-        );
-    }
 }
 
 fn setup() -> (Running, std::path::PathBuf, Vec<String>, Vec<String>) {

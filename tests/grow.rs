@@ -420,7 +420,8 @@ fn compressed_on_the_new_node(
 
 /// The old chunks stayed where they were: rebalance --check says which to
 /// move to dn3 so that each node holds about the same bytes; without
-/// --check it is refused (the moves are not run yet).
+/// --check and without --yes, with no terminal to ask at, it is refused
+/// before any change (tests/rebalance.rs runs the moves).
 fn rebalance_says_what_to_move(path: &std::path::Path) {
     // The old chunks stayed where they were: rebalance --check says which
     // to move to dn3 so that each node holds about the same bytes.
@@ -455,5 +456,14 @@ fn rebalance_says_what_to_move(path: &std::path::Path) {
         .arg(path)
         .output()
         .expect("tsmn rebalance");
-    assert_eq!(without.status.code(), Some(2), "moves are not run yet");
+    assert_eq!(
+        without.status.code(),
+        Some(2),
+        "no terminal to ask at: {}",
+        String::from_utf8_lossy(&without.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&without.stderr).contains("--yes"),
+        "the fix names --yes"
+    );
 }

@@ -7,6 +7,7 @@
 pub mod ask;
 pub mod lock;
 mod own_login;
+pub mod rebalance;
 pub mod run;
 pub mod secrets;
 pub mod settings;
@@ -73,8 +74,12 @@ pub struct Flow {
     pub repair_replication: bool,
     /// `--give-up-chunks`: only copies on a lost data node, given up.
     pub give_up_chunks: Vec<String>,
+    /// `--parallel`: the drain's chunk moves at once.
+    pub parallel: u16,
     /// `--rotate-password`: roles whose password changes now.
     pub rotate_passwords: Vec<String>,
+    /// `tsmn rebalance`: the moves of its run (`RunKind::Rebalance`).
+    pub rebalance: Option<rebalance::Rebalancing>,
     /// `--roll-ca`: the CA being replaced in this run.
     previous_ca: Option<String>,
     /// `--renew-certificates`: every certificate is issued anew, an adopted
@@ -105,7 +110,9 @@ impl Flow {
             drain: false,
             repair_replication: false,
             give_up_chunks: Vec::new(),
+            parallel: 1,
             rotate_passwords: Vec::new(),
+            rebalance: None,
             previous_ca: None,
             renewing: false,
         }
@@ -393,6 +400,7 @@ impl Flow {
                 drain: self.drain,
                 repair_replication: self.repair_replication,
                 give_up: &self.give_up_chunks,
+                parallel: self.parallel,
                 rotate: &self.rotate_passwords,
                 joining: &crate::run::journal::joining(&self.journal()),
                 renewing: self.renewing,

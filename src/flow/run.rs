@@ -80,6 +80,7 @@ impl Flow {
         let (steps, stays) = match run.kind {
             RunKind::Apply => (self.steps()?, Vec::new()),
             RunKind::Undo => self.undo_steps()?,
+            RunKind::Rebalance => (self.rebalance_steps()?, Vec::new()),
         };
         let secrets = self.role_secrets(&steps, given, ask)?;
         if let Some(facts) = &self.facts {
@@ -129,8 +130,11 @@ impl Flow {
             }
         };
         let journal = self.journal();
-        if run.kind == RunKind::Undo {
-            crate::run::journal::start_undo(&journal);
+        match run.kind {
+            RunKind::Undo => crate::run::journal::start_undo(&journal),
+            // Not a run of apply: undo looks past it.
+            RunKind::Rebalance => crate::run::journal::start_rebalance(&journal),
+            RunKind::Apply => {}
         }
         let kept = std::mem::take(&mut self.kept);
         let opts = RunOptions {

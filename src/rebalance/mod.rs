@@ -1,7 +1,8 @@
 //! `tsmn rebalance`: after a grow, even out each distributed hypertable's
 //! bytes over its data nodes. The plan is pure (plan.rs) and spoken by
-//! render.rs; this version prints it (`--check`); the moves themselves
-//! run through the drain's chunk moves once those are safe under writes.
+//! render.rs (the plan, and what a run came to). The moves run as steps
+//! (steps/rebalance.rs) through the flow's one run sequence
+//! (flow/rebalance.rs), each as a drain's chunk move (run/moves.rs).
 
 pub mod plan;
 pub mod render;

@@ -8,11 +8,11 @@
 //! A chunk moves at most once per plan.
 
 use crate::facts::{ChunkPlace, DatabaseFacts};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// One chunk copy to move.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Move {
     /// `schema.table`, quoted for SQL.
     pub hypertable: String,
@@ -24,7 +24,7 @@ pub struct Move {
 }
 
 /// A data node's share of one hypertable.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Share {
     pub data_node: String,
     pub chunks: i64,
@@ -32,7 +32,7 @@ pub struct Share {
 }
 
 /// One hypertable: its shares before and after, and the moves between.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Hypertable {
     pub name: String,
     pub before: Vec<Share>,
@@ -50,7 +50,7 @@ impl Hypertable {
 }
 
 /// The whole plan, hypertable by hypertable.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan {
     pub hypertables: Vec<Hypertable>,
 }

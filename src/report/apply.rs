@@ -253,7 +253,13 @@ impl Tally {
             0 => "nothing changed".to_string(),
             n => format!("{n} step(s) changed the servers"),
         };
-        if self.verified > 0 {
+        if kind == RunKind::Rebalance {
+            // Each move compared its chunk on both data nodes before the
+            // old copy went (the outcome lines say so).
+            format!(
+                "done: every move's rows and checksum were compared on both data nodes; {changed}"
+            )
+        } else if self.verified > 0 {
             format!("done: the cluster was verified from the access node; {changed}")
         } else {
             format!("done: the selected phases ran, without the verify phase nothing is proven; {changed}")

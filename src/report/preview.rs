@@ -224,7 +224,7 @@ fn move_chunk(m: &crate::steps::ChunkMove) -> String {
         )
     };
     format!(
-            "   in database {db} on the access node: pause writes to {h} (BEGIN; LOCK TABLE ONLY {h} IN EXCLUSIVE MODE; PREPARE TRANSACTION 'tsmn_drain_<chunk id>'; reads go on)\n   SELECT {fs}.remote_txn_heal_data_node(oid) FROM pg_foreign_server WHERE srvname IN ({src}, {dst});  then wait (at most 30 s) until every transaction prepared on {s} before it is gone, or stop here\n   CALL timescaledb_experimental.copy_chunk(chunk => {c}, source_node => {src}, destination_node => {dst}, operation_id => 'tsmn_<chunk id>_<time>_<attempt>');  (cleaned up and retried once on failure)\n   count(*) and sum(hashtextextended(row::text, 0)) of {chunk} on {s} and on {d}: equal, or the copy is dropped again\n{drop}   ROLLBACK PREPARED 'tsmn_drain_<chunk id>';  (writes go on)\n",
+            "   in database {db} on the access node: pause writes to {h} (BEGIN; LOCK TABLE ONLY {h} IN SHARE MODE; PREPARE TRANSACTION 'tsmn_drain_<chunk id>'; reads go on)\n   SELECT {fs}.remote_txn_heal_data_node(oid) FROM pg_foreign_server WHERE srvname IN ({src}, {dst});  then wait (at most 30 s) until every transaction prepared on {s} before it is gone, or stop here\n   CALL timescaledb_experimental.copy_chunk(chunk => {c}, source_node => {src}, destination_node => {dst}, operation_id => 'tsmn_<chunk id>_<time>_<attempt>');  (cleaned up and retried once on failure)\n   count(*) and sum(hashtextextended(row::text, 0)) of {chunk} on {s} and on {d}: equal, or the copy is dropped again\n{drop}   ROLLBACK PREPARED 'tsmn_drain_<chunk id>';  (writes go on)\n",
             db = m.database,
             h = m.hypertable,
             c = crate::quote::sql::literal(&m.chunk),

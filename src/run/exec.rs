@@ -82,7 +82,7 @@ pub async fn step(
             statements,
         } => sql(s, database, statements, lane, o, sessions).await,
         Action::RestartGate { nodes } => super::restart::gate(nodes, o, sessions, events).await,
-        Action::MoveChunk(m) => super::moves::move_chunk(s, m, o, sessions).await,
+        Action::MoveChunk(m) => super::moves::move_chunk(s, m, lane, o, sessions).await,
         Action::DrainResume {
             database,
             functions_schema,

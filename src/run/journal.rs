@@ -37,6 +37,13 @@ pub fn file_changed(path: &Path, node: &str, file: &str, backup: Option<&str>) {
 pub fn start_undo(path: &Path) {
     append(path, serde_json::json!({ "time": now(), "run": "undo" }));
 }
+/// Marks a run of `tsmn rebalance` (before its own "started").
+pub fn start_rebalance(path: &Path) {
+    append(
+        path,
+        serde_json::json!({ "time": now(), "run": "rebalance" }),
+    );
+}
 pub fn undone(path: &Path) {
     append(path, serde_json::json!({ "time": now(), "run": "undone" }));
 }

@@ -1,10 +1,12 @@
 //! What a run does, as the faces and the journal name it.
 
-/// What a run does: set the plan up, or take the last setup back.
+/// What a run does: set the plan up, take the last setup back, or move
+/// chunks to even out the data nodes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunKind {
     Apply,
     Undo,
+    Rebalance,
 }
 
 impl RunKind {
@@ -13,6 +15,12 @@ impl RunKind {
         match self {
             RunKind::Apply => "tsmn apply",
             RunKind::Undo => "tsmn undo",
+            RunKind::Rebalance => "tsmn rebalance",
         }
+    }
+
+    /// The command's name alone (`apply`), as the interrupt notes name it.
+    pub fn name(self) -> &'static str {
+        self.command().trim_start_matches("tsmn ")
     }
 }

@@ -5,7 +5,7 @@
 //! nothing can be compared before the source goes; and the engine takes no
 //! write lock between the end of the sync and the attach of the copy, so a
 //! row written to the source then is dropped with it. tsmn instead pauses
-//! writes to the hypertable (`LOCK TABLE ONLY <hypertable> IN EXCLUSIVE
+//! writes to the hypertable (`LOCK TABLE ONLY <hypertable> IN SHARE
 //! MODE` on the access node: every INSERT, UPDATE, DELETE and COPY takes
 //! ROW EXCLUSIVE on the root before it looks up a chunk, so a writer that
 //! waits sees the new placement once it goes on; ONLY leaves the chunks'
@@ -37,13 +37,16 @@ const LOCK_TIMEOUT: &str = "60s";
 /// The prefix of tsmn's write pauses (prepared transactions' gids).
 pub const PAUSE_PREFIX: &str = "tsmn_drain_";
 
+/// One move on `lane` of the access node: moves that run at the same time
+/// (`Order::Pool`) each hold their write pause on a session of their own.
 pub async fn move_chunk(
     s: &Step,
     m: &ChunkMove,
+    lane: usize,
     o: &RunOptions<'_>,
     sessions: &Sessions<'_>,
 ) -> Outcome {
-    let an = match sessions.get(&s.node, &m.database).await {
+    let an = match sessions.get_on(&s.node, &m.database, lane).await {
         Ok(c) => c,
         Err(e) => return failed(format!("cannot connect to {}: {e}", s.node)),
     };
@@ -70,7 +73,7 @@ pub async fn move_chunk(
             detail: format!("{} is no longer on {}", m.chunk, m.source),
         };
     }
-    if !m.keep_source && holders.len() > 1 && !holders.contains(&m.destination) {
+    if !m.keep_source && !m.one_replica && holders.len() > 1 && !holders.contains(&m.destination) {
         return Outcome::AlreadyDone {
             detail: format!(
                 "{} has another copy ({}): the removal drops the one on {}",
@@ -136,10 +139,12 @@ async fn under_pause(
 ) -> Outcome {
     // Before anything is copied or compared: no row of the chunk may be
     // held prepared on the source.
+    let mut laps = Laps(Instant::now(), Vec::new());
     let settled = match super::prepared::settle(an, sessions, m).await {
         Ok(s) => s,
         Err(e) => return failed(format!("{} was not moved (nothing changed): {e}", m.chunk)),
     };
+    laps.lap("heal");
     let mut op = String::new();
     if !holders.contains(&m.destination) {
         // The engine's copy, retried once after cleaning up a failure.
@@ -172,6 +177,7 @@ async fn under_pause(
         }
     }
     killed_here_in_tests(&s.id);
+    laps.lap("copy");
     let (from, to) = match futures_util::future::join(
         fingerprint(sessions, &m.source, &m.database, &m.chunk),
         fingerprint(sessions, &m.destination, &m.database, &m.chunk),
@@ -204,8 +210,9 @@ async fn under_pause(
             }
         ));
     }
+    laps.lap("compare");
     if m.keep_source {
-        return copied(m, &from, settled, &op);
+        return copied(m, &from, settled, &op, &laps);
     }
     if let Err(e) = an.simple_query(&drop_replica(m, &m.source)).await {
         return failed(format!(
@@ -217,30 +224,33 @@ async fn under_pause(
             describe(&e)
         ));
     }
+    laps.lap("drop");
     Outcome::Done {
         detail: format!(
-            "{} on {} now (rows:checksum {from} on both before the copy on {} went{}{}{})",
+            "{} on {} now (rows:checksum {from} on both before the copy on {} went{}{}{}; {})",
             m.chunk,
             m.destination,
             m.source,
             settled.map_or(String::new(), |s| format!("; {s}")),
             operation(&op),
-            m.bytes.map_or(String::new(), |b| format!("; {b} bytes"))
+            m.bytes.map_or(String::new(), |b| format!("; {b} bytes")),
+            laps.1.join(", ")
         ),
     }
 }
 
 /// A repair's copy, compared equal: the source keeps its copy.
-fn copied(m: &ChunkMove, from: &str, settled: Option<String>, op: &str) -> Outcome {
+fn copied(m: &ChunkMove, from: &str, settled: Option<String>, op: &str, laps: &Laps) -> Outcome {
     Outcome::Done {
         detail: format!(
-            "{} copied to {} (rows:checksum {from} on {} and on {}{}{})",
+            "{} copied to {} (rows:checksum {from} on {} and on {}{}{}; {})",
             m.chunk,
             m.destination,
             m.source,
             m.destination,
             settled.map_or(String::new(), |s| format!("; {s}")),
-            operation(op)
+            operation(op),
+            laps.1.join(", ")
         ),
     }
 }
@@ -251,6 +261,18 @@ fn operation(op: &str) -> String {
         String::new()
     } else {
         format!("; operation {op}")
+    }
+}
+
+/// Where a move's time goes, for the operator (and benches/drain.sh):
+/// each part's milliseconds since the one before.
+struct Laps(Instant, Vec<String>);
+
+impl Laps {
+    fn lap(&mut self, what: &str) {
+        self.1
+            .push(format!("{what} {} ms", self.0.elapsed().as_millis()));
+        self.0 = Instant::now();
     }
 }
 
@@ -272,7 +294,12 @@ async fn pause(an: &Client, hypertable: &str, gid: &str) -> Result<(), String> {
     let steps = [
         "BEGIN".to_string(),
         format!("SET LOCAL lock_timeout = {}", literal(LOCK_TIMEOUT)),
-        format!("LOCK TABLE ONLY {hypertable} IN EXCLUSIVE MODE"),
+        // SHARE: it waits for and blocks every writer (ROW EXCLUSIVE) as
+        // EXCLUSIVE would, but not another move's pause of the same
+        // hypertable (moves at once, `tsmn rebalance --parallel`); its
+        // conflicts are a subset of EXCLUSIVE's, so whatever the engine's
+        // copy and chunk_drop_replica take beside it is still granted.
+        format!("LOCK TABLE ONLY {hypertable} IN SHARE MODE"),
         format!("PREPARE TRANSACTION {}", literal(gid)),
     ];
     for st in &steps {

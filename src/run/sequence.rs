@@ -48,6 +48,11 @@ pub(super) async fn run_sequence(
     let mut ok = true;
     let mut i = 0;
     while i < steps.len() {
+        if let Some((end, n)) = pool_at(steps, i) {
+            ok = run_pool(&steps[i..end], n, ok, o, sessions, events, stamp).await && ok;
+            i = end;
+            continue;
+        }
         match groups.iter().find(|g| g.start == i) {
             Some(g) if ok => {
                 let runs = steps[g.clone()]
@@ -67,6 +72,61 @@ pub(super) async fn run_sequence(
         }
     }
     ok
+}
+
+/// A run of neighbouring `Pool(n)` steps starting at `i`: where it ends,
+/// and n (the first step's).
+fn pool_at(steps: &[&Step], i: usize) -> Option<(usize, usize)> {
+    let Order::Pool(n) = steps[i].order else {
+        return None;
+    };
+    let len = steps[i..]
+        .iter()
+        .take_while(|s| matches!(s.order, Order::Pool(_)))
+        .count();
+    Some((i + len, usize::from(n.max(1))))
+}
+
+/// Steps at most `n` at a time, in order, the next starting as soon as
+/// one ends; each holds one of lanes 1..=n while it runs (a session of its
+/// own). After a failure or an interrupt no new one starts (each is
+/// reported skipped); the running ones finish.
+async fn run_pool(
+    steps: &[&Step],
+    n: usize,
+    ok: bool,
+    o: &RunOptions<'_>,
+    sessions: &Sessions<'_>,
+    events: &Events,
+    stamp: &str,
+) -> bool {
+    use futures_util::StreamExt;
+    // A plain loop over a set of futures (no closures over the borrowed
+    // steps: the run's future must stay Send for any lifetime).
+    let mut running = futures_util::stream::FuturesUnordered::new();
+    let mut free: Vec<usize> = (1..=n).rev().collect();
+    let mut all = ok;
+    for s in steps {
+        if running.len() >= n {
+            if let Some((lane, done)) = running.next().await {
+                free.push(lane);
+                all &= done;
+            }
+        }
+        // At most n run at once, each giving its lane back: one is free.
+        let lane = free.pop().unwrap_or(n + 1);
+        let now = all;
+        running.push(async move {
+            (
+                lane,
+                run_one(s, lane, now, o, sessions, events, stamp).await,
+            )
+        });
+    }
+    while let Some((_, done)) = running.next().await {
+        all &= done;
+    }
+    all
 }
 
 /// The sessions that the groups of `steps` will run on, opened now, all at

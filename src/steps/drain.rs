@@ -63,7 +63,7 @@ pub(super) fn leaving_settings(ctx: &Ctx) -> Vec<Step> {
     sources(ctx)
         .iter()
         .map(|gone| {
-            let changes = data_node_settings(ctx, gone);
+            let changes = super::rebalance::for_moves(ctx, gone, ctx.inputs.parallel);
             let mut s = step(
                 gone,
                 Phase::Settings,
@@ -146,8 +146,12 @@ pub(super) fn build(ctx: &Ctx, gone: &str, an_db: &DatabaseFacts) -> Vec<Step> {
                 bytes,
                 functions_schema: ctx.functions_schema().to_string(),
                 keep_source: false,
+                one_replica: false,
             }),
         );
+        if ctx.inputs.parallel > 1 {
+            s.order = Order::Pool(ctx.inputs.parallel.min(super::rebalance::MAX_PARALLEL));
+        }
         if let (Some(why), StepState::Todo) = (&why_not, &state) {
             s.state = StepState::Blocked { why: why.clone() };
         } else {

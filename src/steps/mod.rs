@@ -15,6 +15,7 @@ mod links;
 mod maintenance;
 pub mod material;
 mod model;
+pub mod rebalance;
 mod rotate;
 pub mod secrets;
 mod settings;
@@ -49,6 +50,9 @@ pub struct Inputs<'a> {
     /// node, given up by name (`--give-up-chunks`): dropped from the
     /// access node's catalog before the node is deleted.
     pub give_up: &'a [String],
+    /// Chunk moves at once (`--parallel`; 0 or 1: one at a time), with
+    /// the data nodes' replication settings raised to match.
+    pub parallel: u16,
     /// Roles whose password changes now, data node by data node
     /// (`--rotate-password`, password mode).
     pub rotate: &'a [String],

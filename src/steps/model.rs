@@ -84,6 +84,10 @@ pub enum Order {
     /// different data nodes, once one is added, may run at the same time
     /// from separate sessions: checked on TimescaleDB 2.13.1).
     Together,
+    /// After the data nodes' steps: the neighbouring steps that say so run
+    /// at most this many at a time, each on a session of its own, the next
+    /// starting as soon as one ends (`tsmn rebalance --parallel N`).
+    Pool(u16),
 }
 
 impl Order {
@@ -262,6 +266,10 @@ pub struct ChunkMove {
     /// stays; the rest is the move's (pause, copy, comparison).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub keep_source: bool,
+    /// `tsmn rebalance`: this one copy moves whatever other copies the
+    /// chunk has. False (a drain): a chunk with another copy is left to
+    /// the removal, which drops the leaving node's.
+    pub one_replica: bool,
 }
 
 /// One way TimescaleDB goes: from the access node, as `role`, to `data_node`.

@@ -54,7 +54,7 @@ pub(super) fn build(ctx: &Ctx, out: &mut Vec<Step>) {
             changes.extend(if access {
                 super::drain::access_node_settings(ctx)
             } else {
-                super::drain::data_node_settings(ctx, &node.name)
+                super::rebalance::for_moves(ctx, &node.name, ctx.inputs.parallel)
             });
         }
         if plan.auth.mode == AuthMode::Password {

@@ -151,7 +151,8 @@ pub fn last_run(text: &str, access_node: &str) -> Result<LastRun, String> {
     // Runs: (index of "started", preceded by an undo marker).
     let runs: Vec<(usize, bool)> = (0..lines.len())
         .filter(|&i| marker(i) == "started")
-        .map(|i| (i, i > 0 && marker(i - 1) == "undo"))
+        // A run of undo or of rebalance is not one of apply.
+        .map(|i| (i, i > 0 && matches!(marker(i - 1), "undo" | "rebalance")))
         .collect();
     let Some(&(last, _)) = runs.iter().rev().find(|(_, undo)| !undo) else {
         return Err("the journal holds no run of tsmn apply to undo".into());

@@ -75,6 +75,7 @@
 
 pub mod fixes;
 pub mod migrate;
+pub mod moves;
 pub mod status;
 pub mod tmux;
 

@@ -74,6 +74,20 @@ pub struct RebalanceArgs {
     /// Print one JSON document (schema tsmn-rebalance/1)
     #[arg(long)]
     pub json: bool,
+    /// Do not ask for confirmation before the moves
+    #[arg(short, long)]
+    pub yes: bool,
+    /// How many chunk moves run at once (1 to 8); more than one raises the
+    /// replication slots, WAL senders and workers on the data nodes
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub parallel: u16,
+    /// Restart nodes that need a setting (as tsmn apply): `local`, `never`
+    /// or `ask`
+    #[arg(long, value_enum, default_value_t = RestartArg::Local)]
+    pub restart: RestartArg,
+    /// Seconds to wait for a node that someone else restarts
+    #[arg(long, value_name = "SECS", default_value_t = tsmn::flow::settings::DEFAULT_RESTART_WAIT_SECS)]
+    pub restart_wait: u64,
     #[command(flatten)]
     pub connect: ConnectOpts,
 }
@@ -202,6 +216,11 @@ pub struct ApplyArgs {
         requires = "remove_data_nodes"
     )]
     pub give_up_chunks: Vec<String>,
+    /// With --drain: how many chunk moves run at once (1 to 8); more than
+    /// one raises the replication slots, WAL senders and workers on the
+    /// data nodes
+    #[arg(long, value_name = "N", default_value_t = 1, requires = "drain", value_parser = clap::value_parser!(u16).range(1..=8))]
+    pub parallel: u16,
     /// Password mode: give ROLE a new password (from its variable,
     /// TSMN_ROLE_PW_<ROLE> by default, or asked for), one data node at a
     /// time, each followed at once by its passfile line; safe to run

@@ -29,6 +29,7 @@ fn with_options(flow: &mut Flow, a: &ApplyArgs) -> Result<Option<std::path::Path
     }
     flow.repair_replication = a.repair_replication;
     flow.give_up_chunks = give_up_list(&a.give_up_chunks)?;
+    flow.parallel = a.parallel;
     flow.rotate_passwords.clone_from(&a.rotate_password);
     let aside = if a.renew_certificates {
         flow.renew_certificates()?

@@ -1,22 +1,158 @@
-//! `tsmn rebalance --check`: probe the cluster as check does, then print
-//! which chunks to move so each data node holds about the same bytes of
-//! each distributed hypertable (tsmn::rebalance), before and after.
+//! `tsmn rebalance`: probe the cluster as check does, then which chunks to
+//! move so each data node holds about the same bytes of each distributed
+//! hypertable (tsmn::rebalance), before and after. `--check` prints it;
+//! without, the moves run through the flow's one run sequence (lock,
+//! journal, settings and restart gate, progress, interrupts), and the
+//! spread and rows are read again from the servers afterwards.
 
-use super::super::args::{RebalanceArgs, EXIT_FAILED, EXIT_OK, EXIT_USAGE};
+use super::super::args::{RebalanceArgs, RestartArg, EXIT_FAILED, EXIT_OK};
+use super::super::output;
+use super::super::prompt::{confirm, Terminal};
+use super::running::{asked, refused_or_declined, run_shown, start, Ran, Show, Started};
 use super::{fail_as, failed, probe_flow, runtime, with_timeout};
-use tsmn::flow::{Flow, Watch};
-use tsmn::rebalance::{self, Refusal};
+use std::io::IsTerminal;
+use std::time::Duration;
+use tsmn::flow::rebalance::Rebalancing;
+use tsmn::flow::{Flow, FlowError, NoAsk, RunKind, Settings, Watch};
+use tsmn::rebalance::{self, Plan};
+use tsmn::steps::rebalance::MAX_PARALLEL;
 
 pub fn rebalance(a: &RebalanceArgs) -> u8 {
-    let json = a.json;
-    if !a.check {
-        return failed(
-            "rebalance",
-            json,
-            "this version prints the plan only: the moves run through the drain's chunk moves, which are not turned on yet\n    fix: tsmn rebalance --plan FILE --check",
-            EXIT_USAGE,
-        );
+    if a.check {
+        return check(a);
     }
+    let fail = |e| fail_as("rebalance", a.json, e);
+    if a.parallel == 0 || a.parallel > MAX_PARALLEL {
+        return fail(FlowError::Usage(format!(
+            "--parallel {}: moves at once must be 1 to {MAX_PARALLEL} (each holds a write pause, a prepared transaction, on the access node)\n    fix: --parallel 2",
+            a.parallel
+        )));
+    }
+    let mut settings = match with_timeout(&a.connect) {
+        Ok(s) => Settings {
+            restart_wait: Duration::from_secs(a.restart_wait),
+            ..s
+        },
+        Err(e) => return fail(e),
+    };
+    let Started {
+        mut flow,
+        run,
+        rt,
+        events,
+    } = match start(&a.plan, RunKind::Rebalance, &settings, a.json) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    // The links between data nodes the moves use, tested as the engine
+    // makes them: a move goes only over a proven one (links::proven).
+    rt.block_on(flow.probe_peer_links(&settings));
+    // A run that did not finish is resumed with its own moves: those done
+    // are found done on the servers and skipped.
+    let resumed = flow.unfinished_rebalance();
+    let planned = match resumed.clone().map_or_else(|| flow.rebalance_plan(), Ok) {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    if !a.json {
+        if resumed.is_some() {
+            output::tell(&format!(
+                "resuming the rebalance that did not finish (its plan: {}): moves already done are checked on the servers and skipped",
+                flow.rebalance_file().display()
+            ));
+        }
+        output::out!("{}", rebalance::render::text(&planned));
+    }
+    if planned.moves().count() == 0 {
+        flow.rebalance_finished();
+        if a.json {
+            output::print_json(&rebalance::render::json(&planned));
+        }
+        return EXIT_OK;
+    }
+    flow.rebalance = Some(Rebalancing {
+        plan: planned.clone(),
+        parallel: a.parallel,
+    });
+    let ready =
+        match rt.block_on(flow.ready(&run, &Default::default(), &settings, &Terminal::new())) {
+            Ok(r) => r,
+            Err(e) => return fail(e),
+        };
+    if let Some(why) = ready.steps.iter().find_map(|s| match &s.state {
+        tsmn::steps::StepState::Blocked { why } => Some(why.clone()),
+        _ => None,
+    }) {
+        return failed("rebalance", a.json, &why, EXIT_FAILED);
+    }
+    settings.restart = match confirmed(a, &rt, &flow, &ready, &settings) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let rows_before = match rt.block_on(flow.hypertable_rows(&settings)) {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    if let Err(e) = flow.keep_rebalance(&planned) {
+        return fail(e);
+    }
+    let show = if a.json { Show::Document } else { Show::Text };
+    let Ran {
+        ok,
+        tally,
+        cancelled,
+        events,
+    } = run_shown(&rt, &mut flow, &run, &ready, &settings, events, show);
+    if cancelled {
+        eprintln!("stopped after the interrupt: the moves that ran finished or were cleaned up, no new one started; run tsmn rebalance again to go on with the same moves");
+        return super::super::signals::exit_code();
+    }
+    let done = ok && tally.ok();
+    let (now, rows) = match after(&rt, &mut flow, &settings, &rows_before) {
+        Ok(x) => x,
+        Err(e) => return fail(e),
+    };
+    if done {
+        flow.rebalance_finished();
+    }
+    let shown = Shown {
+        planned: &planned,
+        now: &now,
+        rows: &rows,
+        resumed: resumed.is_some(),
+    };
+    report(a, &shown, &tally, ok, events)
+}
+
+/// After the run, read from the servers: the shares each data node holds
+/// now (the access node probed again) and the rows of each hypertable.
+#[allow(clippy::type_complexity)]
+fn after(
+    rt: &tokio::runtime::Runtime,
+    flow: &mut Flow,
+    settings: &Settings,
+    rows_before: &[(String, i64)],
+) -> Result<(Plan, Vec<(String, i64, i64)>), FlowError> {
+    let an = flow.plan.access_node.name.clone();
+    rt.block_on(flow.probe(&[an], settings, &NoAsk, Watch::default()))?;
+    let now = flow.rebalance_plan()?;
+    let rows_after = rt.block_on(flow.hypertable_rows(settings))?;
+    let rows = rows_before
+        .iter()
+        .map(|(name, b)| {
+            let a = rows_after
+                .iter()
+                .find(|(n, _)| n == name)
+                .map_or(-1, |(_, a)| *a);
+            (name.clone(), *b, a)
+        })
+        .collect();
+    Ok((now, rows))
+}
+
+/// `--check`: the plan only, nothing changed.
+fn check(a: &RebalanceArgs) -> u8 {
+    let json = a.json;
     let opened = with_timeout(&a.connect).and_then(|s| Ok((Flow::open(&a.plan)?, s)));
     let (mut flow, settings) = match opened {
         Ok(f) => f,
@@ -25,46 +161,116 @@ pub fn rebalance(a: &RebalanceArgs) -> u8 {
     if let Err(e) = probe_flow(&runtime(), &mut flow, &settings, json, Watch::default()) {
         return fail_as("rebalance", json, e);
     }
-    let facts = flow.facts().cloned().unwrap_or_default();
-    let an = &flow.plan.access_node.name;
-    let Some(db) = facts
-        .node(an)
-        .and_then(|n| n.server.as_ref())
-        .and_then(|s| s.database.as_ref())
-        .filter(|d| d.timescaledb.is_some() && !d.data_nodes.is_empty())
-    else {
-        return failed(
-            "rebalance",
-            json,
-            &format!("{an} is not the access node of a running cluster in {} (or tsmn cannot read it)\n    fix: tsmn check --plan {} says why", flow.plan.database, a.plan.display()),
-            EXIT_FAILED,
-        );
-    };
-    let unavailable: Vec<String> = db
-        .members
-        .iter()
-        .filter(|m| m.unavailable)
-        .map(|m| m.name.clone())
-        .collect();
-    match rebalance::plan(db, &unavailable) {
+    match flow.rebalance_plan() {
         Ok(p) if json => {
-            crate::cli::output::print_json(&rebalance::render::json(&p));
+            output::print_json(&rebalance::render::json(&p));
             EXIT_OK
         }
         Ok(p) => {
-            crate::cli::output::out!("{}", rebalance::render::text(&p));
+            output::out!("{}", rebalance::render::text(&p));
+            if flow.unfinished_rebalance().is_some() {
+                output::tell(&format!(
+                    "a rebalance did not finish ({} keeps its moves): tsmn rebalance --plan {} resumes those moves, not these",
+                    flow.rebalance_file().display(),
+                    a.plan.display()
+                ));
+            }
             EXIT_OK
         }
-        Err(Refusal::SizesUnknown(chunks)) => failed(
-            "rebalance",
-            json,
-            &format!(
-                "the sizes of {} chunk(s) could not be read (first: {}): a data node did not answer\n    fix: tsmn check --plan {} names it; run again once every data node answers",
-                chunks.len(),
-                chunks[0],
-                a.plan.display()
-            ),
-            EXIT_FAILED,
-        ),
+        Err(e) => fail_as("rebalance", json, e),
+    }
+}
+
+/// The steps shown (whatever -q and --json say when it asks: nobody
+/// answers blind), the one question, and how restarts go: Err(exit code)
+/// when the operator did not say yes.
+fn confirmed(
+    a: &RebalanceArgs,
+    rt: &tokio::runtime::Runtime,
+    flow: &Flow,
+    ready: &tsmn::flow::Ready,
+    settings: &Settings,
+) -> Result<tsmn::run::RestartPolicy, u8> {
+    if !(a.json && a.yes) {
+        let restarts = if matches!(a.restart, RestartArg::Never) {
+            Vec::new()
+        } else {
+            let nodes = tsmn::report::apply::needs_restart(&ready.steps, &settings.phases);
+            rt.block_on(flow.restarts(&nodes))
+        };
+        let summary = tsmn::report::apply::summary(
+            RunKind::Rebalance,
+            &ready.steps,
+            &settings.phases,
+            &restarts,
+        );
+        if a.yes {
+            output::tell(summary.trim_end());
+        } else {
+            eprint!("{summary}");
+        }
+    }
+    let interactive = std::io::stdin().is_terminal();
+    if !a.yes && !asked("Run these moves now? [y/N] ") {
+        return Err(refused_or_declined("rebalance", a.json, interactive));
+    }
+    Ok(match a.restart {
+        RestartArg::Never => tsmn::run::RestartPolicy::Never,
+        RestartArg::Local => tsmn::run::RestartPolicy::Local,
+        RestartArg::Ask
+            if interactive
+                && confirm("Restart nodes on this host when a setting needs it? [y/N] ") =>
+        {
+            tsmn::run::RestartPolicy::Local
+        }
+        RestartArg::Ask => tsmn::run::RestartPolicy::Never,
+    })
+}
+
+/// What a run came to, for `report`.
+struct Shown<'a> {
+    planned: &'a Plan,
+    now: &'a Plan,
+    rows: &'a [(String, i64, i64)],
+    resumed: bool,
+}
+
+/// The outcome: the spread and shares planned and now, the rows, the
+/// closing line (or one JSON document: the plan's, with the run, the
+/// shares now and the rows); the exit code.
+fn report(
+    a: &RebalanceArgs,
+    s: &Shown,
+    tally: &tsmn::report::apply::Tally,
+    ok: bool,
+    events: Vec<serde_json::Value>,
+) -> u8 {
+    let done = ok && tally.ok();
+    if a.json {
+        let mut doc = rebalance::render::json(s.planned);
+        doc["run"] = serde_json::json!({ "ok": done, "parallel": a.parallel, "resumed": s.resumed, "events": events });
+        if let (Some(d), serde_json::Value::Object(o)) = (
+            doc.as_object_mut(),
+            rebalance::render::outcome_json(s.now, s.rows),
+        ) {
+            d.extend(o);
+        }
+        output::print_json(&doc);
+    } else {
+        output::out!(
+            "{}",
+            rebalance::render::outcome_text(s.planned, s.now, s.rows)
+        );
+        let closing = tally.closing(RunKind::Rebalance, ok);
+        if done {
+            output::tell(&closing);
+        } else {
+            eprintln!("{closing}");
+        }
+    }
+    if done {
+        EXIT_OK
+    } else {
+        EXIT_FAILED
     }
 }

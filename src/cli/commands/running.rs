@@ -96,11 +96,7 @@ pub(super) fn run_shown(
     let names: Vec<String> = flow.plan.nodes().map(|n| n.name.clone()).collect();
     let printer = rt.spawn(print_events(rx, show, names));
     let cancel = tokio_util::sync::CancellationToken::new();
-    let command = if run.kind == RunKind::Apply {
-        "apply"
-    } else {
-        "undo"
-    };
+    let command = run.kind.name();
     rt.spawn(super::super::signals::interrupts(cancel.clone(), command));
     let ok = rt.block_on(flow.run(run, Ok(ready), settings, tx, Some(cancel.clone())));
     let (tally, events) = rt.block_on(printer).unwrap_or_default();

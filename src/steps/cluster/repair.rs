@@ -161,6 +161,7 @@ pub(super) fn build(ctx: &Ctx) -> Vec<Step> {
                     bytes,
                     functions_schema: ctx.functions_schema().to_string(),
                     keep_source: true,
+                    one_replica: false,
                 }),
             );
             if destination.is_none() {

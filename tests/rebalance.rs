@@ -1,0 +1,161 @@
+//! `tsmn rebalance` on real servers (TimescaleDB tier, trust mode): after
+//! a grow, the moves run; the spread before and after is printed and what
+//! the servers hold afterwards is what the plan said; every row and its
+//! checksum stay; nothing of the engine's copy, no write pause and no
+//! half-copied chunk is left on any node; a run killed during a move
+//! resumes with the same moves (here two at a time) and finishes clean.
+mod support;
+use support::moves::{assert_no_stray_chunk, assert_nothing_left};
+use support::*;
+
+/// A grown cluster: an, dn1 and dn2 applied with rows in `metrics` (two
+/// months: chunks on dn1 and dn2 only), then dn3 added by apply. The plan
+/// file of the grown cluster and the new data node.
+fn grown() -> (Running, TestCluster, std::path::PathBuf) {
+    let r = Running::applied(&[]);
+    metrics(&r.an, "2026-01-01", "2026-03-01");
+    let dn3 = TestCluster::named("dn3");
+    let plan = plan_for(
+        &r.an.cluster,
+        &[&r.dn1.cluster, &r.dn2.cluster, &dn3.cluster],
+        tsmn::plan::AuthMode::Trust,
+    );
+    let path = write_plan(r.path.parent().expect("plan dir"), &plan);
+    let (code, text) = apply_file(&path, &[], &[]);
+    assert_eq!(code, Some(0), "grow: {text}");
+    (r, dn3, path)
+}
+
+/// Rows and a checksum of `metrics`, read through the access node.
+fn fingerprint(an: &TestCluster) -> Vec<String> {
+    an.sql(
+        "tsdb",
+        "SELECT count(*) || ':' || sum(hashtextextended(m::text, 0)) FROM metrics m",
+    )
+}
+
+/// Chunks of `metrics` per data node, as the access node places them.
+fn chunks_per_node(an: &TestCluster) -> Vec<String> {
+    an.sql(
+        "tsdb",
+        "SELECT n || '=' || count(*) FROM timescaledb_information.chunks, unnest(data_nodes) n \
+         WHERE hypertable_name = 'metrics' GROUP BY n ORDER BY n",
+    )
+}
+
+/// `tsmn rebalance --check --json`: the plan document.
+fn planned(path: &std::path::Path) -> serde_json::Value {
+    let out = tsmn()
+        .args(["rebalance", "--check", "--json", "--plan"])
+        .arg(path)
+        .output()
+        .expect("run tsmn rebalance --check");
+    assert_success(&out);
+    serde_json::from_slice(&out.stdout).expect("one JSON document")
+}
+
+/// The chunks per node the plan's `after` says, as `chunks_per_node` lists.
+fn planned_chunks(doc: &serde_json::Value) -> Vec<String> {
+    let h = &doc["hypertables"][0];
+    assert_eq!(h["name"], "public.metrics", "{doc}");
+    let mut out: Vec<String> = h["after"]
+        .as_array()
+        .expect("after")
+        .iter()
+        .map(|s| format!("{}={}", s["data_node"].as_str().unwrap_or("?"), s["chunks"]))
+        .collect();
+    out.sort();
+    out
+}
+
+fn assert_clean(r: &Running, dn3: &TestCluster) {
+    assert_nothing_left(&[&r.an, &r.dn1, &r.dn2, dn3]);
+    assert_no_stray_chunk(&r.an, &[("dn1", &r.dn1), ("dn2", &r.dn2), ("dn3", dn3)]);
+}
+
+#[test]
+fn rebalance_after_a_grow_moves_what_the_plan_says_and_keeps_every_row() {
+    if !timescaledb_tier("rebalance_after_a_grow_moves_what_the_plan_says_and_keeps_every_row") {
+        return;
+    }
+    let (r, dn3, path) = grown();
+    let doc = planned(&path);
+    let moves = doc["moves"].as_u64().expect("moves");
+    assert!(moves >= 2, "dn3 takes a share: {doc}");
+    let h = &doc["hypertables"][0];
+    assert!(
+        h["spread_after"].as_i64() < h["spread_before"].as_i64(),
+        "{doc}"
+    );
+    assert!(!chunks_per_node(&r.an).iter().any(|c| c.starts_with("dn3")));
+    let before = fingerprint(&r.an);
+    let started = std::time::Instant::now();
+    let (code, text) = run_yes("rebalance", &path, &[], &[]);
+    let took = started.elapsed();
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("planned") && text.contains(" now"), "{text}");
+    assert!(
+        text.contains("rows of public.metrics:") && text.contains("unchanged"),
+        "{text}"
+    );
+    assert_eq!(
+        text.matches(" now (rows:checksum ").count() as u64,
+        moves,
+        "{text}"
+    );
+    assert_eq!(chunks_per_node(&r.an), planned_chunks(&doc), "{text}");
+    assert_eq!(fingerprint(&r.an), before, "every row, same checksum");
+    assert_clean(&r, &dn3);
+    eprintln!("rebalanced {moves} move(s) in {took:?}\n{text}");
+    // The rebalance journal does not hide the grow from undo, and a run
+    // that finished keeps no plan to resume.
+    assert!(
+        !path
+            .with_extension("toml.tsmn")
+            .join("rebalance.json")
+            .exists()
+            && !text.contains("resuming"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_rebalance_killed_during_a_move_resumes_two_at_a_time_and_leaves_nothing() {
+    if !timescaledb_tier(
+        "a_rebalance_killed_during_a_move_resumes_two_at_a_time_and_leaves_nothing",
+    ) {
+        return;
+    }
+    let (r, dn3, path) = grown();
+    let doc = planned(&path);
+    assert!(doc["moves"].as_u64() >= Some(3), "{doc}");
+    let before = fingerprint(&r.an);
+    let (code, text) = run_yes(
+        "rebalance",
+        &path,
+        &[],
+        &[("TSMN_TEST_KILL_DURING", "@copy")],
+    );
+    assert_eq!(code, None, "killed: {text}");
+    // Killed with the copy done and its write pause held.
+    assert_eq!(
+        r.an.sql(
+            "tsdb",
+            "SELECT count(*) FROM pg_prepared_xacts WHERE gid LIKE 'tsmn_drain_%'"
+        ),
+        ["1"]
+    );
+    assert_eq!(fingerprint(&r.an), before);
+    let (code, text) = run_yes("rebalance", &path, &["--parallel", "2"], &[]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("resuming the rebalance"), "{text}");
+    assert!(text.contains("released write pause tsmn_drain_"), "{text}");
+    assert_eq!(chunks_per_node(&r.an), planned_chunks(&doc), "{text}");
+    assert_eq!(fingerprint(&r.an), before, "every row, same checksum");
+    assert_clean(&r, &dn3);
+    // Two moves at once needed the workers raised on the data nodes.
+    assert_eq!(
+        dn3.sql("postgres", "SHOW max_logical_replication_workers"),
+        ["6"]
+    );
+}

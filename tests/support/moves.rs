@@ -1,0 +1,43 @@
+//! What moving chunks (drain, rebalance) must leave on every node.
+
+use super::TestCluster;
+
+/// Nothing of the engine's chunk copy and no tsmn write pause is left:
+/// no subscription, publication, replication slot or prepared transaction.
+pub fn assert_nothing_left(nodes: &[&TestCluster]) {
+    for n in nodes {
+        assert_eq!(
+            n.sql(
+                "tsdb",
+                "SELECT (SELECT count(*) FROM pg_subscription) || '/' || (SELECT count(*) FROM pg_publication) \
+                 || '/' || (SELECT count(*) FROM pg_replication_slots) || '/' || (SELECT count(*) FROM pg_prepared_xacts)"
+            ),
+            ["0/0/0/0"],
+            "{}: subscriptions/publications/slots/prepared transactions left",
+            n.cluster.name
+        );
+    }
+}
+
+/// No half-copied chunk: each data node holds exactly the chunk tables
+/// the access node's catalog places on it.
+pub fn assert_no_stray_chunk(an: &TestCluster, data_nodes: &[(&str, &TestCluster)]) {
+    for (name, dn) in data_nodes {
+        let placed = an.sql(
+            "tsdb",
+            &format!(
+                "SELECT coalesce(string_agg(c.table_name, ',' ORDER BY c.table_name), '') FROM _timescaledb_catalog.chunk_data_node d \
+                 JOIN _timescaledb_catalog.chunk c ON c.id = d.chunk_id WHERE d.node_name = '{name}' AND NOT c.dropped"
+            ),
+        );
+        let held = dn.sql(
+            "tsdb",
+            "SELECT coalesce(string_agg(c.relname, ',' ORDER BY c.relname), '') FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = '_timescaledb_internal' AND c.relname LIKE '%_chunk' AND c.relkind = 'r'",
+        );
+        assert_eq!(
+            held, placed,
+            "{name}: chunk tables it holds vs the access node's catalog"
+        );
+    }
+}
