@@ -32,7 +32,7 @@
 //!                 shared flow), watch.rs (the live cluster screen's refresh), migrate_task.rs,
 //!                 keys.rs, view.rs, msg.rs, widgets.rs
 //! src/run/        the executor: sessions, one file per kind of action (exec.rs dispatches;
-//!                 hba.rs, files.rs, restart/, verify.rs, rotate.rs, undo.rs, moves.rs,
+//!                 hba.rs, files.rs, restart/, verify.rs, rotate.rs, undo.rs, moves.rs, moves_left.rs,
 //!                 recheck.rs), phase.rs
 //!                 and sequence.rs (a phase, one node's steps), links.rs (the access node's links
 //!                 before and after), the journal; events on a channel

@@ -86,7 +86,7 @@ pub async fn step(
         Action::DrainResume {
             database,
             functions_schema,
-        } => super::moves::resume(s, database, functions_schema, o, sessions, events).await,
+        } => super::moves_left::resume(s, database, functions_schema, o, sessions, events).await,
         Action::Verify {
             database,
             reaches,

@@ -17,6 +17,7 @@ mod hba;
 pub mod journal;
 pub mod links;
 mod moves;
+mod moves_left;
 mod phase;
 mod prepared;
 mod recheck;

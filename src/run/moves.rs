@@ -1,5 +1,5 @@
 //! ASYNC: a drain's chunk moves, driven through the engine's chunk copy
-//! (tsl/src/chunk_copy.c), and what an earlier drain left.
+//! (tsl/src/chunk_copy.c); what an earlier run left is moves_left.rs.
 //!
 //! Why not `move_chunk`: it drops the source copy in the same call, so
 //! nothing can be compared before the source goes; and the engine takes no
@@ -26,10 +26,10 @@
 
 use super::session::{describe, Sessions};
 use super::step_io::failed;
-use super::{Event, Events, Outcome, RunOptions};
+use super::{Outcome, RunOptions};
 use crate::quote::sql::literal;
 use crate::steps::{ChunkMove, Step};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tokio_postgres::{Client, SimpleQueryMessage};
 
 /// How long the pause may wait for the writes already running.
@@ -326,7 +326,7 @@ async fn copy(an: &Client, m: &ChunkMove, op: &str, s: &Step) -> Result<(), Stri
 
 /// The engine's cleanup of an operation that did not complete (none
 /// recorded, or complete: nothing to do).
-async fn cleanup(an: &Client, op: &str) -> Result<(), String> {
+pub(super) async fn cleanup(an: &Client, op: &str) -> Result<(), String> {
     let open = an
         .query_opt(
             "SELECT 1 FROM _timescaledb_catalog.chunk_copy_operation WHERE operation_id = $1 AND completed_stage <> 'complete'",
@@ -384,109 +384,7 @@ pub(super) async fn fingerprint(
         .ok_or_else(|| format!("{node}: no answer"))
 }
 
-/// What an earlier drain left: copies still running are waited for,
-/// copies whose session is gone cleaned up, tsmn's pauses released; then
-/// every data node healed of two-phase transactions left prepared.
-pub async fn resume(
-    s: &Step,
-    database: &str,
-    functions_schema: &str,
-    o: &RunOptions<'_>,
-    sessions: &Sessions<'_>,
-    events: &Events,
-) -> Outcome {
-    let an = match sessions.get(&s.node, database).await {
-        Ok(c) => c,
-        Err(e) => return failed(format!("cannot connect to {}: {e}", s.node)),
-    };
-    let mut done = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(3600);
-    loop {
-        let rows = match an
-            .query(
-                "SELECT o.operation_id::text, EXISTS (SELECT FROM pg_stat_activity a WHERE a.pid = o.backend_pid AND a.query ILIKE '%chunk%') \
-                 FROM _timescaledb_catalog.chunk_copy_operation o WHERE o.completed_stage <> 'complete' ORDER BY 1",
-                &[],
-            )
-            .await
-        {
-            Ok(r) => r,
-            Err(e) => return failed(describe(&e)),
-        };
-        let running: Vec<String> = rows.iter().filter(|r| r.get(1)).map(|r| r.get(0)).collect();
-        if running.is_empty() {
-            for r in &rows {
-                let op: String = r.get(0);
-                if let Err(e) = cleanup(&an, &op).await {
-                    return failed(format!("cleaning up chunk copy {op}: {e}"));
-                }
-                note(o, s, serde_json::json!({ "cleaned_up": op }));
-                done.push(format!("cleaned up copy {op}"));
-            }
-            break;
-        }
-        if Instant::now() > deadline {
-            return failed(format!(
-                "chunk copies still running after an hour: {}; run tsmn apply again later",
-                running.join(", ")
-            ));
-        }
-        let _ = events.send(Event::Note {
-            node: s.node.clone(),
-            message: format!(
-                "waiting for chunk copies an earlier run started: {}",
-                running.join(", ")
-            ),
-        });
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    let gids = match an
-        .query(
-            "SELECT gid FROM pg_prepared_xacts WHERE database = current_database() AND starts_with(gid, $1) ORDER BY 1",
-            &[&PAUSE_PREFIX],
-        )
-        .await
-    {
-        Ok(r) => r.iter().map(|r| r.get::<_, String>(0)).collect::<Vec<_>>(),
-        Err(e) => return failed(describe(&e)),
-    };
-    for gid in gids {
-        if let Err(e) = an
-            .simple_query(&format!("ROLLBACK PREPARED {}", literal(&gid)))
-            .await
-        {
-            return failed(format!("releasing the write pause {gid}: {}", describe(&e)));
-        }
-        done.push(format!("released write pause {gid}"));
-        // Its chunk may hold a copy the killed run never compared.
-        match super::recheck::compare_left(&an, sessions, database, functions_schema, &gid).await {
-            Ok(found) => done.extend(found),
-            Err(e) => return failed(e),
-        }
-    }
-    // The restarts just done (the drain's settings) may have left
-    // acknowledged writes prepared on a data node: healed now, on every
-    // data node (the moves heal their two ends again).
-    match super::prepared::heal_all(&an, functions_schema).await {
-        Ok(healed) => done.extend(healed),
-        Err(e) => {
-            return failed(format!(
-                "healing the data nodes' two-phase transactions: {e}"
-            ))
-        }
-    }
-    if done.is_empty() {
-        Outcome::AlreadyDone {
-            detail: "no chunk copy or write pause left".into(),
-        }
-    } else {
-        Outcome::Done {
-            detail: done.join("; "),
-        }
-    }
-}
-
-fn note(o: &RunOptions<'_>, s: &Step, what: serde_json::Value) {
+pub(super) fn note(o: &RunOptions<'_>, s: &Step, what: serde_json::Value) {
     if let Some(j) = &o.journal {
         super::journal::append(
             j,

@@ -1,5 +1,5 @@
 //! ASYNC: the chunk a killed run left under its write pause, compared
-//! again when the next run releases the pause (moves::resume).
+//! again when the next run releases the pause (moves_left::resume).
 //!
 //! Why: a run killed after the engine's copy attached a chunk's new copy
 //! and before tsmn compared the two leaves both in the catalog. A drain's

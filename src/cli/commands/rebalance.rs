@@ -45,7 +45,7 @@ pub fn rebalance(a: &RebalanceArgs) -> u8 {
         Err(e) => return fail(e),
     };
     // The links between data nodes the moves use, tested as the engine
-    // makes them: a move goes only over a proven one (links::proven).
+    // makes them: a move goes only over a proven one (steps::rebalance).
     rt.block_on(flow.probe_peer_links(&settings));
     // A run that did not finish is resumed with its own moves: those done
     // are found done on the servers and skipped.
