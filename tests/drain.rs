@@ -6,7 +6,7 @@
 //! prepared by a restart is healed and moves with its chunk, and without
 //! --drain the removal is refused.
 mod support;
-use support::moves::assert_nothing_left;
+use support::moves::{assert_killed_with_the_pause_held, assert_nothing_left};
 use support::*;
 
 /// Rows of a second hypertable (text values), beside `metrics`.
@@ -126,16 +126,9 @@ fn a_drain_killed_during_a_move_resumes_and_leaves_nothing_behind() {
         &["--remove-data-nodes", "--drain"],
         &[("TSMN_TEST_KILL_DURING", "@copy")],
     );
-    assert_eq!(code, None, "killed: {text}");
     // Killed with the copy done and the write pause held: both copies are
     // there, dn2 is still a member.
-    assert_eq!(
-        r.an.sql(
-            "tsdb",
-            "SELECT count(*) FROM pg_prepared_xacts WHERE gid LIKE 'tsmn_drain_%'"
-        ),
-        ["1"]
-    );
+    assert_killed_with_the_pause_held(code, &text, &r.an);
     assert_eq!(fingerprint(&r.an), before);
     assert_eq!(only_on_dn2(&r.an).len(), moving.len() - 1);
     let (code, text) = apply_file(&path, &["--remove-data-nodes", "--drain"], &[]);

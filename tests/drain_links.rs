@@ -11,6 +11,7 @@
 //! row and checksum kept and nothing of the copy left; a replication
 //! repair copies over the same links.
 mod support;
+use support::moves::assert_nothing_left;
 use support::*;
 use tsmn::plan::AuthMode;
 
@@ -151,21 +152,6 @@ fn only_on_dn2(an: &TestCluster) -> Vec<String> {
         "tsdb",
         "SELECT chunk_name FROM timescaledb_information.chunks WHERE data_nodes = '{dn2}' ORDER BY 1",
     )
-}
-
-fn assert_nothing_left(nodes: &[&TestCluster]) {
-    for n in nodes {
-        assert_eq!(
-            n.sql(
-                "tsdb",
-                "SELECT (SELECT count(*) FROM pg_subscription) || '/' || (SELECT count(*) FROM pg_publication) \
-                 || '/' || (SELECT count(*) FROM pg_replication_slots) || '/' || (SELECT count(*) FROM pg_prepared_xacts)"
-            ),
-            ["0/0/0/0"],
-            "{}: subscriptions/publications/slots/prepared transactions left",
-            n.cluster.name
-        );
-    }
 }
 
 fn drain(mode: AuthMode, test: &str) {

@@ -41,3 +41,17 @@ pub fn assert_no_stray_chunk(an: &TestCluster, data_nodes: &[(&str, &TestCluster
         );
     }
 }
+
+/// A run killed (`TSMN_TEST_KILL_DURING=@copy`) right after a move's copy:
+/// no exit code, and its write pause still held on the access node.
+pub fn assert_killed_with_the_pause_held(code: Option<i32>, text: &str, an: &TestCluster) {
+    assert_eq!(code, None, "killed: {text}");
+    assert_eq!(
+        an.sql(
+            "tsdb",
+            "SELECT count(*) FROM pg_prepared_xacts WHERE gid LIKE 'tsmn_drain_%'"
+        ),
+        ["1"],
+        "the write pause is held"
+    );
+}

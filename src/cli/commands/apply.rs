@@ -4,9 +4,11 @@
 use super::super::args::{ApplyArgs, RestartArg};
 use super::super::args::{EXIT_FAILED, EXIT_OK};
 use super::super::output;
-use super::super::prompt::{confirm, Terminal};
+use super::super::prompt::Terminal;
 use super::fail_as;
-use super::running::{asked, refused_or_declined, run_shown, start, Ran, Show, Started};
+use super::running::{
+    asked, refused_or_declined, restart_policy, run_shown, start, Ran, Show, Started,
+};
 use std::io::IsTerminal;
 use std::time::Duration;
 use tsmn::flow::RunKind;
@@ -114,17 +116,7 @@ pub fn apply(a: &ApplyArgs) -> u8 {
         }
         return refused_or_declined("apply", a.json, interactive);
     }
-    settings.restart = match a.restart {
-        RestartArg::Never => tsmn::run::RestartPolicy::Never,
-        RestartArg::Local => tsmn::run::RestartPolicy::Local,
-        RestartArg::Ask
-            if interactive
-                && confirm("Restart nodes on this host when a setting needs it? [y/N] ") =>
-        {
-            tsmn::run::RestartPolicy::Local
-        }
-        RestartArg::Ask => tsmn::run::RestartPolicy::Never,
-    };
+    settings.restart = restart_policy(a.restart, interactive);
     let show = if a.json { Show::JsonLines } else { Show::Text };
     let Ran {
         ok,

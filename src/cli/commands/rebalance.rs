@@ -7,8 +7,10 @@
 
 use super::super::args::{RebalanceArgs, RestartArg, EXIT_FAILED, EXIT_OK};
 use super::super::output;
-use super::super::prompt::{confirm, Terminal};
-use super::running::{asked, refused_or_declined, run_shown, start, Ran, Show, Started};
+use super::super::prompt::Terminal;
+use super::running::{
+    asked, refused_or_declined, restart_policy, run_shown, start, Ran, Show, Started,
+};
 use super::{fail_as, failed, probe_flow, runtime, with_timeout};
 use std::io::IsTerminal;
 use std::time::Duration;
@@ -214,17 +216,7 @@ fn confirmed(
     if !a.yes && !asked("Run these moves now? [y/N] ") {
         return Err(refused_or_declined("rebalance", a.json, interactive));
     }
-    Ok(match a.restart {
-        RestartArg::Never => tsmn::run::RestartPolicy::Never,
-        RestartArg::Local => tsmn::run::RestartPolicy::Local,
-        RestartArg::Ask
-            if interactive
-                && confirm("Restart nodes on this host when a setting needs it? [y/N] ") =>
-        {
-            tsmn::run::RestartPolicy::Local
-        }
-        RestartArg::Ask => tsmn::run::RestartPolicy::Never,
-    })
+    Ok(restart_policy(a.restart, interactive))
 }
 
 /// What a run came to, for `report`.

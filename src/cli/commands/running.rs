@@ -3,7 +3,7 @@
 //! the run with its events shown as they come and the interrupts stopping
 //! it between steps.
 
-use super::super::args::{EXIT_FAILED, EXIT_USAGE};
+use super::super::args::{RestartArg, EXIT_FAILED, EXIT_USAGE};
 use super::super::output;
 use super::super::progress;
 use super::super::prompt::confirm;
@@ -146,4 +146,20 @@ pub(super) async fn print_events(
         l.clear();
     }
     (tally, kept)
+}
+
+/// `--restart`: whether tsmn restarts the nodes on this host whose settings
+/// need it (asked once on a terminal when `ask`).
+pub(super) fn restart_policy(arg: RestartArg, interactive: bool) -> tsmn::run::RestartPolicy {
+    match arg {
+        RestartArg::Never => tsmn::run::RestartPolicy::Never,
+        RestartArg::Local => tsmn::run::RestartPolicy::Local,
+        RestartArg::Ask
+            if interactive
+                && confirm("Restart nodes on this host when a setting needs it? [y/N] ") =>
+        {
+            tsmn::run::RestartPolicy::Local
+        }
+        RestartArg::Ask => tsmn::run::RestartPolicy::Never,
+    }
 }
