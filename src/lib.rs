@@ -49,7 +49,8 @@
 //!                 the preview, apply's progress and closing lines, diffs
 //! src/steps/      the step model and its builders per concern: settings, auth/ (one file per
 //!                 mode and the pg_hba.conf rules), cluster/, verify, rotation, the way back
-//!                 (undo.rs), drain, rebalance (its moves, N at a time); context.rs the facts builders share; material/ the
+//!                 (undo.rs), drain, rebalance (its moves, N at a time), links (data node to data node);
+//!                 context.rs and moving.rs the facts builders share; material/ the
 //!                 certificates (pure but for key generation and its files)
 //! src/probe/      connecting (tokio-postgres; tls.rs: rustls on ring with libpq's sslmodes),
 //!                 credentials, the read-only queries

@@ -3,67 +3,21 @@
 //! node with the least bytes of that chunk's hypertable; replicated chunks
 //! just lose that replica in the removal itself (detach with force).
 
-use super::{
-    step, Action, ChunkMove, Ctx, Order, Phase, SettingChange, SettingValue, Statement, Step,
-    StepState,
-};
+use super::{step, Action, ChunkMove, Ctx, Order, Phase, Statement, Step, StepState};
 use crate::facts::{ChunkPlace, DatabaseFacts};
 use crate::quote::sql::literal;
 
-/// What the engine's chunk copy needs of a data node (source and
-/// destination): logical decoding, a slot and a WAL sender for the
-/// publication, and workers for the subscription (apply and table sync).
-/// The minimums fit one move at a time; each needs a restart.
-pub(super) fn data_node_settings(ctx: &Ctx, node: &str) -> Vec<SettingChange> {
-    let at_least = |name: &str, n: i64| {
-        ctx.setting_change(node, name, SettingValue::AtLeast(n, name.to_string()), true)
-    };
-    vec![
-        ctx.setting_change(node, "wal_level", SettingValue::Set("logical".into()), true),
-        at_least("max_replication_slots", 10),
-        at_least("max_wal_senders", 10),
-        at_least("max_logical_replication_workers", 4),
-        // TimescaleDB's own background workers come out of the same pool.
-        at_least("max_worker_processes", 16),
-    ]
-}
-
-/// The access node holds each move's write pause in a prepared
-/// transaction (so it outlives a killed tsmn): it needs prepared
-/// transactions (restart).
-pub(super) fn access_node_settings(ctx: &Ctx) -> Vec<SettingChange> {
-    let an = ctx.plan.access_node.name.as_str();
-    vec![ctx.setting_change(
-        an,
-        "max_prepared_transactions",
-        SettingValue::AtLeast(10, "max_prepared_transactions".into()),
-        true,
-    )]
-}
-
-/// The leaving data nodes that hold a chunk's only copy: the sources of
-/// the drain (they need the settings too, though not in the plan).
-pub(super) fn sources(ctx: &Ctx) -> Vec<String> {
-    let Some(db) = ctx.an_database().filter(|_| ctx.inputs.drain) else {
-        return Vec::new();
-    };
-    db.chunks
-        .iter()
-        .filter(|c| !c.only_copy.is_empty())
-        .filter(|c| !ctx.plan.data_nodes.iter().any(|d| d.name == c.data_node))
-        // A lost node is no source: nothing can be asked of it.
-        .filter(|c| !super::cluster::lost_nodes(ctx).contains(&c.data_node.as_str()))
-        .map(|c| c.data_node.clone())
-        .collect()
-}
-
 /// A settings step on each leaving node that holds an only copy. It runs
 /// last in the phase: tsmn reaches that node where the access node does.
+/// None when the links' gate refuses the moves: no restart for nothing.
 pub(super) fn leaving_settings(ctx: &Ctx) -> Vec<Step> {
-    sources(ctx)
+    if super::links::gate(ctx).is_some() {
+        return Vec::new();
+    }
+    super::moving::drain_sources(ctx)
         .iter()
         .map(|gone| {
-            let changes = super::rebalance::for_moves(ctx, gone, ctx.inputs.parallel);
+            let changes = super::moving::for_moves(ctx, gone, ctx.inputs.parallel);
             let mut s = step(
                 gone,
                 Phase::Settings,
@@ -105,7 +59,10 @@ pub(super) fn build(ctx: &Ctx, gone: &str, an_db: &DatabaseFacts) -> Vec<Step> {
             Phase::Cluster,
             &format!("drain-block-{gone}"),
             format!("No new chunk goes to {gone}"),
-            format!("{gone} is leaving: new chunks of every distributed hypertable go to the other data nodes (force: also where it is the hypertable's last node with room)"),
+            format!(
+                "{gone} is leaving: new chunks of every distributed hypertable go to the other data nodes (force: also where it is the hypertable's last node with room){}",
+                fewer_copies(ctx, gone, an_db)
+            ),
             Action::Sql {
                 database: db.to_string(),
                 statements: vec![Statement::plain(format!(
@@ -150,7 +107,7 @@ pub(super) fn build(ctx: &Ctx, gone: &str, an_db: &DatabaseFacts) -> Vec<Step> {
             }),
         );
         if ctx.inputs.parallel > 1 {
-            s.order = Order::Pool(ctx.inputs.parallel.min(super::rebalance::MAX_PARALLEL));
+            s.order = Order::Pool(ctx.inputs.parallel.min(super::moving::MAX_PARALLEL));
         }
         if let (Some(why), StepState::Todo) = (&why_not, &state) {
             s.state = StepState::Blocked { why: why.clone() };
@@ -160,6 +117,27 @@ pub(super) fn build(ctx: &Ctx, gone: &str, an_db: &DatabaseFacts) -> Vec<Step> {
         steps.push(s);
     }
     steps
+}
+
+/// What the removal takes from replicated chunks: their copy on `gone`
+/// goes with it, so their hypertable may hold fewer copies than its
+/// replication factor afterwards (said in the preview, with the repair
+/// that makes the copies again), unless this run repairs them.
+fn fewer_copies(ctx: &Ctx, gone: &str, an_db: &DatabaseFacts) -> String {
+    if ctx.inputs.repair_replication {
+        return String::new();
+    }
+    let n = an_db
+        .chunk_places
+        .iter()
+        .filter(|p| p.data_nodes.len() > 1 && p.data_nodes.iter().any(|d| d == gone))
+        .count();
+    if n == 0 {
+        return String::new();
+    }
+    format!(
+        ". {n} replicated chunk(s) lose their copy on {gone} with the removal: their hypertables may then hold fewer copies than their replication factor (tsmn check: chunks_under_replicated); tsmn apply --repair-replication afterwards copies them again on the remaining data nodes"
+    )
 }
 
 /// Per hypertable (named as the chunk places name it), the data nodes of

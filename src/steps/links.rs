@@ -25,9 +25,9 @@
 //! the mode's method (beside the access node's rules in tsmn's block;
 //! skipped where the access node's rule already admits that address).
 
+use super::moving::{drain_sources, repair_wished};
 use super::{
-    drain, step, Action, Content, Ctx, Order, Part, Phase, Precheck, ServerPath, Step, StepState,
-    Template,
+    step, Action, Content, Ctx, Order, Part, Phase, Precheck, ServerPath, Step, StepState, Template,
 };
 use crate::plan::AuthMode;
 use crate::quote::{hba, pgpass};
@@ -41,7 +41,7 @@ pub(crate) fn wanted(ctx: &Ctx) -> bool {
 
 /// The run moves chunks between data nodes.
 fn moving(ctx: &Ctx) -> bool {
-    !drain::sources(ctx).is_empty() || super::cluster::repair::wished(ctx)
+    !drain_sources(ctx).is_empty() || repair_wished(ctx)
 }
 
 /// A data node the engine may copy from: the plan's data nodes, and the
@@ -62,7 +62,7 @@ fn peers(ctx: &Ctx) -> Vec<Peer> {
         })
         .collect();
     let members = ctx.an_database().map(|d| d.members.as_slice());
-    for gone in drain::sources(ctx) {
+    for gone in drain_sources(ctx) {
         let m = members.unwrap_or_default().iter().find(|m| m.name == gone);
         if let Some(m) = m.filter(|_| !out.iter().any(|p| p.name == gone)) {
             out.push(Peer {
@@ -203,7 +203,7 @@ pub(crate) fn hba_lines(
 /// the rules that admit the destinations (the block goes with the node).
 pub(crate) fn leaving_hba(ctx: &Ctx, an_lines: &[String], kind: &str, method: &str) -> Vec<Step> {
     let an_cidrs = ctx.access_node_cidrs();
-    drain::sources(ctx)
+    drain_sources(ctx)
         .into_iter()
         .filter(|g| !ctx.data_nodes().any(|d| &d.name == g))
         .filter_map(|gone| {
@@ -475,6 +475,7 @@ mod tests {
         assert!(!none.iter().any(|s| s.id.contains("link")));
         let off = plan("data_node_links = false\n");
         let ctx = crate::steps::Ctx {
+            copies_chunks: false,
             plan: &off,
             inputs: Inputs {
                 facts: Some(&f),
@@ -484,6 +485,7 @@ mod tests {
         assert!(super::gate(&ctx).is_some_and(|w| w.contains("data_node_links = false")));
         let on_ = plan("data_node_links = true\n");
         let ctx = crate::steps::Ctx {
+            copies_chunks: false,
             plan: &on_,
             inputs: Inputs {
                 facts: Some(&f),

@@ -15,6 +15,7 @@ mod links;
 mod maintenance;
 pub mod material;
 mod model;
+mod moving;
 pub mod rebalance;
 mod rotate;
 pub mod secrets;
@@ -75,7 +76,15 @@ pub enum StepsError {
 /// nodes come first and the access node last.
 pub fn build(plan: &Plan, inputs: Inputs) -> Result<Vec<Step>, StepsError> {
     let mut steps = Vec::new();
-    let ctx = Ctx { plan, inputs };
+    let mut ctx = Ctx {
+        plan,
+        inputs,
+        copies_chunks: false,
+    };
+    // A drain whose moves the links' gate refuses changes no setting
+    // either: a restart for moves that cannot run is a restart for nothing.
+    ctx.copies_chunks = (!moving::drain_sources(&ctx).is_empty() && links::gate(&ctx).is_none())
+        || cluster::repair_wanted(&ctx);
     settings::build(&ctx, &mut steps);
     steps.extend(drain::leaving_settings(&ctx));
     auth::build(&ctx, &mut steps)?;
@@ -234,6 +243,11 @@ fn block_unwritable_files(ctx: &Ctx, steps: &mut [Step]) {
 pub(crate) struct Ctx<'a> {
     pub plan: &'a Plan,
     pub inputs: Inputs<'a>,
+    /// This run moves or copies chunks (a drain with only copies to move,
+    /// a replication repair with copies to make): its nodes need the
+    /// engine's chunk copy settings. Decided once in `build`, above the
+    /// builders that decide it, so that the settings need none of them.
+    pub copies_chunks: bool,
 }
 
 impl<'a> Ctx<'a> {

@@ -4,12 +4,10 @@
 //! access node (its write pauses), the restart gate, what an earlier run
 //! left, then one move per chunk copy, `parallel` at a time.
 
-use super::drain::{access_node_settings, data_node_settings};
+pub use super::moving::MAX_PARALLEL;
+use super::moving::{access_node_settings, for_moves};
 use super::settings::settled;
-use super::{
-    step, Action, ChunkMove, Ctx, Inputs, Order, Phase, SettingChange, SettingValue, Step,
-    StepState,
-};
+use super::{step, Action, ChunkMove, Ctx, Inputs, Order, Phase, SettingChange, Step, StepState};
 use crate::plan::{AuthMode, Plan};
 
 /// One chunk copy to move (what crate::rebalance::Move says).
@@ -22,17 +20,16 @@ pub struct Wanted {
     pub bytes: i64,
 }
 
-/// The most moves at once: each holds a write pause (a prepared
-/// transaction) on the access node, whose max_prepared_transactions the
-/// drain's settings raise to 10.
-pub const MAX_PARALLEL: u16 = 8;
-
 /// The steps of a rebalance: settings (Settings phase), then in the
 /// Cluster phase the restart gate, the resume of an earlier run and the
 /// moves. A move is blocked unless check's probe proved the link between
 /// its two data nodes (proven).
 pub fn build(plan: &Plan, inputs: Inputs, moves: &[Wanted], parallel: u16) -> Vec<Step> {
-    let ctx = Ctx { plan, inputs };
+    let ctx = Ctx {
+        plan,
+        inputs,
+        copies_chunks: true,
+    };
     let an = plan.access_node.name.as_str();
     let db = plan.database.as_str();
     let mut involved: Vec<&str> = Vec::new();
@@ -135,54 +132,6 @@ fn settings_step(ctx: &Ctx, node: &str, changes: Vec<SettingChange>, reason: &st
     s
 }
 
-/// What a data node needs for chunk moves, `parallel` at once: the
-/// drain's settings scaled, and the logical replication launcher's pace.
-/// The launcher (PostgreSQL 15, launcher.c) starts a subscription's
-/// worker only when wal_retrieve_retry_interval has passed since it last
-/// started one, else it waits that whole interval: each move after the
-/// first waited the default 5 s before its copy began (moves of 0.5 s took
-/// 5.4 s). 200 ms, the engine's own poll of the sync, takes that away; the
-/// setting paces only retries (a worker that failed, a standby's WAL
-/// source), needs no restart, and its old value is in the journal.
-pub(super) fn for_moves(ctx: &Ctx, node: &str, parallel: u16) -> Vec<SettingChange> {
-    let mut changes = scaled(data_node_settings(ctx, node), parallel);
-    changes.push(ctx.setting_change(
-        node,
-        "wal_retrieve_retry_interval",
-        SettingValue::Set(LAUNCHER_PACE.into()),
-        false,
-    ));
-    changes
-}
-
-/// See `for_moves`.
-pub const LAUNCHER_PACE: &str = "200ms";
-
-/// PURE: the drain's minimums (one move at a time) raised for `parallel`
-/// moves at once on one node: each move takes at its peak two replication
-/// slots and two WAL senders on its source (the engine's slot, and the one
-/// the table sync makes for the initial copy) and two logical replication
-/// workers on its destination (apply and table sync), all workers out of
-/// max_worker_processes beside TimescaleDB's own.
-pub fn scaled(changes: Vec<SettingChange>, parallel: u16) -> Vec<SettingChange> {
-    let n = i64::from(parallel.max(1));
-    changes
-        .into_iter()
-        .map(|mut c| {
-            let want = match c.name.as_str() {
-                "max_replication_slots" | "max_wal_senders" => 4 * n,
-                "max_logical_replication_workers" => 2 * n + 2,
-                "max_worker_processes" => 4 * n + 8,
-                _ => 0,
-            };
-            if let SettingValue::AtLeast(v, other) = &c.new {
-                c.new = SettingValue::AtLeast((*v).max(want), other.clone());
-            }
-            c
-        })
-        .collect()
-}
-
 /// Whether the link the engine's copy from `source` to `destination`
 /// uses is proven: check's probe (probe/peers.rs) logged in from inside
 /// `destination` to `source` as the engine would. `tsmn rebalance` sets
@@ -212,38 +161,6 @@ fn proven(ctx: &Ctx, destination: &str, source: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn setting(name: &str, n: i64) -> SettingChange {
-        SettingChange {
-            name: name.into(),
-            current: None,
-            new: SettingValue::AtLeast(n, name.into()),
-            restart: true,
-        }
-    }
-
-    fn at_least(c: &[SettingChange], name: &str) -> i64 {
-        match &c.iter().find(|c| c.name == name).expect(name).new {
-            SettingValue::AtLeast(n, _) => *n,
-            other => panic!("{other:?}"),
-        }
-    }
-
-    #[test]
-    fn one_move_keeps_the_drains_minimums_and_four_raise_them() {
-        let base = vec![
-            setting("max_replication_slots", 10),
-            setting("max_wal_senders", 10),
-            setting("max_logical_replication_workers", 4),
-            setting("max_worker_processes", 16),
-        ];
-        assert_eq!(scaled(base.clone(), 1), base);
-        let four = scaled(base, 4);
-        assert_eq!(at_least(&four, "max_replication_slots"), 16);
-        assert_eq!(at_least(&four, "max_wal_senders"), 16);
-        assert_eq!(at_least(&four, "max_logical_replication_workers"), 10);
-        assert_eq!(at_least(&four, "max_worker_processes"), 24);
-    }
 
     #[test]
     fn moves_become_pooled_steps_after_the_gate_and_the_resume() {

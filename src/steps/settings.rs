@@ -50,11 +50,11 @@ pub(super) fn build(ctx: &Ctx, out: &mut Vec<Step>) {
                 false,
             ));
         }
-        if !super::drain::sources(ctx).is_empty() || super::cluster::repair_wanted(ctx) {
+        if ctx.copies_chunks {
             changes.extend(if access {
-                super::drain::access_node_settings(ctx)
+                super::moving::access_node_settings(ctx)
             } else {
-                super::rebalance::for_moves(ctx, &node.name, ctx.inputs.parallel)
+                super::moving::for_moves(ctx, &node.name, ctx.inputs.parallel)
             });
         }
         if plan.auth.mode == AuthMode::Password {

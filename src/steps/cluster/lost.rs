@@ -37,7 +37,7 @@ pub(super) fn mark_lost(ctx: &Ctx) -> Vec<Step> {
     let Some((an, db, an_db)) = running(ctx).filter(|_| ctx.inputs.remove_data_nodes) else {
         return Vec::new();
     };
-    super::repair::lost(ctx)
+    crate::steps::moving::lost_nodes(ctx)
         .into_iter()
         .filter_map(|gone| an_db.members.iter().find(|m| m.name == gone))
         .map(|m| {
@@ -101,7 +101,7 @@ pub(super) fn give_up(ctx: &Ctx, gone: &str, an_db: &DatabaseFacts) -> Result<Ve
         .iter()
         .filter(|p| p.data_nodes.len() == 1 && p.data_nodes[0] == gone)
         .collect();
-    let lost = super::repair::lost(ctx);
+    let lost = crate::steps::moving::lost_nodes(ctx);
     let unknown: Vec<&str> = ctx
         .inputs
         .give_up
@@ -123,14 +123,23 @@ pub(super) fn give_up(ctx: &Ctx, gone: &str, an_db: &DatabaseFacts) -> Result<Ve
         .iter()
         .partition(|p| ctx.inputs.give_up.iter().any(|n| names(n, p)));
     if !kept.is_empty() {
+        // The fix names every only copy (those already named too), so
+        // that it can replace the option as given.
+        let short = |p: &&ChunkPlace| {
+            p.chunk
+                .rsplit_once('.')
+                .map_or(p.chunk.clone(), |(_, t)| t.to_string())
+        };
         return Err(format!(
-            "{gone} does not answer and holds the only copy of {} chunk(s): {}. Removing it loses their rows: start {gone} again (its data is there; then --drain moves them), or give them up by name: --give-up-chunks {}",
-            kept.len(),
+            "{gone} does not answer and holds the only copy of {} chunk(s){}: {}. Removing it loses their rows: start {gone} again (its data is there; then --drain moves them), or give them up by name: --give-up-chunks {}",
+            only.len(),
+            if named.is_empty() {
+                String::new()
+            } else {
+                format!(", {} of them not named in --give-up-chunks", kept.len())
+            },
             kept.iter().map(|p| described(p)).collect::<Vec<_>>().join("; "),
-            kept.iter()
-                .map(|p| p.chunk.rsplit_once('.').map_or(p.chunk.as_str(), |(_, t)| t))
-                .collect::<Vec<_>>()
-                .join(",")
+            only.iter().map(short).collect::<Vec<_>>().join(",")
         ));
     }
     let (an, db) = (

@@ -21,14 +21,14 @@ use join::{add_data_nodes, attach_data_nodes};
 use remove::remove_data_nodes;
 use roles::roles;
 
-pub(super) use repair::{lost as lost_nodes, wanted as repair_wanted};
+pub(super) use repair::wanted as repair_wanted;
 
 pub(super) fn build(ctx: &Ctx, out: &mut Vec<Step>) {
     let plan = ctx.plan;
     let an = plan.access_node.name.as_str();
     let mut all: Vec<String> = plan.nodes().map(|n| n.name.clone()).collect();
     // A drain's source restarts too (logical decoding), though it leaves.
-    all.extend(super::drain::sources(ctx));
+    all.extend(super::moving::drain_sources(ctx));
     let mut gate = step(
         an,
         Phase::Cluster,

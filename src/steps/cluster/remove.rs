@@ -58,7 +58,7 @@ pub(super) fn remove_data_nodes(ctx: &Ctx) -> Vec<Step> {
         let only: &[String] = chunks.map_or(&[], |c| c.only_copy.as_slice());
         // A lost node cannot be drained; its only copies are given up by
         // name or its removal waits (lost.rs).
-        let is_lost = super::repair::lost(ctx).contains(&gone.as_str());
+        let is_lost = crate::steps::moving::lost_nodes(ctx).contains(&gone.as_str());
         let given_up = (is_lost && ctx.inputs.remove_data_nodes)
             .then(|| super::lost::give_up(ctx, gone, an_db));
         let draining =
@@ -87,7 +87,7 @@ pub(super) fn remove_data_nodes(ctx: &Ctx) -> Vec<Step> {
             let shown: Vec<&str> = only.iter().take(5).map(String::as_str).collect();
             s.state = StepState::Blocked {
                 why: format!(
-                    "{gone} holds the only copy of {} chunk(s) ({}{}): removing it would lose them. Move them first: tsmn apply --remove-data-nodes --drain (trust mode), or by hand (CALL timescaledb_experimental.move_chunk(chunk => '<chunk>', source_node => '{gone}', destination_node => '<node>'); it needs wal_level = logical on the data nodes and the destination able to log in to the source; set_replication_factor does not re-replicate existing chunks), or put {gone} back in the plan",
+                    "{gone} holds the only copy of {} chunk(s) ({}{}): removing it would lose them. Move them first: tsmn apply --remove-data-nodes --drain, or by hand (CALL timescaledb_experimental.move_chunk(chunk => '<chunk>', source_node => '{gone}', destination_node => '<node>'); it needs wal_level = logical on the data nodes and the destination able to log in to the source; set_replication_factor does not re-replicate existing chunks), or put {gone} back in the plan",
                     only.len(),
                     shown.join(", "),
                     if only.len() > shown.len() { ", ..." } else { "" }

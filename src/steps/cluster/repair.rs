@@ -26,28 +26,8 @@ use crate::steps::{step, Action, ChunkMove, Ctx, Phase, Step, StepState};
 /// (the drain's gate): the lost node is removed all the same and check
 /// reports the chunks short of copies.
 pub(in crate::steps) fn on(ctx: &Ctx) -> bool {
-    ctx.inputs.repair_replication || (wished(ctx) && super::super::links::gate(ctx).is_none())
-}
-
-/// Whether this run would copy chunks to repair them, the gate aside:
-/// asked for, or a lost data node leaves. The links between data nodes
-/// are set up by default then (`links::wanted`), and the gate judges
-/// whether they can be.
-pub(in crate::steps) fn wished(ctx: &Ctx) -> bool {
-    ctx.inputs.repair_replication || (ctx.inputs.remove_data_nodes && !lost(ctx).is_empty())
-}
-
-/// The data nodes of the cluster that are not in the plan and that the
-/// access node does not reach (the probe asked it: `Member::answers`).
-pub(in crate::steps) fn lost<'a>(ctx: &Ctx<'a>) -> Vec<&'a str> {
-    ctx.an_database()
-        .map(|d| d.members.as_slice())
-        .unwrap_or_default()
-        .iter()
-        .filter(|m| m.answers == Some(false))
-        .filter(|m| !ctx.plan.data_nodes.iter().any(|d| d.name == m.name))
-        .map(|m| m.name.as_str())
-        .collect()
+    ctx.inputs.repair_replication
+        || (super::super::moving::repair_wished(ctx) && super::super::links::gate(ctx).is_none())
 }
 
 /// Whether this run copies any chunk (its data nodes then need the
