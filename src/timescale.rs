@@ -105,6 +105,17 @@ pub fn own_prepared(gid: &str, database: &str, cluster_database: &str) -> bool {
     gid.starts_with("ts-") && database == cluster_database
 }
 
+/// The gid prefix of tsmn's own write pauses: each chunk move holds the
+/// lock that pauses writes to its hypertable in a prepared transaction on
+/// the access node (run/moves.rs), so that a killed run leaves writes
+/// paused, never unsafe, until the next run compares and releases.
+pub const WRITE_PAUSE_PREFIX: &str = "tsmn_drain_";
+
+/// Whether a prepared transaction is one of tsmn's write pauses.
+pub fn write_pause(gid: &str) -> bool {
+    gid.starts_with(WRITE_PAUSE_PREFIX)
+}
+
 /// Bytes for people: B, kB, MB, GB (powers of 1024, as pg_size_pretty).
 pub fn size(bytes: i64) -> String {
     const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];

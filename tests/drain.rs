@@ -131,9 +131,17 @@ fn a_drain_killed_during_a_move_resumes_and_leaves_nothing_behind() {
     assert_killed_with_the_pause_held(code, &text, &r.an);
     assert_eq!(fingerprint(&r.an), before);
     assert_eq!(only_on_dn2(&r.an).len(), moving.len() - 1);
+    // check says why writes wait, and what ends it.
+    let (code, json) = check_json(&path);
+    assert_eq!(code, Some(1), "a blocker: {json}");
+    assert!(
+        json.contains("\"write_pause_left\"") && json.contains("run the same tsmn command again"),
+        "{json}"
+    );
     let (code, text) = apply_file(&path, &["--remove-data-nodes", "--drain"], &[]);
     assert_eq!(code, Some(0), "{text}");
     assert!(text.contains("released write pause tsmn_drain_"), "{text}");
+    assert!(!check_json(&path).1.contains("write_pause_left"));
     assert_eq!(fingerprint(&r.an), before, "every row, same checksum");
     assert_eq!(
         r.an.sql(
@@ -143,6 +151,19 @@ fn a_drain_killed_during_a_move_resumes_and_leaves_nothing_behind() {
         ["dn1"]
     );
     assert_nothing_left(&[&r.an, &r.dn1, &r.dn2]);
+}
+
+/// `tsmn check --json`: its exit code and document.
+fn check_json(path: &std::path::Path) -> (Option<i32>, String) {
+    let out = tsmn()
+        .args(["check", "--json", "--plan"])
+        .arg(path)
+        .output()
+        .expect("tsmn check");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into(),
+    )
 }
 
 /// A writer inserting rows spread over the whole range (so into the chunks

@@ -236,7 +236,8 @@ fn a_lost_node_with_only_copies_is_removed_only_when_each_is_given_up_by_name() 
         text.contains(&format!("--give-up-chunks {}", only.join(","))),
         "{text}"
     );
-    // One left unnamed: still refused, that one named.
+    // One left unnamed: still refused, that one named as not given up,
+    // and the fix names them all (to replace the option as given).
     let (last, first) = only.split_last().expect("chunks");
     let (code, text) = apply_file(
         &path,
@@ -244,7 +245,12 @@ fn a_lost_node_with_only_copies_is_removed_only_when_each_is_given_up_by_name() 
         &[],
     );
     assert_eq!(code, Some(1), "{text}");
-    assert!(text.contains(&format!("--give-up-chunks {last}")), "{text}");
+    assert!(
+        text.contains("1 of them not named in --give-up-chunks: ")
+            && text.contains(&format!("{last} of "))
+            && text.contains(&format!("--give-up-chunks {}", only.join(","))),
+        "{text}"
+    );
     // A name that is no such chunk: refused.
     let (code, text) = apply_file(
         &path,

@@ -62,6 +62,31 @@ pub fn others_prepared(
     ))
 }
 
+/// tsmn's own write pauses (`timescale::write_pause`) on the access node:
+/// (gid, database, age in seconds). A run that moves chunks holds one
+/// while it copies; one that outlives its run (a kill, a lost terminal)
+/// keeps every write to that hypertable waiting until the next run of the
+/// same command compares the chunk's copies and releases it.
+pub fn write_pauses(node: &str, left: &[(&str, &str, i64)]) -> Option<Finding> {
+    let oldest = left.iter().max_by_key(|p| p.2)?;
+    Some(Finding::new(
+        Blocker,
+        node,
+        "write_pause_left",
+        format!(
+            "{} write pause(s) of a tsmn chunk move held (the oldest {} old: {} in {}): writes to the hypertable it moves wait for it",
+            left.len(),
+            crate::timescale::age(oldest.2),
+            oldest.0,
+            oldest.1
+        ),
+        "tsmn holds each chunk move's write pause in a prepared transaction, so that a run stopped during a move (kill -9, a lost terminal) leaves writes paused, never unsafe; only a run that compares the chunk's copies first may release it",
+        Fix::manual(
+            "unless a tsmn run is moving chunks right now, run the same tsmn command again (tsmn apply ... --drain, --repair-replication, or tsmn rebalance): its first step finishes or cleans up the engine's copy, compares the chunk's copies and releases the pause; do not roll it back by hand",
+        ),
+    ))
+}
+
 /// TimescaleDB's own two-phase transactions left prepared on a data node
 /// (`timescale::own_prepared`): `count` of them, the oldest `(gid, age in
 /// seconds)`, in `database`. check reports them at any age (its fix heals
@@ -96,7 +121,7 @@ pub fn findings(plan: &Plan, facts: &Facts, out: &mut Vec<Finding>) {
             out.extend(disk_low(&n.name, d));
         }
         let data_node = n.role == crate::facts::NodeRole::Data;
-        let left: Vec<(&str, &str, i64)> = n
+        let (pauses, left): (Vec<_>, Vec<_>) = n
             .server
             .as_ref()
             .and_then(|s| s.database.as_ref())
@@ -107,7 +132,8 @@ pub fn findings(plan: &Plan, facts: &Facts, out: &mut Vec<Finding>) {
                 !(data_node && crate::timescale::own_prepared(&p.gid, &p.database, &plan.database))
             })
             .map(|p| (p.gid.as_str(), p.database.as_str(), p.age_seconds))
-            .collect();
+            .partition(|p| crate::timescale::write_pause(p.0));
+        out.extend(write_pauses(&n.name, &pauses));
         out.extend(others_prepared(&n.name, &left, PREPARED_AGE_SECONDS));
     }
     let (Some(an), Some(db)) = (facts.access(), facts.running_cluster()) else {

@@ -43,10 +43,34 @@ impl Flow {
             .map(|m| m.name.clone())
             .collect();
         rebalance::plan(db, &unavailable).map_err(|Refusal::SizesUnknown(chunks)| {
+            // The data nodes that hold them: among them, the one that did
+            // not answer.
+            let mut holders: Vec<&str> = db
+                .chunk_places
+                .iter()
+                .filter(|p| chunks.contains(&p.chunk))
+                .flat_map(|p| p.data_nodes.iter().map(String::as_str))
+                .collect();
+            holders.sort_unstable();
+            holders.dedup();
+            let silent: Vec<&str> = self
+                .facts
+                .iter()
+                .flat_map(|f| f.nodes.iter())
+                .filter(|n| {
+                    holders.contains(&n.name.as_str())
+                        && !matches!(n.connection, crate::facts::Connection::Connected { .. })
+                })
+                .map(|n| n.name.as_str())
+                .collect();
+            if !silent.is_empty() {
+                holders = silent;
+            }
             FlowError::Failed(format!(
-                "the sizes of {} chunk(s) could not be read (first: {}): a data node did not answer\n    fix: tsmn check --plan {} names it; run again once every data node answers",
+                "the sizes of {} chunk(s) could not be read (first: {}), held on {}: a data node did not answer\n    fix: tsmn check --plan {} names which and why; run again once every data node answers",
                 chunks.len(),
                 chunks.first().map_or("", String::as_str),
+                holders.join(", "),
                 self.plan_path.display()
             ))
         })

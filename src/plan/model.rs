@@ -167,8 +167,9 @@ pub struct Auth {
     /// The links between data nodes that the engine's chunk copy needs
     /// (the destination logs in to the source with the access node's
     /// connection string): true sets them up on every apply, false never
-    /// (chunk moves then wait in password and certificate mode); unset:
-    /// set up when the run moves chunks (`--drain`).
+    /// (chunk moves are then refused in password and certificate mode);
+    /// unset: set up when the run moves or copies chunks (`--drain`,
+    /// `--repair-replication`, a lost data node replaced).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_node_links: Option<bool>,
 }

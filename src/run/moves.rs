@@ -35,7 +35,7 @@ use tokio_postgres::{Client, SimpleQueryMessage};
 /// How long the pause may wait for the writes already running.
 const LOCK_TIMEOUT: &str = "60s";
 /// The prefix of tsmn's write pauses (prepared transactions' gids).
-pub const PAUSE_PREFIX: &str = "tsmn_drain_";
+pub const PAUSE_PREFIX: &str = crate::timescale::WRITE_PAUSE_PREFIX;
 
 /// One move on `lane` of the access node: moves that run at the same time
 /// (`Order::Pool`) each hold their write pause on a session of their own.

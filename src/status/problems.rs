@@ -87,12 +87,16 @@ fn node(s: &Snapshot, n: &NodeStatus, limits: &Limits, out: &mut Vec<Problem>) {
             },
         )));
     }
-    let others: Vec<(&str, &str, i64)> = server
+    let (pauses, others): (Vec<_>, Vec<_>) = server
         .prepared
         .iter()
         .filter(|p| !own(p))
         .map(|p| (p.gid.as_str(), p.database.as_str(), p.age_seconds))
-        .collect();
+        .partition(|p| crate::timescale::write_pause(p.0));
+    // A write pause past the limit: a move's copy rarely takes that long
+    // (check reports one at any age).
+    let pauses: Vec<_> = pauses.into_iter().filter(|p| p.2 >= limit).collect();
+    out.extend(health::write_pauses(&n.name, &pauses).map(from_finding));
     out.extend(health::others_prepared(&n.name, &others, limit).map(from_finding));
 }
 
@@ -150,25 +154,42 @@ fn link(s: &Snapshot, l: &LinkStatus, out: &mut Vec<Problem>) {
         (Some(false), e) => {
             let message = e.clone().unwrap_or_default();
             let cause = explain(None, &message);
-            // From the access node: check's access_node_* codes; between
-            // data nodes: the plain connection codes, on the node that
-            // cannot connect.
-            let (code, node) = match (message.starts_with("timeout expired"), from_access) {
-                (true, true) => ("access_node_timeout", &l.to),
-                (false, true) => (cause.access_code, &l.to),
-                (true, false) => ("timeout", &l.from),
-                (false, false) => (cause.code, &l.from),
-            };
             let when = l
                 .tested_seconds_ago
                 .map(|a| format!(" (tested {a:.0} s ago)"))
                 .unwrap_or_default();
-            out.push(problem(
-                code,
-                node,
-                Severity::Blocker,
-                format!("{} cannot reach {}: {message}{when}", l.from, l.to),
-            ));
+            // From the access node: check's access_node_* codes, a blocker
+            // on the data node. Between data nodes: check's
+            // data_node_link_fails, a warning on the node the link starts
+            // from (only chunk moves use it; the cause's code in the text).
+            if from_access {
+                let code = if message.starts_with("timeout expired") {
+                    "access_node_timeout"
+                } else {
+                    cause.access_code
+                };
+                out.push(problem(
+                    code,
+                    &l.to,
+                    Severity::Blocker,
+                    format!("{} cannot reach {}: {message}{when}", l.from, l.to),
+                ));
+            } else {
+                let code = if message.starts_with("timeout expired") {
+                    "timeout"
+                } else {
+                    cause.code
+                };
+                out.push(problem(
+                    "data_node_link_fails",
+                    &l.from,
+                    Severity::Warning,
+                    format!(
+                        "{} cannot log in to {} as the engine's chunk copy does ({code}): {message}{when}",
+                        l.from, l.to
+                    ),
+                ));
+            }
         }
         // Not tested because the access node is down: its own row says so.
         (None, Some(why)) if s.nodes.iter().any(|n| n.name == l.from && n.up) => {

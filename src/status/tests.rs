@@ -372,7 +372,7 @@ fn tsmns_jobs_and_the_engines_misrecord_get_checks_codes() {
 }
 
 #[test]
-fn a_link_between_data_nodes_down_gets_the_plain_code_on_the_node_it_starts_from() {
+fn a_link_between_data_nodes_down_is_checks_warning_on_the_node_it_starts_from() {
     let mut s = cluster();
     s.links = vec![LinkStatus {
         from: "dn1".into(),
@@ -386,9 +386,13 @@ fn a_link_between_data_nodes_down_gets_the_plain_code_on_the_node_it_starts_from
     }];
     let p = problems(&s, &Limits::default());
     assert_eq!(p.len(), 1, "{p:?}");
-    assert_eq!((p[0].code, p[0].node.as_str()), ("refused", "dn1"));
+    assert_eq!(
+        (p[0].code, p[0].node.as_str(), p[0].severity),
+        ("data_node_link_fails", "dn1", Severity::Warning)
+    );
     assert!(
-        p[0].what.starts_with("dn1 cannot reach dn2: "),
+        p[0].what
+            .starts_with("dn1 cannot log in to dn2 as the engine's chunk copy does (refused): "),
         "{}",
         p[0].what
     );

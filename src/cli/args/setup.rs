@@ -79,7 +79,7 @@ pub struct RebalanceArgs {
     pub yes: bool,
     /// How many chunk moves run at once (1 to 8); more than one raises the
     /// replication slots, WAL senders and workers on the data nodes
-    #[arg(long, value_name = "N", default_value_t = 1)]
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=i64::from(tsmn::steps::rebalance::MAX_PARALLEL)))]
     pub parallel: u16,
     /// Restart nodes that need a setting (as tsmn apply): `local`, `never`
     /// or `ask`
@@ -219,7 +219,7 @@ pub struct ApplyArgs {
     /// With --drain: how many chunk moves run at once (1 to 8); more than
     /// one raises the replication slots, WAL senders and workers on the
     /// data nodes
-    #[arg(long, value_name = "N", default_value_t = 1, requires = "drain", value_parser = clap::value_parser!(u16).range(1..=8))]
+    #[arg(long, value_name = "N", default_value_t = 1, requires = "drain", value_parser = clap::value_parser!(u16).range(1..=i64::from(tsmn::steps::rebalance::MAX_PARALLEL)))]
     pub parallel: u16,
     /// Password mode: give ROLE a new password (from its variable,
     /// TSMN_ROLE_PW_<ROLE> by default, or asked for), one data node at a

@@ -17,19 +17,12 @@ use std::time::Duration;
 use tsmn::flow::rebalance::Rebalancing;
 use tsmn::flow::{Flow, FlowError, NoAsk, RunKind, Settings, Watch};
 use tsmn::rebalance::{self, Plan};
-use tsmn::steps::rebalance::MAX_PARALLEL;
 
 pub fn rebalance(a: &RebalanceArgs) -> u8 {
     if a.check {
         return check(a);
     }
     let fail = |e| fail_as("rebalance", a.json, e);
-    if a.parallel == 0 || a.parallel > MAX_PARALLEL {
-        return fail(FlowError::Usage(format!(
-            "--parallel {}: moves at once must be 1 to {MAX_PARALLEL} (each holds a write pause, a prepared transaction, on the access node)\n    fix: --parallel 2",
-            a.parallel
-        )));
-    }
     let mut settings = match with_timeout(&a.connect) {
         Ok(s) => Settings {
             restart_wait: Duration::from_secs(a.restart_wait),
