@@ -507,13 +507,28 @@ fn undo_takes_the_links_between_data_nodes_back() {
     );
 }
 
-/// Replication repair copies over the same links: in password mode, with
-/// the data nodes apart from the access node's files, a raised factor is
-/// met by `--repair-replication` (the links set up by default for it),
-/// every chunk's two copies equal, rows unchanged, nothing left.
+/// Replication repair copies over the same links: in password and in
+/// certificate mode, with the data nodes apart from the access node's
+/// files, a raised factor is met by `--repair-replication` (the links set
+/// up by default for it), every chunk's two copies equal, rows unchanged,
+/// nothing left.
 #[test]
 fn a_replication_repair_in_password_mode_copies_over_the_links() {
-    let test = "a_replication_repair_in_password_mode_copies_over_the_links";
+    repair(
+        AuthMode::Password,
+        "a_replication_repair_in_password_mode_copies_over_the_links",
+    );
+}
+
+#[test]
+fn a_replication_repair_in_certificate_mode_copies_over_the_links() {
+    repair(
+        AuthMode::Certificate,
+        "a_replication_repair_in_certificate_mode_copies_over_the_links",
+    );
+}
+
+fn repair(mode: AuthMode, test: &str) {
     if tsmn::os::euid() != 0 {
         skipped(test, "needs root (mount namespaces for the data nodes)");
         return;
@@ -521,7 +536,7 @@ fn a_replication_repair_in_password_mode_copies_over_the_links() {
     if !timescaledb_tier(test) {
         return;
     }
-    let l = set_up(AuthMode::Password);
+    let l = set_up(mode);
     assert!(link(&l, &l.dn1, &l.dn2).contains("rc=2"), "no link yet");
     l.an.sql("tsdb", "SELECT set_replication_factor('metrics', 2)");
     let short =
