@@ -7,9 +7,9 @@
 //! where the access node's data directory is an empty directory, as on a
 //! host of their own: the link from one data node to another (as the
 //! engine's subscription makes it) fails until tsmn puts the files at the
-//! access node's paths, and then a drain moves every only copy with every
-//! row and checksum kept and nothing of the copy left; a replication
-//! repair copies over the same links.
+//! access node's paths, and then a drain moves every only copy (of two
+//! hypertables) with every row and checksum kept and nothing of the copy
+//! left; a replication repair copies over the same links.
 mod support;
 use support::moves::assert_nothing_left;
 use support::*;
@@ -50,6 +50,7 @@ fn set_up_with(mode: AuthMode, rows: bool) -> Links {
     assert_eq!(code, Some(0), "{text}");
     if rows {
         metrics(&an, "2026-01-01", "2026-01-12");
+        events(&an);
     }
     let mut hidden = Vec::new();
     for dn in [&dn1, &dn2] {
@@ -140,10 +141,23 @@ fn link(l: &Links, from: &TestCluster, to: &TestCluster) -> String {
     .join("")
 }
 
+/// A second hypertable (text values) beside `metrics`: a drain moves the
+/// only copies of both.
+fn events(an: &TestCluster) {
+    for q in [
+        "CREATE TABLE events (time timestamptz NOT NULL, device int, v text)",
+        "SELECT create_distributed_hypertable('events', 'time', 'device')",
+        "INSERT INTO events SELECT t, d, md5(t::text) FROM generate_series('2026-02-01'::timestamptz, '2026-02-06', '1 hour') t, generate_series(1, 4) d",
+    ] {
+        an.sql("tsdb", q);
+    }
+}
+
 fn fingerprint(an: &TestCluster) -> Vec<String> {
     an.sql(
         "tsdb",
-        "SELECT count(*) || ':' || sum(hashtextextended(m::text, 0)) FROM metrics m",
+        "SELECT (SELECT count(*) || ':' || sum(hashtextextended(m::text, 0)) FROM metrics m) \
+         || '/' || (SELECT count(*) || ':' || sum(hashtextextended(e::text, 0)) FROM events e)",
     )
 }
 
@@ -166,6 +180,14 @@ fn drain(mode: AuthMode, test: &str) {
     let l = set_up(mode);
     let moving = only_on_dn2(&l.an);
     assert!(moving.len() >= 2, "dn2 holds only copies: {moving:?}");
+    assert_eq!(
+        l.an.sql(
+            "tsdb",
+            "SELECT count(DISTINCT hypertable_name) FROM timescaledb_information.chunks WHERE data_nodes = '{dn2}'"
+        ),
+        ["2"],
+        "only copies of both hypertables"
+    );
     let before = fingerprint(&l.an);
 
     // Without tsmn's set-up the engine's link fails: dn1 does not see the
@@ -384,6 +406,7 @@ fn on_one_host_the_access_nodes_own_passfile_is_left_as_it_is() {
     let (code, text) = apply_file(&path, &[], &env());
     assert_eq!(code, Some(0), "{text}");
     metrics(&an, "2026-01-01", "2026-01-06");
+    events(&an);
     let before = fingerprint(&an);
     let an_pass = an.cluster.data_dir().join("passfile");
     let own = read(&an_pass);
@@ -539,8 +562,7 @@ fn repair(mode: AuthMode, test: &str) {
     let l = set_up(mode);
     assert!(link(&l, &l.dn1, &l.dn2).contains("rc=2"), "no link yet");
     l.an.sql("tsdb", "SELECT set_replication_factor('metrics', 2)");
-    let short =
-        "SELECT count(*) FROM timescaledb_information.chunks WHERE cardinality(data_nodes) < 2";
+    let short = "SELECT count(*) FROM timescaledb_information.chunks WHERE hypertable_name = 'metrics' AND cardinality(data_nodes) < 2";
     assert_ne!(l.an.sql("tsdb", short), ["0"]);
     let before = fingerprint(&l.an);
     let (code, text) = apply_file(&l.path, &["--repair-replication"], &env());
@@ -549,7 +571,7 @@ fn repair(mode: AuthMode, test: &str) {
     assert_eq!(fingerprint(&l.an), before);
     for chunk in l.an.sql(
         "tsdb",
-        "SELECT format('%I.%I', chunk_schema, chunk_name) FROM timescaledb_information.chunks ORDER BY 1",
+        "SELECT format('%I.%I', chunk_schema, chunk_name) FROM timescaledb_information.chunks WHERE hypertable_name = 'metrics' ORDER BY 1",
     ) {
         let sum = format!("SELECT count(*) || ':' || coalesce(sum(hashtextextended(c::text, 0)), 0) FROM {chunk} c");
         assert_eq!(l.dn1.sql("tsdb", &sum), l.dn2.sql("tsdb", &sum), "{chunk}");
