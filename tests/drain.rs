@@ -6,21 +6,8 @@
 //! prepared by a restart is healed and moves with its chunk, and without
 //! --drain the removal is refused.
 mod support;
-use support::moves::{assert_killed_with_the_pause_held, assert_nothing_left};
+use support::moves::{assert_killed_with_the_pause_held, assert_nothing_left, events};
 use support::*;
-
-/// Rows of a second hypertable (text values), beside `metrics`.
-fn events(an: &TestCluster) {
-    an.sql(
-        "tsdb",
-        "CREATE TABLE events (time timestamptz NOT NULL, device int, v text)",
-    );
-    an.sql(
-        "tsdb",
-        "SELECT create_distributed_hypertable('events', 'time', 'device')",
-    );
-    an.sql("tsdb", "INSERT INTO events SELECT t, d, md5(t::text) FROM generate_series('2026-02-01'::timestamptz, '2026-02-12', '1 hour') t, generate_series(1, 4) d");
-}
 
 /// Rows and a checksum of both hypertables, read through the access node
 /// (the rows a writer adds during the drain have value >= 1000: left out).
@@ -43,7 +30,7 @@ fn only_on_dn2(an: &TestCluster) -> Vec<String> {
 fn setup() -> (Running, std::path::PathBuf, Vec<String>, Vec<String>) {
     let r = Running::applied(&[]);
     metrics(&r.an, "2026-01-01", "2026-01-20");
-    events(&r.an);
+    events(&r.an, "2026-02-12");
     let moving = only_on_dn2(&r.an);
     assert!(moving.len() >= 4, "dn2 holds only copies: {moving:?}");
     let one = plan_for(

@@ -11,7 +11,7 @@
 //! hypertables) with every row and checksum kept and nothing of the copy
 //! left; a replication repair copies over the same links.
 mod support;
-use support::moves::assert_nothing_left;
+use support::moves::{assert_nothing_left, events};
 use support::*;
 use tsmn::plan::AuthMode;
 
@@ -26,6 +26,17 @@ struct Links {
     _hidden: Vec<tempfile::TempDir>,
     path: std::path::PathBuf,
     plan: tsmn::plan::Plan,
+}
+
+/// Whether this test runs here: the data nodes apart from the access
+/// node's files need mount namespaces (root) and TimescaleDB; else it
+/// says SKIPPED and why.
+fn runs_here(test: &str) -> bool {
+    if tsmn::os::euid() != 0 {
+        skipped(test, "needs root (mount namespaces for the data nodes)");
+        return false;
+    }
+    timescaledb_tier(test)
 }
 
 fn env() -> Vec<(&'static str, &'static str)> {
@@ -50,7 +61,7 @@ fn set_up_with(mode: AuthMode, rows: bool) -> Links {
     assert_eq!(code, Some(0), "{text}");
     if rows {
         metrics(&an, "2026-01-01", "2026-01-12");
-        events(&an);
+        events(&an, "2026-02-06");
     }
     let mut hidden = Vec::new();
     for dn in [&dn1, &dn2] {
@@ -141,18 +152,6 @@ fn link(l: &Links, from: &TestCluster, to: &TestCluster) -> String {
     .join("")
 }
 
-/// A second hypertable (text values) beside `metrics`: a drain moves the
-/// only copies of both.
-fn events(an: &TestCluster) {
-    for q in [
-        "CREATE TABLE events (time timestamptz NOT NULL, device int, v text)",
-        "SELECT create_distributed_hypertable('events', 'time', 'device')",
-        "INSERT INTO events SELECT t, d, md5(t::text) FROM generate_series('2026-02-01'::timestamptz, '2026-02-06', '1 hour') t, generate_series(1, 4) d",
-    ] {
-        an.sql("tsdb", q);
-    }
-}
-
 fn fingerprint(an: &TestCluster) -> Vec<String> {
     an.sql(
         "tsdb",
@@ -169,11 +168,7 @@ fn only_on_dn2(an: &TestCluster) -> Vec<String> {
 }
 
 fn drain(mode: AuthMode, test: &str) {
-    if tsmn::os::euid() != 0 {
-        skipped(test, "needs root (mount namespaces for the data nodes)");
-        return;
-    }
-    if !timescaledb_tier(test) {
+    if !runs_here(test) {
         return;
     }
     let started = std::time::Instant::now();
@@ -319,11 +314,7 @@ fn check_links(plan: &tsmn::plan::Plan) -> Vec<tsmn::findings::Finding> {
 #[test]
 fn check_reports_a_link_between_data_nodes_that_fails_and_its_fix_clears_it() {
     let test = "check_reports_a_link_between_data_nodes_that_fails_and_its_fix_clears_it";
-    if tsmn::os::euid() != 0 {
-        skipped(test, "needs root (mount namespaces for the data nodes)");
-        return;
-    }
-    if !timescaledb_tier(test) {
+    if !runs_here(test) {
         return;
     }
     let l = set_up(AuthMode::Password);
@@ -406,7 +397,7 @@ fn on_one_host_the_access_nodes_own_passfile_is_left_as_it_is() {
     let (code, text) = apply_file(&path, &[], &env());
     assert_eq!(code, Some(0), "{text}");
     metrics(&an, "2026-01-01", "2026-01-06");
-    events(&an);
+    events(&an, "2026-02-06");
     let before = fingerprint(&an);
     let an_pass = an.cluster.data_dir().join("passfile");
     let own = read(&an_pass);
@@ -500,11 +491,7 @@ fn export_with_links_leaves_the_access_nodes_own_passfile_on_one_host() {
 #[test]
 fn undo_takes_the_links_between_data_nodes_back() {
     let test = "undo_takes_the_links_between_data_nodes_back";
-    if tsmn::os::euid() != 0 {
-        skipped(test, "needs root (mount namespaces for the data nodes)");
-        return;
-    }
-    if !timescaledb_tier(test) {
+    if !runs_here(test) {
         return;
     }
     // No distributed hypertable: undo may run.
@@ -552,11 +539,7 @@ fn a_replication_repair_in_certificate_mode_copies_over_the_links() {
 }
 
 fn repair(mode: AuthMode, test: &str) {
-    if tsmn::os::euid() != 0 {
-        skipped(test, "needs root (mount namespaces for the data nodes)");
-        return;
-    }
-    if !timescaledb_tier(test) {
+    if !runs_here(test) {
         return;
     }
     let l = set_up(mode);
