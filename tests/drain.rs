@@ -68,6 +68,22 @@ fn drain_moves_only_copies_of_two_hypertables_and_keeps_rows_written_meanwhile()
             "{c} moved: {text}"
         );
     }
+    // Compared both ways: metrics by its values' hashes, events (a json
+    // column, no extended hash) by each row's text (`<rows>:t<sum>`).
+    let all = text.matches(" now (rows:checksum ").count();
+    let texts = text
+        .split(" now (rows:checksum ")
+        .skip(1)
+        .filter(|rest| {
+            rest.split_whitespace()
+                .next()
+                .is_some_and(|f| f.contains(":t"))
+        })
+        .count();
+    assert!(
+        texts > 0 && texts < all,
+        "{texts} of {all} moves compared by text: {text}"
+    );
     assert!(
         errors.is_empty(),
         "every write went in: {} failed, first {:?}",

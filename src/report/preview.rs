@@ -194,7 +194,7 @@ fn action(
             "   pg_hba.conf at {host}:{port}: tsmn's block goes (checked through pg_hba_file_rules, reloaded, the original back on any error)\n"
         ),
         Action::RestartGate { nodes } => format!(
-            "   check: no setting pending a restart on {}; the ones that are get named with how to restart them\n",
+            "   restart where a setting waits for one, on {}: tsmn apply restarts each node on this host whose data directory it can read (`--restart local`, the default; `ask` asks first) and waits for the others to be restarted by someone else (`--restart-wait`); `--restart never` stops here and names them with how to restart them\n",
             nodes.join(", ")
         ),
         Action::MoveChunk(m) => move_chunk(m),
@@ -224,7 +224,7 @@ fn move_chunk(m: &crate::steps::ChunkMove) -> String {
         )
     };
     format!(
-            "   in database {db} on the access node: pause writes to {h} (BEGIN; LOCK TABLE ONLY {h} IN SHARE MODE; PREPARE TRANSACTION 'tsmn_drain_<chunk id>'; reads go on)\n   SELECT {fs}.remote_txn_heal_data_node(oid) FROM pg_foreign_server WHERE srvname IN ({src}, {dst});  then wait (at most 30 s) until every transaction prepared on {s} before it is gone, or stop here\n   CALL timescaledb_experimental.copy_chunk(chunk => {c}, source_node => {src}, destination_node => {dst}, operation_id => 'tsmn_<chunk id>_<time>_<attempt>');  (cleaned up and retried once on failure)\n   count(*) and sum(hashtextextended(row::text, 0)) of {chunk} on {s} and on {d}: equal, or the copy is dropped again\n{drop}   ROLLBACK PREPARED 'tsmn_drain_<chunk id>';  (writes go on)\n",
+            "   in database {db} on the access node: pause writes to {h} (BEGIN; LOCK TABLE ONLY {h} IN SHARE MODE; PREPARE TRANSACTION 'tsmn_drain_<chunk id>'; reads go on)\n   SELECT gid FROM pg_prepared_xacts on {s} and on {d}; where any: SELECT {fs}.remote_txn_heal_data_node(oid) FROM pg_foreign_server WHERE srvname = <that node>;  then wait (at most 30 s) until every transaction prepared on {s} before it is gone, or stop here\n   CALL timescaledb_experimental.copy_chunk(chunk => {c}, source_node => {src}, destination_node => {dst}, operation_id => 'tsmn_<chunk id>_<time>_<attempt>');  (cleaned up and retried once on failure)\n   count(*) and sum(hash_record_extended(row, 0)) (a column type without one: sum(hashtextextended(row::text, 0))) of {chunk} on {s} and on {d}: equal, or the copy is dropped again\n{drop}   ROLLBACK PREPARED 'tsmn_drain_<chunk id>';  (writes go on)\n",
             db = m.database,
             h = m.hypertable,
             c = crate::quote::sql::literal(&m.chunk),

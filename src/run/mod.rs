@@ -11,6 +11,7 @@
 mod events;
 mod kind;
 pub use kind::RunKind;
+mod copy_turns;
 mod exec;
 pub mod files;
 mod hba;
