@@ -156,13 +156,15 @@ impl Watcher {
             _ => None,
         };
         self.snapshots += 1;
+        let an_once = super::links::AnSettings::default();
         for w in &mut self.nodes {
             let (reach, node, role) = (self.reach.clone(), w.node.clone(), w.role);
+            let an_once = an_once.clone();
             w.part.start(move |mut slot| async move {
                 let (status, catalog) = node_status(&reach, &mut slot, &node, role).await;
                 let peer_links = match &slot {
                     Some(s) if peers && role == NodeRole::Data && !s.in_postgres => {
-                        super::links::between_data_nodes(&s.client, &node, &reach).await
+                        super::links::between_data_nodes(&s.client, &node, &reach, &an_once).await
                     }
                     _ => Vec::new(),
                 };

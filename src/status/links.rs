@@ -140,6 +140,27 @@ impl AccessLinks {
     }
 }
 
+/// The access node's settings that name the files of the links between
+/// data nodes, read once per test of those links and shared by every data
+/// node's part (the first to need them reads them).
+pub(super) type AnSettings =
+    std::sync::Arc<tokio::sync::OnceCell<Result<crate::facts::ServerFacts, String>>>;
+
+async fn an_settings(reach: &Reach) -> Result<crate::facts::ServerFacts, String> {
+    let an = reach
+        .open(&reach.plan.access_node, "postgres")
+        .await
+        .map_err(|e| {
+            format!(
+                "the access node's settings, which name the files these links use, cannot be read: {}",
+                e.problem().unwrap_or_default()
+            )
+        })?;
+    super::slow::settings(&an)
+        .await
+        .map_err(|e| remote_error(&e))
+}
+
 /// On demand: from the data node `from` (over tsmn's session to it) to
 /// every other data node, each connected, asked and closed, with the
 /// options the engine's chunk copy gives it: the access node's, its
@@ -149,6 +170,7 @@ pub(super) async fn between_data_nodes(
     client: &Client,
     from: &Node,
     reach: &Reach,
+    an_once: &AnSettings,
 ) -> Vec<LinkStatus> {
     // Each data node starts with the one after it, so that the data nodes,
     // all asked at once, do not all connect to the same node first.
@@ -161,18 +183,7 @@ pub(super) async fn between_data_nodes(
         .take(dns.len().saturating_sub(1))
         .collect();
     let work = async {
-        let an = reach
-            .open(&reach.plan.access_node, "postgres")
-            .await
-            .map_err(|e| {
-                format!(
-                    "the access node's settings, which name the files these links use, cannot be read: {}",
-                    e.problem().unwrap_or_default()
-                )
-            })?;
-        let an = super::slow::settings(&an)
-            .await
-            .map_err(|e| remote_error(&e))?;
+        let an = an_once.get_or_init(|| an_settings(reach)).await.clone()?;
         let (names, infos) = prepare_on(client, reach, &targets, Some(&an)).await?;
         measure(client, &names, &infos, reach.opts.connect_timeout, false).await
     };
