@@ -147,40 +147,10 @@ async fn under_pause(
     laps.lap("heal");
     let mut op = String::new();
     if !holders.contains(&m.destination) {
-        // The engine's copy, retried once after cleaning up a failure.
-        let _turn = match super::copy_turns::take(sessions, &m.source, &m.destination, &m.database)
-            .await
-        {
-            Ok(t) => t,
-            Err(e) => return failed(format!("{} was not moved (nothing changed): {e}", m.chunk)),
+        op = match copied_by_engine(s, m, id, an, o, sessions).await {
+            Ok(op) => op,
+            Err(why) => return failed(why),
         };
-        let mut last = String::new();
-        for attempt in 1..=2 {
-            op = format!("tsmn_{id}_{}_{attempt}", unix_now());
-            note(
-                o,
-                s,
-                serde_json::json!({ "operation_id": op, "chunk": m.chunk, "source": m.source, "destination": m.destination }),
-            );
-            match copy(an, m, &op, s).await {
-                Ok(()) => {
-                    last.clear();
-                    break;
-                }
-                Err(e) => {
-                    last = e;
-                    if let Err(c) = cleanup(an, &op).await {
-                        return failed(format!("the copy of {} failed ({last}) and its cleanup too ({c}): operation {op}; run tsmn apply again (it cleans up first)", m.chunk));
-                    }
-                }
-            }
-        }
-        if !last.is_empty() {
-            return failed(format!(
-                "the copy of {} to {} failed twice (cleaned up each time): {last}",
-                m.chunk, m.destination
-            ));
-        }
     }
     killed_here_in_tests(&s.id);
     laps.lap("copy");
@@ -243,6 +213,43 @@ async fn under_pause(
             laps.1.join(", ")
         ),
     }
+}
+
+/// The engine's copy of `m` (in its turn), retried once after cleaning up
+/// a failure: Ok(the operation id that made it), Err(why not).
+async fn copied_by_engine(
+    s: &Step,
+    m: &ChunkMove,
+    id: i32,
+    an: &Client,
+    o: &RunOptions<'_>,
+    sessions: &Sessions<'_>,
+) -> Result<String, String> {
+    let _turn = super::copy_turns::take(sessions, &m.source, &m.destination, &m.database)
+        .await
+        .map_err(|e| format!("{} was not moved (nothing changed): {e}", m.chunk))?;
+    let mut last = String::new();
+    for attempt in 1..=2 {
+        let op = format!("tsmn_{id}_{}_{attempt}", unix_now());
+        note(
+            o,
+            s,
+            serde_json::json!({ "operation_id": op, "chunk": m.chunk, "source": m.source, "destination": m.destination }),
+        );
+        match copy(an, m, &op, s).await {
+            Ok(()) => return Ok(op),
+            Err(e) => {
+                last = e;
+                if let Err(c) = cleanup(an, &op).await {
+                    return Err(format!("the copy of {} failed ({last}) and its cleanup too ({c}): operation {op}; run tsmn apply again (it cleans up first)", m.chunk));
+                }
+            }
+        }
+    }
+    Err(format!(
+        "the copy of {} to {} failed twice (cleaned up each time): {last}",
+        m.chunk, m.destination
+    ))
 }
 
 /// A repair's copy, compared equal: the source keeps its copy.
