@@ -25,6 +25,9 @@
 //! the mode's method (beside the access node's rules in tsmn's block;
 //! skipped where the access node's rule already admits that address).
 
+mod moves;
+pub(crate) use moves::for_moves;
+
 use super::moving::{drain_sources, repair_wished};
 use super::{
     step, Action, Content, Ctx, Order, Part, Phase, Precheck, ServerPath, Step, StepState, Template,
@@ -39,9 +42,9 @@ pub(crate) fn wanted(ctx: &Ctx) -> bool {
     ctx.plan.auth.data_node_links.unwrap_or_else(|| moving(ctx))
 }
 
-/// The run moves chunks between data nodes.
+/// The run moves chunks between data nodes (a rebalance's builder says so).
 fn moving(ctx: &Ctx) -> bool {
-    !drain_sources(ctx).is_empty() || repair_wished(ctx)
+    ctx.copies_chunks || !drain_sources(ctx).is_empty() || repair_wished(ctx)
 }
 
 /// A data node the engine may copy from: the plan's data nodes, and the
