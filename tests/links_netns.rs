@@ -268,3 +268,125 @@ fn data_nodes_on_addresses_of_their_own_need_the_links_rules_and_get_them() {
     assert_nothing_left(&[&an, &dn1, &dn2]);
     eprintln!("{test}: in {:?}", started.elapsed());
 }
+
+fn chunks_per_node(an: &TestCluster) -> Vec<String> {
+    an.sql(
+        "tsdb",
+        "SELECT n || '=' || count(*) FROM timescaledb_information.chunks, unnest(data_nodes) n \
+         WHERE hypertable_name = 'metrics' GROUP BY n ORDER BY n",
+    )
+}
+
+/// `tsmn rebalance` after a grow, with no `apply --data-node-links`
+/// before: the rules its moves need are written by the rebalance itself
+/// (on the sources, for the new data node's address), each link is
+/// proven, every move is done with rows kept; `tsmn undo` then takes the
+/// rules back (the moves stay).
+#[test]
+fn a_rebalance_admits_the_new_data_nodes_address_itself() {
+    let test = "a_rebalance_admits_the_new_data_nodes_address_itself";
+    if !runs_here(test) {
+        return;
+    }
+    let started = std::time::Instant::now();
+    let net = Net::up(3).unwrap_or_else(|e| panic!("network namespaces: {e}"));
+    let an = TestCluster::named("an");
+    let dns: Vec<TestCluster> = (1..=3)
+        .map(|k| TestCluster::named(&format!("dn{k}")))
+        .collect();
+    for (k, dn) in dns.iter().enumerate() {
+        start_in(dn, &net.namespaces[k], &Net::address(k + 1));
+    }
+    let work = temp_dir();
+    let on = |n: usize| {
+        let clusters: Vec<&tsmn::sandbox::Cluster> = dns[..n].iter().map(|d| &d.cluster).collect();
+        let mut plan = plan_for(&an.cluster, &clusters, AuthMode::Password);
+        for (k, d) in plan.data_nodes.iter_mut().enumerate() {
+            d.host = Net::address(k + 1);
+        }
+        plan.access_node_addresses = vec![BRIDGE_ADDRESS.into()];
+        write_plan(work.path(), &plan)
+    };
+    let (code, text) = apply_file(&on(2), &[], &env());
+    assert_eq!(code, Some(0), "{text}");
+    metrics(&an, "2026-01-01", "2026-03-01");
+    let path = on(3);
+    let (code, text) = apply_file(&path, &[], &env());
+    assert_eq!(code, Some(0), "grow: {text}");
+    let before = an.sql(
+        "tsdb",
+        "SELECT count(*) || ':' || sum(hashtextextended(m::text, 0)) FROM metrics m",
+    );
+    let rule = format!("host tsdb postgres {}/32 scram-sha-256", Net::address(3));
+    let hba = |dn: &TestCluster| {
+        dn.sql(
+            "postgres",
+            "SELECT pg_read_file(current_setting('hba_file'))",
+        )
+        .join("")
+    };
+    assert!(!hba(&dns[0]).contains(&rule));
+    let fails = findings(&path, "data_node_link_fails");
+    assert!(
+        fails
+            .iter()
+            .any(|(n, w)| n == "dn3" && w.contains("pg_hba.conf")),
+        "{fails:?}"
+    );
+
+    let (code, text) = run_yes("rebalance", &path, &[], &env());
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains(&format!("dn1: pg_hba.conf: admit the other data nodes"))
+            && text.contains(&rule),
+        "--check's and the run's list name the rule: {text}"
+    );
+    for src in &dns[..2] {
+        assert!(
+            hba(src).contains(&rule),
+            "{}: {}",
+            src.cluster.name,
+            hba(src)
+        );
+    }
+    assert!(text.contains("dn3/cluster/link-from-dn1: done"), "{text}");
+    let moved = text.matches(" now (rows:checksum ").count();
+    assert!(moved >= 2, "{text}");
+    assert!(chunks_per_node(&an).iter().any(|c| c.starts_with("dn3")));
+    assert_eq!(
+        an.sql(
+            "tsdb",
+            "SELECT count(*) || ':' || sum(hashtextextended(m::text, 0)) FROM metrics m",
+        ),
+        before,
+        "every row, same checksum"
+    );
+    let all: Vec<&TestCluster> = std::iter::once(&an).chain(dns.iter()).collect();
+    assert_nothing_left(&all);
+    // The links the moves used work now; the rebalance set up no other
+    // (dn3 is no source: its pg_hba.conf is as it was).
+    let fails = findings(&path, "data_node_link_fails");
+    assert!(!fails.iter().any(|(n, _)| n == "dn3"), "{fails:?}");
+    assert!(
+        fails.iter().all(|(_, w)| w.contains("log in to dn3")),
+        "{fails:?}"
+    );
+
+    // tsmn undo takes the rebalance's rules back; its moves stay.
+    let placed = chunks_per_node(&an);
+    let (code, text) = run_yes("undo", &path, &[], &env());
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("stay where they are"), "{text}");
+    assert!(!hba(&dns[0]).contains(&rule), "{}", hba(&dns[0]));
+    assert_eq!(chunks_per_node(&an), placed);
+    assert!(
+        findings(&path, "data_node_link_fails")
+            .iter()
+            .any(|(n, _)| n == "dn3"),
+        "the link fails again"
+    );
+    eprintln!(
+        "{test}: {moved} move(s), in {:?}\n{text}",
+        started.elapsed()
+    );
+}
