@@ -337,8 +337,7 @@ fn a_rebalance_admits_the_new_data_nodes_address_itself() {
     let (code, text) = run_yes("rebalance", &path, &[], &env());
     assert_eq!(code, Some(0), "{text}");
     assert!(
-        text.contains(&format!("dn1: pg_hba.conf: admit the other data nodes"))
-            && text.contains(&rule),
+        text.contains("dn1: pg_hba.conf: admit the other data nodes") && text.contains(&rule),
         "--check's and the run's list name the rule: {text}"
     );
     for src in &dns[..2] {
