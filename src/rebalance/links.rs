@@ -11,10 +11,16 @@ use crate::steps::{Action, Phase, Step, StepState};
 pub fn text(steps: &[Step]) -> String {
     let mut out = String::new();
     let items = items(steps);
-    if !items.is_empty() {
-        out.push_str("links between the data nodes of the moves, set up first as tsmn apply --data-node-links sets them (files backed up and journaled):\n");
-        for i in &items {
+    let (done, to_do): (Vec<&Item>, Vec<&Item>) = items
+        .iter()
+        .partition(|i| i.state.starts_with("already done"));
+    if !to_do.is_empty() {
+        out.push_str("links between the data nodes of the moves, set up first as tsmn apply --data-node-links sets them (files backed up and journaled; tsmn undo takes them back):\n");
+        for i in &to_do {
             out.push_str(&format!("  {}: {}{}\n", i.node, i.what, i.state_text()));
+        }
+        if !done.is_empty() {
+            out.push_str(&format!("  ({} more already in place)\n", done.len()));
         }
     }
     if let Some(why) = refused(steps) {
