@@ -713,3 +713,64 @@ fn a_rebalance_in_password_mode_sets_up_its_links_itself() {
         "a_rebalance_in_password_mode_sets_up_its_links_itself",
     );
 }
+
+/// A link passfile holds the superuser's password: `--rotate-password
+/// postgres` writes it again on each data node whose link works, so the
+/// links go on working with the new password and a drain then moves every
+/// only copy over them.
+#[test]
+fn a_rotation_of_the_superusers_password_writes_the_link_passfiles_again() {
+    let test = "a_rotation_of_the_superusers_password_writes_the_link_passfiles_again";
+    if !runs_here(test) {
+        return;
+    }
+    const NEW: &str = "links-pw rotated 8";
+    let l = set_up(AuthMode::Password);
+    let dir = l.path.parent().expect("plan dir");
+    let mut both = l.plan.clone();
+    both.auth.data_node_links = Some(true);
+    let (code, text) = apply_file(&write_plan(dir, &both), &[], &env());
+    assert_eq!(code, Some(0), "{text}");
+    assert!(link(&l, &l.dn1, &l.dn2).contains("rc=0"));
+
+    // The plan as it was (links not asked for): the rotation alone.
+    let path = write_plan(dir, &l.plan);
+    let new_env = [("TSMN_ROLE_PW_POSTGRES", NEW)];
+    let (code, text) = apply_file(&path, &["--rotate-password", "postgres"], &new_env);
+    assert_eq!(code, Some(0), "{text}");
+    for dn in ["dn1", "dn2"] {
+        assert!(
+            text.contains(&format!("{dn}/auth/link-passfile: done")),
+            "{dn}: {text}"
+        );
+    }
+    for (from, to) in [(&l.dn1, &l.dn2), (&l.dn2, &l.dn1)] {
+        let with = link(&l, from, to);
+        assert!(with.contains("rc=0"), "{}: {with}", from.cluster.name);
+    }
+    let seen = l.dn1.sql(
+        "postgres",
+        &format!(
+            "SELECT pg_read_file('{}')",
+            l.an.cluster.data_dir().join("passfile").display()
+        ),
+    );
+    assert!(seen.join("").contains(NEW) && !seen.join("").contains(PW));
+
+    // A move over the links, with the new password.
+    let moving = only_on_dn2(&l.an);
+    let before = fingerprint(&l.an);
+    let mut one = l.plan.clone();
+    one.data_nodes.retain(|d| d.name == "dn1");
+    let (code, text) = apply_file(
+        &write_plan(dir, &one),
+        &["--remove-data-nodes", "--drain"],
+        &new_env,
+    );
+    assert_eq!(code, Some(0), "{text}");
+    for c in &moving {
+        assert!(text.contains(&format!("{c} on dn1 now")), "{c}: {text}");
+    }
+    assert_eq!(fingerprint(&l.an), before, "every row, same checksum");
+    assert_nothing_left(&[&l.an, &l.dn1, &l.dn2]);
+}
