@@ -26,11 +26,15 @@ fn env() -> Vec<(&'static str, &'static str)> {
 }
 
 /// The bridge and one network namespace per data node, taken down on drop
-/// (also when the test fails): names of this test process's own.
+/// (also when the test fails): names of this test process's own. One
+/// at a time in this process: every bridge holds the same subnet.
 struct Net {
     bridge: String,
     namespaces: Vec<String>,
+    _one_at_a_time: std::sync::MutexGuard<'static, ()>,
 }
+
+static NETWORK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 impl Net {
     fn ip(args: &[&str]) -> Result<(), String> {
@@ -52,12 +56,19 @@ impl Net {
     /// The bridge with `BRIDGE_ADDRESS`/24, and `n` namespaces, the k-th
     /// (from 1) with 10.213.0.(10+k) on a veth whose other end is on it.
     fn up(n: usize) -> Result<Net, String> {
+        let one_at_a_time = NETWORK
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let id = std::process::id();
+        // Only what this run made is taken down.
         let mut net = Net {
-            bridge: format!("tsmnbr{id}"),
+            bridge: String::new(),
             namespaces: Vec::new(),
+            _one_at_a_time: one_at_a_time,
         };
-        Net::ip(&["link", "add", &net.bridge, "type", "bridge"])?;
+        let bridge = format!("tsmnbr{id}");
+        Net::ip(&["link", "add", &bridge, "type", "bridge"])?;
+        net.bridge = bridge;
         Net::ip(&[
             "addr",
             "add",
@@ -96,6 +107,9 @@ impl Drop for Net {
             if let Err(e) = Net::ip(&["netns", "del", ns]) {
                 eprintln!("warning: {e}");
             }
+        }
+        if self.bridge.is_empty() {
+            return;
         }
         if let Err(e) = Net::ip(&["link", "del", &self.bridge]) {
             eprintln!("warning: {e}");
