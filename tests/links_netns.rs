@@ -10,7 +10,9 @@
 //! another is then refused by the source's pg_hba.conf until tsmn admits
 //! the other data nodes: check reports it (data_node_link_fails, naming
 //! pg_hba.conf), `tsmn apply --data-node-links` adds the rules and check
-//! passes, and a drain then moves every only copy with its rows equal.
+//! passes, and a drain then moves every only copy with its rows equal (in
+//! password and in certificate mode); and a rebalance after a grow writes
+//! the rules its moves need itself, which `tsmn undo` takes back.
 //! tsmn itself reaches each server through its Unix socket, which no
 //! network namespace hides.
 mod support;
@@ -207,7 +209,23 @@ fn fingerprint(an: &TestCluster) -> Vec<String> {
 
 #[test]
 fn data_nodes_on_addresses_of_their_own_need_the_links_rules_and_get_them() {
-    let test = "data_nodes_on_addresses_of_their_own_need_the_links_rules_and_get_them";
+    own_addresses(
+        AuthMode::Password,
+        "data_nodes_on_addresses_of_their_own_need_the_links_rules_and_get_them",
+    );
+}
+
+#[test]
+fn in_certificate_mode_data_nodes_on_addresses_of_their_own_get_the_links_rules() {
+    own_addresses(
+        AuthMode::Certificate,
+        "in_certificate_mode_data_nodes_on_addresses_of_their_own_get_the_links_rules",
+    );
+}
+
+/// Check reports the links refused by pg_hba.conf, apply
+/// --data-node-links adds the mode's rules, a drain then moves.
+fn own_addresses(mode: AuthMode, test: &str) {
     if !runs_here(test) {
         return;
     }
@@ -221,11 +239,7 @@ fn data_nodes_on_addresses_of_their_own_need_the_links_rules_and_get_them() {
         start_in(dn, &net.namespaces[k - 1], &Net::address(k));
     }
     let work = temp_dir();
-    let mut plan = plan_for(
-        &an.cluster,
-        &[&dn1.cluster, &dn2.cluster],
-        AuthMode::Password,
-    );
+    let mut plan = plan_for(&an.cluster, &[&dn1.cluster, &dn2.cluster], mode);
     for (k, d) in plan.data_nodes.iter_mut().enumerate() {
         d.host = Net::address(k + 1);
     }
@@ -258,10 +272,15 @@ fn data_nodes_on_addresses_of_their_own_need_the_links_rules_and_get_them() {
     let (code, text) = apply_file(&path, &["--data-node-links"], &env());
     assert_eq!(code, Some(0), "{text}");
     for (dn, other) in [(&dn1, 2), (&dn2, 1)] {
-        let rule = format!(
-            "host tsdb postgres {}/32 scram-sha-256",
-            Net::address(other)
-        );
+        let rule = match mode {
+            AuthMode::Certificate => {
+                format!("hostssl tsdb postgres {}/32 cert", Net::address(other))
+            }
+            _ => format!(
+                "host tsdb postgres {}/32 scram-sha-256",
+                Net::address(other)
+            ),
+        };
         let hba = dn.sql(
             "postgres",
             "SELECT pg_read_file(current_setting('hba_file'))",
