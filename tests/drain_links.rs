@@ -562,3 +562,218 @@ fn repair(mode: AuthMode, test: &str) {
     assert!(link(&l, &l.dn1, &l.dn2).contains("rc=0"));
     assert_nothing_left(&[&l.an, &l.dn1, &l.dn2]);
 }
+
+/// A grown cluster apart: an, dn1 and dn2 applied in `mode` with two
+/// months of `metrics` (chunks on dn1 and dn2), dn3 added by apply; then
+/// every data node runs apart from the access node's files with the
+/// moves' settings. The links and the new data node.
+fn grown_apart(mode: AuthMode) -> (Links, TestCluster) {
+    let an = TestCluster::named("an");
+    let dn1 = TestCluster::named("dn1");
+    let dn2 = TestCluster::named("dn2");
+    let dn3 = TestCluster::named("dn3");
+    let work = temp_dir();
+    let two = plan_for(&an.cluster, &[&dn1.cluster, &dn2.cluster], mode);
+    let (code, text) = apply_file(&write_plan(work.path(), &two), &[], &env());
+    assert_eq!(code, Some(0), "{text}");
+    metrics(&an, "2026-01-01", "2026-03-01");
+    let plan = plan_for(
+        &an.cluster,
+        &[&dn1.cluster, &dn2.cluster, &dn3.cluster],
+        mode,
+    );
+    let path = write_plan(work.path(), &plan);
+    let (code, text) = apply_file(&path, &[], &env());
+    assert_eq!(code, Some(0), "grow: {text}");
+    let mut hidden = Vec::new();
+    for dn in [&dn1, &dn2, &dn3] {
+        for (name, value) in [
+            ("wal_level", "logical"),
+            ("max_replication_slots", "10"),
+            ("max_wal_senders", "10"),
+            ("max_logical_replication_workers", "4"),
+            ("max_worker_processes", "16"),
+        ] {
+            dn.sql("postgres", &format!("ALTER SYSTEM SET {name} = {value}"));
+        }
+        hidden.push(start_apart(dn, &an));
+    }
+    let l = Links {
+        an,
+        dn1,
+        dn2,
+        _work: work,
+        _hidden: hidden,
+        path,
+        plan,
+    };
+    (l, dn3)
+}
+
+fn metrics_fingerprint(an: &TestCluster) -> Vec<String> {
+    an.sql(
+        "tsdb",
+        "SELECT count(*) || ':' || sum(hashtextextended(m::text, 0)) FROM metrics m",
+    )
+}
+
+fn chunks_per_node(an: &TestCluster) -> Vec<String> {
+    an.sql(
+        "tsdb",
+        "SELECT n || '=' || count(*) FROM timescaledb_information.chunks, unnest(data_nodes) n \
+         WHERE hypertable_name = 'metrics' GROUP BY n ORDER BY n",
+    )
+}
+
+/// `tsmn rebalance` sets up the links its moves use itself (no apply
+/// --data-node-links before): refused before anything changes when the
+/// plan turns them off; else the files and rules go first, each link is
+/// proven, and every move is done with rows and checksums kept and
+/// nothing of the engine's copy left.
+fn rebalance_sets_up_links(mode: AuthMode, test: &str) {
+    if !runs_here(test) {
+        return;
+    }
+    let started = std::time::Instant::now();
+    let (l, dn3) = grown_apart(mode);
+    let placed = chunks_per_node(&l.an);
+    assert!(!placed.iter().any(|c| c.starts_with("dn3")), "{placed:?}");
+    let before = metrics_fingerprint(&l.an);
+    for from in [&l.dn1, &l.dn2] {
+        assert!(link(&l, &dn3, from).contains("rc=2"), "no link yet");
+    }
+    let dir = l.path.parent().expect("plan dir");
+
+    // Turned off: refused before anything changes (not even a setting).
+    let mut off = l.plan.clone();
+    off.auth.data_node_links = Some(false);
+    let off_path = write_plan(dir, &off);
+    let (code, text) = run_yes("rebalance", &off_path, &[], &env());
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("data_node_links = false"), "{text}");
+    assert_eq!(chunks_per_node(&l.an), placed);
+    assert_eq!(
+        dn3.sql("postgres", "SHOW wal_retrieve_retry_interval"),
+        ["5s"],
+        "no setting changed"
+    );
+    assert!(link(&l, &dn3, &l.dn1).contains("rc=2"), "no file written");
+
+    // --check says what the run writes for the links.
+    let path = write_plan(dir, &l.plan);
+    let out = tsmn()
+        .args(["rebalance", "--check", "--plan"])
+        .arg(&path)
+        .envs(env())
+        .output()
+        .expect("tsmn rebalance --check");
+    assert_success(&out);
+    let shown = String::from_utf8_lossy(&out.stdout);
+    let an_data = l.an.cluster.data_dir().display().to_string();
+    // The files to write; the rules are in place (one address for all here:
+    // tests/links_netns.rs writes them).
+    assert!(
+        shown.contains(&format!("dn3: writes {an_data}/"))
+            && shown.contains("(2 more already in place)"),
+        "{shown}"
+    );
+    assert!(shown.contains("dn3 logs in to dn1"), "{shown}");
+
+    let (code, text) = run_yes("rebalance", &path, &[], &env());
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("dn3/cluster/link-from-dn1: done"),
+        "the link proven before the moves: {text}"
+    );
+    let moved = text.matches(" now (rows:checksum ").count();
+    assert!(moved >= 2, "{text}");
+    assert!(chunks_per_node(&l.an).iter().any(|c| c.starts_with("dn3")));
+    assert_eq!(
+        metrics_fingerprint(&l.an),
+        before,
+        "every row, same checksum"
+    );
+    assert_nothing_left(&[&l.an, &l.dn1, &l.dn2, &dn3]);
+    assert!(link(&l, &dn3, &l.dn1).contains("rc=0"));
+    eprintln!(
+        "{test}: {moved} move(s) with the links set up by the rebalance, in {:?}\n{shown}\n{text}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn a_rebalance_in_certificate_mode_sets_up_its_links_itself() {
+    rebalance_sets_up_links(
+        AuthMode::Certificate,
+        "a_rebalance_in_certificate_mode_sets_up_its_links_itself",
+    );
+}
+
+#[test]
+fn a_rebalance_in_password_mode_sets_up_its_links_itself() {
+    rebalance_sets_up_links(
+        AuthMode::Password,
+        "a_rebalance_in_password_mode_sets_up_its_links_itself",
+    );
+}
+
+/// A link passfile holds the superuser's password: `--rotate-password
+/// postgres` writes it again on each data node whose link works, so the
+/// links go on working with the new password and a drain then moves every
+/// only copy over them.
+#[test]
+fn a_rotation_of_the_superusers_password_writes_the_link_passfiles_again() {
+    let test = "a_rotation_of_the_superusers_password_writes_the_link_passfiles_again";
+    if !runs_here(test) {
+        return;
+    }
+    const NEW: &str = "links-pw rotated 8";
+    let l = set_up(AuthMode::Password);
+    let dir = l.path.parent().expect("plan dir");
+    let mut both = l.plan.clone();
+    both.auth.data_node_links = Some(true);
+    let (code, text) = apply_file(&write_plan(dir, &both), &[], &env());
+    assert_eq!(code, Some(0), "{text}");
+    assert!(link(&l, &l.dn1, &l.dn2).contains("rc=0"));
+
+    // The plan as it was (links not asked for): the rotation alone.
+    let path = write_plan(dir, &l.plan);
+    let new_env = [("TSMN_ROLE_PW_POSTGRES", NEW)];
+    let (code, text) = apply_file(&path, &["--rotate-password", "postgres"], &new_env);
+    assert_eq!(code, Some(0), "{text}");
+    for dn in ["dn1", "dn2"] {
+        assert!(
+            text.contains(&format!("{dn}/auth/link-passfile: done")),
+            "{dn}: {text}"
+        );
+    }
+    for (from, to) in [(&l.dn1, &l.dn2), (&l.dn2, &l.dn1)] {
+        let with = link(&l, from, to);
+        assert!(with.contains("rc=0"), "{}: {with}", from.cluster.name);
+    }
+    let seen = l.dn1.sql(
+        "postgres",
+        &format!(
+            "SELECT pg_read_file('{}')",
+            l.an.cluster.data_dir().join("passfile").display()
+        ),
+    );
+    assert!(seen.join("").contains(NEW) && !seen.join("").contains(PW));
+
+    // A move over the links, with the new password.
+    let moving = only_on_dn2(&l.an);
+    let before = fingerprint(&l.an);
+    let mut one = l.plan.clone();
+    one.data_nodes.retain(|d| d.name == "dn1");
+    let (code, text) = apply_file(
+        &write_plan(dir, &one),
+        &["--remove-data-nodes", "--drain"],
+        &new_env,
+    );
+    assert_eq!(code, Some(0), "{text}");
+    for c in &moving {
+        assert!(text.contains(&format!("{c} on dn1 now")), "{c}: {text}");
+    }
+    assert_eq!(fingerprint(&l.an), before, "every row, same checksum");
+    assert_nothing_left(&[&l.an, &l.dn1, &l.dn2]);
+}

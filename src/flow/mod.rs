@@ -378,16 +378,24 @@ impl Flow {
     /// The same steps to show (preview, the wizard's preview screen):
     /// nothing is written, material not made yet shows as a placeholder.
     pub fn steps_to_show(&mut self) -> Result<Vec<Step>, FlowError> {
+        self.with_material_to_show(|f, m| f.build_with(m))
+    }
+
+    /// `build` with the material as it is, or (not made yet) described.
+    fn with_material_to_show<T>(
+        &self,
+        build: impl FnOnce(&Self, Option<&Material>) -> Result<T, FlowError>,
+    ) -> Result<T, FlowError> {
         if self.material.is_some()
             || self.plan.auth.mode != AuthMode::Certificate
             || self.without_ca()
         {
-            return self.build_with(self.material.as_ref());
+            return build(self, self.material.as_ref());
         }
         let shown =
             material::load_or_describe(&self.plan, &crate::plan::state_dir(&self.plan_path))
                 .map_err(|e| FlowError::Failed(e.to_string()))?;
-        self.build_with(Some(&shown))
+        build(self, Some(&shown))
     }
 
     fn build_with(&self, material: Option<&Material>) -> Result<Vec<Step>, FlowError> {

@@ -6,6 +6,7 @@
 
 use super::{Flow, FlowError, Settings};
 use crate::rebalance::{self, Refusal};
+use crate::steps::material::Material;
 use crate::steps::rebalance::Wanted;
 use crate::steps::Step;
 use std::path::PathBuf;
@@ -76,8 +77,20 @@ impl Flow {
         })
     }
 
-    /// The steps of `self.rebalance`'s moves.
-    pub(super) fn rebalance_steps(&self) -> Result<Vec<Step>, FlowError> {
+    /// The steps of `self.rebalance`'s moves, with the certificate
+    /// material (made when missing) that the links' files need.
+    pub(super) fn rebalance_steps(&mut self) -> Result<Vec<Step>, FlowError> {
+        self.material()?;
+        self.rebalance_build(self.material.as_ref())
+    }
+
+    /// The same steps to show (`tsmn rebalance --check`): nothing is
+    /// written, material not made yet shows as a placeholder.
+    pub fn rebalance_steps_to_show(&mut self) -> Result<Vec<Step>, FlowError> {
+        self.with_material_to_show(|f, m| f.rebalance_build(m))
+    }
+
+    fn rebalance_build(&self, material: Option<&Material>) -> Result<Vec<Step>, FlowError> {
         let r = self.rebalance.as_ref().ok_or_else(|| {
             FlowError::Usage("tsmn rebalance: no moves were chosen for this run".into())
         })?;
@@ -94,6 +107,7 @@ impl Flow {
             .collect();
         let inputs = crate::steps::Inputs {
             facts: self.facts.as_ref(),
+            material,
             ..Default::default()
         };
         Ok(crate::steps::rebalance::build(

@@ -77,6 +77,12 @@ impl Flow {
         settings: &Settings,
         ask: &dyn Ask,
     ) -> Result<Ready, FlowError> {
+        if run.kind == RunKind::Apply && self.rotate_passwords.contains(&self.plan.superuser) {
+            // A link between data nodes that works now holds the
+            // superuser's password: the rotation writes it again there
+            // (steps/links.rs, `rotated`).
+            self.probe_peer_links(settings).await;
+        }
         let (steps, stays) = match run.kind {
             RunKind::Apply => (self.steps()?, Vec::new()),
             RunKind::Undo => self.undo_steps()?,

@@ -4,6 +4,7 @@
 //! (steps/rebalance.rs) through the flow's one run sequence
 //! (flow/rebalance.rs), each as a drain's chunk move (run/moves.rs).
 
+pub mod links;
 pub mod plan;
 pub mod render;
 

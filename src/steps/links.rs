@@ -25,6 +25,9 @@
 //! the mode's method (beside the access node's rules in tsmn's block;
 //! skipped where the access node's rule already admits that address).
 
+mod moves;
+pub(crate) use moves::for_moves;
+
 use super::moving::{drain_sources, repair_wished};
 use super::{
     step, Action, Content, Ctx, Order, Part, Phase, Precheck, ServerPath, Step, StepState, Template,
@@ -39,9 +42,9 @@ pub(crate) fn wanted(ctx: &Ctx) -> bool {
     ctx.plan.auth.data_node_links.unwrap_or_else(|| moving(ctx))
 }
 
-/// The run moves chunks between data nodes.
+/// The run moves chunks between data nodes (a rebalance's builder says so).
 fn moving(ctx: &Ctx) -> bool {
-    !drain_sources(ctx).is_empty() || repair_wished(ctx)
+    ctx.copies_chunks || !drain_sources(ctx).is_empty() || repair_wished(ctx)
 }
 
 /// A data node the engine may copy from: the plan's data nodes, and the
@@ -237,71 +240,84 @@ type Item = (
     Content,
 );
 
+/// The files one data node gets (password mode: the passfile; certificate
+/// mode: the superuser's client certificate and key).
+fn items(ctx: &Ctx, dn: &str, peers: &[Peer]) -> Vec<Item> {
+    let su = &ctx.plan.superuser;
+    match ctx.plan.auth.mode {
+        AuthMode::Password => {
+            let mut text = Template::lit(
+                    "# written by tsmn: this data node's passwords for the other data nodes (the engine's chunk copy)\n",
+                );
+            for p in peers.iter().filter(|p| p.name != dn) {
+                text.push_str(&format!(
+                    "{}:{}:*:{}:",
+                    pgpass::escape(&p.host),
+                    p.port,
+                    pgpass::escape(su)
+                ));
+                text.push(Part::PgpassPassword(su.clone()));
+                text.push_str("\n");
+            }
+            vec![(
+                    "link-passfile".into(),
+                    "Passfile for the other data nodes, at the access node's path".into(),
+                    format!("the engine's chunk copy makes {} log in to the source data node with the access node's passfile path; it holds only {su}'s lines for the other data nodes", dn),
+                    passfile_path(ctx),
+                    0o600,
+                    Content::Text { text },
+                )]
+        }
+        AuthMode::Certificate => {
+            let stem = crate::timescale::cert_file_stem(su);
+            let cert = ctx
+                .inputs
+                .material
+                .and_then(|m| m.clients.get(su))
+                .map(|(c, _)| c.clone())
+                .unwrap_or_default();
+            vec![
+                    (
+                        format!("link-{stem}.crt"),
+                        format!("Client certificate for {su}, at the access node's path"),
+                        format!("the engine's chunk copy makes {} log in to the source data node as {su} with the access node's client certificate path (md5 of the role name)", dn),
+                        client_path(ctx, su, "crt"),
+                        0o644,
+                        Content::Text { text: Template::lit(cert) },
+                    ),
+                    (
+                        format!("link-{stem}.key"),
+                        format!("Client key for {su}, at the access node's path"),
+                        "libpq refuses a key file others can read".into(),
+                        client_path(ctx, su, "key"),
+                        0o600,
+                        Content::PrivateKey { name: format!("client-{stem}") },
+                    ),
+                ]
+        }
+        AuthMode::Trust => Vec::new(),
+    }
+}
+
 /// The files each data node of the plan needs to log in to the others as
 /// the engine's copy does, at the paths the access node names.
+/// Without the links wanted, a rotation of the superuser's password
+/// still writes the passfile again where a link from the data node works
+/// now (check's probe proved it, `Flow::ready`): else the link goes on
+/// with the old password and fails at the next move.
 pub(crate) fn files(ctx: &Ctx) -> Vec<Step> {
-    if !wanted(ctx) || ctx.plan.auth.mode == AuthMode::Trust {
+    if ctx.plan.auth.mode == AuthMode::Trust {
         return Vec::new();
     }
+    if !wanted(ctx) {
+        return rotated(ctx);
+    }
     let peers = peers(ctx);
-    let su = &ctx.plan.superuser;
     let an = &ctx.plan.access_node;
     let an_dir = an_data_dir(ctx).ok();
     let mut out = Vec::new();
     for dn in ctx.data_nodes() {
-        let items: Vec<Item> = match ctx.plan.auth.mode {
-            AuthMode::Password => {
-                let mut text = Template::lit(
-                        "# written by tsmn: this data node's passwords for the other data nodes (the engine's chunk copy)\n",
-                    );
-                for p in peers.iter().filter(|p| p.name != dn.name) {
-                    text.push_str(&format!(
-                        "{}:{}:*:{}:",
-                        pgpass::escape(&p.host),
-                        p.port,
-                        pgpass::escape(su)
-                    ));
-                    text.push(Part::PgpassPassword(su.clone()));
-                    text.push_str("\n");
-                }
-                vec![(
-                        "link-passfile".into(),
-                        "Passfile for the other data nodes, at the access node's path".into(),
-                        format!("the engine's chunk copy makes {} log in to the source data node with the access node's passfile path; it holds only {su}'s lines for the other data nodes", dn.name),
-                        passfile_path(ctx),
-                        0o600,
-                        Content::Text { text },
-                    )]
-            }
-            AuthMode::Certificate => {
-                let stem = crate::timescale::cert_file_stem(su);
-                let cert = ctx
-                    .inputs
-                    .material
-                    .and_then(|m| m.clients.get(su))
-                    .map(|(c, _)| c.clone())
-                    .unwrap_or_default();
-                vec![
-                        (
-                            format!("link-{stem}.crt"),
-                            format!("Client certificate for {su}, at the access node's path"),
-                            format!("the engine's chunk copy makes {} log in to the source data node as {su} with the access node's client certificate path (md5 of the role name)", dn.name),
-                            client_path(ctx, su, "crt"),
-                            0o644,
-                            Content::Text { text: Template::lit(cert) },
-                        ),
-                        (
-                            format!("link-{stem}.key"),
-                            format!("Client key for {su}, at the access node's path"),
-                            "libpq refuses a key file others can read".into(),
-                            client_path(ctx, su, "key"),
-                            0o600,
-                            Content::PrivateKey { name: format!("client-{stem}") },
-                        ),
-                    ]
-            }
-            AuthMode::Trust => Vec::new(),
-        };
+        let items = items(ctx, &dn.name, &peers);
         for (what, title, why, path, mode, content) in items {
             let (path, blocked) = match path {
                 Ok(p) => (p, None),
@@ -343,155 +359,35 @@ pub(crate) fn files(ctx: &Ctx) -> Vec<Step> {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use crate::facts::*;
-    use crate::plan::{parse_plan, Plan};
-    use crate::steps::{build, Action, Content, Inputs, ServerPath, Step, StepState};
-
-    fn plan(extra: &str) -> Plan {
-        parse_plan(
-            &format!("[access_node]\nname = \"an\"\nhost = \"10.0.0.10\"\n[[data_nodes]]\nname = \"dn1\"\nhost = \"10.0.0.11\"\n[[data_nodes]]\nname = \"dn2\"\nhost = \"10.0.0.12\"\n[auth]\nmode = \"password\"\nroles = [\"ops\"]\n{extra}"),
-            "p",
-        )
-        .unwrap()
+/// The link passfiles a rotation of the superuser's password writes
+/// again (links not wanted in this run): on the data nodes a link from
+/// which works now, so holds the superuser's password as it was.
+fn rotated(ctx: &Ctx) -> Vec<Step> {
+    let su = &ctx.plan.superuser;
+    if ctx.plan.auth.mode != AuthMode::Password || !ctx.inputs.rotate.contains(su) {
+        return Vec::new();
     }
-
-    fn facts(an_settings: &[(&str, &str)]) -> Facts {
-        let node = |name: &str, role, settings: &[(&str, &str)]| NodeFacts {
-            name: name.into(),
-            role,
-            address: "x".into(),
-            connection: Connection::Connected { tls: false },
-            server: Some(ServerFacts {
-                superuser: true,
-                settings: settings
-                    .iter()
-                    .map(|(k, v)| {
-                        let s = Setting {
-                            value: v.to_string(),
-                            source: "configuration file".into(),
-                            pending_restart: false,
-                        };
-                        (k.to_string(), s)
-                    })
-                    .collect(),
-                ..ServerFacts::default()
-            }),
-            access_probes: AccessProbes::NotApplicable,
-            cluster_reach: Vec::new(),
-        };
-        Facts {
-            nodes: vec![
-                node("an", NodeRole::Access, an_settings),
-                node("dn1", NodeRole::Data, &[("data_directory", "/dn1")]),
-                node("dn2", NodeRole::Data, &[("data_directory", "/dn2")]),
-            ],
-        }
+    let linked = |dn: &str| {
+        ctx.server(dn)
+            .is_some_and(|s| s.peer_links.iter().any(|r| r.error.is_none()))
+    };
+    let all = Ctx {
+        plan: ctx.plan,
+        inputs: ctx.inputs,
+        copies_chunks: true,
+    };
+    if !wanted(&all) {
+        return Vec::new();
     }
-
-    fn steps(p: &Plan, f: &Facts) -> Vec<Step> {
-        build(
-            p,
-            Inputs {
-                facts: Some(f),
-                ..Default::default()
-            },
-        )
-        .unwrap()
-    }
-
-    fn on<'s>(steps: &'s [Step], id: &str) -> &'s Step {
-        steps
-            .iter()
-            .find(|s| s.id == id)
-            .unwrap_or_else(|| panic!("no step {id}"))
-    }
-
-    #[test]
-    fn each_data_node_gets_the_access_nodes_passfile_path_with_only_the_other_nodes_lines() {
-        let p = plan("data_node_links = true\n");
-        let f = facts(&[("data_directory", "/srv/an/")]);
-        let all = steps(&p, &f);
-        let s = on(&all, "dn1/auth/link-passfile");
-        let Action::File {
-            path,
-            mode,
-            content,
-        } = &s.action
-        else {
-            panic!("{s:?}")
-        };
-        assert_eq!(path, &ServerPath::Absolute("/srv/an/passfile".into()));
-        assert_eq!(*mode, 0o600);
-        let Content::Text { text } = content else {
-            panic!()
-        };
-        // Only the move role's line, only for the other data node.
-        assert!(
-            text.masked()
-                .ends_with("\n10.0.0.12:5432:*:postgres:<password of postgres>\n"),
-            "{}",
-            text.masked()
-        );
-        assert!(!text.masked().contains("10.0.0.11") && !text.masked().contains(":ops:"));
-        assert!(
-            s.precheck.is_some(),
-            "skipped where it is the access node's own file"
-        );
-        // The other data nodes are admitted for the cluster database.
-        let Action::HbaBlock { lines } = &on(&all, "dn1/auth/hba").action else {
-            panic!()
-        };
-        assert!(
-            lines.contains(&"host tsdb postgres 10.0.0.12/32 scram-sha-256".to_string()),
-            "{lines:?}"
-        );
-        assert!(!lines.iter().any(|l| l.contains("10.0.0.11")), "{lines:?}");
-
-        // A relative timescaledb.passfile (the access node's own) is found in the data node's own
-        // data directory (the worker's working directory).
-        let rel = facts(&[
-            ("data_directory", "/srv/an"),
-            ("timescaledb.passfile", "conf/pass"),
-        ]);
-        let all = steps(&p, &rel);
-        let Action::File { path, .. } = &on(&all, "dn2/auth/link-passfile").action else {
-            panic!()
-        };
-        assert_eq!(path, &ServerPath::DataDir("conf/pass".into()));
-        assert!(on(&all, "dn2/auth/link-passfile").precheck.is_none());
-
-        // Without the access node's data directory: blocked, saying why.
-        let blind = steps(&p, &facts(&[]));
-        assert!(matches!(&on(&blind, "dn1/auth/link-passfile").state,
-            StepState::Blocked { why } if why.contains("data directory is unknown")));
-    }
-
-    #[test]
-    fn links_only_when_asked_and_none_when_turned_off() {
-        let f = facts(&[("data_directory", "/srv/an")]);
-        let none = steps(&plan(""), &f);
-        assert!(!none.iter().any(|s| s.id.contains("link")));
-        let off = plan("data_node_links = false\n");
-        let ctx = crate::steps::Ctx {
-            copies_chunks: false,
-            plan: &off,
-            inputs: Inputs {
-                facts: Some(&f),
-                ..Default::default()
-            },
-        };
-        assert!(super::gate(&ctx).is_some_and(|w| w.contains("data_node_links = false")));
-        let on_ = plan("data_node_links = true\n");
-        let ctx = crate::steps::Ctx {
-            copies_chunks: false,
-            plan: &on_,
-            inputs: Inputs {
-                facts: Some(&f),
-                ..Default::default()
-            },
-        };
-        assert_eq!(super::gate(&ctx), None);
-    }
+    files(&all)
+        .into_iter()
+        .filter(|s| linked(&s.node))
+        .map(|mut s| {
+            s.reason = format!("{}; the superuser's password changes in this run (--rotate-password) and a link from {} works now: it would go on with the old one", s.reason, s.node);
+            s
+        })
+        .collect()
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,14 +1,17 @@
 //! PURE: `tsmn rebalance`'s steps, from the moves its plan chose
 //! (crate::rebalance): the settings the engine's chunk copy needs on every
 //! data node a move touches (scaled to the moves at once) and on the
-//! access node (its write pauses), the restart gate, what an earlier run
-//! left, then one move per chunk copy, `parallel` at a time.
+//! access node (its write pauses), the links between the data nodes of
+//! the moves set up as apply sets them (steps/links/moves.rs), the restart
+//! gate, each link proven, what an earlier run left, then one move per
+//! chunk copy, `parallel` at a time.
 
+use super::links;
 pub use super::moving::MAX_PARALLEL;
 use super::moving::{access_node_settings, for_moves};
 use super::settings::settled;
 use super::{step, Action, ChunkMove, Ctx, Inputs, Order, Phase, SettingChange, Step, StepState};
-use crate::plan::{AuthMode, Plan};
+use crate::plan::Plan;
 
 /// One chunk copy to move (what crate::rebalance::Move says).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,10 +23,11 @@ pub struct Wanted {
     pub bytes: i64,
 }
 
-/// The steps of a rebalance: settings (Settings phase), then in the
-/// Cluster phase the restart gate, the resume of an earlier run and the
-/// moves. A move is blocked unless check's probe proved the link between
-/// its two data nodes (proven).
+/// The steps of a rebalance: settings (Settings phase), the links' files
+/// and rules (Auth phase), then in the Cluster phase the restart gate, the
+/// links' proofs, the resume of an earlier run and the moves. With the
+/// links turned off a move is refused by the links' gate (or, in trust
+/// mode, unless check's probe proved its link).
 pub fn build(plan: &Plan, inputs: Inputs, moves: &[Wanted], parallel: u16) -> Vec<Step> {
     let ctx = Ctx {
         plan,
@@ -80,39 +84,72 @@ pub fn build(plan: &Plan, inputs: Inputs, moves: &[Wanted], parallel: u16) -> Ve
             functions_schema: ctx.functions_schema().to_string(),
         },
     ));
-    // A rebalance sets no link up: each move goes only over a link
-    // check's probe proved (proven).
+    let (links, why_not, set_up) = links_of(&ctx, moves);
+    steps.extend(links);
     for m in moves {
-        let mut s = step(
-            an,
-            Phase::Cluster,
-            &format!("move-{}", m.chunk),
-            format!("Move {} from {} to {}", m.chunk, m.from, m.to),
-            format!(
-                "evens out {} ({} bytes): writes to it wait while the chunk copies (reads go on); rows and checksums are compared on both data nodes before the copy on {} is dropped",
-                m.hypertable, m.bytes, m.from
-            ),
-            Action::MoveChunk(ChunkMove {
-                database: db.to_string(),
-                hypertable: m.hypertable.clone(),
-                chunk: m.chunk.clone(),
-                source: m.from.clone(),
-                destination: m.to.clone(),
-                bytes: Some(m.bytes),
-                functions_schema: ctx.functions_schema().to_string(),
-                one_replica: true,
-                keep_source: false,
-            }),
-        );
-        if parallel > 1 {
-            s.order = Order::Pool(parallel.min(MAX_PARALLEL));
-        }
-        if let Err(why) = proven(&ctx, &m.to, &m.from) {
+        let mut s = move_step(&ctx, m, parallel);
+        let refused = match (&why_not, set_up) {
+            (Some(why), _) => Err(why.clone()),
+            (None, true) => untestable(&ctx, &m.to, &m.from),
+            (None, false) => proven(&ctx, &m.to, &m.from),
+        };
+        if let Err(why) = refused {
             s.state = StepState::Blocked { why };
         }
         steps.push(s);
     }
+    // Phase by phase, each turn in the order built (as apply's steps).
+    steps.sort_by_key(|s| (s.phase, crate::steps::turn(s, an)));
     steps
+}
+
+/// The links the moves use: set up and proven by this run (apply's own
+/// steps, then a proof per link before the first move), unless the plan
+/// turns them off; then the gate refuses, or in trust mode (the access
+/// node's rule admits the shared address) the probe decides. The steps,
+/// why the moves cannot run, and whether this run sets the links up.
+fn links_of(ctx: &Ctx, moves: &[Wanted]) -> (Vec<Step>, Option<String>, bool) {
+    let pairs: Vec<(String, String)> = moves
+        .iter()
+        .map(|m| (m.to.clone(), m.from.clone()))
+        .collect();
+    let (steps, why_not) = match links::gate(ctx) {
+        Some(why) => (Vec::new(), Some(why)),
+        None => match links::for_moves(ctx, &pairs) {
+            Ok(s) => (s, None),
+            Err(e) => (Vec::new(), Some(e.to_string())),
+        },
+    };
+    let set_up = why_not.is_none() && links::wanted(ctx);
+    (steps, why_not, set_up)
+}
+
+fn move_step(ctx: &Ctx, m: &Wanted, parallel: u16) -> Step {
+    let mut s = step(
+        &ctx.plan.access_node.name,
+        Phase::Cluster,
+        &format!("move-{}", m.chunk),
+        format!("Move {} from {} to {}", m.chunk, m.from, m.to),
+        format!(
+            "evens out {} ({} bytes): writes to it wait while the chunk copies (reads go on); rows and checksums are compared on both data nodes before the copy on {} is dropped",
+            m.hypertable, m.bytes, m.from
+        ),
+        Action::MoveChunk(ChunkMove {
+            database: ctx.plan.database.clone(),
+            hypertable: m.hypertable.clone(),
+            chunk: m.chunk.clone(),
+            source: m.from.clone(),
+            destination: m.to.clone(),
+            bytes: Some(m.bytes),
+            functions_schema: ctx.functions_schema().to_string(),
+            one_replica: true,
+            keep_source: false,
+        }),
+    );
+    if parallel > 1 {
+        s.order = Order::Pool(parallel.min(MAX_PARALLEL));
+    }
+    s
 }
 
 fn settings_step(ctx: &Ctx, node: &str, changes: Vec<SettingChange>, reason: &str) -> Step {
@@ -132,28 +169,33 @@ fn settings_step(ctx: &Ctx, node: &str, changes: Vec<SettingChange>, reason: &st
     s
 }
 
-/// Whether the link the engine's copy from `source` to `destination`
-/// uses is proven: check's probe (probe/peers.rs) logged in from inside
-/// `destination` to `source` as the engine would. `tsmn rebalance` sets
-/// no link up, so it moves only over links proven here: a copy over one
-/// that fails waits up to an hour for its sync. Not tested at all (the
-/// probe skipped: data_node_links = false) passes in trust mode only,
-/// where the access node's rule admits the shared address.
-fn proven(ctx: &Ctx, destination: &str, source: &str) -> Result<(), String> {
-    let fix = "Fix: tsmn apply --plan <plan> --data-node-links (it puts the access node's files on the data nodes and admits them in pg_hba.conf), then run this again";
+/// Where this run sets the link up: refused only when check's probe
+/// could not test it at all (no dblink on `destination`, say), for then
+/// the run's own proof cannot either; whether it works is the proof's.
+fn untestable(ctx: &Ctx, destination: &str, source: &str) -> Result<(), String> {
     let tested = ctx
         .server(destination)
         .and_then(|s| s.peer_links.iter().find(|r| r.data_node == source));
-    match tested {
-        Some(r) => match &r.error {
-            None => Ok(()),
-            Some(e) => Err(format!(
-                "{destination} cannot log in to {source} as the engine's chunk copy does ({e}): a move over that link would wait up to an hour and fail. {fix}"
-            )),
-        },
-        None if ctx.plan.auth.mode == AuthMode::Trust => Ok(()),
-        None => Err(format!(
-            "the link from {destination} to {source} that the engine's chunk copy uses was not tested (auth.data_node_links = false in the plan, or {destination} did not answer the probe). {fix}"
+    match tested.and_then(|r| r.error.as_deref()) {
+        Some(e) if e.starts_with("not tested: ") => Err(format!(
+            "the link from {destination} to {source} that the engine's chunk copy uses cannot be proven ({e}); a move over a link that fails would wait up to an hour"
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// With the links turned off (`data_node_links = false`, trust mode
+/// only: the gate refuses the other modes): whether check's probe proved
+/// the link from `destination` to `source`; not tested at all (the probe
+/// skipped) passes, as the access node's rule admits the shared address.
+fn proven(ctx: &Ctx, destination: &str, source: &str) -> Result<(), String> {
+    let tested = ctx
+        .server(destination)
+        .and_then(|s| s.peer_links.iter().find(|r| r.data_node == source));
+    match tested.and_then(|r| r.error.as_ref()) {
+        None => Ok(()),
+        Some(e) => Err(format!(
+            "{destination} cannot log in to {source} as the engine's chunk copy does ({e}): a move over that link would wait up to an hour and fail. Fix: remove data_node_links = false from [auth] in the plan (tsmn rebalance then admits the data nodes in pg_hba.conf itself), then run this again"
         )),
     }
 }

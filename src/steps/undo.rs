@@ -25,7 +25,9 @@ pub fn build(
     let members: Vec<&str> = db
         .map(|d| d.data_nodes.iter().map(String::as_str).collect())
         .unwrap_or_default();
-    if let Some(d) = db.filter(|d| !d.distributed_hypertables.is_empty()) {
+    // A rebalance added no data node and its files are only the links
+    // between data nodes: taking them back cuts off no chunk.
+    if let Some(d) = db.filter(|d| !d.distributed_hypertables.is_empty() && !last.rebalance) {
         let names: Vec<String> = d
             .distributed_hypertables
             .iter()
@@ -108,6 +110,9 @@ pub fn build(
             None => format!("{node}: {name} stays as the last run set it (ALTER SYSTEM RESET {name} to put back the default)"),
         })
         .collect();
+    if last.rebalance {
+        notes.push("the chunks the last run of tsmn rebalance moved stay where they are (only the links it set up for its moves are taken back; a rebalance sets them up again)".into());
+    }
     if last.maintenance {
         notes.push(format!(
             "{an}: tsmn's maintenance jobs stay as the last run set them (in {}: SELECT delete_job(job_id) FROM timescaledb_information.jobs WHERE proc_name LIKE 'tsmn%' to remove them, then DROP PROCEDURE each)",
@@ -138,6 +143,9 @@ pub struct LastRun {
     pub settings: Vec<(String, String, Option<String>)>,
     /// It put tsmn's maintenance jobs in place (or back on schedule).
     pub maintenance: bool,
+    /// It was a run of `tsmn rebalance` (its files: the links between the
+    /// data nodes of its moves; its moves stay).
+    pub rebalance: bool,
 }
 
 /// PURE: the last run in the journal's text that was not an undo.
@@ -148,23 +156,36 @@ pub fn last_run(text: &str, access_node: &str) -> Result<LastRun, String> {
         .filter_map(|l| serde_json::from_str(l).ok())
         .collect();
     let marker = |i: usize| lines[i]["run"].as_str().unwrap_or("");
-    // Runs: (index of "started", preceded by an undo marker).
-    let runs: Vec<(usize, bool)> = (0..lines.len())
+    // Runs: (index of "started", the marker before it: undo, rebalance).
+    let runs: Vec<(usize, &str)> = (0..lines.len())
         .filter(|&i| marker(i) == "started")
-        // A run of undo or of rebalance is not one of apply.
-        .map(|i| (i, i > 0 && matches!(marker(i - 1), "undo" | "rebalance")))
+        .map(|i| (i, if i > 0 { marker(i - 1) } else { "" }))
         .collect();
-    let Some(&(last, _)) = runs.iter().rev().find(|(_, undo)| !undo) else {
+    let end_of = |start: usize| {
+        runs.iter()
+            .find(|(i, _)| *i > start)
+            .map_or(lines.len(), |(i, _)| i.saturating_sub(1))
+    };
+    // A run of undo is not undone; a rebalance only when it changed files
+    // (the links it set up for its moves), else undo looks past it.
+    let undoable = |&&(i, kind): &&(usize, &str)| match kind {
+        "undo" => false,
+        "rebalance" => lines[i..end_of(i)]
+            .iter()
+            .any(|v| v.get("changed_file").is_some()),
+        _ => true,
+    };
+    let Some(&(last, kind)) = runs.iter().rev().find(undoable) else {
         return Err("the journal holds no run of tsmn apply to undo".into());
     };
     if (last..lines.len()).any(|i| marker(i) == "undone") {
         return Err("the last run of tsmn apply was undone already".into());
     }
-    let end = runs
-        .iter()
-        .find(|(i, _)| *i > last)
-        .map_or(lines.len(), |(i, _)| i.saturating_sub(1));
-    let mut out = LastRun::default();
+    let end = end_of(last);
+    let mut out = LastRun {
+        rebalance: kind == "rebalance",
+        ..LastRun::default()
+    };
     let done = |v: &serde_json::Value| v["outcome"]["state"] == "done";
     let made_db = |dn: &str| {
         lines[last..end].iter().any(|v| {
@@ -263,5 +284,51 @@ mod tests {
             .unwrap_err()
             .contains("undone already"));
         assert!(last_run("", "an").is_err());
+    }
+
+    #[test]
+    fn a_rebalance_that_set_up_links_is_the_run_to_undo_one_that_wrote_nothing_is_not() {
+        let apply = "{\"run\":\"started\"}\n{\"changed_file\":{\"node\":\"dn1\",\"path\":\"/d/pg_hba.conf\",\"backup\":null}}\n{\"run\":\"finished\",\"ok\":true}\n";
+        let moves_only = "{\"run\":\"rebalance\"}\n{\"run\":\"started\"}\n{\"step\":\"an/cluster/move-c\",\"node\":\"an\",\"outcome\":{\"state\":\"done\",\"detail\":\"\"}}\n{\"run\":\"finished\",\"ok\":true}\n";
+        let looked_past = last_run(&format!("{apply}{moves_only}"), "an").unwrap();
+        assert!(!looked_past.rebalance);
+        assert_eq!(looked_past.files[0].path, "/d/pg_hba.conf");
+        let links = "{\"run\":\"rebalance\"}\n{\"run\":\"started\"}\n{\"changed_file\":{\"node\":\"dn3\",\"path\":\"/a/passfile\",\"backup\":null}}\n{\"run\":\"finished\",\"ok\":true}\n";
+        let last = last_run(&format!("{apply}{links}{moves_only}"), "an").unwrap();
+        assert!(last.rebalance);
+        assert_eq!(last.files.len(), 1);
+        assert_eq!(last.files[0].node, "dn3");
+        // Its files go back though the cluster holds distributed hypertables.
+        let mut facts = Facts::default();
+        facts.nodes.push(crate::facts::NodeFacts {
+            name: "an".into(),
+            role: crate::facts::NodeRole::Access,
+            address: "x".into(),
+            connection: crate::facts::Connection::Connected { tls: false },
+            server: Some(crate::facts::ServerFacts {
+                database: Some(crate::facts::DatabaseFacts {
+                    distributed_hypertables: vec![crate::facts::DistributedHypertable {
+                        schema: "public".into(),
+                        table: "metrics".into(),
+                        data_nodes: vec!["dn1".into()],
+                        replication_factor: 1,
+                    }],
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            access_probes: crate::facts::AccessProbes::NotApplicable,
+            cluster_reach: Vec::new(),
+        });
+        let mut plan = crate::plan::new_plan();
+        plan.access_node.name = "an".into();
+        let (steps, notes) = build(&plan, &last, &facts).unwrap();
+        assert!(steps.iter().any(|s| matches!(&s.action, Action::RestoreFile { path, backup: None } if path == "/a/passfile")));
+        assert!(notes.iter().any(|n| n.contains("stay where they are")));
+        let older = LastRun {
+            rebalance: false,
+            ..last
+        };
+        assert!(build(&plan, &older, &facts).is_err());
     }
 }

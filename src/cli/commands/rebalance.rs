@@ -80,6 +80,9 @@ pub fn rebalance(a: &RebalanceArgs) -> u8 {
     }) {
         return failed("rebalance", a.json, &why, EXIT_FAILED);
     }
+    if !a.json {
+        output::out!("{}", rebalance::links::text(&ready.steps));
+    }
     settings.restart = match confirmed(a, &rt, &flow, &ready, &settings) {
         Ok(r) => r,
         Err(code) => return code,
@@ -156,13 +159,34 @@ fn check(a: &RebalanceArgs) -> u8 {
     if let Err(e) = probe_flow(&runtime(), &mut flow, &settings, json, Watch::default()) {
         return fail_as("rebalance", json, e);
     }
-    match flow.rebalance_plan() {
-        Ok(p) if json => {
-            output::print_json(&rebalance::render::json(&p));
+    let planned = flow.rebalance_plan().and_then(|p| {
+        // What the run would write for the links, and whether its moves
+        // could run (the same steps the run builds).
+        flow.rebalance = Some(Rebalancing {
+            plan: p.clone(),
+            parallel: a.parallel,
+        });
+        let steps = if p.moves().count() == 0 {
+            Vec::new()
+        } else {
+            flow.rebalance_steps_to_show()?
+        };
+        Ok((p, steps))
+    });
+    match planned {
+        Ok((p, steps)) if json => {
+            let mut doc = rebalance::render::json(&p);
+            if let (Some(d), serde_json::Value::Object(o)) =
+                (doc.as_object_mut(), rebalance::links::json(&steps))
+            {
+                d.extend(o);
+            }
+            output::print_json(&doc);
             EXIT_OK
         }
-        Ok(p) => {
+        Ok((p, steps)) => {
             output::out!("{}", rebalance::render::text(&p));
+            output::out!("{}", rebalance::links::text(&steps));
             if flow.unfinished_rebalance().is_some() {
                 output::tell(&format!(
                     "a rebalance did not finish ({} keeps its moves): tsmn rebalance --plan {} resumes those moves, not these",

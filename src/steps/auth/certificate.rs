@@ -31,7 +31,7 @@ pub(super) fn certificate(ctx: &Ctx, out: &mut Vec<Step>) -> Result<(), StepsErr
             unproven.join(", ")
         )));
     }
-    hba_rules(ctx, out, "hostssl", "cert")
+    hba_rules(ctx, out)
 }
 
 /// An adopted cluster's TLS on `node` works: the access node reaches the

@@ -2,17 +2,24 @@
 //! in each mode's method (trust, scram-sha-256, cert).
 
 use super::kept;
+use crate::plan::AuthMode;
 use crate::quote::hba;
 use crate::steps::{hba_block, links};
 use crate::steps::{step, Action, Ctx, Phase, Step, StepState, StepsError};
 
-/// The rules for the access node, on every data node.
-pub(super) fn hba_rules(
-    ctx: &Ctx,
-    out: &mut Vec<Step>,
-    kind: &str,
-    method: &str,
-) -> Result<(), StepsError> {
+/// The mode's rule type and method: what every rule of tsmn's block says.
+pub(in crate::steps) fn kind_method(mode: AuthMode) -> (&'static str, &'static str) {
+    match mode {
+        AuthMode::Trust => ("host", "trust"),
+        AuthMode::Password => ("host", "scram-sha-256"),
+        AuthMode::Certificate => ("hostssl", "cert"),
+    }
+}
+
+/// The rules for the access node, on every data node (with the links'
+/// rules between data nodes when wanted), in the plan's mode.
+pub(in crate::steps) fn hba_rules(ctx: &Ctx, out: &mut Vec<Step>) -> Result<(), StepsError> {
+    let (kind, method) = kind_method(ctx.plan.auth.mode);
     let roles = hba::list(&ctx.plan.auth.roles)
         .map_err(|e| StepsError::Unusable(format!("auth.roles: {e}; fix: rename the role")))?;
     let lines: Vec<String> = ctx

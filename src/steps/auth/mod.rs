@@ -10,6 +10,7 @@ mod password;
 mod roles;
 mod roll_over;
 
+pub(super) use hba::{hba_rules, kind_method};
 pub(super) use password::{passfile, passfile_path};
 pub(super) use roll_over::roll_over;
 
@@ -20,7 +21,7 @@ use crate::plan::AuthMode;
 pub(super) fn build(ctx: &Ctx, out: &mut Vec<Step>) -> Result<(), StepsError> {
     roles::data_node_roles(ctx, out);
     match ctx.plan.auth.mode {
-        AuthMode::Trust => hba::hba_rules(ctx, out, "host", "trust")?,
+        AuthMode::Trust => hba::hba_rules(ctx, out)?,
         AuthMode::Password => password::password(ctx, out)?,
         AuthMode::Certificate => certificate::certificate(ctx, out)?,
     }

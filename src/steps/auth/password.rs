@@ -10,7 +10,7 @@ use crate::steps::{
 
 pub(super) fn password(ctx: &Ctx, out: &mut Vec<Step>) -> Result<(), StepsError> {
     let plan = ctx.plan;
-    hba_rules(ctx, out, "host", "scram-sha-256")?;
+    hba_rules(ctx, out)?;
     let an = &plan.access_node.name;
     let (path, text) = passfile(ctx, &[]);
     let mut s = step(
