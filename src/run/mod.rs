@@ -12,6 +12,7 @@ mod events;
 mod kind;
 pub use kind::RunKind;
 mod copy_turns;
+pub mod crashes;
 mod exec;
 pub mod files;
 mod hba;
@@ -96,6 +97,7 @@ pub async fn run_adopting(
         }
     };
     let stamp = time_stamp();
+    let started = std::time::Instant::now();
     if let Some(j) = &o.journal {
         journal::start(j);
     }
@@ -171,6 +173,7 @@ pub async fn run_adopting(
         ok &= run_phase(&in_phase, o, &sessions, &events, &stamp).await;
     }
     let cancelled = o.cancel.as_ref().is_some_and(|c| c.is_cancelled());
+    crashes::report(&sessions, o.plan, started.elapsed(), &events).await;
     if let (Some(before), false) = (&before, ok && !cancelled) {
         if let Some(now) = links::all(o, &sessions).await {
             let _ = events.send(Event::Links {

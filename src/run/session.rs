@@ -129,6 +129,16 @@ impl<'a> Sessions<'a> {
         Ok(client)
     }
 
+    /// A session this run already has open on `node` (any database, any
+    /// lane), opening none: for a question at the end of the run that must
+    /// not wait for a node the run never reached.
+    pub fn any_open(&self, node: &str) -> Option<Arc<Client>> {
+        self.map()
+            .iter()
+            .find(|((n, _, _), c)| n == node && !c.is_closed())
+            .map(|(_, c)| c.clone())
+    }
+
     /// Keep a connection opened elsewhere (the probe's) for `db` on `node`.
     pub fn adopt(&self, node: &str, db: &str, client: Client) {
         self.map()
