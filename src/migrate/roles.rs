@@ -6,9 +6,12 @@
 //! (`pg_*`) and the bootstrap superuser, with its attributes (login,
 //! superuser, createdb, createrole, inherit, replication, bypassrls,
 //! connection limit, valid until) and its memberships (with the admin
-//! option). A role the target already has is left as it is (named in
-//! the report); tsmn creates only the missing ones, so a re-run after a
-//! kill creates nothing twice.
+//! option). tsmn creates the missing ones (a re-run after a kill creates
+//! nothing twice) and makes those the target already has match the
+//! source's (`existing`: attributes, settings, memberships; the preflight
+//! says what will change per role, the report what changed), except the
+//! role tsmn connects to the target as: never changed (it could lock tsmn
+//! out), its differences named.
 //!
 //! A created role's settings come with it (`ALTER ROLE ... SET`, from
 //! `pg_db_role_setting`): those for every database, and those for the
@@ -20,7 +23,8 @@
 //! verifier (SCRAM or md5, never a password in clear: tsmn has none) is
 //! copied from `pg_authid` into `ALTER ROLE ... PASSWORD`, in tsmn's own
 //! session with `log_statement` off for that transaction: never in argv,
-//! a file or tsmn's log. Only for roles tsmn creates in that run.
+//! a file or tsmn's log. For the roles tsmn creates and those it makes
+//! match (not the one it connects as).
 
 use super::connect::sql_error;
 use super::MigrateError;
@@ -28,7 +32,9 @@ use crate::quote::sql::{ident, literal};
 use secrecy::{ExposeSecret, SecretString};
 use tokio_postgres::Client;
 
+mod existing;
 mod settings;
+pub use existing::{changes, Change, Side};
 pub use settings::{setting_sql, Setting};
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -63,8 +69,13 @@ pub struct Roles {
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Moved {
     pub created: Vec<String>,
-    /// Roles the target already had: left as they are.
+    /// Roles the target already had.
     pub existing: Vec<String>,
+    /// Of them, those changed to match the source's: `role r: what, ...`.
+    pub changed: Vec<String>,
+    /// Differences of the role tsmn connects as, not changed (it could
+    /// lock tsmn out): for the operator, after the migration.
+    pub not_changed: Vec<String>,
     pub memberships: usize,
     /// Settings of the roles created (`ALTER ROLE ... SET`).
     pub settings: usize,
@@ -142,10 +153,64 @@ pub async fn preflight_note(
     let src = read(an)
         .await
         .map_err(|e| sql_error(&reach.plan.access_node.name, "reading the roles", &e))?;
-    let have = target_names(&reach.target(t, "postgres").await?)
-        .await
-        .map_err(|e| sql_error(&t.shown(), "reading the roles", &e))?;
-    Ok(note(&src, &have, with_passwords))
+    let tc = reach.target(t, "postgres").await?;
+    let fail = |e| sql_error(&t.shown(), "reading the roles", &e);
+    let have = target_names(&tc).await.map_err(fail)?;
+    let there = read(&tc).await.map_err(fail)?;
+    let me = connected_as(&tc).await.map_err(fail)?;
+    let (changed, not_changed) = plan_changes(&src, &there, &t.database, &me);
+    let mut out = note(&src, &have, with_passwords);
+    for c in changed.iter().chain(&not_changed) {
+        out.push_str(&format!("\n  {c}"));
+    }
+    Ok(out)
+}
+
+/// The role this session is (tsmn's on the target).
+async fn connected_as(c: &Client) -> Result<String, tokio_postgres::Error> {
+    Ok(c.query_one("SELECT current_user::text", &[]).await?.get(0))
+}
+
+/// PURE: what `changes` finds, split: (each change of a role tsmn makes
+/// match, with its statements), and each difference of `me`, the role tsmn
+/// connects as, which it leaves.
+fn split_changes(src: &Roles, there: &Roles, db: &str, me: &str) -> (Vec<Change>, Vec<String>) {
+    fn side(r: &Roles) -> Side<'_> {
+        Side {
+            roles: &r.roles,
+            memberships: &r.memberships,
+            settings: &r.settings,
+        }
+    }
+    let (mut made, mut left) = (Vec::new(), Vec::new());
+    for c in changes(&side(src), &side(there), db) {
+        if c.role == me {
+            left.push(format!(
+                "role {} (tsmn connects to the target as it) is not changed: {}; make it match after the migration if wished",
+                c.role,
+                c.what.join(", ")
+            ));
+        } else {
+            made.push(c);
+        }
+    }
+    (made, left)
+}
+
+/// PURE: the preflight's lines on the roles the target has.
+fn plan_changes(src: &Roles, there: &Roles, db: &str, me: &str) -> (Vec<String>, Vec<String>) {
+    let (made, left) = split_changes(src, there, db, me);
+    let lines = made
+        .iter()
+        .map(|c| {
+            format!(
+                "role {} will change to match the source: {}",
+                c.role,
+                c.what.join(", ")
+            )
+        })
+        .collect();
+    (lines, left)
 }
 
 /// PURE: the preflight's line on the roles.
@@ -159,7 +224,7 @@ pub fn note(src: &Roles, have: &[String], with_passwords: bool) -> String {
             .join(", ")
     };
     format!(
-        "roles: {} to create on the target{} with {} setting(s), {} already there (left as they are{}), {} membership(s); passwords {}",
+        "roles: {} to create on the target{} with {} setting(s), {} already there (made to match the source's{}), {} membership(s); passwords {}",
         new.len(),
         if new.is_empty() { String::new() } else { format!(" ({})", names(&new)) },
         src.settings.iter().filter(|s| new.iter().any(|r| r.name == s.role)).count(),
@@ -236,6 +301,12 @@ pub async fn migrate(
     let have = target_names(target)
         .await
         .map_err(|e| sql_error(shown, "reading the roles", &e))?;
+    let there = read(target)
+        .await
+        .map_err(|e| sql_error(shown, "reading the roles", &e))?;
+    let me = connected_as(target)
+        .await
+        .map_err(|e| sql_error(shown, "reading tsmn's role", &e))?;
     let mut moved = Moved::default();
     // Nothing of this transaction in the server's log (a verifier may be in it).
     let mut sql = String::from(
@@ -260,6 +331,17 @@ pub async fn migrate(
         .await
         .map_err(|e| sql_error(shown, "reading the database's name", &e))?
         .get(0);
+    let (made, left) = split_changes(&src, &there, &db, &me);
+    for c in &made {
+        for q in &c.sql {
+            sql.push_str(q);
+            sql.push_str(";\n");
+        }
+        moved
+            .changed
+            .push(format!("role {}: {}", c.role, c.what.join(", ")));
+    }
+    moved.not_changed = left;
     for st in src
         .settings
         .iter()
@@ -276,8 +358,12 @@ pub async fn migrate(
         sql.push_str(";\n");
         moved.settings += 1;
     }
-    if with_passwords && !moved.created.is_empty() {
-        for (name, v) in verifiers(an, &moved.created)
+    // Passwords of the roles created and of those the target had (but
+    // tsmn's own).
+    let mut with_pw: Vec<String> = moved.created.clone();
+    with_pw.extend(moved.existing.iter().filter(|n| **n != me).cloned());
+    if with_passwords && !with_pw.is_empty() {
+        for (name, v) in verifiers(an, &with_pw)
             .await
             .map_err(|e| sql_error(an_name, "reading the roles' passwords (pg_authid)", &e))?
         {
@@ -324,7 +410,7 @@ pub async fn step(
         serde_json::json!({ "done": "roles", "created": m.created, "memberships": m.memberships, "settings": m.settings, "passwords": m.passwords }),
     );
     say(&format!(
-        "roles: {} created on the target{} with {} setting(s), {} already there (left as they are), {} membership(s); {}",
+        "roles: {} created on the target{} with {} setting(s), {} already there ({} changed to match the source's), {} membership(s); {}",
         m.created.len(),
         if m.created.is_empty() {
             String::new()
@@ -333,6 +419,7 @@ pub async fn step(
         },
         m.settings,
         m.existing.len(),
+        m.changed.len(),
         m.memberships,
         if with_passwords {
             format!("{} password(s) copied", m.passwords)
@@ -340,6 +427,9 @@ pub async fn step(
             "no password copied (--with-role-passwords copies them)".into()
         }
     ));
+    for c in &m.changed {
+        say(&format!("  {c}"));
+    }
     Ok(m)
 }
 
@@ -373,6 +463,41 @@ mod tests {
         assert_eq!(
             membership_sql(&m),
             "GRANT \"readers\" TO \"app\" WITH ADMIN OPTION"
+        );
+    }
+
+    #[test]
+    fn the_role_tsmn_connects_as_is_left_and_named() {
+        let role = |name: &str, login: bool| Role {
+            name: name.into(),
+            superuser: false,
+            inherit: true,
+            createrole: false,
+            createdb: false,
+            login,
+            replication: false,
+            bypassrls: false,
+            connection_limit: -1,
+            valid_until: None,
+        };
+        let src = Roles {
+            roles: vec![role("tsmn", false), role("app", true)],
+            ..Roles::default()
+        };
+        let there = Roles {
+            roles: vec![role("tsmn", true), role("app", false)],
+            ..Roles::default()
+        };
+        let (made, left) = split_changes(&src, &there, "single", "tsmn");
+        assert_eq!(made.len(), 1);
+        assert_eq!(made[0].sql, ["ALTER ROLE \"app\" WITH LOGIN"]);
+        assert_eq!(left.len(), 1);
+        assert!(
+            left[0].starts_with(
+                "role tsmn (tsmn connects to the target as it) is not changed: NOLOGIN"
+            ),
+            "{}",
+            left[0]
         );
     }
 }

@@ -63,8 +63,19 @@ pub fn hypertable_sql(h: &Hypertable, space: SpaceDimension) -> String {
 
 /// PURE: the source's compression settings on the target's hypertable.
 pub fn compression_sql(h: &Hypertable) -> Option<String> {
-    let c = h.compression.as_ref()?;
     let mut opts = vec!["timescaledb.compress".to_string()];
+    opts.extend(compression_options(h.compression.as_ref()?));
+    Some(format!(
+        "ALTER TABLE {} SET ({});",
+        h.name.sql(),
+        opts.join(", ")
+    ))
+}
+
+/// PURE: the segmentby and orderby options of `c` (a hypertable's or a
+/// continuous aggregate's).
+pub fn compression_options(c: &super::source::Compression) -> Vec<String> {
+    let mut opts = Vec::new();
     if !c.segmentby.is_empty() {
         let cols: Vec<String> = c.segmentby.iter().map(|s| ident(s)).collect();
         opts.push(format!(
@@ -94,11 +105,7 @@ pub fn compression_sql(h: &Hypertable) -> Option<String> {
             literal(&cols.join(", "))
         ));
     }
-    Some(format!(
-        "ALTER TABLE {} SET ({});",
-        h.name.sql(),
-        opts.join(", ")
-    ))
+    opts
 }
 
 /// How pg_dump, pg_restore and psql reach a server: libpq's environment

@@ -15,6 +15,10 @@ pub struct Column {
     /// A built-in type (its binary COPY form does not carry an OID that
     /// differs between servers).
     pub builtin: bool,
+    /// Its type has an extended hash function (`hash_record_extended`
+    /// hashes its values; else the verification hashes its text): see
+    /// `tally`.
+    pub hashed: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -89,6 +93,10 @@ pub struct Cagg {
     pub grants: Vec<(Option<String>, String, bool)>,
     /// The materialization hypertable's columns.
     pub columns: Vec<Column>,
+    /// Its own compression (`ALTER MATERIALIZED VIEW ... SET
+    /// (timescaledb.compress ...)`), and the ranges of its compressed chunks.
+    pub compression: Option<Compression>,
+    pub compressed: Vec<(i64, i64)>,
 }
 
 /// An object that depends on a continuous aggregate (a view over it, a
@@ -141,6 +149,8 @@ pub struct Job {
     pub timezone: Option<String>,
     /// The check function, `"schema"."name"`.
     pub check: Option<String>,
+    /// The role that owns it (it runs as that role).
+    pub owner: String,
 }
 
 /// A data node as the access node has it registered.
@@ -274,13 +284,62 @@ pub(super) async fn columns(
         &[Text::One(&rel.schema), Text::One(&rel.name)],
     )
     .await?;
-    Ok(rows
+    let mut cols: Vec<Column> = rows
         .iter()
         .map(|r| Column {
             name: r.get(0),
             builtin: r.get(1),
+            hashed: true,
         })
-        .collect())
+        .collect();
+    hashable(c, rel, &mut cols).await?;
+    Ok(cols)
+}
+
+/// Which of `rel`'s columns the verification may hash by their type's
+/// extended hash function, asked of the server itself (the rules of
+/// PostgreSQL's type cache for arrays, ranges, composites and domains are
+/// not worth copying): a row of NULLs of `rel`'s type hashed whole, and
+/// when that fails with 42883 (no extended hash for some type, or no
+/// `hash_record_extended` before PostgreSQL 14), each column alone. The
+/// function looks a column's hash function up before it looks at the
+/// value, so a NULL tells as much as a value.
+async fn hashable(
+    c: &Client,
+    rel: &QualifiedName,
+    cols: &mut [Column],
+) -> Result<(), tokio_postgres::Error> {
+    let probe = |cols: &[&Column]| {
+        let names: Vec<String> = cols
+            .iter()
+            .map(|c| format!("t.{}", crate::quote::sql::ident(&c.name)))
+            .collect();
+        format!(
+            "SELECT hash_record_extended(ROW({}), 0) FROM (SELECT (NULL::{}).*) t",
+            names.join(", "),
+            rel.sql()
+        )
+    };
+    let undefined = |e: &tokio_postgres::Error| {
+        e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_FUNCTION)
+    };
+    if cols.is_empty() {
+        return Ok(());
+    }
+    let all: Vec<&Column> = cols.iter().collect();
+    match c.batch_execute(&probe(&all)).await {
+        Ok(()) => return Ok(()),
+        Err(e) if undefined(&e) => {}
+        Err(e) => return Err(e),
+    }
+    for col in cols.iter_mut() {
+        col.hashed = match c.batch_execute(&probe(&[&*col])).await {
+            Ok(()) => true,
+            Err(e) if undefined(&e) => false,
+            Err(e) => return Err(e),
+        };
+    }
+    Ok(())
 }
 
 async fn hypertables(c: &Client) -> Result<Vec<Hypertable>, tokio_postgres::Error> {
@@ -334,7 +393,10 @@ async fn hypertables(c: &Client) -> Result<Vec<Hypertable>, tokio_postgres::Erro
     Ok(out)
 }
 
-async fn compression(c: &Client, h: &QualifiedName) -> Result<Compression, tokio_postgres::Error> {
+pub(super) async fn compression(
+    c: &Client,
+    h: &QualifiedName,
+) -> Result<Compression, tokio_postgres::Error> {
     let rows = pg::rows(
         c,
         "SELECT attname::text, segmentby_column_index, orderby_column_index, coalesce(orderby_asc, true), coalesce(orderby_nullsfirst, false) \
