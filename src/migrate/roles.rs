@@ -153,10 +153,18 @@ pub async fn preflight_note(
     let src = read(an)
         .await
         .map_err(|e| sql_error(&reach.plan.access_node.name, "reading the roles", &e))?;
-    let tc = reach.target(t, "postgres").await?;
+    // The target's database when it has it (its roles' settings there);
+    // else a new one will have none.
+    let (tc, in_db) = match reach.target(t, &t.database).await {
+        Ok(c) => (c, true),
+        Err(_) => (reach.target(t, "postgres").await?, false),
+    };
     let fail = |e| sql_error(&t.shown(), "reading the roles", &e);
     let have = target_names(&tc).await.map_err(fail)?;
-    let there = read(&tc).await.map_err(fail)?;
+    let mut there = read(&tc).await.map_err(fail)?;
+    if !in_db {
+        there.settings.retain(|s| !s.in_database);
+    }
     let me = connected_as(&tc).await.map_err(fail)?;
     let (changed, not_changed) = plan_changes(&src, &there, &t.database, &me);
     let mut out = note(&src, &have, with_passwords);

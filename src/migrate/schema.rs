@@ -294,10 +294,29 @@ pub fn restore(
     what: &str,
     t: &TargetAddr,
 ) -> Result<(), MigrateError> {
-    let file = work.join("migrate-restore.sql");
+    restore_as(
+        bindir,
+        target,
+        script,
+        &work.join("migrate-restore.sql"),
+        what,
+        t,
+    )
+}
+
+/// `restore` through the script file `file` (one per restore running at
+/// the same time).
+pub fn restore_as(
+    bindir: &Path,
+    target: &ToolEnv,
+    script: &str,
+    file: &Path,
+    what: &str,
+    t: &TargetAddr,
+) -> Result<(), MigrateError> {
     // A new file: a killed run's psql may still be reading the old one.
-    let _ = std::fs::remove_file(&file);
-    std::fs::write(&file, script)
+    let _ = std::fs::remove_file(file);
+    std::fs::write(file, script)
         .map_err(|e| MigrateError::Failed(format!("{}: {e}", file.display())))?;
     let mut cmd = Command::new(bindir.join("psql"));
     target.apply(&mut cmd);
@@ -310,7 +329,7 @@ pub fn restore(
         "--single-transaction",
         "-f",
     ])
-    .arg(&file);
+    .arg(file);
     run(
         &mut cmd,
         &format!("restoring the {what} on the target {}", t.shown()),
