@@ -292,54 +292,8 @@ pub(super) async fn columns(
             hashed: true,
         })
         .collect();
-    hashable(c, rel, &mut cols).await?;
+    super::tally::hashable(c, rel, &mut cols).await?;
     Ok(cols)
-}
-
-/// Which of `rel`'s columns the verification may hash by their type's
-/// extended hash function, asked of the server itself (the rules of
-/// PostgreSQL's type cache for arrays, ranges, composites and domains are
-/// not worth copying): a row of NULLs of `rel`'s type hashed whole, and
-/// when that fails with 42883 (no extended hash for some type, or no
-/// `hash_record_extended` before PostgreSQL 14), each column alone. The
-/// function looks a column's hash function up before it looks at the
-/// value, so a NULL tells as much as a value.
-async fn hashable(
-    c: &Client,
-    rel: &QualifiedName,
-    cols: &mut [Column],
-) -> Result<(), tokio_postgres::Error> {
-    let probe = |cols: &[&Column]| {
-        let names: Vec<String> = cols
-            .iter()
-            .map(|c| format!("t.{}", crate::quote::sql::ident(&c.name)))
-            .collect();
-        format!(
-            "SELECT hash_record_extended(ROW({}), 0) FROM (SELECT (NULL::{}).*) t",
-            names.join(", "),
-            rel.sql()
-        )
-    };
-    let undefined = |e: &tokio_postgres::Error| {
-        e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_FUNCTION)
-    };
-    if cols.is_empty() {
-        return Ok(());
-    }
-    let all: Vec<&Column> = cols.iter().collect();
-    match c.batch_execute(&probe(&all)).await {
-        Ok(()) => return Ok(()),
-        Err(e) if undefined(&e) => {}
-        Err(e) => return Err(e),
-    }
-    for col in cols.iter_mut() {
-        col.hashed = match c.batch_execute(&probe(&[&*col])).await {
-            Ok(()) => true,
-            Err(e) if undefined(&e) => false,
-            Err(e) => return Err(e),
-        };
-    }
-    Ok(())
 }
 
 async fn hypertables(c: &Client) -> Result<Vec<Hypertable>, tokio_postgres::Error> {

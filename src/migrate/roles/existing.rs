@@ -12,7 +12,7 @@
 //! (the copy opens new sessions). Its differences are named instead, for
 //! the operator to make after the migration.
 
-use super::{Membership, Role, Setting};
+use super::{Membership, Role, Roles, Setting};
 use crate::quote::sql::{ident, literal};
 
 /// What would make one existing role match the source's.
@@ -154,6 +154,48 @@ fn memberships(src: &Side<'_>, have: &Side<'_>, role: &str, c: &mut Change) {
     }
 }
 
+/// PURE: what `changes` finds, split: (each change of a role tsmn makes
+/// match, with its statements), and each difference of `me`, the role tsmn
+/// connects as, which it leaves.
+pub fn split_changes(src: &Roles, there: &Roles, db: &str, me: &str) -> (Vec<Change>, Vec<String>) {
+    fn side(r: &Roles) -> Side<'_> {
+        Side {
+            roles: &r.roles,
+            memberships: &r.memberships,
+            settings: &r.settings,
+        }
+    }
+    let (mut made, mut left) = (Vec::new(), Vec::new());
+    for c in changes(&side(src), &side(there), db) {
+        if c.role == me {
+            left.push(format!(
+                "role {} (tsmn connects to the target as it) is not changed: {}; make it match after the migration if wished",
+                c.role,
+                c.what.join(", ")
+            ));
+        } else {
+            made.push(c);
+        }
+    }
+    (made, left)
+}
+
+/// PURE: the preflight's lines on the roles the target has.
+pub fn plan_changes(src: &Roles, there: &Roles, db: &str, me: &str) -> (Vec<String>, Vec<String>) {
+    let (made, left) = split_changes(src, there, db, me);
+    let lines = made
+        .iter()
+        .map(|c| {
+            format!(
+                "role {} will change to match the source: {}",
+                c.role,
+                c.what.join(", ")
+            )
+        })
+        .collect();
+    (lines, left)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,6 +272,41 @@ mod tests {
                 "member of app",
             ],
             "old is the target's own role: its membership stays"
+        );
+    }
+
+    #[test]
+    fn the_role_tsmn_connects_as_is_left_and_named() {
+        let role = |name: &str, login: bool| Role {
+            name: name.into(),
+            superuser: false,
+            inherit: true,
+            createrole: false,
+            createdb: false,
+            login,
+            replication: false,
+            bypassrls: false,
+            connection_limit: -1,
+            valid_until: None,
+        };
+        let src = Roles {
+            roles: vec![role("tsmn", false), role("app", true)],
+            ..Roles::default()
+        };
+        let there = Roles {
+            roles: vec![role("tsmn", true), role("app", false)],
+            ..Roles::default()
+        };
+        let (made, left) = split_changes(&src, &there, "single", "tsmn");
+        assert_eq!(made.len(), 1);
+        assert_eq!(made[0].sql, ["ALTER ROLE \"app\" WITH LOGIN"]);
+        assert_eq!(left.len(), 1);
+        assert!(
+            left[0].starts_with(
+                "role tsmn (tsmn connects to the target as it) is not changed: NOLOGIN"
+            ),
+            "{}",
+            left[0]
         );
     }
 }
