@@ -17,14 +17,19 @@
 # that changed after their first copy) printed.
 # The targets are new databases on the access node's server (the
 # schema of (a) and (b) is made before their clocks start).
-# Usage: benches/migrate.sh [--rows N]   (default 2000000; 10000000 as in issue 26)
+# Usage: benches/migrate.sh [--rows N] [--rounds N] [--no-online]
+#   (rows: default 2000000, 10000000 as in issue 26; rounds: default 3)
 set -euo pipefail
 . "$(dirname "$0")/verdict.sh"
 cd "$(dirname "$0")/.."
 rows=2000000
+rounds=3
+online=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --rows) rows=$2; shift 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
+    --no-online) online=0; shift ;;
     *) rows=$1; shift ;;
   esac
 done
@@ -57,55 +62,72 @@ CREATE MATERIALIZED VIEW t_daily WITH (timescaledb.continuous) AS
 CALL refresh_continuous_aggregate('t_daily', NULL, NULL);
 ANALYZE;
 SQL
-# (a) and (b) get the table as a regular hypertable first, untimed.
-for db in doc floor; do
-  an -d postgres -c "CREATE DATABASE $db" >/dev/null
-  an -d "$db" >/dev/null <<'SQL'
+# One round: tsmn, then (a), then (b), each into its own new database (the
+# schema of (a) and (b) made before their clocks start); --rounds N
+# alternates them N times and the figures are the medians (the machine may
+# be shared).
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+: >"$work/rounds"
+for round in $(seq 1 "$rounds"); do
+  for db in doc floor; do
+    an -d postgres -c "CREATE DATABASE ${db}_$round" >/dev/null
+    an -d "${db}_$round" >/dev/null <<'SQL'
 CREATE EXTENSION timescaledb;
 CREATE TABLE t (time timestamptz NOT NULL, device int NOT NULL, value float8);
 SELECT create_hypertable('t', 'time', chunk_time_interval => INTERVAL '1 day');
 SQL
+  done
+
+  # tsmn.
+  /usr/bin/time -v "$bin" migrate --plan "$plan" --to "host=$an_host port=$an_port dbname=single_$round" --yes --json \
+    >"$work/tsmn.json" 2>"$work/tsmn.err" || { cat "$work/tsmn.err"; exit 1; }
+  copy_s=$(jq -r .copy_seconds "$work/tsmn.json")
+  verify_s=$(jq -r .verify_seconds "$work/tsmn.json")
+  total_s=$(jq -r .total_seconds "$work/tsmn.json")
+  rss_kb=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/tsmn.err")
+  # The whole command as the operator waits for it (preflight included).
+  wall_s=$(awk -F': ' '/Elapsed \(wall clock\)/ {n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s}' "$work/tsmn.err")
+  echo "round $round: tsmn's phases: $(jq -r '[.phases[] | "\(.[0]) \(.[1] * 100 | round / 100) s"] | join(", ")' "$work/tsmn.json")"
+
+  # (a) the documented procedure.
+  s=$(now_ms)
+  an -d tsdb -c "\\copy (SELECT * FROM t) TO '$work/t.csv' WITH (FORMAT csv)"
+  m=$(now_ms)
+  an -d "doc_$round" -c "\\copy t FROM '$work/t.csv' WITH (FORMAT csv)"
+  e=$(now_ms)
+  doc_out=$((m - s)) doc_in=$((e - m)) doc=$((e - s))
+
+  # (b) the floor: every data node at once, binary COPY piped into the target.
+  s=$(now_ms)
+  pids=()
+  for n in "${nodes[@]:1}"; do
+    read -r h p <<<"$n"
+    ( psql -X -q -h "$h" -p "$p" -U postgres -d tsdb -c "COPY (SELECT time, device, value FROM t) TO STDOUT (FORMAT binary)" \
+      | an -d "floor_$round" -c "COPY t (time, device, value) FROM STDIN (FORMAT binary)" ) &
+    pids+=($!)
+  done
+  for p in "${pids[@]}"; do wait "$p"; done
+  e=$(now_ms)
+  floor=$((e - s))
+  echo "round $round: tsmn copy ${copy_s} s, verification ${verify_s} s, whole run ${total_s} s (the command with its preflight ${wall_s} s); (a) ${doc} ms (out ${doc_out} ms, in ${doc_in} ms); (b) ${floor} ms"
+  echo "$copy_s $verify_s $total_s $wall_s $rss_kb $doc $floor" >>"$work/rounds"
 done
-
-# tsmn.
-/usr/bin/time -v "$bin" migrate --plan "$plan" --to "host=$an_host port=$an_port dbname=single" --yes --json \
-  >"$work/tsmn.json" 2>"$work/tsmn.err" || { cat "$work/tsmn.err"; exit 1; }
-copy_s=$(jq -r .copy_seconds "$work/tsmn.json")
-verify_s=$(jq -r .verify_seconds "$work/tsmn.json")
-total_s=$(jq -r .total_seconds "$work/tsmn.json")
-rss_kb=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/tsmn.err")
-
-# (a) the documented procedure.
-s=$(now_ms)
-an -d tsdb -c "\\copy (SELECT * FROM t) TO '$work/t.csv' WITH (FORMAT csv)"
-m=$(now_ms)
-an -d doc -c "\\copy t FROM '$work/t.csv' WITH (FORMAT csv)"
-e=$(now_ms)
-doc_out=$((m - s)) doc_in=$((e - m)) doc=$((e - s))
-
-# (b) the floor: every data node at once, binary COPY piped into the target.
-s=$(now_ms)
-pids=()
-for n in "${nodes[@]:1}"; do
-  read -r h p <<<"$n"
-  ( psql -X -q -h "$h" -p "$p" -U postgres -d tsdb -c "COPY (SELECT time, device, value FROM t) TO STDOUT (FORMAT binary)" \
-    | an -d floor -c "COPY t (time, device, value) FROM STDIN (FORMAT binary)" ) &
-  pids+=($!)
-done
-for p in "${pids[@]}"; do wait "$p"; done
-e=$(now_ms)
-floor=$((e - s))
+col() { awk -v c="$1" '{ print $c }' "$work/rounds" | median; }
+copy_s=$(col 1) verify_s=$(col 2) total_s=$(col 3) wall_s=$(col 4) rss_kb=$(col 5) doc=$(col 6) floor=$(col 7)
 
 count() { an -d "$1" -At -c "SELECT count(*) FROM t"; }
-echo "rows: $rows over 4 data nodes; source $(count tsdb), tsmn $(count single), documented $(count doc), floor $(count floor)"
-echo "aggregate rows: source $(an -d tsdb -At -c 'SELECT count(*) FROM t_daily'), tsmn $(an -d single -At -c 'SELECT count(*) FROM t_daily')"
-echo "(a) documented procedure: ${doc} ms (out through the access node ${doc_out} ms, into the target ${doc_in} ms)"
+echo "rows: $rows over 4 data nodes; source $(count tsdb), tsmn $(count single_1), documented $(count doc_1), floor $(count floor_1)"
+echo "aggregate rows: source $(an -d tsdb -At -c 'SELECT count(*) FROM t_daily'), tsmn $(an -d single_1 -At -c 'SELECT count(*) FROM t_daily')"
+echo "medians of $rounds round(s):"
+echo "(a) documented procedure: ${doc} ms"
 echo "(b) floor, 4 binary COPY pipes at once: ${floor} ms"
-echo "tsmn: copy ${copy_s} s, verification ${verify_s} s, whole run ${total_s} s"
+echo "tsmn: copy ${copy_s} s, verification ${verify_s} s, whole run ${total_s} s (the command with its preflight: ${wall_s} s)"
 figure "tsmn copy / floor (b)" "$(awk -v c="$copy_s" -v f="$floor" 'BEGIN { printf "%.2f", c * 1000 / f }')" x 1.25
 figure "tsmn whole run / documented (a)" "$(awk -v t="$total_s" -v d="$doc" 'BEGIN { printf "%.2f", t * 1000 / d }')" x 0.9
+echo "tsmn's command with its preflight / documented (a): $(awk -v t="$wall_s" -v d="$doc" 'BEGIN { printf "%.2f", t * 1000 / d }') x"
 echo "verification's share of tsmn's run: $(awk -v v="$verify_s" -v t="$total_s" 'BEGIN { printf "%.0f", 100 * v / t }') %"
 figure "tsmn peak RSS" "$(awk -v k="$rss_kb" 'BEGIN { printf "%.1f", k / 1024 }')" MB 100
+[ "$online" = 1 ] || exit 0
 
 # Online: a writer on the newest day until the freeze refuses it.
 ( i=0; while an -d tsdb -c "INSERT INTO t VALUES ('2024-01-30 12:00'::timestamptz + $i * INTERVAL '1 second', $i % 64, $i)" >/dev/null 2>&1; do

@@ -198,11 +198,12 @@ impl Lab {
         );
     }
 
-    /// Sixth: during verification, right after tsmn says ANALYZE is done.
+    /// Sixth: during verification, right after tsmn says the sequences are
+    /// set (then it verifies, ANALYZE beside it).
     fn killed_in_verification(&mut self) {
         let mut run = self.start();
         assert!(
-            run.wait_for(LIMIT, |o| o.contains("ANALYZE done")),
+            run.wait_for(LIMIT, |o| o.contains("sequence(s) set to the source")),
             "{}",
             run.output()
         );

@@ -4,7 +4,10 @@
 //! in to the target after the migration and reads both, and is refused
 //! the table it was never granted. Passwords come only with
 //! `--with-role-passwords` (the stored verifier, and a real password
-//! login with it), and never show in tsmn's output or log.
+//! login with it), and never show in tsmn's output or log. A role the
+//! target already has is made to match the source's (attributes, settings,
+//! memberships, its password when asked), the preflight saying how. A job owned by
+//! a role is owned by it on the target too.
 
 mod support;
 
@@ -34,6 +37,9 @@ fn source() -> Running {
         "CREATE TABLE hidden (x int)",
         "CREATE TABLE owned (x int)",
         "ALTER TABLE owned OWNER TO app",
+        // A job owned by reader (it runs as reader, a job owner must log in).
+        "CREATE FUNCTION tick(job int, config jsonb) RETURNS void LANGUAGE sql AS 'SELECT'",
+        "SET ROLE reader; SELECT add_job('tick', '1 hour', scheduled => false)",
     ] {
         r.an.sql("tsdb", s);
     }
@@ -110,10 +116,47 @@ fn roles_memberships_and_grants_come_passwords_only_when_asked() {
         ),
         ["app"]
     );
+    // The job keeps its owner (not the target's superuser who made it).
+    let owner = "SELECT owner FROM timescaledb_information.jobs WHERE proc_name = 'tick'";
+    assert_eq!(r.an.sql("tsdb", owner), ["reader"]);
+    assert_eq!(target.sql("single", owner), ["reader"]);
 
-    // With --with-role-passwords, into another server: the verifier comes,
+    let (out, verifier) = with_passwords_where_reader_is(&r);
+
+    // Neither the password nor its verifier in what tsmn printed or logged.
+    let log = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("tsmn-tests.log"),
+    )
+    .unwrap_or_default();
+    for text in [&out, &log] {
+        support::assert_no_secret(text, SECRET, "tsmn's output or log");
+        support::assert_no_secret(text, &verifier, "tsmn's output or log");
+    }
+}
+
+/// With --with-role-passwords, into another server that already has
+/// reader, otherwise: the verifier comes, and a password login with it
+/// works; reader is made to match the source's. tsmn's output and the
+/// verifier.
+fn with_passwords_where_reader_is(r: &Running) -> (String, String) {
+    // The verifier comes,
     // and a password login with it works.
+    // That server already has reader, otherwise: it is made to match the
+    // source's (the preflight says how), its password too.
     let other = TestCluster::named("target2");
+    other.sql(
+        "postgres",
+        "CREATE ROLE reader NOLOGIN CONNECTION LIMIT 1; ALTER ROLE reader SET work_mem = '1MB'",
+    );
+    let (code, out) = migrate(&r.path, &to(&other, "single"), &["--check"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("roles: 1 to create on the target (app)")
+            && out.contains(
+                "role reader will change to match the source: LOGIN, connection limit 1 -> 5, reset work_mem, member of app"
+            ),
+        "{out}"
+    );
     let (code, out) = migrate(
         &r.path,
         &to(&other, "single"),
@@ -121,6 +164,19 @@ fn roles_memberships_and_grants_come_passwords_only_when_asked() {
     );
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("1 password(s) copied"), "{out}");
+    assert!(
+        out.contains("changed to match the source: role reader: LOGIN, connection limit 1 -> 5, reset work_mem, member of app"),
+        "{out}"
+    );
+    assert_eq!(
+        other.sql(
+            "postgres",
+            "SELECT rolcanlogin || ' ' || rolconnlimit || ' ' || pg_has_role('reader', 'app', 'MEMBER') || ' ' \
+             || (SELECT count(*) FROM pg_db_role_setting s WHERE s.setrole = a.oid) FROM pg_authid a WHERE rolname = 'reader'"
+        ),
+        ["true 5 true 0"],
+        "reader as on the source"
+    );
     let verifier = r.an.sql(
         "postgres",
         "SELECT rolpassword FROM pg_authid WHERE rolname = 'reader'",
@@ -156,13 +212,5 @@ fn roles_memberships_and_grants_come_passwords_only_when_asked() {
         "{err}"
     );
 
-    // Neither the password nor its verifier in what tsmn printed or logged.
-    let log = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("tsmn-tests.log"),
-    )
-    .unwrap_or_default();
-    for text in [&out, &log] {
-        support::assert_no_secret(text, SECRET, "tsmn's output or log");
-        support::assert_no_secret(text, &verifier[0], "tsmn's output or log");
-    }
+    (out, verifier[0].clone())
 }

@@ -1,8 +1,10 @@
 //! `tsmn migrate` carries what is not rows (TimescaleDB tier): a continuous
 //! aggregate whose raw rows retention partly dropped keeps every bucket,
 //! also after a refresh over the whole range on the target; policies and a
-//! user job come with their schedules; a chunk replicated on two data nodes
-//! whose copies differ is named with its nodes.
+//! user job come with their schedules; the aggregate's own compression
+//! comes (its compressed chunks compressed again, its compression policy
+//! runs on the target); a chunk replicated on two data nodes whose copies
+//! differ is named with its nodes.
 
 mod support;
 
@@ -42,6 +44,18 @@ fn jobs(c: &TestCluster, db: &str) -> Vec<String> {
     )
 }
 
+/// The aggregate's compression: enabled, and its chunks compressed of all.
+fn daily_compressed(c: &TestCluster, db: &str) -> String {
+    c.sql(
+        db,
+        "SELECT a.compression_enabled || ' ' || count(*) FILTER (WHERE ch.is_compressed) || '/' || count(*) \
+         FROM timescaledb_information.continuous_aggregates a JOIN timescaledb_information.chunks ch \
+         ON ch.hypertable_schema = a.materialization_hypertable_schema AND ch.hypertable_name = a.materialization_hypertable_name \
+         WHERE a.view_name = 'daily' GROUP BY a.compression_enabled",
+    )
+    .join("")
+}
+
 fn source() -> Running {
     let r = Running::applied(&[]);
     metrics(&r.an, "2024-01-01", "2024-01-20");
@@ -61,6 +75,13 @@ fn source() -> Running {
         "SELECT add_compression_policy('events', compress_after => INTERVAL '30 days', schedule_interval => INTERVAL '6 hours', initial_start => '2100-01-01'::timestamptz)",
         "CREATE PROCEDURE public.tick(job_id int, config jsonb) LANGUAGE plpgsql AS $$ BEGIN NULL; END $$",
         "SELECT add_job('public.tick', INTERVAL '2 hours', config => '{\"k\": 1}', initial_start => '2100-01-01'::timestamptz)",
+        // The aggregate's own compression: its oldest chunk (the buckets
+        // whose raw rows are gone) compressed, and a compression policy.
+        "ALTER MATERIALIZED VIEW daily SET (timescaledb.compress = true)",
+        "SELECT compress_chunk((SELECT format('%I.%I', c.chunk_schema, c.chunk_name)::regclass FROM timescaledb_information.chunks c \
+         JOIN timescaledb_information.continuous_aggregates a ON a.materialization_hypertable_name = c.hypertable_name \
+         WHERE a.view_name = 'daily' ORDER BY c.range_start LIMIT 1))",
+        "SELECT add_compression_policy('daily', compress_after => INTERVAL '20 days', schedule_interval => INTERVAL '12 hours', initial_start => '2100-01-01'::timestamptz)",
     ] {
         r.an.sql("tsdb", s);
     }
@@ -87,7 +108,12 @@ fn aggregates_keep_their_results_jobs_come_and_replicas_are_compared() {
         ["0"]
     );
     let source_jobs = jobs(&r.an, "tsdb");
-    assert_eq!(source_jobs.len(), 4, "{source_jobs:?}");
+    assert_eq!(source_jobs.len(), 5, "{source_jobs:?}");
+    let source_compressed = daily_compressed(&r.an, "tsdb");
+    assert!(
+        source_compressed.starts_with("true 1/"),
+        "{source_compressed}"
+    );
 
     // One replica of an events chunk gets a row the other lacks.
     let chunk = r.dn1.sql(
@@ -136,6 +162,12 @@ fn aggregates_keep_their_results_jobs_come_and_replicas_are_compared() {
 
     // The aggregate: every bucket, including those whose raw rows are gone.
     assert_eq!(daily(&target, "single"), source_daily, "{out}");
+    // Its compression set again, the same chunk compressed.
+    assert_eq!(
+        daily_compressed(&target, "single"),
+        source_compressed,
+        "{out}"
+    );
     assert_eq!(old_buckets(&target, "single"), "24");
     // A refresh over the whole range (as a policy would) keeps them.
     target.sql(
@@ -164,7 +196,27 @@ fn aggregates_keep_their_results_jobs_come_and_replicas_are_compared() {
 
     // The jobs, with their schedules, scheduled as on the source.
     assert_eq!(jobs(&target, "single"), source_jobs, "{out}");
+    compression_policy_runs(&target);
     // The source was only read.
     assert_eq!(daily(&r.an, "tsdb"), source_daily);
     assert_eq!(jobs(&r.an, "tsdb"), source_jobs);
+    assert_eq!(daily_compressed(&r.an, "tsdb"), source_compressed);
+}
+
+/// The aggregate's compression policy works on the target: run now, it
+/// compresses every chunk (all older than 20 days), the rows unchanged.
+fn compression_policy_runs(target: &TestCluster) {
+    let daily_after = daily(target, "single");
+    let job = target.sql(
+        "single",
+        "SELECT j.job_id FROM timescaledb_information.jobs j JOIN timescaledb_information.continuous_aggregates a \
+         ON j.hypertable_name = a.materialization_hypertable_name WHERE a.view_name = 'daily' AND j.proc_name = 'policy_compression'",
+    );
+    assert_eq!(job.len(), 1, "{job:?}");
+    target.sql("single", &format!("CALL run_job({})", job[0]));
+    let all = daily_compressed(target, "single");
+    let (_, counts) = all.split_once(' ').unwrap();
+    let (n, of) = counts.split_once('/').unwrap();
+    assert_eq!(n, of, "every chunk compressed by the policy: {all}");
+    assert_eq!(daily(target, "single"), daily_after);
 }

@@ -22,6 +22,8 @@ use crate::quote::sql::ident;
 use std::collections::BTreeSet;
 use tokio_postgres::Client;
 
+pub mod compress;
+
 /// An aggregate's refresh state on the source, in the raw hypertable's
 /// internal time units.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

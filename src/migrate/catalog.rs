@@ -36,7 +36,7 @@ async fn caggs(c: &Client) -> Result<Vec<Cagg>, tokio_postgres::Error> {
         "SELECT a.user_view_schema::text, a.user_view_name::text, coalesce(a.finalized, true), a.mat_hypertable_id, a.raw_hypertable_id, \
          a.parent_mat_hypertable_id, rh.schema_name::text, rh.table_name::text, mh.schema_name::text, mh.table_name::text, \
          a.materialized_only, pg_get_viewdef(format('%I.%I', a.direct_view_schema, a.direct_view_name)::regclass), \
-         pg_get_userbyid(v.relowner)::text, v.oid::int8 \
+         pg_get_userbyid(v.relowner)::text, v.oid::int8, mh.compression_state = 1 \
          FROM _timescaledb_catalog.continuous_agg a \
          JOIN _timescaledb_catalog.hypertable rh ON rh.id = a.raw_hypertable_id \
          JOIN _timescaledb_catalog.hypertable mh ON mh.id = a.mat_hypertable_id \
@@ -61,6 +61,17 @@ async fn caggs(c: &Client) -> Result<Vec<Cagg>, tokio_postgres::Error> {
             .map(|g| (g.get(0), g.get(1), g.get(2)))
             .collect();
         let mat = name(r.get(8), r.get(9));
+        let compression = if r.get::<_, bool>(14) {
+            Some(super::source::compression(c, &mat).await?)
+        } else {
+            None
+        };
+        let compressed = super::caggs::compress::chunks(c, &mat)
+            .await?
+            .into_iter()
+            .filter(|(_, _, compressed)| *compressed)
+            .map(|(_, range, _)| range)
+            .collect();
         out.push(Cagg {
             name: name(r.get(0), r.get(1)),
             finalized: r.get(2),
@@ -74,6 +85,8 @@ async fn caggs(c: &Client) -> Result<Vec<Cagg>, tokio_postgres::Error> {
             view_definition: r.get(11),
             owner,
             grants,
+            compression,
+            compressed,
         });
     }
     Ok(out)
@@ -128,7 +141,8 @@ async fn jobs(c: &Client) -> Result<Vec<Job>, tokio_postgres::Error> {
         "SELECT j.id, j.application_name::text, j.proc_schema::text, j.proc_name::text, h.schema_name::text, h.table_name::text, \
          j.schedule_interval::text, j.max_runtime::text, j.max_retries, j.retry_period::text, j.scheduled, j.fixed_schedule, \
          j.config::text, j.initial_start::text, j.timezone::text, \
-         CASE WHEN j.check_name IS NULL THEN NULL ELSE format('%I.%I', j.check_schema, j.check_name) END \
+         CASE WHEN j.check_name IS NULL THEN NULL ELSE format('%I.%I', j.check_schema, j.check_name) END, \
+         pg_get_userbyid(j.owner)::text \
          FROM _timescaledb_config.bgw_job j LEFT JOIN _timescaledb_catalog.hypertable h ON h.id = j.hypertable_id \
          WHERE j.id >= 1000 ORDER BY j.id",
         &[],
@@ -157,6 +171,7 @@ async fn jobs(c: &Client) -> Result<Vec<Job>, tokio_postgres::Error> {
                 initial_start: r.get(13),
                 timezone: r.get(14),
                 check: r.get(15),
+                owner: r.get(16),
             }
         })
         .collect())

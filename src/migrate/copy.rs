@@ -146,10 +146,7 @@ pub async fn compress(
             .collect();
         let mut sql = format!("BEGIN;\n{alter}\n");
         for c in &mine {
-            sql.push_str(&format!(
-                "SELECT compress_chunk({}::regclass, if_not_compressed => true);\n",
-                crate::quote::sql::literal(&c.sql())
-            ));
+            sql.push_str(&compress_chunk_sql(c));
         }
         sql.push_str(&journal::mark_sql(&item, Some(mine.len() as u64), None));
         sql.push_str(";\nCOMMIT;");
@@ -168,4 +165,12 @@ pub async fn compress(
         ));
     }
     Ok(())
+}
+
+/// PURE: chunk `c` compressed (unless it is).
+pub(super) fn compress_chunk_sql(c: &QualifiedName) -> String {
+    format!(
+        "SELECT compress_chunk({}::regclass, if_not_compressed => true);\n",
+        crate::quote::sql::literal(&c.sql())
+    )
 }

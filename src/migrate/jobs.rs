@@ -174,6 +174,17 @@ fn add_sql(j: &Job, s: &Source) -> Result<String, String> {
     Ok(add)
 }
 
+/// The job made owned by its source owner. add_job makes the caller the
+/// owner and the add_*_policy functions the hypertable's owner (2.13.1
+/// tsl/src/bgw_policy/job_api.c, compression_api.c ...), and no function
+/// changes it afterwards; but the owner is this catalog column and nothing
+/// else: the scheduler starts a job as it (src/bgw/scheduler.c,
+/// ts_bgw_job_start), DROP ROLE refuses a role that owns a job by it
+/// (src/process_utility.c, process_drop_role). So tsmn, a superuser,
+/// sets it, in the job's own transaction.
+const OWNER_SQL: &str = "UPDATE _timescaledb_config.bgw_job j SET owner = r.oid::regrole \
+     FROM pg_catalog.pg_roles r WHERE r.rolname = $1 AND j.id = $2";
+
 fn item(j: &Job) -> String {
     format!("job {}", j.id)
 }
@@ -209,6 +220,17 @@ pub async fn recreate(
         };
         let tx = target.transaction().await.map_err(fail)?;
         let id: i32 = tx.query_one(&sql, &[]).await.map_err(fail)?.get(0);
+        if tx
+            .execute(OWNER_SQL, &[&j.owner, &id])
+            .await
+            .map_err(fail)?
+            == 0
+        {
+            not.push(format!(
+                "the owner of job {} ({}): role {} is missing on the target, so the job is owned by the role tsmn connects as there (fix: create the role, then UPDATE _timescaledb_config.bgw_job SET owner = '{}' WHERE id = {id} as a superuser)",
+                j.id, j.application_name, j.owner, j.owner.replace('\'', "''")
+            ));
+        }
         tx.batch_execute(&journal::mark_sql(&item(j), None, Some(&id.to_string())))
             .await
             .map_err(fail)?;
@@ -268,6 +290,7 @@ mod tests {
             initial_start: None,
             timezone: None,
             check: None,
+            owner: "reader".into(),
         }
     }
 
@@ -297,6 +320,8 @@ mod tests {
             owner: "postgres".into(),
             grants: vec![],
             columns: vec![],
+            compression: None,
+            compressed: vec![],
         });
         let r = job(
             "_timescaledb_functions",

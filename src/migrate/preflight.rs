@@ -387,6 +387,8 @@ mod tests {
             owner: "postgres".into(),
             grants: vec![],
             columns: vec![],
+            compression: None,
+            compressed: vec![],
         });
         let dep = |kind: &str, name: &str| crate::migrate::source::Dependent {
             classid: 1259,

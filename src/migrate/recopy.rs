@@ -121,20 +121,22 @@ pub struct Ctx<'a> {
     pub shown: &'a str,
 }
 
-/// Every range of every hypertable compared; each that differs copied
-/// again once. With the parts copied again, each hypertable's figures on
-/// the target summed over its ranges (as they are after the copies).
-pub async fn ranges(
-    cx: &Ctx<'_>,
-    tallies: &ChunkTallies,
-    copied: &BTreeMap<String, String>,
-) -> Result<(Vec<Recopied>, BTreeMap<QualifiedName, Tally>), MigrateError> {
-    let an_name = &cx.reach.plan.access_node.name;
+/// The target's figures of each range of each hypertable, before any
+/// is compared: they need nothing from the source, so a run counts them
+/// while the data nodes count theirs (`verify_all`).
+pub type TargetRanges = BTreeMap<(QualifiedName, (i64, i64)), Tally>;
+
+/// A hypertable's range: the source's chunks of it, and the statement
+/// that counts it.
+type Range<'a> = (&'a Hypertable, (i64, i64), Vec<&'a Chunk>, String);
+
+/// PURE: each hypertable's ranges (the source's chunks of each, every
+/// space partition together) with the statement that counts one.
+fn range_tallies(s: &Source) -> Vec<Range<'_>> {
     let mut out = Vec::new();
-    let mut sums: BTreeMap<QualifiedName, (i64, i128)> = BTreeMap::new();
-    for h in &cx.s.hypertables {
+    for h in &s.hypertables {
         let mut by_range: BTreeMap<(i64, i64), Vec<&Chunk>> = BTreeMap::new();
-        for c in cx.s.chunks_of(&h.name) {
+        for c in s.chunks_of(&h.name) {
             by_range.entry(c.range).or_default().push(c);
         }
         for (range, chunks) in by_range {
@@ -142,36 +144,70 @@ pub async fn ranges(
                 continue;
             };
             let sql = format!("{} WHERE {cond}", tally_sql(&h.name, &h.columns));
-            let a = if h.distributed {
-                match source_of(&chunks, tallies, copied) {
-                    Some(a) => a,
-                    None => continue,
-                }
-            } else {
-                tally(cx.an, &sql)
-                    .await
-                    .map_err(|e| sql_error(an_name, &format!("counting {}", h.name), &e))?
-            };
-            let b = tally(cx.target, &sql)
-                .await
-                .map_err(|e| sql_error(cx.shown, &format!("counting {}", h.name), &e))?;
-            if a == b {
-                add(&mut sums, &h.name, &b);
-                continue;
-            }
-            let shown = range_text(cx.target, h, range).await;
-            recopy_range(cx, h, &chunks, copied).await?;
-            let after = tally(cx.target, &sql)
-                .await
-                .map_err(|e| sql_error(cx.shown, &format!("counting {}", h.name), &e))?;
-            add(&mut sums, &h.name, &after);
-            out.push(Recopied {
-                what: format!("hypertable {} {shown}", h.name),
-                source: a,
-                before: b,
-                after,
-            });
+            out.push((h, range, chunks, sql));
         }
+    }
+    out
+}
+
+/// Every range of every hypertable counted on the target.
+pub async fn target_ranges(cx: &Ctx<'_>) -> Result<TargetRanges, MigrateError> {
+    let mut out = TargetRanges::new();
+    for (h, range, _, sql) in range_tallies(cx.s) {
+        let b = tally(cx.target, &sql)
+            .await
+            .map_err(|e| sql_error(cx.shown, &format!("counting {}", h.name), &e))?;
+        out.insert((h.name.clone(), range), b);
+    }
+    Ok(out)
+}
+
+/// Every range of every hypertable compared (the target's figures from
+/// `target_ranges`); each that differs copied again once. With the parts
+/// copied again, each hypertable's figures on the target summed over its
+/// ranges (as they are after the copies).
+pub async fn ranges(
+    cx: &Ctx<'_>,
+    tallies: &ChunkTallies,
+    on_target: &TargetRanges,
+    copied: &BTreeMap<String, String>,
+) -> Result<(Vec<Recopied>, BTreeMap<QualifiedName, Tally>), MigrateError> {
+    let an_name = &cx.reach.plan.access_node.name;
+    let mut out = Vec::new();
+    let mut sums: BTreeMap<QualifiedName, (i64, i128)> = BTreeMap::new();
+    for (h, range, chunks, sql) in range_tallies(cx.s) {
+        let a = if h.distributed {
+            match source_of(&chunks, tallies, copied) {
+                Some(a) => a,
+                None => continue,
+            }
+        } else {
+            tally(cx.an, &sql)
+                .await
+                .map_err(|e| sql_error(an_name, &format!("counting {}", h.name), &e))?
+        };
+        let b = match on_target.get(&(h.name.clone(), range)) {
+            Some(b) => b.clone(),
+            None => tally(cx.target, &sql)
+                .await
+                .map_err(|e| sql_error(cx.shown, &format!("counting {}", h.name), &e))?,
+        };
+        if a == b {
+            add(&mut sums, &h.name, &b);
+            continue;
+        }
+        let shown = range_text(cx.target, h, range).await;
+        recopy_range(cx, h, &chunks, copied).await?;
+        let after = tally(cx.target, &sql)
+            .await
+            .map_err(|e| sql_error(cx.shown, &format!("counting {}", h.name), &e))?;
+        add(&mut sums, &h.name, &after);
+        out.push(Recopied {
+            what: format!("hypertable {} {shown}", h.name),
+            source: a,
+            before: b,
+            after,
+        });
     }
     let sums = sums
         .into_iter()

@@ -202,6 +202,14 @@ pub fn report(r: &super::MigrateReport, target: &super::connect::TargetAddr) -> 
         r.verify_seconds,
         r.total_seconds
     ));
+    if !r.phases.is_empty() {
+        let each: Vec<String> = r
+            .phases
+            .iter()
+            .map(|(name, secs)| format!("{name} {secs:.1} s"))
+            .collect();
+        out.push_str(&format!("  time: {}\n", each.join(", ")));
+    }
     if r.jobs_scheduled > 0 {
         out.push_str(&format!(
             "  {} job(s) and policies scheduled on the target as on the source\n",
@@ -213,6 +221,9 @@ pub fn report(r: &super::MigrateReport, target: &super::connect::TargetAddr) -> 
             "  {} database setting(s) (ALTER DATABASE ... SET) set on the target as on the source\n",
             r.database_settings
         ));
+    }
+    for c in &r.roles.changed {
+        out.push_str(&format!("  changed to match the source: {c}\n"));
     }
     for n in &r.not_recreated {
         out.push_str(&format!("  not recreated: {n}\n"));

@@ -29,6 +29,13 @@ pub fn restore_lock_sql() -> String {
     format!("SELECT pg_catalog.pg_advisory_xact_lock({LOCK_KEY});\n")
 }
 
+/// PURE: the same lock shared, for the parts of one step restored side by
+/// side (post-data's index groups): they do not wait for each other, and
+/// an earlier run's start still waits for them all.
+pub fn restore_lock_shared_sql() -> String {
+    format!("SELECT pg_catalog.pg_advisory_xact_lock_shared({LOCK_KEY});\n")
+}
+
 /// Wait until no earlier run's restore transaction is open on the target.
 pub async fn wait_for_earlier_run(
     target: &Client,

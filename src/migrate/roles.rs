@@ -6,9 +6,12 @@
 //! (`pg_*`) and the bootstrap superuser, with its attributes (login,
 //! superuser, createdb, createrole, inherit, replication, bypassrls,
 //! connection limit, valid until) and its memberships (with the admin
-//! option). A role the target already has is left as it is (named in
-//! the report); tsmn creates only the missing ones, so a re-run after a
-//! kill creates nothing twice.
+//! option). tsmn creates the missing ones (a re-run after a kill creates
+//! nothing twice) and makes those the target already has match the
+//! source's (`existing`: attributes, settings, memberships; the preflight
+//! says what will change per role, the report what changed), except the
+//! role tsmn connects to the target as: never changed (it could lock tsmn
+//! out), its differences named.
 //!
 //! A created role's settings come with it (`ALTER ROLE ... SET`, from
 //! `pg_db_role_setting`): those for every database, and those for the
@@ -20,7 +23,8 @@
 //! verifier (SCRAM or md5, never a password in clear: tsmn has none) is
 //! copied from `pg_authid` into `ALTER ROLE ... PASSWORD`, in tsmn's own
 //! session with `log_statement` off for that transaction: never in argv,
-//! a file or tsmn's log. Only for roles tsmn creates in that run.
+//! a file or tsmn's log. For the roles tsmn creates and those it makes
+//! match (not the one it connects as).
 
 use super::connect::sql_error;
 use super::MigrateError;
@@ -28,7 +32,10 @@ use crate::quote::sql::{ident, literal};
 use secrecy::{ExposeSecret, SecretString};
 use tokio_postgres::Client;
 
+mod existing;
 mod settings;
+pub use existing::{changes, Change, Side};
+use existing::{plan_changes, split_changes};
 pub use settings::{setting_sql, Setting};
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -63,8 +70,13 @@ pub struct Roles {
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Moved {
     pub created: Vec<String>,
-    /// Roles the target already had: left as they are.
+    /// Roles the target already had.
     pub existing: Vec<String>,
+    /// Of them, those changed to match the source's: `role r: what, ...`.
+    pub changed: Vec<String>,
+    /// Differences of the role tsmn connects as, not changed (it could
+    /// lock tsmn out): for the operator, after the migration.
+    pub not_changed: Vec<String>,
     pub memberships: usize,
     /// Settings of the roles created (`ALTER ROLE ... SET`).
     pub settings: usize,
@@ -142,10 +154,30 @@ pub async fn preflight_note(
     let src = read(an)
         .await
         .map_err(|e| sql_error(&reach.plan.access_node.name, "reading the roles", &e))?;
-    let have = target_names(&reach.target(t, "postgres").await?)
-        .await
-        .map_err(|e| sql_error(&t.shown(), "reading the roles", &e))?;
-    Ok(note(&src, &have, with_passwords))
+    // The target's database when it has it (its roles' settings there);
+    // else a new one will have none.
+    let (tc, in_db) = match reach.target(t, &t.database).await {
+        Ok(c) => (c, true),
+        Err(_) => (reach.target(t, "postgres").await?, false),
+    };
+    let fail = |e| sql_error(&t.shown(), "reading the roles", &e);
+    let have = target_names(&tc).await.map_err(fail)?;
+    let mut there = read(&tc).await.map_err(fail)?;
+    if !in_db {
+        there.settings.retain(|s| !s.in_database);
+    }
+    let me = connected_as(&tc).await.map_err(fail)?;
+    let (changed, not_changed) = plan_changes(&src, &there, &t.database, &me);
+    let mut out = note(&src, &have, with_passwords);
+    for c in changed.iter().chain(&not_changed) {
+        out.push_str(&format!("\n  {c}"));
+    }
+    Ok(out)
+}
+
+/// The role this session is (tsmn's on the target).
+async fn connected_as(c: &Client) -> Result<String, tokio_postgres::Error> {
+    Ok(c.query_one("SELECT current_user::text", &[]).await?.get(0))
 }
 
 /// PURE: the preflight's line on the roles.
@@ -159,7 +191,7 @@ pub fn note(src: &Roles, have: &[String], with_passwords: bool) -> String {
             .join(", ")
     };
     format!(
-        "roles: {} to create on the target{} with {} setting(s), {} already there (left as they are{}), {} membership(s); passwords {}",
+        "roles: {} to create on the target{} with {} setting(s), {} already there (made to match the source's{}), {} membership(s); passwords {}",
         new.len(),
         if new.is_empty() { String::new() } else { format!(" ({})", names(&new)) },
         src.settings.iter().filter(|s| new.iter().any(|r| r.name == s.role)).count(),
@@ -236,6 +268,12 @@ pub async fn migrate(
     let have = target_names(target)
         .await
         .map_err(|e| sql_error(shown, "reading the roles", &e))?;
+    let there = read(target)
+        .await
+        .map_err(|e| sql_error(shown, "reading the roles", &e))?;
+    let me = connected_as(target)
+        .await
+        .map_err(|e| sql_error(shown, "reading tsmn's role", &e))?;
     let mut moved = Moved::default();
     // Nothing of this transaction in the server's log (a verifier may be in it).
     let mut sql = String::from(
@@ -260,6 +298,17 @@ pub async fn migrate(
         .await
         .map_err(|e| sql_error(shown, "reading the database's name", &e))?
         .get(0);
+    let (made, left) = split_changes(&src, &there, &db, &me);
+    for c in &made {
+        for q in &c.sql {
+            sql.push_str(q);
+            sql.push_str(";\n");
+        }
+        moved
+            .changed
+            .push(format!("role {}: {}", c.role, c.what.join(", ")));
+    }
+    moved.not_changed = left;
     for st in src
         .settings
         .iter()
@@ -276,8 +325,12 @@ pub async fn migrate(
         sql.push_str(";\n");
         moved.settings += 1;
     }
-    if with_passwords && !moved.created.is_empty() {
-        for (name, v) in verifiers(an, &moved.created)
+    // Passwords of the roles created and of those the target had (but
+    // tsmn's own).
+    let mut with_pw: Vec<String> = moved.created.clone();
+    with_pw.extend(moved.existing.iter().filter(|n| **n != me).cloned());
+    if with_passwords && !with_pw.is_empty() {
+        for (name, v) in verifiers(an, &with_pw)
             .await
             .map_err(|e| sql_error(an_name, "reading the roles' passwords (pg_authid)", &e))?
         {
@@ -324,7 +377,7 @@ pub async fn step(
         serde_json::json!({ "done": "roles", "created": m.created, "memberships": m.memberships, "settings": m.settings, "passwords": m.passwords }),
     );
     say(&format!(
-        "roles: {} created on the target{} with {} setting(s), {} already there (left as they are), {} membership(s); {}",
+        "roles: {} created on the target{} with {} setting(s), {} already there ({} changed to match the source's), {} membership(s); {}",
         m.created.len(),
         if m.created.is_empty() {
             String::new()
@@ -333,6 +386,7 @@ pub async fn step(
         },
         m.settings,
         m.existing.len(),
+        m.changed.len(),
         m.memberships,
         if with_passwords {
             format!("{} password(s) copied", m.passwords)
@@ -340,6 +394,9 @@ pub async fn step(
             "no password copied (--with-role-passwords copies them)".into()
         }
     ));
+    for c in &m.changed {
+        say(&format!("  {c}"));
+    }
     Ok(m)
 }
 

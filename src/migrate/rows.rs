@@ -171,6 +171,7 @@ mod tests {
         Column {
             name: n.into(),
             builtin,
+            hashed: true,
         }
     }
 

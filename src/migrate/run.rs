@@ -44,6 +44,9 @@ pub struct MigrateReport {
     pub copy_seconds: f64,
     pub verify_seconds: f64,
     pub total_seconds: f64,
+    /// Each phase of the run with its seconds, in the order they ran
+    /// (where a run's time goes: the benchmark prints them).
+    pub phases: Vec<(String, f64)>,
     pub verified: Vec<Compared>,
     /// What the migration could not carry or found odd on the source
     /// (replicas that differ), each with what to do.
@@ -181,6 +184,13 @@ async fn steps(
         journal: path.display().to_string(),
         ..MigrateReport::default()
     };
+    let mut clock = Instant::now();
+    let mut lap = |report: &mut MigrateReport, name: &str| {
+        report
+            .phases
+            .push((name.to_string(), clock.elapsed().as_secs_f64()));
+        clock = Instant::now();
+    };
     let (mut target, ext_schema, done) = r.prepare_target(pf.target_facts.database_exists).await?;
     report.roles = super::roles::step(
         reach,
@@ -192,14 +202,18 @@ async fn steps(
         say,
     )
     .await?;
+    lap(&mut report, "target and roles");
     let (bindir, an_env, t_env) = r.tools()?;
     let dumped = r.schema(&bindir, &an_env, &t_env, &ext_schema, &done)?;
+    lap(&mut report, "schema (pre-data)");
     let restore_post = |done: &BTreeSet<String>| r.post_data(&bindir, &t_env, &dumped.post, done);
     let frozen;
     let (r, done) = match &o.online {
         None => {
             r.copy(&done, &mut report, &BTreeSet::new()).await?;
+            lap(&mut report, "copy");
             restore_post(&done)?;
+            lap(&mut report, "post-data");
             (r, done)
         }
         Some(online) => {
@@ -210,17 +224,29 @@ async fn steps(
             let before = report.parts_copied;
             r.copy(&frozen.1, &mut report, &BTreeSet::new()).await?;
             report.parts_in_freeze = report.parts_copied - before;
+            lap(&mut report, "online copy and freeze");
             (r, frozen.1.clone())
         }
     };
     compress(&mut target, r.s, &done, path, &r.shown, say).await?;
+    lap(&mut report, "compression");
     caggs::migrate(reach, r.s, &mut target, &done, &r.shown, say).await?;
+    caggs::compress::compress(&mut target, r.s, &done, path, &r.shown, say).await?;
+    lap(&mut report, "continuous aggregates");
     r.late_schema(&bindir, &t_env, &dumped.late, &done)?;
     report.not_recreated = jobs::recreate(r.s, &mut target, &done, &r.shown, say).await?;
+    lap(&mut report, "late schema and jobs");
     r.sequences(&target).await?;
+    lap(&mut report, "sequences");
+    // ANALYZE only reads the rows and writes statistics: it runs beside
+    // the verification (its own session), and neither waits for the other.
     let verify_started = Instant::now();
-    let (verified, warnings, recopied) =
-        super::verify::verified(reach, r.s, &o.target, &target, &r.shown, say).await?;
+    let (analyzed, verified) = tokio::join!(
+        r.analyze(),
+        super::verify::verified(reach, r.s, &o.target, &target, &r.shown, say)
+    );
+    analyzed?;
+    let (verified, warnings, recopied) = verified?;
     report.verified = verified;
     report.warnings = warnings;
     report.recopied = recopied;
@@ -228,15 +254,18 @@ async fn steps(
     if o.online.is_some() {
         r.unchanged_in_freeze(&target, &mut report).await?;
     }
+    lap(&mut report, "verification and ANALYZE");
     report.jobs_scheduled = jobs::schedule(r.s, &target, &r.shown).await?;
     let carried = super::db_settings::step(reach, &r.s.database, &target, &r.shown, say).await?;
     report.database_settings = carried.set;
     report.warnings.extend(report.roles.settings_left.clone());
+    report.warnings.extend(report.roles.not_changed.clone());
     report.warnings.extend(carried.left);
     target
         .batch_execute(&resume::verified_sql())
         .await
         .map_err(|e| sql_error(&r.shown, "recording the migration as verified", &e))?;
+    lap(&mut report, "jobs scheduled and settings");
     report.total_seconds = started.elapsed().as_secs_f64();
     Ok(report)
 }
@@ -397,7 +426,7 @@ impl Run<'_> {
         )))
     }
 
-    /// Sequences set to the source's values, then ANALYZE.
+    /// Sequences set to the source's values.
     async fn sequences(&self, target: &tokio_postgres::Client) -> Result<(), MigrateError> {
         let mut seq = String::from("BEGIN;\n");
         for (name, last) in &self.s.sequences {
@@ -408,15 +437,42 @@ impl Run<'_> {
                 ));
             }
         }
-        seq.push_str("COMMIT;\nANALYZE;\n");
+        seq.push_str("COMMIT;\n");
         target
             .batch_execute(&seq)
             .await
-            .map_err(|e| sql_error(&self.shown, "setting the sequences and analyzing", &e))?;
+            .map_err(|e| sql_error(&self.shown, "setting the sequences", &e))?;
         (self.say)(&format!(
-            "{} sequence(s) set to the source's values; ANALYZE done",
+            "{} sequence(s) set to the source's values",
             self.s.sequences.len()
         ));
+        Ok(())
+    }
+
+    /// ANALYZE of what the migration filled (the hypertables, whose chunks
+    /// the engine analyzes with them, the tables and the aggregates'
+    /// materialization hypertables), not the whole database: the catalogs
+    /// and tsmn's record need none. In its own session.
+    async fn analyze(&self) -> Result<(), MigrateError> {
+        let t = &self.o.target;
+        let c = self.reach.target(t, &t.database).await?;
+        let mut names: Vec<String> = self.s.hypertables.iter().map(|h| h.name.sql()).collect();
+        names.extend(self.s.tables.iter().map(|t| t.name.sql()));
+        for a in &self.s.caggs {
+            if let Some((mat, _, _)) = super::caggs::target_mat(&c, &a.name)
+                .await
+                .map_err(|e| sql_error(&self.shown, "finding the aggregates", &e))?
+            {
+                names.push(mat.sql());
+            }
+        }
+        if names.is_empty() {
+            return Ok(());
+        }
+        c.batch_execute(&format!("ANALYZE {}", names.join(", ")))
+            .await
+            .map_err(|e| sql_error(&self.shown, "analyzing", &e))?;
+        (self.say)(&format!("ANALYZE done ({} relation(s))", names.len()));
         Ok(())
     }
 }

@@ -63,8 +63,19 @@ pub fn hypertable_sql(h: &Hypertable, space: SpaceDimension) -> String {
 
 /// PURE: the source's compression settings on the target's hypertable.
 pub fn compression_sql(h: &Hypertable) -> Option<String> {
-    let c = h.compression.as_ref()?;
     let mut opts = vec!["timescaledb.compress".to_string()];
+    opts.extend(compression_options(h.compression.as_ref()?));
+    Some(format!(
+        "ALTER TABLE {} SET ({});",
+        h.name.sql(),
+        opts.join(", ")
+    ))
+}
+
+/// PURE: the segmentby and orderby options of `c` (a hypertable's or a
+/// continuous aggregate's).
+pub fn compression_options(c: &super::source::Compression) -> Vec<String> {
+    let mut opts = Vec::new();
     if !c.segmentby.is_empty() {
         let cols: Vec<String> = c.segmentby.iter().map(|s| ident(s)).collect();
         opts.push(format!(
@@ -94,11 +105,7 @@ pub fn compression_sql(h: &Hypertable) -> Option<String> {
             literal(&cols.join(", "))
         ));
     }
-    Some(format!(
-        "ALTER TABLE {} SET ({});",
-        h.name.sql(),
-        opts.join(", ")
-    ))
+    opts
 }
 
 /// How pg_dump, pg_restore and psql reach a server: libpq's environment
@@ -287,10 +294,29 @@ pub fn restore(
     what: &str,
     t: &TargetAddr,
 ) -> Result<(), MigrateError> {
-    let file = work.join("migrate-restore.sql");
+    restore_as(
+        bindir,
+        target,
+        script,
+        &work.join("migrate-restore.sql"),
+        what,
+        t,
+    )
+}
+
+/// `restore` through the script file `file` (one per restore running at
+/// the same time).
+pub fn restore_as(
+    bindir: &Path,
+    target: &ToolEnv,
+    script: &str,
+    file: &Path,
+    what: &str,
+    t: &TargetAddr,
+) -> Result<(), MigrateError> {
     // A new file: a killed run's psql may still be reading the old one.
-    let _ = std::fs::remove_file(&file);
-    std::fs::write(&file, script)
+    let _ = std::fs::remove_file(file);
+    std::fs::write(file, script)
         .map_err(|e| MigrateError::Failed(format!("{}: {e}", file.display())))?;
     let mut cmd = Command::new(bindir.join("psql"));
     target.apply(&mut cmd);
@@ -303,7 +329,7 @@ pub fn restore(
         "--single-transaction",
         "-f",
     ])
-    .arg(&file);
+    .arg(file);
     run(
         &mut cmd,
         &format!("restoring the {what} on the target {}", t.shown()),

@@ -15,6 +15,10 @@ pub struct Column {
     /// A built-in type (its binary COPY form does not carry an OID that
     /// differs between servers).
     pub builtin: bool,
+    /// Its type has an extended hash function (`hash_record_extended`
+    /// hashes its values; else the verification hashes its text): see
+    /// `tally`.
+    pub hashed: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -89,6 +93,10 @@ pub struct Cagg {
     pub grants: Vec<(Option<String>, String, bool)>,
     /// The materialization hypertable's columns.
     pub columns: Vec<Column>,
+    /// Its own compression (`ALTER MATERIALIZED VIEW ... SET
+    /// (timescaledb.compress ...)`), and the ranges of its compressed chunks.
+    pub compression: Option<Compression>,
+    pub compressed: Vec<(i64, i64)>,
 }
 
 /// An object that depends on a continuous aggregate (a view over it, a
@@ -141,6 +149,8 @@ pub struct Job {
     pub timezone: Option<String>,
     /// The check function, `"schema"."name"`.
     pub check: Option<String>,
+    /// The role that owns it (it runs as that role).
+    pub owner: String,
 }
 
 /// A data node as the access node has it registered.
@@ -274,13 +284,16 @@ pub(super) async fn columns(
         &[Text::One(&rel.schema), Text::One(&rel.name)],
     )
     .await?;
-    Ok(rows
+    let mut cols: Vec<Column> = rows
         .iter()
         .map(|r| Column {
             name: r.get(0),
             builtin: r.get(1),
+            hashed: true,
         })
-        .collect())
+        .collect();
+    super::tally::hashable(c, rel, &mut cols).await?;
+    Ok(cols)
 }
 
 async fn hypertables(c: &Client) -> Result<Vec<Hypertable>, tokio_postgres::Error> {
@@ -334,7 +347,10 @@ async fn hypertables(c: &Client) -> Result<Vec<Hypertable>, tokio_postgres::Erro
     Ok(out)
 }
 
-async fn compression(c: &Client, h: &QualifiedName) -> Result<Compression, tokio_postgres::Error> {
+pub(super) async fn compression(
+    c: &Client,
+    h: &QualifiedName,
+) -> Result<Compression, tokio_postgres::Error> {
     let rows = pg::rows(
         c,
         "SELECT attname::text, segmentby_column_index, orderby_column_index, coalesce(orderby_asc, true), coalesce(orderby_nullsfirst, false) \

@@ -179,6 +179,33 @@ fn held(line: &str, deps: &[Dependent], caggs: &[QualifiedName]) -> bool {
         })
 }
 
+/// PURE: a restore script as pg_restore writes it (each entry under a
+/// `-- Name: ...; Type: ...` comment), split: its header (the session
+/// settings before the first entry), its `INDEX` entries, and the other
+/// entries (constraints, triggers, comments, grants...) in their order.
+pub fn split_indexes(script: &str) -> (String, Vec<String>, String) {
+    const MARK: &str = "--\n-- Name: ";
+    let Some(first) = script.find(MARK) else {
+        return (script.to_string(), Vec::new(), String::new());
+    };
+    let (header, mut body) = script.split_at(first);
+    let (mut indexes, mut rest) = (Vec::new(), String::new());
+    while !body.is_empty() {
+        let next = body[MARK.len()..]
+            .find(MARK)
+            .map_or(body.len(), |i| i + MARK.len());
+        let (entry, tail) = body.split_at(next);
+        let kind = entry.lines().nth(1).unwrap_or_default();
+        if kind.contains("; Type: INDEX; ") {
+            indexes.push(entry.to_string());
+        } else {
+            rest.push_str(entry);
+        }
+        body = tail;
+    }
+    (header.to_string(), indexes, rest)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -277,6 +304,30 @@ mod tests {
                 "312; 0 17030 MATERIALIZED VIEW DATA public snap postgres",
                 "313; 0 17040 MATERIALIZED VIEW DATA public other postgres",
             ]
+        );
+    }
+
+    #[test]
+    fn post_data_split_into_its_indexes_and_the_rest() {
+        let script = "SET x = 1;\n\n--\n-- Name: a_idx; Type: INDEX; Schema: public; Owner: u\n--\n\nCREATE INDEX a_idx ON public.a (t);\n\n\
+            --\n-- Name: a a_pkey; Type: CONSTRAINT; Schema: public; Owner: u\n--\n\nALTER TABLE ONLY public.a ADD CONSTRAINT a_pkey PRIMARY KEY (id);\n\n\
+            --\n-- Name: b_idx; Type: INDEX; Schema: public; Owner: u\n--\n\nCREATE INDEX b_idx ON public.b (t);\n";
+        let (header, indexes, rest) = split_indexes(script);
+        assert_eq!(header, "SET x = 1;\n\n");
+        assert_eq!(indexes.len(), 2);
+        assert!(indexes[0].contains("CREATE INDEX a_idx") && !indexes[0].contains("a_pkey"));
+        assert!(indexes[1].contains("CREATE INDEX b_idx"));
+        assert!(
+            rest.starts_with("--\n-- Name: a a_pkey; Type: CONSTRAINT")
+                && !rest.contains("CREATE INDEX")
+        );
+        assert_eq!(
+            header.len() + indexes[0].len() + indexes[1].len() + rest.len(),
+            script.len()
+        );
+        assert_eq!(
+            split_indexes("SET x = 1;\n"),
+            ("SET x = 1;\n".into(), vec![], String::new())
         );
     }
 }

@@ -1,6 +1,6 @@
 //! Verification by the servers: per hypertable, per table and per
 //! continuous aggregate, the row count and an order-independent checksum
-//! (the sum of `hashtext` over each row's text, its columns named)
+//! (a sum of each row's hash, its columns named: `tally`)
 //! computed on the source and on the target, in sessions with the same
 //! settings. Distributed hypertables are counted on the data nodes, chunk
 //! by chunk (`replicas`); local hypertables, tables and the aggregates'
@@ -46,8 +46,6 @@ pub async fn verify_all(
     let copied = journal::done_notes(target)
         .await
         .map_err(|e| sql_error(shown, "reading tsmn's record", &e))?;
-    let chunk_tallies = replicas::tally_chunks(reach, s).await?;
-    let warnings = replicas::divergences(&chunk_tallies, &copied);
     let cx = recopy::Ctx {
         reach,
         s,
@@ -56,7 +54,13 @@ pub async fn verify_all(
         an: &an,
         shown,
     };
-    let (mut recopied, sums) = recopy::ranges(&cx, &chunk_tallies, &copied).await?;
+    // The data nodes count their chunks while the target counts its
+    // ranges: neither needs the other's figures until they are compared.
+    let (chunk_tallies, on_target) =
+        tokio::join!(replicas::tally_chunks(reach, s), recopy::target_ranges(&cx));
+    let (chunk_tallies, on_target) = (chunk_tallies?, on_target?);
+    let warnings = replicas::divergences(&chunk_tallies, &copied);
+    let (mut recopied, sums) = recopy::ranges(&cx, &chunk_tallies, &on_target, &copied).await?;
     // What was copied again is read again.
     let copied = journal::done_notes(target)
         .await
@@ -165,20 +169,21 @@ mod tests {
     use crate::migrate::source::Column;
 
     #[test]
-    fn the_checksum_names_its_columns() {
-        let cols = vec![
-            Column {
-                name: "time".into(),
-                builtin: true,
-            },
-            Column {
-                name: "v".into(),
-                builtin: true,
-            },
-        ];
+    fn the_checksum_names_its_columns_and_hashes_text_only_where_it_must() {
+        let col = |name: &str, hashed: bool| Column {
+            name: name.into(),
+            builtin: true,
+            hashed,
+        };
+        let m = QualifiedName::new("public", "m");
         assert_eq!(
-            tally_sql(&QualifiedName::new("public", "m"), &cols),
-            "SELECT count(*), coalesce(sum(hashtext(ROW(t.\"time\", t.\"v\")::text)::int8), 0)::text FROM \"public\".\"m\" t"
+            tally_sql(&m, &[col("time", true), col("doc", false)]),
+            "SELECT count(*), coalesce(sum(hash_record_extended(ROW(t.\"time\", t.\"doc\"::text), 0)), 0)::text FROM \"public\".\"m\" t"
+        );
+        // No hashable column (or no hash_record_extended): the text form whole.
+        assert_eq!(
+            tally_sql(&m, &[col("doc", false)]),
+            "SELECT count(*), coalesce(sum(hashtext(ROW(t.\"doc\")::text)::int8), 0)::text FROM \"public\".\"m\" t"
         );
     }
 }

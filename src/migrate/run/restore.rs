@@ -12,6 +12,9 @@ use std::path::Path;
 /// The parts of the schema the record names when restored.
 const PARTS: [&str; 3] = ["schema", "post-data", "late schema"];
 
+/// How many psql sessions build post-data's indexes at once.
+const INDEX_SESSIONS: usize = 2;
+
 impl Run<'_> {
     /// Pre-data and the hypertables, unless done; the rest of the schema's
     /// SQL for later (empty when every part is done).
@@ -69,7 +72,13 @@ impl Run<'_> {
         Ok(dumped)
     }
 
-    /// Post-data (indexes, constraints, triggers), unless done.
+    /// Post-data (indexes, constraints, triggers), unless done. Its index
+    /// builds, most of its time, run in `INDEX_SESSIONS` psql sessions side
+    /// by side (an index of a hypertable is built chunk after chunk in one
+    /// session: two indexes use two cores), each group in one transaction
+    /// with its record; then the rest (constraints, whose foreign keys may
+    /// need another table's unique constraint, triggers, comments) in one
+    /// transaction recorded as post-data, as pg_restore -j orders them.
     pub(super) fn post_data(
         &self,
         bindir: &Path,
@@ -77,14 +86,74 @@ impl Run<'_> {
         post: &str,
         done: &BTreeSet<String>,
     ) -> Result<(), MigrateError> {
+        let (header, indexes, rest) = super::super::toc::split_indexes(post);
+        if indexes.len() < 2 || done.contains("post-data") {
+            return self
+                .restore_part(
+                    bindir,
+                    t_env,
+                    post,
+                    done,
+                    ("post-data", "post-data (indexes, constraints, triggers)"),
+                )
+                .map(|_| ());
+        }
+        let mut groups = vec![String::new(); INDEX_SESSIONS.min(indexes.len())];
+        let n = groups.len();
+        for (i, entry) in indexes.iter().enumerate() {
+            groups[i % n].push_str(entry);
+        }
+        let results: Vec<Result<(), MigrateError>> = std::thread::scope(|scope| {
+            let running: Vec<_> = groups
+                .iter()
+                .enumerate()
+                .map(|(i, sql)| {
+                    let item = format!("post-data indexes {}/{n}", i + 1);
+                    let script = format!("{header}{sql}");
+                    scope.spawn(move || {
+                        if done.contains(&item) {
+                            return Ok(());
+                        }
+                        let mut full = resume::restore_lock_shared_sql();
+                        full.push_str(&script);
+                        full.push('\n');
+                        full.push_str(&journal::mark_sql(&item, None, None));
+                        full.push_str(";\n");
+                        let file = self
+                            .dir
+                            .join(format!("migrate-restore-indexes-{}.sql", i + 1));
+                        schema::restore_as(bindir, t_env, &full, &file, &item, &self.o.target)?;
+                        journal::record(self.path, serde_json::json!({ "done": item }));
+                        Ok(())
+                    })
+                })
+                .collect();
+            running
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(MigrateError::Failed(
+                            "a post-data index restore panicked".into(),
+                        ))
+                    })
+                })
+                .collect()
+        });
+        for r in results {
+            r?;
+        }
+        (self.say)(&format!(
+            "post-data: {} index(es) built in {n} session(s) at once",
+            indexes.len()
+        ));
         self.restore_part(
             bindir,
             t_env,
-            post,
+            &format!("{header}{rest}"),
             done,
-            ("post-data", "post-data (indexes, constraints, triggers)"),
-        )?;
-        Ok(())
+            ("post-data", "post-data (constraints, triggers)"),
+        )
+        .map(|_| ())
     }
 
     /// What needs the continuous aggregates (views over them and the
