@@ -107,6 +107,7 @@ pub async fn probe_watching(
     let tls = tls::Tls::from_plan(plan).map_err(ProbeSetupError)?;
     let plan = Arc::new(plan.clone());
     let mut tasks = Vec::new();
+    let holders = placement::Holders::new(&plan, names);
     for (i, node) in plan.nodes().enumerate() {
         if !names.contains(&node.name) {
             continue;
@@ -124,6 +125,7 @@ pub async fn probe_watching(
             opts,
             keep: keep.clone(),
             reads,
+            holders: holders.clone(),
         };
         let (plan, node) = (plan.clone(), node.clone());
         let progress = progress.clone();
@@ -247,6 +249,7 @@ struct NodeWork {
     /// Keep the connection, its notices going here.
     keep: Option<OnNotice>,
     reads: Reads,
+    holders: placement::Holders,
 }
 
 async fn probe_node(plan: &Plan, node: &Node, work: NodeWork) -> (NodeFacts, Option<Client>) {

@@ -28,11 +28,61 @@ pub enum Reads {
 use super::{catalog, connect, sizes, NodeWork};
 use crate::facts::{Connection, DatabaseFacts, NodeFacts, NodeRole, ServerFacts};
 use crate::plan::Plan;
+use std::sync::Arc;
+use tokio::sync::watch;
+
+/// The data nodes that hold chunk copies, as the access node's catalog
+/// says: told by the access node's task, awaited by the data nodes'. A
+/// session in a database where TimescaleDB is created costs the server
+/// about 13 ms of CPU to open, against 5 ms in `postgres` (measured at 64
+/// data nodes, the CPU of the 65 servers summed): a data node that holds
+/// nothing (48 of 64 after a grow) only answers, in `postgres`.
+#[derive(Clone)]
+pub(super) struct Holders(Arc<watch::Sender<Option<Vec<String>>>>);
+
+impl Holders {
+    /// For a probe of `names`: without the access node among them, no
+    /// catalog says which hold copies, so every data node reads its own.
+    pub(super) fn new(plan: &Plan, names: &[String]) -> Holders {
+        let all = (!names.contains(&plan.access_node.name))
+            .then(|| plan.data_nodes.iter().map(|d| d.name.clone()).collect());
+        Holders(Arc::new(watch::channel(all).0))
+    }
+
+    async fn hold(&self, node: &str) -> bool {
+        let mut rx = self.0.subscribe();
+        let told = rx.wait_for(Option::is_some).await;
+        told.is_ok_and(|h| h.as_ref().is_some_and(|h| h.iter().any(|n| n == node)))
+    }
+}
+
+/// Tells the data nodes which hold copies when the access node's task
+/// ends, however it ends (a timeout drops it): none unless the catalog
+/// was read.
+struct Tell<'a>(&'a Holders, Vec<String>);
+
+impl Drop for Tell<'_> {
+    fn drop(&mut self) {
+        let holders = std::mem::take(&mut self.1);
+        self.0 .0.send_if_modified(|v| {
+            let first = v.is_none();
+            if first {
+                *v = Some(holders);
+            }
+            first
+        });
+    }
+}
 
 /// One node's part: `facts` with the connection's outcome and, when tsmn
-/// got in, a server whose cluster database holds what was read.
+/// got in, a server whose cluster database holds what was read (a data
+/// node that holds no copy: no database, it only answered).
 pub(super) async fn read(plan: &Plan, mut facts: NodeFacts, work: &NodeWork) -> NodeFacts {
-    let client = match connect(&work.db_cfg, &work.tls, work.opts, None).await {
+    let access = work.role == NodeRole::Access;
+    let mut tell = access.then(|| Tell(&work.holders, Vec::new()));
+    let holds = access || work.holders.hold(&facts.name).await;
+    let cfg = if holds { &work.db_cfg } else { &work.cfg };
+    let client = match connect(cfg, &work.tls, work.opts, None).await {
         Ok(c) => c,
         Err(c) => {
             facts.connection = c;
@@ -40,7 +90,12 @@ pub(super) async fn read(plan: &Plan, mut facts: NodeFacts, work: &NodeWork) -> 
         }
     };
     let (version, tls) = tokio::join!(
-        crate::pg::timescaledb_version(&client),
+        async {
+            match holds {
+                true => crate::pg::timescaledb_version(&client).await,
+                false => None,
+            }
+        },
         crate::pg::opt(
             &client,
             "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
@@ -50,27 +105,42 @@ pub(super) async fn read(plan: &Plan, mut facts: NodeFacts, work: &NodeWork) -> 
     facts.connection = Connection::Connected {
         tls: tls.ok().flatten().is_some_and(|r| r.get(0)),
     };
-    let mut db = DatabaseFacts {
-        name: plan.database.clone(),
-        timescaledb: version,
-        ..Default::default()
-    };
-    if db.timescaledb.is_some() {
-        if work.role == NodeRole::Access {
+    let mut server = ServerFacts::default();
+    if holds {
+        let mut db = DatabaseFacts {
+            name: plan.database.clone(),
+            timescaledb: version,
+            ..Default::default()
+        };
+        if db.timescaledb.is_some() && access {
             catalog::read(&client).await.into(&mut db);
+            if let Some(t) = tell.as_mut() {
+                t.1 = held(plan, &db);
+            }
             outside_the_plan(&client, plan, &mut db).await;
-        } else {
+        } else if db.timescaledb.is_some() {
             let schema = crate::timescale::functions_schema(db.timescaledb.as_deref());
             // Not read (an error of the data node): its chunks stay without
             // bytes, and the plan names them.
             db.chunk_bytes = sizes::local(&client, schema).await.unwrap_or_default();
         }
+        server.database = Some(db);
     }
-    facts.server = Some(ServerFacts {
-        database: Some(db),
-        ..Default::default()
-    });
+    facts.server = Some(server);
     facts
+}
+
+/// PURE: the plan's data nodes that hold a copy of some chunk.
+fn held(plan: &Plan, db: &DatabaseFacts) -> Vec<String> {
+    plan.data_nodes
+        .iter()
+        .filter(|d| {
+            db.chunk_places
+                .iter()
+                .any(|p| p.data_nodes.contains(&d.name))
+        })
+        .map(|d| d.name.clone())
+        .collect()
 }
 
 /// The copies on data nodes of the cluster that the plan does not list
