@@ -189,3 +189,59 @@ pub fn placed(facts: &crate::facts::Facts, access_node: &str) -> Option<Database
     catalog::with_bytes(&mut db.chunk_places, sizes);
     Some(db)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::facts::{ChunkPlace, DatabaseFacts, Facts, NodeFacts, ServerFacts};
+
+    fn node(name: &str, db: DatabaseFacts) -> NodeFacts {
+        NodeFacts {
+            name: name.into(),
+            role: crate::facts::NodeRole::Data,
+            address: String::new(),
+            connection: crate::facts::Connection::Connected { tls: false },
+            server: Some(ServerFacts {
+                database: Some(db),
+                ..Default::default()
+            }),
+            access_probes: crate::facts::AccessProbes::NotApplicable,
+            cluster_reach: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn each_copy_gets_the_bytes_its_data_node_read_and_known_ones_stay() {
+        let place = |chunk: &str, nodes: &[&str], bytes: Vec<(String, i64)>| ChunkPlace {
+            chunk: chunk.into(),
+            data_nodes: nodes.iter().map(|n| n.to_string()).collect(),
+            bytes,
+            ..Default::default()
+        };
+        let an = DatabaseFacts {
+            chunk_places: vec![
+                place("c1", &["dn1", "dn2"], Vec::new()),
+                // Sized through the access node (a data node outside the plan).
+                place("c2", &["dn9"], vec![("dn9".into(), 5)]),
+            ],
+            ..Default::default()
+        };
+        let own = |bytes: &[(&str, i64)]| DatabaseFacts {
+            chunk_bytes: bytes.iter().map(|(c, b)| (c.to_string(), *b)).collect(),
+            ..Default::default()
+        };
+        let facts = Facts {
+            nodes: vec![
+                node("an", an),
+                node("dn1", own(&[("c1", 10)])),
+                node("dn2", own(&[("c1", 12)])),
+                node("dn9", own(&[("c2", 99)])),
+            ],
+        };
+        let db = super::placed(&facts, "an").expect("the access node's database");
+        assert_eq!(
+            db.chunk_places[0].bytes,
+            vec![("dn1".to_string(), 10), ("dn2".to_string(), 12)]
+        );
+        assert_eq!(db.chunk_places[1].bytes, vec![("dn9".to_string(), 5)]);
+    }
+}
