@@ -12,8 +12,9 @@
 # Making 10,000 chunks takes a few minutes: `--keep DIR` makes the cluster
 # in DIR once and keeps it running (the next run with the same DIR only
 # measures; the servers are started again if they are down); stop it with
-# `tsmn sandbox down --dir DIR`. Without --keep the cluster is made in a
-# temporary directory and stopped at the end.
+# `tsmn sandbox down --dir DIR` (then remove DIR/.bench-ready and DIR).
+# Without --keep the cluster is made in a temporary directory and stopped
+# at the end. TSMN_BIN=path measures that binary (no build).
 # Usage: benches/rebalance_whole.sh [--data-nodes N] [--chunks C]
 #        [--hypertables H] [--runs R] [--keep DIR]
 set -euo pipefail
@@ -39,8 +40,11 @@ if ! ls /usr/lib/postgresql/*/lib/timescaledb.so >/dev/null 2>&1 &&
   echo "SKIPPED rebalance_whole: TimescaleDB is not installed for PostgreSQL"
   exit 0
 fi
-cargo build --release -q
-bin=${CARGO_TARGET_DIR:-$PWD/target}/release/tsmn
+bin=${TSMN_BIN:-}
+if [ -z "$bin" ]; then
+  cargo build --release -q
+  bin=${CARGO_TARGET_DIR:-$PWD/target}/release/tsmn
+fi
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 say() { printf '%s  %s\n' "$(date +%H:%M:%S)" "$*"; }
 
@@ -50,10 +54,13 @@ else
   # Root-owned and private, as the sandbox wants it.
   dir=$(mktemp -d /tmp/tsmn-bench-rebalance-XXXXXX)
   rmdir "$dir"
-  trap '"$bin" sandbox down --dir "$dir" >/dev/null 2>&1 || true' EXIT
+  trap '"$bin" sandbox down --dir "$dir" >/dev/null 2>&1 || true; rm -f "$dir/.bench-ready"; rmdir "$dir" 2>/dev/null || true' EXIT
 fi
 plan=$dir/plan.toml
+# What was made in DIR (beside the sandbox's own files; stale once the
+# sandbox is gone: `tsmn sandbox down` leaves only this).
 ready=$dir/.bench-ready
+[ -e "$plan" ] || rm -f "$ready"
 
 # Up (again): a kept cluster's stopped nodes start.
 t=$(now_ms)
