@@ -154,3 +154,33 @@ fn a_rebalance_killed_during_a_move_resumes_two_at_a_time_and_leaves_nothing() {
         ["6"]
     );
 }
+
+/// tsmn rebalance reads less than check (the access node's catalog and each
+/// data node's chunk sizes, not every server's facts and links): a data node
+/// that does not answer is still named, with why, by the plan and by a run
+/// before anything changes; here the new one, which holds no chunk yet
+/// (the engine's sizes would not miss it, but it would take moves).
+#[test]
+fn a_data_node_that_does_not_answer_is_named_and_nothing_moves() {
+    if !timescaledb_tier("a_data_node_that_does_not_answer_is_named_and_nothing_moves") {
+        return;
+    }
+    let (r, dn3, path) = grown();
+    let before = (fingerprint(&r.an), chunks_per_node(&r.an));
+    dn3.cluster.stop(true).expect("stop dn3");
+    let out = tsmn()
+        .args(["rebalance", "--check", "--plan"])
+        .arg(&path)
+        .output()
+        .expect("run tsmn rebalance --check");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("did not answer: dn3 (") && !err.contains("dn1 (") && err.contains("fix:"),
+        "{err}"
+    );
+    let (code, text) = run_yes("rebalance", &path, &[], &[]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("did not answer: dn3 ("), "{text}");
+    assert_eq!((fingerprint(&r.an), chunks_per_node(&r.an)), before);
+}

@@ -30,6 +30,9 @@ pub struct DatabaseFacts {
     /// On an access node: each chunk of a distributed hypertable, where its
     /// copies are and how big each is (what a drain places by).
     pub chunk_places: Vec<ChunkPlace>,
+    /// On a data node, read by tsmn rebalance (probe::Reads::Placement):
+    /// its own chunks (`schema.chunk`, quoted) and their bytes.
+    pub chunk_bytes: Vec<(String, i64)>,
     /// Every prepared transaction of the server (all databases; see
     /// timescale::own_prepared for TimescaleDB's own, gid `ts-...`
     /// in this database). Those TimescaleDB prepared here (gid `ts-...`) and

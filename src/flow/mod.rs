@@ -52,6 +52,8 @@ impl FlowError {
 pub struct Watch {
     pub progress: Option<Progress>,
     pub keep: Option<OnNotice>,
+    /// What is read of each node (all of it unless said).
+    pub reads: crate::probe::Reads,
 }
 
 pub struct Flow {
@@ -253,6 +255,7 @@ impl Flow {
             names,
             watch.progress.clone(),
             watch.keep.clone(),
+            watch.reads,
         )
         .await
         .map_err(|e| FlowError::Usage(e.to_string()))?;

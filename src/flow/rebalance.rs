@@ -23,20 +23,25 @@ impl Flow {
     /// access node's facts of the last probe.
     pub fn rebalance_plan(&self) -> Result<rebalance::Plan, FlowError> {
         let an = &self.plan.access_node.name;
-        let db = self
-            .facts
+        let facts = self.facts.as_ref();
+        // The access node's catalog, each copy's bytes as its data node
+        // read them (probe::Reads::Placement) or the engine did.
+        let placed = facts.and_then(|f| crate::probe::placed(f, an));
+        let db = placed
             .as_ref()
-            .and_then(|f| f.node(an))
-            .and_then(|n| n.server.as_ref())
-            .and_then(|s| s.database.as_ref())
             .filter(|d| d.timescaledb.is_some() && !d.data_nodes.is_empty())
             .ok_or_else(|| {
+                let why = facts
+                    .and_then(|f| f.node(an))
+                    .and_then(|n| n.connection.problem())
+                    .map_or_else(String::new, |p| format!(": tsmn cannot connect ({p})"));
                 FlowError::Failed(format!(
-                    "{an} is not the access node of a running cluster in {} (or tsmn cannot read it)\n    fix: tsmn check --plan {} says why",
+                    "{an} is not the access node of a running cluster in {} (or tsmn cannot read it){why}\n    fix: tsmn check --plan {} says why",
                     self.plan.database,
                     self.plan_path.display()
                 ))
             })?;
+        self.silent_data_nodes(db)?;
         let unavailable: Vec<String> = db
             .members
             .iter()
@@ -44,8 +49,8 @@ impl Flow {
             .map(|m| m.name.clone())
             .collect();
         rebalance::plan(db, &unavailable).map_err(|Refusal::SizesUnknown(chunks)| {
-            // The data nodes that hold them: among them, the one that did
-            // not answer.
+            // Every data node answered (silent_data_nodes): the data nodes
+            // that hold them did not give their sizes.
             let mut holders: Vec<&str> = db
                 .chunk_places
                 .iter()
@@ -54,27 +59,101 @@ impl Flow {
                 .collect();
             holders.sort_unstable();
             holders.dedup();
-            let silent: Vec<&str> = self
-                .facts
-                .iter()
-                .flat_map(|f| f.nodes.iter())
-                .filter(|n| {
-                    holders.contains(&n.name.as_str())
-                        && !matches!(n.connection, crate::facts::Connection::Connected { .. })
-                })
-                .map(|n| n.name.as_str())
-                .collect();
-            if !silent.is_empty() {
-                holders = silent;
-            }
             FlowError::Failed(format!(
-                "the sizes of {} chunk(s) could not be read (first: {}), held on {}: a data node did not answer\n    fix: tsmn check --plan {} names which and why; run again once every data node answers",
+                "the sizes of {} chunk(s) could not be read (first: {}), held on {}\n    fix: tsmn check --plan {} says what stands in the way; run again once every data node answers",
                 chunks.len(),
                 chunks.first().map_or("", String::as_str),
                 holders.join(", "),
                 self.plan_path.display()
             ))
         })
+    }
+
+    /// A data node of the cluster (in the plan, available) that tsmn
+    /// could not reach: named with why, whether or not it holds chunks
+    /// (it would be a destination). Its sizes are unknown, and a move to or
+    /// from it could not run.
+    fn silent_data_nodes(&self, db: &crate::facts::DatabaseFacts) -> Result<(), FlowError> {
+        let silent: Vec<String> = self
+            .facts
+            .iter()
+            .flat_map(|f| f.nodes.iter())
+            .filter(|n| n.name != self.plan.access_node.name)
+            .filter(|n| {
+                db.members
+                    .iter()
+                    .any(|m| m.name == n.name && !m.unavailable)
+            })
+            .filter_map(|n| Some(format!("{} ({})", n.name, n.connection.problem()?)))
+            .collect();
+        if silent.is_empty() {
+            return Ok(());
+        }
+        Err(FlowError::Failed(format!(
+            "data node(s) of the cluster did not answer: {}; the sizes of their chunks cannot be read and no move to or from them can run\n    fix: tsmn check --plan {} says why; run again once every data node answers",
+            silent.join(", "),
+            self.plan_path.display()
+        )))
+    }
+
+    /// Before a run moves: the access node and every data node a move
+    /// touches probed for their own facts (settings, sessions kept for
+    /// the run: `watch.keep`), and the links between data nodes that the
+    /// moves use proven as the engine's copy makes them (probe/peers.rs;
+    /// steps::rebalance refuses a move over one that is not). The other
+    /// data nodes are not asked again: the plan's reads (Reads::Placement)
+    /// stay in the facts.
+    pub async fn probe_for_moves(
+        &mut self,
+        planned: &rebalance::Plan,
+        settings: &Settings,
+        ask: &dyn super::Ask,
+        watch: super::Watch,
+    ) -> Result<(), FlowError> {
+        let mut names = vec![self.plan.access_node.name.clone()];
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        for m in planned.moves() {
+            for n in [&m.from, &m.to] {
+                if !names.contains(n) {
+                    names.push(n.clone());
+                }
+            }
+            let pair = (m.to.clone(), m.from.clone());
+            if !pairs.contains(&pair) {
+                pairs.push(pair);
+            }
+        }
+        let placed = self.facts.clone();
+        let watch = super::Watch {
+            reads: crate::probe::Reads::Server,
+            ..watch
+        };
+        self.probe(&names, settings, ask, watch).await?;
+        // The cluster database as the plan read it (catalog, sizes).
+        if let (Some(f), Some(old)) = (self.facts.as_mut(), placed) {
+            for n in f.nodes.iter_mut().filter(|n| names.contains(&n.name)) {
+                let was = old.node(&n.name).and_then(|o| o.server.as_ref());
+                if let (Some(s), Some(db)) =
+                    (n.server.as_mut(), was.and_then(|w| w.database.clone()))
+                {
+                    s.database = Some(db);
+                }
+            }
+        }
+        if self.plan.auth.data_node_links == Some(false) {
+            return Ok(());
+        }
+        if let Some(f) = self.facts.as_mut() {
+            crate::probe::peers::probe_pairs(
+                &self.plan,
+                &self.passwords,
+                settings.probe_options(),
+                f,
+                Some(&pairs),
+            )
+            .await;
+        }
+        Ok(())
     }
 
     /// The steps of `self.rebalance`'s moves, with the certificate

@@ -3,12 +3,15 @@
 //! uses a temporary function that ends with the session).
 
 pub mod access_side;
+mod catalog;
 pub(crate) mod certs;
 pub mod credentials;
 pub mod disk;
 mod drift;
 pub(crate) mod health;
 pub mod peers;
+mod placement;
+pub use placement::{placed, Reads};
 pub mod queries;
 pub mod reach;
 mod sizes;
@@ -76,9 +79,11 @@ pub async fn probe_reporting(
     names: &[String],
     progress: Option<Progress>,
 ) -> Result<Facts, ProbeSetupError> {
-    Ok(probe_watching(plan, passwords, opts, names, progress, None)
-        .await?
-        .0)
+    Ok(
+        probe_watching(plan, passwords, opts, names, progress, None, Reads::All)
+            .await?
+            .0,
+    )
 }
 
 /// Where a kept connection's server notices go: (node, "SEVERITY: message").
@@ -88,7 +93,8 @@ pub type OnNotice = Arc<dyn Fn(&str, String) + Send + Sync>;
 pub type Kept = Vec<(String, Client)>;
 
 /// The probe with everything a face may want: each node's result as soon
-/// as it is in, and (with `keep`) the connections left open for the steps.
+/// as it is in, (with `keep`) the connections left open for the steps, and
+/// what is read of each node (`reads`).
 pub async fn probe_watching(
     plan: &Plan,
     passwords: &PasswordSource,
@@ -96,10 +102,12 @@ pub async fn probe_watching(
     names: &[String],
     progress: Option<Progress>,
     keep: Option<OnNotice>,
+    reads: Reads,
 ) -> Result<(Facts, Kept), ProbeSetupError> {
     let tls = tls::Tls::from_plan(plan).map_err(ProbeSetupError)?;
     let plan = Arc::new(plan.clone());
     let mut tasks = Vec::new();
+    let holders = placement::Holders::new(&plan, names);
     for (i, node) in plan.nodes().enumerate() {
         if !names.contains(&node.name) {
             continue;
@@ -116,6 +124,8 @@ pub async fn probe_watching(
             tls: tls.clone(),
             opts,
             keep: keep.clone(),
+            reads,
+            holders: holders.clone(),
         };
         let (plan, node) = (plan.clone(), node.clone());
         let progress = progress.clone();
@@ -238,6 +248,8 @@ struct NodeWork {
     opts: ProbeOptions,
     /// Keep the connection, its notices going here.
     keep: Option<OnNotice>,
+    reads: Reads,
+    holders: placement::Holders,
 }
 
 async fn probe_node(plan: &Plan, node: &Node, work: NodeWork) -> (NodeFacts, Option<Client>) {
@@ -252,6 +264,9 @@ async fn probe_node(plan: &Plan, node: &Node, work: NodeWork) -> (NodeFacts, Opt
         access_probes: AccessProbes::NotApplicable,
         cluster_reach: Vec::new(),
     };
+    if work.reads == Reads::Placement {
+        return (placement::read(plan, facts, &work).await, None);
+    }
     let keep = work.keep.is_some();
     let on_notice = work.keep.map(|f| (node.name.clone(), f));
     let connected = connect(&work.cfg, &work.tls, work.opts, on_notice).await;
@@ -263,6 +278,10 @@ async fn probe_node(plan: &Plan, node: &Node, work: NodeWork) -> (NodeFacts, Opt
     };
     let (mut server, tls_used) = queries::server_facts(&client, plan).await;
     facts.connection = Connection::Connected { tls: tls_used };
+    if work.reads == Reads::Server {
+        facts.server = Some(server);
+        return (facts, keep.then_some(client));
+    }
     let access = work.role == NodeRole::Access;
     // What the facts lead to, at once: the cluster database's details (a
     // connection of its own) beside the files its settings name (the

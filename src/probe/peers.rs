@@ -36,6 +36,19 @@ pub fn as_seen_from(an: &ServerFacts, data_dir: &str) -> ServerFacts {
 /// Every data node's links to the others, into its facts (where tsmn got
 /// in as a superuser and knows the access node's settings).
 pub async fn probe(plan: &Plan, passwords: &PasswordSource, opts: ProbeOptions, facts: &mut Facts) {
+    probe_pairs(plan, passwords, opts, facts, None).await;
+}
+
+/// `probe`, of the links `pairs` names only (from, to: the destination of
+/// a chunk copy logs in to its source), when given: tsmn rebalance proves
+/// the links its moves use, not all N x (N - 1).
+pub async fn probe_pairs(
+    plan: &Plan,
+    passwords: &PasswordSource,
+    opts: ProbeOptions,
+    facts: &mut Facts,
+    pairs: Option<&[(String, String)]>,
+) {
     let Ok(tls) = Tls::from_plan(plan) else {
         return;
     };
@@ -48,6 +61,15 @@ pub async fn probe(plan: &Plan, passwords: &PasswordSource, opts: ProbeOptions, 
     };
     let mut tasks = Vec::new();
     for dn in &plan.data_nodes {
+        let to: Option<Vec<String>> = pairs.map(|p| {
+            p.iter()
+                .filter(|(from, _)| *from == dn.name)
+                .map(|(_, to)| to.clone())
+                .collect()
+        });
+        if to.as_ref().is_some_and(Vec::is_empty) {
+            continue;
+        }
         let Some(dir) = facts
             .node(&dn.name)
             .and_then(|n| n.server.as_ref())
@@ -60,7 +82,7 @@ pub async fn probe(plan: &Plan, passwords: &PasswordSource, opts: ProbeOptions, 
         let cfg = config(dn, &plan.superuser, &plan.database, passwords, opts, &tls);
         let (tls, plan, from) = (tls.clone(), plan.clone(), dn.name.clone());
         tasks.push(tokio::spawn(async move {
-            let links = from_one(&plan, &from, &seen, cfg, &tls, opts).await;
+            let links = from_one(&plan, (&from, to.as_deref()), &seen, cfg, &tls, opts).await;
             (from, links)
         }));
     }
@@ -81,14 +103,17 @@ pub async fn probe(plan: &Plan, passwords: &PasswordSource, opts: ProbeOptions, 
 
 async fn from_one(
     plan: &Plan,
-    from: &str,
+    (from, only): (&str, Option<&[String]>),
     seen: &ServerFacts,
     cfg: tokio_postgres::Config,
     tls: &Tls,
     opts: ProbeOptions,
 ) -> Vec<Reach> {
-    let others: Vec<&crate::plan::Node> =
-        plan.data_nodes.iter().filter(|d| d.name != from).collect();
+    let others: Vec<&crate::plan::Node> = plan
+        .data_nodes
+        .iter()
+        .filter(|d| d.name != from && only.is_none_or(|o| o.contains(&d.name)))
+        .collect();
     let untested = |why: String| -> Vec<Reach> {
         others
             .iter()

@@ -255,33 +255,6 @@ fn hba_rule(r: &tokio_postgres::Row) -> HbaRule {
     }
 }
 
-/// Each chunk's places, with the bytes each data node holds of it.
-fn chunk_places(
-    rows: Vec<tokio_postgres::Row>,
-    sizes: &[(String, String, i64)],
-) -> Vec<crate::facts::ChunkPlace> {
-    rows.iter()
-        .map(|r| {
-            let chunk: String = r.get(1);
-            crate::facts::ChunkPlace {
-                hypertable: r.get(0),
-                bytes: sizes
-                    .iter()
-                    .filter(|s| s.0 == chunk)
-                    .map(|s| (s.1.clone(), s.2))
-                    .collect(),
-                chunk,
-                data_nodes: r.get(2),
-                hypertable_name: (r.get(3), r.get(4)),
-                range: r
-                    .get::<_, Option<String>>(5)
-                    .zip(r.get::<_, Option<String>>(6)),
-                rows: r.get(7),
-            }
-        })
-        .collect()
-}
-
 /// Inside the cluster database: TimescaleDB's version and membership.
 pub async fn database_details(client: &Client, db: &mut DatabaseFacts) {
     use crate::pg::rows;
@@ -291,18 +264,17 @@ pub async fn database_details(client: &Client, db: &mut DatabaseFacts) {
     }
     // Independent, so they go out together (pipelined on one connection),
     // as the server facts do.
-    let (metadata, nodes, hypertables, chunks, prepared, places, sizes, health) = tokio::join!(
+    let (catalog, metadata, chunks, prepared, sizes, health) = tokio::join!(
+        super::catalog::read(client),
         rows(client, METADATA_SQL, &[]),
-        rows(client, DATA_NODES_SQL, &[]),
-        rows(client, HYPERTABLES_SQL, &[]),
         rows(client, CHUNKS_SQL, &[]),
         rows(client, PREPARED_SQL, &[]),
-        rows(client, PLACES_SQL, &[]),
         super::sizes::sizes_within(client),
         super::health::read(client),
     );
     (db.remote_txn_backlog, db.failed_jobs) = health;
-    db.chunk_places = chunk_places(places.unwrap_or_default(), &sizes);
+    catalog.into(db);
+    super::catalog::with_bytes(&mut db.chunk_places, sizes);
     db.prepared = prepared
         .unwrap_or_default()
         .iter()
@@ -319,35 +291,6 @@ pub async fn database_details(client: &Client, db: &mut DatabaseFacts) {
             _ => db.dist_uuid = Some(v),
         }
     }
-    let nodes = nodes.unwrap_or_default();
-    db.data_nodes = nodes.iter().map(|r| r.get(0)).collect();
-    db.members = nodes
-        .iter()
-        .map(|r| {
-            let (host, port, _) = crate::timescale::server_options(&r.get::<_, Vec<String>>(1));
-            crate::facts::Member {
-                name: r.get(0),
-                host: host.unwrap_or_default(),
-                port: port.unwrap_or(5432),
-                without_usage: r.get(2),
-                unavailable: r
-                    .get::<_, Vec<String>>(1)
-                    .iter()
-                    .any(|o| o == "available=false"),
-                answers: None,
-            }
-        })
-        .collect();
-    db.distributed_hypertables = hypertables
-        .unwrap_or_default()
-        .iter()
-        .map(|r| crate::facts::DistributedHypertable {
-            schema: r.get(0),
-            table: r.get(1),
-            data_nodes: r.get(2),
-            replication_factor: r.get::<_, Option<i64>>(3).unwrap_or(1),
-        })
-        .collect();
     db.chunks = chunks
         .unwrap_or_default()
         .iter()
@@ -359,14 +302,6 @@ pub async fn database_details(client: &Client, db: &mut DatabaseFacts) {
         .collect();
 }
 
-/// Each chunk of a distributed hypertable and its data nodes (the access
-/// node's catalog only: no data node is asked).
-const PLACES_SQL: &str = "SELECT format('%I.%I', hypertable_schema, hypertable_name), format('%I.%I', chunk_schema, chunk_name), \
-     data_nodes::text[], hypertable_schema::text, hypertable_name::text, \
-     coalesce(range_start::text, range_start_integer::text), coalesce(range_end::text, range_end_integer::text), \
-     (SELECT nullif(c.reltuples, -1)::bigint FROM pg_class c \
-      JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = chunk_schema AND c.relname = chunk_name) \
-     FROM timescaledb_information.chunks WHERE data_nodes IS NOT NULL ORDER BY 1, 2";
 /// TimescaleDB's own two-phase transactions (its gids start with `ts-`,
 /// tsl/src/remote/txn_id.c) left prepared in this database, and every
 /// other one of the server (they hold their locks as well).
@@ -376,18 +311,6 @@ const PREPARED_SQL: &str =
 
 const METADATA_SQL: &str =
     "SELECT key::text, value::text FROM _timescaledb_catalog.metadata WHERE key IN ('uuid', 'dist_uuid')";
-/// With each data node, the login roles that may not use its foreign server
-/// (superusers may use all): a role needs USAGE there to reach it.
-const DATA_NODES_SQL: &str =
-    "SELECT d.node_name::text, coalesce(d.options, '{}')::text[], \
-     ARRAY(SELECT r.rolname::text FROM pg_roles r WHERE r.rolcanlogin AND NOT has_server_privilege(r.oid, s.oid, 'USAGE') ORDER BY 1) \
-     FROM timescaledb_information.data_nodes d JOIN pg_foreign_server s ON s.srvname = d.node_name ORDER BY 1";
-const HYPERTABLES_SQL: &str =
-    "SELECT hypertable_schema::text, hypertable_name::text, coalesce(data_nodes, '{}')::text[], \
-       (SELECT h.replication_factor::bigint FROM _timescaledb_catalog.hypertable h \
-        WHERE h.schema_name = i.hypertable_schema AND h.table_name = i.hypertable_name) \
-     FROM timescaledb_information.hypertables i WHERE is_distributed ORDER BY 1, 2";
-
 /// Per data node: its chunks, and (sorted by name) the ones it alone holds.
 const CHUNKS_SQL: &str = "SELECT dn::text, count(*), coalesce(array_agg(format('%I.%I', c.chunk_schema, c.chunk_name) \
             ORDER BY c.chunk_schema, c.chunk_name) FILTER (WHERE cardinality(c.data_nodes) = 1), '{}')::text[] \

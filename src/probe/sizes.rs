@@ -33,3 +33,30 @@ const SIZES_SQL: &str = "SELECT format('%I.%I', s.chunk_schema, s.chunk_name), s
      FROM timescaledb_information.hypertables h \
      CROSS JOIN LATERAL chunks_detailed_size(format('%I.%I', h.hypertable_schema, h.hypertable_name)::regclass) s \
      WHERE h.is_distributed AND s.node_name IS NOT NULL";
+
+/// A data node's own chunks and their bytes, as the engine's
+/// chunks_detailed_size gets them: it sends each data node
+/// `chunks_local_size(schema, table)` (tsl/src/dist_util.c,
+/// dist_util_remote_chunk_info), one data node after another over the
+/// access node's connections, each opened first. tsmn rebalance asks the
+/// same function on each data node itself, all at once on its own
+/// sessions (Reads::Placement): the same bytes, without 64 connections
+/// opened one after another. Every hypertable of the data node (its
+/// distributed members, replication_factor -1); chunk names are those of
+/// the access node's catalog.
+pub(super) async fn local(
+    client: &tokio_postgres::Client,
+    schema: &str,
+) -> Result<Vec<(String, i64)>, tokio_postgres::Error> {
+    let sql = format!(
+        "SELECT format('%I.%I', s.chunk_schema, s.chunk_name), coalesce(s.total_bytes, 0)::bigint \
+         FROM _timescaledb_catalog.hypertable h \
+         CROSS JOIN LATERAL {schema}.chunks_local_size(h.schema_name, h.table_name) s \
+         WHERE h.replication_factor = -1"
+    );
+    Ok(crate::pg::rows(client, &sql, &[])
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect())
+}

@@ -161,6 +161,7 @@ impl Tasks {
                         message: crate::timescale::notice_for_people(&message),
                     }));
                 })),
+                ..Watch::default()
             };
             let partial = !nodes.is_empty();
             let probed = flow.probe(&nodes, &settings, &NoAsk, watch).await.is_ok();

@@ -9,13 +9,14 @@ use super::super::args::{RebalanceArgs, RestartArg, EXIT_FAILED, EXIT_OK};
 use super::super::output;
 use super::super::prompt::Terminal;
 use super::running::{
-    asked, refused_or_declined, restart_policy, run_shown, start, Ran, Show, Started,
+    asked, refused_or_declined, restart_policy, run_shown, start_reading, Ran, Show, Started,
 };
 use super::{fail_as, failed, probe_flow, runtime, with_timeout};
 use std::io::IsTerminal;
 use std::time::Duration;
 use tsmn::flow::rebalance::Rebalancing;
 use tsmn::flow::{Flow, FlowError, NoAsk, RunKind, Settings, Watch};
+use tsmn::probe::Reads;
 use tsmn::rebalance::{self, Plan};
 
 pub fn rebalance(a: &RebalanceArgs) -> u8 {
@@ -35,13 +36,16 @@ pub fn rebalance(a: &RebalanceArgs) -> u8 {
         run,
         rt,
         events,
-    } = match start(&a.plan, RunKind::Rebalance, &settings, a.json) {
+    } = match start_reading(
+        &a.plan,
+        RunKind::Rebalance,
+        &settings,
+        a.json,
+        Reads::Placement,
+    ) {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
-    // The links between data nodes the moves use, tested as the engine
-    // makes them: a move goes only over a proven one (steps::rebalance).
-    rt.block_on(flow.probe_peer_links(&settings));
     // A run that did not finish is resumed with its own moves: those done
     // are found done on the servers and skipped.
     let resumed = flow.unfinished_rebalance();
@@ -65,21 +69,10 @@ pub fn rebalance(a: &RebalanceArgs) -> u8 {
         }
         return EXIT_OK;
     }
-    flow.rebalance = Some(Rebalancing {
-        plan: planned.clone(),
-        parallel: a.parallel,
-    });
-    let ready =
-        match rt.block_on(flow.ready(&run, &Default::default(), &settings, &Terminal::new())) {
-            Ok(r) => r,
-            Err(e) => return fail(e),
-        };
-    if let Some(why) = ready.steps.iter().find_map(|s| match &s.state {
-        tsmn::steps::StepState::Blocked { why } => Some(why.clone()),
-        _ => None,
-    }) {
-        return failed("rebalance", a.json, &why, EXIT_FAILED);
-    }
+    let ready = match prepared(a, &rt, &mut flow, &run, &planned, &events.0, &settings) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
     if !a.json {
         output::out!("{}", rebalance::links::text(&ready.steps));
     }
@@ -122,6 +115,42 @@ pub fn rebalance(a: &RebalanceArgs) -> u8 {
     report(a, &shown, &tally, ok, events)
 }
 
+/// What the moves need, read, and their steps, ready: the nodes the moves
+/// touch (their sessions kept for the run) and the links between data
+/// nodes the moves use, tested as the engine makes them: a move goes only
+/// over a proven one (steps::rebalance). Err(exit code) when refused.
+fn prepared(
+    a: &RebalanceArgs,
+    rt: &tokio::runtime::Runtime,
+    flow: &mut Flow,
+    run: &tsmn::flow::Run,
+    planned: &Plan,
+    events: &tsmn::run::Events,
+    settings: &Settings,
+) -> Result<tsmn::flow::Ready, u8> {
+    let fail = |e| fail_as("rebalance", a.json, e);
+    let watch = Watch {
+        keep: Some(tsmn::run::session::notices_to(events.clone())),
+        ..Watch::default()
+    };
+    rt.block_on(flow.probe_for_moves(planned, settings, &Terminal::new(), watch))
+        .map_err(fail)?;
+    flow.rebalance = Some(Rebalancing {
+        plan: planned.clone(),
+        parallel: a.parallel,
+    });
+    let ready = rt
+        .block_on(flow.ready(run, &Default::default(), settings, &Terminal::new()))
+        .map_err(fail)?;
+    if let Some(why) = ready.steps.iter().find_map(|s| match &s.state {
+        tsmn::steps::StepState::Blocked { why } => Some(why.clone()),
+        _ => None,
+    }) {
+        return Err(failed("rebalance", a.json, &why, EXIT_FAILED));
+    }
+    Ok(ready)
+}
+
 /// After the run, read from the servers: the shares each data node holds
 /// now (the access node probed again) and the rows of each hypertable.
 #[allow(clippy::type_complexity)]
@@ -131,8 +160,11 @@ fn after(
     settings: &Settings,
     rows_before: &[(String, i64)],
 ) -> Result<(Plan, Vec<(String, i64, i64)>), FlowError> {
-    let an = flow.plan.access_node.name.clone();
-    rt.block_on(flow.probe(&[an], settings, &NoAsk, Watch::default()))?;
+    let placement = Watch {
+        reads: Reads::Placement,
+        ..Watch::default()
+    };
+    rt.block_on(flow.probe(&[], settings, &NoAsk, placement))?;
     let now = flow.rebalance_plan()?;
     let rows_after = rt.block_on(flow.hypertable_rows(settings))?;
     let rows = rows_before
@@ -156,7 +188,13 @@ fn check(a: &RebalanceArgs) -> u8 {
         Ok(f) => f,
         Err(e) => return fail_as("rebalance", json, e),
     };
-    if let Err(e) = probe_flow(&runtime(), &mut flow, &settings, json, Watch::default()) {
+    // What the plan needs only (probe::Reads::Placement): the access
+    // node's catalog and each data node's chunk sizes, all at once.
+    let placement = Watch {
+        reads: Reads::Placement,
+        ..Watch::default()
+    };
+    if let Err(e) = probe_flow(&runtime(), &mut flow, &settings, json, placement) {
         return fail_as("rebalance", json, e);
     }
     let planned = flow.rebalance_plan().and_then(|p| {

@@ -33,6 +33,17 @@ pub(super) fn start(
     settings: &Settings,
     json: bool,
 ) -> Result<Started, FlowError> {
+    start_reading(plan, kind, settings, json, tsmn::probe::Reads::All)
+}
+
+/// `start`, the probe reading only `reads` of each node (tsmn rebalance).
+pub(super) fn start_reading(
+    plan: &std::path::Path,
+    kind: RunKind,
+    settings: &Settings,
+    json: bool,
+    reads: tsmn::probe::Reads,
+) -> Result<Started, FlowError> {
     let mut flow = Flow::open(plan)?;
     let run = flow.begin(kind)?;
     let rt = runtime();
@@ -40,6 +51,7 @@ pub(super) fn start(
     let watch = Watch {
         progress: None,
         keep: Some(tsmn::run::session::notices_to(tx.clone())),
+        reads,
     };
     rt.block_on(flow.lock_cluster(settings))?;
     probe_flow(&rt, &mut flow, settings, json, watch)?;
