@@ -197,45 +197,54 @@ fn check(a: &RebalanceArgs) -> u8 {
     if let Err(e) = probe_flow(&runtime(), &mut flow, &settings, json, placement) {
         return fail_as("rebalance", json, e);
     }
-    let planned = flow.rebalance_plan().and_then(|p| {
-        // What the run would write for the links, and whether its moves
-        // could run (the same steps the run builds).
-        flow.rebalance = Some(Rebalancing {
-            plan: p.clone(),
-            parallel: a.parallel,
-        });
-        let steps = if p.moves().count() == 0 {
-            Vec::new()
-        } else {
-            flow.rebalance_steps_to_show()?
-        };
-        Ok((p, steps))
-    });
-    match planned {
-        Ok((p, steps)) if json => {
-            let mut doc = rebalance::render::json(&p);
-            if let (Some(d), serde_json::Value::Object(o)) =
-                (doc.as_object_mut(), rebalance::links::json(&steps))
-            {
-                d.extend(o);
-            }
-            output::print_json(&doc);
-            EXIT_OK
-        }
-        Ok((p, steps)) => {
-            output::out!("{}", rebalance::render::text(&p));
-            output::out!("{}", rebalance::links::text(&steps));
-            if flow.unfinished_rebalance().is_some() {
-                output::tell(&format!(
-                    "a rebalance did not finish ({} keeps its moves): tsmn rebalance --plan {} resumes those moves, not these",
-                    flow.rebalance_file().display(),
-                    a.plan.display()
-                ));
-            }
-            EXIT_OK
-        }
-        Err(e) => fail_as("rebalance", json, e),
+    let p = match flow.rebalance_plan() {
+        Ok(p) => p,
+        Err(e) => return fail_as("rebalance", json, e),
+    };
+    // The plan first: read in one round of Reads::Placement, and printed
+    // before anything else is asked.
+    if !json {
+        output::out!("{}", rebalance::render::text(&p));
     }
+    // Then what the run would write for the links, and whether its moves
+    // could run: the same reads as the run's (the access node and the data
+    // nodes the moves touch, the links they use) and the same steps.
+    let steps = if p.moves().count() == 0 {
+        Ok(Vec::new())
+    } else {
+        let rt = runtime();
+        rt.block_on(flow.probe_for_moves(&p, &settings, &NoAsk, Watch::default()))
+            .and_then(|()| {
+                flow.rebalance = Some(Rebalancing {
+                    plan: p.clone(),
+                    parallel: a.parallel,
+                });
+                flow.rebalance_steps_to_show()
+            })
+    };
+    let steps = match steps {
+        Ok(s) => s,
+        Err(e) => return fail_as("rebalance", json, e),
+    };
+    if json {
+        let mut doc = rebalance::render::json(&p);
+        if let (Some(d), serde_json::Value::Object(o)) =
+            (doc.as_object_mut(), rebalance::links::json(&steps))
+        {
+            d.extend(o);
+        }
+        output::print_json(&doc);
+        return EXIT_OK;
+    }
+    output::out!("{}", rebalance::links::text(&steps));
+    if flow.unfinished_rebalance().is_some() {
+        output::tell(&format!(
+            "a rebalance did not finish ({} keeps its moves): tsmn rebalance --plan {} resumes those moves, not these",
+            flow.rebalance_file().display(),
+            a.plan.display()
+        ));
+    }
+    EXIT_OK
 }
 
 /// The steps shown (whatever -q and --json say when it asks: nobody
