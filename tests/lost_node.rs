@@ -100,3 +100,80 @@ fn a_lost_data_node_is_told_from_the_catalog_and_marked_unavailable_as_check_say
     assert_eq!(count(&r.an), metrics_rows, "nothing lost");
     assert_eq!(r.an.sql("tsdb", "SELECT count(*) FROM r2"), r2_rows);
 }
+
+/// A data node stopped for real: tsmn check (the binary, with the links
+/// between data nodes) does not report the other data node's link to it
+/// as `data_node_link_fails` (whose fix, tsmn apply --data-node-links,
+/// refuses while a node cannot be probed); the stopped node's own finding
+/// says it, with a note that its links were not tested; and every fix that
+/// names a tsmn command names the operator's plan as given.
+#[test]
+fn a_stopped_data_node_is_not_a_link_problem_and_every_fix_names_the_plan() {
+    if !timescaledb_tier("a_stopped_data_node_is_not_a_link_problem") {
+        return;
+    }
+    let r = Running::applied(&[]);
+    metrics(&r.an, "2026-01-01", "2026-01-10");
+    r.dn1.cluster.stop(true).expect("stop dn1");
+    let out = tsmn()
+        .args(["check", "--json", "--connect-timeout", "3", "--plan"])
+        .arg(&r.path)
+        .output()
+        .expect("tsmn check");
+    let doc: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out:?}"));
+    let found = doc["findings"].as_array().expect("findings");
+    let on = |node: &str, code: &str| {
+        found
+            .iter()
+            .find(|f| f["node"] == node && f["code"] == code)
+    };
+    assert!(
+        !found.iter().any(|f| f["code"] == "data_node_link_fails"),
+        "{found:#?}"
+    );
+    // dn1's own finding: tsmn cannot connect to it (a blocker on dn1), and
+    // the access node's catalog says what it holds.
+    assert!(
+        found.iter().any(|f| f["node"] == "dn1"
+            && f["severity"] == "blocker"
+            && f["what"]
+                .as_str()
+                .is_some_and(|w| w.starts_with("tsmn cannot connect to dn1"))),
+        "{found:#?}"
+    );
+    assert!(on("dn1", "lost_node_only_copies").is_some(), "{found:#?}");
+    let note = on("dn1", "data_node_links_not_tested").expect("the links' note");
+    assert!(
+        note["what"]
+            .as_str()
+            .is_some_and(|w| w.contains("from dn2 to dn1")),
+        "{note:#?}"
+    );
+    // No fix runs tsmn apply --data-node-links while dn1 is away, and each
+    // tsmn command a fix names carries --plan and the plan's path.
+    let plan = format!("--plan {}", r.path.display());
+    for f in found {
+        let fix = f["fix"].as_str().expect("fix");
+        assert!(
+            !fix.contains("--data-node-links") || fix.starts_with("bring dn1 back first"),
+            "{f:#?}"
+        );
+        for (at, _) in fix
+            .match_indices("tsmn apply")
+            .chain(fix.match_indices("tsmn check"))
+        {
+            // "tsmn apply" and "tsmn check" are both 10 characters.
+            assert!(
+                fix[at + 10..].starts_with(&format!(" {plan}")),
+                "a tsmn command without {plan}: {fix}"
+            );
+        }
+    }
+    assert!(
+        found.iter().any(|f| f["fix"]
+            .as_str()
+            .is_some_and(|x| x.contains(&format!("tsmn apply {plan}")))),
+        "no fix names tsmn apply: {found:#?}"
+    );
+}

@@ -190,9 +190,72 @@ impl Fix {
     }
 }
 
+/// The tsmn commands that read a plan (`--plan FILE`), as a fix may name them.
+const PLAN_COMMANDS: [&str; 9] = [
+    "apply",
+    "check",
+    "preview",
+    "export",
+    "undo",
+    "rebalance",
+    "validate",
+    "status",
+    "wizard",
+];
+
+/// `text` (a fix as rendered) with `--plan <plan>` after each tsmn command
+/// it names that reads a plan and does not name one already: the fix,
+/// carried out as written, runs on the operator's plan and not on
+/// whatever `TSMN_PLAN` or the current directory holds. The one place
+/// fixes get the plan path (findings are pure and do not know it: the
+/// flow, which does, passes every fix through this).
+pub fn naming_plan(text: &str, plan: &str) -> String {
+    let arg = format!(" --plan {}", crate::quote::shell::word(plan));
+    let mut out = String::with_capacity(text.len() + arg.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("tsmn ") {
+        let after = &rest[at + "tsmn ".len()..];
+        let command = after
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .next()
+            .unwrap_or("");
+        let end = at + "tsmn ".len() + command.len();
+        out.push_str(&rest[..end]);
+        rest = &rest[end..];
+        // The command's words run to the end of its clause.
+        let clause = rest.split([':', ',', ';', ')']).next().unwrap_or("");
+        let named = clause.contains("--plan");
+        if PLAN_COMMANDS.contains(&command) && !named {
+            out.push_str(&arg);
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_tsmn_command_a_fix_names_gets_the_plan() {
+        let f = Fix::apply_with("--data-node-links", "it puts the files there").or("open the port");
+        assert_eq!(
+            naming_plan(&f.render(), "/p/my plan.toml"),
+            "run tsmn apply --plan '/p/my plan.toml' --data-node-links: it puts the files there, or open the port"
+        );
+        assert_eq!(
+            naming_plan("start dn1 (tsmn check --plan x says why), then tsmn check again; tsmn's CA, tsmn connects", "p.toml"),
+            "start dn1 (tsmn check --plan x says why), then tsmn check --plan p.toml again; tsmn's CA, tsmn connects"
+        );
+        assert_eq!(
+            naming_plan(
+                "the same tsmn command (tsmn apply ... --drain, or tsmn rebalance)",
+                "p"
+            ),
+            "the same tsmn command (tsmn apply --plan p ... --drain, or tsmn rebalance --plan p)"
+        );
+    }
 
     #[test]
     fn text_is_rendered_from_the_data() {

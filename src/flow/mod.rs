@@ -172,12 +172,20 @@ impl Flow {
         self.facts.as_ref()
     }
 
-    /// The findings on the facts of the last probe: both faces show these.
+    /// The findings on the facts of the last probe: both faces show these,
+    /// each fix that names a tsmn command with `--plan` and the plan's path
+    /// as the operator gave it.
     pub fn findings(&self) -> Vec<crate::findings::Finding> {
-        self.facts
+        let path = self.plan_path.to_string_lossy();
+        let mut found = self
+            .facts
             .as_ref()
             .map(|f| crate::findings::findings(&self.plan, f))
-            .unwrap_or_default()
+            .unwrap_or_default();
+        for f in &mut found {
+            f.fix = crate::findings::fix::naming_plan(&f.fix, &path);
+        }
+        found
     }
 
     /// check: each data node's links to the others as the engine's chunk

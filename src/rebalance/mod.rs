@@ -6,6 +6,8 @@
 
 pub mod links;
 pub mod plan;
+#[cfg(test)]
+mod plan_props;
 pub mod render;
 
 pub use plan::{plan, Hypertable, Move, Plan, Refusal, Share};

@@ -114,6 +114,27 @@ pub fn plan(db: &DatabaseFacts, unavailable: &[String]) -> Result<Plan, Refusal>
     Ok(out)
 }
 
+/// The rule, which makes a plan settle (a plan made right after the
+/// moves of the one before were carried out proposes nothing):
+///
+/// * Nothing moves while the spread (fullest minus emptiest node) is
+///   within one typical chunk's size (the median copy of the hypertable):
+///   no placement of whole chunks does much better, and each move pauses
+///   writes.
+/// * A move goes to the emptiest node, from the fullest node that has a
+///   fitting copy, and must cut the difference between those two by at
+///   least the copy's own size: a copy of `b` bytes over a gap of `g`
+///   moves only when `b <= 2g/3` (the gap becomes `|g - 2b|`). Both nodes
+///   end within their old loads, so the spread never grows, and the sum
+///   of squares of the loads drops at each move: the loop ends.
+/// * Among fitting copies, the one nearest half the gap.
+/// * A chunk moves at most once (its step is `move-<chunk>`): a copy this
+///   plan already moved may go on from where it landed, which rewrites
+///   that move (or cancels it when it goes back), so the plan ends in a
+///   placement where no move fits, whatever the moves before it. A
+///   replicated chunk's other copies stay while one of its copies moves:
+///   there a plan after this one may still move one of them (rarely: it
+///   must be the only copy that fits).
 fn even_out(name: &str, nodes: &[&str], chunks: &[&ChunkPlace]) -> Hypertable {
     // Per node: its copies by size (bytes, chunk index), and its total.
     let mut held: HashMap<&str, BTreeSet<(i64, usize)>> =
@@ -130,12 +151,15 @@ fn even_out(name: &str, nodes: &[&str], chunks: &[&ChunkPlace]) -> Hypertable {
         }
     }
     let before = shares(nodes, &held, &load);
-    let mut moved = vec![false; chunks.len()];
-    let mut moves = Vec::new();
-    // Each move shrinks the spread, and each chunk moves once: this ends.
+    let typical = typical_size(&held);
+    // Per chunk: its move in `moves`, while it has one (None: cancelled).
+    let mut moved: Vec<Option<usize>> = vec![None; chunks.len()];
+    let mut moves: Vec<Option<Move>> = Vec::new();
     while let Some(lo) = nodes.iter().copied().min_by_key(|n| (load[n], *n)) {
-        // The heaviest node that has a copy to give: one whose whole copy
-        // fits under the gap (else the spread would not shrink).
+        let top = nodes.iter().map(|n| load[n]).max().unwrap_or(0);
+        if top - load[lo] <= typical {
+            break;
+        }
         let mut donors: Vec<&str> = nodes
             .iter()
             .copied()
@@ -144,12 +168,21 @@ fn even_out(name: &str, nodes: &[&str], chunks: &[&ChunkPlace]) -> Hypertable {
         donors.sort_by_key(|n| (std::cmp::Reverse(load[n]), *n));
         let found = donors.iter().find_map(|hi| {
             let gap = load[hi] - load[lo];
-            // The copy nearest half the gap, of a chunk not moved yet and
-            // without a copy on the lightest.
-            let fits = |&&(b, i): &&(i64, usize)| b < gap && !moved[i] && !copies[i].contains(&lo);
-            let half = gap / 2;
-            let below = held[hi].range(..=(half, usize::MAX)).rev().find(fits);
-            let above = held[hi].range((half, usize::MAX)..).find(fits);
+            let fits = |&&(_, i): &&(i64, usize)| {
+                !copies[i].contains(&lo)
+                    && moved[i].is_none_or(|m| moves[m].as_ref().is_some_and(|m| m.to == *hi))
+            };
+            let (half, most) = (gap / 2, gap * 2 / 3);
+            let below = (half >= 1)
+                .then(|| held[hi].range((1, 0)..=(half, usize::MAX)).rev().find(fits))
+                .flatten();
+            let above = (half < most)
+                .then(|| {
+                    held[hi]
+                        .range((half + 1, 0)..=(most, usize::MAX))
+                        .find(fits)
+                })
+                .flatten();
             let pick = match (below, above) {
                 (Some(a), Some(b)) => Some(if half - a.0 <= b.0 - half { *a } else { *b }),
                 (a, b) => a.or(b).copied(),
@@ -165,23 +198,39 @@ fn even_out(name: &str, nodes: &[&str], chunks: &[&ChunkPlace]) -> Hypertable {
         }
         *load.entry(hi).or_default() -= bytes;
         *load.entry(lo).or_default() += bytes;
-        moved[i] = true;
         copies[i].retain(|n| *n != hi);
         copies[i].push(lo);
-        moves.push(Move {
-            hypertable: name.to_string(),
-            chunk: chunks[i].chunk.clone(),
-            from: hi.to_string(),
-            to: lo.to_string(),
-            bytes,
-        });
+        match moved[i].and_then(|m| moves[m].as_mut().map(|mv| (m, mv))) {
+            Some((m, mv)) if mv.from == lo => {
+                moves[m] = None;
+                moved[i] = None;
+            }
+            Some((_, mv)) => mv.to = lo.to_string(),
+            None => {
+                moved[i] = Some(moves.len());
+                moves.push(Some(Move {
+                    hypertable: name.to_string(),
+                    chunk: chunks[i].chunk.clone(),
+                    from: hi.to_string(),
+                    to: lo.to_string(),
+                    bytes,
+                }));
+            }
+        }
     }
     Hypertable {
         name: name.to_string(),
         before,
         after: shares(nodes, &held, &load),
-        moves,
+        moves: moves.into_iter().flatten().collect(),
     }
+}
+
+/// The median size of the hypertable's copies: what "one chunk" weighs.
+fn typical_size(held: &HashMap<&str, BTreeSet<(i64, usize)>>) -> i64 {
+    let mut sizes: Vec<i64> = held.values().flatten().map(|(b, _)| *b).collect();
+    sizes.sort_unstable();
+    sizes.get(sizes.len() / 2).copied().unwrap_or(0)
 }
 
 fn shares(
