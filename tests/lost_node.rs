@@ -176,4 +176,26 @@ fn a_stopped_data_node_is_not_a_link_problem_and_every_fix_names_the_plan() {
             .is_some_and(|x| x.contains(&format!("tsmn apply {plan}")))),
         "no fix names tsmn apply: {found:#?}"
     );
+    // status, with every link tested, says the same: dn1 is down, and no
+    // link toward it is a data_node_link_fails.
+    let out = tsmn()
+        .args(["status", "--links", "all", "--json", "--plan"])
+        .arg(&r.path)
+        .output()
+        .expect("tsmn status");
+    let doc: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out:?}"));
+    let problems = doc["findings"].as_array().expect("findings");
+    assert!(
+        !problems.iter().any(|p| p["code"] == "data_node_link_fails"),
+        "{problems:#?}"
+    );
+    assert!(
+        doc["nodes"]
+            .as_array()
+            .expect("nodes")
+            .iter()
+            .any(|n| n["name"] == "dn1" && n["state"] == "down"),
+        "{doc:#}"
+    );
 }

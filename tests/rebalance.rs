@@ -167,6 +167,20 @@ fn a_data_node_that_does_not_answer_is_named_and_nothing_moves() {
     }
     let (r, dn3, path) = grown();
     let before = (fingerprint(&r.an), chunks_per_node(&r.an));
+    // The plan before the grow does not list dn3, which is attached: no
+    // move is planned to a node no run can reach.
+    let out = tsmn()
+        .args(["rebalance", "--check", "--plan"])
+        .arg(&r.path)
+        .output()
+        .expect("run tsmn rebalance --check");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("dn3 is a data node attached to the cluster on an but not in the plan")
+            && err.contains("--remove-data-nodes"),
+        "{err}"
+    );
     dn3.cluster.stop(true).expect("stop dn3");
     let out = tsmn()
         .args(["rebalance", "--check", "--plan"])

@@ -41,6 +41,7 @@ impl Flow {
                     self.plan_path.display()
                 ))
             })?;
+        self.outside_the_plan(db)?;
         self.silent_data_nodes(db)?;
         let unavailable: Vec<String> = db
             .members
@@ -67,6 +68,30 @@ impl Flow {
                 self.plan_path.display()
             ))
         })
+    }
+
+    /// A data node attached to the cluster (available) that the plan does
+    /// not list: tsmn cannot reach it to size its chunks, give it the
+    /// settings or links of a move, or prove them, so a plan with it would
+    /// move chunks to a node no run can take part in.
+    fn outside_the_plan(&self, db: &crate::facts::DatabaseFacts) -> Result<(), FlowError> {
+        let outside: Vec<&str> = db
+            .members
+            .iter()
+            .filter(|m| !m.unavailable && !self.plan.data_nodes.iter().any(|d| d.name == m.name))
+            .map(|m| m.name.as_str())
+            .collect();
+        if outside.is_empty() {
+            return Ok(());
+        }
+        Err(FlowError::Failed(format!(
+            "{} {} attached to the cluster on {} but not in the plan: tsmn cannot reach it to size its chunks or take part in a move
+    fix: add it to the plan's [[data_nodes]] (tsmn discover --access-node <the access node> --out FILE writes every member's entry), or take it out of the cluster: tsmn apply --plan {} --remove-data-nodes",
+            outside.join(", "),
+            if outside.len() == 1 { "is a data node" } else { "are data nodes" },
+            self.plan.access_node.name,
+            self.plan_path.display()
+        )))
     }
 
     /// A data node of the cluster (in the plan, available) that tsmn
