@@ -104,3 +104,47 @@ fn a_drain_makes_again_the_copies_its_removal_takes_from_a_replicated_hypertable
         "{found:#?}"
     );
 }
+
+#[test]
+fn a_drain_that_would_leave_chunks_under_their_factor_stops_and_names_them() {
+    if !timescaledb_tier("a_drain_that_would_leave_chunks_under_their_factor_stops_and_names_them")
+    {
+        return;
+    }
+    let r = Running::applied(&[]);
+    r.an.sql(
+        "tsdb",
+        "CREATE TABLE r2 (time timestamptz NOT NULL, device int, v float8); \
+         SELECT create_distributed_hypertable('r2', 'time', 'device', replication_factor => 2); \
+         INSERT INTO r2 SELECT t, d, random() FROM generate_series('2026-01-01'::timestamptz, '2026-01-05', \
+           '1 hour') t, generate_series(1, 4) d",
+    );
+    let chunks = places(&r.an, "r2");
+    let one = plan_for(
+        &r.an.cluster,
+        &[&r.dn1.cluster],
+        tsmn::plan::AuthMode::Trust,
+    );
+    let path = write_plan(r.path.parent().expect("plan dir"), &one);
+    let (code, text) = apply_file(&path, &["--remove-data-nodes", "--drain"], &[]);
+    assert_eq!(code, Some(1), "{text}");
+    let closing = text.lines().last().unwrap_or_default();
+    assert!(
+        closing.starts_with("not done: ")
+            && closing.contains("an/cluster/copy-_timescaledb_internal."),
+        "the closing line names a chunk left short: {text}"
+    );
+    assert!(
+        text.contains("would keep 1 of its 2 copies") && text.contains("or keep dn2 in the plan"),
+        "{text}"
+    );
+    // Nothing of the cluster phase ran: dn2 is a member, every copy there.
+    assert_eq!(places(&r.an, "r2"), chunks);
+    assert_eq!(
+        r.an.sql(
+            "tsdb",
+            "SELECT string_agg(node_name, ',' ORDER BY node_name) FROM timescaledb_information.data_nodes"
+        ),
+        ["dn1,dn2"]
+    );
+}
