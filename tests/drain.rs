@@ -62,6 +62,12 @@ fn drain_moves_only_copies_of_two_hypertables_and_keeps_rows_written_meanwhile()
     let w = writer.join().expect("writer");
     let (written, errors) = (w.ok, &w.errors);
     assert_eq!(code, Some(0), "{text}");
+    // The summary's restart decision for the leaving dn2 is the run's:
+    // tsmn restarts it itself (it reaches it where the access node does).
+    assert!(
+        text.contains("tsmn restarts dn2: ") && !text.contains("tsmn waits for dn2"),
+        "{text}"
+    );
     for c in &moving {
         assert!(
             text.contains(&format!("{c} on dn1 now")),

@@ -91,6 +91,13 @@ fn rebalance_after_a_grow_moves_what_the_plan_says_and_keeps_every_row() {
     );
     assert!(!chunks_per_node(&r.an).iter().any(|c| c.starts_with("dn3")));
     let before = fingerprint(&r.an);
+    // Without restarts it stops at the gate, naming the command that ran.
+    let (code, text) = run_yes("rebalance", &path, &["--restart", "never"], &[]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("then run tsmn rebalance again") && !text.contains("tsmn apply again"),
+        "{text}"
+    );
     let started = std::time::Instant::now();
     let (code, text) = run_yes("rebalance", &path, &[], &[]);
     let took = started.elapsed();
@@ -109,16 +116,27 @@ fn rebalance_after_a_grow_moves_what_the_plan_says_and_keeps_every_row() {
     assert_eq!(fingerprint(&r.an), before, "every row, same checksum");
     assert_clean(&r, &dn3);
     eprintln!("rebalanced {moves} move(s) in {took:?}\n{text}");
-    // The rebalance journal does not hide the grow from undo, and a run
-    // that finished keeps no plan to resume.
+    // A run that finished keeps no plan to resume.
     assert!(
         !path
             .with_extension("toml.tsmn")
             .join("rebalance.json")
             .exists()
-            && !text.contains("resuming"),
+            // The run stopped at the restart gate above is the one resumed.
+            && text.contains("resuming"),
         "{text}"
     );
+    // undo takes the rebalance back, not the grow before it: the settings
+    // it changed are named with their old values, its moves stay.
+    let (code, undone) = run_yes("undo", &path, &[], &[]);
+    assert_eq!(code, Some(0), "{undone}");
+    assert!(
+        undone.contains("stays: dn3: wal_level") && undone.contains("moved stay where they are"),
+        "{undone}"
+    );
+    assert!(!undone.contains("would lose"), "{undone}");
+    assert_eq!(chunks_per_node(&r.an), planned_chunks(&doc), "{undone}");
+    assert_eq!(fingerprint(&r.an), before);
 }
 
 #[test]

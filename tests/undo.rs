@@ -91,7 +91,8 @@ fn undo_takes_the_last_run_back_and_only_while_no_data_would_be_lost() {
     let (code, text) = undo(&path);
     assert_eq!(code, Some(1), "{text}");
     assert!(
-        text.contains("holds distributed hypertables (public.metrics)"),
+        text.contains("holds distributed hypertables (public.metrics)")
+            && text.contains("it added data node(s) dn2: deleting them would lose"),
         "{text}"
     );
     assert_eq!(members(), ["dn1", "dn2"]);

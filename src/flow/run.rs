@@ -154,6 +154,7 @@ impl Flow {
             restart_wait: settings.restart_wait,
             journal: Some(journal.clone()),
             cancel: cancel.clone(),
+            kind: run.kind,
         };
         let ok = crate::run::run_adopting(&ready.steps, &opts, events, kept).await;
         let cancelled = cancel.is_some_and(|c| c.is_cancelled());
@@ -212,6 +213,46 @@ impl Flow {
     /// kept connection): Ok(the command it runs) or Err(how the operator
     /// restarts it while tsmn waits).
     pub async fn restarts(&self, nodes: &[String]) -> Vec<(String, Result<String, String>)> {
+        self.restarts_of(nodes, None).await
+    }
+
+    /// `restarts`, with a data node that leaves in this run (a drain's
+    /// source: no kept connection) decided as the run decides it, where
+    /// the access node reaches it (`ready`: the run's steps and secrets).
+    pub async fn restarts_of(
+        &self,
+        nodes: &[String],
+        ready: Option<(&super::Ready, &Settings)>,
+    ) -> Vec<(String, Result<String, String>)> {
+        let mut out = self.restarts_kept(nodes).await;
+        let Some((ready, settings)) = ready else {
+            return out;
+        };
+        let opts = RunOptions {
+            plan: &self.plan,
+            passwords: &self.passwords,
+            secrets: &ready.secrets,
+            material: self.material.as_ref(),
+            probe: settings.probe_options(),
+            phases: settings.phases.clone(),
+            restart: settings.restart,
+            restart_wait: settings.restart_wait,
+            journal: None,
+            cancel: None,
+            kind: RunKind::Apply,
+        };
+        for (n, d) in out.iter_mut() {
+            if self.kept.iter().any(|(k, _)| k == n) {
+                continue;
+            }
+            if let Some(l) = crate::run::leaving_decision(&ready.steps, &opts, n).await {
+                *d = l;
+            }
+        }
+        out
+    }
+
+    async fn restarts_kept(&self, nodes: &[String]) -> Vec<(String, Result<String, String>)> {
         // Every node asked at once, as the restart gate asks them.
         let asks = nodes.iter().map(|n| async move {
             let d = match self.kept.iter().find(|(k, _)| k == n) {

@@ -203,6 +203,9 @@ pub struct Tally {
     pub skipped: usize,
     /// The first failed step: (node, step id).
     pub failed: Option<(String, String)>,
+    /// The first blocked step's id (the closing line names it: a copy a
+    /// drain cannot make names its chunk).
+    pub first_blocked: Option<String>,
 }
 
 impl Tally {
@@ -217,7 +220,10 @@ impl Tally {
             match outcome {
                 Outcome::Done { .. } => self.changed += 1,
                 Outcome::Verified { .. } => self.verified += 1,
-                Outcome::Blocked { .. } => self.blocked += 1,
+                Outcome::Blocked { .. } => {
+                    self.blocked += 1;
+                    self.first_blocked.get_or_insert_with(|| step.clone());
+                }
                 Outcome::Skipped { .. } => self.skipped += 1,
                 Outcome::Failed { .. } if self.failed.is_none() => {
                     self.failed = Some((node.clone(), step.clone()));
@@ -242,8 +248,9 @@ impl Tally {
         }
         if self.blocked > 0 {
             return format!(
-                "not done: {} step(s) blocked (see above): each says why; what ran is in place",
-                self.blocked
+                "not done: {} step(s) blocked (see above; the first: {}): each says why; what ran is in place",
+                self.blocked,
+                self.first_blocked.as_deref().unwrap_or("?")
             );
         }
         if !run_ok {

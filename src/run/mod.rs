@@ -69,6 +69,9 @@ pub struct RunOptions<'a> {
     pub journal: Option<std::path::PathBuf>,
     /// Stops the run before the next step (the running one finishes).
     pub cancel: Option<tokio_util::sync::CancellationToken>,
+    /// The command that runs (its messages name it: "run tsmn rebalance
+    /// again", not apply).
+    pub kind: RunKind,
 }
 
 /// Run the steps. Within a phase the data nodes run in parallel; the access
@@ -105,6 +108,7 @@ pub async fn run_adopting(
     let mut sessions = Sessions::new(o.plan, o.passwords, o.probe, tls, events.clone());
     sessions.leaving = leaving(steps);
     sessions.leaving_credentials(o);
+    sessions.kind = o.kind;
     for (node, client) in kept {
         sessions.adopt(&node, "postgres", client);
     }
@@ -195,6 +199,36 @@ fn report_without_running(events: &Events, s: &Step, outcome: Outcome) {
         outcome,
         millis: 0,
     });
+}
+
+/// For the summary before a run: the restart decision for `node` when it
+/// is a data node leaving in this run (not in the plan, so the probe kept
+/// no connection to it), made as the run's restart gate makes it: on a
+/// connection where the access node reaches it, with the credentials the
+/// run uses there. None: `node` does not leave in this run.
+pub async fn leaving_decision(
+    steps: &[Step],
+    o: &RunOptions<'_>,
+    node: &str,
+) -> Option<Result<String, String>> {
+    let leaving = leaving(steps);
+    if !leaving.iter().any(|l| l.name == node) {
+        return None;
+    }
+    let tls = match crate::probe::tls::Tls::from_plan(o.plan) {
+        Ok(t) => t,
+        Err(e) => return Some(Err(format!("{e}: {HOW}", HOW = RESTART_HOW))),
+    };
+    let (events, _unheard) = tokio::sync::mpsc::unbounded_channel();
+    let mut sessions = Sessions::new(o.plan, o.passwords, o.probe, tls, events);
+    sessions.leaving = leaving;
+    sessions.leaving_credentials(o);
+    Some(match sessions.fresh(node, "postgres").await {
+        Ok(client) => restart_decision(&client).await,
+        Err(e) => Err(format!(
+            "tsmn cannot reach {node} where the access node does ({e}): {RESTART_HOW}"
+        )),
+    })
 }
 
 /// The data nodes that leave the cluster in this run, as tsmn reaches them

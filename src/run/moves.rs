@@ -63,10 +63,11 @@ pub async fn move_chunk(
     if !holders.contains(&m.source) {
         if m.keep_source {
             return failed(format!(
-                "{} is no longer on {} (its copies: {}): nothing was copied; run tsmn apply again to copy it from where it is",
+                "{} is no longer on {} (its copies: {}): nothing was copied; run {} again to copy it from where it is",
                 m.chunk,
                 m.source,
-                holders.join(", ")
+                holders.join(", "),
+                o.kind.command()
             ));
         }
         return Outcome::AlreadyDone {
@@ -86,8 +87,9 @@ pub async fn move_chunk(
     let gid = format!("{PAUSE_PREFIX}{id}");
     if let Err(e) = pause(&an, &m.hypertable, &gid).await {
         return failed(format!(
-            "writes to {} did not pause: {e} (nothing changed; run tsmn apply again when fewer writes run)",
-            m.hypertable
+            "writes to {} did not pause: {e} (nothing changed; run {} again when fewer writes run)",
+            m.hypertable,
+            o.kind.command()
         ));
     }
     note(
@@ -163,8 +165,9 @@ async fn under_pause(
         (Ok(a), Ok(b)) => (a, b),
         (Err(e), _) | (_, Err(e)) => {
             return failed(format!(
-                "comparing {}: {e}; both copies are kept (run tsmn apply again)",
-                m.chunk
+                "comparing {}: {e}; both copies are kept (run {} again)",
+                m.chunk,
+                o.kind.command()
             ))
         }
     };
@@ -241,7 +244,7 @@ async fn copied_by_engine(
             Err(e) => {
                 last = e;
                 if let Err(c) = cleanup(an, &op).await {
-                    return Err(format!("the copy of {} failed ({last}) and its cleanup too ({c}): operation {op}; run tsmn apply again (it cleans up first)", m.chunk));
+                    return Err(format!("the copy of {} failed ({last}) and its cleanup too ({c}): operation {op}; run {} again (it cleans up first)", m.chunk, o.kind.command()));
                 }
             }
         }

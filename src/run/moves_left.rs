@@ -55,8 +55,9 @@ pub async fn resume(
         }
         if Instant::now() > deadline {
             return failed(format!(
-                "chunk copies still running after an hour: {}; run tsmn apply again later",
-                running.join(", ")
+                "chunk copies still running after an hour: {}; run {} again later",
+                running.join(", "),
+                o.kind.command()
             ));
         }
         let _ = events.send(Event::Note {

@@ -122,12 +122,13 @@ pub async fn settle(
         if Instant::now() > deadline {
             return Err(format!(
                 "{} still holds transactions prepared before the move after {} s: {}. A row one of them holds would not be copied, and the engine's copy waits for them; \
-                 resolve them (run {} on the access node, or COMMIT PREPARED / ROLLBACK PREPARED on {} after checking the access node), then run tsmn apply again",
+                 resolve them (run {} on the access node, or COMMIT PREPARED / ROLLBACK PREPARED on {} after checking the access node), then run {} again",
                 m.source,
                 SETTLE.as_secs(),
                 left.join(", "),
                 crate::timescale::heal_sql(&m.functions_schema, &m.source),
-                m.source
+                m.source,
+                sessions.kind.command()
             ));
         }
         tokio::time::sleep(Duration::from_millis(200)).await;

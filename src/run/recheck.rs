@@ -52,9 +52,10 @@ pub async fn compare_left(
     let all: Vec<String> = seen.iter().map(|(n, f)| format!("{n} {f}")).collect();
     if seen.windows(2).any(|w| w[0].1 != w[1].1) {
         return Err(format!(
-            "the copies of {chunk} differ after a killed run (rows:checksum {}): tsmn changes nothing more; keep the copy that is right and drop the other on the access node (SELECT {functions_schema}.chunk_drop_replica({}, '<data node>')), then run tsmn apply again",
+            "the copies of {chunk} differ after a killed run (rows:checksum {}): tsmn changes nothing more; keep the copy that is right and drop the other on the access node (SELECT {functions_schema}.chunk_drop_replica({}, '<data node>')), then run {} again",
             all.join(", "),
-            crate::quote::sql::literal(&chunk)
+            crate::quote::sql::literal(&chunk),
+            sessions.kind.command()
         ));
     }
     Ok(Some(format!(

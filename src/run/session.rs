@@ -37,6 +37,9 @@ pub struct Sessions<'a> {
     /// (node, database, lane): lane 0 is the node's usual session; steps
     /// that run together on one node take one lane each.
     open: Mutex<HashMap<(String, String, usize), Arc<Client>>>,
+    /// The command that runs (RunOptions::kind), for messages made below
+    /// the options.
+    pub kind: super::RunKind,
 }
 
 /// Server notices as the executor's events.
@@ -69,6 +72,7 @@ impl<'a> Sessions<'a> {
             changed: Mutex::new(std::collections::HashSet::new()),
             an_facts: Mutex::new(None),
             open: Mutex::new(HashMap::new()),
+            kind: super::RunKind::Apply,
         }
     }
 

@@ -1,7 +1,10 @@
 //! PURE: `tsmn apply --remove-data-nodes --drain`. Before a data node
 //! leaves, each chunk whose only copy it holds goes to the remaining data
-//! node with the least bytes of that chunk's hypertable; replicated chunks
-//! just lose that replica in the removal itself (detach with force).
+//! node with the least bytes of that chunk's hypertable; a replicated
+//! chunk whose copy it holds gets that copy made again on a remaining data
+//! node first, where its factor asks for it (cluster/repair.rs, the
+//! placement of a lost node's replacement), then loses that replica in the
+//! removal itself (detach with force).
 
 use super::{step, Action, ChunkMove, Ctx, Order, Phase, Statement, Step, StepState};
 use crate::facts::{ChunkPlace, DatabaseFacts};
@@ -120,13 +123,11 @@ pub(super) fn build(ctx: &Ctx, gone: &str, an_db: &DatabaseFacts) -> Vec<Step> {
 }
 
 /// What the removal takes from replicated chunks: their copy on `gone`
-/// goes with it, so their hypertable may hold fewer copies than its
-/// replication factor afterwards (said in the preview, with the repair
-/// that makes the copies again), unless this run repairs them.
+/// goes with it. The drain makes first the copies their replication factor
+/// asks for (the "Copy ... from ... to ..." steps before the removal);
+/// where the remaining data nodes are too few, that step is blocked and
+/// says what to do.
 fn fewer_copies(ctx: &Ctx, gone: &str, an_db: &DatabaseFacts) -> String {
-    if ctx.inputs.repair_replication {
-        return String::new();
-    }
     let n = an_db
         .chunk_places
         .iter()
@@ -134,6 +135,11 @@ fn fewer_copies(ctx: &Ctx, gone: &str, an_db: &DatabaseFacts) -> String {
         .count();
     if n == 0 {
         return String::new();
+    }
+    if super::cluster::repair::on(ctx) {
+        return format!(
+            ". {n} replicated chunk(s) lose their copy on {gone} with the removal: where that leaves one fewer copies than its hypertable's replication factor, the copy is made again first on the remaining data node with the fewest chunks of that hypertable (the Copy steps), from a copy that stays"
+        );
     }
     format!(
         ". {n} replicated chunk(s) lose their copy on {gone} with the removal: their hypertables may then hold fewer copies than their replication factor (tsmn check: chunks_under_replicated); tsmn apply --repair-replication afterwards copies them again on the remaining data nodes"

@@ -111,7 +111,35 @@ pub fn scaled(changes: Vec<SettingChange>, parallel: u16) -> Vec<SettingChange> 
 /// are set up by default then (`links::wanted`), and its gate judges
 /// whether they can be.
 pub(super) fn repair_wished(ctx: &Ctx) -> bool {
-    ctx.inputs.repair_replication || (ctx.inputs.remove_data_nodes && !lost_nodes(ctx).is_empty())
+    ctx.inputs.repair_replication
+        || (ctx.inputs.remove_data_nodes && !lost_nodes(ctx).is_empty())
+        || !drain_replicas(ctx).is_empty()
+}
+
+/// A drain (`--remove-data-nodes --drain`) of data nodes that hold copies
+/// of replicated chunks: the removal takes those copies away, so the drain
+/// makes them again on the remaining data nodes first (repair.rs), and the
+/// hypertable keeps its replication factor ("never worse than before").
+/// The leaving nodes (not lost: a lost one's copies are repaired anyway)
+/// that hold a copy of a chunk that has another copy.
+pub(super) fn drain_replicas(ctx: &Ctx) -> Vec<String> {
+    let Some(db) = ctx
+        .an_database()
+        .filter(|_| ctx.inputs.drain && ctx.inputs.remove_data_nodes)
+    else {
+        return Vec::new();
+    };
+    let lost = lost_nodes(ctx);
+    let mut out: Vec<String> = Vec::new();
+    for p in db.chunk_places.iter().filter(|p| p.data_nodes.len() > 1) {
+        for n in &p.data_nodes {
+            let leaving = !ctx.plan.data_nodes.iter().any(|d| &d.name == n);
+            if leaving && !lost.contains(&n.as_str()) && !out.contains(n) {
+                out.push(n.clone());
+            }
+        }
+    }
+    out
 }
 
 /// The data nodes of the cluster that are not in the plan and that the

@@ -25,18 +25,8 @@ pub fn build(
     let members: Vec<&str> = db
         .map(|d| d.data_nodes.iter().map(String::as_str).collect())
         .unwrap_or_default();
-    // A rebalance added no data node and its files are only the links
-    // between data nodes: taking them back cuts off no chunk.
-    if let Some(d) = db.filter(|d| !d.distributed_hypertables.is_empty() && !last.rebalance) {
-        let names: Vec<String> = d
-            .distributed_hypertables
-            .iter()
-            .map(|h| format!("{}.{}", h.schema, h.table))
-            .collect();
-        return Err(StepsError::Unusable(format!(
-            "nothing was changed: the cluster holds distributed hypertables ({}); taking the last run back (its data nodes, its pg_hba.conf rules and passfile) would lose or cut off their chunks\n    fix: keep the cluster and correct it with tsmn apply, or drop those hypertables first if their data is not needed",
-            names.join(", ")
-        )));
+    if let Some(refused) = db.and_then(|d| refusal(last, d)) {
+        return Err(refused);
     }
     let mut steps = Vec::new();
     for (dn, made_db) in last.added.iter().rev() {
@@ -68,8 +58,23 @@ pub fn build(
     // A certificate, key or CA put back is read by its server on reload
     // only: one reload per such node, after its files.
     let mut reloads: Vec<(String, Vec<String>)> = Vec::new();
+    let mut gone_files: Vec<String> = Vec::new();
     for f in last.files.iter().rev() {
         let name = f.path.rsplit('/').next().unwrap_or(&f.path);
+        // A data node the run removed is no longer tsmn's to reach.
+        if last.removed.contains(&f.node) {
+            gone_files.push(format!(
+                "{}: {} stays as the last run left it ({} left the cluster in that run{})",
+                f.node,
+                f.path,
+                f.node,
+                f.backup
+                    .as_ref()
+                    .map(|b| format!("; the file before it: {b}"))
+                    .unwrap_or_default()
+            ));
+            continue;
+        }
         let s = step(
             &f.node,
             Phase::Cluster,
@@ -102,6 +107,13 @@ pub fn build(
             Action::ReloadTls { after },
         ));
     }
+    let notes = stays(plan, last, gone_files);
+    Ok((steps, notes))
+}
+
+/// What stays as the last run left it: its settings (with their old
+/// values), its moves, the files of a node it removed, its jobs.
+fn stays(plan: &Plan, last: &LastRun, gone_files: Vec<String>) -> Vec<String> {
     let mut notes: Vec<String> = last
         .settings
         .iter()
@@ -112,14 +124,64 @@ pub fn build(
         .collect();
     if last.rebalance {
         notes.push("the chunks the last run of tsmn rebalance moved stay where they are (only the links it set up for its moves are taken back; a rebalance sets them up again)".into());
+    } else if last.moved {
+        notes.push(format!(
+            "the chunks the last run moved or copied stay where they are{} (only its files are taken back)",
+            if last.removed.is_empty() {
+                String::new()
+            } else {
+                format!(", and the data node(s) it removed ({}) stay removed", last.removed.join(", "))
+            }
+        ));
     }
+    notes.extend(gone_files);
     if last.maintenance {
         notes.push(format!(
-            "{an}: tsmn's maintenance jobs stay as the last run set them (in {}: SELECT delete_job(job_id) FROM timescaledb_information.jobs WHERE proc_name LIKE 'tsmn%' to remove them, then DROP PROCEDURE each)",
+            "{}: tsmn's maintenance jobs stay as the last run set them (in {}: SELECT delete_job(job_id) FROM timescaledb_information.jobs WHERE proc_name LIKE 'tsmn%' to remove them, then DROP PROCEDURE each)",
+            plan.access_node.name,
             plan.database
         ));
     }
-    Ok((steps, notes))
+    notes
+}
+
+/// Why `last` cannot be taken back while the cluster holds distributed
+/// hypertables (`d`, the access node's database), naming the run and what
+/// of it would lose or cut off their chunks; None: it can.
+fn refusal(last: &LastRun, d: &crate::facts::DatabaseFacts) -> Option<StepsError> {
+    // A rebalance, or a drain that added no data node, changed only the
+    // links between data nodes (and the leaving node's rule): taking them
+    // back cuts off no chunk; its moves stay.
+    let moves_only = last.rebalance || (last.moved && last.added.is_empty());
+    if d.distributed_hypertables.is_empty() || moves_only {
+        return None;
+    }
+    {
+        let names: Vec<String> = d
+            .distributed_hypertables
+            .iter()
+            .map(|h| format!("{}.{}", h.schema, h.table))
+            .collect();
+        let why = if last.added.is_empty() {
+            let files: Vec<String> = last
+                .files
+                .iter()
+                .map(|f| format!("{} {}", f.node, f.path))
+                .collect();
+            format!("it changed {}: putting back the files and rules from before it could cut the access node off from the data nodes that hold their chunks", files.join(", "))
+        } else {
+            let added: Vec<&str> = last.added.iter().map(|(n, _)| n.as_str()).collect();
+            format!(
+                "it added data node(s) {}: deleting them would lose the chunks they hold",
+                added.join(", ")
+            )
+        };
+        Some(StepsError::Unusable(format!(
+            "nothing was changed: the last run ({}) cannot be taken back while the cluster holds distributed hypertables ({}): {why}\n    fix: keep the cluster and correct it with tsmn apply, or drop those hypertables first if their data is not needed",
+            last.described(),
+            names.join(", ")
+        )))
+    }
 }
 
 /// A server file the last run changed.
@@ -146,6 +208,40 @@ pub struct LastRun {
     /// It was a run of `tsmn rebalance` (its files: the links between the
     /// data nodes of its moves; its moves stay).
     pub rebalance: bool,
+    /// It moved or copied chunks (a drain, a repair): they stay.
+    pub moved: bool,
+    /// The data nodes it removed from the cluster.
+    pub removed: Vec<String>,
+    /// When it started (unix seconds, from the journal).
+    pub started: Option<i64>,
+}
+
+impl LastRun {
+    /// The run for people: its command and when it started.
+    pub fn described(&self) -> String {
+        let what = if self.rebalance {
+            "tsmn rebalance"
+        } else if self.moved {
+            "tsmn apply, with chunk moves"
+        } else {
+            "tsmn apply"
+        };
+        match self
+            .started
+            .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok())
+        {
+            Some(t) => format!(
+                "{what}, started {:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+                t.year(),
+                u8::from(t.month()),
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second()
+            ),
+            None => what.to_string(),
+        }
+    }
 }
 
 /// PURE: the last run in the journal's text that was not an undo.
@@ -167,12 +263,13 @@ pub fn last_run(text: &str, access_node: &str) -> Result<LastRun, String> {
             .map_or(lines.len(), |(i, _)| i.saturating_sub(1))
     };
     // A run of undo is not undone; a rebalance only when it changed files
-    // (the links it set up for its moves), else undo looks past it.
+    // (the links it set up for its moves) or settings (the engine's copy's:
+    // named by the undo), else undo looks past it.
     let undoable = |&&(i, kind): &&(usize, &str)| match kind {
         "undo" => false,
         "rebalance" => lines[i..end_of(i)]
             .iter()
-            .any(|v| v.get("changed_file").is_some()),
+            .any(|v| v.get("changed_file").is_some() || v.get("settings").is_some()),
         _ => true,
     };
     let Some(&(last, kind)) = runs.iter().rev().find(undoable) else {
@@ -184,6 +281,7 @@ pub fn last_run(text: &str, access_node: &str) -> Result<LastRun, String> {
     let end = end_of(last);
     let mut out = LastRun {
         rebalance: kind == "rebalance",
+        started: lines[last]["time"].as_i64(),
         ..LastRun::default()
     };
     let done = |v: &serde_json::Value| v["outcome"]["state"] == "done";
@@ -215,6 +313,19 @@ pub fn last_run(text: &str, access_node: &str) -> Result<LastRun, String> {
         if done(v) && step.starts_with(&super::step_id(access_node, Phase::Cluster, "maintenance-"))
         {
             out.maintenance = true;
+        }
+        let cluster_step = |what: &str| super::step_id(access_node, Phase::Cluster, what);
+        if done(v)
+            && (step.starts_with(&cluster_step("move-"))
+                || step.starts_with(&cluster_step("copy-")))
+        {
+            out.moved = true;
+        }
+        if let Some(dn) = step
+            .strip_prefix(&cluster_step("remove-"))
+            .filter(|_| done(v))
+        {
+            out.removed.push(dn.to_string());
         }
         if let Some(list) = v["settings"].as_array() {
             for c in list {
@@ -327,8 +438,47 @@ mod tests {
         assert!(notes.iter().any(|n| n.contains("stay where they are")));
         let older = LastRun {
             rebalance: false,
-            ..last
+            ..last.clone()
         };
-        assert!(build(&plan, &older, &facts).is_err());
+        let refused = build(&plan, &older, &facts).unwrap_err().to_string();
+        assert!(
+            refused.contains("the last run (tsmn apply)")
+                && refused.contains("it changed dn3 /a/passfile"),
+            "{refused}"
+        );
+        // A rebalance that changed settings only is the run undo takes
+        // back (nothing but what stays), not the apply before it.
+        let settings = "{\"run\":\"rebalance\"}\n{\"time\":0,\"run\":\"started\"}\n{\"step\":\"dn1/settings/settings\",\"node\":\"dn1\",\"outcome\":{\"state\":\"done\",\"detail\":\"\"},\"settings\":[{\"name\":\"wal_level\",\"was\":\"replica\"}]}\n{\"step\":\"an/cluster/move-c\",\"node\":\"an\",\"outcome\":{\"state\":\"done\",\"detail\":\"\"}}\n{\"run\":\"finished\",\"ok\":true}\n";
+        let last = last_run(&format!("{apply}{settings}"), "an").unwrap();
+        assert!(last.rebalance && last.files.is_empty(), "{last:?}");
+        assert_eq!(
+            last.described(),
+            "tsmn rebalance, started 1970-01-01 00:00:00 UTC"
+        );
+        let (steps, notes) = build(&plan, &last, &facts).unwrap();
+        assert!(steps.is_empty());
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.starts_with("dn1: wal_level stays") && n.contains("it was replica")),
+            "{notes:?}"
+        );
+        // A drain (an apply that moved chunks and removed dn3): its files
+        // go back but the removed node's, its moves stay.
+        let drain = "{\"run\":\"started\"}\n{\"changed_file\":{\"node\":\"dn1\",\"path\":\"/d/passfile\",\"backup\":null}}\n{\"changed_file\":{\"node\":\"dn3\",\"path\":\"/e/pg_hba.conf\",\"backup\":\"/e/b\"}}\n{\"step\":\"an/cluster/move-c\",\"node\":\"an\",\"outcome\":{\"state\":\"done\",\"detail\":\"\"}}\n{\"step\":\"an/cluster/remove-dn3\",\"node\":\"an\",\"outcome\":{\"state\":\"done\",\"detail\":\"\"}}\n{\"run\":\"finished\",\"ok\":true}\n";
+        let last = last_run(drain, "an").unwrap();
+        assert!(last.moved && last.removed == ["dn3"], "{last:?}");
+        let (steps, notes) = build(&plan, &last, &facts).unwrap();
+        assert_eq!(steps.len(), 1, "{steps:?}");
+        assert!(
+            notes.iter().any(|n| n.contains("(dn3) stay removed")),
+            "{notes:?}"
+        );
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.starts_with("dn3: /e/pg_hba.conf stays")),
+            "{notes:?}"
+        );
     }
 }

@@ -106,7 +106,7 @@ pub fn apply(a: &ApplyArgs) -> u8 {
         Ok(r) => r,
         Err(e) => return fail(e),
     };
-    show_plan(a, &rt, &flow, &ready, &phases);
+    show_plan(a, &rt, &flow, &ready, &settings);
     let interactive = std::io::stdin().is_terminal();
     if !a.yes && !asked("Apply these steps now? [y/N] ") {
         if let Some(aside) = &renewed {
@@ -151,8 +151,9 @@ fn show_plan(
     rt: &tokio::runtime::Runtime,
     flow: &Flow,
     ready: &tsmn::flow::Ready,
-    phases: &[tsmn::steps::Phase],
+    settings: &Settings,
 ) {
+    let phases = &settings.phases;
     if a.json && a.yes {
         return;
     }
@@ -163,7 +164,7 @@ fn show_plan(
         Vec::new()
     } else {
         let nodes = report::apply::needs_restart(&ready.steps, phases);
-        rt.block_on(flow.restarts(&nodes))
+        rt.block_on(flow.restarts_of(&nodes, Some((ready, settings))))
     };
     let summary = report::apply::summary(RunKind::Apply, &ready.steps, phases, &restarts);
     if a.yes {

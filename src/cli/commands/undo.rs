@@ -47,8 +47,11 @@ pub fn undo(a: &UndoArgs) -> u8 {
         output::tell(&format!("stays: {s}"));
     }
     if ready.steps.is_empty() {
-        let said =
-            "the last run of tsmn apply added no data node and changed no file: nothing to undo";
+        let said = if ready.stays.is_empty() {
+            "the last run added no data node and changed no file: nothing to undo"
+        } else {
+            "the last run added no data node and changed no file tsmn can put back: nothing to undo but what stays (said above)"
+        };
         output::tell(said);
         if a.json {
             print_document(&ready.stays, true, &[], said);

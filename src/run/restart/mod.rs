@@ -70,8 +70,9 @@ pub async fn gate(
             .collect();
         return Outcome::Failed {
             message: format!(
-                "restart needed on {}: {HOW}; then run tsmn apply again",
-                list.join(", ")
+                "restart needed on {}: {HOW}; then run {} again",
+                list.join(", "),
+                o.kind.command()
             ),
         };
     }

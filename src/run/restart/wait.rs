@@ -27,7 +27,7 @@ pub(super) async fn wait_back(
             .find(|(_, p)| p.as_ref().is_err_and(|e| refuses_login(e)))
         {
             return Some(Outcome::Failed {
-                message: format!("{n} is back but refuses tsmn's login: {e}\n    fix: log in to {n} as the plan's superuser the way tsmn does (password, passfile, certificate), then run tsmn apply again"),
+                message: format!("{n} is back but refuses tsmn's login: {e}\n    fix: log in to {n} as the plan's superuser the way tsmn does (password, passfile, certificate), then run {} again", o.kind.command()),
             });
         }
         left = asked
@@ -47,7 +47,7 @@ pub(super) async fn wait_back(
             });
         }
         if started.elapsed() > o.restart_wait {
-            return Some(Outcome::Failed { message: format!("{} did not come back with the new settings within {} s: {HOW}; then run tsmn apply again", left.join(", "), o.restart_wait.as_secs()) });
+            return Some(Outcome::Failed { message: format!("{} did not come back with the new settings within {} s: {HOW}; then run {} again", left.join(", "), o.restart_wait.as_secs(), o.kind.command()) });
         }
         for n in left.iter().filter(|n| remote.contains(n)) {
             let _ = events.send(Event::Waiting {

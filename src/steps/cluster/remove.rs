@@ -52,7 +52,14 @@ pub(super) fn remove_data_nodes(ctx: &Ctx) -> Vec<Step> {
             Phase::Cluster,
             &format!("remove-{gone}"),
             format!("Remove data node {gone} (no longer in the plan)"),
-            format!("{gone} is a data node of {db} but not in the plan; it holds {held} chunk(s)"),
+            format!(
+                "{gone} is a data node of {db} but not in the plan; it holds {held} chunk(s){}",
+                if held > 0 {
+                    " (the engine's detach with force warns that a hypertable \"is under-replicated\" whenever the node holds a copy, without counting the others: data_node.c; tsmn check counts them)"
+                } else {
+                    ""
+                }
+            ),
             sql(db, statements),
         );
         let only: &[String] = chunks.map_or(&[], |c| c.only_copy.as_slice());
@@ -75,6 +82,8 @@ pub(super) fn remove_data_nodes(ctx: &Ctx) -> Vec<Step> {
             s.state = StepState::Blocked {
                 why: format!("{gone} is drained first, and its drain cannot run: {b}"),
             };
+        } else if let Some(why) = copies_refused(ctx, gone) {
+            s.state = StepState::Blocked { why };
         } else if draining {
             // Runs after the moves (the guard statement refuses if any
             // only copy is still there).
@@ -113,6 +122,22 @@ pub(super) fn remove_data_nodes(ctx: &Ctx) -> Vec<Step> {
     }
     steps.extend(passfile_without(ctx, an, &removed));
     steps
+}
+
+/// A drain of `gone`, which holds copies of replicated chunks, whose
+/// copies cannot be made again first (the links' gate refuses the
+/// engine's copy): the removal waits rather than leave them short.
+fn copies_refused(ctx: &Ctx, gone: &str) -> Option<String> {
+    if !crate::steps::moving::drain_replicas(ctx)
+        .iter()
+        .any(|n| n == gone)
+        || super::repair::on(ctx)
+        || !super::repair::needed(ctx)
+    {
+        return None;
+    }
+    let why = crate::steps::links::gate(ctx)?;
+    Some(format!("{gone} is drained first (its copies of replicated chunks are made again on the remaining data nodes), and those copies cannot run: {why}"))
 }
 
 /// The removed node's own pg_hba.conf: tsmn's block goes, once the

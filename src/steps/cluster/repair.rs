@@ -1,5 +1,6 @@
-//! PURE: replication repair (`tsmn apply --repair-replication`, and the
-//! removal of a lost data node). Each chunk with fewer copies on the
+//! PURE: replication repair (`tsmn apply --repair-replication`, the
+//! removal of a lost data node, and a drain's removal of a data node that
+//! holds copies of replicated chunks: moving::drain_replicas). Each chunk with fewer copies on the
 //! plan's data nodes than its hypertable's replication factor is copied,
 //! one chunk a step, from a data node of the plan that holds it to the
 //! data node of the plan that lacks it and holds the fewest chunks of the
@@ -21,7 +22,8 @@ use crate::findings::health::copies_to_factor;
 use crate::steps::{step, Action, ChunkMove, Ctx, Phase, Step, StepState};
 
 /// Whether this run repairs: asked for, or a lost data node leaves (its
-/// copies are gone with it; the replacement in the plan takes them). Not
+/// copies are gone with it; the replacement in the plan takes them), or a
+/// drain removes copies of replicated chunks (made again first). Not
 /// asked for, it stays out of the way where the copies cannot run yet
 /// (the drain's gate): the lost node is removed all the same and check
 /// reports the chunks short of copies.
@@ -33,16 +35,26 @@ pub(in crate::steps) fn on(ctx: &Ctx) -> bool {
 /// Whether this run copies any chunk (its data nodes then need the
 /// engine's chunk copy settings: drain::data_node_settings).
 pub(in crate::steps) fn wanted(ctx: &Ctx) -> bool {
-    on(ctx)
-        && ctx
-            .an_database()
-            .is_some_and(|db| !copies(ctx, db).is_empty())
+    on(ctx) && needed(ctx)
+}
+
+/// Whether some chunk is short of its factor on the plan's data nodes
+/// (within what this run repairs), whether or not the copies can run.
+pub(super) fn needed(ctx: &Ctx) -> bool {
+    ctx.an_database()
+        .is_some_and(|db| !copies(ctx, db).is_empty())
 }
 
 /// Per distributed hypertable (its name for SQL, its factor), the copies
 /// that bring it to its factor on the plan's data nodes.
 fn copies<'d>(ctx: &Ctx, db: &'d DatabaseFacts) -> Vec<(String, i64, Vec<Planned<'d>>)> {
     let in_plan = |n: &str| ctx.plan.data_nodes.iter().any(|d| d.name == n);
+    // A drain alone makes again only the copies its removal takes away
+    // (chunks short of their factor for another reason stay as they were:
+    // --repair-replication is for those); asked for, or a lost data node
+    // leaving, every chunk short of its factor.
+    let everything = ctx.inputs.repair_replication
+        || (ctx.inputs.remove_data_nodes && !super::super::moving::lost_nodes(ctx).is_empty());
     db.distributed_hypertables
         .iter()
         .filter_map(|h| {
@@ -59,6 +71,7 @@ fn copies<'d>(ctx: &Ctx, db: &'d DatabaseFacts) -> Vec<(String, i64, Vec<Planned
                     (c.data_nodes.iter().filter(|n| in_plan(n)).count() as i64)
                         < h.replication_factor
                 })
+                .filter(|c| everything || c.data_nodes.iter().any(|n| !in_plan(n)))
                 .collect();
             let planned: Vec<Planned> = copies_to_factor(
                 &all,
@@ -145,11 +158,24 @@ pub(super) fn build(ctx: &Ctx) -> Vec<Step> {
                 }),
             );
             if destination.is_none() {
+                // A drain's removal would leave it short: said, with the
+                // node to keep, rather than removed under its factor.
+                let leaving: Vec<&str> = place
+                    .data_nodes
+                    .iter()
+                    .filter(|n| !ctx.plan.data_nodes.iter().any(|d| &d.name == *n))
+                    .map(String::as_str)
+                    .collect();
                 s.state = StepState::Blocked {
                     why: format!(
-                        "every data node of the plan that holds a share of {hypertable} has a copy of {} already: add a data node to the plan (it is attached and takes the copy), or lower the factor (SELECT set_replication_factor({}, {counted}); the chunks keep their copies)",
+                        "every data node of the plan that holds a share of {hypertable} has a copy of {} already, so it would keep {counted} of its {factor} copies: add a data node to the plan (it is attached and takes the copy), or lower the factor (SELECT set_replication_factor({}, {counted}); the chunks keep their copies){}",
                         place.chunk,
-                        crate::quote::sql::literal(&hypertable)
+                        crate::quote::sql::literal(&hypertable),
+                        if leaving.is_empty() {
+                            String::new()
+                        } else {
+                            format!(", or keep {} in the plan", leaving.join(", "))
+                        }
                     ),
                 };
             } else if let Some(why) = &why_not {
