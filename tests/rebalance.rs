@@ -185,11 +185,20 @@ fn a_data_node_that_does_not_answer_is_named_and_nothing_moves() {
     }
     let (r, dn3, path) = grown();
     let before = (fingerprint(&r.an), chunks_per_node(&r.an));
-    // The plan before the grow does not list dn3, which is attached: no
-    // move is planned to a node no run can reach.
+    // A plan that does not list dn3, which is attached: no move is
+    // planned to a node no run can reach.
+    let elsewhere = own_dir();
+    let without = write_plan(
+        elsewhere.path(),
+        &plan_for(
+            &r.an.cluster,
+            &[&r.dn1.cluster, &r.dn2.cluster],
+            tsmn::plan::AuthMode::Trust,
+        ),
+    );
     let out = tsmn()
         .args(["rebalance", "--check", "--plan"])
-        .arg(&r.path)
+        .arg(&without)
         .output()
         .expect("run tsmn rebalance --check");
     let err = String::from_utf8_lossy(&out.stderr);
