@@ -74,8 +74,9 @@ fn drain_moves_only_copies_of_two_hypertables_and_keeps_rows_written_meanwhile()
             "{c} moved: {text}"
         );
     }
-    // Compared both ways: metrics by its values' hashes, events (a json
-    // column, no extended hash) by each row's text (`<rows>:t<sum>`).
+    // Compared both ways: metrics by its values' hashes, events (an enum
+    // column: its hash is its OID's, another on each data node) by each
+    // row's text (`<rows>:t<sum>`).
     let all = text.matches(" now (rows:checksum ").count();
     let texts = text
         .split(" now (rows:checksum ")

@@ -56,16 +56,28 @@ pub fn assert_killed_with_the_pause_held(code: Option<i32>, text: &str, an: &Tes
     );
 }
 
-/// A second hypertable beside `metrics` (text values and a json column,
+/// A second hypertable beside `metrics` (text values and an enum column,
 /// from 2026-02-01 to `to`, hourly, 4 devices): a drain moves the only
-/// copies of both. json has no extended hash, so the moves compare these
+/// copies of both. An enum hashes its label's OID, which differs between
+/// data nodes (made so here: a type of three labels is created on the
+/// first data node only, before the enum), so the moves compare these
 /// chunks by each row's text (`metrics` by the values' own hashes): both
 /// ways of the comparison run in every drain test.
 pub fn events(an: &TestCluster, to: &str) {
+    let first = an.sql(
+        "tsdb",
+        "SELECT node_name FROM timescaledb_information.data_nodes ORDER BY 1 LIMIT 1",
+    );
     for q in [
-        "CREATE TABLE events (time timestamptz NOT NULL, device int, v text, meta json)".to_string(),
+        format!(
+            "CALL distributed_exec($$CREATE TYPE spacer AS ENUM ('a', 'b', 'c')$$, node_list => ARRAY['{}'])",
+            first[0]
+        ),
+        "CREATE TYPE mood AS ENUM ('calm', 'busy')".to_string(),
+        "CALL distributed_exec($$CREATE TYPE mood AS ENUM ('calm', 'busy')$$)".to_string(),
+        "CREATE TABLE events (time timestamptz NOT NULL, device int, v text, mood mood)".to_string(),
         "SELECT create_distributed_hypertable('events', 'time', 'device')".to_string(),
-        format!("INSERT INTO events SELECT t, d, md5(t::text), json_build_object('at', t, 'd', d) FROM generate_series('2026-02-01'::timestamptz, '{to}', '1 hour') t, generate_series(1, 4) d"),
+        format!("INSERT INTO events SELECT t, d, md5(t::text), (CASE WHEN d % 2 = 0 THEN 'calm' ELSE 'busy' END)::mood FROM generate_series('2026-02-01'::timestamptz, '{to}', '1 hour') t, generate_series(1, 4) d"),
     ] {
         an.sql("tsdb", &q);
     }

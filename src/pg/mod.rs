@@ -7,6 +7,8 @@
 //! own. tsmn's parameters are all text: one value, an optional one, or an
 //! array.
 
+pub mod hash_by_value;
+
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, Error, Row};
 
