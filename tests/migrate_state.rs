@@ -58,6 +58,16 @@ fn daily_compressed(c: &TestCluster, db: &str) -> String {
 
 fn source() -> Running {
     let r = Running::applied(&[]);
+    // A hypertable made and dropped first: `metrics` gets the access node's
+    // id 2 while the data nodes know it as their 1 (their invalidation logs
+    // use the access node's id).
+    for s in [
+        "CREATE TABLE gone (t timestamptz NOT NULL)",
+        "SELECT create_hypertable('gone', 't')",
+        "DROP TABLE gone",
+    ] {
+        r.an.sql("tsdb", s);
+    }
     metrics(&r.an, "2024-01-01", "2024-01-20");
     for s in [
         "CREATE MATERIALIZED VIEW daily WITH (timescaledb.continuous) AS \
@@ -94,7 +104,41 @@ fn aggregates_keep_their_results_jobs_come_and_replicas_are_compared() {
         return;
     }
     let r = source();
-    let source_daily = daily(&r.an, "tsdb");
+    // Rows written after the aggregate's last refresh, inside its refresh
+    // window, through the access node: the data nodes log them (under the
+    // access node's id of `metrics`), not yet in the aggregate.
+    r.an.sql(
+        "tsdb",
+        "INSERT INTO metrics VALUES ('2024-01-14 03:00+00', 99, 7), ('2024-01-14 05:00+00', 2, 9), ('2024-01-15 01:00+00', 3, 4)",
+    );
+    let logged: usize = [&r.dn1, &r.dn2]
+        .iter()
+        .map(|dn| {
+            dn.sql(
+                "tsdb",
+                "SELECT count(*) FROM _timescaledb_catalog.continuous_aggs_hypertable_invalidation_log",
+            )
+            .join("")
+            .parse::<usize>()
+            .unwrap()
+        })
+        .sum();
+    assert!(logged > 0, "the data nodes logged the new rows");
+    assert_eq!(
+        r.an.sql(
+            "tsdb",
+            "SELECT id FROM _timescaledb_catalog.hypertable WHERE table_name = 'metrics'"
+        ),
+        ["2"]
+    );
+    assert_eq!(
+        r.dn1.sql(
+            "tsdb",
+            "SELECT id FROM _timescaledb_catalog.hypertable WHERE table_name = 'metrics'"
+        ),
+        ["1"]
+    );
+    let mut source_daily = daily(&r.an, "tsdb");
     assert_eq!(
         old_buckets(&r.an, "tsdb"),
         "24",
@@ -169,6 +213,34 @@ fn aggregates_keep_their_results_jobs_come_and_replicas_are_compared() {
         "{out}"
     );
     assert_eq!(old_buckets(&target, "single"), "24");
+    let carried = out
+        .lines()
+        .find(|l| l.contains("public.daily") && l.contains("pending invalidation(s) carried"))
+        .and_then(|l| l.split(" and ").nth(1))
+        .and_then(|l| l.split(' ').next())
+        .and_then(|n| n.parse::<usize>().ok())
+        .unwrap_or_else(|| panic!("no count of invalidations carried: {out}"));
+    assert!(carried > 0, "the data nodes' invalidations carried: {out}");
+    // The same refresh on both sides brings the new rows into both.
+    for (c, db) in [(&r.an, "tsdb"), (&target, "single")] {
+        c.sql(
+            db,
+            "CALL refresh_continuous_aggregate('daily', '2024-01-13', '2024-01-16')",
+        );
+    }
+    source_daily = daily(&r.an, "tsdb");
+    assert_eq!(
+        daily(&target, "single"),
+        source_daily,
+        "after the same refresh on both"
+    );
+    assert_eq!(
+        target.sql(
+            "single",
+            "SELECT n || ' ' || avg_v FROM daily WHERE bucket = '2024-01-14 00:00+00' AND device = 99"
+        ),
+        ["1 7"]
+    );
     // A refresh over the whole range (as a policy would) keeps them.
     target.sql(
         "single",
