@@ -1,6 +1,9 @@
 //! `tsmn migrate` carries what is not rows (TimescaleDB tier): a continuous
 //! aggregate whose raw rows retention partly dropped keeps every bucket,
-//! also after a refresh over the whole range on the target; policies and a
+//! also after a refresh over the whole range on the target; rows written
+//! through the access node after its last refresh (logged on the data
+//! nodes under the access node's id) reach the target's aggregate by the
+//! same refresh that brings them into the source's; policies and a
 //! user job come with their schedules; the aggregate's own compression
 //! comes (its compressed chunks compressed again, its compression policy
 //! runs on the target); a chunk replicated on two data nodes whose copies
@@ -15,6 +18,25 @@ fn to(c: &TestCluster, db: &str) -> String {
         "host={} port={} dbname={db}",
         c.cluster.socket_dir().display(),
         c.cluster.port
+    )
+}
+
+/// `tsmn migrate` from `r` into `target`'s database `single`: its exit
+/// code and output.
+fn migrate(r: &Running, target: &TestCluster) -> (Option<i32>, String) {
+    let o = tsmn()
+        .args(["migrate", "--plan"])
+        .arg(&r.path)
+        .args(["--to", &to(target, "single"), "--yes"])
+        .output()
+        .expect("run tsmn migrate");
+    (
+        o.status.code(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        ),
     )
 }
 
@@ -58,6 +80,16 @@ fn daily_compressed(c: &TestCluster, db: &str) -> String {
 
 fn source() -> Running {
     let r = Running::applied(&[]);
+    // A hypertable made and dropped first: `metrics` gets the access node's
+    // id 2 while the data nodes know it as their 1 (their invalidation logs
+    // use the access node's id).
+    for s in [
+        "CREATE TABLE gone (t timestamptz NOT NULL)",
+        "SELECT create_hypertable('gone', 't')",
+        "DROP TABLE gone",
+    ] {
+        r.an.sql("tsdb", s);
+    }
     metrics(&r.an, "2024-01-01", "2024-01-20");
     for s in [
         "CREATE MATERIALIZED VIEW daily WITH (timescaledb.continuous) AS \
@@ -94,7 +126,8 @@ fn aggregates_keep_their_results_jobs_come_and_replicas_are_compared() {
         return;
     }
     let r = source();
-    let source_daily = daily(&r.an, "tsdb");
+    written_after_the_last_refresh(&r);
+    let mut source_daily = daily(&r.an, "tsdb");
     assert_eq!(
         old_buckets(&r.an, "tsdb"),
         "24",
@@ -128,22 +161,7 @@ fn aggregates_keep_their_results_jobs_come_and_replicas_are_compared() {
     );
 
     let target = TestCluster::named("target");
-    let (code, out) = {
-        let o = tsmn()
-            .args(["migrate", "--plan"])
-            .arg(&r.path)
-            .args(["--to", &to(&target, "single"), "--yes"])
-            .output()
-            .expect("run tsmn migrate");
-        (
-            o.status.code(),
-            format!(
-                "{}{}",
-                String::from_utf8_lossy(&o.stdout),
-                String::from_utf8_lossy(&o.stderr)
-            ),
-        )
-    };
+    let (code, out) = migrate(&r, &target);
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("aggregate  public.daily"), "{out}");
     let warning = out
@@ -169,6 +187,7 @@ fn aggregates_keep_their_results_jobs_come_and_replicas_are_compared() {
         "{out}"
     );
     assert_eq!(old_buckets(&target, "single"), "24");
+    source_daily = the_same_refresh_on_both(&r, &target, &out);
     // A refresh over the whole range (as a policy would) keeps them.
     target.sql(
         "single",
@@ -201,6 +220,79 @@ fn aggregates_keep_their_results_jobs_come_and_replicas_are_compared() {
     assert_eq!(daily(&r.an, "tsdb"), source_daily);
     assert_eq!(jobs(&r.an, "tsdb"), source_jobs);
     assert_eq!(daily_compressed(&r.an, "tsdb"), source_compressed);
+}
+
+/// Rows written after the aggregate's last refresh, inside its refresh
+/// window, through the access node: the data nodes log them (under the
+/// access node's id of `metrics`, 2, while theirs is 1), not yet in the
+/// aggregate.
+fn written_after_the_last_refresh(r: &Running) {
+    r.an.sql(
+        "tsdb",
+        "INSERT INTO metrics VALUES ('2024-01-14 03:00+00', 99, 7), ('2024-01-14 05:00+00', 2, 9), ('2024-01-15 01:00+00', 3, 4)",
+    );
+    let logged: usize = [&r.dn1, &r.dn2]
+        .iter()
+        .map(|dn| {
+            dn.sql(
+                "tsdb",
+                "SELECT count(*) FROM _timescaledb_catalog.continuous_aggs_hypertable_invalidation_log",
+            )
+            .join("")
+            .parse::<usize>()
+            .unwrap()
+        })
+        .sum();
+    assert!(logged > 0, "the data nodes logged the new rows");
+    assert_eq!(
+        r.an.sql(
+            "tsdb",
+            "SELECT id FROM _timescaledb_catalog.hypertable WHERE table_name = 'metrics'"
+        ),
+        ["2"]
+    );
+    assert_eq!(
+        r.dn1.sql(
+            "tsdb",
+            "SELECT id FROM _timescaledb_catalog.hypertable WHERE table_name = 'metrics'"
+        ),
+        ["1"]
+    );
+}
+
+/// The report counts the invalidations carried, and the same refresh on
+/// both sides brings the rows the data nodes logged into both: the
+/// source's aggregate after it.
+fn the_same_refresh_on_both(r: &Running, target: &TestCluster, out: &str) -> Vec<String> {
+    let carried = out
+        .lines()
+        .find(|l| l.contains("public.daily") && l.contains("pending invalidation(s) carried"))
+        .and_then(|l| l.split(" and ").nth(1))
+        .and_then(|l| l.split(' ').next())
+        .and_then(|n| n.parse::<usize>().ok())
+        .unwrap_or_else(|| panic!("no count of invalidations carried: {out}"));
+    assert!(carried > 0, "the data nodes' invalidations carried: {out}");
+    // The same refresh on both sides brings the new rows into both.
+    for (c, db) in [(&r.an, "tsdb"), (target, "single")] {
+        c.sql(
+            db,
+            "CALL refresh_continuous_aggregate('daily', '2024-01-13', '2024-01-16')",
+        );
+    }
+    let source_daily = daily(&r.an, "tsdb");
+    assert_eq!(
+        daily(target, "single"),
+        source_daily,
+        "after the same refresh on both"
+    );
+    assert_eq!(
+        target.sql(
+            "single",
+            "SELECT n || ' ' || avg_v FROM daily WHERE bucket = '2024-01-14 00:00+00' AND device = 99"
+        ),
+        ["1 7"]
+    );
+    source_daily
 }
 
 /// The aggregate's compression policy works on the target: run now, it

@@ -7,7 +7,8 @@
 //! rows are streamed into the new materialization hypertable, and the
 //! source's refresh state replaces the creation's: the watermark, the raw
 //! hypertable's invalidation threshold, the pending invalidations of the
-//! access node's logs and of each data node's hypertable log (ids mapped).
+//! access node's logs and of each data node's logs (the data nodes key
+//! their entries by the access node's ids; they go in under the target's).
 //! All of it in one transaction on the target with tsmn's record.
 //!
 //! Pending invalidations over ranges retention dropped on the source are
@@ -61,6 +62,28 @@ pub fn clip(entries: &[(i64, i64)], cut: &[(i64, i64)]) -> Vec<(i64, i64)> {
     out
 }
 
+/// PURE: `entries` (inclusive ranges) as the fewest ranges covering the
+/// same values: overlapping and adjacent ones merged, as the engine merges
+/// them when it processes a log. The data nodes each log every write, so
+/// the same ranges come several times; none is lost by merging.
+pub fn merge(entries: &[(i64, i64)]) -> Vec<(i64, i64)> {
+    let mut sorted = entries.to_vec();
+    sorted.sort_unstable();
+    let mut out: Vec<(i64, i64)> = Vec::new();
+    for (lo, hi) in sorted {
+        match out.last_mut() {
+            Some(last) if lo <= last.1.saturating_add(1) => last.1 = last.1.max(hi),
+            _ => out.push((lo, hi)),
+        }
+    }
+    out
+}
+
+/// PURE: the entries carried: merged, without the ranges retention dropped.
+pub fn carried(entries: &[(i64, i64)], dropped: &[(i64, i64)]) -> Vec<(i64, i64)> {
+    merge(&clip(&merge(entries), dropped))
+}
+
 /// PURE: the statements that give the new aggregate (materialization
 /// hypertable `mat`, raw hypertable `raw`) the source's state. `ht_log`:
 /// whether this aggregate brings the raw hypertable's log (the first one
@@ -83,13 +106,13 @@ pub fn state_sql(st: &State, mat: i32, raw: i32, ht_log: bool) -> String {
     sql.push_str(&format!(
         "DELETE FROM {cat}.continuous_aggs_materialization_invalidation_log WHERE materialization_id = {mat};\n"
     ));
-    for (lo, hi) in clip(&st.mat_log, &st.dropped) {
+    for (lo, hi) in carried(&st.mat_log, &st.dropped) {
         sql.push_str(&format!(
             "INSERT INTO {cat}.continuous_aggs_materialization_invalidation_log VALUES ({mat}, {lo}, {hi});\n"
         ));
     }
     if ht_log {
-        for (lo, hi) in clip(&st.ht_log, &st.dropped) {
+        for (lo, hi) in carried(&st.ht_log, &st.dropped) {
             sql.push_str(&format!(
                 "INSERT INTO {cat}.continuous_aggs_hypertable_invalidation_log VALUES ({raw}, {lo}, {hi});\n"
             ));
@@ -184,17 +207,27 @@ async fn read_state(
             dc.batch_execute("SET default_transaction_read_only = on")
                 .await
                 .map_err(|e| sql_error(&dn.name, "making the session read-only", &e))?;
-            let more = pairs(
-                &dc,
-                &format!(
-                    "SELECT l.lowest_modified_value, l.greatest_modified_value FROM {cat}.continuous_aggs_hypertable_invalidation_log l \
-                     JOIN {cat}.hypertable h ON h.id = l.hypertable_id WHERE h.schema_name = $1 AND h.table_name = $2"
-                ),
-                &[&c.raw.schema, &c.raw.name],
-            )
-            .await
-            .map_err(|e| sql_error(&dn.name, &format!("reading the invalidations of {}", c.raw), &e))?;
+            // The data nodes' logs are keyed by the ACCESS NODE's ids (the
+            // invalidation trigger's second argument, and what the access
+            // node's refresh passes to the data nodes), not by their own ids.
+            // A distributed raw hypertable's logs live only there: its
+            // materialization log too (creation, drop_chunks and the
+            // refreshes write and move entries on the data nodes).
+            let read = |sql: String, id: i32| {
+                let dc = &dc;
+                async move { pairs(dc, &sql, &[&id]).await }
+            };
+            let what = |e: tokio_postgres::Error| {
+                sql_error(
+                    &dn.name,
+                    &format!("reading the invalidations of {}", c.name),
+                    &e,
+                )
+            };
+            let more = read(format!("SELECT lowest_modified_value, greatest_modified_value FROM {cat}.continuous_aggs_hypertable_invalidation_log WHERE hypertable_id = $1"), c.raw_id).await.map_err(what)?;
             st.ht_log.extend(more);
+            let more = read(format!("SELECT lowest_modified_value, greatest_modified_value FROM {cat}.continuous_aggs_materialization_invalidation_log WHERE materialization_id = $1"), c.mat_id).await.map_err(what)?;
+            st.mat_log.extend(more);
         }
     }
     Ok(st)
@@ -248,12 +281,13 @@ pub async fn migrate(
         let rows = one(&an, target, c, &st, first && !done.contains(&log_item(&c.raw)))
             .await
             .map_err(|e| MigrateError::Failed(format!("{shown}: continuous aggregate {}: {e}\n    fix: correct the cause and run tsmn migrate again (the aggregate's transaction was rolled back)", c.name)))?;
-        let kept = st.mat_log.len() + st.ht_log.len();
-        let left = clip(&st.mat_log, &st.dropped).len() + clip(&st.ht_log, &st.dropped).len();
+        let left = carried(&st.mat_log, &st.dropped).len() + carried(&st.ht_log, &st.dropped).len();
+        let cut = carried(&st.mat_log, &st.dropped) != merge(&st.mat_log)
+            || carried(&st.ht_log, &st.dropped) != merge(&st.ht_log);
         say(&format!(
             "continuous aggregate {}: {rows} materialized row(s), watermark and {left} pending invalidation(s) carried{}",
             c.name,
-            if left < kept {
+            if cut {
                 " (those over ranges retention dropped on the source left out: a refresh there could only delete buckets)".to_string()
             } else {
                 String::new()
@@ -333,6 +367,20 @@ mod tests {
             vec![(i64::MIN, 99), (200, i64::MAX)]
         );
         assert_eq!(clip(&[(0, 10)], &[]), vec![(0, 10)]);
+    }
+
+    #[test]
+    fn merging_keeps_every_value() {
+        assert_eq!(
+            merge(&[(30, 40), (0, 10), (5, 12), (13, 20), (30, 35), (50, 60)]),
+            vec![(0, 20), (30, 40), (50, 60)]
+        );
+        assert_eq!(
+            merge(&[(0, i64::MAX), (i64::MAX, i64::MAX)]),
+            vec![(0, i64::MAX)]
+        );
+        assert_eq!(merge(&[]), vec![]);
+        assert_eq!(carried(&[(0, 10), (5, 30)], &[(0, 20)]), vec![(20, 30)]);
     }
 
     #[test]
