@@ -207,7 +207,7 @@ fn refuses_bad_targets_before_copying() {
     let (code, out) = migrate(&r, &to(&target, "taken"), &["--yes"], &[]);
     assert_eq!(code, Some(1), "{out}");
     assert!(
-        out.contains("already has tables of the same names: \"public\".\"metrics\""),
+        out.contains("already has tables, views, sequences or types of the same names: \"public\".\"metrics\""),
         "{out}"
     );
     assert_eq!(

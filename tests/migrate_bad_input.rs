@@ -101,7 +101,7 @@ fn refuses_bad_input_before_copying_and_resumes_after_a_data_node_returns() {
     refused(
         &out,
         code,
-        "already has tables of the same names: \"public\".\"notes\"",
+        "already has tables, views, sequences or types of the same names: \"public\".\"notes\"",
     );
     assert_eq!(
         target.sql(
@@ -117,6 +117,23 @@ fn refuses_bad_input_before_copying_and_resumes_after_a_data_node_returns() {
         ),
         ["1"]
     );
+
+    // A type and a view of the same names as the source's (the restore
+    // would fail half way on them): refused before anything is copied.
+    r.an.sql("tsdb", "CREATE TYPE mood AS ENUM ('calm', 'busy')");
+    r.an.sql("tsdb", "CREATE VIEW notes_seen AS SELECT 1 AS one");
+    target.sql("postgres", "CREATE DATABASE typed");
+    target.sql("typed", "CREATE EXTENSION timescaledb");
+    target.sql("typed", "CREATE TYPE mood AS ENUM ('x')");
+    target.sql("typed", "CREATE VIEW notes_seen AS SELECT 2 AS two");
+    let (code, out) = migrate(&r.path, &to(&target, "typed"), &["--yes"]);
+    refused(&out, code, "public.notes_seen, type public.mood");
+    assert_eq!(
+        target.sql("typed", "SELECT to_regnamespace('tsmn_migrate') IS NULL"),
+        ["t"],
+        "nothing of the migration on the target"
+    );
+    r.an.sql("tsdb", "DROP VIEW notes_seen; DROP TYPE mood");
 
     without_timescaledb(&r);
     lacking_space(&r);

@@ -176,3 +176,43 @@ async fn jobs(c: &Client) -> Result<Vec<Job>, tokio_postgres::Error> {
         })
         .collect())
 }
+
+/// The names the restore creates beside the tables, as `(relations, types)`,
+/// quoted: views and materialized views (an aggregate's too), and the
+/// user's own types (enums, domains, ranges, composite types of their own),
+/// outside TimescaleDB's schemas and extensions. One of them already on the
+/// target makes the restore fail, so the preflight looks for them there.
+pub async fn restored_names(
+    c: &Client,
+) -> Result<(Vec<String>, Vec<String>), tokio_postgres::Error> {
+    const OURS: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema', 'timescaledb_information', 'timescaledb_experimental') \
+         AND n.nspname NOT LIKE 'pg\\_%' AND n.nspname NOT LIKE '\\_timescaledb%'";
+    let relations = pg::rows(
+        c,
+        &format!(
+            "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE c.relkind IN ('v', 'm') AND {OURS} \
+             AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e') ORDER BY 1"
+        ),
+        &[],
+    )
+    .await?
+    .iter()
+    .map(|r| r.get(0))
+    .collect();
+    let types = pg::rows(
+        c,
+        &format!(
+            "SELECT format('%I.%I', n.nspname, t.typname) FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace \
+             WHERE (t.typtype IN ('e', 'd', 'r') OR (t.typtype = 'c' AND (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c')) \
+             AND {OURS} \
+             AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid AND d.deptype = 'e') ORDER BY 1"
+        ),
+        &[],
+    )
+    .await?
+    .iter()
+    .map(|r| r.get(0))
+    .collect();
+    Ok((relations, types))
+}

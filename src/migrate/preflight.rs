@@ -155,10 +155,10 @@ fn target_blockers(shown: &str, s: &Source, t: &TargetFacts, resumes: bool) -> V
     if !t.collisions.is_empty() && !resumes {
         b.push(blocker(
             format!(
-                "the target database {shown} already has tables of the same names: {}",
+                "the target database {shown} already has tables, views, sequences or types of the same names: {}",
                 t.collisions.join(", ")
             ),
-            "migrate into a new or empty database, or drop or rename those tables on the target"
+            "migrate into a new or empty database, or drop or rename those on the target"
                 .into(),
         ));
     }

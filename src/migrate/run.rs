@@ -94,6 +94,9 @@ pub async fn preflight(reach: &Reach, o: &MigrateOptions) -> Result<Preflight, M
         super::connect::sql_error(an, "reading the aggregates, jobs and sequences", &e)
     })?;
     let roles = super::roles::preflight_note(reach, &c, &o.target, o.with_role_passwords).await?;
+    let (views, types) = super::catalog::restored_names(&c).await.map_err(|e| {
+        super::connect::sql_error(an, "reading the views and types the restore creates", &e)
+    })?;
     drop(c);
     let plan_nodes: Vec<String> = reach
         .plan
@@ -118,7 +121,9 @@ pub async fn preflight(reach: &Reach, o: &MigrateOptions) -> Result<Preflight, M
         .collect();
     let mut names: Vec<String> = s.hypertables.iter().map(|h| h.name.sql()).collect();
     names.extend(s.tables.iter().map(|t| t.name.sql()));
-    let t = super::target::read(reach, &o.target, &names).await?;
+    names.extend(s.sequences.iter().map(|(n, _)| n.sql()));
+    names.extend(views);
+    let t = super::target::read(reach, &o.target, &names, &types).await?;
     let mut pf = preflight::assess(&o.target.shown(), s, t, &unreachable, &plan_nodes);
     pf.notes.push(roles);
     Ok(pf)

@@ -32,11 +32,13 @@ pub struct TargetFacts {
     pub free_bytes: Option<u64>,
 }
 
-/// What the target holds; `names`: the source's tables, quoted.
+/// What the target holds; `names`: the relations the restore creates
+/// (tables, sequences, views), `types`: the user's types it creates, quoted.
 pub async fn read(
     reach: &Reach,
     t: &TargetAddr,
     names: &[String],
+    types: &[String],
 ) -> Result<TargetFacts, MigrateError> {
     let c = reach.target(t, "postgres").await?;
     let fail = |what: &'static str| {
@@ -101,11 +103,14 @@ pub async fn read(
     .collect();
     f.collisions = pg::rows(
         &c,
-        "SELECT n FROM unnest($1::text[]) n WHERE to_regclass(n) IS NOT NULL",
-        &[Text::Many(names)],
+        "SELECT n FROM unnest($1::text[]) n WHERE to_regclass(n) IS NOT NULL \
+         UNION ALL SELECT 'type ' || n FROM unnest($2::text[]) n WHERE to_regtype(n) IS NOT NULL",
+        &[Text::Many(names), Text::Many(types)],
     )
     .await
-    .map_err(fail("looking for tables of the same names"))?
+    .map_err(fail(
+        "looking for tables, views, sequences and types of the same names",
+    ))?
     .iter()
     .map(|r| r.get(0))
     .collect();
