@@ -38,7 +38,16 @@ impl TargetAddr {
 /// `--to` as given (a service it names is read from pg_service.conf).
 pub fn parse_target(given: &str, plan: &Plan) -> Result<TargetAddr, MigrateError> {
     let t = crate::discover::parse_target(given, None, None, &crate::plan::system::System)
-        .map_err(|e| MigrateError::Usage(e.replace("--access-node", "--to")))?;
+        .map_err(|e| {
+            let e = e.replace("--access-node", "--to");
+            if e.contains("\n    fix:") {
+                MigrateError::Usage(e)
+            } else {
+                MigrateError::Usage(format!(
+                    "{e}\n    fix: give the target as HOST[:PORT], a socket directory, a postgresql://USER@HOST:PORT/DATABASE URI or key=value conninfo (host=... port=... dbname=..., or service=NAME); the database defaults to the plan's; the password comes from PGPASSWORD or ~/.pgpass, never from --to"
+                ))
+            }
+        })?;
     // tsmn connects to the target with the plan's TLS and passwords: a
     // key that would make its connection stricter cannot be dropped with
     // a note (the connection would be weaker than asked), so it is refused.
@@ -105,7 +114,8 @@ impl Reach {
             self.opts,
             &self.tls,
         );
-        self.open(&cfg, &format!("{} (database {db})", node.name))
+        let fix = "tsmn check --plan <the plan> says why this node refuses or does not answer";
+        self.open(&cfg, &format!("{} (database {db})", node.name), fix)
             .await
     }
 
@@ -160,15 +170,17 @@ impl Reach {
     /// A session on the target server, in `db`.
     pub async fn target(&self, t: &TargetAddr, db: &str) -> Result<Client, MigrateError> {
         let cfg = self.target_config(t, db);
-        self.open(&cfg, &format!("the target {}", t.shown())).await
+        let fix = "check the target's address and port in --to, that its server runs, that its pg_hba.conf admits this host for the superuser, and its password (PGPASSWORD or ~/.pgpass; never in --to)";
+        self.open(&cfg, &format!("the target {}", t.shown()), fix)
+            .await
     }
 
-    async fn open(&self, cfg: &Config, what: &str) -> Result<Client, MigrateError> {
+    async fn open(&self, cfg: &Config, what: &str, fix: &str) -> Result<Client, MigrateError> {
         let client = crate::probe::connect(cfg, &self.tls, self.opts, None)
             .await
             .map_err(|c| {
                 MigrateError::Failed(format!(
-                    "cannot connect to {what}: {}\n    fix: tsmn check --plan PLAN says why a node fails; for the target, check its address, pg_hba.conf and password (PGPASSWORD or ~/.pgpass)",
+                    "cannot connect to {what}: {}\n    fix: {fix}",
                     c.problem().unwrap_or_default()
                 ))
             })?;
