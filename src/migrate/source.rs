@@ -15,8 +15,10 @@ pub struct Column {
     /// A built-in type (its binary COPY form does not carry an OID that
     /// differs between servers).
     pub builtin: bool,
-    /// Its type has an extended hash function (`hash_record_extended`
-    /// hashes its values; else the verification hashes its text): see
+    /// Its type is one whose extended hash depends on the value alone
+    /// (`crate::quote::hash_by_value`: `hash_record_extended` hashes its
+    /// values; else the verification hashes its text, as for an enum,
+    /// whose hash is its label's OID, different on each server): see
     /// `tally`.
     pub hashed: bool,
 }
@@ -276,20 +278,19 @@ pub(super) async fn columns(
     c: &Client,
     rel: &QualifiedName,
 ) -> Result<Vec<Column>, tokio_postgres::Error> {
-    let rows = pg::rows(
-        c,
-        "SELECT a.attname::text, a.atttypid < 16384 FROM pg_attribute a \
+    let sql = format!(
+        "SELECT a.attname::text, a.atttypid < 16384, a.atttypid = ANY ({}) FROM pg_attribute a \
          WHERE a.attrelid = format('%I.%I', $1::text, $2::text)::regclass AND a.attnum > 0 \
          AND NOT a.attisdropped AND a.attgenerated = '' ORDER BY a.attnum",
-        &[Text::One(&rel.schema), Text::One(&rel.name)],
-    )
-    .await?;
+        crate::quote::hash_by_value::sql_array()
+    );
+    let rows = pg::rows(c, &sql, &[Text::One(&rel.schema), Text::One(&rel.name)]).await?;
     let mut cols: Vec<Column> = rows
         .iter()
         .map(|r| Column {
             name: r.get(0),
             builtin: r.get(1),
-            hashed: true,
+            hashed: r.get(2),
         })
         .collect();
     super::tally::hashable(c, rel, &mut cols).await?;

@@ -6,10 +6,12 @@
 //! hashes each value's binary form by its type's own extended hash
 //! function, about 3x cheaper than rendering the row as text and hashing
 //! that (`hashtext(ROW(cols)::text)`, measured 23 ms against 68 ms on a
-//! 65,000-row table). A column whose type has no extended hash function
-//! (json, xml, tsvector, point, ...: `Column::hashed` false, asked of the
-//! source's server when its columns were read) is hashed by its text
-//! inside the same row, and a relation with no hashable column (or a
+//! 65,000-row table). Only a column of a built-in type whose hash depends
+//! on the value alone is hashed so (`crate::quote::hash_by_value`): any
+//! other (an enum, whose hash is its label's OID and so differs between
+//! servers; oid, reg*, arrays, ranges, domains, composites, json, xml,
+//! ...: `Column::hashed` false) is hashed by its text inside the same
+//! row, and a relation with no hashable column (or a
 //! server without the function) keeps the text form whole. The statement
 //! is built once from the source's columns and the same text runs on both
 //! sides, so they always hash the same way.
@@ -67,11 +69,9 @@ pub async fn tally(c: &Client, sql: &str) -> Result<Tally, tokio_postgres::Error
     })
 }
 
-/// Which of `rel`'s columns the verification may hash by their type's
-/// extended hash function, asked of the server itself (the rules of
-/// PostgreSQL's type cache for arrays, ranges, composites and domains are
-/// not worth copying): a row of NULLs of `rel`'s type hashed whole, and
-/// when that fails with 42883 (no extended hash for some type, or no
+/// Of `rel`'s columns whose type is hashed by value (`Column::hashed`,
+/// from `hash_by_value`), which the server can hash so: a row of NULLs of
+/// `rel`'s type hashed whole, and when that fails with 42883 (no
 /// `hash_record_extended` before PostgreSQL 14), each column alone. The
 /// function looks a column's hash function up before it looks at the
 /// value, so a NULL tells as much as a value.
@@ -94,16 +94,16 @@ pub(super) async fn hashable(
     let undefined = |e: &tokio_postgres::Error| {
         e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_FUNCTION)
     };
-    if cols.is_empty() {
+    let all: Vec<&Column> = cols.iter().filter(|c| c.hashed).collect();
+    if all.is_empty() {
         return Ok(());
     }
-    let all: Vec<&Column> = cols.iter().collect();
     match c.batch_execute(&probe(&all)).await {
         Ok(()) => return Ok(()),
         Err(e) if undefined(&e) => {}
         Err(e) => return Err(e),
     }
-    for col in cols.iter_mut() {
+    for col in cols.iter_mut().filter(|c| c.hashed) {
         col.hashed = match c.batch_execute(&probe(&[&*col])).await {
             Ok(()) => true,
             Err(e) if undefined(&e) => false,

@@ -1,6 +1,7 @@
 //! PURE: quoting, one module per language, so each rule lives in one place.
 
 pub mod conninfo;
+pub mod hash_by_value;
 pub mod hba;
 pub mod pgpass;
 pub mod secrets;
