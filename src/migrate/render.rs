@@ -212,9 +212,12 @@ pub fn report(r: &super::MigrateReport, target: &super::connect::TargetAddr) -> 
     }
     if r.jobs_scheduled > 0 {
         out.push_str(&format!(
-            "  {} job(s) and policies scheduled on the target as on the source\n",
+            "  {} job(s) and policies scheduled on the target as on the source, each first when the source's would run next:\n",
             r.jobs_scheduled
         ));
+        for j in &r.jobs_started {
+            out.push_str(&format!("    {j}\n"));
+        }
     }
     if r.database_settings > 0 {
         out.push_str(&format!(

@@ -53,6 +53,8 @@ pub struct MigrateReport {
     pub warnings: Vec<String>,
     pub not_recreated: Vec<String>,
     pub jobs_scheduled: usize,
+    /// When each scheduled job first runs on the target (its source's).
+    pub jobs_started: Vec<String>,
     /// The database's own settings (`ALTER DATABASE ... SET`) set on the
     /// target as on the source.
     pub database_settings: usize,
@@ -255,7 +257,8 @@ async fn steps(
         r.unchanged_in_freeze(&target, &mut report).await?;
     }
     lap(&mut report, "verification and ANALYZE");
-    report.jobs_scheduled = jobs::schedule(r.s, &target, &r.shown).await?;
+    report.jobs_started = jobs::schedule(reach, r.s, &target, &r.shown).await?;
+    report.jobs_scheduled = report.jobs_started.len();
     let carried = super::db_settings::step(reach, &r.s.database, &target, &r.shown, say).await?;
     report.database_settings = carried.set;
     report.warnings.extend(report.roles.settings_left.clone());
