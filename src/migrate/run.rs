@@ -259,7 +259,15 @@ async fn steps(
     lap(&mut report, "verification and ANALYZE");
     report.jobs_started = jobs::schedule(reach, r.s, &target, &r.shown).await?;
     report.jobs_scheduled = report.jobs_started.len();
-    let carried = super::db_settings::step(reach, &r.s.database, &target, &r.shown, say).await?;
+    let carried = super::db_settings::step(
+        reach,
+        &r.s.database,
+        &target,
+        &r.shown,
+        o.online.is_some(),
+        say,
+    )
+    .await?;
     report.database_settings = carried.set;
     report.warnings.extend(report.roles.settings_left.clone());
     report.warnings.extend(report.roles.not_changed.clone());
