@@ -210,10 +210,10 @@ pub fn report(r: &super::MigrateReport, target: &super::connect::TargetAddr) -> 
             .collect();
         out.push_str(&format!("  time: {}\n", each.join(", ")));
     }
-    if r.jobs_scheduled > 0 {
+    if !r.jobs_started.is_empty() {
         out.push_str(&format!(
             "  {} job(s) and policies scheduled on the target as on the source, each first when the source's would run next:\n",
-            r.jobs_scheduled
+            r.jobs_started.len()
         ));
         for j in &r.jobs_started {
             out.push_str(&format!("    {j}\n"));

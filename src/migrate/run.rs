@@ -52,8 +52,8 @@ pub struct MigrateReport {
     /// (replicas that differ), each with what to do.
     pub warnings: Vec<String>,
     pub not_recreated: Vec<String>,
-    pub jobs_scheduled: usize,
-    /// When each scheduled job first runs on the target (its source's).
+    /// Each job scheduled on the target, with when it first runs there
+    /// (its source job's next start).
     pub jobs_started: Vec<String>,
     /// The database's own settings (`ALTER DATABASE ... SET`) set on the
     /// target as on the source.
@@ -258,20 +258,8 @@ async fn steps(
     }
     lap(&mut report, "verification and ANALYZE");
     report.jobs_started = jobs::schedule(reach, r.s, &target, &r.shown).await?;
-    report.jobs_scheduled = report.jobs_started.len();
-    let carried = super::db_settings::step(
-        reach,
-        &r.s.database,
-        &target,
-        &r.shown,
-        o.online.is_some(),
-        say,
-    )
-    .await?;
-    report.database_settings = carried.set;
-    report.warnings.extend(report.roles.settings_left.clone());
-    report.warnings.extend(report.roles.not_changed.clone());
-    report.warnings.extend(carried.left);
+    let frozen = o.online.is_some();
+    r.settings(reach, &target, frozen, &mut report, say).await?;
     target
         .batch_execute(&resume::verified_sql())
         .await
@@ -282,6 +270,24 @@ async fn steps(
 }
 
 impl Run<'_> {
+    /// The database's settings set on the target, and what was left warned.
+    async fn settings(
+        &self,
+        reach: &Reach,
+        target: &tokio_postgres::Client,
+        frozen: bool,
+        report: &mut MigrateReport,
+        say: &(dyn Fn(&str) + Sync),
+    ) -> Result<(), MigrateError> {
+        let db = &self.s.database;
+        let carried = super::db_settings::step(reach, db, target, &self.shown, frozen, say).await?;
+        report.database_settings = carried.set;
+        report.warnings.extend(report.roles.settings_left.clone());
+        report.warnings.extend(report.roles.not_changed.clone());
+        report.warnings.extend(carried.left);
+        Ok(())
+    }
+
     /// The target's database (made when missing) and extension; the
     /// extension's schema; the parts the target has recorded as done.
     async fn prepare_target(
