@@ -9,16 +9,16 @@
 //! the label's OID; oid and the reg* types hash the OID; arrays, ranges,
 //! domains and composites hash their elements' (so an enum[] too). Built-in
 //! type OIDs (below 16384) are fixed by PostgreSQL itself, the same on
-//! every server; a user type is never here. Each entry was checked against
-//! PostgreSQL 15's hash support functions (pg_amproc of the type's default
-//! hash opclass): bool, "char" `hashcharextended`; int2/int4/date
-//! `hashint2/4extended`; int8, time, timestamp, timestamptz
-//! `hashint8extended`/`timestamp_hash_extended`; float4/float8
-//! `hashfloat4/8extended` (-0 and NaN normalized); bytea `hashvarlenaextended`;
-//! text, varchar, bpchar `hashtextextended`/`hashbpcharextended` (the bytes
-//! under a deterministic collation); inet/cidr `hashinetextended`;
-//! macaddr/macaddr8, interval, timetz, numeric, uuid, jsonb their own
-//! `*_hash_extended`, all over the value's bytes or normalized value.
+//! every server; a user type is never here. Each entry was checked on
+//! PostgreSQL 15 (pg_amproc, support function 2 of the type's default hash
+//! opclass): bool, "char" `hashcharextended`; bytea `hashvarlenaextended`;
+//! int2/int4/int8 `hashint2/4/8extended`, date `hashint4extended`; text and
+//! varchar (text's opclass) `hashtextextended`, bpchar `hashbpcharextended`
+//! (the bytes under a deterministic collation); float4/float8
+//! `hashfloat4/8extended` (-0 and NaN normalized); inet and cidr (inet's
+//! opclass) `hashinetextended`; macaddr/macaddr8 `hashmacaddr(8)extended`;
+//! time, timestamp/timestamptz, interval, timetz, numeric, uuid, jsonb
+//! their own `*_hash_extended`: all over the value alone.
 
 /// The OIDs, ascending.
 pub const OIDS: &[u32] = &[
