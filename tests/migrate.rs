@@ -60,18 +60,24 @@ fn migrate(
 }
 
 /// The source: `metrics` (space dimension, 2 data nodes), `readings`
-/// (compressed range), `notes` (a regular table with a sequence).
+/// (compressed range), `notes` (a regular table with a sequence), both
+/// with an enum column.
 fn source() -> Running {
     let r = Running::applied(&[]);
     metrics(&r.an, "2024-01-01", "2024-01-20");
     for s in [
-        "CREATE TABLE readings (ts timestamptz NOT NULL, sensor text, v numeric)",
+        // An enum column in a distributed hypertable and in a table: its
+        // hash is its label's OID, different on each server, so the
+        // verification must hash it by its text.
+        "CREATE TYPE mood AS ENUM ('ok', 'bad')",
+        "CALL distributed_exec($$CREATE TYPE mood AS ENUM ('ok', 'bad')$$)",
+        "CREATE TABLE readings (ts timestamptz NOT NULL, sensor text, v numeric, m mood DEFAULT 'ok')",
         "SELECT create_distributed_hypertable('readings', 'ts', chunk_time_interval => INTERVAL '7 days')",
         "INSERT INTO readings SELECT '2024-01-01'::timestamptz + i * INTERVAL '5 minutes', 's' || (i % 5), i / 7.0 FROM generate_series(1, 12000) i",
         "ALTER TABLE readings SET (timescaledb.compress, timescaledb.compress_segmentby = 'sensor', timescaledb.compress_orderby = 'ts DESC')",
         "SELECT count(compress_chunk(c)) FROM show_chunks('readings', older_than => '2024-01-22'::timestamptz) c",
-        "CREATE TABLE notes (id serial PRIMARY KEY, body text)",
-        "INSERT INTO notes (body) SELECT 'note ' || i FROM generate_series(1, 50) i",
+        "CREATE TABLE notes (id serial PRIMARY KEY, body text, m mood)",
+        "INSERT INTO notes (body, m) SELECT 'note ' || i, (ARRAY['ok', 'bad'])[i % 2 + 1]::mood FROM generate_series(1, 50) i",
     ] {
         r.an.sql("tsdb", s);
     }

@@ -63,6 +63,22 @@ fn writer(
     })
 }
 
+/// The freeze is said as the freeze (its setting, how to lift it, what it
+/// does not stop), never suggested for the target.
+fn freeze_said(end: &str) {
+    assert!(
+        !end.contains("WARNING database setting default_transaction_read_only")
+            && !end.contains("ALTER DATABASE \"moved\" SET"),
+        "{end}"
+    );
+    assert!(
+        end.contains("default_transaction_read_only = on, left on the source on purpose")
+            && end.contains("--abandon")
+            && end.contains("SET TRANSACTION READ WRITE"),
+        "{end}"
+    );
+}
+
 #[test]
 fn online_copies_while_writing_then_freezes_and_loses_no_acknowledged_write() {
     if !timescaledb_tier("migrate_online") {
@@ -127,6 +143,7 @@ fn online_copies_while_writing_then_freezes_and_loses_no_acknowledged_write() {
         "the chunks changed after their copy: {end}"
     );
     assert!(end.contains(": 6 part(s) copied in the freeze"), "{end}");
+    freeze_said(&end);
     // Every acknowledged write is on the target, and nothing else differs.
     let n = acked.load(Ordering::SeqCst);
     assert!(n > before_freeze, "{n}");

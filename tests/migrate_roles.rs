@@ -157,6 +157,9 @@ fn with_passwords_where_reader_is(r: &Running) -> (String, String) {
             ),
         "{out}"
     );
+    // A target that logs every statement: the verifiers stay out of its log.
+    other.sql("postgres", "ALTER SYSTEM SET log_statement = 'all'");
+    other.sql("postgres", "SELECT pg_reload_conf()");
     let (code, out) = migrate(
         &r.path,
         &to(&other, "single"),
@@ -164,6 +167,15 @@ fn with_passwords_where_reader_is(r: &Running) -> (String, String) {
     );
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("1 password(s) copied"), "{out}");
+    let log = std::fs::read_to_string(other.cluster.log_file()).expect("the target's log");
+    assert!(
+        log.contains("LOG:  statement: "),
+        "the target logged statements"
+    );
+    assert!(
+        !log.contains("SCRAM-SHA-256$"),
+        "a verifier in the target's log"
+    );
     assert!(
         out.contains("changed to match the source: role reader: LOGIN, connection limit 1 -> 5, reset work_mem, member of app"),
         "{out}"

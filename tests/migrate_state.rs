@@ -61,7 +61,7 @@ fn jobs(c: &TestCluster, db: &str) -> Vec<String> {
     c.sql(
         db,
         "SELECT concat_ws(' ', proc_name, schedule_interval, max_runtime, max_retries, retry_period, scheduled, fixed_schedule, \
-         initial_start, config - 'hypertable_id' - 'mat_hypertable_id') \
+         initial_start, next_start, config - 'hypertable_id' - 'mat_hypertable_id') \
          FROM timescaledb_information.jobs WHERE job_id >= 1000 ORDER BY proc_name",
     )
 }
@@ -105,6 +105,9 @@ fn source() -> Running {
         "SELECT add_continuous_aggregate_policy('daily', start_offset => INTERVAL '3 days', end_offset => INTERVAL '1 hour', schedule_interval => INTERVAL '1 hour', initial_start => '2100-01-01'::timestamptz)",
         "SELECT add_retention_policy('metrics', drop_after => INTERVAL '10 years', schedule_interval => INTERVAL '1 day', initial_start => '2100-01-01'::timestamptz)",
         "SELECT add_compression_policy('events', compress_after => INTERVAL '30 days', schedule_interval => INTERVAL '6 hours', initial_start => '2100-01-01'::timestamptz)",
+        // A next start of its own (not its initial start): the target's
+        // job starts then too, not at once.
+        "SELECT alter_job(job_id, next_start => '2099-06-01 00:00+00') FROM timescaledb_information.jobs WHERE proc_name = 'policy_retention'",
         "CREATE PROCEDURE public.tick(job_id int, config jsonb) LANGUAGE plpgsql AS $$ BEGIN NULL; END $$",
         "SELECT add_job('public.tick', INTERVAL '2 hours', config => '{\"k\": 1}', initial_start => '2100-01-01'::timestamptz)",
         // The aggregate's own compression: its oldest chunk (the buckets
@@ -213,8 +216,7 @@ fn aggregates_keep_their_results_jobs_come_and_replicas_are_compared() {
     );
     assert_eq!(old_buckets(&target, "single"), "24");
 
-    // The jobs, with their schedules, scheduled as on the source.
-    assert_eq!(jobs(&target, "single"), source_jobs, "{out}");
+    jobs_as_on_source(&target, &source_jobs, &out);
     compression_policy_runs(&target);
     // The source was only read.
     assert_eq!(daily(&r.an, "tsdb"), source_daily);
@@ -293,6 +295,16 @@ fn the_same_refresh_on_both(r: &Running, target: &TestCluster, out: &str) -> Vec
         ["1 7"]
     );
     source_daily
+}
+
+/// The jobs, with their schedules, scheduled as on the source, each
+/// first starting when its source job would next (not at once).
+fn jobs_as_on_source(target: &TestCluster, source_jobs: &[String], out: &str) {
+    assert_eq!(jobs(target, "single"), source_jobs, "{out}");
+    assert!(
+        out.contains("policy_retention\", job ") && out.contains("starts at 2099-06-01"),
+        "{out}"
+    );
 }
 
 /// The aggregate's compression policy works on the target: run now, it

@@ -25,8 +25,11 @@ pub struct Carried {
 }
 
 /// PURE: the statements for the source's settings `(name, value)` on the
-/// target's database `db`, and what is left with why.
-pub fn plan(settings: &[(String, String)], db: &str) -> (Vec<String>, Vec<String>) {
+/// target's database `db`, and what is left with why. `frozen`: an online
+/// run's freeze holds the source, so its `default_transaction_read_only`
+/// is tsmn's own and left unsaid here (the report's freeze paragraph says
+/// it): never suggested for the target.
+pub fn plan(settings: &[(String, String)], db: &str, frozen: bool) -> (Vec<String>, Vec<String>) {
     let mut sql = Vec::new();
     let mut left = Vec::new();
     for (name, value) in settings {
@@ -35,6 +38,9 @@ pub fn plan(settings: &[(String, String)], db: &str) -> (Vec<String>, Vec<String
                 "database setting {name} = {value} not set on the target (a multi-node setting; 2.14 does not know it)"
             ));
         } else if name.eq_ignore_ascii_case("default_transaction_read_only") {
+            if frozen {
+                continue;
+            }
             left.push(format!(
                 "database setting {name} = {value} not set on the target (an online migration's freeze sets it on the source; set it on the target by hand if you want it: ALTER DATABASE {} SET {name} = {value})",
                 ident(db)
@@ -59,6 +65,7 @@ pub async fn step(
     database: &str,
     target: &Client,
     shown: &str,
+    frozen: bool,
     say: &(dyn Fn(&str) + Sync),
 ) -> Result<Carried, MigrateError> {
     let an = &reach.plan.access_node;
@@ -85,7 +92,7 @@ pub async fn step(
         .await
         .map_err(|e| sql_error(shown, "reading the database's name", &e))?
         .get(0);
-    let (statements, mut left) = plan(&settings, &db);
+    let (statements, mut left) = plan(&settings, &db, frozen);
     let mut set = 0;
     for s in &statements {
         match target.batch_execute(s).await {
@@ -120,6 +127,7 @@ mod tests {
                 s("statement_timeout", "10min"),
             ],
             "single",
+            false,
         );
         assert_eq!(
             sql,
@@ -131,5 +139,8 @@ mod tests {
         assert_eq!(left.len(), 2, "{left:?}");
         assert!(left[0].contains("timescaledb.remote_data_fetcher"));
         assert!(left[1].contains("freeze"));
+        // In an online run's freeze it is tsmn's own: not left, not suggested.
+        let (_, frozen) = plan(&[s("default_transaction_read_only", "on")], "single", true);
+        assert!(frozen.is_empty(), "{frozen:?}");
     }
 }

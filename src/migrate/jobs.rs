@@ -245,26 +245,67 @@ pub async fn recreate(
     Ok(not)
 }
 
-/// After verification: each recreated job scheduled as on the source.
-pub async fn schedule(s: &Source, target: &Client, shown: &str) -> Result<usize, MigrateError> {
+/// After verification: each recreated job scheduled as on the source, and
+/// starting when the source's would next (its `next_start`, read now from
+/// the source's access node; now when that is past or unknown), not at
+/// once: a retention job started at once drops rows the source still
+/// holds. One line per job, saying when it starts.
+pub async fn schedule(
+    reach: &super::connect::Reach,
+    s: &Source,
+    target: &Client,
+    shown: &str,
+) -> Result<Vec<String>, MigrateError> {
     let notes = journal::done_notes(target)
         .await
         .map_err(|e| super::connect::sql_error(shown, "reading tsmn's record", &e))?;
-    let mut n = 0;
-    for j in s.jobs.iter().filter(|j| j.scheduled) {
-        let Some(id) = notes.get(&item(j)).and_then(|v| v.parse::<i32>().ok()) else {
-            continue;
-        };
-        target
-            .execute(
-                "SELECT alter_job($1, scheduled => true, initial_start => $2::text::timestamptz)",
-                &[&id, &j.initial_start],
+    let jobs: Vec<(&Job, i32)> = s
+        .jobs
+        .iter()
+        .filter(|j| j.scheduled)
+        .filter_map(|j| Some((j, notes.get(&item(j))?.parse::<i32>().ok()?)))
+        .collect();
+    if jobs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let an_name = &reach.plan.access_node.name;
+    let an = reach.node(&reach.plan.access_node, &s.database).await?;
+    let ids: Vec<i32> = jobs.iter().map(|(j, _)| j.id).collect();
+    // Finite only: a job never run has none (-infinity: it starts at once
+    // on the source too).
+    let next: std::collections::BTreeMap<i32, String> = an
+        .query(
+            "SELECT job_id, next_start::text FROM timescaledb_information.jobs \
+             WHERE job_id = ANY($1) AND isfinite(next_start)",
+            &[&ids],
+        )
+        .await
+        .map_err(|e| super::connect::sql_error(an_name, "reading the jobs' next starts", &e))?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let mut said = Vec::new();
+    for (j, id) in jobs {
+        let from = next.get(&j.id);
+        let row = target
+            .query_one(
+                "SELECT CASE WHEN isfinite(next_start) THEN next_start::text ELSE 'at once' END \
+                 FROM alter_job($1, scheduled => true, initial_start => $2::text::timestamptz, \
+                 next_start => greatest($3::text::timestamptz, now()))",
+                &[&id, &j.initial_start, &from],
             )
             .await
             .map_err(|e| super::connect::sql_error(shown, &format!("scheduling job {id}"), &e))?;
-        n += 1;
+        let at: String = row.get(0);
+        said.push(format!(
+            "job {id} ({}, job {} on the source) starts {}{}",
+            j.proc,
+            j.id,
+            if at == "at once" { "" } else { "at " },
+            at
+        ));
     }
-    Ok(n)
+    Ok(said)
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@
 
 pub mod caggs;
 pub mod catalog;
+pub mod columns;
 pub mod connect;
 pub mod copy;
 pub mod db_settings;

@@ -210,11 +210,14 @@ pub fn report(r: &super::MigrateReport, target: &super::connect::TargetAddr) -> 
             .collect();
         out.push_str(&format!("  time: {}\n", each.join(", ")));
     }
-    if r.jobs_scheduled > 0 {
+    if !r.jobs_started.is_empty() {
         out.push_str(&format!(
-            "  {} job(s) and policies scheduled on the target as on the source\n",
-            r.jobs_scheduled
+            "  {} job(s) and policies scheduled on the target as on the source, each first when the source's would run next:\n",
+            r.jobs_started.len()
         ));
+        for j in &r.jobs_started {
+            out.push_str(&format!("    {j}\n"));
+        }
     }
     if r.database_settings > 0 {
         out.push_str(&format!(
@@ -236,7 +239,7 @@ pub fn report(r: &super::MigrateReport, target: &super::connect::TargetAddr) -> 
     }
     if let Some(f) = r.freeze_seconds {
         out.push_str(&format!(
-            "  writes frozen for {f:.1} s so far: {} part(s) copied in the freeze, {} of them because they changed after their first copy\n  The freeze stays until the applications use the target (tsmn migrate --abandon lifts it).\n",
+            "  writes frozen for {f:.1} s so far: {} part(s) copied in the freeze, {} of them because they changed after their first copy\n  The freeze is the source database's default_transaction_read_only = on, left on the source on purpose until the applications use the target (not set on the target). Lift it then with tsmn migrate --plan <plan> --to <target> --abandon, or by hand on the access node: ALTER DATABASE <database> RESET default_transaction_read_only. A session can still override it (SET TRANSACTION READ WRITE): writes that do so after the freeze reach only the source.\n",
             r.parts_in_freeze, r.changed_in_freeze
         ));
     }

@@ -22,7 +22,8 @@
 //! Passwords only when asked (`--with-role-passwords`): the stored
 //! verifier (SCRAM or md5, never a password in clear: tsmn has none) is
 //! copied from `pg_authid` into `ALTER ROLE ... PASSWORD`, in tsmn's own
-//! session with `log_statement` off for that transaction: never in argv,
+//! session with statement logging off for that transaction (`QUIET`, sent
+//! alone before the statements): never in argv,
 //! a file or tsmn's log. For the roles tsmn creates and those it makes
 //! match (not the one it connects as).
 
@@ -253,6 +254,15 @@ async fn verifiers(
         .collect())
 }
 
+/// What keeps the statement text of the rest of the transaction out of
+/// the server's log and views: sent alone, before the statements that
+/// may hold a verifier. Statement logging (`log_statement`, durations,
+/// `log_min_error_statement` for a failing one), parse/plan dumps
+/// (`debug_print_*`, which show the constants), `pg_stat_activity`'s
+/// query text (`track_activities`) and pg_stat_statements' text of
+/// utility statements (a placeholder setting where it is not loaded).
+pub const QUIET: &str = "SET LOCAL log_statement = 'none';\nSET LOCAL log_min_duration_statement = -1;\nSET LOCAL log_min_error_statement = 'panic';\nSET LOCAL log_duration = off;\nSET LOCAL debug_print_parse = off;\nSET LOCAL debug_print_rewritten = off;\nSET LOCAL debug_print_plan = off;\nSET LOCAL track_activities = off;\nSET LOCAL pg_stat_statements.track_utility = off;\n";
+
 /// The missing roles created on the target with their memberships (and
 /// passwords when asked), in one transaction.
 pub async fn migrate(
@@ -275,10 +285,7 @@ pub async fn migrate(
         .await
         .map_err(|e| sql_error(shown, "reading tsmn's role", &e))?;
     let mut moved = Moved::default();
-    // Nothing of this transaction in the server's log (a verifier may be in it).
-    let mut sql = String::from(
-        "SET LOCAL log_statement = 'none';\nSET LOCAL log_min_duration_statement = -1;\nSET LOCAL log_min_error_statement = 'panic';\n",
-    );
+    let mut sql = String::new();
     for r in &src.roles {
         if have.contains(&r.name) {
             moved.existing.push(r.name.clone());
@@ -350,6 +357,10 @@ pub async fn migrate(
         ))
     };
     let tx = target.transaction().await.map_err(fail)?;
+    // Nothing of this transaction in the server's log (a verifier may be
+    // in it): the settings in a message of their own first, as the server
+    // logs a simple query's whole text before any SET in it takes effect.
+    tx.batch_execute(QUIET).await.map_err(fail)?;
     tx.batch_execute(&sql).await.map_err(fail)?;
     tx.commit().await.map_err(fail)?;
     Ok(moved)

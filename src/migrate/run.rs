@@ -52,7 +52,9 @@ pub struct MigrateReport {
     /// (replicas that differ), each with what to do.
     pub warnings: Vec<String>,
     pub not_recreated: Vec<String>,
-    pub jobs_scheduled: usize,
+    /// Each job scheduled on the target, with when it first runs there
+    /// (its source job's next start).
+    pub jobs_started: Vec<String>,
     /// The database's own settings (`ALTER DATABASE ... SET`) set on the
     /// target as on the source.
     pub database_settings: usize,
@@ -260,12 +262,9 @@ async fn steps(
         r.unchanged_in_freeze(&target, &mut report).await?;
     }
     lap(&mut report, "verification and ANALYZE");
-    report.jobs_scheduled = jobs::schedule(r.s, &target, &r.shown).await?;
-    let carried = super::db_settings::step(reach, &r.s.database, &target, &r.shown, say).await?;
-    report.database_settings = carried.set;
-    report.warnings.extend(report.roles.settings_left.clone());
-    report.warnings.extend(report.roles.not_changed.clone());
-    report.warnings.extend(carried.left);
+    report.jobs_started = jobs::schedule(reach, r.s, &target, &r.shown).await?;
+    let frozen = o.online.is_some();
+    r.settings(reach, &target, frozen, &mut report, say).await?;
     target
         .batch_execute(&resume::verified_sql())
         .await
@@ -276,6 +275,24 @@ async fn steps(
 }
 
 impl Run<'_> {
+    /// The database's settings set on the target, and what was left warned.
+    async fn settings(
+        &self,
+        reach: &Reach,
+        target: &tokio_postgres::Client,
+        frozen: bool,
+        report: &mut MigrateReport,
+        say: &(dyn Fn(&str) + Sync),
+    ) -> Result<(), MigrateError> {
+        let db = &self.s.database;
+        let carried = super::db_settings::step(reach, db, target, &self.shown, frozen, say).await?;
+        report.database_settings = carried.set;
+        report.warnings.extend(report.roles.settings_left.clone());
+        report.warnings.extend(report.roles.not_changed.clone());
+        report.warnings.extend(carried.left);
+        Ok(())
+    }
+
     /// The target's database (made when missing) and extension; the
     /// extension's schema; the parts the target has recorded as done.
     async fn prepare_target(

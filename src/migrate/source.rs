@@ -2,24 +2,13 @@
 //! (catalogs of TimescaleDB 2.13) and its data nodes (where each chunk is,
 //! under which name).
 
+pub(super) use super::columns::columns;
+pub use super::columns::Column;
 use super::connect::{sql_error, Reach};
 use super::{MigrateError, QualifiedName};
 use crate::pg::{self, Text};
 use std::collections::BTreeMap;
 use tokio_postgres::Client;
-
-/// A column tsmn copies (generated columns are left to the target).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Column {
-    pub name: String,
-    /// A built-in type (its binary COPY form does not carry an OID that
-    /// differs between servers).
-    pub builtin: bool,
-    /// Its type has an extended hash function (`hash_record_extended`
-    /// hashes its values; else the verification hashes its text): see
-    /// `tally`.
-    pub hashed: bool,
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Dimension {
@@ -270,30 +259,6 @@ pub async fn read(reach: &Reach) -> Result<(Source, Client), MigrateError> {
     }
     s.tables = tables(&c).await.map_err(q("reading the tables"))?;
     Ok((s, c))
-}
-
-pub(super) async fn columns(
-    c: &Client,
-    rel: &QualifiedName,
-) -> Result<Vec<Column>, tokio_postgres::Error> {
-    let rows = pg::rows(
-        c,
-        "SELECT a.attname::text, a.atttypid < 16384 FROM pg_attribute a \
-         WHERE a.attrelid = format('%I.%I', $1::text, $2::text)::regclass AND a.attnum > 0 \
-         AND NOT a.attisdropped AND a.attgenerated = '' ORDER BY a.attnum",
-        &[Text::One(&rel.schema), Text::One(&rel.name)],
-    )
-    .await?;
-    let mut cols: Vec<Column> = rows
-        .iter()
-        .map(|r| Column {
-            name: r.get(0),
-            builtin: r.get(1),
-            hashed: true,
-        })
-        .collect();
-    super::tally::hashable(c, rel, &mut cols).await?;
-    Ok(cols)
 }
 
 async fn hypertables(c: &Client) -> Result<Vec<Hypertable>, tokio_postgres::Error> {

@@ -6,10 +6,12 @@
 //! hashes each value's binary form by its type's own extended hash
 //! function, about 3x cheaper than rendering the row as text and hashing
 //! that (`hashtext(ROW(cols)::text)`, measured 23 ms against 68 ms on a
-//! 65,000-row table). A column whose type has no extended hash function
-//! (json, xml, tsvector, point, ...: `Column::hashed` false, asked of the
-//! source's server when its columns were read) is hashed by its text
-//! inside the same row, and a relation with no hashable column (or a
+//! 65,000-row table). Only a column of a built-in type whose hash depends
+//! on the value alone is hashed so (`crate::pg::hash_by_value`): any
+//! other (an enum, whose hash is its label's OID and so differs between
+//! servers; oid, reg*, arrays, ranges, domains, composites, json, xml,
+//! ...: `Column::hashed` false) is hashed by its text inside the same
+//! row, and a relation with no hashable column (or a
 //! server without the function) keeps the text form whole. The statement
 //! is built once from the source's columns and the same text runs on both
 //! sides, so they always hash the same way.
@@ -24,7 +26,7 @@
 //! can collide; it is a check against lost, doubled or altered rows, not
 //! a proof against an adversary.
 
-use super::source::Column;
+use super::columns::Column;
 use super::QualifiedName;
 use tokio_postgres::Client;
 
@@ -65,50 +67,4 @@ pub async fn tally(c: &Client, sql: &str) -> Result<Tally, tokio_postgres::Error
         rows: r.get(0),
         checksum: r.get(1),
     })
-}
-
-/// Which of `rel`'s columns the verification may hash by their type's
-/// extended hash function, asked of the server itself (the rules of
-/// PostgreSQL's type cache for arrays, ranges, composites and domains are
-/// not worth copying): a row of NULLs of `rel`'s type hashed whole, and
-/// when that fails with 42883 (no extended hash for some type, or no
-/// `hash_record_extended` before PostgreSQL 14), each column alone. The
-/// function looks a column's hash function up before it looks at the
-/// value, so a NULL tells as much as a value.
-pub(super) async fn hashable(
-    c: &Client,
-    rel: &QualifiedName,
-    cols: &mut [Column],
-) -> Result<(), tokio_postgres::Error> {
-    let probe = |cols: &[&Column]| {
-        let names: Vec<String> = cols
-            .iter()
-            .map(|c| format!("t.{}", crate::quote::sql::ident(&c.name)))
-            .collect();
-        format!(
-            "SELECT hash_record_extended(ROW({}), 0) FROM (SELECT (NULL::{}).*) t",
-            names.join(", "),
-            rel.sql()
-        )
-    };
-    let undefined = |e: &tokio_postgres::Error| {
-        e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_FUNCTION)
-    };
-    if cols.is_empty() {
-        return Ok(());
-    }
-    let all: Vec<&Column> = cols.iter().collect();
-    match c.batch_execute(&probe(&all)).await {
-        Ok(()) => return Ok(()),
-        Err(e) if undefined(&e) => {}
-        Err(e) => return Err(e),
-    }
-    for col in cols.iter_mut() {
-        col.hashed = match c.batch_execute(&probe(&[&*col])).await {
-            Ok(()) => true,
-            Err(e) if undefined(&e) => false,
-            Err(e) => return Err(e),
-        };
-    }
-    Ok(())
 }

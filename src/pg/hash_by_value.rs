@@ -1,23 +1,27 @@
-//! PURE: the column types whose extended hash depends on the value alone,
-//! the same on every server.
+//! PURE: the built-in types whose extended hash depends on the value alone,
+//! so `hash_record_extended` of them is equal on every server holding the
+//! same values. The single list for the verification of `tsmn migrate`
+//! (src/migrate/tally.rs) and the drain's chunk fingerprint
+//! (src/run/moves.rs): every other column is hashed by its text.
 //!
-//! Why: comparing copies of rows on two servers (a chunk moved between data
-//! nodes, a table migrated) by `hash_record_extended` is a third of the
-//! time of hashing each row's text, but a type's hash may hash something
-//! that differs between servers for equal values: an enum hashes its
-//! label's OID (`hashenum`), `oid` and the `reg*` types hash OIDs, and
-//! arrays, ranges, domains and composites hash through their element or
-//! base type. Built-in type OIDs are fixed in PostgreSQL's catalog, the
-//! same on every server, and a user's type never has one below 16384; so
-//! a column of a type in this list may be hashed by value, any other is
-//! hashed as text.
+//! Why a list and not "has an extended hash function": some hash functions
+//! hash an OID, which differs between servers: an enum's is `hashenum` of
+//! the label's OID; oid and the reg* types hash the OID; arrays, ranges,
+//! domains and composites hash their elements' (so an enum[] too). Built-in
+//! type OIDs (below 16384) are fixed by PostgreSQL itself, the same on
+//! every server; a user type is never here. Each entry was checked on
+//! PostgreSQL 15 (pg_amproc, support function 2 of the type's default hash
+//! opclass): bool, "char" `hashcharextended`; bytea `hashvarlenaextended`;
+//! int2/int4/int8 `hashint2/4/8extended`, date `hashint4extended`; text and
+//! varchar (text's opclass) `hashtextextended`, bpchar `hashbpcharextended`
+//! (the bytes under a deterministic collation); float4/float8
+//! `hashfloat4/8extended` (-0 and NaN normalized); inet and cidr (inet's
+//! opclass) `hashinetextended`; macaddr/macaddr8 `hashmacaddr(8)extended`;
+//! time, timestamp/timestamptz, interval, timetz, numeric, uuid, jsonb
+//! their own `*_hash_extended`: all over the value alone.
 
-/// Built-in types hashed by value (PostgreSQL 15's hash support functions:
-/// hashchar, hashint2/4/8, hashfloat4/8, hashtext, hashbpchar, hashvarlena
-/// for bytea, hash_numeric, timestamp_hash, interval_hash, time_hash,
-/// timetz_hash, uuid_hash, hashinet, hashmacaddr(8), jsonb_hash, hashbool
-/// via char).
-pub const TYPES: &[u32] = &[
+/// The OIDs, ascending.
+pub const OIDS: &[u32] = &[
     16,   // bool
     17,   // bytea
     18,   // "char"
@@ -44,20 +48,28 @@ pub const TYPES: &[u32] = &[
     3802, // jsonb
 ];
 
-/// `TYPES` as an SQL array literal of OIDs: `'{16,17,...}'::oid[]`.
+/// Whether a column of type `oid` may be hashed by its value.
+pub fn by_value(oid: u32) -> bool {
+    OIDS.binary_search(&oid).is_ok()
+}
+
+/// The list as a SQL array literal, `'{16,17,...}'::oid[]`, for a query
+/// that asks `atttypid = ANY (...)`.
 pub fn sql_array() -> String {
-    let list: Vec<String> = TYPES.iter().map(u32::to_string).collect();
+    let list: Vec<String> = OIDS.iter().map(u32::to_string).collect();
     format!("'{{{}}}'::oid[]", list.join(","))
 }
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
-    fn no_user_type_and_no_oid_hashed_type_is_in_the_list() {
-        // oid, regclass, regtype, regproc, an enum's user OID.
-        for t in [26, 2205, 2206, 24, 16_384] {
-            assert!(!super::TYPES.contains(&t), "{t}");
-        }
-        assert!(super::sql_array().starts_with("'{16,17,18,"));
+    fn the_list_is_sorted_built_in_and_says_itself_in_sql() {
+        assert!(OIDS.windows(2).all(|w| w[0] < w[1]));
+        assert!(OIDS.iter().all(|&o| o < 16384));
+        assert!(by_value(23) && by_value(3802) && !by_value(26) && !by_value(2205));
+        assert!(sql_array().starts_with("'{16,17,18,20,"));
+        assert!(sql_array().ends_with(",2950,3802}'::oid[]"));
     }
 }
