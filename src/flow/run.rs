@@ -144,17 +144,10 @@ impl Flow {
         }
         let kept = std::mem::take(&mut self.kept);
         let opts = RunOptions {
-            plan: &self.plan,
-            passwords: &self.passwords,
-            secrets: &ready.secrets,
-            material: self.material.as_ref(),
-            probe: settings.probe_options(),
-            phases: settings.phases.clone(),
-            restart: settings.restart,
-            restart_wait: settings.restart_wait,
             journal: Some(journal.clone()),
             cancel: cancel.clone(),
             kind: run.kind,
+            ..self.run_options(ready, settings)
         };
         let ok = crate::run::run_adopting(&ready.steps, &opts, events, kept).await;
         let cancelled = cancel.is_some_and(|c| c.is_cancelled());
@@ -228,7 +221,23 @@ impl Flow {
         let Some((ready, settings)) = ready else {
             return out;
         };
-        let opts = RunOptions {
+        let opts = self.run_options(ready, settings);
+        for (n, d) in out.iter_mut() {
+            if self.kept.iter().any(|(k, _)| k == n) {
+                continue;
+            }
+            if let Some(l) = crate::run::leaving_decision(&ready.steps, &opts, n).await {
+                *d = l;
+            }
+        }
+        out
+    }
+
+    /// What the executor gets from this flow, the run's steps and secrets
+    /// and the settings: no journal, no cancel, a run of apply (a run sets
+    /// its own).
+    fn run_options<'s>(&'s self, ready: &'s super::Ready, settings: &Settings) -> RunOptions<'s> {
+        RunOptions {
             plan: &self.plan,
             passwords: &self.passwords,
             secrets: &ready.secrets,
@@ -240,16 +249,7 @@ impl Flow {
             journal: None,
             cancel: None,
             kind: RunKind::Apply,
-        };
-        for (n, d) in out.iter_mut() {
-            if self.kept.iter().any(|(k, _)| k == n) {
-                continue;
-            }
-            if let Some(l) = crate::run::leaving_decision(&ready.steps, &opts, n).await {
-                *d = l;
-            }
         }
-        out
     }
 
     async fn restarts_kept(&self, nodes: &[String]) -> Vec<(String, Result<String, String>)> {
