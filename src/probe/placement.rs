@@ -89,7 +89,11 @@ pub(super) async fn read(plan: &Plan, mut facts: NodeFacts, work: &NodeWork) -> 
             return facts;
         }
     };
-    let (version, tls) = tokio::join!(
+    // On the access node, which data nodes hold copies is asked first,
+    // pipelined with the rest and told at once: the data nodes read their
+    // own sizes while the access node still reads its catalog (the whole
+    // catalog first held them back some 200 ms at 10,000 chunks).
+    let (version, tls, ()) = tokio::join!(
         async {
             match holds {
                 true => crate::pg::timescaledb_version(&client).await,
@@ -101,6 +105,11 @@ pub(super) async fn read(plan: &Plan, mut facts: NodeFacts, work: &NodeWork) -> 
             "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
             &[]
         ),
+        async {
+            if let Some(t) = tell.take() {
+                t.told(plan, crate::pg::rows(&client, HOLDERS_SQL, &[]).await);
+            }
+        },
     );
     facts.connection = Connection::Connected {
         tls: tls.ok().flatten().is_some_and(|r| r.get(0)),
@@ -114,15 +123,11 @@ pub(super) async fn read(plan: &Plan, mut facts: NodeFacts, work: &NodeWork) -> 
         };
         if db.timescaledb.is_some() && access {
             catalog::read(&client).await.into(&mut db);
-            if let Some(t) = tell.as_mut() {
-                t.1 = held(plan, &db);
-            }
             outside_the_plan(&client, plan, &mut db).await;
         } else if db.timescaledb.is_some() {
-            let schema = crate::timescale::functions_schema(db.timescaledb.as_deref());
             // Not read (an error of the data node): its chunks stay without
             // bytes, and the plan names them.
-            db.chunk_bytes = sizes::local(&client, schema).await.unwrap_or_default();
+            db.chunk_bytes = sizes::local(&client).await.unwrap_or_default();
         }
         server.database = Some(db);
     }
@@ -130,15 +135,25 @@ pub(super) async fn read(plan: &Plan, mut facts: NodeFacts, work: &NodeWork) -> 
     facts
 }
 
-/// PURE: the plan's data nodes that hold a copy of some chunk.
-fn held(plan: &Plan, db: &DatabaseFacts) -> Vec<String> {
+/// The data nodes that hold a chunk copy, as the access node's catalog
+/// says (the same in every multi-node version, 2.0 to 2.13).
+const HOLDERS_SQL: &str =
+    "SELECT DISTINCT node_name::text FROM _timescaledb_catalog.chunk_data_node";
+
+impl Tell<'_> {
+    /// Tells the plan's data nodes among `rows` (none when the catalog
+    /// could not be read: no cluster database, no TimescaleDB).
+    fn told(mut self, plan: &Plan, rows: Result<Vec<tokio_postgres::Row>, tokio_postgres::Error>) {
+        let names: Vec<String> = rows.unwrap_or_default().iter().map(|r| r.get(0)).collect();
+        self.1 = held(plan, &names);
+    }
+}
+
+/// PURE: the plan's data nodes among those the catalog names as holders.
+fn held(plan: &Plan, holders: &[String]) -> Vec<String> {
     plan.data_nodes
         .iter()
-        .filter(|d| {
-            db.chunk_places
-                .iter()
-                .any(|p| p.data_nodes.contains(&d.name))
-        })
+        .filter(|d| holders.contains(&d.name))
         .map(|d| d.name.clone())
         .collect()
 }
