@@ -141,7 +141,15 @@ fn a_drain_killed_during_a_move_resumes_and_leaves_nothing_behind() {
     assert_killed_with_the_pause_held(code, &text, &r.an);
     assert_eq!(fingerprint(&r.an), before);
     assert_eq!(only_on_dn2(&r.an).len(), moving.len() - 1);
-    // check says why writes wait, and what ends it.
+    // status, refreshed while moves run, shows a young pause as a move
+    // under way (a note: nothing is down) ...
+    let (code, doc) = support::status::status(&r, &[], &[]);
+    assert_eq!(code, Some(0), "{doc:#}");
+    assert!(
+        support::status::codes_on(&doc, "an").contains(&"write_pause_held".to_string()),
+        "{doc:#}"
+    );
+    // ... and check says why writes wait, and what ends it.
     let (code, json) = check_json(&path);
     assert_eq!(code, Some(1), "a blocker: {json}");
     assert!(

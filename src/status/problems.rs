@@ -94,9 +94,25 @@ fn node(s: &Snapshot, n: &NodeStatus, limits: &Limits, out: &mut Vec<Problem>) {
         .map(|p| (p.gid.as_str(), p.database.as_str(), p.age_seconds))
         .partition(|p| crate::timescale::write_pause(p.0));
     // A write pause past the limit: a move's copy rarely takes that long
-    // (check reports one at any age).
-    let pauses: Vec<_> = pauses.into_iter().filter(|p| p.2 >= limit).collect();
-    out.extend(health::write_pauses(&n.name, &pauses).map(from_finding));
+    // (check reports one at any age). A younger one is a run moving a
+    // chunk now: a note, so that whoever watches sees why writes wait.
+    let (old, young): (Vec<_>, Vec<_>) = pauses.into_iter().partition(|p| p.2 >= limit);
+    out.extend(health::write_pauses(&n.name, &old).map(from_finding));
+    if let Some(oldest) = young.iter().max_by_key(|p| p.2) {
+        out.push(problem(
+            "write_pause_held",
+            &n.name,
+            Severity::Note,
+            format!(
+                "{} chunk move(s) under way, writes to the hypertable paused for {} so far ({} in {}); past {} it is reported as left behind",
+                young.len(),
+                crate::timescale::age(oldest.2),
+                oldest.0,
+                oldest.1,
+                crate::timescale::age(limit)
+            ),
+        ));
+    }
     out.extend(health::others_prepared(&n.name, &others, limit).map(from_finding));
 }
 

@@ -121,6 +121,42 @@ fn prepared_transactions_count_from_the_limit_on() {
         p[0].what
     );
     assert!(p[1].what.contains("(app-old in tsdb)"), "{}", p[1].what);
+    // tsmn's own write pause on the access node: a note while young (a
+    // move under way), check's blocker once past the limit.
+    let pause = |age_seconds| Prepared {
+        gid: format!("{}drain_1", crate::timescale::WRITE_PAUSE_PREFIX),
+        database: "tsdb".into(),
+        age_seconds,
+    };
+    if let Some(sv) = s.nodes[0].server.as_mut() {
+        sv.prepared = vec![pause(4)];
+    }
+    let p = problems(&s, &Limits::default());
+    let held = p.iter().find(|p| p.node == "an").expect("the pause: {p:?}");
+    assert_eq!(
+        (held.code, held.severity),
+        ("write_pause_held", Severity::Note)
+    );
+    assert!(held.what.contains("paused for 4 s so far"), "{}", held.what);
+    if let Some(sv) = s.nodes[0].server.as_mut() {
+        sv.prepared = vec![pause(4), pause(600)];
+    }
+    let p = problems(&s, &Limits::default());
+    let codes: Vec<(&str, Severity)> = p
+        .iter()
+        .filter(|p| p.node == "an")
+        .map(|p| (p.code, p.severity))
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            ("write_pause_left", Severity::Blocker),
+            ("write_pause_held", Severity::Note)
+        ]
+    );
+    if let Some(sv) = s.nodes[0].server.as_mut() {
+        sv.prepared.clear();
+    }
     let none = Limits {
         prepared_age: Duration::from_secs(0),
         ..Limits::default()
