@@ -344,6 +344,7 @@ impl HbaRule {
 }
 
 mod cluster;
+mod engine_link;
 pub use cluster::*;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -7,7 +7,6 @@
 use super::ProbeOptions;
 use crate::facts::{AccessProbe, AccessProbes, ServerFacts};
 use crate::plan::Plan;
-use crate::quote::conninfo::conninfo;
 use crate::timescale::BOOTSTRAP_DATABASES;
 use tokio_postgres::Client;
 
@@ -57,7 +56,12 @@ async fn test_one(
     // there, never to the bootstrap database. One that does not exist yet
     // was admitted all the same: the server checks pg_hba.conf and the
     // password before it looks for the database.
-    let in_cluster = options_as(&plan.superuser, &plan.database, an, &dn.host, dn.port, opts);
+    let in_cluster = an.engine_conninfo(
+        &plan.superuser,
+        &plan.database,
+        (&dn.host, dn.port),
+        opts.connect_timeout,
+    );
     let bootstrap = options(plan, an, &dn.host, dn.port, opts);
     lanes
         .on(first, async |client: &Client| {
@@ -111,66 +115,12 @@ async fn bounded(client: &Client, data_node: &str, info: &str, opts: ProbeOption
 
 /// The libpq options TimescaleDB uses from this access node to a data node.
 pub fn options(plan: &Plan, an: &ServerFacts, host: &str, port: i64, opts: ProbeOptions) -> String {
-    options_as(
+    an.engine_conninfo(
         &plan.superuser,
         BOOTSTRAP_DATABASES[0],
-        an,
-        host,
-        port,
-        opts,
+        (host, port),
+        opts.connect_timeout,
     )
-}
-
-/// The libpq options TimescaleDB uses from this access node to a data
-/// node when `role` connects to `database`.
-pub fn options_as(
-    role: &str,
-    database: &str,
-    an: &ServerFacts,
-    host: &str,
-    port: i64,
-    opts: ProbeOptions,
-) -> String {
-    let mut pairs: Vec<(&str, String)> = vec![
-        ("host", host.to_string()),
-        ("port", port.to_string()),
-        ("dbname", database.to_string()),
-        ("user", role.to_string()),
-        (
-            "application_name",
-            crate::plan::system::link_application_name(),
-        ),
-        // libpq's minimum is 2 seconds; 0 waits without a limit.
-        ("connect_timeout", libpq_timeout(opts.connect_timeout)),
-    ];
-    // The extension always passes a passfile, in every mode: the
-    // timescaledb.passfile setting, else <PGDATA>/passfile
-    // (tsl/src/remote/connection.c).
-    if let Some(p) = an.timescaledb_passfile() {
-        pairs.push(("passfile", p));
-    }
-    // With ssl off on the access node TimescaleDB adds nothing, so libpq's
-    // defaults apply (the ssl_off finding explains the consequence).
-    if an.ssl_on() {
-        pairs.push(("sslmode", "require".into()));
-        if let Some(ca) = an.setting("ssl_ca_file").filter(|v| !v.is_empty()) {
-            pairs.push(("sslrootcert", an.resolve(ca)));
-        }
-        let (crt, key) = an.client_certificate(role);
-        pairs.push(("sslcert", crt));
-        pairs.push(("sslkey", key));
-    }
-    conninfo(pairs)
-}
-
-/// tsmn's connect timeout as libpq's connect_timeout: whole seconds, at
-/// least 2 (libpq's minimum), 0 for tsmn's wait without a limit.
-fn libpq_timeout(t: std::time::Duration) -> String {
-    if t >= crate::plan::system::env::WAIT_FOREVER {
-        "0".into()
-    } else {
-        t.as_secs().max(2).to_string()
-    }
 }
 
 pub use crate::timescale::DBLINK_FUNCTION;

@@ -10,28 +10,11 @@
 //! engine's own backends), one connection per other data node with those
 //! options, relative paths taken in the data node's own data directory.
 
-use super::access_side::{connect_out, options_as, DBLINK_FUNCTION};
+use super::access_side::{connect_out, DBLINK_FUNCTION};
 use super::credentials::PasswordSource;
 use super::{config, connect, tls::Tls, ProbeOptions};
 use crate::facts::{Facts, Reach, ServerFacts};
 use crate::plan::Plan;
-
-/// The access node's settings that name paths, as a data node's libpq
-/// would find them: a relative one in `data_dir`, the data node's own.
-pub fn as_seen_from(an: &ServerFacts, data_dir: &str) -> ServerFacts {
-    let mut settings = an.settings.clone();
-    for name in ["timescaledb.passfile", "timescaledb.ssl_dir", "ssl_ca_file"] {
-        if let Some(s) = settings.get_mut(name) {
-            if !s.value.is_empty() && !s.value.starts_with('/') {
-                s.value = format!("{}/{}", data_dir.trim_end_matches('/'), s.value);
-            }
-        }
-    }
-    ServerFacts {
-        settings,
-        ..ServerFacts::default()
-    }
-}
 
 /// Every data node's links to the others, into its facts (where tsmn got
 /// in as a superuser and knows the access node's settings).
@@ -78,7 +61,7 @@ pub async fn probe_pairs(
         else {
             continue;
         };
-        let seen = as_seen_from(&an, dir);
+        let seen = an.as_seen_from(dir);
         let cfg = config(dn, &plan.superuser, &plan.database, passwords, opts, &tls);
         let (tls, plan, from) = (tls.clone(), plan.clone(), dn.name.clone());
         tasks.push(tokio::spawn(async move {
@@ -135,13 +118,11 @@ async fn from_one(
     }
     let mut out = Vec::new();
     for to in others {
-        let info = options_as(
+        let info = seen.engine_conninfo(
             &plan.superuser,
             &plan.database,
-            seen,
-            &to.host,
-            to.port,
-            opts,
+            (&to.host, to.port),
+            opts.connect_timeout,
         );
         let tried = connect_out(&client, &info, opts.connect_timeout).await;
         out.push(Reach {

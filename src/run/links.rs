@@ -6,7 +6,7 @@
 
 use super::session::Sessions;
 use super::RunOptions;
-use crate::probe::access_side::{connect_out, missing_database, options_as, DBLINK_FUNCTION};
+use crate::probe::access_side::{connect_out, missing_database, DBLINK_FUNCTION};
 use tokio_postgres::Client;
 
 /// Each role of the plan, and whether the access node reaches `data_node`
@@ -126,7 +126,7 @@ async fn roles_to(
         // The cluster database, where the links go; before the cluster
         // phase makes it, "does not exist" means the login got through.
         let db = &o.plan.database;
-        let info = options_as(role, db, an, &dn.host, dn.port, o.probe);
+        let info = an.engine_conninfo(role, db, (&dn.host, dn.port), o.probe.connect_timeout);
         // libpq inside the server waits at least 2 s.
         let timeout = o.probe.connect_timeout + std::time::Duration::from_secs(2);
         async move {

@@ -1,6 +1,6 @@
 //! ASYNC: links, measured from inside the node they start from, with the
 //! options TimescaleDB itself connects with (passfile, TLS files:
-//! probe::access_side::options_as).
+//! facts::ServerFacts::engine_conninfo).
 //!
 //! The access node's links to the data nodes share one session of tsmn's
 //! to the access node, which keeps one named dblink connection per data
@@ -165,7 +165,7 @@ async fn an_settings(reach: &Reach) -> Result<crate::facts::ServerFacts, String>
 /// every other data node, each connected, asked and closed, with the
 /// options the engine's chunk copy gives it: the access node's, its
 /// relative paths found in this data node's own directory
-/// (`probe::peers::as_seen_from`).
+/// (`ServerFacts::as_seen_from`).
 pub(super) async fn between_data_nodes(
     client: &Client,
     from: &Node,
@@ -228,22 +228,18 @@ async fn prepare_on(
         .await
         .map_err(|e| remote_error(&e))?;
     let facts = match an {
-        Some(an) => {
-            crate::probe::peers::as_seen_from(an, own.setting("data_directory").unwrap_or_default())
-        }
+        Some(an) => an.as_seen_from(own.setting("data_directory").unwrap_or_default()),
         None => own,
     };
     let infos = targets
         .iter()
         .map(|to| {
             // The cluster database, where the engine's own links go.
-            crate::probe::access_side::options_as(
+            facts.engine_conninfo(
                 &reach.plan.superuser,
                 &reach.plan.database,
-                &facts,
-                &to.host,
-                to.port,
-                reach.opts,
+                (&to.host, to.port),
+                reach.opts.connect_timeout,
             )
         })
         .collect();

@@ -112,7 +112,7 @@ END
 }
 
 /// The options the engine gives `destination` for `source`, as its libpq
-/// finds the access node's paths (probe/peers.rs's own reading).
+/// finds the access node's paths (`ServerFacts::as_seen_from`).
 fn connection_options(ctx: &Ctx, destination: &str, source: &str) -> Result<String, String> {
     let an_name = &ctx.plan.access_node.name;
     let an = ctx
@@ -127,14 +127,11 @@ fn connection_options(ctx: &Ctx, destination: &str, source: &str) -> Result<Stri
         .data_nodes()
         .find(|d| d.name == source)
         .ok_or_else(|| format!("{source} holds chunks to move but is not in the plan: add it to [[data_nodes]] as the access node reaches it"))?;
-    let seen = crate::probe::peers::as_seen_from(an, dir);
-    Ok(crate::probe::access_side::options_as(
+    Ok(an.as_seen_from(dir).engine_conninfo(
         &ctx.plan.superuser,
         &ctx.plan.database,
-        &seen,
-        &to.host,
-        to.port,
-        crate::probe::ProbeOptions::with_connect_timeout(PROOF_TIMEOUT),
+        (&to.host, to.port),
+        PROOF_TIMEOUT,
     ))
 }
 
