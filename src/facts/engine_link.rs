@@ -83,24 +83,11 @@ fn libpq_timeout(t: Duration) -> String {
 
 #[cfg(test)]
 mod tests {
-    use crate::facts::{ServerFacts, Setting};
+    use crate::facts::ServerFacts;
     use std::time::Duration;
 
     fn server(settings: &[(&str, &str)]) -> ServerFacts {
-        ServerFacts {
-            settings: settings
-                .iter()
-                .map(|(k, v)| {
-                    let s = Setting {
-                        value: v.to_string(),
-                        source: "configuration file".into(),
-                        pending_restart: false,
-                    };
-                    (k.to_string(), s)
-                })
-                .collect(),
-            ..ServerFacts::default()
-        }
+        ServerFacts::with_settings(settings)
     }
 
     #[test]

@@ -345,6 +345,28 @@ impl HbaRule {
 
 mod cluster;
 mod engine_link;
+
+#[cfg(test)]
+impl ServerFacts {
+    /// A server whose settings are `pairs`, each as set in the
+    /// configuration file (the tests' one way to make one).
+    pub fn with_settings(pairs: &[(&str, &str)]) -> ServerFacts {
+        ServerFacts {
+            settings: pairs
+                .iter()
+                .map(|(k, v)| {
+                    let s = Setting {
+                        value: v.to_string(),
+                        source: "configuration file".into(),
+                        pending_restart: false,
+                    };
+                    (k.to_string(), s)
+                })
+                .collect(),
+            ..ServerFacts::default()
+        }
+    }
+}
 pub use cluster::*;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -150,18 +150,7 @@ mod tests {
             connection: Connection::Connected { tls: false },
             server: Some(ServerFacts {
                 superuser: true,
-                settings: [("data_directory", dir)]
-                    .iter()
-                    .map(|(k, v)| {
-                        let s = Setting {
-                            value: v.to_string(),
-                            source: "configuration file".into(),
-                            pending_restart: false,
-                        };
-                        (k.to_string(), s)
-                    })
-                    .collect(),
-                ..ServerFacts::default()
+                ..ServerFacts::with_settings(&[("data_directory", dir)])
             }),
             access_probes: AccessProbes::NotApplicable,
             cluster_reach: Vec::new(),

@@ -20,18 +20,7 @@ fn facts(an_settings: &[(&str, &str)]) -> Facts {
         connection: Connection::Connected { tls: false },
         server: Some(ServerFacts {
             superuser: true,
-            settings: settings
-                .iter()
-                .map(|(k, v)| {
-                    let s = Setting {
-                        value: v.to_string(),
-                        source: "configuration file".into(),
-                        pending_restart: false,
-                    };
-                    (k.to_string(), s)
-                })
-                .collect(),
-            ..ServerFacts::default()
+            ..ServerFacts::with_settings(settings)
         }),
         access_probes: AccessProbes::NotApplicable,
         cluster_reach: Vec::new(),
