@@ -12,6 +12,11 @@
 //! left; a replication repair copies over the same links.
 mod support;
 use support::moves::{assert_nothing_left, events};
+
+/// Rows and checksums of both tables the moves carry.
+fn fingerprint(an: &TestCluster) -> Vec<String> {
+    support::moves::fingerprint(an, &["metrics", "events"])
+}
 use support::*;
 use tsmn::plan::AuthMode;
 
@@ -150,14 +155,6 @@ fn link(l: &Links, from: &TestCluster, to: &TestCluster) -> String {
         ),
     )
     .join("")
-}
-
-fn fingerprint(an: &TestCluster) -> Vec<String> {
-    an.sql(
-        "tsdb",
-        "SELECT (SELECT count(*) || ':' || sum(hashtextextended(m::text, 0)) FROM metrics m) \
-         || '/' || (SELECT count(*) || ':' || sum(hashtextextended(e::text, 0)) FROM events e)",
-    )
 }
 
 fn only_on_dn2(an: &TestCluster) -> Vec<String> {
@@ -610,13 +607,6 @@ fn grown_apart(mode: AuthMode) -> (Links, TestCluster) {
     (l, dn3)
 }
 
-fn metrics_fingerprint(an: &TestCluster) -> Vec<String> {
-    an.sql(
-        "tsdb",
-        "SELECT count(*) || ':' || sum(hashtextextended(m::text, 0)) FROM metrics m",
-    )
-}
-
 fn chunks_per_node(an: &TestCluster) -> Vec<String> {
     an.sql(
         "tsdb",
@@ -638,7 +628,7 @@ fn rebalance_sets_up_links(mode: AuthMode, test: &str) {
     let (l, dn3) = grown_apart(mode);
     let placed = chunks_per_node(&l.an);
     assert!(!placed.iter().any(|c| c.starts_with("dn3")), "{placed:?}");
-    let before = metrics_fingerprint(&l.an);
+    let before = support::moves::fingerprint(&l.an, &["metrics"]);
     for from in [&l.dn1, &l.dn2] {
         assert!(link(&l, &dn3, from).contains("rc=2"), "no link yet");
     }
@@ -689,7 +679,7 @@ fn rebalance_sets_up_links(mode: AuthMode, test: &str) {
     assert!(moved >= 2, "{text}");
     assert!(chunks_per_node(&l.an).iter().any(|c| c.starts_with("dn3")));
     assert_eq!(
-        metrics_fingerprint(&l.an),
+        support::moves::fingerprint(&l.an, &["metrics"]),
         before,
         "every row, same checksum"
     );

@@ -4,35 +4,10 @@
 //! data nodes, so each chunk keeps its replication factor ("never worse
 //! than before"), rows and checksums equal on both copies.
 mod support;
-use support::moves::assert_nothing_left;
+use support::moves::{assert_nothing_left, fingerprint, places, rows_on};
 use support::*;
 
 const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
-
-/// Each chunk of `table` with its data nodes (`chunk:dn1,dn2`).
-fn places(an: &TestCluster, table: &str) -> Vec<String> {
-    an.sql(
-        "tsdb",
-        &format!(
-            "SELECT chunk_name || ':' || array_to_string(ARRAY(SELECT unnest(data_nodes) ORDER BY 1), ',') \
-             FROM timescaledb_information.chunks WHERE hypertable_name = '{table}' ORDER BY 1"
-        ),
-    )
-}
-
-fn fingerprint(an: &TestCluster, table: &str) -> Vec<String> {
-    an.sql(
-        "tsdb",
-        &format!("SELECT count(*) || ':' || coalesce(sum(hashtextextended(t::text, 0)), 0) FROM {table} t"),
-    )
-}
-
-fn rows_on(dn: &TestCluster, chunk: &str) -> Vec<String> {
-    dn.sql(
-        "tsdb",
-        &format!("SELECT count(*) || ':' || coalesce(sum(hashtextextended(c::text, 0)), 0) FROM _timescaledb_internal.{chunk} c"),
-    )
-}
 
 #[test]
 fn a_drain_makes_again_the_copies_its_removal_takes_from_a_replicated_hypertable() {
@@ -61,7 +36,7 @@ fn a_drain_makes_again_the_copies_its_removal_takes_from_a_replicated_hypertable
            '1 hour') t, generate_series(1, 6) d",
     );
     r.an.sql("tsdb", "ANALYZE r2");
-    let before = fingerprint(&r.an, "r2");
+    let before = fingerprint(&r.an, &["r2"]);
     let chunks = places(&r.an, "r2");
     let on_dn3 = chunks.iter().filter(|c| c.contains("dn3")).count();
     assert!(on_dn3 > 0, "dn3 holds copies: {chunks:?}");
@@ -96,7 +71,7 @@ fn a_drain_makes_again_the_copies_its_removal_takes_from_a_replicated_hypertable
         );
         assert_eq!(rows_on(&r.dn1, chunk), rows_on(&r.dn2, chunk), "{chunk}");
     }
-    assert_eq!(fingerprint(&r.an, "r2"), before, "every row, once");
+    assert_eq!(fingerprint(&r.an, &["r2"]), before, "every row, once");
     assert_nothing_left(&[&r.an, &r.dn1, &r.dn2, &dn3]);
     let (_, found) = check(&two, TIMEOUT);
     assert!(

@@ -17,6 +17,11 @@
 //! network namespace hides.
 mod support;
 use support::moves::{assert_nothing_left, events};
+
+/// Rows and checksums of both tables the moves carry.
+fn fingerprint(an: &TestCluster) -> Vec<String> {
+    support::moves::fingerprint(an, &["metrics", "events"])
+}
 use support::*;
 use tsmn::plan::AuthMode;
 
@@ -197,14 +202,6 @@ fn findings(path: &std::path::Path, code: &str) -> Vec<(String, String)> {
         }
     }
     found
-}
-
-fn fingerprint(an: &TestCluster) -> Vec<String> {
-    an.sql(
-        "tsdb",
-        "SELECT (SELECT count(*) || ':' || sum(hashtextextended(m::text, 0)) FROM metrics m) \
-         || '/' || (SELECT count(*) || ':' || sum(hashtextextended(e::text, 0)) FROM events e)",
-    )
 }
 
 #[test]

@@ -11,41 +11,13 @@
 //! copied, nothing of the engine's copy left, every copy equal.
 
 mod support;
-use support::moves::assert_killed_with_the_pause_held;
+use support::moves::{assert_killed_with_the_pause_held, fingerprint, places, rows_on};
 
 use std::time::Duration;
 use support::fixes::execute;
 use support::*;
 
 const TIMEOUT: Duration = Duration::from_secs(3);
-
-/// Rows and a checksum of `table`, read through the access node.
-fn fingerprint(an: &TestCluster, table: &str) -> Vec<String> {
-    an.sql(
-        "tsdb",
-        &format!("SELECT count(*) || ':' || coalesce(sum(hashtextextended(t::text, 0)), 0) FROM {table} t"),
-    )
-}
-
-/// Each chunk of `table` with its data nodes, as the access node's catalog
-/// has them (`chunk:dn1,dn2`).
-fn places(an: &TestCluster, table: &str) -> Vec<String> {
-    an.sql(
-        "tsdb",
-        &format!(
-            "SELECT chunk_name || ':' || array_to_string(ARRAY(SELECT unnest(data_nodes) ORDER BY 1), ',') \
-             FROM timescaledb_information.chunks WHERE hypertable_name = '{table}' ORDER BY 1"
-        ),
-    )
-}
-
-/// The rows of one chunk, counted on a data node itself.
-fn rows_on(dn: &TestCluster, chunk: &str) -> Vec<String> {
-    dn.sql(
-        "tsdb",
-        &format!("SELECT count(*) || ':' || coalesce(sum(hashtextextended(c::text, 0)), 0) FROM _timescaledb_internal.{chunk} c"),
-    )
-}
 
 fn data_nodes(an: &TestCluster) -> Vec<String> {
     an.sql(
@@ -61,7 +33,7 @@ fn repair_replication_brings_every_chunk_to_a_raised_factor() {
     }
     let r = Running::applied(&[]);
     metrics(&r.an, "2026-01-01", "2026-01-20");
-    let before = fingerprint(&r.an, "metrics");
+    let before = fingerprint(&r.an, &["metrics"]);
     let chunks = places(&r.an, "metrics");
     assert!(chunks.iter().all(|c| !c.contains(',')), "{chunks:?}");
     r.an.sql("tsdb", "SELECT set_replication_factor('metrics', 2)");
@@ -90,7 +62,7 @@ fn repair_replication_brings_every_chunk_to_a_raised_factor() {
         assert_eq!(nodes, "dn1,dn2", "{p}");
         assert_eq!(rows_on(&r.dn1, chunk), rows_on(&r.dn2, chunk), "{chunk}");
     }
-    assert_eq!(fingerprint(&r.an, "metrics"), before, "every row, once");
+    assert_eq!(fingerprint(&r.an, &["metrics"]), before, "every row, once");
     let (_, found) = check(&r.plan, TIMEOUT);
     assert!(
         !has_finding(&found, "an", "chunks_under_replicated"),
@@ -115,7 +87,7 @@ fn a_lost_data_node_is_replaced_and_every_chunk_has_its_copies_again() {
            '1 hour') t, generate_series(1, 4) d",
     );
     r.an.sql("tsdb", "ANALYZE r2");
-    let before = fingerprint(&r.an, "r2");
+    let before = fingerprint(&r.an, &["r2"]);
     let chunks = places(&r.an, "r2");
     assert!(chunks.iter().all(|c| c.ends_with(":dn1,dn2")), "{chunks:?}");
 
@@ -134,7 +106,7 @@ fn a_lost_data_node_is_replaced_and_every_chunk_has_its_copies_again() {
     assert!(!has_finding(&found, "dn2", "lost_node_only_copies"));
     execute(still, &r.nodes());
     assert_eq!(
-        fingerprint(&r.an, "r2"),
+        fingerprint(&r.an, &["r2"]),
         before,
         "reads use the other copies"
     );
@@ -171,7 +143,7 @@ fn a_lost_data_node_is_replaced_and_every_chunk_has_its_copies_again() {
         assert_eq!(nodes, "dn1,dn3", "{p}");
         assert_eq!(rows_on(&r.dn1, chunk), rows_on(&dn3, chunk), "{chunk}");
     }
-    assert_eq!(fingerprint(&r.an, "r2"), before, "every row, once");
+    assert_eq!(fingerprint(&r.an, &["r2"]), before, "every row, once");
     // No node is unavailable now: DDL on the hypertable works again, and
     // new rows go to both copies.
     r.an.sql("tsdb", "ALTER TABLE r2 ADD COLUMN note text");
@@ -315,7 +287,7 @@ fn a_repair_killed_during_a_copy_resumes_and_every_copy_is_equal() {
     }
     let r = Running::applied(&[]);
     metrics(&r.an, "2026-01-01", "2026-01-20");
-    let before = fingerprint(&r.an, "metrics");
+    let before = fingerprint(&r.an, &["metrics"]);
     let n = places(&r.an, "metrics").len();
     r.an.sql("tsdb", "SELECT set_replication_factor('metrics', 2)");
     let (code, text) = apply_file(
@@ -346,7 +318,7 @@ fn a_repair_killed_during_a_copy_resumes_and_every_copy_is_equal() {
         assert_eq!(nodes, "dn1,dn2", "{p}");
         assert_eq!(rows_on(&r.dn1, chunk), rows_on(&r.dn2, chunk), "{chunk}");
     }
-    assert_eq!(fingerprint(&r.an, "metrics"), before);
+    assert_eq!(fingerprint(&r.an, &["metrics"]), before);
     for n in [&r.an, &r.dn1, &r.dn2] {
         assert_eq!(
             n.sql(

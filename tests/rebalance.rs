@@ -10,6 +10,11 @@ use support::moves::{
 };
 use support::*;
 
+/// Rows and a checksum of `metrics`, read through the access node.
+fn fingerprint(an: &TestCluster) -> Vec<String> {
+    support::moves::fingerprint(an, &["metrics"])
+}
+
 /// A grown cluster: an, dn1 and dn2 applied with rows in `metrics` (two
 /// months: chunks on dn1 and dn2 only), then dn3 added by apply. The plan
 /// file of the grown cluster and the new data node.
@@ -26,14 +31,6 @@ fn grown() -> (Running, TestCluster, std::path::PathBuf) {
     let (code, text) = apply_file(&path, &[], &[]);
     assert_eq!(code, Some(0), "grow: {text}");
     (r, dn3, path)
-}
-
-/// Rows and a checksum of `metrics`, read through the access node.
-fn fingerprint(an: &TestCluster) -> Vec<String> {
-    an.sql(
-        "tsdb",
-        "SELECT count(*) || ':' || sum(hashtextextended(m::text, 0)) FROM metrics m",
-    )
 }
 
 /// Chunks of `metrics` per data node, as the access node places them.
@@ -159,10 +156,47 @@ fn a_rebalance_killed_during_a_move_resumes_two_at_a_time_and_leaves_nothing() {
     // Killed with the copy done and its write pause held.
     assert_killed_with_the_pause_held(code, &text, &r.an);
     assert_eq!(fingerprint(&r.an), before);
+    // A writer waits behind the pause for the chunk being moved: the resume
+    // compares the copies before it lets the row in (released first, the
+    // row would land in one copy and the copies would differ).
+    let start = r.an.sql(
+        "tsdb",
+        "SELECT (c.range_start + interval '1 minute')::text FROM pg_prepared_xacts p \
+         JOIN _timescaledb_catalog.chunk k ON k.id = substr(p.gid, 12)::int \
+         JOIN timescaledb_information.chunks c ON c.chunk_name = k.table_name \
+         WHERE p.gid LIKE 'tsmn_drain_%'",
+    );
+    assert_eq!(start.len(), 1, "one pause held: {start:?}");
+    let an = r.an.cluster.clone();
+    let writer = std::thread::spawn(move || {
+        support::sql_on(
+            &an,
+            "tsdb",
+            &format!("INSERT INTO metrics VALUES ('{}', 99, 99)", start[0]),
+        )
+    });
+    let waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO metrics%'";
+    let blocked = (0..100).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        r.an.sql("tsdb", waiting) == ["1"]
+    });
+    assert!(blocked, "the writer waits for the pause");
     let (code, text) = run_yes("rebalance", &path, &["--parallel", "2"], &[]);
     assert_eq!(code, Some(0), "{text}");
     assert!(text.contains("resuming the rebalance"), "{text}");
-    assert!(text.contains("released write pause tsmn_drain_"), "{text}");
+    assert!(
+        text.contains("compared after the killed run: equal")
+            && text.contains("released write pause tsmn_drain_"),
+        "{text}"
+    );
+    writer
+        .join()
+        .expect("the writer's row went in once the pause was released");
+    assert_eq!(
+        r.an.sql("tsdb", "DELETE FROM metrics WHERE device = 99 RETURNING 1"),
+        ["1"],
+        "the row written meanwhile is there, once"
+    );
     assert_eq!(chunks_per_node(&r.an), planned_chunks(&doc), "{text}");
     assert_eq!(fingerprint(&r.an), before, "every row, same checksum");
     assert_clean(&r, &dn3);
@@ -187,14 +221,7 @@ fn plans_with_the_engines_bytes_and_names_a_data_node_that_does_not_answer() {
         return;
     }
     let (r, dn3, path) = grown();
-    r.an.sql(
-        "tsdb",
-        "ALTER TABLE metrics SET (timescaledb.compress, timescaledb.compress_segmentby = 'device')",
-    );
-    r.an.sql(
-        "tsdb",
-        "SELECT compress_chunk(c) FROM show_chunks('metrics') c ORDER BY 1 LIMIT 3",
-    );
+    compress_some(&r.an, "metrics", 3);
     let engine = r.an.sql(
         "tsdb",
         "SELECT node_name || '=' || sum(total_bytes) FROM chunks_detailed_size('metrics') GROUP BY node_name ORDER BY node_name",

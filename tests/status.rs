@@ -47,6 +47,7 @@ fn a_healthy_cluster_then_a_prepared_transaction_left_then_a_data_node_stopped()
     }
     let r = Running::applied(&[]);
     metrics(&r.an, "2024-01-01", "2024-01-20");
+    support::compress_some(&r.an, "metrics", 2);
     healthy(&r);
     prepared_left_on_dn1(&r);
     dn2_stopped(&r);
@@ -89,6 +90,22 @@ fn healthy(r: &Running) {
     let counters = &node(&doc, "dn1")["hypertables"][0];
     assert_eq!(counters["hypertable"], "public.metrics", "{doc:#}");
     assert_eq!(counters["chunks"].to_string(), dn1_chunks[0], "{doc:#}");
+    // Its bytes are the engine's, compressed chunks included (and the
+    // engine's internal hypertable of compressed chunks is not a row).
+    assert_eq!(
+        node(&doc, "dn1")["hypertables"].as_array().map(Vec::len),
+        Some(1),
+        "{doc:#}"
+    );
+    assert_eq!(
+        [counters["bytes"].to_string()],
+        r.an.sql(
+            "tsdb",
+            "SELECT sum(total_bytes) FROM chunks_detailed_size('metrics') WHERE node_name = 'dn1'"
+        )
+        .as_slice(),
+        "{doc:#}"
+    );
     eprintln!(
         "status snapshot of an + 2 data nodes: {} ms",
         doc["took_ms"]

@@ -1,8 +1,8 @@
 //! ASYNC: what an earlier drain, repair or rebalance left, before its
 //! moves run again: engine copies still running waited for, those whose
-//! session is gone cleaned up, tsmn's write pauses released (each paused
-//! chunk's copies compared again: run/recheck.rs), then every data node
-//! healed of two-phase transactions left prepared.
+//! session is gone cleaned up, tsmn's write pauses released once each
+//! paused chunk's copies are compared again (run/recheck.rs), then every
+//! data node healed of two-phase transactions left prepared.
 
 use super::moves::{cleanup, note, PAUSE_PREFIX};
 use super::session::{describe, Sessions};
@@ -80,6 +80,14 @@ pub async fn resume(
         Err(e) => return failed(describe(&e)),
     };
     for gid in gids {
+        // Its chunk may hold a copy the killed run never compared: compared
+        // while the pause still holds every writer back (a write that got
+        // in between would make the copies differ for no fault of theirs),
+        // and released only when they are equal.
+        match super::recheck::compare_left(&an, sessions, database, functions_schema, &gid).await {
+            Ok(found) => done.extend(found),
+            Err(e) => return failed(e),
+        }
         if let Err(e) = an
             .simple_query(&format!("ROLLBACK PREPARED {}", literal(&gid)))
             .await
@@ -87,11 +95,6 @@ pub async fn resume(
             return failed(format!("releasing the write pause {gid}: {}", describe(&e)));
         }
         done.push(format!("released write pause {gid}"));
-        // Its chunk may hold a copy the killed run never compared.
-        match super::recheck::compare_left(&an, sessions, database, functions_schema, &gid).await {
-            Ok(found) => done.extend(found),
-            Err(e) => return failed(e),
-        }
     }
     // The restarts just done (the drain's settings) may have left
     // acknowledged writes prepared on a data node: healed now, on every

@@ -1,5 +1,6 @@
 //! ASYNC: the chunk a killed run left under its write pause, compared
-//! again when the next run releases the pause (moves_left::resume).
+//! again by the next run before it releases the pause
+//! (moves_left::resume).
 //!
 //! Why: a run killed after the engine's copy attached a chunk's new copy
 //! and before tsmn compared the two leaves both in the catalog. A drain's
@@ -52,7 +53,7 @@ pub async fn compare_left(
     let all: Vec<String> = seen.iter().map(|(n, f)| format!("{n} {f}")).collect();
     if seen.windows(2).any(|w| w[0].1 != w[1].1) {
         return Err(format!(
-            "the copies of {chunk} differ after a killed run (rows:checksum {}): tsmn changes nothing more; keep the copy that is right and drop the other on the access node (SELECT {functions_schema}.chunk_drop_replica({}, '<data node>')), then run {} again",
+            "the copies of {chunk} differ after a killed run (rows:checksum {}): tsmn changes nothing more, and its write pause {gid} stays held, so no write changes either copy; keep the copy that is right and drop the other on the access node (SELECT {functions_schema}.chunk_drop_replica({}, '<data node>')), then run {} again, which compares the copies left and releases the pause",
             all.join(", "),
             crate::quote::sql::literal(&chunk),
             sessions.kind.command()

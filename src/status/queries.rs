@@ -21,16 +21,25 @@ pub const NODE: &str = "SELECT split_part(current_setting('server_version'), ' '
 /// distributed hypertable's member table has the same name as on the
 /// access node) with its counters: rows inserted, and all changes; its
 /// size only when `$1` (`relid:changes` of the sizes tsmn keeps) does not
-/// name it with these changes (sizes.rs).
+/// name it with these changes (sizes.rs). A compressed chunk's rows live
+/// in its compressed chunk (of the engine's internal hypertable, not
+/// listed on its own): its bytes and changes count with the chunk's, as
+/// chunks_detailed_size counts them.
 pub const DATA_COUNTERS: &str = "SELECT coalesce(json_agg(json_build_object( \
      'hypertable', x.name, 'relid', x.relid, 'inserted', x.ins, 'changes', x.changes, \
      'bytes', CASE WHEN x.relid || ':' || x.changes = ANY($1::text[]) THEN NULL \
-                   ELSE pg_total_relation_size(x.relid::oid) END)), '[]')::text FROM ( \
+                   ELSE pg_total_relation_size(x.relid::oid) \
+                        + coalesce(pg_total_relation_size(x.zrelid), 0) END)), '[]')::text FROM ( \
      SELECT h.schema_name || '.' || h.table_name AS name, s.relid::bigint AS relid, \
-        s.n_tup_ins AS ins, s.n_tup_ins + s.n_tup_upd + s.n_tup_del AS changes \
+        s.n_tup_ins AS ins, \
+        s.n_tup_ins + s.n_tup_upd + s.n_tup_del + coalesce(z.n_tup_ins + z.n_tup_upd + z.n_tup_del, 0) AS changes, \
+        z.relid AS zrelid \
      FROM _timescaledb_catalog.hypertable h \
      JOIN _timescaledb_catalog.chunk c ON c.hypertable_id = h.id AND NOT c.dropped \
-     JOIN pg_stat_user_tables s ON s.schemaname = c.schema_name AND s.relname = c.table_name) x";
+     JOIN pg_stat_user_tables s ON s.schemaname = c.schema_name AND s.relname = c.table_name \
+     LEFT JOIN _timescaledb_catalog.chunk cc ON cc.id = c.compressed_chunk_id \
+     LEFT JOIN pg_stat_user_tables z ON z.schemaname = cc.schema_name AND z.relname = cc.table_name \
+     WHERE NOT EXISTS (SELECT FROM _timescaledb_catalog.hypertable p WHERE p.compressed_hypertable_id = h.id)) x";
 
 /// The access node: its distributed hypertables with the chunks placed on
 /// each attached data node and those short of copies; the remote_txn

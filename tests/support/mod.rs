@@ -914,6 +914,21 @@ pub fn metrics(an: &TestCluster, from: &str, to: &str) {
     );
 }
 
+/// Compression on for `table` (segmented by device), its first `n` chunks
+/// compressed, then vacuumed: autovacuum, which would otherwise grow the
+/// chunks' files between two readings of their sizes, has nothing left.
+pub fn compress_some(an: &TestCluster, table: &str, n: usize) {
+    an.sql(
+        "tsdb",
+        &format!("ALTER TABLE {table} SET (timescaledb.compress, timescaledb.compress_segmentby = 'device')"),
+    );
+    an.sql(
+        "tsdb",
+        &format!("SELECT compress_chunk(c) FROM show_chunks('{table}') c ORDER BY 1 LIMIT {n}"),
+    );
+    an.sql("tsdb", &format!("VACUUM ANALYZE {table}"));
+}
+
 /// The rows of `metrics` (see `metrics`).
 pub fn count(an: &TestCluster) -> Vec<String> {
     an.sql("tsdb", "SELECT count(*) FROM metrics")

@@ -82,3 +82,35 @@ pub fn events(an: &TestCluster, to: &str) {
         an.sql("tsdb", &q);
     }
 }
+
+/// Rows and a checksum of each of `tables` (`rows:sum/rows:sum`), read
+/// through the access node: what a move must leave as it was.
+pub fn fingerprint(an: &TestCluster, tables: &[&str]) -> Vec<String> {
+    let parts: Vec<String> = tables
+        .iter()
+        .map(|t| {
+            format!("(SELECT count(*) || ':' || coalesce(sum(hashtextextended(t::text, 0)), 0) FROM {t} t)")
+        })
+        .collect();
+    an.sql("tsdb", &format!("SELECT {}", parts.join(" || '/' || ")))
+}
+
+/// Each chunk of `table` with its data nodes, as the access node's catalog
+/// has them (`chunk:dn1,dn2`).
+pub fn places(an: &TestCluster, table: &str) -> Vec<String> {
+    an.sql(
+        "tsdb",
+        &format!(
+            "SELECT chunk_name || ':' || array_to_string(ARRAY(SELECT unnest(data_nodes) ORDER BY 1), ',') \
+             FROM timescaledb_information.chunks WHERE hypertable_name = '{table}' ORDER BY 1"
+        ),
+    )
+}
+
+/// The rows of one chunk and their checksum, read on a data node itself.
+pub fn rows_on(dn: &TestCluster, chunk: &str) -> Vec<String> {
+    dn.sql(
+        "tsdb",
+        &format!("SELECT count(*) || ':' || coalesce(sum(hashtextextended(c::text, 0)), 0) FROM _timescaledb_internal.{chunk} c"),
+    )
+}
