@@ -148,6 +148,31 @@ impl FunctionObject {
 /// `CALL distributed_exec(...)` of `sql` on the data node `node` alone:
 /// run on the access node, in the cluster database (one statement per
 /// call: the engine refuses two).
+/// PURE: why a chunk of `access` (the hypertable's settings on the access
+/// node) cannot be moved or copied to `node`, whose member hypertable has
+/// `here` (None: not read there): a data node without the settings of a
+/// hypertable that compresses cannot take its compressed chunks (the
+/// engine's copy fails: relation "compress_hyper_..." does not exist), and
+/// attach_data_node does not carry them (timescaledb #6041). None when
+/// nothing stands in the way. The fix is check's for
+/// compression_settings_differ.
+pub fn compression_gap(
+    access: &HypertableSettings,
+    node: &str,
+    here: Option<&HypertableSettings>,
+) -> Option<String> {
+    if !access.compression_enabled || here.is_some_and(|h| h.same_compression(access)) {
+        return None;
+    }
+    Some(format!(
+        "{node} lacks {}'s compression settings ({} there, {} on the access node: attach_data_node does not carry them, timescaledb #6041), so the engine's copy of a compressed chunk to it fails\n    fix: on the access node, in the cluster database: {} (tsmn check reports it as compression_settings_differ)",
+        access.name(),
+        here.map_or_else(|| "none".to_string(), HypertableSettings::compression),
+        access.compression(),
+        distributed_exec(&access.alter_sql(), node)
+    ))
+}
+
 pub fn distributed_exec(sql: &str, node: &str) -> String {
     format!(
         "CALL distributed_exec({}, node_list => {})",
@@ -209,6 +234,41 @@ mod tests {
             distributed_exec("SELECT 1", "dn1"),
             "CALL distributed_exec($tsmn$SELECT 1$tsmn$, node_list => '{\"dn1\"}')"
         );
+    }
+
+    #[test]
+    fn a_destination_without_the_settings_of_a_compressing_hypertable_is_named_with_the_fix() {
+        let on = |seg: &[&str]| HypertableSettings {
+            schema: "public".into(),
+            table: "metrics".into(),
+            compression_enabled: true,
+            segmentby: seg.iter().map(|s| s.to_string()).collect(),
+            orderby: vec!["time DESC NULLS FIRST".into()],
+        };
+        let off = HypertableSettings {
+            compression_enabled: false,
+            ..on(&[])
+        };
+        let access = on(&["device"]);
+        assert_eq!(
+            compression_gap(&access, "dn3", Some(&on(&["device"]))),
+            None
+        );
+        assert_eq!(
+            compression_gap(&off, "dn3", None),
+            None,
+            "nothing compresses"
+        );
+        let missing = compression_gap(&access, "dn3", Some(&off)).expect("a gap");
+        assert!(
+            missing.starts_with(
+                "dn3 lacks public.metrics's compression settings (compression off there"
+            ) && missing.contains(&distributed_exec(&access.alter_sql(), "dn3")),
+            "{missing}"
+        );
+        let other = compression_gap(&access, "dn3", Some(&on(&["site"]))).expect("a gap");
+        assert!(other.contains("segmentby (site)"), "{other}");
+        assert!(compression_gap(&access, "dn3", None).is_some_and(|g| g.contains("(none there")));
     }
 
     #[test]

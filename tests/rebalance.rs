@@ -222,6 +222,38 @@ fn plans_with_the_engines_bytes_and_names_a_data_node_that_does_not_answer() {
     }
     let (r, dn3, path) = grown();
     compress_some(&r.an, "metrics", 3);
+    // As if dn3 had been attached by hand after compression was turned on
+    // (attach_data_node does not carry the settings, timescaledb #6041):
+    // without them the engine could not copy a compressed chunk there. The
+    // plan says so before anything changes, with a fix that, run as
+    // written, clears it.
+    r.an.sql(
+        "tsdb",
+        "CALL distributed_exec('ALTER TABLE metrics SET (timescaledb.compress = false)', node_list => '{dn3}')",
+    );
+    let out = tsmn()
+        .args(["rebalance", "--check", "--plan"])
+        .arg(&path)
+        .output()
+        .expect("run tsmn rebalance --check");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{err}{}{:?}",
+        String::from_utf8_lossy(&out.stdout),
+        dn3.sql("tsdb", "SELECT hypertable_name || ':' || coalesce(compression_enabled::text, 'null') FROM timescaledb_information.hypertables")
+    );
+    let fix = err
+        .split("fix: on the access node, in the cluster database: ")
+        .nth(1)
+        .and_then(|f| f.split(" (tsmn check").next())
+        .unwrap_or_else(|| panic!("the fix: {err}"));
+    assert!(
+        err.contains("dn3 lacks public.metrics's compression settings"),
+        "{err}"
+    );
+    r.an.sql("tsdb", fix);
     let engine = r.an.sql(
         "tsdb",
         "SELECT node_name || '=' || sum(total_bytes) FROM chunks_detailed_size('metrics') GROUP BY node_name ORDER BY node_name",

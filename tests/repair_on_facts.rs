@@ -286,3 +286,84 @@ fn only_copies_on_a_lost_node_are_given_up_by_name_or_the_removal_is_refused() {
         "an/cluster/copy-_timescaledb_internal._dist_hyper_1_1_chunk-to-dn3",
     );
 }
+
+/// r2 compresses on the access node; `dn3` has `dn3_compresses` for it.
+fn with_compression(f: &mut Facts, dn3_compresses: bool) {
+    let settings = |on: bool| tsmn::drift::HypertableSettings {
+        schema: "public".into(),
+        table: "r2".into(),
+        compression_enabled: on,
+        segmentby: if on {
+            vec!["device".into()]
+        } else {
+            Vec::new()
+        },
+        orderby: if on {
+            vec!["time DESC NULLS FIRST".into()]
+        } else {
+            Vec::new()
+        },
+    };
+    let objects = |on: bool| tsmn::drift::ObjectFacts {
+        hypertables: vec![settings(on)],
+        ..Default::default()
+    };
+    for n in &mut f.nodes {
+        let Some(sv) = n.server.as_mut() else {
+            continue;
+        };
+        let db = sv.database.get_or_insert_with(|| DatabaseFacts {
+            name: "tsdb".into(),
+            timescaledb: Some("2.13.1".into()),
+            ..Default::default()
+        });
+        db.objects = Some(objects(n.name != "dn3" || dn3_compresses));
+    }
+}
+
+/// A copy to a data node that lacks the compression settings of a
+/// hypertable that compresses would fail in the engine (attach_data_node
+/// does not carry them, timescaledb #6041): refused before anything
+/// changes, with check's fix; with the settings there it goes ahead, and
+/// so it does to a data node this run attaches (which gives them).
+#[test]
+fn a_copy_to_a_data_node_without_the_compression_settings_is_refused_with_the_fix() {
+    let mut f = facts(vec![place("_dist_hyper_1_1_chunk", &["dn1", "dn2"])]);
+    with_compression(&mut f, false);
+    let copy_id = "an/cluster/copy-_timescaledb_internal._dist_hyper_1_1_chunk-to-dn3";
+    let s = steps(&plan("trust"), &f, false, &[]);
+    assert_eq!(
+        s[at(&s, copy_id)].state,
+        StepState::Todo,
+        "attached by this run"
+    );
+    // dn3 attached to r2 by hand, without the settings.
+    if let Some(db) = f.nodes[0].server.as_mut().and_then(|s| s.database.as_mut()) {
+        db.distributed_hypertables[0].data_nodes.push("dn3".into());
+        db.data_nodes.push("dn3".into());
+        db.members.push(Member {
+            name: "dn3".into(),
+            host: "10.0.0.13".into(),
+            port: 5432,
+            ..Default::default()
+        });
+    }
+    let s = steps(&plan("trust"), &f, false, &[]);
+    let copy = &s[at(
+        &s,
+        "an/cluster/copy-_timescaledb_internal._dist_hyper_1_1_chunk-to-dn3",
+    )];
+    let why = blocked(copy);
+    assert!(
+        why.starts_with("dn3 lacks public.r2's compression settings")
+            && why.contains("CALL distributed_exec($tsmn$ALTER TABLE \"public\".\"r2\" SET (timescaledb.compress"),
+        "{why}"
+    );
+    with_compression(&mut f, true);
+    let s = steps(&plan("trust"), &f, false, &[]);
+    let copy = &s[at(
+        &s,
+        "an/cluster/copy-_timescaledb_internal._dist_hyper_1_1_chunk-to-dn3",
+    )];
+    assert_eq!(copy.state, StepState::Todo);
+}

@@ -258,26 +258,9 @@ impl Flow {
         &self,
         settings: &Settings,
     ) -> Result<Vec<(String, i64)>, FlowError> {
-        let an = self.plan.access_node.clone();
-        let tls = crate::probe::tls::Tls::from_plan(&self.plan).map_err(FlowError::Failed)?;
-        let opts = settings.probe_options();
-        let cfg = crate::probe::config(
-            &an,
-            &self.plan.superuser,
-            &self.plan.database,
-            &self.passwords,
-            opts,
-            &tls,
-        );
-        let client = crate::probe::connect(&cfg, &tls, opts, None)
-            .await
-            .map_err(|c| {
-                FlowError::Failed(format!(
-                    "counting rows on {}: {}",
-                    an.name,
-                    c.problem().unwrap_or_default()
-                ))
-            })?;
+        let client = self
+            .session(&self.plan.access_node, settings, "counting rows")
+            .await?;
         let names = client
             .query(
                 "SELECT format('%I.%I', hypertable_schema, hypertable_name) FROM timescaledb_information.hypertables WHERE is_distributed ORDER BY 1",
@@ -296,5 +279,114 @@ impl Flow {
             out.push((name, n));
         }
         Ok(out)
+    }
+
+    /// A session of tsmn's in the cluster database of `node`, for `what`
+    /// (said in the error when tsmn cannot connect).
+    async fn session(
+        &self,
+        node: &crate::plan::Node,
+        settings: &Settings,
+        what: &str,
+    ) -> Result<tokio_postgres::Client, FlowError> {
+        let tls = crate::probe::tls::Tls::from_plan(&self.plan).map_err(FlowError::Failed)?;
+        let opts = settings.probe_options();
+        let cfg = crate::probe::config(
+            node,
+            &self.plan.superuser,
+            &self.plan.database,
+            &self.passwords,
+            opts,
+            &tls,
+        );
+        crate::probe::connect(&cfg, &tls, opts, None)
+            .await
+            .map_err(|c| {
+                FlowError::Failed(format!(
+                    "{what} on {}: {}",
+                    node.name,
+                    c.problem().unwrap_or_default()
+                ))
+            })
+    }
+
+    /// Before anything changes: each move's destination has the
+    /// compression settings of a hypertable that compresses on the access
+    /// node (drift::compression_gap; rebalance's narrow reads leave them
+    /// out, so they are read here, on the access node and, only when one
+    /// of the moves' hypertables compresses, on the moves' destinations).
+    pub async fn compression_gaps(
+        &self,
+        planned: &rebalance::Plan,
+        settings: &Settings,
+    ) -> Result<(), FlowError> {
+        let what = "reading the compression settings";
+        let read = |c: tokio_postgres::Client, access: bool| async move {
+            crate::probe::drift::compression(&c, access)
+                .await
+                .map_err(|e| {
+                    FlowError::Failed(format!("{what}: {}", crate::run::session::describe(&e)))
+                })
+        };
+        let an = self.session(&self.plan.access_node, settings, what).await?;
+        // The moves name their hypertable as the catalog quotes it
+        // (format('%I.%I')): the access node says which that is.
+        let names: Vec<(String, String, String)> = an
+            .query(
+                "SELECT format('%I.%I', hypertable_schema, hypertable_name), hypertable_schema::text, hypertable_name::text \
+                 FROM timescaledb_information.hypertables WHERE is_distributed",
+                &[],
+            )
+            .await
+            .map_err(|e| FlowError::Failed(format!("{what}: {}", crate::run::session::describe(&e))))?
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect();
+        let access = read(an, true).await?;
+        let quoted = |h: &crate::drift::HypertableSettings| {
+            names
+                .iter()
+                .find(|(_, s, t)| *s == h.schema && *t == h.table)
+                .map(|(q, _, _)| q.as_str())
+        };
+        let mut pairs: Vec<(&crate::drift::HypertableSettings, &str)> = Vec::new();
+        for m in planned.moves() {
+            if let Some(h) = access
+                .iter()
+                .find(|h| h.compression_enabled && quoted(h) == Some(m.hypertable.as_str()))
+            {
+                if !pairs.iter().any(|(p, d)| std::ptr::eq(*p, h) && *d == m.to) {
+                    pairs.push((h, m.to.as_str()));
+                }
+            }
+        }
+        let mut gaps = Vec::new();
+        let mut read_on: Vec<(&str, Vec<crate::drift::HypertableSettings>)> = Vec::new();
+        for (h, dn) in pairs {
+            if !read_on.iter().any(|(n, _)| *n == dn) {
+                let node = self
+                    .plan
+                    .data_nodes
+                    .iter()
+                    .find(|d| d.name == dn)
+                    .ok_or_else(|| FlowError::Failed(format!("{dn} is not in the plan")))?;
+                let c = self.session(node, settings, what).await?;
+                read_on.push((dn, read(c, false).await?));
+            }
+            let theirs = read_on.iter().find(|(n, _)| *n == dn).map(|(_, t)| t);
+            let here = theirs.and_then(|t| {
+                t.iter()
+                    .find(|x| x.schema == h.schema && x.table == h.table)
+            });
+            gaps.extend(crate::drift::compression_gap(h, dn, here));
+        }
+        match gaps.is_empty() {
+            true => Ok(()),
+            false => Err(FlowError::Failed(format!(
+                "nothing was changed: {}\n    then run tsmn rebalance --plan {} again",
+                gaps.join("\n"),
+                self.plan_path.display()
+            ))),
+        }
     }
 }

@@ -92,6 +92,20 @@ pub async fn read(client: &Client, db: &mut DatabaseFacts, access: bool) {
     }
 }
 
+/// Each hypertable's compression settings alone (see HYPERTABLES): on
+/// the access node its distributed ones, on a data node all.
+pub async fn compression(
+    client: &Client,
+    access: bool,
+) -> Result<Vec<HypertableSettings>, tokio_postgres::Error> {
+    let flag = [Text::One(if access { "true" } else { "false" })];
+    Ok(rows(client, HYPERTABLES, &flag)
+        .await?
+        .iter()
+        .map(hypertable)
+        .collect())
+}
+
 fn hypertable(r: &Row) -> HypertableSettings {
     HypertableSettings {
         schema: r.get(0),

@@ -7,7 +7,7 @@ mod catalog;
 pub(crate) mod certs;
 pub mod credentials;
 pub mod disk;
-mod drift;
+pub mod drift;
 pub(crate) mod health;
 pub mod peers;
 mod placement;

@@ -87,6 +87,9 @@ pub(super) fn build(ctx: &Ctx, gone: &str, an_db: &DatabaseFacts) -> Vec<Step> {
                 },
             ),
         };
+        let compression = destination
+            .as_deref()
+            .and_then(|d| super::moving::compression_block(ctx, &place.hypertable_name, d));
         let mut s = step(
             an,
             Phase::Cluster,
@@ -112,7 +115,7 @@ pub(super) fn build(ctx: &Ctx, gone: &str, an_db: &DatabaseFacts) -> Vec<Step> {
         if ctx.inputs.parallel > 1 {
             s.order = Order::Pool(ctx.inputs.parallel.min(super::moving::MAX_PARALLEL));
         }
-        if let (Some(why), StepState::Todo) = (&why_not, &state) {
+        if let (Some(why), StepState::Todo) = (why_not.as_ref().or(compression.as_ref()), &state) {
             s.state = StepState::Blocked { why: why.clone() };
         } else {
             s.state = state;

@@ -13,6 +13,43 @@ use super::{Ctx, SettingChange, SettingValue};
 /// drain's settings raise to 10.
 pub const MAX_PARALLEL: u16 = 8;
 
+/// Why `destination` cannot take a chunk of `hypertable` (schema, table):
+/// the hypertable compresses on the access node and the destination lacks
+/// its settings (drift::compression_gap). None when nothing stands in the
+/// way, when the run attaches the destination (and gives it the settings
+/// then), or when either side's settings were not read (the engine then
+/// says it).
+pub(super) fn compression_block(
+    ctx: &Ctx,
+    hypertable: &(String, String),
+    destination: &str,
+) -> Option<String> {
+    let an = ctx.an_database()?;
+    // Not attached yet: this run's attach gives it the settings first
+    // (steps/cluster/join.rs).
+    an.distributed_hypertables
+        .iter()
+        .find(|h| h.schema == hypertable.0 && h.table == hypertable.1)
+        .filter(|h| h.data_nodes.iter().any(|n| n == destination))?;
+    let h = an
+        .objects
+        .as_ref()?
+        .hypertables
+        .iter()
+        .find(|h| h.schema == hypertable.0 && h.table == hypertable.1)?;
+    let theirs = ctx
+        .server(destination)?
+        .database
+        .as_ref()?
+        .objects
+        .as_ref()?;
+    let here = theirs
+        .hypertables
+        .iter()
+        .find(|t| t.schema == h.schema && t.table == h.table);
+    crate::drift::compression_gap(h, destination, here)
+}
+
 /// What the engine's chunk copy needs of a data node (source and
 /// destination): logical decoding, a slot and a WAL sender for the
 /// publication, and workers for the subscription (apply and table sync).

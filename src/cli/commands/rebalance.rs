@@ -69,6 +69,9 @@ pub fn rebalance(a: &RebalanceArgs) -> u8 {
         }
         return EXIT_OK;
     }
+    if let Err(e) = rt.block_on(flow.compression_gaps(&planned, &settings)) {
+        return fail(e);
+    }
     let ready = match prepared(a, &rt, &mut flow, &run, &planned, &events.0, &settings) {
         Ok(r) => r,
         Err(code) => return code,
@@ -213,7 +216,10 @@ fn check(a: &RebalanceArgs) -> u8 {
         Ok(Vec::new())
     } else {
         let rt = runtime();
-        rt.block_on(flow.probe_for_moves(&p, &settings, &NoAsk, Watch::default()))
+        rt.block_on(flow.compression_gaps(&p, &settings))
+            .and_then(|()| {
+                rt.block_on(flow.probe_for_moves(&p, &settings, &NoAsk, Watch::default()))
+            })
             .and_then(|()| {
                 flow.rebalance = Some(Rebalancing {
                     plan: p.clone(),

@@ -182,6 +182,10 @@ pub(super) fn build(ctx: &Ctx) -> Vec<Step> {
                 s.state = StepState::Blocked {
                     why: format!("replication repair copies chunks as --drain moves them: {why}"),
                 };
+            } else if let Some(why) = destination.as_deref().and_then(|d| {
+                super::super::moving::compression_block(ctx, &place.hypertable_name, d)
+            }) {
+                s.state = StepState::Blocked { why };
             }
             steps.push(s);
         }
