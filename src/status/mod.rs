@@ -130,6 +130,12 @@ pub struct Prepared {
     pub gid: String,
     pub database: String,
     pub age_seconds: i64,
+    /// The tables it locks, when prepared in the cluster database.
+    #[serde(default)]
+    pub locks: Option<String>,
+    /// A tsmn run holds its lock in that database (flow/lock.rs).
+    #[serde(default)]
+    pub run_held: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]

@@ -87,28 +87,45 @@ fn node(s: &Snapshot, n: &NodeStatus, limits: &Limits, out: &mut Vec<Problem>) {
             },
         )));
     }
-    let (pauses, others): (Vec<_>, Vec<_>) = server
+    let (pauses, others): (Vec<&Prepared>, Vec<&Prepared>) = server
         .prepared
         .iter()
         .filter(|p| !own(p))
+        .partition(|p| crate::timescale::write_pause(&p.gid));
+    let others: Vec<(&str, &str, i64)> = others
+        .iter()
         .map(|p| (p.gid.as_str(), p.database.as_str(), p.age_seconds))
-        .partition(|p| crate::timescale::write_pause(p.0));
-    // A write pause past the limit: a move's copy rarely takes that long
-    // (check reports one at any age). A younger one is a run moving a
-    // chunk now: a note, so that whoever watches sees why writes wait.
-    let (old, young): (Vec<_>, Vec<_>) = pauses.into_iter().partition(|p| p.2 >= limit);
-    out.extend(health::write_pauses(&n.name, &old).map(from_finding));
-    if let Some(oldest) = young.iter().max_by_key(|p| p.2) {
+        .collect();
+    // A chunk move's write pause while a tsmn run holds its lock is a move
+    // under way: a note, so that whoever watches sees why writes wait. One
+    // without a run (killed, a lost terminal) or past the limit (a copy
+    // rarely takes that long) is check's blocker.
+    let (held, left): (Vec<&Prepared>, Vec<&Prepared>) = pauses
+        .into_iter()
+        .partition(|p| p.run_held && p.age_seconds < limit);
+    let left: Vec<(&str, &str, i64)> = left
+        .iter()
+        .map(|p| (p.gid.as_str(), p.database.as_str(), p.age_seconds))
+        .collect();
+    out.extend(health::write_pauses(&n.name, &left).map(from_finding));
+    if let Some(oldest) = held.iter().max_by_key(|p| p.age_seconds) {
+        let mut tables: Vec<&str> = held.iter().filter_map(|p| p.locks.as_deref()).collect();
+        tables.sort_unstable();
+        tables.dedup();
         out.push(problem(
             "write_pause_held",
             &n.name,
             Severity::Note,
             format!(
-                "{} chunk move(s) under way, writes to the hypertable paused for {} so far ({} in {}); past {} it is reported as left behind",
-                young.len(),
-                crate::timescale::age(oldest.2),
-                oldest.0,
-                oldest.1,
+                "{} chunk move(s) of a tsmn run under way: writes to {} wait, the longest for {} so far ({}); past {} it is reported as left behind",
+                held.len(),
+                if tables.is_empty() {
+                    "the hypertable moved".to_string()
+                } else {
+                    tables.join(", ")
+                },
+                crate::timescale::age(oldest.age_seconds),
+                held.iter().map(|p| p.gid.as_str()).collect::<Vec<_>>().join(", "),
                 crate::timescale::age(limit)
             ),
         ));

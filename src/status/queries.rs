@@ -6,16 +6,30 @@
 
 /// Every node: versions, uptime, connections, and every prepared
 /// transaction (the database's size, which stats every file of the
-/// database, is read with the slow facts: slow.rs) (all databases: one left in another
-/// database holds its locks as well).
+/// database, is read with the slow facts: slow.rs) (all databases: one
+/// left in another database holds its locks as well). With each, as the
+/// server has it: the tables it locks (named in this session's database;
+/// a prepared transaction's locks have no pid and share the virtual
+/// transaction of its transaction id's own lock), and whether a
+/// tsmn run holds its lock in that database (flow/lock.rs's key): a
+/// chunk move's write pause without a run is one a killed run left.
 pub const NODE: &str = "SELECT split_part(current_setting('server_version'), ' ', 1), \
      (SELECT extversion::text FROM pg_extension WHERE extname = 'timescaledb'), \
      extract(epoch FROM now() - pg_postmaster_start_time())::bigint, \
      (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'), \
      current_setting('max_connections')::bigint, \
-     coalesce((SELECT json_agg(json_build_object('gid', gid, 'database', database, \
-        'age_seconds', extract(epoch FROM now() - prepared)::bigint) ORDER BY prepared) \
-        FROM pg_prepared_xacts), '[]')::text";
+     coalesce((SELECT json_agg(json_build_object('gid', p.gid, 'database', p.database, \
+        'age_seconds', extract(epoch FROM now() - p.prepared)::bigint, \
+        'locks', (SELECT string_agg(l.relation::regclass::text, ', ' ORDER BY l.relation) FROM pg_locks l \
+           WHERE l.locktype = 'relation' AND l.pid IS NULL \
+             AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+             AND l.virtualtransaction = (SELECT x.virtualtransaction FROM pg_locks x \
+               WHERE x.locktype = 'transactionid' AND x.transactionid = p.transaction AND x.pid IS NULL LIMIT 1)), \
+        'run_held', EXISTS (SELECT FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted \
+           AND l.objid::int4 = hashtext('tsmn apply ' || p.database) \
+           AND l.database = (SELECT oid FROM pg_database WHERE datname = p.database))) \
+        ORDER BY p.prepared) \
+        FROM pg_prepared_xacts p), '[]')::text";
 
 /// A data node: each chunk of each hypertable of this database (a
 /// distributed hypertable's member table has the same name as on the

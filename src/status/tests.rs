@@ -93,16 +93,19 @@ fn prepared_transactions_count_from_the_limit_on() {
                 gid: "ts-young".into(),
                 database: "tsdb".into(),
                 age_seconds: 5,
+                ..Default::default()
             },
             Prepared {
                 gid: "ts-old".into(),
                 database: "tsdb".into(),
                 age_seconds: 90,
+                ..Default::default()
             },
             Prepared {
                 gid: "app-old".into(),
                 database: "tsdb".into(),
                 age_seconds: 90,
+                ..Default::default()
             },
         ];
     }
@@ -124,9 +127,11 @@ fn prepared_transactions_count_from_the_limit_on() {
     // tsmn's own write pause on the access node: a note while young (a
     // move under way), check's blocker once past the limit.
     let pause = |age_seconds| Prepared {
-        gid: format!("{}drain_1", crate::timescale::WRITE_PAUSE_PREFIX),
+        gid: format!("{}1", crate::timescale::WRITE_PAUSE_PREFIX),
         database: "tsdb".into(),
         age_seconds,
+        locks: Some("public.metrics".into()),
+        run_held: true,
     };
     if let Some(sv) = s.nodes[0].server.as_mut() {
         sv.prepared = vec![pause(4)];
@@ -137,7 +142,25 @@ fn prepared_transactions_count_from_the_limit_on() {
         (held.code, held.severity),
         ("write_pause_held", Severity::Note)
     );
-    assert!(held.what.contains("paused for 4 s so far"), "{}", held.what);
+    assert!(
+        held.what
+            .contains("writes to public.metrics wait, the longest for 4 s so far (tsmn_drain_1)"),
+        "{}",
+        held.what
+    );
+    // No tsmn run holds its lock: a killed run left it, at any age.
+    if let Some(sv) = s.nodes[0].server.as_mut() {
+        sv.prepared = vec![Prepared {
+            run_held: false,
+            ..pause(4)
+        }];
+    }
+    let p = problems(&s, &Limits::default());
+    let left = p.iter().find(|p| p.node == "an").expect("the pause: {p:?}");
+    assert_eq!(
+        (left.code, left.severity),
+        ("write_pause_left", Severity::Blocker)
+    );
     if let Some(sv) = s.nodes[0].server.as_mut() {
         sv.prepared = vec![pause(4), pause(600)];
     }
