@@ -86,7 +86,7 @@ impl Flow {
         }
         Err(FlowError::Failed(format!(
             "{} {} attached to the cluster on {} but not in the plan: tsmn cannot reach it to size its chunks or take part in a move
-    fix: add it to the plan's [[data_nodes]] (tsmn discover --access-node <the access node> --out FILE writes every member's entry), or take it out of the cluster: tsmn apply --plan {} --remove-data-nodes",
+    fix: add it to the plan's [[data_nodes]] (tsmn discover --access-node <the access node> --out FILE writes every member's entry), or take it out of the cluster: tsmn apply --plan {} --remove-data-nodes --drain (its chunks moved first)",
             outside.join(", "),
             if outside.len() == 1 { "is a data node" } else { "are data nodes" },
             self.plan.access_node.name,

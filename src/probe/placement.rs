@@ -122,8 +122,9 @@ pub(super) async fn read(plan: &Plan, mut facts: NodeFacts, work: &NodeWork) -> 
             ..Default::default()
         };
         if db.timescaledb.is_some() && access {
+            // A data node attached but not in the plan is refused by the
+            // plan (flow::rebalance): nothing of it is read.
             catalog::read(&client).await.into(&mut db);
-            outside_the_plan(&client, plan, &mut db).await;
         } else if db.timescaledb.is_some() {
             // Not read (an error of the data node): its chunks stay without
             // bytes, and the plan names them.
@@ -156,26 +157,6 @@ fn held(plan: &Plan, holders: &[String]) -> Vec<String> {
         .filter(|d| holders.contains(&d.name))
         .map(|d| d.name.clone())
         .collect()
-}
-
-/// The copies on data nodes of the cluster that the plan does not list
-/// (tsmn does not connect to them): their bytes as the engine reads them,
-/// through the access node (sizes::sizes_within), only when there are any.
-async fn outside_the_plan(client: &tokio_postgres::Client, plan: &Plan, db: &mut DatabaseFacts) {
-    let outside = |n: &str| !plan.data_nodes.iter().any(|d| d.name == n);
-    if !db
-        .chunk_places
-        .iter()
-        .any(|p| p.data_nodes.iter().any(|n| outside(n)))
-    {
-        return;
-    }
-    let sizes = sizes::sizes_within(client)
-        .await
-        .into_iter()
-        .filter(|(_, n, _)| outside(n))
-        .collect();
-    catalog::with_bytes(&mut db.chunk_places, sizes);
 }
 
 /// PURE: the access node's cluster database with each chunk copy's bytes
