@@ -127,6 +127,9 @@ pub fn plan(db: &DatabaseFacts, unavailable: &[String]) -> Result<Plan, Refusal>
 ///   moves only when `b <= 2g/3` (the gap becomes `|g - 2b|`). Both nodes
 ///   end within their old loads, so the spread never grows, and the sum
 ///   of squares of the loads drops at each move: the loop ends.
+/// * A copy under a tenth of a typical chunk does not move: it would cut
+///   the spread by next to nothing and still pause writes (most often the
+///   newest chunk, still filling, where writes go).
 /// * Among fitting copies, the one nearest half the gap.
 /// * A chunk moves at most once (its step is `move-<chunk>`): a copy this
 ///   plan already moved may go on from where it landed, which rewrites
@@ -173,15 +176,18 @@ fn even_out(name: &str, nodes: &[&str], chunks: &[&ChunkPlace]) -> Hypertable {
                     && moved[i].is_none_or(|m| moves[m].as_ref().is_some_and(|m| m.to == *hi))
             };
             let (half, most) = (gap / 2, gap * 2 / 3);
-            let below = (half >= 1)
-                .then(|| held[hi].range((1, 0)..=(half, usize::MAX)).rev().find(fits))
-                .flatten();
-            let above = (half < most)
+            let least = (typical / 10).max(1);
+            let below = (half >= least)
                 .then(|| {
                     held[hi]
-                        .range((half + 1, 0)..=(most, usize::MAX))
+                        .range((least, 0)..=(half, usize::MAX))
+                        .rev()
                         .find(fits)
                 })
+                .flatten();
+            let from = (half + 1).max(least);
+            let above = (from <= most)
+                .then(|| held[hi].range((from, 0)..=(most, usize::MAX)).find(fits))
                 .flatten();
             let pick = match (below, above) {
                 (Some(a), Some(b)) => Some(if half - a.0 <= b.0 - half { *a } else { *b }),
@@ -298,6 +304,29 @@ mod tests {
             total(&h.before),
             total(&h.after),
             "bytes are moved, not made"
+        );
+    }
+
+    #[test]
+    fn a_copy_under_a_tenth_of_a_typical_chunk_is_not_worth_its_pause() {
+        // dn1 holds two big chunks and the newest, nearly empty one: the
+        // big ones are over two thirds of the gap, the small one would cut
+        // the spread by 1 %.
+        let places = vec![
+            place("a", &[("dn1", 600)]),
+            place("b", &[("dn1", 600)]),
+            place("c", &[("dn2", 600)]),
+            place("new", &[("dn1", 8)]),
+        ];
+        let p = plan(&db(&["dn1", "dn2"], places.clone()), &[]).expect("plan");
+        assert_eq!(p.moves().count(), 0, "{p:#?}");
+        // At a tenth of the typical size it moves.
+        let mut bigger = places;
+        bigger[3] = place("new", &[("dn1", 60)]);
+        let p = plan(&db(&["dn1", "dn2"], bigger), &[]).expect("plan");
+        assert_eq!(
+            p.moves().map(|m| m.chunk.as_str()).collect::<Vec<_>>(),
+            ["new"]
         );
     }
 
