@@ -164,13 +164,20 @@ fn hypertables(s: &Snapshot, rates: Option<&[Rate]>) -> String {
         for h in &s.hypertables {
             let rate = rates.and_then(|r| r.iter().find(|r| r.hypertable == h.name));
             for (i, p) in h.placement.iter().enumerate() {
-                let bytes = s
+                let server = s
                     .nodes
                     .iter()
                     .find(|n| n.name == p.data_node)
-                    .and_then(|n| n.server.as_ref())
+                    .and_then(|n| n.server.as_ref());
+                // A data node that answered and holds none of its chunks
+                // has no counters for it: nothing, not unknown.
+                let bytes = match server
                     .and_then(|sv| sv.counters.iter().find(|c| c.hypertable == h.name))
-                    .map_or_else(|| "?".to_string(), |c| size(c.bytes));
+                {
+                    Some(c) => size(c.bytes),
+                    None if server.is_some() && p.chunks == 0 => size(0),
+                    None => "?".to_string(),
+                };
                 let name = if i == 0 {
                     format!("{} (replication {})", h.name, h.replication_factor)
                 } else {

@@ -457,3 +457,41 @@ fn a_link_between_data_nodes_down_is_checks_warning_on_the_node_it_starts_from()
     );
     assert!(!all_up(&s));
 }
+
+#[test]
+fn a_data_node_that_answered_and_holds_no_chunk_of_a_hypertable_shows_0_b_and_one_down_shows_unknown(
+) {
+    let mut s = cluster();
+    s.nodes[2] = node("dn2", NodeRole::Data, false);
+    s.nodes.push(node("dn3", NodeRole::Data, true));
+    if let Some(sv) = s.nodes[1].server.as_mut() {
+        sv.counters = vec![Counters {
+            hypertable: "public.metrics".into(),
+            chunks: 2,
+            bytes: 2048,
+            ..Counters::default()
+        }];
+    }
+    s.hypertables = vec![HypertableStatus {
+        name: "public.metrics".into(),
+        replication_factor: 1,
+        placement: ["dn1", "dn2", "dn3"]
+            .iter()
+            .zip([2, 1, 0])
+            .map(|(n, c)| Placement {
+                data_node: n.to_string(),
+                chunks: c,
+            })
+            .collect(),
+        under_replicated: 0,
+    }];
+    let text = super::render::text(&s, &[], None);
+    let rows: Vec<String> = text
+        .lines()
+        .skip_while(|l| !l.contains("HYPERTABLE"))
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    for want in ["dn1 2 2.0 kB", "dn2 1 ?", "dn3 0 0 B"] {
+        assert!(rows.iter().any(|r| r.ends_with(want)), "{want}: {text}");
+    }
+}
