@@ -115,7 +115,7 @@ impl Flow {
             return Ok(());
         }
         Err(FlowError::Failed(format!(
-            "data node(s) of the cluster did not answer: {}; the sizes of their chunks cannot be read and no move to or from them can run\n    fix: tsmn check --plan {} says why; run again once every data node answers",
+            "data node(s) of the cluster did not answer: {}; no plan is made without them (what they hold, or whether they can take chunks, is unknown) and no move to or from them could run\n    fix: tsmn check --plan {} says why; run again once every data node answers, or mark one that stays down unavailable on the access node (SELECT alter_data_node('<name>', available => false)): the plan then leaves it out",
             silent.join(", "),
             self.plan_path.display()
         )))

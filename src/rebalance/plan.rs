@@ -53,6 +53,9 @@ impl Hypertable {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan {
     pub hypertables: Vec<Hypertable>,
+    /// Data nodes marked unavailable on the access node: left out, said.
+    #[serde(default)]
+    pub left_out: Vec<String>,
 }
 
 impl Plan {
@@ -92,7 +95,10 @@ pub fn plan(db: &DatabaseFacts, unavailable: &[String]) -> Result<Plan, Refusal>
             .or_default()
             .push(c);
     }
-    let mut out = Plan::default();
+    let mut out = Plan {
+        left_out: unavailable.to_vec(),
+        ..Plan::default()
+    };
     for h in &db.distributed_hypertables {
         let chunks = by_hypertable
             .get(&(h.schema.as_str(), h.table.as_str()))
@@ -388,5 +394,9 @@ mod tests {
             0,
             "nothing goes to a node marked unavailable"
         );
+        assert_eq!(p.left_out, ["dn2"]);
+        assert!(super::super::render::text(&p).starts_with(
+            "left out, marked unavailable on the access node: dn2 (it holds its chunks still"
+        ));
     }
 }

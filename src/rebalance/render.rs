@@ -7,6 +7,12 @@ use crate::timescale::size;
 
 pub fn text(p: &Plan) -> String {
     let mut out = String::new();
+    if !p.left_out.is_empty() {
+        out.push_str(&format!(
+            "left out, marked unavailable on the access node: {} (it holds its chunks still; nothing moves to or from it)\n",
+            p.left_out.join(", ")
+        ));
+    }
     for h in &p.hypertables {
         out.push_str(&format!(
             "{}: spread {} before, {} after; {} move(s)\n",
@@ -62,6 +68,7 @@ pub fn json(p: &Plan) -> serde_json::Value {
         })).collect::<Vec<_>>(),
         "moves": p.moves().count(),
         "estimate_seconds": estimate_seconds(p),
+        "left_out": p.left_out,
     })
 }
 
