@@ -145,17 +145,21 @@ pub fn plan(db: &DatabaseFacts, unavailable: &[String]) -> Result<Plan, Refusal>
 ///   there a plan after this one may still move one of them (rarely: it
 ///   must be the only copy that fits).
 fn even_out(name: &str, nodes: &[&str], chunks: &[&ChunkPlace]) -> Hypertable {
+    // Nodes by their index in `nodes` (64 data nodes x thousands of moves:
+    // no string is hashed or compared in the loop but to break a tie).
+    let index: HashMap<&str, usize> = nodes.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+    let of = |n: &str| index.get(n).copied();
     // Per node: its copies by size (bytes, chunk index), and its total.
-    let mut held: HashMap<&str, BTreeSet<(i64, usize)>> =
-        nodes.iter().map(|n| (*n, BTreeSet::new())).collect();
-    let mut load: HashMap<&str, i64> = nodes.iter().map(|n| (*n, 0)).collect();
-    let mut copies: Vec<Vec<&str>> = Vec::with_capacity(chunks.len());
+    let mut held: Vec<BTreeSet<(i64, usize)>> = vec![BTreeSet::new(); nodes.len()];
+    let mut load: Vec<i64> = vec![0; nodes.len()];
+    // Per chunk: the nodes of `nodes` that hold a copy.
+    let mut copies: Vec<Vec<usize>> = Vec::with_capacity(chunks.len());
     for (i, c) in chunks.iter().enumerate() {
-        copies.push(c.data_nodes.iter().map(String::as_str).collect());
+        copies.push(c.data_nodes.iter().filter_map(|n| of(n)).collect());
         for (n, b) in &c.bytes {
-            if let Some(set) = held.get_mut(n.as_str()) {
-                set.insert((*b, i));
-                *load.entry(n.as_str()).or_default() += b;
+            if let Some(k) = of(n) {
+                held[k].insert((*b, i));
+                load[k] += b;
             }
         }
     }
@@ -164,22 +168,20 @@ fn even_out(name: &str, nodes: &[&str], chunks: &[&ChunkPlace]) -> Hypertable {
     // Per chunk: its move in `moves`, while it has one (None: cancelled).
     let mut moved: Vec<Option<usize>> = vec![None; chunks.len()];
     let mut moves: Vec<Option<Move>> = Vec::new();
-    while let Some(lo) = nodes.iter().copied().min_by_key(|n| (load[n], *n)) {
-        let top = nodes.iter().map(|n| load[n]).max().unwrap_or(0);
+    let mut donors: Vec<usize> = (0..nodes.len()).collect();
+    while let Some(lo) = (0..nodes.len()).min_by_key(|&k| (load[k], nodes[k])) {
+        let top = load.iter().copied().max().unwrap_or(0);
         if top - load[lo] <= typical {
             break;
         }
-        let mut donors: Vec<&str> = nodes
-            .iter()
-            .copied()
-            .filter(|n| load[n] > load[lo])
-            .collect();
-        donors.sort_by_key(|n| (std::cmp::Reverse(load[n]), *n));
-        let found = donors.iter().find_map(|hi| {
+        donors.clear();
+        donors.extend((0..nodes.len()).filter(|&k| load[k] > load[lo]));
+        donors.sort_by_key(|&k| (std::cmp::Reverse(load[k]), nodes[k]));
+        let found = donors.iter().find_map(|&hi| {
             let gap = load[hi] - load[lo];
             let fits = |&&(_, i): &&(i64, usize)| {
                 !copies[i].contains(&lo)
-                    && moved[i].is_none_or(|m| moves[m].as_ref().is_some_and(|m| m.to == *hi))
+                    && moved[i].is_none_or(|m| moves[m].as_ref().is_some_and(|m| m.to == nodes[hi]))
             };
             let (half, most) = (gap / 2, gap * 2 / 3);
             let least = (typical / 10).max(1);
@@ -199,32 +201,29 @@ fn even_out(name: &str, nodes: &[&str], chunks: &[&ChunkPlace]) -> Hypertable {
                 (Some(a), Some(b)) => Some(if half - a.0 <= b.0 - half { *a } else { *b }),
                 (a, b) => a.or(b).copied(),
             };
-            pick.map(|p| (*hi, p))
+            pick.map(|p| (hi, p))
         });
         let Some((hi, (bytes, i))) = found else { break };
-        if let Some(s) = held.get_mut(hi) {
-            s.remove(&(bytes, i));
-        }
-        if let Some(s) = held.get_mut(lo) {
-            s.insert((bytes, i));
-        }
-        *load.entry(hi).or_default() -= bytes;
-        *load.entry(lo).or_default() += bytes;
+        held[hi].remove(&(bytes, i));
+        held[lo].insert((bytes, i));
+        load[hi] -= bytes;
+        load[lo] += bytes;
         copies[i].retain(|n| *n != hi);
         copies[i].push(lo);
+        let (from, to) = (nodes[hi], nodes[lo]);
         match moved[i].and_then(|m| moves[m].as_mut().map(|mv| (m, mv))) {
-            Some((m, mv)) if mv.from == lo => {
+            Some((m, mv)) if mv.from == to => {
                 moves[m] = None;
                 moved[i] = None;
             }
-            Some((_, mv)) => mv.to = lo.to_string(),
+            Some((_, mv)) => mv.to = to.to_string(),
             None => {
                 moved[i] = Some(moves.len());
                 moves.push(Some(Move {
                     hypertable: name.to_string(),
                     chunk: chunks[i].chunk.clone(),
-                    from: hi.to_string(),
-                    to: lo.to_string(),
+                    from: from.to_string(),
+                    to: to.to_string(),
                     bytes,
                 }));
             }
@@ -239,23 +238,20 @@ fn even_out(name: &str, nodes: &[&str], chunks: &[&ChunkPlace]) -> Hypertable {
 }
 
 /// The median size of the hypertable's copies: what "one chunk" weighs.
-fn typical_size(held: &HashMap<&str, BTreeSet<(i64, usize)>>) -> i64 {
-    let mut sizes: Vec<i64> = held.values().flatten().map(|(b, _)| *b).collect();
+fn typical_size(held: &[BTreeSet<(i64, usize)>]) -> i64 {
+    let mut sizes: Vec<i64> = held.iter().flatten().map(|(b, _)| *b).collect();
     sizes.sort_unstable();
     sizes.get(sizes.len() / 2).copied().unwrap_or(0)
 }
 
-fn shares(
-    nodes: &[&str],
-    held: &HashMap<&str, BTreeSet<(i64, usize)>>,
-    load: &HashMap<&str, i64>,
-) -> Vec<Share> {
+fn shares(nodes: &[&str], held: &[BTreeSet<(i64, usize)>], load: &[i64]) -> Vec<Share> {
     nodes
         .iter()
-        .map(|n| Share {
+        .enumerate()
+        .map(|(k, n)| Share {
             data_node: n.to_string(),
-            chunks: held[n].len() as i64,
-            bytes: load[n],
+            chunks: held[k].len() as i64,
+            bytes: load[k],
         })
         .collect()
 }
