@@ -149,14 +149,15 @@ fn a_drain_killed_during_a_move_resumes_and_leaves_nothing_behind() {
         support::status::codes_on(&doc, "an").contains(&"write_pause_left".to_string()),
         "{doc:#}"
     );
-    // ... while a run holds it (here a session of the test's), it is a move
-    // under way, with the hypertable whose writes wait, as the server names
-    // the table the pause locks.
+    // ... while a run holds it (here a session of the test's, taking the
+    // run's lock as a run does: in the postgres database, flow/lock.rs), it
+    // is a move under way, with the hypertable whose writes wait, as the
+    // server names the table the pause locks.
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let (run, conn) = rt
         .block_on(
             r.an.cluster
-                .pg_config("tsdb")
+                .pg_config("postgres")
                 .connect(tokio_postgres::NoTls),
         )
         .expect("connect");

@@ -33,6 +33,11 @@ pub struct DatabaseFacts {
     /// On a data node, read by tsmn rebalance (probe::Reads::Placement):
     /// its own chunks (`schema.chunk`, quoted) and their bytes.
     pub chunk_bytes: Vec<(String, i64)>,
+    /// On a data node, read with `chunk_bytes`: its compressed chunks'
+    /// names (chunk, compressed chunk's table). Each data node numbers its
+    /// own, and the engine's copy keeps the source's: two copies that
+    /// bring the same name to one data node clash there.
+    pub compressed_names: Vec<(String, String)>,
     /// Every prepared transaction of the server (all databases; see
     /// timescale::own_prepared for TimescaleDB's own, gid `ts-...`
     /// in this database). Those TimescaleDB prepared here (gid `ts-...`) and
@@ -112,6 +117,9 @@ pub struct ChunkPlace {
     /// Its rows as the access node's statistics estimate them (None: never
     /// analyzed).
     pub rows: Option<i64>,
+    /// Per data node whose copy is compressed: its compressed chunk's
+    /// table name there (read by tsmn rebalance only).
+    pub compressed: Vec<(String, String)>,
 }
 
 /// `df -Pk` of the data directory, as the server's OS user sees it.

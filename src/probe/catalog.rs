@@ -95,6 +95,7 @@ impl Catalog {
                     .get::<_, Option<String>>(5)
                     .zip(r.get::<_, Option<String>>(6)),
                 rows: r.get(7),
+                compressed: Vec::new(),
             })
             .collect();
     }

@@ -128,7 +128,7 @@ pub(super) async fn read(plan: &Plan, mut facts: NodeFacts, work: &NodeWork) -> 
         } else if db.timescaledb.is_some() {
             // Not read (an error of the data node): its chunks stay without
             // bytes, and the plan names them.
-            db.chunk_bytes = sizes::local(&client).await.unwrap_or_default();
+            (db.chunk_bytes, db.compressed_names) = sizes::local(&client).await.unwrap_or_default();
         }
         server.database = Some(db);
     }
@@ -183,6 +183,25 @@ pub fn placed(facts: &crate::facts::Facts, access_node: &str) -> Option<Database
         );
     }
     catalog::with_bytes(&mut db.chunk_places, sizes);
+    // Each compressed copy's name on its data node.
+    let mut names: std::collections::HashMap<&str, Vec<(String, String)>> =
+        std::collections::HashMap::new();
+    for n in facts.nodes.iter().filter(|n| n.name != access_node) {
+        let Some(own) = n.server.as_ref().and_then(|s| s.database.as_ref()) else {
+            continue;
+        };
+        for (chunk, name) in &own.compressed_names {
+            names
+                .entry(chunk.as_str())
+                .or_default()
+                .push((n.name.clone(), name.clone()));
+        }
+    }
+    for p in &mut db.chunk_places {
+        if let Some(c) = names.remove(p.chunk.as_str()) {
+            p.compressed = c;
+        }
+    }
     Some(db)
 }
 

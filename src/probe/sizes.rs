@@ -47,18 +47,23 @@ const SIZES_SQL: &str = "SELECT format('%I.%I', s.chunk_schema, s.chunk_name), s
 /// distributed members, replication_factor -1); chunk names are those of
 /// the access node's catalog. The catalog's columns read are the same in
 /// every multi-node version (2.0 to 2.13).
+/// With them, each compressed chunk's table name (`compressed_names`).
+#[allow(clippy::type_complexity)]
 pub(super) async fn local(
     client: &tokio_postgres::Client,
-) -> Result<Vec<(String, i64)>, tokio_postgres::Error> {
-    Ok(crate::pg::rows(client, LOCAL_SQL, &[])
-        .await?
+) -> Result<(Vec<(String, i64)>, Vec<(String, String)>), tokio_postgres::Error> {
+    let rows = crate::pg::rows(client, LOCAL_SQL, &[]).await?;
+    let bytes = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    let names = rows
         .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect())
+        .filter_map(|r| Some((r.get(0), r.get::<_, Option<String>>(2)?)))
+        .collect();
+    Ok((bytes, names))
 }
 
 const LOCAL_SQL: &str = "SELECT format('%I.%I', c.schema_name, c.table_name), \
-       (pg_total_relation_size(cl.oid) + coalesce(pg_total_relation_size(ccl.oid), 0))::bigint \
+       (pg_total_relation_size(cl.oid) + coalesce(pg_total_relation_size(ccl.oid), 0))::bigint, \
+       comp.table_name::text \
      FROM _timescaledb_catalog.hypertable h \
      JOIN _timescaledb_catalog.chunk c ON c.hypertable_id = h.id AND NOT c.dropped \
      JOIN pg_namespace n ON n.nspname = c.schema_name \

@@ -22,7 +22,8 @@ pub const BYTES_PER_SECOND: f64 = 50.0 * 1024.0 * 1024.0;
 
 pub fn estimate_seconds(p: &Plan) -> f64 {
     #[allow(clippy::cast_precision_loss)]
+    // A fold from 0.0: an empty f64 sum is -0.0, printed as such in JSON.
     p.moves()
         .map(|m| SECONDS_PER_MOVE + m.bytes as f64 / BYTES_PER_SECOND)
-        .sum()
+        .fold(0.0, |a, s| a + s)
 }

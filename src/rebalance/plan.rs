@@ -9,7 +9,7 @@
 
 use crate::facts::{ChunkPlace, DatabaseFacts};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// One chunk copy to move.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,6 +99,14 @@ pub fn plan(db: &DatabaseFacts, unavailable: &[String]) -> Result<Plan, Refusal>
         left_out: unavailable.to_vec(),
         ..Plan::default()
     };
+    // Per data node, the names of the compressed chunks it holds, of every
+    // hypertable: a copy that would bring one of them clashes there.
+    let mut names: Names = HashMap::new();
+    for c in &db.chunk_places {
+        for (n, name) in &c.compressed {
+            names.entry(n.as_str()).or_default().insert(name.as_str());
+        }
+    }
     for h in &db.distributed_hypertables {
         let chunks = by_hypertable
             .get(&(h.schema.as_str(), h.table.as_str()))
@@ -115,10 +123,14 @@ pub fn plan(db: &DatabaseFacts, unavailable: &[String]) -> Result<Plan, Refusal>
             .map(String::as_str)
             .filter(|n| !unavailable.iter().any(|u| u == n))
             .collect();
-        out.hypertables.push(even_out(&name, &nodes, &chunks));
+        out.hypertables
+            .push(even_out(&name, &nodes, &chunks, &mut names));
     }
     Ok(out)
 }
+
+/// Per data node, the compressed chunks' names it holds.
+type Names<'a> = HashMap<&'a str, HashSet<&'a str>>;
 
 /// The rule, which makes a plan settle (a plan made right after the
 /// moves of the one before were carried out proposes nothing):
@@ -136,6 +148,9 @@ pub fn plan(db: &DatabaseFacts, unavailable: &[String]) -> Result<Plan, Refusal>
 /// * A copy under a tenth of a typical chunk does not move: it would cut
 ///   the spread by next to nothing and still pause writes (most often the
 ///   newest chunk, still filling, where writes go).
+/// * A compressed copy keeps its compressed chunk's name where it goes,
+///   and each data node numbers its own: a copy whose name the lightest
+///   node holds already (or gets from an earlier move) does not go there.
 /// * Among fitting copies, the one nearest half the gap.
 /// * A chunk moves at most once (its step is `move-<chunk>`): a copy this
 ///   plan already moved may go on from where it landed, which rewrites
@@ -144,7 +159,12 @@ pub fn plan(db: &DatabaseFacts, unavailable: &[String]) -> Result<Plan, Refusal>
 ///   replicated chunk's other copies stay while one of its copies moves:
 ///   there a plan after this one may still move one of them (rarely: it
 ///   must be the only copy that fits).
-fn even_out(name: &str, nodes: &[&str], chunks: &[&ChunkPlace]) -> Hypertable {
+fn even_out<'a>(
+    name: &str,
+    nodes: &[&'a str],
+    chunks: &[&'a ChunkPlace],
+    names: &mut Names<'a>,
+) -> Hypertable {
     // Nodes by their index in `nodes` (64 data nodes x thousands of moves:
     // no string is hashed or compared in the loop but to break a tie).
     let index: HashMap<&str, usize> = nodes.iter().enumerate().map(|(i, n)| (*n, i)).collect();
@@ -152,10 +172,18 @@ fn even_out(name: &str, nodes: &[&str], chunks: &[&ChunkPlace]) -> Hypertable {
     // Per node: its copies by size (bytes, chunk index), and its total.
     let mut held: Vec<BTreeSet<(i64, usize)>> = vec![BTreeSet::new(); nodes.len()];
     let mut load: Vec<i64> = vec![0; nodes.len()];
-    // Per chunk: the nodes of `nodes` that hold a copy.
+    // Per chunk: the nodes of `nodes` that hold a copy; per compressed
+    // copy (chunk, node), its compressed chunk's name, which it keeps
+    // where it goes.
     let mut copies: Vec<Vec<usize>> = Vec::with_capacity(chunks.len());
+    let mut copy_name: HashMap<(usize, usize), &'a str> = HashMap::new();
     for (i, c) in chunks.iter().enumerate() {
         copies.push(c.data_nodes.iter().filter_map(|n| of(n)).collect());
+        for (n, compressed) in &c.compressed {
+            if let Some(k) = of(n) {
+                copy_name.insert((i, k), compressed.as_str());
+            }
+        }
         for (n, b) in &c.bytes {
             if let Some(k) = of(n) {
                 held[k].insert((*b, i));
@@ -182,6 +210,9 @@ fn even_out(name: &str, nodes: &[&str], chunks: &[&ChunkPlace]) -> Hypertable {
             let fits = |&&(_, i): &&(i64, usize)| {
                 !copies[i].contains(&lo)
                     && moved[i].is_none_or(|m| moves[m].as_ref().is_some_and(|m| m.to == nodes[hi]))
+                    && copy_name.get(&(i, hi)).is_none_or(|n| {
+                        !names.get(nodes[lo]).is_some_and(|there| there.contains(n))
+                    })
             };
             let (half, most) = (gap / 2, gap * 2 / 3);
             let least = (typical / 10).max(1);
@@ -210,6 +241,7 @@ fn even_out(name: &str, nodes: &[&str], chunks: &[&ChunkPlace]) -> Hypertable {
         load[lo] += bytes;
         copies[i].retain(|n| *n != hi);
         copies[i].push(lo);
+        carry_name(&mut copy_name, names, i, (nodes[hi], hi), (nodes[lo], lo));
         let (from, to) = (nodes[hi], nodes[lo]);
         match moved[i].and_then(|m| moves[m].as_mut().map(|mv| (m, mv))) {
             Some((m, mv)) if mv.from == to => {
@@ -234,6 +266,24 @@ fn even_out(name: &str, nodes: &[&str], chunks: &[&ChunkPlace]) -> Hypertable {
         before,
         after: shares(nodes, &held, &load),
         moves: moves.into_iter().flatten().collect(),
+    }
+}
+
+/// A compressed copy of chunk `i` moved from `from` to `to` (name, index):
+/// its compressed chunk's name goes with it.
+fn carry_name<'a>(
+    copy_name: &mut HashMap<(usize, usize), &'a str>,
+    names: &mut Names<'a>,
+    i: usize,
+    from: (&'a str, usize),
+    to: (&'a str, usize),
+) {
+    if let Some(n) = copy_name.remove(&(i, from.1)) {
+        if let Some(there) = names.get_mut(from.0) {
+            there.remove(n);
+        }
+        names.entry(to.0).or_default().insert(n);
+        copy_name.insert((i, to.1), n);
     }
 }
 
@@ -330,6 +380,29 @@ mod tests {
             p.moves().map(|m| m.chunk.as_str()).collect::<Vec<_>>(),
             ["new"]
         );
+    }
+
+    #[test]
+    fn two_compressed_copies_with_one_name_do_not_go_to_one_node() {
+        // dn1 and dn2 numbered their compressed chunks alike: x1..x4.
+        let mut places = Vec::new();
+        for (node, prefix) in [("dn1", "a"), ("dn2", "b")] {
+            for k in 1..=4 {
+                let mut p = place(&format!("{prefix}{k}"), &[(node, 100)]);
+                p.compressed = vec![(node.to_string(), format!("x{k}"))];
+                places.push(p);
+            }
+        }
+        let p = plan(&db(&["dn1", "dn2", "dn3"], places.clone()), &[]).expect("plan");
+        let moved: Vec<&str> = p.moves().map(|m| m.chunk.as_str()).collect();
+        assert_eq!(moved, ["a4", "b3"], "{p:#?}");
+        // Without the names, the same place in dn2's order: b4 (x4, as a4).
+        for c in &mut places {
+            c.compressed.clear();
+        }
+        let p = plan(&db(&["dn1", "dn2", "dn3"], places), &[]).expect("plan");
+        let moved: Vec<&str> = p.moves().map(|m| m.chunk.as_str()).collect();
+        assert_eq!(moved, ["a4", "b4"], "{p:#?}");
     }
 
     #[test]

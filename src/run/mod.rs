@@ -11,6 +11,7 @@
 mod events;
 mod kind;
 pub use kind::RunKind;
+mod copy_errors;
 mod copy_turns;
 pub mod crashes;
 mod exec;

@@ -250,8 +250,10 @@ async fn copied_by_engine(
         }
     }
     Err(format!(
-        "the copy of {} to {} failed twice (cleaned up each time): {last}",
-        m.chunk, m.destination
+        "the copy of {} to {} failed twice (cleaned up each time): {last}{}",
+        m.chunk,
+        m.destination,
+        super::copy_errors::name_taken(&last, m, o.kind.command()).unwrap_or_default()
     ))
 }
 

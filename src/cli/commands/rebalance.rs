@@ -232,6 +232,9 @@ fn check(a: &RebalanceArgs) -> u8 {
         Ok(s) => s,
         Err(e) => return fail_as("rebalance", json, e),
     };
+    // A run that did not finish is what the next run resumes, not this
+    // plan: said in the document too, for a script.
+    let unfinished = flow.unfinished_rebalance();
     if json {
         let mut doc = rebalance::render::json(&p);
         if let (Some(d), serde_json::Value::Object(o)) =
@@ -239,11 +242,23 @@ fn check(a: &RebalanceArgs) -> u8 {
         {
             d.extend(o);
         }
+        if let Some(d) = doc.as_object_mut() {
+            d.insert(
+                "unfinished_run".into(),
+                unfinished.as_ref().map_or(serde_json::Value::Null, |u| {
+                    serde_json::json!({
+                        "file": flow.rebalance_file().display().to_string(),
+                        "moves": u.moves().count(),
+                        "resumed_by": format!("tsmn rebalance --plan {}", a.plan.display()),
+                    })
+                }),
+            );
+        }
         output::print_json(&doc);
         return EXIT_OK;
     }
     output::out!("{}", rebalance::links::text(&steps));
-    if flow.unfinished_rebalance().is_some() {
+    if unfinished.is_some() {
         output::tell(&format!(
             "a rebalance did not finish ({} keeps its moves): tsmn rebalance --plan {} resumes those moves, not these",
             flow.rebalance_file().display(),
