@@ -96,7 +96,51 @@ fn rebalance_after_a_grow_moves_what_the_plan_says_and_keeps_every_row() {
         "{text}"
     );
     let started = std::time::Instant::now();
-    let (code, text) = run_yes("rebalance", &path, &[], &[]);
+    // The run restarts the access node at its gate (its settings), which
+    // ends the session that holds the run's lock: while its first move
+    // holds its write pause (here for 3 s), the lock is held again, and
+    // status calls the pause a move under way.
+    let first = format!(
+        "move-{}@copy",
+        doc["hypertables"][0]["moves"][0]["chunk"]
+            .as_str()
+            .expect("a move")
+    );
+    let run = {
+        let path = path.clone();
+        std::thread::spawn(move || {
+            run_yes(
+                "rebalance",
+                &path,
+                &[],
+                &[("TSMN_TEST_HOLD_DURING", first.as_str())],
+            )
+        })
+    };
+    let paused = (0..600).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        support::try_sql_on(
+            &r.an.cluster,
+            "postgres",
+            "SELECT count(*) FROM pg_prepared_xacts WHERE gid LIKE 'tsmn_drain_%'",
+        )
+        .is_ok_and(|n| n == ["1"])
+    });
+    assert!(paused, "the first move's pause");
+    assert_eq!(
+        r.an.sql(
+            "postgres",
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid::int4 = hashtext('tsmn apply tsdb')"
+        ),
+        ["1"],
+        "the run's lock, taken again after the access node's restart"
+    );
+    let (_, during) = support::status::status(&r, &[], &[]);
+    assert!(
+        support::status::codes_on(&during, "an").contains(&"write_pause_held".to_string()),
+        "{during:#}"
+    );
+    let (code, text) = run.join().expect("the run");
     let took = started.elapsed();
     assert_eq!(code, Some(0), "{text}");
     assert!(text.contains("planned") && text.contains(" now"), "{text}");

@@ -5,6 +5,7 @@
 //! refused and told who holds the lock.
 
 use super::FlowError;
+use crate::run::run_lock::key_sql;
 use std::io::{Read, Seek};
 use std::path::Path;
 use tokio_postgres::Client;
@@ -81,9 +82,6 @@ fn hostname() -> String {
         .unwrap_or_else(|_| "this host".into())
 }
 
-/// The lock's key for a cluster: its database's name on its access node.
-const KEY_SQL: &str = "hashtext('tsmn apply ' || $1)";
-
 /// Take the access node's advisory lock in `client`'s session (it lasts as
 /// long as the session), or say which session holds it.
 pub async fn take_cluster(client: &Client, database: &str, an: &str) -> Result<(), FlowError> {
@@ -93,7 +91,7 @@ pub async fn take_cluster(client: &Client, database: &str, an: &str) -> Result<(
     for attempt in 0..20 {
         let got: bool = crate::pg::one(
             client,
-            &format!("SELECT pg_try_advisory_lock({KEY_SQL})"),
+            &format!("SELECT pg_try_advisory_lock({})", key_sql("$1")),
             &[crate::pg::Text::One(database)],
         )
         .await
@@ -110,7 +108,8 @@ pub async fn take_cluster(client: &Client, database: &str, an: &str) -> Result<(
         "SELECT format('pid %s, %s from %s, since %s', a.pid, coalesce(nullif(a.application_name, ''), 'a client'), \
          coalesce(host(a.client_addr), 'a local socket'), date_trunc('second', a.backend_start)) \
          FROM pg_locks l JOIN pg_stat_activity a USING (pid) \
-         WHERE l.locktype = 'advisory' AND l.granted AND l.objid::int4 = {KEY_SQL} LIMIT 1"
+         WHERE l.locktype = 'advisory' AND l.granted AND l.objid::int4 = {} LIMIT 1",
+        key_sql("$1")
     );
     let holder = crate::pg::opt(client, &who, &[crate::pg::Text::One(database)])
         .await

@@ -26,6 +26,7 @@ mod prepared;
 mod recheck;
 mod restart;
 mod rotate;
+pub mod run_lock;
 mod sequence;
 mod step_io;
 mod supervisor;

@@ -446,11 +446,19 @@ fn unix_now() -> i64 {
 /// kills tsmn with SIGKILL inside the first move whose id ends so, after
 /// the engine's copy returned and before the comparison and the drop
 /// (`...@copy`, e.g. just `@copy`: right after the CALL came back,
-/// whatever its result). Release builds have no such hook.
+/// whatever its result). `TSMN_TEST_HOLD_DURING` likewise holds the move
+/// there for 3 s, its write pause held, for a test to look at the servers.
+/// Release builds have no such hook.
 fn killed_here_in_tests(at: &str) {
-    if cfg!(debug_assertions)
-        && std::env::var("TSMN_TEST_KILL_DURING").is_ok_and(|k| !k.is_empty() && at.ends_with(&k))
-    {
+    let here = |var: &str| {
+        cfg!(debug_assertions)
+            && std::env::var(var).is_ok_and(|k| !k.is_empty() && at.ends_with(&k))
+    };
+    if here("TSMN_TEST_KILL_DURING") {
         let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL);
+    }
+    // A test looks at the servers while the move holds its pause.
+    if here("TSMN_TEST_HOLD_DURING") {
+        std::thread::sleep(std::time::Duration::from_secs(3));
     }
 }

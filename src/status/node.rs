@@ -196,7 +196,7 @@ async fn prepare(session: &mut Session, role: NodeRole) -> Result<(), Connection
     let node = async {
         match &session.node_statement {
             Some(st) => Ok(st.clone()),
-            None => c.prepare(queries::NODE).await,
+            None => c.prepare(&queries::NODE).await,
         }
     };
     let (node, catalog) = futures_util::future::join(node, c.prepare_typed(sql, types)).await;

@@ -11,10 +11,12 @@
 /// server has it: the tables it locks (named in this session's database;
 /// a prepared transaction's locks have no pid and share the virtual
 /// transaction of its transaction id's own lock), and whether a tsmn run
-/// holds its lock for that database (flow/lock.rs's key, named after the
+/// holds its lock for that database (run/run_lock.rs's key, named after the
 /// cluster database, taken in whichever database the run's session is):
 /// a chunk move's write pause without a run is one a killed run left.
-pub const NODE: &str = "SELECT split_part(current_setting('server_version'), ' ', 1), \
+pub static NODE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT split_part(current_setting('server_version'), ' ', 1), \
      (SELECT extversion::text FROM pg_extension WHERE extname = 'timescaledb'), \
      extract(epoch FROM now() - pg_postmaster_start_time())::bigint, \
      (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'), \
@@ -27,9 +29,12 @@ pub const NODE: &str = "SELECT split_part(current_setting('server_version'), ' '
              AND l.virtualtransaction = (SELECT x.virtualtransaction FROM pg_locks x \
                WHERE x.locktype = 'transactionid' AND x.transactionid = p.transaction AND x.pid IS NULL LIMIT 1)), \
         'run_held', EXISTS (SELECT FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted \
-           AND l.objid::int4 = hashtext('tsmn apply ' || p.database))) \
+           AND l.objid::int4 = {})) \
         ORDER BY p.prepared) \
-        FROM pg_prepared_xacts p), '[]')::text";
+        FROM pg_prepared_xacts p), '[]')::text",
+        crate::run::run_lock::key_sql("p.database")
+    )
+});
 
 /// A data node: each chunk of each hypertable of this database (a
 /// distributed hypertable's member table has the same name as on the

@@ -191,6 +191,11 @@ impl Drop for TestCluster {
 }
 
 pub fn sql_on(cluster: &Cluster, db: &str, sql: &str) -> Vec<String> {
+    try_sql_on(cluster, db, sql).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// `sql_on`, an error returned: for a server that may be restarting.
+pub fn try_sql_on(cluster: &Cluster, db: &str, sql: &str) -> Result<Vec<String>, String> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -200,17 +205,21 @@ pub fn sql_on(cluster: &Cluster, db: &str, sql: &str) -> Vec<String> {
             .pg_config(db)
             .connect(tokio_postgres::NoTls)
             .await
-            .expect("connect");
+            .map_err(|e| format!("connect: {e:?}"))?;
         tokio::spawn(conn);
-        let msgs = client.simple_query(sql).await.expect("query");
-        msgs.into_iter()
+        let msgs = client
+            .simple_query(sql)
+            .await
+            .map_err(|e| format!("query: {e:?}"))?;
+        Ok(msgs
+            .into_iter()
             .filter_map(|m| match m {
                 tokio_postgres::SimpleQueryMessage::Row(r) => {
                     Some(r.get(0).unwrap_or("").to_string())
                 }
                 _ => None,
             })
-            .collect()
+            .collect())
     })
 }
 

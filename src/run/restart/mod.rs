@@ -135,6 +135,18 @@ pub async fn gate(
     if let Some(failed) = wait_back(left, &remote, o, sessions, events).await {
         return failed;
     }
+    after_restarts(&names, o, sessions).await
+}
+
+/// The restarts done: the run's lock taken again where the access node
+/// restarted (the restart ended the session that held it), then the data
+/// nodes healed (heal_after).
+async fn after_restarts(names: &[String], o: &RunOptions<'_>, sessions: &Sessions<'_>) -> Outcome {
+    if names.contains(&o.plan.access_node.name) {
+        if let Err(message) = super::run_lock::retake(o, sessions).await {
+            return Outcome::Failed { message };
+        }
+    }
     let mut detail = vec![format!("restarted {}", names.join(", "))];
     detail.extend(heal_after(o, sessions).await);
     Outcome::Done {
