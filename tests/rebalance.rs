@@ -53,6 +53,23 @@ fn planned(path: &std::path::Path) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).expect("one JSON document")
 }
 
+/// `tsmn rebalance --check`, refused (exit 1): what it said on stderr.
+fn refused_check(path: &std::path::Path) -> String {
+    let out = tsmn()
+        .args(["rebalance", "--check", "--plan"])
+        .arg(path)
+        .output()
+        .expect("run tsmn rebalance --check");
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{err}{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    err
+}
+
 /// The chunks per node the plan's `after` says, as `chunks_per_node` lists.
 fn planned_chunks(doc: &serde_json::Value) -> Vec<String> {
     let h = &doc["hypertables"][0];
@@ -286,19 +303,7 @@ fn plans_with_the_engines_bytes_and_names_a_data_node_that_does_not_answer() {
         "tsdb",
         "CALL distributed_exec('ALTER TABLE metrics SET (timescaledb.compress = false)', node_list => '{dn3}')",
     );
-    let out = tsmn()
-        .args(["rebalance", "--check", "--plan"])
-        .arg(&path)
-        .output()
-        .expect("run tsmn rebalance --check");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{err}{}{:?}",
-        String::from_utf8_lossy(&out.stdout),
-        dn3.sql("tsdb", "SELECT hypertable_name || ':' || coalesce(compression_enabled::text, 'null') FROM timescaledb_information.hypertables")
-    );
+    let err = refused_check(&path);
     let fix = err
         .split("fix: on the access node, in the cluster database: ")
         .nth(1)
@@ -347,26 +352,14 @@ fn plans_with_the_engines_bytes_and_names_a_data_node_that_does_not_answer() {
             tsmn::plan::AuthMode::Trust,
         ),
     );
-    let out = tsmn()
-        .args(["rebalance", "--check", "--plan"])
-        .arg(&without)
-        .output()
-        .expect("run tsmn rebalance --check");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    let err = refused_check(&without);
     assert!(
         err.contains("dn3 is a data node attached to the cluster on an but not in the plan")
             && err.contains("--remove-data-nodes"),
         "{err}"
     );
     dn3.cluster.stop(true).expect("stop dn3");
-    let out = tsmn()
-        .args(["rebalance", "--check", "--plan"])
-        .arg(&path)
-        .output()
-        .expect("run tsmn rebalance --check");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    let err = refused_check(&path);
     assert!(
         err.contains("did not answer: dn3 (") && !err.contains("dn1 (") && err.contains("fix:"),
         "{err}"
