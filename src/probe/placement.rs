@@ -170,7 +170,10 @@ pub fn placed(facts: &crate::facts::Facts, access_node: &str) -> Option<Database
         .iter()
         .flat_map(|p| p.bytes.iter().map(|(n, _)| (p.chunk.as_str(), n.as_str())))
         .collect();
+    // And each compressed copy's name on its data node.
     let mut sizes = Vec::new();
+    let mut names: std::collections::HashMap<&str, Vec<(String, String)>> =
+        std::collections::HashMap::new();
     for n in facts.nodes.iter().filter(|n| n.name != access_node) {
         let Some(own) = n.server.as_ref().and_then(|s| s.database.as_ref()) else {
             continue;
@@ -181,15 +184,6 @@ pub fn placed(facts: &crate::facts::Facts, access_node: &str) -> Option<Database
                 .filter(|(c, _)| !known.contains(&(c.as_str(), n.name.as_str())))
                 .map(|(c, b)| (c.clone(), n.name.clone(), *b)),
         );
-    }
-    catalog::with_bytes(&mut db.chunk_places, sizes);
-    // Each compressed copy's name on its data node.
-    let mut names: std::collections::HashMap<&str, Vec<(String, String)>> =
-        std::collections::HashMap::new();
-    for n in facts.nodes.iter().filter(|n| n.name != access_node) {
-        let Some(own) = n.server.as_ref().and_then(|s| s.database.as_ref()) else {
-            continue;
-        };
         for (chunk, name) in &own.compressed_names {
             names
                 .entry(chunk.as_str())
@@ -197,6 +191,7 @@ pub fn placed(facts: &crate::facts::Facts, access_node: &str) -> Option<Database
                 .push((n.name.clone(), name.clone()));
         }
     }
+    catalog::with_bytes(&mut db.chunk_places, sizes);
     for p in &mut db.chunk_places {
         if let Some(c) = names.remove(p.chunk.as_str()) {
             p.compressed = c;
