@@ -11,18 +11,8 @@ fn a_second_write_in_the_same_second_keeps_the_first_backup() {
     let node = TestCluster::named("dn1");
     let path = node.cluster.data_dir().join("tsmn-backup-test");
     let p = path.display().to_string();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let (rt, client) = support::session(&node.cluster, "postgres").expect("a session");
     rt.block_on(async {
-        let (client, conn) = node
-            .cluster
-            .pg_config("postgres")
-            .connect(tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        tokio::spawn(conn);
         for content in ["first\n", "second\n", "third\n"] {
             tsmn::run::files::write(
                 &client,

@@ -9,18 +9,8 @@ use std::time::Duration;
 use support::TestCluster;
 
 fn reinitialized(c: &TestCluster) -> Option<String> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let (rt, client) = support::session(&c.cluster, "postgres").expect("a session");
     rt.block_on(async {
-        let (client, conn) = c
-            .cluster
-            .pg_config("postgres")
-            .connect(tokio_postgres::NoTls)
-            .await
-            .expect("connect");
-        tokio::spawn(conn);
         tsmn::run::crashes::reinitialized(&client, Duration::from_secs(600))
             .await
             .expect("asked")

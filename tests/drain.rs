@@ -153,15 +153,7 @@ fn a_drain_killed_during_a_move_resumes_and_leaves_nothing_behind() {
     // run's lock as a run does: in the postgres database, flow/lock.rs), it
     // is a move under way, with the hypertable whose writes wait, as the
     // server names the table the pause locks.
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let (run, conn) = rt
-        .block_on(
-            r.an.cluster
-                .pg_config("postgres")
-                .connect(tokio_postgres::NoTls),
-        )
-        .expect("connect");
-    rt.spawn(conn);
+    let (rt, run) = support::session(&r.an.cluster, "postgres").expect("a session");
     rt.block_on(run.simple_query("SELECT pg_advisory_lock(hashtext('tsmn apply tsdb'))"))
         .expect("the run's lock");
     let (_, doc) = support::status::status(&r, &[], &[]);

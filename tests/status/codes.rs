@@ -287,18 +287,8 @@ fn a_job_that_fails(r: &Running) -> String {
 
 /// The error `sql` gives on tsdb of `c` (it must fail).
 fn sql_error(c: &TestCluster, sql: &str) -> String {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let (rt, client) = super::support::session(&c.cluster, "tsdb").expect("a session");
     rt.block_on(async {
-        let (client, conn) = c
-            .cluster
-            .pg_config("tsdb")
-            .connect(tokio_postgres::NoTls)
-            .await
-            .expect("connect");
-        tokio::spawn(conn);
         match client.batch_execute(sql).await {
             Ok(()) => panic!("{sql} did not fail"),
             Err(e) => e

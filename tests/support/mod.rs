@@ -194,19 +194,27 @@ pub fn sql_on(cluster: &Cluster, db: &str, sql: &str) -> Vec<String> {
     try_sql_on(cluster, db, sql).unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// `sql_on`, an error returned: for a server that may be restarting.
-pub fn try_sql_on(cluster: &Cluster, db: &str, sql: &str) -> Result<Vec<String>, String> {
+/// A session on `db` of `cluster`, with the runtime that drives it: each
+/// use of the client goes in `rt.block_on` (the connection runs there).
+pub fn session(
+    cluster: &Cluster,
+    db: &str,
+) -> Result<(tokio::runtime::Runtime, tokio_postgres::Client), String> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime");
+    let (client, conn) = rt
+        .block_on(cluster.pg_config(db).connect(tokio_postgres::NoTls))
+        .map_err(|e| format!("connect: {e:?}"))?;
+    rt.spawn(conn);
+    Ok((rt, client))
+}
+
+/// `sql_on`, an error returned: for a server that may be restarting.
+pub fn try_sql_on(cluster: &Cluster, db: &str, sql: &str) -> Result<Vec<String>, String> {
+    let (rt, client) = session(cluster, db)?;
     rt.block_on(async {
-        let (client, conn) = cluster
-            .pg_config(db)
-            .connect(tokio_postgres::NoTls)
-            .await
-            .map_err(|e| format!("connect: {e:?}"))?;
-        tokio::spawn(conn);
         let msgs = client
             .simple_query(sql)
             .await
@@ -805,18 +813,8 @@ pub fn set_hba<S: AsRef<str>>(c: &TestCluster, lines: &[S]) {
 /// deadline on one session, which the new rules may not admit again, not
 /// slept on), then reads pg_hba.conf (awaited by one more login).
 pub fn reload(c: &TestCluster) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let (rt, client) = session(&c.cluster, "postgres").expect("a session");
     rt.block_on(async {
-        let (client, conn) = c
-            .cluster
-            .pg_config("postgres")
-            .connect(tokio_postgres::NoTls)
-            .await
-            .expect("connect");
-        tokio::spawn(conn);
         let when = "SELECT pg_conf_load_time()::text";
         let before: String = client.query_one(when, &[]).await.expect("load time").get(0);
         client
