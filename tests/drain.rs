@@ -167,7 +167,9 @@ fn a_drain_killed_during_a_move_resumes_and_leaves_nothing_behind() {
             .is_some_and(|w| w.contains("writes to ") && w.contains("metrics wait")),
         "{note:#}"
     );
+    // The session closes with its runtime, which drives its connection.
     drop(run);
+    drop(rt);
     // ... and check says why writes wait, and what ends it.
     let (code, json) = check_json(&path);
     assert_eq!(code, Some(1), "a blocker: {json}");
