@@ -348,22 +348,11 @@ mod tests {
         assert!(sql.contains("add_compression_policy('\"public\".\"m\"', compress_after => '7 days'::interval, schedule_interval => '12:00:00'::interval)"), "{sql}");
         assert!(sql.contains("scheduled => false"), "{sql}");
         assert!(sql.contains("- 'hypertable_id'"), "{sql}");
-        s.caggs.push(Cagg {
-            name: QualifiedName::new("public", "daily"),
-            finalized: true,
-            mat_id: 4,
-            raw_id: 3,
-            parent_mat_id: None,
-            raw: QualifiedName::new("public", "m"),
-            mat: QualifiedName::new("public", "_materialized_hypertable_4"),
-            materialized_only: false,
-            view_definition: String::new(),
-            owner: "postgres".into(),
-            grants: vec![],
-            columns: vec![],
-            compression: None,
-            compressed: vec![],
-        });
+        s.caggs.push(Cagg::example(
+            4,
+            3,
+            QualifiedName::new("public", "_materialized_hypertable_4"),
+        ));
         let r = job(
             "_timescaledb_functions",
             "policy_refresh_continuous_aggregate",

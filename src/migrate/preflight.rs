@@ -375,20 +375,12 @@ mod tests {
     fn source_side_blockers() {
         let mut s = source();
         s.caggs.push(Cagg {
-            name: QualifiedName::new("public", "daily"),
             finalized: false,
-            mat_id: 2,
-            raw_id: 1,
-            parent_mat_id: None,
-            raw: QualifiedName::new("public", "m"),
-            mat: QualifiedName::new("_timescaledb_internal", "_materialized_hypertable_2"),
-            materialized_only: false,
-            view_definition: String::new(),
-            owner: "postgres".into(),
-            grants: vec![],
-            columns: vec![],
-            compression: None,
-            compressed: vec![],
+            ..Cagg::example(
+                2,
+                1,
+                QualifiedName::new("_timescaledb_internal", "_materialized_hypertable_2"),
+            )
         });
         let dep = |kind: &str, name: &str| crate::migrate::source::Dependent {
             classid: 1259,

@@ -88,6 +88,31 @@ pub struct Cagg {
     pub compressed: Vec<(i64, i64)>,
 }
 
+#[cfg(test)]
+impl Cagg {
+    /// The tests' aggregate: `public.daily` over `public.m` (hypertable
+    /// `raw_id`), materialized in `mat` (hypertable `mat_id`), finalized,
+    /// owned by postgres, with nothing else set.
+    pub fn example(mat_id: i32, raw_id: i32, mat: QualifiedName) -> Cagg {
+        Cagg {
+            name: QualifiedName::new("public", "daily"),
+            finalized: true,
+            mat_id,
+            raw_id,
+            parent_mat_id: None,
+            raw: QualifiedName::new("public", "m"),
+            mat,
+            materialized_only: false,
+            view_definition: String::new(),
+            owner: "postgres".into(),
+            grants: vec![],
+            columns: vec![],
+            compression: None,
+            compressed: vec![],
+        }
+    }
+}
+
 /// An object that depends on a continuous aggregate (a view over it, a
 /// materialized view, a function with an SQL body, their indexes and
 /// triggers; through other such objects too): restored after the

@@ -116,22 +116,11 @@ mod tests {
 
     #[test]
     fn an_aggregates_compression_by_its_view() {
-        let mut c = Cagg {
-            name: QualifiedName::new("public", "daily"),
-            finalized: true,
-            mat_id: 4,
-            raw_id: 3,
-            parent_mat_id: None,
-            raw: QualifiedName::new("public", "m"),
-            mat: QualifiedName::new("_timescaledb_internal", "_materialized_hypertable_4"),
-            materialized_only: false,
-            view_definition: String::new(),
-            owner: "postgres".into(),
-            grants: vec![],
-            columns: vec![],
-            compression: None,
-            compressed: vec![],
-        };
+        let mut c = Cagg::example(
+            4,
+            3,
+            QualifiedName::new("_timescaledb_internal", "_materialized_hypertable_4"),
+        );
         assert_eq!(alter_sql(&c), None);
         c.compression = Some(Compression {
             segmentby: vec!["device".into()],

@@ -277,18 +277,7 @@ mod tests {
 
     #[test]
     fn the_role_tsmn_connects_as_is_left_and_named() {
-        let role = |name: &str, login: bool| Role {
-            name: name.into(),
-            superuser: false,
-            inherit: true,
-            createrole: false,
-            createdb: false,
-            login,
-            replication: false,
-            bypassrls: false,
-            connection_limit: -1,
-            valid_until: None,
-        };
+        let role = |name: &str, login: bool| role(name, login, -1);
         let src = Roles {
             roles: vec![role("tsmn", false), role("app", true)],
             ..Roles::default()
